@@ -1,0 +1,2 @@
+//! tavern-portal
+pub mod telnet;

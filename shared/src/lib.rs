@@ -1,0 +1,17 @@
+//! # tavern-shared
+//!
+//! What both Tavern processes need and nothing else: the link protocol between
+//! portal and server ([`link`]), the session data they hand each other
+//! ([`session`]), the settings ([`settings`]) and text helpers ([`text`]).
+//!
+//! This crate must not depend on the portal, the server, a database or any
+//! network listener: it is the contract between the two processes.
+
+pub mod link;
+pub mod session;
+pub mod settings;
+pub mod text;
+
+pub use link::Msg;
+pub use session::{SessId, SessionSync};
+pub use settings::Settings;

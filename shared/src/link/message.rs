@@ -1,0 +1,177 @@
+//! The messages that cross the link, defined once for both processes.
+//!
+//! Compatibility rule: the portal keeps running old code while a reloaded server
+//! runs new code, so messages are encoded with named fields (MessagePack maps);
+//! a new field must carry `#[serde(default)]`, a new enum variant goes at the
+//! end, and anything else bumps [`LINK_PROTOCOL_VERSION`](super::LINK_PROTOCOL_VERSION).
+
+use serde::{Deserialize, Serialize};
+
+use crate::session::{SessId, SessionSync};
+
+/// One input or output message in Evennia's `(cmdname, args, kwargs)` shape.
+///
+/// `text` carries a line of input or a block of output; other names carry
+/// out-of-band data (GMCP, MSDP, webclient events).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Msg {
+    pub cmd: String,
+    #[serde(default)]
+    pub args: Vec<serde_json::Value>,
+    #[serde(default)]
+    pub kwargs: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Msg {
+    pub fn new(cmd: impl Into<String>) -> Self {
+        Self {
+            cmd: cmd.into(),
+            args: Vec::new(),
+            kwargs: serde_json::Map::new(),
+        }
+    }
+
+    /// A `text` message with one argument.
+    pub fn text(text: impl Into<String>) -> Self {
+        Self::new("text").arg(serde_json::Value::String(text.into()))
+    }
+
+    /// A `prompt` message: text shown without a line end.
+    pub fn prompt(text: impl Into<String>) -> Self {
+        Self::new("prompt").arg(serde_json::Value::String(text.into()))
+    }
+
+    pub fn arg(mut self, v: serde_json::Value) -> Self {
+        self.args.push(v);
+        self
+    }
+
+    pub fn kwarg(mut self, k: impl Into<String>, v: serde_json::Value) -> Self {
+        self.kwargs.insert(k.into(), v);
+        self
+    }
+
+    /// The first argument as a string, if it is one.
+    pub fn first_str(&self) -> Option<&str> {
+        self.args.first().and_then(|v| v.as_str())
+    }
+}
+
+/// How a server stop is meant: what the next server start will be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum StopMode {
+    /// Restart with sessions kept; warm hooks.
+    Reload,
+    /// Restart with sessions kept; cold-start hooks.
+    Reset,
+    /// Stop the server and the portal; everyone is disconnected.
+    Shutdown,
+}
+
+/// Why a server is starting, as the portal tells it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum StartMode {
+    /// The first server of this portal.
+    Cold,
+    /// After a `reload`.
+    Reload,
+    /// After a `reset`.
+    Reset,
+    /// After the previous server died without being asked to.
+    Crashed,
+}
+
+/// Portal → server, after the handshake.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum ToServer {
+    /// Every session the portal holds (Evennia's PSYNC). Sent once after each
+    /// (re)connect, before any replayed input. Sessions of another portal
+    /// instance that the server still holds must be dropped.
+    Sync {
+        portal_instance: u64,
+        start_mode: StartMode,
+        sessions: Vec<SessionSync>,
+    },
+    /// A new connection (PCONN).
+    Connected(SessionSync),
+    /// A connection closed on the player's side (PDISCONN).
+    Disconnected { sessid: SessId },
+    /// The connection facts of a session changed (PCONNSYNC): flags, window size.
+    Updated(SessionSync),
+    /// Input from a session. `seq` counts this session's inputs from 1; the
+    /// server acknowledges it in a [`Batch`] once its effects are sent.
+    Input { sessid: SessId, seq: u64, msg: Msg },
+    /// Stop, in this mode (SRELOAD / SRESET / SSHUTD). The server answers with
+    /// a final batch carrying every session's state, then [`ToPortal::Stopped`].
+    Stop { mode: StopMode },
+}
+
+/// One effect the server asks the portal to carry out.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum PortalOp {
+    /// Send these messages to a session.
+    Output { sessid: SessId, msgs: Vec<Msg> },
+    /// The server-owned state of a session changed (login, puppet, data): SLOGIN / SSYNC.
+    SyncSession(SessionSync),
+    /// Close a session, after sending `reason` if given (SDISCONN).
+    Disconnect {
+        sessid: SessId,
+        reason: Option<String>,
+    },
+    /// The text new connections are greeted with, kept by the portal so that it
+    /// can greet players at once, even while the server is away.
+    ConnectScreen(String),
+}
+
+/// Server → portal, after the handshake.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum ToPortal {
+    /// Effects, released together with the acknowledgement of the inputs that
+    /// produced them: output is never sent for work whose ack could be lost.
+    Batch {
+        ops: Vec<PortalOp>,
+        /// `(sessid, seq)`: every input of that session up to `seq` is done.
+        acks: Vec<(SessId, u64)>,
+    },
+    /// Game code asks for a reload / reset / shutdown (the in-game commands).
+    Request { mode: StopMode },
+    /// The server has flushed its state and is exiting in this mode.
+    Stopped { mode: StopMode },
+}
+
+/// What the launcher (`tavern status`, `reload`, ...) asks a running portal.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum LauncherRequest {
+    Status,
+    /// Reload / reset the server, or shut everything down.
+    Stop { mode: StopMode },
+}
+
+/// Whether a server is connected to the portal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ServerState {
+    Running,
+    Reloading,
+    Down,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StatusReport {
+    pub game: String,
+    pub portal_pid: u32,
+    pub portal_uptime_secs: u64,
+    pub server_pid: Option<u32>,
+    pub server_uptime_secs: Option<u64>,
+    pub server_state: ServerState,
+    pub sessions: usize,
+    pub logged_in: usize,
+    pub server_restarts: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum LauncherReply {
+    Status(StatusReport),
+    /// The order was carried out; the text says how it went.
+    Done(String),
+    Failed(String),
+}

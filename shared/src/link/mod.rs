@@ -1,0 +1,243 @@
+//! The portal ↔ server link: length-delimited frames of MessagePack-encoded serde messages.
+//!
+//! Every connection opens with a [`Hello`] from the connecting side (the server,
+//! or the launcher) and a [`HelloReply`] from the portal. A peer speaking another
+//! protocol version is refused with a reason both sides log. After that the
+//! frames are [`ToServer`]/[`ToPortal`] (server role) or
+//! [`LauncherRequest`]/[`LauncherReply`] (launcher role).
+//!
+//! The codec is sans-IO: [`encode`] and [`decode`] work on bytes; [`LinkStream`]
+//! puts them on any tokio stream with a maximum frame size.
+
+mod message;
+
+pub use message::*;
+
+use bytes::Bytes;
+use futures::{SinkExt, StreamExt};
+use serde::{Deserialize, Serialize, de::DeserializeOwned};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio_util::codec::{Framed, LengthDelimitedCodec};
+
+/// Bumped on any change an older peer could not decode.
+pub const LINK_PROTOCOL_VERSION: u32 = 1;
+/// The first field of every Hello, so a stray client is told apart from a peer of another version.
+pub const LINK_MAGIC: &str = "tavern-link";
+
+#[derive(Debug, thiserror::Error)]
+pub enum LinkError {
+    #[error("link i/o: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("link frame could not be encoded: {0}")]
+    Encode(#[from] rmp_serde::encode::Error),
+    #[error("link frame could not be decoded: {0}")]
+    Decode(#[from] rmp_serde::decode::Error),
+    #[error("link closed")]
+    Closed,
+    #[error("link peer refused: {0}")]
+    Refused(String),
+    #[error("link handshake: {0}")]
+    Handshake(String),
+}
+
+/// Who is connecting to the portal's link port.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Role {
+    Server,
+    Launcher,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Hello {
+    pub magic: String,
+    pub version: u32,
+    pub role: Role,
+    pub pid: u32,
+    /// The crate version of the binary, for the logs.
+    pub build: String,
+}
+
+impl Hello {
+    pub fn new(role: Role) -> Self {
+        Self {
+            magic: LINK_MAGIC.into(),
+            version: LINK_PROTOCOL_VERSION,
+            role,
+            pid: std::process::id(),
+            build: env!("CARGO_PKG_VERSION").into(),
+        }
+    }
+
+    /// Why the portal must refuse this hello, if it must.
+    pub fn refusal(&self) -> Option<String> {
+        if self.magic != LINK_MAGIC {
+            return Some("not a Tavern link peer".into());
+        }
+        if self.version != LINK_PROTOCOL_VERSION {
+            return Some(format!(
+                "link protocol version mismatch: peer speaks {}, portal speaks {} (build {}): \
+                 restart the portal with `tavern stop` and `tavern start` to run the same build on both sides",
+                self.version,
+                LINK_PROTOCOL_VERSION,
+                env!("CARGO_PKG_VERSION")
+            ));
+        }
+        None
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum HelloReply {
+    Accepted { portal_instance: u64, portal_pid: u32 },
+    Refused { reason: String },
+}
+
+/// Encodes one message as a frame body (MessagePack with named fields).
+pub fn encode<T: Serialize>(msg: &T) -> Result<Bytes, LinkError> {
+    Ok(Bytes::from(rmp_serde::to_vec_named(msg)?))
+}
+
+/// Decodes one frame body.
+pub fn decode<T: DeserializeOwned>(frame: &[u8]) -> Result<T, LinkError> {
+    Ok(rmp_serde::from_slice(frame)?)
+}
+
+/// The length-delimited framing, with the frame size capped.
+pub fn codec(max_frame_bytes: usize) -> LengthDelimitedCodec {
+    LengthDelimitedCodec::builder()
+        .length_field_length(4)
+        .max_frame_length(max_frame_bytes)
+        .new_codec()
+}
+
+/// A framed link connection.
+pub struct LinkStream<S> {
+    framed: Framed<S, LengthDelimitedCodec>,
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> LinkStream<S> {
+    pub fn new(io: S, max_frame_bytes: usize) -> Self {
+        Self {
+            framed: Framed::new(io, codec(max_frame_bytes)),
+        }
+    }
+
+    pub async fn send<T: Serialize>(&mut self, msg: &T) -> Result<(), LinkError> {
+        self.framed.send(encode(msg)?).await?;
+        Ok(())
+    }
+
+    /// The next message; `Err(Closed)` at end of stream. An oversized frame is an error.
+    pub async fn recv<T: DeserializeOwned>(&mut self) -> Result<T, LinkError> {
+        match self.framed.next().await {
+            Some(Ok(frame)) => decode(&frame),
+            Some(Err(e)) => Err(e.into()),
+            None => Err(LinkError::Closed),
+        }
+    }
+
+    pub fn into_framed(self) -> Framed<S, LengthDelimitedCodec> {
+        self.framed
+    }
+
+    /// The connecting side's handshake: send our Hello, read the portal's answer.
+    pub async fn handshake(&mut self, role: Role) -> Result<(u64, u32), LinkError> {
+        self.send(&Hello::new(role)).await?;
+        match self.recv::<HelloReply>().await? {
+            HelloReply::Accepted {
+                portal_instance,
+                portal_pid,
+            } => Ok((portal_instance, portal_pid)),
+            HelloReply::Refused { reason } => Err(LinkError::Refused(reason)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::session::SessionSync;
+
+    #[test]
+    fn every_message_round_trips() {
+        let sync = SessionSync {
+            sessid: 7,
+            address: "127.0.0.1:9".into(),
+            account_name: Some("Anna Bell".into()),
+            ..Default::default()
+        };
+        let msgs = vec![
+            ToServer::Sync {
+                portal_instance: 42,
+                start_mode: StartMode::Reload,
+                sessions: vec![sync.clone()],
+            },
+            ToServer::Input {
+                sessid: 7,
+                seq: 3,
+                msg: Msg::text("say hi").kwarg("options", serde_json::json!({"x": [1, 2]})),
+            },
+            ToServer::Stop {
+                mode: StopMode::Reset,
+            },
+        ];
+        for m in msgs {
+            let back: ToServer = decode(&encode(&m).unwrap()).unwrap();
+            assert_eq!(back, m);
+        }
+        let out = ToPortal::Batch {
+            ops: vec![
+                PortalOp::Output {
+                    sessid: 7,
+                    msgs: vec![Msg::text("hello"), Msg::prompt(">")],
+                },
+                PortalOp::SyncSession(sync),
+                PortalOp::Disconnect {
+                    sessid: 7,
+                    reason: Some("bye".into()),
+                },
+            ],
+            acks: vec![(7, 3)],
+        };
+        assert_eq!(decode::<ToPortal>(&encode(&out).unwrap()).unwrap(), out);
+    }
+
+    #[test]
+    fn a_newer_peer_field_is_ignored_and_a_missing_one_defaults() {
+        // What an old portal sees when a newer server adds a field to SessionSync.
+        let mut v = serde_json::to_value(SessionSync::default()).unwrap();
+        v["some_new_field"] = serde_json::json!(true);
+        v.as_object_mut().unwrap().remove("data");
+        let bytes = rmp_serde::to_vec_named(&v).unwrap();
+        let back: SessionSync = decode(&bytes).unwrap();
+        assert_eq!(back, SessionSync::default());
+    }
+
+    #[test]
+    fn garbage_is_a_decode_error_not_a_panic() {
+        for junk in [&b""[..], b"\xff\xff\xff", b"GET / HTTP/1.1\r\n\r\n", &[0x92, 0xc1]] {
+            assert!(decode::<ToServer>(junk).is_err());
+            assert!(decode::<Hello>(junk).is_err());
+        }
+    }
+
+    #[test]
+    fn a_version_mismatch_is_refused_with_both_versions_named() {
+        let mut h = Hello::new(Role::Server);
+        assert_eq!(h.refusal(), None);
+        h.version = LINK_PROTOCOL_VERSION + 1;
+        let why = h.refusal().unwrap();
+        assert!(why.contains(&format!("peer speaks {}", LINK_PROTOCOL_VERSION + 1)), "{why}");
+        h.magic = "http".into();
+        assert!(h.refusal().unwrap().contains("not a Tavern"));
+    }
+
+    #[tokio::test]
+    async fn frames_over_the_cap_end_the_stream_with_an_error() {
+        let (a, b) = tokio::io::duplex(1 << 20);
+        let mut small = LinkStream::new(a, 64 * 1024);
+        let mut big = LinkStream::new(b, 1 << 20);
+        big.send(&Msg::text("x".repeat(100_000))).await.unwrap();
+        assert!(matches!(small.recv::<Msg>().await, Err(LinkError::Io(_))));
+    }
+}

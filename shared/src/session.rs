@@ -1,0 +1,113 @@
+//! What the portal and the server both know about a session, and hand each other
+//! on every (re)connect: Evennia's session sync data, plus a data map that
+//! survives reloads.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// A session id: unique for the life of one portal instance, never reused.
+pub type SessId = u64;
+
+/// Milliseconds since the Unix epoch.
+pub type UnixMillis = u64;
+
+pub fn now_millis() -> UnixMillis {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// The client-side facts a protocol negotiated (Evennia's `protocol_flags`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ProtocolFlags {
+    /// The client's name (TTYPE / GMCP Core.Hello), e.g. "MUDLET 4.19".
+    pub client_name: Option<String>,
+    /// Character encoding of the connection.
+    pub encoding: String,
+    pub ansi: bool,
+    pub xterm256: bool,
+    pub truecolor: bool,
+    pub utf8: bool,
+    pub screenreader: bool,
+    pub nocolor: bool,
+    /// Window size from NAWS.
+    pub screen_width: Option<u16>,
+    pub screen_height: Option<u16>,
+    /// Telnet options the client accepted (by name): "GMCP", "MSDP", "MCCP2", "EOR", ...
+    pub options: Vec<String>,
+}
+
+impl ProtocolFlags {
+    pub fn new() -> Self {
+        Self {
+            encoding: "utf-8".into(),
+            ansi: true,
+            xterm256: true,
+            utf8: true,
+            ..Default::default()
+        }
+    }
+}
+
+/// Everything needed to rebuild a session on either side of the link.
+///
+/// The portal owns the connection facts (address, protocol, flags, conn_time);
+/// the server owns login state, puppet, counters and `data`, and sends them back
+/// whenever they change so that a crashed server's successor can restore them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SessionSync {
+    pub sessid: SessId,
+    /// Remote address, e.g. "127.0.0.1:53122".
+    pub address: String,
+    /// "telnet", "telnet/ssl", "websocket", ...
+    pub protocol: String,
+    pub conn_time: UnixMillis,
+    pub cmd_last: UnixMillis,
+    pub cmd_last_visible: UnixMillis,
+    pub cmd_total: u64,
+    pub logged_in: bool,
+    pub account_id: Option<i64>,
+    pub account_name: Option<String>,
+    pub puppet_id: Option<i64>,
+    pub flags: ProtocolFlags,
+    /// Game data attached to the session; survives reloads and server crashes.
+    pub data: BTreeMap<String, serde_json::Value>,
+}
+
+impl Default for SessionSync {
+    fn default() -> Self {
+        Self {
+            sessid: 0,
+            address: String::new(),
+            protocol: String::new(),
+            conn_time: 0,
+            cmd_last: 0,
+            cmd_last_visible: 0,
+            cmd_total: 0,
+            logged_in: false,
+            account_id: None,
+            account_name: None,
+            puppet_id: None,
+            flags: ProtocolFlags::new(),
+            data: BTreeMap::new(),
+        }
+    }
+}
+
+impl SessionSync {
+    /// Takes over what the server owns from `server`, keeping this side's connection facts.
+    pub fn absorb_server_state(&mut self, server: &SessionSync) {
+        self.cmd_last = server.cmd_last;
+        self.cmd_last_visible = server.cmd_last_visible;
+        self.cmd_total = server.cmd_total;
+        self.logged_in = server.logged_in;
+        self.account_id = server.account_id;
+        self.account_name = server.account_name.clone();
+        self.puppet_id = server.puppet_id;
+        self.data = server.data.clone();
+    }
+}
