@@ -1,2 +1,196 @@
-//! tavern-portal
+//! # tavern-portal
+//!
+//! The portal process: it holds every player connection (telnet today; TLS and
+//! websocket join it), runs the protocol codecs, and supervises the game
+//! server process, which it reaches over the link. The server can be reloaded,
+//! reset or can crash without any player being disconnected: the portal keeps
+//! the sockets, queues what players type, and hands everything to the next server.
+//!
+//! This crate must not depend on `tavern-server` or on any game code: it knows
+//! sessions, bytes and link messages, never the world.
+
+pub mod handler;
+pub mod link;
+pub mod session;
+pub mod supervisor;
 pub mod telnet;
+pub mod telnet_session;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use anyhow::{Context, bail};
+use tavern_shared::Settings;
+use tavern_shared::session::now_millis;
+use tokio::net::TcpListener;
+use tokio::sync::mpsc;
+use tracing::{info, warn};
+
+use crate::handler::{Hub, HubEvent};
+use crate::supervisor::{RuntimeInfo, Supervisor};
+use crate::telnet_session::TelnetParams;
+
+/// How the portal was started.
+pub struct PortalConfig {
+    pub settings: Settings,
+    /// The overlay file, passed on to the server process.
+    pub settings_file: Option<PathBuf>,
+    /// The game binary, resolved when the launcher started: the server is spawned from this path.
+    pub exe: PathBuf,
+}
+
+/// The path of the running binary, as it was on disk. After a rebuild Linux
+/// reports the old inode as "PATH (deleted)"; the path itself is what we want.
+pub fn current_exe_on_disk() -> std::io::Result<PathBuf> {
+    let exe = std::env::current_exe()?;
+    let s = exe.to_string_lossy();
+    Ok(match s.strip_suffix(" (deleted)") {
+        Some(p) => PathBuf::from(p),
+        None => exe,
+    })
+}
+
+/// Whether a process with this pid exists.
+pub fn pid_alive(pid: u32) -> bool {
+    // SAFETY: signal 0 only checks for existence and permission.
+    pid > 0 && unsafe { libc::kill(pid as i32, 0) == 0 }
+}
+
+/// Runs the portal until it is shut down (SIGINT, SIGTERM, `tavern stop`, in-game `shutdown`).
+pub async fn run(cfg: PortalConfig) -> anyhow::Result<()> {
+    let settings = cfg.settings;
+    std::fs::create_dir_all(&settings.game.data_dir).with_context(|| {
+        format!("cannot create data dir {}", settings.game.data_dir.display())
+    })?;
+    let runtime_file = settings.runtime_file();
+    if let Some(rt) = RuntimeInfo::read(&runtime_file)
+        && rt.portal_pid != std::process::id()
+        && pid_alive(rt.portal_pid)
+    {
+        bail!(
+            "a portal is already running for this game (pid {}, link {}); `tavern stop` stops it",
+            rt.portal_pid,
+            rt.link_address
+        );
+    }
+
+    let mut telnet_listeners = Vec::new();
+    for &port in &settings.portal.telnet_ports {
+        let addr = format!("{}:{}", settings.portal.interface, port);
+        let l = TcpListener::bind(&addr)
+            .await
+            .with_context(|| format!("cannot listen for telnet on {addr}"))?;
+        telnet_listeners.push(l);
+    }
+    let link_listener = TcpListener::bind(settings.link.address)
+        .await
+        .with_context(|| format!("cannot listen for the link on {}", settings.link.address))?;
+    let link_address: SocketAddr = link_listener.local_addr()?;
+    let telnet_ports: Vec<u16> = telnet_listeners
+        .iter()
+        .filter_map(|l| l.local_addr().ok().map(|a| a.port()))
+        .collect();
+
+    let instance: u64 = rand::random();
+    let runtime = RuntimeInfo {
+        game: settings.game.name.clone(),
+        portal_pid: std::process::id(),
+        server_pid: None,
+        link_address,
+        telnet_ports: telnet_ports.clone(),
+        started_unix_ms: now_millis(),
+    };
+    let mut supervisor = Supervisor::new(
+        cfg.exe,
+        cfg.settings_file,
+        runtime_file.clone(),
+        runtime,
+        instance,
+    );
+    supervisor.write_runtime(None);
+    info!(
+        game = %settings.game.name,
+        ?telnet_ports,
+        %link_address,
+        instance = format!("{instance:016x}"),
+        "portal listening"
+    );
+
+    let (hub_tx, hub_rx) = mpsc::channel(16 * 1024);
+    let next_sessid = Arc::new(AtomicU64::new(1));
+    for listener in telnet_listeners {
+        tokio::spawn(accept_telnet(
+            listener,
+            hub_tx.clone(),
+            next_sessid.clone(),
+            settings.clone(),
+        ));
+    }
+    tokio::spawn(link::serve(
+        link_listener,
+        hub_tx.clone(),
+        instance,
+        settings.link.max_frame_bytes,
+    ));
+    tokio::spawn(forward_signals(hub_tx.clone()));
+
+    let hub = Hub::new(settings, instance, supervisor, hub_tx);
+    hub.run(hub_rx).await;
+    let _ = std::fs::remove_file(&runtime_file);
+    Ok(())
+}
+
+async fn accept_telnet(
+    listener: TcpListener,
+    hub: mpsc::Sender<HubEvent>,
+    next_sessid: Arc<AtomicU64>,
+    settings: Settings,
+) {
+    loop {
+        let (stream, addr) = match listener.accept().await {
+            Ok(x) => x,
+            Err(e) => {
+                // Out of file descriptors and the like: back off instead of spinning.
+                warn!("telnet accept failed: {e}");
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        let sessid = next_sessid.fetch_add(1, Ordering::Relaxed);
+        let params = TelnetParams {
+            max_line: settings.portal.max_line_length,
+            max_queued_output: settings.portal.max_queued_output,
+            protocol: "telnet",
+        };
+        tokio::spawn(telnet_session::serve(
+            stream,
+            addr,
+            sessid,
+            hub.clone(),
+            params,
+        ));
+    }
+}
+
+async fn forward_signals(hub: mpsc::Sender<HubEvent>) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut int), Ok(mut term)) = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) else {
+        warn!("cannot install signal handlers");
+        return;
+    };
+    loop {
+        tokio::select! {
+            _ = int.recv() => {}
+            _ = term.recv() => {}
+        }
+        if hub.send(HubEvent::Terminate).await.is_err() {
+            return;
+        }
+    }
+}

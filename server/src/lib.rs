@@ -1,1 +1,4 @@
-
+//! tavern-server
+pub mod db;
+#[cfg(test)]
+mod testdb;

@@ -1,0 +1,550 @@
+//! The PortalSessionHandler: one task that owns every PortalSession and the
+//! portal's side of the link, and decides when the server is (re)started.
+//!
+//! Everything reaches it as a [`HubEvent`] on one channel, so its state needs
+//! no locks and every change happens in one order.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use tavern_shared::link::{
+    LauncherReply, LauncherRequest, PortalOp, ServerState, StartMode, StatusReport, StopMode,
+    ToPortal, ToServer,
+};
+use tavern_shared::session::ProtocolFlags;
+use tavern_shared::{Msg, SessId, SessionSync, Settings};
+use tokio::sync::{mpsc, oneshot};
+use tracing::{error, info, warn};
+
+use crate::session::{PortalSession, SessionOut};
+use crate::supervisor::Supervisor;
+
+/// Shown to players when the server goes away without being asked to.
+pub const SERVER_CRASHED_MSG: &str =
+    "|rThe game server stopped unexpectedly. It is being restarted; what you type is kept.|n";
+/// Shown to a player whose input queue overflowed while the server was away.
+pub const INPUT_DROPPED_MSG: &str =
+    "Too much input is waiting for the server; that line was dropped.";
+/// Shown to connections made while no server (and no connection screen) is there yet.
+pub const WAIT_FOR_SERVER_MSG: &str = "The game is starting up, one moment...";
+
+/// Everything the handler reacts to.
+pub enum HubEvent {
+    Connected {
+        sync: SessionSync,
+        out: mpsc::Sender<SessionOut>,
+    },
+    Input {
+        sessid: SessId,
+        msg: Msg,
+    },
+    Flags {
+        sessid: SessId,
+        flags: ProtocolFlags,
+    },
+    Closed {
+        sessid: SessId,
+    },
+    /// A server finished the handshake; `accept` says whether it may stay.
+    ServerLinked {
+        link_id: u64,
+        pid: u32,
+        tx: mpsc::UnboundedSender<ToServer>,
+        accept: oneshot::Sender<bool>,
+    },
+    ServerFrame {
+        link_id: u64,
+        msg: ToPortal,
+    },
+    ServerUnlinked {
+        link_id: u64,
+    },
+    ServerExited {
+        spawn_id: u64,
+        status: String,
+    },
+    /// Time to start a server (after a backoff).
+    SpawnDue {
+        spawn_id: u64,
+    },
+    Launcher {
+        req: LauncherRequest,
+        reply: oneshot::Sender<LauncherReply>,
+    },
+    /// SIGINT / SIGTERM.
+    Terminate,
+}
+
+struct LinkedServer {
+    link_id: u64,
+    pid: u32,
+    tx: mpsc::UnboundedSender<ToServer>,
+    since: Instant,
+}
+
+/// A stop the portal asked of the server, not yet complete.
+struct PendingStop {
+    mode: StopMode,
+    asked: Instant,
+    /// Launchers waiting to hear how it went.
+    waiters: Vec<oneshot::Sender<LauncherReply>>,
+}
+
+pub struct Hub {
+    settings: Settings,
+    instance: u64,
+    started: Instant,
+    sessions: HashMap<SessId, PortalSession>,
+    connect_screen: Option<String>,
+    server: Option<LinkedServer>,
+    stopping: Option<PendingStop>,
+    /// Launchers waiting for a reloaded or reset server to link.
+    restart_waiters: Vec<oneshot::Sender<LauncherReply>>,
+    /// What the next server is told about why it starts.
+    next_start: StartMode,
+    supervisor: Supervisor,
+    crashes_in_a_row: u32,
+    restarts: u64,
+    events: mpsc::Sender<HubEvent>,
+    shutting_down: bool,
+}
+
+impl Hub {
+    pub fn new(
+        settings: Settings,
+        instance: u64,
+        supervisor: Supervisor,
+        events: mpsc::Sender<HubEvent>,
+    ) -> Self {
+        Self {
+            settings,
+            instance,
+            started: Instant::now(),
+            sessions: HashMap::new(),
+            connect_screen: None,
+            server: None,
+            stopping: None,
+            restart_waiters: Vec::new(),
+            next_start: StartMode::Cold,
+            supervisor,
+            crashes_in_a_row: 0,
+            restarts: 0,
+            events,
+            shutting_down: false,
+        }
+    }
+
+    /// Runs until the portal shuts down.
+    pub async fn run(mut self, mut rx: mpsc::Receiver<HubEvent>) {
+        self.spawn_server();
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        loop {
+            tokio::select! {
+                ev = rx.recv() => {
+                    let Some(ev) = ev else { break };
+                    self.handle(ev);
+                }
+                _ = tick.tick() => self.check_stop_timeout(),
+            }
+            if self.shutting_down && self.server.is_none() && !self.supervisor.running() {
+                break;
+            }
+        }
+        for s in self.sessions.values() {
+            s.send(SessionOut::Close(None));
+        }
+        // Let the connection tasks flush their last words before the runtime ends.
+        let deadline = Instant::now() + Duration::from_secs(2);
+        while !self.sessions.is_empty() && Instant::now() < deadline {
+            match tokio::time::timeout(Duration::from_millis(100), rx.recv()).await {
+                Ok(Some(HubEvent::Closed { sessid })) => {
+                    self.sessions.remove(&sessid);
+                }
+                Ok(Some(_)) | Err(_) => {}
+                Ok(None) => break,
+            }
+        }
+        info!("portal stopped");
+    }
+
+    fn handle(&mut self, ev: HubEvent) {
+        match ev {
+            HubEvent::Connected { sync, out } => self.connected(sync, out),
+            HubEvent::Input { sessid, msg } => self.input(sessid, msg),
+            HubEvent::Flags { sessid, flags } => {
+                if let Some(s) = self.sessions.get_mut(&sessid) {
+                    s.sync.flags = flags;
+                    let sync = s.sync.clone();
+                    self.to_server(ToServer::Updated(sync));
+                }
+            }
+            HubEvent::Closed { sessid } => {
+                if self.sessions.remove(&sessid).is_some() {
+                    self.to_server(ToServer::Disconnected { sessid });
+                }
+            }
+            HubEvent::ServerLinked {
+                link_id,
+                pid,
+                tx,
+                accept,
+            } => self.server_linked(link_id, pid, tx, accept),
+            HubEvent::ServerFrame { link_id, msg } => {
+                if self.server.as_ref().is_some_and(|s| s.link_id == link_id) {
+                    self.server_frame(msg);
+                }
+            }
+            HubEvent::ServerUnlinked { link_id } => {
+                if self.server.as_ref().is_some_and(|s| s.link_id == link_id) {
+                    self.server_gone();
+                }
+            }
+            HubEvent::ServerExited { spawn_id, status } => {
+                if self.supervisor.exited(spawn_id) {
+                    info!(%status, "server process exited");
+                    self.server_gone();
+                }
+            }
+            HubEvent::SpawnDue { spawn_id } => {
+                if self.supervisor.spawn_due(spawn_id) && !self.shutting_down {
+                    self.spawn_server();
+                }
+            }
+            HubEvent::Launcher { req, reply } => self.launcher(req, reply),
+            HubEvent::Terminate => {
+                info!("signal received: shutting down");
+                self.begin_stop(StopMode::Shutdown, None);
+            }
+        }
+    }
+
+    fn connected(&mut self, sync: SessionSync, out: mpsc::Sender<SessionOut>) {
+        let sessid = sync.sessid;
+        let mut session = PortalSession::new(sync.clone(), out);
+        if self.shutting_down {
+            session.send(SessionOut::Close(Some("The game is shutting down.".into())));
+            return;
+        }
+        let greeting = self
+            .connect_screen
+            .clone()
+            .unwrap_or_else(|| WAIT_FOR_SERVER_MSG.to_string());
+        session.greeted = self.connect_screen.is_some();
+        session.send(SessionOut::Msgs(vec![Msg::text(greeting)]));
+        self.sessions.insert(sessid, session);
+        self.to_server(ToServer::Connected(sync));
+    }
+
+    fn input(&mut self, sessid: SessId, msg: Msg) {
+        let max = self.settings.portal.max_queued_input;
+        let Some(s) = self.sessions.get_mut(&sessid) else {
+            return;
+        };
+        match s.queue_input(msg.clone(), max) {
+            Some(seq) => {
+                if self.server_ready() {
+                    self.to_server(ToServer::Input { sessid, seq, msg });
+                }
+            }
+            None => {
+                s.send(SessionOut::Msgs(vec![Msg::text(INPUT_DROPPED_MSG)]));
+            }
+        }
+    }
+
+    /// A server is linked and not being stopped: input goes straight to it.
+    fn server_ready(&self) -> bool {
+        self.server.is_some() && self.stopping.is_none()
+    }
+
+    fn to_server(&self, msg: ToServer) {
+        if let Some(server) = &self.server {
+            // Once a stop is under way, new input waits for the next server.
+            if self.stopping.is_some() && matches!(msg, ToServer::Input { .. }) {
+                return;
+            }
+            let _ = server.tx.send(msg);
+        }
+    }
+
+    fn server_linked(
+        &mut self,
+        link_id: u64,
+        pid: u32,
+        tx: mpsc::UnboundedSender<ToServer>,
+        accept: oneshot::Sender<bool>,
+    ) {
+        if self.server.is_some() || self.shutting_down {
+            warn!(pid, "refused a second server on the link");
+            let _ = accept.send(false);
+            return;
+        }
+        let _ = accept.send(true);
+        let start_mode = self.next_start;
+        info!(pid, ?start_mode, sessions = self.sessions.len(), "server linked");
+        // The sync first, then every input the server has not acknowledged, in order.
+        let sessions = self.sessions.values().map(|s| s.sync.clone()).collect();
+        let _ = tx.send(ToServer::Sync {
+            portal_instance: self.instance,
+            start_mode,
+            sessions,
+        });
+        let mut replayed = 0;
+        for (&sessid, s) in &self.sessions {
+            for (seq, msg) in &s.unacked {
+                replayed += 1;
+                let _ = tx.send(ToServer::Input {
+                    sessid,
+                    seq: *seq,
+                    msg: msg.clone(),
+                });
+            }
+        }
+        if replayed > 0 {
+            info!(replayed, "replayed queued input to the new server");
+        }
+        self.server = Some(LinkedServer {
+            link_id,
+            pid,
+            tx,
+            since: Instant::now(),
+        });
+        self.next_start = StartMode::Crashed;
+        self.supervisor.write_runtime(Some(pid));
+        let done = format!(
+            "Server {} ({:?}); {} sessions kept.",
+            pid,
+            start_mode,
+            self.sessions.len()
+        );
+        for w in self.restart_waiters.drain(..) {
+            let _ = w.send(LauncherReply::Done(done.clone()));
+        }
+    }
+
+    fn server_frame(&mut self, msg: ToPortal) {
+        match msg {
+            ToPortal::Batch { ops, acks } => {
+                for op in ops {
+                    self.apply(op);
+                }
+                for (sessid, seq) in acks {
+                    if let Some(s) = self.sessions.get_mut(&sessid) {
+                        s.ack(seq);
+                    }
+                }
+            }
+            ToPortal::Request { mode } => {
+                info!(?mode, "the game asked for a stop");
+                self.begin_stop(mode, None);
+            }
+            ToPortal::Stopped { mode } => {
+                info!(?mode, "server says it stopped");
+                self.next_start = match mode {
+                    StopMode::Reload => StartMode::Reload,
+                    StopMode::Reset => StartMode::Reset,
+                    StopMode::Shutdown => StartMode::Cold,
+                };
+                if self.stopping.is_none() {
+                    self.stopping = Some(PendingStop {
+                        mode,
+                        asked: Instant::now(),
+                        waiters: Vec::new(),
+                    });
+                }
+            }
+        }
+    }
+
+    fn apply(&mut self, op: PortalOp) {
+        match op {
+            PortalOp::Output { sessid, msgs } => {
+                let Some(s) = self.sessions.get(&sessid) else {
+                    return;
+                };
+                if !s.send(SessionOut::Msgs(msgs)) {
+                    warn!(sessid, "output queue full: disconnecting a client that stopped reading");
+                    self.sessions.remove(&sessid);
+                    self.to_server(ToServer::Disconnected { sessid });
+                }
+            }
+            PortalOp::SyncSession(sync) => {
+                if let Some(s) = self.sessions.get_mut(&sync.sessid) {
+                    s.sync.absorb_server_state(&sync);
+                }
+            }
+            PortalOp::Disconnect { sessid, reason } => {
+                if let Some(s) = self.sessions.remove(&sessid) {
+                    s.send(SessionOut::Close(reason));
+                }
+            }
+            PortalOp::ConnectScreen(text) => {
+                for s in self.sessions.values_mut().filter(|s| !s.greeted) {
+                    s.greeted = true;
+                    s.send(SessionOut::Msgs(vec![Msg::text(text.clone())]));
+                }
+                self.connect_screen = Some(text);
+            }
+        }
+    }
+
+    /// The server's link or process is gone; start another when both are.
+    fn server_gone(&mut self) {
+        if let Some(server) = self.server.take() {
+            let up_for = server.since.elapsed();
+            let expected = self.stopping.is_some();
+            if expected {
+                info!(pid = server.pid, "server unlinked");
+            } else {
+                error!(pid = server.pid, ?up_for, "server link lost unexpectedly");
+                if up_for > Duration::from_secs(30) {
+                    self.crashes_in_a_row = 0;
+                }
+                for s in self.sessions.values() {
+                    if s.sync.logged_in {
+                        s.send(SessionOut::Msgs(vec![Msg::text(SERVER_CRASHED_MSG)]));
+                    }
+                }
+            }
+            if !expected {
+                // A process that lost its link but still runs is hung or confused: end it.
+                self.supervisor.kill();
+            }
+        }
+        if self.server.is_some() || self.supervisor.running() {
+            return;
+        }
+        self.supervisor.write_runtime(None);
+        let stopping = self.stopping.take();
+        match stopping.as_ref().map(|p| p.mode) {
+            Some(StopMode::Shutdown) => {
+                self.shutting_down = true;
+                for w in stopping.into_iter().flat_map(|p| p.waiters) {
+                    let _ = w.send(LauncherReply::Done("Portal and server stopped.".into()));
+                }
+            }
+            _ if self.shutting_down => {}
+            Some(_) => {
+                // A reload or reset: start the new server at once; the waiters hear when it links.
+                self.restart_waiters
+                    .extend(stopping.into_iter().flat_map(|p| p.waiters));
+                self.spawn_server();
+            }
+            None => {
+                self.next_start = StartMode::Crashed;
+                self.crashes_in_a_row += 1;
+                let backoff = self.backoff();
+                warn!(?backoff, crashes = self.crashes_in_a_row, "restarting the server");
+                self.supervisor.spawn_later(backoff, self.events.clone());
+            }
+        }
+    }
+
+    fn backoff(&self) -> Duration {
+        let p = &self.settings.portal;
+        let exp = self.crashes_in_a_row.saturating_sub(1).min(16);
+        Duration::from_millis(
+            p.restart_backoff_initial_ms
+                .saturating_mul(1 << exp)
+                .min(p.restart_backoff_max_ms),
+        )
+    }
+
+    fn spawn_server(&mut self) {
+        if let Err(e) = self.supervisor.spawn(self.events.clone()) {
+            error!("cannot start the server: {e:#}");
+            self.crashes_in_a_row += 1;
+            let backoff = self.backoff();
+            self.supervisor.spawn_later(backoff, self.events.clone());
+        } else {
+            self.restarts += 1;
+        }
+    }
+
+    fn begin_stop(&mut self, mode: StopMode, waiter: Option<oneshot::Sender<LauncherReply>>) {
+        if mode == StopMode::Shutdown {
+            self.shutting_down = true;
+            self.supervisor.cancel_pending_spawn();
+        }
+        if let Some(p) = &mut self.stopping {
+            // One stop at a time; a shutdown overrides a reload in progress.
+            if mode == StopMode::Shutdown {
+                p.mode = mode;
+            }
+            p.waiters.extend(waiter);
+            if mode == StopMode::Shutdown
+                && let Some(s) = &self.server
+            {
+                let _ = s.tx.send(ToServer::Stop { mode });
+            }
+            return;
+        }
+        match &self.server {
+            Some(server) => {
+                info!(?mode, "asking the server to stop");
+                let _ = server.tx.send(ToServer::Stop { mode });
+                self.stopping = Some(PendingStop {
+                    mode,
+                    asked: Instant::now(),
+                    waiters: waiter.into_iter().collect(),
+                });
+            }
+            None if mode == StopMode::Shutdown => {
+                self.supervisor.kill();
+                for s in self.sessions.values() {
+                    s.send(SessionOut::Close(Some("The game is shutting down.".into())));
+                }
+                if let Some(w) = waiter {
+                    let _ = w.send(LauncherReply::Done("Portal stopped (no server was running).".into()));
+                }
+            }
+            None => {
+                if let Some(w) = waiter {
+                    let _ = w.send(LauncherReply::Failed(
+                        "No server is running right now; it is being restarted.".into(),
+                    ));
+                }
+            }
+        }
+    }
+
+    /// A server that does not stop within 30 s of being asked is killed.
+    fn check_stop_timeout(&mut self) {
+        if let Some(p) = &self.stopping
+            && p.asked.elapsed() > Duration::from_secs(30)
+            && self.supervisor.running()
+        {
+            error!(mode = ?p.mode, "server did not stop within 30 s: killing it");
+            self.supervisor.kill();
+        }
+    }
+
+    fn launcher(&mut self, req: LauncherRequest, reply: oneshot::Sender<LauncherReply>) {
+        match req {
+            LauncherRequest::Status => {
+                let _ = reply.send(LauncherReply::Status(self.status()));
+            }
+            LauncherRequest::Stop { mode } => self.begin_stop(mode, Some(reply)),
+        }
+    }
+
+    fn status(&self) -> StatusReport {
+        StatusReport {
+            game: self.settings.game.name.clone(),
+            portal_pid: std::process::id(),
+            portal_uptime_secs: self.started.elapsed().as_secs(),
+            server_pid: self.server.as_ref().map(|s| s.pid),
+            server_uptime_secs: self.server.as_ref().map(|s| s.since.elapsed().as_secs()),
+            server_state: match (&self.server, &self.stopping) {
+                (Some(_), None) => ServerState::Running,
+                (_, Some(_)) => ServerState::Reloading,
+                (None, None) if self.supervisor.running() => ServerState::Reloading,
+                (None, None) => ServerState::Down,
+            },
+            sessions: self.sessions.len(),
+            logged_in: self.sessions.values().filter(|s| s.sync.logged_in).count(),
+            server_restarts: self.restarts.saturating_sub(1),
+        }
+    }
+
+}

@@ -1,0 +1,187 @@
+//! The portal's end of the link: accepts the server and launcher connections,
+//! checks their hello, and turns their frames into hub events.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use futures::{SinkExt, StreamExt};
+use tavern_shared::link::{
+    self, Hello, HelloReply, LauncherRequest, LinkStream, Role, ToPortal, ToServer,
+};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{mpsc, oneshot};
+use tracing::{Instrument, debug, error, info, info_span, warn};
+
+use crate::handler::HubEvent;
+
+const HELLO_TIMEOUT: Duration = Duration::from_secs(5);
+
+pub async fn serve(
+    listener: TcpListener,
+    hub: mpsc::Sender<HubEvent>,
+    instance: u64,
+    max_frame: usize,
+) {
+    static LINK_IDS: AtomicU64 = AtomicU64::new(1);
+    loop {
+        let (stream, addr) = match listener.accept().await {
+            Ok(x) => x,
+            Err(e) => {
+                warn!("link accept failed: {e}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        let hub = hub.clone();
+        let link_id = LINK_IDS.fetch_add(1, Ordering::Relaxed);
+        tokio::spawn(
+            peer(stream, hub, instance, max_frame, link_id)
+                .instrument(info_span!("link", %addr)),
+        );
+    }
+}
+
+async fn peer(
+    stream: TcpStream,
+    hub: mpsc::Sender<HubEvent>,
+    instance: u64,
+    max_frame: usize,
+    link_id: u64,
+) {
+    let mut ls = LinkStream::new(stream, max_frame);
+    let hello: Hello = match tokio::time::timeout(HELLO_TIMEOUT, ls.recv()).await {
+        Ok(Ok(h)) => h,
+        Ok(Err(e)) => {
+            warn!("dropped a link peer that sent no valid hello: {e}");
+            return;
+        }
+        Err(_) => {
+            warn!("dropped a link peer that sent no hello within {HELLO_TIMEOUT:?}");
+            return;
+        }
+    };
+    if let Some(reason) = hello.refusal() {
+        error!(peer_version = hello.version, peer_build = %hello.build, "refused link peer: {reason}");
+        let _ = ls.send(&HelloReply::Refused { reason }).await;
+        return;
+    }
+    let accepted = HelloReply::Accepted {
+        portal_instance: instance,
+        portal_pid: std::process::id(),
+    };
+    match hello.role {
+        Role::Launcher => {
+            if ls.send(&accepted).await.is_ok() {
+                launcher(ls, hub).await;
+            }
+        }
+        Role::Server => {
+            let (tx, rx) = mpsc::unbounded_channel();
+            let (accept_tx, accept_rx) = oneshot::channel();
+            let linked = HubEvent::ServerLinked {
+                link_id,
+                pid: hello.pid,
+                tx,
+                accept: accept_tx,
+            };
+            if hub.send(linked).await.is_err() {
+                return;
+            }
+            if accept_rx.await != Ok(true) {
+                let reason = "another server is already linked to this portal".to_string();
+                let _ = ls.send(&HelloReply::Refused { reason }).await;
+                return;
+            }
+            if ls.send(&accepted).await.is_ok() {
+                server(ls, rx, hub.clone(), link_id).await;
+            }
+            let _ = hub.send(HubEvent::ServerUnlinked { link_id }).await;
+        }
+    }
+}
+
+async fn server(
+    ls: LinkStream<TcpStream>,
+    mut rx: mpsc::UnboundedReceiver<ToServer>,
+    hub: mpsc::Sender<HubEvent>,
+    link_id: u64,
+) {
+    let (mut sink, mut stream) = ls.into_framed().split();
+    let writer = async move {
+        while let Some(msg) = rx.recv().await {
+            let frame = match link::encode(&msg) {
+                Ok(f) => f,
+                Err(e) => {
+                    error!("cannot encode a link message: {e}");
+                    continue;
+                }
+            };
+            // Batch whatever else is waiting into the same flush.
+            if sink.feed(frame).await.is_err() {
+                return;
+            }
+            while let Ok(msg) = rx.try_recv() {
+                if let Ok(f) = link::encode(&msg)
+                    && sink.feed(f).await.is_err()
+                {
+                    return;
+                }
+            }
+            if sink.flush().await.is_err() {
+                return;
+            }
+        }
+    };
+    let reader = async move {
+        while let Some(frame) = stream.next().await {
+            let frame = match frame {
+                Ok(f) => f,
+                Err(e) => {
+                    error!("link read failed: {e}");
+                    return;
+                }
+            };
+            match link::decode::<ToPortal>(&frame) {
+                Ok(msg) => {
+                    if hub.send(HubEvent::ServerFrame { link_id, msg }).await.is_err() {
+                        return;
+                    }
+                }
+                // A newer server may send something this portal does not know: skip it.
+                Err(e) => warn!("skipped an undecodable link frame ({} bytes): {e}", frame.len()),
+            }
+        }
+        debug!("server closed the link");
+    };
+    tokio::select! {
+        _ = writer => {}
+        _ = reader => {}
+    }
+    info!("server link closed");
+}
+
+async fn launcher(mut ls: LinkStream<TcpStream>, hub: mpsc::Sender<HubEvent>) {
+    loop {
+        let req: LauncherRequest = match ls.recv().await {
+            Ok(r) => r,
+            Err(_) => return,
+        };
+        info!(?req, "launcher request");
+        let (reply_tx, reply_rx) = oneshot::channel();
+        if hub
+            .send(HubEvent::Launcher {
+                req,
+                reply: reply_tx,
+            })
+            .await
+            .is_err()
+        {
+            return;
+        }
+        let Ok(reply) = reply_rx.await else { return };
+        if ls.send(&reply).await.is_err() {
+            return;
+        }
+    }
+}

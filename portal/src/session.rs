@@ -1,0 +1,84 @@
+//! A PortalSession: one player connection as the portal holds it.
+
+use std::collections::VecDeque;
+
+use tavern_shared::{Msg, SessionSync};
+use tokio::sync::mpsc;
+
+/// What the portal sends to a connection's task.
+#[derive(Debug)]
+pub enum SessionOut {
+    /// Render and send these messages.
+    Msgs(Vec<Msg>),
+    /// Send the reason (if any), then close the connection.
+    Close(Option<String>),
+}
+
+/// The portal's record of one connection.
+pub struct PortalSession {
+    pub sync: SessionSync,
+    /// To the connection's task. Bounded: a client that stops reading is disconnected.
+    pub out: mpsc::Sender<SessionOut>,
+    /// Input not yet acknowledged by a server, oldest first: sent to the current
+    /// server, or waiting for the next one. Replayed in order after a (re)connect.
+    pub unacked: VecDeque<(u64, Msg)>,
+    /// The seq of the last input taken from this session.
+    pub last_seq: u64,
+    /// Whether the connection screen has been sent.
+    pub greeted: bool,
+}
+
+impl PortalSession {
+    pub fn new(sync: SessionSync, out: mpsc::Sender<SessionOut>) -> Self {
+        Self {
+            sync,
+            out,
+            unacked: VecDeque::new(),
+            last_seq: 0,
+            greeted: false,
+        }
+    }
+
+    /// Takes a line of input; `None` when the queue is full and it was dropped.
+    pub fn queue_input(&mut self, msg: Msg, max_queued: usize) -> Option<u64> {
+        if self.unacked.len() >= max_queued {
+            return None;
+        }
+        self.last_seq += 1;
+        self.unacked.push_back((self.last_seq, msg));
+        Some(self.last_seq)
+    }
+
+    /// The server has carried out every input up to `seq`.
+    pub fn ack(&mut self, seq: u64) {
+        while self.unacked.front().is_some_and(|(s, _)| *s <= seq) {
+            self.unacked.pop_front();
+        }
+    }
+
+    /// Sends to the connection; false when its queue is full (a stalled reader) or it is gone.
+    pub fn send(&self, out: SessionOut) -> bool {
+        self.out.try_send(out).is_ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn input_is_numbered_bounded_and_trimmed_by_acks() {
+        let (tx, _rx) = mpsc::channel(1);
+        let mut s = PortalSession::new(SessionSync::default(), tx);
+        assert_eq!(s.queue_input(Msg::text("a"), 3), Some(1));
+        assert_eq!(s.queue_input(Msg::text("b"), 3), Some(2));
+        assert_eq!(s.queue_input(Msg::text("c"), 3), Some(3));
+        assert_eq!(s.queue_input(Msg::text("d"), 3), None, "the queue is full");
+        s.ack(2);
+        let left: Vec<_> = s.unacked.iter().map(|(n, _)| *n).collect();
+        assert_eq!(left, vec![3]);
+        assert_eq!(s.queue_input(Msg::text("e"), 3), Some(4), "seq keeps counting");
+        s.ack(10);
+        assert!(s.unacked.is_empty());
+    }
+}

@@ -1,0 +1,161 @@
+//! The server supervisor: starts the game server process from the binary's
+//! path on disk, notices when it exits, and keeps the runtime file true.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use tokio::sync::mpsc;
+use tracing::{info, warn};
+
+use crate::handler::HubEvent;
+
+/// What a running portal writes to `data_dir/portal.json` for the launcher and for tools.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RuntimeInfo {
+    pub game: String,
+    pub portal_pid: u32,
+    pub server_pid: Option<u32>,
+    pub link_address: SocketAddr,
+    pub telnet_ports: Vec<u16>,
+    pub started_unix_ms: u64,
+}
+
+impl RuntimeInfo {
+    pub fn read(path: &std::path::Path) -> Option<Self> {
+        let text = std::fs::read_to_string(path).ok()?;
+        serde_json::from_str(&text).ok()
+    }
+}
+
+pub struct Supervisor {
+    /// The game binary, as it was on disk when the portal started.
+    exe: PathBuf,
+    settings_file: Option<PathBuf>,
+    runtime_file: PathBuf,
+    runtime: RuntimeInfo,
+    instance: u64,
+    spawn_id: u64,
+    /// The spawn id and pid of the server process this portal started and that has not exited.
+    child: Option<(u64, u32)>,
+    /// A spawn scheduled for later (backoff), by id.
+    pending: Option<u64>,
+}
+
+impl Supervisor {
+    pub fn new(
+        exe: PathBuf,
+        settings_file: Option<PathBuf>,
+        runtime_file: PathBuf,
+        runtime: RuntimeInfo,
+        instance: u64,
+    ) -> Self {
+        Self {
+            exe,
+            settings_file,
+            runtime_file,
+            runtime,
+            instance,
+            spawn_id: 0,
+            child: None,
+            pending: None,
+        }
+    }
+
+    pub fn running(&self) -> bool {
+        self.child.is_some()
+    }
+
+    /// Starts a server process now.
+    pub fn spawn(&mut self, events: mpsc::Sender<HubEvent>) -> std::io::Result<()> {
+        self.pending = None;
+        if self.child.is_some() {
+            return Ok(());
+        }
+        let mut cmd = tokio::process::Command::new(&self.exe);
+        cmd.arg("server");
+        if let Some(f) = &self.settings_file {
+            cmd.arg("--settings").arg(f);
+        }
+        cmd.env("TAVERN_LINK_ADDRESS", self.runtime.link_address.to_string())
+            .env("TAVERN_PORTAL_INSTANCE", self.instance.to_string())
+            .stdin(Stdio::null())
+            .stdout(Stdio::inherit())
+            .stderr(Stdio::inherit())
+            // Its own process group: a Ctrl-C at the terminal reaches the portal,
+            // which then stops the server in order.
+            .process_group(0)
+            .kill_on_drop(false);
+        let mut child = cmd.spawn()?;
+        self.spawn_id += 1;
+        let spawn_id = self.spawn_id;
+        let pid = child.id().unwrap_or(0);
+        self.child = Some((spawn_id, pid));
+        info!(pid, exe = %self.exe.display(), "server process started");
+        tokio::spawn(async move {
+            let status = match child.wait().await {
+                Ok(s) => s.to_string(),
+                Err(e) => format!("unknown ({e})"),
+            };
+            let _ = events.send(HubEvent::ServerExited { spawn_id, status }).await;
+        });
+        Ok(())
+    }
+
+    /// Schedules a start after `delay`, replacing any scheduled before.
+    pub fn spawn_later(&mut self, delay: Duration, events: mpsc::Sender<HubEvent>) {
+        self.spawn_id += 1;
+        let spawn_id = self.spawn_id;
+        self.pending = Some(spawn_id);
+        tokio::spawn(async move {
+            tokio::time::sleep(delay).await;
+            let _ = events.send(HubEvent::SpawnDue { spawn_id }).await;
+        });
+    }
+
+    /// Whether a scheduled start is still wanted.
+    pub fn spawn_due(&mut self, spawn_id: u64) -> bool {
+        self.pending == Some(spawn_id)
+    }
+
+    pub fn cancel_pending_spawn(&mut self) {
+        self.pending = None;
+    }
+
+    /// The process of spawn `spawn_id` exited; true if it was the current one.
+    pub fn exited(&mut self, spawn_id: u64) -> bool {
+        if self.child.is_some_and(|(id, _)| id == spawn_id) {
+            self.child = None;
+            return true;
+        }
+        false
+    }
+
+    /// Kills the current server process, if any.
+    pub fn kill(&mut self) {
+        if let Some((_, pid)) = self.child
+            && pid > 0
+        {
+            warn!(pid, "killing the server process");
+            // SAFETY: kill(2) with a pid we spawned and have not yet reaped.
+            unsafe {
+                libc::kill(pid as i32, libc::SIGKILL);
+            }
+        }
+    }
+
+    pub fn write_runtime(&mut self, server_pid: Option<u32>) {
+        self.runtime.server_pid = server_pid.or(self.child.map(|(_, pid)| pid));
+        let tmp = self.runtime_file.with_extension("json.tmp");
+        let text = serde_json::to_string_pretty(&self.runtime).unwrap_or_default();
+        if let Err(e) = std::fs::write(&tmp, text).and_then(|_| std::fs::rename(&tmp, &self.runtime_file)) {
+            warn!("cannot write {}: {e}", self.runtime_file.display());
+        }
+    }
+
+    pub fn remove_runtime(&self) {
+        let _ = std::fs::remove_file(&self.runtime_file);
+    }
+}

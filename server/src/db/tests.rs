@@ -1,0 +1,91 @@
+//! The persistence layer against a real SQLite file and a real PostgreSQL server.
+
+use super::*;
+use crate::testdb::each_backend;
+
+async fn accounts_and_characters_are_created_atomically(db: DatabaseConnection) {
+    let conn = &db;
+    let room = ensure_start_room(conn).await.unwrap();
+    assert_eq!(ensure_start_room(conn).await.unwrap(), room, "idempotent");
+    let char_id = reserve_ids(conn, 1).await.unwrap();
+    let (acct, ch) = create_account(conn, "Anna Bell", "hash".into(), false, Some((char_id, room)))
+        .await
+        .unwrap();
+    let ch = ch.unwrap();
+    assert_eq!(ch.location_id, Some(room));
+    assert_eq!(ch.account_id, Some(acct.id));
+    assert_eq!(acct.last_puppet, Some(char_id));
+
+    // Names are unique whatever their case; the failed attempt leaves no character behind.
+    let other = reserve_ids(conn, 1).await.unwrap();
+    let err = create_account(conn, "anna BELL", "h".into(), false, Some((other, room)))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, DbError::NameTaken(_)), "{err}");
+    assert!(load_object(conn, other).await.unwrap().is_none());
+
+    let found = find_account(conn, "ANNA bell").await.unwrap().unwrap();
+    assert_eq!(found.id, acct.id);
+    assert_eq!(found.name, "Anna Bell");
+}
+
+async fn reserved_ids_never_overlap_and_pass_existing_objects(db: DatabaseConnection) {
+    let conn = &db;
+    let room = ensure_start_room(conn).await.unwrap();
+    let a = reserve_ids(conn, 100).await.unwrap();
+    let b = reserve_ids(conn, 1).await.unwrap();
+    assert!(a > room);
+    assert_eq!(b, a + 100);
+    // Concurrent reservations (the server and the CLI) get disjoint ranges.
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let c = conn.clone();
+        tasks.push(tokio::spawn(async move { reserve_ids(&c, 10).await.unwrap() }));
+    }
+    let mut starts = Vec::new();
+    for t in tasks {
+        starts.push(t.await.unwrap());
+    }
+    starts.sort();
+    for w in starts.windows(2) {
+        assert!(w[1] >= w[0] + 10, "overlap: {starts:?}");
+    }
+}
+
+async fn objects_round_trip_and_update_in_place(db: DatabaseConnection) {
+    let conn = &db;
+    let id = reserve_ids(conn, 1).await.unwrap();
+    let mut m = object::Model {
+        id,
+        key: "ball".into(),
+        typeclass: "thing".into(),
+        location_id: None,
+        home_id: None,
+        destination_id: None,
+        account_id: None,
+        description: "round".into(),
+        attributes: r#"{"colour":"red"}"#.into(),
+        created_at: 1,
+    };
+    save_object(conn, m.clone()).await.unwrap();
+    m.description = "very round".into();
+    save_object(conn, m.clone()).await.unwrap();
+    assert_eq!(load_object(conn, id).await.unwrap(), Some(m));
+    delete_object(conn, id).await.unwrap();
+    assert_eq!(load_object(conn, id).await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn accounts_and_characters() {
+    each_backend("accounts", accounts_and_characters_are_created_atomically).await;
+}
+
+#[tokio::test]
+async fn id_reservation() {
+    each_backend("ids", reserved_ids_never_overlap_and_pass_existing_objects).await;
+}
+
+#[tokio::test]
+async fn objects() {
+    each_backend("objects", objects_round_trip_and_update_in_place).await;
+}
