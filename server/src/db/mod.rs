@@ -202,6 +202,10 @@ pub async fn find_account(
         .await?)
 }
 
+pub async fn load_accounts(db: &DatabaseConnection) -> Result<Vec<account::Model>, DbError> {
+    Ok(account::Entity::find().all(db).await?)
+}
+
 pub async fn account_by_id(db: &DatabaseConnection, id: i64) -> Result<Option<account::Model>, DbError> {
     Ok(account::Entity::find_by_id(id).one(db).await?)
 }

@@ -1,0 +1,260 @@
+//! The commands of the connection screen, with Evennia's syntax and words:
+//! `connect`, `create`, `quit`, `look`, `help`.
+
+use std::time::Instant;
+
+use super::{CmdCtx, CmdSet, Command, split_args};
+use crate::accounts::{hash_password, name_problem_for_players, verify_password};
+use crate::db::{self, DbError};
+use crate::executor::{Completion, Server};
+use crate::world::{Account, Object};
+
+pub fn add_all(set: &mut CmdSet) {
+    set.add(Connect).add(Create).add(Quit).add(Look).add(Help);
+}
+
+/// Evennia's answer to a wrong name or password, whichever it was.
+pub const BAD_LOGIN_MSG: &str = "Username and/or password is incorrect.";
+pub const LOGIN_THROTTLED_MSG: &str =
+    "|RYou made too many connection attempts. Try again in a few minutes.|n";
+pub const CREATE_THROTTLED_MSG: &str =
+    "|RYou are creating too many accounts. Try again in a few minutes.|n";
+
+pub struct Connect;
+
+impl Command for Connect {
+    fn key(&self) -> &'static str {
+        "connect"
+    }
+    fn aliases(&self) -> &'static [&'static str] {
+        &["conn", "con", "co"]
+    }
+    fn help(&self) -> &'static str {
+        "connect <name> <password>\n\nConnect to the game with an existing account. \
+         Put a name with spaces in quotes: connect \"Anna Bell\" secret"
+    }
+    fn func(&self, ctx: &mut CmdCtx<'_>) {
+        let parts = split_args(&ctx.args);
+        let [name, password] = parts.as_slice() else {
+            ctx.msg("\n Usage (without <>): connect <name> <password>");
+            return;
+        };
+        let ip = ctx
+            .server
+            .sessions
+            .get(ctx.sessid)
+            .map(|s| s.ip().to_string())
+            .unwrap_or_default();
+        if !ctx.server.login_throttle.allows(&ip, Instant::now()) {
+            ctx.msg(LOGIN_THROTTLED_MSG);
+            return;
+        }
+        let (name, password) = (name.clone(), password.clone());
+        let db = ctx.server.db.clone();
+        let security = ctx.server.settings.security.clone();
+        let sessid = ctx.sessid;
+        ctx.server.spawn_for(sessid, async move {
+            let found = db::find_account(&db, &name).await;
+            let completion: Completion = match found {
+                Err(e) => Box::new(move |server: &mut Server| {
+                    tracing::error!(sessid, "login failed on the database: {e}");
+                    server.msg_session(sessid, "The game cannot log you in right now. Please try again.");
+                }),
+                Ok(row) => {
+                    let hash = row.as_ref().map(|r| r.password_hash.clone());
+                    let ok = verify_password(&security, password, hash).await;
+                    if ok && let Some(row) = row {
+                        let _ = db::record_login(&db, row.id).await;
+                        let character = match row.last_puppet {
+                            Some(id) => db::load_object(&db, id).await.ok().flatten(),
+                            None => None,
+                        };
+                        Box::new(move |server: &mut Server| {
+                            // The character may have been created by another process (the CLI).
+                            if let Some(c) = character
+                                && server.world.get(c.id).is_none()
+                            {
+                                server.world.insert_loaded(Object::from_model(c));
+                            }
+                            server.login(sessid, Account::from_model(&row));
+                        })
+                    } else {
+                        Box::new(move |server: &mut Server| {
+                            server.login_throttle.record(&ip, Instant::now());
+                            server.msg_session(sessid, BAD_LOGIN_MSG);
+                        })
+                    }
+                }
+            };
+            completion
+        });
+    }
+}
+
+pub struct Create;
+
+impl Command for Create {
+    fn key(&self) -> &'static str {
+        "create"
+    }
+    fn aliases(&self) -> &'static [&'static str] {
+        &["cre", "cr"]
+    }
+    fn help(&self) -> &'static str {
+        "create <name> <password>\n\nCreate a new account, and a character of the same name. \
+         Put a name with spaces in quotes: create \"Anna Bell\" secret"
+    }
+    fn func(&self, ctx: &mut CmdCtx<'_>) {
+        let parts = split_args(&ctx.args);
+        let [name, password] = parts.as_slice() else {
+            ctx.msg("\n Usage (without <>): create <name> <password>\nIf <name> or <password> contains spaces, enclose it in double quotes.");
+            return;
+        };
+        if !ctx.server.settings.server.new_account_registration {
+            ctx.msg("Registration is currently disabled.");
+            return;
+        }
+        if let Some(problem) = name_problem_for_players(name) {
+            ctx.msg(problem);
+            return;
+        }
+        let min = ctx.server.settings.security.min_password_length;
+        if password.chars().count() < min {
+            ctx.msg(format!("Your password must be at least {min} characters long."));
+            return;
+        }
+        let ip = ctx
+            .server
+            .sessions
+            .get(ctx.sessid)
+            .map(|s| s.ip().to_string())
+            .unwrap_or_default();
+        if !ctx.server.creation_throttle.allows(&ip, Instant::now()) {
+            ctx.msg(CREATE_THROTTLED_MSG);
+            return;
+        }
+        let (name, password) = (name.clone(), password.clone());
+        let db = ctx.server.db.clone();
+        let security = ctx.server.settings.security.clone();
+        let start_room = ctx.server.world.start_room;
+        let sessid = ctx.sessid;
+        ctx.server.spawn_for(sessid, async move {
+            let created = async {
+                let hash = hash_password(&security, password).await?;
+                let char_id = db::reserve_ids(&db, 1).await?;
+                Ok::<_, CreateError>(
+                    db::create_account(&db, &name, hash, false, Some((char_id, start_room)))
+                        .await?,
+                )
+            }
+            .await;
+            let completion: Completion = Box::new(move |server: &mut Server| match created {
+                Ok((account, character)) => {
+                    server.creation_throttle.record(&ip, Instant::now());
+                    server
+                        .world
+                        .accounts
+                        .insert(account.id, Account::from_model(&account));
+                    if let Some(c) = character {
+                        let mut obj = Object::from_model(c);
+                        // A new character waits out of the world until first played.
+                        obj.location = None;
+                        server.world.insert_loaded(obj);
+                    }
+                    tracing::info!(sessid, account = account.id, "account created");
+                    let connect = if name.contains(' ') {
+                        format!("connect \"{name}\" <your password>")
+                    } else {
+                        format!("connect {name} <your password>")
+                    };
+                    server.msg_session(
+                        sessid,
+                        format!(
+                            "A new account '{name}' was created. Welcome!\n\n\
+                             You can now log in with the command '{connect}'."
+                        ),
+                    );
+                }
+                Err(CreateError::Db(DbError::NameTaken(_))) => server.msg_session(
+                    sessid,
+                    format!("Sorry, there is already an account with the name '{name}'."),
+                ),
+                Err(e) => {
+                    tracing::error!(sessid, "account creation failed: {e}");
+                    server.msg_session(
+                        sessid,
+                        "The account could not be created right now. Please try again.",
+                    );
+                }
+            });
+            completion
+        });
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+enum CreateError {
+    #[error(transparent)]
+    Db(#[from] DbError),
+    #[error(transparent)]
+    Hash(#[from] crate::accounts::PasswordError),
+}
+
+pub struct Quit;
+
+impl Command for Quit {
+    fn key(&self) -> &'static str {
+        "quit"
+    }
+    fn aliases(&self) -> &'static [&'static str] {
+        &["q", "qu"]
+    }
+    fn help(&self) -> &'static str {
+        "quit\n\nClose the connection."
+    }
+    fn func(&self, ctx: &mut CmdCtx<'_>) {
+        ctx.server
+            .disconnect(ctx.sessid, Some("Good bye! Disconnecting.".into()));
+    }
+}
+
+pub struct Look;
+
+impl Command for Look {
+    fn key(&self) -> &'static str {
+        "look"
+    }
+    fn aliases(&self) -> &'static [&'static str] {
+        &["l"]
+    }
+    fn help(&self) -> &'static str {
+        "look\n\nShow the connection screen again."
+    }
+    fn func(&self, ctx: &mut CmdCtx<'_>) {
+        let screen = ctx.server.connect_screen().to_string();
+        ctx.msg(screen);
+    }
+}
+
+pub struct Help;
+
+impl Command for Help {
+    fn key(&self) -> &'static str {
+        "help"
+    }
+    fn aliases(&self) -> &'static [&'static str] {
+        &["h", "?"]
+    }
+    fn help(&self) -> &'static str {
+        "help\n\nHow to get into the game."
+    }
+    fn func(&self, ctx: &mut CmdCtx<'_>) {
+        ctx.msg(
+            "You are not yet logged in.\n\n\
+             |wcreate <name> <password>|n  makes a new account, with a character of the same name.\n\
+             |wconnect <name> <password>|n logs in to an account you made before.\n\
+             Put names with spaces in quotes: |wcreate \"Anna Bell\" secret|n\n\n\
+             |wlook|n shows the connection screen again; |wquit|n disconnects.",
+        );
+    }
+}

@@ -1,0 +1,384 @@
+//! The world executor: one task that runs game logic one event at a time, with
+//! `&mut Server`, so game code needs no locks (as Evennia's reactor does).
+//!
+//! Events are link messages from the portal and completions of work that ran
+//! elsewhere (password hashing, account creation). After each event the
+//! effects go to the portal in one batch together with the acknowledgement of
+//! the inputs that caused them, and changed objects go to the persister.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Instant;
+
+use sea_orm::DatabaseConnection;
+use tavern_shared::link::{PortalOp, StartMode, StopMode, ToPortal, ToServer};
+use tavern_shared::session::now_millis;
+use tavern_shared::{Msg, SessId, SessionSync, Settings};
+use tokio::sync::mpsc;
+use tracing::{debug, info, warn};
+
+use crate::commands::Commands;
+use crate::persist::Persister;
+use crate::session::{ServerSession, ServerSessionHandler};
+use crate::throttle::Throttle;
+use crate::world::World;
+
+/// Work finished elsewhere, to be applied on the world executor.
+pub type Completion = Box<dyn FnOnce(&mut Server) + Send>;
+
+pub enum ServerEvent {
+    Link(ToServer),
+    LinkClosed,
+    Done {
+        sessid: Option<SessId>,
+        completion: Completion,
+    },
+}
+
+/// Announced to everyone when a reload or reset begins.
+pub const RELOAD_BEGIN_MSG: &str = "|y Server restart initiated ...|n";
+/// Announced to everyone when the new server has taken over.
+pub const RELOAD_DONE_MSG: &str = "|y ... Server restarted.|n";
+/// Announced to everyone before a shutdown.
+pub const SHUTDOWN_MSG: &str = "|rThe server is shutting down. Good bye!|n";
+
+/// The running game: world, sessions and everything game code reaches.
+pub struct Server {
+    pub settings: Arc<Settings>,
+    pub world: World,
+    pub sessions: ServerSessionHandler,
+    pub db: DatabaseConnection,
+    pub(crate) commands: Arc<Commands>,
+    pub(crate) persister: Persister,
+    pub(crate) login_throttle: Throttle,
+    pub(crate) creation_throttle: Throttle,
+    pub started: Instant,
+    pub start_mode: StartMode,
+    pub portal_instance: u64,
+    connect_screen: String,
+    events: mpsc::Sender<ServerEvent>,
+    /// Effects of the current event, sent to the portal when it is done.
+    ops: Vec<PortalOp>,
+    acks: HashMap<SessId, u64>,
+    inflight: usize,
+    stopping: Option<StopMode>,
+    requested: Option<StopMode>,
+}
+
+impl Server {
+    pub(crate) fn new(
+        settings: Arc<Settings>,
+        world: World,
+        db: DatabaseConnection,
+        commands: Arc<Commands>,
+        connect_screen: String,
+        events: mpsc::Sender<ServerEvent>,
+    ) -> Self {
+        let sec = &settings.security;
+        Self {
+            login_throttle: Throttle::new(sec.max_failed_logins, sec.login_window_secs),
+            creation_throttle: Throttle::new(sec.max_account_creations, sec.creation_window_secs),
+            persister: Persister::start(db.clone()),
+            settings,
+            world,
+            sessions: ServerSessionHandler::default(),
+            db,
+            commands,
+            started: Instant::now(),
+            start_mode: StartMode::Cold,
+            portal_instance: 0,
+            connect_screen,
+            events,
+            ops: Vec::new(),
+            acks: HashMap::new(),
+            inflight: 0,
+            stopping: None,
+            requested: None,
+        }
+    }
+
+    pub fn connect_screen(&self) -> &str {
+        &self.connect_screen
+    }
+
+    /// Whether the server is stopping and has no work left: time to exit.
+    pub(crate) fn ready_to_stop(&self) -> Option<StopMode> {
+        self.stopping.filter(|_| self.inflight == 0)
+    }
+
+    /// Handles one event, then sends its effects.
+    pub(crate) fn handle(&mut self, ev: ServerEvent) -> Vec<ToPortal> {
+        match ev {
+            ServerEvent::Link(msg) => self.link_message(msg),
+            ServerEvent::LinkClosed => {}
+            ServerEvent::Done { sessid, completion } => {
+                self.inflight = self.inflight.saturating_sub(1);
+                completion(self);
+                if let Some(sessid) = sessid {
+                    self.finish_busy(sessid);
+                }
+            }
+        }
+        self.take_batch()
+    }
+
+    fn link_message(&mut self, msg: ToServer) {
+        match msg {
+            ToServer::Sync {
+                portal_instance,
+                start_mode,
+                sessions,
+            } => self.sync(portal_instance, start_mode, sessions),
+            ToServer::Connected(sync) => {
+                debug!(sessid = sync.sessid, "session connected");
+                self.sessions.insert(ServerSession::new(sync));
+            }
+            ToServer::Disconnected { sessid } => {
+                self.unpuppet(sessid, true);
+                self.sessions.remove(sessid);
+                self.acks.remove(&sessid);
+                debug!(sessid, "session disconnected");
+            }
+            ToServer::Updated(sync) => {
+                if let Some(s) = self.sessions.get_mut(sync.sessid) {
+                    s.sync.flags = sync.flags;
+                }
+            }
+            ToServer::Input { sessid, seq, msg } => self.input(sessid, seq, msg),
+            ToServer::Stop { mode } => self.begin_stop(mode),
+        }
+    }
+
+    /// The portal's full session list (PSYNC): rebuild every session.
+    fn sync(&mut self, portal_instance: u64, start_mode: StartMode, sessions: Vec<SessionSync>) {
+        if self.portal_instance != 0 && self.portal_instance != portal_instance {
+            // A different portal: its sessids mean other connections. Drop ours (Evennia #2055).
+            warn!("a new portal instance: dropping every session of the old one");
+            for s in self.sessions.clear() {
+                if let Some(p) = s.puppet() {
+                    self.world.update(p, |_| {});
+                }
+            }
+        }
+        self.portal_instance = portal_instance;
+        self.start_mode = start_mode;
+        let count = sessions.len();
+        for sync in sessions {
+            let sessid = sync.sessid;
+            let mut session = ServerSession::new(sync);
+            // A session whose account or puppet is gone comes back logged out.
+            let account_ok = session
+                .sync
+                .account_id
+                .is_some_and(|a| self.world.accounts.contains_key(&a));
+            if session.sync.logged_in && !account_ok {
+                session.sync.logged_in = false;
+                session.sync.account_id = None;
+                session.sync.account_name = None;
+                session.sync.puppet_id = None;
+                session.dirty = true;
+            }
+            if session.puppet().is_some_and(|p| self.world.get(p).is_none()) {
+                session.sync.puppet_id = None;
+                session.dirty = true;
+            }
+            self.sessions.insert(session);
+            if start_mode != StartMode::Cold {
+                self.msg_session(sessid, RELOAD_DONE_MSG);
+            }
+        }
+        let screen = self.connect_screen.clone();
+        self.ops.push(PortalOp::ConnectScreen(screen));
+        info!(?start_mode, sessions = count, "sessions synced from the portal");
+    }
+
+    fn input(&mut self, sessid: SessId, seq: u64, msg: Msg) {
+        let Some(s) = self.sessions.get_mut(sessid) else {
+            // The session is gone; nothing to do but say it is done.
+            self.acks.insert(sessid, seq);
+            return;
+        };
+        if s.busy.is_some() || !s.held.is_empty() || self.stopping.is_some() {
+            s.held.push_back((seq, msg));
+            return;
+        }
+        self.execute(sessid, seq, msg);
+    }
+
+    fn execute(&mut self, sessid: SessId, seq: u64, msg: Msg) {
+        let now = now_millis();
+        let Some(s) = self.sessions.get_mut(sessid) else {
+            return;
+        };
+        s.sync.cmd_last = now;
+        s.sync.cmd_total += 1;
+        if msg.cmd == "text" {
+            let line = msg.first_str().unwrap_or_default().to_string();
+            if line != "idle" {
+                s.sync.cmd_last_visible = now;
+            }
+            let commands = self.commands.clone();
+            commands.execute(self, sessid, &line);
+        } else {
+            debug!(sessid, cmd = %msg.cmd, "input function not recognized");
+        }
+        match self.sessions.get_mut(sessid) {
+            Some(s) if s.busy.is_none() => {
+                self.acks.insert(sessid, seq);
+            }
+            Some(s) => s.busy = Some(seq),
+            None => {
+                self.acks.insert(sessid, seq);
+            }
+        }
+    }
+
+    /// Runs `work` off the executor; its result is applied on the executor.
+    /// Input of `sessid` waits until then, so a player's commands stay in order.
+    pub fn spawn_for<F>(&mut self, sessid: SessId, work: F)
+    where
+        F: Future<Output = Completion> + Send + 'static,
+    {
+        if let Some(s) = self.sessions.get_mut(sessid) {
+            s.busy = Some(0);
+        }
+        self.inflight += 1;
+        let events = self.events.clone();
+        tokio::spawn(async move {
+            let completion = work.await;
+            let _ = events
+                .send(ServerEvent::Done {
+                    sessid: Some(sessid),
+                    completion,
+                })
+                .await;
+        });
+    }
+
+    /// The session's background work is done: acknowledge its input and run what waited.
+    fn finish_busy(&mut self, sessid: SessId) {
+        let Some(s) = self.sessions.get_mut(sessid) else {
+            return;
+        };
+        if let Some(seq) = s.busy.take() {
+            self.acks.insert(sessid, seq);
+        }
+        while self.stopping.is_none() {
+            let Some(s) = self.sessions.get_mut(sessid) else {
+                return;
+            };
+            if s.busy.is_some() {
+                return;
+            }
+            let Some((seq, msg)) = s.held.pop_front() else {
+                return;
+            };
+            self.execute(sessid, seq, msg);
+        }
+    }
+
+    /// Sends text to one session.
+    pub fn msg_session(&mut self, sessid: SessId, text: impl Into<String>) {
+        self.send_msg(sessid, Msg::text(text));
+    }
+
+    /// Sends any message (text, prompt, out-of-band) to one session.
+    pub fn send_msg(&mut self, sessid: SessId, msg: Msg) {
+        if let Some(PortalOp::Output { sessid: last, msgs }) = self.ops.last_mut()
+            && *last == sessid
+        {
+            msgs.push(msg);
+            return;
+        }
+        self.ops.push(PortalOp::Output {
+            sessid,
+            msgs: vec![msg],
+        });
+    }
+
+    /// Closes a session after telling it why.
+    pub fn disconnect(&mut self, sessid: SessId, reason: Option<String>) {
+        self.unpuppet(sessid, true);
+        if self.sessions.remove(sessid).is_some() {
+            self.ops.push(PortalOp::Disconnect { sessid, reason });
+        }
+    }
+
+    /// Asks the portal for a reload, reset or shutdown (what the in-game commands do).
+    pub fn request_stop(&mut self, mode: StopMode) {
+        self.requested = Some(mode);
+    }
+
+    fn begin_stop(&mut self, mode: StopMode) {
+        info!(?mode, "stop requested by the portal");
+        self.stopping = Some(mode);
+        let text = match mode {
+            StopMode::Reload | StopMode::Reset => RELOAD_BEGIN_MSG,
+            StopMode::Shutdown => SHUTDOWN_MSG,
+        };
+        let ids: Vec<_> = self.sessions.all().map(|s| s.sessid()).collect();
+        for id in ids {
+            self.msg_session(id, text);
+        }
+    }
+
+    /// The last batch before exiting: every session's state, so the next server
+    /// (or the portal, on shutdown) has it. Puppets stay puppeted across a reload.
+    /// Call [`Server::flush_world`] before sending it.
+    pub(crate) fn final_batch(&mut self, mode: StopMode) -> ToPortal {
+        if mode == StopMode::Shutdown {
+            let ids: Vec<_> = self.sessions.all().map(|s| s.sessid()).collect();
+            for id in ids {
+                self.unpuppet(id, false);
+            }
+        }
+        self.persister.save(self.world.take_dirty());
+        let syncs: Vec<_> = self
+            .sessions
+            .all_mut()
+            .map(|s| {
+                s.dirty = false;
+                PortalOp::SyncSession(s.sync.clone())
+            })
+            .collect();
+        self.ops.extend(syncs);
+        self.batch().unwrap_or(ToPortal::Batch {
+            ops: Vec::new(),
+            acks: Vec::new(),
+        })
+    }
+
+    /// Waits until every world change so far is in the database.
+    pub(crate) async fn flush_world(&mut self) {
+        self.persister.save(self.world.take_dirty());
+        self.persister.flush().await;
+    }
+
+    /// Collects the effects of the event just handled.
+    fn take_batch(&mut self) -> Vec<ToPortal> {
+        self.persister.save(self.world.take_dirty());
+        for s in self.sessions.all_mut() {
+            if s.dirty {
+                s.dirty = false;
+                self.ops.push(PortalOp::SyncSession(s.sync.clone()));
+            }
+        }
+        let mut frames: Vec<ToPortal> = self.batch().into_iter().collect();
+        // Effects first (the player sees the command answered), then the request.
+        if let Some(mode) = self.requested.take() {
+            frames.push(ToPortal::Request { mode });
+        }
+        frames
+    }
+
+    fn batch(&mut self) -> Option<ToPortal> {
+        if self.ops.is_empty() && self.acks.is_empty() {
+            return None;
+        }
+        Some(ToPortal::Batch {
+            ops: std::mem::take(&mut self.ops),
+            acks: self.acks.drain().collect(),
+        })
+    }
+}

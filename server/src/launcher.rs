@@ -1,0 +1,243 @@
+//! The launcher every game binary exposes: `start`, `reload`, `reset`, `stop`,
+//! `status`, `account create`, `migrate`, and the `portal` / `server` roles the
+//! processes run as.
+
+use std::io::{BufRead, Write};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, anyhow, bail};
+use clap::{Parser, Subcommand};
+use tavern_portal::supervisor::RuntimeInfo;
+use tavern_portal::{PortalConfig, current_exe_on_disk, pid_alive};
+use tavern_shared::Settings;
+use tavern_shared::link::{LauncherReply, LauncherRequest, LinkStream, Role, StopMode};
+use tokio::net::TcpStream;
+
+use crate::{Game, accounts, db, logging};
+
+#[derive(Parser)]
+#[command(about = "Run and manage a Tavern game", version)]
+struct Cli {
+    /// A settings file overlaid on the defaults (see settings.toml).
+    #[arg(long, global = true, value_name = "FILE")]
+    settings: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Start the game in the foreground: the portal, which starts and supervises the server.
+    Start,
+    /// Run the portal process (what `start` runs).
+    Portal,
+    /// Run the game server process (the portal starts it; not for direct use).
+    Server,
+    /// Restart the server with the code on disk, keeping every player connected.
+    Reload,
+    /// Restart the server cold (cold-start hooks), keeping every player connected.
+    Reset,
+    /// Stop the server and the portal; everyone is disconnected.
+    Stop,
+    /// Show whether the game runs: pids, uptime, state, sessions.
+    Status,
+    /// Manage accounts without a client.
+    Account {
+        #[command(subcommand)]
+        command: AccountCmd,
+    },
+    /// Apply pending database migrations (the server also does this when it starts).
+    Migrate,
+}
+
+#[derive(Subcommand)]
+enum AccountCmd {
+    /// Create an account and its character. Without PASSWORD, it is read from standard input.
+    Create {
+        name: String,
+        password: Option<String>,
+        /// Give the account every permission (reload, shutdown, building).
+        #[arg(long)]
+        superuser: bool,
+    },
+}
+
+/// Parses the command line and runs the chosen role or command.
+pub fn main(game: Game) -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let settings = Settings::load(cli.settings.as_deref())?;
+    let settings_file = cli
+        .settings
+        .as_ref()
+        .map(|p| std::path::absolute(p).unwrap_or_else(|_| p.clone()));
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    match cli.command {
+        Cmd::Start | Cmd::Portal => {
+            let _guard = logging::init("portal", &settings)?;
+            let exe = current_exe_on_disk().context("cannot find the game binary")?;
+            rt.block_on(tavern_portal::run(PortalConfig {
+                settings,
+                settings_file,
+                exe,
+            }))
+        }
+        Cmd::Server => {
+            let _guard = logging::init("server", &settings)?;
+            let r = rt.block_on(crate::run::run(settings, game));
+            if let Err(e) = &r {
+                tracing::error!("server failed: {e:#}");
+            }
+            r
+        }
+        Cmd::Reload => rt.block_on(order(&settings, StopMode::Reload)),
+        Cmd::Reset => rt.block_on(order(&settings, StopMode::Reset)),
+        Cmd::Stop => rt.block_on(stop(&settings)),
+        Cmd::Status => rt.block_on(status(&settings)),
+        Cmd::Migrate => rt.block_on(async {
+            let url = settings.database_url();
+            std::fs::create_dir_all(&settings.game.data_dir).ok();
+            db::connect(&url, 1).await?;
+            println!("Database migrated: {}", crate::run::redact_url(&url));
+            Ok(())
+        }),
+        Cmd::Account {
+            command:
+                AccountCmd::Create {
+                    name,
+                    password,
+                    superuser,
+                },
+        } => {
+            let password = match password {
+                Some(p) => p,
+                None => read_password()?,
+            };
+            rt.block_on(create_account(&settings, &name, password, superuser))
+        }
+    }
+}
+
+fn read_password() -> anyhow::Result<String> {
+    eprint!("Password: ");
+    std::io::stderr().flush().ok();
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_string())
+}
+
+async fn create_account(
+    settings: &Settings,
+    name: &str,
+    password: String,
+    superuser: bool,
+) -> anyhow::Result<()> {
+    if let Some(problem) = accounts::name_problem(name) {
+        bail!("{problem}");
+    }
+    if password.chars().count() < settings.security.min_password_length {
+        bail!(
+            "the password must be at least {} characters long",
+            settings.security.min_password_length
+        );
+    }
+    std::fs::create_dir_all(&settings.game.data_dir).ok();
+    let url = settings.database_url();
+    let conn = db::connect(&url, 1)
+        .await
+        .with_context(|| format!("cannot open the database at {}", crate::run::redact_url(&url)))?;
+    let room = db::ensure_start_room(&conn).await?;
+    let hash = accounts::hash_password(&settings.security, password).await?;
+    let char_id = db::reserve_ids(&conn, 1).await?;
+    let (account, _) = db::create_account(&conn, name, hash, superuser, Some((char_id, room))).await?;
+    conn.close().await.ok();
+    println!(
+        "Account '{}' created (#{}), with the character '{}' (#{}){}.",
+        account.name,
+        account.id,
+        account.name,
+        char_id,
+        if superuser { ", as a superuser" } else { "" }
+    );
+    Ok(())
+}
+
+/// Connects to the running portal as a launcher.
+async fn launcher_link(settings: &Settings) -> anyhow::Result<LinkStream<TcpStream>> {
+    let addr = match RuntimeInfo::read(&settings.runtime_file()) {
+        Some(rt) if pid_alive(rt.portal_pid) => rt.link_address,
+        _ => bail!("the game is not running (no portal for {})", settings.game.data_dir.display()),
+    };
+    let stream = tokio::time::timeout(Duration::from_secs(5), TcpStream::connect(addr))
+        .await
+        .map_err(|_| anyhow!("the portal at {addr} does not answer"))?
+        .with_context(|| format!("cannot reach the portal at {addr}"))?;
+    let mut ls = LinkStream::new(stream, settings.link.max_frame_bytes);
+    ls.handshake(Role::Launcher).await?;
+    Ok(ls)
+}
+
+async fn ask(settings: &Settings, req: LauncherRequest, patience: Duration) -> anyhow::Result<LauncherReply> {
+    let mut ls = launcher_link(settings).await?;
+    ls.send(&req).await?;
+    tokio::time::timeout(patience, ls.recv::<LauncherReply>())
+        .await
+        .map_err(|_| anyhow!("no answer from the portal within {patience:?}"))?
+        .map_err(Into::into)
+}
+
+async fn order(settings: &Settings, mode: StopMode) -> anyhow::Result<()> {
+    let what = if mode == StopMode::Reload { "Reloading" } else { "Resetting" };
+    println!("{what} the server...");
+    match ask(settings, LauncherRequest::Stop { mode }, Duration::from_secs(120)).await? {
+        LauncherReply::Done(text) => {
+            println!("{text}");
+            Ok(())
+        }
+        LauncherReply::Failed(text) => bail!("{text}"),
+        LauncherReply::Status(_) => bail!("unexpected answer from the portal"),
+    }
+}
+
+async fn stop(settings: &Settings) -> anyhow::Result<()> {
+    let pid = RuntimeInfo::read(&settings.runtime_file()).map(|r| r.portal_pid);
+    match ask(settings, LauncherRequest::Stop { mode: StopMode::Shutdown }, Duration::from_secs(60)).await? {
+        LauncherReply::Done(text) => println!("{text}"),
+        LauncherReply::Failed(text) => bail!("{text}"),
+        LauncherReply::Status(_) => bail!("unexpected answer from the portal"),
+    }
+    if let Some(pid) = pid {
+        for _ in 0..200 {
+            if !pid_alive(pid) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    Ok(())
+}
+
+async fn status(settings: &Settings) -> anyhow::Result<()> {
+    match ask(settings, LauncherRequest::Status, Duration::from_secs(5)).await {
+        Ok(LauncherReply::Status(s)) => {
+            println!("Game:     {}", s.game);
+            println!("Portal:   running (pid {}, up {}s)", s.portal_pid, s.portal_uptime_secs);
+            match (s.server_pid, s.server_uptime_secs) {
+                (Some(pid), Some(up)) => println!("Server:   {:?} (pid {pid}, up {up}s)", s.server_state),
+                _ => println!("Server:   {:?}", s.server_state),
+            }
+            println!("Sessions: {} ({} logged in)", s.sessions, s.logged_in);
+            println!("Server restarts since the portal started: {}", s.server_restarts);
+            Ok(())
+        }
+        Ok(_) => bail!("unexpected answer from the portal"),
+        Err(e) => {
+            println!("Portal:   not running");
+            println!("Server:   not running");
+            Err(e)
+        }
+    }
+}

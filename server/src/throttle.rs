@@ -1,0 +1,87 @@
+//! Per-address rate limits (failed logins, account creations): at most `max`
+//! events per address within a sliding window. Memory is bounded: old entries
+//! are pruned and the number of addresses tracked is capped.
+
+use std::collections::{HashMap, VecDeque};
+use std::time::{Duration, Instant};
+
+const MAX_ADDRESSES: usize = 10_000;
+
+pub struct Throttle {
+    max: usize,
+    window: Duration,
+    hits: HashMap<String, VecDeque<Instant>>,
+}
+
+impl Throttle {
+    /// `max == 0` means no limit.
+    pub fn new(max: u32, window_secs: u64) -> Self {
+        Self {
+            max: max as usize,
+            window: Duration::from_secs(window_secs),
+            hits: HashMap::new(),
+        }
+    }
+
+    /// Whether `addr` may do the throttled thing now.
+    pub fn allows(&mut self, addr: &str, now: Instant) -> bool {
+        if self.max == 0 {
+            return true;
+        }
+        match self.hits.get_mut(addr) {
+            Some(q) => {
+                while q.front().is_some_and(|t| now.duration_since(*t) >= self.window) {
+                    q.pop_front();
+                }
+                q.len() < self.max
+            }
+            None => true,
+        }
+    }
+
+    pub fn record(&mut self, addr: &str, now: Instant) {
+        if self.max == 0 {
+            return;
+        }
+        if self.hits.len() >= MAX_ADDRESSES && !self.hits.contains_key(addr) {
+            let window = self.window;
+            self.hits
+                .retain(|_, q| q.back().is_some_and(|t| now.duration_since(*t) < window));
+            if self.hits.len() >= MAX_ADDRESSES {
+                return;
+            }
+        }
+        let q = self.hits.entry(addr.to_string()).or_default();
+        q.push_back(now);
+        while q.len() > self.max {
+            q.pop_front();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limits_per_address_within_the_window() {
+        let mut t = Throttle::new(2, 60);
+        let t0 = Instant::now();
+        assert!(t.allows("a", t0));
+        t.record("a", t0);
+        t.record("a", t0);
+        assert!(!t.allows("a", t0));
+        assert!(t.allows("b", t0), "other addresses are not affected");
+        assert!(t.allows("a", t0 + Duration::from_secs(61)), "the window slides");
+    }
+
+    #[test]
+    fn zero_means_unlimited() {
+        let mut t = Throttle::new(0, 60);
+        let t0 = Instant::now();
+        for _ in 0..100 {
+            t.record("a", t0);
+        }
+        assert!(t.allows("a", t0));
+    }
+}
