@@ -93,6 +93,7 @@ impl Supervisor {
         let spawn_id = self.spawn_id;
         let pid = child.id().unwrap_or(0);
         self.child = Some((spawn_id, pid));
+        self.write_runtime(None);
         info!(pid, exe = %self.exe.display(), "server process started");
         tokio::spawn(async move {
             let status = match child.wait().await {

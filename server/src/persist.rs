@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use sea_orm::{DatabaseConnection, TransactionTrait};
+use sea_orm::DatabaseConnection;
 use tokio::sync::{mpsc, oneshot};
 use tracing::{error, info};
 
@@ -98,7 +98,7 @@ async fn write_until_done(db: &DatabaseConnection, rows: &[object::Model]) {
 }
 
 async fn write(db: &DatabaseConnection, rows: &[object::Model]) -> Result<(), db::DbError> {
-    let txn = db.begin().await?;
+    let txn = db::begin_write(db).await?;
     for r in rows {
         db::save_object(&txn, r.clone()).await?;
     }

@@ -12,7 +12,8 @@ use std::time::Duration;
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection,
-    DbBackend, DbErr, EntityTrait, QueryFilter, Statement, TransactionTrait,
+    DatabaseTransaction, DbBackend, DbErr, EntityTrait, QueryFilter, SqliteTransactionMode, Statement,
+    TransactionOptions, TransactionTrait,
 };
 use sea_orm_migration::MigratorTrait;
 
@@ -51,6 +52,17 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnecti
     Ok(db)
 }
 
+/// Begins a transaction that will write. On SQLite it takes the write lock at
+/// BEGIN (IMMEDIATE): two deferred transactions that both read and then write
+/// deadlock on the lock upgrade, which no busy timeout resolves.
+pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
+    db.begin_with_options(TransactionOptions {
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+        ..Default::default()
+    })
+    .await
+}
+
 const NEXT_OBJECT_ID: &str = "next_object_id";
 const START_ROOM: &str = "start_room";
 
@@ -58,7 +70,7 @@ const START_ROOM: &str = "start_room";
 /// processes (the server and `tavern account create`): the counter moves in one statement.
 pub async fn reserve_ids(db: &DatabaseConnection, n: i64) -> Result<i64, DbError> {
     let backend = db.get_database_backend();
-    let txn = db.begin().await?;
+    let txn = begin_write(db).await?;
     // Seed the counter past every existing id, once.
     let seed = Statement::from_sql_and_values(
         backend,
@@ -133,7 +145,7 @@ pub async fn ensure_start_room(db: &DatabaseConnection) -> Result<i64, DbError> 
         return Ok(id);
     }
     let id = reserve_ids(db, 1).await?;
-    let txn = db.begin().await?;
+    let txn = begin_write(db).await?;
     let room = object::Model {
         id,
         key: "Limbo".into(),
@@ -220,7 +232,7 @@ pub async fn create_account(
     character: Option<(i64, i64)>,
 ) -> Result<(account::Model, Option<object::Model>), DbError> {
     let now = tavern_shared::session::now_millis() as i64;
-    let txn = db.begin().await?;
+    let txn = begin_write(db).await?;
     if account::Entity::find()
         .filter(account::Column::NameLower.eq(name.to_lowercase()))
         .one(&txn)

@@ -24,6 +24,20 @@ async fn accounts_and_characters_are_created_atomically(db: DatabaseConnection) 
     assert!(matches!(err, DbError::NameTaken(_)), "{err}");
     assert!(load_object(conn, other).await.unwrap().is_none());
 
+    // Creations racing each other all succeed (no lock-upgrade deadlock on SQLite).
+    let first = reserve_ids(conn, 24).await.unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..24 {
+        let c = conn.clone();
+        tasks.push(tokio::spawn(async move {
+            let id = first + i;
+            create_account(&c, &format!("racer{i}"), "h".into(), false, Some((id, room))).await
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap().expect("a concurrent creation succeeds");
+    }
+
     let found = find_account(conn, "ANNA bell").await.unwrap().unwrap();
     assert_eq!(found.id, acct.id);
     assert_eq!(found.name, "Anna Bell");

@@ -1,0 +1,420 @@
+//! Test support: a real game (the `tavern` binary: portal + server processes)
+//! on free ports in its own temporary data dir, and a real telnet client.
+//!
+//! Every process a test starts is killed when its [`TestGame`] is dropped,
+//! also when the test fails; the data dir is kept (and its path printed) when
+//! the test failed, for the logs.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_tavern");
+
+/// How long any single expectation may take before the test fails.
+pub const PATIENCE: Duration = Duration::from_secs(20);
+
+pub struct TestGame {
+    pub dir: PathBuf,
+    pub settings: PathBuf,
+    portal: Option<Child>,
+    pub telnet_port: u16,
+}
+
+/// The settings every test game gets: free ports, a cheap password hash (tests
+/// measure behaviour, not argon2), and no throttles unless a test turns them on.
+pub const TEST_SETTINGS: &str = r#"
+[game]
+data_dir = "data"
+[portal]
+interface = "127.0.0.1"
+telnet_ports = [0]
+[link]
+address = "127.0.0.1:0"
+[security]
+password_hash_memory_kib = 256
+password_hash_iterations = 1
+max_failed_logins = 0
+max_account_creations = 0
+"#;
+
+impl TestGame {
+    /// A new game dir with the test settings plus `extra` TOML appended.
+    pub fn new(name: &str, extra: &str) -> Self {
+        static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "tavern-it-{name}-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let settings = dir.join("game.toml");
+        std::fs::write(&settings, merge_toml(TEST_SETTINGS, extra)).unwrap();
+        Self {
+            dir,
+            settings,
+            portal: None,
+            telnet_port: 0,
+        }
+    }
+
+    /// Starts `tavern start` and waits until the portal listens.
+    pub fn start(mut self) -> Self {
+        self.spawn_portal();
+        self
+    }
+
+    pub fn spawn_portal(&mut self) {
+        let log = std::fs::File::create(self.dir.join("portal.stderr")).unwrap();
+        let child = Command::new(BIN)
+            .arg("--settings")
+            .arg(&self.settings)
+            .arg("start")
+            .env("RUST_LOG", "debug")
+            .env_remove("TAVERN_LINK_ADDRESS")
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("start the tavern binary");
+        let pid = child.id();
+        self.portal = Some(child);
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            if let Some(rt) = self.runtime()
+                && rt["portal_pid"].as_u64() == Some(pid as u64)
+            {
+                self.telnet_port = rt["telnet_ports"][0].as_u64().unwrap() as u16;
+                return;
+            }
+            if let Some(Ok(Some(status))) = self.portal.as_mut().map(|c| c.try_wait()) {
+                panic!("the portal exited at start ({status}):\n{}", self.stderr());
+            }
+            assert!(Instant::now() < deadline, "the portal did not start:\n{}", self.stderr());
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.join("data")
+    }
+
+    /// What the running portal wrote to data_dir/portal.json.
+    pub fn runtime(&self) -> Option<serde_json::Value> {
+        let text = std::fs::read_to_string(self.data_dir().join("portal.json")).ok()?;
+        serde_json::from_str(&text).ok()
+    }
+
+    pub fn server_pid(&self) -> Option<u32> {
+        self.runtime()?["server_pid"].as_u64().map(|p| p as u32)
+    }
+
+    pub fn portal_pid(&self) -> Option<u32> {
+        self.portal.as_ref().map(Child::id)
+    }
+
+    /// Runs a launcher command (`status`, `reload`, `account create ...`) against this game.
+    pub fn tavern(&self, args: &[&str]) -> Output {
+        Command::new(BIN)
+            .arg("--settings")
+            .arg(&self.settings)
+            .args(args)
+            .env_remove("TAVERN_LINK_ADDRESS")
+            .output()
+            .expect("run the tavern binary")
+    }
+
+    /// Like [`tavern`](Self::tavern), failing the test unless it succeeds; returns stdout.
+    pub fn tavern_ok(&self, args: &[&str]) -> String {
+        let out = self.tavern(args);
+        assert!(
+            out.status.success(),
+            "tavern {args:?} failed: {}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    pub fn stderr(&self) -> String {
+        std::fs::read_to_string(self.dir.join("portal.stderr")).unwrap_or_default()
+    }
+
+    /// Everything the processes logged: their stderr and the log files.
+    pub fn all_logs(&self) -> String {
+        let mut all = self.stderr();
+        if let Ok(dir) = std::fs::read_dir(self.data_dir().join("logs")) {
+            for f in dir.flatten() {
+                all.push_str(&std::fs::read_to_string(f.path()).unwrap_or_default());
+            }
+        }
+        all
+    }
+
+    pub async fn connect(&self) -> Client {
+        Client::connect(self.telnet_port).await
+    }
+
+    /// A client that has created (if needed) and logged in to `name`.
+    pub async fn login(&self, name: &str, password: &str) -> Client {
+        let mut c = self.connect().await;
+        c.expect("connect <username> <password>").await;
+        c.send(&format!("create {} {password}", quote(name))).await;
+        c.expect_any(&["was created", "already an account"]).await;
+        c.send(&format!("connect {} {password}", quote(name))).await;
+        c.expect(&format!("You become {name}.")).await;
+        c
+    }
+
+    /// Waits for the portal process to exit by itself; returns whether it did in time.
+    pub fn wait_portal_exit(&mut self, within: Duration) -> bool {
+        let deadline = Instant::now() + within;
+        while Instant::now() < deadline {
+            if let Some(Ok(Some(_))) = self.portal.as_mut().map(|c| c.try_wait()) {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        false
+    }
+}
+
+impl Drop for TestGame {
+    fn drop(&mut self) {
+        let server = self.server_pid();
+        if let Some(mut c) = self.portal.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        if let Some(pid) = server
+            && pid_alive(pid)
+        {
+            kill(pid, libc::SIGKILL);
+        }
+        if std::thread::panicking() {
+            eprintln!("test game kept for inspection: {}", self.dir.display());
+        } else {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
+fn quote(name: &str) -> String {
+    if name.contains(' ') {
+        format!("\"{name}\"")
+    } else {
+        name.to_string()
+    }
+}
+
+/// Appends `extra` to `base`, merging sections of the same name.
+fn merge_toml(base: &str, extra: &str) -> String {
+    let mut t: toml::Table = base.parse().unwrap();
+    let e: toml::Table = extra.parse().unwrap();
+    for (k, v) in e {
+        match (t.get_mut(&k), v) {
+            (Some(toml::Value::Table(a)), toml::Value::Table(b)) => a.extend(b),
+            (_, v) => {
+                t.insert(k, v);
+            }
+        }
+    }
+    toml::to_string(&t).unwrap()
+}
+
+pub fn pid_alive(pid: u32) -> bool {
+    // A zombie still answers kill(0); read its state to tell.
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => !stat
+            .rsplit_once(')')
+            .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z')),
+        Err(_) => false,
+    }
+}
+
+pub fn kill(pid: u32, sig: i32) {
+    // SAFETY: plain kill(2).
+    unsafe {
+        libc::kill(pid as i32, sig);
+    }
+}
+
+/// Waits until `cond` holds, or fails the test with `what`.
+pub async fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
+    let deadline = Instant::now() + PATIENCE;
+    while !cond() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// A telnet client that reads text with the telnet commands taken out.
+pub struct Client {
+    stream: TcpStream,
+    /// Received text not yet consumed by an expectation.
+    pub text: String,
+    raw: Vec<u8>,
+    closed: bool,
+}
+
+impl Client {
+    pub async fn connect(port: u16) -> Self {
+        let stream = TcpStream::connect(("127.0.0.1", port))
+            .await
+            .expect("connect to the portal");
+        Self {
+            stream,
+            text: String::new(),
+            raw: Vec::new(),
+            closed: false,
+        }
+    }
+
+    pub async fn send(&mut self, line: &str) {
+        self.stream
+            .write_all(format!("{line}\r\n").as_bytes())
+            .await
+            .expect("send a line");
+    }
+
+    pub async fn send_raw(&mut self, bytes: &[u8]) {
+        self.stream.write_all(bytes).await.expect("send bytes");
+    }
+
+    /// Reads whatever arrives within `d` (or until the server closes).
+    pub async fn read_for(&mut self, d: Duration) {
+        let deadline = tokio::time::Instant::now() + d;
+        while !self.closed {
+            match tokio::time::timeout_at(deadline, self.read_some()).await {
+                Ok(()) => {}
+                Err(_) => return,
+            }
+        }
+    }
+
+    async fn read_some(&mut self) {
+        let mut buf = [0u8; 16384];
+        match self.stream.read(&mut buf).await {
+            Ok(0) | Err(_) => self.closed = true,
+            Ok(n) => {
+                self.raw.extend_from_slice(&buf[..n]);
+                let text = strip_telnet(&mut self.raw);
+                self.text.push_str(&strip_ansi(&String::from_utf8_lossy(&text)));
+            }
+        }
+    }
+
+    /// Waits until the received text contains `needle`; returns the text up to
+    /// and including it, and consumes it.
+    pub async fn expect(&mut self, needle: &str) -> String {
+        self.expect_any(&[needle]).await
+    }
+
+    /// Waits for the first of several texts.
+    pub async fn expect_any(&mut self, needles: &[&str]) -> String {
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        loop {
+            if let Some((pos, n)) = needles
+                .iter()
+                .filter_map(|n| self.text.find(n).map(|p| (p, n.len())))
+                .min()
+            {
+                let upto = pos + n;
+                let got = self.text[..upto].to_string();
+                self.text.drain(..upto);
+                return got;
+            }
+            assert!(
+                !self.closed,
+                "connection closed while waiting for {needles:?}; got:\n{}",
+                self.text
+            );
+            if tokio::time::timeout_at(deadline, self.read_some())
+                .await
+                .is_err()
+            {
+                panic!("timed out waiting for {needles:?}; got:\n{}", self.text);
+            }
+        }
+    }
+
+    /// Waits until the server closes the connection; returns what came before.
+    pub async fn expect_closed(&mut self) -> String {
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        while !self.closed {
+            if tokio::time::timeout_at(deadline, self.read_some())
+                .await
+                .is_err()
+            {
+                panic!("the connection was not closed; got:\n{}", self.text);
+            }
+        }
+        std::mem::take(&mut self.text)
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.closed
+    }
+}
+
+/// Takes the telnet commands out of `raw`, leaving an incomplete one at the end in place.
+fn strip_telnet(raw: &mut Vec<u8>) -> Vec<u8> {
+    let mut out = Vec::with_capacity(raw.len());
+    let mut i = 0;
+    while i < raw.len() {
+        let b = raw[i];
+        if b != 255 {
+            out.push(b);
+            i += 1;
+            continue;
+        }
+        let Some(&cmd) = raw.get(i + 1) else { break };
+        match cmd {
+            255 => {
+                out.push(255);
+                i += 2;
+            }
+            251..=254 => {
+                if i + 2 >= raw.len() {
+                    break;
+                }
+                i += 3;
+            }
+            250 => match raw[i..].windows(2).position(|w| w == [255, 240]) {
+                Some(end) => i += end + 2,
+                None => break,
+            },
+            _ => i += 2,
+        }
+    }
+    raw.drain(..i);
+    out
+}
+
+fn strip_ansi(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\x1b' && chars.peek() == Some(&'[') {
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else if c != '\r' {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Reads a file's text, empty if missing.
+pub fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_default()
+}
