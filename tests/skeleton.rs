@@ -17,7 +17,10 @@ async fn two_players_create_accounts_log_in_and_hear_each_other() {
 
     anna.send("create \"Anna Bell\" s3cret").await;
     let created = anna.expect("Welcome!").await;
-    assert!(created.contains("A new account 'Anna Bell' was created."), "{created}");
+    assert!(
+        created.contains("A new account 'Anna Bell' was created."),
+        "{created}"
+    );
     anna.expect("connect \"Anna Bell\" <your password>").await;
     anna.send("connect \"Anna Bell\" s3cret").await;
     anna.expect("You become Anna Bell.").await;
@@ -49,16 +52,26 @@ async fn two_players_create_accounts_log_in_and_hear_each_other() {
     for cmd in ["look", "say", "who", "quit", "note"] {
         assert!(help.contains(cmd), "help lists {cmd}: {help}");
     }
-    assert!(!help.contains("reload"), "players are not shown superuser commands: {help}");
+    assert!(
+        !help.contains("reload"),
+        "players are not shown superuser commands: {help}"
+    );
 
     bob.send("quit").await;
     let bye = bob.expect_closed().await;
-    assert!(bye.contains("Quitting. Hope to see you again, soon."), "{bye}");
+    assert!(
+        bye.contains("Quitting. Hope to see you again, soon."),
+        "{bye}"
+    );
     anna.expect("Bob has left the game.").await;
     anna.send("look").await;
     let look = anna.expect("Limbo").await + &anna.expect("\n").await;
     anna.read_for(Duration::from_millis(200)).await;
-    assert!(!anna.text.contains("Bob"), "Bob left the room: {look}{}", anna.text);
+    assert!(
+        !anna.text.contains("Bob"),
+        "Bob left the room: {look}{}",
+        anna.text
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -71,16 +84,19 @@ async fn bad_credentials_duplicates_and_odd_names_are_answered_clearly() {
     c.expect("A new account 'Carol' was created.").await;
     for dup in ["create Carol other12", "create cAROL other12"] {
         c.send(dup).await;
-        c.expect("Sorry, there is already an account with the name").await;
+        c.expect("Sorry, there is already an account with the name")
+            .await;
     }
     c.send("connect Carol wrongpass").await;
     c.expect("Username and/or password is incorrect.").await;
     c.send("connect Nobody pass123").await;
     c.expect("Username and/or password is incorrect.").await;
     c.send("connect Carol").await;
-    c.expect("Usage (without <>): connect <name> <password>").await;
+    c.expect("Usage (without <>): connect <name> <password>")
+        .await;
     c.send("create").await;
-    c.expect("Usage (without <>): create <name> <password>").await;
+    c.expect("Usage (without <>): create <name> <password>")
+        .await;
     c.send("create \"Two  Spaces\" pass123").await;
     c.expect("two in a row").await;
     c.send("create 9lives pass123").await;
@@ -140,7 +156,11 @@ async fn type_through(game: &TestGame, disrupt: impl FnOnce() + Send + 'static) 
     assert!(!c.is_closed(), "the connection was kept");
     for n in 0..sent {
         let said = format!("You say, \"tick {n}\"\n");
-        assert_eq!(transcript.matches(&said).count(), 1, "tick {n} answered once");
+        assert_eq!(
+            transcript.matches(&said).count(),
+            1,
+            "tick {n} answered once"
+        );
     }
     transcript
 }
@@ -157,13 +177,25 @@ async fn typing_through_a_reload_loses_nothing() {
             .arg("reload")
             .output()
             .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let text = String::from_utf8_lossy(&out.stdout);
         assert!(text.contains("1 sessions kept"), "{text}");
     })
     .await;
-    assert_eq!(transcript.matches("Server restart initiated ...").count(), 1, "{transcript}");
-    assert_eq!(transcript.matches("... Server restarted.").count(), 1, "{transcript}");
+    assert_eq!(
+        transcript.matches("Server restart initiated ...").count(),
+        1,
+        "{transcript}"
+    );
+    assert_eq!(
+        transcript.matches("... Server restarted.").count(),
+        1,
+        "{transcript}"
+    );
     assert!(
         transcript.find("Server restart initiated").unwrap()
             < transcript.find("... Server restarted.").unwrap()
@@ -176,8 +208,15 @@ async fn typing_through_a_server_crash_loses_nothing() {
     let game = TestGame::new("crash", "").start();
     let pid = game.server_pid().expect("a server runs");
     let transcript = type_through(&game, move || kill(pid, libc::SIGKILL)).await;
-    assert!(transcript.contains("The game server stopped unexpectedly."), "{transcript}");
-    assert_eq!(transcript.matches("... Server restarted.").count(), 1, "{transcript}");
+    assert!(
+        transcript.contains("The game server stopped unexpectedly."),
+        "{transcript}"
+    );
+    assert_eq!(
+        transcript.matches("... Server restarted.").count(),
+        1,
+        "{transcript}"
+    );
     let new = game.server_pid().unwrap();
     assert_ne!(new, pid);
     assert!(pid_alive(new));
@@ -212,11 +251,20 @@ async fn the_launcher_reports_status_and_creates_superusers() {
     let mut player = game.login("Pleb", "pass123").await;
 
     let out = game.tavern_ok(&["account", "create", "Root", "rootpass", "--superuser"]);
-    assert!(out.contains("Account 'Root' created") && out.contains("superuser"), "{out}");
+    assert!(
+        out.contains("Account 'Root' created") && out.contains("superuser"),
+        "{out}"
+    );
     let status = game.tavern_ok(&["status"]);
     let server_pid = game.server_pid().unwrap();
-    assert!(status.contains(&format!("pid {}", game.portal_pid().unwrap())), "{status}");
-    assert!(status.contains(&format!("Running (pid {server_pid}")), "{status}");
+    assert!(
+        status.contains(&format!("pid {}", game.portal_pid().unwrap())),
+        "{status}"
+    );
+    assert!(
+        status.contains(&format!("Running (pid {server_pid}")),
+        "{status}"
+    );
     assert!(status.contains("Sessions: 1 (1 logged in)"), "{status}");
 
     // Only superusers have the system commands.
@@ -240,7 +288,10 @@ async fn the_launcher_reports_status_and_creates_superusers() {
     assert!(last.contains("The server is shutting down."), "{last}");
     root.expect_closed().await;
     let mut game = game;
-    assert!(game.wait_portal_exit(Duration::from_secs(20)), "the portal exits");
+    assert!(
+        game.wait_portal_exit(Duration::from_secs(20)),
+        "the portal exits"
+    );
     wait_for("the server to exit", || !pid_alive(server_pid)).await;
     assert!(!game.data_dir().join("portal.json").exists());
     let out = game.tavern(&["status"]);
@@ -275,7 +326,10 @@ async fn a_second_login_replaces_the_first_in_multisession_mode_0() {
     second.send("connect Twice pass123").await;
     second.expect("You become Twice.").await;
     let last = first.expect_closed().await;
-    assert!(last.contains("Logged in from elsewhere. Disconnecting."), "{last}");
+    assert!(
+        last.contains("Logged in from elsewhere. Disconnecting."),
+        "{last}"
+    );
     second.send("who").await;
     second.expect("1 unique account logged in.").await;
 }
@@ -297,7 +351,11 @@ async fn passwords_never_reach_the_logs() {
     c.send("look").await;
     c.expect("Limbo").await;
     let logs = game.all_logs();
-    assert!(logs.contains("logged in"), "debug logs were written: {} bytes", logs.len());
+    assert!(
+        logs.contains("logged in"),
+        "debug logs were written: {} bytes",
+        logs.len()
+    );
     for pw in [secret, "wrong-Zebra-Quartz", "Opal-Lantern-4471"] {
         assert!(!logs.contains(pw), "a password reached the logs");
     }
@@ -316,5 +374,8 @@ async fn overlong_lines_are_refused_and_the_session_goes_on() {
     let mut other: Client = game.login("Listener", "pass123").await;
     c.send("say \u{1b}[2Jboo\u{7}").await;
     let heard = other.expect("Wordy says,").await + &other.expect("\n").await;
-    assert!(!heard.contains('\u{1b}') && !heard.contains('\u{7}'), "{heard:?}");
+    assert!(
+        !heard.contains('\u{1b}') && !heard.contains('\u{7}'),
+        "{heard:?}"
+    );
 }

@@ -175,7 +175,7 @@ impl Hub {
                 if let Some(s) = self.sessions.get_mut(&sessid) {
                     s.sync.flags = flags;
                     let sync = s.sync.clone();
-                    self.to_server(ToServer::Updated(sync));
+                    self.to_server(ToServer::Updated(Box::new(sync)));
                 }
             }
             HubEvent::Closed { sessid } => {
@@ -232,7 +232,7 @@ impl Hub {
         session.greeted = self.connect_screen.is_some();
         session.send(SessionOut::Msgs(vec![Msg::text(greeting)]));
         self.sessions.insert(sessid, session);
-        self.to_server(ToServer::Connected(sync));
+        self.to_server(ToServer::Connected(Box::new(sync)));
     }
 
     fn input(&mut self, sessid: SessId, msg: Msg) {
@@ -281,7 +281,12 @@ impl Hub {
         }
         let _ = accept.send(true);
         let start_mode = self.next_start;
-        info!(pid, ?start_mode, sessions = self.sessions.len(), "server linked");
+        info!(
+            pid,
+            ?start_mode,
+            sessions = self.sessions.len(),
+            "server linked"
+        );
         // The sync first, then every input the server has not acknowledged, in order.
         let sessions = self.sessions.values().map(|s| s.sync.clone()).collect();
         let _ = tx.send(ToServer::Sync {
@@ -363,7 +368,10 @@ impl Hub {
                     return;
                 };
                 if !s.send(SessionOut::Msgs(msgs)) {
-                    warn!(sessid, "output queue full: disconnecting a client that stopped reading");
+                    warn!(
+                        sessid,
+                        "output queue full: disconnecting a client that stopped reading"
+                    );
                     self.sessions.remove(&sessid);
                     self.to_server(ToServer::Disconnected { sessid });
                 }
@@ -434,7 +442,11 @@ impl Hub {
                 self.next_start = StartMode::Crashed;
                 self.crashes_in_a_row += 1;
                 let backoff = self.backoff();
-                warn!(?backoff, crashes = self.crashes_in_a_row, "restarting the server");
+                warn!(
+                    ?backoff,
+                    crashes = self.crashes_in_a_row,
+                    "restarting the server"
+                );
                 self.supervisor.spawn_later(backoff, self.events.clone());
             }
         }
@@ -495,7 +507,9 @@ impl Hub {
                     s.send(SessionOut::Close(Some("The game is shutting down.".into())));
                 }
                 if let Some(w) = waiter {
-                    let _ = w.send(LauncherReply::Done("Portal stopped (no server was running).".into()));
+                    let _ = w.send(LauncherReply::Done(
+                        "Portal stopped (no server was running).".into(),
+                    ));
                 }
             }
             None => {
@@ -546,5 +560,4 @@ impl Hub {
             server_restarts: self.restarts.saturating_sub(1),
         }
     }
-
 }

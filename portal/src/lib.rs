@@ -62,7 +62,10 @@ pub fn pid_alive(pid: u32) -> bool {
 pub async fn run(cfg: PortalConfig) -> anyhow::Result<()> {
     let settings = cfg.settings;
     std::fs::create_dir_all(&settings.game.data_dir).with_context(|| {
-        format!("cannot create data dir {}", settings.game.data_dir.display())
+        format!(
+            "cannot create data dir {}",
+            settings.game.data_dir.display()
+        )
     })?;
     let runtime_file = settings.runtime_file();
     if let Some(rt) = RuntimeInfo::read(&runtime_file)

@@ -36,8 +36,7 @@ pub async fn serve(
         let hub = hub.clone();
         let link_id = LINK_IDS.fetch_add(1, Ordering::Relaxed);
         tokio::spawn(
-            peer(stream, hub, instance, max_frame, link_id)
-                .instrument(info_span!("link", %addr)),
+            peer(stream, hub, instance, max_frame, link_id).instrument(info_span!("link", %addr)),
         );
     }
 }
@@ -144,12 +143,19 @@ async fn server(
             };
             match link::decode::<ToPortal>(&frame) {
                 Ok(msg) => {
-                    if hub.send(HubEvent::ServerFrame { link_id, msg }).await.is_err() {
+                    if hub
+                        .send(HubEvent::ServerFrame { link_id, msg })
+                        .await
+                        .is_err()
+                    {
                         return;
                     }
                 }
                 // A newer server may send something this portal does not know: skip it.
-                Err(e) => warn!("skipped an undecodable link frame ({} bytes): {e}", frame.len()),
+                Err(e) => warn!(
+                    "skipped an undecodable link frame ({} bytes): {e}",
+                    frame.len()
+                ),
             }
         }
         debug!("server closed the link");

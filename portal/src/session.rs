@@ -77,7 +77,11 @@ mod tests {
         s.ack(2);
         let left: Vec<_> = s.unacked.iter().map(|(n, _)| *n).collect();
         assert_eq!(left, vec![3]);
-        assert_eq!(s.queue_input(Msg::text("e"), 3), Some(4), "seq keeps counting");
+        assert_eq!(
+            s.queue_input(Msg::text("e"), 3),
+            Some(4),
+            "seq keeps counting"
+        );
         s.ack(10);
         assert!(s.unacked.is_empty());
     }

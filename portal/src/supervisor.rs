@@ -100,7 +100,9 @@ impl Supervisor {
                 Ok(s) => s.to_string(),
                 Err(e) => format!("unknown ({e})"),
             };
-            let _ = events.send(HubEvent::ServerExited { spawn_id, status }).await;
+            let _ = events
+                .send(HubEvent::ServerExited { spawn_id, status })
+                .await;
         });
         Ok(())
     }
@@ -151,7 +153,9 @@ impl Supervisor {
         self.runtime.server_pid = server_pid.or(self.child.map(|(_, pid)| pid));
         let tmp = self.runtime_file.with_extension("json.tmp");
         let text = serde_json::to_string_pretty(&self.runtime).unwrap_or_default();
-        if let Err(e) = std::fs::write(&tmp, text).and_then(|_| std::fs::rename(&tmp, &self.runtime_file)) {
+        if let Err(e) =
+            std::fs::write(&tmp, text).and_then(|_| std::fs::rename(&tmp, &self.runtime_file))
+        {
             warn!("cannot write {}: {e}", self.runtime_file.display());
         }
     }

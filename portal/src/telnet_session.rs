@@ -38,7 +38,9 @@ pub async fn serve<S>(
     S: AsyncRead + AsyncWrite + Unpin,
 {
     let span = info_span!("session", sessid, %addr);
-    run(stream, addr, sessid, hub, params).instrument(span).await
+    run(stream, addr, sessid, hub, params)
+        .instrument(span)
+        .await
 }
 
 async fn run<S>(

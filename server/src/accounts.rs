@@ -24,7 +24,10 @@ pub fn hasher(s: &SecuritySettings) -> Result<Argon2<'static>, PasswordError> {
 }
 
 /// Hashes a password to a PHC string, on a blocking thread.
-pub async fn hash_password(s: &SecuritySettings, password: String) -> Result<String, PasswordError> {
+pub async fn hash_password(
+    s: &SecuritySettings,
+    password: String,
+) -> Result<String, PasswordError> {
     let argon = hasher(s)?;
     tokio::task::spawn_blocking(move || {
         argon
@@ -56,7 +59,9 @@ pub async fn verify_password(s: &SecuritySettings, password: String, hash: Optio
                 Err(_) => return false,
             },
         };
-        let ok = argon.verify_password(password.as_bytes(), hash.as_str()).is_ok();
+        let ok = argon
+            .verify_password(password.as_bytes(), hash.as_str())
+            .is_ok();
         ok && real
     })
     .await
@@ -67,7 +72,9 @@ pub async fn verify_password(s: &SecuritySettings, password: String, hash: Optio
 pub const MAX_NAME_LEN: usize = 30;
 
 /// Names no account may take.
-const RESERVED: &[&str] = &["admin", "guest", "tavern", "server", "system", "here", "me", "self"];
+const RESERVED: &[&str] = &[
+    "admin", "guest", "tavern", "server", "system", "here", "me", "self",
+];
 
 /// Why a player may not take `name` with `create`, or None if they may.
 /// Operators creating accounts from the command line skip the reserved names.
@@ -87,14 +94,17 @@ pub fn name_problem(name: &str) -> Option<String> {
         ));
     }
     if name != name.trim() || name.contains("  ") {
-        return Some("An account name cannot start or end with a space, or hold two in a row.".into());
+        return Some(
+            "An account name cannot start or end with a space, or hold two in a row.".into(),
+        );
     }
     if !name
         .chars()
         .all(|c| c.is_alphanumeric() || matches!(c, ' ' | '.' | '@' | '+' | '-' | '_' | '\''))
     {
         return Some(
-            "An account name may only hold letters, digits, spaces and the characters . @ + - _ '".into(),
+            "An account name may only hold letters, digits, spaces and the characters . @ + - _ '"
+                .into(),
         );
     }
     if !name.chars().next().is_some_and(char::is_alphabetic) {
@@ -143,11 +153,28 @@ mod tests {
         for ok in ["Anna", "Anna Bell", "o'Brien", "x-1", "Élodie"] {
             assert_eq!(name_problem(ok), None, "{ok}");
         }
-        for bad in ["", " Anna", "Anna ", "a  b", "1abc", "a\u{1b}b", &"x".repeat(31), "a|rb"] {
+        for bad in [
+            "",
+            " Anna",
+            "Anna ",
+            "a  b",
+            "1abc",
+            "a\u{1b}b",
+            &"x".repeat(31),
+            "a|rb",
+        ] {
             assert!(name_problem(bad).is_some(), "{bad:?} should be refused");
             assert!(name_problem_for_players(bad).is_some());
         }
-        assert_eq!(name_problem("Admin"), None, "operators may use reserved names");
-        assert!(name_problem_for_players("ADMIN").unwrap().contains("reserved"));
+        assert_eq!(
+            name_problem("Admin"),
+            None,
+            "operators may use reserved names"
+        );
+        assert!(
+            name_problem_for_players("ADMIN")
+                .unwrap()
+                .contains("reserved")
+        );
     }
 }

@@ -55,10 +55,7 @@ impl Server {
         tracing::info!(sessid, account = account_id, "logged in");
         match last_puppet.filter(|p| self.world.get(*p).is_some()) {
             Some(p) => self.puppet(sessid, p),
-            None => self.msg_session(
-                sessid,
-                "You are logged in, but have no character to play.",
-            ),
+            None => self.msg_session(sessid, "You are logged in, but have no character to play."),
         }
     }
 
@@ -78,11 +75,10 @@ impl Server {
         let key = o.key.clone();
         if !already_awake {
             // Back where the character was when its player left.
-            let prelogout = o
-                .db
-                .get("prelogout_location")
-                .and_then(|v| v.as_i64())
-                .filter(|l| self.world.get(*l).is_some());
+            let prelogout =
+                o.db.get("prelogout_location")
+                    .and_then(|v| v.as_i64())
+                    .filter(|l| self.world.get(*l).is_some());
             let dest = o
                 .location
                 .or(prelogout)
@@ -170,7 +166,9 @@ impl Server {
             if id == looker {
                 continue;
             }
-            let Some(o) = self.world.get(id) else { continue };
+            let Some(o) = self.world.get(id) else {
+                continue;
+            };
             match o.typeclass.as_str() {
                 "exit" => exits.push(o.key.clone()),
                 "character" => characters.push(o.key.clone()),

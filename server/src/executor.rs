@@ -132,7 +132,7 @@ impl Server {
             } => self.sync(portal_instance, start_mode, sessions),
             ToServer::Connected(sync) => {
                 debug!(sessid = sync.sessid, "session connected");
-                self.sessions.insert(ServerSession::new(sync));
+                self.sessions.insert(ServerSession::new(*sync));
             }
             ToServer::Disconnected { sessid } => {
                 self.unpuppet(sessid, true);
@@ -179,7 +179,10 @@ impl Server {
                 session.sync.puppet_id = None;
                 session.dirty = true;
             }
-            if session.puppet().is_some_and(|p| self.world.get(p).is_none()) {
+            if session
+                .puppet()
+                .is_some_and(|p| self.world.get(p).is_none())
+            {
                 session.sync.puppet_id = None;
                 session.dirty = true;
             }
@@ -190,7 +193,11 @@ impl Server {
         }
         let screen = self.connect_screen.clone();
         self.ops.push(PortalOp::ConnectScreen(screen));
-        info!(?start_mode, sessions = count, "sessions synced from the portal");
+        info!(
+            ?start_mode,
+            sessions = count,
+            "sessions synced from the portal"
+        );
     }
 
     fn input(&mut self, sessid: SessId, seq: u64, msg: Msg) {
@@ -339,7 +346,7 @@ impl Server {
             .all_mut()
             .map(|s| {
                 s.dirty = false;
-                PortalOp::SyncSession(s.sync.clone())
+                PortalOp::SyncSession(Box::new(s.sync.clone()))
             })
             .collect();
         self.ops.extend(syncs);
@@ -361,7 +368,7 @@ impl Server {
         for s in self.sessions.all_mut() {
             if s.dirty {
                 s.dirty = false;
-                self.ops.push(PortalOp::SyncSession(s.sync.clone()));
+                self.ops.push(PortalOp::SyncSession(Box::new(s.sync.clone())));
             }
         }
         let mut frames: Vec<ToPortal> = self.batch().into_iter().collect();

@@ -146,13 +146,17 @@ async fn create_account(
     }
     std::fs::create_dir_all(&settings.game.data_dir).ok();
     let url = settings.database_url();
-    let conn = db::connect(&url, 1)
-        .await
-        .with_context(|| format!("cannot open the database at {}", crate::run::redact_url(&url)))?;
+    let conn = db::connect(&url, 1).await.with_context(|| {
+        format!(
+            "cannot open the database at {}",
+            crate::run::redact_url(&url)
+        )
+    })?;
     let room = db::ensure_start_room(&conn).await?;
     let hash = accounts::hash_password(&settings.security, password).await?;
     let char_id = db::reserve_ids(&conn, 1).await?;
-    let (account, _) = db::create_account(&conn, name, hash, superuser, Some((char_id, room))).await?;
+    let (account, _) =
+        db::create_account(&conn, name, hash, superuser, Some((char_id, room))).await?;
     conn.close().await.ok();
     println!(
         "Account '{}' created (#{}), with the character '{}' (#{}){}.",
@@ -169,7 +173,10 @@ async fn create_account(
 async fn launcher_link(settings: &Settings) -> anyhow::Result<LinkStream<TcpStream>> {
     let addr = match RuntimeInfo::read(&settings.runtime_file()) {
         Some(rt) if pid_alive(rt.portal_pid) => rt.link_address,
-        _ => bail!("the game is not running (no portal for {})", settings.game.data_dir.display()),
+        _ => bail!(
+            "the game is not running (no portal for {})",
+            settings.game.data_dir.display()
+        ),
     };
     let stream = tokio::time::timeout(Duration::from_secs(5), TcpStream::connect(addr))
         .await
@@ -180,7 +187,11 @@ async fn launcher_link(settings: &Settings) -> anyhow::Result<LinkStream<TcpStre
     Ok(ls)
 }
 
-async fn ask(settings: &Settings, req: LauncherRequest, patience: Duration) -> anyhow::Result<LauncherReply> {
+async fn ask(
+    settings: &Settings,
+    req: LauncherRequest,
+    patience: Duration,
+) -> anyhow::Result<LauncherReply> {
     let mut ls = launcher_link(settings).await?;
     ls.send(&req).await?;
     tokio::time::timeout(patience, ls.recv::<LauncherReply>())
@@ -190,9 +201,19 @@ async fn ask(settings: &Settings, req: LauncherRequest, patience: Duration) -> a
 }
 
 async fn order(settings: &Settings, mode: StopMode) -> anyhow::Result<()> {
-    let what = if mode == StopMode::Reload { "Reloading" } else { "Resetting" };
+    let what = if mode == StopMode::Reload {
+        "Reloading"
+    } else {
+        "Resetting"
+    };
     println!("{what} the server...");
-    match ask(settings, LauncherRequest::Stop { mode }, Duration::from_secs(120)).await? {
+    match ask(
+        settings,
+        LauncherRequest::Stop { mode },
+        Duration::from_secs(120),
+    )
+    .await?
+    {
         LauncherReply::Done(text) => {
             println!("{text}");
             Ok(())
@@ -204,7 +225,15 @@ async fn order(settings: &Settings, mode: StopMode) -> anyhow::Result<()> {
 
 async fn stop(settings: &Settings) -> anyhow::Result<()> {
     let pid = RuntimeInfo::read(&settings.runtime_file()).map(|r| r.portal_pid);
-    match ask(settings, LauncherRequest::Stop { mode: StopMode::Shutdown }, Duration::from_secs(60)).await? {
+    match ask(
+        settings,
+        LauncherRequest::Stop {
+            mode: StopMode::Shutdown,
+        },
+        Duration::from_secs(60),
+    )
+    .await?
+    {
         LauncherReply::Done(text) => println!("{text}"),
         LauncherReply::Failed(text) => bail!("{text}"),
         LauncherReply::Status(_) => bail!("unexpected answer from the portal"),
@@ -224,13 +253,21 @@ async fn status(settings: &Settings) -> anyhow::Result<()> {
     match ask(settings, LauncherRequest::Status, Duration::from_secs(5)).await {
         Ok(LauncherReply::Status(s)) => {
             println!("Game:     {}", s.game);
-            println!("Portal:   running (pid {}, up {}s)", s.portal_pid, s.portal_uptime_secs);
+            println!(
+                "Portal:   running (pid {}, up {}s)",
+                s.portal_pid, s.portal_uptime_secs
+            );
             match (s.server_pid, s.server_uptime_secs) {
-                (Some(pid), Some(up)) => println!("Server:   {:?} (pid {pid}, up {up}s)", s.server_state),
+                (Some(pid), Some(up)) => {
+                    println!("Server:   {:?} (pid {pid}, up {up}s)", s.server_state)
+                }
                 _ => println!("Server:   {:?}", s.server_state),
             }
             println!("Sessions: {} ({} logged in)", s.sessions, s.logged_in);
-            println!("Server restarts since the portal started: {}", s.server_restarts);
+            println!(
+                "Server restarts since the portal started: {}",
+                s.server_restarts
+            );
             Ok(())
         }
         Ok(_) => bail!("unexpected answer from the portal"),

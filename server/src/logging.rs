@@ -15,7 +15,8 @@ pub struct LogGuard;
 
 pub fn init(role: &str, settings: &Settings) -> anyhow::Result<LogGuard> {
     let dir = settings.log_dir();
-    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create log dir {}", dir.display()))?;
+    std::fs::create_dir_all(&dir)
+        .with_context(|| format!("cannot create log dir {}", dir.display()))?;
     let path = dir.join(format!("{role}.log"));
     let file = OpenOptions::new()
         .create(true)

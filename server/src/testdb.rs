@@ -44,7 +44,10 @@ pub async fn postgres_url(name: &str) -> Option<(String, String)> {
         .execute_unprepared(&format!("CREATE DATABASE {db}"))
         .await
         .expect("create test database");
-    let base = admin_url.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin_url);
+    let base = admin_url
+        .rsplit_once('/')
+        .map(|(b, _)| b)
+        .unwrap_or(&admin_url);
     Some((format!("{base}/{db}"), db))
 }
 

@@ -30,7 +30,10 @@ impl Throttle {
         }
         match self.hits.get_mut(addr) {
             Some(q) => {
-                while q.front().is_some_and(|t| now.duration_since(*t) >= self.window) {
+                while q
+                    .front()
+                    .is_some_and(|t| now.duration_since(*t) >= self.window)
+                {
                     q.pop_front();
                 }
                 q.len() < self.max
@@ -72,7 +75,10 @@ mod tests {
         t.record("a", t0);
         assert!(!t.allows("a", t0));
         assert!(t.allows("b", t0), "other addresses are not affected");
-        assert!(t.allows("a", t0 + Duration::from_secs(61)), "the window slides");
+        assert!(
+            t.allows("a", t0 + Duration::from_secs(61)),
+            "the window slides"
+        );
     }
 
     #[test]

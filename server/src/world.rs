@@ -29,7 +29,10 @@ pub struct Object {
 impl Object {
     pub fn from_model(m: db::object::Model) -> Self {
         let attrs = serde_json::from_str(&m.attributes).unwrap_or_else(|e| {
-            tracing::warn!(id = m.id, "object attributes unreadable, starting empty: {e}");
+            tracing::warn!(
+                id = m.id,
+                "object attributes unreadable, starting empty: {e}"
+            );
             serde_json::Map::new()
         });
         Self {

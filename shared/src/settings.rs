@@ -102,12 +102,10 @@ impl Settings {
     /// The defaults overlaid by `overlay` (if any). Paths come back absolute.
     pub fn load(overlay: Option<&Path>) -> Result<Self, SettingsError> {
         let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
-        let mut base: toml::Table = DEFAULT_SETTINGS
-            .parse()
-            .map_err(|e| SettingsError::Parse {
-                path: PathBuf::from("<defaults>"),
-                source: Box::new(e),
-            })?;
+        let mut base: toml::Table = DEFAULT_SETTINGS.parse().map_err(|e| SettingsError::Parse {
+            path: PathBuf::from("<defaults>"),
+            source: Box::new(e),
+        })?;
         resolve_paths(&mut base, &cwd);
         if let Some(path) = overlay {
             let text = std::fs::read_to_string(path).map_err(|source| SettingsError::Read {
@@ -120,7 +118,13 @@ impl Settings {
             })?;
             let dir = path
                 .parent()
-                .map(|p| if p.as_os_str().is_empty() { Path::new(".") } else { p })
+                .map(|p| {
+                    if p.as_os_str().is_empty() {
+                        Path::new(".")
+                    } else {
+                        p
+                    }
+                })
                 .unwrap_or(Path::new("."));
             let dir = if dir.is_absolute() {
                 dir.to_path_buf()
@@ -130,12 +134,13 @@ impl Settings {
             resolve_paths(&mut over, &dir);
             merge(&mut base, over);
         }
-        let settings: Settings = toml::Value::Table(base)
-            .try_into()
-            .map_err(|e: toml::de::Error| SettingsError::Parse {
-                path: overlay.map(Path::to_path_buf).unwrap_or_default(),
-                source: Box::new(e),
-            })?;
+        let settings: Settings =
+            toml::Value::Table(base)
+                .try_into()
+                .map_err(|e: toml::de::Error| SettingsError::Parse {
+                    path: overlay.map(Path::to_path_buf).unwrap_or_default(),
+                    source: Box::new(e),
+                })?;
         settings.validate()?;
         Ok(settings)
     }
@@ -237,7 +242,10 @@ mod tests {
         let s = Settings::load(Some(&file)).unwrap();
         assert_eq!(s.game.data_dir, dir.join("mydata"));
         assert_eq!(s.portal.telnet_ports, vec![0, 0]);
-        assert_eq!(s.portal.web_port, 4001, "untouched keys keep their defaults");
+        assert_eq!(
+            s.portal.web_port, 4001,
+            "untouched keys keep their defaults"
+        );
         assert_eq!(s.game.name, "Tavern");
         std::fs::remove_dir_all(&dir).unwrap();
     }
@@ -249,7 +257,10 @@ mod tests {
         let file = dir.join("bad.toml");
         std::fs::write(&file, "[portal]\ntelnet_prots = [1]\n").unwrap();
         let err = Settings::load(Some(&file)).unwrap_err().to_string();
-        assert!(err.contains("bad.toml") && err.contains("telnet_prots"), "{err}");
+        assert!(
+            err.contains("bad.toml") && err.contains("telnet_prots"),
+            "{err}"
+        );
         std::fs::write(&file, "[server]\nmultisession_mode = 7\n").unwrap();
         let err = Settings::load(Some(&file)).unwrap_err().to_string();
         assert!(err.contains("multisession_mode"), "{err}");

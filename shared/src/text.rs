@@ -133,13 +133,19 @@ mod tests {
 
     #[test]
     fn input_loses_control_characters_and_escapes() {
-        assert_eq!(clean_input("  say \x1b[31mred\x07\0 \t x\r"), "say [31mred   x");
+        assert_eq!(
+            clean_input("  say \x1b[31mred\x07\0 \t x\r"),
+            "say [31mred   x"
+        );
         assert_eq!(clean_input("héllo wörld"), "héllo wörld");
     }
 
     #[test]
     fn colours_render_and_reset_at_the_end() {
-        assert_eq!(render("|rred|n plain", ColorMode::Ansi), "\x1b[1;31mred\x1b[0m plain");
+        assert_eq!(
+            render("|rred|n plain", ColorMode::Ansi),
+            "\x1b[1;31mred\x1b[0m plain"
+        );
         assert_eq!(render("|Gok", ColorMode::Ansi), "\x1b[0;32mok\x1b[0m");
         assert_eq!(render("|rred|n plain", ColorMode::Plain), "red plain");
     }

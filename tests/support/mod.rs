@@ -96,7 +96,11 @@ impl TestGame {
             if let Some(Ok(Some(status))) = self.portal.as_mut().map(|c| c.try_wait()) {
                 panic!("the portal exited at start ({status}):\n{}", self.stderr());
             }
-            assert!(Instant::now() < deadline, "the portal did not start:\n{}", self.stderr());
+            assert!(
+                Instant::now() < deadline,
+                "the portal did not start:\n{}",
+                self.stderr()
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }
@@ -305,7 +309,8 @@ impl Client {
             Ok(n) => {
                 self.raw.extend_from_slice(&buf[..n]);
                 let text = strip_telnet(&mut self.raw);
-                self.text.push_str(&strip_ansi(&String::from_utf8_lossy(&text)));
+                self.text
+                    .push_str(&strip_ansi(&String::from_utf8_lossy(&text)));
             }
         }
     }

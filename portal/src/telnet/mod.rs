@@ -148,9 +148,15 @@ impl Telnet {
             }
             State::Verb(verb) => {
                 self.state = State::Data;
-                let before = (self.opts.enabled(Side::Ours, b), self.opts.enabled(Side::Theirs, b));
+                let before = (
+                    self.opts.enabled(Side::Ours, b),
+                    self.opts.enabled(Side::Theirs, b),
+                );
                 self.opts.receive(verb, b, &mut f.reply);
-                let after = (self.opts.enabled(Side::Ours, b), self.opts.enabled(Side::Theirs, b));
+                let after = (
+                    self.opts.enabled(Side::Ours, b),
+                    self.opts.enabled(Side::Theirs, b),
+                );
                 for (side, was, now) in [
                     (Side::Ours, before.0, after.0),
                     (Side::Theirs, before.1, after.1),
@@ -201,7 +207,11 @@ impl Telnet {
                 }
             }
             State::SbDiscardIac => {
-                self.state = if b == SE { State::Data } else { State::SbDiscard };
+                self.state = if b == SE {
+                    State::Data
+                } else {
+                    State::SbDiscard
+                };
             }
         }
     }
@@ -224,7 +234,8 @@ impl Telnet {
             self.discarding_line = false;
             return;
         }
-        f.events.push(TelnetEvent::Line(std::mem::take(&mut self.line)));
+        f.events
+            .push(TelnetEvent::Line(std::mem::take(&mut self.line)));
     }
 
     fn push_sb(&mut self, b: u8, f: &mut Feed) {

@@ -33,8 +33,12 @@ pub enum OptionState {
     #[default]
     No,
     Yes,
-    WantNo { opposite: bool },
-    WantYes { opposite: bool },
+    WantNo {
+        opposite: bool,
+    },
+    WantYes {
+        opposite: bool,
+    },
 }
 
 #[derive(Clone, Copy, Default)]

@@ -49,7 +49,10 @@ fn every_line_end_is_understood() {
 #[test]
 fn doubled_iac_is_a_data_byte_and_commands_vanish_from_data() {
     let f = feed_split_everywhere(&[b'a', IAC, IAC, b'b', IAC, NOP, b'c', IAC, GA, b'\n']);
-    assert_eq!(f.events, vec![TelnetEvent::Line(vec![b'a', IAC, b'b', b'c'])]);
+    assert_eq!(
+        f.events,
+        vec![TelnetEvent::Line(vec![b'a', IAC, b'b', b'c'])]
+    );
 }
 
 #[test]
@@ -64,25 +67,62 @@ fn start_offers_what_we_support_but_not_echo() {
 
 #[test]
 fn naws_arrives_as_a_window_size_even_split() {
-    let mut input = vec![IAC, WILL, Opt::NAWS, IAC, SB, Opt::NAWS, 0, 120, 0, 40, IAC, SE];
+    let mut input = vec![
+        IAC,
+        WILL,
+        Opt::NAWS,
+        IAC,
+        SB,
+        Opt::NAWS,
+        0,
+        120,
+        0,
+        40,
+        IAC,
+        SE,
+    ];
     input.extend_from_slice(b"look\n");
     let f = feed_split_everywhere(&input);
     assert_eq!(
         f.events,
         vec![
             TelnetEvent::Enabled(Side::Theirs, Opt::NAWS),
-            TelnetEvent::WindowSize { width: 120, height: 40 },
+            TelnetEvent::WindowSize {
+                width: 120,
+                height: 40
+            },
             TelnetEvent::Line(b"look".to_vec()),
         ]
     );
-    assert!(f.reply.is_empty(), "a WILL we asked for needs no answer: {:?}", f.reply);
+    assert!(
+        f.reply.is_empty(),
+        "a WILL we asked for needs no answer: {:?}",
+        f.reply
+    );
 }
 
 #[test]
 fn naws_with_a_doubled_iac_in_the_size() {
-    let input = [IAC, WILL, Opt::NAWS, IAC, SB, Opt::NAWS, 0, IAC, IAC, 0, 24, IAC, SE];
+    let input = [
+        IAC,
+        WILL,
+        Opt::NAWS,
+        IAC,
+        SB,
+        Opt::NAWS,
+        0,
+        IAC,
+        IAC,
+        0,
+        24,
+        IAC,
+        SE,
+    ];
     let f = feed_split_everywhere(&input);
-    assert!(f.events.contains(&TelnetEvent::WindowSize { width: 255, height: 24 }));
+    assert!(f.events.contains(&TelnetEvent::WindowSize {
+        width: 255,
+        height: 24
+    }));
 }
 
 #[test]
@@ -173,7 +213,11 @@ fn a_megabyte_of_unterminated_subnegotiation_keeps_memory_bounded() {
     for _ in 0..16 {
         t.feed(&[1u8; 65536]);
     }
-    assert!(t.sb.capacity() <= 64, "subnegotiation buffer grew to {}", t.sb.capacity());
+    assert!(
+        t.sb.capacity() <= 64,
+        "subnegotiation buffer grew to {}",
+        t.sb.capacity()
+    );
     assert!(t.line.capacity() <= 128);
 }
 

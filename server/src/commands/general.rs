@@ -125,7 +125,11 @@ impl Command for Who {
         rows.sort();
         let mut out = String::from("|wAccount name          On for     Idle|n");
         for (name, on, idle) in &rows {
-            out.push_str(&format!("\n{name:<21} {:>7} {:>8}", duration(*on), duration(*idle)));
+            out.push_str(&format!(
+                "\n{name:<21} {:>7} {:>8}",
+                duration(*on),
+                duration(*idle)
+            ));
         }
         let n = rows.len();
         out.push_str(&format!(

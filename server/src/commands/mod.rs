@@ -83,7 +83,12 @@ impl CmdSet {
     }
 
     /// The command `line` calls, with the length of the name matched.
-    pub fn find(&self, line: &str, server: &Server, sessid: SessId) -> Option<(Arc<dyn Command>, usize)> {
+    pub fn find(
+        &self,
+        line: &str,
+        server: &Server,
+        sessid: SessId,
+    ) -> Option<(Arc<dyn Command>, usize)> {
         self.match_line(line, server, sessid).or_else(|| {
             let stripped = line.trim_start_matches(['@', '&', '/', '+']);
             if stripped.len() == line.len() || stripped.is_empty() {
@@ -95,7 +100,12 @@ impl CmdSet {
         })
     }
 
-    fn match_line(&self, line: &str, server: &Server, sessid: SessId) -> Option<(Arc<dyn Command>, usize)> {
+    fn match_line(
+        &self,
+        line: &str,
+        server: &Server,
+        sessid: SessId,
+    ) -> Option<(Arc<dyn Command>, usize)> {
         let lower = line.to_lowercase();
         let mut best: Option<(Arc<dyn Command>, usize)> = None;
         for cmd in &self.commands {
@@ -207,7 +217,11 @@ impl CmdCtx<'_> {
         self.caller()
             .and_then(|c| self.server.world.get(c))
             .map(|o| o.key.clone())
-            .or_else(|| self.server.session_account(self.sessid).map(|a| a.name.clone()))
+            .or_else(|| {
+                self.server
+                    .session_account(self.sessid)
+                    .map(|a| a.name.clone())
+            })
             .unwrap_or_else(|| "Someone".into())
     }
 

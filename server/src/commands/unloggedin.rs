@@ -58,7 +58,10 @@ impl Command for Connect {
             let completion: Completion = match found {
                 Err(e) => Box::new(move |server: &mut Server| {
                     tracing::error!(sessid, "login failed on the database: {e}");
-                    server.msg_session(sessid, "The game cannot log you in right now. Please try again.");
+                    server.msg_session(
+                        sessid,
+                        "The game cannot log you in right now. Please try again.",
+                    );
                 }),
                 Ok(row) => {
                     let hash = row.as_ref().map(|r| r.password_hash.clone());
@@ -120,7 +123,9 @@ impl Command for Create {
         }
         let min = ctx.server.settings.security.min_password_length;
         if password.chars().count() < min {
-            ctx.msg(format!("Your password must be at least {min} characters long."));
+            ctx.msg(format!(
+                "Your password must be at least {min} characters long."
+            ));
             return;
         }
         let ip = ctx

@@ -117,7 +117,9 @@ mod m20261122_000001_init {
                 Accounts::Table.into_iden(),
                 ServerConfig::Table.into_iden(),
             ] {
-                manager.drop_table(Table::drop().table(t).to_owned()).await?;
+                manager
+                    .drop_table(Table::drop().table(t).to_owned())
+                    .await?;
             }
             Ok(())
         }

@@ -12,8 +12,8 @@ use std::time::Duration;
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection,
-    DatabaseTransaction, DbBackend, DbErr, EntityTrait, QueryFilter, SqliteTransactionMode, Statement,
-    TransactionOptions, TransactionTrait,
+    DatabaseTransaction, DbBackend, DbErr, EntityTrait, QueryFilter, SqliteTransactionMode,
+    Statement, TransactionOptions, TransactionTrait,
 };
 use sea_orm_migration::MigratorTrait;
 
@@ -200,7 +200,10 @@ pub async fn load_objects(db: &DatabaseConnection) -> Result<Vec<object::Model>,
     Ok(object::Entity::find().all(db).await?)
 }
 
-pub async fn load_object(db: &DatabaseConnection, id: i64) -> Result<Option<object::Model>, DbError> {
+pub async fn load_object(
+    db: &DatabaseConnection,
+    id: i64,
+) -> Result<Option<object::Model>, DbError> {
     Ok(object::Entity::find_by_id(id).one(db).await?)
 }
 
@@ -218,7 +221,10 @@ pub async fn load_accounts(db: &DatabaseConnection) -> Result<Vec<account::Model
     Ok(account::Entity::find().all(db).await?)
 }
 
-pub async fn account_by_id(db: &DatabaseConnection, id: i64) -> Result<Option<account::Model>, DbError> {
+pub async fn account_by_id(
+    db: &DatabaseConnection,
+    id: i64,
+) -> Result<Option<account::Model>, DbError> {
     Ok(account::Entity::find_by_id(id).one(db).await?)
 }
 

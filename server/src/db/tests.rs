@@ -8,9 +8,15 @@ async fn accounts_and_characters_are_created_atomically(db: DatabaseConnection) 
     let room = ensure_start_room(conn).await.unwrap();
     assert_eq!(ensure_start_room(conn).await.unwrap(), room, "idempotent");
     let char_id = reserve_ids(conn, 1).await.unwrap();
-    let (acct, ch) = create_account(conn, "Anna Bell", "hash".into(), false, Some((char_id, room)))
-        .await
-        .unwrap();
+    let (acct, ch) = create_account(
+        conn,
+        "Anna Bell",
+        "hash".into(),
+        false,
+        Some((char_id, room)),
+    )
+    .await
+    .unwrap();
     let ch = ch.unwrap();
     assert_eq!(ch.location_id, Some(room));
     assert_eq!(ch.account_id, Some(acct.id));
@@ -31,7 +37,14 @@ async fn accounts_and_characters_are_created_atomically(db: DatabaseConnection) 
         let c = conn.clone();
         tasks.push(tokio::spawn(async move {
             let id = first + i;
-            create_account(&c, &format!("racer{i}"), "h".into(), false, Some((id, room))).await
+            create_account(
+                &c,
+                &format!("racer{i}"),
+                "h".into(),
+                false,
+                Some((id, room)),
+            )
+            .await
         }));
     }
     for t in tasks {
@@ -54,7 +67,9 @@ async fn reserved_ids_never_overlap_and_pass_existing_objects(db: DatabaseConnec
     let mut tasks = Vec::new();
     for _ in 0..8 {
         let c = conn.clone();
-        tasks.push(tokio::spawn(async move { reserve_ids(&c, 10).await.unwrap() }));
+        tasks.push(tokio::spawn(
+            async move { reserve_ids(&c, 10).await.unwrap() },
+        ));
     }
     let mut starts = Vec::new();
     for t in tasks {

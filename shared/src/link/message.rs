@@ -93,11 +93,11 @@ pub enum ToServer {
         sessions: Vec<SessionSync>,
     },
     /// A new connection (PCONN).
-    Connected(SessionSync),
+    Connected(Box<SessionSync>),
     /// A connection closed on the player's side (PDISCONN).
     Disconnected { sessid: SessId },
     /// The connection facts of a session changed (PCONNSYNC): flags, window size.
-    Updated(SessionSync),
+    Updated(Box<SessionSync>),
     /// Input from a session. `seq` counts this session's inputs from 1; the
     /// server acknowledges it in a [`Batch`] once its effects are sent.
     Input { sessid: SessId, seq: u64, msg: Msg },
@@ -112,7 +112,7 @@ pub enum PortalOp {
     /// Send these messages to a session.
     Output { sessid: SessId, msgs: Vec<Msg> },
     /// The server-owned state of a session changed (login, puppet, data): SLOGIN / SSYNC.
-    SyncSession(SessionSync),
+    SyncSession(Box<SessionSync>),
     /// Close a session, after sending `reason` if given (SDISCONN).
     Disconnect {
         sessid: SessId,
@@ -144,7 +144,9 @@ pub enum ToPortal {
 pub enum LauncherRequest {
     Status,
     /// Reload / reset the server, or shut everything down.
-    Stop { mode: StopMode },
+    Stop {
+        mode: StopMode,
+    },
 }
 
 /// Whether a server is connected to the portal.

@@ -88,8 +88,13 @@ impl Hello {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum HelloReply {
-    Accepted { portal_instance: u64, portal_pid: u32 },
-    Refused { reason: String },
+    Accepted {
+        portal_instance: u64,
+        portal_pid: u32,
+    },
+    Refused {
+        reason: String,
+    },
 }
 
 /// Encodes one message as a frame body (MessagePack with named fields).
@@ -191,7 +196,7 @@ mod tests {
                     sessid: 7,
                     msgs: vec![Msg::text("hello"), Msg::prompt(">")],
                 },
-                PortalOp::SyncSession(sync),
+                PortalOp::SyncSession(Box::new(sync)),
                 PortalOp::Disconnect {
                     sessid: 7,
                     reason: Some("bye".into()),
@@ -215,7 +220,12 @@ mod tests {
 
     #[test]
     fn garbage_is_a_decode_error_not_a_panic() {
-        for junk in [&b""[..], b"\xff\xff\xff", b"GET / HTTP/1.1\r\n\r\n", &[0x92, 0xc1]] {
+        for junk in [
+            &b""[..],
+            b"\xff\xff\xff",
+            b"GET / HTTP/1.1\r\n\r\n",
+            &[0x92, 0xc1],
+        ] {
             assert!(decode::<ToServer>(junk).is_err());
             assert!(decode::<Hello>(junk).is_err());
         }
@@ -227,7 +237,10 @@ mod tests {
         assert_eq!(h.refusal(), None);
         h.version = LINK_PROTOCOL_VERSION + 1;
         let why = h.refusal().unwrap();
-        assert!(why.contains(&format!("peer speaks {}", LINK_PROTOCOL_VERSION + 1)), "{why}");
+        assert!(
+            why.contains(&format!("peer speaks {}", LINK_PROTOCOL_VERSION + 1)),
+            "{why}"
+        );
         h.magic = "http".into();
         assert!(h.refusal().unwrap().contains("not a Tavern"));
     }
