@@ -35,7 +35,11 @@ async fn round(game: &TestGame, clients: Vec<Client>, round: usize) -> (Vec<Clie
             .arg("reload")
             .output()
             .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     });
     // Each client: wait for the notice, send a probe, time its answer.
     let tasks: Vec<_> = clients

@@ -379,3 +379,66 @@ async fn overlong_lines_are_refused_and_the_session_goes_on() {
         "{heard:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn reload_runs_the_binary_now_on_disk() {
+    let game = TestGame::new("rebuild", "").with_binary_copy().start();
+    let mut c = game.login("Builder", "pass123").await;
+    let old = game.server_pid().unwrap();
+    let exe = |pid: u32| std::fs::read_link(format!("/proc/{pid}/exe")).unwrap();
+    assert_eq!(exe(old), game.bin);
+    // What `cargo build` does: a new file takes the old one's name.
+    game.replace_binary();
+    assert!(
+        exe(old).to_string_lossy().ends_with(" (deleted)"),
+        "the running server's binary is gone from disk"
+    );
+    game.tavern_ok(&["reload"]);
+    c.expect("... Server restarted.").await;
+    let new = game.server_pid().unwrap();
+    assert_ne!(new, old);
+    assert_eq!(exe(new), game.bin, "the new server runs the new file");
+    c.send("say rebuilt").await;
+    c.expect("You say, \"rebuilt\"").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_link_refuses_other_versions_and_garbage_clearly() {
+    use tavern_shared::link::{Hello, HelloReply, LINK_PROTOCOL_VERSION, LinkStream, Role};
+    let game = TestGame::new("linkver", "").start();
+    let mut c = game.login("Steady", "pass123").await;
+    let addr: std::net::SocketAddr = game.runtime().unwrap()["link_address"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+
+    let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let mut ls = LinkStream::new(stream, 1 << 20);
+    let mut hello = Hello::new(Role::Server);
+    hello.version = LINK_PROTOCOL_VERSION + 1;
+    ls.send(&hello).await.unwrap();
+    match ls.recv::<HelloReply>().await.unwrap() {
+        HelloReply::Refused { reason } => assert!(reason.contains("version mismatch"), "{reason}"),
+        other => panic!("a newer peer was accepted: {other:?}"),
+    }
+    wait_for("the refusal in the portal's log", || {
+        game.all_logs().contains("refused link peer")
+    })
+    .await;
+
+    // An HTTP request on the link port: dropped, logged, nothing else disturbed.
+    let mut raw = tokio::net::TcpStream::connect(addr).await.unwrap();
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    raw.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let mut buf = [0u8; 64];
+    let n = tokio::time::timeout(support::PATIENCE, raw.read(&mut buf))
+        .await
+        .expect("the portal closes the connection")
+        .unwrap_or(0);
+    assert_eq!(n, 0, "nothing is answered to garbage");
+    c.send("say still fine").await;
+    c.expect("You say, \"still fine\"").await;
+}

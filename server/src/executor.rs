@@ -368,7 +368,8 @@ impl Server {
         for s in self.sessions.all_mut() {
             if s.dirty {
                 s.dirty = false;
-                self.ops.push(PortalOp::SyncSession(Box::new(s.sync.clone())));
+                self.ops
+                    .push(PortalOp::SyncSession(Box::new(s.sync.clone())));
             }
         }
         let mut frames: Vec<ToPortal> = self.batch().into_iter().collect();

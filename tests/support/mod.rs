@@ -21,6 +21,8 @@ pub const PATIENCE: Duration = Duration::from_secs(20);
 
 pub struct TestGame {
     pub dir: PathBuf,
+    /// The game binary this game runs (a copy, for tests that replace it).
+    pub bin: PathBuf,
     pub settings: PathBuf,
     portal: Option<Child>,
     pub telnet_port: u16,
@@ -58,10 +60,27 @@ impl TestGame {
         std::fs::write(&settings, merge_toml(TEST_SETTINGS, extra)).unwrap();
         Self {
             dir,
+            bin: PathBuf::from(BIN),
             settings,
             portal: None,
             telnet_port: 0,
         }
+    }
+
+    /// Runs this game from a copy of the binary in its own dir, which a test may replace.
+    pub fn with_binary_copy(mut self) -> Self {
+        let bin = self.dir.join("bin");
+        std::fs::create_dir_all(&bin).unwrap();
+        self.bin = bin.join("tavern");
+        std::fs::copy(BIN, &self.bin).unwrap();
+        self
+    }
+
+    /// Replaces the binary on disk the way a rebuild does: a new file renamed over the old.
+    pub fn replace_binary(&self) {
+        let tmp = self.bin.with_extension("new");
+        std::fs::copy(BIN, &tmp).unwrap();
+        std::fs::rename(&tmp, &self.bin).unwrap();
     }
 
     /// Starts `tavern start` and waits until the portal listens.
@@ -72,7 +91,7 @@ impl TestGame {
 
     pub fn spawn_portal(&mut self) {
         let log = std::fs::File::create(self.dir.join("portal.stderr")).unwrap();
-        let child = Command::new(BIN)
+        let child = Command::new(&self.bin)
             .arg("--settings")
             .arg(&self.settings)
             .arg("start")
