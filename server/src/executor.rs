@@ -114,7 +114,14 @@ impl Server {
             ServerEvent::LinkClosed => {}
             ServerEvent::Done { sessid, completion } => {
                 self.inflight = self.inflight.saturating_sub(1);
-                completion(self);
+                let ran =
+                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| completion(self)));
+                if ran.is_err() {
+                    tracing::error!(?sessid, "a completion panicked");
+                    if let Some(sessid) = sessid {
+                        self.msg_session(sessid, crate::commands::COMMAND_FAILED_MSG);
+                    }
+                }
                 if let Some(sessid) = sessid {
                     self.finish_busy(sessid);
                 }
@@ -155,11 +162,11 @@ impl Server {
         if self.portal_instance != 0 && self.portal_instance != portal_instance {
             // A different portal: its sessids mean other connections. Drop ours (Evennia #2055).
             warn!("a new portal instance: dropping every session of the old one");
-            for s in self.sessions.clear() {
-                if let Some(p) = s.puppet() {
-                    self.world.update(p, |_| {});
-                }
+            let old: Vec<_> = self.sessions.all().map(|s| s.sessid()).collect();
+            for id in old {
+                self.unpuppet(id, false);
             }
+            self.sessions.clear();
         }
         self.portal_instance = portal_instance;
         self.start_mode = start_mode;
@@ -390,3 +397,6 @@ impl Server {
         })
     }
 }
+
+#[cfg(test)]
+mod tests;

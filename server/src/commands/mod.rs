@@ -178,7 +178,19 @@ impl Commands {
                     args: line[len..].trim().to_string(),
                     cmdset,
                 };
-                cmd.func(&mut ctx);
+                // A bug in one command must not take the server down: the
+                // input would be replayed to the next server and crash it too.
+                let ran =
+                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| cmd.func(&mut ctx)));
+                if let Err(panic) = ran {
+                    let what = panic
+                        .downcast_ref::<&str>()
+                        .map(|s| s.to_string())
+                        .or_else(|| panic.downcast_ref::<String>().cloned())
+                        .unwrap_or_default();
+                    tracing::error!(sessid, cmd = cmd.key(), "command panicked: {what}");
+                    server.msg_session(sessid, COMMAND_FAILED_MSG);
+                }
             }
             None => server.msg_session(
                 sessid,
@@ -187,6 +199,10 @@ impl Commands {
         }
     }
 }
+
+/// Told to a player whose command failed with a bug (a panic in game code).
+pub const COMMAND_FAILED_MSG: &str =
+    "|rAn error occurred while running that command. It has been logged.|n";
 
 /// What a command's `func` works with.
 pub struct CmdCtx<'a> {

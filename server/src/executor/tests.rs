@@ -1,0 +1,169 @@
+//! The executor in-process: link messages in, batches out, a real SQLite file.
+
+use std::sync::Arc;
+
+use tavern_shared::link::{PortalOp, StartMode, ToPortal, ToServer};
+use tavern_shared::{Msg, SessionSync, Settings};
+use tokio::sync::mpsc;
+
+use super::{Server, ServerEvent};
+use crate::commands::{COMMAND_FAILED_MSG, CmdCtx, Command, Commands};
+
+struct Boom;
+
+impl Command for Boom {
+    fn key(&self) -> &'static str {
+        "boom"
+    }
+    fn help(&self) -> &'static str {
+        "boom"
+    }
+    fn func(&self, _ctx: &mut CmdCtx<'_>) {
+        panic!("game code bug");
+    }
+}
+
+struct Harness {
+    server: Server,
+    events: mpsc::Receiver<ServerEvent>,
+    _dir: std::path::PathBuf,
+}
+
+async fn harness() -> Harness {
+    let (url, dir) = crate::testdb::sqlite_url("executor");
+    let db = crate::db::connect(&url, 2).await.unwrap();
+    let world = crate::run::load_world(&db).await.unwrap();
+    let mut settings = Settings::defaults();
+    settings.security.password_hash_memory_kib = 64;
+    settings.security.password_hash_iterations = 1;
+    let mut commands = Commands::default();
+    commands.unloggedin.add(Boom);
+    let (tx, rx) = mpsc::channel(64);
+    let server = Server::new(
+        Arc::new(settings),
+        world,
+        db,
+        Arc::new(commands),
+        "SCREEN".into(),
+        tx,
+    );
+    let mut h = Harness {
+        server,
+        events: rx,
+        _dir: dir,
+    };
+    h.link(ToServer::Sync {
+        portal_instance: 7,
+        start_mode: StartMode::Cold,
+        sessions: vec![],
+    });
+    h.link(ToServer::Connected(Box::new(SessionSync {
+        sessid: 1,
+        address: "127.0.0.1:5000".into(),
+        ..Default::default()
+    })));
+    h
+}
+
+impl Harness {
+    fn link(&mut self, msg: ToServer) -> Vec<ToPortal> {
+        self.server.handle(ServerEvent::Link(msg))
+    }
+
+    fn input(&mut self, seq: u64, line: &str) -> Vec<ToPortal> {
+        self.link(ToServer::Input {
+            sessid: 1,
+            seq,
+            msg: Msg::text(line),
+        })
+    }
+
+    /// Waits for the next off-executor completion and applies it.
+    async fn complete(&mut self) -> Vec<ToPortal> {
+        let ev = self.events.recv().await.unwrap();
+        self.server.handle(ev)
+    }
+}
+
+/// The texts and acks of some frames.
+fn texts_and_acks(frames: &[ToPortal]) -> (Vec<String>, Vec<(u64, u64)>) {
+    let mut texts = Vec::new();
+    let mut acks = Vec::new();
+    for f in frames {
+        if let ToPortal::Batch { ops, acks: a } = f {
+            for op in ops {
+                if let PortalOp::Output { msgs, .. } = op {
+                    texts.extend(msgs.iter().filter_map(|m| m.first_str().map(String::from)));
+                }
+            }
+            acks.extend(a.iter().copied());
+        }
+    }
+    (texts, acks)
+}
+
+#[tokio::test]
+async fn a_panicking_command_is_reported_and_acknowledged_not_fatal() {
+    let mut h = harness().await;
+    let (texts, acks) = texts_and_acks(&h.input(1, "boom"));
+    assert_eq!(texts, vec![COMMAND_FAILED_MSG.to_string()]);
+    assert_eq!(
+        acks,
+        vec![(1, 1)],
+        "acknowledged, so never replayed into the next server"
+    );
+    let (texts, _) = texts_and_acks(&h.input(2, "look"));
+    assert_eq!(texts, vec!["SCREEN".to_string()], "the server carries on");
+}
+
+#[tokio::test]
+async fn input_behind_background_work_waits_in_order_and_is_acked_after_it() {
+    let mut h = harness().await;
+    let (texts, acks) = texts_and_acks(&h.input(1, "create Zed pass123"));
+    assert!(
+        texts.is_empty() && acks.is_empty(),
+        "creation runs off the executor"
+    );
+    let (texts, acks) = texts_and_acks(&h.input(2, "connect Zed pass123"));
+    assert!(
+        texts.is_empty() && acks.is_empty(),
+        "held behind the creation"
+    );
+    // The creation finishes: its answer, then the held connect starts (more background work).
+    let (texts, acks) = texts_and_acks(&h.complete().await);
+    assert!(
+        texts[0].contains("A new account 'Zed' was created."),
+        "{texts:?}"
+    );
+    assert_eq!(acks, vec![(1, 1)]);
+    let (texts, acks) = texts_and_acks(&h.complete().await);
+    assert!(
+        texts.iter().any(|t| t.contains("You become |cZed|n.")),
+        "{texts:?}"
+    );
+    assert_eq!(acks, vec![(1, 2)]);
+    // The login is reported to the portal so a crashed server's successor can restore it.
+    let synced = h.input(3, "look");
+    assert!(texts_and_acks(&synced).0[0].contains("Limbo"));
+    let state = h.server.sessions.get(1).unwrap();
+    assert!(state.sync.logged_in && state.sync.puppet_id.is_some());
+}
+
+#[tokio::test]
+async fn a_new_portal_instance_drops_the_old_portals_sessions() {
+    let mut h = harness().await;
+    assert!(h.server.sessions.get(1).is_some());
+    h.link(ToServer::Sync {
+        portal_instance: 8,
+        start_mode: StartMode::Crashed,
+        sessions: vec![SessionSync {
+            sessid: 2,
+            ..Default::default()
+        }],
+    });
+    assert!(
+        h.server.sessions.get(1).is_none(),
+        "sessid 1 belonged to the old portal"
+    );
+    assert!(h.server.sessions.get(2).is_some());
+}
