@@ -166,11 +166,18 @@ async fn handle_events<S: AsyncWrite + Unpin>(
     true
 }
 
+/// The richest colour the client said it shows.
 fn color_mode(flags: &ProtocolFlags) -> ColorMode {
-    if flags.nocolor || flags.screenreader || !flags.ansi {
+    if flags.nocolor || flags.screenreader {
         ColorMode::Plain
-    } else {
+    } else if flags.truecolor {
+        ColorMode::TrueColor
+    } else if flags.xterm256 {
+        ColorMode::Xterm256
+    } else if flags.ansi {
         ColorMode::Ansi
+    } else {
+        ColorMode::Plain
     }
 }
 

@@ -8,6 +8,7 @@
 //! network listener: it is the contract between the two processes.
 
 pub mod link;
+pub mod markup;
 pub mod session;
 pub mod settings;
 pub mod text;

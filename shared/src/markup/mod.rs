@@ -1,0 +1,462 @@
+//! Evennia's `|` colour markup, parsed once and rendered per client: truecolor,
+//! xterm256, 16-colour ANSI (nearest colour), HTML for the webclient, or plain
+//! text for screen readers and clients without colour.
+//!
+//! | markup | meaning |
+//! |---|---|
+//! | `|r |g |y |b |m |c |w |x` | bright foreground (hilite on) |
+//! | `|R |G |Y |B |M |C |W |X` | normal foreground (hilite off) |
+//! | `|!r` … `|!X` | foreground, hilite unchanged |
+//! | `|[r` … `|[X` | background (`|[r`–`|[x` are the bright ones, as xterm256) |
+//! | `|500`, `|[500` | xterm256 colour cube, red/green/blue digits 0–5 |
+//! | `|=a` … `|=z`, `|[=a` … | 26 greys, black to white |
+//! | `|#ff8800`, `|#f80`, `|[#…` | truecolor |
+//! | `|n` reset, `|h`/`|H` hilite on/off, `|u`/`|U` underline, `|i`/`|I` italic, `|s`/`|S` strike | |
+//! | `|*` inverse, `|^` blink | |
+//! | `|/` newline, `|-` tab, `|>` indent, `|_` space, `||` a literal bar | |
+//!
+//! Unknown codes are shown as typed. Raw ESC characters never pass through:
+//! the only escape sequences in the output are the ones the renderer writes.
+//!
+//! Sans-IO: plain functions over strings.
+
+/// A colour as the markup named it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Color {
+    /// One of the 8 basic colours (0 black … 7 white).
+    Basic(u8),
+    /// An xterm256 palette index.
+    Xterm(u8),
+    Rgb(u8, u8, u8),
+}
+
+/// The style text is drawn in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Style {
+    pub fg: Option<Color>,
+    pub bg: Option<Color>,
+    pub hilite: bool,
+    pub underline: bool,
+    pub italic: bool,
+    pub strike: bool,
+    pub inverse: bool,
+    pub blink: bool,
+}
+
+/// A piece of parsed markup.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Span {
+    Text(String),
+    Style(Style),
+}
+
+/// How a client shows colour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColorMode {
+    /// No colour: markup removed (screen readers, NOCOLOR).
+    Plain,
+    /// The 16 ANSI colours; richer colours become the nearest of them.
+    Ansi,
+    /// The xterm 256-colour palette; truecolor becomes the nearest entry.
+    Xterm256,
+    /// 24-bit colour.
+    TrueColor,
+}
+
+/// Parses markup into text and style changes.
+pub fn parse(markup: &str) -> Vec<Span> {
+    let mut spans = Vec::new();
+    let mut text = String::new();
+    let mut style = Style::default();
+    let chars: Vec<char> = markup.chars().collect();
+    let mut i = 0;
+    let set = |text: &mut String, spans: &mut Vec<Span>, s: Style| {
+        if !text.is_empty() {
+            spans.push(Span::Text(std::mem::take(text)));
+        }
+        spans.push(Span::Style(s));
+    };
+    while i < chars.len() {
+        let c = chars[i];
+        if c == '\x1b' {
+            i += 1;
+            continue;
+        }
+        if c != '|' || i + 1 >= chars.len() {
+            text.push(c);
+            i += 1;
+            continue;
+        }
+        let rest = &chars[i + 1..];
+        match code(rest, style) {
+            Some((Code::Text(t), used)) => {
+                text.push_str(t);
+                i += 1 + used;
+            }
+            Some((Code::Style(s), used)) => {
+                style = s;
+                set(&mut text, &mut spans, style);
+                i += 1 + used;
+            }
+            None => {
+                text.push('|');
+                i += 1;
+            }
+        }
+    }
+    if !text.is_empty() {
+        spans.push(Span::Text(text));
+    }
+    spans
+}
+
+enum Code {
+    Text(&'static str),
+    Style(Style),
+}
+
+fn basic(c: char) -> Option<u8> {
+    match c.to_ascii_lowercase() {
+        'x' => Some(0),
+        'r' => Some(1),
+        'g' => Some(2),
+        'y' => Some(3),
+        'b' => Some(4),
+        'm' => Some(5),
+        'c' => Some(6),
+        'w' => Some(7),
+        _ => None,
+    }
+}
+
+fn hexval(c: char) -> Option<u8> {
+    c.to_digit(16).map(|d| d as u8)
+}
+
+/// A colour spec after `|` or `|[`: returns the colour and how many chars it used.
+fn color_spec(s: &[char], bg: bool) -> Option<(Color, usize, Option<bool>)> {
+    let first = *s.first()?;
+    // xterm256 cube: three digits 0-5
+    if s.len() >= 3 && s[..3].iter().all(|c| ('0'..='5').contains(c)) {
+        let d = |c: char| c as u8 - b'0';
+        return Some((
+            Color::Xterm(16 + 36 * d(s[0]) + 6 * d(s[1]) + d(s[2])),
+            3,
+            None,
+        ));
+    }
+    if first == '=' {
+        let g = *s.get(1)?;
+        if !g.is_ascii_lowercase() {
+            return None;
+        }
+        let idx = match g {
+            'a' => 16,
+            'z' => 231,
+            g => 232 + (g as u8 - b'b'),
+        };
+        return Some((Color::Xterm(idx), 2, None));
+    }
+    if first == '#' {
+        let hex: Vec<u8> = s[1..].iter().take(6).map_while(|&c| hexval(c)).collect();
+        if hex.len() == 6 {
+            return Some((
+                Color::Rgb(hex[0] * 16 + hex[1], hex[2] * 16 + hex[3], hex[4] * 16 + hex[5]),
+                7,
+                None,
+            ));
+        }
+        if hex.len() >= 3 {
+            return Some((
+                Color::Rgb(hex[0] * 17, hex[1] * 17, hex[2] * 17),
+                4,
+                None,
+            ));
+        }
+        return None;
+    }
+    let b = basic(first)?;
+    let bright = first.is_ascii_lowercase();
+    if bg {
+        // Bright backgrounds exist only in the 256-colour palette.
+        let color = if bright { Color::Xterm(8 + b) } else { Color::Basic(b) };
+        return Some((color, 1, None));
+    }
+    Some((Color::Basic(b), 1, Some(bright)))
+}
+
+fn code(s: &[char], mut style: Style) -> Option<(Code, usize)> {
+    let c = *s.first()?;
+    let text = |t| Some((Code::Text(t), 1));
+    match c {
+        '|' => return text("|"),
+        '/' => return text("\n"),
+        '-' => return text("\t"),
+        '_' => return text(" "),
+        '>' => return text("    "),
+        _ => {}
+    }
+    let flag = |style: &mut Style| -> Option<()> {
+        match c {
+            'n' => *style = Style::default(),
+            'h' => style.hilite = true,
+            'H' => style.hilite = false,
+            'u' => style.underline = true,
+            'U' => style.underline = false,
+            'i' => style.italic = true,
+            'I' => style.italic = false,
+            's' => style.strike = true,
+            'S' => style.strike = false,
+            '*' => style.inverse = true,
+            '^' => style.blink = true,
+            _ => return None,
+        }
+        Some(())
+    };
+    if flag(&mut style).is_some() {
+        return Some((Code::Style(style), 1));
+    }
+    if c == '[' {
+        let (color, used, _) = color_spec(&s[1..], true)?;
+        style.bg = Some(color);
+        return Some((Code::Style(style), 1 + used));
+    }
+    if c == '!' {
+        let (color, used, _) = color_spec(&s[1..], false)?;
+        style.fg = Some(color);
+        return Some((Code::Style(style), 1 + used));
+    }
+    let (color, used, bright) = color_spec(s, false)?;
+    style.fg = Some(color);
+    if let Some(b) = bright {
+        style.hilite = b;
+    }
+    Some((Code::Style(style), used))
+}
+
+/// The xterm palette's first 16 colours, as RGB.
+const ANSI_RGB: [(u8, u8, u8); 16] = [
+    (0, 0, 0),
+    (205, 0, 0),
+    (0, 205, 0),
+    (205, 205, 0),
+    (0, 0, 238),
+    (205, 0, 205),
+    (0, 205, 205),
+    (229, 229, 229),
+    (127, 127, 127),
+    (255, 0, 0),
+    (0, 255, 0),
+    (255, 255, 0),
+    (92, 92, 255),
+    (255, 0, 255),
+    (0, 255, 255),
+    (255, 255, 255),
+];
+
+const CUBE: [u8; 6] = [0, 95, 135, 175, 215, 255];
+
+/// The RGB value of an xterm palette index.
+pub fn xterm_rgb(i: u8) -> (u8, u8, u8) {
+    match i {
+        0..=15 => ANSI_RGB[i as usize],
+        16..=231 => {
+            let n = i - 16;
+            (CUBE[(n / 36) as usize], CUBE[(n / 6 % 6) as usize], CUBE[(n % 6) as usize])
+        }
+        _ => {
+            let v = 8 + 10 * (i - 232);
+            (v, v, v)
+        }
+    }
+}
+
+fn dist(a: (u8, u8, u8), b: (u8, u8, u8)) -> u32 {
+    let d = |x: u8, y: u8| (x as i32 - y as i32).pow(2) as u32;
+    d(a.0, b.0) + d(a.1, b.1) + d(a.2, b.2)
+}
+
+/// The nearest xterm256 entry (cube or grey ramp) to an RGB colour.
+pub fn nearest_xterm(rgb: (u8, u8, u8)) -> u8 {
+    let level = |v: u8| {
+        (0..6)
+            .min_by_key(|&i| (CUBE[i] as i32 - v as i32).abs())
+            .unwrap_or(0) as u8
+    };
+    let cube = 16 + 36 * level(rgb.0) + 6 * level(rgb.1) + level(rgb.2);
+    let avg = ((rgb.0 as u32 + rgb.1 as u32 + rgb.2 as u32) / 3) as i32;
+    let grey = 232 + ((avg - 8).clamp(0, 230) / 10).min(23) as u8;
+    if dist(xterm_rgb(grey), rgb) < dist(xterm_rgb(cube), rgb) {
+        grey
+    } else {
+        cube
+    }
+}
+
+/// The nearest of the 16 ANSI colours (8 and up are the bright ones).
+pub fn nearest_ansi(rgb: (u8, u8, u8)) -> u8 {
+    (0..16u8)
+        .min_by_key(|&i| dist(ANSI_RGB[i as usize], rgb))
+        .unwrap_or(7)
+}
+
+fn rgb_of(c: Color, hilite: bool) -> (u8, u8, u8) {
+    match c {
+        Color::Basic(b) => ANSI_RGB[(b + if hilite { 8 } else { 0 }) as usize],
+        Color::Xterm(i) => xterm_rgb(i),
+        Color::Rgb(r, g, b) => (r, g, b),
+    }
+}
+
+/// SGR codes for one colour (`base` 30 for foreground, 40 for background).
+fn color_codes(c: Color, base: u8, mode: ColorMode, codes: &mut Vec<String>, bold: &mut bool) {
+    match (c, mode) {
+        (Color::Basic(b), _) => codes.push((base + b).to_string()),
+        (Color::Xterm(i), ColorMode::Xterm256 | ColorMode::TrueColor) => {
+            codes.push(format!("{};5;{i}", base + 8))
+        }
+        (Color::Rgb(r, g, b), ColorMode::TrueColor) => {
+            codes.push(format!("{};2;{r};{g};{b}", base + 8))
+        }
+        (Color::Rgb(r, g, b), ColorMode::Xterm256) => {
+            codes.push(format!("{};5;{}", base + 8, nearest_xterm((r, g, b))))
+        }
+        (c, _) => {
+            let n = nearest_ansi(rgb_of(c, false));
+            codes.push((base + n % 8).to_string());
+            if n >= 8 && base == 30 {
+                *bold = true;
+            }
+        }
+    }
+}
+
+fn sgr(style: &Style, mode: ColorMode) -> String {
+    let mut codes = vec!["0".to_string()];
+    let mut bold = style.hilite;
+    let mut colors = Vec::new();
+    if let Some(fg) = style.fg {
+        color_codes(fg, 30, mode, &mut colors, &mut bold);
+    }
+    if let Some(bg) = style.bg {
+        color_codes(bg, 40, mode, &mut colors, &mut bold);
+    }
+    if bold {
+        codes.push("1".into());
+    }
+    for (on, code) in [
+        (style.italic, "3"),
+        (style.underline, "4"),
+        (style.blink, "5"),
+        (style.inverse, "7"),
+        (style.strike, "9"),
+    ] {
+        if on {
+            codes.push(code.into());
+        }
+    }
+    codes.extend(colors);
+    format!("\x1b[{}m", codes.join(";"))
+}
+
+/// Renders markup for a terminal in `mode`.
+pub fn render(markup: &str, mode: ColorMode) -> String {
+    let mut out = String::with_capacity(markup.len() + 16);
+    let mut current = Style::default();
+    let mut emitted = Style::default();
+    for span in parse(markup) {
+        match span {
+            Span::Style(s) => current = s,
+            Span::Text(t) => {
+                if mode != ColorMode::Plain && current != emitted {
+                    if current == Style::default() {
+                        out.push_str("\x1b[0m");
+                    } else {
+                        out.push_str(&sgr(&current, mode));
+                    }
+                    emitted = current;
+                }
+                out.push_str(&t);
+            }
+        }
+    }
+    if mode != ColorMode::Plain && emitted != Style::default() {
+        out.push_str("\x1b[0m");
+    }
+    out
+}
+
+/// The markup removed, leaving what a plain-text client shows.
+pub fn strip(markup: &str) -> String {
+    render(markup, ColorMode::Plain)
+}
+
+fn html_escape(s: &str, out: &mut String) {
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+}
+
+/// Renders markup as HTML for the webclient: styled `<span>`s, everything
+/// else escaped. Line breaks stay `\n` (the client shows text pre-wrapped).
+pub fn to_html(markup: &str) -> String {
+    let mut out = String::with_capacity(markup.len() + 32);
+    let mut style = Style::default();
+    for span in parse(markup) {
+        match span {
+            Span::Style(s) => style = s,
+            Span::Text(t) => {
+                if style == Style::default() {
+                    html_escape(&t, &mut out);
+                    continue;
+                }
+                let mut css = Vec::new();
+                let (mut fg, mut bg) = (
+                    style.fg.map(|c| rgb_of(c, style.hilite)),
+                    style.bg.map(|c| rgb_of(c, false)),
+                );
+                if style.inverse {
+                    std::mem::swap(&mut fg, &mut bg);
+                    fg = fg.or(Some((0, 0, 0)));
+                    bg = bg.or(Some((229, 229, 229)));
+                }
+                if let Some((r, g, b)) = fg {
+                    css.push(format!("color:#{r:02x}{g:02x}{b:02x}"));
+                }
+                if let Some((r, g, b)) = bg {
+                    css.push(format!("background-color:#{r:02x}{g:02x}{b:02x}"));
+                }
+                if style.hilite {
+                    css.push("font-weight:bold".into());
+                }
+                if style.italic {
+                    css.push("font-style:italic".into());
+                }
+                let mut deco = Vec::new();
+                if style.underline {
+                    deco.push("underline");
+                }
+                if style.strike {
+                    deco.push("line-through");
+                }
+                if !deco.is_empty() {
+                    css.push(format!("text-decoration:{}", deco.join(" ")));
+                }
+                out.push_str(&format!("<span style=\"{}\">", css.join(";")));
+                html_escape(&t, &mut out);
+                out.push_str("</span>");
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests;
