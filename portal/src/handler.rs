@@ -31,7 +31,7 @@ pub const WAIT_FOR_SERVER_MSG: &str = "The game is starting up, one moment...";
 /// Everything the handler reacts to.
 pub enum HubEvent {
     Connected {
-        sync: SessionSync,
+        sync: Box<SessionSync>,
         out: mpsc::Sender<SessionOut>,
     },
     Input {
@@ -107,6 +107,9 @@ pub struct Hub {
     restarts: u64,
     events: mpsc::Sender<HubEvent>,
     shutting_down: bool,
+    stats: std::sync::Arc<crate::stats::PortalStats>,
+    /// Sessions came, went, or logged in or out: recount for MSSP.
+    counts_dirty: bool,
 }
 
 impl Hub {
@@ -115,6 +118,7 @@ impl Hub {
         instance: u64,
         supervisor: Supervisor,
         events: mpsc::Sender<HubEvent>,
+        stats: std::sync::Arc<crate::stats::PortalStats>,
     ) -> Self {
         Self {
             settings,
@@ -131,6 +135,8 @@ impl Hub {
             restarts: 0,
             events,
             shutting_down: false,
+            stats,
+            counts_dirty: false,
         }
     }
 
@@ -143,6 +149,9 @@ impl Hub {
                 ev = rx.recv() => {
                     let Some(ev) = ev else { break };
                     self.handle(ev);
+                    if std::mem::take(&mut self.counts_dirty) {
+                        self.update_counts();
+                    }
                 }
                 _ = tick.tick() => self.check_stop_timeout(),
             }
@@ -167,9 +176,15 @@ impl Hub {
         info!("portal stopped");
     }
 
+    /// Keeps the figures MSSP reports current.
+    fn update_counts(&self) {
+        let logged_in = self.sessions.values().filter(|s| s.sync.logged_in).count();
+        self.stats.set_counts(self.sessions.len(), logged_in);
+    }
+
     fn handle(&mut self, ev: HubEvent) {
         match ev {
-            HubEvent::Connected { sync, out } => self.connected(sync, out),
+            HubEvent::Connected { sync, out } => self.connected(*sync, out),
             HubEvent::Input { sessid, msg } => self.input(sessid, msg),
             HubEvent::Flags { sessid, flags } => {
                 if let Some(s) = self.sessions.get_mut(&sessid) {
@@ -180,6 +195,7 @@ impl Hub {
             }
             HubEvent::Closed { sessid } => {
                 if self.sessions.remove(&sessid).is_some() {
+                    self.counts_dirty = true;
                     self.to_server(ToServer::Disconnected { sessid });
                 }
             }
@@ -232,6 +248,7 @@ impl Hub {
         session.greeted = self.connect_screen.is_some();
         session.send(SessionOut::Msgs(vec![Msg::text(greeting)]));
         self.sessions.insert(sessid, session);
+        self.counts_dirty = true;
         self.to_server(ToServer::Connected(Box::new(sync)));
     }
 
@@ -377,11 +394,13 @@ impl Hub {
                 }
             }
             PortalOp::SyncSession(sync) => {
+                self.counts_dirty = true;
                 if let Some(s) = self.sessions.get_mut(&sync.sessid) {
                     s.sync.absorb_server_state(&sync);
                 }
             }
             PortalOp::Disconnect { sessid, reason } => {
+                self.counts_dirty = true;
                 if let Some(s) = self.sessions.remove(&sessid) {
                     s.send(SessionOut::Close(reason));
                 }

@@ -12,6 +12,7 @@
 pub mod handler;
 pub mod link;
 pub mod session;
+pub mod stats;
 pub mod supervisor;
 pub mod telnet;
 pub mod telnet_session;
@@ -29,6 +30,7 @@ use tokio::sync::mpsc;
 use tracing::{info, warn};
 
 use crate::handler::{Hub, HubEvent};
+use crate::stats::PortalStats;
 use crate::supervisor::{RuntimeInfo, Supervisor};
 use crate::telnet_session::TelnetParams;
 
@@ -121,6 +123,14 @@ pub async fn run(cfg: PortalConfig) -> anyhow::Result<()> {
         "portal listening"
     );
 
+    let stats = Arc::new(PortalStats {
+        game: settings.game.name.clone(),
+        started_unix: now_millis() / 1000,
+        telnet_port: telnet_ports.first().copied().unwrap_or(0),
+        multisession_mode: settings.server.multisession_mode,
+        sessions: Default::default(),
+        logged_in: Default::default(),
+    });
     let (hub_tx, hub_rx) = mpsc::channel(16 * 1024);
     let next_sessid = Arc::new(AtomicU64::new(1));
     for listener in telnet_listeners {
@@ -129,6 +139,7 @@ pub async fn run(cfg: PortalConfig) -> anyhow::Result<()> {
             hub_tx.clone(),
             next_sessid.clone(),
             settings.clone(),
+            stats.clone(),
         ));
     }
     tokio::spawn(link::serve(
@@ -139,7 +150,7 @@ pub async fn run(cfg: PortalConfig) -> anyhow::Result<()> {
     ));
     tokio::spawn(forward_signals(hub_tx.clone()));
 
-    let hub = Hub::new(settings, instance, supervisor, hub_tx);
+    let hub = Hub::new(settings, instance, supervisor, hub_tx, stats);
     hub.run(hub_rx).await;
     let _ = std::fs::remove_file(&runtime_file);
     Ok(())
@@ -150,6 +161,7 @@ async fn accept_telnet(
     hub: mpsc::Sender<HubEvent>,
     next_sessid: Arc<AtomicU64>,
     settings: Settings,
+    stats: Arc<PortalStats>,
 ) {
     loop {
         let (stream, addr) = match listener.accept().await {
@@ -167,6 +179,7 @@ async fn accept_telnet(
             max_line: settings.portal.max_line_length,
             max_queued_output: settings.portal.max_queued_output,
             protocol: "telnet",
+            stats: stats.clone(),
         };
         tokio::spawn(telnet_session::serve(
             stream,

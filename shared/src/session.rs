@@ -38,6 +38,8 @@ pub struct ProtocolFlags {
     pub screen_height: Option<u16>,
     /// Telnet options the client accepted (by name): "GMCP", "MSDP", "MCCP2", "EOR", ...
     pub options: Vec<String>,
+    /// GMCP packages the client asked for (`Core.Supports.Set/Add/Remove`), e.g. "Char 1".
+    pub oob_supports: Vec<String>,
 }
 
 impl ProtocolFlags {

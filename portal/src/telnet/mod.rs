@@ -7,7 +7,12 @@
 //! CR; a line longer than the cap and a subnegotiation longer than its cap are
 //! reported once and discarded, never buffered without bound.
 
+pub mod gmcp;
+pub mod msdp;
+pub mod mssp;
+pub mod mtts;
 mod options;
+pub mod protocol;
 
 pub use options::{Opt, OptionState, Side};
 

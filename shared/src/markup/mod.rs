@@ -161,17 +161,17 @@ fn color_spec(s: &[char], bg: bool) -> Option<(Color, usize, Option<bool>)> {
         let hex: Vec<u8> = s[1..].iter().take(6).map_while(|&c| hexval(c)).collect();
         if hex.len() == 6 {
             return Some((
-                Color::Rgb(hex[0] * 16 + hex[1], hex[2] * 16 + hex[3], hex[4] * 16 + hex[5]),
+                Color::Rgb(
+                    hex[0] * 16 + hex[1],
+                    hex[2] * 16 + hex[3],
+                    hex[4] * 16 + hex[5],
+                ),
                 7,
                 None,
             ));
         }
         if hex.len() >= 3 {
-            return Some((
-                Color::Rgb(hex[0] * 17, hex[1] * 17, hex[2] * 17),
-                4,
-                None,
-            ));
+            return Some((Color::Rgb(hex[0] * 17, hex[1] * 17, hex[2] * 17), 4, None));
         }
         return None;
     }
@@ -179,7 +179,11 @@ fn color_spec(s: &[char], bg: bool) -> Option<(Color, usize, Option<bool>)> {
     let bright = first.is_ascii_lowercase();
     if bg {
         // Bright backgrounds exist only in the 256-colour palette.
-        let color = if bright { Color::Xterm(8 + b) } else { Color::Basic(b) };
+        let color = if bright {
+            Color::Xterm(8 + b)
+        } else {
+            Color::Basic(b)
+        };
         return Some((color, 1, None));
     }
     Some((Color::Basic(b), 1, Some(bright)))
@@ -262,7 +266,11 @@ pub fn xterm_rgb(i: u8) -> (u8, u8, u8) {
         0..=15 => ANSI_RGB[i as usize],
         16..=231 => {
             let n = i - 16;
-            (CUBE[(n / 36) as usize], CUBE[(n / 6 % 6) as usize], CUBE[(n % 6) as usize])
+            (
+                CUBE[(n / 36) as usize],
+                CUBE[(n / 6 % 6) as usize],
+                CUBE[(n % 6) as usize],
+            )
         }
         _ => {
             let v = 8 + 10 * (i - 232);

@@ -18,11 +18,28 @@ fn bright_and_normal_foregrounds() {
 
 #[test]
 fn xterm256_codes_by_client_capability() {
-    assert_eq!(render("|500x", ColorMode::Xterm256), format!("{E}0;38;5;196mx{E}0m"));
-    assert_eq!(render("|500x", ColorMode::TrueColor), format!("{E}0;38;5;196mx{E}0m"));
-    assert_eq!(ansi("|500x"), format!("{E}0;1;31mx{E}0m"), "nearest: bright red");
-    assert_eq!(ansi("|005x"), format!("{E}0;34mx{E}0m"), "nearest: blue (0,0,238)");
-    assert_eq!(render("|[005x", ColorMode::Xterm256), format!("{E}0;48;5;21mx{E}0m"));
+    assert_eq!(
+        render("|500x", ColorMode::Xterm256),
+        format!("{E}0;38;5;196mx{E}0m")
+    );
+    assert_eq!(
+        render("|500x", ColorMode::TrueColor),
+        format!("{E}0;38;5;196mx{E}0m")
+    );
+    assert_eq!(
+        ansi("|500x"),
+        format!("{E}0;1;31mx{E}0m"),
+        "nearest: bright red"
+    );
+    assert_eq!(
+        ansi("|005x"),
+        format!("{E}0;34mx{E}0m"),
+        "nearest: blue (0,0,238)"
+    );
+    assert_eq!(
+        render("|[005x", ColorMode::Xterm256),
+        format!("{E}0;48;5;21mx{E}0m")
+    );
 }
 
 #[test]
@@ -31,9 +48,19 @@ fn truecolor_and_its_fallbacks() {
         render("|#ff8800x", ColorMode::TrueColor),
         format!("{E}0;38;2;255;136;0mx{E}0m")
     );
-    assert_eq!(render("|#f80x", ColorMode::TrueColor), render("|#ff8800x", ColorMode::TrueColor));
-    assert_eq!(render("|#ff8800x", ColorMode::Xterm256), format!("{E}0;38;5;208mx{E}0m"));
-    assert_eq!(ansi("|#ff8800x"), format!("{E}0;33mx{E}0m"), "nearest: yellow");
+    assert_eq!(
+        render("|#f80x", ColorMode::TrueColor),
+        render("|#ff8800x", ColorMode::TrueColor)
+    );
+    assert_eq!(
+        render("|#ff8800x", ColorMode::Xterm256),
+        format!("{E}0;38;5;208mx{E}0m")
+    );
+    assert_eq!(
+        ansi("|#ff8800x"),
+        format!("{E}0;33mx{E}0m"),
+        "nearest: yellow"
+    );
     assert_eq!(
         render("|[#000080x", ColorMode::TrueColor),
         format!("{E}0;48;2;0;0;128mx{E}0m")
@@ -42,17 +69,42 @@ fn truecolor_and_its_fallbacks() {
 
 #[test]
 fn greys_run_from_black_to_white() {
-    assert_eq!(parse("|=a")[0], Span::Style(Style { fg: Some(Color::Xterm(16)), ..Style::default() }));
-    assert_eq!(parse("|=z")[0], Span::Style(Style { fg: Some(Color::Xterm(231)), ..Style::default() }));
-    assert_eq!(render("|=mx", ColorMode::Xterm256), format!("{E}0;38;5;243mx{E}0m"));
-    assert_eq!(render("|[=bx", ColorMode::Xterm256), format!("{E}0;48;5;232mx{E}0m"));
+    assert_eq!(
+        parse("|=a")[0],
+        Span::Style(Style {
+            fg: Some(Color::Xterm(16)),
+            ..Style::default()
+        })
+    );
+    assert_eq!(
+        parse("|=z")[0],
+        Span::Style(Style {
+            fg: Some(Color::Xterm(231)),
+            ..Style::default()
+        })
+    );
+    assert_eq!(
+        render("|=mx", ColorMode::Xterm256),
+        format!("{E}0;38;5;243mx{E}0m")
+    );
+    assert_eq!(
+        render("|[=bx", ColorMode::Xterm256),
+        format!("{E}0;48;5;232mx{E}0m")
+    );
 }
 
 #[test]
 fn backgrounds() {
     assert_eq!(ansi("|[Rx"), format!("{E}0;41mx{E}0m"));
-    assert_eq!(render("|[rx", ColorMode::Xterm256), format!("{E}0;48;5;9mx{E}0m"));
-    assert_eq!(ansi("|[rx"), format!("{E}0;41mx{E}0m"), "no bright backgrounds in 16 colours");
+    assert_eq!(
+        render("|[rx", ColorMode::Xterm256),
+        format!("{E}0;48;5;9mx{E}0m")
+    );
+    assert_eq!(
+        ansi("|[rx"),
+        format!("{E}0;41mx{E}0m"),
+        "no bright backgrounds in 16 colours"
+    );
     assert_eq!(ansi("|y|[Bx"), format!("{E}0;1;33;44mx{E}0m"));
 }
 
@@ -67,7 +119,11 @@ fn attributes_turn_on_and_off() {
 fn layout_codes_literal_bars_and_unknown_codes() {
     assert_eq!(strip("a||b|/c|-d|_e|>f"), "a|b\nc\td e    f");
     assert_eq!(strip("50|% off|"), "50|% off|");
-    assert_eq!(strip("|#zz|[q|=1"), "|#zz|[q|=1", "malformed codes are shown as typed");
+    assert_eq!(
+        strip("|#zz|[q|=1"),
+        "|#zz|[q|=1",
+        "malformed codes are shown as typed"
+    );
     assert_eq!(ansi("plain"), "plain", "no codes, no escapes");
 }
 
@@ -80,9 +136,17 @@ fn plain_text_for_screen_readers_has_no_escapes() {
 
 #[test]
 fn raw_escapes_never_survive() {
-    for mode in [ColorMode::Plain, ColorMode::Ansi, ColorMode::Xterm256, ColorMode::TrueColor] {
+    for mode in [
+        ColorMode::Plain,
+        ColorMode::Ansi,
+        ColorMode::Xterm256,
+        ColorMode::TrueColor,
+    ] {
         let out = render("\x1b[2Jboom|r!\x1b]0;title\x07", mode);
-        assert!(!out.contains("\x1b[2J") && !out.contains("\x1b]"), "{mode:?}: {out:?}");
+        assert!(
+            !out.contains("\x1b[2J") && !out.contains("\x1b]"),
+            "{mode:?}: {out:?}"
+        );
     }
     assert!(!to_html("\x1b[2Jx").contains('\x1b'));
 }
@@ -113,18 +177,28 @@ fn nearest_colours() {
     assert_eq!(nearest_ansi((250, 250, 250)), 15);
     assert_eq!(nearest_ansi((10, 10, 10)), 0);
     for i in 0..=255u8 {
-        assert_eq!(nearest_xterm(xterm_rgb(i)).max(16), nearest_xterm(xterm_rgb(i)));
+        assert_eq!(
+            nearest_xterm(xterm_rgb(i)).max(16),
+            nearest_xterm(xterm_rgb(i))
+        );
     }
 }
 
 #[test]
 fn any_input_renders_without_panicking() {
-    let alphabet: Vec<char> = "|[]#=!abcrRxXzZ059/-_>*^nhHuUiIsS \x1b\u{e9}".chars().collect();
+    let alphabet: Vec<char> = "|[]#=!abcrRxXzZ059/-_>*^nhHuUiIsS \x1b\u{e9}"
+        .chars()
+        .collect();
     for a in &alphabet {
         for b in &alphabet {
             for c in &alphabet {
                 let m: String = ['|', *a, *b, *c, '|'].iter().collect();
-                for mode in [ColorMode::Plain, ColorMode::Ansi, ColorMode::Xterm256, ColorMode::TrueColor] {
+                for mode in [
+                    ColorMode::Plain,
+                    ColorMode::Ansi,
+                    ColorMode::Xterm256,
+                    ColorMode::TrueColor,
+                ] {
                     let _ = render(&m, mode);
                 }
                 assert!(!strip(&m).contains('\x1b'));

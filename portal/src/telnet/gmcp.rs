@@ -1,0 +1,163 @@
+//! GMCP (Generic MUD Communication Protocol): `Package.Name <json>` in a
+//! telnet subnegotiation, mapped to and from Evennia's `(cmdname, args,
+//! kwargs)` the way Evennia maps it.
+//!
+//! Out: a cmdname that already is a package name (`Char.Vitals`) is sent as
+//! is; `foo_bar` becomes `Foo.Bar`; a name without an underscore becomes
+//! `Core.Name`; a few names have fixed packages (`client_options` ↔
+//! `Core.Supports.Get`, ...). The payload is nothing, the single argument, a
+//! list, an object, or `[args, kwargs]`.
+//!
+//! In: the package is lowercased with dots made underscores and a leading
+//! `core_` dropped (`Core.Hello` → `hello`); an object payload becomes kwargs,
+//! a list becomes args, anything else the single argument.
+
+use serde_json::Value;
+use tavern_shared::Msg;
+
+const FIXED: &[(&str, &str)] = &[
+    ("client_options", "Core.Supports.Get"),
+    ("get_inputfuncs", "Core.Commands.Get"),
+    ("get_value", "Char.Value.Get"),
+    ("repeat", "Char.Repeat.Update"),
+    ("monitor", "Char.Monitor.Update"),
+];
+
+fn capitalize(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().chain(c).collect(),
+        None => String::new(),
+    }
+}
+
+/// The GMCP package name for an output cmdname.
+pub fn package_name(cmd: &str) -> String {
+    if let Some((_, pkg)) = FIXED.iter().find(|(c, _)| *c == cmd) {
+        return pkg.to_string();
+    }
+    if cmd.contains('.') {
+        return cmd.to_string();
+    }
+    if cmd.contains('_') {
+        return cmd
+            .split('_')
+            .filter(|p| !p.is_empty())
+            .map(capitalize)
+            .collect::<Vec<_>>()
+            .join(".");
+    }
+    format!("Core.{}", capitalize(cmd))
+}
+
+/// The GMCP text (without the telnet framing) for an output message.
+pub fn encode(msg: &Msg) -> String {
+    let name = package_name(&msg.cmd);
+    let payload = match (msg.args.len(), msg.kwargs.is_empty()) {
+        (0, true) => None,
+        (1, true) => Some(msg.args[0].clone()),
+        (_, true) => Some(Value::Array(msg.args.clone())),
+        (0, false) => Some(Value::Object(msg.kwargs.clone())),
+        (_, false) => Some(Value::Array(vec![
+            Value::Array(msg.args.clone()),
+            Value::Object(msg.kwargs.clone()),
+        ])),
+    };
+    match payload {
+        Some(p) => format!("{name} {p}"),
+        None => name,
+    }
+}
+
+/// The input message for a GMCP text received from a client.
+pub fn decode(text: &str) -> Msg {
+    let text = text.trim();
+    let (name, payload) = match text.split_once(char::is_whitespace) {
+        Some((n, p)) => (n, p.trim()),
+        None => (text, ""),
+    };
+    if let Some((cmd, _)) = FIXED.iter().find(|(_, p)| p.eq_ignore_ascii_case(name)) {
+        return with_payload(Msg::new(*cmd), payload);
+    }
+    let mut cmd = name.to_lowercase().replace('.', "_");
+    if let Some(rest) = cmd.strip_prefix("core_") {
+        cmd = rest.to_string();
+    }
+    with_payload(Msg::new(cmd), payload)
+}
+
+fn with_payload(mut msg: Msg, payload: &str) -> Msg {
+    if payload.is_empty() {
+        return msg;
+    }
+    match serde_json::from_str::<Value>(payload) {
+        Ok(Value::Object(map)) => msg.kwargs = map,
+        Ok(Value::Array(items)) => msg.args = items,
+        Ok(v) => msg.args = vec![v],
+        // Not JSON: keep it as one string rather than lose it.
+        Err(_) => msg.args = vec![Value::String(payload.to_string())],
+    }
+    msg
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn output_names_follow_evennia() {
+        assert_eq!(package_name("client_options"), "Core.Supports.Get");
+        assert_eq!(package_name("char_vitals"), "Char.Vitals");
+        assert_eq!(package_name("ping"), "Core.Ping");
+        assert_eq!(package_name("Room.Info"), "Room.Info");
+    }
+
+    #[test]
+    fn output_payload_shapes() {
+        assert_eq!(encode(&Msg::new("ping")), "Core.Ping");
+        assert_eq!(encode(&Msg::new("char_hp").arg(json!(12))), "Char.Hp 12");
+        assert_eq!(
+            encode(&Msg::new("char_list").arg(json!("a")).arg(json!("b"))),
+            "Char.List [\"a\",\"b\"]"
+        );
+        assert_eq!(
+            encode(&Msg::new("Char.Vitals").kwarg("hp", json!(10))),
+            "Char.Vitals {\"hp\":10}"
+        );
+        assert_eq!(
+            encode(&Msg::new("x_y").arg(json!(1)).kwarg("k", json!(2))),
+            "X.Y [[1],{\"k\":2}]"
+        );
+    }
+
+    #[test]
+    fn input_is_mapped_to_cmdname_args_kwargs() {
+        let m = decode("Core.Hello {\"client\":\"Mudlet\",\"version\":\"4.20.0\"}");
+        assert_eq!(m.cmd, "hello");
+        assert_eq!(m.kwargs["client"], json!("Mudlet"));
+        let m = decode("Core.Supports.Set [\"Char 1\", \"Room 1\"]");
+        assert_eq!(m.cmd, "supports_set");
+        assert_eq!(m.args, vec![json!("Char 1"), json!("Room 1")]);
+        let m = decode("Core.Ping");
+        assert_eq!((m.cmd.as_str(), m.args.len()), ("ping", 0));
+        assert_eq!(decode("Char.Value.Get {\"name\":\"hp\"}").cmd, "get_value");
+        let m = decode("Char.Skills.Get 42");
+        assert_eq!(
+            (m.cmd.as_str(), m.args[0].clone()),
+            ("char_skills_get", json!(42))
+        );
+        let m = decode("Comm.Say not json at all");
+        assert_eq!(m.args, vec![json!("not json at all")]);
+    }
+
+    #[test]
+    fn a_round_trip_keeps_the_data() {
+        let out = Msg::new("char_vitals")
+            .kwarg("hp", json!(3))
+            .kwarg("maxhp", json!(9));
+        let back = decode(&encode(&out));
+        assert_eq!(back.cmd, "char_vitals");
+        assert_eq!(back.kwargs, out.kwargs);
+    }
+}

@@ -1,0 +1,382 @@
+//! Everything one telnet connection speaks, sans-IO: the state machine plus
+//! the MUD options on top of it (TTYPE/MTTS, NAWS, EOR/GA prompts, ECHO,
+//! MCCP2, MSSP, GMCP, MSDP, CHARSET, NOP keepalive).
+//!
+//! Bytes from the client go in through [`TelnetProtocol::receive`]; what the
+//! portal must act on comes out as [`ProtoEvent`]s, and the bytes to send as
+//! the reply. Messages for the client go in through [`TelnetProtocol::render`]
+//! and come out as wire bytes, compressed once the client accepted MCCP2.
+
+use flate2::{Compress, Compression, FlushCompress};
+use tavern_shared::Msg;
+use tavern_shared::markup::{self, ColorMode};
+use tavern_shared::session::ProtocolFlags;
+use tavern_shared::text::clean_input;
+
+use super::mtts::TtypeCycle;
+use super::{
+    EOR_CMD, GA, IAC, NOP, Opt, SB, SE, Side, Telnet, TelnetEvent, gmcp, msdp, mssp, mtts,
+};
+
+/// The largest subnegotiation accepted.
+pub const MAX_SUBNEG: usize = 64 * 1024;
+
+const CHARSET_REQUEST: u8 = 1;
+const CHARSET_ACCEPTED: u8 = 2;
+
+/// What the portal must act on.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ProtoEvent {
+    /// Input for the server: a line of text, or out-of-band data.
+    Input(Msg),
+    /// The client's flags changed (name, window size, colours, options).
+    FlagsChanged,
+    /// A line was longer than the cap and was dropped.
+    LineTooLong,
+}
+
+/// Facts for MSSP, asked for when a client requests them.
+pub type MsspSource = dyn Fn() -> Vec<(String, String)> + Send + Sync;
+
+pub struct TelnetProtocol {
+    telnet: Telnet,
+    pub flags: ProtocolFlags,
+    ttype: TtypeCycle,
+    /// Set once the client accepted MCCP2: everything after the start marker goes through it.
+    deflate: Option<Compress>,
+    max_line: usize,
+}
+
+impl TelnetProtocol {
+    pub fn new(max_line: usize) -> Self {
+        Self {
+            telnet: Telnet::new(
+                max_line,
+                MAX_SUBNEG,
+                &[
+                    Opt::SGA,
+                    Opt::ECHO,
+                    Opt::EOR,
+                    Opt::MCCP2,
+                    Opt::MSSP,
+                    Opt::GMCP,
+                    Opt::MSDP,
+                    Opt::CHARSET,
+                ],
+                &[Opt::NAWS, Opt::TTYPE],
+            ),
+            flags: ProtocolFlags::new(),
+            ttype: TtypeCycle::default(),
+            deflate: None,
+            max_line,
+        }
+    }
+
+    pub fn max_line(&self) -> usize {
+        self.max_line
+    }
+
+    /// The negotiation the server opens with.
+    pub fn start(&mut self) -> Vec<u8> {
+        self.telnet.start()
+    }
+
+    pub fn compressing(&self) -> bool {
+        self.deflate.is_some()
+    }
+
+    /// Takes bytes from the client. Returns events and the bytes to send back.
+    pub fn receive(
+        &mut self,
+        bytes: &[u8],
+        mssp_source: &MsspSource,
+    ) -> (Vec<ProtoEvent>, Vec<u8>) {
+        let fed = self.telnet.feed(bytes);
+        let mut events = Vec::new();
+        // Negotiation answers go out first, uncompressed if compression starts in this batch.
+        let mut plain = fed.reply;
+        let mut after = Vec::new();
+        for ev in fed.events {
+            match ev {
+                TelnetEvent::Line(raw) => {
+                    let line = clean_input(&decode(&raw, &self.flags.encoding));
+                    events.push(ProtoEvent::Input(Msg::text(line)));
+                }
+                TelnetEvent::LineTooLong => events.push(ProtoEvent::LineTooLong),
+                TelnetEvent::WindowSize { width, height } => {
+                    self.flags.screen_width = Some(width);
+                    self.flags.screen_height = Some(height);
+                    events.push(ProtoEvent::FlagsChanged);
+                }
+                TelnetEvent::Enabled(side, opt) => {
+                    self.option_changed(opt, true, &mut events);
+                    match (side, opt) {
+                        (Side::Theirs, Opt::TTYPE) => after.extend(mtts::send_request()),
+                        (Side::Ours, Opt::MCCP2) if self.deflate.is_none() => {
+                            // The marker itself is the last uncompressed byte sequence.
+                            plain.extend_from_slice(&[IAC, SB, Opt::MCCP2, IAC, SE]);
+                            self.deflate = Some(Compress::new(Compression::default(), true));
+                        }
+                        (Side::Ours, Opt::MSSP) => after.extend(mssp::encode(&mssp_source())),
+                        (Side::Ours, Opt::CHARSET) => {
+                            let mut req = vec![IAC, SB, Opt::CHARSET, CHARSET_REQUEST];
+                            req.extend_from_slice(b";UTF-8;ISO-8859-1");
+                            req.extend_from_slice(&[IAC, SE]);
+                            after.extend(req);
+                        }
+                        _ => {}
+                    }
+                }
+                TelnetEvent::Disabled(side, opt) => {
+                    self.option_changed(opt, false, &mut events);
+                    if side == Side::Ours && opt == Opt::MCCP2 {
+                        after.extend(self.end_compression());
+                    }
+                }
+                TelnetEvent::Subneg(opt, data) => match opt {
+                    Opt::TTYPE => {
+                        if self.ttype.answer(&data, &mut self.flags) {
+                            after.extend(mtts::send_request());
+                        }
+                        events.push(ProtoEvent::FlagsChanged);
+                    }
+                    Opt::GMCP => {
+                        let text = String::from_utf8_lossy(&data);
+                        let msg = gmcp::decode(&text);
+                        after.extend(self.gmcp_input(msg, &mut events));
+                    }
+                    Opt::MSDP => {
+                        events.extend(msdp::decode(&data).into_iter().map(ProtoEvent::Input));
+                    }
+                    Opt::CHARSET if data.first() == Some(&CHARSET_ACCEPTED) => {
+                        let name = String::from_utf8_lossy(&data[1..]).to_uppercase();
+                        self.flags.encoding = if name.contains("8859-1") || name.contains("LATIN") {
+                            "latin-1".into()
+                        } else {
+                            "utf-8".into()
+                        };
+                        self.flags.utf8 = self.flags.encoding == "utf-8";
+                        events.push(ProtoEvent::FlagsChanged);
+                    }
+                    _ => {}
+                },
+                TelnetEvent::SubnegTooLong(_) => {}
+            }
+        }
+        let mut out = plain;
+        if !after.is_empty() {
+            out.extend(self.wire(&after));
+        }
+        (events, out)
+    }
+
+    /// GMCP the portal answers itself; the rest goes to the server.
+    fn gmcp_input(&mut self, msg: Msg, events: &mut Vec<ProtoEvent>) -> Vec<u8> {
+        let strings = |m: &Msg| -> Vec<String> {
+            m.args
+                .iter()
+                .filter_map(|a| a.as_str().map(str::to_string))
+                .collect()
+        };
+        match msg.cmd.as_str() {
+            "hello" => {
+                let client = msg.kwargs.get("client").and_then(|v| v.as_str());
+                let version = msg.kwargs.get("version").and_then(|v| v.as_str());
+                if let Some(c) = client {
+                    self.flags.client_name = Some(match version {
+                        Some(v) => format!("{c} {v}"),
+                        None => c.to_string(),
+                    });
+                    events.push(ProtoEvent::FlagsChanged);
+                }
+                Vec::new()
+            }
+            "supports_set" => {
+                self.flags.oob_supports = strings(&msg);
+                events.push(ProtoEvent::FlagsChanged);
+                Vec::new()
+            }
+            "supports_add" => {
+                for s in strings(&msg) {
+                    if !self.flags.oob_supports.contains(&s) {
+                        self.flags.oob_supports.push(s);
+                    }
+                }
+                events.push(ProtoEvent::FlagsChanged);
+                Vec::new()
+            }
+            "supports_remove" => {
+                let gone = strings(&msg);
+                // "Char" removes "Char 1" too: entries are matched by package name.
+                self.flags.oob_supports.retain(|s| {
+                    let pkg = s.split_whitespace().next().unwrap_or("");
+                    !gone.iter().any(|g| g == s || g == pkg)
+                });
+                events.push(ProtoEvent::FlagsChanged);
+                Vec::new()
+            }
+            "ping" => frame_sb(Opt::GMCP, b"Core.Ping"),
+            _ => {
+                events.push(ProtoEvent::Input(msg));
+                Vec::new()
+            }
+        }
+    }
+
+    fn option_changed(&mut self, opt: u8, on: bool, events: &mut Vec<ProtoEvent>) {
+        let name = match opt {
+            Opt::GMCP => "GMCP",
+            Opt::MSDP => "MSDP",
+            Opt::MCCP2 => "MCCP2",
+            Opt::EOR => "EOR",
+            Opt::NAWS => "NAWS",
+            Opt::TTYPE => "TTYPE",
+            Opt::MSSP => "MSSP",
+            Opt::CHARSET => "CHARSET",
+            Opt::SGA => "SGA",
+            _ => return,
+        };
+        let had = self.flags.options.iter().any(|o| o == name);
+        if on && !had {
+            self.flags.options.push(name.into());
+        } else if !on && had {
+            self.flags.options.retain(|o| o != name);
+        } else {
+            return;
+        }
+        events.push(ProtoEvent::FlagsChanged);
+    }
+
+    /// The richest colour the client said it shows.
+    pub fn color_mode(&self) -> ColorMode {
+        let f = &self.flags;
+        if f.nocolor || f.screenreader {
+            ColorMode::Plain
+        } else if f.truecolor {
+            ColorMode::TrueColor
+        } else if f.xterm256 {
+            ColorMode::Xterm256
+        } else if f.ansi {
+            ColorMode::Ansi
+        } else {
+            ColorMode::Plain
+        }
+    }
+
+    /// Wire bytes for messages to the client.
+    pub fn render(&mut self, msgs: &[Msg]) -> Vec<u8> {
+        let mut out = Vec::new();
+        for msg in msgs {
+            match msg.cmd.as_str() {
+                "text" | "prompt" => {
+                    let text = msg.first_str().unwrap_or_default();
+                    let rendered = markup::render(text, self.color_mode());
+                    super::encode_text(&encode(&rendered, &self.flags.encoding), &mut out);
+                    if msg.cmd == "text" {
+                        out.extend_from_slice(b"\r\n");
+                    } else if self.telnet.is_enabled(Side::Ours, Opt::EOR) {
+                        out.extend_from_slice(&[IAC, EOR_CMD]);
+                    } else if !self.telnet.is_enabled(Side::Ours, Opt::SGA) {
+                        out.extend_from_slice(&[IAC, GA]);
+                    }
+                    // `options: {echo: false}` hides what the player types next (passwords).
+                    if let Some(echo) = msg
+                        .kwargs
+                        .get("options")
+                        .and_then(|o| o.get("echo"))
+                        .and_then(|e| e.as_bool())
+                    {
+                        out.extend(self.telnet.set_local(Opt::ECHO, !echo));
+                    }
+                }
+                _ => {
+                    if self.telnet.is_enabled(Side::Ours, Opt::GMCP) {
+                        out.extend(frame_sb(Opt::GMCP, gmcp::encode(msg).as_bytes()));
+                    }
+                    if self.telnet.is_enabled(Side::Ours, Opt::MSDP) {
+                        out.extend(frame_sb(Opt::MSDP, &msdp::encode(msg)));
+                    }
+                }
+            }
+        }
+        self.wire(&out)
+    }
+
+    /// A keepalive the client ignores.
+    pub fn nop(&mut self) -> Vec<u8> {
+        self.wire(&[IAC, NOP])
+    }
+
+    /// Bytes as they go on the wire: compressed when MCCP2 is on.
+    pub fn wire(&mut self, bytes: &[u8]) -> Vec<u8> {
+        let Some(z) = &mut self.deflate else {
+            return bytes.to_vec();
+        };
+        let mut out = Vec::with_capacity(bytes.len() / 2 + 64);
+        let mut input = bytes;
+        loop {
+            let before_in = z.total_in();
+            if out.capacity() - out.len() < 64 {
+                out.reserve(out.capacity().max(256));
+            }
+            if z.compress_vec(input, &mut out, FlushCompress::Sync)
+                .is_err()
+            {
+                // The deflater broke: fall back to plain text would corrupt the stream; end it.
+                self.deflate = None;
+                return out;
+            }
+            let used = (z.total_in() - before_in) as usize;
+            input = &input[used..];
+            if input.is_empty() && out.len() < out.capacity() {
+                return out;
+            }
+        }
+    }
+
+    fn end_compression(&mut self) -> Vec<u8> {
+        let Some(mut z) = self.deflate.take() else {
+            return Vec::new();
+        };
+        let mut out = Vec::with_capacity(64);
+        let _ = z.compress_vec(&[], &mut out, FlushCompress::Finish);
+        out
+    }
+}
+
+/// `IAC SB opt <data, IAC doubled> IAC SE`
+fn frame_sb(opt: u8, data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(data.len() + 5);
+    out.extend_from_slice(&[IAC, SB, opt]);
+    for &b in data {
+        out.push(b);
+        if b == IAC {
+            out.push(IAC);
+        }
+    }
+    out.extend_from_slice(&[IAC, SE]);
+    out
+}
+
+/// Input bytes as text in the session's encoding.
+pub fn decode(bytes: &[u8], encoding: &str) -> String {
+    if encoding == "latin-1" {
+        bytes.iter().map(|&b| b as char).collect()
+    } else {
+        String::from_utf8_lossy(bytes).into_owned()
+    }
+}
+
+/// Output text as bytes in the session's encoding (unrepresentable characters become `?`).
+pub fn encode(text: &str, encoding: &str) -> Vec<u8> {
+    if encoding == "latin-1" {
+        text.chars()
+            .map(|c| if (c as u32) < 256 { c as u8 } else { b'?' })
+            .collect()
+    } else {
+        text.as_bytes().to_vec()
+    }
+}
+
+#[cfg(test)]
+mod tests;
