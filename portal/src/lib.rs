@@ -16,6 +16,7 @@ pub mod stats;
 pub mod supervisor;
 pub mod telnet;
 pub mod telnet_session;
+pub mod web;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -89,6 +90,11 @@ pub async fn run(cfg: PortalConfig) -> anyhow::Result<()> {
             .with_context(|| format!("cannot listen for telnet on {addr}"))?;
         telnet_listeners.push(l);
     }
+    let web_addr = format!("{}:{}", settings.portal.interface, settings.portal.web_port);
+    let web_listener = TcpListener::bind(&web_addr)
+        .await
+        .with_context(|| format!("cannot listen for the webclient on {web_addr}"))?;
+    let web_port = web_listener.local_addr()?.port();
     let link_listener = TcpListener::bind(settings.link.address)
         .await
         .with_context(|| format!("cannot listen for the link on {}", settings.link.address))?;
@@ -105,6 +111,7 @@ pub async fn run(cfg: PortalConfig) -> anyhow::Result<()> {
         server_pid: None,
         link_address,
         telnet_ports: telnet_ports.clone(),
+        web_port,
         started_unix_ms: now_millis(),
     };
     let mut supervisor = Supervisor::new(
@@ -118,6 +125,7 @@ pub async fn run(cfg: PortalConfig) -> anyhow::Result<()> {
     info!(
         game = %settings.game.name,
         ?telnet_ports,
+        web_port,
         %link_address,
         instance = format!("{instance:016x}"),
         "portal listening"
@@ -142,6 +150,15 @@ pub async fn run(cfg: PortalConfig) -> anyhow::Result<()> {
             stats.clone(),
         ));
     }
+    tokio::spawn(web::serve(
+        web_listener,
+        web::WebState {
+            hub: hub_tx.clone(),
+            next_sessid: next_sessid.clone(),
+            max_line: settings.portal.max_line_length,
+            max_queued_output: settings.portal.max_queued_output,
+        },
+    ));
     tokio::spawn(link::serve(
         link_listener,
         hub_tx.clone(),

@@ -20,6 +20,8 @@ pub struct RuntimeInfo {
     pub server_pid: Option<u32>,
     pub link_address: SocketAddr,
     pub telnet_ports: Vec<u16>,
+    #[serde(default)]
+    pub web_port: u16,
     pub started_unix_ms: u64,
 }
 

@@ -36,6 +36,7 @@ data_dir = "data"
 [portal]
 interface = "127.0.0.1"
 telnet_ports = [0]
+web_port = 0
 [link]
 address = "127.0.0.1:0"
 [security]
@@ -178,6 +179,11 @@ impl TestGame {
             }
         }
         all
+    }
+
+    /// The port of the webclient and websocket.
+    pub fn web_port(&self) -> u16 {
+        self.runtime().unwrap()["web_port"].as_u64().unwrap() as u16
     }
 
     pub async fn connect(&self) -> Client {

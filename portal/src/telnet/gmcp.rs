@@ -100,6 +100,74 @@ fn with_payload(mut msg: Msg, payload: &str) -> Msg {
     msg
 }
 
+/// What the portal does with a GMCP input.
+#[derive(Debug, PartialEq)]
+pub enum PortalInput {
+    /// Handled here: the flags may have changed; `reply` goes back to the client.
+    Handled {
+        flags_changed: bool,
+        reply: Option<Msg>,
+    },
+    /// For the server.
+    Forward(Msg),
+}
+
+/// The GMCP the portal answers itself, for any protocol that carries GMCP:
+/// `Core.Hello` (client name), `Core.Supports.Set/Add/Remove` (tracked per
+/// session), `Core.Ping` (answered). Everything else goes to the server.
+pub fn portal_input(msg: Msg, flags: &mut tavern_shared::session::ProtocolFlags) -> PortalInput {
+    let strings = |m: &Msg| -> Vec<String> {
+        m.args
+            .iter()
+            .filter_map(|a| a.as_str().map(str::to_string))
+            .collect()
+    };
+    let handled = |flags_changed| PortalInput::Handled {
+        flags_changed,
+        reply: None,
+    };
+    match msg.cmd.as_str() {
+        "hello" => {
+            let client = msg.kwargs.get("client").and_then(|v| v.as_str());
+            let version = msg.kwargs.get("version").and_then(|v| v.as_str());
+            let Some(c) = client else {
+                return handled(false);
+            };
+            flags.client_name = Some(match version {
+                Some(v) => format!("{c} {v}"),
+                None => c.to_string(),
+            });
+            handled(true)
+        }
+        "supports_set" => {
+            flags.oob_supports = strings(&msg);
+            handled(true)
+        }
+        "supports_add" => {
+            for s in strings(&msg) {
+                if !flags.oob_supports.contains(&s) {
+                    flags.oob_supports.push(s);
+                }
+            }
+            handled(true)
+        }
+        "supports_remove" => {
+            let gone = strings(&msg);
+            // "Char" removes "Char 1" too: entries are matched by package name.
+            flags.oob_supports.retain(|s| {
+                let pkg = s.split_whitespace().next().unwrap_or("");
+                !gone.iter().any(|g| g == s || g == pkg)
+            });
+            handled(true)
+        }
+        "ping" => PortalInput::Handled {
+            flags_changed: false,
+            reply: Some(Msg::new("ping")),
+        },
+        _ => PortalInput::Forward(msg),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

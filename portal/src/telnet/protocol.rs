@@ -172,53 +172,21 @@ impl TelnetProtocol {
 
     /// GMCP the portal answers itself; the rest goes to the server.
     fn gmcp_input(&mut self, msg: Msg, events: &mut Vec<ProtoEvent>) -> Vec<u8> {
-        let strings = |m: &Msg| -> Vec<String> {
-            m.args
-                .iter()
-                .filter_map(|a| a.as_str().map(str::to_string))
-                .collect()
-        };
-        match msg.cmd.as_str() {
-            "hello" => {
-                let client = msg.kwargs.get("client").and_then(|v| v.as_str());
-                let version = msg.kwargs.get("version").and_then(|v| v.as_str());
-                if let Some(c) = client {
-                    self.flags.client_name = Some(match version {
-                        Some(v) => format!("{c} {v}"),
-                        None => c.to_string(),
-                    });
-                    events.push(ProtoEvent::FlagsChanged);
-                }
-                Vec::new()
-            }
-            "supports_set" => {
-                self.flags.oob_supports = strings(&msg);
-                events.push(ProtoEvent::FlagsChanged);
-                Vec::new()
-            }
-            "supports_add" => {
-                for s in strings(&msg) {
-                    if !self.flags.oob_supports.contains(&s) {
-                        self.flags.oob_supports.push(s);
-                    }
-                }
-                events.push(ProtoEvent::FlagsChanged);
-                Vec::new()
-            }
-            "supports_remove" => {
-                let gone = strings(&msg);
-                // "Char" removes "Char 1" too: entries are matched by package name.
-                self.flags.oob_supports.retain(|s| {
-                    let pkg = s.split_whitespace().next().unwrap_or("");
-                    !gone.iter().any(|g| g == s || g == pkg)
-                });
-                events.push(ProtoEvent::FlagsChanged);
-                Vec::new()
-            }
-            "ping" => frame_sb(Opt::GMCP, b"Core.Ping"),
-            _ => {
+        match gmcp::portal_input(msg, &mut self.flags) {
+            gmcp::PortalInput::Forward(msg) => {
                 events.push(ProtoEvent::Input(msg));
                 Vec::new()
+            }
+            gmcp::PortalInput::Handled {
+                flags_changed,
+                reply,
+            } => {
+                if flags_changed {
+                    events.push(ProtoEvent::FlagsChanged);
+                }
+                reply
+                    .map(|r| frame_sb(Opt::GMCP, gmcp::encode(&r).as_bytes()))
+                    .unwrap_or_default()
             }
         }
     }

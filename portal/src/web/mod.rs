@@ -1,0 +1,191 @@
+//! The portal's HTTP port: the webclient page at `/` and the websocket at `/ws`.
+
+pub mod wire;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use axum::Router;
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{ConnectInfo, State};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use futures::{SinkExt, StreamExt};
+use tavern_shared::SessId;
+use tavern_shared::session::{ProtocolFlags, SessionSync, now_millis};
+use tokio::net::TcpListener;
+use tokio::sync::mpsc;
+use tracing::{Instrument, debug, info_span, warn};
+
+use crate::handler::HubEvent;
+use crate::session::SessionOut;
+use crate::telnet::gmcp;
+use wire::{Frame, WireFormat};
+
+/// The webclient page.
+pub const WEBCLIENT_HTML: &str = include_str!("../../webclient/index.html");
+
+#[derive(Clone)]
+pub struct WebState {
+    pub hub: mpsc::Sender<HubEvent>,
+    pub next_sessid: Arc<AtomicU64>,
+    pub max_line: usize,
+    pub max_queued_output: usize,
+}
+
+pub async fn serve(listener: TcpListener, state: WebState) {
+    let app = Router::new()
+        .route("/", get(index))
+        .route("/ws", get(websocket))
+        .with_state(state);
+    if let Err(e) = axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .await
+    {
+        warn!("web server stopped: {e}");
+    }
+}
+
+async fn index() -> Html<&'static str> {
+    Html(WEBCLIENT_HTML)
+}
+
+async fn websocket(
+    ws: WebSocketUpgrade,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    State(state): State<WebState>,
+) -> Response {
+    let ws = ws
+        .protocols(wire::PROTOCOLS)
+        .max_message_size(state.max_line)
+        .max_frame_size(state.max_line);
+    let format = WireFormat::for_protocol(ws.selected_protocol().and_then(|p| p.to_str().ok()));
+    let sessid = state.next_sessid.fetch_add(1, Ordering::Relaxed);
+    ws.on_upgrade(move |socket| {
+        session(socket, addr, sessid, format, state)
+            .instrument(info_span!("session", sessid, %addr, proto = format.name()))
+    })
+    .into_response()
+}
+
+/// One websocket connection, for as long as it lasts.
+async fn session(
+    socket: WebSocket,
+    addr: SocketAddr,
+    sessid: SessId,
+    format: WireFormat,
+    state: WebState,
+) {
+    let (out_tx, mut out_rx) = mpsc::channel(state.max_queued_output);
+    let now = now_millis();
+    let flags = ProtocolFlags {
+        client_name: Some(format!("webclient ({})", format.name())),
+        truecolor: true,
+        options: vec!["websocket".into()],
+        ..ProtocolFlags::new()
+    };
+    let sync = SessionSync {
+        sessid,
+        address: addr.to_string(),
+        protocol: "websocket".into(),
+        conn_time: now,
+        cmd_last: now,
+        cmd_last_visible: now,
+        flags,
+        ..Default::default()
+    };
+    let hub = state.hub;
+    let mut flags = sync.flags.clone();
+    if hub
+        .send(HubEvent::Connected {
+            sync: Box::new(sync),
+            out: out_tx,
+        })
+        .await
+        .is_err()
+    {
+        return;
+    }
+    debug!("connected");
+    let (mut sink, mut stream) = socket.split();
+    loop {
+        tokio::select! {
+            frame = stream.next() => {
+                let msgs = match frame {
+                    Some(Ok(Message::Text(t))) => format.decode_text(t.as_str()),
+                    Some(Ok(Message::Binary(b))) => format.decode_binary(&b),
+                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+                    Some(Ok(Message::Close(_))) | None => break,
+                    Some(Err(e)) => {
+                        // Oversized or malformed frames end up here: a clean close.
+                        debug!("websocket error: {e}");
+                        break;
+                    }
+                };
+                let mut flags_changed = false;
+                for msg in msgs {
+                    let msg = if msg.cmd == "text" {
+                        msg
+                    } else {
+                        match gmcp::portal_input(msg, &mut flags) {
+                            gmcp::PortalInput::Forward(msg) => msg,
+                            gmcp::PortalInput::Handled { flags_changed: f, reply } => {
+                                flags_changed |= f;
+                                if let Some(frame) = reply.and_then(|r| format.encode(&r))
+                                    && sink.send(to_message(frame)).await.is_err()
+                                {
+                                    break;
+                                }
+                                continue;
+                            }
+                        }
+                    };
+                    if hub.send(HubEvent::Input { sessid, msg }).await.is_err() {
+                        return;
+                    }
+                }
+                if flags_changed {
+                    let flags = flags.clone();
+                    if hub.send(HubEvent::Flags { sessid, flags }).await.is_err() {
+                        return;
+                    }
+                }
+            }
+            out = out_rx.recv() => match out {
+                Some(SessionOut::Msgs(msgs)) => {
+                    let mut failed = false;
+                    for m in &msgs {
+                        if let Some(f) = format.encode(m) {
+                            failed |= sink.feed(to_message(f)).await.is_err();
+                        }
+                    }
+                    if failed || sink.flush().await.is_err() {
+                        break;
+                    }
+                }
+                Some(SessionOut::Close(why)) => {
+                    if let Some(why) = why
+                        && let Some(f) = format.encode(&tavern_shared::Msg::text(why))
+                    {
+                        let _ = sink.send(to_message(f)).await;
+                    }
+                    let _ = sink.send(Message::Close(None)).await;
+                    break;
+                }
+                None => break,
+            },
+        }
+    }
+    debug!("disconnected");
+    let _ = hub.send(HubEvent::Closed { sessid }).await;
+}
+
+fn to_message(f: Frame) -> Message {
+    match f {
+        Frame::Text(t) => Message::Text(t.into()),
+        Frame::Binary(b) => Message::Binary(b.into()),
+    }
+}

@@ -1,0 +1,183 @@
+//! The protocols players' clients speak, against the real portal: websocket in
+//! each subprotocol, a real TinTin++, and the webclient in a real browser.
+
+mod support;
+
+use futures::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use support::{PATIENCE, TestGame};
+use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest};
+
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// A websocket client offering `protocol` (or none).
+async fn ws_connect(game: &TestGame, protocol: Option<&str>) -> (Ws, Option<String>) {
+    let url = format!("ws://127.0.0.1:{}/ws", game.web_port());
+    let mut req = url.into_client_request().unwrap();
+    if let Some(p) = protocol {
+        req.headers_mut()
+            .insert("Sec-WebSocket-Protocol", p.parse().unwrap());
+    }
+    let (ws, resp) = tokio_tungstenite::connect_async(req)
+        .await
+        .expect("websocket connects");
+    let chosen = resp
+        .headers()
+        .get("Sec-WebSocket-Protocol")
+        .map(|v| v.to_str().unwrap().to_string());
+    (ws, chosen)
+}
+
+/// Reads frames until one's text (for binary: its UTF-8, escapes removed) contains `needle`.
+async fn ws_expect(ws: &mut Ws, needle: &str) -> Message {
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    let mut seen = Vec::new();
+    loop {
+        let frame = tokio::time::timeout_at(deadline, ws.next())
+            .await
+            .unwrap_or_else(|_| panic!("timed out waiting for {needle:?}; saw {seen:#?}"))
+            .expect("the websocket stays open")
+            .expect("a valid frame");
+        let text = match &frame {
+            Message::Text(t) => t.to_string(),
+            Message::Binary(b) => String::from_utf8_lossy(b).into_owned(),
+            _ => continue,
+        };
+        if text.contains(needle) {
+            return frame;
+        }
+        seen.push(text);
+    }
+}
+
+fn v1(cmd: &str, arg: &str) -> Message {
+    Message::Text(json!([cmd, [arg], {}]).to_string().into())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn websocket_v1_logs_in_and_talks_with_telnet_players() {
+    let game = TestGame::new("ws-v1", "").start();
+    // No subprotocol offered: Evennia's v1 format.
+    let (mut ws, chosen) = ws_connect(&game, None).await;
+    assert_eq!(chosen, None);
+    ws_expect(&mut ws, "create &lt;username&gt; &lt;password&gt;").await;
+    ws.send(v1("text", "create Webby pass123")).await.unwrap();
+    ws_expect(&mut ws, "A new account &#39;Webby&#39; was created.").await;
+    ws.send(v1("text", "connect Webby pass123")).await.unwrap();
+    let frame = ws_expect(&mut ws, "You become").await;
+    let Message::Text(t) = frame else {
+        panic!("v1 is text frames")
+    };
+    let v: Value = serde_json::from_str(&t).unwrap();
+    assert_eq!(v[0], "text");
+    assert!(
+        v[1][0]
+            .as_str()
+            .unwrap()
+            .contains("<span style=\"color:#00ffff;font-weight:bold\">Webby</span>"),
+        "{v}"
+    );
+
+    let mut telnet = game.login("Telly", "pass123").await;
+    ws.send(v1("text", "say <b>hello</b> from the web"))
+        .await
+        .unwrap();
+    telnet
+        .expect("Webby says, \"<b>hello</b> from the web\"")
+        .await;
+    telnet.send("say hi web").await;
+    ws_expect(&mut ws, "Telly says, &quot;hi web&quot;").await;
+
+    // The session survives a reload like any other.
+    game.tavern_ok(&["reload"]);
+    ws_expect(&mut ws, "Server restarted.").await;
+    ws.send(v1("text", "say still here")).await.unwrap();
+    ws_expect(&mut ws, "You say, &quot;still here&quot;").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn websocket_mudstandards_subprotocols_log_in() {
+    let game = TestGame::new("ws-ms", "").start();
+    for (i, proto) in [
+        "json.mudstandards.org",
+        "gmcp.mudstandards.org",
+        "terminal.mudstandards.org",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let (mut ws, chosen) = ws_connect(&game, Some(proto)).await;
+        assert_eq!(chosen.as_deref(), Some(proto));
+        let screen = ws_expect(&mut ws, "create <username> <password>").await;
+        assert!(
+            matches!(screen, Message::Binary(_)),
+            "{proto}: text comes as binary ANSI"
+        );
+        let name = format!("Std{i}");
+        ws.send(Message::Binary(
+            format!("create {name} pass123\r\n").into_bytes().into(),
+        ))
+        .await
+        .unwrap();
+        ws_expect(&mut ws, &format!("A new account '{name}' was created.")).await;
+        ws.send(Message::Binary(
+            format!("connect {name} pass123\n").into_bytes().into(),
+        ))
+        .await
+        .unwrap();
+        let frame = ws_expect(&mut ws, &format!("{name}\x1b[0m.")).await;
+        let Message::Binary(b) = frame else { panic!() };
+        assert!(
+            String::from_utf8_lossy(&b).contains("You become \x1b[0;1;36m"),
+            "{proto}: colours as ANSI"
+        );
+        if proto != "terminal.mudstandards.org" {
+            // GMCP in text frames reaches the portal: a ping is answered.
+            let ping = if proto == "json.mudstandards.org" {
+                json!({"proto": "gmcp", "id": "Core.Ping", "data": ""}).to_string()
+            } else {
+                "Core.Ping".to_string()
+            };
+            ws.send(Message::Text(ping.into())).await.unwrap();
+            let pong = ws_expect(&mut ws, "Core.Ping").await;
+            assert!(
+                matches!(pong, Message::Text(_)),
+                "{proto}: GMCP comes in text frames"
+            );
+        }
+        ws.send(Message::Close(None)).await.unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn oversized_and_malformed_websocket_frames_close_cleanly() {
+    let game = TestGame::new("ws-bad", "").start();
+    let (mut ws, _) = ws_connect(&game, None).await;
+    ws_expect(&mut ws, "connect").await;
+    ws.send(Message::Text("[\"text\", 42, null]".into()))
+        .await
+        .unwrap();
+    ws.send(Message::Text("{not json".into())).await.unwrap();
+    ws.send(v1("text", "look")).await.unwrap();
+    ws_expect(&mut ws, "Welcome to").await;
+    let huge = "x".repeat(1 << 20);
+    let _ = ws.send(v1("text", &huge)).await;
+    let end = tokio::time::timeout(PATIENCE, async {
+        loop {
+            match ws.next().await {
+                None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return,
+                Some(Ok(_)) => {}
+            }
+        }
+    })
+    .await;
+    assert!(
+        end.is_ok(),
+        "the portal closes a connection that sends a 1 MiB frame"
+    );
+    // Everyone else is unaffected.
+    let mut c = game.login("Unbothered", "pass123").await;
+    c.send("say fine").await;
+    c.expect("You say, \"fine\"").await;
+}
