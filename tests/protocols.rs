@@ -181,3 +181,107 @@ async fn oversized_and_malformed_websocket_frames_close_cleanly() {
     c.send("say fine").await;
     c.expect("You say, \"fine\"").await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_password_asked_for_is_hidden_and_never_shown() {
+    let game = TestGame::new("hidden", "").start();
+    let mut c = game.connect().await;
+    c.expect("connect <username>").await;
+    c.send("create Shy pass123").await;
+    c.expect("was created").await;
+    c.send("connect Shy").await;
+    c.expect("Password: ").await;
+    let will_echo = [255u8, 251, 1];
+    let pos = c
+        .all_raw
+        .windows(3)
+        .position(|w| w == will_echo)
+        .expect("the portal offers to echo (so the client stops echoing)");
+    // The client agrees, as telnet clients do, and types the password.
+    c.send_raw(&[255, 253, 1]).await;
+    c.send("pass123").await;
+    c.expect("You become Shy.").await;
+    let after = &c.all_raw[pos..];
+    assert!(
+        after.windows(3).any(|w| w == [255, 252, 1]),
+        "echo is handed back to the client afterwards"
+    );
+    assert!(!String::from_utf8_lossy(&c.all_raw).contains("pass123\r\n"));
+    // A wrong password asked the same way fails the same way.
+    let mut d = game.connect().await;
+    d.expect("connect <username>").await;
+    d.send("connect Shy").await;
+    d.expect("Password: ").await;
+    d.send("nope").await;
+    d.expect("Username and/or password is incorrect.").await;
+}
+
+/// A program from PATH or /usr/games (where Debian puts tt++).
+fn find_program(name: &str) -> Option<std::path::PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .chain([std::path::PathBuf::from("/usr/games")])
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn tintin_logs_in_with_gmcp_msdp_naws_ttype_and_mccp() {
+    let (Some(tt), Some(script)) = (find_program("tt++"), find_program("script")) else {
+        eprintln!("skipped: TinTin++ (tt++) or script(1) is not installed; .ci/run installs them");
+        return;
+    };
+    let game = TestGame::new("tintin", "").start();
+    // TinTin++ refuses GMCP and MSDP unless told to accept them, as its users configure it.
+    let tin = game.dir.join("login.tin");
+    std::fs::write(
+        &tin,
+        format!(
+            "#event {{IAC WILL GMCP}} {{#send {{\\xFF\\xFD\\xC9\\}}}}\n\
+             #event {{IAC WILL MSDP}} {{#send {{\\xFF\\xFD\\x45\\}}}}\n\
+             #action {{look will re-show this screen}} {{create Tinny pass123}}\n\
+             #action {{was created. Welcome!}} {{connect Tinny pass123}}\n\
+             #action {{You become Tinny.}} {{option}}\n\
+             #action {{GMCP packages:}} {{#end}}\n\
+             #session game 127.0.0.1 {}\n",
+            game.telnet_port
+        ),
+    )
+    .unwrap();
+    // A pseudo-terminal of a known size, so NAWS has something to report.
+    let out = tokio::time::timeout(
+        PATIENCE,
+        tokio::process::Command::new(script)
+            .arg("-q")
+            .arg("-c")
+            .arg(format!(
+                "stty rows 40 cols 120; {} -G {}",
+                tt.display(),
+                tin.display()
+            ))
+            .arg("/dev/null")
+            .stdin(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .output(),
+    )
+    .await
+    .expect("TinTin++ finishes its script")
+    .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = |label: &str| {
+        text.lines()
+            .find(|l| l.trim_start().starts_with(label))
+            .unwrap_or_else(|| panic!("no {label:?} line in:\n{text}"))
+            .to_string()
+    };
+    assert!(line("Client:").contains("TINTIN++"), "{text}");
+    assert!(line("Screen:").contains("120x40"), "{text}");
+    let options = line("Options:");
+    for opt in ["GMCP", "MSDP", "NAWS", "TTYPE", "MCCP2"] {
+        assert!(options.contains(opt), "{opt} negotiated: {options}");
+    }
+    assert!(
+        text.contains("Limbo"),
+        "the room arrived through MCCP2 intact"
+    );
+}

@@ -18,7 +18,17 @@ pub struct ServerSession {
     pub busy: Option<u64>,
     /// Input that arrived while busy: `(seq, msg)`.
     pub held: VecDeque<(u64, Msg)>,
+    /// A question asked with [`crate::CmdCtx::ask`]: the next line answers it.
+    pub asked: Option<Answer>,
 }
+
+/// What to do with the answer to a question.
+pub type Answer = Box<dyn FnOnce(&mut crate::Server, SessId, String) + Send>;
+
+/// Session data key marking that a hidden answer (a password) is awaited. It
+/// survives a reload, the question itself does not: the answer is then swallowed
+/// rather than run as a command (and shown back to the player).
+pub const HIDDEN_PENDING: &str = "_hidden_input_pending";
 
 impl ServerSession {
     pub fn new(sync: SessionSync) -> Self {
@@ -27,6 +37,7 @@ impl ServerSession {
             dirty: false,
             busy: None,
             held: VecDeque::new(),
+            asked: None,
         }
     }
 

@@ -289,6 +289,8 @@ pub struct Client {
     /// Received text not yet consumed by an expectation.
     pub text: String,
     raw: Vec<u8>,
+    /// Every byte received, telnet commands included.
+    pub all_raw: Vec<u8>,
     closed: bool,
 }
 
@@ -301,6 +303,7 @@ impl Client {
             stream,
             text: String::new(),
             raw: Vec::new(),
+            all_raw: Vec::new(),
             closed: false,
         }
     }
@@ -332,6 +335,7 @@ impl Client {
         match self.stream.read(&mut buf).await {
             Ok(0) | Err(_) => self.closed = true,
             Ok(n) => {
+                self.all_raw.extend_from_slice(&buf[..n]);
                 self.raw.extend_from_slice(&buf[..n]);
                 let text = strip_telnet(&mut self.raw);
                 self.text

@@ -5,7 +5,12 @@ use crate::actions::list_and;
 use tavern_shared::session::now_millis;
 
 pub fn add_all(set: &mut CmdSet) {
-    set.add(Look).add(Say).add(Who).add(Quit).add(Help);
+    set.add(Look)
+        .add(Say)
+        .add(Who)
+        .add(Quit)
+        .add(Help)
+        .add(ClientOptions);
 }
 
 pub struct Look;
@@ -214,5 +219,71 @@ impl Command for Help {
             }
             None => ctx.msg(format!("No help found for '{}'.", ctx.args)),
         }
+    }
+}
+
+/// `option`: what the game knows about your client.
+pub struct ClientOptions;
+
+impl Command for ClientOptions {
+    fn key(&self) -> &'static str {
+        "option"
+    }
+    fn aliases(&self) -> &'static [&'static str] {
+        &["options"]
+    }
+    fn help(&self) -> &'static str {
+        "option\n\nShow what your client told the game: its name, screen size, \
+         encoding, colours and the protocols it speaks."
+    }
+    fn func(&self, ctx: &mut CmdCtx<'_>) {
+        let Some(s) = ctx.server.sessions.get(ctx.sessid) else {
+            return;
+        };
+        let f = &s.sync.flags;
+        let size = match (f.screen_width, f.screen_height) {
+            (Some(w), Some(h)) => format!("{w}x{h}"),
+            _ => "unknown".into(),
+        };
+        let colours = if f.nocolor || f.screenreader {
+            "none"
+        } else if f.truecolor {
+            "truecolor"
+        } else if f.xterm256 {
+            "xterm256"
+        } else if f.ansi {
+            "ansi"
+        } else {
+            "none"
+        };
+        let yes = |b: bool| if b { "yes" } else { "no" };
+        let mut options = f.options.clone();
+        options.sort();
+        let text = format!(
+            "|wClient settings|n\n \
+             Client:        {}\n \
+             Protocol:      {}\n \
+             Screen:        {size}\n \
+             Encoding:      {}\n \
+             Colours:       {colours}\n \
+             Screen reader: {}\n \
+             Options:       {}\n \
+             GMCP packages: {}",
+            f.client_name.as_deref().unwrap_or("unknown"),
+            s.sync.protocol,
+            f.encoding,
+            yes(f.screenreader),
+            if options.is_empty() {
+                "none".into()
+            } else {
+                options.join(", ")
+            },
+            if f.oob_supports.is_empty() {
+                "none".into()
+            } else {
+                f.oob_supports.join(", ")
+            },
+        );
+        ctx.msg(text);
     }
 }

@@ -155,6 +155,24 @@ impl Commands {
     /// Runs one line of input from a session.
     pub fn execute(&self, server: &mut Server, sessid: SessId, line: &str) {
         let line = line.trim();
+        if let Some(s) = server.sessions.get_mut(sessid) {
+            if let Some(answer) = s.asked.take() {
+                if s.sync.data.remove(crate::session::HIDDEN_PENDING).is_some() {
+                    s.dirty = true;
+                }
+                answer(server, sessid, line.to_string());
+                return;
+            }
+            if s.sync.data.remove(crate::session::HIDDEN_PENDING).is_some() {
+                // A hidden answer whose question died with the last server.
+                s.dirty = true;
+                server.msg_session(
+                    sessid,
+                    "The server restarted while waiting for that; please try again.",
+                );
+                return;
+            }
+        }
         if line.is_empty() {
             return;
         }
@@ -252,6 +270,36 @@ impl CmdCtx<'_> {
     pub fn msg_others_in_room(&mut self, text: &str) {
         if let (Some(loc), Some(me)) = (self.location(), self.caller()) {
             self.server.msg_location(loc, text, &[me]);
+        }
+    }
+
+    /// Asks the player a question; the next line they type goes to `answer`
+    /// instead of being run as a command. With `hidden`, the client is asked not
+    /// to show what is typed (telnet ECHO, a password field in the webclient).
+    pub fn ask(
+        &mut self,
+        question: &str,
+        hidden: bool,
+        answer: impl FnOnce(&mut Server, SessId, String) + Send + 'static,
+    ) {
+        let mut msg = tavern_shared::Msg::prompt(question);
+        if hidden {
+            msg = msg.kwarg("options", serde_json::json!({"echo": false}));
+        }
+        self.server.send_msg(self.sessid, msg);
+        if let Some(s) = self.server.sessions.get_mut(self.sessid) {
+            s.asked = Some(Box::new(move |server: &mut Server, sessid, line| {
+                if hidden {
+                    // Show input again, and end the line the hidden input did not.
+                    let show = tavern_shared::Msg::text("")
+                        .kwarg("options", serde_json::json!({"echo": true}));
+                    server.send_msg(sessid, show);
+                }
+                answer(server, sessid, line)
+            }));
+            if hidden {
+                s.set_data(crate::session::HIDDEN_PENDING, true.into());
+            }
         }
     }
 

@@ -8,6 +8,7 @@ use crate::accounts::{hash_password, name_problem_for_players, verify_password};
 use crate::db::{self, DbError};
 use crate::executor::{Completion, Server};
 use crate::world::{Account, Object};
+use tavern_shared::SessId;
 
 pub fn add_all(set: &mut CmdSet) {
     set.add(Connect).add(Create).add(Quit).add(Look).add(Help);
@@ -35,63 +36,76 @@ impl Command for Connect {
     }
     fn func(&self, ctx: &mut CmdCtx<'_>) {
         let parts = split_args(&ctx.args);
-        let [name, password] = parts.as_slice() else {
-            ctx.msg("\n Usage (without <>): connect <name> <password>");
-            return;
+        let (name, password) = match parts.as_slice() {
+            [name, password] => (name.clone(), password.clone()),
+            [name] => {
+                // The password is asked for with echo off, so it never shows on screen.
+                let name = name.clone();
+                ctx.ask("Password: ", true, move |server, sessid, password| {
+                    start_login(server, sessid, name, password);
+                });
+                return;
+            }
+            _ => {
+                ctx.msg("\n Usage (without <>): connect <name> <password>");
+                return;
+            }
         };
-        let ip = ctx
-            .server
-            .sessions
-            .get(ctx.sessid)
-            .map(|s| s.ip().to_string())
-            .unwrap_or_default();
-        if !ctx.server.login_throttle.allows(&ip, Instant::now()) {
-            ctx.msg(LOGIN_THROTTLED_MSG);
-            return;
-        }
-        let (name, password) = (name.clone(), password.clone());
-        let db = ctx.server.db.clone();
-        let security = ctx.server.settings.security.clone();
-        let sessid = ctx.sessid;
-        ctx.server.spawn_for(sessid, async move {
-            let found = db::find_account(&db, &name).await;
-            let completion: Completion = match found {
-                Err(e) => Box::new(move |server: &mut Server| {
-                    tracing::error!(sessid, "login failed on the database: {e}");
-                    server.msg_session(
-                        sessid,
-                        "The game cannot log you in right now. Please try again.",
-                    );
-                }),
-                Ok(row) => {
-                    let hash = row.as_ref().map(|r| r.password_hash.clone());
-                    let ok = verify_password(&security, password, hash).await;
-                    if ok && let Some(row) = row {
-                        let _ = db::record_login(&db, row.id).await;
-                        let character = match row.last_puppet {
-                            Some(id) => db::load_object(&db, id).await.ok().flatten(),
-                            None => None,
-                        };
-                        Box::new(move |server: &mut Server| {
-                            // The character may have been created by another process (the CLI).
-                            if let Some(c) = character
-                                && server.world.get(c.id).is_none()
-                            {
-                                server.world.insert_loaded(Object::from_model(c));
-                            }
-                            server.login(sessid, Account::from_model(&row));
-                        })
-                    } else {
-                        Box::new(move |server: &mut Server| {
-                            server.login_throttle.record(&ip, Instant::now());
-                            server.msg_session(sessid, BAD_LOGIN_MSG);
-                        })
-                    }
-                }
-            };
-            completion
-        });
+        start_login(ctx.server, ctx.sessid, name, password);
     }
+}
+
+/// Checks the credentials off the executor, then logs the session in.
+fn start_login(server: &mut Server, sessid: SessId, name: String, password: String) {
+    let ip = server
+        .sessions
+        .get(sessid)
+        .map(|s| s.ip().to_string())
+        .unwrap_or_default();
+    if !server.login_throttle.allows(&ip, Instant::now()) {
+        server.msg_session(sessid, LOGIN_THROTTLED_MSG);
+        return;
+    }
+    let db = server.db.clone();
+    let security = server.settings.security.clone();
+    server.spawn_for(sessid, async move {
+        let found = db::find_account(&db, &name).await;
+        let completion: Completion = match found {
+            Err(e) => Box::new(move |server: &mut Server| {
+                tracing::error!(sessid, "login failed on the database: {e}");
+                server.msg_session(
+                    sessid,
+                    "The game cannot log you in right now. Please try again.",
+                );
+            }),
+            Ok(row) => {
+                let hash = row.as_ref().map(|r| r.password_hash.clone());
+                let ok = verify_password(&security, password, hash).await;
+                if ok && let Some(row) = row {
+                    let _ = db::record_login(&db, row.id).await;
+                    let character = match row.last_puppet {
+                        Some(id) => db::load_object(&db, id).await.ok().flatten(),
+                        None => None,
+                    };
+                    Box::new(move |server: &mut Server| {
+                        // The character may have been created by another process (the CLI).
+                        if let Some(c) = character
+                            && server.world.get(c.id).is_none()
+                        {
+                            server.world.insert_loaded(Object::from_model(c));
+                        }
+                        server.login(sessid, Account::from_model(&row));
+                    })
+                } else {
+                    Box::new(move |server: &mut Server| {
+                        server.login_throttle.record(&ip, Instant::now());
+                        server.msg_session(sessid, BAD_LOGIN_MSG);
+                    })
+                }
+            }
+        };
+        completion
+    });
 }
 
 pub struct Create;
