@@ -16,6 +16,7 @@ pub mod stats;
 pub mod supervisor;
 pub mod telnet;
 pub mod telnet_session;
+pub mod tls;
 pub mod web;
 
 use std::net::SocketAddr;
@@ -90,6 +91,21 @@ pub async fn run(cfg: PortalConfig) -> anyhow::Result<()> {
             .with_context(|| format!("cannot listen for telnet on {addr}"))?;
         telnet_listeners.push(l);
     }
+    let mut tls_listeners = Vec::new();
+    if !settings.portal.tls_ports.is_empty() {
+        let acceptor = tls::acceptor(&settings).context("cannot set up telnet over TLS")?;
+        for &port in &settings.portal.tls_ports {
+            let addr = format!("{}:{}", settings.portal.interface, port);
+            let l = TcpListener::bind(&addr)
+                .await
+                .with_context(|| format!("cannot listen for telnet over TLS on {addr}"))?;
+            tls_listeners.push((l, acceptor.clone()));
+        }
+    }
+    let tls_ports: Vec<u16> = tls_listeners
+        .iter()
+        .filter_map(|(l, _)| l.local_addr().ok().map(|a| a.port()))
+        .collect();
     let web_addr = format!("{}:{}", settings.portal.interface, settings.portal.web_port);
     let web_listener = TcpListener::bind(&web_addr)
         .await
@@ -111,6 +127,7 @@ pub async fn run(cfg: PortalConfig) -> anyhow::Result<()> {
         server_pid: None,
         link_address,
         telnet_ports: telnet_ports.clone(),
+        tls_ports: tls_ports.clone(),
         web_port,
         started_unix_ms: now_millis(),
     };
@@ -125,6 +142,7 @@ pub async fn run(cfg: PortalConfig) -> anyhow::Result<()> {
     info!(
         game = %settings.game.name,
         ?telnet_ports,
+        ?tls_ports,
         web_port,
         %link_address,
         instance = format!("{instance:016x}"),
@@ -144,6 +162,17 @@ pub async fn run(cfg: PortalConfig) -> anyhow::Result<()> {
     for listener in telnet_listeners {
         tokio::spawn(accept_telnet(
             listener,
+            None,
+            hub_tx.clone(),
+            next_sessid.clone(),
+            settings.clone(),
+            stats.clone(),
+        ));
+    }
+    for (listener, acceptor) in tls_listeners {
+        tokio::spawn(accept_telnet(
+            listener,
+            Some(acceptor),
             hub_tx.clone(),
             next_sessid.clone(),
             settings.clone(),
@@ -173,8 +202,12 @@ pub async fn run(cfg: PortalConfig) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// How long a TLS client may take to finish its handshake.
+const TLS_HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 async fn accept_telnet(
     listener: TcpListener,
+    tls: Option<tokio_rustls::TlsAcceptor>,
     hub: mpsc::Sender<HubEvent>,
     next_sessid: Arc<AtomicU64>,
     settings: Settings,
@@ -195,16 +228,32 @@ async fn accept_telnet(
         let params = TelnetParams {
             max_line: settings.portal.max_line_length,
             max_queued_output: settings.portal.max_queued_output,
-            protocol: "telnet",
+            protocol: if tls.is_some() {
+                "telnet/ssl"
+            } else {
+                "telnet"
+            },
             stats: stats.clone(),
         };
-        tokio::spawn(telnet_session::serve(
-            stream,
-            addr,
-            sessid,
-            hub.clone(),
-            params,
-        ));
+        let hub = hub.clone();
+        match &tls {
+            None => {
+                tokio::spawn(telnet_session::serve(stream, addr, sessid, hub, params));
+            }
+            Some(acceptor) => {
+                let acceptor = acceptor.clone();
+                tokio::spawn(async move {
+                    match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await
+                    {
+                        Ok(Ok(tls_stream)) => {
+                            telnet_session::serve(tls_stream, addr, sessid, hub, params).await
+                        }
+                        Ok(Err(e)) => tracing::debug!(%addr, "TLS handshake failed: {e}"),
+                        Err(_) => tracing::debug!(%addr, "TLS handshake timed out"),
+                    }
+                });
+            }
+        }
     }
 }
 

@@ -21,6 +21,8 @@ pub struct RuntimeInfo {
     pub link_address: SocketAddr,
     pub telnet_ports: Vec<u16>,
     #[serde(default)]
+    pub tls_ports: Vec<u16>,
+    #[serde(default)]
     pub web_port: u16,
     pub started_unix_ms: u64,
 }

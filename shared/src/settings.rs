@@ -51,6 +51,9 @@ pub struct GameSettings {
 pub struct PortalSettings {
     pub interface: String,
     pub telnet_ports: Vec<u16>,
+    pub tls_ports: Vec<u16>,
+    pub tls_cert: PathBuf,
+    pub tls_key: PathBuf,
     pub web_port: u16,
     pub max_line_length: usize,
     pub max_queued_input: usize,
@@ -188,7 +191,11 @@ impl Settings {
 }
 
 /// Keys whose values are filesystem paths, resolved against their file's directory.
-const PATH_KEYS: &[(&str, &str)] = &[("game", "data_dir")];
+const PATH_KEYS: &[(&str, &str)] = &[
+    ("game", "data_dir"),
+    ("portal", "tls_cert"),
+    ("portal", "tls_key"),
+];
 
 fn resolve_paths(table: &mut toml::Table, dir: &Path) {
     for (section, key) in PATH_KEYS {
@@ -196,7 +203,8 @@ fn resolve_paths(table: &mut toml::Table, dir: &Path) {
             && let Some(toml::Value::String(s)) = t.get_mut(*key)
         {
             let p = Path::new(s.as_str());
-            if p.is_relative() {
+            // Empty means "not set", not "this directory".
+            if !s.is_empty() && p.is_relative() {
                 *s = dir.join(p).to_string_lossy().into_owned();
             }
         }

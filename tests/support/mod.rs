@@ -190,6 +190,10 @@ impl TestGame {
         Client::connect(self.telnet_port).await
     }
 
+    pub async fn connect_port(&self, port: u16) -> Client {
+        Client::connect(port).await
+    }
+
     /// A client that has created (if needed) and logged in to `name`.
     pub async fn login(&self, name: &str, password: &str) -> Client {
         let mut c = self.connect().await;
