@@ -343,3 +343,64 @@ async fn telnet_over_tls_with_a_generated_certificate() {
     let got = plain.expect_closed().await;
     assert!(!got.contains("Welcome"), "{got}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_webclient_in_a_real_browser_logs_in_says_and_hears() {
+    let game = TestGame::new("browser", "").start();
+    let Some(browser) = support::webdriver::Browser::start(game.dir.join("chromium")).await else {
+        eprintln!("skipped: Chromium or chromedriver is not installed; .ci/run installs them");
+        return;
+    };
+    use support::webdriver::ENTER;
+    browser
+        .goto(&format!("http://127.0.0.1:{}/", game.web_port()))
+        .await;
+    let output = browser.find("#output").await;
+    let input = browser.find("#input").await;
+    browser
+        .wait_text(&output, "create <username> <password>")
+        .await;
+
+    browser
+        .type_into(&input, &format!("create Browsy pass123{ENTER}"))
+        .await;
+    browser
+        .wait_text(&output, "A new account 'Browsy' was created.")
+        .await;
+    // The password is asked for separately and typed into a password field.
+    browser
+        .type_into(&input, &format!("connect Browsy{ENTER}"))
+        .await;
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while browser.property(&input, "type").await != "password" {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the input never became a password field"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    browser.type_into(&input, &format!("pass123{ENTER}")).await;
+    let page = browser.wait_text(&output, "You become Browsy.").await;
+    assert!(
+        !page.lines().any(|l| l.trim() == "pass123"),
+        "the hidden answer was not echoed:\n{page}"
+    );
+    assert_eq!(browser.property(&input, "type").await, "text");
+
+    let mut telnet = game.login("Telly", "pass123").await;
+    browser
+        .type_into(&input, &format!("say Hello from Chromium{ENTER}"))
+        .await;
+    telnet.expect("Browsy says, \"Hello from Chromium\"").await;
+    telnet.send("say |rred|n reply <b>bold?</b>").await;
+    browser
+        .wait_text(&output, "Telly says, \"red reply <b>bold?</b>\"")
+        .await;
+    // Input history: arrow up brings back the last command.
+    browser.type_into(&input, "\u{E013}").await;
+    assert_eq!(
+        browser.property(&input, "value").await,
+        "say Hello from Chromium"
+    );
+    browser.quit().await;
+}

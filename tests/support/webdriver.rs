@@ -1,0 +1,224 @@
+//! Just enough WebDriver to drive a real headless Chromium through
+//! chromedriver: start a session, open a page, find elements, type, read text.
+//! Plain HTTP/1.0 over a TCP socket per request; no client library needed.
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+
+use super::PATIENCE;
+
+/// The WebDriver key code for Enter.
+pub const ENTER: &str = "\u{E007}";
+const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+pub struct Browser {
+    driver: tokio::process::Child,
+    port: u16,
+    session: String,
+    profile: std::path::PathBuf,
+}
+
+impl Browser {
+    /// Starts chromedriver on a free port and a headless Chromium session;
+    /// None (with a notice) where they are not installed.
+    pub async fn start(profile: std::path::PathBuf) -> Option<Self> {
+        let chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
+            .into_iter()
+            .find(|p| std::path::Path::new(p).exists())?;
+        let mut driver = tokio::process::Command::new("chromedriver")
+            .arg("--port=0")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .ok()?;
+        let stdout = driver.stdout.take()?;
+        let mut lines = BufReader::new(stdout).lines();
+        let port = tokio::time::timeout(PATIENCE, async {
+            while let Ok(Some(line)) = lines.next_line().await {
+                if let Some(rest) = line.split("started successfully on port ").nth(1) {
+                    return rest.trim_end_matches('.').parse::<u16>().ok();
+                }
+            }
+            None
+        })
+        .await
+        .ok()
+        .flatten()
+        .expect("chromedriver reports its port");
+        // Keep draining its stdout so it never blocks on a full pipe.
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        std::fs::create_dir_all(&profile).unwrap();
+        let caps = json!({"capabilities": {"alwaysMatch": {
+            "browserName": "chrome",
+            "goog:chromeOptions": {
+                "binary": chromium,
+                "args": [
+                    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                    "--no-first-run", "--disable-background-networking",
+                    "--disable-component-update", "--disable-sync",
+                    "--disable-dev-shm-usage",
+                    format!("--user-data-dir={}", profile.display()),
+                ],
+            },
+        }}});
+        let mut b = Self {
+            driver,
+            port,
+            session: String::new(),
+            profile,
+        };
+        let v = b.call("POST", "/session", Some(caps)).await;
+        b.session = v["sessionId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no WebDriver session: {v}"))
+            .to_string();
+        Some(b)
+    }
+
+    async fn call(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+        let body = body.map(|b| b.to_string()).unwrap_or_default();
+        let req = format!(
+            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        let mut s = tokio::net::TcpStream::connect(("127.0.0.1", self.port))
+            .await
+            .expect("reach chromedriver");
+        s.write_all(req.as_bytes()).await.unwrap();
+        let resp = tokio::time::timeout(PATIENCE, read_response(&mut s))
+            .await
+            .expect("chromedriver answers");
+        let text = String::from_utf8_lossy(&resp);
+        let (head, body) = text.split_once("\r\n\r\n").unwrap_or(("", ""));
+        let body = if head
+            .to_ascii_lowercase()
+            .contains("transfer-encoding: chunked")
+        {
+            dechunk(body)
+        } else {
+            body.to_string()
+        };
+        let v: Value = serde_json::from_str(&body)
+            .unwrap_or_else(|e| panic!("chromedriver sent no JSON ({e}):\n{text}"));
+        v["value"].clone()
+    }
+
+    fn sp(&self, rest: &str) -> String {
+        format!("/session/{}{rest}", self.session)
+    }
+
+    pub async fn goto(&self, url: &str) {
+        self.call("POST", &self.sp("/url"), Some(json!({"url": url})))
+            .await;
+    }
+
+    /// The id of the element a CSS selector finds.
+    pub async fn find(&self, css: &str) -> String {
+        let v = self
+            .call(
+                "POST",
+                &self.sp("/element"),
+                Some(json!({"using": "css selector", "value": css})),
+            )
+            .await;
+        v[ELEMENT_KEY]
+            .as_str()
+            .unwrap_or_else(|| panic!("no element {css}: {v}"))
+            .to_string()
+    }
+
+    pub async fn type_into(&self, element: &str, text: &str) {
+        self.call(
+            "POST",
+            &self.sp(&format!("/element/{element}/value")),
+            Some(json!({"text": text})),
+        )
+        .await;
+    }
+
+    pub async fn text(&self, element: &str) -> String {
+        self.call("GET", &self.sp(&format!("/element/{element}/text")), None)
+            .await
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    pub async fn property(&self, element: &str, name: &str) -> Value {
+        self.call(
+            "GET",
+            &self.sp(&format!("/element/{element}/property/{name}")),
+            None,
+        )
+        .await
+    }
+
+    /// Waits until the element's visible text contains `needle`.
+    pub async fn wait_text(&self, element: &str, needle: &str) -> String {
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        loop {
+            let t = self.text(element).await;
+            if t.contains(needle) {
+                return t;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the page never showed {needle:?}; it shows:\n{t}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    pub async fn quit(mut self) {
+        self.call("DELETE", &self.sp(""), None).await;
+        let _ = self.driver.kill().await;
+        let _ = std::fs::remove_dir_all(&self.profile);
+    }
+}
+
+/// The body of a chunked HTTP response.
+fn dechunk(mut s: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, rest)) = s.split_once("\r\n") {
+        let Ok(n) = usize::from_str_radix(size.trim(), 16) else {
+            break;
+        };
+        if n == 0 || rest.len() < n {
+            break;
+        }
+        out.push_str(&rest[..n]);
+        s = rest[n..].trim_start_matches("\r\n");
+    }
+    out
+}
+
+/// One HTTP response: the headers, then Content-Length bytes or chunks up to the last.
+async fn read_response(s: &mut tokio::net::TcpStream) -> Vec<u8> {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 8192];
+    loop {
+        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
+            let body = buf.len() - end - 4;
+            let length = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .and_then(|v| v.trim().parse::<usize>().ok());
+            let done = match length {
+                Some(n) => body >= n,
+                None => buf.ends_with(b"0\r\n\r\n"),
+            };
+            if done {
+                return buf;
+            }
+        }
+        match s.read(&mut chunk).await {
+            Ok(0) | Err(_) => return buf,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+        }
+    }
+}
