@@ -248,26 +248,33 @@ async fn tintin_logs_in_with_gmcp_msdp_naws_ttype_and_mccp() {
         ),
     )
     .unwrap();
-    // A pseudo-terminal of a known size, so NAWS has something to report.
-    let out = tokio::time::timeout(
-        PATIENCE,
-        tokio::process::Command::new(script)
-            .arg("-q")
-            .arg("-c")
-            .arg(format!(
-                "stty rows 40 cols 120; {} -G {}",
-                tt.display(),
-                tin.display()
-            ))
-            .arg("/dev/null")
-            .stdin(std::process::Stdio::null())
-            .kill_on_drop(true)
-            .output(),
-    )
-    .await
-    .expect("TinTin++ finishes its script")
-    .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
+    // A pseudo-terminal of a known size, so NAWS has something to report. Its
+    // stdin stays open: at end of input script(1) types ^D into the terminal,
+    // and TinTin++ takes ^D as "zap the session".
+    let mut child = tokio::process::Command::new(script)
+        .arg("-q")
+        .arg("-c")
+        .arg(format!(
+            "stty rows 40 cols 120; {} -G {}",
+            tt.display(),
+            tin.display()
+        ))
+        .arg("/dev/null")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let _keep_stdin_open = child.stdin.take();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut bytes = Vec::new();
+    let read = tokio::time::timeout(PATIENCE, async {
+        use tokio::io::AsyncReadExt;
+        stdout.read_to_end(&mut bytes).await
+    })
+    .await;
+    let text = String::from_utf8_lossy(&bytes).into_owned();
+    assert!(read.is_ok(), "TinTin++ did not finish its script:\n{text}");
     let line = |label: &str| {
         text.lines()
             .find(|l| l.trim_start().starts_with(label))

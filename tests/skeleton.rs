@@ -91,9 +91,13 @@ async fn bad_credentials_duplicates_and_odd_names_are_answered_clearly() {
     c.expect("Username and/or password is incorrect.").await;
     c.send("connect Nobody pass123").await;
     c.expect("Username and/or password is incorrect.").await;
-    c.send("connect Carol").await;
+    c.send("connect").await;
     c.expect("Usage (without <>): connect <name> <password>")
         .await;
+    c.send("connect Carol").await;
+    c.expect("Password: ").await;
+    c.send("wrongpass").await;
+    c.expect("Username and/or password is incorrect.").await;
     c.send("create").await;
     c.expect("Usage (without <>): create <name> <password>")
         .await;

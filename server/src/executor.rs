@@ -234,7 +234,7 @@ impl Server {
             }
             let commands = self.commands.clone();
             commands.execute(self, sessid, &line);
-        } else {
+        } else if !crate::inputfuncs::dispatch(self, sessid, &msg) {
             debug!(sessid, cmd = %msg.cmd, "input function not recognized");
         }
         match self.sessions.get_mut(sessid) {

@@ -50,17 +50,31 @@ pub fn package_name(cmd: &str) -> String {
     format!("Core.{}", capitalize(cmd))
 }
 
+/// The kwargs that are data: `options` is for the portal, not the client.
+pub fn data_kwargs(msg: &Msg) -> serde_json::Map<String, Value> {
+    let mut k = msg.kwargs.clone();
+    k.remove("options");
+    k
+}
+
+/// Which out-of-band protocol a message is meant for, if only one
+/// (`options: {protocol: "msdp"}`); None: every one the client speaks.
+pub fn target_protocol(msg: &Msg) -> Option<&str> {
+    msg.kwargs.get("options")?.get("protocol")?.as_str()
+}
+
 /// The GMCP text (without the telnet framing) for an output message.
 pub fn encode(msg: &Msg) -> String {
     let name = package_name(&msg.cmd);
-    let payload = match (msg.args.len(), msg.kwargs.is_empty()) {
+    let kwargs = data_kwargs(msg);
+    let payload = match (msg.args.len(), kwargs.is_empty()) {
         (0, true) => None,
         (1, true) => Some(msg.args[0].clone()),
         (_, true) => Some(Value::Array(msg.args.clone())),
-        (0, false) => Some(Value::Object(msg.kwargs.clone())),
+        (0, false) => Some(Value::Object(kwargs)),
         (_, false) => Some(Value::Array(vec![
             Value::Array(msg.args.clone()),
-            Value::Object(msg.kwargs.clone()),
+            Value::Object(kwargs),
         ])),
     };
     match payload {

@@ -162,14 +162,15 @@ pub fn encode(msg: &Msg) -> Vec<u8> {
     let mut out = vec![VAR];
     push_str(&msg.cmd, &mut out);
     out.push(VAL);
-    match (msg.args.as_slice(), msg.kwargs.is_empty()) {
+    let kwargs = crate::telnet::gmcp::data_kwargs(msg);
+    match (msg.args.as_slice(), kwargs.is_empty()) {
         ([], true) => {}
         ([one], true) => push_value(one, &mut out),
         (args, true) => push_value(&Value::Array(args.to_vec()), &mut out),
-        ([], false) => push_table(&msg.kwargs, &mut out),
+        ([], false) => push_table(&kwargs, &mut out),
         (args, false) => {
             let mut items = args.to_vec();
-            items.push(Value::Object(msg.kwargs.clone()));
+            items.push(Value::Object(kwargs));
             push_value(&Value::Array(items), &mut out);
         }
     }

@@ -258,10 +258,15 @@ impl TelnetProtocol {
                     }
                 }
                 _ => {
-                    if self.telnet.is_enabled(Side::Ours, Opt::GMCP) {
+                    let target = gmcp::target_protocol(msg);
+                    if self.telnet.is_enabled(Side::Ours, Opt::GMCP)
+                        && target.is_none_or(|t| t == "gmcp")
+                    {
                         out.extend(frame_sb(Opt::GMCP, gmcp::encode(msg).as_bytes()));
                     }
-                    if self.telnet.is_enabled(Side::Ours, Opt::MSDP) {
+                    if self.telnet.is_enabled(Side::Ours, Opt::MSDP)
+                        && target.is_none_or(|t| t == "msdp")
+                    {
                         out.extend(frame_sb(Opt::MSDP, &msdp::encode(msg)));
                     }
                 }

@@ -167,3 +167,82 @@ async fn a_new_portal_instance_drops_the_old_portals_sessions() {
     );
     assert!(h.server.sessions.get(2).is_some());
 }
+
+/// The OOB messages of some frames: `(cmd, first arg)`.
+fn oob(frames: &[ToPortal]) -> Vec<(String, serde_json::Value)> {
+    let mut out = Vec::new();
+    for f in frames {
+        if let ToPortal::Batch { ops, .. } = f {
+            for op in ops {
+                if let PortalOp::Output { msgs, .. } = op {
+                    for m in msgs.iter().filter(|m| m.cmd != "text" && m.cmd != "prompt") {
+                        assert_eq!(
+                            m.kwargs["options"]["protocol"], "msdp",
+                            "MSDP replies go out on MSDP only"
+                        );
+                        out.push((m.cmd.clone(), m.args.first().cloned().unwrap_or_default()));
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+fn msdp(h: &mut Harness, seq: u64, cmd: &str, args: &[&str]) -> Vec<ToPortal> {
+    let mut msg = Msg::new(cmd);
+    for a in args {
+        msg = msg.arg(serde_json::json!(a));
+    }
+    h.link(ToServer::Input {
+        sessid: 1,
+        seq,
+        msg,
+    })
+}
+
+#[tokio::test]
+async fn msdp_commands_are_answered_for_the_sessions_own_character() {
+    use serde_json::json;
+    let mut h = harness().await;
+    h.input(1, "create Mia pass123");
+    h.complete().await;
+    h.input(2, "connect Mia pass123");
+    h.complete().await;
+
+    let got = oob(&msdp(&mut h, 3, "msdp_list", &["COMMANDS"]));
+    assert_eq!(
+        got,
+        vec![(
+            "COMMANDS".into(),
+            json!(["LIST", "REPORT", "RESET", "SEND", "UNREPORT"])
+        )]
+    );
+    let got = oob(&msdp(&mut h, 4, "msdp_list", &["REPORTABLE_VARIABLES"]));
+    let vars: Vec<String> = serde_json::from_value(got[0].1.clone()).unwrap();
+    // Every advertised variable has a value for a logged-in character.
+    let all: Vec<&str> = vars.iter().map(String::as_str).collect();
+    let sent = oob(&msdp(&mut h, 5, "msdp_send", &all));
+    assert_eq!(sent.len(), vars.len());
+    for (name, value) in &sent {
+        assert!(
+            value != &json!("") && !value.is_null(),
+            "{name} has a value"
+        );
+    }
+    assert!(sent.contains(&("CHARACTER_NAME".into(), json!("Mia"))));
+    assert!(sent.contains(&("ROOM_NAME".into(), json!("Limbo"))));
+
+    let got = oob(&msdp(
+        &mut h,
+        6,
+        "msdp_report",
+        &["character_name", "NOT_A_VARIABLE"],
+    ));
+    assert_eq!(got, vec![("CHARACTER_NAME".into(), json!("Mia"))]);
+    let got = oob(&msdp(&mut h, 7, "msdp_list", &["REPORTED_VARIABLES"]));
+    assert_eq!(got[0].1, json!(["CHARACTER_NAME"]));
+    msdp(&mut h, 8, "msdp_unreport", &["CHARACTER_NAME"]);
+    let got = oob(&msdp(&mut h, 9, "msdp_list", &["REPORTED_VARIABLES"]));
+    assert_eq!(got[0].1, json!([]));
+}

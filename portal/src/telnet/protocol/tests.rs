@@ -317,3 +317,33 @@ fn a_whole_client_handshake_split_at_every_byte_gives_the_same_result() {
         ["look", "say hi"]
     );
 }
+
+#[test]
+fn a_reply_meant_for_msdp_goes_out_on_msdp_only_and_without_options() {
+    let mut p = proto();
+    recv(&mut p, &[IAC, DO, Opt::GMCP, IAC, DO, Opt::MSDP]);
+    let reply = Msg::new("COMMANDS")
+        .arg(json!(["LIST", "REPORT"]))
+        .kwarg("options", json!({"protocol": "msdp"}));
+    let want = sb(
+        Opt::MSDP,
+        &[
+            &[m::VAR][..],
+            b"COMMANDS",
+            &[m::VAL, m::ARRAY_OPEN, m::VAL],
+            b"LIST",
+            &[m::VAL],
+            b"REPORT",
+            &[m::ARRAY_CLOSE],
+        ]
+        .concat(),
+    );
+    assert_eq!(p.render(&[reply]), want);
+    let gmcp_only = Msg::new("Char.Vitals")
+        .kwarg("hp", json!(1))
+        .kwarg("options", json!({"protocol": "gmcp"}));
+    assert_eq!(
+        p.render(&[gmcp_only]),
+        sb(Opt::GMCP, br#"Char.Vitals {"hp":1}"#)
+    );
+}
