@@ -411,3 +411,72 @@ async fn the_webclient_in_a_real_browser_logs_in_says_and_hears() {
     );
     browser.quit().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn mssp_reports_live_figures_and_idle_connections_get_keepalives() {
+    let game = TestGame::new(
+        "mssp",
+        "[game]\nname = \"Crawlable\"\n[portal]\nkeepalive_secs = 1\n",
+    )
+    .start();
+    let _player = game.login("Counted", "pass123").await;
+    let mut crawler = game.connect().await;
+    crawler.expect("connect <username>").await;
+    // A crawler asks for MSSP: IAC DO MSSP.
+    crawler.send_raw(&[255, 253, 70]).await;
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    let table = loop {
+        let raw = &crawler.all_raw;
+        if let Some(start) = raw.windows(3).position(|w| w == [255, 250, 70])
+            && let Some(len) = raw[start..].windows(2).position(|w| w == [255, 240])
+        {
+            break raw[start + 3..start + len].to_vec();
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no MSSP table arrived"
+        );
+        crawler.read_for(std::time::Duration::from_millis(50)).await;
+    };
+    // VAR name VAL value pairs.
+    let text: String = table
+        .iter()
+        .map(|&b| match b {
+            1 => '\n',
+            2 => '=',
+            b => b as char,
+        })
+        .collect();
+    for field in [
+        "NAME=Crawlable",
+        "PLAYERS=1",
+        "CODEBASE=Tavern",
+        "GMCP=1",
+        "MCCP=1",
+    ] {
+        assert!(text.contains(field), "{field} in {text}");
+    }
+    assert!(
+        text.contains(&format!("PORT={}", game.telnet_port)),
+        "{text}"
+    );
+    // An idle connection gets IAC NOP within the keepalive period.
+    let nops_before = crawler
+        .all_raw
+        .windows(2)
+        .filter(|w| *w == [255, 241])
+        .count();
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while crawler
+        .all_raw
+        .windows(2)
+        .filter(|w| *w == [255, 241])
+        .count()
+        == nops_before
+    {
+        assert!(tokio::time::Instant::now() < deadline, "no keepalive NOP");
+        crawler
+            .read_for(std::time::Duration::from_millis(100))
+            .await;
+    }
+}

@@ -234,6 +234,8 @@ async fn accept_telnet(
                 "telnet"
             },
             stats: stats.clone(),
+            keepalive: (settings.portal.keepalive_secs > 0)
+                .then(|| std::time::Duration::from_secs(settings.portal.keepalive_secs)),
         };
         let hub = hub.clone();
         match &tls {

@@ -19,14 +19,14 @@ use crate::telnet::protocol::{ProtoEvent, TelnetProtocol};
 
 /// How long one write may block on a client that does not read before it is dropped.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
-/// A NOP this often keeps idle connections (and the NAT boxes on their way) alive.
-const KEEPALIVE: Duration = Duration::from_secs(30);
 
 pub struct TelnetParams {
     pub max_line: usize,
     pub max_queued_output: usize,
     pub protocol: &'static str,
     pub stats: Arc<PortalStats>,
+    /// How often to send a NOP to an idle connection; None: never.
+    pub keepalive: Option<Duration>,
 }
 
 /// Serves one connection until either side closes it.
@@ -81,8 +81,11 @@ async fn run<S>(
     let stats = params.stats.clone();
     let mssp = move || stats.mssp_fields();
     let mut buf = vec![0u8; 8192];
-    let mut keepalive =
-        tokio::time::interval_at(tokio::time::Instant::now() + KEEPALIVE, KEEPALIVE);
+    // A NOP this often keeps idle connections (and the NAT boxes on their way) alive.
+    let period = params
+        .keepalive
+        .unwrap_or(Duration::from_secs(86_400 * 365));
+    let mut keepalive = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
     let mut reason = "closed by client";
     let start = proto.start();
     if write(&mut stream, &start).await.is_ok() {
@@ -117,7 +120,7 @@ async fn run<S>(
                     }
                     None => break "dropped by portal",
                 },
-                _ = keepalive.tick() => {
+                _ = keepalive.tick(), if params.keepalive.is_some() => {
                     let nop = proto.nop();
                     if write(&mut stream, &nop).await.is_err() {
                         break "keepalive failed";

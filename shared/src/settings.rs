@@ -57,6 +57,7 @@ pub struct PortalSettings {
     pub web_port: u16,
     pub max_line_length: usize,
     pub max_queued_input: usize,
+    pub keepalive_secs: u64,
     pub max_queued_output: usize,
     pub restart_backoff_initial_ms: u64,
     pub restart_backoff_max_ms: u64,

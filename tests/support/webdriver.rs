@@ -32,6 +32,9 @@ impl Browser {
             .arg("--port=0")
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
+            // Its own process group, which Chromium's processes inherit: dropping
+            // the Browser kills the whole group, also when a test fails.
+            .process_group(0)
             .kill_on_drop(true)
             .spawn()
             .ok()?;
@@ -173,9 +176,19 @@ impl Browser {
         }
     }
 
-    pub async fn quit(mut self) {
+    pub async fn quit(self) {
         self.call("DELETE", &self.sp(""), None).await;
-        let _ = self.driver.kill().await;
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        if let Some(pid) = self.driver.id() {
+            // SAFETY: killpg(2) on the group chromedriver leads.
+            unsafe {
+                libc::killpg(pid as i32, libc::SIGKILL);
+            }
+        }
         let _ = std::fs::remove_dir_all(&self.profile);
     }
 }
