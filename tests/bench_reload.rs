@@ -28,19 +28,7 @@ fn median(v: &mut [f64]) -> f64 {
 async fn round(game: &TestGame, clients: Vec<Client>, round: usize) -> (Vec<Client>, f64, f64) {
     let settings = game.settings.clone();
     let t0 = Instant::now();
-    let order = std::thread::spawn(move || {
-        let out = std::process::Command::new(support::BIN)
-            .arg("--settings")
-            .arg(&settings)
-            .arg("reload")
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    });
+    let order = std::thread::spawn(move || support::run_tavern_ok(&settings, &["reload"]));
     // Each client: wait for the notice, send a probe, time its answer.
     let tasks: Vec<_> = clients
         .into_iter()

@@ -175,18 +175,7 @@ async fn typing_through_a_reload_loses_nothing() {
     let first_server = game.server_pid();
     let settings = game.settings.clone();
     let transcript = type_through(&game, move || {
-        let out = std::process::Command::new(support::BIN)
-            .arg("--settings")
-            .arg(&settings)
-            .arg("reload")
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let text = String::from_utf8_lossy(&out.stdout);
+        let text = support::run_tavern_ok(&settings, &["reload"]);
         assert!(text.contains("1 sessions kept"), "{text}");
     })
     .await;

@@ -1,9 +1,44 @@
 //! A PortalSession: one player connection as the portal holds it.
 
 use std::collections::VecDeque;
+use std::net::SocketAddr;
 
-use tavern_shared::{Msg, SessionSync};
+use tavern_shared::session::{ProtocolFlags, now_millis};
+use tavern_shared::{Msg, SessId, SessionSync};
 use tokio::sync::mpsc;
+
+use crate::handler::HubEvent;
+
+/// Tells the handler about a new connection; returns where its output will
+/// arrive, or None when the portal is shutting down.
+pub async fn announce(
+    hub: &mpsc::Sender<HubEvent>,
+    sessid: SessId,
+    addr: SocketAddr,
+    protocol: &str,
+    flags: ProtocolFlags,
+    max_queued_output: usize,
+) -> Option<mpsc::Receiver<SessionOut>> {
+    let (out, rx) = mpsc::channel(max_queued_output);
+    let now = now_millis();
+    let sync = SessionSync {
+        sessid,
+        address: addr.to_string(),
+        protocol: protocol.into(),
+        conn_time: now,
+        cmd_last: now,
+        cmd_last_visible: now,
+        flags,
+        ..Default::default()
+    };
+    let connected = HubEvent::Connected {
+        sync: Box::new(sync),
+        out,
+    };
+    hub.send(connected).await.ok()?;
+    tracing::debug!("connected");
+    Some(rx)
+}
 
 /// What the portal sends to a connection's task.
 #[derive(Debug)]

@@ -7,13 +7,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tavern_shared::SessId;
-use tavern_shared::session::{SessionSync, now_millis};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::mpsc;
 use tracing::{Instrument, debug, info_span};
 
 use crate::handler::HubEvent;
-use crate::session::SessionOut;
+use crate::session::{SessionOut, announce};
 use crate::stats::PortalStats;
 use crate::telnet::protocol::{ProtoEvent, TelnetProtocol};
 
@@ -45,39 +44,27 @@ pub async fn serve<S>(
         .await
 }
 
-async fn run<S>(
+async fn run<S: AsyncRead + AsyncWrite + Unpin>(
     mut stream: S,
     addr: SocketAddr,
     sessid: SessId,
     hub: mpsc::Sender<HubEvent>,
     params: TelnetParams,
-) where
-    S: AsyncRead + AsyncWrite + Unpin,
-{
-    let (out_tx, mut out_rx) = mpsc::channel(params.max_queued_output);
+) {
     let mut proto = TelnetProtocol::new(params.max_line);
-    let now = now_millis();
-    let sync = SessionSync {
+    let flags = proto.flags.clone();
+    let Some(mut out_rx) = announce(
+        &hub,
         sessid,
-        address: addr.to_string(),
-        protocol: params.protocol.into(),
-        conn_time: now,
-        cmd_last: now,
-        cmd_last_visible: now,
-        flags: proto.flags.clone(),
-        ..Default::default()
-    };
-    if hub
-        .send(HubEvent::Connected {
-            sync: Box::new(sync),
-            out: out_tx,
-        })
-        .await
-        .is_err()
-    {
+        addr,
+        params.protocol,
+        flags,
+        params.max_queued_output,
+    )
+    .await
+    else {
         return;
-    }
-    debug!("connected");
+    };
     let stats = params.stats.clone();
     let mssp = move || stats.mssp_fields();
     let mut buf = vec![0u8; 8192];

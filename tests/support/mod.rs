@@ -147,25 +147,12 @@ impl TestGame {
 
     /// Runs a launcher command (`status`, `reload`, `account create ...`) against this game.
     pub fn tavern(&self, args: &[&str]) -> Output {
-        Command::new(BIN)
-            .arg("--settings")
-            .arg(&self.settings)
-            .args(args)
-            .env_remove("TAVERN_LINK_ADDRESS")
-            .output()
-            .expect("run the tavern binary")
+        run_tavern(&self.settings, args)
     }
 
     /// Like [`tavern`](Self::tavern), failing the test unless it succeeds; returns stdout.
     pub fn tavern_ok(&self, args: &[&str]) -> String {
-        let out = self.tavern(args);
-        assert!(
-            out.status.success(),
-            "tavern {args:?} failed: {}\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
+        run_tavern_ok(&self.settings, args)
     }
 
     pub fn stderr(&self) -> String {
@@ -246,6 +233,29 @@ fn quote(name: &str) -> String {
     } else {
         name.to_string()
     }
+}
+
+/// Runs a launcher command against the game of a settings file (usable from any thread).
+pub fn run_tavern(settings: &Path, args: &[&str]) -> Output {
+    Command::new(BIN)
+        .arg("--settings")
+        .arg(settings)
+        .args(args)
+        .env_remove("TAVERN_LINK_ADDRESS")
+        .output()
+        .expect("run the tavern binary")
+}
+
+/// Like [`run_tavern`], failing the test unless it succeeds; returns stdout.
+pub fn run_tavern_ok(settings: &Path, args: &[&str]) -> String {
+    let out = run_tavern(settings, args);
+    assert!(
+        out.status.success(),
+        "tavern {args:?} failed: {}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// Appends `extra` to `base`, merging sections of the same name.

@@ -13,13 +13,13 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use futures::{SinkExt, StreamExt};
 use tavern_shared::SessId;
-use tavern_shared::session::{ProtocolFlags, SessionSync, now_millis};
+use tavern_shared::session::ProtocolFlags;
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use tracing::{Instrument, debug, info_span, warn};
 
 use crate::handler::HubEvent;
-use crate::session::SessionOut;
+use crate::session::{SessionOut, announce};
 use crate::telnet::gmcp;
 use wire::{Frame, WireFormat};
 
@@ -79,37 +79,25 @@ async fn session(
     format: WireFormat,
     state: WebState,
 ) {
-    let (out_tx, mut out_rx) = mpsc::channel(state.max_queued_output);
-    let now = now_millis();
-    let flags = ProtocolFlags {
+    let mut flags = ProtocolFlags {
         client_name: Some(format!("webclient ({})", format.name())),
         truecolor: true,
         options: vec!["websocket".into()],
         ..ProtocolFlags::new()
     };
-    let sync = SessionSync {
-        sessid,
-        address: addr.to_string(),
-        protocol: "websocket".into(),
-        conn_time: now,
-        cmd_last: now,
-        cmd_last_visible: now,
-        flags,
-        ..Default::default()
-    };
     let hub = state.hub;
-    let mut flags = sync.flags.clone();
-    if hub
-        .send(HubEvent::Connected {
-            sync: Box::new(sync),
-            out: out_tx,
-        })
-        .await
-        .is_err()
-    {
+    let Some(mut out_rx) = announce(
+        &hub,
+        sessid,
+        addr,
+        "websocket",
+        flags.clone(),
+        state.max_queued_output,
+    )
+    .await
+    else {
         return;
-    }
-    debug!("connected");
+    };
     let (mut sink, mut stream) = socket.split();
     loop {
         tokio::select! {
