@@ -480,3 +480,54 @@ async fn mssp_reports_live_figures_and_idle_connections_get_keepalives() {
             .await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn connection_limits_timeouts_and_the_wrong_protocol_get_clear_answers() {
+    let game = TestGame::new(
+        "limits",
+        "[security]\nmax_connections_per_address = 3\nunauthenticated_timeout_secs = 1\n",
+    )
+    .start();
+    // Three at once are fine; the fourth is told why and closed.
+    let mut held = Vec::new();
+    for _ in 0..3 {
+        let mut c = game.connect().await;
+        c.expect("connect <username>").await;
+        held.push(c);
+    }
+    let mut fourth = game.connect().await;
+    let told = fourth.expect_closed().await;
+    assert!(
+        told.contains("Too many connections from your address"),
+        "{told}"
+    );
+    // Connections that never log in are closed after the timeout, with a reason.
+    for c in &mut held {
+        let last = c.expect_closed().await;
+        assert!(last.contains("No login within 1 seconds"), "{last}");
+    }
+    // With the places free again, a player logs in and stays past the timeout.
+    let mut player = game.login("Stayer", "pass123").await;
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    player.send("say still connected").await;
+    player.expect("You say, \"still connected\"").await;
+
+    // A browser pointed at the telnet port gets an HTTP answer, not silence.
+    let mut http = game.connect().await;
+    http.send_raw(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").await;
+    let answer = http.expect_closed().await;
+    assert!(
+        answer.contains("HTTP/1.1 400 Bad Request") && answer.contains("telnet port"),
+        "{answer}"
+    );
+    // A TLS hello on the plain port is closed at once (the greeting went out before it arrived).
+    let mut tls = game.connect().await;
+    tls.send_raw(&[0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc])
+        .await;
+    tls.expect_closed().await;
+    support::wait_for("the portal to log the TLS hello", || {
+        game.all_logs()
+            .contains("a TLS hello on the plain telnet port")
+    })
+    .await;
+}

@@ -153,7 +153,10 @@ impl Hub {
                         self.update_counts();
                     }
                 }
-                _ = tick.tick() => self.check_stop_timeout(),
+                _ = tick.tick() => {
+                    self.check_stop_timeout();
+                    self.close_idle_unauthenticated();
+                }
             }
             if self.shutting_down && self.server.is_none() && !self.supervisor.running() {
                 break;
@@ -537,6 +540,30 @@ impl Hub {
                         "No server is running right now; it is being restarted.".into(),
                     ));
                 }
+            }
+        }
+    }
+
+    /// Closes connections that have not logged in within the allowed time.
+    fn close_idle_unauthenticated(&mut self) {
+        let limit = self.settings.security.unauthenticated_timeout_secs;
+        if limit == 0 {
+            return;
+        }
+        let cutoff = tavern_shared::session::now_millis().saturating_sub(limit * 1000);
+        let idle: Vec<SessId> = self
+            .sessions
+            .values()
+            .filter(|s| !s.sync.logged_in && s.sync.conn_time < cutoff)
+            .map(|s| s.sync.sessid)
+            .collect();
+        for sessid in idle {
+            if let Some(s) = self.sessions.remove(&sessid) {
+                s.send(SessionOut::Close(Some(format!(
+                    "No login within {limit} seconds: disconnecting."
+                ))));
+                self.to_server(ToServer::Disconnected { sessid });
+                self.counts_dirty = true;
             }
         }
     }

@@ -9,6 +9,7 @@
 //! This crate must not depend on `tavern-server` or on any game code: it knows
 //! sessions, bytes and link messages, never the world.
 
+pub mod gate;
 pub mod handler;
 pub mod link;
 pub mod session;
@@ -157,12 +158,17 @@ pub async fn run(cfg: PortalConfig) -> anyhow::Result<()> {
         sessions: Default::default(),
         logged_in: Default::default(),
     });
+    let gate = gate::ConnectionGate::new(
+        settings.security.max_connections_per_address,
+        settings.security.max_new_connections_per_minute,
+    );
     let (hub_tx, hub_rx) = mpsc::channel(16 * 1024);
     let next_sessid = Arc::new(AtomicU64::new(1));
     for listener in telnet_listeners {
         tokio::spawn(accept_telnet(
             listener,
             None,
+            gate.clone(),
             hub_tx.clone(),
             next_sessid.clone(),
             settings.clone(),
@@ -173,6 +179,7 @@ pub async fn run(cfg: PortalConfig) -> anyhow::Result<()> {
         tokio::spawn(accept_telnet(
             listener,
             Some(acceptor),
+            gate.clone(),
             hub_tx.clone(),
             next_sessid.clone(),
             settings.clone(),
@@ -186,6 +193,7 @@ pub async fn run(cfg: PortalConfig) -> anyhow::Result<()> {
             next_sessid: next_sessid.clone(),
             max_line: settings.portal.max_line_length,
             max_queued_output: settings.portal.max_queued_output,
+            gate: gate.clone(),
         },
     ));
     tokio::spawn(link::serve(
@@ -208,6 +216,7 @@ const TLS_HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_sec
 async fn accept_telnet(
     listener: TcpListener,
     tls: Option<tokio_rustls::TlsAcceptor>,
+    gate: Arc<gate::ConnectionGate>,
     hub: mpsc::Sender<HubEvent>,
     next_sessid: Arc<AtomicU64>,
     settings: Settings,
@@ -224,6 +233,13 @@ async fn accept_telnet(
             }
         };
         let _ = stream.set_nodelay(true);
+        let Some(permit) = gate.admit(addr.ip(), std::time::Instant::now()) else {
+            warn!(%addr, "refused a connection: too many from that address");
+            if tls.is_none() {
+                tokio::spawn(refuse(stream));
+            }
+            continue;
+        };
         let sessid = next_sessid.fetch_add(1, Ordering::Relaxed);
         let params = TelnetParams {
             max_line: settings.portal.max_line_length,
@@ -240,7 +256,10 @@ async fn accept_telnet(
         let hub = hub.clone();
         match &tls {
             None => {
-                tokio::spawn(telnet_session::serve(stream, addr, sessid, hub, params));
+                tokio::spawn(async move {
+                    let _permit = permit;
+                    telnet_session::serve(stream, addr, sessid, hub, params).await
+                });
             }
             Some(acceptor) => {
                 let acceptor = acceptor.clone();
@@ -257,6 +276,18 @@ async fn accept_telnet(
             }
         }
     }
+}
+
+/// Tells a connection over its address's limit why, then closes it.
+async fn refuse(mut stream: tokio::net::TcpStream) {
+    use tokio::io::AsyncWriteExt;
+    let text = format!("{}\r\n", gate::TOO_MANY_MSG);
+    let _ = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        stream.write_all(text.as_bytes()),
+    )
+    .await;
+    let _ = stream.shutdown().await;
 }
 
 async fn forward_signals(hub: mpsc::Sender<HubEvent>) {

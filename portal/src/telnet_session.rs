@@ -74,6 +74,7 @@ async fn run<S: AsyncRead + AsyncWrite + Unpin>(
         .unwrap_or(Duration::from_secs(86_400 * 365));
     let mut keepalive = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
     let mut reason = "closed by client";
+    let mut first_read = true;
     let start = proto.start();
     if write(&mut stream, &start).await.is_ok() {
         reason = loop {
@@ -83,6 +84,13 @@ async fn run<S: AsyncRead + AsyncWrite + Unpin>(
                         Ok(0) | Err(_) => break "closed by client",
                         Ok(n) => n,
                     };
+                    if first_read {
+                        first_read = false;
+                        if let Some(why) = wrong_protocol(&buf[..n], params.protocol) {
+                            let _ = write(&mut stream, why.as_bytes()).await;
+                            break "wrong protocol";
+                        }
+                    }
                     let (events, reply) = proto.receive(&buf[..n], &mssp);
                     if !reply.is_empty() && write(&mut stream, &reply).await.is_err() {
                         break "write failed";
@@ -119,6 +127,34 @@ async fn run<S: AsyncRead + AsyncWrite + Unpin>(
     let _ = stream.shutdown().await;
     debug!(reason, "disconnected");
     let _ = hub.send(HubEvent::Closed { sessid }).await;
+}
+
+/// What to answer a client that opened with another protocol, if it did: an
+/// HTTP request (a browser pointed at the telnet port) or a TLS hello.
+fn wrong_protocol(first: &[u8], protocol: &str) -> Option<String> {
+    const METHODS: [&[u8]; 7] = [
+        b"GET ",
+        b"POST ",
+        b"HEAD ",
+        b"PUT ",
+        b"DELETE ",
+        b"OPTIONS ",
+        b"CONNECT ",
+    ];
+    if METHODS.iter().any(|m| first.starts_with(m)) {
+        let body = "This is the telnet port of a MUD: connect with a MUD or telnet client, \
+                    or use the webclient on the game's web port.\r\n";
+        return Some(format!(
+            "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        ));
+    }
+    // A TLS record header: handshake (0x16), version 3.x.
+    if protocol == "telnet" && first.len() >= 2 && first[0] == 0x16 && first[1] == 0x03 {
+        tracing::debug!("a TLS hello on the plain telnet port");
+        return Some(String::new());
+    }
+    None
 }
 
 /// Passes protocol events on; false when the portal is gone.

@@ -95,6 +95,9 @@ pub struct SecuritySettings {
     pub max_account_creations: u32,
     pub creation_window_secs: u64,
     pub min_password_length: usize,
+    pub max_connections_per_address: usize,
+    pub max_new_connections_per_minute: usize,
+    pub unauthenticated_timeout_secs: u64,
 }
 
 impl Settings {

@@ -46,6 +46,8 @@ password_hash_memory_kib = 256
 password_hash_iterations = 1
 max_failed_logins = 0
 max_account_creations = 0
+max_connections_per_address = 0
+max_new_connections_per_minute = 0
 "#;
 
 impl TestGame {

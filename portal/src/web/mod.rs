@@ -32,6 +32,7 @@ pub struct WebState {
     pub next_sessid: Arc<AtomicU64>,
     pub max_line: usize,
     pub max_queued_output: usize,
+    pub gate: Arc<crate::gate::ConnectionGate>,
 }
 
 pub async fn serve(listener: TcpListener, state: WebState) {
@@ -58,6 +59,14 @@ async fn websocket(
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
     State(state): State<WebState>,
 ) -> Response {
+    let Some(permit) = state.gate.admit(addr.ip(), std::time::Instant::now()) else {
+        warn!(%addr, "refused a websocket: too many connections from that address");
+        return (
+            axum::http::StatusCode::TOO_MANY_REQUESTS,
+            crate::gate::TOO_MANY_MSG,
+        )
+            .into_response();
+    };
     let ws = ws
         .protocols(wire::PROTOCOLS)
         .max_message_size(state.max_line)
@@ -65,6 +74,7 @@ async fn websocket(
     let format = WireFormat::for_protocol(ws.selected_protocol().and_then(|p| p.to_str().ok()));
     let sessid = state.next_sessid.fetch_add(1, Ordering::Relaxed);
     ws.on_upgrade(move |socket| {
+        let _permit = permit;
         session(socket, addr, sessid, format, state)
             .instrument(info_span!("session", sessid, %addr, proto = format.name()))
     })
