@@ -531,3 +531,52 @@ async fn connection_limits_timeouts_and_the_wrong_protocol_get_clear_answers() {
     })
     .await;
 }
+
+/// The portal's resident memory, in KiB.
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_client_that_stops_reading_is_disconnected_and_memory_stays_bounded() {
+    let game = TestGame::new("slow", "[portal]\nmax_queued_output = 16\n").start();
+    let mut reader = game.login("Reader", "pass123").await;
+    let mut talker = game.login("Talker", "pass123").await;
+    reader.expect("Talker has entered the game.").await;
+    let portal = game.portal_pid().unwrap();
+    let before = rss_kib(portal);
+    // From here on the reader never reads. The talker floods the room, reading its own echo.
+    let line = format!("say {}", "x".repeat(4000));
+    let mut sent = 0;
+    let left = loop {
+        talker.send(&line).await;
+        sent += 1;
+        talker.read_for(std::time::Duration::from_millis(1)).await;
+        if let Some(pos) = talker.text.find("Reader has left the game.") {
+            break pos;
+        }
+        // Keep only the tail: the echo is not what this test is about.
+        if talker.text.len() > 1 << 16 {
+            let cut = talker.text.len() - 1024;
+            let cut = (cut..talker.text.len())
+                .find(|&i| talker.text.is_char_boundary(i))
+                .unwrap();
+            talker.text.drain(..cut);
+        }
+        assert!(sent < 20_000, "the stalled reader was never disconnected");
+    };
+    assert!(left > 0);
+    let after = rss_kib(portal);
+    assert!(
+        after < before + 64 * 1024,
+        "the portal grew from {before} KiB to {after} KiB for one stalled reader"
+    );
+    assert!(game.all_logs().contains("output queue full"));
+    talker.send("who").await;
+    talker.expect("1 unique account logged in.").await;
+}
