@@ -435,3 +435,35 @@ async fn the_link_refuses_other_versions_and_garbage_clearly() {
     c.send("say still fine").await;
     c.expect("You say, \"still fine\"").await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_killed_portal_leaves_the_server_running_and_the_next_portal_adopts_it() {
+    let mut game = TestGame::new("portalkill", "").start();
+    let mut c = game.login("Survivor", "pass123").await;
+    c.send("say before").await;
+    c.expect("You say, \"before\"").await;
+    let server = game.server_pid().unwrap();
+    kill(game.portal_pid().unwrap(), libc::SIGKILL);
+    c.expect_closed().await;
+    assert!(game.wait_portal_exit(Duration::from_secs(20)));
+    // The server keeps the world and waits; a new portal takes it over rather than starting another.
+    assert!(pid_alive(server), "the server outlives its portal");
+    game.spawn_portal();
+    let mut again = game.connect().await;
+    again.expect("connect <username>").await;
+    again.send("connect Survivor pass123").await;
+    again.expect("You become Survivor.").await;
+    again.send("say after").await;
+    again.expect("You say, \"after\"").await;
+    assert_eq!(
+        game.server_pid(),
+        Some(server),
+        "the same server process, adopted"
+    );
+    again.send("who").await;
+    again.expect("1 unique account logged in.").await;
+    // And the adopted server still reloads like any other.
+    game.tavern_ok(&["reload"]);
+    again.expect("... Server restarted.").await;
+    assert_ne!(game.server_pid(), Some(server));
+}

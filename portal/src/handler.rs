@@ -142,7 +142,9 @@ impl Hub {
 
     /// Runs until the portal shuts down.
     pub async fn run(mut self, mut rx: mpsc::Receiver<HubEvent>) {
-        self.spawn_server();
+        if !self.supervisor.running() {
+            self.spawn_server();
+        }
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         loop {
             tokio::select! {
@@ -155,6 +157,10 @@ impl Hub {
                 }
                 _ = tick.tick() => {
                     self.check_stop_timeout();
+                    if self.server.is_none() && self.stopping.is_none() && self.supervisor.link_overdue() {
+                        error!("the server process never linked: killing it");
+                        self.supervisor.kill();
+                    }
                     self.close_idle_unauthenticated();
                 }
             }
@@ -335,6 +341,7 @@ impl Hub {
             since: Instant::now(),
         });
         self.next_start = StartMode::Crashed;
+        self.supervisor.linked();
         self.supervisor.write_runtime(Some(pid));
         let done = format!(
             "Server {} ({:?}); {} sessions kept.",

@@ -73,15 +73,19 @@ pub async fn run(cfg: PortalConfig) -> anyhow::Result<()> {
         )
     })?;
     let runtime_file = settings.runtime_file();
-    if let Some(rt) = RuntimeInfo::read(&runtime_file)
-        && rt.portal_pid != std::process::id()
-        && pid_alive(rt.portal_pid)
-    {
-        bail!(
-            "a portal is already running for this game (pid {}, link {}); `tavern stop` stops it",
-            rt.portal_pid,
-            rt.link_address
-        );
+    let mut adopt = None;
+    if let Some(rt) = RuntimeInfo::read(&runtime_file) {
+        if rt.portal_pid != std::process::id() && pid_alive(rt.portal_pid) {
+            bail!(
+                "a portal is already running for this game (pid {}, link {}); `tavern stop` stops it",
+                rt.portal_pid,
+                rt.link_address
+            );
+        }
+        // The last portal died and left its server running: take it over.
+        adopt = rt
+            .server_pid
+            .filter(|&pid| supervisor::is_server_process(pid, &cfg.exe));
     }
 
     let mut telnet_listeners = Vec::new();
@@ -204,6 +208,9 @@ pub async fn run(cfg: PortalConfig) -> anyhow::Result<()> {
     ));
     tokio::spawn(forward_signals(hub_tx.clone()));
 
+    if let Some(pid) = adopt {
+        supervisor.adopt(pid, hub_tx.clone());
+    }
     let hub = Hub::new(settings, instance, supervisor, hub_tx, stats);
     hub.run(hub_rx).await;
     let _ = std::fs::remove_file(&runtime_file);

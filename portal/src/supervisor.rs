@@ -46,7 +46,14 @@ pub struct Supervisor {
     child: Option<(u64, u32)>,
     /// A spawn scheduled for later (backoff), by id.
     pending: Option<u64>,
+    /// When the current server process started (or was adopted), and how long it may take to link.
+    child_since: Option<(std::time::Instant, Duration)>,
 }
+
+/// How long a server this portal started may take to link before it counts as hung.
+const SPAWNED_LINK_PATIENCE: Duration = Duration::from_secs(120);
+/// How long an adopted server (left running by a portal that died) may take to link.
+const ADOPTED_LINK_PATIENCE: Duration = Duration::from_secs(15);
 
 impl Supervisor {
     pub fn new(
@@ -65,6 +72,7 @@ impl Supervisor {
             spawn_id: 0,
             child: None,
             pending: None,
+            child_since: None,
         }
     }
 
@@ -97,6 +105,7 @@ impl Supervisor {
         let spawn_id = self.spawn_id;
         let pid = child.id().unwrap_or(0);
         self.child = Some((spawn_id, pid));
+        self.child_since = Some((std::time::Instant::now(), SPAWNED_LINK_PATIENCE));
         self.write_runtime(None);
         info!(pid, exe = %self.exe.display(), "server process started");
         tokio::spawn(async move {
@@ -109,6 +118,36 @@ impl Supervisor {
                 .await;
         });
         Ok(())
+    }
+
+    /// Takes over a server process that a portal which died left running: it
+    /// keeps its world and links to this portal. Its exit is noticed by polling,
+    /// as it is not this process's child.
+    pub fn adopt(&mut self, pid: u32, events: mpsc::Sender<HubEvent>) {
+        self.spawn_id += 1;
+        let spawn_id = self.spawn_id;
+        self.child = Some((spawn_id, pid));
+        self.child_since = Some((std::time::Instant::now(), ADOPTED_LINK_PATIENCE));
+        info!(pid, "adopted the running server of the previous portal");
+        tokio::spawn(async move {
+            while crate::pid_alive(pid) {
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+            let status = "exited (adopted process)".to_string();
+            let _ = events
+                .send(HubEvent::ServerExited { spawn_id, status })
+                .await;
+        });
+    }
+
+    /// Whether the current server process has had longer than it may take to link.
+    pub fn link_overdue(&self) -> bool {
+        self.child.is_some() && self.child_since.is_some_and(|(t, p)| t.elapsed() > p)
+    }
+
+    /// The server linked: it is no longer on the clock.
+    pub fn linked(&mut self) {
+        self.child_since = None;
     }
 
     /// Schedules a start after `delay`, replacing any scheduled before.
@@ -135,6 +174,7 @@ impl Supervisor {
     pub fn exited(&mut self, spawn_id: u64) -> bool {
         if self.child.is_some_and(|(id, _)| id == spawn_id) {
             self.child = None;
+            self.child_since = None;
             return true;
         }
         false
@@ -167,4 +207,21 @@ impl Supervisor {
     pub fn remove_runtime(&self) {
         let _ = std::fs::remove_file(&self.runtime_file);
     }
+}
+
+/// Whether `pid` is a server process of this game binary (started as
+/// `<exe> server ...`): the only kind of process a portal may adopt.
+pub fn is_server_process(pid: u32, exe: &std::path::Path) -> bool {
+    let Ok(cmdline) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
+        return false;
+    };
+    let args: Vec<&[u8]> = cmdline.split(|&b| b == 0).collect();
+    let same_binary = std::fs::read_link(format!("/proc/{pid}/exe"))
+        .map(|p| {
+            let p = p.to_string_lossy();
+            let p = p.strip_suffix(" (deleted)").unwrap_or(&p);
+            std::path::Path::new(p) == exe
+        })
+        .unwrap_or(false);
+    same_binary && args.get(1) == Some(&b"server".as_slice())
 }

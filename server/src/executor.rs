@@ -29,7 +29,10 @@ pub type Completion = Box<dyn FnOnce(&mut Server) + Send>;
 
 pub enum ServerEvent {
     Link(ToServer),
-    LinkClosed,
+    /// Link number `link` to the portal closed.
+    LinkClosed {
+        link: u64,
+    },
     Done {
         sessid: Option<SessId>,
         completion: Completion,
@@ -111,7 +114,7 @@ impl Server {
     pub(crate) fn handle(&mut self, ev: ServerEvent) -> Vec<ToPortal> {
         match ev {
             ServerEvent::Link(msg) => self.link_message(msg),
-            ServerEvent::LinkClosed => {}
+            ServerEvent::LinkClosed { .. } => {}
             ServerEvent::Done { sessid, completion } => {
                 self.inflight = self.inflight.saturating_sub(1);
                 let ran =

@@ -21,16 +21,18 @@ use crate::world::{Account, Object, World};
 /// How long a starting server keeps trying to reach its portal.
 const LINK_CONNECT_PATIENCE: Duration = Duration::from_secs(30);
 
-/// Where the portal's link is: the address the portal gave us, else the runtime
-/// file of a running portal, else the settings.
+/// Where the portal's link is: the runtime file of a running portal, else the
+/// address the portal that started us gave, else the settings.
 pub fn link_address(settings: &Settings) -> SocketAddr {
+    if let Some(rt) = tavern_portal::supervisor::RuntimeInfo::read(&settings.runtime_file())
+        && tavern_portal::pid_alive(rt.portal_pid)
+    {
+        return rt.link_address;
+    }
     if let Ok(a) = std::env::var("TAVERN_LINK_ADDRESS")
         && let Ok(a) = a.parse()
     {
         return a;
-    }
-    if let Some(rt) = tavern_portal::supervisor::RuntimeInfo::read(&settings.runtime_file()) {
-        return rt.link_address;
     }
     settings.link.address
 }
@@ -63,33 +65,140 @@ pub async fn run(settings: Settings, game: Game) -> anyhow::Result<()> {
         .with_context(|| format!("cannot open the database at {}", redact_url(&url)))?;
     let world = load_world(&db).await?;
 
-    let addr = link_address(&settings);
-    let stream = connect_link(addr).await?;
-    let mut ls = LinkStream::new(stream, settings.link.max_frame_bytes);
-    let (instance, portal_pid) = ls
-        .handshake(Role::Server)
-        .await
-        .with_context(|| format!("link handshake with the portal at {addr}"))?;
-    info!(%addr, portal_pid, instance = format!("{instance:016x}"), "linked to the portal");
-
-    let (mut sink, mut stream) = ls.into_framed().split();
     let (ev_tx, mut ev_rx) = mpsc::channel::<ServerEvent>(64 * 1024);
-    let reader_tx = ev_tx.clone();
+    let mut link = Some(open_link(&settings, ev_tx.clone(), 1, Some(LINK_CONNECT_PATIENCE)).await?);
+    let mut links = 1u64;
+    let mut relink: Option<tokio::task::JoinHandle<anyhow::Result<PortalLink>>> = None;
+
+    let connect_screen = game.connect_screen_text(&settings);
+    let mut server = Server::new(
+        settings.clone(),
+        world,
+        db.clone(),
+        Arc::new(game.commands),
+        connect_screen,
+        ev_tx.clone(),
+    );
+
+    let mode = loop {
+        tokio::select! {
+            ev = ev_rx.recv() => {
+                let Some(ev) = ev else {
+                    bail!("event channel closed");
+                };
+                if let ServerEvent::LinkClosed { link: closed } = ev {
+                    if link.as_ref().is_some_and(|l| l.id == closed) {
+                        // The portal is gone. Keep the world, and wait for a portal:
+                        // a new one adopts this server rather than starting another.
+                        error!("the portal link closed: saving the world and waiting for a portal");
+                        link = None;
+                        server.flush_world().await;
+                        links += 1;
+                        let (settings, ev_tx) = (settings.clone(), ev_tx.clone());
+                        relink = Some(tokio::spawn(async move {
+                            open_link(&settings, ev_tx, links, None).await
+                        }));
+                    }
+                    continue;
+                }
+                for frame in server.handle(ev) {
+                    if let Some(l) = &link {
+                        let _ = l.out.send(frame);
+                    }
+                }
+                if let Some(mode) = server.ready_to_stop() {
+                    break mode;
+                }
+            }
+            linked = async { relink.as_mut().expect("guarded").await }, if relink.is_some() => {
+                relink = None;
+                match linked {
+                    Ok(Ok(l)) => link = Some(l),
+                    Ok(Err(e)) => bail!("cannot link to a portal again: {e:#}"),
+                    Err(e) => bail!("the relink task failed: {e}"),
+                }
+            }
+        }
+    };
+
+    let batch = server.final_batch(mode);
+    server.flush_world().await;
+    db.close().await.ok();
+    drop(server);
+    if let Some(l) = link {
+        let _ = l.out.send(batch);
+        let _ = l.out.send(ToPortal::Stopped { mode });
+        drop(l.out);
+        let _ = tokio::time::timeout(Duration::from_secs(10), l.writer).await;
+    }
+    info!(?mode, "server stopped");
+    if mode == StopMode::Shutdown {
+        info!("shutdown complete");
+    }
+    Ok(())
+}
+
+/// A live link to a portal.
+struct PortalLink {
+    id: u64,
+    out: mpsc::UnboundedSender<ToPortal>,
+    writer: tokio::task::JoinHandle<()>,
+}
+
+/// Connects to the portal (trying for `patience`, or until one answers when
+/// None), shakes hands, and starts the reader and writer of link number `id`.
+async fn open_link(
+    settings: &Settings,
+    events: mpsc::Sender<ServerEvent>,
+    id: u64,
+    patience: Option<Duration>,
+) -> anyhow::Result<PortalLink> {
+    let deadline = patience.map(|p| Instant::now() + p);
+    let mut delay = Duration::from_millis(20);
+    let mut last_note = Instant::now();
+    let ls = loop {
+        // Asked afresh each time: a restarted portal may listen somewhere else.
+        let addr = link_address(settings);
+        let attempt = async {
+            let stream = TcpStream::connect(addr).await?;
+            let _ = stream.set_nodelay(true);
+            let mut ls = LinkStream::new(stream, settings.link.max_frame_bytes);
+            let (instance, portal_pid) = ls.handshake(Role::Server).await?;
+            info!(%addr, portal_pid, instance = format!("{instance:016x}"), "linked to the portal");
+            anyhow::Ok(ls)
+        };
+        match attempt.await {
+            Ok(ls) => break ls,
+            Err(e) => {
+                if deadline.is_some_and(|d| Instant::now() >= d) {
+                    return Err(e)
+                        .with_context(|| format!("no portal answers on the link at {addr}"));
+                }
+                if last_note.elapsed() > Duration::from_secs(30) {
+                    warn!(%addr, "still waiting for a portal: {e}");
+                    last_note = Instant::now();
+                }
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_millis(500));
+            }
+        }
+    };
+    let (mut sink, mut stream) = ls.into_framed().split();
     tokio::spawn(async move {
         while let Some(frame) = stream.next().await {
             let Ok(frame) = frame else { break };
             match link::decode::<ToServer>(&frame) {
                 Ok(msg) => {
-                    if reader_tx.send(ServerEvent::Link(msg)).await.is_err() {
+                    if events.send(ServerEvent::Link(msg)).await.is_err() {
                         return;
                     }
                 }
                 Err(e) => warn!("skipped an undecodable link frame: {e}"),
             }
         }
-        let _ = reader_tx.send(ServerEvent::LinkClosed).await;
+        let _ = events.send(ServerEvent::LinkClosed { link: id }).await;
     });
-    let (out_tx, mut out_rx) = mpsc::unbounded_channel::<ToPortal>();
+    let (out, mut out_rx) = mpsc::unbounded_channel::<ToPortal>();
     let writer = tokio::spawn(async move {
         while let Some(msg) = out_rx.recv().await {
             let mut ok = send_frame(&mut sink, &msg).await;
@@ -103,48 +212,7 @@ pub async fn run(settings: Settings, game: Game) -> anyhow::Result<()> {
         }
         let _ = sink.close().await;
     });
-
-    let connect_screen = game.connect_screen_text(&settings);
-    let mut server = Server::new(
-        settings.clone(),
-        world,
-        db.clone(),
-        Arc::new(game.commands),
-        connect_screen,
-        ev_tx,
-    );
-
-    let mode = loop {
-        let Some(ev) = ev_rx.recv().await else {
-            bail!("event channel closed");
-        };
-        if matches!(ev, ServerEvent::LinkClosed) {
-            // The portal is gone: keep what we have and stop; a new portal starts a new server.
-            error!("the portal link closed: saving the world and exiting");
-            server.flush_world().await;
-            return Ok(());
-        }
-        for frame in server.handle(ev) {
-            let _ = out_tx.send(frame);
-        }
-        if let Some(mode) = server.ready_to_stop() {
-            break mode;
-        }
-    };
-
-    let batch = server.final_batch(mode);
-    server.flush_world().await;
-    db.close().await.ok();
-    let _ = out_tx.send(batch);
-    let _ = out_tx.send(ToPortal::Stopped { mode });
-    drop(out_tx);
-    drop(server);
-    let _ = tokio::time::timeout(Duration::from_secs(10), writer).await;
-    info!(?mode, "server stopped");
-    if mode == StopMode::Shutdown {
-        info!("shutdown complete");
-    }
-    Ok(())
+    Ok(PortalLink { id, out, writer })
 }
 
 async fn send_frame<S>(sink: &mut S, msg: &ToPortal) -> bool
@@ -156,27 +224,6 @@ where
         Err(e) => {
             error!("cannot encode a link message: {e}");
             true
-        }
-    }
-}
-
-async fn connect_link(addr: SocketAddr) -> anyhow::Result<TcpStream> {
-    let deadline = Instant::now() + LINK_CONNECT_PATIENCE;
-    let mut delay = Duration::from_millis(20);
-    loop {
-        match TcpStream::connect(addr).await {
-            Ok(s) => {
-                let _ = s.set_nodelay(true);
-                return Ok(s);
-            }
-            Err(e) if Instant::now() < deadline => {
-                tracing::debug!("portal link at {addr} not reachable yet: {e}");
-                tokio::time::sleep(delay).await;
-                delay = (delay * 2).min(Duration::from_millis(500));
-            }
-            Err(e) => {
-                return Err(e).with_context(|| format!("no portal answers on the link at {addr}"));
-            }
         }
     }
 }
