@@ -467,3 +467,63 @@ async fn a_killed_portal_leaves_the_server_running_and_the_next_portal_adopts_it
     again.expect("... Server restarted.").await;
     assert_ne!(game.server_pid(), Some(server));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_acknowledged_account_survives_kill_9_of_both_processes_at_once() {
+    let mut game = TestGame::new("durable", "").start();
+    let mut c = game.connect().await;
+    c.expect("connect <username>").await;
+    c.send("create Durable pass123").await;
+    c.expect("A new account 'Durable' was created.").await;
+    // The moment the player is told, both processes die.
+    let (portal, server) = (game.portal_pid().unwrap(), game.server_pid().unwrap());
+    kill(server, libc::SIGKILL);
+    kill(portal, libc::SIGKILL);
+    assert!(game.wait_portal_exit(Duration::from_secs(20)));
+    wait_for("the server to die", || !pid_alive(server)).await;
+    game.spawn_portal();
+    let mut again = game.connect().await;
+    again.expect("connect <username>").await;
+    again.send("connect Durable pass123").await;
+    again.expect("You become Durable.").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_hundred_players_typing_through_a_server_crash_lose_nothing() {
+    let game = TestGame::new("crash100", "").start();
+    let mut players = Vec::new();
+    for i in 0..100 {
+        players.push(game.login(&format!("Crowd{i}"), "pass123").await);
+    }
+    let server = game.server_pid().unwrap();
+    // Every player types a numbered line every 50 ms; the server is killed partway through.
+    let rounds = 30;
+    let mut tasks = Vec::new();
+    for (i, mut p) in players.into_iter().enumerate() {
+        tasks.push(tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_millis(50));
+            for n in 0..rounds {
+                tick.tick().await;
+                p.send(&format!("note {i}-{n}")).await;
+            }
+            let mut seen = String::new();
+            for n in 0..rounds {
+                seen.push_str(&p.expect(&format!("Noted: {i}-{n}\n")).await);
+            }
+            assert!(!p.is_closed());
+            for n in 0..rounds {
+                assert_eq!(
+                    seen.matches(&format!("Noted: {i}-{n}\n")).count(),
+                    1,
+                    "{i}-{n} answered once"
+                );
+            }
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    kill(server, libc::SIGKILL);
+    for t in tasks {
+        t.await.unwrap();
+    }
+    assert_ne!(game.server_pid(), Some(server));
+}
