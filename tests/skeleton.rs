@@ -527,3 +527,51 @@ async fn a_hundred_players_typing_through_a_server_crash_lose_nothing() {
     }
     assert_ne!(game.server_pid(), Some(server));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_link_secret_is_proven_never_sent_and_required_off_loopback() {
+    use tavern_shared::link::{LinkError, LinkStream, Role};
+    let secret = "sesame-street-42";
+    let game = TestGame::new("secret", &format!("[link]\nsecret = \"{secret}\"\n")).start();
+    // The server and the launcher know the secret: everything works as usual.
+    let mut c = game.login("Keyholder", "pass123").await;
+    c.send("say in").await;
+    c.expect("You say, \"in\"").await;
+    assert!(game.tavern_ok(&["status"]).contains("Running"));
+
+    let addr: std::net::SocketAddr = game.runtime().unwrap()["link_address"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let mut wrong = LinkStream::new(stream, 1 << 20);
+    match wrong.handshake(Role::Server, Some("open-sesame")).await {
+        Err(LinkError::Refused(why)) => {
+            assert!(why.contains("wrong or missing link secret"), "{why}")
+        }
+        other => panic!("a wrong secret got {other:?}"),
+    }
+    let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let mut none = LinkStream::new(stream, 1 << 20);
+    match none.handshake(Role::Launcher, None).await {
+        Err(LinkError::Refused(why)) => assert!(why.contains("requires the link secret"), "{why}"),
+        other => panic!("no secret got {other:?}"),
+    }
+    wait_for("the refusal in the log", || {
+        game.all_logs()
+            .contains("refused an unauthenticated link peer")
+    })
+    .await;
+    assert!(
+        !game.all_logs().contains(secret),
+        "the secret never reaches a log"
+    );
+
+    // A link reachable from other machines without a secret: the portal will not start.
+    let open = TestGame::new("opensecret", "[link]\naddress = \"0.0.0.0:0\"\n");
+    let out = open.tavern(&["start"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("set [link] secret"), "{err}");
+}

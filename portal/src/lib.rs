@@ -205,6 +205,7 @@ pub async fn run(cfg: PortalConfig) -> anyhow::Result<()> {
         hub_tx.clone(),
         instance,
         settings.link.max_frame_bytes,
+        settings.link.secret().map(str::to_string),
     ));
     tokio::spawn(forward_signals(hub_tx.clone()));
 

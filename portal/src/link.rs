@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use futures::{SinkExt, StreamExt};
 use tavern_shared::link::{
-    self, Hello, HelloReply, LauncherRequest, LinkStream, Role, ToPortal, ToServer,
+    self, Hello, HelloReply, LauncherRequest, LinkStream, Proof, Role, ToPortal, ToServer,
 };
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, oneshot};
@@ -21,6 +21,7 @@ pub async fn serve(
     hub: mpsc::Sender<HubEvent>,
     instance: u64,
     max_frame: usize,
+    secret: Option<String>,
 ) {
     static LINK_IDS: AtomicU64 = AtomicU64::new(1);
     loop {
@@ -36,7 +37,8 @@ pub async fn serve(
         let hub = hub.clone();
         let link_id = LINK_IDS.fetch_add(1, Ordering::Relaxed);
         tokio::spawn(
-            peer(stream, hub, instance, max_frame, link_id).instrument(info_span!("link", %addr)),
+            peer(stream, hub, instance, max_frame, link_id, secret.clone())
+                .instrument(info_span!("link", %addr)),
         );
     }
 }
@@ -47,6 +49,7 @@ async fn peer(
     instance: u64,
     max_frame: usize,
     link_id: u64,
+    secret: Option<String>,
 ) {
     let mut ls = LinkStream::new(stream, max_frame);
     let hello: Hello = match tokio::time::timeout(HELLO_TIMEOUT, ls.recv()).await {
@@ -64,6 +67,27 @@ async fn peer(
         error!(peer_version = hello.version, peer_build = %hello.build, "refused link peer: {reason}");
         let _ = ls.send(&HelloReply::Refused { reason }).await;
         return;
+    }
+    if let Some(secret) = &secret {
+        let nonce = link::new_nonce();
+        if ls
+            .send(&HelloReply::Challenge {
+                nonce: nonce.clone(),
+            })
+            .await
+            .is_err()
+        {
+            return;
+        }
+        let proof = tokio::time::timeout(HELLO_TIMEOUT, ls.recv::<Proof>()).await;
+        let proven =
+            matches!(&proof, Ok(Ok(p)) if link::verify_proof(secret, &nonce, hello.role, &p.mac));
+        if !proven {
+            warn!(role = ?hello.role, "refused an unauthenticated link peer: it does not know the link secret");
+            let reason = "wrong or missing link secret".to_string();
+            let _ = ls.send(&HelloReply::Refused { reason }).await;
+            return;
+        }
     }
     let accepted = HelloReply::Accepted {
         portal_instance: instance,

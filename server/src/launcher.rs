@@ -183,7 +183,7 @@ async fn launcher_link(settings: &Settings) -> anyhow::Result<LinkStream<TcpStre
         .map_err(|_| anyhow!("the portal at {addr} does not answer"))?
         .with_context(|| format!("cannot reach the portal at {addr}"))?;
     let mut ls = LinkStream::new(stream, settings.link.max_frame_bytes);
-    ls.handshake(Role::Launcher).await?;
+    ls.handshake(Role::Launcher, settings.link.secret()).await?;
     Ok(ls)
 }
 

@@ -163,7 +163,7 @@ async fn open_link(
             let stream = TcpStream::connect(addr).await?;
             let _ = stream.set_nodelay(true);
             let mut ls = LinkStream::new(stream, settings.link.max_frame_bytes);
-            let (instance, portal_pid) = ls.handshake(Role::Server).await?;
+            let (instance, portal_pid) = ls.handshake(Role::Server, settings.link.secret()).await?;
             info!(%addr, portal_pid, instance = format!("{instance:016x}"), "linked to the portal");
             anyhow::Ok(ls)
         };

@@ -68,6 +68,14 @@ pub struct PortalSettings {
 pub struct LinkSettings {
     pub address: SocketAddr,
     pub max_frame_bytes: usize,
+    pub secret: String,
+}
+
+impl LinkSettings {
+    /// The secret, if one is set.
+    pub fn secret(&self) -> Option<&str> {
+        Some(self.secret.as_str()).filter(|s| !s.is_empty())
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -163,6 +171,13 @@ impl Settings {
             return Err(SettingsError::Invalid(
                 "portal.max_line_length must be at least 80".into(),
             ));
+        }
+        if !self.link.address.ip().is_loopback() && self.link.secret.is_empty() {
+            return Err(SettingsError::Invalid(format!(
+                "[link] address {} is reachable from other machines: set [link] secret \
+                 (a long random string, the same for every process of the game)",
+                self.link.address
+            )));
         }
         if self.link.max_frame_bytes < 64 * 1024 {
             return Err(SettingsError::Invalid(

@@ -95,6 +95,48 @@ pub enum HelloReply {
     Refused {
         reason: String,
     },
+    /// The portal has a link secret: prove you know it by answering with a [`Proof`].
+    Challenge {
+        nonce: Vec<u8>,
+    },
+}
+
+/// The answer to a [`HelloReply::Challenge`]: a MAC of the nonce, keyed by the secret.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Proof {
+    pub mac: Vec<u8>,
+}
+
+fn link_mac(secret: &str, nonce: &[u8], role: Role) -> blake2::Blake2bMac512 {
+    use blake2::digest::{Digest, KeyInit, Mac};
+    let key = blake2::Blake2b512::digest(secret.as_bytes());
+    let mut mac = <blake2::Blake2bMac512 as KeyInit>::new_from_slice(&key)
+        .expect("a 64-byte key fits BLAKE2b");
+    mac.update(b"tavern-link-proof");
+    mac.update(&[role as u8]);
+    mac.update(nonce);
+    mac
+}
+
+/// The proof that a peer in `role` knows `secret`, for this `nonce`. The secret
+/// itself never crosses the link.
+pub fn link_proof(secret: &str, nonce: &[u8], role: Role) -> Vec<u8> {
+    use blake2::digest::Mac;
+    link_mac(secret, nonce, role)
+        .finalize()
+        .into_bytes()
+        .to_vec()
+}
+
+/// Checks a proof in constant time.
+pub fn verify_proof(secret: &str, nonce: &[u8], role: Role, proof: &[u8]) -> bool {
+    use blake2::digest::Mac;
+    link_mac(secret, nonce, role).verify_slice(proof).is_ok()
+}
+
+/// A fresh random challenge.
+pub fn new_nonce() -> Vec<u8> {
+    (0..32).map(|_| rand::random::<u8>()).collect()
 }
 
 /// Encodes one message as a frame body (MessagePack with named fields).
@@ -145,15 +187,38 @@ impl<S: AsyncRead + AsyncWrite + Unpin> LinkStream<S> {
         self.framed
     }
 
-    /// The connecting side's handshake: send our Hello, read the portal's answer.
-    pub async fn handshake(&mut self, role: Role) -> Result<(u64, u32), LinkError> {
+    /// The connecting side's handshake: send our Hello, answer a challenge if
+    /// the portal has a secret, read the portal's answer.
+    pub async fn handshake(
+        &mut self,
+        role: Role,
+        secret: Option<&str>,
+    ) -> Result<(u64, u32), LinkError> {
         self.send(&Hello::new(role)).await?;
-        match self.recv::<HelloReply>().await? {
-            HelloReply::Accepted {
-                portal_instance,
-                portal_pid,
-            } => Ok((portal_instance, portal_pid)),
-            HelloReply::Refused { reason } => Err(LinkError::Refused(reason)),
+        let mut answered = false;
+        loop {
+            match self.recv::<HelloReply>().await? {
+                HelloReply::Accepted {
+                    portal_instance,
+                    portal_pid,
+                } => return Ok((portal_instance, portal_pid)),
+                HelloReply::Refused { reason } => return Err(LinkError::Refused(reason)),
+                HelloReply::Challenge { nonce } if !answered => {
+                    let Some(secret) = secret.filter(|s| !s.is_empty()) else {
+                        return Err(LinkError::Refused(
+                            "the portal requires the link secret: set [link] secret".into(),
+                        ));
+                    };
+                    answered = true;
+                    self.send(&Proof {
+                        mac: link_proof(secret, &nonce, role),
+                    })
+                    .await?;
+                }
+                HelloReply::Challenge { .. } => {
+                    return Err(LinkError::Handshake("challenged twice".into()));
+                }
+            }
         }
     }
 }
@@ -243,6 +308,35 @@ mod tests {
         );
         h.magic = "http".into();
         assert!(h.refusal().unwrap().contains("not a Tavern"));
+    }
+
+    #[test]
+    fn link_proofs_need_the_secret_the_nonce_and_the_role() {
+        let nonce = new_nonce();
+        let proof = link_proof("correct horse", &nonce, Role::Server);
+        assert_eq!(proof.len(), 64);
+        assert!(verify_proof("correct horse", &nonce, Role::Server, &proof));
+        assert!(!verify_proof("wrong horse", &nonce, Role::Server, &proof));
+        assert!(!verify_proof(
+            "correct horse",
+            &new_nonce(),
+            Role::Server,
+            &proof
+        ));
+        assert!(!verify_proof(
+            "correct horse",
+            &nonce,
+            Role::Launcher,
+            &proof
+        ));
+        assert!(!verify_proof(
+            "correct horse",
+            &nonce,
+            Role::Server,
+            &proof[..63]
+        ));
+        assert!(!verify_proof("correct horse", &nonce, Role::Server, b""));
+        assert_ne!(new_nonce(), new_nonce());
     }
 
     #[tokio::test]
