@@ -66,7 +66,11 @@ pub async fn run(settings: Settings, game: Game) -> anyhow::Result<()> {
     let world = load_world(&db).await?;
 
     let (ev_tx, mut ev_rx) = mpsc::channel::<ServerEvent>(64 * 1024);
-    let mut link = Some(open_link(&settings, ev_tx.clone(), 1, Some(LINK_CONNECT_PATIENCE)).await?);
+    let mut link = Some(
+        open_link(&settings, ev_tx.clone(), 1, Some(LINK_CONNECT_PATIENCE))
+            .await?
+            .start(),
+    );
     let mut links = 1u64;
     let mut relink: Option<tokio::task::JoinHandle<anyhow::Result<PortalLink>>> = None;
 
@@ -113,7 +117,7 @@ pub async fn run(settings: Settings, game: Game) -> anyhow::Result<()> {
             linked = async { relink.as_mut().expect("guarded").await }, if relink.is_some() => {
                 relink = None;
                 match linked {
-                    Ok(Ok(l)) => link = Some(l),
+                    Ok(Ok(l)) => link = Some(l.start()),
                     Ok(Err(e)) => bail!("cannot link to a portal again: {e:#}"),
                     Err(e) => bail!("the relink task failed: {e}"),
                 }
@@ -143,6 +147,19 @@ struct PortalLink {
     id: u64,
     out: mpsc::UnboundedSender<ToPortal>,
     writer: tokio::task::JoinHandle<()>,
+    /// Lets the reader deliver frames. Nothing from a new portal may reach the
+    /// executor before the link is installed, or the answers would be lost.
+    go: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl PortalLink {
+    /// Installs the link: from now on its frames reach the executor.
+    fn start(mut self) -> Self {
+        if let Some(go) = self.go.take() {
+            let _ = go.send(());
+        }
+        self
+    }
 }
 
 /// Connects to the portal (trying for `patience`, or until one answers when
@@ -184,7 +201,11 @@ async fn open_link(
         }
     };
     let (mut sink, mut stream) = ls.into_framed().split();
+    let (go, wait) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(async move {
+        if wait.await.is_err() {
+            return;
+        }
         while let Some(frame) = stream.next().await {
             let Ok(frame) = frame else { break };
             match link::decode::<ToServer>(&frame) {
@@ -212,7 +233,12 @@ async fn open_link(
         }
         let _ = sink.close().await;
     });
-    Ok(PortalLink { id, out, writer })
+    Ok(PortalLink {
+        id,
+        out,
+        writer,
+        go: Some(go),
+    })
 }
 
 async fn send_frame<S>(sink: &mut S, msg: &ToPortal) -> bool
