@@ -227,7 +227,12 @@ impl Hub {
             HubEvent::ServerExited { spawn_id, status } => {
                 if self.supervisor.exited(spawn_id) {
                     info!(%status, "server process exited");
-                    self.server_gone();
+                    // A live link still holds the process's last frames (output,
+                    // acks, Stopped): it is released when its reader has read
+                    // them all and reports the close. Only then is it gone.
+                    if self.server.is_none() {
+                        self.server_gone();
+                    }
                 }
             }
             HubEvent::SpawnDue { spawn_id } => {
@@ -612,5 +617,109 @@ impl Hub {
             logged_in: self.sessions.values().filter(|s| s.sync.logged_in).count(),
             server_restarts: self.restarts.saturating_sub(1),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::supervisor::RuntimeInfo;
+    use tavern_shared::link::{PortalOp, ToPortal};
+
+    fn hub(dir: &std::path::Path) -> (Hub, mpsc::Receiver<HubEvent>) {
+        let mut settings = Settings::defaults();
+        settings.game.data_dir = dir.to_path_buf();
+        let runtime = RuntimeInfo {
+            game: "t".into(),
+            portal_pid: std::process::id(),
+            server_pid: None,
+            link_address: "127.0.0.1:1".parse().unwrap(),
+            telnet_ports: vec![],
+            tls_ports: vec![],
+            web_port: 0,
+            started_unix_ms: 0,
+        };
+        // A binary that exits at once: the hub may start "servers" without harm.
+        let sup = Supervisor::new(
+            "/bin/true".into(),
+            None,
+            dir.join("portal.json"),
+            runtime,
+            1,
+        );
+        let (tx, rx) = mpsc::channel(64);
+        let stats = std::sync::Arc::new(crate::stats::PortalStats {
+            game: "t".into(),
+            started_unix: 0,
+            telnet_port: 0,
+            multisession_mode: 0,
+            sessions: Default::default(),
+            logged_in: Default::default(),
+        });
+        (Hub::new(settings, 1, sup, tx, stats), rx)
+    }
+
+    #[tokio::test]
+    async fn frames_still_in_flight_when_the_process_exits_are_not_lost() {
+        let dir = std::env::temp_dir().join(format!("tavern-hub-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (mut hub, events) = hub(&dir);
+        let (out, mut client) = mpsc::channel(16);
+        let sync = SessionSync {
+            sessid: 1,
+            ..Default::default()
+        };
+        hub.handle(HubEvent::Connected {
+            sync: Box::new(sync),
+            out,
+        });
+        // A server process (ourselves: alive, never reaped) linked on link 7.
+        hub.supervisor.adopt(std::process::id(), hub.events.clone());
+        let (tx, _server) = mpsc::unbounded_channel();
+        let (accept, _) = oneshot::channel();
+        hub.handle(HubEvent::ServerLinked {
+            link_id: 7,
+            pid: 1,
+            tx,
+            accept,
+        });
+        hub.begin_stop(StopMode::Reload, None);
+        // The exit is noticed before the link's last frames are read.
+        hub.handle(HubEvent::ServerExited {
+            spawn_id: 1,
+            status: "exit status: 0".into(),
+        });
+        let notice = ToPortal::Batch {
+            ops: vec![PortalOp::Output {
+                sessid: 1,
+                msgs: vec![Msg::text("restart initiated")],
+            }],
+            acks: vec![],
+        };
+        hub.handle(HubEvent::ServerFrame {
+            link_id: 7,
+            msg: notice,
+        });
+        hub.handle(HubEvent::ServerFrame {
+            link_id: 7,
+            msg: ToPortal::Stopped {
+                mode: StopMode::Reload,
+            },
+        });
+        hub.handle(HubEvent::ServerUnlinked { link_id: 7 });
+        let mut texts = Vec::new();
+        while let Ok(SessionOut::Msgs(m)) = client.try_recv() {
+            texts.extend(
+                m.into_iter()
+                    .filter_map(|m| m.first_str().map(String::from)),
+            );
+        }
+        assert!(
+            texts.contains(&"restart initiated".to_string()),
+            "{texts:?}"
+        );
+        assert_eq!(hub.next_start, StartMode::Reload, "a reload, not a crash");
+        drop(events);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }
