@@ -23,6 +23,7 @@ pub mod actions;
 pub mod commands;
 pub mod db;
 pub mod executor;
+pub mod fuzz;
 pub mod inputfuncs;
 pub mod launcher;
 pub mod logging;

@@ -1,0 +1,175 @@
+//! Fuzzing entry points for what `shared` parses from outside: link frames and
+//! markup. Each must return normally for any input. The cargo-fuzz targets in
+//! `fuzz/` call these, and the stored corpora are replayed through them by
+//! ordinary tests, so `cargo test` keeps every input the fuzzer ever found.
+
+use crate::link::{
+    self, Hello, HelloReply, LauncherReply, LauncherRequest, Proof, ToPortal, ToServer,
+};
+use crate::markup::{self, ColorMode};
+
+/// Any bytes as a link frame: decoded as every message type; whatever decodes
+/// encodes again and decodes to the same value.
+pub fn link_frame(data: &[u8]) {
+    fn check<T>(data: &[u8])
+    where
+        T: serde::Serialize + serde::de::DeserializeOwned + PartialEq + std::fmt::Debug,
+    {
+        if let Ok(v) = link::decode::<T>(data) {
+            let again = link::encode(&v).expect("a decoded message encodes");
+            let back: T = link::decode(&again).expect("an encoded message decodes");
+            assert_eq!(back, v);
+        }
+    }
+    check::<ToServer>(data);
+    check::<ToPortal>(data);
+    check::<Hello>(data);
+    check::<HelloReply>(data);
+    check::<Proof>(data);
+    check::<LauncherRequest>(data);
+    check::<LauncherReply>(data);
+}
+
+/// Any text as markup: rendered every way, never with an escape the renderer did not write.
+pub fn markup(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    for mode in [ColorMode::Ansi, ColorMode::Xterm256, ColorMode::TrueColor] {
+        let out = markup::render(&text, mode);
+        // Every ESC in the output starts a colour sequence the renderer wrote.
+        for (i, _) in out.match_indices('\x1b') {
+            let rest = &out[i + 1..];
+            assert!(rest.starts_with('['), "a raw escape got through: {out:?}");
+            let end = rest.find('m').expect("SGR sequences end in m");
+            assert!(
+                rest[1..end]
+                    .bytes()
+                    .all(|b| b.is_ascii_digit() || b == b';'),
+                "{out:?}"
+            );
+        }
+    }
+    assert!(!markup::strip(&text).contains('\x1b'));
+    let html = markup::to_html(&text);
+    assert!(!html.contains('\x1b'));
+    assert!(
+        !html
+            .replace("<span style=\"", "")
+            .replace("</span>", "")
+            .replace("\">", "")
+            .contains('<')
+    );
+}
+
+/// Replays a stored corpus (`fuzz/corpus/<target>/`) through `f`.
+pub fn replay(target: &str, f: impl Fn(&[u8])) -> usize {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../fuzz/corpus")
+        .join(target);
+    let mut n = 0;
+    if let Ok(entries) = std::fs::read_dir(&dir) {
+        for e in entries.flatten() {
+            if let Ok(data) = std::fs::read(e.path()) {
+                f(&data);
+                n += 1;
+            }
+        }
+    }
+    n
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_link_corpus_replays() {
+        assert!(
+            replay("link_frame", link_frame) > 0,
+            "the corpus is in the repository"
+        );
+    }
+
+    #[test]
+    fn the_markup_corpus_replays() {
+        assert!(
+            replay("markup", markup) > 0,
+            "the corpus is in the repository"
+        );
+    }
+}
+
+#[cfg(test)]
+mod seeds {
+    /// Writes encoded link messages into the seed corpus. Run by hand:
+    /// `cargo test -p tavern-shared write_link_seeds -- --ignored`.
+    #[test]
+    #[ignore]
+    fn write_link_seeds() {
+        use crate::link::*;
+        use crate::session::SessionSync;
+        let dir =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus/link_frame");
+        std::fs::create_dir_all(&dir).unwrap();
+        let sync = SessionSync {
+            sessid: 3,
+            address: "127.0.0.1:1".into(),
+            ..Default::default()
+        };
+        let frames: Vec<(&str, bytes::Bytes)> = vec![
+            ("hello", encode(&Hello::new(Role::Server)).unwrap()),
+            (
+                "challenge",
+                encode(&HelloReply::Challenge {
+                    nonce: vec![1, 2, 3],
+                })
+                .unwrap(),
+            ),
+            (
+                "sync",
+                encode(&ToServer::Sync {
+                    portal_instance: 9,
+                    start_mode: StartMode::Reload,
+                    sessions: vec![sync.clone()],
+                })
+                .unwrap(),
+            ),
+            (
+                "input",
+                encode(&ToServer::Input {
+                    sessid: 3,
+                    seq: 1,
+                    msg: crate::Msg::text("look").kwarg("k", serde_json::json!([1, {"a": null}])),
+                })
+                .unwrap(),
+            ),
+            (
+                "batch",
+                encode(&ToPortal::Batch {
+                    ops: vec![
+                        PortalOp::Output {
+                            sessid: 3,
+                            msgs: vec![crate::Msg::text("hi")],
+                        },
+                        PortalOp::SyncSession(Box::new(sync)),
+                        PortalOp::Disconnect {
+                            sessid: 3,
+                            reason: None,
+                        },
+                    ],
+                    acks: vec![(3, 1)],
+                })
+                .unwrap(),
+            ),
+            (
+                "launcher",
+                encode(&LauncherRequest::Stop {
+                    mode: StopMode::Reset,
+                })
+                .unwrap(),
+            ),
+        ];
+        for (name, f) in frames {
+            std::fs::write(dir.join(name), &f).unwrap();
+        }
+    }
+}
