@@ -498,13 +498,16 @@ async fn a_hundred_players_typing_through_a_server_crash_lose_nothing() {
     let server = game.server_pid().unwrap();
     // Every player types a numbered line every 50 ms; the server is killed partway through.
     let rounds = 30;
+    let sent = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let mut tasks = Vec::new();
     for (i, mut p) in players.into_iter().enumerate() {
+        let sent = sent.clone();
         tasks.push(tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_millis(50));
             for n in 0..rounds {
                 tick.tick().await;
                 p.send(&format!("note {i}-{n}")).await;
+                sent.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             }
             let mut seen = String::new();
             for n in 0..rounds {
@@ -520,7 +523,11 @@ async fn a_hundred_players_typing_through_a_server_crash_lose_nothing() {
             }
         }));
     }
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Kill the server partway through: once every player has sent a third of its lines.
+    wait_for("the first lines", || {
+        sent.load(std::sync::atomic::Ordering::Relaxed) >= 100 * rounds / 3
+    })
+    .await;
     kill(server, libc::SIGKILL);
     for t in tasks {
         t.await.unwrap();

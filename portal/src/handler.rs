@@ -188,7 +188,7 @@ impl Hub {
     /// Keeps the figures MSSP reports current.
     fn update_counts(&self) {
         let logged_in = self.sessions.values().filter(|s| s.sync.logged_in).count();
-        self.stats.set_counts(self.sessions.len(), logged_in);
+        self.stats.set_logged_in(logged_in);
     }
 
     fn handle(&mut self, ev: HubEvent) {
@@ -653,7 +653,6 @@ mod tests {
             started_unix: 0,
             telnet_port: 0,
             multisession_mode: 0,
-            sessions: Default::default(),
             logged_in: Default::default(),
         });
         (Hub::new(settings, 1, sup, tx, stats), rx)

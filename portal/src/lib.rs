@@ -160,7 +160,6 @@ pub async fn run(cfg: PortalConfig) -> anyhow::Result<()> {
         started_unix: now_millis() / 1000,
         telnet_port: telnet_ports.first().copied().unwrap_or(0),
         multisession_mode: settings.server.multisession_mode,
-        sessions: Default::default(),
         logged_in: Default::default(),
     });
     let gate = gate::ConnectionGate::new(

@@ -8,13 +8,11 @@ pub struct PortalStats {
     pub started_unix: u64,
     pub telnet_port: u16,
     pub multisession_mode: u8,
-    pub sessions: AtomicUsize,
     pub logged_in: AtomicUsize,
 }
 
 impl PortalStats {
-    pub fn set_counts(&self, sessions: usize, logged_in: usize) {
-        self.sessions.store(sessions, Ordering::Relaxed);
+    pub fn set_logged_in(&self, logged_in: usize) {
         self.logged_in.store(logged_in, Ordering::Relaxed);
     }
 

@@ -203,10 +203,6 @@ impl Supervisor {
             warn!("cannot write {}: {e}", self.runtime_file.display());
         }
     }
-
-    pub fn remove_runtime(&self) {
-        let _ = std::fs::remove_file(&self.runtime_file);
-    }
 }
 
 /// Whether `pid` is a server process of this game binary (started as

@@ -6,9 +6,9 @@ use std::sync::Mutex;
 
 use anyhow::Context;
 use tavern_shared::Settings;
-use tracing_subscriber::EnvFilter;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{EnvFilter, Layer};
 
 /// Keeps logging alive for the life of the process.
 pub struct LogGuard;
@@ -41,5 +41,3 @@ pub fn init(role: &str, settings: &Settings) -> anyhow::Result<LogGuard> {
     tracing::info!(role, pid = std::process::id(), "log started");
     Ok(LogGuard)
 }
-
-use tracing_subscriber::Layer;

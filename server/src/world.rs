@@ -63,10 +63,6 @@ impl Object {
             created_at: self.created_at,
         }
     }
-
-    pub fn is_character(&self) -> bool {
-        self.typeclass == "character"
-    }
 }
 
 /// An account as the running server keeps it (never its password hash).

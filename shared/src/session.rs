@@ -43,6 +43,22 @@ pub struct ProtocolFlags {
 }
 
 impl ProtocolFlags {
+    /// The richest colour the client said it shows.
+    pub fn color_mode(&self) -> crate::markup::ColorMode {
+        use crate::markup::ColorMode;
+        if self.nocolor || self.screenreader {
+            ColorMode::Plain
+        } else if self.truecolor {
+            ColorMode::TrueColor
+        } else if self.xterm256 {
+            ColorMode::Xterm256
+        } else if self.ansi {
+            ColorMode::Ansi
+        } else {
+            ColorMode::Plain
+        }
+    }
+
     pub fn new() -> Self {
         Self {
             encoding: "utf-8".into(),

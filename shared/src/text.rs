@@ -20,8 +20,6 @@ pub fn clean_input(line: &str) -> String {
     out.trim().to_string()
 }
 
-pub use crate::markup::{ColorMode, render, strip};
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -217,18 +217,7 @@ impl TelnetProtocol {
 
     /// The richest colour the client said it shows.
     pub fn color_mode(&self) -> ColorMode {
-        let f = &self.flags;
-        if f.nocolor || f.screenreader {
-            ColorMode::Plain
-        } else if f.truecolor {
-            ColorMode::TrueColor
-        } else if f.xterm256 {
-            ColorMode::Xterm256
-        } else if f.ansi {
-            ColorMode::Ansi
-        } else {
-            ColorMode::Plain
-        }
+        self.flags.color_mode()
     }
 
     /// Wire bytes for messages to the client.

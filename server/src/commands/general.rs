@@ -2,6 +2,7 @@
 
 use super::{CmdCtx, CmdSet, Command};
 use crate::actions::list_and;
+use tavern_shared::markup::ColorMode;
 use tavern_shared::session::now_millis;
 
 pub fn add_all(set: &mut CmdSet) {
@@ -245,16 +246,11 @@ impl Command for ClientOptions {
             (Some(w), Some(h)) => format!("{w}x{h}"),
             _ => "unknown".into(),
         };
-        let colours = if f.nocolor || f.screenreader {
-            "none"
-        } else if f.truecolor {
-            "truecolor"
-        } else if f.xterm256 {
-            "xterm256"
-        } else if f.ansi {
-            "ansi"
-        } else {
-            "none"
+        let colours = match f.color_mode() {
+            ColorMode::Plain => "none",
+            ColorMode::Ansi => "ansi",
+            ColorMode::Xterm256 => "xterm256",
+            ColorMode::TrueColor => "truecolor",
         };
         let yes = |b: bool| if b { "yes" } else { "no" };
         let mut options = f.options.clone();

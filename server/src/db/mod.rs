@@ -221,13 +221,6 @@ pub async fn load_accounts(db: &DatabaseConnection) -> Result<Vec<account::Model
     Ok(account::Entity::find().all(db).await?)
 }
 
-pub async fn account_by_id(
-    db: &DatabaseConnection,
-    id: i64,
-) -> Result<Option<account::Model>, DbError> {
-    Ok(account::Entity::find_by_id(id).one(db).await?)
-}
-
 /// Creates an account and, when `character` is given, its character in the
 /// start room, in one transaction: both exist, durably, or neither does.
 pub async fn create_account(
