@@ -1,9 +1,18 @@
-//! What game code does to sessions and the world: log in, puppet, unpuppet,
-//! send messages to objects and rooms, describe things.
+//! What game code does to sessions: log in, puppet and unpuppet by Evennia's
+//! multisession modes, and route messages to sessions, objects, rooms and
+//! accounts.
+//!
+//! | mode | a second session of the account... |
+//! |---|---|
+//! | 0 | replaces the first, which is disconnected |
+//! | 1 | shares the puppet of the first |
+//! | 2 | has its own puppet; puppeting one another session has takes it over |
+//! | 3 | like 2, but the puppet is shared instead of taken over |
 
 use tavern_shared::SessId;
 
 use crate::executor::Server;
+use crate::locks::Accessor;
 use crate::world::{Account, AccountId, ObjId};
 
 /// Shown to the sessions a new login replaces in multisession mode 0.
@@ -25,15 +34,19 @@ impl Server {
         self.session_account(sessid).is_some_and(|a| a.is_superuser)
     }
 
-    /// Logs a session in to `account` and puppets its last character (Evennia's
-    /// `AUTO_PUPPET_ON_LOGIN`). In multisession mode 0 the account's other
-    /// sessions are disconnected first.
+    fn mode(&self) -> u8 {
+        self.settings.server.multisession_mode
+    }
+
+    /// Logs a session in to `account`. In mode 0 the account's other sessions
+    /// are disconnected first. Then, with `auto_puppet_on_login`, the last
+    /// character played is puppeted; otherwise the player starts out of character.
     pub fn login(&mut self, sessid: SessId, account: Account) {
         let account_id = account.id;
-        let last_puppet = account.last_puppet;
         let name = account.name.clone();
-        self.world.accounts.insert(account_id, account);
-        if self.settings.server.multisession_mode == 0 {
+        // The running world's copy is the freshest; a login only adds a missing one.
+        self.world.accounts.entry(account_id).or_insert(account);
+        if self.mode() == 0 {
             for other in self.sessions.of_account(account_id) {
                 if other != sessid {
                     // The puppet passes to the new session: no "left the game".
@@ -53,72 +66,148 @@ impl Server {
         s.sync.conn_time = tavern_shared::session::now_millis();
         s.dirty = true;
         tracing::info!(sessid, account = account_id, "logged in");
-        match last_puppet.filter(|p| self.world.get(*p).is_some()) {
-            Some(p) => self.puppet(sessid, p),
-            None => self.msg_session(sessid, "You are logged in, but have no character to play."),
+        let last = self
+            .world
+            .accounts
+            .get(&account_id)
+            .and_then(|a| a.last_puppet)
+            .filter(|p| self.world.get(*p).is_some());
+        if self.settings.server.auto_puppet_on_login
+            && let Some(p) = last
+        {
+            match self.puppet(sessid, p) {
+                Ok(()) => return,
+                Err(e) => self.msg_session(sessid, e),
+            }
         }
+        self.msg_session(
+            sessid,
+            "You are out-of-character (OOC).\nUse |wic <character>|n to get into the game.",
+        );
+        let look = self.ooc_appearance(account_id, sessid);
+        self.msg_session(sessid, look);
     }
 
-    /// Makes `sessid` control `obj`.
-    pub fn puppet(&mut self, sessid: SessId, obj: ObjId) {
-        if self.session_puppet(sessid) == Some(obj) {
-            return;
-        }
-        self.unpuppet(sessid, true);
-        let already_awake = !self.sessions.puppeting(obj).is_empty();
-        let Some(s) = self.sessions.get_mut(sessid) else {
-            return;
+    /// Makes `sessid` control `obj`, by the rules of the multisession mode.
+    /// Returns why not (to tell the player) when it cannot.
+    pub fn puppet(&mut self, sessid: SessId, obj: ObjId) -> Result<(), String> {
+        let Some(account) = self.sessions.get(sessid).and_then(|s| s.account()) else {
+            return Err("You must be logged in to do that.".into());
         };
-        s.sync.puppet_id = Some(obj);
-        s.dirty = true;
-        let Some(o) = self.world.get(obj) else { return };
-        let key = o.key.clone();
-        if !already_awake {
-            // Back where the character was when its player left.
+        if self.session_puppet(sessid) == Some(obj) {
+            return Ok(());
+        }
+        let Some(key) = self.world.get(obj).map(|o| o.key.clone()) else {
+            return Err("That character does not exist.".into());
+        };
+        let me = Accessor {
+            account: Some(account),
+            puppet: None,
+        };
+        if !self.access(me, obj, "puppet", false) {
+            return Err(format!("You don't have permission to puppet '{key}'."));
+        }
+        let others: Vec<SessId> = self
+            .sessions
+            .puppeting(obj)
+            .into_iter()
+            .filter(|&s| s != sessid)
+            .collect();
+        let mine = others
+            .iter()
+            .all(|&s| self.sessions.get(s).and_then(|s| s.account()) == Some(account));
+        if !mine {
+            return Err(format!("|c{key}|R is already puppeted by another Account.|n"));
+        }
+        let max = self.settings.server.max_nr_simultaneous_puppets;
+        if max > 0 && !self.has_perm(me, "Developer") {
+            let mut puppets: Vec<ObjId> = self
+                .sessions
+                .of_account(account)
+                .into_iter()
+                .filter(|&s| s != sessid)
+                .filter_map(|s| self.session_puppet(s))
+                .collect();
+            puppets.sort();
+            puppets.dedup();
+            // Taking over or sharing a puppet another session has does not add one.
+            if !puppets.contains(&obj) && puppets.len() >= max {
+                return Err("You are already puppeting the max number of characters.".into());
+            }
+        }
+        let pre = self.hook(obj, "at_pre_puppet", Ok(()), |tc, s| {
+            tc.at_pre_puppet(s, obj, sessid)
+        });
+        pre?;
+        self.unpuppet(sessid);
+        if !others.is_empty() {
+            if matches!(self.mode(), 1 | 3) {
+                self.msg_session(sessid, format!("Sharing |c{key}|n with another of your sessions."));
+                for &o in &others {
+                    self.msg_session(
+                        o,
+                        format!("|c{key}|n|G is now shared from another of your sessions.|n"),
+                    );
+                }
+            } else {
+                self.msg_session(
+                    sessid,
+                    format!("Taking over |c{key}|n from another of your sessions."),
+                );
+                for &o in &others {
+                    self.msg_session(
+                        o,
+                        format!("|c{key}|n|R is now acted from another of your sessions.|n"),
+                    );
+                    // The character stays in the world: it changes hands.
+                    if let Some(s) = self.sessions.get_mut(o) {
+                        s.sync.puppet_id = None;
+                        s.dirty = true;
+                    }
+                    self.msg_session(
+                        o,
+                        "You are out-of-character (OOC).\nUse |wic <character>|n to get into the game.",
+                    );
+                }
+            }
+        }
+        if let Some(s) = self.sessions.get_mut(sessid) {
+            s.sync.puppet_id = Some(obj);
+            s.dirty = true;
+        }
+        self.world
+            .update_account(account, |a| a.last_puppet = Some(obj));
+        // Back where the character was when its player left.
+        if let Some(o) = self.world.get(obj)
+            && o.location.is_none()
+        {
             let prelogout =
-                o.db.get("prelogout_location")
-                    .and_then(|v| v.as_i64())
+                o.attr::<ObjId>("prelogout_location")
                     .filter(|l| self.world.get(*l).is_some());
-            let dest = o
-                .location
-                .or(prelogout)
-                .or(o.home)
+            let dest = prelogout
+                .or(o.home.filter(|h| self.world.get(*h).is_some()))
                 .unwrap_or(self.world.start_room);
             self.world.update(obj, |o| {
                 o.db.remove("prelogout_location");
             });
             self.world.move_to(obj, Some(dest));
-            self.msg_location(dest, &format!("{key} has entered the game."), &[obj]);
         }
-        self.msg_session(sessid, format!("You become |c{key}|n."));
-        let look = self.appearance(dest_of(self, obj), obj);
-        self.msg_session(sessid, look);
+        self.hook(obj, "at_post_puppet", (), |tc, s| {
+            tc.at_post_puppet(s, obj, sessid)
+        });
+        Ok(())
     }
 
-    /// Releases the session's puppet. When no other session controls it, the
-    /// character leaves the world (`announce`: the room is told).
-    pub fn unpuppet(&mut self, sessid: SessId, announce: bool) {
-        let Some(s) = self.sessions.get_mut(sessid) else {
-            return;
-        };
-        let Some(obj) = s.sync.puppet_id.take() else {
-            return;
-        };
+    /// Releases the session's puppet, if any, and runs its `at_post_unpuppet`
+    /// (by default, a character nobody controls leaves the world).
+    pub fn unpuppet(&mut self, sessid: SessId) -> Option<ObjId> {
+        let s = self.sessions.get_mut(sessid)?;
+        let obj = s.sync.puppet_id.take()?;
         s.dirty = true;
-        if !self.sessions.puppeting(obj).is_empty() {
-            return;
-        }
-        let Some(o) = self.world.get(obj) else { return };
-        let (key, loc) = (o.key.clone(), o.location);
-        if let Some(loc) = loc {
-            if announce {
-                self.msg_location(loc, &format!("{key} has left the game."), &[obj]);
-            }
-            self.world.update(obj, |o| {
-                o.db.insert("prelogout_location".into(), loc.into());
-            });
-            self.world.move_to(obj, None);
-        }
+        self.hook(obj, "at_post_unpuppet", (), |tc, s| {
+            tc.at_post_unpuppet(s, obj, sessid)
+        });
+        Some(obj)
     }
 
     /// Sends text to every session puppeting `obj`.
@@ -149,51 +238,54 @@ impl Server {
         }
     }
 
-    /// What `looker` sees when looking at `target` (Evennia's `return_appearance`).
-    pub fn appearance(&self, target: ObjId, looker: ObjId) -> String {
-        let Some(t) = self.world.get(target) else {
-            return "You see nothing special.".into();
+    /// What an account sees out of character: its characters and sessions.
+    pub fn ooc_appearance(&self, account: AccountId, sessid: SessId) -> String {
+        let Some(a) = self.world.accounts.get(&account) else {
+            return String::new();
         };
-        let mut out = format!("|c{}|n", t.key);
-        if !t.desc.is_empty() {
-            out.push('\n');
-            out.push_str(&t.desc);
-        }
-        let mut exits = Vec::new();
-        let mut characters = Vec::new();
-        let mut things = Vec::new();
-        for &id in self.world.contents(target) {
-            if id == looker {
-                continue;
-            }
-            let Some(o) = self.world.get(id) else {
+        let line = "|g--------------------------------------------------------------------|n";
+        let mut out = format!("{line}\nAccount |g{}|n (you are Out-of-Character)\n", a.name);
+        let sessions = self.sessions.of_account(account);
+        out.push_str("\n|wConnected session(s):|n");
+        for s in &sessions {
+            let Some(sess) = self.sessions.get(*s) else {
                 continue;
             };
-            match o.typeclass.as_str() {
-                "exit" => exits.push(o.key.clone()),
-                "character" => characters.push(o.key.clone()),
-                _ => things.push(o.key.clone()),
+            let marker = if *s == sessid { "*" } else { " " };
+            out.push_str(&format!(
+                "\n {marker}{s} {} {}",
+                sess.sync.protocol,
+                sess.ip()
+            ));
+        }
+        let chars = self.world.characters_of(account);
+        let max = self.settings.server.max_nr_characters;
+        let max_s = if max == 0 { "-".into() } else { max.to_string() };
+        if chars.is_empty() {
+            out.push_str("\n\nYou don't have a character yet. Use |wcharcreate <name>|n.");
+        } else {
+            out.push_str(&format!(
+                "\n\nAvailable character(s) ({}/{max_s}, |wic <name>|n to play):",
+                chars.len()
+            ));
+            for c in chars {
+                let Some(o) = self.world.get(c) else { continue };
+                let players: Vec<SessId> = self.sessions.puppeting(c);
+                let played = match players.as_slice() {
+                    [] => String::new(),
+                    p if p.contains(&sessid) => " (played by you in this session)".into(),
+                    p => format!(
+                        " (played by you in session {})",
+                        p.iter().map(|s| s.to_string()).collect::<Vec<_>>().join(", ")
+                    ),
+                };
+                out.push_str(&format!("\n - |c{}|n{played}", o.key));
             }
         }
-        for (label, names) in [
-            ("Exits", exits),
-            ("Characters", characters),
-            ("You see", things),
-        ] {
-            if !names.is_empty() {
-                out.push_str(&format!("\n|w{label}:|n {}", list_and(&names)));
-            }
-        }
+        out.push('\n');
+        out.push_str(line);
         out
     }
-}
-
-fn dest_of(server: &Server, obj: ObjId) -> ObjId {
-    server
-        .world
-        .get(obj)
-        .and_then(|o| o.location)
-        .unwrap_or(server.world.start_room)
 }
 
 /// "a", "a and b", "a, b and c".

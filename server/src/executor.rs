@@ -18,7 +18,8 @@ use tavern_shared::{Msg, SessId, SessionSync, Settings};
 use tokio::sync::mpsc;
 use tracing::{debug, info, warn};
 
-use crate::commands::Commands;
+use crate::Game;
+use crate::commands::Holder;
 use crate::persist::Persister;
 use crate::session::{ServerSession, ServerSessionHandler};
 use crate::throttle::Throttle;
@@ -52,7 +53,11 @@ pub struct Server {
     pub world: World,
     pub sessions: ServerSessionHandler,
     pub db: DatabaseConnection,
-    pub(crate) commands: Arc<Commands>,
+    /// The game's commands, typeclasses, lock functions and start hooks.
+    pub game: Arc<Game>,
+    /// Cmdsets added until the next reload (see [`Server::cmdset_add`]).
+    pub(crate) temp_cmdsets: HashMap<Holder, Vec<Arc<crate::commands::CmdSet>>>,
+    pub(crate) refilling_ids: bool,
     pub(crate) persister: Persister,
     pub(crate) login_throttle: Throttle,
     pub(crate) creation_throttle: Throttle,
@@ -74,11 +79,11 @@ impl Server {
         settings: Arc<Settings>,
         world: World,
         db: DatabaseConnection,
-        commands: Arc<Commands>,
-        connect_screen: String,
+        game: Arc<Game>,
         events: mpsc::Sender<ServerEvent>,
     ) -> Self {
         let sec = &settings.security;
+        let connect_screen = game.connect_screen_text(&settings);
         Self {
             login_throttle: Throttle::new(sec.max_failed_logins, sec.login_window_secs),
             creation_throttle: Throttle::new(sec.max_account_creations, sec.creation_window_secs),
@@ -87,7 +92,9 @@ impl Server {
             world,
             sessions: ServerSessionHandler::default(),
             db,
-            commands,
+            game,
+            temp_cmdsets: HashMap::new(),
+            refilling_ids: false,
             started: Instant::now(),
             start_mode: StartMode::Cold,
             portal_instance: 0,
@@ -103,6 +110,23 @@ impl Server {
 
     pub fn connect_screen(&self) -> &str {
         &self.connect_screen
+    }
+
+    /// The server has loaded the world: run the game's start hooks (which
+    /// build its world, idempotently) and every object's `at_server_start`.
+    pub(crate) fn started(&mut self) {
+        let starts = self.game.on_start.clone();
+        for f in starts {
+            let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(self)));
+            if ran.is_err() {
+                tracing::error!("a game start hook panicked");
+            }
+        }
+        let objects: Vec<_> = self.world.objects().map(|o| o.id).collect();
+        for id in objects {
+            self.hook(id, "at_server_start", (), |tc, s| tc.at_server_start(s, id));
+        }
+        let _ = self.take_batch();
     }
 
     /// Whether the server is stopping and has no work left: time to exit.
@@ -145,8 +169,9 @@ impl Server {
                 self.sessions.insert(ServerSession::new(*sync));
             }
             ToServer::Disconnected { sessid } => {
-                self.unpuppet(sessid, true);
+                self.unpuppet(sessid);
                 self.sessions.remove(sessid);
+                self.temp_cmdsets.remove(&Holder::Session(sessid));
                 self.acks.remove(&sessid);
                 debug!(sessid, "session disconnected");
             }
@@ -167,7 +192,7 @@ impl Server {
             warn!("a new portal instance: dropping every session of the old one");
             let old: Vec<_> = self.sessions.all().map(|s| s.sessid()).collect();
             for id in old {
-                self.unpuppet(id, false);
+                self.unpuppet(id);
             }
             self.sessions.clear();
         }
@@ -235,8 +260,7 @@ impl Server {
             if line != "idle" {
                 s.sync.cmd_last_visible = now;
             }
-            let commands = self.commands.clone();
-            commands.execute(self, sessid, &line);
+            self.execute_line(sessid, &line);
         } else if !crate::inputfuncs::dispatch(self, sessid, &msg) {
             debug!(sessid, cmd = %msg.cmd, "input function not recognized");
         }
@@ -267,6 +291,25 @@ impl Server {
             let _ = events
                 .send(ServerEvent::Done {
                     sessid: Some(sessid),
+                    completion,
+                })
+                .await;
+        });
+    }
+
+    /// Runs `work` off the executor, for no session in particular; its result
+    /// is applied on the executor. A stop waits for it.
+    pub fn spawn_task<F>(&mut self, work: F)
+    where
+        F: Future<Output = Completion> + Send + 'static,
+    {
+        self.inflight += 1;
+        let events = self.events.clone();
+        tokio::spawn(async move {
+            let completion = work.await;
+            let _ = events
+                .send(ServerEvent::Done {
+                    sessid: None,
                     completion,
                 })
                 .await;
@@ -316,7 +359,8 @@ impl Server {
 
     /// Closes a session after telling it why.
     pub fn disconnect(&mut self, sessid: SessId, reason: Option<String>) {
-        self.unpuppet(sessid, true);
+        self.unpuppet(sessid);
+        self.temp_cmdsets.remove(&Holder::Session(sessid));
         if self.sessions.remove(sessid).is_some() {
             self.ops.push(PortalOp::Disconnect { sessid, reason });
         }
@@ -344,13 +388,22 @@ impl Server {
     /// (or the portal, on shutdown) has it. Puppets stay puppeted across a reload.
     /// Call [`Server::flush_world`] before sending it.
     pub(crate) fn final_batch(&mut self, mode: StopMode) -> ToPortal {
+        let objects: Vec<_> = self.world.objects().map(|o| o.id).collect();
+        for id in objects {
+            match mode {
+                StopMode::Shutdown => {
+                    self.hook(id, "at_server_shutdown", (), |tc, s| tc.at_server_shutdown(s, id))
+                }
+                _ => self.hook(id, "at_server_reload", (), |tc, s| tc.at_server_reload(s, id)),
+            }
+        }
         if mode == StopMode::Shutdown {
             let ids: Vec<_> = self.sessions.all().map(|s| s.sessid()).collect();
             for id in ids {
-                self.unpuppet(id, false);
+                self.unpuppet(id);
             }
         }
-        self.persister.save(self.world.take_dirty());
+        self.persister.save(self.world.take_changes());
         let syncs: Vec<_> = self
             .sessions
             .all_mut()
@@ -368,13 +421,13 @@ impl Server {
 
     /// Waits until every world change so far is in the database.
     pub(crate) async fn flush_world(&mut self) {
-        self.persister.save(self.world.take_dirty());
+        self.persister.save(self.world.take_changes());
         self.persister.flush().await;
     }
 
     /// Collects the effects of the event just handled.
     fn take_batch(&mut self) -> Vec<ToPortal> {
-        self.persister.save(self.world.take_dirty());
+        self.persister.save(self.world.take_changes());
         for s in self.sessions.all_mut() {
             if s.dirty {
                 s.dirty = false;

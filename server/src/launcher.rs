@@ -116,7 +116,14 @@ pub fn main(game: Game) -> anyhow::Result<()> {
                 Some(p) => p,
                 None => read_password()?,
             };
-            rt.block_on(create_account(&settings, &name, password, superuser))
+            let typeclass = game
+                .typeclasses
+                .default_for(crate::world::Kind::Character)
+                .name()
+                .to_string();
+            rt.block_on(create_account(
+                &settings, &name, password, superuser, &typeclass,
+            ))
         }
     }
 }
@@ -134,6 +141,7 @@ async fn create_account(
     name: &str,
     password: String,
     superuser: bool,
+    typeclass: &str,
 ) -> anyhow::Result<()> {
     if let Some(problem) = accounts::name_problem(name) {
         bail!("{problem}");
@@ -156,7 +164,18 @@ async fn create_account(
     let hash = accounts::hash_password(&settings.security, password).await?;
     let char_id = db::reserve_ids(&conn, 1).await?;
     let (account, _) =
-        db::create_account(&conn, name, hash, superuser, Some((char_id, room))).await?;
+        db::create_account(
+            &conn,
+            name,
+            hash,
+            superuser,
+            Some(db::NewCharacter {
+                id: char_id,
+                room,
+                typeclass,
+            }),
+        )
+        .await?;
     conn.close().await.ok();
     println!(
         "Account '{}' created (#{}), with the character '{}' (#{}){}.",

@@ -21,47 +21,130 @@
 pub mod accounts;
 pub mod actions;
 pub mod commands;
+pub mod create;
 pub mod db;
 pub mod executor;
 pub mod fuzz;
 pub mod inputfuncs;
 pub mod launcher;
+pub mod locks;
 pub mod logging;
 pub mod persist;
 pub mod run;
 pub mod session;
 pub mod throttle;
+pub mod typeclass;
 pub mod world;
 
 #[cfg(test)]
 mod testdb;
+#[cfg(test)]
+pub(crate) mod testkit;
 
-pub use commands::{CmdCtx, CmdSet, Command, Commands};
+use std::sync::Arc;
+
+pub use commands::{CmdCtx, CmdSet, Command, Commands, MergeType};
+pub use create::NewObject;
 pub use executor::Server;
+pub use locks::{LockCtx, LockFuncs};
 pub use tavern_shared::{Msg, SessId, Settings};
+pub use typeclass::Typeclass;
+pub use world::{Kind, ObjId};
 
-/// A game: its commands and its connection screen. Build it in `main` and call [`Game::run`].
+/// Game code run when a server starts (see [`Game::on_start`]).
+pub type StartHook = Arc<dyn Fn(&mut Server) + Send + Sync>;
+
+/// A help topic that is not a command's help.
+#[derive(Debug, Clone)]
+pub struct HelpTopic {
+    pub key: String,
+    pub category: String,
+    pub text: String,
+}
+
+/// A game: its commands, kinds of objects, lock functions, world and
+/// connection screen. Build it in `main` and call [`Game::run`].
 #[derive(Clone, Default)]
 pub struct Game {
-    pub(crate) commands: Commands,
+    pub commands: Commands,
+    pub typeclasses: typeclass::Typeclasses,
+    pub lock_funcs: LockFuncs,
+    pub(crate) on_start: Vec<StartHook>,
+    pub(crate) help_topics: Vec<HelpTopic>,
     connect_screen: Option<String>,
 }
 
 impl Game {
-    /// The default game: Evennia's login commands and the basic in-game commands.
+    /// The default game: Evennia's login commands and default command sets.
     pub fn new() -> Self {
         Self::default()
     }
 
-    /// Adds a command that characters can use (replacing a default of the same key).
+    /// Adds a command that characters can use (replacing a default of the same name).
     pub fn command(mut self, cmd: impl Command) -> Self {
-        self.commands.character.add(cmd);
+        Arc::make_mut(&mut self.commands.character).add(cmd);
+        self
+    }
+
+    /// Adds an out-of-character command, usable with or without a character.
+    pub fn account_command(mut self, cmd: impl Command) -> Self {
+        Arc::make_mut(&mut self.commands.account).add(cmd);
         self
     }
 
     /// Adds a command to the connection screen (not logged in).
     pub fn unloggedin_command(mut self, cmd: impl Command) -> Self {
-        self.commands.unloggedin.add(cmd);
+        Arc::make_mut(&mut self.commands.unloggedin).add(cmd);
+        self
+    }
+
+    /// Registers a cmdset that game code can add by name with
+    /// [`Server::cmdset_add_persistent`]; such additions survive reloads.
+    pub fn cmdset(mut self, set: CmdSet) -> Self {
+        self.commands.named.insert(set.key.clone(), Arc::new(set));
+        self
+    }
+
+    /// Registers a kind of object.
+    pub fn typeclass(mut self, tc: impl Typeclass) -> Self {
+        self.typeclasses.add(Arc::new(tc));
+        self
+    }
+
+    /// Registers a kind of object and makes it what new objects of its base
+    /// kind are (the game's own character, for instance).
+    pub fn default_typeclass(mut self, tc: impl Typeclass) -> Self {
+        let name = tc.name().to_string();
+        self.typeclasses.add(Arc::new(tc));
+        self.typeclasses.set_default(&name);
+        self
+    }
+
+    /// Adds a lock function for lock strings: `name(args)`.
+    pub fn lock_func(
+        mut self,
+        name: &str,
+        f: impl Fn(&LockCtx<'_>, &[String]) -> bool + Send + Sync + 'static,
+    ) -> Self {
+        self.lock_funcs.add(name, f);
+        self
+    }
+
+    /// Runs `f` every time a server starts, before players' input: the place
+    /// to build the game's world from code. Make it idempotent (find what
+    /// exists before creating); [`Server::ensure_object`] does.
+    pub fn on_start(mut self, f: impl Fn(&mut Server) + Send + Sync + 'static) -> Self {
+        self.on_start.push(Arc::new(f));
+        self
+    }
+
+    /// Adds a help topic beside the commands' own help.
+    pub fn help_topic(mut self, key: &str, category: &str, text: &str) -> Self {
+        self.help_topics.push(HelpTopic {
+            key: key.to_lowercase(),
+            category: category.to_string(),
+            text: text.to_string(),
+        });
         self
     }
 

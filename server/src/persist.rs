@@ -10,10 +10,11 @@ use sea_orm::DatabaseConnection;
 use tokio::sync::{mpsc, oneshot};
 use tracing::{error, info};
 
-use crate::db::{self, object};
+use crate::db::{self, AccountRow, object};
+use crate::world::Changes;
 
 enum Op {
-    Save(Vec<object::Model>),
+    Save(Changes),
     Flush(oneshot::Sender<()>),
 }
 
@@ -29,10 +30,10 @@ impl Persister {
         Self { tx }
     }
 
-    /// Queues rows to write. Never blocks the world.
-    pub fn save(&self, rows: Vec<object::Model>) {
-        if !rows.is_empty() {
-            let _ = self.tx.send(Op::Save(rows));
+    /// Queues changes to write. Never blocks the world.
+    pub fn save(&self, changes: Changes) {
+        if !changes.is_empty() {
+            let _ = self.tx.send(Op::Save(changes));
         }
     }
 
@@ -47,26 +48,19 @@ impl Persister {
 
 async fn run(db: DatabaseConnection, mut rx: mpsc::UnboundedReceiver<Op>) {
     while let Some(op) = rx.recv().await {
-        let mut rows = Vec::new();
+        let mut batch = Batch::default();
         let mut flushes = Vec::new();
         let mut next = Some(op);
         // Take everything already waiting: one transaction for the lot.
         while let Some(op) = next.take() {
             match op {
-                Op::Save(r) => rows.extend(r),
+                Op::Save(c) => batch.add(c),
                 Op::Flush(f) => flushes.push(f),
             }
             next = rx.try_recv().ok();
         }
-        if !rows.is_empty() {
-            // Only the last version of each object matters.
-            let mut last = std::collections::HashMap::new();
-            for r in rows {
-                last.insert(r.id, r);
-            }
-            let mut rows: Vec<_> = last.into_values().collect();
-            rows.sort_by_key(|r| r.id);
-            write_until_done(&db, &rows).await;
+        if !batch.is_empty() {
+            write_until_done(&db, &batch).await;
         }
         for f in flushes {
             let _ = f.send(());
@@ -74,7 +68,39 @@ async fn run(db: DatabaseConnection, mut rx: mpsc::UnboundedReceiver<Op>) {
     }
 }
 
-async fn write_until_done(db: &DatabaseConnection, rows: &[object::Model]) {
+/// Changes merged: only the last version of each row matters; a deleted
+/// object is not saved.
+#[derive(Default)]
+struct Batch {
+    objects: std::collections::BTreeMap<i64, object::Model>,
+    deleted: std::collections::BTreeSet<i64>,
+    accounts: std::collections::BTreeMap<i64, AccountRow>,
+}
+
+impl Batch {
+    fn add(&mut self, c: Changes) {
+        for o in c.objects {
+            self.objects.insert(o.id, o);
+        }
+        for d in c.deleted {
+            self.objects.remove(&d);
+            self.deleted.insert(d);
+        }
+        for a in c.accounts {
+            self.accounts.insert(a.id, a);
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.objects.is_empty() && self.deleted.is_empty() && self.accounts.is_empty()
+    }
+
+    fn len(&self) -> usize {
+        self.objects.len() + self.deleted.len() + self.accounts.len()
+    }
+}
+
+async fn write_until_done(db: &DatabaseConnection, rows: &Batch) {
     let mut delay = Duration::from_millis(100);
     let mut failed = false;
     loop {
@@ -97,10 +123,16 @@ async fn write_until_done(db: &DatabaseConnection, rows: &[object::Model]) {
     }
 }
 
-async fn write(db: &DatabaseConnection, rows: &[object::Model]) -> Result<(), db::DbError> {
+async fn write(db: &DatabaseConnection, batch: &Batch) -> Result<(), db::DbError> {
     let txn = db::begin_write(db).await?;
-    for r in rows {
+    for r in batch.objects.values() {
         db::save_object(&txn, r.clone()).await?;
+    }
+    for id in &batch.deleted {
+        db::delete_object(&txn, *id).await?;
+    }
+    for a in batch.accounts.values() {
+        db::save_account_row(&txn, a.clone()).await?;
     }
     txn.commit().await?;
     Ok(())

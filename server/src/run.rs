@@ -48,6 +48,11 @@ pub async fn load_world(db: &sea_orm::DatabaseConnection) -> anyhow::Result<Worl
     for a in db::load_accounts(db).await? {
         world.accounts.insert(a.id, Account::from_model(&a));
     }
+    for h in db::load_help(db).await? {
+        world.help.insert(h.key.clone(), crate::world::HelpEntry::from_model(h));
+    }
+    let first = db::reserve_ids(db, crate::create::ID_BLOCK).await?;
+    world.add_free_ids(first..first + crate::create::ID_BLOCK);
     info!(
         objects = world.len(),
         accounts = world.accounts.len(),
@@ -55,6 +60,20 @@ pub async fn load_world(db: &sea_orm::DatabaseConnection) -> anyhow::Result<Worl
         "world loaded"
     );
     Ok(world)
+}
+
+/// Objects whose typeclass the game no longer registers behave as their
+/// kind's default: say so once, at start.
+fn warn_unknown_typeclasses(world: &World, game: &Game) {
+    let mut unknown: std::collections::BTreeMap<&str, usize> = Default::default();
+    for o in world.objects() {
+        if game.typeclasses.get(&o.typeclass).is_none() {
+            *unknown.entry(o.typeclass.as_str()).or_default() += 1;
+        }
+    }
+    for (name, count) in unknown {
+        warn!(typeclass = name, objects = count, "unknown typeclass: these objects behave as the default of their kind");
+    }
 }
 
 pub async fn run(settings: Settings, game: Game) -> anyhow::Result<()> {
@@ -74,15 +93,9 @@ pub async fn run(settings: Settings, game: Game) -> anyhow::Result<()> {
     let mut links = 1u64;
     let mut relink: Option<tokio::task::JoinHandle<anyhow::Result<PortalLink>>> = None;
 
-    let connect_screen = game.connect_screen_text(&settings);
-    let mut server = Server::new(
-        settings.clone(),
-        world,
-        db.clone(),
-        Arc::new(game.commands),
-        connect_screen,
-        ev_tx.clone(),
-    );
+    warn_unknown_typeclasses(&world, &game);
+    let mut server = Server::new(settings.clone(), world, db.clone(), Arc::new(game), ev_tx.clone());
+    server.started();
 
     let mode = loop {
         tokio::select! {

@@ -90,6 +90,10 @@ pub struct DatabaseSettings {
 pub struct ServerSettings {
     pub multisession_mode: u8,
     pub new_account_registration: bool,
+    pub auto_create_character_with_account: bool,
+    pub auto_puppet_on_login: bool,
+    pub max_nr_simultaneous_puppets: usize,
+    pub max_nr_characters: usize,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -164,6 +168,13 @@ impl Settings {
         if self.server.multisession_mode > 3 {
             return Err(SettingsError::Invalid(format!(
                 "server.multisession_mode must be 0, 1, 2 or 3, not {}",
+                self.server.multisession_mode
+            )));
+        }
+        if self.server.multisession_mode < 2 && self.server.max_nr_simultaneous_puppets != 1 {
+            return Err(SettingsError::Invalid(format!(
+                "server.max_nr_simultaneous_puppets must be 1 in multisession_mode {} \
+                 (one puppet per account); use mode 2 or 3 to puppet several",
                 self.server.multisession_mode
             )));
         }
@@ -291,6 +302,13 @@ mod tests {
         std::fs::write(&file, "[server]\nmultisession_mode = 7\n").unwrap();
         let err = Settings::load(Some(&file)).unwrap_err().to_string();
         assert!(err.contains("multisession_mode"), "{err}");
+        std::fs::write(
+            &file,
+            "[server]\nmultisession_mode = 1\nmax_nr_simultaneous_puppets = 3\n",
+        )
+        .unwrap();
+        let err = Settings::load(Some(&file)).unwrap_err().to_string();
+        assert!(err.contains("max_nr_simultaneous_puppets"), "{err}");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -1,285 +1,331 @@
-//! The everyday in-game commands: `look`, `say`, `who`, `quit`, `help`.
+//! The character's everyday commands: `look`, `say`, `pose`, `get`, `drop`,
+//! `give`, `inventory`, `home`.
 
 use super::{CmdCtx, CmdSet, Command};
-use crate::actions::list_and;
-use tavern_shared::markup::ColorMode;
-use tavern_shared::session::now_millis;
+use crate::world::{ObjId, Search};
 
 pub fn add_all(set: &mut CmdSet) {
     set.add(Look)
         .add(Say)
-        .add(Who)
-        .add(Quit)
-        .add(Help)
-        .add(ClientOptions);
+        .add(Pose)
+        .add(Get)
+        .add(Drop)
+        .add(Give)
+        .add(Inventory)
+        .add(Home);
+}
+
+/// The caller's character, or a message saying there is none.
+pub(crate) fn need_caller(ctx: &mut CmdCtx<'_>) -> Option<ObjId> {
+    let me = ctx.caller();
+    if me.is_none() {
+        ctx.msg("You need to be playing a character to do that (see |wic|n).");
+    }
+    me
+}
+
+fn name_of(ctx: &CmdCtx<'_>, id: ObjId) -> String {
+    ctx.server
+        .world
+        .get(id)
+        .map(|o| o.key.clone())
+        .unwrap_or_default()
 }
 
 pub struct Look;
 
 impl Command for Look {
-    fn key(&self) -> &'static str {
+    fn key(&self) -> &str {
         "look"
     }
-    fn aliases(&self) -> &'static [&'static str] {
+    fn aliases(&self) -> &[&str] {
         &["l", "ls"]
     }
-    fn help(&self) -> &'static str {
+    fn help(&self) -> &str {
         "look [<thing>]\n\nLook at your surroundings, or at something or someone here."
     }
     fn func(&self, ctx: &mut CmdCtx<'_>) {
-        let Some(me) = ctx.caller() else {
-            ctx.msg("You have no character to look with.");
-            return;
+        let Some(me) = need_caller(ctx) else { return };
+        let target = if ctx.args.is_empty() {
+            match ctx.location() {
+                Some(here) => here,
+                None => {
+                    ctx.msg("You have no location to look at!");
+                    return;
+                }
+            }
+        } else {
+            let Some(t) = ctx.search(&ctx.args.clone()) else {
+                return;
+            };
+            t
         };
-        let Some(here) = ctx.location() else {
-            ctx.msg("You are nowhere.");
-            return;
-        };
-        if ctx.args.is_empty() {
-            let text = ctx.server.appearance(here, me);
-            ctx.msg(text);
+        if !ctx.access(target, "view", true) {
+            ctx.msg(format!("Could not find '{}'.", ctx.args));
             return;
         }
-        let want = ctx.args.to_lowercase();
-        let world = &ctx.server.world;
-        let candidates: Vec<_> = std::iter::once(here)
-            .chain(world.contents(here).iter().copied())
-            .filter(|&id| {
-                world
-                    .get(id)
-                    .is_some_and(|o| o.key.to_lowercase().starts_with(&want))
-            })
-            .collect();
-        match candidates.as_slice() {
-            [] => ctx.msg(format!("Could not find '{}'.", ctx.args)),
-            [one] => {
-                let text = ctx.server.appearance(*one, me);
-                ctx.msg(text);
-            }
-            many => {
-                let names: Vec<String> = many
-                    .iter()
-                    .filter_map(|&id| ctx.server.world.get(id).map(|o| o.key.clone()))
-                    .collect();
-                ctx.msg(format!(
-                    "More than one match for '{}': {}.",
-                    ctx.args,
-                    list_and(&names)
-                ));
-            }
-        }
+        let text = ctx.server.appearance(target, me);
+        ctx.msg(text);
     }
 }
 
 pub struct Say;
 
 impl Command for Say {
-    fn key(&self) -> &'static str {
+    fn key(&self) -> &str {
         "say"
     }
-    fn aliases(&self) -> &'static [&'static str] {
+    fn aliases(&self) -> &[&str] {
         &["\"", "'"]
     }
-    fn help(&self) -> &'static str {
+    fn help(&self) -> &str {
         "say <message>\n\nSay something to everyone in the room. Shortcut: \"<message>"
     }
     fn func(&self, ctx: &mut CmdCtx<'_>) {
+        let Some(me) = need_caller(ctx) else { return };
         if ctx.args.is_empty() {
             ctx.msg("Say what?");
             return;
         }
         let speech = ctx.args.clone();
-        let name = ctx.caller_name();
-        ctx.msg(format!("You say, \"{speech}|n\""));
-        ctx.msg_others_in_room(&format!("{name} says, \"{speech}|n\""));
+        ctx.server
+            .hook(me, "at_say", (), |tc, s| tc.at_say(s, me, &speech));
     }
 }
 
-pub struct Who;
+pub struct Pose;
 
-impl Command for Who {
-    fn key(&self) -> &'static str {
-        "who"
+impl Command for Pose {
+    fn key(&self) -> &str {
+        "pose"
     }
-    fn aliases(&self) -> &'static [&'static str] {
-        &["doing"]
+    fn aliases(&self) -> &[&str] {
+        &[":", "emote"]
     }
-    fn help(&self) -> &'static str {
-        "who\n\nList who is playing right now."
+    fn help(&self) -> &str {
+        "pose <action>\n\nDescribe what you do, seen by everyone in the room: \
+         'pose waves.' shows 'Anna waves.' Shortcut: :waves."
     }
     fn func(&self, ctx: &mut CmdCtx<'_>) {
-        let now = now_millis();
-        let mut rows: Vec<(String, u64, u64)> = Vec::new();
-        let mut seen = std::collections::HashSet::new();
-        for s in ctx.server.sessions.logged_in() {
-            let Some(account) = s.account() else { continue };
-            if !seen.insert(account) {
-                continue;
-            }
-            let name = s
-                .puppet()
-                .and_then(|p| ctx.server.world.get(p))
-                .map(|o| o.key.clone())
-                .or_else(|| s.sync.account_name.clone())
-                .unwrap_or_default();
-            rows.push((
-                name,
-                now.saturating_sub(s.sync.conn_time) / 1000,
-                now.saturating_sub(s.sync.cmd_last_visible) / 1000,
-            ));
-        }
-        rows.sort();
-        let mut out = String::from("|wAccount name          On for     Idle|n");
-        for (name, on, idle) in &rows {
-            out.push_str(&format!(
-                "\n{name:<21} {:>7} {:>8}",
-                duration(*on),
-                duration(*idle)
-            ));
-        }
-        let n = rows.len();
-        out.push_str(&format!(
-            "\n{n} unique account{} logged in.",
-            if n == 1 { "" } else { "s" }
-        ));
-        ctx.msg(out);
-    }
-}
-
-fn duration(secs: u64) -> String {
-    match secs {
-        s if s < 60 => format!("{s}s"),
-        s if s < 3600 => format!("{}m", s / 60),
-        s if s < 86400 => format!("{}h", s / 3600),
-        s => format!("{}d", s / 86400),
-    }
-}
-
-pub struct Quit;
-
-impl Command for Quit {
-    fn key(&self) -> &'static str {
-        "quit"
-    }
-    fn help(&self) -> &'static str {
-        "quit\n\nLeave the game and close the connection."
-    }
-    fn func(&self, ctx: &mut CmdCtx<'_>) {
-        ctx.server.disconnect(
-            ctx.sessid,
-            Some("Quitting. Hope to see you again, soon.".into()),
-        );
-    }
-}
-
-pub struct Help;
-
-impl Command for Help {
-    fn key(&self) -> &'static str {
-        "help"
-    }
-    fn aliases(&self) -> &'static [&'static str] {
-        &["?"]
-    }
-    fn help(&self) -> &'static str {
-        "help [<command>]\n\nList the commands you can use, or show how one works."
-    }
-    fn func(&self, ctx: &mut CmdCtx<'_>) {
-        let usable: Vec<_> = ctx
-            .cmdset
-            .commands()
-            .iter()
-            .filter(|c| c.access(ctx.server, ctx.sessid))
-            .cloned()
-            .collect();
+        let Some(me) = need_caller(ctx) else { return };
         if ctx.args.is_empty() {
-            let mut cats: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
-            for c in &usable {
-                cats.entry(c.help_category()).or_default().push(c.key());
-            }
-            let mut out = String::from("|wCommands you can use:|n");
-            for (cat, mut keys) in cats {
-                keys.sort();
-                out.push_str(&format!("\n|y{cat}|n\n  {}", keys.join(", ")));
-            }
-            out.push_str("\n\nType |whelp <command>|n to read about one.");
-            ctx.msg(out);
+            ctx.msg("What do you want to do?");
             return;
         }
-        let want = ctx.args.to_lowercase();
-        match usable
-            .iter()
-            .find(|c| c.key() == want || c.aliases().contains(&want.as_str()))
-        {
-            Some(c) => {
-                let mut text = format!("|wHelp for {}|n\n{}", c.key(), c.help());
-                if !c.aliases().is_empty() {
-                    text.push_str(&format!("\n\nAliases: {}", c.aliases().join(", ")));
-                }
-                ctx.msg(text);
-            }
-            None => ctx.msg(format!("No help found for '{}'.", ctx.args)),
+        let args = ctx.args.clone();
+        let sep = if args.starts_with(['\'', ',', ':']) { "" } else { " " };
+        let text = format!("{}{sep}{args}|n", name_of(ctx, me));
+        match ctx.location() {
+            Some(loc) => ctx.server.msg_location(loc, &text, &[]),
+            None => ctx.msg(text),
         }
     }
 }
 
-/// `option`: what the game knows about your client.
-pub struct ClientOptions;
+pub struct Get;
 
-impl Command for ClientOptions {
-    fn key(&self) -> &'static str {
-        "option"
+impl Command for Get {
+    fn key(&self) -> &str {
+        "get"
     }
-    fn aliases(&self) -> &'static [&'static str] {
-        &["options"]
+    fn aliases(&self) -> &[&str] {
+        &["grab"]
     }
-    fn help(&self) -> &'static str {
-        "option\n\nShow what your client told the game: its name, screen size, \
-         encoding, colours and the protocols it speaks."
+    fn help(&self) -> &str {
+        "get <thing>\n\nPick up something in the room."
     }
     fn func(&self, ctx: &mut CmdCtx<'_>) {
-        let Some(s) = ctx.server.sessions.get(ctx.sessid) else {
+        let Some(me) = need_caller(ctx) else { return };
+        if ctx.args.is_empty() {
+            ctx.msg("Get what?");
+            return;
+        }
+        let s = Search::new(Some(me)).among(
+            ctx.location()
+                .map(|l| ctx.server.world.contents(l).to_vec())
+                .unwrap_or_default(),
+        );
+        let Some(obj) = ctx.search_with(s, &ctx.args.clone()) else {
             return;
         };
-        let f = &s.sync.flags;
-        let size = match (f.screen_width, f.screen_height) {
-            (Some(w), Some(h)) => format!("{w}x{h}"),
-            _ => "unknown".into(),
+        if obj == me {
+            ctx.msg("You can't get yourself.");
+            return;
+        }
+        if !ctx.access(obj, "get", false) {
+            let msg = ctx
+                .server
+                .world
+                .get(obj)
+                .and_then(|o| o.attr::<String>("get_err_msg"))
+                .unwrap_or_else(|| "You can't get that.".into());
+            ctx.msg(msg);
+            return;
+        }
+        if !ctx.server.move_obj(obj, Some(me), true) {
+            ctx.msg("You can't get that.");
+            return;
+        }
+        let name = name_of(ctx, obj);
+        ctx.msg(format!("You pick up {name}."));
+        let me_name = name_of(ctx, me);
+        ctx.msg_others_in_room(&format!("{me_name} picks up {name}."));
+    }
+}
+
+pub struct Drop;
+
+impl Command for Drop {
+    fn key(&self) -> &str {
+        "drop"
+    }
+    fn help(&self) -> &str {
+        "drop <thing>\n\nPut down something you carry."
+    }
+    fn func(&self, ctx: &mut CmdCtx<'_>) {
+        let Some(me) = need_caller(ctx) else { return };
+        if ctx.args.is_empty() {
+            ctx.msg("Drop what?");
+            return;
+        }
+        let s = Search::new(Some(me)).inventory();
+        let query = ctx.args.clone();
+        let obj = match s.one(&ctx.server.world, &query) {
+            Ok(o) => o,
+            Err(crate::world::SearchError::NotFound(_)) => {
+                ctx.msg(format!("You aren't carrying {query}."));
+                return;
+            }
+            Err(e) => {
+                let msg = e.message(&ctx.server.world, Some(me));
+                ctx.msg(msg);
+                return;
+            }
         };
-        let colours = match f.color_mode() {
-            ColorMode::Plain => "none",
-            ColorMode::Ansi => "ansi",
-            ColorMode::Xterm256 => "xterm256",
-            ColorMode::TrueColor => "truecolor",
+        if !ctx.access(obj, "drop", true) {
+            ctx.msg("You cannot drop this.");
+            return;
+        }
+        let Some(here) = ctx.location() else {
+            ctx.msg("There is nowhere to drop it.");
+            return;
         };
-        let yes = |b: bool| if b { "yes" } else { "no" };
-        let mut options = f.options.clone();
-        options.sort();
-        let text = format!(
-            "|wClient settings|n\n \
-             Client:        {}\n \
-             Protocol:      {}\n \
-             Screen:        {size}\n \
-             Encoding:      {}\n \
-             Colours:       {colours}\n \
-             Screen reader: {}\n \
-             Options:       {}\n \
-             GMCP packages: {}",
-            f.client_name.as_deref().unwrap_or("unknown"),
-            s.sync.protocol,
-            f.encoding,
-            yes(f.screenreader),
-            if options.is_empty() {
-                "none".into()
-            } else {
-                options.join(", ")
+        ctx.server.move_obj(obj, Some(here), true);
+        let name = name_of(ctx, obj);
+        ctx.msg(format!("You drop {name}."));
+        let me_name = name_of(ctx, me);
+        ctx.msg_others_in_room(&format!("{me_name} drops {name}."));
+    }
+}
+
+pub struct Give;
+
+impl Command for Give {
+    fn key(&self) -> &str {
+        "give"
+    }
+    fn help(&self) -> &str {
+        "give <thing> to <someone>\n\nGive something you carry to someone here. \
+         'give <thing> = <someone>' works too."
+    }
+    fn func(&self, ctx: &mut CmdCtx<'_>) {
+        let Some(me) = need_caller(ctx) else { return };
+        let (what, whom) = match ctx.rhs.clone() {
+            Some(r) => (ctx.lhs.clone(), r),
+            None => match ctx.args.rsplit_once(" to ") {
+                Some((w, t)) => (w.trim().to_string(), t.trim().to_string()),
+                None => {
+                    ctx.msg("Usage: give <inventory object> = <target>");
+                    return;
+                }
             },
-            if f.oob_supports.is_empty() {
-                "none".into()
-            } else {
-                f.oob_supports.join(", ")
-            },
-        );
-        ctx.msg(text);
+        };
+        if what.is_empty() || whom.is_empty() {
+            ctx.msg("Usage: give <inventory object> = <target>");
+            return;
+        }
+        let Some(obj) = ctx.search_with(Search::new(Some(me)).inventory(), &what) else {
+            return;
+        };
+        let Some(target) = ctx.search(&whom) else {
+            return;
+        };
+        if target == me {
+            ctx.msg(format!("You keep {}.", name_of(ctx, obj)));
+            return;
+        }
+        if ctx.server.world.get(target).is_some_and(|t| t.kind != crate::world::Kind::Character) {
+            ctx.msg(format!("You can't give anything to {}.", name_of(ctx, target)));
+            return;
+        }
+        if !ctx.server.move_obj(obj, Some(target), true) {
+            ctx.msg("You can't give that away.");
+            return;
+        }
+        let (obj_name, target_name, me_name) =
+            (name_of(ctx, obj), name_of(ctx, target), name_of(ctx, me));
+        ctx.msg(format!("You give {obj_name} to {target_name}."));
+        ctx.server
+            .msg_obj(target, &format!("{me_name} gives you {obj_name}."));
+    }
+}
+
+pub struct Inventory;
+
+impl Command for Inventory {
+    fn key(&self) -> &str {
+        "inventory"
+    }
+    fn aliases(&self) -> &[&str] {
+        &["inv", "i"]
+    }
+    fn help(&self) -> &str {
+        "inventory\n\nList what you are carrying."
+    }
+    fn func(&self, ctx: &mut CmdCtx<'_>) {
+        let Some(me) = need_caller(ctx) else { return };
+        let items: Vec<String> = ctx
+            .server
+            .world
+            .contents(me)
+            .iter()
+            .filter_map(|&i| ctx.server.world.get(i))
+            .map(|o| {
+                let desc = o.desc.lines().next().unwrap_or("");
+                if desc.is_empty() {
+                    format!(" |C{}|n", o.key)
+                } else {
+                    format!(" |C{}|n  {desc}", o.key)
+                }
+            })
+            .collect();
+        if items.is_empty() {
+            ctx.msg("You are not carrying anything.");
+        } else {
+            ctx.msg(format!("|wYou are carrying:|n\n{}", items.join("\n")));
+        }
+    }
+}
+
+pub struct Home;
+
+impl Command for Home {
+    fn key(&self) -> &str {
+        "home"
+    }
+    fn help(&self) -> &str {
+        "home\n\nGo back to your home location."
+    }
+    fn func(&self, ctx: &mut CmdCtx<'_>) {
+        let Some(me) = need_caller(ctx) else { return };
+        let home = ctx.server.world.get(me).and_then(|o| o.home);
+        match home {
+            None => ctx.msg("You have no home!"),
+            Some(h) if Some(h) == ctx.location() => ctx.msg("You are already home!"),
+            Some(h) => {
+                ctx.msg("There's no place like home ...");
+                ctx.server.move_obj(me, Some(h), false);
+            }
+        }
     }
 }

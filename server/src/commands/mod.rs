@@ -1,19 +1,29 @@
-//! Commands: what players type. A [`Command`] has a key, aliases, help text and
-//! a `func`; a [`CmdSet`] is a set of them, matched the way Evennia matches:
-//! case-insensitive, the longest key or alias that starts the line and is
-//! followed by a space or the end of the line (or is itself punctuation, like
-//! `"` for say), with the prefixes `@ & / +` ignored as a fallback.
+//! Commands: what players type. A [`Command`] has a key, aliases, locks,
+//! help text and a `func`; a [`CmdSet`] is a set of them. The sets on the
+//! session, the account, the puppet and the objects nearby are merged by
+//! Evennia's rules ([`cmdset`]) and the line is matched against the result
+//! ([`parser`]), then run ([`handler`]).
 
+pub mod account;
 pub mod admin;
+pub mod building;
+pub mod cmdset;
 pub mod general;
+pub mod handler;
+pub mod help;
+pub mod parser;
 pub mod unloggedin;
 
 use std::sync::Arc;
 
 use tavern_shared::SessId;
 
+pub use cmdset::{CmdEntry, CmdSet, DEFAULT_ARG_REGEX, MergeType};
+pub use handler::Holder;
+
 use crate::executor::Server;
-use crate::world::ObjId;
+use crate::locks::Accessor;
+use crate::world::{AccountId, ObjId, Search};
 
 /// A command players can type. Implement it for a unit struct and add it to the game:
 ///
@@ -23,197 +33,88 @@ use crate::world::ObjId;
 /// struct Wave;
 ///
 /// impl Command for Wave {
-///     fn key(&self) -> &'static str { "wave" }
-///     fn help(&self) -> &'static str { "wave\n\nWave at everyone in the room." }
+///     fn key(&self) -> &str { "wave" }
+///     fn help(&self) -> &str { "wave\n\nWave at everyone in the room." }
 ///     fn func(&self, ctx: &mut CmdCtx<'_>) {
 ///         ctx.msg("You wave.");
-///         ctx.msg_others_in_room(&format!("{} waves.", ctx.caller_name()));
+///         let me = ctx.caller_name();
+///         ctx.msg_others_in_room(&format!("{me} waves."));
 ///     }
 /// }
 /// ```
 pub trait Command: Send + Sync + 'static {
     /// The name players type.
-    fn key(&self) -> &'static str;
+    fn key(&self) -> &str;
     /// Other names for it.
-    fn aliases(&self) -> &'static [&'static str] {
+    fn aliases(&self) -> &[&str] {
         &[]
     }
+    /// Who may use it and see it in `help`: a lock string with a `cmd` lock
+    /// (`cmd:perm(Builder)`), as Evennia writes them.
+    fn locks(&self) -> &str {
+        "cmd:all()"
+    }
     /// Help text: the first line is the usage, then a blank line and the description.
-    fn help(&self) -> &'static str;
+    fn help(&self) -> &str;
     /// The help category it is listed under.
-    fn help_category(&self) -> &'static str {
+    fn help_category(&self) -> &str {
         "General"
     }
-    /// Whether this caller may use (and see) the command.
-    fn access(&self, _server: &Server, _sessid: SessId) -> bool {
+    /// Whether `help` lists it.
+    fn auto_help(&self) -> bool {
         true
+    }
+    /// What may follow the name for the line to call this command (a regex on
+    /// the rest of the line); `None`: anything. Names ending in punctuation
+    /// (`"`, `:`) need nothing between name and text.
+    fn arg_regex(&self) -> Option<&str> {
+        Some(DEFAULT_ARG_REGEX)
+    }
+    /// Checks the arguments before `func`; an `Err` is shown and `func` not run.
+    fn parse(&self, _ctx: &mut CmdCtx<'_>) -> Result<(), String> {
+        Ok(())
     }
     /// Runs the command.
     fn func(&self, ctx: &mut CmdCtx<'_>);
 }
 
-/// A set of commands.
-#[derive(Clone, Default)]
-pub struct CmdSet {
-    pub key: &'static str,
-    commands: Vec<Arc<dyn Command>>,
-}
-
-impl CmdSet {
-    pub fn new(key: &'static str) -> Self {
-        Self {
-            key,
-            commands: Vec::new(),
-        }
-    }
-
-    /// Adds a command, replacing one of the same key.
-    pub fn add(&mut self, cmd: impl Command) -> &mut Self {
-        self.add_arc(Arc::new(cmd))
-    }
-
-    pub fn add_arc(&mut self, cmd: Arc<dyn Command>) -> &mut Self {
-        self.commands.retain(|c| c.key() != cmd.key());
-        self.commands.push(cmd);
-        self
-    }
-
-    pub fn commands(&self) -> &[Arc<dyn Command>] {
-        &self.commands
-    }
-
-    /// The command `line` calls, with the length of the name matched.
-    pub fn find(
-        &self,
-        line: &str,
-        server: &Server,
-        sessid: SessId,
-    ) -> Option<(Arc<dyn Command>, usize)> {
-        self.match_line(line, server, sessid).or_else(|| {
-            let stripped = line.trim_start_matches(['@', '&', '/', '+']);
-            if stripped.len() == line.len() || stripped.is_empty() {
-                return None;
-            }
-            let skipped = line.len() - stripped.len();
-            self.match_line(stripped, server, sessid)
-                .map(|(c, n)| (c, n + skipped))
-        })
-    }
-
-    fn match_line(
-        &self,
-        line: &str,
-        server: &Server,
-        sessid: SessId,
-    ) -> Option<(Arc<dyn Command>, usize)> {
-        let lower = line.to_lowercase();
-        let mut best: Option<(Arc<dyn Command>, usize)> = None;
-        for cmd in &self.commands {
-            for name in std::iter::once(cmd.key()).chain(cmd.aliases().iter().copied()) {
-                if !lower.starts_with(name) {
-                    continue;
-                }
-                let rest = &lower[name.len()..];
-                let punctuation = !name.chars().last().is_some_and(char::is_alphanumeric);
-                if !(rest.is_empty() || rest.starts_with(char::is_whitespace) || punctuation) {
-                    continue;
-                }
-                if best.as_ref().is_some_and(|(_, n)| *n >= name.len()) {
-                    continue;
-                }
-                if cmd.access(server, sessid) {
-                    best = Some((cmd.clone(), name.len()));
-                }
-            }
-        }
-        best
-    }
-}
-
-/// The game's command sets: what unlogged-in sessions and characters can use.
+/// The game's command sets: the defaults each session, account and
+/// character starts with, and named sets that can be added by name (and so
+/// persist across reloads).
 #[derive(Clone)]
 pub struct Commands {
-    pub unloggedin: CmdSet,
-    pub character: CmdSet,
+    /// On sessions not logged in (Evennia's DefaultUnloggedin, priority 0).
+    pub unloggedin: Arc<CmdSet>,
+    /// On every logged-in session (DefaultSession, priority -20).
+    pub session: Arc<CmdSet>,
+    /// On accounts: out-of-character commands (DefaultAccount, priority -10).
+    pub account: Arc<CmdSet>,
+    /// On characters (DefaultCharacter, priority 0).
+    pub character: Arc<CmdSet>,
+    /// Sets that can be added by name.
+    pub named: std::collections::HashMap<String, Arc<CmdSet>>,
 }
 
 impl Default for Commands {
     fn default() -> Self {
         let mut unloggedin = CmdSet::new("DefaultUnloggedin");
         unloggedin::add_all(&mut unloggedin);
+        let mut session = CmdSet::new("DefaultSession").with_priority(-20);
+        account::add_session_commands(&mut session);
+        let mut acct = CmdSet::new("DefaultAccount").with_priority(-10);
+        account::add_all(&mut acct);
+        admin::add_all(&mut acct);
+        help::add_all(&mut acct);
         let mut character = CmdSet::new("DefaultCharacter");
         general::add_all(&mut character);
-        admin::add_all(&mut character);
+        building::add_all(&mut character);
+        help::add_all(&mut character);
         Self {
-            unloggedin,
-            character,
-        }
-    }
-}
-
-impl Commands {
-    /// Runs one line of input from a session.
-    pub fn execute(&self, server: &mut Server, sessid: SessId, line: &str) {
-        let line = line.trim();
-        if let Some(s) = server.sessions.get_mut(sessid) {
-            if let Some(answer) = s.asked.take() {
-                if s.sync.data.remove(crate::session::HIDDEN_PENDING).is_some() {
-                    s.dirty = true;
-                }
-                answer(server, sessid, line.to_string());
-                return;
-            }
-            if s.sync.data.remove(crate::session::HIDDEN_PENDING).is_some() {
-                // A hidden answer whose question died with the last server.
-                s.dirty = true;
-                server.msg_session(
-                    sessid,
-                    "The server restarted while waiting for that; please try again.",
-                );
-                return;
-            }
-        }
-        if line.is_empty() {
-            return;
-        }
-        let logged_in = server
-            .sessions
-            .get(sessid)
-            .is_some_and(|s| s.sync.logged_in);
-        let cmdset = if logged_in {
-            &self.character
-        } else {
-            &self.unloggedin
-        };
-        match cmdset.find(line, server, sessid) {
-            Some((cmd, len)) => {
-                // Never log arguments: they may hold a password.
-                tracing::debug!(sessid, cmd = cmd.key(), "command");
-                let mut ctx = CmdCtx {
-                    server,
-                    sessid,
-                    cmdname: line[..len].to_string(),
-                    args: line[len..].trim().to_string(),
-                    cmdset,
-                };
-                // A bug in one command must not take the server down: the
-                // input would be replayed to the next server and crash it too.
-                let ran =
-                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| cmd.func(&mut ctx)));
-                if let Err(panic) = ran {
-                    let what = panic
-                        .downcast_ref::<&str>()
-                        .map(|s| s.to_string())
-                        .or_else(|| panic.downcast_ref::<String>().cloned())
-                        .unwrap_or_default();
-                    tracing::error!(sessid, cmd = cmd.key(), "command panicked: {what}");
-                    server.msg_session(sessid, COMMAND_FAILED_MSG);
-                }
-            }
-            None => server.msg_session(
-                sessid,
-                format!("Command '{line}' is not available. Type \"help\" for help."),
-            ),
+            unloggedin: Arc::new(unloggedin),
+            session: Arc::new(session),
+            account: Arc::new(acct),
+            character: Arc::new(character),
+            named: Default::default(),
         }
     }
 }
@@ -227,23 +128,117 @@ pub struct CmdCtx<'a> {
     pub server: &'a mut Server,
     /// The session that typed the command.
     pub sessid: SessId,
+    /// The whole line as typed.
+    pub raw: String,
     /// The command name as typed.
     pub cmdname: String,
-    /// Everything after the command name, trimmed.
+    /// Everything after the name (and after any `/switches`), trimmed.
     pub args: String,
-    /// The set the command was found in (for `help`).
-    pub cmdset: &'a CmdSet,
+    /// `/switches` written right after the name, lowercased: `dig/teleport`.
+    pub switches: Vec<String>,
+    /// `args` split at the first `=`: the left side, trimmed (all of `args` without `=`).
+    pub lhs: String,
+    /// The right side of `=`, trimmed; `None` when there is no `=`.
+    pub rhs: Option<String>,
+    /// The merged set the command was found in (for `help`).
+    pub cmdset: Arc<CmdSet>,
+    /// The object whose cmdset offered the command (an exit, a sword).
+    pub obj: Option<ObjId>,
 }
 
-impl CmdCtx<'_> {
+impl<'a> CmdCtx<'a> {
+    /// A context for running a command: `rest` is what followed its name.
+    pub fn new(
+        server: &'a mut Server,
+        sessid: SessId,
+        raw: &str,
+        cmdname: &str,
+        rest: &str,
+        cmdset: Arc<CmdSet>,
+        obj: Option<ObjId>,
+    ) -> Self {
+        let mut switches = Vec::new();
+        let mut rest = rest;
+        // `/switch/other rest`: only right after the name.
+        while let Some(after) = rest.strip_prefix('/') {
+            let end = after
+                .find(|c: char| c == '/' || c.is_whitespace())
+                .unwrap_or(after.len());
+            if end > 0 {
+                switches.push(after[..end].to_lowercase());
+            }
+            rest = &after[end..];
+        }
+        let args = rest.trim().to_string();
+        let (lhs, rhs) = match args.split_once('=') {
+            Some((l, r)) => (l.trim().to_string(), Some(r.trim().to_string())),
+            None => (args.clone(), None),
+        };
+        Self {
+            server,
+            sessid,
+            raw: raw.to_string(),
+            cmdname: cmdname.to_string(),
+            args,
+            switches,
+            lhs,
+            rhs,
+            cmdset,
+            obj,
+        }
+    }
+
     /// Sends text to the session that typed the command.
     pub fn msg(&mut self, text: impl Into<String>) {
         self.server.msg_session(self.sessid, text);
     }
 
+    /// Sends messages (text and out-of-band data together) to the session.
+    pub fn send(&mut self, msgs: Vec<tavern_shared::Msg>) {
+        for m in msgs {
+            self.server.send_msg(self.sessid, m);
+        }
+    }
+
+    /// Whether a `/switch` was given.
+    pub fn has_switch(&self, s: &str) -> bool {
+        self.switches.iter().any(|x| x == s)
+    }
+
+    /// `lhs` split on commas, trimmed, empty parts dropped.
+    pub fn lhs_list(&self) -> Vec<String> {
+        comma_list(&self.lhs)
+    }
+
+    /// `rhs` split on commas, trimmed, empty parts dropped.
+    pub fn rhs_list(&self) -> Vec<String> {
+        self.rhs.as_deref().map(comma_list).unwrap_or_default()
+    }
+
     /// The character the session puppets.
     pub fn caller(&self) -> Option<ObjId> {
         self.server.session_puppet(self.sessid)
+    }
+
+    /// The account the session is logged in to.
+    pub fn account(&self) -> Option<AccountId> {
+        self.server.sessions.get(self.sessid)?.account()
+    }
+
+    /// Who is acting, for lock checks.
+    pub fn accessor(&self) -> Accessor {
+        self.server.accessor(self.sessid)
+    }
+
+    /// Whether the caller passes `target`'s lock of `access_type` (missing: `default`).
+    pub fn access(&self, target: ObjId, access_type: &str, default: bool) -> bool {
+        self.server
+            .access(self.accessor(), target, access_type, default)
+    }
+
+    /// Whether the caller has a permission (or one above it in the hierarchy).
+    pub fn has_perm(&self, perm: &str) -> bool {
+        self.server.has_perm(self.accessor(), perm)
     }
 
     /// The caller's name: its puppet's key, else its account's, else "Someone".
@@ -273,6 +268,25 @@ impl CmdCtx<'_> {
         }
     }
 
+    /// Finds one object near the caller (the room, its contents, the
+    /// caller's inventory), or tells the caller why not (Evennia's `caller.search`).
+    pub fn search(&mut self, query: &str) -> Option<ObjId> {
+        let s = Search::new(self.caller()).location().inventory();
+        self.search_with(s, query)
+    }
+
+    /// Finds one object with a custom [`Search`], or tells the caller why not.
+    pub fn search_with(&mut self, search: Search, query: &str) -> Option<ObjId> {
+        match search.one(&self.server.world, query) {
+            Ok(id) => Some(id),
+            Err(e) => {
+                let msg = e.message(&self.server.world, self.caller());
+                self.msg(msg);
+                None
+            }
+        }
+    }
+
     /// Asks the player a question; the next line they type goes to `answer`
     /// instead of being run as a command. With `hidden`, the client is asked not
     /// to show what is typed (telnet ECHO, a password field in the webclient).
@@ -282,25 +296,7 @@ impl CmdCtx<'_> {
         hidden: bool,
         answer: impl FnOnce(&mut Server, SessId, String) + Send + 'static,
     ) {
-        let mut msg = tavern_shared::Msg::prompt(question);
-        if hidden {
-            msg = msg.kwarg("options", serde_json::json!({"echo": false}));
-        }
-        self.server.send_msg(self.sessid, msg);
-        if let Some(s) = self.server.sessions.get_mut(self.sessid) {
-            s.asked = Some(Box::new(move |server: &mut Server, sessid, line| {
-                if hidden {
-                    // Show input again, and end the line the hidden input did not.
-                    let show = tavern_shared::Msg::text("")
-                        .kwarg("options", serde_json::json!({"echo": true}));
-                    server.send_msg(sessid, show);
-                }
-                answer(server, sessid, line)
-            }));
-            if hidden {
-                s.set_data(crate::session::HIDDEN_PENDING, true.into());
-            }
-        }
+        self.server.ask(self.sessid, question, hidden, answer);
     }
 
     /// Game data kept with this session across reloads.
@@ -313,6 +309,15 @@ impl CmdCtx<'_> {
             s.set_data(key, value);
         }
     }
+}
+
+/// Splits on commas, trimming, dropping empty parts.
+pub fn comma_list(s: &str) -> Vec<String> {
+    s.split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(str::to_string)
+        .collect()
 }
 
 /// Splits arguments the way `connect` and `create` read them: words, or

@@ -7,7 +7,7 @@ use super::{CmdCtx, CmdSet, Command, split_args};
 use crate::accounts::{hash_password, name_problem_for_players, verify_password};
 use crate::db::{self, DbError};
 use crate::executor::{Completion, Server};
-use crate::world::{Account, Object};
+use crate::world::{Account, Kind, Object};
 use tavern_shared::SessId;
 
 pub fn add_all(set: &mut CmdSet) {
@@ -24,13 +24,13 @@ pub const CREATE_THROTTLED_MSG: &str =
 pub struct Connect;
 
 impl Command for Connect {
-    fn key(&self) -> &'static str {
+    fn key(&self) -> &str {
         "connect"
     }
-    fn aliases(&self) -> &'static [&'static str] {
+    fn aliases(&self) -> &[&str] {
         &["conn", "con", "co"]
     }
-    fn help(&self) -> &'static str {
+    fn help(&self) -> &str {
         "connect <name> <password>\n\nConnect to the game with an existing account. \
          Put a name with spaces in quotes: connect \"Anna Bell\" secret"
     }
@@ -111,13 +111,13 @@ fn start_login(server: &mut Server, sessid: SessId, name: String, password: Stri
 pub struct Create;
 
 impl Command for Create {
-    fn key(&self) -> &'static str {
+    fn key(&self) -> &str {
         "create"
     }
-    fn aliases(&self) -> &'static [&'static str] {
+    fn aliases(&self) -> &[&str] {
         &["cre", "cr"]
     }
-    fn help(&self) -> &'static str {
+    fn help(&self) -> &str {
         "create <name> <password>\n\nCreate a new account, and a character of the same name. \
          Put a name with spaces in quotes: create \"Anna Bell\" secret"
     }
@@ -156,14 +156,29 @@ impl Command for Create {
         let db = ctx.server.db.clone();
         let security = ctx.server.settings.security.clone();
         let start_room = ctx.server.world.start_room;
+        let with_character = ctx.server.settings.server.auto_create_character_with_account;
+        let typeclass = ctx
+            .server
+            .game
+            .typeclasses
+            .default_for(Kind::Character)
+            .name()
+            .to_string();
         let sessid = ctx.sessid;
         ctx.server.spawn_for(sessid, async move {
             let created = async {
                 let hash = hash_password(&security, password).await?;
-                let char_id = db::reserve_ids(&db, 1).await?;
+                let character = if with_character {
+                    Some(db::NewCharacter {
+                        id: db::reserve_ids(&db, 1).await?,
+                        room: start_room,
+                        typeclass: &typeclass,
+                    })
+                } else {
+                    None
+                };
                 Ok::<_, CreateError>(
-                    db::create_account(&db, &name, hash, false, Some((char_id, start_room)))
-                        .await?,
+                    db::create_account(&db, &name, hash, false, character).await?,
                 )
             }
             .await;
@@ -176,9 +191,13 @@ impl Command for Create {
                         .insert(account.id, Account::from_model(&account));
                     if let Some(c) = character {
                         let mut obj = Object::from_model(c);
+                        let id = obj.id;
                         // A new character waits out of the world until first played.
                         obj.location = None;
                         server.world.insert_loaded(obj);
+                        server.hook(id, "at_object_creation", (), |tc, s| {
+                            tc.at_object_creation(s, id)
+                        });
                     }
                     tracing::info!(sessid, account = account.id, "account created");
                     let connect = if name.contains(' ') {
@@ -222,13 +241,13 @@ enum CreateError {
 pub struct Quit;
 
 impl Command for Quit {
-    fn key(&self) -> &'static str {
+    fn key(&self) -> &str {
         "quit"
     }
-    fn aliases(&self) -> &'static [&'static str] {
+    fn aliases(&self) -> &[&str] {
         &["q", "qu"]
     }
-    fn help(&self) -> &'static str {
+    fn help(&self) -> &str {
         "quit\n\nClose the connection."
     }
     fn func(&self, ctx: &mut CmdCtx<'_>) {
@@ -240,13 +259,13 @@ impl Command for Quit {
 pub struct Look;
 
 impl Command for Look {
-    fn key(&self) -> &'static str {
+    fn key(&self) -> &str {
         "look"
     }
-    fn aliases(&self) -> &'static [&'static str] {
+    fn aliases(&self) -> &[&str] {
         &["l"]
     }
-    fn help(&self) -> &'static str {
+    fn help(&self) -> &str {
         "look\n\nShow the connection screen again."
     }
     fn func(&self, ctx: &mut CmdCtx<'_>) {
@@ -258,13 +277,13 @@ impl Command for Look {
 pub struct Help;
 
 impl Command for Help {
-    fn key(&self) -> &'static str {
+    fn key(&self) -> &str {
         "help"
     }
-    fn aliases(&self) -> &'static [&'static str] {
+    fn aliases(&self) -> &[&str] {
         &["h", "?"]
     }
-    fn help(&self) -> &'static str {
+    fn help(&self) -> &str {
         "help\n\nHow to get into the game."
     }
     fn func(&self, ctx: &mut CmdCtx<'_>) {

@@ -19,6 +19,12 @@ pub mod account {
         pub last_login: Option<i64>,
         /// The character this account puppets on login (Evennia's `_last_puppet`).
         pub last_puppet: Option<i64>,
+        /// JSON list of permission names.
+        pub permissions: String,
+        /// The persistent attributes, a JSON object.
+        pub attributes: String,
+        /// JSON list of persistent cmdset names.
+        pub cmdsets: String,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -39,6 +45,8 @@ pub mod object {
         pub id: i64,
         pub key: String,
         pub typeclass: String,
+        /// The base kind: room, exit, character or thing.
+        pub kind: String,
         pub location_id: Option<i64>,
         pub home_id: Option<i64>,
         pub destination_id: Option<i64>,
@@ -46,6 +54,16 @@ pub mod object {
         pub description: String,
         /// The persistent attributes (`db`), a JSON object.
         pub attributes: String,
+        /// JSON list of aliases.
+        pub aliases: String,
+        /// JSON list of `{key, category}` tags.
+        pub tags: String,
+        /// JSON list of permission names.
+        pub permissions: String,
+        /// The lock string, `type:expr;type:expr`.
+        pub locks: String,
+        /// JSON list of persistent cmdset names.
+        pub cmdsets: String,
         pub created_at: i64,
     }
 
@@ -65,6 +83,28 @@ pub mod server_config {
         #[sea_orm(primary_key, auto_increment = false)]
         pub key: String,
         pub value: String,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod help_entry {
+    use sea_orm::entity::prelude::*;
+
+    /// A help topic written in the game (`sethelp`), beside the commands' own help.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "help_entries")]
+    pub struct Model {
+        /// The topic, lowercased.
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub key: String,
+        pub category: String,
+        pub text: String,
+        /// Who may read it, e.g. `view:perm(Builder)`; empty: everyone.
+        pub locks: String,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

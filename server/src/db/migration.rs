@@ -8,15 +8,25 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261122_000001_init::Migration)]
+        vec![
+            Box::new(m20261122_000001_init::Migration),
+            Box::new(m20261122_000002_game_core::Migration),
+        ]
     }
 }
 
 mod m20261122_000001_init {
     use super::*;
 
-    #[derive(DeriveMigrationName)]
     pub struct Migration;
+
+    // Named by hand: the derive names a migration after its file, and both live in
+    // this one. The first keeps the name the derive gave it, which databases record.
+    impl MigrationName for Migration {
+        fn name(&self) -> &str {
+            "migration"
+        }
+    }
 
     #[derive(DeriveIden)]
     enum Accounts {
@@ -125,6 +135,142 @@ mod m20261122_000001_init {
         }
 
         // SQLite DDL is transactional: a failed migration leaves nothing half-applied.
+        fn use_transaction(&self) -> Option<bool> {
+            Some(true)
+        }
+    }
+}
+
+/// Game core: object kinds, aliases, tags, permissions, locks and cmdsets;
+/// account permissions, attributes and cmdsets; stored help topics.
+mod m20261122_000002_game_core {
+    use super::*;
+
+    pub struct Migration;
+
+    // Named by hand: the derive names a migration after its file, and both live in this one.
+    impl MigrationName for Migration {
+        fn name(&self) -> &str {
+            "m20261122_000002_game_core"
+        }
+    }
+
+    #[derive(DeriveIden)]
+    enum Objects {
+        Table,
+        Kind,
+        Typeclass,
+        Aliases,
+        Tags,
+        Permissions,
+        Locks,
+        Cmdsets,
+    }
+
+    #[derive(DeriveIden)]
+    enum Accounts {
+        Table,
+        Permissions,
+        Attributes,
+        Cmdsets,
+        IsSuperuser,
+    }
+
+    #[derive(DeriveIden)]
+    enum HelpEntries {
+        Table,
+        Key,
+        Category,
+        Text,
+        Locks,
+    }
+
+    /// One column per ALTER: SQLite takes one change per statement.
+    async fn add_text(
+        manager: &SchemaManager<'_>,
+        table: impl IntoIden + 'static,
+        col: impl IntoIden + 'static,
+        default: &str,
+    ) -> Result<(), DbErr> {
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(table)
+                    .add_column(text(col).default(default.to_string()))
+                    .to_owned(),
+            )
+            .await
+    }
+
+    #[async_trait::async_trait]
+    impl MigrationTrait for Migration {
+        async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+            add_text(manager, Objects::Table, Objects::Kind, "thing").await?;
+            for col in [Objects::Aliases, Objects::Tags, Objects::Permissions, Objects::Cmdsets] {
+                add_text(manager, Objects::Table, col, "[]").await?;
+            }
+            add_text(manager, Objects::Table, Objects::Locks, "").await?;
+            add_text(manager, Accounts::Table, Accounts::Permissions, "[\"Player\"]").await?;
+            add_text(manager, Accounts::Table, Accounts::Attributes, "{}").await?;
+            add_text(manager, Accounts::Table, Accounts::Cmdsets, "[]").await?;
+            // Objects made before kinds existed: the three built-in kinds were
+            // their typeclass names.
+            manager
+                .exec_stmt(
+                    Query::update()
+                        .table(Objects::Table)
+                        .value(Objects::Kind, Expr::col(Objects::Typeclass))
+                        .and_where(Expr::col(Objects::Typeclass).is_in(["room", "exit", "character"]))
+                        .to_owned(),
+                )
+                .await?;
+            manager
+                .exec_stmt(
+                    Query::update()
+                        .table(Accounts::Table)
+                        .value(Accounts::Permissions, "[\"Developer\"]")
+                        .and_where(Expr::col(Accounts::IsSuperuser).eq(true))
+                        .to_owned(),
+                )
+                .await?;
+            manager
+                .create_table(
+                    Table::create()
+                        .table(HelpEntries::Table)
+                        .if_not_exists()
+                        .col(string(HelpEntries::Key).primary_key())
+                        .col(string(HelpEntries::Category))
+                        .col(text(HelpEntries::Text))
+                        .col(text(HelpEntries::Locks))
+                        .to_owned(),
+                )
+                .await
+        }
+
+        async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+            manager
+                .drop_table(Table::drop().table(HelpEntries::Table).to_owned())
+                .await?;
+            for col in [
+                Objects::Kind,
+                Objects::Aliases,
+                Objects::Tags,
+                Objects::Permissions,
+                Objects::Locks,
+                Objects::Cmdsets,
+            ] {
+                manager
+                    .alter_table(Table::alter().table(Objects::Table).drop_column(col).to_owned())
+                    .await?;
+            }
+            for col in [Accounts::Permissions, Accounts::Attributes, Accounts::Cmdsets] {
+                manager
+                    .alter_table(Table::alter().table(Accounts::Table).drop_column(col).to_owned())
+                    .await?;
+            }
+            Ok(())
+        }
+
         fn use_transaction(&self) -> Option<bool> {
             Some(true)
         }

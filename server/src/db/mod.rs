@@ -17,7 +17,7 @@ use sea_orm::{
 };
 use sea_orm_migration::MigratorTrait;
 
-pub use entities::{account, object, server_config};
+pub use entities::{account, help_entry, object, server_config};
 
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
@@ -146,21 +146,12 @@ pub async fn ensure_start_room(db: &DatabaseConnection) -> Result<i64, DbError> 
     }
     let id = reserve_ids(db, 1).await?;
     let txn = begin_write(db).await?;
-    let room = object::Model {
-        id,
-        key: "Limbo".into(),
-        typeclass: "room".into(),
-        location_id: None,
-        home_id: None,
-        destination_id: None,
-        account_id: None,
-        description: "The space between places: grey, quiet, and not unfriendly. \
-                      Builders start here, and so does every new character."
-            .into(),
-        attributes: "{}".into(),
-        created_at: tavern_shared::session::now_millis() as i64,
-    };
-    save_object(&txn, room).await?;
+    let mut room = crate::world::Object::new(id, "Limbo", "room", crate::world::Kind::Room);
+    room.desc = "The space between places: grey, quiet, and not unfriendly. \
+                 Builders start here, and so does every new character."
+        .into();
+    room.locks = crate::locks::LockSet::parse(crate::typeclass::ROOM_LOCKS).expect("valid");
+    save_object(&txn, room.to_model()).await?;
     set_config(&txn, START_ROOM, &id.to_string()).await?;
     txn.commit().await?;
     Ok(id)
@@ -183,6 +174,12 @@ pub async fn save_object<C: ConnectionTrait>(db: &C, m: object::Model) -> Result
                     C::AccountId,
                     C::Description,
                     C::Attributes,
+                    C::Kind,
+                    C::Aliases,
+                    C::Tags,
+                    C::Permissions,
+                    C::Locks,
+                    C::Cmdsets,
                 ])
                 .to_owned(),
         )
@@ -221,6 +218,16 @@ pub async fn load_accounts(db: &DatabaseConnection) -> Result<Vec<account::Model
     Ok(account::Entity::find().all(db).await?)
 }
 
+/// The character made together with a new account.
+#[derive(Debug, Clone, Copy)]
+pub struct NewCharacter<'a> {
+    /// A reserved object id.
+    pub id: i64,
+    /// Its home and first location.
+    pub room: i64,
+    pub typeclass: &'a str,
+}
+
 /// Creates an account and, when `character` is given, its character in the
 /// start room, in one transaction: both exist, durably, or neither does.
 pub async fn create_account(
@@ -228,7 +235,7 @@ pub async fn create_account(
     name: &str,
     password_hash: String,
     is_superuser: bool,
-    character: Option<(i64, i64)>,
+    character: Option<NewCharacter<'_>>,
 ) -> Result<(account::Model, Option<object::Model>), DbError> {
     let now = tavern_shared::session::now_millis() as i64;
     let txn = begin_write(db).await?;
@@ -247,7 +254,14 @@ pub async fn create_account(
         is_superuser: Set(is_superuser),
         created_at: Set(now),
         last_login: Set(None),
-        last_puppet: Set(character.map(|(id, _)| id)),
+        last_puppet: Set(character.map(|c| c.id)),
+        permissions: Set(if is_superuser {
+            r#"["Developer"]"#.into()
+        } else {
+            r#"["Player"]"#.into()
+        }),
+        attributes: Set("{}".into()),
+        cmdsets: Set("[]".into()),
         ..Default::default()
     };
     let account = match account::Entity::insert(am).exec_with_returning(&txn).await {
@@ -257,24 +271,93 @@ pub async fn create_account(
         Err(e) => return Err(e.into()),
     };
     let mut char_model = None;
-    if let Some((char_id, room)) = character {
-        let m = object::Model {
-            id: char_id,
-            key: name.to_string(),
-            typeclass: "character".into(),
-            location_id: Some(room),
-            home_id: Some(room),
-            destination_id: None,
-            account_id: Some(account.id),
-            description: String::new(),
-            attributes: "{}".into(),
-            created_at: now,
-        };
+    if let Some(c) = character {
+        let mut obj =
+            crate::world::Object::new(c.id, name, c.typeclass, crate::world::Kind::Character);
+        obj.location = Some(c.room);
+        obj.home = Some(c.room);
+        obj.account = Some(account.id);
+        obj.locks = crate::typeclass::character_locks(c.id, account.id);
+        let m = obj.to_model();
         save_object(&txn, m.clone()).await?;
         char_model = Some(m);
     }
     txn.commit().await?;
     Ok((account, char_model))
+}
+
+/// The columns of an account the running server changes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AccountRow {
+    pub id: i64,
+    pub is_superuser: bool,
+    pub last_puppet: Option<i64>,
+    pub permissions: String,
+    pub attributes: String,
+    pub cmdsets: String,
+}
+
+pub async fn save_account_row<C: ConnectionTrait>(db: &C, row: AccountRow) -> Result<(), DbError> {
+    let am = account::ActiveModel {
+        id: Set(row.id),
+        is_superuser: Set(row.is_superuser),
+        last_puppet: Set(row.last_puppet),
+        permissions: Set(row.permissions),
+        attributes: Set(row.attributes),
+        cmdsets: Set(row.cmdsets),
+        ..Default::default()
+    };
+    account::Entity::update(am).exec(db).await?;
+    Ok(())
+}
+
+/// Replaces an account's password hash; durable when this returns.
+pub async fn set_password_hash(
+    db: &DatabaseConnection,
+    account_id: i64,
+    hash: String,
+) -> Result<(), DbError> {
+    let am = account::ActiveModel {
+        id: Set(account_id),
+        password_hash: Set(hash),
+        ..Default::default()
+    };
+    account::Entity::update(am).exec(db).await?;
+    Ok(())
+}
+
+pub async fn load_account(
+    db: &DatabaseConnection,
+    id: i64,
+) -> Result<Option<account::Model>, DbError> {
+    Ok(account::Entity::find_by_id(id).one(db).await?)
+}
+
+pub async fn load_help(db: &DatabaseConnection) -> Result<Vec<help_entry::Model>, DbError> {
+    Ok(help_entry::Entity::find().all(db).await?)
+}
+
+/// Writes a help topic (replacing one of the same key); durable when this returns.
+pub async fn save_help(db: &DatabaseConnection, entry: help_entry::Model) -> Result<(), DbError> {
+    use help_entry::Column as C;
+    let am: help_entry::ActiveModel = entry.into();
+    let am = sea_orm::ActiveModelTrait::reset_all(am);
+    help_entry::Entity::insert(am)
+        .on_conflict(
+            OnConflict::column(C::Key)
+                .update_columns([C::Category, C::Text, C::Locks])
+                .to_owned(),
+        )
+        .exec_without_returning(db)
+        .await?;
+    Ok(())
+}
+
+pub async fn delete_help(db: &DatabaseConnection, key: &str) -> Result<bool, DbError> {
+    let r = help_entry::Entity::delete_by_id(key.to_string())
+        .exec(db)
+        .await?;
+    Ok(r.rows_affected > 0)
 }
 
 pub async fn record_login(db: &DatabaseConnection, account_id: i64) -> Result<(), DbError> {

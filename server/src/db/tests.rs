@@ -13,7 +13,7 @@ async fn accounts_and_characters_are_created_atomically(db: DatabaseConnection) 
         "Anna Bell",
         "hash".into(),
         false,
-        Some((char_id, room)),
+        Some(NewCharacter { id: char_id, room, typeclass: "character" }),
     )
     .await
     .unwrap();
@@ -24,7 +24,7 @@ async fn accounts_and_characters_are_created_atomically(db: DatabaseConnection) 
 
     // Names are unique whatever their case; the failed attempt leaves no character behind.
     let other = reserve_ids(conn, 1).await.unwrap();
-    let err = create_account(conn, "anna BELL", "h".into(), false, Some((other, room)))
+    let err = create_account(conn, "anna BELL", "h".into(), false, Some(NewCharacter { id: other, room, typeclass: "character" }))
         .await
         .unwrap_err();
     assert!(matches!(err, DbError::NameTaken(_)), "{err}");
@@ -42,7 +42,7 @@ async fn accounts_and_characters_are_created_atomically(db: DatabaseConnection) 
                 &format!("racer{i}"),
                 "h".into(),
                 false,
-                Some((id, room)),
+                Some(NewCharacter { id, room, typeclass: "character" }),
             )
             .await
         }));
@@ -84,22 +84,21 @@ async fn reserved_ids_never_overlap_and_pass_existing_objects(db: DatabaseConnec
 async fn objects_round_trip_and_update_in_place(db: DatabaseConnection) {
     let conn = &db;
     let id = reserve_ids(conn, 1).await.unwrap();
-    let mut m = object::Model {
-        id,
-        key: "ball".into(),
-        typeclass: "thing".into(),
-        location_id: None,
-        home_id: None,
-        destination_id: None,
-        account_id: None,
-        description: "round".into(),
-        attributes: r#"{"colour":"red"}"#.into(),
-        created_at: 1,
-    };
+    let mut o = crate::world::Object::new(id, "ball", "thing", crate::world::Kind::Thing);
+    o.desc = "round".into();
+    o.set_attr("colour", "red");
+    o.aliases = vec!["sphere".into()];
+    o.tags = vec![crate::world::Tag::new("toy", Some("kind"))];
+    o.locks = crate::locks::LockSet::parse("get:all();drop:holds()").unwrap();
+    let mut m = o.to_model();
     save_object(conn, m.clone()).await.unwrap();
     m.description = "very round".into();
+    m.tags = "[]".into();
     save_object(conn, m.clone()).await.unwrap();
-    assert_eq!(load_object(conn, id).await.unwrap(), Some(m));
+    assert_eq!(load_object(conn, id).await.unwrap(), Some(m.clone()));
+    let back = crate::world::Object::from_model(m);
+    assert_eq!(back.aliases, vec!["sphere".to_string()]);
+    assert_eq!(back.locks.to_string(), "get:all();drop:holds()");
     delete_object(conn, id).await.unwrap();
     assert_eq!(load_object(conn, id).await.unwrap(), None);
 }

@@ -1,21 +1,18 @@
 //! The executor in-process: link messages in, batches out, a real SQLite file.
 
-use std::sync::Arc;
-
 use tavern_shared::link::{PortalOp, StartMode, ToPortal, ToServer};
-use tavern_shared::{Msg, SessionSync, Settings};
-use tokio::sync::mpsc;
+use tavern_shared::{Msg, SessionSync};
 
-use super::{Server, ServerEvent};
-use crate::commands::{COMMAND_FAILED_MSG, CmdCtx, Command, Commands};
+use crate::commands::{COMMAND_FAILED_MSG, CmdCtx, Command};
+use crate::testkit::{Harness, harness_with};
 
 struct Boom;
 
 impl Command for Boom {
-    fn key(&self) -> &'static str {
+    fn key(&self) -> &str {
         "boom"
     }
-    fn help(&self) -> &'static str {
+    fn help(&self) -> &str {
         "boom"
     }
     fn func(&self, _ctx: &mut CmdCtx<'_>) {
@@ -23,66 +20,21 @@ impl Command for Boom {
     }
 }
 
-struct Harness {
-    server: Server,
-    events: mpsc::Receiver<ServerEvent>,
-    _dir: std::path::PathBuf,
-}
-
 async fn harness() -> Harness {
-    let (url, dir) = crate::testdb::sqlite_url("executor");
-    let db = crate::db::connect(&url, 2).await.unwrap();
-    let world = crate::run::load_world(&db).await.unwrap();
-    let mut settings = Settings::defaults();
-    settings.security.password_hash_memory_kib = 64;
-    settings.security.password_hash_iterations = 1;
-    let mut commands = Commands::default();
-    commands.unloggedin.add(Boom);
-    let (tx, rx) = mpsc::channel(64);
-    let server = Server::new(
-        Arc::new(settings),
-        world,
-        db,
-        Arc::new(commands),
-        "SCREEN".into(),
-        tx,
-    );
-    let mut h = Harness {
-        server,
-        events: rx,
-        _dir: dir,
-    };
-    h.link(ToServer::Sync {
-        portal_instance: 7,
-        start_mode: StartMode::Cold,
-        sessions: vec![],
-    });
-    h.link(ToServer::Connected(Box::new(SessionSync {
-        sessid: 1,
-        address: "127.0.0.1:5000".into(),
-        ..Default::default()
-    })));
+    let mut game = crate::Game::new();
+    std::sync::Arc::make_mut(&mut game.commands.unloggedin).add(Boom);
+    let game = game.connect_screen("SCREEN");
+    let mut h = harness_with(game, |_| {}).await;
+    h.connect(1);
     h
 }
 
-impl Harness {
-    fn link(&mut self, msg: ToServer) -> Vec<ToPortal> {
-        self.server.handle(ServerEvent::Link(msg))
-    }
-
-    fn input(&mut self, seq: u64, line: &str) -> Vec<ToPortal> {
-        self.link(ToServer::Input {
-            sessid: 1,
-            seq,
-            msg: Msg::text(line),
-        })
-    }
-
-    /// Waits for the next off-executor completion and applies it.
-    async fn complete(&mut self) -> Vec<ToPortal> {
-        let ev = self.events.recv().await.unwrap();
-        self.server.handle(ev)
-    }
+fn input(h: &mut Harness, seq: u64, line: &str) -> Vec<ToPortal> {
+    h.link(ToServer::Input {
+        sessid: 1,
+        seq,
+        msg: Msg::text(line),
+    })
 }
 
 /// The texts and acks of some frames.
@@ -105,26 +57,26 @@ fn texts_and_acks(frames: &[ToPortal]) -> (Vec<String>, Vec<(u64, u64)>) {
 #[tokio::test]
 async fn a_panicking_command_is_reported_and_acknowledged_not_fatal() {
     let mut h = harness().await;
-    let (texts, acks) = texts_and_acks(&h.input(1, "boom"));
+    let (texts, acks) = texts_and_acks(&input(&mut h, 1, "boom"));
     assert_eq!(texts, vec![COMMAND_FAILED_MSG.to_string()]);
     assert_eq!(
         acks,
         vec![(1, 1)],
         "acknowledged, so never replayed into the next server"
     );
-    let (texts, _) = texts_and_acks(&h.input(2, "look"));
+    let (texts, _) = texts_and_acks(&input(&mut h, 2, "look"));
     assert_eq!(texts, vec!["SCREEN".to_string()], "the server carries on");
 }
 
 #[tokio::test]
 async fn input_behind_background_work_waits_in_order_and_is_acked_after_it() {
     let mut h = harness().await;
-    let (texts, acks) = texts_and_acks(&h.input(1, "create Zed pass123"));
+    let (texts, acks) = texts_and_acks(&input(&mut h, 1, "create Zed pass123"));
     assert!(
         texts.is_empty() && acks.is_empty(),
         "creation runs off the executor"
     );
-    let (texts, acks) = texts_and_acks(&h.input(2, "connect Zed pass123"));
+    let (texts, acks) = texts_and_acks(&input(&mut h, 2, "connect Zed pass123"));
     assert!(
         texts.is_empty() && acks.is_empty(),
         "held behind the creation"
@@ -143,7 +95,7 @@ async fn input_behind_background_work_waits_in_order_and_is_acked_after_it() {
     );
     assert_eq!(acks, vec![(1, 2)]);
     // The login is reported to the portal so a crashed server's successor can restore it.
-    let synced = h.input(3, "look");
+    let synced = input(&mut h, 3, "look");
     assert!(texts_and_acks(&synced).0[0].contains("Limbo"));
     let state = h.server.sessions.get(1).unwrap();
     assert!(state.sync.logged_in && state.sync.puppet_id.is_some());
@@ -205,9 +157,9 @@ fn msdp(h: &mut Harness, seq: u64, cmd: &str, args: &[&str]) -> Vec<ToPortal> {
 async fn msdp_commands_are_answered_for_the_sessions_own_character() {
     use serde_json::json;
     let mut h = harness().await;
-    h.input(1, "create Mia pass123");
+    input(&mut h, 1, "create Mia pass123");
     h.complete().await;
-    h.input(2, "connect Mia pass123");
+    input(&mut h, 2, "connect Mia pass123");
     h.complete().await;
 
     let got = oob(&msdp(&mut h, 3, "msdp_list", &["COMMANDS"]));
@@ -245,4 +197,21 @@ async fn msdp_commands_are_answered_for_the_sessions_own_character() {
     msdp(&mut h, 8, "msdp_unreport", &["CHARACTER_NAME"]);
     let got = oob(&msdp(&mut h, 9, "msdp_list", &["REPORTED_VARIABLES"]));
     assert_eq!(got[0].1, json!([]));
+}
+
+#[tokio::test]
+async fn sessions_synced_after_a_reload_keep_their_commands() {
+    let mut h = harness_with(crate::Game::new(), |_| {}).await;
+    let (a, c) = h.account("Root", &[]).await;
+    h.login(5, a);
+    assert!(h.cmd(5, "say before").contains("You say, \"before|n\""));
+    let sync = h.server.sessions.get(5).unwrap().sync.clone();
+    h.link(ToServer::Sync {
+        portal_instance: 7,
+        start_mode: StartMode::Reset,
+        sessions: vec![sync],
+    });
+    assert_eq!(h.server.session_puppet(5), Some(c));
+    let out = h.cmd(5, "say still here");
+    assert!(out.contains("You say, \"still here|n\""), "{out}");
 }

@@ -1,0 +1,155 @@
+//! The lock expression parser: `func(args)`, `and`, `or`, `not`, parentheses.
+//! `not` binds tightest, then `and`, then `or` (as in Evennia, which evaluates
+//! them as Python).
+
+/// A parsed lock expression.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LockExpr {
+    /// A lock function call; the name is lowercased, the arguments trimmed.
+    Func { name: String, args: Vec<String> },
+    Not(Box<LockExpr>),
+    And(Box<LockExpr>, Box<LockExpr>),
+    Or(Box<LockExpr>, Box<LockExpr>),
+}
+
+/// Nesting deeper than this is refused (the input comes from builders).
+const MAX_DEPTH: usize = 32;
+
+#[derive(Debug, Clone, PartialEq)]
+enum Token {
+    Func(String, Vec<String>),
+    And,
+    Or,
+    Not,
+    Open,
+    Close,
+}
+
+fn tokenize(s: &str) -> Result<Vec<Token>, String> {
+    let mut out = Vec::new();
+    let chars: Vec<char> = s.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if c.is_whitespace() {
+            i += 1;
+        } else if c == '(' {
+            out.push(Token::Open);
+            i += 1;
+        } else if c == ')' {
+            out.push(Token::Close);
+            i += 1;
+        } else if c.is_alphanumeric() || c == '_' {
+            let start = i;
+            while i < chars.len() && (chars[i].is_alphanumeric() || chars[i] == '_') {
+                i += 1;
+            }
+            let word: String = chars[start..i].iter().collect();
+            match word.to_lowercase().as_str() {
+                "and" => out.push(Token::And),
+                "or" => out.push(Token::Or),
+                "not" => out.push(Token::Not),
+                _ => {
+                    // A function: its name, then "(args)".
+                    while i < chars.len() && chars[i].is_whitespace() {
+                        i += 1;
+                    }
+                    if chars.get(i) != Some(&'(') {
+                        return Err(format!("'{word}' is not a function call like {word}()"));
+                    }
+                    let close = chars[i..]
+                        .iter()
+                        .position(|&c| c == ')')
+                        .ok_or_else(|| format!("'{word}(' is not closed"))?;
+                    let inner: String = chars[i + 1..i + close].iter().collect();
+                    i += close + 1;
+                    let args = if inner.trim().is_empty() {
+                        Vec::new()
+                    } else {
+                        inner
+                            .split(',')
+                            .map(|a| a.trim().trim_matches(['"', '\'']).to_string())
+                            .collect()
+                    };
+                    out.push(Token::Func(word.to_lowercase(), args));
+                }
+            }
+        } else {
+            return Err(format!("unexpected '{c}'"));
+        }
+    }
+    Ok(out)
+}
+
+struct Parser {
+    tokens: Vec<Token>,
+    pos: usize,
+}
+
+impl Parser {
+    fn peek(&self) -> Option<&Token> {
+        self.tokens.get(self.pos)
+    }
+
+    fn or(&mut self, depth: usize) -> Result<LockExpr, String> {
+        let mut left = self.and(depth)?;
+        while self.peek() == Some(&Token::Or) {
+            self.pos += 1;
+            let right = self.and(depth)?;
+            left = LockExpr::Or(Box::new(left), Box::new(right));
+        }
+        Ok(left)
+    }
+
+    fn and(&mut self, depth: usize) -> Result<LockExpr, String> {
+        let mut left = self.unary(depth)?;
+        while self.peek() == Some(&Token::And) {
+            self.pos += 1;
+            let right = self.unary(depth)?;
+            left = LockExpr::And(Box::new(left), Box::new(right));
+        }
+        Ok(left)
+    }
+
+    fn unary(&mut self, depth: usize) -> Result<LockExpr, String> {
+        if depth > MAX_DEPTH {
+            return Err("nested too deeply".into());
+        }
+        match self.tokens.get(self.pos).cloned() {
+            Some(Token::Not) => {
+                self.pos += 1;
+                Ok(LockExpr::Not(Box::new(self.unary(depth + 1)?)))
+            }
+            Some(Token::Open) => {
+                self.pos += 1;
+                let e = self.or(depth + 1)?;
+                if self.peek() != Some(&Token::Close) {
+                    return Err("a '(' is not closed".into());
+                }
+                self.pos += 1;
+                Ok(e)
+            }
+            Some(Token::Func(name, args)) => {
+                self.pos += 1;
+                Ok(LockExpr::Func { name, args })
+            }
+            Some(t) => Err(format!("unexpected {t:?}")),
+            None => Err("the expression ends too early".into()),
+        }
+    }
+}
+
+impl LockExpr {
+    pub fn parse(s: &str) -> Result<Self, String> {
+        let tokens = tokenize(s)?;
+        if tokens.is_empty() {
+            return Err("empty lock expression".into());
+        }
+        let mut p = Parser { tokens, pos: 0 };
+        let e = p.or(0)?;
+        if p.pos != p.tokens.len() {
+            return Err("unexpected text after the expression".into());
+        }
+        Ok(e)
+    }
+}

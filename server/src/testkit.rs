@@ -1,0 +1,160 @@
+//! An in-process server for tests: link messages in, batches out, a real
+//! SQLite file; sessions and accounts made directly.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use tavern_shared::link::{PortalOp, StartMode, ToPortal, ToServer};
+use tavern_shared::{Msg, SessId, SessionSync, Settings};
+use tokio::sync::mpsc;
+
+use crate::Game;
+use crate::db;
+use crate::executor::{Server, ServerEvent};
+use crate::world::{Account, AccountId, ObjId, Object};
+
+pub struct Harness {
+    pub server: Server,
+    events: mpsc::Receiver<ServerEvent>,
+    pub dir: std::path::PathBuf,
+    seq: HashMap<SessId, u64>,
+}
+
+/// A server for `game`, with cheap password hashing; `tweak` changes settings.
+pub async fn harness_with(game: Game, tweak: impl FnOnce(&mut Settings)) -> Harness {
+    let (url, dir) = crate::testdb::sqlite_url("harness");
+    let db = db::connect(&url, 2).await.unwrap();
+    let world = crate::run::load_world(&db).await.unwrap();
+    let mut settings = Settings::defaults();
+    settings.security.password_hash_memory_kib = 64;
+    settings.security.password_hash_iterations = 1;
+    tweak(&mut settings);
+    let (tx, rx) = mpsc::channel(1024);
+    let mut server = Server::new(Arc::new(settings), world, db, Arc::new(game), tx);
+    server.started();
+    let mut h = Harness {
+        server,
+        events: rx,
+        dir,
+        seq: HashMap::new(),
+    };
+    h.link(ToServer::Sync {
+        portal_instance: 7,
+        start_mode: StartMode::Cold,
+        sessions: vec![],
+    });
+    h
+}
+
+pub async fn harness() -> Harness {
+    harness_with(Game::new(), |_| {}).await
+}
+
+impl Harness {
+    pub fn link(&mut self, msg: ToServer) -> Vec<ToPortal> {
+        self.server.handle(ServerEvent::Link(msg))
+    }
+
+    /// A new connection.
+    pub fn connect(&mut self, sessid: SessId) {
+        self.link(ToServer::Connected(Box::new(SessionSync {
+            sessid,
+            address: format!("127.0.0.{sessid}:5000"),
+            protocol: "telnet".into(),
+            ..Default::default()
+        })));
+    }
+
+    /// Input from a session, numbered in order.
+    pub fn input(&mut self, sessid: SessId, line: &str) -> Vec<ToPortal> {
+        let seq = self.seq.entry(sessid).or_default();
+        *seq += 1;
+        let seq = *seq;
+        self.link(ToServer::Input {
+            sessid,
+            seq,
+            msg: Msg::text(line),
+        })
+    }
+
+    /// Input from a session; what that session was told, as one string.
+    pub fn cmd(&mut self, sessid: SessId, line: &str) -> String {
+        let frames = self.input(sessid, line);
+        texts_for(&frames, sessid).join("\n")
+    }
+
+    /// Waits for the next off-executor completion and applies it.
+    pub async fn complete(&mut self) -> Vec<ToPortal> {
+        let ev = self.events.recv().await.unwrap();
+        self.server.handle(ev)
+    }
+
+    /// An account (password "secret") with a character of its name, in the world.
+    pub async fn account(&mut self, name: &str, permissions: &[&str]) -> (AccountId, ObjId) {
+        let db = self.server.db.clone();
+        let room = self.server.world.start_room;
+        let id = db::reserve_ids(&db, 1).await.unwrap();
+        let hash = crate::accounts::hash_password(&self.server.settings.security, "secret".into())
+            .await
+            .unwrap();
+        let (a, c) = db::create_account(
+            &db,
+            name,
+            hash,
+            false,
+            Some(db::NewCharacter {
+                id,
+                room,
+                typeclass: "character",
+            }),
+        )
+        .await
+        .unwrap();
+        let mut account = Account::from_model(&a);
+        if !permissions.is_empty() {
+            account.permissions = permissions.iter().map(|p| p.to_string()).collect();
+        }
+        self.server.world.accounts.insert(account.id, account);
+        let mut obj = Object::from_model(c.unwrap());
+        obj.location = None;
+        self.server.world.insert_loaded(obj);
+        (a.id, id)
+    }
+
+    /// Connects `sessid` and logs it in to `account`; returns what it was told.
+    pub fn login(&mut self, sessid: SessId, account: AccountId) -> String {
+        self.connect(sessid);
+        let a = self.server.world.accounts[&account].clone();
+        self.server.login(sessid, a);
+        let frames = self.server.handle(ServerEvent::LinkClosed { link: 0 });
+        texts_for(&frames, sessid).join("\n")
+    }
+}
+
+/// The texts sent to one session.
+pub fn texts_for(frames: &[ToPortal], sessid: SessId) -> Vec<String> {
+    let mut texts = Vec::new();
+    for f in frames {
+        if let ToPortal::Batch { ops, .. } = f {
+            for op in ops {
+                if let PortalOp::Output { sessid: s, msgs } = op
+                    && *s == sessid
+                {
+                    texts.extend(msgs.iter().filter_map(|m| m.first_str().map(String::from)));
+                }
+            }
+        }
+    }
+    texts
+}
+
+/// Whether a session was disconnected in these frames, and why.
+pub fn disconnected(frames: &[ToPortal], sessid: SessId) -> Option<Option<String>> {
+    frames.iter().find_map(|f| match f {
+        ToPortal::Batch { ops, .. } => ops.iter().find_map(|op| match op {
+            PortalOp::Disconnect { sessid: s, reason } if *s == sessid => Some(reason.clone()),
+            _ => None,
+        }),
+        _ => None,
+    })
+}

@@ -1,0 +1,284 @@
+//! The world in memory: objects and accounts, with a location index. Changes
+//! mark objects and accounts dirty; the server writes them behind, in order.
+
+mod object;
+mod search;
+
+use std::collections::{BTreeSet, HashMap, VecDeque};
+
+pub use object::{Account, AccountId, Attributes, Kind, ObjId, Object, Tag};
+pub use search::{Search, SearchError};
+
+use crate::db;
+
+/// What changed since the last write: rows to save and ids to delete.
+#[derive(Debug, Default)]
+pub struct Changes {
+    pub objects: Vec<db::object::Model>,
+    pub deleted: Vec<ObjId>,
+    pub accounts: Vec<db::AccountRow>,
+}
+
+impl Changes {
+    pub fn is_empty(&self) -> bool {
+        self.objects.is_empty() && self.deleted.is_empty() && self.accounts.is_empty()
+    }
+}
+
+/// A help topic stored in the database (written with `sethelp`).
+#[derive(Debug, Clone)]
+pub struct HelpEntry {
+    pub key: String,
+    pub category: String,
+    pub text: String,
+    pub locks: crate::locks::LockSet,
+}
+
+impl HelpEntry {
+    pub fn from_model(m: db::help_entry::Model) -> Self {
+        Self {
+            locks: crate::locks::LockSet::parse(&m.locks).unwrap_or_default(),
+            key: m.key,
+            category: m.category,
+            text: m.text,
+        }
+    }
+}
+
+#[derive(Default)]
+pub struct World {
+    objects: HashMap<ObjId, Object>,
+    /// location → what is in it, in arrival order.
+    contents: HashMap<ObjId, Vec<ObjId>>,
+    pub accounts: HashMap<AccountId, Account>,
+    /// Stored help topics, by lowercase key.
+    pub help: std::collections::BTreeMap<String, HelpEntry>,
+    pub start_room: ObjId,
+    dirty: BTreeSet<ObjId>,
+    deleted: BTreeSet<ObjId>,
+    dirty_accounts: BTreeSet<AccountId>,
+    /// Object ids reserved in the database, ready for new objects.
+    free_ids: VecDeque<ObjId>,
+}
+
+impl World {
+    pub fn new(start_room: ObjId) -> Self {
+        Self {
+            start_room,
+            ..Default::default()
+        }
+    }
+
+    /// Adds an object that already exists in the database (loading, or created elsewhere).
+    pub fn insert_loaded(&mut self, obj: Object) {
+        if let Some(loc) = obj.location {
+            self.contents.entry(loc).or_default().push(obj.id);
+        }
+        self.objects.insert(obj.id, obj);
+    }
+
+    pub fn get(&self, id: ObjId) -> Option<&Object> {
+        self.objects.get(&id)
+    }
+
+    /// Every object, in no particular order.
+    pub fn objects(&self) -> impl Iterator<Item = &Object> {
+        self.objects.values()
+    }
+
+    /// Adds reserved ids for new objects.
+    pub fn add_free_ids(&mut self, ids: impl IntoIterator<Item = ObjId>) {
+        self.free_ids.extend(ids);
+    }
+
+    /// How many new objects can be made before more ids are reserved.
+    pub fn free_id_count(&self) -> usize {
+        self.free_ids.len()
+    }
+
+    /// Adds a new object to the world (to be written behind) and returns its
+    /// id. `None` when no reserved id is left (many thousand objects made within
+    /// one moment; the server reserves more in the background).
+    pub fn create(&mut self, mut obj: Object) -> Option<ObjId> {
+        let id = self.free_ids.pop_front()?;
+        obj.id = id;
+        let loc = obj.location.take();
+        self.objects.insert(id, obj);
+        self.dirty.insert(id);
+        self.move_to(id, loc);
+        Some(id)
+    }
+
+    /// Removes an object from the world and the database. What it contained
+    /// is left nowhere: move it first.
+    pub fn delete(&mut self, id: ObjId) -> Option<Object> {
+        self.move_to(id, None);
+        let obj = self.objects.remove(&id)?;
+        self.contents.remove(&id);
+        self.dirty.remove(&id);
+        self.deleted.insert(id);
+        Some(obj)
+    }
+
+    /// Changes an account; it will be written behind.
+    pub fn update_account(&mut self, id: AccountId, f: impl FnOnce(&mut Account)) -> bool {
+        match self.accounts.get_mut(&id) {
+            Some(a) => {
+                f(a);
+                self.dirty_accounts.insert(id);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The characters an account owns, oldest first.
+    pub fn characters_of(&self, account: AccountId) -> Vec<ObjId> {
+        let mut v: Vec<&Object> = self
+            .objects
+            .values()
+            .filter(|o| o.account == Some(account) && o.kind == Kind::Character)
+            .collect();
+        v.sort_by_key(|o| (o.created_at, o.id));
+        v.into_iter().map(|o| o.id).collect()
+    }
+
+    /// Objects with a tag, by id.
+    pub fn tagged(&self, key: &str, category: Option<&str>) -> Vec<ObjId> {
+        let mut v: Vec<ObjId> = self
+            .objects
+            .values()
+            .filter(|o| o.has_tag(key, category))
+            .map(|o| o.id)
+            .collect();
+        v.sort();
+        v
+    }
+
+    /// Changes an object; it will be written behind.
+    pub fn update(&mut self, id: ObjId, f: impl FnOnce(&mut Object)) -> bool {
+        match self.objects.get_mut(&id) {
+            Some(o) => {
+                f(o);
+                self.dirty.insert(id);
+                true
+            }
+            None => false,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.objects.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.objects.is_empty()
+    }
+
+    /// What is in `loc`.
+    pub fn contents(&self, loc: ObjId) -> &[ObjId] {
+        self.contents.get(&loc).map(Vec::as_slice).unwrap_or(&[])
+    }
+
+    /// Moves an object (None: nowhere), keeping the location index true.
+    pub fn move_to(&mut self, id: ObjId, dest: Option<ObjId>) {
+        let Some(obj) = self.objects.get_mut(&id) else {
+            return;
+        };
+        let from = obj.location;
+        if from == dest {
+            return;
+        }
+        obj.location = dest;
+        self.dirty.insert(id);
+        if let Some(from) = from
+            && let Some(c) = self.contents.get_mut(&from)
+        {
+            c.retain(|&o| o != id);
+        }
+        if let Some(to) = dest {
+            self.contents.entry(to).or_default().push(id);
+        }
+    }
+
+    /// What changed since the last call, as rows to write.
+    pub fn take_changes(&mut self) -> Changes {
+        let ids = std::mem::take(&mut self.dirty);
+        let accounts = std::mem::take(&mut self.dirty_accounts);
+        Changes {
+            objects: ids
+                .into_iter()
+                .filter_map(|id| self.objects.get(&id).map(Object::to_model))
+                .collect(),
+            deleted: std::mem::take(&mut self.deleted).into_iter().collect(),
+            accounts: accounts
+                .into_iter()
+                .filter_map(|id| self.accounts.get(&id).map(Account::to_row))
+                .collect(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn obj(id: ObjId, key: &str, location: Option<ObjId>) -> Object {
+        let mut o = Object::new(id, key, "thing", Kind::Thing);
+        o.location = location;
+        o
+    }
+
+    #[test]
+    fn moving_keeps_the_location_index_true_and_marks_dirty() {
+        let mut w = World::new(1);
+        w.insert_loaded(obj(1, "room", None));
+        w.insert_loaded(obj(2, "hall", None));
+        w.insert_loaded(obj(3, "ball", Some(1)));
+        assert_eq!(w.contents(1), &[3]);
+        assert!(w.take_changes().is_empty(), "loading is not a change");
+        w.move_to(3, Some(2));
+        assert!(w.contents(1).is_empty());
+        assert_eq!(w.contents(2), &[3]);
+        let dirty = w.take_changes().objects;
+        assert_eq!(dirty.len(), 1);
+        assert_eq!(dirty[0].location_id, Some(2));
+        w.move_to(3, None);
+        assert!(w.contents(2).is_empty());
+    }
+
+    #[test]
+    fn attributes_round_trip_through_the_row() {
+        let mut o = obj(5, "x", Some(1));
+        o.db.insert("hp".into(), serde_json::json!(12));
+        o.aliases = vec!["ex".into()];
+        o.tags = vec![Tag::new("Shiny", Some("Looks"))];
+        o.permissions = vec!["Builder".into()];
+        o.locks = crate::locks::LockSet::parse("get:perm(Builder) or id(3);view:all()").unwrap();
+        o.cmdsets = vec!["Sword".into()];
+        o.ndb.insert("gone".into(), serde_json::json!(true));
+        let mut back = Object::from_model(o.to_model());
+        assert!(back.ndb.is_empty(), "ndb is not persisted");
+        back.ndb = o.ndb.clone();
+        assert_eq!(back, o);
+        assert!(back.has_tag("shiny", Some("looks")) && back.has_tag("SHINY", None));
+        assert!(!back.has_tag("shiny", Some("other")));
+    }
+
+    #[test]
+    fn created_objects_take_reserved_ids_and_deleted_ones_leave_the_index() {
+        let mut w = World::new(1);
+        w.insert_loaded(obj(1, "room", None));
+        assert!(w.create(obj(0, "early", None)).is_none(), "no ids reserved yet");
+        w.add_free_ids(10..12);
+        let a = w.create(obj(0, "apple", Some(1))).unwrap();
+        let b = w.create(obj(0, "box", Some(1))).unwrap();
+        assert_eq!((a, b), (10, 11));
+        assert_eq!(w.contents(1), &[10, 11]);
+        w.delete(a);
+        assert_eq!(w.contents(1), &[11]);
+        let ch = w.take_changes();
+        assert_eq!(ch.deleted, vec![10]);
+        assert_eq!(ch.objects.iter().map(|m| m.id).collect::<Vec<_>>(), vec![11]);
+    }
+}
