@@ -208,6 +208,9 @@ impl Server {
             self.msg_session(s, format!("|r{name} was destroyed.|n You are out-of-character."));
         }
         let contents: Vec<ObjId> = self.world.contents(obj).to_vec();
+        let (own_exits, contents): (Vec<ObjId>, Vec<ObjId>) = contents
+            .into_iter()
+            .partition(|c| self.world.get(*c).is_some_and(|o| o.kind == Kind::Exit));
         for c in contents {
             let home = self
                 .world
@@ -224,7 +227,7 @@ impl Server {
             .filter(|o| o.kind == Kind::Exit && o.destination == Some(obj))
             .map(|o| o.id)
             .collect();
-        for e in exits {
+        for e in exits.into_iter().chain(own_exits) {
             self.world.delete(e);
             self.temp_cmdsets.remove(&crate::commands::Holder::Object(e));
         }

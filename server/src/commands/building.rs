@@ -589,6 +589,10 @@ impl Command for Destroy {
                 ctx.msg("You can't destroy yourself.");
                 continue;
             }
+            if obj == ctx.server.world.start_room {
+                ctx.msg("The start room cannot be destroyed.");
+                continue;
+            }
             if !ctx.access(obj, "control", false) && !ctx.access(obj, "delete", false) {
                 ctx.msg(format!("You don't have permission to delete {}.", shown(ctx, obj)));
                 continue;

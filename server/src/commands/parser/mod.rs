@@ -56,7 +56,11 @@ fn candidates(line: &str, entries: &[&Arc<CmdEntry>]) -> Vec<Match> {
             };
             let rest = &line[end..];
             let punctuation = !name.chars().last().is_some_and(char::is_alphanumeric);
-            let fits = punctuation || e.arg_regex.as_ref().is_none_or(|r| r.is_match(rest));
+            // Anchored at the start of the rest, as Python's re.match is in Evennia.
+            let fits = punctuation
+                || e.arg_regex
+                    .as_ref()
+                    .is_none_or(|r| r.find(rest).is_some_and(|m| m.start() == 0));
             if !fits {
                 continue;
             }

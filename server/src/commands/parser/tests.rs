@@ -1,0 +1,134 @@
+//! The parser's matching rules, against real command sets.
+
+use std::sync::Arc;
+
+use super::*;
+use crate::commands::{CmdCtx, CmdSet, Command};
+
+struct C(&'static str, &'static [&'static str], Option<&'static str>);
+
+impl Command for C {
+    fn key(&self) -> &str {
+        self.0
+    }
+    fn aliases(&self) -> &[&str] {
+        self.1
+    }
+    fn arg_regex(&self) -> Option<&str> {
+        self.2.or(Some(crate::commands::DEFAULT_ARG_REGEX))
+    }
+    fn help(&self) -> &str {
+        ""
+    }
+    fn func(&self, _ctx: &mut CmdCtx<'_>) {}
+}
+
+fn set(cmds: Vec<C>) -> CmdSet {
+    let mut s = CmdSet::new("T");
+    for c in cmds {
+        s.add(c);
+    }
+    s
+}
+
+fn one(s: &CmdSet, line: &str) -> (String, String, String) {
+    let usable: Vec<&Arc<CmdEntry>> = s.commands().iter().collect();
+    match parse(line, &usable) {
+        Parsed::One(m) => (m.entry.key.clone(), m.cmdname, m.args),
+        other => panic!("{line}: {other:?}"),
+    }
+}
+
+fn outcome(s: &CmdSet, line: &str) -> &'static str {
+    let usable: Vec<&Arc<CmdEntry>> = s.commands().iter().collect();
+    match parse(line, &usable) {
+        Parsed::Empty => "empty",
+        Parsed::One(_) => "one",
+        Parsed::Several(_) => "several",
+        Parsed::NoMatch => "none",
+    }
+}
+
+#[test]
+fn names_match_case_insensitively_longest_first_with_arg_regex() {
+    let s = set(vec![
+        C("look", &["l"], None),
+        C("lock", &[], None),
+        C("say", &["\""], None),
+        C("pose", &[":"], None),
+        C("north", &["n"], Some(r"^\s*$")),
+    ]);
+    assert_eq!(one(&s, "LOOK at me"), ("look".into(), "LOOK".into(), " at me".into()));
+    assert_eq!(one(&s, "l"), ("look".into(), "l".into(), "".into()));
+    assert_eq!(one(&s, "look/brief"), ("look".into(), "look".into(), "/brief".into()));
+    assert_eq!(outcome(&s, "lookat"), "none", "the default arg_regex wants a separator");
+    assert_eq!(one(&s, "\"hello"), ("say".into(), "\"".into(), "hello".into()));
+    assert_eq!(one(&s, ":waves"), ("pose".into(), ":".into(), "waves".into()));
+    assert_eq!(one(&s, "n"), ("north".into(), "n".into(), "".into()));
+    assert_eq!(outcome(&s, "north quickly"), "none", "an exit takes no arguments");
+    assert_eq!(outcome(&s, ""), "empty");
+    assert_eq!(outcome(&s, "dance"), "none");
+}
+
+#[test]
+fn ignored_prefixes_are_tried_last() {
+    let s = set(vec![C("dig", &[], None), C("@admin", &[], None)]);
+    assert_eq!(one(&s, "@dig house").0, "dig");
+    assert_eq!(one(&s, "+dig house").0, "dig");
+    assert_eq!(one(&s, "&/dig").0, "dig");
+    assert_eq!(one(&s, "@admin").0, "@admin", "a name with the prefix matches first");
+    assert_eq!(outcome(&s, "@@@"), "none");
+}
+
+#[test]
+fn duplicates_are_several_and_name_n_picks_one() {
+    let mut s = CmdSet::new("Exits");
+    s.duplicates = Some(true);
+    let a = crate::commands::CmdEntry::named(Arc::new(C("x", &[], None)), "north".into(), vec![]);
+    let mut b = a.clone();
+    b.obj = Some(2);
+    let mut merged = CmdSet::new("Exits").merge(&{
+        let mut t = CmdSet::new("Exits");
+        t.duplicates = Some(true);
+        t.add_entry(a);
+        t
+    });
+    merged = {
+        let mut lo = merged;
+        lo.duplicates = Some(true);
+        lo.merge(&{
+            let mut t = CmdSet::new("Exits2");
+            t.duplicates = Some(true);
+            t.add_entry(b);
+            t
+        })
+    };
+    let usable: Vec<&Arc<CmdEntry>> = merged.commands().iter().collect();
+    let Parsed::Several(listed) = parse("north", &usable) else {
+        panic!("two exits named north")
+    };
+    for (i, m) in listed.iter().enumerate() {
+        // `north-N` picks the N-th, in the order the multimatch message lists them.
+        match parse(&format!("north-{}", i + 1), &usable) {
+            Parsed::One(p) => assert_eq!(p.entry.obj, m.entry.obj),
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(outcome(&merged, "north-3"), "none");
+    let _ = s;
+}
+
+#[test]
+fn suggestions_are_close_names_at_most_three() {
+    let s = set(vec![
+        C("look", &["l"], None),
+        C("lock", &[], None),
+        C("say", &[], None),
+        C("inventory", &["inv"], None),
+    ]);
+    let usable: Vec<&Arc<CmdEntry>> = s.commands().iter().collect();
+    let got = suggestions("loko", &usable);
+    assert!(got.contains(&"look".to_string()) && got.len() <= 3, "{got:?}");
+    assert_eq!(suggestions("inventroy", &usable), vec!["inventory".to_string()]);
+    assert!(suggestions("xyzzy", &usable).is_empty());
+}
