@@ -117,7 +117,9 @@ impl Server {
             .iter()
             .all(|&s| self.sessions.get(s).and_then(|s| s.account()) == Some(account));
         if !mine {
-            return Err(format!("|c{key}|R is already puppeted by another Account.|n"));
+            return Err(format!(
+                "|c{key}|R is already puppeted by another Account.|n"
+            ));
         }
         let max = self.settings.server.max_nr_simultaneous_puppets;
         if max > 0 && !self.has_perm(me, "Developer") {
@@ -142,7 +144,10 @@ impl Server {
         self.unpuppet(sessid);
         if !others.is_empty() {
             if matches!(self.mode(), 1 | 3) {
-                self.msg_session(sessid, format!("Sharing |c{key}|n with another of your sessions."));
+                self.msg_session(
+                    sessid,
+                    format!("Sharing |c{key}|n with another of your sessions."),
+                );
                 for &o in &others {
                     self.msg_session(
                         o,
@@ -181,9 +186,9 @@ impl Server {
         if let Some(o) = self.world.get(obj)
             && o.location.is_none()
         {
-            let prelogout =
-                o.attr::<ObjId>("prelogout_location")
-                    .filter(|l| self.world.get(*l).is_some());
+            let prelogout = o
+                .attr::<ObjId>("prelogout_location")
+                .filter(|l| self.world.get(*l).is_some());
             let dest = prelogout
                 .or(o.home.filter(|h| self.world.get(*h).is_some()))
                 .unwrap_or(self.world.start_room);
@@ -244,7 +249,10 @@ impl Server {
             return String::new();
         };
         let line = "|g--------------------------------------------------------------------|n";
-        let mut out = format!("{line}\nAccount |g{}|n (you are Out-of-Character)\n", a.name);
+        let mut out = format!(
+            "{line}\nAccount |g{}|n (you are Out-of-Character)\n",
+            a.name
+        );
         let sessions = self.sessions.of_account(account);
         out.push_str("\n|wConnected session(s):|n");
         for s in &sessions {
@@ -260,7 +268,11 @@ impl Server {
         }
         let chars = self.world.characters_of(account);
         let max = self.settings.server.max_nr_characters;
-        let max_s = if max == 0 { "-".into() } else { max.to_string() };
+        let max_s = if max == 0 {
+            "-".into()
+        } else {
+            max.to_string()
+        };
         if chars.is_empty() {
             out.push_str("\n\nYou don't have a character yet. Use |wcharcreate <name>|n.");
         } else {
@@ -276,7 +288,10 @@ impl Server {
                     p if p.contains(&sessid) => " (played by you in this session)".into(),
                     p => format!(
                         " (played by you in session {})",
-                        p.iter().map(|s| s.to_string()).collect::<Vec<_>>().join(", ")
+                        p.iter()
+                            .map(|s| s.to_string())
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     ),
                 };
                 out.push_str(&format!("\n - |c{}|n{played}", o.key));

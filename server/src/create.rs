@@ -137,7 +137,10 @@ impl Server {
         if spec.key.trim().is_empty() {
             return Err("An object needs a name.".into());
         }
-        for id in [spec.location, spec.home, spec.destination].into_iter().flatten() {
+        for id in [spec.location, spec.home, spec.destination]
+            .into_iter()
+            .flatten()
+        {
             if self.world.get(id).is_none() {
                 return Err(format!("There is no object #{id}."));
             }
@@ -145,12 +148,10 @@ impl Server {
         let mut obj = Object::new(0, spec.key.trim(), tc.name(), kind);
         obj.aliases = spec.aliases;
         obj.location = spec.location;
-        obj.home = spec
-            .home
-            .or(match kind {
-                Kind::Room | Kind::Exit => None,
-                _ => Some(self.world.start_room),
-            });
+        obj.home = spec.home.or(match kind {
+            Kind::Room | Kind::Exit => None,
+            _ => Some(self.world.start_room),
+        });
         obj.destination = spec.destination;
         obj.account = spec.account;
         obj.desc = spec.desc;
@@ -205,7 +206,10 @@ impl Server {
         let name = o.key.clone();
         for s in self.sessions.puppeting(obj) {
             self.unpuppet(s);
-            self.msg_session(s, format!("|r{name} was destroyed.|n You are out-of-character."));
+            self.msg_session(
+                s,
+                format!("|r{name} was destroyed.|n You are out-of-character."),
+            );
         }
         let contents: Vec<ObjId> = self.world.contents(obj).to_vec();
         let (own_exits, contents): (Vec<ObjId>, Vec<ObjId>) = contents
@@ -229,10 +233,12 @@ impl Server {
             .collect();
         for e in exits.into_iter().chain(own_exits) {
             self.world.delete(e);
-            self.temp_cmdsets.remove(&crate::commands::Holder::Object(e));
+            self.temp_cmdsets
+                .remove(&crate::commands::Holder::Object(e));
         }
         self.world.delete(obj);
-        self.temp_cmdsets.remove(&crate::commands::Holder::Object(obj));
+        self.temp_cmdsets
+            .remove(&crate::commands::Holder::Object(obj));
         Ok(())
     }
 

@@ -391,10 +391,12 @@ impl Server {
         let objects: Vec<_> = self.world.objects().map(|o| o.id).collect();
         for id in objects {
             match mode {
-                StopMode::Shutdown => {
-                    self.hook(id, "at_server_shutdown", (), |tc, s| tc.at_server_shutdown(s, id))
-                }
-                _ => self.hook(id, "at_server_reload", (), |tc, s| tc.at_server_reload(s, id)),
+                StopMode::Shutdown => self.hook(id, "at_server_shutdown", (), |tc, s| {
+                    tc.at_server_shutdown(s, id)
+                }),
+                _ => self.hook(id, "at_server_reload", (), |tc, s| {
+                    tc.at_server_reload(s, id)
+                }),
             }
         }
         if mode == StopMode::Shutdown {

@@ -163,19 +163,18 @@ async fn create_account(
     let room = db::ensure_start_room(&conn).await?;
     let hash = accounts::hash_password(&settings.security, password).await?;
     let char_id = db::reserve_ids(&conn, 1).await?;
-    let (account, _) =
-        db::create_account(
-            &conn,
-            name,
-            hash,
-            superuser,
-            Some(db::NewCharacter {
-                id: char_id,
-                room,
-                typeclass,
-            }),
-        )
-        .await?;
+    let (account, _) = db::create_account(
+        &conn,
+        name,
+        hash,
+        superuser,
+        Some(db::NewCharacter {
+            id: char_id,
+            room,
+            typeclass,
+        }),
+    )
+    .await?;
     conn.close().await.ok();
     println!(
         "Account '{}' created (#{}), with the character '{}' (#{}){}.",

@@ -49,7 +49,9 @@ pub async fn load_world(db: &sea_orm::DatabaseConnection) -> anyhow::Result<Worl
         world.accounts.insert(a.id, Account::from_model(&a));
     }
     for h in db::load_help(db).await? {
-        world.help.insert(h.key.clone(), crate::world::HelpEntry::from_model(h));
+        world
+            .help
+            .insert(h.key.clone(), crate::world::HelpEntry::from_model(h));
     }
     let first = db::reserve_ids(db, crate::create::ID_BLOCK).await?;
     world.add_free_ids(first..first + crate::create::ID_BLOCK);
@@ -72,7 +74,11 @@ fn warn_unknown_typeclasses(world: &World, game: &Game) {
         }
     }
     for (name, count) in unknown {
-        warn!(typeclass = name, objects = count, "unknown typeclass: these objects behave as the default of their kind");
+        warn!(
+            typeclass = name,
+            objects = count,
+            "unknown typeclass: these objects behave as the default of their kind"
+        );
     }
 }
 
@@ -94,7 +100,13 @@ pub async fn run(settings: Settings, game: Game) -> anyhow::Result<()> {
     let mut relink: Option<tokio::task::JoinHandle<anyhow::Result<PortalLink>>> = None;
 
     warn_unknown_typeclasses(&world, &game);
-    let mut server = Server::new(settings.clone(), world, db.clone(), Arc::new(game), ev_tx.clone());
+    let mut server = Server::new(
+        settings.clone(),
+        world,
+        db.clone(),
+        Arc::new(game),
+        ev_tx.clone(),
+    );
     server.started();
 
     let mode = loop {

@@ -300,7 +300,12 @@ impl Server {
         match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(tc.as_ref(), self))) {
             Ok(r) => r,
             Err(_) => {
-                tracing::error!(obj, typeclass = tc.name(), hook = what, "a typeclass hook panicked");
+                tracing::error!(
+                    obj,
+                    typeclass = tc.name(),
+                    hook = what,
+                    "a typeclass hook panicked"
+                );
                 fallback
             }
         }
@@ -455,7 +460,9 @@ impl Server {
             return false;
         }
         let (source, name) = (o.location, o.key.clone());
-        if !self.hook(obj, "at_pre_move", false, |tc, s| tc.at_pre_move(s, obj, dest)) {
+        if !self.hook(obj, "at_pre_move", false, |tc, s| {
+            tc.at_pre_move(s, obj, dest)
+        }) {
             return false;
         }
         let key_of = |s: &Server, id: Option<ObjId>| {
@@ -489,7 +496,9 @@ impl Server {
                 tc.at_object_receive(s, d, obj, source)
             });
         }
-        self.hook(obj, "at_post_move", (), |tc, s| tc.at_post_move(s, obj, source));
+        self.hook(obj, "at_post_move", (), |tc, s| {
+            tc.at_post_move(s, obj, source)
+        });
         true
     }
 

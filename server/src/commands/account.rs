@@ -133,7 +133,9 @@ impl Command for CharCreate {
         let max = ctx.server.settings.server.max_nr_characters;
         let have = ctx.server.world.characters_of(account).len();
         if max > 0 && have >= max && !ctx.has_perm("Developer") {
-            ctx.msg(format!("You may only have a maximum of {max} character(s)."));
+            ctx.msg(format!(
+                "You may only have a maximum of {max} character(s)."
+            ));
             return;
         }
         if let Some(problem) = name_problem_for_players(&key) {
@@ -185,7 +187,12 @@ impl Command for CharDelete {
             .among(mine)
             .all(&ctx.server.world, &ctx.args)
             .into_iter()
-            .filter(|&c| ctx.server.world.get(c).is_some_and(|o| o.key.eq_ignore_ascii_case(&ctx.args)))
+            .filter(|&c| {
+                ctx.server
+                    .world
+                    .get(c)
+                    .is_some_and(|o| o.key.eq_ignore_ascii_case(&ctx.args))
+            })
             .collect();
         let [target] = found.as_slice() else {
             ctx.msg("You have no such character to delete.");
@@ -198,12 +205,20 @@ impl Command for CharDelete {
             .get(target)
             .map(|o| o.key.clone())
             .unwrap_or_default();
-        if !ctx.access(target, "delete", false) && !ctx.server.world.get(target).is_some_and(|o| o.account == Some(account)) {
+        if !ctx.access(target, "delete", false)
+            && !ctx
+                .server
+                .world
+                .get(target)
+                .is_some_and(|o| o.account == Some(account))
+        {
             ctx.msg("You do not have permission to delete this character.");
             return;
         }
         ctx.ask(
-            &format!("This will permanently destroy '{key}'. This cannot be undone. Continue yes/[no]? "),
+            &format!(
+                "This will permanently destroy '{key}'. This cannot be undone. Continue yes/[no]? "
+            ),
             false,
             move |server: &mut Server, sessid, answer| {
                 let yes = matches!(answer.trim().to_lowercase().as_str(), "y" | "yes");
@@ -218,7 +233,10 @@ impl Command for CharDelete {
                                 a.last_puppet = None;
                             }
                         });
-                        server.msg_session(sessid, format!("Character '{key}' was permanently deleted."));
+                        server.msg_session(
+                            sessid,
+                            format!("Character '{key}' was permanently deleted."),
+                        );
                     }
                     Err(e) => server.msg_session(sessid, e),
                 }
@@ -240,9 +258,13 @@ impl Command for Sessions {
     fn func(&self, ctx: &mut CmdCtx<'_>) {
         let Some(account) = ctx.account() else { return };
         let now = now_millis();
-        let mut out = String::from("|wYour current session(s):|n\n|w  id protocol   address          puppet               idle|n");
+        let mut out = String::from(
+            "|wYour current session(s):|n\n|w  id protocol   address          puppet               idle|n",
+        );
         for id in ctx.server.sessions.of_account(account) {
-            let Some(s) = ctx.server.sessions.get(id) else { continue };
+            let Some(s) = ctx.server.sessions.get(id) else {
+                continue;
+            };
             let puppet = s
                 .puppet()
                 .and_then(|p| ctx.server.world.get(p))
@@ -402,7 +424,9 @@ impl Command for Password {
         }
         let min = ctx.server.settings.security.min_password_length;
         if new.chars().count() < min {
-            ctx.msg(format!("Your password must be at least {min} characters long."));
+            ctx.msg(format!(
+                "Your password must be at least {min} characters long."
+            ));
             return;
         }
         let db = ctx.server.db.clone();
@@ -417,7 +441,9 @@ impl Command for Password {
                 if !ok {
                     return Ok(false);
                 }
-                let hash = hash_password(&security, new).await.map_err(|e| e.to_string())?;
+                let hash = hash_password(&security, new)
+                    .await
+                    .map_err(|e| e.to_string())?;
                 // Durable before the player is told.
                 db::set_password_hash(&db, account, hash)
                     .await
@@ -430,10 +456,15 @@ impl Command for Password {
                     tracing::info!(sessid, account, "password changed");
                     server.msg_session(sessid, "Password changed.");
                 }
-                Ok(false) => server.msg_session(sessid, "The specified old password isn't correct."),
+                Ok(false) => {
+                    server.msg_session(sessid, "The specified old password isn't correct.")
+                }
                 Err(e) => {
                     tracing::error!(sessid, "password change failed: {e}");
-                    server.msg_session(sessid, "Your password could not be changed right now. Please try again.");
+                    server.msg_session(
+                        sessid,
+                        "Your password could not be changed right now. Please try again.",
+                    );
                 }
             });
             done
@@ -455,7 +486,10 @@ impl Command for Quit {
         let sessions = ctx.server.sessions.of_account(account);
         if ctx.has_switch("all") {
             for s in sessions {
-                ctx.server.disconnect(s, Some("|RQuitting|n all sessions. Hope to see you soon again.".into()));
+                ctx.server.disconnect(
+                    s,
+                    Some("|RQuitting|n all sessions. Hope to see you soon again.".into()),
+                );
             }
             return;
         }

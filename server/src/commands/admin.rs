@@ -177,7 +177,12 @@ impl Command for Boot {
         } else {
             match find_account(ctx, who.trim_start_matches('*')) {
                 Some(a) => {
-                    let target_super = ctx.server.world.accounts.get(&a).is_some_and(|x| x.is_superuser);
+                    let target_super = ctx
+                        .server
+                        .world
+                        .accounts
+                        .get(&a)
+                        .is_some_and(|x| x.is_superuser);
                     if target_super && !ctx.server.is_superuser(ctx.sessid) {
                         ctx.msg("You cannot boot a superuser.");
                         return;
@@ -201,7 +206,11 @@ impl Command for Boot {
         }
         let n = targets.len();
         for s in targets {
-            let reason = if ctx.has_switch("quiet") { None } else { Some(msg.clone()) };
+            let reason = if ctx.has_switch("quiet") {
+                None
+            } else {
+                Some(msg.clone())
+            };
             ctx.server.disconnect(s, reason);
         }
         tracing::info!(by = %by, target = %who, sessions = n, "boot");
@@ -244,7 +253,10 @@ impl Command for Perm {
             match find_account(ctx, name.trim()) {
                 Some(a) => PermTarget::Account(a),
                 None => {
-                    ctx.msg(format!("Could not find an account named '{}'.", name.trim()));
+                    ctx.msg(format!(
+                        "Could not find an account named '{}'.",
+                        name.trim()
+                    ));
                     return;
                 }
             }
@@ -262,11 +274,19 @@ impl Command for Perm {
             }
             PermTarget::Object(o) => {
                 let obj = ctx.server.world.get(*o).expect("found");
-                (obj.key.clone(), obj.permissions.clone(), "the Object/Character")
+                (
+                    obj.key.clone(),
+                    obj.permissions.clone(),
+                    "the Object/Character",
+                )
             }
         };
         let Some(rhs) = ctx.rhs.clone() else {
-            let list = if current.is_empty() { "<None>".to_string() } else { current.join(", ") };
+            let list = if current.is_empty() {
+                "<None>".to_string()
+            } else {
+                current.join(", ")
+            };
             ctx.msg(format!("Permissions on |w{name}|n: {list}"));
             return;
         };
@@ -280,7 +300,9 @@ impl Command for Perm {
         for perm in super::comma_list(&rhs) {
             let level = permission_level(&perm);
             if level.is_some_and(|l| own.is_none_or(|o| l > o)) {
-                ctx.msg(format!("You are not allowed to give or take the permission '{perm}'."));
+                ctx.msg(format!(
+                    "You are not allowed to give or take the permission '{perm}'."
+                ));
                 continue;
             }
             let perm = match level {
@@ -308,11 +330,20 @@ impl Command for Perm {
             return;
         }
         let by = ctx.caller_name();
-        let verb = if ctx.has_switch("del") { "removes from you" } else { "gives you" };
-        let note = format!("{by} {verb} ({what}) the permission(s) '{}'.", changed.join("', '"));
+        let verb = if ctx.has_switch("del") {
+            "removes from you"
+        } else {
+            "gives you"
+        };
+        let note = format!(
+            "{by} {verb} ({what}) the permission(s) '{}'.",
+            changed.join("', '")
+        );
         match target {
             PermTarget::Account(a) => {
-                ctx.server.world.update_account(a, |acc| acc.permissions = updated);
+                ctx.server
+                    .world
+                    .update_account(a, |acc| acc.permissions = updated);
                 ctx.server.msg_account(a, &note);
             }
             PermTarget::Object(o) => {

@@ -94,7 +94,10 @@ fn need_access(ctx: &mut CmdCtx<'_>, obj: ObjId, access: &str) -> bool {
     if ctx.access(obj, access, false) {
         return true;
     }
-    ctx.msg(format!("You don't have permission to do that to {}.", shown(ctx, obj)));
+    ctx.msg(format!(
+        "You don't have permission to do that to {}.",
+        shown(ctx, obj)
+    ));
     false
 }
 
@@ -162,7 +165,12 @@ impl Command for Dig {
                 return;
             }
         };
-        let tc = ctx.server.world.get(new_room).map(|o| o.typeclass.clone()).unwrap_or_default();
+        let tc = ctx
+            .server
+            .world
+            .get(new_room)
+            .map(|o| o.typeclass.clone())
+            .unwrap_or_default();
         let msg = format!("Created room {} of type {tc}.", shown(ctx, new_room));
         ctx.msg(msg);
         let exits = ctx.rhs_list();
@@ -206,8 +214,15 @@ impl Command for Open {
             ctx.msg("You cannot create an exit from nowhere.");
             return;
         };
-        let Some(dest) = find_any(ctx, &dest) else { return };
-        if ctx.server.world.get(dest).is_some_and(|d| d.kind == Kind::Exit) {
+        let Some(dest) = find_any(ctx, &dest) else {
+            return;
+        };
+        if ctx
+            .server
+            .world
+            .get(dest)
+            .is_some_and(|d| d.kind == Kind::Exit)
+        {
             ctx.msg("An exit cannot lead to another exit.");
             return;
         }
@@ -230,13 +245,19 @@ impl Command for Create {
     }
     builder_command!();
     fn func(&self, ctx: &mut CmdCtx<'_>) {
-        let Some(me) = super::general::need_caller(ctx) else { return };
+        let Some(me) = super::general::need_caller(ctx) else {
+            return;
+        };
         let names = comma_list(&ctx.args);
         if names.is_empty() {
             ctx.msg("Usage: create[/drop] <objname>[;alias;alias...][:typeclass], <objname>...");
             return;
         }
-        let at = if ctx.has_switch("drop") { ctx.location().unwrap_or(me) } else { me };
+        let at = if ctx.has_switch("drop") {
+            ctx.location().unwrap_or(me)
+        } else {
+            me
+        };
         for n in names {
             let spec = parse_name_spec(&n);
             let mut new = NewObject::new(Kind::Thing, spec.name.clone())
@@ -249,7 +270,12 @@ impl Command for Create {
             }
             match ctx.server.create_object(new) {
                 Ok(id) => {
-                    let tc = ctx.server.world.get(id).map(|o| o.typeclass.clone()).unwrap_or_default();
+                    let tc = ctx
+                        .server
+                        .world
+                        .get(id)
+                        .map(|o| o.typeclass.clone())
+                        .unwrap_or_default();
                     let msg = format!("You create a new {tc}: {}.", shown(ctx, id));
                     ctx.msg(msg);
                 }
@@ -322,7 +348,9 @@ impl Command for SetAttr {
             ctx.msg("Usage: set <obj>/<attr> [= <value>]");
             return;
         }
-        let Some(obj) = find_any(ctx, &objname) else { return };
+        let Some(obj) = find_any(ctx, &objname) else {
+            return;
+        };
         let name = shown(ctx, obj);
         let Some(attr) = attr.filter(|a| !a.is_empty()) else {
             let o = ctx.server.world.get(obj).expect("found");
@@ -342,7 +370,11 @@ impl Command for SetAttr {
         }
         match ctx.rhs.clone() {
             None => {
-                let v = ctx.server.world.get(obj).and_then(|o| o.db.get(&attr).cloned());
+                let v = ctx
+                    .server
+                    .world
+                    .get(obj)
+                    .and_then(|o| o.db.get(&attr).cloned());
                 match v {
                     Some(v) => ctx.msg(format!("Attribute {name}/{attr} = {v}")),
                     None => ctx.msg(format!("{name} has no attribute '{attr}'.")),
@@ -354,7 +386,9 @@ impl Command for SetAttr {
                 }
                 if value.is_empty() {
                     let mut had = false;
-                    ctx.server.world.update(obj, |o| had = o.db.remove(&attr).is_some());
+                    ctx.server
+                        .world
+                        .update(obj, |o| had = o.db.remove(&attr).is_some());
                     if had {
                         ctx.msg(format!("Deleted attribute {name}/{attr}."));
                     } else {
@@ -390,7 +424,13 @@ impl Command for Examine {
     fn func(&self, ctx: &mut CmdCtx<'_>) {
         if let Some(name) = ctx.args.strip_prefix('*') {
             let name = name.trim();
-            let Some(a) = ctx.server.world.accounts.values().find(|a| a.name.eq_ignore_ascii_case(name)) else {
+            let Some(a) = ctx
+                .server
+                .world
+                .accounts
+                .values()
+                .find(|a| a.name.eq_ignore_ascii_case(name))
+            else {
                 ctx.msg(format!("Could not find an account named '{name}'."));
                 return;
             };
@@ -408,11 +448,19 @@ impl Command for Examine {
                 .map(|&c| shown(ctx, c))
                 .collect();
             out.push_str(&format!("\n|wCharacters|n: {}", chars.join(", ")));
-            let sessions: Vec<String> =
-                ctx.server.sessions.of_account(id).iter().map(|s| s.to_string()).collect();
+            let sessions: Vec<String> = ctx
+                .server
+                .sessions
+                .of_account(id)
+                .iter()
+                .map(|s| s.to_string())
+                .collect();
             out.push_str(&format!("\n|wSessions|n: {}", sessions.join(", ")));
             if !attrs.is_empty() {
-                out.push_str(&format!("\n|wPersistent attributes|n:\n{}", attrs.join("\n")));
+                out.push_str(&format!(
+                    "\n|wPersistent attributes|n:\n{}",
+                    attrs.join("\n")
+                ));
             }
             ctx.msg(out);
             return;
@@ -450,7 +498,11 @@ fn examine_text(ctx: &CmdCtx<'_>, target: ObjId) -> String {
     } else {
         format!(" (not registered: behaves as {})", tc.name())
     };
-    out.push_str(&format!("\n|wTypeclass|n: {} ({}){tc_note}", o.typeclass, o.kind.as_str()));
+    out.push_str(&format!(
+        "\n|wTypeclass|n: {} ({}){tc_note}",
+        o.typeclass,
+        o.kind.as_str()
+    ));
     if let Some(a) = o.account.and_then(|a| w.accounts.get(&a)) {
         out.push_str(&format!("\n|wAccount|n: {}", a.name));
     }
@@ -502,7 +554,10 @@ fn examine_text(ctx: &CmdCtx<'_>, target: ObjId) -> String {
     for (label, list) in [
         ("Exits", by_kind(&|k| k == Kind::Exit)),
         ("Characters", by_kind(&|k| k == Kind::Character)),
-        ("Contents", by_kind(&|k| k == Kind::Thing || k == Kind::Room)),
+        (
+            "Contents",
+            by_kind(&|k| k == Kind::Thing || k == Kind::Room),
+        ),
     ] {
         if !list.is_empty() {
             out.push_str(&format!("\n|w{label}|n: {}", list.join(", ")));
@@ -525,7 +580,9 @@ impl Command for Teleport {
     }
     builder_command!();
     fn func(&self, ctx: &mut CmdCtx<'_>) {
-        let Some(me) = super::general::need_caller(ctx) else { return };
+        let Some(me) = super::general::need_caller(ctx) else {
+            return;
+        };
         let (obj, dest) = match ctx.rhs.clone() {
             Some(d) => match find_any(ctx, &ctx.lhs.clone()) {
                 Some(o) => (o, d),
@@ -537,7 +594,9 @@ impl Command for Teleport {
             ctx.msg("Usage: teleport[/quiet] [<obj> =] <target location>");
             return;
         }
-        let Some(dest) = find_any(ctx, &dest) else { return };
+        let Some(dest) = find_any(ctx, &dest) else {
+            return;
+        };
         if obj == dest {
             ctx.msg("You can't teleport an object inside of itself!");
             return;
@@ -546,11 +605,18 @@ impl Command for Teleport {
             return;
         }
         if !ctx.access(dest, "teleport_here", true) {
-            ctx.msg(format!("You cannot teleport things to {}.", shown(ctx, dest)));
+            ctx.msg(format!(
+                "You cannot teleport things to {}.",
+                shown(ctx, dest)
+            ));
             return;
         }
         if ctx.server.world.get(obj).and_then(|o| o.location) == Some(dest) {
-            ctx.msg(format!("{} is already at {}.", shown(ctx, obj), shown(ctx, dest)));
+            ctx.msg(format!(
+                "{} is already at {}.",
+                shown(ctx, obj),
+                shown(ctx, dest)
+            ));
             return;
         }
         let quiet = ctx.has_switch("quiet");
@@ -584,7 +650,9 @@ impl Command for Destroy {
             return;
         }
         for n in names {
-            let Some(obj) = find_any(ctx, &n) else { continue };
+            let Some(obj) = find_any(ctx, &n) else {
+                continue;
+            };
             if Some(obj) == ctx.caller() {
                 ctx.msg("You can't destroy yourself.");
                 continue;
@@ -594,7 +662,10 @@ impl Command for Destroy {
                 continue;
             }
             if !ctx.access(obj, "control", false) && !ctx.access(obj, "delete", false) {
-                ctx.msg(format!("You don't have permission to delete {}.", shown(ctx, obj)));
+                ctx.msg(format!(
+                    "You don't have permission to delete {}.",
+                    shown(ctx, obj)
+                ));
                 continue;
             }
             let name = shown(ctx, obj);
@@ -625,7 +696,9 @@ impl Command for Alias {
             ctx.msg("Usage: alias <obj> [= alias[,alias,alias,...]]");
             return;
         }
-        let Some(obj) = find_any(ctx, &ctx.lhs.clone()) else { return };
+        let Some(obj) = find_any(ctx, &ctx.lhs.clone()) else {
+            return;
+        };
         let name = shown(ctx, obj);
         if ctx.has_switch("delete") {
             if !need_access(ctx, obj, "edit") {
@@ -636,7 +709,12 @@ impl Command for Alias {
             return;
         }
         let Some(_) = ctx.rhs else {
-            let a = ctx.server.world.get(obj).map(|o| o.aliases.clone()).unwrap_or_default();
+            let a = ctx
+                .server
+                .world
+                .get(obj)
+                .map(|o| o.aliases.clone())
+                .unwrap_or_default();
             if a.is_empty() {
                 ctx.msg(format!("No aliases exist for '{name}'."));
             } else {
@@ -656,7 +734,12 @@ impl Command for Alias {
                 }
             }
         });
-        let all = ctx.server.world.get(obj).map(|o| o.aliases.join(", ")).unwrap_or_default();
+        let all = ctx
+            .server
+            .world
+            .get(obj)
+            .map(|o| o.aliases.join(", "))
+            .unwrap_or_default();
         ctx.msg(format!("Alias(es) for '{name}' set to '{all}'."));
     }
 }
@@ -688,7 +771,9 @@ impl Command for Lock {
             ctx.msg("Usage: lock <object>[ = <lockstring>] or lock[/del] <object>/<access_type>");
             return;
         }
-        let Some(obj) = find_any(ctx, &objname) else { return };
+        let Some(obj) = find_any(ctx, &objname) else {
+            return;
+        };
         let name = shown(ctx, obj);
         if let Some(rhs) = ctx.rhs.clone() {
             if !need_access(ctx, obj, "control") {
@@ -710,7 +795,9 @@ impl Command for Lock {
                     return;
                 }
                 let mut removed = false;
-                ctx.server.world.update(obj, |o| removed = o.locks.remove(&a));
+                ctx.server
+                    .world
+                    .update(obj, |o| removed = o.locks.remove(&a));
                 if removed {
                     ctx.msg(format!("Deleted lock '{a}' from {name}."));
                 } else {
@@ -718,11 +805,11 @@ impl Command for Lock {
                 }
             }
             Some(a) => {
-                let l = ctx
-                    .server
-                    .world
-                    .get(obj)
-                    .and_then(|o| o.locks.get(&a).map(|l| format!("{}:{}", l.access_type, l.source)));
+                let l = ctx.server.world.get(obj).and_then(|o| {
+                    o.locks
+                        .get(&a)
+                        .map(|l| format!("{}:{}", l.access_type, l.source))
+                });
                 match l {
                     Some(l) => ctx.msg(l),
                     None => ctx.msg(format!("{name} has no '{a}' lock.")),
@@ -780,10 +867,17 @@ impl Command for TagCmd {
             ctx.msg("Usage: tag[/del] <obj> [= <tag>[:<category>]]");
             return;
         }
-        let Some(obj) = find_any(ctx, &ctx.lhs.clone()) else { return };
+        let Some(obj) = find_any(ctx, &ctx.lhs.clone()) else {
+            return;
+        };
         let name = shown(ctx, obj);
         let Some(rhs) = ctx.rhs.clone().filter(|r| !r.is_empty()) else {
-            let tags = ctx.server.world.get(obj).map(|o| o.tags.clone()).unwrap_or_default();
+            let tags = ctx
+                .server
+                .world
+                .get(obj)
+                .map(|o| o.tags.clone())
+                .unwrap_or_default();
             if tags.is_empty() {
                 ctx.msg(format!("No tags attached to {name}."));
             } else {
@@ -804,7 +898,9 @@ impl Command for TagCmd {
             let mut had = false;
             ctx.server.world.update(obj, |o| {
                 let before = o.tags.len();
-                o.tags.retain(|t| !(t.key == tag.key && (tag.category.is_none() || t.category == tag.category)));
+                o.tags.retain(|t| {
+                    !(t.key == tag.key && (tag.category.is_none() || t.category == tag.category))
+                });
                 had = o.tags.len() != before;
             });
             if had {
@@ -855,11 +951,17 @@ impl Command for TypeclassCmd {
             ctx.msg("Usage: typeclass[/reset] <object> [= typeclass]");
             return;
         }
-        let Some(obj) = find_any(ctx, &ctx.lhs.clone()) else { return };
+        let Some(obj) = find_any(ctx, &ctx.lhs.clone()) else {
+            return;
+        };
         let name = shown(ctx, obj);
         let Some(new) = ctx.rhs.clone() else {
             let o = ctx.server.world.get(obj).expect("found");
-            ctx.msg(format!("{name} has typeclass {} ({}).", o.typeclass, o.kind.as_str()));
+            ctx.msg(format!(
+                "{name} has typeclass {} ({}).",
+                o.typeclass,
+                o.kind.as_str()
+            ));
             return;
         };
         if !need_access(ctx, obj, "edit") {
@@ -869,7 +971,12 @@ impl Command for TypeclassCmd {
             ctx.msg(format!("No typeclass named '{new}'. See typeclass/list."));
             return;
         };
-        let old = ctx.server.world.get(obj).map(|o| o.typeclass.clone()).unwrap_or_default();
+        let old = ctx
+            .server
+            .world
+            .get(obj)
+            .map(|o| o.typeclass.clone())
+            .unwrap_or_default();
         let (tc_name, kind) = (tc.name().to_string(), tc.kind());
         let reset = ctx.has_switch("reset");
         ctx.server.world.update(obj, |o| {
@@ -881,7 +988,9 @@ impl Command for TypeclassCmd {
             }
         });
         if reset {
-            ctx.server.hook(obj, "at_object_creation", (), |tc, s| tc.at_object_creation(s, obj));
+            ctx.server.hook(obj, "at_object_creation", (), |tc, s| {
+                tc.at_object_creation(s, obj)
+            });
         }
         ctx.msg(format!("{name} changed typeclass from {old} to {tc_name}."));
     }

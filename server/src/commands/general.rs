@@ -113,7 +113,11 @@ impl Command for Pose {
             return;
         }
         let args = ctx.args.clone();
-        let sep = if args.starts_with(['\'', ',', ':']) { "" } else { " " };
+        let sep = if args.starts_with(['\'', ',', ':']) {
+            ""
+        } else {
+            " "
+        };
         let text = format!("{}{sep}{args}|n", name_of(ctx, me));
         match ctx.location() {
             Some(loc) => ctx.server.msg_location(loc, &text, &[]),
@@ -254,8 +258,16 @@ impl Command for Give {
             ctx.msg(format!("You keep {}.", name_of(ctx, obj)));
             return;
         }
-        if ctx.server.world.get(target).is_some_and(|t| t.kind != crate::world::Kind::Character) {
-            ctx.msg(format!("You can't give anything to {}.", name_of(ctx, target)));
+        if ctx
+            .server
+            .world
+            .get(target)
+            .is_some_and(|t| t.kind != crate::world::Kind::Character)
+        {
+            ctx.msg(format!(
+                "You can't give anything to {}.",
+                name_of(ctx, target)
+            ));
             return;
         }
         if !ctx.server.move_obj(obj, Some(target), true) {

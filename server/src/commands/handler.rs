@@ -125,7 +125,9 @@ impl Server {
         for name in named {
             match cmds.named.get(&name) {
                 Some(set) => out.push(set.clone()),
-                None => tracing::warn!(?holder, cmdset = %name, "no cmdset registered by that name"),
+                None => {
+                    tracing::warn!(?holder, cmdset = %name, "no cmdset registered by that name")
+                }
             }
         }
         if let Some(temp) = self.temp_cmdsets.get(&holder) {
@@ -205,7 +207,12 @@ impl Server {
             }
             Holder::Account(id) => {
                 let mut removed = false;
-                if self.world.accounts.get(&id).is_some_and(|a| a.cmdsets.iter().any(|n| n == key)) {
+                if self
+                    .world
+                    .accounts
+                    .get(&id)
+                    .is_some_and(|a| a.cmdsets.iter().any(|n| n == key))
+                {
                     self.world
                         .update_account(id, |a| removed = drop_last(&mut a.cmdsets));
                 }
@@ -213,8 +220,13 @@ impl Server {
             }
             Holder::Object(id) => {
                 let mut removed = false;
-                if self.world.get(id).is_some_and(|o| o.cmdsets.iter().any(|n| n == key)) {
-                    self.world.update(id, |o| removed = drop_last(&mut o.cmdsets));
+                if self
+                    .world
+                    .get(id)
+                    .is_some_and(|o| o.cmdsets.iter().any(|n| n == key))
+                {
+                    self.world
+                        .update(id, |o| removed = drop_last(&mut o.cmdsets));
                 }
                 removed
             }
@@ -360,9 +372,7 @@ impl Server {
         let usable: Vec<&Arc<CmdEntry>> = merged
             .commands()
             .iter()
-            .filter(|e| {
-                self.check_lock(&e.locks, accessor, e.obj, "cmd", true)
-            })
+            .filter(|e| self.check_lock(&e.locks, accessor, e.obj, "cmd", true))
             .collect();
         let system = |name: &str| usable.iter().find(|e| e.key == name).map(|e| (*e).clone());
         match parser::parse(line, &usable) {
@@ -391,11 +401,7 @@ impl Server {
                         .and_then(|o| self.world.get(o))
                         .map(|o| format!(" [on {}]", o.key))
                         .unwrap_or_default();
-                    out.push_str(&format!(
-                        "\n {}-{}{from}",
-                        m.cmdname.to_lowercase(),
-                        i + 1
-                    ));
+                    out.push_str(&format!("\n {}-{}{from}", m.cmdname.to_lowercase(), i + 1));
                 }
                 self.msg_session(sessid, out);
             }

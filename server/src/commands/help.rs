@@ -28,7 +28,9 @@ fn topics(ctx: &CmdCtx<'_>) -> Vec<Topic> {
     for e in ctx.cmdset.commands() {
         if e.is_system()
             || !e.cmd.auto_help()
-            || !ctx.server.check_lock(&e.locks, accessor, e.obj, "cmd", true)
+            || !ctx
+                .server
+                .check_lock(&e.locks, accessor, e.obj, "cmd", true)
             || out.iter().any(|t| t.key == e.key)
         {
             continue;
@@ -49,7 +51,10 @@ fn topics(ctx: &CmdCtx<'_>) -> Vec<Topic> {
         });
     }
     for h in ctx.server.world.help.values() {
-        if ctx.server.check_lock(&h.locks, accessor, None, "view", true) {
+        if ctx
+            .server
+            .check_lock(&h.locks, accessor, None, "view", true)
+        {
             out.retain(|t| t.key != h.key);
             out.push(Topic {
                 key: h.key.clone(),
@@ -113,14 +118,22 @@ impl Command for Help {
             None => {
                 let mut close: Vec<(f64, &str)> = all
                     .iter()
-                    .map(|t| (strsim::normalized_damerau_levenshtein(&want, &t.key), t.key.as_str()))
+                    .map(|t| {
+                        (
+                            strsim::normalized_damerau_levenshtein(&want, &t.key),
+                            t.key.as_str(),
+                        )
+                    })
                     .filter(|(s, _)| *s >= 0.6)
                     .collect();
                 close.sort_by(|a, b| b.0.total_cmp(&a.0));
                 let mut msg = format!("No help found for '{}'.", ctx.args);
                 if !close.is_empty() {
-                    let names: Vec<String> =
-                        close.iter().take(3).map(|(_, k)| format!("\"{k}\"")).collect();
+                    let names: Vec<String> = close
+                        .iter()
+                        .take(3)
+                        .map(|(_, k)| format!("\"{k}\""))
+                        .collect();
                     msg.push_str(&format!(" Maybe you meant {}?", names.join(" or ")));
                 }
                 ctx.msg(msg);
@@ -149,7 +162,11 @@ impl Command for SetHelp {
     fn func(&self, ctx: &mut CmdCtx<'_>) {
         let mut parts = ctx.lhs.splitn(3, ';').map(str::trim);
         let key = parts.next().unwrap_or("").to_lowercase();
-        let category = parts.next().filter(|c| !c.is_empty()).unwrap_or("General").to_string();
+        let category = parts
+            .next()
+            .filter(|c| !c.is_empty())
+            .unwrap_or("General")
+            .to_string();
         let lock = parts.next().unwrap_or("").to_string();
         if key.is_empty() || key.len() > 80 {
             ctx.msg("Usage: sethelp[/delete] <topic>[;category][;view lock] = <text>");
@@ -165,7 +182,9 @@ impl Command for SetHelp {
                         server.world.help.remove(&key);
                         server.msg_session(sessid, format!("Deleted the help topic '{key}'."));
                     }
-                    Ok(false) => server.msg_session(sessid, format!("No help topic '{key}' is stored.")),
+                    Ok(false) => {
+                        server.msg_session(sessid, format!("No help topic '{key}' is stored."))
+                    }
                     Err(e) => server.msg_session(sessid, format!("Could not delete it: {e}")),
                 });
                 done
@@ -194,7 +213,10 @@ impl Command for SetHelp {
             let r = db::save_help(&db, model.clone()).await;
             let done: Completion = Box::new(move |server: &mut Server| match r {
                 Ok(()) => {
-                    server.world.help.insert(model.key.clone(), HelpEntry::from_model(model));
+                    server
+                        .world
+                        .help
+                        .insert(model.key.clone(), HelpEntry::from_model(model));
                     server.msg_session(sessid, format!("The help topic '{key}' was saved."));
                 }
                 Err(e) => server.msg_session(sessid, format!("Could not save it: {e}")),

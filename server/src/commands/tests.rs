@@ -35,7 +35,10 @@ impl Command for Climb {
         "climb\n\nClimb the tree."
     }
     fn func(&self, ctx: &mut CmdCtx<'_>) {
-        let tree = ctx.obj.and_then(|o| ctx.server.world.get(o)).map(|o| o.key.clone());
+        let tree = ctx
+            .obj
+            .and_then(|o| ctx.server.world.get(o))
+            .map(|o| o.key.clone());
         ctx.msg(format!("You climb the {}.", tree.unwrap_or_default()));
     }
 }
@@ -62,8 +65,15 @@ impl Typeclass for Tree {
         server.world.update(obj, |o| o.set_attr("rings", 100));
     }
     fn return_appearance(&self, server: &Server, obj: ObjId, looker: ObjId) -> String {
-        let rings: i64 = server.world.get(obj).and_then(|o| o.attr("rings")).unwrap_or(0);
-        format!("{}\nIt has {rings} rings.", defaults::appearance(server, obj, looker))
+        let rings: i64 = server
+            .world
+            .get(obj)
+            .and_then(|o| o.attr("rings"))
+            .unwrap_or(0);
+        format!(
+            "{}\nIt has {rings} rings.",
+            defaults::appearance(server, obj, looker)
+        )
     }
 }
 
@@ -98,7 +108,9 @@ impl Command for Lost {
 }
 
 fn game() -> Game {
-    let mut dark = CmdSet::new("Dark").with_priority(5).with_merge_type(MergeType::Replace);
+    let mut dark = CmdSet::new("Dark")
+        .with_priority(5)
+        .with_merge_type(MergeType::Replace);
     dark.add(Lost);
     Game::new().typeclass(Tree).typeclass(Parrot).cmdset(dark)
 }
@@ -109,31 +121,54 @@ async fn exits_objects_and_system_commands_come_through_the_merge() {
     let (a, me) = h.account("Ann", &["Builder"]).await;
     h.login(1, a);
     let limbo = h.server.world.start_room;
-    let garden = h.server.create_object(NewObject::new(Kind::Room, "Garden")).unwrap();
+    let garden = h
+        .server
+        .create_object(NewObject::new(Kind::Room, "Garden"))
+        .unwrap();
     for _ in 0..2 {
         h.server
             .create_object(
-                NewObject::new(Kind::Exit, "north").aliases(["n"]).location(limbo).destination(garden),
+                NewObject::new(Kind::Exit, "north")
+                    .aliases(["n"])
+                    .location(limbo)
+                    .destination(garden),
             )
             .unwrap();
     }
     // Two exits named north: a numbered choice.
     let out = h.cmd(1, "north");
-    assert!(out.contains("More than one command matches 'north'") && out.contains("north-2"), "{out}");
+    assert!(
+        out.contains("More than one command matches 'north'") && out.contains("north-2"),
+        "{out}"
+    );
     let out = h.cmd(1, "north-2");
     assert!(out.contains("Garden"), "{out}");
     assert_eq!(h.server.world.get(me).unwrap().location, Some(garden));
-    assert!(h.cmd(1, "n").contains("Command 'n' is not available"), "no exit here");
+    assert!(
+        h.cmd(1, "n").contains("Command 'n' is not available"),
+        "no exit here"
+    );
 
     // An object's typeclass offers its commands; its call lock can take them away.
     let tree = h
         .server
-        .create_object(NewObject::new(Kind::Thing, "oak").typeclass("tree").location(garden))
+        .create_object(
+            NewObject::new(Kind::Thing, "oak")
+                .typeclass("tree")
+                .location(garden),
+        )
         .unwrap();
-    assert_eq!(h.server.world.get(tree).unwrap().attr::<i64>("rings"), Some(100));
+    assert_eq!(
+        h.server.world.get(tree).unwrap().attr::<i64>("rings"),
+        Some(100)
+    );
     assert_eq!(h.cmd(1, "climb"), "You climb the oak.");
     assert!(h.cmd(1, "look oak").contains("It has 100 rings."));
-    assert_eq!(h.cmd(1, "get oak"), "You can't get that.", "the typeclass's own lock");
+    assert_eq!(
+        h.cmd(1, "get oak"),
+        "You can't get that.",
+        "the typeclass's own lock"
+    );
     h.server.world.update(tree, |o| {
         o.locks.add("call:false()").unwrap();
     });
@@ -144,7 +179,11 @@ async fn exits_objects_and_system_commands_come_through_the_merge() {
         let s = h.server.game.commands.named["Dark"].as_ref().clone();
         s
     });
-    assert_eq!(h.cmd(1, "look"), "Huh? (look)", "Replace took every command away");
+    assert_eq!(
+        h.cmd(1, "look"),
+        "Huh? (look)",
+        "Replace took every command away"
+    );
     assert!(h.server.cmdset_remove(Holder::Object(me), "Dark"));
     assert!(h.cmd(1, "look").contains("Garden"));
 }
@@ -154,8 +193,14 @@ async fn persistent_cmdsets_survive_a_reload_and_temporary_ones_do_not() {
     let mut h = harness_with(game(), |_| {}).await;
     let (a, me) = h.account("Ann", &[]).await;
     h.login(1, a);
-    assert!(h.server.cmdset_add_persistent(Holder::Object(me), "Nope").is_err());
-    h.server.cmdset_add_persistent(Holder::Session(1), "Dark").unwrap();
+    assert!(
+        h.server
+            .cmdset_add_persistent(Holder::Object(me), "Nope")
+            .is_err()
+    );
+    h.server
+        .cmdset_add_persistent(Holder::Session(1), "Dark")
+        .unwrap();
     assert_eq!(h.cmd(1, "look"), "Huh? (look)");
     // A reload: the next server knows the session only from what it synced.
     let frames = h.input(1, "idle");
@@ -168,10 +213,22 @@ async fn persistent_cmdsets_survive_a_reload_and_temporary_ones_do_not() {
         start_mode: tavern_shared::link::StartMode::Reload,
         sessions: vec![sync],
     });
-    assert_eq!(next.cmd(1, "look"), "Huh? (look)", "the session's named set came back");
+    assert_eq!(
+        next.cmd(1, "look"),
+        "Huh? (look)",
+        "the session's named set came back"
+    );
     assert!(next.server.cmdset_remove(Holder::Session(1), "Dark"));
-    next.server.cmdset_add(Holder::Session(1), CmdSet::new("Temp").with_priority(9).with_merge_type(MergeType::Replace));
-    assert!(next.cmd(1, "look").contains("Command 'look' is not available"));
+    next.server.cmdset_add(
+        Holder::Session(1),
+        CmdSet::new("Temp")
+            .with_priority(9)
+            .with_merge_type(MergeType::Replace),
+    );
+    assert!(
+        next.cmd(1, "look")
+            .contains("Command 'look' is not available")
+    );
     let _ = me;
 }
 
@@ -184,11 +241,26 @@ async fn typeclass_hooks_run_and_unknown_typeclasses_fall_back() {
     h.login(1, a);
     h.login(2, b);
     let frames = h.input(1, "say hello");
-    assert!(texts_for(&frames, 1).join("").contains("You say, \"HELLO|n\""));
-    assert!(texts_for(&frames, 2).join("").contains("Polly says, \"HELLO|n\""));
-    h.server.world.update(me, |o| o.typeclass = "gone_from_the_game".into());
+    assert!(
+        texts_for(&frames, 1)
+            .join("")
+            .contains("You say, \"HELLO|n\"")
+    );
+    assert!(
+        texts_for(&frames, 2)
+            .join("")
+            .contains("Polly says, \"HELLO|n\"")
+    );
+    h.server
+        .world
+        .update(me, |o| o.typeclass = "gone_from_the_game".into());
     let frames = h.input(1, "say hello");
-    assert!(texts_for(&frames, 2).join("").contains("Polly says, \"hello|n\""), "the default character");
+    assert!(
+        texts_for(&frames, 2)
+            .join("")
+            .contains("Polly says, \"hello|n\""),
+        "the default character"
+    );
 }
 
 #[tokio::test]
@@ -198,17 +270,30 @@ async fn builder_commands_are_refused_to_players_and_help_lists_only_what_you_ma
     let (b, _) = h.account("Bea", &["Builder"]).await;
     h.login(1, a);
     h.login(2, b);
-    assert!(h.cmd(1, "dig House").contains("Command 'dig' is not available"));
+    assert!(
+        h.cmd(1, "dig House")
+            .contains("Command 'dig' is not available")
+    );
     let help = h.cmd(1, "help");
-    assert!(help.contains("look") && !help.contains("dig") && !help.contains("reload"), "{help}");
+    assert!(
+        help.contains("look") && !help.contains("dig") && !help.contains("reload"),
+        "{help}"
+    );
     let help = h.cmd(2, "help");
-    assert!(help.contains("|yBuilding|n") && help.contains("dig") && !help.contains("reload"), "{help}");
+    assert!(
+        help.contains("|yBuilding|n") && help.contains("dig") && !help.contains("reload"),
+        "{help}"
+    );
     assert!(h.cmd(2, "help dig").contains("dig[/teleport] <room>"));
     assert!(h.cmd(1, "help dig").contains("No help found for 'dig'"));
     // Stored topics: written durably, then readable.
     let _ = h.input(2, "sethelp rules;Game = Be kind.");
     let done = h.complete().await;
-    assert!(texts_for(&done, 2).join("").contains("The help topic 'rules' was saved."));
+    assert!(
+        texts_for(&done, 2)
+            .join("")
+            .contains("The help topic 'rules' was saved.")
+    );
     assert!(h.cmd(1, "help rules").contains("Be kind."));
     let stored = crate::db::load_help(&h.server.db).await.unwrap();
     assert_eq!(stored.len(), 1);
@@ -220,37 +305,84 @@ async fn builders_build_and_everything_is_written_to_the_database() {
     let (b, me) = h.account("Bea", &["Builder"]).await;
     h.login(1, b);
     let out = h.cmd(1, "dig Kitchen;kit = east;e, west;w");
-    assert!(out.contains("Created room Kitchen(#") && out.contains("Created Exit from Limbo"), "{out}");
+    assert!(
+        out.contains("Created room Kitchen(#") && out.contains("Created Exit from Limbo"),
+        "{out}"
+    );
     assert!(h.cmd(1, "east").contains("Kitchen"));
     let kitchen = h.server.world.get(me).unwrap().location.unwrap();
-    assert!(h.cmd(1, "create pot;kettle:tree").contains("You create a new tree: pot(#"));
-    assert!(h.cmd(1, "set pot/colour = \"blue\"").contains("Created attribute pot("));
+    assert!(
+        h.cmd(1, "create pot;kettle:tree")
+            .contains("You create a new tree: pot(#")
+    );
+    assert!(
+        h.cmd(1, "set pot/colour = \"blue\"")
+            .contains("Created attribute pot(")
+    );
     assert!(h.cmd(1, "set pot/weight = 3").contains("= 3"));
-    assert!(h.cmd(1, "desc here = Warm and smoky.").contains("The description was set on Kitchen"));
-    assert!(h.cmd(1, "tag pot = cookware:kind").contains("Added tag 'cookware:kind'"));
-    assert!(h.cmd(1, "alias pot = cauldron").contains("set to 'kettle, cauldron'"));
-    assert!(h.cmd(1, "lock pot = get:perm(Admin)").contains("Added lock"));
-    assert!(h.cmd(1, "lock pot = get:perm(Admin") .contains("Lock not added"));
+    assert!(
+        h.cmd(1, "desc here = Warm and smoky.")
+            .contains("The description was set on Kitchen")
+    );
+    assert!(
+        h.cmd(1, "tag pot = cookware:kind")
+            .contains("Added tag 'cookware:kind'")
+    );
+    assert!(
+        h.cmd(1, "alias pot = cauldron")
+            .contains("set to 'kettle, cauldron'")
+    );
+    assert!(
+        h.cmd(1, "lock pot = get:perm(Admin)")
+            .contains("Added lock")
+    );
+    assert!(
+        h.cmd(1, "lock pot = get:perm(Admin")
+            .contains("Lock not added")
+    );
     let ex = h.cmd(1, "examine cauldron");
-    for want in ["pot", "tree", "colour = \"blue\"", "cookware:kind", "get:perm(Admin)", "kettle, cauldron"] {
+    for want in [
+        "pot",
+        "tree",
+        "colour = \"blue\"",
+        "cookware:kind",
+        "get:perm(Admin)",
+        "kettle, cauldron",
+    ] {
         assert!(ex.contains(want), "examine shows {want}: {ex}");
     }
     assert!(h.cmd(1, "teleport Limbo").contains("Teleported Bea("));
     assert!(h.cmd(1, "tel pot = here").contains("Teleported pot("));
-    assert!(h.cmd(1, "typeclass pot = thing").contains("changed typeclass from tree to thing"));
+    assert!(
+        h.cmd(1, "typeclass pot = thing")
+            .contains("changed typeclass from tree to thing")
+    );
     // Everything above is in the database once flushed.
     h.server.flush_world().await;
     let rows = crate::db::load_objects(&h.server.db).await.unwrap();
     let pot = rows.iter().find(|r| r.key == "pot").expect("pot saved");
-    assert!(pot.attributes.contains("blue") && pot.tags.contains("cookware") && pot.aliases.contains("cauldron"));
+    assert!(
+        pot.attributes.contains("blue")
+            && pot.tags.contains("cookware")
+            && pot.aliases.contains("cauldron")
+    );
     assert_eq!(pot.location_id, Some(h.server.world.start_room));
     assert_eq!(pot.typeclass, "thing");
-    assert!(rows.iter().any(|r| r.key == "Kitchen" && r.description == "Warm and smoky."));
+    assert!(
+        rows.iter()
+            .any(|r| r.key == "Kitchen" && r.description == "Warm and smoky.")
+    );
     // Destroying a room sends its contents home and takes the exits to it along.
     assert!(h.cmd(1, "destroy Kitchen").contains("was destroyed"));
     h.server.flush_world().await;
     let rows = crate::db::load_objects(&h.server.db).await.unwrap();
-    assert!(!rows.iter().any(|r| r.id == kitchen || r.key == "east"), "room and exit gone");
-    assert!(!rows.iter().any(|r| r.key == "west"), "its own exits went with it");
+    assert!(
+        !rows.iter().any(|r| r.id == kitchen || r.key == "east"),
+        "room and exit gone"
+    );
+    assert!(
+        !rows.iter().any(|r| r.key == "west"),
+        "its own exits went with it"
+    );
     assert!(h.cmd(1, "destroy Limbo").contains("cannot be destroyed"));
 }

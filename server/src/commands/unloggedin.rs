@@ -156,7 +156,11 @@ impl Command for Create {
         let db = ctx.server.db.clone();
         let security = ctx.server.settings.security.clone();
         let start_room = ctx.server.world.start_room;
-        let with_character = ctx.server.settings.server.auto_create_character_with_account;
+        let with_character = ctx
+            .server
+            .settings
+            .server
+            .auto_create_character_with_account;
         let typeclass = ctx
             .server
             .game
@@ -177,9 +181,7 @@ impl Command for Create {
                 } else {
                     None
                 };
-                Ok::<_, CreateError>(
-                    db::create_account(&db, &name, hash, false, character).await?,
-                )
+                Ok::<_, CreateError>(db::create_account(&db, &name, hash, false, character).await?)
             }
             .await;
             let completion: Completion = Box::new(move |server: &mut Server| match created {

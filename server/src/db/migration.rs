@@ -206,11 +206,22 @@ mod m20261122_000002_game_core {
     impl MigrationTrait for Migration {
         async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
             add_text(manager, Objects::Table, Objects::Kind, "thing").await?;
-            for col in [Objects::Aliases, Objects::Tags, Objects::Permissions, Objects::Cmdsets] {
+            for col in [
+                Objects::Aliases,
+                Objects::Tags,
+                Objects::Permissions,
+                Objects::Cmdsets,
+            ] {
                 add_text(manager, Objects::Table, col, "[]").await?;
             }
             add_text(manager, Objects::Table, Objects::Locks, "").await?;
-            add_text(manager, Accounts::Table, Accounts::Permissions, "[\"Player\"]").await?;
+            add_text(
+                manager,
+                Accounts::Table,
+                Accounts::Permissions,
+                "[\"Player\"]",
+            )
+            .await?;
             add_text(manager, Accounts::Table, Accounts::Attributes, "{}").await?;
             add_text(manager, Accounts::Table, Accounts::Cmdsets, "[]").await?;
             // Objects made before kinds existed: the three built-in kinds were
@@ -220,7 +231,11 @@ mod m20261122_000002_game_core {
                     Query::update()
                         .table(Objects::Table)
                         .value(Objects::Kind, Expr::col(Objects::Typeclass))
-                        .and_where(Expr::col(Objects::Typeclass).is_in(["room", "exit", "character"]))
+                        .and_where(Expr::col(Objects::Typeclass).is_in([
+                            "room",
+                            "exit",
+                            "character",
+                        ]))
                         .to_owned(),
                 )
                 .await?;
@@ -260,12 +275,26 @@ mod m20261122_000002_game_core {
                 Objects::Cmdsets,
             ] {
                 manager
-                    .alter_table(Table::alter().table(Objects::Table).drop_column(col).to_owned())
+                    .alter_table(
+                        Table::alter()
+                            .table(Objects::Table)
+                            .drop_column(col)
+                            .to_owned(),
+                    )
                     .await?;
             }
-            for col in [Accounts::Permissions, Accounts::Attributes, Accounts::Cmdsets] {
+            for col in [
+                Accounts::Permissions,
+                Accounts::Attributes,
+                Accounts::Cmdsets,
+            ] {
                 manager
-                    .alter_table(Table::alter().table(Accounts::Table).drop_column(col).to_owned())
+                    .alter_table(
+                        Table::alter()
+                            .table(Accounts::Table)
+                            .drop_column(col)
+                            .to_owned(),
+                    )
                     .await?;
             }
             Ok(())

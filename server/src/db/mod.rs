@@ -48,7 +48,21 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnecti
                 .create_if_missing(true)
         });
     let db = Database::connect(opts).await?;
-    migration::Migrator::up(&db, None).await?;
+    // Two processes may migrate at once (a starting server and `tavern account
+    // create`). Each migration is one transaction, so the loser rolls back
+    // cleanly; trying again finds the winner's work done.
+    let mut attempt = 0;
+    loop {
+        match migration::Migrator::up(&db, None).await {
+            Ok(()) => break,
+            Err(e) if attempt < 5 => {
+                attempt += 1;
+                tracing::warn!(attempt, "migrating the database failed, trying again: {e}");
+                tokio::time::sleep(Duration::from_millis(100 * attempt)).await;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
     Ok(db)
 }
 

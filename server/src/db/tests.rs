@@ -13,7 +13,11 @@ async fn accounts_and_characters_are_created_atomically(db: DatabaseConnection) 
         "Anna Bell",
         "hash".into(),
         false,
-        Some(NewCharacter { id: char_id, room, typeclass: "character" }),
+        Some(NewCharacter {
+            id: char_id,
+            room,
+            typeclass: "character",
+        }),
     )
     .await
     .unwrap();
@@ -24,9 +28,19 @@ async fn accounts_and_characters_are_created_atomically(db: DatabaseConnection) 
 
     // Names are unique whatever their case; the failed attempt leaves no character behind.
     let other = reserve_ids(conn, 1).await.unwrap();
-    let err = create_account(conn, "anna BELL", "h".into(), false, Some(NewCharacter { id: other, room, typeclass: "character" }))
-        .await
-        .unwrap_err();
+    let err = create_account(
+        conn,
+        "anna BELL",
+        "h".into(),
+        false,
+        Some(NewCharacter {
+            id: other,
+            room,
+            typeclass: "character",
+        }),
+    )
+    .await
+    .unwrap_err();
     assert!(matches!(err, DbError::NameTaken(_)), "{err}");
     assert!(load_object(conn, other).await.unwrap().is_none());
 
@@ -42,7 +56,11 @@ async fn accounts_and_characters_are_created_atomically(db: DatabaseConnection) 
                 &format!("racer{i}"),
                 "h".into(),
                 false,
-                Some(NewCharacter { id, room, typeclass: "character" }),
+                Some(NewCharacter {
+                    id,
+                    room,
+                    typeclass: "character",
+                }),
             )
             .await
         }));

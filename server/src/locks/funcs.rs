@@ -31,7 +31,11 @@ fn parse_id(s: &str) -> Option<i64> {
     s.trim().trim_start_matches('#').parse().ok()
 }
 
-fn attr_of<'a>(ctx: &'a LockCtx<'_>, obj: Option<ObjId>, name: &str) -> Option<&'a serde_json::Value> {
+fn attr_of<'a>(
+    ctx: &'a LockCtx<'_>,
+    obj: Option<ObjId>,
+    name: &str,
+) -> Option<&'a serde_json::Value> {
     ctx.server.world.get(obj?)?.db.get(name)
 }
 
@@ -160,6 +164,9 @@ pub(super) fn add_defaults(f: &mut LockFuncs) {
         let (Some(me), Some(t)) = (ctx.accessor.puppet, ctx.target) else {
             return false;
         };
-        ctx.server.world.get(me).is_some_and(|o| o.location == Some(t))
+        ctx.server
+            .world
+            .get(me)
+            .is_some_and(|o| o.location == Some(t))
     });
 }

@@ -74,7 +74,8 @@ impl LockSet {
                 return Err(LockError::NoAccessType(part.to_string()));
             };
             let access_type = access_type.trim().to_lowercase();
-            if access_type.is_empty() || !access_type.chars().all(|c| c.is_alphanumeric() || c == '_')
+            if access_type.is_empty()
+                || !access_type.chars().all(|c| c.is_alphanumeric() || c == '_')
             {
                 return Err(LockError::NoAccessType(part.to_string()));
             }
@@ -279,7 +280,13 @@ impl Server {
     /// Like [`Server::access`], but superusers are held to the lock too
     /// (Evennia's `no_superuser_bypass`): used for `call`, so that a
     /// superuser is not offered every nearby character's commands.
-    pub fn access_strict(&self, accessor: Accessor, target: ObjId, access_type: &str, default: bool) -> bool {
+    pub fn access_strict(
+        &self,
+        accessor: Accessor,
+        target: ObjId,
+        access_type: &str,
+        default: bool,
+    ) -> bool {
         let Some(obj) = self.world.get(target) else {
             return false;
         };

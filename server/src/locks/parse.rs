@@ -6,7 +6,10 @@
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LockExpr {
     /// A lock function call; the name is lowercased, the arguments trimmed.
-    Func { name: String, args: Vec<String> },
+    Func {
+        name: String,
+        args: Vec<String>,
+    },
     Not(Box<LockExpr>),
     And(Box<LockExpr>, Box<LockExpr>),
     Or(Box<LockExpr>, Box<LockExpr>),

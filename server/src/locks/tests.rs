@@ -17,7 +17,13 @@ fn lock_strings_parse_with_precedence_and_round_trip() {
     assert!(matches!(**right, LockExpr::And(_, ref n) if matches!(**n, LockExpr::Not(_))));
     let l = LockSet::parse("x:(true() or false()) and false()").unwrap();
     assert!(matches!(l.get("x").unwrap().expr, LockExpr::And(_, _)));
-    let LockExpr::Func { args, .. } = &LockSet::parse("a:attr(colour, 'deep red')").unwrap().get("a").unwrap().expr.clone() else {
+    let LockExpr::Func { args, .. } = &LockSet::parse("a:attr(colour, 'deep red')")
+        .unwrap()
+        .get("a")
+        .unwrap()
+        .expr
+        .clone()
+    else {
         panic!()
     };
     assert_eq!(args, &vec!["colour".to_string(), "deep red".to_string()]);
@@ -40,7 +46,10 @@ fn bad_lock_strings_are_refused_with_a_reason() {
     }
     let deep = format!("x:{}all(){}", "(".repeat(40), ")".repeat(40));
     assert!(LockSet::parse(&deep).is_err(), "nesting is bounded");
-    assert!(matches!(LockSet::parse(&"x".repeat(3000)), Err(LockError::TooLong)));
+    assert!(matches!(
+        LockSet::parse(&"x".repeat(3000)),
+        Err(LockError::TooLong)
+    ));
     let mut l = LockSet::parse("get:all();view:all()").unwrap();
     l.add("get:false()").unwrap();
     assert_eq!(l.to_string(), "view:all();get:false()", "one lock per type");
@@ -68,7 +77,12 @@ async fn lock_functions_see_permissions_ids_attributes_tags_and_holdings() {
     let (ba, builder) = h.account("Bea", &["Builder"]).await;
     let (_, root) = h.account("Root", &[]).await;
     let root_account = h.server.world.get(root).unwrap().account.unwrap();
-    h.server.world.accounts.get_mut(&root_account).unwrap().is_superuser = true;
+    h.server
+        .world
+        .accounts
+        .get_mut(&root_account)
+        .unwrap()
+        .is_superuser = true;
     let box_id = h
         .server
         .create_object(crate::NewObject::new(crate::Kind::Thing, "box").location(player))
@@ -76,7 +90,8 @@ async fn lock_functions_see_permissions_ids_attributes_tags_and_holdings() {
     h.server.world.update(player, |o| {
         o.set_attr("strength", 12);
         o.set_attr("colour", "red");
-        o.tags.push(crate::world::Tag::new("guild", Some("thieves")));
+        o.tags
+            .push(crate::world::Tag::new("guild", Some("thieves")));
     });
     let who = |account, puppet| Accessor {
         account: Some(account),
@@ -124,7 +139,10 @@ async fn lock_functions_see_permissions_ids_attributes_tags_and_holdings() {
         assert_eq!(check(&h, b, lock), *builder_ok, "builder vs {lock}");
         assert!(check(&h, r, lock), "a superuser passes {lock}");
     }
-    assert!(!h.server.access(p, box_id, "no_such_type", false), "missing lock: the default");
+    assert!(
+        !h.server.access(p, box_id, "no_such_type", false),
+        "missing lock: the default"
+    );
     assert!(h.server.access(p, box_id, "no_such_type", true));
     assert!(
         !h.server.access_strict(r, box_id, "x_missing", false)

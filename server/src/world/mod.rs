@@ -269,7 +269,10 @@ mod tests {
     fn created_objects_take_reserved_ids_and_deleted_ones_leave_the_index() {
         let mut w = World::new(1);
         w.insert_loaded(obj(1, "room", None));
-        assert!(w.create(obj(0, "early", None)).is_none(), "no ids reserved yet");
+        assert!(
+            w.create(obj(0, "early", None)).is_none(),
+            "no ids reserved yet"
+        );
         w.add_free_ids(10..12);
         let a = w.create(obj(0, "apple", Some(1))).unwrap();
         let b = w.create(obj(0, "box", Some(1))).unwrap();
@@ -279,6 +282,9 @@ mod tests {
         assert_eq!(w.contents(1), &[11]);
         let ch = w.take_changes();
         assert_eq!(ch.deleted, vec![10]);
-        assert_eq!(ch.objects.iter().map(|m| m.id).collect::<Vec<_>>(), vec![11]);
+        assert_eq!(
+            ch.objects.iter().map(|m| m.id).collect::<Vec<_>>(),
+            vec![11]
+        );
     }
 }

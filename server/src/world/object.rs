@@ -191,7 +191,8 @@ impl Object {
 
     /// Whether `name` is the key or an alias (any case).
     pub fn answers_to(&self, name: &str) -> bool {
-        self.key.eq_ignore_ascii_case(name) || self.aliases.iter().any(|a| a.eq_ignore_ascii_case(name))
+        self.key.eq_ignore_ascii_case(name)
+            || self.aliases.iter().any(|a| a.eq_ignore_ascii_case(name))
     }
 
     pub fn has_tag(&self, key: &str, category: Option<&str>) -> bool {

@@ -18,7 +18,10 @@ pub struct Search {
 pub enum SearchError {
     NotFound(String),
     /// Several matched; `matches` in the order `name-N` numbers them.
-    Multiple { query: String, matches: Vec<ObjId> },
+    Multiple {
+        query: String,
+        matches: Vec<ObjId>,
+    },
 }
 
 impl Search {
@@ -59,7 +62,10 @@ impl Search {
 
     fn candidates(&self, world: &World) -> Vec<ObjId> {
         let mut out = self.candidates.clone();
-        let here = self.caller.and_then(|c| world.get(c)).and_then(|o| o.location);
+        let here = self
+            .caller
+            .and_then(|c| world.get(c))
+            .and_then(|o| o.location);
         if self.location {
             if let Some(here) = here {
                 out.extend_from_slice(world.contents(here));
@@ -89,14 +95,20 @@ impl Search {
             return Vec::new();
         }
         let lower = query.to_lowercase();
-        let here = self.caller.and_then(|c| world.get(c)).and_then(|o| o.location);
+        let here = self
+            .caller
+            .and_then(|c| world.get(c))
+            .and_then(|o| o.location);
         match lower.as_str() {
             "me" | "self" => return self.caller.into_iter().collect(),
             "here" => return here.into_iter().collect(),
             _ => {}
         }
         let candidates = self.candidates(world);
-        if let Some(id) = lower.strip_prefix('#').and_then(|n| n.parse::<ObjId>().ok()) {
+        if let Some(id) = lower
+            .strip_prefix('#')
+            .and_then(|n| n.parse::<ObjId>().ok())
+        {
             return if world.get(id).is_some() && (self.global || candidates.contains(&id)) {
                 vec![id]
             } else {
@@ -147,13 +159,10 @@ fn matching(world: &World, candidates: &[ObjId], lower: &str) -> Vec<ObjId> {
         .copied()
         .filter(|&id| {
             world.get(id).is_some_and(|o| {
-                std::iter::once(&o.key)
-                    .chain(o.aliases.iter())
-                    .any(|n| {
-                        let n = n.to_lowercase();
-                        n.starts_with(lower)
-                            || n.split_whitespace().any(|w| w.starts_with(lower))
-                    })
+                std::iter::once(&o.key).chain(o.aliases.iter()).any(|n| {
+                    let n = n.to_lowercase();
+                    n.starts_with(lower) || n.split_whitespace().any(|w| w.starts_with(lower))
+                })
             })
         })
         .collect()
@@ -166,8 +175,7 @@ impl SearchError {
             SearchError::NotFound(q) => format!("Could not find '{q}'."),
             SearchError::Multiple { query, matches } => {
                 let name = query.rsplit_once('-').map(|(n, _)| n).unwrap_or(query);
-                let mut out =
-                    format!("More than one match for '{query}' (please narrow target):");
+                let mut out = format!("More than one match for '{query}' (please narrow target):");
                 for (i, id) in matches.iter().enumerate() {
                     let Some(o) = world.get(*id) else { continue };
                     let where_ = match o.location {

@@ -65,7 +65,10 @@ fn cached_regex(pattern: &str) -> Option<Arc<Regex>> {
     let r = match Regex::new(pattern) {
         Ok(r) => Some(Arc::new(r)),
         Err(e) => {
-            tracing::error!(pattern, "a command's arg_regex is invalid, ignoring it: {e}");
+            tracing::error!(
+                pattern,
+                "a command's arg_regex is invalid, ignoring it: {e}"
+            );
             None
         }
     };
@@ -252,7 +255,11 @@ impl CmdSet {
         } else {
             (self, a)
         };
-        let merge_type = hi.key_merge_types.get(&lo.key).copied().unwrap_or(hi.merge_type);
+        let merge_type = hi
+            .key_merge_types
+            .get(&lo.key)
+            .copied()
+            .unwrap_or(hi.merge_type);
         let dup = hi.duplicates == Some(true) && hi.priority == lo.priority;
         let mut c = Self::settings_of(hi);
         match merge_type {
@@ -276,7 +283,12 @@ impl CmdSet {
             }
             MergeType::Replace => c.commands = hi.commands.clone(),
             MergeType::Remove => {
-                c.commands = lo.commands.iter().filter(|x| !hi.contains(x)).cloned().collect();
+                c.commands = lo
+                    .commands
+                    .iter()
+                    .filter(|x| !hi.contains(x))
+                    .cloned()
+                    .collect();
             }
         }
         c.no_exits = hi.no_exits.or(lo.no_exits);

@@ -74,7 +74,11 @@ fn a_lower_priority_set_merged_on_top_loses() {
     use MergeType::*;
     // A merged onto B but with lower priority: B decides with its own type.
     let c = b().merge(&a(-1, Replace));
-    assert_eq!(show(&c), ["A:c3", "B:c1", "B:c2", "B:c4", "B:c5"], "B's Union");
+    assert_eq!(
+        show(&c),
+        ["A:c3", "B:c1", "B:c2", "B:c4", "B:c5"],
+        "B's Union"
+    );
     let b_replace = set("B", 0, Replace, &["c1", "c2"]);
     assert_eq!(show(&b_replace.merge(&a(-1, Union))), ["B:c1", "B:c2"]);
     let b_remove = set("B", 0, Remove, &["c1"]);
@@ -112,8 +116,16 @@ fn duplicates_keep_both_only_at_equal_priority_for_union_and_intersect() {
     );
     let mut dup_r = a(0, MergeType::Replace);
     dup_r.duplicates = Some(true);
-    assert_eq!(show(&b().merge(&dup_r)), ["A:c1", "A:c3"], "not for Replace");
-    assert_eq!(b().merge(&dup).duplicates, None, "a merge result never has duplicates");
+    assert_eq!(
+        show(&b().merge(&dup_r)),
+        ["A:c1", "A:c3"],
+        "not for Replace"
+    );
+    assert_eq!(
+        b().merge(&dup).duplicates,
+        None,
+        "a merge result never has duplicates"
+    );
 }
 
 #[test]
@@ -134,7 +146,11 @@ fn aliases_make_commands_the_same() {
     let mut hi = CmdSet::new("A").with_priority(1);
     hi.add(Aliased);
     let c = b().merge(&hi);
-    assert_eq!(show(&c), ["A:look", "B:c1", "B:c4", "B:c5"], "c2 is look's alias");
+    assert_eq!(
+        show(&c),
+        ["A:look", "B:c1", "B:c4", "B:c5"],
+        "c2 is look's alias"
+    );
 }
 
 #[test]
@@ -142,7 +158,11 @@ fn no_exits_and_no_objs_pass_through_unless_the_higher_set_says() {
     let mut lo = b();
     lo.no_exits = Some(true);
     let c = lo.merge(&a(1, MergeType::Union));
-    assert_eq!(c.no_exits, Some(true), "None passes the lower value through");
+    assert_eq!(
+        c.no_exits,
+        Some(true),
+        "None passes the lower value through"
+    );
     let mut hi = a(1, MergeType::Union);
     hi.no_exits = Some(false);
     hi.no_objs = Some(true);

@@ -58,14 +58,34 @@ fn names_match_case_insensitively_longest_first_with_arg_regex() {
         C("pose", &[":"], None),
         C("north", &["n"], Some(r"^\s*$")),
     ]);
-    assert_eq!(one(&s, "LOOK at me"), ("look".into(), "LOOK".into(), " at me".into()));
+    assert_eq!(
+        one(&s, "LOOK at me"),
+        ("look".into(), "LOOK".into(), " at me".into())
+    );
     assert_eq!(one(&s, "l"), ("look".into(), "l".into(), "".into()));
-    assert_eq!(one(&s, "look/brief"), ("look".into(), "look".into(), "/brief".into()));
-    assert_eq!(outcome(&s, "lookat"), "none", "the default arg_regex wants a separator");
-    assert_eq!(one(&s, "\"hello"), ("say".into(), "\"".into(), "hello".into()));
-    assert_eq!(one(&s, ":waves"), ("pose".into(), ":".into(), "waves".into()));
+    assert_eq!(
+        one(&s, "look/brief"),
+        ("look".into(), "look".into(), "/brief".into())
+    );
+    assert_eq!(
+        outcome(&s, "lookat"),
+        "none",
+        "the default arg_regex wants a separator"
+    );
+    assert_eq!(
+        one(&s, "\"hello"),
+        ("say".into(), "\"".into(), "hello".into())
+    );
+    assert_eq!(
+        one(&s, ":waves"),
+        ("pose".into(), ":".into(), "waves".into())
+    );
     assert_eq!(one(&s, "n"), ("north".into(), "n".into(), "".into()));
-    assert_eq!(outcome(&s, "north quickly"), "none", "an exit takes no arguments");
+    assert_eq!(
+        outcome(&s, "north quickly"),
+        "none",
+        "an exit takes no arguments"
+    );
     assert_eq!(outcome(&s, ""), "empty");
     assert_eq!(outcome(&s, "dance"), "none");
 }
@@ -76,7 +96,11 @@ fn ignored_prefixes_are_tried_last() {
     assert_eq!(one(&s, "@dig house").0, "dig");
     assert_eq!(one(&s, "+dig house").0, "dig");
     assert_eq!(one(&s, "&/dig").0, "dig");
-    assert_eq!(one(&s, "@admin").0, "@admin", "a name with the prefix matches first");
+    assert_eq!(
+        one(&s, "@admin").0,
+        "@admin",
+        "a name with the prefix matches first"
+    );
     assert_eq!(outcome(&s, "@@@"), "none");
 }
 
@@ -128,7 +152,13 @@ fn suggestions_are_close_names_at_most_three() {
     ]);
     let usable: Vec<&Arc<CmdEntry>> = s.commands().iter().collect();
     let got = suggestions("loko", &usable);
-    assert!(got.contains(&"look".to_string()) && got.len() <= 3, "{got:?}");
-    assert_eq!(suggestions("inventroy", &usable), vec!["inventory".to_string()]);
+    assert!(
+        got.contains(&"look".to_string()) && got.len() <= 3,
+        "{got:?}"
+    );
+    assert_eq!(
+        suggestions("inventroy", &usable),
+        vec!["inventory".to_string()]
+    );
     assert!(suggestions("xyzzy", &usable).is_empty());
 }

@@ -1,0 +1,49 @@
+//! The template game's world, built from code at every start. Each object is
+//! found by its world id first and only created when missing, so this is
+//! idempotent and never undoes what builders changed in the game.
+
+use tavern_server::{Kind, NewObject, Server};
+
+pub fn build(server: &mut Server) {
+    if let Err(e) = try_build(server) {
+        tracing::error!("building the template world failed: {e}");
+    }
+}
+
+fn try_build(server: &mut Server) -> Result<(), String> {
+    let limbo = server.world.start_room;
+    let common = server.ensure_object(
+        "tavern",
+        NewObject::new(Kind::Room, "The Common Room")
+            .typeclass("tavern_room")
+            .desc("Low beams, a long oak bar and a fire that never quite goes out. A brass bell hangs by the door."),
+    )?;
+    let cellar = server.ensure_object(
+        "cellar",
+        NewObject::new(Kind::Room, "The Cellar").desc("Casks in rows, and the smell of old wine."),
+    )?;
+    let exits = [
+        ("limbo-tavern", "tavern", "t", limbo, common),
+        ("tavern-limbo", "limbo", "out", common, limbo),
+        ("tavern-cellar", "down", "d", common, cellar),
+        ("cellar-tavern", "up", "u", cellar, common),
+    ];
+    for (id, key, alias, from, to) in exits {
+        server.ensure_object(
+            id,
+            NewObject::new(Kind::Exit, key)
+                .aliases([alias])
+                .location(from)
+                .destination(to),
+        )?;
+    }
+    server.ensure_object(
+        "bell",
+        NewObject::new(Kind::Thing, "brass bell")
+            .typeclass("bell")
+            .aliases(["bell"])
+            .desc("Polished by a thousand hands.")
+            .location(common),
+    )?;
+    Ok(())
+}
