@@ -16,7 +16,7 @@ use crate::world::{Account, AccountId, ObjId, Object};
 pub struct Harness {
     pub server: Server,
     events: mpsc::Receiver<ServerEvent>,
-    pub dir: std::path::PathBuf,
+    _dir: std::path::PathBuf,
     seq: HashMap<SessId, u64>,
 }
 
@@ -35,7 +35,7 @@ pub async fn harness_with(game: Game, tweak: impl FnOnce(&mut Settings)) -> Harn
     let mut h = Harness {
         server,
         events: rx,
-        dir,
+        _dir: dir,
         seq: HashMap::new(),
     };
     h.link(ToServer::Sync {

@@ -205,13 +205,12 @@ impl Command for CharDelete {
             .get(target)
             .map(|o| o.key.clone())
             .unwrap_or_default();
-        if !ctx.access(target, "delete", false)
-            && !ctx
-                .server
-                .world
-                .get(target)
-                .is_some_and(|o| o.account == Some(account))
-        {
+        let owns = ctx
+            .server
+            .world
+            .get(target)
+            .is_some_and(|o| o.account == Some(account));
+        if !owns && !ctx.access(target, "delete", false) {
             ctx.msg("You do not have permission to delete this character.");
             return;
         }

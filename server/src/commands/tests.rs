@@ -17,8 +17,6 @@ fn arguments_split_on_spaces_and_keep_quoted_words_together() {
     assert!(split_args("").is_empty());
 }
 
-use std::sync::Arc;
-
 use super::{CmdCtx, CmdSet, Command, Holder, MergeType};
 use crate::testkit::{harness_with, texts_for};
 use crate::typeclass::{Typeclass, defaults};
@@ -175,10 +173,8 @@ async fn exits_objects_and_system_commands_come_through_the_merge() {
     assert!(h.cmd(1, "climb").contains("not available"));
 
     // A higher-priority Replace set with its own no-match command.
-    h.server.cmdset_add(Holder::Object(me), {
-        let s = h.server.game.commands.named["Dark"].as_ref().clone();
-        s
-    });
+    let dark = h.server.game.commands.named["Dark"].as_ref().clone();
+    h.server.cmdset_add(Holder::Object(me), dark);
     assert_eq!(
         h.cmd(1, "look"),
         "Huh? (look)",
@@ -385,4 +381,63 @@ async fn builders_build_and_everything_is_written_to_the_database() {
         "its own exits went with it"
     );
     assert!(h.cmd(1, "destroy Limbo").contains("cannot be destroyed"));
+}
+
+#[tokio::test]
+async fn puppeting_follows_the_multisession_mode_and_the_puppet_lock() {
+    use crate::testkit::disconnected;
+    // Mode 0: a new login replaces the old session.
+    let mut h = crate::testkit::harness().await;
+    let (a, _) = h.account("Solo", &[]).await;
+    h.login(1, a);
+    h.connect(2);
+    let acc = h.server.world.accounts[&a].clone();
+    h.server.login(2, acc);
+    let frames = h.input(2, "look");
+    assert_eq!(
+        disconnected(&frames, 1),
+        Some(Some(crate::actions::LOGGED_IN_ELSEWHERE_MSG.to_string()))
+    );
+    assert!(h.server.sessions.get(1).is_none());
+
+    // Mode 2 with one puppet at a time: a second character waits its turn.
+    let mut h = harness_with(game(), |s| {
+        s.server.multisession_mode = 2;
+        s.server.max_nr_characters = 2;
+    })
+    .await;
+    let (a, first) = h.account("Ada", &[]).await;
+    let (other_acc, other) = h.account("Zed", &[]).await;
+    h.login(1, a);
+    h.login(3, other_acc);
+    assert!(
+        h.cmd(1, "charcreate Byron")
+            .contains("Created new character Byron")
+    );
+    h.connect(2);
+    let acc = h.server.world.accounts[&a].clone();
+    h.server.login(2, acc);
+    let frames = h.input(1, "look");
+    assert!(
+        texts_for(&frames, 1)
+            .join("")
+            .contains("is now acted from another of your sessions")
+    );
+    assert_eq!(h.server.session_puppet(2), Some(first));
+    assert_eq!(h.server.session_puppet(1), None);
+    let out = h.cmd(1, "ic Byron");
+    assert!(
+        out.contains("already puppeting the max number of characters"),
+        "{out}"
+    );
+    // Another account's character: not by name, and not by lock.
+    assert!(
+        h.cmd(1, "ic Zed")
+            .contains("That is not a valid character choice.")
+    );
+    assert_eq!(
+        h.server.puppet(1, other),
+        Err("You don't have permission to puppet 'Zed'.".to_string())
+    );
+    assert_eq!(h.server.session_puppet(3), Some(other), "Zed keeps playing");
 }

@@ -87,7 +87,7 @@ fn candidates(line: &str, entries: &[&Arc<CmdEntry>]) -> Vec<Match> {
     if best.len() > 1 {
         let exact: Vec<Match> = best
             .iter()
-            .filter(|m| m.entry.names.iter().any(|n| *n == m.cmdname) || m.cmdname == m.entry.key)
+            .filter(|m| m.entry.names.contains(&m.cmdname) || m.cmdname == m.entry.key)
             .cloned()
             .collect();
         if !exact.is_empty() && exact.len() < best.len() {
