@@ -66,26 +66,9 @@ impl Server {
         s.sync.conn_time = tavern_shared::session::now_millis();
         s.dirty = true;
         tracing::info!(sessid, account = account_id, "logged in");
-        let last = self
-            .world
-            .accounts
-            .get(&account_id)
-            .and_then(|a| a.last_puppet)
-            .filter(|p| self.world.get(*p).is_some());
-        if self.settings.server.auto_puppet_on_login
-            && let Some(p) = last
-        {
-            match self.puppet(sessid, p) {
-                Ok(()) => return,
-                Err(e) => self.msg_session(sessid, e),
-            }
-        }
-        self.msg_session(
-            sessid,
-            "You are out-of-character (OOC).\nUse |wic <character>|n to get into the game.",
-        );
-        let look = self.ooc_appearance(account_id, sessid);
-        self.msg_session(sessid, look);
+        self.account_hook("at_post_login", |tc, s| {
+            tc.at_post_login(s, account_id, sessid)
+        });
     }
 
     /// Makes `sessid` control `obj`, by the rules of the multisession mode.

@@ -170,6 +170,11 @@ impl Server {
             }
             ToServer::Disconnected { sessid } => {
                 self.unpuppet(sessid);
+                if let Some(account) = self.sessions.get(sessid).and_then(|s| s.account()) {
+                    self.account_hook("at_disconnect", |tc, s| {
+                        tc.at_disconnect(s, account, sessid)
+                    });
+                }
                 self.sessions.remove(sessid);
                 self.temp_cmdsets.remove(&Holder::Session(sessid));
                 self.acks.remove(&sessid);
@@ -360,6 +365,11 @@ impl Server {
     /// Closes a session after telling it why.
     pub fn disconnect(&mut self, sessid: SessId, reason: Option<String>) {
         self.unpuppet(sessid);
+        if let Some(account) = self.sessions.get(sessid).and_then(|s| s.account()) {
+            self.account_hook("at_disconnect", |tc, s| {
+                tc.at_disconnect(s, account, sessid)
+            });
+        }
         self.temp_cmdsets.remove(&Holder::Session(sessid));
         if self.sessions.remove(sessid).is_some() {
             self.ops.push(PortalOp::Disconnect { sessid, reason });

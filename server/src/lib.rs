@@ -64,14 +64,29 @@ pub struct HelpTopic {
 
 /// A game: its commands, kinds of objects, lock functions, world and
 /// connection screen. Build it in `main` and call [`Game::run`].
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct Game {
     pub commands: Commands,
+    pub account_typeclass: Arc<dyn typeclass::AccountTypeclass>,
     pub typeclasses: typeclass::Typeclasses,
     pub lock_funcs: LockFuncs,
     pub(crate) on_start: Vec<StartHook>,
     pub(crate) help_topics: Vec<HelpTopic>,
     connect_screen: Option<String>,
+}
+
+impl Default for Game {
+    fn default() -> Self {
+        Self {
+            commands: Commands::default(),
+            account_typeclass: Arc::new(typeclass::DefaultAccount),
+            typeclasses: Default::default(),
+            lock_funcs: Default::default(),
+            on_start: Vec::new(),
+            help_topics: Vec::new(),
+            connect_screen: None,
+        }
+    }
 }
 
 impl Game {
@@ -117,6 +132,12 @@ impl Game {
         let name = tc.name().to_string();
         self.typeclasses.add(Arc::new(tc));
         self.typeclasses.set_default(&name);
+        self
+    }
+
+    /// Sets the kind of account the game has (hooks on creation, login, disconnect).
+    pub fn account_typeclass(mut self, tc: impl typeclass::AccountTypeclass) -> Self {
+        self.account_typeclass = Arc::new(tc);
         self
     }
 

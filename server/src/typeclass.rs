@@ -148,6 +148,32 @@ pub trait Typeclass: Send + Sync + 'static {
     fn at_server_shutdown(&self, server: &mut Server, obj: ObjId) {}
 }
 
+/// The kind of account a game has (Evennia's BASE_ACCOUNT_TYPECLASS): hooks
+/// for an account's life. One per game, set with
+/// [`Game::account_typeclass`](crate::Game::account_typeclass).
+#[allow(unused_variables)]
+pub trait AccountTypeclass: Send + Sync + 'static {
+    fn name(&self) -> &str;
+    /// Once, when the account is created (after it is stored).
+    fn at_account_creation(&self, server: &mut Server, account: AccountId) {}
+    /// After a session logged in: by default, puppet the last character
+    /// (with `auto_puppet_on_login`) or show the out-of-character screen.
+    fn at_post_login(&self, server: &mut Server, account: AccountId, sessid: SessId) {
+        defaults::post_login(server, account, sessid)
+    }
+    /// A session of the account disconnected (its puppet is already released).
+    fn at_disconnect(&self, server: &mut Server, account: AccountId, sessid: SessId) {}
+}
+
+/// The default account.
+pub struct DefaultAccount;
+
+impl AccountTypeclass for DefaultAccount {
+    fn name(&self) -> &str {
+        "account"
+    }
+}
+
 macro_rules! base_typeclass {
     ($(#[$doc:meta])* $name:ident, $key:literal, $kind:expr) => {
         $(#[$doc])*
@@ -279,6 +305,19 @@ impl Typeclasses {
 }
 
 impl Server {
+    /// Runs an account hook, catching a panic in game code.
+    pub fn account_hook(
+        &mut self,
+        what: &'static str,
+        f: impl FnOnce(&dyn AccountTypeclass, &mut Server),
+    ) {
+        let tc = self.game.account_typeclass.clone();
+        if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(tc.as_ref(), self))).is_err()
+        {
+            tracing::error!(hook = what, "an account hook panicked");
+        }
+    }
+
     /// The typeclass an object behaves as.
     pub fn typeclass_of(&self, obj: ObjId) -> Arc<dyn Typeclass> {
         match self.world.get(obj) {
@@ -328,6 +367,31 @@ impl Server {
 pub mod defaults {
     use super::*;
     use crate::actions::list_and;
+
+    /// Puppets the last character played (`auto_puppet_on_login`), else
+    /// shows the out-of-character screen.
+    pub fn post_login(server: &mut Server, account: AccountId, sessid: SessId) {
+        let last = server
+            .world
+            .accounts
+            .get(&account)
+            .and_then(|a| a.last_puppet)
+            .filter(|p| server.world.get(*p).is_some());
+        if server.settings.server.auto_puppet_on_login
+            && let Some(p) = last
+        {
+            match server.puppet(sessid, p) {
+                Ok(()) => return,
+                Err(e) => server.msg_session(sessid, e),
+            }
+        }
+        server.msg_session(
+            sessid,
+            "You are out-of-character (OOC).\nUse |wic <character>|n to get into the game.",
+        );
+        let look = server.ooc_appearance(account, sessid);
+        server.msg_session(sessid, look);
+    }
 
     /// Announces the arrival in the world (when nobody else controlled the
     /// object) and shows the player where they are.

@@ -441,3 +441,132 @@ async fn puppeting_follows_the_multisession_mode_and_the_puppet_lock() {
     );
     assert_eq!(h.server.session_puppet(3), Some(other), "Zed keeps playing");
 }
+
+/// Counts logins on the account, as an account typeclass would.
+struct Counted;
+
+impl crate::typeclass::AccountTypeclass for Counted {
+    fn name(&self) -> &str {
+        "counted"
+    }
+    fn at_post_login(
+        &self,
+        server: &mut Server,
+        account: crate::world::AccountId,
+        sessid: tavern_shared::SessId,
+    ) {
+        server.world.update_account(account, |a| {
+            let n = a.attr::<i64>("logins").unwrap_or(0) + 1;
+            a.db.insert("logins".into(), n.into());
+        });
+        defaults::post_login(server, account, sessid);
+    }
+}
+
+#[tokio::test]
+async fn account_and_admin_commands_do_what_they_say() {
+    let mut h = harness_with(game().account_typeclass(Counted), |s| {
+        s.server.max_nr_characters = 2
+    })
+    .await;
+    let (a, _) = h.account("Ann", &[]).await;
+    let (adm, _) = h.account("Boss", &["Admin"]).await;
+    h.login(1, a);
+    h.login(2, adm);
+    assert_eq!(
+        h.server.world.accounts[&a].attr::<i64>("logins"),
+        Some(1),
+        "the account hook ran"
+    );
+
+    // password: checked, hashed and stored before the player hears of it.
+    let _ = h.input(1, "password wrong = newpass1");
+    let done = h.complete().await;
+    assert!(
+        texts_for(&done, 1)
+            .join("")
+            .contains("The specified old password isn't correct.")
+    );
+    let _ = h.input(1, "password secret = newpass1");
+    let done = h.complete().await;
+    assert!(texts_for(&done, 1).join("").contains("Password changed."));
+    let row = crate::db::load_account(&h.server.db, a)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        crate::accounts::verify_password(
+            &h.server.settings.security,
+            "newpass1".into(),
+            Some(row.password_hash)
+        )
+        .await
+    );
+
+    // charcreate / chardelete, with a confirmation.
+    assert!(
+        h.cmd(1, "charcreate Extra = A spare.")
+            .contains("Created new character Extra")
+    );
+    assert!(h.cmd(1, "charcreate Third").contains("maximum of 2"));
+    assert!(
+        h.cmd(1, "chardelete Extra")
+            .contains("This will permanently destroy 'Extra'")
+    );
+    assert!(h.cmd(1, "no").contains("Deletion was aborted."));
+    h.cmd(1, "chardelete Extra");
+    assert!(
+        h.cmd(1, "yes")
+            .contains("Character 'Extra' was permanently deleted.")
+    );
+    assert!(h.server.world.objects().all(|o| o.key != "Extra"));
+
+    // who, server, perm, boot.
+    assert!(h.cmd(1, "who").contains("2 unique accounts logged in."));
+    assert!(
+        h.cmd(1, "server")
+            .contains("Command 'server' is not available")
+    );
+    let status = h.cmd(2, "server");
+    assert!(
+        status.contains("Sessions:   2 (2 logged in)") && status.contains("Memory:"),
+        "{status}"
+    );
+    assert!(
+        h.cmd(2, "perm *Ann = Builder")
+            .contains("Permission 'Builder' given to Ann (the Account).")
+    );
+    assert!(
+        h.cmd(2, "perm *Ann = Developer").contains("not allowed"),
+        "above the giver's own"
+    );
+    assert!(
+        h.cmd(1, "dig Shed").contains("Created room Shed"),
+        "Ann builds now"
+    );
+    assert!(
+        h.cmd(2, "perm/del *Ann = Builder")
+            .contains("was removed from Ann")
+    );
+    assert!(
+        h.cmd(1, "dig Shed")
+            .contains("Command 'dig' is not available")
+    );
+    let frames = h.input(2, "boot Ann : too loud");
+    assert_eq!(
+        crate::testkit::disconnected(&frames, 1),
+        Some(Some(
+            "You have been disconnected by Boss.\nReason given: too loud".into()
+        ))
+    );
+    h.server.flush_world().await;
+    let row = crate::db::load_account(&h.server.db, a)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        row.permissions, r#"["Player"]"#,
+        "permission changes are stored"
+    );
+    assert!(row.attributes.contains("\"logins\":1"));
+}

@@ -202,6 +202,9 @@ impl Command for Create {
                         });
                     }
                     tracing::info!(sessid, account = account.id, "account created");
+                    let id = account.id;
+                    server
+                        .account_hook("at_account_creation", |tc, s| tc.at_account_creation(s, id));
                     let connect = if name.contains(' ') {
                         format!("connect \"{name}\" <your password>")
                     } else {
