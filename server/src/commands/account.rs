@@ -12,7 +12,8 @@ use tavern_shared::markup::ColorMode;
 use tavern_shared::session::now_millis;
 
 pub fn add_all(set: &mut CmdSet) {
-    set.add(Ic)
+    set.add(OocLook)
+        .add(Ic)
         .add(Ooc)
         .add(CharCreate)
         .add(CharDelete)
@@ -24,6 +25,27 @@ pub fn add_all(set: &mut CmdSet) {
 
 pub fn add_session_commands(set: &mut CmdSet) {
     set.add(Sessions);
+}
+
+/// `look` out of character: your account, characters and sessions. In
+/// character, the character's `look` (higher priority) answers instead.
+pub struct OocLook;
+
+impl Command for OocLook {
+    fn key(&self) -> &str {
+        "look"
+    }
+    fn aliases(&self) -> &[&str] {
+        &["l", "ls"]
+    }
+    fn help(&self) -> &str {
+        "look\n\nOut of character: show your account, your characters and your sessions."
+    }
+    fn func(&self, ctx: &mut CmdCtx<'_>) {
+        let Some(account) = ctx.account() else { return };
+        let text = ctx.server.ooc_appearance(account, ctx.sessid);
+        ctx.msg(text);
+    }
 }
 
 pub struct Ic;

@@ -509,6 +509,13 @@ async fn account_and_admin_commands_do_what_they_say() {
             .contains("Created new character Extra")
     );
     assert!(h.cmd(1, "charcreate Third").contains("maximum of 2"));
+    h.cmd(1, "ooc");
+    let ooc = h.cmd(1, "look");
+    assert!(
+        ooc.contains("Account |gAnn|n (you are Out-of-Character)") && ooc.contains("Extra"),
+        "{ooc}"
+    );
+    assert!(h.cmd(1, "ic Ann").contains("You become |cAnn|n."));
     assert!(
         h.cmd(1, "chardelete Extra")
             .contains("This will permanently destroy 'Extra'")
