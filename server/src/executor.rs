@@ -289,17 +289,7 @@ impl Server {
         if let Some(s) = self.sessions.get_mut(sessid) {
             s.busy = Some(0);
         }
-        self.inflight += 1;
-        let events = self.events.clone();
-        tokio::spawn(async move {
-            let completion = work.await;
-            let _ = events
-                .send(ServerEvent::Done {
-                    sessid: Some(sessid),
-                    completion,
-                })
-                .await;
-        });
+        self.spawn_done(Some(sessid), work);
     }
 
     /// Runs `work` off the executor, for no session in particular; its result
@@ -308,16 +298,18 @@ impl Server {
     where
         F: Future<Output = Completion> + Send + 'static,
     {
+        self.spawn_done(None, work);
+    }
+
+    fn spawn_done<F>(&mut self, sessid: Option<SessId>, work: F)
+    where
+        F: Future<Output = Completion> + Send + 'static,
+    {
         self.inflight += 1;
         let events = self.events.clone();
         tokio::spawn(async move {
             let completion = work.await;
-            let _ = events
-                .send(ServerEvent::Done {
-                    sessid: None,
-                    completion,
-                })
-                .await;
+            let _ = events.send(ServerEvent::Done { sessid, completion }).await;
         });
     }
 

@@ -81,6 +81,14 @@ fn exit_cmdset(exit: ObjId, key: &str, aliases: &[String]) -> CmdSet {
     set
 }
 
+/// The names of a session's persistent cmdsets.
+fn session_cmdsets(s: &crate::session::ServerSession) -> Vec<String> {
+    s.data()
+        .get(SESSION_CMDSETS)
+        .and_then(|v| serde_json::from_value(v.clone()).ok())
+        .unwrap_or_default()
+}
+
 impl Server {
     /// The cmdsets on a holder, bottom (its default) first.
     pub fn cmdset_stack(&self, holder: Holder) -> Vec<Arc<CmdSet>> {
@@ -96,10 +104,7 @@ impl Server {
                 } else {
                     cmds.unloggedin.clone()
                 });
-                s.data()
-                    .get(SESSION_CMDSETS)
-                    .and_then(|v| serde_json::from_value(v.clone()).ok())
-                    .unwrap_or_default()
+                session_cmdsets(s)
             }
             Holder::Account(id) => {
                 let Some(a) = self.world.accounts.get(&id) else {
@@ -155,11 +160,7 @@ impl Server {
                 let Some(s) = self.sessions.get_mut(id) else {
                     return Err("No such session.".into());
                 };
-                let mut names: Vec<String> = s
-                    .data()
-                    .get(SESSION_CMDSETS)
-                    .and_then(|v| serde_json::from_value(v.clone()).ok())
-                    .unwrap_or_default();
+                let mut names = session_cmdsets(s);
                 names.push(name);
                 s.set_data(SESSION_CMDSETS, serde_json::json!(names));
             }
@@ -194,11 +195,7 @@ impl Server {
                 let Some(s) = self.sessions.get_mut(id) else {
                     return false;
                 };
-                let mut names: Vec<String> = s
-                    .data()
-                    .get(SESSION_CMDSETS)
-                    .and_then(|v| serde_json::from_value(v.clone()).ok())
-                    .unwrap_or_default();
+                let mut names = session_cmdsets(s);
                 let removed = drop_last(&mut names);
                 if removed {
                     s.set_data(SESSION_CMDSETS, serde_json::json!(names));

@@ -36,7 +36,7 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnecti
     opts.max_connections(max_connections.max(1))
         .min_connections(1)
         .connect_timeout(Duration::from_secs(10))
-        .acquire_timeout(Duration::from_secs(30))
+        .acquire_timeout(Duration::from_secs(5))
         .sqlx_logging(false)
         .map_sqlx_sqlite_opts(|o| {
             use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};

@@ -290,18 +290,17 @@ impl Server {
         let Some(obj) = self.world.get(target) else {
             return false;
         };
-        let ctx = LockCtx {
-            server: self,
+        self.eval_lock(
+            &obj.locks,
             accessor,
-            target: Some(target),
-        };
-        match obj.locks.get(access_type) {
-            Some(lock) => self.game.lock_funcs.eval(&lock.expr, &ctx),
-            None => default,
-        }
+            Some(target),
+            access_type,
+            default,
+            false,
+        )
     }
 
-    /// Checks one lock type of a lock set.
+    /// Checks one lock type of a lock set; superusers pass.
     pub fn check_lock(
         &self,
         locks: &LockSet,
@@ -310,12 +309,24 @@ impl Server {
         access_type: &str,
         default: bool,
     ) -> bool {
+        self.eval_lock(locks, accessor, target, access_type, default, true)
+    }
+
+    fn eval_lock(
+        &self,
+        locks: &LockSet,
+        accessor: Accessor,
+        target: Option<ObjId>,
+        access_type: &str,
+        default: bool,
+        superuser_passes: bool,
+    ) -> bool {
         let ctx = LockCtx {
             server: self,
             accessor,
             target,
         };
-        if ctx.is_superuser() {
+        if superuser_passes && ctx.is_superuser() {
             return true;
         }
         match locks.get(access_type) {
