@@ -19,7 +19,10 @@ use tracing::{error, info, warn};
 use crate::session::{PortalSession, SessionOut};
 use crate::supervisor::Supervisor;
 
-/// Shown to players when the server goes away without being asked to.
+/// Told to the player whose input crashed the server twice in a row.
+pub const POISON_INPUT_MSG: &str = "|rYour last command made the game server fail twice in a row, \
+so it was dropped. The game's operators can find it in the logs.|n";
+/// Shown to every logged-in player when the server dies unexpectedly.
 pub const SERVER_CRASHED_MSG: &str =
     "|rThe game server stopped unexpectedly. It is being restarted; what you type is kept.|n";
 /// Shown to a player whose input queue overflowed while the server was away.
@@ -110,6 +113,11 @@ pub struct Hub {
     stats: std::sync::Arc<crate::stats::PortalStats>,
     /// Sessions came, went, or logged in or out: recount for MSSP.
     counts_dirty: bool,
+    /// After a crash, unacknowledged input is fed to the next server one
+    /// line at a time, so that an input that crashes it again is known.
+    careful: bool,
+    /// The one input sent in careful mode and not yet acknowledged.
+    careful_inflight: Option<(SessId, u64)>,
 }
 
 impl Hub {
@@ -137,6 +145,8 @@ impl Hub {
             shutting_down: false,
             stats,
             counts_dirty: false,
+            careful: false,
+            careful_inflight: None,
         }
     }
 
@@ -162,6 +172,8 @@ impl Hub {
                         self.supervisor.kill();
                     }
                     self.close_idle_unauthenticated();
+                    // A replayed input whose session went away is not waited for.
+                    self.feed_careful();
                 }
             }
             if self.shutting_down && self.server.is_none() && !self.supervisor.running() {
@@ -273,7 +285,7 @@ impl Hub {
         };
         match s.queue_input(msg.clone(), max) {
             Some(seq) => {
-                if self.server_ready() {
+                if self.server_ready() && !self.careful {
                     self.to_server(ToServer::Input { sessid, seq, msg });
                 }
             }
@@ -326,7 +338,8 @@ impl Hub {
             sessions,
         });
         let mut replayed = 0;
-        for (&sessid, s) in &self.sessions {
+        let careful = self.careful;
+        for (&sessid, s) in self.sessions.iter().filter(|_| !careful) {
             for (seq, msg) in &s.unacked {
                 replayed += 1;
                 let _ = tx.send(ToServer::Input {
@@ -357,6 +370,41 @@ impl Hub {
         for w in self.restart_waiters.drain(..) {
             let _ = w.send(LauncherReply::Done(done.clone()));
         }
+        self.feed_careful();
+    }
+
+    /// In careful mode, sends the next unacknowledged input once the one in
+    /// flight is acknowledged; back to normal when none is left.
+    fn feed_careful(&mut self) {
+        if !self.careful || !self.server_ready() {
+            return;
+        }
+        if let Some((sessid, seq)) = self.careful_inflight {
+            let waiting = self
+                .sessions
+                .get(&sessid)
+                .is_some_and(|s| s.unacked.front().is_some_and(|(q, _)| *q <= seq));
+            if waiting {
+                return;
+            }
+            self.careful_inflight = None;
+        }
+        let mut ids: Vec<SessId> = self.sessions.keys().copied().collect();
+        ids.sort();
+        let next = ids.into_iter().find_map(|id| {
+            let (seq, msg) = self.sessions[&id].unacked.front()?;
+            Some((id, *seq, msg.clone()))
+        });
+        match next {
+            Some((sessid, seq, msg)) => {
+                self.careful_inflight = Some((sessid, seq));
+                self.to_server(ToServer::Input { sessid, seq, msg });
+            }
+            None => {
+                info!("the input waiting since the crash is all answered: back to normal");
+                self.careful = false;
+            }
+        }
     }
 
     fn server_frame(&mut self, msg: ToPortal) {
@@ -370,6 +418,7 @@ impl Hub {
                         s.ack(seq);
                     }
                 }
+                self.feed_careful();
             }
             ToPortal::Request { mode } => {
                 info!(?mode, "the game asked for a stop");
@@ -437,6 +486,8 @@ impl Hub {
             let expected = self.stopping.is_some();
             if expected {
                 info!(pid = server.pid, "server unlinked");
+                // The next server gets the replayed input that was in flight again.
+                self.careful_inflight = None;
             } else {
                 error!(pid = server.pid, ?up_for, "server link lost unexpectedly");
                 if up_for > Duration::from_secs(30) {
@@ -447,6 +498,7 @@ impl Hub {
                         s.send(SessionOut::Msgs(vec![Msg::text(SERVER_CRASHED_MSG)]));
                     }
                 }
+                self.after_crash();
             }
             if !expected {
                 // A process that lost its link but still runs is hung or confused: end it.
@@ -484,6 +536,26 @@ impl Hub {
                 self.supervisor.spawn_later(backoff, self.events.clone());
             }
         }
+    }
+
+    /// A crash: if it happened while a single replayed input was in flight,
+    /// that input has now crashed two servers: drop it. Either way, the next
+    /// server gets the waiting input one line at a time.
+    fn after_crash(&mut self) {
+        if self.careful
+            && let Some((sessid, seq)) = self.careful_inflight.take()
+            && let Some(s) = self.sessions.get_mut(&sessid)
+            && s.unacked.front().is_some_and(|(q, _)| *q == seq)
+        {
+            s.unacked.pop_front();
+            error!(
+                sessid,
+                seq, "an input crashed the server twice in a row: it is dropped"
+            );
+            s.send(SessionOut::Msgs(vec![Msg::text(POISON_INPUT_MSG)]));
+        }
+        self.careful_inflight = None;
+        self.careful = self.sessions.values().any(|s| !s.unacked.is_empty());
     }
 
     fn backoff(&self) -> Duration {
@@ -719,6 +791,114 @@ mod tests {
         );
         assert_eq!(hub.next_start, StartMode::Reload, "a reload, not a crash");
         drop(events);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    /// Links a fake server; returns what it is sent.
+    fn link_server(hub: &mut Hub, link_id: u64) -> mpsc::UnboundedReceiver<ToServer> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let (accept, _) = oneshot::channel();
+        hub.handle(HubEvent::ServerLinked {
+            link_id,
+            pid: 1,
+            tx,
+            accept,
+        });
+        rx
+    }
+
+    fn inputs(rx: &mut mpsc::UnboundedReceiver<ToServer>) -> Vec<(SessId, u64)> {
+        let mut v = Vec::new();
+        while let Ok(m) = rx.try_recv() {
+            if let ToServer::Input { sessid, seq, .. } = m {
+                v.push((sessid, seq));
+            }
+        }
+        v
+    }
+
+    #[tokio::test]
+    async fn an_input_that_crashes_the_server_twice_is_dropped_and_the_rest_answered() {
+        let dir = std::env::temp_dir().join(format!("tavern-hub-poison-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (mut hub, _events) = hub(&dir);
+        let mut clients = Vec::new();
+        for sessid in [1, 2] {
+            let (out, client) = mpsc::channel(64);
+            hub.handle(HubEvent::Connected {
+                sync: Box::new(SessionSync {
+                    sessid,
+                    ..Default::default()
+                }),
+                out,
+            });
+            clients.push(client);
+        }
+        let mut server = link_server(&mut hub, 1);
+        hub.handle(HubEvent::Input {
+            sessid: 1,
+            msg: Msg::text("poison"),
+        });
+        hub.handle(HubEvent::Input {
+            sessid: 2,
+            msg: Msg::text("innocent"),
+        });
+        hub.handle(HubEvent::Input {
+            sessid: 2,
+            msg: Msg::text("more"),
+        });
+        assert_eq!(
+            inputs(&mut server),
+            vec![(1, 1), (2, 1), (2, 2)],
+            "normal: all at once"
+        );
+        // The server dies with all three unanswered.
+        hub.server_gone();
+        assert!(hub.careful);
+        let mut server = link_server(&mut hub, 2);
+        assert_eq!(
+            inputs(&mut server),
+            vec![(1, 1)],
+            "after a crash: one at a time"
+        );
+        hub.handle(HubEvent::Input {
+            sessid: 2,
+            msg: Msg::text("typed meanwhile"),
+        });
+        assert!(inputs(&mut server).is_empty(), "new input waits its turn");
+        // It crashes again on that same input: dropped, and its player told.
+        hub.server_gone();
+        let mut server = link_server(&mut hub, 3);
+        assert_eq!(inputs(&mut server), vec![(2, 1)], "the poison is skipped");
+        let mut told = Vec::new();
+        while let Ok(SessionOut::Msgs(m)) = clients[0].try_recv() {
+            told.extend(
+                m.into_iter()
+                    .filter_map(|m| m.first_str().map(String::from)),
+            );
+        }
+        assert!(told.contains(&POISON_INPUT_MSG.to_string()), "{told:?}");
+        assert!(hub.sessions[&1].unacked.is_empty());
+        // The innocent input is answered: the rest follow, one by one, then normal again.
+        let ack = |hub: &mut Hub, link_id, seq| {
+            hub.handle(HubEvent::ServerFrame {
+                link_id,
+                msg: ToPortal::Batch {
+                    ops: vec![],
+                    acks: vec![(2, seq)],
+                },
+            })
+        };
+        ack(&mut hub, 3, 1);
+        assert_eq!(inputs(&mut server), vec![(2, 2)]);
+        ack(&mut hub, 3, 2);
+        assert_eq!(inputs(&mut server), vec![(2, 3)]);
+        ack(&mut hub, 3, 3);
+        assert!(!hub.careful, "back to normal");
+        hub.handle(HubEvent::Input {
+            sessid: 1,
+            msg: Msg::text("fine"),
+        });
+        assert_eq!(inputs(&mut server), vec![(1, 2)]);
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
