@@ -62,7 +62,12 @@ fn start_login(server: &mut Server, sessid: SessId, name: String, password: Stri
         .get(sessid)
         .map(|s| s.ip().to_string())
         .unwrap_or_default();
-    if !server.login_throttle.allows(&ip, Instant::now()) {
+    // Failed logins count against the address and against the account name,
+    // so neither many guesses from one place nor one account guessed at from
+    // many places gets far.
+    let account_key = format!("account:{}", name.to_lowercase());
+    let now = Instant::now();
+    if !server.login_throttle.allows(&ip, now) || !server.login_throttle.allows(&account_key, now) {
         server.msg_session(sessid, LOGIN_THROTTLED_MSG);
         return;
     }
@@ -99,6 +104,7 @@ fn start_login(server: &mut Server, sessid: SessId, name: String, password: Stri
                 } else {
                     Box::new(move |server: &mut Server| {
                         server.login_throttle.record(&ip, Instant::now());
+                        server.login_throttle.record(&account_key, Instant::now());
                         server.msg_session(sessid, BAD_LOGIN_MSG);
                     })
                 }

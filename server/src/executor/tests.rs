@@ -215,3 +215,41 @@ async fn sessions_synced_after_a_reload_keep_their_commands() {
     let out = h.cmd(5, "say still here");
     assert!(out.contains("You say, \"still here|n\""), "{out}");
 }
+
+#[tokio::test]
+async fn failed_logins_are_throttled_per_address_and_per_account() {
+    let mut h = harness_with(crate::Game::new(), |s| {
+        s.security.max_failed_logins = 2;
+        s.security.login_window_secs = 300;
+    })
+    .await;
+    h.account("Target", &[]).await;
+    // Two wrong guesses from one address...
+    for sessid in [1, 1] {
+        h.connect(sessid);
+        h.input(sessid, "connect Target wrong");
+        let done = h.complete().await;
+        assert!(crate::testkit::texts_for(&done, sessid)[0].contains("incorrect"));
+    }
+    // ...and that address is turned away, for any account.
+    assert!(
+        h.cmd(1, "connect Other x")
+            .contains("too many connection attempts")
+    );
+    // A guess at the same account from another address is turned away too.
+    h.connect(2);
+    assert!(
+        h.cmd(2, "connect Target secret")
+            .contains("too many connection attempts")
+    );
+    // Another account from another address is not affected.
+    h.account("Bystander", &[]).await;
+    h.connect(3);
+    h.input(3, "connect Bystander secret");
+    let done = h.complete().await;
+    assert!(
+        crate::testkit::texts_for(&done, 3)
+            .join("")
+            .contains("You become |cBystander|n.")
+    );
+}
