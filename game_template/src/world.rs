@@ -4,6 +4,8 @@
 
 use tavern_server::{Kind, NewObject, Server};
 
+use crate::typeclasses::{Bell, TavernRoom};
+
 pub fn build(server: &mut Server) {
     if let Err(e) = try_build(server) {
         tracing::error!("building the template world failed: {e}");
@@ -14,8 +16,7 @@ fn try_build(server: &mut Server) -> Result<(), String> {
     let limbo = server.world.start_room;
     let common = server.ensure_object(
         "tavern",
-        NewObject::new(Kind::Room, "The Common Room")
-            .typeclass("tavern_room")
+        NewObject::of(&TavernRoom, "The Common Room")
             .desc("Low beams, a long oak bar and a fire that never quite goes out. A brass bell hangs by the door."),
     )?;
     let cellar = server.ensure_object(
@@ -39,8 +40,7 @@ fn try_build(server: &mut Server) -> Result<(), String> {
     }
     server.ensure_object(
         "bell",
-        NewObject::new(Kind::Thing, "brass bell")
-            .typeclass("bell")
+        NewObject::of(&Bell, "brass bell")
             .aliases(["bell"])
             .desc("Polished by a thousand hands.")
             .location(common),

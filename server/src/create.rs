@@ -64,10 +64,18 @@ impl NewObject {
         }
     }
 
-    /// A registered typeclass; its kind replaces `kind`.
+    /// A registered typeclass, by name (builders type these); its kind
+    /// replaces `kind`. In game code prefer [`NewObject::of`].
     pub fn typeclass(mut self, name: &str) -> Self {
         self.typeclass = Some(name.to_string());
         self
+    }
+
+    /// An object of a typeclass given as a value, so a typo is a compile
+    /// error: `NewObject::of(&Bell, "brass bell")`. It must be registered with
+    /// the game ([`crate::Game::typeclass`]).
+    pub fn of(tc: &dyn crate::typeclass::Typeclass, key: impl Into<String>) -> Self {
+        Self::new(tc.kind(), key).typeclass(tc.name())
     }
 
     pub fn aliases<S: Into<String>>(mut self, aliases: impl IntoIterator<Item = S>) -> Self {
