@@ -127,7 +127,7 @@ pub async fn reserve_ids(db: &DatabaseConnection, n: i64) -> Result<i64, DbError
     Ok(next - n)
 }
 
-pub async fn get_config(db: &DatabaseConnection, key: &str) -> Result<Option<String>, DbError> {
+pub async fn get_config<C: ConnectionTrait>(db: &C, key: &str) -> Result<Option<String>, DbError> {
     Ok(server_config::Entity::find_by_id(key.to_string())
         .one(db)
         .await?
@@ -152,23 +152,55 @@ pub async fn set_config<C: ConnectionTrait>(db: &C, key: &str, value: &str) -> R
 
 /// The start room's id, creating the room (Limbo) the first time. Idempotent.
 pub async fn ensure_start_room(db: &DatabaseConnection) -> Result<i64, DbError> {
-    if let Some(v) = get_config(db, START_ROOM).await?
-        && let Ok(id) = v.parse::<i64>()
-        && object::Entity::find_by_id(id).one(db).await?.is_some()
-    {
+    if let Some(id) = existing_start_room(db).await? {
         return Ok(id);
     }
     let id = reserve_ids(db, 1).await?;
+    // Two processes may get here at once (a starting server and `tavern
+    // account create`): claim the config key first, inside the transaction,
+    // so that only one Limbo is ever made. On PostgreSQL the second insert
+    // waits for the first transaction and then does nothing.
     let txn = begin_write(db).await?;
+    let claim = server_config::ActiveModel {
+        key: Set(START_ROOM.to_string()),
+        value: Set(id.to_string()),
+    };
+    let claimed = server_config::Entity::insert(claim)
+        .on_conflict(
+            OnConflict::column(server_config::Column::Key)
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_without_returning(&txn)
+        .await?
+        > 0;
+    if !claimed {
+        if let Some(existing) = existing_start_room(&txn).await? {
+            txn.commit().await?;
+            return Ok(existing);
+        }
+        // The key names a room that is gone: this one replaces it.
+        set_config(&txn, START_ROOM, &id.to_string()).await?;
+    }
     let mut room = crate::world::Object::new(id, "Limbo", "room", crate::world::Kind::Room);
     room.desc = "The space between places: grey, quiet, and not unfriendly. \
                  Builders start here, and so does every new character."
         .into();
     room.locks = crate::locks::LockSet::parse(crate::typeclass::ROOM_LOCKS).expect("valid");
     save_object(&txn, room.to_model()).await?;
-    set_config(&txn, START_ROOM, &id.to_string()).await?;
     txn.commit().await?;
     Ok(id)
+}
+
+/// The start room, when the config names one that exists.
+async fn existing_start_room<C: ConnectionTrait>(db: &C) -> Result<Option<i64>, DbError> {
+    if let Some(v) = get_config(db, START_ROOM).await?
+        && let Ok(id) = v.parse::<i64>()
+        && object::Entity::find_by_id(id).one(db).await?.is_some()
+    {
+        return Ok(Some(id));
+    }
+    Ok(None)
 }
 
 /// Inserts or updates one object.

@@ -135,3 +135,31 @@ async fn id_reservation() {
 async fn objects() {
     each_backend("objects", objects_round_trip_and_update_in_place).await;
 }
+
+async fn racing_starts_make_one_start_room(db: DatabaseConnection) {
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let c = db.clone();
+        tasks.push(tokio::spawn(
+            async move { ensure_start_room(&c).await.unwrap() },
+        ));
+    }
+    let mut ids = Vec::new();
+    for t in tasks {
+        ids.push(t.await.unwrap());
+    }
+    ids.dedup();
+    assert_eq!(ids.len(), 1, "every racer got the same room: {ids:?}");
+    let rooms = load_objects(&db)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|o| o.key == "Limbo")
+        .count();
+    assert_eq!(rooms, 1, "and only one was made");
+}
+
+#[tokio::test]
+async fn start_room_race() {
+    each_backend("startroom", racing_starts_make_one_start_room).await;
+}
