@@ -40,7 +40,8 @@ fn free_port() -> u16 {
 
 impl Cluster {
     fn create() -> Option<Self> {
-        let (initdb, _) = (find_bin("initdb")?, find_bin("pg_ctl")?);
+        let initdb = find_bin("initdb")?;
+        find_bin("pg_ctl")?;
         let as_postgres = unsafe { libc::geteuid() } == 0;
         let dir = std::env::temp_dir().join(format!("tavern-pg-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);

@@ -17,6 +17,9 @@ use crate::world::{Account, AccountId, ObjId};
 
 /// Shown to the sessions a new login replaces in multisession mode 0.
 pub const LOGGED_IN_ELSEWHERE_MSG: &str = "Logged in from elsewhere. Disconnecting.";
+/// Told to a logged-in session that has no character to play.
+pub const OOC_MSG: &str =
+    "You are out-of-character (OOC).\nUse |wic <character>|n to get into the game.";
 
 impl Server {
     /// The account a session is logged in to.
@@ -152,10 +155,7 @@ impl Server {
                         s.sync.puppet_id = None;
                         s.dirty = true;
                     }
-                    self.msg_session(
-                        o,
-                        "You are out-of-character (OOC).\nUse |wic <character>|n to get into the game.",
-                    );
+                    self.msg_session(o, OOC_MSG);
                 }
             }
         }

@@ -126,6 +126,8 @@ impl Server {
         for id in objects {
             self.hook(id, "at_server_start", (), |tc, s| tc.at_server_start(s, id));
         }
+        // No session exists yet, so there is nothing to send; this hands what
+        // the hooks built to the persister.
         let _ = self.take_batch();
     }
 

@@ -385,10 +385,7 @@ pub mod defaults {
                 Err(e) => server.msg_session(sessid, e),
             }
         }
-        server.msg_session(
-            sessid,
-            "You are out-of-character (OOC).\nUse |wic <character>|n to get into the game.",
-        );
+        server.msg_session(sessid, crate::actions::OOC_MSG);
         let look = server.ooc_appearance(account, sessid);
         server.msg_session(sessid, look);
     }

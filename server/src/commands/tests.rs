@@ -199,8 +199,6 @@ async fn persistent_cmdsets_survive_a_reload_and_temporary_ones_do_not() {
         .unwrap();
     assert_eq!(h.cmd(1, "look"), "Huh? (look)");
     // A reload: the next server knows the session only from what it synced.
-    let frames = h.input(1, "idle");
-    let _ = frames;
     let sync = h.server.sessions.get(1).unwrap().sync.clone();
     let mut next = harness_with(game(), |_| {}).await;
     next.server.world = std::mem::take(&mut h.server.world);
@@ -225,7 +223,6 @@ async fn persistent_cmdsets_survive_a_reload_and_temporary_ones_do_not() {
         next.cmd(1, "look")
             .contains("Command 'look' is not available")
     );
-    let _ = me;
 }
 
 #[tokio::test]

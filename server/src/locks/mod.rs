@@ -218,12 +218,6 @@ impl LockFuncs {
         self.funcs.get(name)
     }
 
-    pub fn names(&self) -> Vec<&str> {
-        let mut v: Vec<_> = self.funcs.keys().map(String::as_str).collect();
-        v.sort();
-        v
-    }
-
     /// Evaluates an expression. Unknown functions fail (and are logged).
     pub fn eval(&self, expr: &LockExpr, ctx: &LockCtx<'_>) -> bool {
         match expr {
@@ -271,10 +265,7 @@ impl Server {
         access_type: &str,
         default: bool,
     ) -> bool {
-        let Some(obj) = self.world.get(target) else {
-            return false;
-        };
-        self.check_lock(&obj.locks, accessor, Some(target), access_type, default)
+        self.object_lock(accessor, target, access_type, default, true)
     }
 
     /// Like [`Server::access`], but superusers are held to the lock too
@@ -287,17 +278,28 @@ impl Server {
         access_type: &str,
         default: bool,
     ) -> bool {
-        let Some(obj) = self.world.get(target) else {
-            return false;
-        };
-        self.eval_lock(
-            &obj.locks,
-            accessor,
-            Some(target),
-            access_type,
-            default,
-            false,
-        )
+        self.object_lock(accessor, target, access_type, default, false)
+    }
+
+    fn object_lock(
+        &self,
+        accessor: Accessor,
+        target: ObjId,
+        access_type: &str,
+        default: bool,
+        superuser_passes: bool,
+    ) -> bool {
+        match self.world.get(target) {
+            Some(obj) => self.eval_lock(
+                &obj.locks,
+                accessor,
+                Some(target),
+                access_type,
+                default,
+                superuser_passes,
+            ),
+            None => false,
+        }
     }
 
     /// Checks one lock type of a lock set; superusers pass.

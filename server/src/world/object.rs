@@ -215,10 +215,6 @@ impl Object {
         }
     }
 
-    pub fn is_exit(&self) -> bool {
-        self.kind == Kind::Exit
-    }
-
     /// `key(#id)`, as builders see objects named.
     pub fn display_with_id(&self) -> String {
         format!("{}(#{})", self.key, self.id)

@@ -106,8 +106,6 @@ fn ignored_prefixes_are_tried_last() {
 
 #[test]
 fn duplicates_are_several_and_name_n_picks_one() {
-    let mut s = CmdSet::new("Exits");
-    s.duplicates = Some(true);
     let a = crate::commands::CmdEntry::named(Arc::new(C("x", &[], None)), "north".into(), vec![]);
     let mut b = a.clone();
     b.obj = Some(2);
@@ -139,7 +137,6 @@ fn duplicates_are_several_and_name_n_picks_one() {
         }
     }
     assert_eq!(outcome(&merged, "north-3"), "none");
-    let _ = s;
 }
 
 #[test]
