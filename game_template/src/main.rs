@@ -1,17 +1,6 @@
-//! The template game: Tavern's defaults plus the game's own commands, kinds
-//! of objects and world. `tavern new` copies this crate to start a new game.
-
-mod commands;
-mod typeclasses;
-mod world;
-
-use tavern_server::Game;
+//! The game's binary: the portal, the server and the launcher (`start`,
+//! `reload`, `stop`, ... — see `--help`) in one.
 
 fn main() -> std::process::ExitCode {
-    Game::new()
-        .command(commands::Note)
-        .typeclass(typeclasses::Bell)
-        .typeclass(typeclasses::TavernRoom)
-        .on_start(world::build)
-        .run()
+    game::game().run()
 }

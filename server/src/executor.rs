@@ -69,7 +69,7 @@ pub struct Server {
     /// Effects of the current event, sent to the portal when it is done.
     ops: Vec<PortalOp>,
     acks: HashMap<SessId, u64>,
-    inflight: usize,
+    pub(crate) inflight: usize,
     stopping: Option<StopMode>,
     requested: Option<StopMode>,
 }

@@ -49,6 +49,18 @@ enum Cmd {
     },
     /// Apply pending database migrations (the server also does this when it starts).
     Migrate,
+    /// Make a new game: a crate at PATH, copied from the template game, that
+    /// depends on this Tavern checkout. It builds and starts as is.
+    New {
+        /// The directory to create (it must not exist, or be empty).
+        path: PathBuf,
+        /// The game's name as players see it [default: the directory's name].
+        #[arg(long)]
+        name: Option<String>,
+        /// The Tavern checkout to depend on [default: the one this binary was built from].
+        #[arg(long, value_name = "DIR")]
+        framework: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -66,9 +78,25 @@ enum AccountCmd {
 /// Parses the command line and runs the chosen role or command.
 pub fn main(game: Game) -> anyhow::Result<()> {
     let cli = Cli::parse();
-    let settings = Settings::load(cli.settings.as_deref())?;
-    let settings_file = cli
-        .settings
+    if let Cmd::New {
+        path,
+        name,
+        framework,
+    } = &cli.command
+    {
+        return new_game(path, name.as_deref(), framework.as_deref());
+    }
+    // A game started from its own directory reads its settings.toml.
+    let settings_path = cli.settings.clone().or_else(|| {
+        let here = PathBuf::from(DEFAULT_SETTINGS_FILE);
+        here.is_file().then_some(here)
+    });
+    let settings = Settings::load(settings_path.as_deref())
+        .with_context(|| match &settings_path {
+            Some(p) => format!("cannot read the settings in {}", p.display()),
+            None => "cannot read the default settings".to_string(),
+        })?;
+    let settings_file = settings_path
         .as_ref()
         .map(|p| std::path::absolute(p).unwrap_or_else(|_| p.clone()));
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -97,6 +125,7 @@ pub fn main(game: Game) -> anyhow::Result<()> {
         Cmd::Reset => rt.block_on(order(&settings, StopMode::Reset)),
         Cmd::Stop => rt.block_on(stop(&settings)),
         Cmd::Status => rt.block_on(status(&settings)),
+        Cmd::New { .. } => unreachable!("handled before the settings are read"),
         Cmd::Migrate => rt.block_on(async {
             let url = settings.database_url();
             std::fs::create_dir_all(&settings.game.data_dir).ok();
@@ -126,6 +155,26 @@ pub fn main(game: Game) -> anyhow::Result<()> {
             ))
         }
     }
+}
+
+/// The settings file a game reads from its working directory when no
+/// `--settings` is given.
+pub const DEFAULT_SETTINGS_FILE: &str = "settings.toml";
+
+fn new_game(path: &std::path::Path, name: Option<&str>, framework: Option<&std::path::Path>) -> anyhow::Result<()> {
+    let game = crate::new_game::NewGame::plan(path, name, framework)?;
+    game.write()?;
+    println!(
+        "Made the game '{}' in {} (crate and binary '{}'), on the Tavern checkout {}.\n\n\
+         Next:\n    cd {}\n    cargo run --release -- start\n\n\
+         then connect with `telnet localhost 4000` or a browser at http://localhost:4001/.",
+        game.name,
+        game.path.display(),
+        game.crate_name,
+        game.framework.display(),
+        game.path.display(),
+    );
+    Ok(())
 }
 
 fn read_password() -> anyhow::Result<String> {
