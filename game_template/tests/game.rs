@@ -20,15 +20,24 @@ fn the_barkeep_greets_arrivals_and_the_bell_counts_its_rings() {
     let bert = t.player("Bert");
     let arrived = t.cmd(anna, "tavern");
     assert!(arrived.contains("The Common Room"), "{arrived}");
-    assert!(arrived.contains("The barkeep nods at you. \"Welcome, Anna.\""), "{arrived}");
+    assert!(
+        arrived.contains("The barkeep nods at you. \"Welcome, Anna.\""),
+        "{arrived}"
+    );
     t.cmd(bert, "tavern");
     assert!(t.heard(anna).contains("Bert arrives"));
 
-    assert_eq!(t.cmd(anna, "ring"), "You ring the bell. It has rung 1 time(s).");
+    assert_eq!(
+        t.cmd(anna, "ring"),
+        "You ring the bell. It has rung 1 time(s)."
+    );
     assert_eq!(t.heard(bert), "Anna rings the bell: DING!");
     assert!(t.cmd(anna, "get bell").contains("You can't get that."));
 
     // The count is an attribute in the database: it survives a reload.
     t.reload();
-    assert_eq!(t.cmd(bert, "ring"), "You ring the bell. It has rung 2 time(s).");
+    assert_eq!(
+        t.cmd(bert, "ring"),
+        "You ring the bell. It has rung 2 time(s)."
+    );
 }

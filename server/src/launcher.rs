@@ -91,8 +91,8 @@ pub fn main(game: Game) -> anyhow::Result<()> {
         let here = PathBuf::from(DEFAULT_SETTINGS_FILE);
         here.is_file().then_some(here)
     });
-    let settings = Settings::load(settings_path.as_deref())
-        .with_context(|| match &settings_path {
+    let settings =
+        Settings::load(settings_path.as_deref()).with_context(|| match &settings_path {
             Some(p) => format!("cannot read the settings in {}", p.display()),
             None => "cannot read the default settings".to_string(),
         })?;
@@ -161,7 +161,11 @@ pub fn main(game: Game) -> anyhow::Result<()> {
 /// `--settings` is given.
 pub const DEFAULT_SETTINGS_FILE: &str = "settings.toml";
 
-fn new_game(path: &std::path::Path, name: Option<&str>, framework: Option<&std::path::Path>) -> anyhow::Result<()> {
+fn new_game(
+    path: &std::path::Path,
+    name: Option<&str>,
+    framework: Option<&std::path::Path>,
+) -> anyhow::Result<()> {
     let game = crate::new_game::NewGame::plan(path, name, framework)?;
     game.write()?;
     println!(

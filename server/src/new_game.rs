@@ -19,7 +19,10 @@ pub fn built_from() -> PathBuf {
 
 /// The template game, as `tavern new` copies it.
 const TEMPLATE: &[(&str, &str)] = &[
-    ("src/main.rs", include_str!("../../game_template/src/main.rs")),
+    (
+        "src/main.rs",
+        include_str!("../../game_template/src/main.rs"),
+    ),
     ("src/lib.rs", include_str!("../../game_template/src/lib.rs")),
     (
         "src/commands.rs",
@@ -29,7 +32,10 @@ const TEMPLATE: &[(&str, &str)] = &[
         "src/typeclasses.rs",
         include_str!("../../game_template/src/typeclasses.rs"),
     ),
-    ("src/world.rs", include_str!("../../game_template/src/world.rs")),
+    (
+        "src/world.rs",
+        include_str!("../../game_template/src/world.rs"),
+    ),
     (
         "tests/game.rs",
         include_str!("../../game_template/tests/game.rs"),
@@ -48,7 +54,9 @@ pub enum NewGameError {
     #[error("{0} already exists and is not empty; choose a new directory")]
     NotEmpty(PathBuf),
     /// No crate name can be made from the name.
-    #[error("{0:?} is not a usable game name: it needs a letter, and only letters, digits, spaces, '-' or '_'")]
+    #[error(
+        "{0:?} is not a usable game name: it needs a letter, and only letters, digits, spaces, '-' or '_'"
+    )]
     BadName(String),
     /// `--framework` (or the checkout this binary was built from) is not a Tavern checkout.
     #[error(
@@ -285,7 +293,13 @@ mod tests {
         let settings =
             tavern_shared::Settings::load(Some(&game.path.join("settings.toml"))).unwrap();
         assert_eq!(settings.game.name, "Hearth Inn");
-        for f in ["src/main.rs", "tests/game.rs", "Cargo.lock", ".gitignore", "README.md"] {
+        for f in [
+            "src/main.rs",
+            "tests/game.rs",
+            "Cargo.lock",
+            ".gitignore",
+            "README.md",
+        ] {
             assert!(game.path.join(f).is_file(), "{f} missing");
         }
         match game.write() {

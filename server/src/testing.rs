@@ -162,7 +162,8 @@ impl TestGame {
         };
         let frames = {
             let _rt = self.rt.enter();
-            self.server_mut().handle(ServerEvent::LinkClosed { link: 0 })
+            self.server_mut()
+                .handle(ServerEvent::LinkClosed { link: 0 })
         };
         self.absorb(frames);
         self.settle();

@@ -261,7 +261,8 @@ pub fn run_tavern_ok(settings: &Path, args: &[&str]) -> String {
 }
 
 /// Appends `extra` to `base`, merging sections of the same name.
-fn merge_toml(base: &str, extra: &str) -> String {
+/// `base` with the tables of `extra` merged in (keys of `extra` win).
+pub fn merge_toml(base: &str, extra: &str) -> String {
     let mut t: toml::Table = base.parse().unwrap();
     let e: toml::Table = extra.parse().unwrap();
     for (k, v) in e {
