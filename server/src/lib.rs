@@ -210,3 +210,17 @@ pub const DEFAULT_CONNECT_SCREEN: &str = "\
  If you have spaces in your username, enclose it in quotes.
  Enter |whelp|n for more info. |wlook|n will re-show this screen.
 |b==============================================================|n";
+
+/// The guides in `docs/`: their Rust examples run as doc tests, so they keep
+/// up with the API.
+#[cfg(doctest)]
+pub mod guides {
+    #[doc = include_str!("../../docs/commands.md")]
+    pub struct Commands;
+    #[doc = include_str!("../../docs/objects.md")]
+    pub struct Objects;
+    #[doc = include_str!("../../docs/locks.md")]
+    pub struct Locks;
+    #[doc = include_str!("../../docs/sessions.md")]
+    pub struct Sessions;
+}

@@ -270,7 +270,7 @@ impl Command for Give {
             ));
             return;
         }
-        if !ctx.server.move_obj(obj, Some(target), true) {
+        if !ctx.access(obj, "give", true) || !ctx.server.move_obj(obj, Some(target), true) {
             ctx.msg("You can't give that away.");
             return;
         }
