@@ -33,6 +33,7 @@ impl Server {
         self.sessions.get(sessid)?.puppet()
     }
 
+    /// Whether the account `sessid` is logged in to is a superuser.
     pub fn is_superuser(&self, sessid: SessId) -> bool {
         self.session_account(sessid).is_some_and(|a| a.is_superuser)
     }

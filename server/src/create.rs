@@ -29,23 +29,36 @@ pub const ID_BLOCK: i64 = 1000;
 /// What to create; see [`Server::create_object`].
 #[derive(Debug, Clone)]
 pub struct NewObject {
+    /// Room, exit, character or thing.
     pub kind: Kind,
+    /// The name.
     pub key: String,
     /// A registered typeclass name; None: the default for `kind`.
     pub typeclass: Option<String>,
+    /// Other names it answers to.
     pub aliases: Vec<String>,
+    /// Where it is (`None`: nowhere, like a character nobody plays).
     pub location: Option<ObjId>,
+    /// Where `home` takes it (default: the start room).
     pub home: Option<ObjId>,
+    /// Where an exit leads.
     pub destination: Option<ObjId>,
+    /// The account that owns it (characters).
     pub account: Option<AccountId>,
+    /// Its description.
     pub desc: String,
+    /// Its tags.
     pub tags: Vec<Tag>,
+    /// Its persistent attributes.
     pub attrs: Attributes,
+    /// A lock string added to the typeclass's defaults.
     pub locks: String,
+    /// Its permissions (characters).
     pub permissions: Vec<String>,
 }
 
 impl NewObject {
+    /// A new object of a kind, with the kind's default typeclass.
     pub fn new(kind: Kind, key: impl Into<String>) -> Self {
         Self {
             kind,
@@ -78,16 +91,19 @@ impl NewObject {
         Self::new(tc.kind(), key).typeclass(tc.name())
     }
 
+    /// Other names it answers to.
     pub fn aliases<S: Into<String>>(mut self, aliases: impl IntoIterator<Item = S>) -> Self {
         self.aliases = aliases.into_iter().map(Into::into).collect();
         self
     }
 
+    /// Where it is created.
     pub fn location(mut self, loc: ObjId) -> Self {
         self.location = Some(loc);
         self
     }
 
+    /// Where `home` takes it.
     pub fn home(mut self, home: ObjId) -> Self {
         self.home = Some(home);
         self
@@ -99,21 +115,25 @@ impl NewObject {
         self
     }
 
+    /// The account that owns it.
     pub fn account(mut self, account: AccountId) -> Self {
         self.account = Some(account);
         self
     }
 
+    /// Its description.
     pub fn desc(mut self, desc: impl Into<String>) -> Self {
         self.desc = desc.into();
         self
     }
 
+    /// Adds a tag (with an optional category).
     pub fn tag(mut self, key: &str, category: Option<&str>) -> Self {
         self.tags.push(Tag::new(key, category));
         self
     }
 
+    /// Sets a persistent attribute (any serde value).
     pub fn attr(mut self, name: &str, value: impl serde::Serialize) -> Self {
         if let Ok(v) = serde_json::to_value(value) {
             self.attrs.insert(name.to_string(), v);

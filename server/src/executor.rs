@@ -28,14 +28,20 @@ use crate::world::World;
 /// Work finished elsewhere, to be applied on the world executor.
 pub type Completion = Box<dyn FnOnce(&mut Server) + Send>;
 
+/// What the executor reacts to: the portal, and work finished off the executor.
 pub enum ServerEvent {
+    /// A message from the portal.
     Link(ToServer),
     /// Link number `link` to the portal closed.
     LinkClosed {
+        /// Which link (they are numbered as they open).
         link: u64,
     },
+    /// Work started with `spawn_for` / `spawn_task` finished.
     Done {
+        /// The session it was for, whose input waited.
         sessid: Option<SessId>,
+        /// What to apply on the executor.
         completion: Completion,
     },
 }
@@ -49,9 +55,13 @@ pub const SHUTDOWN_MSG: &str = "|rThe server is shutting down. Good bye!|n";
 
 /// The running game: world, sessions and everything game code reaches.
 pub struct Server {
+    /// The settings the server started with.
     pub settings: Arc<Settings>,
+    /// Every object and account, in memory; changes are written behind.
     pub world: World,
+    /// The connected sessions.
     pub sessions: ServerSessionHandler,
+    /// The database (for work off the executor; the world is written by the persister).
     pub db: DatabaseConnection,
     /// The game's commands, typeclasses, lock functions and start hooks.
     pub game: Arc<Game>,
@@ -61,8 +71,11 @@ pub struct Server {
     pub(crate) persister: Persister,
     pub(crate) login_throttle: Throttle,
     pub(crate) creation_throttle: Throttle,
+    /// When this server process started.
     pub started: Instant,
+    /// Whether it started cold, after a reload, or after a reset.
     pub start_mode: StartMode,
+    /// Which portal process it serves.
     pub portal_instance: u64,
     connect_screen: String,
     events: mpsc::Sender<ServerEvent>,
@@ -108,6 +121,7 @@ impl Server {
         }
     }
 
+    /// The text new connections are greeted with.
     pub fn connect_screen(&self) -> &str {
         &self.connect_screen
     }

@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! # tavern-server
 //!
 //! The game server process and everything a game is written against: the
@@ -18,22 +19,38 @@
 //! }
 //! ```
 
+#[doc(hidden)]
+#[allow(missing_docs)]
 pub mod accounts;
 pub mod actions;
 pub mod commands;
 pub mod create;
+#[doc(hidden)]
+#[allow(missing_docs)]
 pub mod db;
 pub mod executor;
+#[doc(hidden)]
+#[allow(missing_docs)]
 pub mod fuzz;
 pub mod inputfuncs;
+#[doc(hidden)]
+#[allow(missing_docs)]
 pub mod launcher;
 pub mod locks;
+#[doc(hidden)]
+#[allow(missing_docs)]
 pub mod logging;
 pub mod new_game;
+#[doc(hidden)]
+#[allow(missing_docs)]
 pub mod persist;
+#[doc(hidden)]
+#[allow(missing_docs)]
 pub mod run;
 pub mod session;
 pub mod testing;
+#[doc(hidden)]
+#[allow(missing_docs)]
 pub mod throttle;
 pub mod typeclass;
 pub mod world;
@@ -59,8 +76,11 @@ pub type StartHook = Arc<dyn Fn(&mut Server) + Send + Sync>;
 /// A help topic that is not a command's help.
 #[derive(Debug, Clone)]
 pub struct HelpTopic {
+    /// The topic's name, what `help <key>` finds.
     pub key: String,
+    /// The category `help` lists it under.
     pub category: String,
+    /// The text.
     pub text: String,
 }
 
@@ -68,9 +88,13 @@ pub struct HelpTopic {
 /// connection screen. Build it in `main` and call [`Game::run`].
 #[derive(Clone)]
 pub struct Game {
+    /// The default command sets with the game's commands, and its named sets.
     pub commands: Commands,
+    /// The kind of account the game has.
     pub account_typeclass: Arc<dyn typeclass::AccountTypeclass>,
+    /// The kinds of objects the game has.
     pub typeclasses: typeclass::Typeclasses,
+    /// The functions lock strings may call.
     pub lock_funcs: LockFuncs,
     pub(crate) on_start: Vec<StartHook>,
     pub(crate) help_topics: Vec<HelpTopic>,

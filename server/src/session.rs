@@ -31,6 +31,7 @@ pub type Answer = Box<dyn FnOnce(&mut crate::Server, SessId, String) + Send>;
 pub const HIDDEN_PENDING: &str = "_hidden_input_pending";
 
 impl ServerSession {
+    /// The server's side of a session the portal announced.
     pub fn new(sync: SessionSync) -> Self {
         Self {
             sync,
@@ -41,10 +42,12 @@ impl ServerSession {
         }
     }
 
+    /// The session's id (the portal's).
     pub fn sessid(&self) -> SessId {
         self.sync.sessid
     }
 
+    /// The account it is logged in to.
     pub fn account(&self) -> Option<AccountId> {
         if self.sync.logged_in {
             self.sync.account_id
@@ -53,6 +56,7 @@ impl ServerSession {
         }
     }
 
+    /// The object it puppets.
     pub fn puppet(&self) -> Option<ObjId> {
         self.sync.puppet_id
     }
@@ -62,6 +66,7 @@ impl ServerSession {
         &self.sync.data
     }
 
+    /// Sets game data kept with the session (synced to the portal, so it survives reloads).
     pub fn set_data(&mut self, key: impl Into<String>, value: serde_json::Value) {
         self.sync.data.insert(key.into(), value);
         self.dirty = true;
@@ -84,38 +89,47 @@ pub struct ServerSessionHandler {
 }
 
 impl ServerSessionHandler {
+    /// Adds a session.
     pub fn insert(&mut self, s: ServerSession) {
         self.sessions.insert(s.sessid(), s);
     }
 
+    /// Removes a session.
     pub fn remove(&mut self, sessid: SessId) -> Option<ServerSession> {
         self.sessions.remove(&sessid)
     }
 
+    /// A session by id.
     pub fn get(&self, sessid: SessId) -> Option<&ServerSession> {
         self.sessions.get(&sessid)
     }
 
+    /// A session by id, to change.
     pub fn get_mut(&mut self, sessid: SessId) -> Option<&mut ServerSession> {
         self.sessions.get_mut(&sessid)
     }
 
+    /// Removes every session.
     pub fn clear(&mut self) -> Vec<ServerSession> {
         std::mem::take(&mut self.sessions).into_values().collect()
     }
 
+    /// Every session.
     pub fn all(&self) -> impl Iterator<Item = &ServerSession> {
         self.sessions.values()
     }
 
+    /// Every session, to change.
     pub fn all_mut(&mut self) -> impl Iterator<Item = &mut ServerSession> {
         self.sessions.values_mut()
     }
 
+    /// How many sessions there are.
     pub fn len(&self) -> usize {
         self.sessions.len()
     }
 
+    /// Whether there are none.
     pub fn is_empty(&self) -> bool {
         self.sessions.is_empty()
     }
@@ -138,6 +152,7 @@ impl ServerSessionHandler {
             .collect()
     }
 
+    /// The sessions logged in to an account.
     pub fn logged_in(&self) -> impl Iterator<Item = &ServerSession> {
         self.sessions.values().filter(|s| s.sync.logged_in)
     }

@@ -208,10 +208,8 @@ impl TestGame {
                         let told = self.told.entry(sessid).or_default();
                         told.extend(msgs.iter().filter_map(|m| m.first_str()).map(markup::strip));
                     }
-                    PortalOp::SyncSession(sync) => {
-                        if self.syncs.contains_key(&sync.sessid) {
-                            self.syncs.insert(sync.sessid, *sync);
-                        }
+                    PortalOp::SyncSession(sync) if self.syncs.contains_key(&sync.sessid) => {
+                        self.syncs.insert(sync.sessid, *sync);
                     }
                     PortalOp::Disconnect { sessid, reason } => {
                         self.syncs.remove(&sessid);

@@ -42,9 +42,11 @@ use crate::world::{AccountId, Kind, ObjId};
 pub const THING_LOCKS: &str = "control:perm(Developer);examine:perm(Builder);edit:perm(Admin);\
 delete:perm(Admin);get:all();drop:holds();call:true();puppet:pperm(Developer);view:all();\
 teleport:true();teleport_here:true()";
+/// The default locks of rooms.
 pub const ROOM_LOCKS: &str = "control:perm(Developer);examine:perm(Builder);edit:perm(Builder);\
 delete:perm(Admin);get:false();puppet:false();call:true();view:all();teleport:false();\
 teleport_here:true()";
+/// The default locks of exits.
 pub const EXIT_LOCKS: &str = "control:perm(Developer);examine:perm(Builder);edit:perm(Builder);\
 delete:perm(Admin);traverse:all();get:false();puppet:false();call:true();view:all();\
 teleport:false();teleport_here:false()";
@@ -153,6 +155,7 @@ pub trait Typeclass: Send + Sync + 'static {
 /// [`Game::account_typeclass`](crate::Game::account_typeclass).
 #[allow(unused_variables)]
 pub trait AccountTypeclass: Send + Sync + 'static {
+    /// The name (for logs; there is one account typeclass per game).
     fn name(&self) -> &str;
     /// Once, when the account is created (after it is stored).
     fn at_account_creation(&self, server: &mut Server, account: AccountId) {}
@@ -273,6 +276,7 @@ impl Typeclasses {
             .unwrap_or_else(|| self.by_name[kind.as_str()].typeclass.clone())
     }
 
+    /// The typeclass registered under a name.
     pub fn get(&self, name: &str) -> Option<Arc<dyn Typeclass>> {
         self.by_name
             .get(&name.to_lowercase())

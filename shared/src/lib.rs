@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! # tavern-shared
 //!
 //! What both Tavern processes need and nothing else: the link protocol between

@@ -12,6 +12,7 @@ pub type SessId = u64;
 /// Milliseconds since the Unix epoch.
 pub type UnixMillis = u64;
 
+/// Now, in milliseconds since the Unix epoch.
 pub fn now_millis() -> UnixMillis {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -27,14 +28,21 @@ pub struct ProtocolFlags {
     pub client_name: Option<String>,
     /// Character encoding of the connection.
     pub encoding: String,
+    /// The client shows 16 ANSI colours.
     pub ansi: bool,
+    /// The client shows 256 colours.
     pub xterm256: bool,
+    /// The client shows 24-bit colour.
     pub truecolor: bool,
+    /// The client speaks UTF-8.
     pub utf8: bool,
+    /// The client is a screen reader: no decoration.
     pub screenreader: bool,
+    /// The player asked for no colour.
     pub nocolor: bool,
     /// Window size from NAWS.
     pub screen_width: Option<u16>,
+    /// Screen height in lines (NAWS), if known.
     pub screen_height: Option<u16>,
     /// Telnet options the client accepted (by name): "GMCP", "MSDP", "MCCP2", "EOR", ...
     pub options: Vec<String>,
@@ -59,6 +67,7 @@ impl ProtocolFlags {
         }
     }
 
+    /// Flags of a client that said nothing: ANSI colour, UTF-8.
     pub fn new() -> Self {
         Self {
             encoding: "utf-8".into(),
@@ -78,19 +87,29 @@ impl ProtocolFlags {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct SessionSync {
+    /// The session's id, unique in the portal's life.
     pub sessid: SessId,
     /// Remote address, e.g. "127.0.0.1:53122".
     pub address: String,
     /// "telnet", "telnet/ssl", "websocket", ...
     pub protocol: String,
+    /// When it connected.
     pub conn_time: UnixMillis,
+    /// When it last sent input.
     pub cmd_last: UnixMillis,
+    /// When it last sent input other than the `idle` keepalive.
     pub cmd_last_visible: UnixMillis,
+    /// Lines it sent.
     pub cmd_total: u64,
+    /// Whether it is logged in.
     pub logged_in: bool,
+    /// The account's id.
     pub account_id: Option<i64>,
+    /// The account's name.
     pub account_name: Option<String>,
+    /// The puppet's id.
     pub puppet_id: Option<i64>,
+    /// What the client can do.
     pub flags: ProtocolFlags,
     /// Game data attached to the session; survives reloads and server crashes.
     pub data: BTreeMap<String, serde_json::Value>,

@@ -12,62 +12,97 @@ use serde::{Deserialize, Serialize};
 /// The documented defaults, exactly as shipped in the workspace root.
 pub const DEFAULT_SETTINGS: &str = include_str!("../../settings.toml");
 
+/// Why the settings could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum SettingsError {
+    /// The file could not be read.
     #[error("cannot read settings file {path}: {source}")]
     Read {
+        /// The file.
         path: PathBuf,
+        /// What the system said.
         source: std::io::Error,
     },
+    /// The file is not valid TOML for these settings.
     #[error("settings file {path} is not valid TOML: {source}")]
     Parse {
+        /// The file.
         path: PathBuf,
+        /// Where and why.
         source: Box<toml::de::Error>,
     },
+    /// A value is out of range or inconsistent.
     #[error("invalid settings: {0}")]
     Invalid(String),
 }
 
+/// Every setting (see `settings.toml`, which documents each).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Settings {
+    /// `[game]`
     pub game: GameSettings,
+    /// `[portal]`
     pub portal: PortalSettings,
+    /// `[link]`
     pub link: LinkSettings,
+    /// `[database]`
     pub database: DatabaseSettings,
+    /// `[server]`
     pub server: ServerSettings,
+    /// `[security]`
     pub security: SecuritySettings,
 }
 
+/// `[game]`: name and data directory.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GameSettings {
+    /// `[game] name`: The game's name: on the connection screen, in `status`, in MSSP.
     pub name: String,
+    /// `[game] data_dir`: Where the SQLite database, the logs and the runtime files (portal.json) live.
     pub data_dir: PathBuf,
 }
 
+/// `[portal]`: the player-facing listeners and their limits.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PortalSettings {
+    /// `[portal] interface`: The address the player-facing listeners bind to.
     pub interface: String,
+    /// `[portal] telnet_ports`: Telnet ports. 0 picks a free port (the ports in use are written to data_dir/portal.json).
     pub telnet_ports: Vec<u16>,
+    /// `[portal] tls_ports`: Telnet-over-TLS ports (Evennia's is 4003). Empty: no TLS listener. 0 picks a free port.
     pub tls_ports: Vec<u16>,
+    /// `[portal] tls_cert`: PEM certificate chain and private key for the TLS ports. Both empty: a self-signed pair for localhost is generated in data_dir/tls/ on first start.
     pub tls_cert: PathBuf,
+    /// `[portal] tls_key`: tls_key
     pub tls_key: PathBuf,
+    /// `[portal] web_port`: The HTTP port for the webclient (at /) and its websocket (at /ws).
     pub web_port: u16,
+    /// `[portal] max_line_length`: The longest input line a player may send, in bytes. A longer line is refused with a message.
     pub max_line_length: usize,
+    /// `[portal] max_queued_input`: Lines queued per session while no server is connected (during a reload or a restart).
     pub max_queued_input: usize,
+    /// `[portal] keepalive_secs`: Seconds between telnet NOPs that keep idle connections (and NAT boxes) alive. 0: none.
     pub keepalive_secs: u64,
+    /// `[portal] max_queued_output`: Output frames queued for one slow client before it is disconnected.
     pub max_queued_output: usize,
+    /// `[portal] restart_backoff_initial_ms`: Restart a crashed server after this many milliseconds, doubling on each crash in a row ...
     pub restart_backoff_initial_ms: u64,
+    /// `[portal] restart_backoff_max_ms`: ... up to this many milliseconds.
     pub restart_backoff_max_ms: u64,
 }
 
+/// `[link]`: between portal, server and launcher.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LinkSettings {
+    /// `[link] address`: Where the portal listens for its server (and for launcher commands such as `tavern reload`). Port 0 picks a free port; the launcher then finds it in data_dir/portal.json.
     pub address: SocketAddr,
+    /// `[link] max_frame_bytes`: The largest frame either side accepts on the link, in bytes.
     pub max_frame_bytes: usize,
+    /// `[link] secret`: A shared secret the server and the launcher must prove they know (challenge and response: the secret itself is never sent). Required when `address` is not a loopback address; the portal refuses to start without one then.
     pub secret: String,
 }
 
@@ -78,37 +113,59 @@ impl LinkSettings {
     }
 }
 
+/// `[database]`
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DatabaseSettings {
+    /// `[database] url`: A sea-orm URL: sqlite://PATH?mode=rwc or postgres://user@host/db. Empty: an SQLite file tavern.db3 in data_dir.
     pub url: String,
+    /// `[database] max_connections`: Connections in the pool.
     pub max_connections: u32,
 }
 
+/// `[server]`: accounts, characters and multisession.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ServerSettings {
+    /// `[server] multisession_mode`: Evennia's multisession modes. 0: one session per account, a new login disconnects the old one. 1: several sessions share one puppet. 2: one puppet per session. 3: like 2, puppets may be shared.
     pub multisession_mode: u8,
+    /// `[server] new_account_registration`: The unlogged-in `create` command is enabled.
     pub new_account_registration: bool,
+    /// `[server] auto_create_character_with_account`: `create` also makes a character named like the account (Evennia's AUTO_CREATE_CHARACTER_WITH_ACCOUNT).
     pub auto_create_character_with_account: bool,
+    /// `[server] auto_puppet_on_login`: Logging in puppets the character played last (Evennia's AUTO_PUPPET_ON_LOGIN); otherwise the player starts out of character and picks one with `ic`.
     pub auto_puppet_on_login: bool,
+    /// `[server] max_nr_simultaneous_puppets`: How many characters one account may puppet at the same time (0: no limit). Only modes 2 and 3 can puppet more than one; Developers and superusers are not limited.
     pub max_nr_simultaneous_puppets: usize,
+    /// `[server] max_nr_characters`: How many characters one account may own, counting the one `create` makes (0: no limit).
     pub max_nr_characters: usize,
 }
 
+/// `[security]`: password hashing, throttles and connection limits.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SecuritySettings {
+    /// `[security] password_hash_memory_kib`: argon2id cost for password hashes. The defaults are the argon2 crate's recommended cost. Memory in KiB, iterations, lanes.
     pub password_hash_memory_kib: u32,
+    /// `[security] password_hash_iterations`: password_hash_iterations
     pub password_hash_iterations: u32,
+    /// `[security] password_hash_parallelism`: password_hash_parallelism
     pub password_hash_parallelism: u32,
+    /// `[security] max_failed_logins`: Failed logins allowed per address within login_window_secs (0: no limit).
     pub max_failed_logins: u32,
+    /// `[security] login_window_secs`: login_window_secs
     pub login_window_secs: u64,
+    /// `[security] max_account_creations`: Accounts created per address within creation_window_secs (0: no limit).
     pub max_account_creations: u32,
+    /// `[security] creation_window_secs`: creation_window_secs
     pub creation_window_secs: u64,
+    /// `[security] min_password_length`: Shortest password accepted by `create`.
     pub min_password_length: usize,
+    /// `[security] max_connections_per_address`: Connections one address may hold open at once (0: no limit).
     pub max_connections_per_address: usize,
+    /// `[security] max_new_connections_per_minute`: New connections one address may open per minute (0: no limit).
     pub max_new_connections_per_minute: usize,
+    /// `[security] unauthenticated_timeout_secs`: Seconds a connection may stay without logging in before it is closed (0: forever).
     pub unauthenticated_timeout_secs: u64,
 }
 
@@ -215,6 +272,7 @@ impl Settings {
         self.game.data_dir.join("portal.json")
     }
 
+    /// Where the logs go: `data_dir/logs`.
     pub fn log_dir(&self) -> PathBuf {
         self.game.data_dir.join("logs")
     }

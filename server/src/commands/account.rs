@@ -11,6 +11,7 @@ use crate::world::{Kind, ObjId, Search};
 use tavern_shared::markup::ColorMode;
 use tavern_shared::session::now_millis;
 
+/// Adds the default account commands (Evennia's DefaultAccount set).
 pub fn add_all(set: &mut CmdSet) {
     set.add(OocLook)
         .add(Ic)
@@ -23,6 +24,7 @@ pub fn add_all(set: &mut CmdSet) {
         .add(Quit);
 }
 
+/// Adds the default session commands (Evennia's DefaultSession set).
 pub fn add_session_commands(set: &mut CmdSet) {
     set.add(Sessions);
 }
@@ -48,6 +50,7 @@ impl Command for OocLook {
     }
 }
 
+/// `ic <character>`: become (puppet) one of your characters.
 pub struct Ic;
 
 impl Command for Ic {
@@ -104,6 +107,7 @@ impl Command for Ic {
     }
 }
 
+/// `ooc`: leave your character and go out of character.
 pub struct Ooc;
 
 impl Command for Ooc {
@@ -135,6 +139,7 @@ impl Command for Ooc {
     }
 }
 
+/// `charcreate <name>[=<description>]`: make a new character.
 pub struct CharCreate;
 
 impl Command for CharCreate {
@@ -189,6 +194,7 @@ impl Command for CharCreate {
     }
 }
 
+/// `chardelete <name>`: delete one of your characters, after a confirmation.
 pub struct CharDelete;
 
 impl Command for CharDelete {
@@ -266,6 +272,7 @@ impl Command for CharDelete {
     }
 }
 
+/// `sessions`: your connections and what each one plays.
 pub struct Sessions;
 
 impl Command for Sessions {
@@ -303,6 +310,7 @@ impl Command for Sessions {
     }
 }
 
+/// `who`: who is online.
 pub struct Who;
 
 impl Command for Who {
@@ -424,6 +432,7 @@ impl Command for ClientOptions {
     }
 }
 
+/// `password <old> = <new>`: change your password (stored before you are told).
 pub struct Password;
 
 impl Command for Password {
@@ -493,6 +502,7 @@ impl Command for Password {
     }
 }
 
+/// `quit[/all]`: close this connection, or all of your account's.
 pub struct Quit;
 
 impl Command for Quit {

@@ -8,6 +8,7 @@ use super::{CmdCtx, CmdSet, Command};
 use crate::locks::{PERMISSION_HIERARCHY, permission_level};
 use crate::world::{AccountId, ObjId, Search};
 
+/// Adds the default admin commands (reload, reset, shutdown, server, boot, perm).
 pub fn add_all(set: &mut CmdSet) {
     set.add(Reload)
         .add(Reset)
@@ -19,6 +20,7 @@ pub fn add_all(set: &mut CmdSet) {
 
 macro_rules! stop_command {
     ($name:ident, $key:literal, $aliases:expr, $mode:expr, $help:literal) => {
+        #[doc = concat!("`", $key, "`: see its help text.")]
         pub struct $name;
 
         impl Command for $name {
@@ -75,6 +77,7 @@ fn rss_kib() -> Option<u64> {
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
+/// `server`: uptime, sessions, objects and memory of the running server.
 pub struct ServerStatus;
 
 impl Command for ServerStatus {
@@ -141,6 +144,7 @@ fn find_account(ctx: &CmdCtx<'_>, name: &str) -> Option<AccountId> {
         .map(|a| a.id)
 }
 
+/// `boot[/quiet] <account> [: reason]`: disconnect an account's sessions.
 pub struct Boot;
 
 impl Command for Boot {
@@ -218,6 +222,7 @@ impl Command for Boot {
     }
 }
 
+/// `perm[/del] <object> [= <permission>]` (`*name` for an account): show, give or take permissions.
 pub struct Perm;
 
 enum PermTarget {

@@ -7,6 +7,7 @@ use crate::create::NewObject;
 use crate::locks::LockSet;
 use crate::world::{Kind, ObjId, Search, Tag};
 
+/// Adds the default building commands (for Builders).
 pub fn add_all(set: &mut CmdSet) {
     set.add(Dig)
         .add(Open)
@@ -134,6 +135,7 @@ fn make_exit(ctx: &mut CmdCtx<'_>, spec: &NameSpec, from: ObjId, to: ObjId) -> O
     }
 }
 
+/// `dig <room>[;aliases] [= <exit to>, <exit back>]`: make a room, and exits to and from it.
 pub struct Dig;
 
 impl Command for Dig {
@@ -193,6 +195,7 @@ impl Command for Dig {
     }
 }
 
+/// `open <exit>[;aliases] = <destination>`: make an exit from here.
 pub struct Open;
 
 impl Command for Open {
@@ -233,6 +236,7 @@ impl Command for Open {
     }
 }
 
+/// `create <name>[;aliases][:typeclass]`: make a thing, in your hands.
 pub struct Create;
 
 impl Command for Create {
@@ -285,6 +289,7 @@ impl Command for Create {
     }
 }
 
+/// `desc [<object> =] <description>`: describe something (or the room).
 pub struct Desc;
 
 impl Command for Desc {
@@ -326,6 +331,7 @@ fn parse_value(s: &str) -> serde_json::Value {
     serde_json::from_str(s).unwrap_or_else(|_| serde_json::Value::String(s.to_string()))
 }
 
+/// `set <object>/<attribute> [= <value>]`: set, show or (empty value) delete an attribute.
 pub struct SetAttr;
 
 impl Command for SetAttr {
@@ -408,6 +414,7 @@ impl Command for SetAttr {
     }
 }
 
+/// `examine [<object>]`: everything about an object, for builders.
 pub struct Examine;
 
 impl Command for Examine {
@@ -566,6 +573,7 @@ fn examine_text(ctx: &CmdCtx<'_>, target: ObjId) -> String {
     out
 }
 
+/// `teleport [<object> =] <destination>`: move something (or yourself) anywhere.
 pub struct Teleport;
 
 impl Command for Teleport {
@@ -629,6 +637,7 @@ impl Command for Teleport {
     }
 }
 
+/// `destroy <object>`: delete an object for good.
 pub struct Destroy;
 
 impl Command for Destroy {
@@ -677,6 +686,7 @@ impl Command for Destroy {
     }
 }
 
+/// `alias <object> [= <alias>, ...]`: show or set an object's aliases.
 pub struct Alias;
 
 impl Command for Alias {
@@ -744,6 +754,7 @@ impl Command for Alias {
     }
 }
 
+/// `lock <object> [= <lockstring>]`: show or change an object's locks.
 pub struct Lock;
 
 impl Command for Lock {
@@ -827,6 +838,7 @@ impl Command for Lock {
     }
 }
 
+/// `tag[/del|/search] <object> [= <tag>[:<category>]]`: list, add, remove or search tags.
 pub struct TagCmd;
 
 impl Command for TagCmd {
@@ -919,6 +931,7 @@ impl Command for TagCmd {
     }
 }
 
+/// `typeclass <object> [= <typeclass>]`: show or change what kind of object it is.
 pub struct TypeclassCmd;
 
 impl Command for TypeclassCmd {

@@ -4,6 +4,7 @@
 use super::{CmdCtx, CmdSet, Command};
 use crate::world::{ObjId, Search};
 
+/// Adds the default character commands.
 pub fn add_all(set: &mut CmdSet) {
     set.add(Look)
         .add(Say)
@@ -32,6 +33,7 @@ fn name_of(ctx: &CmdCtx<'_>, id: ObjId) -> String {
         .unwrap_or_default()
 }
 
+/// `look [<object>]`: the room, or something near you.
 pub struct Look;
 
 impl Command for Look {
@@ -69,6 +71,7 @@ impl Command for Look {
     }
 }
 
+/// `say <text>` (also `"`): speak to the room (through the speaker's `at_say`).
 pub struct Say;
 
 impl Command for Say {
@@ -93,6 +96,7 @@ impl Command for Say {
     }
 }
 
+/// `pose <text>` (also `emote`, `:`): act, as `Name <text>`.
 pub struct Pose;
 
 impl Command for Pose {
@@ -126,6 +130,7 @@ impl Command for Pose {
     }
 }
 
+/// `get <object>`: pick something up (its `get` lock permitting).
 pub struct Get;
 
 impl Command for Get {
@@ -177,6 +182,7 @@ impl Command for Get {
     }
 }
 
+/// `drop <object>`: put down something you carry.
 pub struct Drop;
 
 impl Command for Drop {
@@ -222,6 +228,7 @@ impl Command for Drop {
     }
 }
 
+/// `give <object> to <someone>`: hand something to another character.
 pub struct Give;
 
 impl Command for Give {
@@ -282,6 +289,7 @@ impl Command for Give {
     }
 }
 
+/// `inventory` (also `inv`, `i`): what you carry.
 pub struct Inventory;
 
 impl Command for Inventory {
@@ -319,6 +327,7 @@ impl Command for Inventory {
     }
 }
 
+/// `home`: go to your home location.
 pub struct Home;
 
 impl Command for Home {

@@ -25,8 +25,11 @@ use crate::world::{AccountId, Kind, ObjId};
 /// What a cmdset stack belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Holder {
+    /// A connection's own sets (until it disconnects).
     Session(SessId),
+    /// An account's sets, whatever it plays.
     Account(AccountId),
+    /// An object's sets: a character's, or a room's or thing's offered to those near.
     Object(ObjId),
 }
 

@@ -9,6 +9,7 @@ use crate::executor::{Completion, Server};
 use crate::locks::LockSet;
 use crate::world::HelpEntry;
 
+/// Adds `help` and `sethelp`.
 pub fn add_all(set: &mut CmdSet) {
     set.add(Help).add(SetHelp);
 }
@@ -67,6 +68,7 @@ fn topics(ctx: &CmdCtx<'_>) -> Vec<Topic> {
     out
 }
 
+/// `help [<topic>]`: the commands you may use by category, or one topic.
 pub struct Help;
 
 impl Command for Help {
@@ -142,6 +144,7 @@ impl Command for Help {
     }
 }
 
+/// `sethelp[/delete] <topic>[;category] = <text>`: write help topics, stored in the database.
 pub struct SetHelp;
 
 impl Command for SetHelp {

@@ -125,6 +125,7 @@ pub const COMMAND_FAILED_MSG: &str =
 
 /// What a command's `func` works with.
 pub struct CmdCtx<'a> {
+    /// The server: the world, sessions, and everything game code may change.
     pub server: &'a mut Server,
     /// The session that typed the command.
     pub sessid: SessId,
@@ -304,6 +305,7 @@ impl<'a> CmdCtx<'a> {
         self.server.sessions.get(self.sessid)?.data().get(key)
     }
 
+    /// Keeps game data with this session; it survives reloads, not a disconnect.
     pub fn set_session_data(&mut self, key: &str, value: serde_json::Value) {
         if let Some(s) = self.server.sessions.get_mut(self.sessid) {
             s.set_data(key, value);

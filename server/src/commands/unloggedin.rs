@@ -10,17 +10,21 @@ use crate::executor::{Completion, Server};
 use crate::world::{Account, Kind, Object};
 use tavern_shared::SessId;
 
+/// Adds the connection screen's commands.
 pub fn add_all(set: &mut CmdSet) {
     set.add(Connect).add(Create).add(Quit).add(Look).add(Help);
 }
 
 /// Evennia's answer to a wrong name or password, whichever it was.
 pub const BAD_LOGIN_MSG: &str = "Username and/or password is incorrect.";
+/// Told when too many logins failed from an address or for an account.
 pub const LOGIN_THROTTLED_MSG: &str =
     "|RYou made too many connection attempts. Try again in a few minutes.|n";
+/// Told when an address created too many accounts.
 pub const CREATE_THROTTLED_MSG: &str =
     "|RYou are creating too many accounts. Try again in a few minutes.|n";
 
+/// `connect <name> <password>`: log in.
 pub struct Connect;
 
 impl Command for Connect {
@@ -114,6 +118,7 @@ fn start_login(server: &mut Server, sessid: SessId, name: String, password: Stri
     });
 }
 
+/// `create <name> <password>`: make an account (and, by default, its character).
 pub struct Create;
 
 impl Command for Create {
@@ -249,6 +254,7 @@ enum CreateError {
     Hash(#[from] crate::accounts::PasswordError),
 }
 
+/// `quit`: close the connection.
 pub struct Quit;
 
 impl Command for Quit {
@@ -267,6 +273,7 @@ impl Command for Quit {
     }
 }
 
+/// `look`: the connection screen again.
 pub struct Look;
 
 impl Command for Look {
@@ -285,6 +292,7 @@ impl Command for Look {
     }
 }
 
+/// `help`: how to connect.
 pub struct Help;
 
 impl Command for Help {

@@ -24,12 +24,21 @@ use crate::world::{AccountId, ObjId};
 /// Longest lock string accepted (they come from builders' input).
 pub const MAX_LOCK_STRING: usize = 2000;
 
+/// Why a lock string was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum LockError {
+    /// A part without `access_type:`.
     #[error("lock '{0}' has no access type (write it as type:expression)")]
     NoAccessType(String),
+    /// An expression that does not parse.
     #[error("lock '{lock}': {problem}")]
-    Syntax { lock: String, problem: String },
+    Syntax {
+        /// The part that failed.
+        lock: String,
+        /// What is wrong with it.
+        problem: String,
+    },
+    /// A lock string longer than a builder may type.
     #[error("lock string longer than {MAX_LOCK_STRING} characters")]
     TooLong,
 }
@@ -37,9 +46,11 @@ pub enum LockError {
 /// One `access_type:expression` pair.
 #[derive(Debug, Clone)]
 pub struct Lock {
+    /// What it guards: `get`, `traverse`, `cmd`, ...
     pub access_type: String,
     /// The expression as written.
     pub source: String,
+    /// Who passes.
     pub expr: LockExpr,
 }
 
@@ -105,14 +116,17 @@ impl LockSet {
         self.locks.len() != before
     }
 
+    /// The lock for one access type.
     pub fn get(&self, access_type: &str) -> Option<&Lock> {
         self.locks.iter().find(|l| l.access_type == access_type)
     }
 
+    /// Every lock, in order.
     pub fn iter(&self) -> impl Iterator<Item = &Lock> {
         self.locks.iter()
     }
 
+    /// Whether there are no locks.
     pub fn is_empty(&self) -> bool {
         self.locks.is_empty()
     }
@@ -133,11 +147,14 @@ impl std::fmt::Display for LockSet {
 /// Who is asking: an account, the object it puppets, or an object acting alone.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Accessor {
+    /// The account, when the accessor is a player.
     pub account: Option<AccountId>,
+    /// The object acting (a player's puppet, or any object).
     pub puppet: Option<ObjId>,
 }
 
 impl Accessor {
+    /// An object acting on its own (no account).
     pub fn object(obj: ObjId) -> Self {
         Self {
             account: None,
@@ -148,7 +165,9 @@ impl Accessor {
 
 /// What a lock function sees.
 pub struct LockCtx<'a> {
+    /// The server, to look things up.
     pub server: &'a Server,
+    /// Who wants access.
     pub accessor: Accessor,
     /// The object being accessed (None for a command's `cmd` lock).
     pub target: Option<ObjId>,
@@ -164,6 +183,7 @@ impl LockCtx<'_> {
         out
     }
 
+    /// The account's permissions only, lowercased.
     pub fn account_permissions(&self) -> Vec<String> {
         self.accessor
             .account
@@ -172,6 +192,7 @@ impl LockCtx<'_> {
             .unwrap_or_default()
     }
 
+    /// Whether the accessor's account is a superuser.
     pub fn is_superuser(&self) -> bool {
         let account = self.accessor.account.or_else(|| {
             self.accessor
@@ -214,6 +235,7 @@ impl LockFuncs {
         self.funcs.insert(name.to_lowercase(), Arc::new(f));
     }
 
+    /// The function of a name.
     pub fn get(&self, name: &str) -> Option<&LockFn> {
         self.funcs.get(name)
     }

@@ -7,11 +7,16 @@
 pub enum LockExpr {
     /// A lock function call; the name is lowercased, the arguments trimmed.
     Func {
+        /// The function's name.
         name: String,
+        /// Its arguments as written.
         args: Vec<String>,
     },
+    /// `not a`
     Not(Box<LockExpr>),
+    /// `a and b`
     And(Box<LockExpr>, Box<LockExpr>),
+    /// `a or b`
     Or(Box<LockExpr>, Box<LockExpr>),
 }
 
@@ -143,6 +148,7 @@ impl Parser {
 }
 
 impl LockExpr {
+    /// Parses an expression such as `perm(Builder) or not attr(banned)`.
     pub fn parse(s: &str) -> Result<Self, String> {
         let tokens = tokenize(s)?;
         if tokens.is_empty() {

@@ -14,12 +14,16 @@ use crate::db;
 /// What changed since the last write: rows to save and ids to delete.
 #[derive(Debug, Default)]
 pub struct Changes {
+    /// Objects to write.
     pub objects: Vec<db::object::Model>,
+    /// Objects to delete.
     pub deleted: Vec<ObjId>,
+    /// Accounts to write.
     pub accounts: Vec<db::AccountRow>,
 }
 
 impl Changes {
+    /// Whether nothing changed.
     pub fn is_empty(&self) -> bool {
         self.objects.is_empty() && self.deleted.is_empty() && self.accounts.is_empty()
     }
@@ -28,13 +32,18 @@ impl Changes {
 /// A help topic stored in the database (written with `sethelp`).
 #[derive(Debug, Clone)]
 pub struct HelpEntry {
+    /// The topic's name.
     pub key: String,
+    /// The category `help` lists it under.
     pub category: String,
+    /// The text.
     pub text: String,
+    /// Who may read (`read`) and change (`edit`) it.
     pub locks: crate::locks::LockSet,
 }
 
 impl HelpEntry {
+    /// From its database row.
     pub fn from_model(m: db::help_entry::Model) -> Self {
         Self {
             locks: crate::locks::LockSet::parse(&m.locks).unwrap_or_default(),
@@ -45,14 +54,19 @@ impl HelpEntry {
     }
 }
 
+/// The world in memory: every object and account, what changed since the last
+/// write, and the stored help topics. Change objects through [`World::update`]
+/// so the change is written behind.
 #[derive(Default)]
 pub struct World {
     objects: HashMap<ObjId, Object>,
     /// location → what is in it, in arrival order.
     contents: HashMap<ObjId, Vec<ObjId>>,
+    /// Every account, by id (password hashes are never loaded).
     pub accounts: HashMap<AccountId, Account>,
     /// Stored help topics, by lowercase key.
     pub help: std::collections::BTreeMap<String, HelpEntry>,
+    /// Where new characters start (Evennia's Limbo).
     pub start_room: ObjId,
     dirty: BTreeSet<ObjId>,
     deleted: BTreeSet<ObjId>,
@@ -62,6 +76,7 @@ pub struct World {
 }
 
 impl World {
+    /// An empty world around a start room.
     pub fn new(start_room: ObjId) -> Self {
         Self {
             start_room,
@@ -77,6 +92,7 @@ impl World {
         self.objects.insert(obj.id, obj);
     }
 
+    /// An object by id.
     pub fn get(&self, id: ObjId) -> Option<&Object> {
         self.objects.get(&id)
     }
@@ -167,10 +183,12 @@ impl World {
         }
     }
 
+    /// How many objects there are.
     pub fn len(&self) -> usize {
         self.objects.len()
     }
 
+    /// Whether there are none.
     pub fn is_empty(&self) -> bool {
         self.objects.is_empty()
     }

@@ -6,20 +6,27 @@ use serde::de::DeserializeOwned;
 use crate::db;
 use crate::locks::LockSet;
 
+/// An object's id, unique for good (ids are never reused): `#12`.
 pub type ObjId = i64;
+/// An account's id.
 pub type AccountId = i64;
 
 /// The base kind of an object. A typeclass is always one of these, so that
 /// the server knows how to treat an object whose typeclass it does not know.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Kind {
+    /// A place: it contains characters, things and exits.
     Room,
+    /// A way from its location to its destination.
     Exit,
+    /// Something a player can puppet.
     Character,
+    /// Anything else.
     Thing,
 }
 
 impl Kind {
+    /// Its stored name: `room`, `exit`, `character`, `thing`.
     pub fn as_str(self) -> &'static str {
         match self {
             Kind::Room => "room",
@@ -29,6 +36,7 @@ impl Kind {
         }
     }
 
+    /// A kind from its stored name.
     pub fn parse(s: &str) -> Option<Self> {
         Some(match s {
             "room" => Kind::Room,
@@ -43,12 +51,15 @@ impl Kind {
 /// A tag: a key and an optional category, both lowercase.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct Tag {
+    /// The tag.
     pub key: String,
+    /// Its category, if any (tags with different categories are different tags).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub category: Option<String>,
 }
 
 impl Tag {
+    /// A tag, with an optional category.
     pub fn new(key: &str, category: Option<&str>) -> Self {
         Self {
             key: key.trim().to_lowercase(),
@@ -74,22 +85,31 @@ pub type Attributes = serde_json::Map<String, serde_json::Value>;
 /// A thing in the world: a room, a character, an exit, an object.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Object {
+    /// Its id.
     pub id: ObjId,
+    /// Its name.
     pub key: String,
     /// Other names it answers to.
     pub aliases: Vec<String>,
     /// The registered typeclass name ("room", "character", or a game's own).
     pub typeclass: String,
+    /// Room, exit, character or thing.
     pub kind: Kind,
+    /// Where it is (`None`: nowhere).
     pub location: Option<ObjId>,
+    /// Where `home` takes it.
     pub home: Option<ObjId>,
     /// Where an exit leads.
     pub destination: Option<ObjId>,
     /// The account that owns this object (a character's player).
     pub account: Option<AccountId>,
+    /// Its description.
     pub desc: String,
+    /// Its tags.
     pub tags: Vec<Tag>,
+    /// Its permissions (characters: added to their account's).
     pub permissions: Vec<String>,
+    /// Its locks.
     pub locks: LockSet,
     /// Persistent attributes (Evennia's `db`).
     pub db: Attributes,
@@ -97,6 +117,7 @@ pub struct Object {
     pub ndb: Attributes,
     /// Names of persistent cmdsets on the object, in stack order.
     pub cmdsets: Vec<String>,
+    /// When it was created (milliseconds since the Unix epoch).
     pub created_at: i64,
 }
 
@@ -138,6 +159,7 @@ impl Object {
         }
     }
 
+    /// From its database row.
     pub fn from_model(m: db::object::Model) -> Self {
         let locks = LockSet::parse(&m.locks).unwrap_or_else(|e| {
             tracing::warn!(id = m.id, "object locks unreadable, starting empty: {e}");
@@ -168,6 +190,7 @@ impl Object {
         }
     }
 
+    /// Its database row.
     pub fn to_model(&self) -> db::object::Model {
         db::object::Model {
             id: self.id,
@@ -195,6 +218,7 @@ impl Object {
             || self.aliases.iter().any(|a| a.eq_ignore_ascii_case(name))
     }
 
+    /// Whether it has the tag (with that category, or none).
     pub fn has_tag(&self, key: &str, category: Option<&str>) -> bool {
         let want = Tag::new(key, category);
         self.tags
@@ -224,17 +248,26 @@ impl Object {
 /// An account as the running server keeps it (never its password hash).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Account {
+    /// Its id.
     pub id: AccountId,
+    /// Its name, unique without regard to case.
     pub name: String,
+    /// Passes every lock (but `call`).
     pub is_superuser: bool,
+    /// The character it played last (`auto_puppet_on_login` returns to it).
     pub last_puppet: Option<ObjId>,
+    /// Its permissions: `Player`, `Builder`, ...
     pub permissions: Vec<String>,
+    /// Persistent attributes.
     pub db: Attributes,
+    /// Attributes in memory only.
     pub ndb: Attributes,
+    /// Names of persistent cmdsets on it.
     pub cmdsets: Vec<String>,
 }
 
 impl Account {
+    /// From its database row (without the password hash).
     pub fn from_model(m: &db::account::Model) -> Self {
         Self {
             id: m.id,

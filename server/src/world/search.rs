@@ -14,12 +14,16 @@ pub struct Search {
     candidates: Vec<ObjId>,
 }
 
+/// Why a search did not find exactly one object.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SearchError {
+    /// Nothing matched the query.
     NotFound(String),
     /// Several matched; `matches` in the order `name-N` numbers them.
     Multiple {
+        /// What was searched for.
         query: String,
+        /// The matches, in the order they are numbered (`name-1`, `name-2`).
         matches: Vec<ObjId>,
     },
 }

@@ -15,14 +15,18 @@ use crate::session::{SessId, SessionSync};
 /// out-of-band data (GMCP, MSDP, webclient events).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Msg {
+    /// The message's name: `text`, or an OOB command (`Char.Vitals`, `REPORT`).
     pub cmd: String,
+    /// Positional arguments (for `text`, the text).
     #[serde(default)]
     pub args: Vec<serde_json::Value>,
+    /// Keyword arguments.
     #[serde(default)]
     pub kwargs: serde_json::Map<String, serde_json::Value>,
 }
 
 impl Msg {
+    /// A message with no arguments.
     pub fn new(cmd: impl Into<String>) -> Self {
         Self {
             cmd: cmd.into(),
@@ -41,11 +45,13 @@ impl Msg {
         Self::new("prompt").arg(serde_json::Value::String(text.into()))
     }
 
+    /// Adds a positional argument.
     pub fn arg(mut self, v: serde_json::Value) -> Self {
         self.args.push(v);
         self
     }
 
+    /// Adds a keyword argument.
     pub fn kwarg(mut self, k: impl Into<String>, v: serde_json::Value) -> Self {
         self.kwargs.insert(k.into(), v);
         self
@@ -88,34 +94,61 @@ pub enum ToServer {
     /// (re)connect, before any replayed input. Sessions of another portal
     /// instance that the server still holds must be dropped.
     Sync {
+        /// Which portal process sends this.
         portal_instance: u64,
+        /// Why this server was started.
         start_mode: StartMode,
+        /// Every session the portal holds.
         sessions: Vec<SessionSync>,
     },
     /// A new connection (PCONN).
     Connected(Box<SessionSync>),
     /// A connection closed on the player's side (PDISCONN).
-    Disconnected { sessid: SessId },
+    /// A session closed.
+    Disconnected {
+        /// The session.
+        sessid: SessId,
+    },
     /// The connection facts of a session changed (PCONNSYNC): flags, window size.
     Updated(Box<SessionSync>),
     /// Input from a session. `seq` counts this session's inputs from 1; the
-    /// server acknowledges it in a [`Batch`] once its effects are sent.
-    Input { sessid: SessId, seq: u64, msg: Msg },
+    /// server acknowledges it in a [`ToPortal::Batch`] once its effects are sent.
+    /// A session's input, numbered per session.
+    Input {
+        /// The session.
+        sessid: SessId,
+        /// Its number, acknowledged when done.
+        seq: u64,
+        /// What it sent.
+        msg: Msg,
+    },
     /// Stop, in this mode (SRELOAD / SRESET / SSHUTD). The server answers with
     /// a final batch carrying every session's state, then [`ToPortal::Stopped`].
-    Stop { mode: StopMode },
+    /// The server is to stop (reload, reset or shutdown).
+    Stop {
+        /// How.
+        mode: StopMode,
+    },
 }
 
 /// One effect the server asks the portal to carry out.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum PortalOp {
     /// Send these messages to a session.
-    Output { sessid: SessId, msgs: Vec<Msg> },
+    /// Messages for a session.
+    Output {
+        /// The session.
+        sessid: SessId,
+        /// The messages.
+        msgs: Vec<Msg>,
+    },
     /// The server-owned state of a session changed (login, puppet, data): SLOGIN / SSYNC.
     SyncSession(Box<SessionSync>),
     /// Close a session, after sending `reason` if given (SDISCONN).
     Disconnect {
+        /// The session.
         sessid: SessId,
+        /// Told to the player before the connection closes.
         reason: Option<String>,
     },
     /// The text new connections are greeted with, kept by the portal so that it
@@ -129,22 +162,33 @@ pub enum ToPortal {
     /// Effects, released together with the acknowledgement of the inputs that
     /// produced them: output is never sent for work whose ack could be lost.
     Batch {
+        /// What to do, in order.
         ops: Vec<PortalOp>,
         /// `(sessid, seq)`: every input of that session up to `seq` is done.
         acks: Vec<(SessId, u64)>,
     },
     /// Game code asks for a reload / reset / shutdown (the in-game commands).
-    Request { mode: StopMode },
+    /// The server asks the portal to restart or stop it.
+    Request {
+        /// How.
+        mode: StopMode,
+    },
     /// The server has flushed its state and is exiting in this mode.
-    Stopped { mode: StopMode },
+    /// The server has saved everything and is about to exit.
+    Stopped {
+        /// How.
+        mode: StopMode,
+    },
 }
 
 /// What the launcher (`tavern status`, `reload`, ...) asks a running portal.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum LauncherRequest {
+    /// Asks for a status report.
     Status,
     /// Reload / reset the server, or shut everything down.
     Stop {
+        /// How.
         mode: StopMode,
     },
 }
@@ -152,28 +196,44 @@ pub enum LauncherRequest {
 /// Whether a server is connected to the portal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ServerState {
+    /// It runs.
     Running,
+    /// It is being restarted.
     Reloading,
+    /// None runs.
     Down,
 }
 
+/// What `tavern status` shows.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StatusReport {
+    /// The game's name.
     pub game: String,
+    /// The portal's pid.
     pub portal_pid: u32,
+    /// How long the portal has run.
     pub portal_uptime_secs: u64,
+    /// The server's pid, if one runs.
     pub server_pid: Option<u32>,
+    /// How long the server has run.
     pub server_uptime_secs: Option<u64>,
+    /// The server's state.
     pub server_state: ServerState,
+    /// Connected sessions.
     pub sessions: usize,
+    /// Sessions logged in.
     pub logged_in: usize,
+    /// How many times the server was restarted after a crash.
     pub server_restarts: u64,
 }
 
+/// The portal's answer to a launcher.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum LauncherReply {
+    /// The status.
     Status(StatusReport),
     /// The order was carried out; the text says how it went.
     Done(String),
+    /// What was asked could not be done.
     Failed(String),
 }

@@ -24,18 +24,25 @@ pub const LINK_PROTOCOL_VERSION: u32 = 1;
 /// The first field of every Hello, so a stray client is told apart from a peer of another version.
 pub const LINK_MAGIC: &str = "tavern-link";
 
+/// A link failure.
 #[derive(Debug, thiserror::Error)]
 pub enum LinkError {
+    /// The socket failed.
     #[error("link i/o: {0}")]
     Io(#[from] std::io::Error),
+    /// A message could not be encoded.
     #[error("link frame could not be encoded: {0}")]
     Encode(#[from] rmp_serde::encode::Error),
+    /// A frame could not be decoded.
     #[error("link frame could not be decoded: {0}")]
     Decode(#[from] rmp_serde::decode::Error),
+    /// The peer closed the link.
     #[error("link closed")]
     Closed,
+    /// The portal refused this peer.
     #[error("link peer refused: {0}")]
     Refused(String),
+    /// The handshake went wrong.
     #[error("link handshake: {0}")]
     Handshake(String),
 }
@@ -43,21 +50,29 @@ pub enum LinkError {
 /// Who is connecting to the portal's link port.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Role {
+    /// A game server.
     Server,
+    /// A launcher command (`reload`, `status`, ...).
     Launcher,
 }
 
+/// The first frame a peer sends the portal.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Hello {
+    /// Tells a Tavern peer from anything else.
     pub magic: String,
+    /// The link protocol version.
     pub version: u32,
+    /// What the peer is.
     pub role: Role,
+    /// The peer's pid.
     pub pid: u32,
     /// The crate version of the binary, for the logs.
     pub build: String,
 }
 
 impl Hello {
+    /// This process's hello.
     pub fn new(role: Role) -> Self {
         Self {
             magic: LINK_MAGIC.into(),
@@ -86,17 +101,24 @@ impl Hello {
     }
 }
 
+/// The portal's answer to a hello.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum HelloReply {
+    /// Welcome.
     Accepted {
+        /// Which portal process this is.
         portal_instance: u64,
+        /// Its pid.
         portal_pid: u32,
     },
+    /// Go away.
     Refused {
+        /// Why.
         reason: String,
     },
     /// The portal has a link secret: prove you know it by answering with a [`Proof`].
     Challenge {
+        /// Random bytes the peer must prove the secret with.
         nonce: Vec<u8>,
     },
 }
@@ -104,6 +126,7 @@ pub enum HelloReply {
 /// The answer to a [`HelloReply::Challenge`]: a MAC of the nonce, keyed by the secret.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Proof {
+    /// HMAC of the nonce under the shared secret.
     pub mac: Vec<u8>,
 }
 
@@ -163,12 +186,14 @@ pub struct LinkStream<S> {
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> LinkStream<S> {
+    /// A link over `io`, refusing frames above `max_frame_bytes`.
     pub fn new(io: S, max_frame_bytes: usize) -> Self {
         Self {
             framed: Framed::new(io, codec(max_frame_bytes)),
         }
     }
 
+    /// Sends one message.
     pub async fn send<T: Serialize>(&mut self, msg: &T) -> Result<(), LinkError> {
         self.framed.send(encode(msg)?).await?;
         Ok(())
@@ -183,6 +208,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> LinkStream<S> {
         }
     }
 
+    /// The framed stream, for a reader/writer split.
     pub fn into_framed(self) -> Framed<S, LengthDelimitedCodec> {
         self.framed
     }

@@ -27,26 +27,37 @@ pub enum Color {
     Basic(u8),
     /// An xterm256 palette index.
     Xterm(u8),
+    /// A 24-bit colour.
     Rgb(u8, u8, u8),
 }
 
 /// The style text is drawn in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Style {
+    /// Foreground colour.
     pub fg: Option<Color>,
+    /// Background colour.
     pub bg: Option<Color>,
+    /// Bright (bold).
     pub hilite: bool,
+    /// Underlined.
     pub underline: bool,
+    /// Italic.
     pub italic: bool,
+    /// Struck through.
     pub strike: bool,
+    /// Foreground and background swapped.
     pub inverse: bool,
+    /// Blinking.
     pub blink: bool,
 }
 
 /// A piece of parsed markup.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Span {
+    /// Text in the current style.
     Text(String),
+    /// The style changes.
     Style(Style),
 }
 

@@ -28,10 +28,14 @@ use crate::world::ObjId;
 /// How a set merges onto the sets below it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum MergeType {
+    /// Both sets' commands; on equal keys the higher priority's.
     #[default]
     Union,
+    /// Only commands both sets have, taken from the higher priority.
     Intersect,
+    /// Only the higher-priority set's commands.
     Replace,
+    /// The lower-priority set's commands minus those the higher one names.
     Remove,
 }
 
@@ -43,12 +47,17 @@ pub const DEFAULT_ARG_REGEX: &str = r"^[ /]|\n|$";
 /// parsed locks and arg_regex, and the object that offers it.
 #[derive(Clone)]
 pub struct CmdEntry {
+    /// The command.
     pub cmd: Arc<dyn Command>,
+    /// Its key, lowercased.
     pub key: String,
+    /// Its aliases, lowercased.
     pub aliases: Vec<String>,
     /// Key and aliases, lowercased, longest first.
     pub names: Vec<String>,
+    /// Its parsed lock string.
     pub locks: Arc<LockSet>,
+    /// Its compiled `arg_regex` (`None`: anything may follow).
     pub arg_regex: Option<Arc<Regex>>,
     /// The object whose cmdset offered the command (Evennia's `cmd.obj`).
     pub obj: Option<ObjId>,
@@ -79,6 +88,7 @@ fn cached_regex(pattern: &str) -> Option<Arc<Regex>> {
 }
 
 impl CmdEntry {
+    /// An entry for `cmd`: its names, locks and argument pattern, prepared once.
     pub fn new(cmd: Arc<dyn Command>) -> Self {
         let key = cmd.key().to_string();
         let aliases = cmd.aliases().iter().map(|a| a.to_string()).collect();
@@ -131,8 +141,11 @@ impl std::fmt::Debug for CmdEntry {
 /// A set of commands, with how it merges with others.
 #[derive(Clone, Debug)]
 pub struct CmdSet {
+    /// The set's name (what `cmdset_remove` and `key_merge_types` refer to).
     pub key: String,
+    /// Higher merges onto lower; equal priorities merge first (default 0).
     pub priority: i32,
+    /// How this set merges onto a lower one (default `Union`).
     pub merge_type: MergeType,
     /// Merge types to use instead of `merge_type` onto sets of these keys.
     pub key_merge_types: HashMap<String, MergeType>,
@@ -152,6 +165,7 @@ impl Default for CmdSet {
 }
 
 impl CmdSet {
+    /// An empty set: priority 0, `Union`.
     pub fn new(key: impl Into<String>) -> Self {
         Self {
             key: key.into(),
@@ -165,11 +179,13 @@ impl CmdSet {
         }
     }
 
+    /// The same set with another priority.
     pub fn with_priority(mut self, priority: i32) -> Self {
         self.priority = priority;
         self
     }
 
+    /// The same set with another merge type.
     pub fn with_merge_type(mut self, merge_type: MergeType) -> Self {
         self.merge_type = merge_type;
         self
@@ -180,10 +196,12 @@ impl CmdSet {
         self.add_arc(Arc::new(cmd))
     }
 
+    /// Adds a shared command; a command with one of its names is replaced.
     pub fn add_arc(&mut self, cmd: Arc<dyn Command>) -> &mut Self {
         self.add_entry(CmdEntry::new(cmd))
     }
 
+    /// Adds a prepared entry; a command with one of its names is replaced.
     pub fn add_entry(&mut self, entry: CmdEntry) -> &mut Self {
         let entry = Arc::new(entry);
         match self.commands.iter().position(|c| c.same_as(&entry)) {

@@ -15,6 +15,7 @@ pub const IGNORE_PREFIXES: &[char] = &['@', '&', '/', '+'];
 /// One way the line matched a command.
 #[derive(Debug, Clone)]
 pub struct Match {
+    /// The command that matched.
     pub entry: Arc<CmdEntry>,
     /// The command name as typed.
     pub cmdname: String,
@@ -22,13 +23,16 @@ pub struct Match {
     pub args: String,
 }
 
+/// What a line matched in a merged cmdset.
 #[derive(Debug)]
 pub enum Parsed {
     /// Nothing typed.
     Empty,
+    /// One command fits best.
     One(Match),
     /// Several commands fit equally well.
     Several(Vec<Match>),
+    /// No command fits.
     NoMatch,
 }
 
