@@ -247,4 +247,17 @@ pub mod guides {
     pub struct Locks;
     #[doc = include_str!("../../docs/sessions.md")]
     pub struct Sessions;
+    // The other guides have no Rust examples; including them keeps it so (an
+    // untagged code block would be compiled as Rust). The getting-started
+    // tutorial is applied to a real new game by `tests/new_game.rs` instead.
+    #[doc = include_str!("../../docs/architecture.md")]
+    pub struct Architecture;
+    #[doc = include_str!("../../docs/operations.md")]
+    pub struct Operations;
+    #[doc = include_str!("../../docs/protocols.md")]
+    pub struct Protocols;
+    #[doc = include_str!("../../docs/reliability.md")]
+    pub struct Reliability;
+    #[doc = include_str!("../../docs/benchmarks.md")]
+    pub struct Benchmarks;
 }
