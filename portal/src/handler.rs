@@ -725,6 +725,7 @@ mod tests {
             started_unix: 0,
             telnet_port: 0,
             multisession_mode: 0,
+            max_nr_simultaneous_puppets: 1,
             logged_in: Default::default(),
         });
         (Hub::new(settings, 1, sup, tx, stats), rx)

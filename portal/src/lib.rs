@@ -160,6 +160,7 @@ pub async fn run(cfg: PortalConfig) -> anyhow::Result<()> {
         started_unix: now_millis() / 1000,
         telnet_port: telnet_ports.first().copied().unwrap_or(0),
         multisession_mode: settings.server.multisession_mode,
+        max_nr_simultaneous_puppets: settings.server.max_nr_simultaneous_puppets,
         logged_in: Default::default(),
     });
     let gate = gate::ConnectionGate::new(

@@ -8,12 +8,24 @@ pub struct PortalStats {
     pub started_unix: u64,
     pub telnet_port: u16,
     pub multisession_mode: u8,
+    pub max_nr_simultaneous_puppets: usize,
     pub logged_in: AtomicUsize,
 }
 
 impl PortalStats {
     pub fn set_logged_in(&self, logged_in: usize) {
         self.logged_in.store(logged_in, Ordering::Relaxed);
+    }
+
+    /// MSSP's MULTIPLAYING: whether one account may play several characters
+    /// at once. Modes 0 and 1 play one; modes 2 and 3 as many as
+    /// `max_nr_simultaneous_puppets` allows (0: no limit).
+    pub fn multiplaying(&self) -> &'static str {
+        match (self.multisession_mode, self.max_nr_simultaneous_puppets) {
+            (0 | 1, _) | (_, 1) => "None",
+            (_, 0) => "Full",
+            _ => "Restricted",
+        }
     }
 
     /// The MSSP table: the common fields, from settings and live counts.
@@ -42,15 +54,34 @@ impl PortalStats {
             ("MSDP".into(), yes(true)),
             ("MCCP".into(), yes(true)),
             ("MSSP".into(), yes(true)),
-            (
-                "MULTIPLAYING".into(),
-                if self.multisession_mode == 0 {
-                    "None"
-                } else {
-                    "Full"
-                }
-                .into(),
-            ),
+            ("MULTIPLAYING".into(), self.multiplaying().into()),
         ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stats(mode: u8, puppets: usize) -> PortalStats {
+        PortalStats {
+            game: "Test".into(),
+            started_unix: 0,
+            telnet_port: 4000,
+            multisession_mode: mode,
+            max_nr_simultaneous_puppets: puppets,
+            logged_in: AtomicUsize::new(0),
+        }
+    }
+
+    #[test]
+    fn mssp_multiplaying_follows_the_multisession_settings() {
+        assert_eq!(stats(0, 1).multiplaying(), "None");
+        assert_eq!(stats(1, 1).multiplaying(), "None");
+        assert_eq!(stats(2, 1).multiplaying(), "None");
+        assert_eq!(stats(2, 3).multiplaying(), "Restricted");
+        assert_eq!(stats(3, 0).multiplaying(), "Full");
+        let table = stats(3, 2).mssp_fields();
+        assert!(table.contains(&("MULTIPLAYING".into(), "Restricted".into())));
     }
 }

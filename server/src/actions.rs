@@ -164,6 +164,7 @@ impl Server {
             s.sync.puppet_id = Some(obj);
             s.dirty = true;
         }
+        self.refresh_feeds(sessid);
         self.world
             .update_account(account, |a| a.last_puppet = Some(obj));
         // Back where the character was when its player left.
@@ -193,6 +194,7 @@ impl Server {
         let s = self.sessions.get_mut(sessid)?;
         let obj = s.sync.puppet_id.take()?;
         s.dirty = true;
+        self.feed_states.remove(&sessid);
         self.hook(obj, "at_post_unpuppet", (), |tc, s| {
             tc.at_post_unpuppet(s, obj, sessid)
         });

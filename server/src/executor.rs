@@ -23,7 +23,7 @@ use crate::commands::Holder;
 use crate::persist::Persister;
 use crate::session::{ServerSession, ServerSessionHandler};
 use crate::throttle::Throttle;
-use crate::world::World;
+use crate::world::{ObjId, World};
 
 /// Work finished elsewhere, to be applied on the world executor.
 pub type Completion = Box<dyn FnOnce(&mut Server) + Send>;
@@ -50,6 +50,8 @@ pub enum ServerEvent {
 pub const RELOAD_BEGIN_MSG: &str = "|y Server restart initiated ...|n";
 /// Announced to everyone when the new server has taken over.
 pub const RELOAD_DONE_MSG: &str = "|y ... Server restarted.|n";
+/// The `Core.Goodbye` GMCP clients are sent before a shutdown.
+pub const SHUTDOWN_GOODBYE: &str = "The server is shutting down. Good bye!";
 /// Announced to everyone before a shutdown.
 pub const SHUTDOWN_MSG: &str = "|rThe server is shutting down. Good bye!|n";
 
@@ -69,6 +71,12 @@ pub struct Server {
     pub(crate) temp_cmdsets: HashMap<Holder, Vec<Arc<crate::commands::CmdSet>>>,
     pub(crate) refilling_ids: bool,
     pub(crate) persister: Persister,
+    /// What each session's client was last sent of the live-data feeds.
+    pub(crate) feed_states: HashMap<SessId, crate::feeds::FeedState>,
+    /// The group each character was in when the feeds last looked.
+    pub(crate) feed_groups: HashMap<ObjId, String>,
+    /// Game code listening for account events (see `Server::on_event`).
+    pub(crate) event_handlers: crate::multisession::EventHandlers,
     pub(crate) login_throttle: Throttle,
     pub(crate) creation_throttle: Throttle,
     /// When this server process started.
@@ -101,6 +109,9 @@ impl Server {
             login_throttle: Throttle::new(sec.max_failed_logins, sec.login_window_secs),
             creation_throttle: Throttle::new(sec.max_account_creations, sec.creation_window_secs),
             persister: Persister::start(db.clone()),
+            feed_states: HashMap::new(),
+            feed_groups: HashMap::new(),
+            event_handlers: Default::default(),
             settings,
             world,
             sessions: ServerSessionHandler::default(),
@@ -192,6 +203,7 @@ impl Server {
                     });
                 }
                 self.sessions.remove(sessid);
+                self.feed_states.remove(&sessid);
                 self.temp_cmdsets.remove(&Holder::Session(sessid));
                 self.acks.remove(&sessid);
                 debug!(sessid, "session disconnected");
@@ -243,6 +255,7 @@ impl Server {
                 session.dirty = true;
             }
             self.sessions.insert(session);
+            self.refresh_feeds(sessid);
             if start_mode != StartMode::Cold {
                 self.msg_session(sessid, RELOAD_DONE_MSG);
             }
@@ -399,6 +412,13 @@ impl Server {
         let ids: Vec<_> = self.sessions.all().map(|s| s.sessid()).collect();
         for id in ids {
             self.msg_session(id, text);
+            if mode == StopMode::Shutdown && self.speaks_gmcp(id) {
+                // GMCP clients are told the connection is about to close.
+                self.send_msg(
+                    id,
+                    crate::feeds::gmcp("Core.Goodbye", serde_json::json!(SHUTDOWN_GOODBYE)),
+                );
+            }
         }
     }
 
@@ -447,6 +467,7 @@ impl Server {
 
     /// Collects the effects of the event just handled.
     fn take_batch(&mut self) -> Vec<ToPortal> {
+        self.feed_pass();
         self.persister.save(self.world.take_changes());
         for s in self.sessions.all_mut() {
             if s.dirty {

@@ -1,8 +1,8 @@
 //! Input functions: what the server does with input that is not a line of text
 //! (Evennia's inputfuncs). Today: the MSDP commands `LIST`, `REPORT`,
-//! `UNREPORT`, `SEND` and `RESET`, answered over MSDP for the variables below.
-//! Sending reported variables again when they change is the job of the change
-//! monitors (the live-data issue); `REPORT` answers with the current value.
+//! `UNREPORT`, `SEND` and `RESET`, answered over MSDP for the variables below
+//! and those of the live-data feeds ([`crate::feeds`]). `REPORT` answers with
+//! the current value; the feeds send it again whenever it changes.
 
 use serde_json::{Value, json};
 use tavern_shared::{Msg, SessId};
@@ -20,15 +20,24 @@ const LISTS: &[&str] = &[
     "REPORTED_VARIABLES",
     "SENDABLE_VARIABLES",
 ];
-/// The variables the server can tell right now.
-pub const VARIABLES: &[&str] = &[
-    "ACCOUNT_NAME",
-    "CHARACTER_NAME",
-    "ROOM_NAME",
-    "ROOM_VNUM",
-    "SERVER_ID",
-    "SERVER_TIME",
-];
+/// The variables the server tells besides those of the feeds.
+pub const VARIABLES: &[&str] = &["ACCOUNT_NAME", "SERVER_ID", "SERVER_TIME"];
+
+/// Every variable a client may ask for.
+fn variables(server: &Server) -> Vec<String> {
+    let mut v: Vec<String> = VARIABLES.iter().map(|s| s.to_string()).collect();
+    v.extend(
+        server
+            .game
+            .feeds
+            .msdp_variables()
+            .into_iter()
+            .map(String::from),
+    );
+    v.sort();
+    v.dedup();
+    v
+}
 
 /// Handles one non-text input; false if nothing handles that name.
 pub fn dispatch(server: &mut Server, sessid: SessId, msg: &Msg) -> bool {
@@ -43,9 +52,7 @@ pub fn dispatch(server: &mut Server, sessid: SessId, msg: &Msg) -> bool {
                 let items: Vec<String> = match list.as_str() {
                     "COMMANDS" => COMMANDS.iter().map(|s| s.to_string()).collect(),
                     "LISTS" => LISTS.iter().map(|s| s.to_string()).collect(),
-                    "REPORTABLE_VARIABLES" | "SENDABLE_VARIABLES" => {
-                        VARIABLES.iter().map(|s| s.to_string()).collect()
-                    }
+                    "REPORTABLE_VARIABLES" | "SENDABLE_VARIABLES" => variables(server),
                     "REPORTED_VARIABLES" => reported(server, sessid),
                     _ => continue,
                 };
@@ -53,12 +60,20 @@ pub fn dispatch(server: &mut Server, sessid: SessId, msg: &Msg) -> bool {
             }
         }
         "msdp_report" => {
+            let known = variables(server);
             let mut now = reported(server, sessid);
-            for name in names.iter().filter(|n| VARIABLES.contains(&n.as_str())) {
+            for name in names.iter().filter(|n| known.contains(n)) {
                 if !now.contains(name) {
                     now.push(name.clone());
                 }
-                send_variable(server, sessid, name);
+                let value = send_variable(server, sessid, name);
+                // What the client has now: the feeds send it again only on a change.
+                server
+                    .feed_states
+                    .entry(sessid)
+                    .or_default()
+                    .msdp
+                    .insert(name.clone(), value);
             }
             set_reported(server, sessid, now);
         }
@@ -71,7 +86,8 @@ pub fn dispatch(server: &mut Server, sessid: SessId, msg: &Msg) -> bool {
         }
         "msdp_reset" => set_reported(server, sessid, Vec::new()),
         "msdp_send" => {
-            for name in names.iter().filter(|n| VARIABLES.contains(&n.as_str())) {
+            let known = variables(server);
+            for name in names.iter().filter(|n| known.contains(n)) {
                 send_variable(server, sessid, name);
             }
         }
@@ -80,7 +96,8 @@ pub fn dispatch(server: &mut Server, sessid: SessId, msg: &Msg) -> bool {
     true
 }
 
-fn reported(server: &Server, sessid: SessId) -> Vec<String> {
+/// The MSDP variables a session asked to be reported.
+pub(crate) fn reported(server: &Server, sessid: SessId) -> Vec<String> {
     server
         .sessions
         .get(sessid)
@@ -96,32 +113,32 @@ fn set_reported(server: &mut Server, sessid: SessId, names: Vec<String>) {
 }
 
 fn send_msdp(server: &mut Server, sessid: SessId, name: &str, value: Value) {
-    let msg = Msg::new(name)
-        .arg(value)
-        .kwarg("options", json!({"protocol": "msdp"}));
-    server.send_msg(sessid, msg);
+    server.send_msg(sessid, crate::feeds::msdp(name, value));
 }
 
-fn send_variable(server: &mut Server, sessid: SessId, name: &str) {
+fn send_variable(server: &mut Server, sessid: SessId, name: &str) -> Value {
     let value = variable(server, sessid, name).unwrap_or(Value::String(String::new()));
-    send_msdp(server, sessid, name, value);
+    send_msdp(server, sessid, name, value.clone());
+    value
 }
 
 /// The current value of an MSDP variable for this session.
 pub fn variable(server: &Server, sessid: SessId, name: &str) -> Option<Value> {
-    let puppet = server
-        .session_puppet(sessid)
-        .and_then(|p| server.world.get(p));
-    let room = puppet
-        .and_then(|p| p.location)
-        .and_then(|l| server.world.get(l));
-    Some(match name {
-        "SERVER_ID" => json!(server.settings.game.name),
-        "SERVER_TIME" => json!(tavern_shared::session::now_millis() / 1000),
-        "ACCOUNT_NAME" => json!(server.session_account(sessid)?.name),
-        "CHARACTER_NAME" => json!(puppet?.key),
-        "ROOM_NAME" => json!(room?.key),
-        "ROOM_VNUM" => json!(room?.id),
-        _ => return None,
-    })
+    match name {
+        "SERVER_ID" => return Some(json!(server.settings.game.name)),
+        "SERVER_TIME" => return Some(json!(tavern_shared::session::now_millis() / 1000)),
+        "ACCOUNT_NAME" => return Some(json!(server.session_account(sessid)?.name)),
+        _ => {}
+    }
+    let puppet = server.session_puppet(sessid)?;
+    let feed = server
+        .game
+        .feeds
+        .iter()
+        .find(|f| f.msdp_variables().contains(&name))?;
+    let snapshot = feed.snapshot(server, puppet)?;
+    feed.msdp(&snapshot)
+        .into_iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| v)
 }

@@ -29,6 +29,7 @@ pub mod create;
 #[allow(missing_docs)]
 pub mod db;
 pub mod executor;
+pub mod feeds;
 #[doc(hidden)]
 #[allow(missing_docs)]
 pub mod fuzz;
@@ -40,6 +41,7 @@ pub mod locks;
 #[doc(hidden)]
 #[allow(missing_docs)]
 pub mod logging;
+pub mod multisession;
 pub mod new_game;
 #[doc(hidden)]
 #[allow(missing_docs)]
@@ -92,6 +94,8 @@ pub struct Game {
     pub commands: Commands,
     /// The kind of account the game has.
     pub account_typeclass: Arc<dyn typeclass::AccountTypeclass>,
+    /// The live-data packages (GMCP / MSDP) the game feeds its clients.
+    pub feeds: feeds::Feeds,
     /// The kinds of objects the game has.
     pub typeclasses: typeclass::Typeclasses,
     /// The functions lock strings may call.
@@ -106,6 +110,7 @@ impl Default for Game {
         Self {
             commands: Commands::default(),
             account_typeclass: Arc::new(typeclass::DefaultAccount),
+            feeds: Default::default(),
             typeclasses: Default::default(),
             lock_funcs: Default::default(),
             on_start: Vec::new(),
@@ -143,6 +148,22 @@ impl Game {
     /// [`Server::cmdset_add_persistent`]; such additions survive reloads.
     pub fn cmdset(mut self, set: CmdSet) -> Self {
         self.commands.named.insert(set.key.clone(), Arc::new(set));
+        self
+    }
+
+    /// Adds a live-data package (GMCP, and MSDP variables); one with the
+    /// name of a built-in package replaces it. See [`feeds`].
+    pub fn feed(mut self, feed: impl feeds::Feed) -> Self {
+        self.feeds.add(Arc::new(feed));
+        self
+    }
+
+    /// The status variables `Char.StatusVars` / `Char.Status` report:
+    /// `(attribute, caption)` pairs (default: level, class, race, gold, xp).
+    pub fn status_vars(mut self, vars: &[(&str, &str)]) -> Self {
+        let status = feeds::CharStatus::new(vars);
+        self.feeds.add(Arc::new(status.status_vars()));
+        self.feeds.add(Arc::new(status));
         self
     }
 

@@ -65,6 +65,27 @@ impl Harness {
         })));
     }
 
+    /// A new connection whose client speaks GMCP and MSDP; `supports` is what
+    /// it sent in `Core.Supports.Set` (empty: nothing).
+    pub fn connect_gmcp(&mut self, sessid: SessId, supports: &[&str]) {
+        let mut sync = SessionSync {
+            sessid,
+            address: format!("127.0.0.{sessid}:5000"),
+            protocol: "telnet".into(),
+            ..Default::default()
+        };
+        sync.flags.options = vec!["GMCP".into(), "MSDP".into()];
+        sync.flags.oob_supports = supports.iter().map(|s| s.to_string()).collect();
+        self.link(ToServer::Connected(Box::new(sync)));
+    }
+
+    /// Logs `sessid` in to `account` without connecting it first.
+    pub fn login_only(&mut self, sessid: SessId, account: AccountId) -> Vec<ToPortal> {
+        let a = self.server.world.accounts[&account].clone();
+        self.server.login(sessid, a);
+        self.server.handle(ServerEvent::LinkClosed { link: 0 })
+    }
+
     /// Input from a session, numbered in order.
     pub fn input(&mut self, sessid: SessId, line: &str) -> Vec<ToPortal> {
         let seq = self.seq.entry(sessid).or_default();
@@ -146,6 +167,33 @@ pub fn texts_for(frames: &[ToPortal], sessid: SessId) -> Vec<String> {
         }
     }
     texts
+}
+
+/// The out-of-band messages sent to one session: (protocol, name, payload).
+pub fn oob_for(frames: &[ToPortal], sessid: SessId) -> Vec<(String, String, serde_json::Value)> {
+    let mut out = Vec::new();
+    for f in frames {
+        if let ToPortal::Batch { ops, .. } = f {
+            for op in ops {
+                if let PortalOp::Output { sessid: s, msgs } = op
+                    && *s == sessid
+                {
+                    for m in msgs.iter().filter(|m| m.cmd != "text" && m.cmd != "prompt") {
+                        let protocol = m
+                            .kwargs
+                            .get("options")
+                            .and_then(|o| o.get("protocol"))
+                            .and_then(|p| p.as_str())
+                            .unwrap_or("")
+                            .to_string();
+                        let payload = m.args.first().cloned().unwrap_or_default();
+                        out.push((protocol, m.cmd.clone(), payload));
+                    }
+                }
+            }
+        }
+    }
+    out
 }
 
 /// Whether a session was disconnected in these frames, and why.

@@ -484,6 +484,18 @@ pub mod defaults {
         if let Some(loc) = loc {
             server.msg_location(loc, &format!("{name} says, \"{message}|n\""), &[speaker]);
         }
+        // Clients with a chat window get it as channel text too (IRE's "say" channel).
+        let hearers: Vec<SessId> = server
+            .sessions
+            .all()
+            .filter(|s| {
+                s.puppet()
+                    .and_then(|p| server.world.get(p))
+                    .is_some_and(|p| p.id == speaker || (loc.is_some() && p.location == loc))
+            })
+            .map(|s| s.sessid())
+            .collect();
+        server.channel_text(&hearers, "say", &name, message);
     }
 
     /// Whoever controls the object looks around its new location.

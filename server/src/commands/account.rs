@@ -280,16 +280,37 @@ impl Command for Sessions {
         "sessions"
     }
     fn help(&self) -> &str {
-        "sessions\n\nList your connections to the game: id, protocol, address, \
-         the character each plays, and how long it has been idle."
+        "sessions\nsessions/name [<session> =] <new name>\n\n\
+         List your connections to the game: id, name, protocol, the character \
+         each plays, how long it has been connected and idle; * marks this one, \
+         > the one you typed in last. /name renames this session (or another).\n\n\
+         Run a command in another of your sessions with '@<session> <command>', \
+         in all of them with '@all <command>', in all the others with \
+         '@others <command>'."
     }
     fn func(&self, ctx: &mut CmdCtx<'_>) {
         let Some(account) = ctx.account() else { return };
+        if ctx.has_switch("name") {
+            let (target, new) = match &ctx.rhs {
+                Some(new) => (ctx.server.session_by_name(account, &ctx.lhs), new.clone()),
+                None => (Some(ctx.sessid), ctx.lhs.clone()),
+            };
+            let Some(target) = target else {
+                ctx.msg(format!("You have no session called '{}'.", ctx.lhs));
+                return;
+            };
+            match ctx.server.rename_session(target, &new) {
+                Ok(()) => ctx.msg(format!("Session {target} is now called '{new}'.")),
+                Err(e) => ctx.msg(e),
+            }
+            return;
+        }
         let now = now_millis();
+        let active = ctx.server.active_session(account);
         let mut out = String::from(
-            "|wYour current session(s):|n\n|w  id protocol   address          puppet               idle|n",
+            "|wYour current session(s):|n\n|w   id name                 protocol   puppet               connected  idle|n",
         );
-        for id in ctx.server.sessions.of_account(account) {
+        for (id, name) in ctx.server.session_names(account) {
             let Some(s) = ctx.server.sessions.get(id) else {
                 continue;
             };
@@ -299,10 +320,11 @@ impl Command for Sessions {
                 .map(|o| o.key.clone())
                 .unwrap_or_else(|| "-".into());
             let me = if id == ctx.sessid { "*" } else { " " };
+            let act = if Some(id) == active { ">" } else { " " };
             out.push_str(&format!(
-                "\n{me}{id:>3} {:<10} {:<16} {puppet:<20} {}",
+                "\n{me}{act}{id:>3} {name:<20} {:<10} {puppet:<20} {:<10} {}",
                 s.sync.protocol,
-                s.ip(),
+                duration(now.saturating_sub(s.sync.conn_time) / 1000),
                 duration(now.saturating_sub(s.sync.cmd_last_visible) / 1000)
             ));
         }

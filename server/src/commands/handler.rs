@@ -367,6 +367,9 @@ impl Server {
                 return;
             }
         }
+        if self.relay_line(sessid, line) {
+            return;
+        }
         let merged = Arc::new(self.merged_cmdset(sessid));
         let accessor = self.accessor(sessid);
         let usable: Vec<&Arc<CmdEntry>> = merged

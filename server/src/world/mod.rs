@@ -71,6 +71,9 @@ pub struct World {
     dirty: BTreeSet<ObjId>,
     deleted: BTreeSet<ObjId>,
     dirty_accounts: BTreeSet<AccountId>,
+    /// Objects changed, moved, created or deleted (and the places things left)
+    /// since the live-data feeds last looked.
+    touched: BTreeSet<ObjId>,
     /// Object ids reserved in the database, ready for new objects.
     free_ids: VecDeque<ObjId>,
 }
@@ -121,6 +124,7 @@ impl World {
         let loc = obj.location.take();
         self.objects.insert(id, obj);
         self.dirty.insert(id);
+        self.touched.insert(id);
         self.move_to(id, loc);
         Some(id)
     }
@@ -129,6 +133,7 @@ impl World {
     /// is left nowhere: move it first.
     pub fn delete(&mut self, id: ObjId) -> Option<Object> {
         self.move_to(id, None);
+        self.touched.insert(id);
         let obj = self.objects.remove(&id)?;
         self.contents.remove(&id);
         self.dirty.remove(&id);
@@ -177,6 +182,7 @@ impl World {
             Some(o) => {
                 f(o);
                 self.dirty.insert(id);
+                self.touched.insert(id);
                 true
             }
             None => false,
@@ -209,6 +215,8 @@ impl World {
         }
         obj.location = dest;
         self.dirty.insert(id);
+        self.touched.insert(id);
+        self.touched.extend(from);
         if let Some(from) = from
             && let Some(c) = self.contents.get_mut(&from)
         {
@@ -217,6 +225,12 @@ impl World {
         if let Some(to) = dest {
             self.contents.entry(to).or_default().push(id);
         }
+    }
+
+    /// The objects changed, moved, created or deleted since the last call, and
+    /// the places things moved out of: what the live-data feeds look at.
+    pub fn take_touched(&mut self) -> BTreeSet<ObjId> {
+        std::mem::take(&mut self.touched)
     }
 
     /// What changed since the last call, as rows to write.
