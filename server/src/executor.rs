@@ -91,6 +91,8 @@ pub struct Server {
     ops: Vec<PortalOp>,
     acks: HashMap<SessId, u64>,
     pub(crate) inflight: usize,
+    /// Lines typed so far (see `ServerSession::typed`).
+    typed_count: u64,
     stopping: Option<StopMode>,
     requested: Option<StopMode>,
 }
@@ -127,6 +129,7 @@ impl Server {
             ops: Vec::new(),
             acks: HashMap::new(),
             inflight: 0,
+            typed_count: 0,
             stopping: None,
             requested: None,
         }
@@ -284,6 +287,8 @@ impl Server {
 
     fn execute(&mut self, sessid: SessId, seq: u64, msg: Msg) {
         let now = now_millis();
+        self.typed_count += 1;
+        let typed = self.typed_count;
         let Some(s) = self.sessions.get_mut(sessid) else {
             return;
         };
@@ -293,6 +298,7 @@ impl Server {
             let line = msg.first_str().unwrap_or_default().to_string();
             if line != "idle" {
                 s.sync.cmd_last_visible = now;
+                s.typed = typed;
             }
             self.execute_line(sessid, &line);
         } else if !crate::inputfuncs::dispatch(self, sessid, &msg) {

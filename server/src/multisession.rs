@@ -180,7 +180,7 @@ impl Server {
         self.account_sessions(account).into_iter().max_by_key(|&s| {
             self.sessions
                 .get(s)
-                .map(|s| (s.sync.cmd_last_visible, s.sessid()))
+                .map(|s| (s.sync.cmd_last_visible, s.typed))
         })
     }
 
@@ -383,5 +383,193 @@ impl Server {
             .iter()
             .any(|r| r.eq_ignore_ascii_case(word))
             || self.session_by_name(account, word).is_some()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::SessionTarget;
+    use crate::Game;
+    use crate::testing::TestGame;
+
+    fn mode(mode: u8) -> TestGame {
+        TestGame::with_settings(Game::new(), |s| {
+            s.server.multisession_mode = mode;
+            s.server.max_nr_characters = 3;
+            s.server.max_nr_simultaneous_puppets = 3;
+        })
+    }
+
+    fn account_of(t: &TestGame, sessid: u64) -> i64 {
+        t.server().sessions.get(sessid).unwrap().account().unwrap()
+    }
+
+    #[test]
+    fn sessions_are_named_after_their_puppets_and_can_be_renamed() {
+        let mut t = mode(3);
+        let one = t.player("Anna");
+        let two = t.connect();
+        t.login(two, "Anna");
+        let acc = account_of(&t, one);
+        let names = t.server().session_names(acc);
+        assert_eq!(
+            names,
+            vec![(one, "Anna".to_string()), (two, "Anna-2".to_string())]
+        );
+        t.cmd(two, "ooc");
+        assert_eq!(t.server().session_name(two).as_deref(), Some("Anna-2"));
+
+        assert_eq!(
+            t.cmd(two, "sessions/name scout"),
+            format!("Session {two} is now called 'scout'.")
+        );
+        assert_eq!(t.server().session_by_name(acc, "SCOUT"), Some(two));
+        assert!(
+            t.cmd(one, "sessions/name all")
+                .contains("addresses several sessions")
+        );
+        assert!(
+            t.cmd(one, "sessions/name scout")
+                .contains("Another of your sessions")
+        );
+        assert!(
+            t.cmd(one, "sessions/name no spaces")
+                .contains("letters, digits")
+        );
+        assert_eq!(
+            t.cmd(one, "sessions/name scout = lookout"),
+            format!("Session {two} is now called 'lookout'.")
+        );
+
+        let table = t.cmd(one, "sessions");
+        assert!(table.contains("lookout"), "{table}");
+        assert!(
+            table
+                .lines()
+                .any(|l| l.starts_with("*>") && l.contains("Anna")),
+            "{table}"
+        );
+        // The name survives a reload, with the session.
+        t.reload();
+        assert_eq!(t.server().session_name(two).as_deref(), Some("lookout"));
+    }
+
+    #[test]
+    fn a_command_runs_in_another_session_of_the_same_account_only() {
+        let mut t = mode(2);
+        let anna = t.player("Anna");
+        assert!(t.cmd(anna, "charcreate Nell").contains("Nell"));
+        let nell = t.connect();
+        t.login(nell, "Anna"); // takes Anna over (mode 2): the first session plays Nell
+        t.cmd(nell, "ooc");
+        t.cmd(anna, "ic Anna");
+        t.cmd(nell, "ic Nell");
+        let bert = t.player("Bert");
+        t.heard(anna);
+        t.heard(nell);
+        t.heard(bert);
+
+        // Typed in Anna's window, said by Nell.
+        assert_eq!(t.cmd(anna, "@Nell say psst"), "Nell says, \"psst\"");
+        assert_eq!(t.heard(nell), "You say, \"psst\"");
+        t.heard(bert);
+        // @all runs in both; @others in the other one only.
+        t.cmd(anna, "@all pose waves");
+        assert!(t.heard(nell).contains("Nell waves"));
+        let acc = account_of(&t, anna);
+        let ran =
+            t.with_server(|s| s.run_in_sessions(acc, SessionTarget::Others(anna), "pose nods"));
+        assert_eq!(ran, 1);
+        assert!(t.heard(anna).contains("Nell nods"));
+        // Another account's session is not addressable: '@Bert' is just a command.
+        let out = t.cmd(anna, "@Bert say hi");
+        assert!(out.contains("not available"), "{out}");
+        assert!(!t.heard(bert).contains("hi"));
+        assert_eq!(
+            t.cmd(anna, "@Nell @Anna look"),
+            "A relayed command cannot be relayed again."
+        );
+    }
+
+    #[test]
+    fn session_variables_survive_a_reload_and_are_read_across_sessions() {
+        let mut t = mode(1);
+        let one = t.player("Anna");
+        let two = t.connect();
+        t.login(two, "Anna");
+        let acc = account_of(&t, one);
+        t.with_server(|s| {
+            s.set_session_var(one, None, "target", json!("rat"));
+            s.set_session_var(two, Some("mapper"), "zoom", json!(3));
+            s.set_session_var(two, None, "target", json!("wolf"));
+        });
+        t.reload();
+        let s = t.server();
+        assert_eq!(s.session_var(two, Some("mapper"), "zoom"), Some(&json!(3)));
+        assert_eq!(
+            s.session_var(two, None, "zoom"),
+            None,
+            "namespaces are apart"
+        );
+        let all = s.session_var_all(acc, None, "target");
+        assert_eq!(all.len(), 2);
+        assert_eq!(all[0].2, json!("rat"));
+        assert_eq!(all[1].2, json!("wolf"));
+    }
+
+    #[test]
+    fn events_reach_the_sessions_they_are_sent_to_and_stop_on_unsubscribe() {
+        let mut t = mode(1);
+        let one = t.player("Anna");
+        let two = t.connect();
+        t.login(two, "Anna");
+        let bert = t.player("Bert");
+        let acc = account_of(&t, one);
+        let bert_acc = account_of(&t, bert);
+        let sub = t.with_server(|s| {
+            s.on_event(acc, "alarm", |s, sessid, name, data| {
+                s.msg_session(sessid, format!("[{name}] {data}"));
+            })
+        });
+        t.with_server(|s| {
+            s.on_event(bert_acc, "*", |s, sessid, name, _| {
+                s.msg_session(sessid, format!("bert heard {name}"));
+            })
+        });
+        for s in [one, two, bert] {
+            t.heard(s);
+        }
+        let reached = t.with_server(|s| s.broadcast_event(acc, "alarm", json!("fire")));
+        assert_eq!(reached, 2);
+        assert_eq!(t.heard(one), "[alarm] \"fire\"");
+        assert_eq!(t.heard(two), "[alarm] \"fire\"");
+        assert_eq!(t.heard(bert), "");
+        assert!(t.with_server(|s| s.emit_to_session(two, "alarm", json!(1))));
+        assert_eq!(t.heard(one), "");
+        assert_eq!(t.heard(two), "[alarm] 1");
+        t.with_server(|s| s.broadcast_event(acc, "other", json!(null)));
+        assert_eq!(t.heard(one), "", "not subscribed to that event");
+        assert!(t.with_server(|s| s.off_event(sub)));
+        assert!(!t.with_server(|s| s.off_event(sub)));
+        t.with_server(|s| s.broadcast_event(acc, "alarm", json!("again")));
+        assert_eq!(t.heard(one), "");
+    }
+
+    #[test]
+    fn the_active_session_is_the_one_typed_in_last() {
+        let mut t = mode(1);
+        let one = t.player("Anna");
+        let two = t.connect();
+        t.login(two, "Anna");
+        let acc = account_of(&t, one);
+        t.cmd(two, "look");
+        assert_eq!(t.server().active_session(acc), Some(two));
+        t.cmd(one, "look");
+        assert_eq!(t.server().active_session(acc), Some(one));
+        // A relayed command does not move it: the player typed in `one`.
+        t.cmd(one, "@Anna-2 look");
+        assert_eq!(t.server().active_session(acc), Some(one));
     }
 }

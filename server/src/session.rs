@@ -20,6 +20,9 @@ pub struct ServerSession {
     pub held: VecDeque<(u64, Msg)>,
     /// A question asked with [`crate::CmdCtx::ask`]: the next line answers it.
     pub asked: Option<Answer>,
+    /// When the player last typed here, in the server's input order (ties
+    /// within one millisecond are broken by it).
+    pub typed: u64,
 }
 
 /// What to do with the answer to a question.
@@ -39,6 +42,7 @@ impl ServerSession {
             busy: None,
             held: VecDeque::new(),
             asked: None,
+            typed: 0,
         }
     }
 
