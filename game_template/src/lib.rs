@@ -5,6 +5,7 @@
 //! `tests/` play it in process.
 
 pub mod commands;
+pub mod feeds;
 pub mod typeclasses;
 pub mod world;
 
@@ -14,7 +15,16 @@ use tavern_server::Game;
 pub fn game() -> Game {
     Game::new()
         .command(commands::Note)
+        .command(commands::Rest)
+        .command(commands::Signal)
+        .default_typeclass(typeclasses::Adventurer)
         .typeclass(typeclasses::Bell)
         .typeclass(typeclasses::TavernRoom)
+        .feed(feeds::BellFeed)
+        .on_event("signal", |server, sessid, _, data| {
+            let from = data["from"].as_str().unwrap_or("?");
+            let text = data["text"].as_str().unwrap_or("");
+            server.msg_session(sessid, format!("|y[signal from {from}]|n {text}"));
+        })
         .on_start(world::build)
 }

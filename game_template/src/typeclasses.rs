@@ -95,3 +95,33 @@ impl Typeclass for TavernRoom {
         }
     }
 }
+
+/// The template's characters: they start with hit points, mana and
+/// movement, which clients show from GMCP `Char.Vitals` (or MSDP `HEALTH`, ...).
+pub struct Adventurer;
+
+impl Typeclass for Adventurer {
+    fn name(&self) -> &str {
+        "adventurer"
+    }
+
+    fn kind(&self) -> Kind {
+        Kind::Character
+    }
+
+    fn at_object_creation(&self, server: &mut Server, obj: ObjId) {
+        server.world.update(obj, |o| {
+            for (attr, value) in [
+                ("hp", 20),
+                ("maxhp", 20),
+                ("mana", 10),
+                ("maxmana", 10),
+                ("movement", 30),
+                ("maxmove", 30),
+                ("level", 1),
+            ] {
+                o.set_attr(attr, value);
+            }
+        });
+    }
+}

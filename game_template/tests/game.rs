@@ -41,3 +41,76 @@ fn the_barkeep_greets_arrivals_and_the_bell_counts_its_rings() {
         "You ring the bell. It has rung 2 time(s)."
     );
 }
+
+#[test]
+fn resting_heals_with_one_vitals_update_for_the_health_bar() {
+    let mut t = TestGame::new(game::game());
+    let anna = t.player("Anna");
+    t.enable_oob(anna);
+    let first = t.oob(anna);
+    let vitals = |oob: &[(String, serde_json::Value)]| -> Vec<serde_json::Value> {
+        oob.iter()
+            .filter(|(name, _)| name == "gmcp:Char.Vitals")
+            .map(|(_, v)| v.clone())
+            .collect()
+    };
+    assert_eq!(
+        vitals(&first)[0]["hp"],
+        20,
+        "a new adventurer is unhurt: {first:?}"
+    );
+
+    let me = t.puppet(anna).unwrap();
+    t.with_server(|s| s.world.update(me, |o| o.set_attr("hp", 5)));
+    t.oob(anna);
+    assert_eq!(
+        t.cmd(anna, "rest"),
+        "You rest a while and recover 15 hit point(s)."
+    );
+    let sent = vitals(&t.oob(anna));
+    assert_eq!(sent.len(), 1, "fifteen changes, one update: {sent:?}");
+    assert_eq!(sent[0]["hp"], 20);
+    assert_eq!(t.cmd(anna, "rest"), "You are not hurt.");
+    assert!(vitals(&t.oob(anna)).is_empty());
+}
+
+#[test]
+fn the_bell_feed_follows_the_rings_of_the_bell_in_the_room() {
+    let mut t = TestGame::new(game::game());
+    let anna = t.player("Anna");
+    t.enable_oob(anna);
+    let bell = |oob: Vec<(String, serde_json::Value)>| -> Vec<serde_json::Value> {
+        oob.into_iter()
+            .filter(|(name, _)| name == "gmcp:Tavern.Bell")
+            .map(|(_, v)| v)
+            .collect()
+    };
+    assert!(bell(t.oob(anna)).is_empty(), "no bell in Limbo");
+    t.cmd(anna, "tavern");
+    assert_eq!(bell(t.oob(anna)), vec![serde_json::json!({"rings": 0})]);
+    t.cmd(anna, "ring");
+    assert_eq!(bell(t.oob(anna)), vec![serde_json::json!({"rings": 1})]);
+}
+
+#[test]
+fn a_signal_reaches_every_window_of_the_account_and_no_one_else() {
+    let mut t = TestGame::with_settings(game::game(), |s| s.server.multisession_mode = 1);
+    let laptop = t.player("Anna");
+    let phone = t.connect();
+    t.login(phone, "Anna");
+    let bert = t.player("Bert");
+    t.heard(laptop);
+    t.heard(phone);
+    t.heard(bert);
+    assert_eq!(
+        t.cmd(phone, "signal back in five"),
+        "[signal from Anna-2] back in five"
+    );
+    assert_eq!(t.heard(laptop), "[signal from Anna-2] back in five");
+    assert_eq!(t.heard(bert), "");
+    // Game handlers are code: they are there after a reload.
+    t.reload();
+    t.heard(phone);
+    t.cmd(laptop, "signal still here");
+    assert_eq!(t.heard(phone), "[signal from Anna] still here");
+}

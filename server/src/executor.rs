@@ -212,8 +212,16 @@ impl Server {
                 debug!(sessid, "session disconnected");
             }
             ToServer::Updated(sync) => {
-                if let Some(s) = self.sessions.get_mut(sync.sessid) {
+                let sessid = sync.sessid;
+                if let Some(s) = self.sessions.get_mut(sessid) {
+                    // A client that starts speaking GMCP, or changes the
+                    // packages it takes, gets a fresh snapshot of them.
+                    let oob_changed = s.sync.flags.options != sync.flags.options
+                        || s.sync.flags.oob_supports != sync.flags.oob_supports;
                     s.sync.flags = sync.flags;
+                    if oob_changed {
+                        self.refresh_feeds(sessid);
+                    }
                 }
             }
             ToServer::Input { sessid, seq, msg } => self.input(sessid, seq, msg),

@@ -96,6 +96,8 @@ pub struct Game {
     pub account_typeclass: Arc<dyn typeclass::AccountTypeclass>,
     /// The live-data packages (GMCP / MSDP) the game feeds its clients.
     pub feeds: feeds::Feeds,
+    /// Handlers of account events for every account (see [`Game::on_event`]).
+    pub event_handlers: Vec<(String, multisession::EventHandler)>,
     /// The kinds of objects the game has.
     pub typeclasses: typeclass::Typeclasses,
     /// The functions lock strings may call.
@@ -111,6 +113,7 @@ impl Default for Game {
             commands: Commands::default(),
             account_typeclass: Arc::new(typeclass::DefaultAccount),
             feeds: Default::default(),
+            event_handlers: Vec::new(),
             typeclasses: Default::default(),
             lock_funcs: Default::default(),
             on_start: Vec::new(),
@@ -164,6 +167,21 @@ impl Game {
         let status = feeds::CharStatus::new(vars);
         self.feeds.add(Arc::new(status.status_vars()));
         self.feeds.add(Arc::new(status));
+        self
+    }
+
+    /// Listens for an account event (`"*"`: every event) of every account:
+    /// the handler runs once per session the event reaches (see
+    /// [`Server::broadcast_event`] and [`Server::emit_to_session`]). Being
+    /// game code, it is there after every reload; `Server::on_event` adds
+    /// handlers for one account while the server runs.
+    pub fn on_event(
+        mut self,
+        event: &str,
+        handler: impl Fn(&mut Server, SessId, &str, &serde_json::Value) + Send + Sync + 'static,
+    ) -> Self {
+        self.event_handlers
+            .push((event.to_string(), Arc::new(handler)));
         self
     }
 

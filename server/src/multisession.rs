@@ -268,8 +268,8 @@ impl Server {
 
     /// Listens for the account's event `event` (`"*"`: every event). The
     /// handler runs once per session the event reaches. Subscriptions live in
-    /// the running server: make them again from `at_post_login` or
-    /// `Game::on_start` hooks.
+    /// the running server and end with it; handlers that must outlive reloads
+    /// belong in [`Game::on_event`](crate::Game::on_event).
     pub fn on_event(
         &mut self,
         account: AccountId,
@@ -317,17 +317,21 @@ impl Server {
     }
 
     fn deliver_event(&mut self, account: AccountId, sessid: SessId, event: &str, data: &Value) {
-        let handlers: Vec<EventHandler> = self
+        let wanted = |e: &str| e == event || e == "*";
+        let mut handlers: Vec<EventHandler> = self
+            .game
             .event_handlers
-            .by_account
-            .get(&account)
-            .map(|l| {
+            .iter()
+            .filter(|(e, _)| wanted(e))
+            .map(|(_, h)| h.clone())
+            .collect();
+        if let Some(l) = self.event_handlers.by_account.get(&account) {
+            handlers.extend(
                 l.iter()
-                    .filter(|(_, e, _)| e == event || e == "*")
-                    .map(|(_, _, h)| h.clone())
-                    .collect()
-            })
-            .unwrap_or_default();
+                    .filter(|(_, e, _)| wanted(e))
+                    .map(|(_, _, h)| h.clone()),
+            );
+        }
         for h in handlers {
             let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                 h(self, sessid, event, data)

@@ -29,6 +29,10 @@ const TEMPLATE: &[(&str, &str)] = &[
         include_str!("../../game_template/src/commands.rs"),
     ),
     (
+        "src/feeds.rs",
+        include_str!("../../game_template/src/feeds.rs"),
+    ),
+    (
         "src/typeclasses.rs",
         include_str!("../../game_template/src/typeclasses.rs"),
     ),
@@ -199,6 +203,7 @@ path = "src/main.rs"
 # the framework's repository instead, replace the path with its git address:
 #   tavern-server = {{ git = "https://example.org/tavern.git", branch = "main" }}
 tavern-server = {{ path = {server:?} }}
+serde_json = "1"
 tracing = "0.1"
 
 # This crate is a workspace of its own, wherever it lives.

@@ -37,6 +37,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use serde_json::Value;
 use tavern_shared::link::{PortalOp, StartMode, StopMode, ToPortal, ToServer};
 use tavern_shared::markup;
 use tavern_shared::{Msg, SessId, SessionSync, Settings};
@@ -65,6 +66,7 @@ pub struct TestGame {
     next_sessid: SessId,
     seq: HashMap<SessId, u64>,
     told: HashMap<SessId, Vec<String>>,
+    oob_told: HashMap<SessId, Vec<(String, Value)>>,
     syncs: HashMap<SessId, SessionSync>,
     closed: HashMap<SessId, Option<String>>,
 }
@@ -106,6 +108,7 @@ impl TestGame {
             next_sessid: 1,
             seq: HashMap::new(),
             told: HashMap::new(),
+            oob_told: HashMap::new(),
             syncs: HashMap::new(),
             closed: HashMap::new(),
         };
@@ -205,8 +208,24 @@ impl TestGame {
             for op in ops {
                 match op {
                     PortalOp::Output { sessid, msgs } => {
-                        let told = self.told.entry(sessid).or_default();
-                        told.extend(msgs.iter().filter_map(|m| m.first_str()).map(markup::strip));
+                        for m in msgs {
+                            if m.cmd == "text" || m.cmd == "prompt" {
+                                let text = m.first_str().map(markup::strip).unwrap_or_default();
+                                self.told.entry(sessid).or_default().push(text);
+                            } else {
+                                let protocol = m
+                                    .kwargs
+                                    .get("options")
+                                    .and_then(|o| o.get("protocol"))
+                                    .and_then(Value::as_str)
+                                    .unwrap_or("");
+                                let payload = m.args.first().cloned().unwrap_or(Value::Null);
+                                self.oob_told
+                                    .entry(sessid)
+                                    .or_default()
+                                    .push((format!("{protocol}:{}", m.cmd), payload));
+                            }
+                        }
                     }
                     PortalOp::SyncSession(sync) if self.syncs.contains_key(&sync.sessid) => {
                         self.syncs.insert(sync.sessid, *sync);
@@ -308,6 +327,23 @@ impl TestGame {
     /// `heard` (what other players' commands made it see), and forgets it.
     pub fn heard(&mut self, sessid: SessId) -> String {
         self.told.remove(&sessid).unwrap_or_default().join("\n")
+    }
+
+    /// The session's client negotiates GMCP and MSDP (as Mudlet does), so the
+    /// live-data feeds send it their packages from now on.
+    pub fn enable_oob(&mut self, sessid: SessId) {
+        let Some(mut sync) = self.syncs.get(&sessid).cloned() else {
+            return;
+        };
+        sync.flags.options = vec!["GMCP".into(), "MSDP".into()];
+        self.syncs.insert(sessid, sync.clone());
+        self.link(ToServer::Updated(Box::new(sync)));
+    }
+
+    /// The out-of-band messages `sessid` was sent since last asked, as
+    /// `("gmcp:Char.Vitals", payload)` / `("msdp:HEALTH", value)`, and forgets them.
+    pub fn oob(&mut self, sessid: SessId) -> Vec<(String, Value)> {
+        self.oob_told.remove(&sessid).unwrap_or_default()
     }
 
     /// The object a session puppets.

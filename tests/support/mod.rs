@@ -310,8 +310,15 @@ pub struct Client {
     raw: Vec<u8>,
     /// Every byte received, telnet commands included.
     pub all_raw: Vec<u8>,
+    /// Out-of-band messages received and not yet consumed: GMCP as
+    /// `("gmcp", package, json)`, MSDP as `("msdp", variable, value)`.
+    pub oob: Vec<(String, String, String)>,
     closed: bool,
 }
+
+/// Telnet option numbers the tests negotiate.
+pub const GMCP: u8 = 201;
+pub const MSDP: u8 = 69;
 
 impl Client {
     pub async fn connect(port: u16) -> Self {
@@ -323,8 +330,73 @@ impl Client {
             text: String::new(),
             raw: Vec::new(),
             all_raw: Vec::new(),
+            oob: Vec::new(),
             closed: false,
         }
+    }
+
+    /// Accepts the portal's GMCP and MSDP offers (IAC DO GMCP, IAC DO MSDP).
+    pub async fn accept_oob(&mut self) {
+        self.send_raw(&[255, 253, GMCP, 255, 253, MSDP]).await;
+    }
+
+    /// Sends a GMCP message: `package` and its JSON payload text.
+    pub async fn send_gmcp(&mut self, package: &str, json: &str) {
+        let mut b = vec![255, 250, GMCP];
+        b.extend_from_slice(format!("{package} {json}").trim_end().as_bytes());
+        b.extend_from_slice(&[255, 240]);
+        self.send_raw(&b).await;
+    }
+
+    /// Sends an MSDP command with its arguments (`REPORT`, `HEALTH`).
+    pub async fn send_msdp(&mut self, command: &str, args: &[&str]) {
+        let mut b = vec![255, 250, MSDP, 1];
+        b.extend_from_slice(command.as_bytes());
+        for a in args {
+            b.push(2);
+            b.extend_from_slice(a.as_bytes());
+        }
+        b.extend_from_slice(&[255, 240]);
+        self.send_raw(&b).await;
+    }
+
+    /// Waits for an out-of-band message of `kind` ("gmcp" / "msdp") named
+    /// `name` whose payload satisfies `pred`; consumes it and everything
+    /// received before it; returns the payload.
+    pub async fn expect_oob(
+        &mut self,
+        kind: &str,
+        name: &str,
+        pred: impl Fn(&str) -> bool,
+    ) -> String {
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        loop {
+            if let Some(i) = self
+                .oob
+                .iter()
+                .position(|(k, n, p)| k == kind && n == name && pred(p))
+            {
+                let (_, _, payload) = self.oob.drain(..=i).last().unwrap();
+                return payload;
+            }
+            assert!(!self.closed, "closed while waiting for {kind} {name}");
+            if tokio::time::timeout_at(deadline, self.read_some())
+                .await
+                .is_err()
+            {
+                panic!("timed out waiting for {kind} {name}; got {:?}", self.oob);
+            }
+        }
+    }
+
+    /// The out-of-band messages of `kind` named `name` received so far (and
+    /// not consumed), as payloads.
+    pub fn oob_named(&self, kind: &str, name: &str) -> Vec<String> {
+        self.oob
+            .iter()
+            .filter(|(k, n, _)| k == kind && n == name)
+            .map(|(_, _, p)| p.clone())
+            .collect()
     }
 
     pub async fn send(&mut self, line: &str) {
@@ -356,7 +428,29 @@ impl Client {
             Ok(n) => {
                 self.all_raw.extend_from_slice(&buf[..n]);
                 self.raw.extend_from_slice(&buf[..n]);
-                let text = strip_telnet(&mut self.raw);
+                let mut subs = Vec::new();
+                let text = strip_telnet_keep(&mut self.raw, &mut subs);
+                for (opt, payload) in subs {
+                    let text = String::from_utf8_lossy(&payload).into_owned();
+                    match opt {
+                        GMCP => {
+                            let (pkg, json) = text.split_once(' ').unwrap_or((&text, ""));
+                            self.oob.push(("gmcp".into(), pkg.into(), json.into()));
+                        }
+                        MSDP => {
+                            // VAR name VAL value (a scalar value is enough for the tests).
+                            let mut parts = payload.split(|&b| b == 1 || b == 2).skip(1);
+                            if let (Some(var), Some(val)) = (parts.next(), parts.next()) {
+                                self.oob.push((
+                                    "msdp".into(),
+                                    String::from_utf8_lossy(var).into(),
+                                    String::from_utf8_lossy(val).into(),
+                                ));
+                            }
+                        }
+                        _ => {}
+                    }
+                }
                 self.text
                     .push_str(&strip_ansi(&String::from_utf8_lossy(&text)));
             }
@@ -416,8 +510,9 @@ impl Client {
     }
 }
 
-/// Takes the telnet commands out of `raw`, leaving an incomplete one at the end in place.
-fn strip_telnet(raw: &mut Vec<u8>) -> Vec<u8> {
+/// Takes the telnet commands out of `raw`, leaving an incomplete one at the
+/// end in place; keeps each subnegotiation as (option, payload).
+fn strip_telnet_keep(raw: &mut Vec<u8>, subs: &mut Vec<(u8, Vec<u8>)>) -> Vec<u8> {
     let mut out = Vec::with_capacity(raw.len());
     let mut i = 0;
     while i < raw.len() {
@@ -440,7 +535,23 @@ fn strip_telnet(raw: &mut Vec<u8>) -> Vec<u8> {
                 i += 3;
             }
             250 => match raw[i..].windows(2).position(|w| w == [255, 240]) {
-                Some(end) => i += end + 2,
+                Some(end) => {
+                    if end >= 3 {
+                        let mut payload = Vec::new();
+                        let body = &raw[i + 3..i + end];
+                        let mut j = 0;
+                        while j < body.len() {
+                            payload.push(body[j]);
+                            j += if body[j] == 255 && body.get(j + 1) == Some(&255) {
+                                2
+                            } else {
+                                1
+                            };
+                        }
+                        subs.push((raw[i + 2], payload));
+                    }
+                    i += end + 2
+                }
                 None => break,
             },
             _ => i += 2,

@@ -1,0 +1,51 @@
+//! The template game's own live-data package, next to Tavern's (`Char.Vitals`,
+//! `Room.Info`, ...): a client widget can show how often the bell in the room
+//! has rung.
+
+use serde_json::{Value, json};
+use tavern_server::feeds::Feed;
+use tavern_server::{ObjId, Server};
+
+use crate::typeclasses::Bell;
+
+/// GMCP `Tavern.Bell` `{rings}` (MSDP `BELL_RINGS`): the bell in the
+/// character's room; nothing where there is no bell.
+pub struct BellFeed;
+
+impl BellFeed {
+    fn bell_near(server: &Server, puppet: ObjId) -> Option<ObjId> {
+        let room = server.world.get(puppet)?.location?;
+        let bell_name = tavern_server::Typeclass::name(&Bell);
+        server.world.contents(room).iter().copied().find(|&id| {
+            server
+                .world
+                .get(id)
+                .is_some_and(|o| o.typeclass == bell_name)
+        })
+    }
+}
+
+impl Feed for BellFeed {
+    fn package(&self) -> &str {
+        "Tavern.Bell"
+    }
+
+    fn snapshot(&self, server: &Server, puppet: ObjId) -> Option<Value> {
+        let bell = Self::bell_near(server, puppet)?;
+        let rings = server.world.get(bell)?.attr::<i64>("rings").unwrap_or(0);
+        Some(json!({ "rings": rings }))
+    }
+
+    /// The bell itself, and the character (who may walk to or from it).
+    fn watches(&self, server: &Server, puppet: ObjId, changed: ObjId) -> bool {
+        changed == puppet || Self::bell_near(server, puppet) == Some(changed)
+    }
+
+    fn msdp(&self, snapshot: &Value) -> Vec<(String, Value)> {
+        vec![("BELL_RINGS".into(), snapshot["rings"].clone())]
+    }
+
+    fn msdp_variables(&self) -> &[&str] {
+        &["BELL_RINGS"]
+    }
+}
