@@ -376,7 +376,7 @@ impl Client {
                 .iter()
                 .position(|(k, n, p)| k == kind && n == name && pred(p))
             {
-                let (_, _, payload) = self.oob.drain(..=i).last().unwrap();
+                let (_, _, payload) = self.oob.drain(..=i).next_back().unwrap();
                 return payload;
             }
             assert!(!self.closed, "closed while waiting for {kind} {name}");
