@@ -24,7 +24,9 @@ async fn mode_1_sessions_share_one_puppet_and_both_see_its_output() {
     first.expect("You say, \"one voice\"").await;
     first.send("sessions").await;
     let table = first.expect("Your current session(s):").await;
-    let table = table + &first.expect("Duo").await;
+    // Two rows: this one (*, and > as the one typed in last) and "Duo-2".
+    let table = table + &first.expect("Duo-2").await;
+    assert!(table.contains("*>"), "{table}");
     assert!(table.matches("telnet").count() >= 1, "{table}");
     // Quitting one leaves the other playing.
     second.send("quit").await;

@@ -302,3 +302,26 @@ fn supports_matches_modules_and_their_packages() {
     assert!(!supported(&s(&["Comm.Channel 1"]), "Comm.Tell"));
     assert!(supported(&s(&["Room.Info 1"]), "Room.Info"));
 }
+
+#[tokio::test]
+async fn gmcp_clients_are_told_goodbye_before_a_shutdown_not_a_reload() {
+    use tavern_shared::link::StopMode;
+    let mut h = harness_with(game(), |_| {}).await;
+    player(&mut h, 1, "Anna", &[]).await;
+    h.connect(2); // a plain telnet client: no GMCP
+    let frames = h.link(ToServer::Stop {
+        mode: StopMode::Reload,
+    });
+    assert!(gmcp(&frames, 1, "Core.Goodbye").is_empty());
+    let mut h = harness_with(game(), |_| {}).await;
+    player(&mut h, 1, "Anna", &[]).await;
+    h.connect(2);
+    let frames = h.link(ToServer::Stop {
+        mode: StopMode::Shutdown,
+    });
+    assert_eq!(
+        gmcp(&frames, 1, "Core.Goodbye"),
+        vec![json!(crate::executor::SHUTDOWN_GOODBYE)]
+    );
+    assert!(oob_for(&frames, 2).is_empty());
+}
