@@ -250,7 +250,7 @@ the server restarts with the new code and nobody is disconnected.
 `{crate_name} --help` lists the other commands (`stop`, `status`, `account create`, ...).
 
 - `src/lib.rs` — what the game is made of: commands, kinds of objects, the world.
-- `src/commands.rs`, `src/typeclasses.rs`, `src/world.rs` — each of those.
+- `src/commands.rs`, `src/typeclasses.rs`, `src/feeds.rs`, `src/world.rs` — each of those.
 - `tests/game.rs` — the game's commands tested in process, no sockets needed.
 - `settings.toml` — settings that differ from Tavern's defaults.
 

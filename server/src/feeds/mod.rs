@@ -295,7 +295,7 @@ impl Server {
         for &changed in &touched {
             self.near(changed, &puppets, &mut affected);
         }
-        let feeds = self.game.feeds.clone();
+        let game = self.game.clone();
         for (sessid, puppet) in sessions {
             let is_fresh = self.feed_states.get(&sessid).is_some_and(|st| st.fresh);
             if !is_fresh && !affected.contains(&puppet) {
@@ -311,7 +311,7 @@ impl Server {
                     state.msdp.clear();
                 }
             }
-            for feed in feeds.iter() {
+            for feed in game.feeds.iter() {
                 let watched = is_fresh || touched.iter().any(|&c| feed.watches(self, puppet, c));
                 if !watched {
                     continue;
