@@ -30,6 +30,7 @@ pub mod create;
 pub mod db;
 pub mod executor;
 pub mod feeds;
+pub mod flows;
 #[doc(hidden)]
 #[allow(missing_docs)]
 pub mod fuzz;
