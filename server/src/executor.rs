@@ -37,6 +37,8 @@ pub enum ServerEvent {
         /// Which link (they are numbered as they open).
         link: u64,
     },
+    /// A flow timeout may be due.
+    Tick,
     /// Work started with `spawn_for` / `spawn_task` finished.
     Done {
         /// The session it was for, whose input waited.
@@ -86,7 +88,9 @@ pub struct Server {
     /// Which portal process it serves.
     pub portal_instance: u64,
     connect_screen: String,
-    events: mpsc::Sender<ServerEvent>,
+    pub(crate) events: mpsc::Sender<ServerEvent>,
+    /// Flow definitions and what the flows are doing (instances live in the world).
+    pub flows: crate::flows::FlowRuntime,
     /// Effects of the current event, sent to the portal when it is done.
     ops: Vec<PortalOp>,
     acks: HashMap<SessId, u64>,
@@ -107,7 +111,7 @@ impl Server {
     ) -> Self {
         let sec = &settings.security;
         let connect_screen = game.connect_screen_text(&settings);
-        Self {
+        let mut server = Self {
             login_throttle: Throttle::new(sec.max_failed_logins, sec.login_window_secs),
             creation_throttle: Throttle::new(sec.max_account_creations, sec.creation_window_secs),
             persister: Persister::start(db.clone()),
@@ -126,12 +130,33 @@ impl Server {
             portal_instance: 0,
             connect_screen,
             events,
+            flows: Default::default(),
             ops: Vec::new(),
             acks: HashMap::new(),
             inflight: 0,
             typed_count: 0,
             stopping: None,
             requested: None,
+        };
+        server.load_flow_defs();
+        server
+    }
+
+    /// Defers the acknowledgement of `sessid`'s input just handled until its
+    /// background work (the flows' write) is done; false if there is none to defer.
+    pub(crate) fn hold_ack(&mut self, sessid: SessId) -> bool {
+        let Some(s) = self.sessions.get_mut(sessid) else {
+            return false;
+        };
+        if s.busy.is_some() {
+            return false;
+        }
+        match self.acks.remove(&sessid) {
+            Some(seq) => {
+                s.busy = Some(seq);
+                true
+            }
+            None => false,
         }
     }
 
@@ -169,6 +194,7 @@ impl Server {
         match ev {
             ServerEvent::Link(msg) => self.link_message(msg),
             ServerEvent::LinkClosed { .. } => {}
+            ServerEvent::Tick => self.flow_tick(),
             ServerEvent::Done { sessid, completion } => {
                 self.inflight = self.inflight.saturating_sub(1);
                 let ran =
@@ -273,6 +299,9 @@ impl Server {
         }
         let screen = self.connect_screen.clone();
         self.ops.push(PortalOp::ConnectScreen(screen));
+        // The sessions are back: flows go on where they were, and timeouts
+        // that fell due meanwhile fire now, with someone to hear them.
+        self.resume_flows();
         info!(
             ?start_mode,
             sessions = count,
@@ -308,6 +337,7 @@ impl Server {
                 s.sync.cmd_last_visible = now;
                 s.typed = typed;
             }
+            self.flows.input = Some(sessid);
             self.execute_line(sessid, &line);
         } else if !crate::inputfuncs::dispatch(self, sessid, &msg) {
             debug!(sessid, cmd = %msg.cmd, "input function not recognized");
@@ -481,6 +511,7 @@ impl Server {
 
     /// Collects the effects of the event just handled.
     fn take_batch(&mut self) -> Vec<ToPortal> {
+        self.flush_flows();
         self.feed_pass();
         self.persister.save(self.world.take_changes());
         for s in self.sessions.all_mut() {

@@ -91,7 +91,14 @@ pub fn dispatch(server: &mut Server, sessid: SessId, msg: &Msg) -> bool {
                 send_variable(server, sessid, name);
             }
         }
-        _ => return false,
+        other => {
+            let data = match (msg.args.len(), msg.kwargs.is_empty()) {
+                (0, true) => Value::Null,
+                (1, true) => msg.args[0].clone(),
+                _ => json!({"args": msg.args, "kwargs": msg.kwargs}),
+            };
+            return server.flow_oob(sessid, other, data);
+        }
     }
     true
 }

@@ -97,6 +97,12 @@ pub struct Game {
     pub account_typeclass: Arc<dyn typeclass::AccountTypeclass>,
     /// The live-data packages (GMCP / MSDP) the game feeds its clients.
     pub feeds: feeds::Feeds,
+    /// Flow definitions written in code (see [`Game::flow`]).
+    pub flows: Vec<Arc<flows::FlowDef>>,
+    /// Game code flows call by name (see [`Game::flow_action`]).
+    pub flow_actions: std::collections::HashMap<String, flows::FlowFn>,
+    /// Values every flow's placeholders can reach (see [`Game::flow_global`]).
+    pub flow_globals: serde_json::Map<String, serde_json::Value>,
     /// Handlers of account events for every account (see [`Game::on_event`]).
     pub event_handlers: Vec<(String, multisession::EventHandler)>,
     /// The kinds of objects the game has.
@@ -115,6 +121,9 @@ impl Default for Game {
             account_typeclass: Arc::new(typeclass::DefaultAccount),
             feeds: Default::default(),
             event_handlers: Vec::new(),
+            flows: Vec::new(),
+            flow_actions: Default::default(),
+            flow_globals: Default::default(),
             typeclasses: Default::default(),
             lock_funcs: Default::default(),
             on_start: Vec::new(),
@@ -183,6 +192,38 @@ impl Game {
     ) -> Self {
         self.event_handlers
             .push((event.to_string(), Arc::new(handler)));
+        self
+    }
+
+    /// Adds a flow definition (see [`flows`]); builders may add more as
+    /// files in `[game] flows_dir`. Panics if the definition does not hold
+    /// together (a `next` to a missing state), so a mistake stops the game
+    /// at its first start rather than a player in the middle of it.
+    pub fn flow(mut self, def: flows::FlowDef) -> Self {
+        if let Err(e) = def.validate() {
+            panic!("{e}");
+        }
+        self.flows.retain(|d| d.name != def.name);
+        self.flows.push(Arc::new(def));
+        self
+    }
+
+    /// Registers game code a flow's `call` action runs by name.
+    pub fn flow_action(
+        mut self,
+        name: &str,
+        f: impl Fn(&mut flows::FlowCtx<'_>, &serde_json::Value) -> Result<(), String>
+        + Send
+        + Sync
+        + 'static,
+    ) -> Self {
+        self.flow_actions.insert(name.to_string(), Arc::new(f));
+        self
+    }
+
+    /// A value every flow's `[[name]]` reaches (the last place looked).
+    pub fn flow_global(mut self, name: &str, value: serde_json::Value) -> Self {
+        self.flow_globals.insert(name.to_string(), value);
         self
     }
 

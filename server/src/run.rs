@@ -53,6 +53,7 @@ pub async fn load_world(db: &sea_orm::DatabaseConnection) -> anyhow::Result<Worl
             .help
             .insert(h.key.clone(), crate::world::HelpEntry::from_model(h));
     }
+    world.flows = crate::flows::runtime::load(db).await?;
     let first = db::reserve_ids(db, crate::create::ID_BLOCK).await?;
     world.add_free_ids(first..first + crate::create::ID_BLOCK);
     info!(
@@ -110,7 +111,18 @@ pub async fn run(settings: Settings, game: Game) -> anyhow::Result<()> {
     server.started();
 
     let mode = loop {
+        // The next flow timeout, if any.
+        let timer = server
+            .next_flow_deadline()
+            .map(|d| Duration::from_millis(d.saturating_sub(server.flow_now()).max(0) as u64));
         tokio::select! {
+            _ = async { tokio::time::sleep(timer.expect("guarded")).await }, if timer.is_some() => {
+                for frame in server.handle(ServerEvent::Tick) {
+                    if let Some(l) = &link {
+                        let _ = l.out.send(frame);
+                    }
+                }
+            }
             ev = ev_rx.recv() => {
                 let Some(ev) = ev else {
                     bail!("event channel closed");

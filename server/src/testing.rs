@@ -69,6 +69,8 @@ pub struct TestGame {
     oob_told: HashMap<SessId, Vec<(String, Value)>>,
     syncs: HashMap<SessId, SessionSync>,
     closed: HashMap<SessId, Option<String>>,
+    /// How far [`TestGame::advance`] moved the clock (kept across reloads).
+    clock_offset: i64,
 }
 
 impl TestGame {
@@ -111,6 +113,7 @@ impl TestGame {
             oob_told: HashMap::new(),
             syncs: HashMap::new(),
             closed: HashMap::new(),
+            clock_offset: 0,
         };
         t.boot(StartMode::Cold);
         t
@@ -137,6 +140,7 @@ impl TestGame {
             self.game.clone(),
             self.events_tx.clone(),
         );
+        server.flows.clock_offset = self.clock_offset;
         server.started();
         self.server = Some(server);
         let sessions = self.syncs.values().cloned().collect();
@@ -354,6 +358,20 @@ impl TestGame {
     /// Whether the server disconnected the session, and the reason it gave.
     pub fn disconnected(&self, sessid: SessId) -> Option<Option<&str>> {
         self.closed.get(&sessid).map(|r| r.as_deref())
+    }
+
+    /// Moves the flows' clock on by `by` and fires the timeouts that fell
+    /// due, as the server does when the time comes.
+    pub fn advance(&mut self, by: Duration) {
+        self.clock_offset += by.as_millis() as i64;
+        let offset = self.clock_offset;
+        self.server_mut().flows.clock_offset = offset;
+        let frames = {
+            let _rt = self.rt.enter();
+            self.server_mut().handle(ServerEvent::Tick)
+        };
+        self.absorb(frames);
+        self.settle();
     }
 
     /// The player closes the connection.

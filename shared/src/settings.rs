@@ -62,6 +62,8 @@ pub struct GameSettings {
     pub name: String,
     /// `[game] data_dir`: Where the SQLite database, the logs and the runtime files (portal.json) live.
     pub data_dir: PathBuf,
+    /// `[game] flows_dir`: Flow definitions builders write (`*.toml`, `*.json`), read when the server starts.
+    pub flows_dir: PathBuf,
 }
 
 /// `[portal]`: the player-facing listeners and their limits.
@@ -280,6 +282,7 @@ impl Settings {
 
 /// Keys whose values are filesystem paths, resolved against their file's directory.
 const PATH_KEYS: &[(&str, &str)] = &[
+    ("game", "flows_dir"),
     ("game", "data_dir"),
     ("portal", "tls_cert"),
     ("portal", "tls_key"),

@@ -370,6 +370,11 @@ impl Server {
         if self.relay_line(sessid, line) {
             return;
         }
+        // Flows listening to this player hear the line; one may keep it.
+        let heard = self.flow_command(sessid, line);
+        if heard.consumed {
+            return;
+        }
         let merged = Arc::new(self.merged_cmdset(sessid));
         let accessor = self.accessor(sessid);
         let usable: Vec<&Arc<CmdEntry>> = merged
@@ -409,6 +414,9 @@ impl Server {
                 self.msg_session(sessid, out);
             }
             Parsed::NoMatch => {
+                if heard.matched {
+                    return; // a flow's word, not a command
+                }
                 if let Some(e) = system("__nomatch_command") {
                     self.run_command(sessid, &e, line, "", line, merged.clone());
                     return;

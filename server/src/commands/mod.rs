@@ -8,6 +8,7 @@ pub mod account;
 pub mod admin;
 pub mod building;
 pub mod cmdset;
+pub mod flows;
 pub mod general;
 pub mod handler;
 pub mod help;
@@ -108,6 +109,7 @@ impl Default for Commands {
         let mut character = CmdSet::new("DefaultCharacter");
         general::add_all(&mut character);
         building::add_all(&mut character);
+        character.add(flows::Flows);
         help::add_all(&mut character);
         Self {
             unloggedin: Arc::new(unloggedin),

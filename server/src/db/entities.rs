@@ -112,3 +112,26 @@ pub mod help_entry {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+
+pub mod flow_instance {
+    use sea_orm::entity::prelude::*;
+
+    /// A running flow: its definition's name and its whole state as JSON.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "flow_instances")]
+    pub struct Model {
+        /// The instance's unique name.
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub name: String,
+        pub definition: String,
+        /// `FlowInstance` as JSON.
+        pub data: String,
+        /// When it was last written (ms since the Unix epoch).
+        pub updated_at: i64,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

@@ -11,6 +11,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261122_000001_init::Migration),
             Box::new(m20261122_000002_game_core::Migration),
+            Box::new(m20261122_000003_flows::Migration),
         ]
     }
 }
@@ -298,6 +299,56 @@ mod m20261122_000002_game_core {
                     .await?;
             }
             Ok(())
+        }
+
+        fn use_transaction(&self) -> Option<bool> {
+            Some(true)
+        }
+    }
+}
+
+/// Flows: one row per running flow instance, its whole state as JSON.
+mod m20261122_000003_flows {
+    use super::*;
+
+    pub struct Migration;
+
+    impl MigrationName for Migration {
+        fn name(&self) -> &str {
+            "m20261122_000003_flows"
+        }
+    }
+
+    #[derive(DeriveIden)]
+    enum FlowInstances {
+        Table,
+        Name,
+        Definition,
+        Data,
+        UpdatedAt,
+    }
+
+    #[async_trait::async_trait]
+    impl MigrationTrait for Migration {
+        async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+            manager
+                .create_table(
+                    Table::create()
+                        .table(FlowInstances::Table)
+                        .if_not_exists()
+                        .col(string(FlowInstances::Name).primary_key())
+                        .col(string(FlowInstances::Definition))
+                        .col(text(FlowInstances::Data))
+                        .col(big_integer(FlowInstances::UpdatedAt))
+                        .to_owned(),
+                )
+                .await
+        }
+
+        async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+            manager
+                .drop_table(Table::drop().table(FlowInstances::Table).to_owned())
+                .await
         }
 
         fn use_transaction(&self) -> Option<bool> {

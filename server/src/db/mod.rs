@@ -17,7 +17,7 @@ use sea_orm::{
 };
 use sea_orm_migration::MigratorTrait;
 
-pub use entities::{account, help_entry, object, server_config};
+pub use entities::{account, flow_instance, help_entry, object, server_config};
 
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
@@ -396,6 +396,41 @@ pub async fn save_help(db: &DatabaseConnection, entry: help_entry::Model) -> Res
         )
         .exec_without_returning(db)
         .await?;
+    Ok(())
+}
+
+/// Every running flow.
+pub async fn load_flows(db: &DatabaseConnection) -> Result<Vec<flow_instance::Model>, DbError> {
+    Ok(flow_instance::Entity::find().all(db).await?)
+}
+
+/// Writes flows and deletes ended ones, in one transaction; durable when this returns.
+pub async fn save_flows(
+    db: &DatabaseConnection,
+    rows: Vec<flow_instance::Model>,
+    deleted: Vec<String>,
+) -> Result<(), DbError> {
+    use flow_instance::Column as C;
+    let txn = begin_write(db).await?;
+    for row in rows {
+        let am: flow_instance::ActiveModel = row.into();
+        let am = sea_orm::ActiveModelTrait::reset_all(am);
+        flow_instance::Entity::insert(am)
+            .on_conflict(
+                OnConflict::column(C::Name)
+                    .update_columns([C::Definition, C::Data, C::UpdatedAt])
+                    .to_owned(),
+            )
+            .exec_without_returning(&txn)
+            .await?;
+    }
+    if !deleted.is_empty() {
+        flow_instance::Entity::delete_many()
+            .filter(C::Name.is_in(deleted))
+            .exec(&txn)
+            .await?;
+    }
+    txn.commit().await?;
     Ok(())
 }
 

@@ -430,7 +430,8 @@ impl FlowDef {
 
     /// Adds a state.
     pub fn state(mut self, name: &str, actions: impl IntoIterator<Item = Action>) -> Self {
-        self.states.insert(name.into(), actions.into_iter().collect());
+        self.states
+            .insert(name.into(), actions.into_iter().collect());
         self
     }
 

@@ -7,7 +7,11 @@
 
 pub mod def;
 pub mod engine;
+pub mod runtime;
 pub mod vars;
 
 pub use def::{Action, ArgType, FlowDef, FlowDefError, Op, START};
-pub use engine::{Effect, FlowInstance, Owner, Status, Trigger};
+pub use engine::{Effect, FlowInstance, Heard, Owner, Status, Trigger};
+pub use runtime::{FlowCtx, FlowFn, FlowRuntime};
+#[cfg(test)]
+mod tests;

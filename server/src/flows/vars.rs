@@ -108,7 +108,11 @@ pub fn render(text: &str, lookup: &dyn Fn(&str) -> Option<Value>) -> (String, Ve
 
 /// Renders every string inside a JSON value; a string that is exactly one
 /// placeholder keeps the found value's type (`"[[room.id]]"` → 12).
-pub fn render_value(v: &Value, lookup: &dyn Fn(&str) -> Option<Value>, missing: &mut Vec<String>) -> Value {
+pub fn render_value(
+    v: &Value,
+    lookup: &dyn Fn(&str) -> Option<Value>,
+    missing: &mut Vec<String>,
+) -> Value {
     match v {
         Value::String(s) => {
             let t = s.trim();
@@ -126,7 +130,9 @@ pub fn render_value(v: &Value, lookup: &dyn Fn(&str) -> Option<Value>, missing: 
             missing.extend(m);
             Value::String(text)
         }
-        Value::Array(a) => Value::Array(a.iter().map(|x| render_value(x, lookup, missing)).collect()),
+        Value::Array(a) => {
+            Value::Array(a.iter().map(|x| render_value(x, lookup, missing)).collect())
+        }
         Value::Object(o) => Value::Object(
             o.iter()
                 .map(|(k, x)| (k.clone(), render_value(x, lookup, missing)))
@@ -181,14 +187,21 @@ mod tests {
             "flag" => Some(json!(null)),
             _ => None,
         };
-        let (t, missing) = render("Hi [[Player.name]], [[ score ]] points[[flag]]. [[nope]]!", &lookup);
+        let (t, missing) = render(
+            "Hi [[Player.name]], [[ score ]] points[[flag]]. [[nope]]!",
+            &lookup,
+        );
         assert_eq!(t, "Hi Anna, 12 points. !");
         assert_eq!(missing, vec!["nope"]);
         let (t, missing) = render("no [[end", &lookup);
         assert_eq!(t, "no [[end");
         assert!(missing.is_empty());
         let mut m = Vec::new();
-        let v = render_value(&json!({"n": "[[score]]", "s": "x[[score]]", "l": ["[[nope]]"]}), &lookup, &mut m);
+        let v = render_value(
+            &json!({"n": "[[score]]", "s": "x[[score]]", "l": ["[[nope]]"]}),
+            &lookup,
+            &mut m,
+        );
         assert_eq!(v, json!({"n": 12, "s": "x12", "l": [null]}));
         assert_eq!(m, vec!["nope"]);
     }

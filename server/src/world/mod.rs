@@ -68,6 +68,8 @@ pub struct World {
     pub help: std::collections::BTreeMap<String, HelpEntry>,
     /// Where new characters start (Evennia's Limbo).
     pub start_room: ObjId,
+    /// The running flows, by name (see [`crate::flows`]).
+    pub flows: std::collections::BTreeMap<String, crate::flows::FlowInstance>,
     dirty: BTreeSet<ObjId>,
     deleted: BTreeSet<ObjId>,
     dirty_accounts: BTreeSet<AccountId>,

@@ -252,6 +252,22 @@ pub enum Effect {
     Ended,
 }
 
+/// What became of a trigger.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Heard {
+    /// A listener heard it (went, or queued it).
+    pub matched: bool,
+    /// A listener took it for itself (a command line that is not to run).
+    pub consumed: bool,
+}
+
+impl std::ops::BitOrAssign for Heard {
+    fn bitor_assign(&mut self, o: Heard) {
+        self.matched |= o.matched;
+        self.consumed |= o.consumed;
+    }
+}
+
 /// Something a listener may be waiting for.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Trigger {
@@ -278,7 +294,13 @@ fn contains_all(big: &[String], small: &[String]) -> bool {
 
 impl FlowInstance {
     /// A new instance, with `START` queued (run it with [`FlowInstance::run`]).
-    pub fn new(def: &FlowDef, name: &str, owner: Owner, args: Map<String, Value>, now: i64) -> Self {
+    pub fn new(
+        def: &FlowDef,
+        name: &str,
+        owner: Owner,
+        args: Map<String, Value>,
+        now: i64,
+    ) -> Self {
         let mut f = FlowInstance {
             name: name.into(),
             def: def.name.clone(),
@@ -300,7 +322,13 @@ impl FlowInstance {
     }
 
     /// Queues a state; it is entered when what is queued before it is done.
-    pub fn queue_next(&mut self, state: &str, path: Vec<String>, listener: Option<String>, data: Value) {
+    pub fn queue_next(
+        &mut self,
+        state: &str,
+        path: Vec<String>,
+        listener: Option<String>,
+        data: Value,
+    ) {
         self.pending.push_back(Pending {
             state: state.into(),
             path,
@@ -557,7 +585,8 @@ impl FlowInstance {
                     args,
                     owner,
                 } => {
-                    let args = match self.render_value(def, &Value::Object(args.clone()), scope, fx) {
+                    let args = match self.render_value(def, &Value::Object(args.clone()), scope, fx)
+                    {
                         Value::Object(m) => m,
                         _ => Map::new(),
                     };
@@ -585,11 +614,24 @@ impl FlowInstance {
                     let next = self.render(def, next, scope, fx);
                     self.queue_next(&next, path.clone(), None, Value::Null);
                 }
-                Action::Split { state: s, path: name } => self.split(&path, s, name),
+                Action::Split {
+                    state: s,
+                    path: name,
+                } => self.split(&path, s, name),
                 Action::Join { path: p } => {
-                    let p = if p.is_empty() { path.clone() } else { p.clone() };
-                    let mine = self.states.iter().position(|s| s.path == path && s.entry == entry);
-                    let keep = self.states.get(mine.unwrap_or(usize::MAX)).map(|s| s.path.clone());
+                    let p = if p.is_empty() {
+                        path.clone()
+                    } else {
+                        p.clone()
+                    };
+                    let mine = self
+                        .states
+                        .iter()
+                        .position(|s| s.path == path && s.entry == entry);
+                    let keep = self
+                        .states
+                        .get(mine.unwrap_or(usize::MAX))
+                        .map(|s| s.path.clone());
                     self.join(&p, keep.as_deref().unwrap_or(&[]));
                 }
                 Action::End => {
@@ -621,7 +663,11 @@ impl FlowInstance {
             Action::Timeout { after, .. } => vars::duration_ms(after).map(|d| date + d),
             _ => None,
         };
-        if let Some(l) = self.listeners.iter_mut().find(|l| l.id == id && l.path == path) {
+        if let Some(l) = self
+            .listeners
+            .iter_mut()
+            .find(|l| l.id == id && l.path == path)
+        {
             // A kept listener of this state, muted while it was not current.
             l.entry = entry;
             l.status = Status::Active;
@@ -675,20 +721,24 @@ impl FlowInstance {
         self.queue_next(&next, path, Some(id.into()), data);
     }
 
-    /// Hands a trigger to every listener waiting for it; true if one heard it
-    /// (for a command: one that consumes the line).
-    pub fn deliver(&mut self, trigger: &Trigger, fx: &mut Vec<Effect>) -> bool {
+    /// Hands a trigger to every listener waiting for it.
+    pub fn deliver(&mut self, trigger: &Trigger, fx: &mut Vec<Effect>) -> Heard {
+        let mut heard = Heard::default();
         if self.ended {
-            return false;
+            return heard;
         }
-        let mut heard = false;
         let ids: Vec<String> = self.listeners.iter().map(|l| l.id.clone()).collect();
         for id in ids {
             let Some(l) = self.listeners.iter().find(|l| l.id == id) else {
                 continue;
             };
             let (matched, data, consume) = match (&l.action, trigger) {
-                (Action::OnCommand { command, consume, .. }, Trigger::Command(line)) => {
+                (
+                    Action::OnCommand {
+                        command, consume, ..
+                    },
+                    Trigger::Command(line),
+                ) => {
                     let re = regex::RegexBuilder::new(&format!("^(?:{command})$"))
                         .case_insensitive(true)
                         .size_limit(1 << 20)
@@ -701,14 +751,20 @@ impl FlowInstance {
                 }
                 (Action::OnOob { package, .. }, Trigger::Oob(name, data)) => {
                     let norm = |s: &str| s.to_lowercase().replace('.', "_");
-                    (norm(package) == norm(name), json!({"package": name, "data": data}), false)
+                    (
+                        norm(package) == norm(name),
+                        json!({"package": name, "data": data}),
+                        false,
+                    )
                 }
                 (Action::OnFlowEnd { flow, .. }, Trigger::FlowEnd(name)) => {
                     (flow == name, json!({"flow": name}), false)
                 }
-                (Action::Timeout { .. }, Trigger::Time(now)) => {
-                    (l.deadline.is_some_and(|d| d <= *now), json!({"at": now}), false)
-                }
+                (Action::Timeout { .. }, Trigger::Time(now)) => (
+                    l.deadline.is_some_and(|d| d <= *now),
+                    json!({"at": now}),
+                    false,
+                ),
                 _ => (false, Value::Null, false),
             };
             if !matched {
@@ -716,17 +772,25 @@ impl FlowInstance {
             }
             match l.status {
                 Status::Active => {
-                    heard |= consume || !matches!(trigger, Trigger::Command(_));
+                    heard.matched = true;
+                    heard.consumed |= consume;
                     self.fire(&id, data);
                 }
                 Status::Muted | Status::Stalled if l.kept() => {
-                    heard |= consume;
+                    heard.matched = true;
+                    heard.consumed |= consume;
                     let max = l.max_queue();
-                    let l = self.listeners.iter_mut().find(|l| l.id == id).expect("found above");
+                    let l = self
+                        .listeners
+                        .iter_mut()
+                        .find(|l| l.id == id)
+                        .expect("found above");
                     l.queue.push_back(data);
                     if l.queue.len() > max {
                         l.queue.pop_front();
-                        fx.push(Effect::Queueing { listener: id.clone() });
+                        fx.push(Effect::Queueing {
+                            listener: id.clone(),
+                        });
                     }
                 }
                 _ => {}
@@ -781,7 +845,11 @@ impl FlowInstance {
         let names: Vec<&str> = path.split('.').map(str::trim).collect();
         let (first, rest) = names.split_first()?;
         let start = if *first == "state" {
-            let data = self.states.last().map(|s| s.data.clone()).unwrap_or(Value::Null);
+            let data = self
+                .states
+                .last()
+                .map(|s| s.data.clone())
+                .unwrap_or(Value::Null);
             Some(Found::Data(data))
         } else if let Some(v) = self.vars.get(*first) {
             Some(Found::Data(v.clone()))
@@ -814,7 +882,13 @@ impl FlowInstance {
         out
     }
 
-    fn render_value(&self, def: &FlowDef, v: &Value, scope: &dyn Scope, fx: &mut Vec<Effect>) -> Value {
+    fn render_value(
+        &self,
+        def: &FlowDef,
+        v: &Value,
+        scope: &dyn Scope,
+        fx: &mut Vec<Effect>,
+    ) -> Value {
         let mut missing = Vec::new();
         let out = vars::render_value(v, &|p| self.lookup(def, p, scope), &mut missing);
         for m in missing {
@@ -825,7 +899,14 @@ impl FlowInstance {
 
     /// Sets a variable: through to an object's attribute when the path
     /// starts at an object (`owner.hp`, `Player.score`), else the flow's own.
-    pub fn set(&mut self, def: &FlowDef, var: &str, value: Value, scope: &dyn Scope, fx: &mut Vec<Effect>) {
+    pub fn set(
+        &mut self,
+        def: &FlowDef,
+        var: &str,
+        value: Value,
+        scope: &dyn Scope,
+        fx: &mut Vec<Effect>,
+    ) {
         let names: Vec<&str> = var.split('.').map(str::trim).collect();
         if names.len() >= 2 {
             let (attr, head) = names.split_last().expect("two names");

@@ -47,7 +47,11 @@ fn cmd(f: &mut FlowInstance, def: &FlowDef, line: &str, now: i64) -> Vec<Effect>
 }
 
 fn states(f: &FlowInstance) -> Vec<(String, Vec<String>)> {
-    let mut v: Vec<_> = f.states.iter().map(|s| (s.state.clone(), s.path.clone())).collect();
+    let mut v: Vec<_> = f
+        .states
+        .iter()
+        .map(|s| (s.state.clone(), s.path.clone()))
+        .collect();
     v.sort();
     v
 }
@@ -55,8 +59,18 @@ fn states(f: &FlowInstance) -> Vec<(String, Vec<String>)> {
 #[test]
 fn next_is_serial_and_leaving_a_state_cancels_its_listeners() {
     let def = FlowDef::new("d")
-        .state("START", [Action::send("one"), Action::next("b"), Action::send("two")])
-        .state("b", [Action::send("three"), Action::on_command("go", "c"), Action::on_command("stay", "b")])
+        .state(
+            "START",
+            [Action::send("one"), Action::next("b"), Action::send("two")],
+        )
+        .state(
+            "b",
+            [
+                Action::send("three"),
+                Action::on_command("go", "c"),
+                Action::on_command("stay", "b"),
+            ],
+        )
         .state("c", [Action::send("four")]);
     let (mut f, fx) = start(&def);
     // The rest of START runs before b is entered.
@@ -64,16 +78,35 @@ fn next_is_serial_and_leaving_a_state_cancels_its_listeners() {
     assert_eq!(f.listeners.len(), 2);
     let fx = cmd(&mut f, &def, "GO", 2_000);
     assert_eq!(sends(&fx), ["four"]);
-    assert!(f.listeners.is_empty(), "b's listeners are cancelled: {:?}", f.listeners);
+    assert!(
+        f.listeners.is_empty(),
+        "b's listeners are cancelled: {:?}",
+        f.listeners
+    );
     assert!(sends(&cmd(&mut f, &def, "stay", 3_000)).is_empty());
 }
 
 #[test]
 fn a_stalled_listener_does_not_fire_twice_and_a_kept_one_queues_and_replays() {
     let def = FlowDef::new("d")
-        .state("START", [Action::on_event_kept("bell", "rang", 2), Action::on_command("wait", "waiting")])
-        .state("rang", [Action::set("rings", "[[state.data]]"), Action::next("START")])
-        .state("waiting", [Action::send("waiting"), Action::on_command("back", "START")]);
+        .state(
+            "START",
+            [
+                Action::on_event_kept("bell", "rang", 2),
+                Action::on_command("wait", "waiting"),
+            ],
+        )
+        .state(
+            "rang",
+            [
+                Action::set("rings", "[[state.data]]"),
+                Action::next("START"),
+            ],
+        )
+        .state(
+            "waiting",
+            [Action::send("waiting"), Action::on_command("back", "START")],
+        );
     let (mut f, _) = start(&def);
     let mut fx = Vec::new();
     // Two events at once: the first fires and stalls the listener; the second queues.
@@ -93,8 +126,19 @@ fn a_stalled_listener_does_not_fire_twice_and_a_kept_one_queues_and_replays() {
     for n in 3..=5 {
         f.deliver(&Trigger::Event("bell".into(), json!(n)), &mut fx);
     }
-    assert_eq!(fx, vec![Effect::Queueing { listener: "START:0".into() }]);
-    let queued: Vec<Value> = f.listener("START:0").unwrap().queue.iter().map(|e| e["data"].clone()).collect();
+    assert_eq!(
+        fx,
+        vec![Effect::Queueing {
+            listener: "START:0".into()
+        }]
+    );
+    let queued: Vec<Value> = f
+        .listener("START:0")
+        .unwrap()
+        .queue
+        .iter()
+        .map(|e| e["data"].clone())
+        .collect();
     assert_eq!(queued, [json!(4), json!(5)]);
     // Back in START: 4, then 5, in order.
     cmd(&mut f, &def, "back", 4_000);
@@ -106,41 +150,68 @@ fn a_stalled_listener_does_not_fire_twice_and_a_kept_one_queues_and_replays() {
 #[test]
 fn a_cancelled_listener_hears_nothing() {
     let def = FlowDef::new("d")
-        .state("START", [Action::on_event("x", "b"), Action::on_command("skip", "b")])
+        .state(
+            "START",
+            [Action::on_event("x", "b"), Action::on_command("skip", "b")],
+        )
         .state("b", [Action::send("in b")]);
     let (mut f, _) = start(&def);
     cmd(&mut f, &def, "skip", 2_000);
     let mut fx = Vec::new();
-    assert!(!f.deliver(&Trigger::Event("x".into(), json!(null)), &mut fx));
+    assert!(
+        !f.deliver(&Trigger::Event("x".into(), json!(null)), &mut fx)
+            .matched
+    );
     assert!(fx.is_empty() && f.pending.is_empty());
 }
 
 #[test]
 fn split_runs_paths_in_parallel_and_join_ends_them() {
     let def = FlowDef::new("d")
-        .state("START", [Action::split("hint", "side"), Action::next("main")])
+        .state(
+            "START",
+            [Action::split("hint", "side"), Action::next("main")],
+        )
         .state("main", [Action::on_command("done", "joined")])
         .state("hint", [Action::on_command("ring", "rung")])
-        .state("rung", [Action::send("nice ring"), Action::on_command("ring", "rung")])
+        .state(
+            "rung",
+            [
+                Action::send("nice ring"),
+                Action::on_command("ring", "rung"),
+            ],
+        )
         .state("joined", [Action::join(&["side"]), Action::send("joined")]);
     let (mut f, _) = start(&def);
     assert_eq!(
         states(&f),
-        [("hint".to_string(), vec!["side".to_string()]), ("main".to_string(), vec![])]
+        [
+            ("hint".to_string(), vec!["side".to_string()]),
+            ("main".to_string(), vec![])
+        ]
     );
     // The branch's listener and the main path's both work.
     assert_eq!(sends(&cmd(&mut f, &def, "ring", 2_000)), ["nice ring"]);
     assert_eq!(sends(&cmd(&mut f, &def, "done", 3_000)), ["joined"]);
     assert_eq!(states(&f), [("joined".to_string(), vec![])]);
     assert!(f.listeners.is_empty());
-    assert!(sends(&cmd(&mut f, &def, "ring", 4_000)).is_empty(), "the side path is over");
+    assert!(
+        sends(&cmd(&mut f, &def, "ring", 4_000)).is_empty(),
+        "the side path is over"
+    );
 }
 
 #[test]
 fn entering_a_state_from_before_the_split_ends_the_branches() {
     let def = FlowDef::new("d")
         .state("START", [Action::next("lobby")])
-        .state("lobby", [Action::split("side", "extra"), Action::on_command("again", "lobby")])
+        .state(
+            "lobby",
+            [
+                Action::split("side", "extra"),
+                Action::on_command("again", "lobby"),
+            ],
+        )
         .state("side", [Action::on_command("poke", "side")]);
     let (mut f, _) = start(&def);
     assert_eq!(f.states.len(), 2);
@@ -166,7 +237,12 @@ fn join_cancels_listeners_whose_path_contains_or_is_contained_in_it() {
         queue: VecDeque::new(),
         deadline: None,
     };
-    f.listeners = vec![l("root", &[]), l("a", &["a"]), l("ab", &["a", "b"]), l("c", &["c"])];
+    f.listeners = vec![
+        l("root", &[]),
+        l("a", &["a"]),
+        l("ab", &["a", "b"]),
+        l("c", &["c"]),
+    ];
     f.join(&["a".to_string()], &[]);
     let left: Vec<&str> = f.listeners.iter().map(|l| l.id.as_str()).collect();
     assert_eq!(left, ["c"], "root ⊆ [a], [a] and [a,b] ⊇ [a]; [c] neither");
@@ -175,14 +251,24 @@ fn join_cancels_listeners_whose_path_contains_or_is_contained_in_it() {
 #[test]
 fn a_restarted_flow_keeps_its_dates_and_does_not_repeat_done_actions() {
     let def = FlowDef::new("d")
-        .state("START", [Action::send("hello"), Action::timeout("10", "late"), Action::on_command("hi", "late")])
+        .state(
+            "START",
+            [
+                Action::send("hello"),
+                Action::timeout("10", "late"),
+                Action::on_command("hi", "late"),
+            ],
+        )
         .state("late", [Action::send("too late")]);
     let (f, fx) = start(&def);
     assert_eq!(sends(&fx), ["hello"]);
     assert_eq!(f.next_deadline(), Some(11_000), "entered at 1 000 + 10 s");
     // Saved and loaded (a reload or a crash), then run again at 5 000.
     let mut f: FlowInstance = serde_json::from_value(serde_json::to_value(&f).unwrap()).unwrap();
-    assert!(sends(&f.run(&def, 5_000, &NoWorld)).is_empty(), "hello is not said twice");
+    assert!(
+        sends(&f.run(&def, 5_000, &NoWorld)).is_empty(),
+        "hello is not said twice"
+    );
     assert_eq!(f.next_deadline(), Some(11_000));
     let mut fx = Vec::new();
     f.deliver(&Trigger::Time(10_999), &mut fx);
@@ -194,7 +280,10 @@ fn a_restarted_flow_keeps_its_dates_and_does_not_repeat_done_actions() {
 #[test]
 fn a_timeout_already_past_when_armed_fires_at_once() {
     let def = FlowDef::new("d")
-        .state("START", [Action::call("slow", json!(null)), Action::timeout("1", "b")])
+        .state(
+            "START",
+            [Action::call("slow", json!(null)), Action::timeout("1", "b")],
+        )
         .state("b", [Action::send("b")]);
     let mut f = FlowInstance::new(&def, "t", Owner::Game, Map::new(), 0);
     let fx = f.run(&def, 0, &NoWorld);
@@ -208,12 +297,15 @@ fn variables_resolve_in_the_documented_order_and_set_writes_through() {
     let def = FlowDef::new("d")
         .arg("who", ArgType::Object)
         .arg("n", ArgType::Number)
-        .state("START", [
-            Action::send("[[who.key]] [[n]] [[hp]] [[owner.hp]] [[motd]] [[nope]]"),
-            Action::set("quest.step", 2),
-            Action::set("who.hp", 9),
-            Action::send("step [[quest.step]]"),
-        ]);
+        .state(
+            "START",
+            [
+                Action::send("[[who.key]] [[n]] [[hp]] [[owner.hp]] [[motd]] [[nope]]"),
+                Action::set("quest.step", 2),
+                Action::set("who.hp", 9),
+                Action::send("step [[quest.step]]"),
+            ],
+        );
     let mut args = Map::new();
     args.insert("who".into(), json!("#7"));
     args.insert("n".into(), json!(4));
@@ -221,7 +313,11 @@ fn variables_resolve_in_the_documented_order_and_set_writes_through() {
     let fx = f.run(&def, 0, &NoWorld);
     assert_eq!(sends(&fx), ["Anna 4 3 3 Welcome ", "step 2"]);
     assert!(fx.contains(&Effect::Warn("[[nope]] has no value".into())));
-    assert!(fx.contains(&Effect::SetAttr { obj: 7, attr: "hp".into(), value: json!(9) }));
+    assert!(fx.contains(&Effect::SetAttr {
+        obj: 7,
+        attr: "hp".into(),
+        value: json!(9)
+    }));
     // A flow variable shadows the owner's attribute of the same name.
     f.vars.insert("hp".into(), json!(100));
     assert_eq!(f.lookup(&def, "hp", &NoWorld), Some(json!(100)));
@@ -265,8 +361,18 @@ action = "end"
     let json = serde_json::to_string(&def).unwrap();
     assert_eq!(FlowDef::from_json(&json).unwrap(), def);
     let bad = toml.replace("next = \"end\"", "next = \"nowhere\"");
-    assert!(FlowDef::from_toml(&bad).unwrap_err().to_string().contains("nowhere"));
-    assert!(FlowDef::from_toml("name = \"x\"\n[states]\n").unwrap_err().to_string().contains("START"));
+    assert!(
+        FlowDef::from_toml(&bad)
+            .unwrap_err()
+            .to_string()
+            .contains("nowhere")
+    );
+    assert!(
+        FlowDef::from_toml("name = \"x\"\n[states]\n")
+            .unwrap_err()
+            .to_string()
+            .contains("START")
+    );
     let bad = toml.replace("\"0:30\"", "\"soon\"");
     assert!(FlowDef::from_toml(&bad).is_err());
     assert!(FlowDef::from_toml(&toml.replace("action = \"end\"", "action = \"explode\"")).is_err());

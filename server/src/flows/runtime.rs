@@ -1,0 +1,879 @@
+//! Flows in the running server: definitions (from code and from
+//! `[game] flows_dir`), instances in the world, what triggers their
+//! listeners (commands, flow events, out-of-band input, flows ending, the
+//! clock, changes), carrying out their effects, and saving them.
+//!
+//! A flow's messages reach players only once its new state is in the
+//! database: a step's row is written first (in order, by one writer), then
+//! its messages are sent. A crash before the write loses the step, not its
+//! messages — the step runs again, once. A step a player's command caused
+//! holds that command's acknowledgement until it is written, so after a
+//! crash the portal replays the command and the step happens after all.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{Map, Value, json};
+use tavern_shared::SessId;
+use tokio::sync::mpsc;
+use tracing::{info, warn};
+
+use super::def::FlowDef;
+use super::engine::{Effect, FlowInstance, Heard, Listener, Owner, Trigger, object_id};
+use super::vars::{Found, Scope};
+use crate::db;
+use crate::executor::{Completion, Server, ServerEvent};
+use crate::world::{Kind, ObjId};
+
+/// Game code a flow's `call` action runs.
+pub type FlowFn = Arc<dyn Fn(&mut FlowCtx<'_>, &Value) -> Result<(), String> + Send + Sync>;
+
+/// How many triggers one event may cause before the rest wait (a flow that
+/// emits the event it listens for must not hang the server).
+const MAX_TRIGGERS_PER_EVENT: usize = 1_000;
+
+/// The flows part of the server.
+#[derive(Default)]
+pub struct FlowRuntime {
+    /// Every definition, by name: the game's, then those read from files.
+    pub defs: BTreeMap<String, Arc<FlowDef>>,
+    dirty: BTreeSet<String>,
+    deleted: BTreeSet<String>,
+    outbox: Vec<(Vec<SessId>, String)>,
+    triggers: VecDeque<Trigger>,
+    to_drive: VecDeque<String>,
+    /// The session whose input is being handled (its ack waits for the flows' write).
+    pub(crate) input: Option<SessId>,
+    /// Milliseconds added to the clock (tests advance time with it).
+    pub clock_offset: i64,
+    writer: Option<mpsc::UnboundedSender<WriteJob>>,
+    made: u64,
+}
+
+struct WriteJob {
+    rows: Vec<db::flow_instance::Model>,
+    deleted: Vec<String>,
+    sessid: Option<SessId>,
+    completion: Completion,
+}
+
+/// Reads the flow definitions in a directory (`*.toml`, `*.json`); a file
+/// that does not load is reported and skipped.
+pub fn load_dir(dir: &Path) -> Vec<FlowDef> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut paths: Vec<_> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    paths.sort();
+    let mut defs = Vec::new();
+    for path in paths {
+        let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+        if ext != "toml" && ext != "json" {
+            continue;
+        }
+        let loaded = std::fs::read_to_string(&path)
+            .map_err(|e| e.to_string())
+            .and_then(|text| {
+                if ext == "toml" {
+                    FlowDef::from_toml(&text)
+                } else {
+                    FlowDef::from_json(&text)
+                }
+                .map_err(|e| e.to_string())
+            });
+        match loaded {
+            Ok(def) => defs.push(def),
+            Err(e) => {
+                tracing::error!(file = %path.display(), "a flow definition does not load: {e}")
+            }
+        }
+    }
+    defs
+}
+
+/// What a flow's placeholders reach in the world.
+struct WorldScope<'a> {
+    server: &'a Server,
+    owner: Option<ObjId>,
+}
+
+impl Scope for WorldScope<'_> {
+    fn field(&self, obj: ObjId, name: &str) -> Option<Found> {
+        let o = self.server.world.get(obj)?;
+        Some(match name {
+            "id" => Found::Data(json!(o.id)),
+            "key" | "name" => Found::Data(json!(o.key)),
+            "location" => Found::Object(o.location?),
+            "home" => Found::Object(o.home?),
+            "typeclass" => Found::Data(json!(o.typeclass)),
+            _ => Found::Data(o.attr::<Value>(name)?),
+        })
+    }
+    fn owner(&self) -> Option<ObjId> {
+        self.owner
+    }
+    fn global(&self, name: &str) -> Option<Value> {
+        self.server.game.flow_globals.get(name).cloned()
+    }
+}
+
+/// What game code called by a flow (`Game::flow_action`) works with — the
+/// context of one action of one state of one flow.
+pub struct FlowCtx<'a> {
+    /// The server.
+    pub server: &'a mut Server,
+    flow: &'a mut FlowInstance,
+    def: Arc<FlowDef>,
+    /// When the state was first entered (also when re-entered after a restart).
+    pub date: i64,
+    /// The state's name.
+    pub state: String,
+    /// The state's path.
+    pub path: Vec<String>,
+    /// The action's id (`state:index`).
+    pub action: String,
+    fx: Vec<Effect>,
+}
+
+impl FlowCtx<'_> {
+    /// The flow's unique name.
+    pub fn name(&self) -> &str {
+        &self.flow.name
+    }
+    /// Its definition's name.
+    pub fn definition(&self) -> &str {
+        &self.def.name
+    }
+    /// Who it belongs to.
+    pub fn owner(&self) -> Owner {
+        self.flow.owner
+    }
+    /// Goes to a state (in this path) when this action is done.
+    pub fn next(&mut self, state: &str) {
+        self.flow
+            .queue_next(state, self.path.clone(), None, Value::Null);
+    }
+    /// Starts a parallel path.
+    pub fn split_path(&mut self, state: &str, name: &str) {
+        let path = self.path.clone();
+        self.flow.split(&path, state, name);
+    }
+    /// Ends a path (see the flows guide).
+    pub fn join_path(&mut self, path: &[&str]) {
+        let p: Vec<String> = path.iter().map(|s| s.to_string()).collect();
+        let keep = self.path.clone();
+        self.flow.join(&p, &keep);
+    }
+    /// A variable (see the lookup order in the flows guide).
+    pub fn var(&self, path: &str) -> Option<Value> {
+        let scope = WorldScope {
+            server: self.server,
+            owner: owner_obj(self.flow.owner),
+        };
+        self.flow.lookup(&self.def, path, &scope)
+    }
+    /// Sets a variable (through to an object's attribute for `obj.attr`).
+    pub fn set(&mut self, var: &str, value: Value) {
+        let scope = WorldScope {
+            server: self.server,
+            owner: owner_obj(self.flow.owner),
+        };
+        let mut fx = Vec::new();
+        self.flow.set(&self.def, var, value, &scope, &mut fx);
+        self.fx.extend(fx);
+    }
+    /// Emits a flow event.
+    pub fn emit(&mut self, event: &str, data: Value) {
+        self.fx.push(Effect::Emit {
+            event: event.into(),
+            data,
+        });
+    }
+    /// A listener of this flow by its action id (`state:index`).
+    pub fn listener(&self, action_id: &str) -> Option<&Listener> {
+        self.flow.listener(action_id)
+    }
+    /// Makes `name` refer to objects of the world: `collection` is `objects`
+    /// (query keys: `key`, `tag`, `typeclass`, `location`, `kind`) or
+    /// `characters`; `multiple` keeps every match (else the first),
+    /// `sort` by `key` or `id`, then `skip` and `limit`. A reference of the
+    /// same name is replaced. Returns how many objects it holds.
+    pub fn create_reference(
+        &mut self,
+        collection: &str,
+        query: &Value,
+        name: &str,
+        opts: &Value,
+    ) -> Result<usize, String> {
+        let mut ids: Vec<ObjId> = match collection {
+            "objects" | "characters" => self
+                .server
+                .world
+                .objects()
+                .filter(|o| collection == "objects" || o.kind == Kind::Character)
+                .filter(|o| query_matches(o, query))
+                .map(|o| o.id)
+                .collect(),
+            other => return Err(format!("'{other}' is not a collection flows can refer to")),
+        };
+        let sort = opts.get("sort").and_then(Value::as_str).unwrap_or("id");
+        let key = |id: &ObjId| self.server.world.get(*id).map(|o| o.key.to_lowercase());
+        match sort {
+            "key" => ids.sort_by_key(key),
+            _ => ids.sort(),
+        }
+        let skip = opts.get("skip").and_then(Value::as_u64).unwrap_or(0) as usize;
+        let multiple = opts
+            .get("multiple")
+            .and_then(Value::as_bool)
+            .unwrap_or(true);
+        let limit = opts
+            .get("limit")
+            .and_then(Value::as_u64)
+            .map(|l| l as usize)
+            .unwrap_or(if multiple { usize::MAX } else { 1 });
+        let ids: Vec<ObjId> = ids
+            .into_iter()
+            .skip(skip)
+            .take(if multiple { limit } else { 1 })
+            .collect();
+        let n = ids.len();
+        self.flow.refs.insert(name.to_string(), ids);
+        Ok(n)
+    }
+    /// Logs with the flow, state and action named.
+    pub fn log(&self, text: &str) {
+        info!(flow = %self.flow.name, state = %self.state, action = %self.action, "{text}");
+    }
+}
+
+fn query_matches(o: &crate::world::Object, query: &Value) -> bool {
+    let Some(q) = query.as_object() else {
+        return true;
+    };
+    q.iter().all(|(k, v)| match k.as_str() {
+        "key" => v.as_str().is_some_and(|s| o.key.eq_ignore_ascii_case(s)),
+        "tag" => v.as_str().is_some_and(|s| o.has_tag(s, None)),
+        "typeclass" => v.as_str() == Some(o.typeclass.as_str()),
+        "location" => object_id(v) == o.location,
+        "kind" => v.as_str() == Some(o.kind.as_str()),
+        _ => false,
+    })
+}
+
+fn owner_obj(owner: Owner) -> Option<ObjId> {
+    match owner {
+        Owner::Object(o) => Some(o),
+        _ => None,
+    }
+}
+
+impl Server {
+    /// The flows' clock: now, in ms since the Unix epoch (tests move it).
+    pub fn flow_now(&self) -> i64 {
+        tavern_shared::session::now_millis() as i64 + self.flows.clock_offset
+    }
+
+    /// Reads the game's definitions and those in `[game] flows_dir`.
+    pub(crate) fn load_flow_defs(&mut self) {
+        let mut defs: BTreeMap<String, Arc<FlowDef>> = self
+            .game
+            .flows
+            .iter()
+            .map(|d| (d.name.clone(), d.clone()))
+            .collect();
+        for def in load_dir(&self.settings.game.flows_dir) {
+            if let Err(e) = def.validate() {
+                tracing::error!("{e}");
+                continue;
+            }
+            defs.insert(def.name.clone(), Arc::new(def));
+        }
+        self.flows.defs = defs;
+    }
+
+    /// Starts a flow of definition `def` for `owner`; returns its name (made
+    /// up when `name` is None). Refuses a name in use and a missing argument.
+    pub fn start_flow(
+        &mut self,
+        def: &str,
+        name: Option<&str>,
+        owner: Owner,
+        args: Map<String, Value>,
+    ) -> Result<String, String> {
+        let d = self
+            .flows
+            .defs
+            .get(def)
+            .cloned()
+            .ok_or_else(|| format!("There is no flow definition '{def}'."))?;
+        for (arg, _) in d.args.iter() {
+            if !args.contains_key(arg) {
+                return Err(format!("The flow '{def}' needs the argument '{arg}'."));
+            }
+        }
+        let name = match name {
+            Some(n) if !n.trim().is_empty() => n.trim().to_string(),
+            _ => loop {
+                self.flows.made += 1;
+                let n = format!("{def}-{}-{}", self.flow_now(), self.flows.made);
+                if !self.world.flows.contains_key(&n) {
+                    break n;
+                }
+            },
+        };
+        if self.world.flows.contains_key(&name) {
+            return Err(format!("A flow called '{name}' is running."));
+        }
+        let inst = FlowInstance::new(&d, &name, owner, args, self.flow_now());
+        info!(flow = %name, definition = %def, "flow started");
+        self.world.flows.insert(name.clone(), inst);
+        self.drive_flow(&name);
+        self.pump_flow_triggers();
+        Ok(name)
+    }
+
+    /// Starts the flow unless one of that name runs (for `Game::on_start`).
+    pub fn ensure_flow(
+        &mut self,
+        name: &str,
+        def: &str,
+        owner: Owner,
+        args: Map<String, Value>,
+    ) -> Result<(), String> {
+        if self.world.flows.contains_key(name) {
+            return Ok(());
+        }
+        self.start_flow(def, Some(name), owner, args).map(|_| ())
+    }
+
+    /// Stops a flow (as if it ended).
+    pub fn stop_flow(&mut self, name: &str) -> bool {
+        let Some(mut inst) = self.world.flows.remove(name) else {
+            return false;
+        };
+        inst.end();
+        self.flows.deleted.insert(name.to_string());
+        self.flows.dirty.remove(name);
+        self.flows
+            .triggers
+            .push_back(Trigger::FlowEnd(name.to_string()));
+        self.pump_flow_triggers();
+        true
+    }
+
+    /// Emits a flow event every flow's `on_event` hears.
+    pub fn flow_event(&mut self, event: &str, data: Value) {
+        self.flows
+            .triggers
+            .push_back(Trigger::Event(event.to_string(), data));
+        self.pump_flow_triggers();
+    }
+
+    /// Runs a flow's queued states and carries out what they do.
+    fn drive_flow(&mut self, name: &str) {
+        let Some(mut inst) = self.world.flows.remove(name) else {
+            return;
+        };
+        let Some(def) = self.flows.defs.get(&inst.def).cloned() else {
+            warn!(flow = %name, definition = %inst.def, "the flow's definition is gone; it waits");
+            self.world.flows.insert(name.to_string(), inst);
+            return;
+        };
+        let mut calls = 0;
+        loop {
+            let now = self.flow_now();
+            let fx = {
+                let scope = WorldScope {
+                    server: self,
+                    owner: owner_obj(inst.owner),
+                };
+                inst.run(&def, now, &scope)
+            };
+            let mut call = None;
+            for e in fx {
+                match e {
+                    Effect::Call { .. } => call = Some(e),
+                    other => self.apply_flow_effect(&mut inst, other),
+                }
+            }
+            let Some(Effect::Call {
+                func,
+                payload,
+                state,
+                path,
+                action,
+                date,
+            }) = call
+            else {
+                break;
+            };
+            calls += 1;
+            if calls > MAX_TRIGGERS_PER_EVENT {
+                warn!(flow = %name, "too many calls in one go; the rest waits");
+                break;
+            }
+            let Some(f) = self.game.flow_actions.get(&func).cloned() else {
+                warn!(flow = %name, state = %state, "no game code registered as '{func}'");
+                continue;
+            };
+            let mut ctx = FlowCtx {
+                server: self,
+                flow: &mut inst,
+                def: def.clone(),
+                date,
+                state: state.clone(),
+                path,
+                action: action.clone(),
+                fx: Vec::new(),
+            };
+            let ran =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&mut ctx, &payload)));
+            let fx = std::mem::take(&mut ctx.fx);
+            match ran {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => warn!(flow = %name, state = %state, action = %action, "{e}"),
+                Err(_) => {
+                    tracing::error!(flow = %name, state = %state, action = %action, "game code panicked")
+                }
+            }
+            for e in fx {
+                self.apply_flow_effect(&mut inst, e);
+            }
+        }
+        if inst.ended {
+            info!(flow = %name, "flow ended");
+            self.flows.deleted.insert(name.to_string());
+            self.flows.dirty.remove(name);
+            self.flows
+                .triggers
+                .push_back(Trigger::FlowEnd(name.to_string()));
+        } else {
+            self.flows.dirty.insert(name.to_string());
+            self.world.flows.insert(name.to_string(), inst);
+        }
+    }
+
+    /// Resolves a name a flow uses for an object: `owner`, an argument or
+    /// reference, `#12`, a world id, `home` (the owner's).
+    fn flow_object(&self, inst: &FlowInstance, name: &str) -> Option<ObjId> {
+        let def = self.flows.defs.get(&inst.def)?;
+        if name == "home" {
+            return self.world.get(owner_obj(inst.owner)?)?.home;
+        }
+        if let Some(id) = name.strip_prefix('#').and_then(|n| n.parse().ok()) {
+            return self.world.get(id).map(|o| o.id);
+        }
+        let scope = WorldScope {
+            server: self,
+            owner: owner_obj(inst.owner),
+        };
+        if let Some(v) = inst.lookup(def, name, &scope)
+            && let Some(id) = object_id(&v)
+            && self.world.get(id).is_some()
+        {
+            return Some(id);
+        }
+        self.world
+            .tagged(name, Some(crate::create::WORLD_ID))
+            .first()
+            .copied()
+    }
+
+    /// The sessions a flow's `send` reaches.
+    fn flow_audience(&self, inst: &FlowInstance, to: &str) -> Vec<SessId> {
+        let in_room = |room: ObjId| -> Vec<SessId> {
+            self.sessions
+                .all()
+                .filter(|s| {
+                    s.puppet()
+                        .and_then(|p| self.world.get(p))
+                        .is_some_and(|p| p.location == Some(room))
+                })
+                .map(|s| s.sessid())
+                .collect()
+        };
+        let of_obj = |obj: ObjId| -> Vec<SessId> {
+            match self.world.get(obj) {
+                Some(o) if o.kind == Kind::Room => in_room(obj),
+                Some(_) => self.sessions.puppeting(obj),
+                None => Vec::new(),
+            }
+        };
+        match (to, inst.owner) {
+            ("owner", Owner::Object(o)) => of_obj(o),
+            ("owner", Owner::Account(a)) => self.sessions.of_account(a),
+            ("owner", Owner::Game) => Vec::new(),
+            ("room", Owner::Object(o)) => {
+                let room = match self.world.get(o) {
+                    Some(x) if x.kind == Kind::Room => Some(o),
+                    Some(x) => x.location,
+                    None => None,
+                };
+                room.map(in_room).unwrap_or_default()
+            }
+            (other, _) => self
+                .flow_object(inst, other)
+                .map(of_obj)
+                .unwrap_or_default(),
+        }
+    }
+
+    fn apply_flow_effect(&mut self, inst: &mut FlowInstance, e: Effect) {
+        match e {
+            Effect::Send { to, text } => {
+                let who = self.flow_audience(inst, &to);
+                if who.is_empty() {
+                    tracing::debug!(flow = %inst.name, to = %to, "a flow's message reached nobody");
+                }
+                self.flows.outbox.push((who, text));
+            }
+            Effect::SetAttr { obj, attr, value } => {
+                self.world.update(obj, |o| o.set_attr(&attr, value));
+            }
+            Effect::Move { what, to } => {
+                match (self.flow_object(inst, &what), self.flow_object(inst, &to)) {
+                    (Some(w), Some(t)) => {
+                        self.move_obj(w, Some(t), false);
+                    }
+                    _ => warn!(flow = %inst.name, "cannot move '{what}' to '{to}': not found"),
+                }
+            }
+            Effect::Emit { event, data } => {
+                self.flows.triggers.push_back(Trigger::Event(event, data))
+            }
+            Effect::Launch {
+                flow,
+                name,
+                args,
+                owner,
+            } => {
+                let owner = match owner.as_str() {
+                    "owner" => inst.owner,
+                    "game" => Owner::Game,
+                    other => match self.flow_object(inst, other) {
+                        Some(o) => Owner::Object(o),
+                        None => inst.owner,
+                    },
+                };
+                // Started after this flow's step, from the trigger queue.
+                let launched = self.launch_later(&flow, name, owner, args);
+                if let Err(e) = launched {
+                    warn!(flow = %inst.name, "launch: {e}");
+                }
+            }
+            Effect::Queueing { listener } => {
+                info!(flow = %inst.name, listener = %listener, "queueing: a kept listener dropped its oldest event");
+            }
+            Effect::Warn(text) => warn!(flow = %inst.name, "{text}"),
+            Effect::Ended | Effect::Call { .. } => {}
+        }
+    }
+
+    fn launch_later(
+        &mut self,
+        def: &str,
+        name: Option<String>,
+        owner: Owner,
+        args: Map<String, Value>,
+    ) -> Result<(), String> {
+        let d = self
+            .flows
+            .defs
+            .get(def)
+            .cloned()
+            .ok_or_else(|| format!("there is no flow definition '{def}'"))?;
+        let name = match name {
+            Some(n) if !n.is_empty() => n,
+            _ => {
+                self.flows.made += 1;
+                format!("{def}-{}-{}", self.flow_now(), self.flows.made)
+            }
+        };
+        if self.world.flows.contains_key(&name) {
+            return Err(format!("a flow called '{name}' is running"));
+        }
+        let inst = FlowInstance::new(&d, &name, owner, args, self.flow_now());
+        self.world.flows.insert(name.clone(), inst);
+        self.flows.to_drive.push_back(name);
+        Ok(())
+    }
+
+    /// Starts launched flows and hands queued triggers to every flow,
+    /// driving those that moved, until nothing is left (or too much was).
+    fn pump_flow_triggers(&mut self) {
+        let mut n = 0;
+        loop {
+            while let Some(name) = self.flows.to_drive.pop_front() {
+                self.drive_flow(&name);
+            }
+            let Some(t) = self.flows.triggers.pop_front() else {
+                return;
+            };
+            n += 1;
+            if n > MAX_TRIGGERS_PER_EVENT {
+                warn!("flows caused too many events in one go; the rest are dropped");
+                self.flows.triggers.clear();
+                return;
+            }
+            let names: Vec<String> = self.world.flows.keys().cloned().collect();
+            for name in names {
+                self.deliver_to(&name, &t);
+            }
+        }
+    }
+
+    /// Hands one flow a trigger; drives it if a listener went.
+    fn deliver_to(&mut self, name: &str, t: &Trigger) -> Heard {
+        let Some(mut inst) = self.world.flows.remove(name) else {
+            return Heard::default();
+        };
+        let mut fx = Vec::new();
+        let heard = inst.deliver(t, &mut fx);
+        let moved = !inst.pending.is_empty();
+        let changed = moved || !fx.is_empty();
+        for e in fx {
+            self.apply_flow_effect(&mut inst, e);
+        }
+        self.world.flows.insert(name.to_string(), inst);
+        if changed {
+            self.flows.dirty.insert(name.to_string());
+        }
+        if moved {
+            self.drive_flow(name);
+        }
+        heard
+    }
+
+    /// A line typed in `sessid`: flows owned by its character, its account or
+    /// its room hear it first.
+    pub(crate) fn flow_command(&mut self, sessid: SessId, line: &str) -> Heard {
+        if self.world.flows.is_empty() {
+            return Heard::default();
+        }
+        let Some(s) = self.sessions.get(sessid) else {
+            return Heard::default();
+        };
+        let account = s.account();
+        let puppet = s.puppet();
+        let room = puppet
+            .and_then(|p| self.world.get(p))
+            .and_then(|p| p.location);
+        let owners: Vec<String> = self
+            .world
+            .flows
+            .iter()
+            .filter(|(_, f)| match f.owner {
+                Owner::Object(o) => Some(o) == puppet || Some(o) == room,
+                Owner::Account(a) => Some(a) == account,
+                Owner::Game => false,
+            })
+            .map(|(n, _)| n.clone())
+            .collect();
+        let t = Trigger::Command(line.to_string());
+        let mut heard = Heard::default();
+        for name in owners {
+            heard |= self.deliver_to(&name, &t);
+        }
+        self.pump_flow_triggers();
+        heard
+    }
+
+    /// Out-of-band input from `sessid` that nothing else handles.
+    pub(crate) fn flow_oob(&mut self, sessid: SessId, package: &str, data: Value) -> bool {
+        let Some(s) = self.sessions.get(sessid) else {
+            return false;
+        };
+        let (account, puppet) = (s.account(), s.puppet());
+        let names: Vec<String> = self
+            .world
+            .flows
+            .iter()
+            .filter(|(_, f)| match f.owner {
+                Owner::Object(o) => Some(o) == puppet,
+                Owner::Account(a) => Some(a) == account,
+                Owner::Game => false,
+            })
+            .map(|(n, _)| n.clone())
+            .collect();
+        let t = Trigger::Oob(package.to_string(), data);
+        let mut heard = Heard::default();
+        for n in names {
+            heard |= self.deliver_to(&n, &t);
+        }
+        self.pump_flow_triggers();
+        heard.matched
+    }
+
+    /// When the next flow timeout falls due.
+    pub fn next_flow_deadline(&self) -> Option<i64> {
+        self.world
+            .flows
+            .values()
+            .filter_map(FlowInstance::next_deadline)
+            .min()
+    }
+
+    /// Fires the timeouts that are due.
+    pub(crate) fn flow_tick(&mut self) {
+        let now = self.flow_now();
+        let due: Vec<String> = self
+            .world
+            .flows
+            .iter()
+            .filter(|(_, f)| f.next_deadline().is_some_and(|d| d <= now))
+            .map(|(n, _)| n.clone())
+            .collect();
+        for n in due {
+            self.deliver_to(&n, &Trigger::Time(now));
+        }
+        self.pump_flow_triggers();
+    }
+
+    /// After an event: `on_change` listeners look again.
+    fn flow_changes(&mut self) {
+        let watching: Vec<String> = self
+            .world
+            .flows
+            .iter()
+            .filter(|(_, f)| f.watches_changes())
+            .map(|(n, _)| n.clone())
+            .collect();
+        for name in watching {
+            let Some(mut inst) = self.world.flows.remove(&name) else {
+                continue;
+            };
+            let mut fx = Vec::new();
+            if let Some(def) = self.flows.defs.get(&inst.def).cloned() {
+                let scope = WorldScope {
+                    server: self,
+                    owner: owner_obj(inst.owner),
+                };
+                inst.check_changes(&def, &scope, &mut fx);
+            }
+            let moved = !inst.pending.is_empty();
+            for e in fx {
+                self.apply_flow_effect(&mut inst, e);
+            }
+            self.world.flows.insert(name.clone(), inst);
+            if moved {
+                self.drive_flow(&name);
+            }
+        }
+        self.pump_flow_triggers();
+    }
+
+    /// Starts every flow's pending work after the server started (states
+    /// re-entered with their dates, timeouts already due).
+    pub(crate) fn resume_flows(&mut self) {
+        let names: Vec<String> = self.world.flows.keys().cloned().collect();
+        for n in names {
+            self.drive_flow(&n);
+        }
+        // Only what a step changes needs writing.
+        self.flows.dirty.clear();
+        self.flow_tick();
+    }
+
+    /// At the end of an event: let `on_change` listeners look, then write the
+    /// flows that changed and, once written, send their messages.
+    pub(crate) fn flush_flows(&mut self) {
+        if !self.world.flows.is_empty() {
+            self.flow_changes();
+        }
+        let input = self.flows.input.take();
+        if self.flows.dirty.is_empty() && self.flows.deleted.is_empty() {
+            let outbox = std::mem::take(&mut self.flows.outbox);
+            self.send_flow_outbox(outbox);
+            return;
+        }
+        let now = self.flow_now();
+        let rows: Vec<db::flow_instance::Model> = std::mem::take(&mut self.flows.dirty)
+            .into_iter()
+            .filter_map(|n| {
+                let f = self.world.flows.get(&n)?;
+                Some(db::flow_instance::Model {
+                    name: n,
+                    definition: f.def.clone(),
+                    data: serde_json::to_string(f).ok()?,
+                    updated_at: now,
+                })
+            })
+            .collect();
+        let deleted: Vec<String> = std::mem::take(&mut self.flows.deleted)
+            .into_iter()
+            .collect();
+        let outbox = std::mem::take(&mut self.flows.outbox);
+        let completion: Completion =
+            Box::new(move |server: &mut Server| server.send_flow_outbox(outbox));
+        // The input that caused this waits for the write before it is acknowledged.
+        let sessid = input.filter(|s| self.hold_ack(*s));
+        let writer = self.flow_writer();
+        self.inflight += 1;
+        let _ = writer.send(WriteJob {
+            rows,
+            deleted,
+            sessid,
+            completion,
+        });
+    }
+
+    fn send_flow_outbox(&mut self, outbox: Vec<(Vec<SessId>, String)>) {
+        for (who, text) in outbox {
+            for s in who {
+                self.msg_session(s, text.clone());
+            }
+        }
+    }
+
+    /// The one writer that saves flows in order, retrying until the database takes it.
+    fn flow_writer(&mut self) -> mpsc::UnboundedSender<WriteJob> {
+        if let Some(w) = &self.flows.writer {
+            return w.clone();
+        }
+        let (tx, mut rx) = mpsc::unbounded_channel::<WriteJob>();
+        let db = self.db.clone();
+        let events = self.events.clone();
+        tokio::spawn(async move {
+            while let Some(job) = rx.recv().await {
+                let mut wait = Duration::from_millis(50);
+                loop {
+                    match db::save_flows(&db, job.rows.clone(), job.deleted.clone()).await {
+                        Ok(()) => break,
+                        Err(e) => {
+                            tracing::error!("cannot save flows (retrying): {e}");
+                            tokio::time::sleep(wait).await;
+                            wait = (wait * 2).min(Duration::from_secs(5));
+                        }
+                    }
+                }
+                let _ = events
+                    .send(ServerEvent::Done {
+                        sessid: job.sessid,
+                        completion: job.completion,
+                    })
+                    .await;
+            }
+        });
+        self.flows.writer = Some(tx.clone());
+        tx
+    }
+}
+
+/// Loads the flows saved in the database into the world.
+pub async fn load(
+    dbc: &sea_orm::DatabaseConnection,
+) -> anyhow::Result<BTreeMap<String, FlowInstance>> {
+    let mut out = BTreeMap::new();
+    for row in db::load_flows(dbc).await? {
+        match serde_json::from_str::<FlowInstance>(&row.data) {
+            Ok(f) => {
+                out.insert(row.name, f);
+            }
+            Err(e) => tracing::error!(flow = %row.name, "a saved flow does not load: {e}"),
+        }
+    }
+    Ok(out)
+}
