@@ -6,6 +6,7 @@
 
 pub mod commands;
 pub mod feeds;
+pub mod flows;
 pub mod typeclasses;
 pub mod world;
 
@@ -21,6 +22,9 @@ pub fn game() -> Game {
         .typeclass(typeclasses::Bell)
         .typeclass(typeclasses::TavernRoom)
         .feed(feeds::BellFeed)
+        .flow(flows::tutorial())
+        .flow(flows::barkeep())
+        .flow_action("find_tavern", flows::find_tavern)
         .on_event("signal", |server, sessid, _, data| {
             let from = data["from"].as_str().unwrap_or("?");
             let text = data["text"].as_str().unwrap_or("");

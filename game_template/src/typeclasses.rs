@@ -97,7 +97,8 @@ impl Typeclass for TavernRoom {
 }
 
 /// The template's characters: they start with hit points, mana and
-/// movement, which clients show from GMCP `Char.Vitals` (or MSDP `HEALTH`, ...).
+/// movement, which clients show from GMCP `Char.Vitals` (or MSDP `HEALTH`,
+/// ...), and take the tutorial the first time they come into the game.
 pub struct Adventurer;
 
 impl Typeclass for Adventurer {
@@ -107,6 +108,12 @@ impl Typeclass for Adventurer {
 
     fn kind(&self) -> Kind {
         Kind::Character
+    }
+
+    /// The usual arrival (a look around), then the tutorial for a newcomer.
+    fn at_post_puppet(&self, server: &mut Server, obj: ObjId, sessid: tavern_server::SessId) {
+        tavern_server::typeclass::defaults::post_puppet(server, obj, sessid);
+        crate::flows::start_tutorial(server, obj);
     }
 
     fn at_object_creation(&self, server: &mut Server, obj: ObjId) {

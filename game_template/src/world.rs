@@ -38,6 +38,13 @@ fn try_build(server: &mut Server) -> Result<(), String> {
                 .destination(to),
         )?;
     }
+    // The barkeep's evening goes on in the Common Room, across reloads.
+    server.ensure_flow(
+        "barkeep",
+        "barkeep",
+        tavern_server::flows::Owner::Object(common),
+        Default::default(),
+    )?;
     server.ensure_object(
         "bell",
         NewObject::of(&Bell, "brass bell")

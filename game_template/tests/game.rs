@@ -114,3 +114,67 @@ fn a_signal_reaches_every_window_of_the_account_and_no_one_else() {
     t.cmd(laptop, "signal still here");
     assert_eq!(t.heard(phone), "[signal from Anna] still here");
 }
+
+#[test]
+fn the_tutorial_walks_a_newcomer_to_the_tavern_once() {
+    use std::time::Duration;
+    let mut t = TestGame::new(game::game());
+    let anna = t.connect();
+    t.cmd(
+        anna,
+        &format!("create Anna {}", tavern_server::testing::TEST_PASSWORD),
+    );
+    let greeting = t.login(anna, "Anna");
+    assert!(
+        greeting.contains("Welcome to the Tavern, Anna!"),
+        "{greeting}"
+    );
+    assert!(greeting.contains("type look"), "{greeting}");
+    let out = t.cmd(anna, "look");
+    assert!(out.ends_with("Walk there."), "{out}");
+    t.advance(Duration::from_secs(20));
+    assert_eq!(
+        t.heard(anna),
+        "(Tip: help lists every command you can use.)"
+    );
+    t.reload();
+    t.heard(anna);
+    // The reminder comes a minute after the walk began, reload or not.
+    t.advance(Duration::from_secs(39));
+    assert_eq!(t.heard(anna), "");
+    t.advance(Duration::from_secs(1));
+    assert!(t.heard(anna).starts_with("Still here?"));
+    let arrived = t.cmd(anna, "tavern");
+    assert!(arrived.contains("You made it."), "{arrived}");
+    assert!(!arrived.contains("Welcome to the Tavern"), "{arrived}");
+    // Done for good: logging in again does not start it over.
+    let later = t.connect();
+    t.login(later, "Anna");
+    assert!(!t.heard(later).contains("Welcome to the Tavern"));
+    assert!(
+        !t.server()
+            .world
+            .flows
+            .keys()
+            .any(|k| k.starts_with("tutorial"))
+    );
+}
+
+#[test]
+fn the_barkeep_keeps_his_evening_going_in_the_common_room() {
+    use std::time::Duration;
+    let mut t = TestGame::new(game::game());
+    let anna = t.player("Anna");
+    t.cmd(anna, "tavern");
+    t.heard(anna);
+    t.advance(Duration::from_secs(90));
+    assert_eq!(
+        t.heard(anna),
+        "The barkeep polishes a glass and holds it up to the light."
+    );
+    t.advance(Duration::from_secs(90));
+    assert_eq!(
+        t.heard(anna),
+        "The barkeep throws another log on the fire. Sparks fly."
+    );
+}

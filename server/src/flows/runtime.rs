@@ -196,7 +196,7 @@ impl FlowCtx<'_> {
         self.flow.listener(action_id)
     }
     /// Makes `name` refer to objects of the world: `collection` is `objects`
-    /// (query keys: `key`, `tag`, `typeclass`, `location`, `kind`) or
+    /// (query keys: `key`, `tag`, `world_id`, `typeclass`, `location`, `kind`) or
     /// `characters`; `multiple` keeps every match (else the first),
     /// `sort` by `key` or `id`, then `skip` and `limit`. A reference of the
     /// same name is replaced. Returns how many objects it holds.
@@ -255,7 +255,12 @@ fn query_matches(o: &crate::world::Object, query: &Value) -> bool {
     };
     q.iter().all(|(k, v)| match k.as_str() {
         "key" => v.as_str().is_some_and(|s| o.key.eq_ignore_ascii_case(s)),
-        "tag" => v.as_str().is_some_and(|s| o.has_tag(s, None)),
+        "tag" => v
+            .as_str()
+            .is_some_and(|s| o.tags.iter().any(|t| t.key.eq_ignore_ascii_case(s))),
+        "world_id" => v
+            .as_str()
+            .is_some_and(|s| o.has_tag(s, Some(crate::create::WORLD_ID))),
         "typeclass" => v.as_str() == Some(o.typeclass.as_str()),
         "location" => object_id(v) == o.location,
         "kind" => v.as_str() == Some(o.kind.as_str()),
