@@ -327,6 +327,19 @@ impl TestGame {
         self.heard(sessid)
     }
 
+    /// Out-of-band input from the session's client, as the portal hands it
+    /// on: GMCP `Tavern.Choice "left"` is `send_oob(s, "tavern_choice", json!("left"))`.
+    pub fn send_oob(&mut self, sessid: SessId, cmd: &str, arg: Value) {
+        let seq = self.seq.entry(sessid).or_default();
+        *seq += 1;
+        let seq = *seq;
+        self.link(ToServer::Input {
+            sessid,
+            seq,
+            msg: Msg::new(cmd).arg(arg),
+        });
+    }
+
     /// Everything `sessid` has been told since its last [`TestGame::cmd`] or
     /// `heard` (what other players' commands made it see), and forgets it.
     pub fn heard(&mut self, sessid: SessId) -> String {

@@ -163,3 +163,36 @@ async fn racing_starts_make_one_start_room(db: DatabaseConnection) {
 async fn start_room_race() {
     each_backend("startroom", racing_starts_make_one_start_room).await;
 }
+
+async fn flows_are_saved_replaced_and_deleted(db: DatabaseConnection) {
+    use crate::flows::{Action, FlowDef, FlowInstance, Owner};
+    let def = FlowDef::new("d").state("START", [Action::timeout("5", "START")]);
+    let mut f = FlowInstance::new(
+        &def,
+        "quest-1",
+        Owner::Object(12),
+        Default::default(),
+        1_000,
+    );
+    let row = |f: &FlowInstance| flow_instance::Model {
+        name: f.name.clone(),
+        definition: f.def.clone(),
+        data: serde_json::to_string(f).unwrap(),
+        updated_at: 1,
+    };
+    save_flows(&db, vec![row(&f)], vec![]).await.unwrap();
+    f.vars.insert("step".into(), serde_json::json!(2));
+    save_flows(&db, vec![row(&f)], vec![]).await.unwrap();
+    let loaded = crate::flows::runtime::load(&db).await.unwrap();
+    assert_eq!(loaded.len(), 1);
+    assert_eq!(loaded["quest-1"], f, "the second write replaced the first");
+    save_flows(&db, vec![], vec!["quest-1".into()])
+        .await
+        .unwrap();
+    assert!(load_flows(&db).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn flows() {
+    each_backend("flows", flows_are_saved_replaced_and_deleted).await;
+}

@@ -218,3 +218,86 @@ fn a_command_listener_can_keep_the_line_for_itself() {
     t.heard(anna);
     assert_eq!(t.cmd(anna, "2"), "You picked 2.");
 }
+
+#[test]
+fn a_flow_launches_another_waits_for_its_end_and_moves_its_owner() {
+    let parent = FlowDef::new("parent")
+        .state(
+            "START",
+            [
+                Action::Launch {
+                    flow: "child".into(),
+                    name: Some("kid".into()),
+                    args: [("word".to_string(), json!("[[owner.key]]"))]
+                        .into_iter()
+                        .collect(),
+                    owner: "owner".into(),
+                },
+                Action::OnFlowEnd {
+                    flow: "kid".into(),
+                    next: "after".into(),
+                },
+            ],
+        )
+        .state(
+            "after",
+            [
+                Action::Move {
+                    what: "owner".into(),
+                    to: "garden".into(),
+                },
+                Action::send("Moved, after the child."),
+            ],
+        );
+    let child = FlowDef::new("child")
+        .arg("word", super::ArgType::String)
+        .state(
+            "START",
+            [
+                Action::send("Child says [[word]]."),
+                Action::on_command("bye", "end"),
+            ],
+        )
+        .state("end", [Action::End]);
+    let mut t = TestGame::new(Game::new().flow(parent).flow(child));
+    let anna = t.player("Anna");
+    let garden = t
+        .with_server(|s| {
+            s.create_object(
+                crate::NewObject::new(crate::Kind::Room, "Garden")
+                    .tag("garden", Some(crate::create::WORLD_ID)),
+            )
+        })
+        .unwrap();
+    start_for(&mut t, anna, "parent");
+    assert_eq!(t.heard(anna), "Child says Anna.");
+    let out = t.cmd(anna, "bye");
+    assert!(out.contains("Moved, after the child."), "{out}");
+    let me = t.puppet(anna).unwrap();
+    assert_eq!(t.server().world.get(me).unwrap().location, Some(garden));
+}
+
+#[test]
+fn a_flow_hears_out_of_band_input_from_its_owners_client() {
+    let def = FlowDef::new("choice")
+        .state(
+            "START",
+            [Action::OnOob {
+                package: "Tavern.Choice".into(),
+                next: "chosen".into(),
+                keep: false,
+                max_queue: 10,
+            }],
+        )
+        .state("chosen", [Action::send("You chose [[state.data]].")]);
+    let mut t = TestGame::new(Game::new().flow(def));
+    let anna = t.player("Anna");
+    let bert = t.player("Bert");
+    start_for(&mut t, anna, "choice");
+    t.heard(anna);
+    // Bert's client is not the owner's: nothing happens.
+    t.send_oob(bert, "tavern_choice", json!("right"));
+    assert_eq!(t.heard(anna), "");
+    t.send_oob(anna, "tavern_choice", json!("left"));
+    assert_eq!(t.heard(anna), "You chose left.");
+}
