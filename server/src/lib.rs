@@ -328,6 +328,8 @@ pub mod guides {
     pub struct Locks;
     #[doc = include_str!("../../docs/sessions.md")]
     pub struct Sessions;
+    #[doc = include_str!("../../docs/flows.md")]
+    pub struct Flows;
     // The other guides have no Rust examples; including them keeps it so (an
     // untagged code block would be compiled as Rust). The getting-started
     // tutorial is applied to a real new game by `tests/new_game.rs` instead.

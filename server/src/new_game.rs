@@ -33,6 +33,14 @@ const TEMPLATE: &[(&str, &str)] = &[
         include_str!("../../game_template/src/feeds.rs"),
     ),
     (
+        "src/flows.rs",
+        include_str!("../../game_template/src/flows.rs"),
+    ),
+    (
+        "flows/barkeep.toml",
+        include_str!("../../game_template/flows/barkeep.toml"),
+    ),
+    (
         "src/typeclasses.rs",
         include_str!("../../game_template/src/typeclasses.rs"),
     ),
@@ -250,7 +258,8 @@ the server restarts with the new code and nobody is disconnected.
 `{crate_name} --help` lists the other commands (`stop`, `status`, `account create`, ...).
 
 - `src/lib.rs` — what the game is made of: commands, kinds of objects, the world.
-- `src/commands.rs`, `src/typeclasses.rs`, `src/feeds.rs`, `src/world.rs` — each of those.
+- `src/commands.rs`, `src/typeclasses.rs`, `src/feeds.rs`, `src/flows.rs`, `src/world.rs` — each of those.
+- `flows/` — flow definitions builders write (TOML), read at every start and reload.
 - `tests/game.rs` — the game's commands tested in process, no sockets needed.
 - `settings.toml` — settings that differ from Tavern's defaults.
 
@@ -267,6 +276,25 @@ Tavern's guides are in {docs}: start with `getting-started.md`.
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_file_of_the_template_is_copied() {
+        let template = built_from().join("game_template");
+        let mut files = Vec::new();
+        for dir in ["src", "flows"] {
+            for e in std::fs::read_dir(template.join(dir)).unwrap() {
+                let name = e.unwrap().file_name().to_string_lossy().into_owned();
+                files.push(format!("{dir}/{name}"));
+            }
+        }
+        files.push("tests/game.rs".into());
+        for f in files {
+            assert!(
+                TEMPLATE.iter().any(|(p, _)| *p == f),
+                "game_template/{f} is not in new_game::TEMPLATE"
+            );
+        }
+    }
 
     #[test]
     fn crate_names_from_game_names() {
