@@ -387,6 +387,7 @@ impl Server {
             self.world.flows.insert(name.to_string(), inst);
             return;
         };
+        let before = inst.clone();
         let mut calls = 0;
         loop {
             let now = self.flow_now();
@@ -456,7 +457,9 @@ impl Server {
                 .triggers
                 .push_back(Trigger::FlowEnd(name.to_string()));
         } else {
-            self.flows.dirty.insert(name.to_string());
+            if inst != before {
+                self.flows.dirty.insert(name.to_string());
+            }
             self.world.flows.insert(name.to_string(), inst);
         }
     }
@@ -777,8 +780,6 @@ impl Server {
         for n in names {
             self.drive_flow(&n);
         }
-        // Only what a step changes needs writing.
-        self.flows.dirty.clear();
         self.flow_tick();
     }
 

@@ -30,6 +30,9 @@ use super::def::{Action, ArgType, FlowDef, START};
 use super::vars::{self, Found, Scope};
 use crate::world::{AccountId, ObjId};
 
+/// The most states one [`FlowInstance::run`] enters.
+pub const MAX_ENTRIES_PER_RUN: usize = 1_000;
+
 /// Who a flow belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -424,6 +427,7 @@ impl FlowInstance {
     /// or game code must be called; returns what the server is to do.
     pub fn run(&mut self, def: &FlowDef, now: i64, scope: &dyn Scope) -> Vec<Effect> {
         let mut fx = Vec::new();
+        let mut entered = 0;
         loop {
             if self.ended {
                 return fx;
@@ -440,9 +444,18 @@ impl FlowInstance {
                 }
                 continue;
             }
+            if entered >= MAX_ENTRIES_PER_RUN && !self.pending.is_empty() {
+                // States that only lead to each other: the rest waits for the
+                // next event rather than hanging the server.
+                fx.push(Effect::Warn(format!(
+                    "{MAX_ENTRIES_PER_RUN} states entered in one go; is there a loop without a listener?"
+                )));
+                return fx;
+            }
             let Some(p) = self.pending.pop_front() else {
                 return fx;
             };
+            entered += 1;
             self.enter(def, p, now, &mut fx);
         }
     }

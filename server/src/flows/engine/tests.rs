@@ -377,3 +377,18 @@ action = "end"
     assert!(FlowDef::from_toml(&bad).is_err());
     assert!(FlowDef::from_toml(&toml.replace("action = \"end\"", "action = \"explode\"")).is_err());
 }
+
+#[test]
+fn states_that_only_lead_to_each_other_do_not_hang_the_server() {
+    let def = FlowDef::new("d")
+        .state("START", [Action::next("a")])
+        .state("a", [Action::set("n", 1), Action::next("START")]);
+    let mut f = FlowInstance::new(&def, "t", Owner::Game, Map::new(), 0);
+    let fx = f.run(&def, 0, &NoWorld);
+    assert!(
+        matches!(fx.last(), Some(Effect::Warn(w)) if w.contains("loop")),
+        "{fx:?}"
+    );
+    assert_eq!(f.entries, MAX_ENTRIES_PER_RUN as u64);
+    assert!(!f.pending.is_empty(), "the rest waits");
+}
