@@ -81,7 +81,10 @@ fn main() {
     let plain = run(false);
     let gmcp = run(true);
     println!("{PLAYERS} players in one room; median per command (in process, release)");
-    println!("{:<22} {:>12} {:>12} {:>8}", "command", "no GMCP", "GMCP", "ratio");
+    println!(
+        "{:<22} {:>12} {:>12} {:>8}",
+        "command", "no GMCP", "GMCP", "ratio"
+    );
     for ((name, a), (_, b)) in plain.iter().zip(&gmcp) {
         println!(
             "{name:<22} {:>10.1}µs {:>10.1}µs {:>7.2}x",

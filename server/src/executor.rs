@@ -77,6 +77,8 @@ pub struct Server {
     pub(crate) feed_states: HashMap<SessId, crate::feeds::FeedState>,
     /// The group each character was in when the feeds last looked.
     pub(crate) feed_groups: HashMap<ObjId, String>,
+    /// During a feed pass: the groups the touched objects are or were in.
+    pub(crate) feed_pass_groups: std::collections::BTreeSet<String>,
     /// Game code listening for account events (see `Server::on_event`).
     pub(crate) event_handlers: crate::multisession::EventHandlers,
     pub(crate) login_throttle: Throttle,
@@ -117,6 +119,7 @@ impl Server {
             persister: Persister::start(db.clone()),
             feed_states: HashMap::new(),
             feed_groups: HashMap::new(),
+            feed_pass_groups: Default::default(),
             event_handlers: Default::default(),
             settings,
             world,

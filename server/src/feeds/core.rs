@@ -322,11 +322,16 @@ fn members(server: &Server, group: &str) -> Vec<ObjId> {
 /// A change to the character, or to a member of its group now or before the
 /// change (one who just left).
 fn watches_group(server: &Server, puppet: ObjId, changed: ObjId) -> bool {
-    changed == puppet
-        || group_of(server, puppet).is_some_and(|g| {
-            group_of(server, changed).as_deref() == Some(g.as_str())
-                || server.feed_groups.get(&changed) == Some(&g)
-        })
+    if changed == puppet {
+        return true;
+    }
+    if server.feed_pass_groups.is_empty() {
+        return false; // nothing touched is or was in a group
+    }
+    group_of(server, puppet).is_some_and(|g| {
+        group_of(server, changed).as_deref() == Some(g.as_str())
+            || server.feed_groups.get(&changed) == Some(&g)
+    })
 }
 
 /// `Group.Info`: `{groupname, leader, count}`.

@@ -258,6 +258,9 @@ impl Server {
         }
         // Its group now, and the group it was in when last looked at (it may
         // have left): both groups' members see the change.
+        if self.feed_pass_groups.is_empty() {
+            return;
+        }
         let now = core::group_of(self, changed);
         let before = self.feed_groups.get(&changed).cloned();
         for group in [now.as_ref(), before.as_ref()].into_iter().flatten() {
@@ -291,6 +294,13 @@ impl Server {
             return;
         }
         let puppets: BTreeSet<ObjId> = sessions.iter().map(|&(_, p)| p).collect();
+        // The groups the touched objects are (or were) in: group feeds look
+        // no further when there are none.
+        self.feed_pass_groups = touched
+            .iter()
+            .flat_map(|&c| [core::group_of(self, c), self.feed_groups.get(&c).cloned()])
+            .flatten()
+            .collect();
         let mut affected = BTreeSet::new();
         for &changed in &touched {
             self.near(changed, &puppets, &mut affected);
