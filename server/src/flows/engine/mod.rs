@@ -752,11 +752,7 @@ impl FlowInstance {
                     },
                     Trigger::Command(line),
                 ) => {
-                    let re = regex::RegexBuilder::new(&format!("^(?:{command})$"))
-                        .case_insensitive(true)
-                        .size_limit(1 << 20)
-                        .build();
-                    let m = re.is_ok_and(|re| re.is_match(line.trim()));
+                    let m = command_pattern(command).is_some_and(|re| re.is_match(line.trim()));
                     (m, json!({"line": line.trim()}), *consume)
                 }
                 (Action::OnEvent { event, .. }, Trigger::Event(name, data)) => {
@@ -947,6 +943,30 @@ impl FlowInstance {
             slot = entry.as_object_mut().expect("made an object");
         }
     }
+}
+
+/// The compiled pattern of an `on_command` (whole line, any case), cached:
+/// compiling a regular expression for every line typed would cost more than
+/// the command.
+fn command_pattern(command: &str) -> Option<regex::Regex> {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    static CACHE: OnceLock<Mutex<HashMap<String, Option<regex::Regex>>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    let mut cache = cache.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(re) = cache.get(command) {
+        return re.clone();
+    }
+    if cache.len() >= 1_024 {
+        cache.clear(); // bounded: flows are few, but files can change
+    }
+    let re = regex::RegexBuilder::new(&format!("^(?:{command})$"))
+        .case_insensitive(true)
+        .size_limit(1 << 20)
+        .build()
+        .ok();
+    cache.insert(command.to_string(), re.clone());
+    re
 }
 
 /// An object id from `12`, `"12"` or `"#12"`.
