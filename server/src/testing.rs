@@ -316,28 +316,22 @@ impl TestGame {
     /// dropped: read it first with [`TestGame::heard`] if it matters.
     pub fn cmd(&mut self, sessid: SessId, line: &str) -> String {
         self.told.remove(&sessid);
+        self.input(sessid, Msg::text(line));
+        self.heard(sessid)
+    }
+
+    /// Input from a session, numbered in order as the portal numbers it.
+    fn input(&mut self, sessid: SessId, msg: Msg) {
         let seq = self.seq.entry(sessid).or_default();
         *seq += 1;
         let seq = *seq;
-        self.link(ToServer::Input {
-            sessid,
-            seq,
-            msg: Msg::text(line),
-        });
-        self.heard(sessid)
+        self.link(ToServer::Input { sessid, seq, msg });
     }
 
     /// Out-of-band input from the session's client, as the portal hands it
     /// on: GMCP `Tavern.Choice "left"` is `send_oob(s, "tavern_choice", json!("left"))`.
     pub fn send_oob(&mut self, sessid: SessId, cmd: &str, arg: Value) {
-        let seq = self.seq.entry(sessid).or_default();
-        *seq += 1;
-        let seq = *seq;
-        self.link(ToServer::Input {
-            sessid,
-            seq,
-            msg: Msg::new(cmd).arg(arg),
-        });
+        self.input(sessid, Msg::new(cmd).arg(arg));
     }
 
     /// Everything `sessid` has been told since its last [`TestGame::cmd`] or
