@@ -69,10 +69,7 @@ async fn deadline(c: &mut Client, flow: &str) -> i64 {
 }
 
 fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64
+    tavern_shared::session::now_millis() as i64
 }
 
 /// How often `needle` is in everything the client received.

@@ -222,6 +222,19 @@ impl Server {
         }
     }
 
+    /// The sessions whose puppet is in `room`.
+    pub fn sessions_in(&self, room: ObjId) -> Vec<SessId> {
+        self.sessions
+            .all()
+            .filter(|s| {
+                s.puppet()
+                    .and_then(|p| self.world.get(p))
+                    .is_some_and(|p| p.location == Some(room))
+            })
+            .map(|s| s.sessid())
+            .collect()
+    }
+
     /// Sends text to every session of an account.
     pub fn msg_account(&mut self, account: AccountId, text: &str) {
         for s in self.sessions.of_account(account) {

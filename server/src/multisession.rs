@@ -356,20 +356,18 @@ impl Server {
             Some((w, c)) => (w, c.trim()),
             None => (rest, ""),
         };
-        let target = if word.eq_ignore_ascii_case("all") {
-            SessionTarget::All
-        } else if word.eq_ignore_ascii_case("others") {
-            SessionTarget::Others(sessid)
-        } else if self.session_by_name(account, word).is_some() {
-            SessionTarget::Name(word)
-        } else {
+        let Some(target) = self.relay_target(account, sessid, word) else {
             return false;
         };
         if command.is_empty() {
             self.msg_session(sessid, format!("Usage: @{word} <command>"));
             return true;
         }
-        if command.starts_with('@') && self.relay_target_word(account, sessid, &command[1..]) {
+        let again = command
+            .strip_prefix('@')
+            .and_then(|r| r.split_whitespace().next())
+            .and_then(|w| self.relay_target(account, sessid, w));
+        if again.is_some() {
             self.msg_session(sessid, "A relayed command cannot be relayed again.");
             return true;
         }
@@ -380,13 +378,21 @@ impl Server {
         true
     }
 
-    /// Whether the first word of `rest` addresses sessions.
-    fn relay_target_word(&self, account: AccountId, _sessid: SessId, rest: &str) -> bool {
-        let word = rest.split_whitespace().next().unwrap_or("");
-        RESERVED_NAMES[..2]
-            .iter()
-            .any(|r| r.eq_ignore_ascii_case(word))
-            || self.session_by_name(account, word).is_some()
+    /// The sessions `@word` addresses, if it addresses any of the account's.
+    fn relay_target<'a>(
+        &self,
+        account: AccountId,
+        sessid: SessId,
+        word: &'a str,
+    ) -> Option<SessionTarget<'a>> {
+        if word.eq_ignore_ascii_case("all") {
+            Some(SessionTarget::All)
+        } else if word.eq_ignore_ascii_case("others") {
+            Some(SessionTarget::Others(sessid))
+        } else {
+            self.session_by_name(account, word)
+                .map(|_| SessionTarget::Name(word))
+        }
     }
 }
 

@@ -485,16 +485,10 @@ pub mod defaults {
             server.msg_location(loc, &format!("{name} says, \"{message}|n\""), &[speaker]);
         }
         // Clients with a chat window get it as channel text too (IRE's "say" channel).
-        let hearers: Vec<SessId> = server
-            .sessions
-            .all()
-            .filter(|s| {
-                s.puppet()
-                    .and_then(|p| server.world.get(p))
-                    .is_some_and(|p| p.id == speaker || (loc.is_some() && p.location == loc))
-            })
-            .map(|s| s.sessid())
-            .collect();
+        let hearers = match loc {
+            Some(loc) => server.sessions_in(loc),
+            None => server.sessions.puppeting(speaker),
+        };
         server.channel_text(&hearers, "say", &name, message);
     }
 

@@ -308,16 +308,29 @@ impl Server {
         owner: Owner,
         args: Map<String, Value>,
     ) -> Result<String, String> {
+        let name = self.add_flow(def, name, owner, args)?;
+        self.drive_flow(&name);
+        self.pump_flow_triggers();
+        Ok(name)
+    }
+
+    /// Makes a flow instance (not run yet): checks the definition, its
+    /// arguments and the name (made up when `None`).
+    fn add_flow(
+        &mut self,
+        def: &str,
+        name: Option<&str>,
+        owner: Owner,
+        args: Map<String, Value>,
+    ) -> Result<String, String> {
         let d = self
             .flows
             .defs
             .get(def)
             .cloned()
             .ok_or_else(|| format!("There is no flow definition '{def}'."))?;
-        for (arg, _) in d.args.iter() {
-            if !args.contains_key(arg) {
-                return Err(format!("The flow '{def}' needs the argument '{arg}'."));
-            }
+        if let Some(arg) = d.args.keys().find(|a| !args.contains_key(*a)) {
+            return Err(format!("The flow '{def}' needs the argument '{arg}'."));
         }
         let name = match name {
             Some(n) if !n.trim().is_empty() => n.trim().to_string(),
@@ -335,8 +348,6 @@ impl Server {
         let inst = FlowInstance::new(&d, &name, owner, args, self.flow_now());
         info!(flow = %name, definition = %def, "flow started");
         self.world.flows.insert(name.clone(), inst);
-        self.drive_flow(&name);
-        self.pump_flow_triggers();
         Ok(name)
     }
 
@@ -492,17 +503,7 @@ impl Server {
 
     /// The sessions a flow's `send` reaches.
     fn flow_audience(&self, inst: &FlowInstance, to: &str) -> Vec<SessId> {
-        let in_room = |room: ObjId| -> Vec<SessId> {
-            self.sessions
-                .all()
-                .filter(|s| {
-                    s.puppet()
-                        .and_then(|p| self.world.get(p))
-                        .is_some_and(|p| p.location == Some(room))
-                })
-                .map(|s| s.sessid())
-                .collect()
-        };
+        let in_room = |room: ObjId| self.sessions_in(room);
         let of_obj = |obj: ObjId| -> Vec<SessId> {
             match self.world.get(obj) {
                 Some(o) if o.kind == Kind::Room => in_room(obj),
@@ -566,10 +567,10 @@ impl Server {
                         None => inst.owner,
                     },
                 };
-                // Started after this flow's step, from the trigger queue.
-                let launched = self.launch_later(&flow, name, owner, args);
-                if let Err(e) = launched {
-                    warn!(flow = %inst.name, "launch: {e}");
+                // Run after this flow's step, from the trigger pump.
+                match self.add_flow(&flow, name.as_deref(), owner, args) {
+                    Ok(name) => self.flows.to_drive.push_back(name),
+                    Err(e) => warn!(flow = %inst.name, "launch: {e}"),
                 }
             }
             Effect::Queueing { listener } => {
@@ -578,35 +579,6 @@ impl Server {
             Effect::Warn(text) => warn!(flow = %inst.name, "{text}"),
             Effect::Ended | Effect::Call { .. } => {}
         }
-    }
-
-    fn launch_later(
-        &mut self,
-        def: &str,
-        name: Option<String>,
-        owner: Owner,
-        args: Map<String, Value>,
-    ) -> Result<(), String> {
-        let d = self
-            .flows
-            .defs
-            .get(def)
-            .cloned()
-            .ok_or_else(|| format!("there is no flow definition '{def}'"))?;
-        let name = match name {
-            Some(n) if !n.is_empty() => n,
-            _ => {
-                self.flows.made += 1;
-                format!("{def}-{}-{}", self.flow_now(), self.flows.made)
-            }
-        };
-        if self.world.flows.contains_key(&name) {
-            return Err(format!("a flow called '{name}' is running"));
-        }
-        let inst = FlowInstance::new(&d, &name, owner, args, self.flow_now());
-        self.world.flows.insert(name.clone(), inst);
-        self.flows.to_drive.push_back(name);
-        Ok(())
     }
 
     /// Starts launched flows and hands queued triggers to every flow,
@@ -641,7 +613,8 @@ impl Server {
         let mut fx = Vec::new();
         let heard = inst.deliver(t, &mut fx);
         let moved = !inst.pending.is_empty();
-        let changed = moved || !fx.is_empty();
+        // A listener that heard it fired or queued it: either changes the flow.
+        let changed = heard.matched || !fx.is_empty();
         for e in fx {
             self.apply_flow_effect(&mut inst, e);
         }

@@ -637,15 +637,8 @@ impl FlowInstance {
                     } else {
                         p.clone()
                     };
-                    let mine = self
-                        .states
-                        .iter()
-                        .position(|s| s.path == path && s.entry == entry);
-                    let keep = self
-                        .states
-                        .get(mine.unwrap_or(usize::MAX))
-                        .map(|s| s.path.clone());
-                    self.join(&p, keep.as_deref().unwrap_or(&[]));
+                    // This state goes on: its own path is not ended.
+                    self.join(&p, &path);
                 }
                 Action::End => {
                     self.end();
