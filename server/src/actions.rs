@@ -224,15 +224,14 @@ impl Server {
 
     /// The sessions whose puppet is in `room`.
     pub fn sessions_in(&self, room: ObjId) -> Vec<SessId> {
-        self.sessions
-            .all()
-            .filter(|s| {
-                s.puppet()
-                    .and_then(|p| self.world.get(p))
-                    .is_some_and(|p| p.location == Some(room))
-            })
-            .map(|s| s.sessid())
-            .collect()
+        let mut out: Vec<SessId> = self
+            .world
+            .contents(room)
+            .iter()
+            .flat_map(|&o| self.sessions.puppeting(o))
+            .collect();
+        out.sort_unstable();
+        out
     }
 
     /// Sends text to every session of an account.

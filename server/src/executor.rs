@@ -48,6 +48,10 @@ pub enum ServerEvent {
     },
 }
 
+/// The line clients send to keep a connection alive (Evennia's
+/// `IDLE_COMMAND`): it is not run as a command and never answered.
+pub const IDLE_COMMAND: &str = "idle";
+
 /// Announced to everyone when a reload or reset begins.
 pub const RELOAD_BEGIN_MSG: &str = "|y Server restart initiated ...|n";
 /// Announced to everyone when the new server has taken over.
@@ -79,6 +83,8 @@ pub struct Server {
     pub(crate) feed_groups: HashMap<ObjId, String>,
     /// During a feed pass: the groups the touched objects are or were in.
     pub(crate) feed_pass_groups: std::collections::BTreeSet<String>,
+    /// Sessions to be sent every package again on the next feed pass.
+    pub(crate) feed_fresh: std::collections::BTreeSet<SessId>,
     /// Game code listening for account events (see `Server::on_event`).
     pub(crate) event_handlers: crate::multisession::EventHandlers,
     pub(crate) login_throttle: Throttle,
@@ -120,6 +126,7 @@ impl Server {
             feed_states: HashMap::new(),
             feed_groups: HashMap::new(),
             feed_pass_groups: Default::default(),
+            feed_fresh: Default::default(),
             event_handlers: Default::default(),
             settings,
             world,
@@ -142,6 +149,7 @@ impl Server {
             requested: None,
         };
         server.load_flow_defs();
+        server.index_flows();
         server
     }
 
@@ -335,13 +343,16 @@ impl Server {
         s.sync.cmd_last = now;
         s.sync.cmd_total += 1;
         if msg.cmd == "text" {
-            let line = msg.first_str().unwrap_or_default().to_string();
-            if line != "idle" {
+            let line = msg.first_str().unwrap_or_default();
+            // `idle` is a keepalive (Evennia's IDLE_COMMAND): it counts as
+            // input for the idle timers and is not a command.
+            if line.trim() != IDLE_COMMAND {
                 s.sync.cmd_last_visible = now;
                 s.typed = typed;
+                let line = line.to_string();
+                self.flows.input = Some(sessid);
+                self.execute_line(sessid, &line);
             }
-            self.flows.input = Some(sessid);
-            self.execute_line(sessid, &line);
         } else if !crate::inputfuncs::dispatch(self, sessid, &msg) {
             debug!(sessid, cmd = %msg.cmd, "input function not recognized");
         }
@@ -517,9 +528,8 @@ impl Server {
         self.flush_flows();
         self.feed_pass();
         self.persister.save(self.world.take_changes());
-        for s in self.sessions.all_mut() {
-            if s.dirty {
-                s.dirty = false;
+        for id in self.sessions.settle() {
+            if let Some(s) = self.sessions.get(id) {
                 self.ops
                     .push(PortalOp::SyncSession(Box::new(s.sync.clone())));
             }

@@ -12,6 +12,9 @@ use crate::executor::Server;
 /// Session data key: the MSDP variables this session has asked to be reported.
 pub const MSDP_REPORTED: &str = "_msdp_reported";
 
+/// What the `echo` input function's answer starts with (Evennia's words).
+pub const ECHO_PREFIX: &str = "Echo returns: ";
+
 const COMMANDS: &[&str] = &["LIST", "REPORT", "RESET", "SEND", "UNREPORT"];
 const LISTS: &[&str] = &[
     "COMMANDS",
@@ -85,6 +88,22 @@ pub fn dispatch(server: &mut Server, sessid: SessId, msg: &Msg) -> bool {
             set_reported(server, sessid, now);
         }
         "msdp_reset" => set_reported(server, sessid, Vec::new()),
+        // Evennia's `echo`: the arguments come back as text (GMCP
+        // `Core.Echo`, or `["echo", [...], {}]` from a webclient). Load
+        // tools mark the end of an answer with it.
+        "echo" => {
+            let parts: Vec<String> = msg
+                .args
+                .iter()
+                .map(|a| match a {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                })
+                .collect();
+            // Markup in what was sent is shown, not applied.
+            let text = format!("{ECHO_PREFIX}{}", parts.join(" ").replace('|', "||"));
+            server.msg_session(sessid, text);
+        }
         "msdp_send" => {
             let known = variables(server);
             for name in names.iter().filter(|n| known.contains(n)) {

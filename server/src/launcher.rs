@@ -221,6 +221,7 @@ async fn create_account(
         name,
         hash,
         superuser,
+        &settings.server.permission_account_default,
         Some(db::NewCharacter {
             id: char_id,
             room,

@@ -1,8 +1,10 @@
-//! The write-behind persister: world changes are written in the order they
-//! were made, in batches (one transaction per batch: group commit), off the
-//! world executor. A failed write is retried until it succeeds, so a database
-//! outage delays writes but never reorders or loses them. `flush` waits until
-//! everything sent before it is durable.
+//! The write-behind persister: world changes and flow states are written in
+//! the order they were made, in batches (one transaction per batch: group
+//! commit), off the world executor, by one writer — so SQLite's single write
+//! lock is never fought over. A failed write is retried until it succeeds, so
+//! a database outage delays writes but never reorders or loses them. `flush`
+//! waits until everything sent before it is durable; flow states say when
+//! theirs is (their messages wait for it).
 
 use std::time::Duration;
 
@@ -10,11 +12,16 @@ use sea_orm::DatabaseConnection;
 use tokio::sync::{mpsc, oneshot};
 use tracing::{error, info};
 
-use crate::db::{self, AccountRow, object};
+use crate::db::{self, AccountRow, flow_instance, object};
 use crate::world::Changes;
 
 enum Op {
     Save(Changes),
+    Flows {
+        rows: Vec<flow_instance::Model>,
+        deleted: Vec<String>,
+        done: oneshot::Sender<()>,
+    },
     Flush(oneshot::Sender<()>),
 }
 
@@ -37,6 +44,22 @@ impl Persister {
         }
     }
 
+    /// Queues flow states to write (and flows to delete); the receiver hears
+    /// once they are durable.
+    pub fn save_flows(
+        &self,
+        rows: Vec<flow_instance::Model>,
+        deleted: Vec<String>,
+    ) -> oneshot::Receiver<()> {
+        let (done, rx) = oneshot::channel();
+        let _ = self.tx.send(Op::Flows {
+            rows,
+            deleted,
+            done,
+        });
+        rx
+    }
+
     /// Waits until everything queued before this call is written.
     pub async fn flush(&self) {
         let (tx, rx) = oneshot::channel();
@@ -55,6 +78,14 @@ async fn run(db: DatabaseConnection, mut rx: mpsc::UnboundedReceiver<Op>) {
         while let Some(op) = next.take() {
             match op {
                 Op::Save(c) => batch.add(c),
+                Op::Flows {
+                    rows,
+                    deleted,
+                    done,
+                } => {
+                    batch.add_flows(rows, deleted);
+                    flushes.push(done);
+                }
                 Op::Flush(f) => flushes.push(f),
             }
             next = rx.try_recv().ok();
@@ -75,6 +106,8 @@ struct Batch {
     objects: std::collections::BTreeMap<i64, object::Model>,
     deleted: std::collections::BTreeSet<i64>,
     accounts: std::collections::BTreeMap<i64, AccountRow>,
+    flows: std::collections::BTreeMap<String, flow_instance::Model>,
+    flows_deleted: std::collections::BTreeSet<String>,
 }
 
 impl Batch {
@@ -91,12 +124,28 @@ impl Batch {
         }
     }
 
+    /// Flow states: the last of each wins; a flow deleted and saved again is saved.
+    fn add_flows(&mut self, rows: Vec<flow_instance::Model>, deleted: Vec<String>) {
+        for r in rows {
+            self.flows_deleted.remove(&r.name);
+            self.flows.insert(r.name.clone(), r);
+        }
+        for d in deleted {
+            self.flows.remove(&d);
+            self.flows_deleted.insert(d);
+        }
+    }
+
     fn is_empty(&self) -> bool {
-        self.objects.is_empty() && self.deleted.is_empty() && self.accounts.is_empty()
+        self.len() == 0
     }
 
     fn len(&self) -> usize {
-        self.objects.len() + self.deleted.len() + self.accounts.len()
+        self.objects.len()
+            + self.deleted.len()
+            + self.accounts.len()
+            + self.flows.len()
+            + self.flows_deleted.len()
     }
 }
 
@@ -134,6 +183,12 @@ async fn write(db: &DatabaseConnection, batch: &Batch) -> Result<(), db::DbError
     for a in batch.accounts.values() {
         db::save_account_row(&txn, a.clone()).await?;
     }
+    db::write_flows(
+        &txn,
+        batch.flows.values().cloned().collect(),
+        batch.flows_deleted.iter().cloned().collect(),
+    )
+    .await?;
     txn.commit().await?;
     Ok(())
 }

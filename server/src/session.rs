@@ -1,7 +1,7 @@
 //! ServerSession and the ServerSessionHandler: the server's view of every
 //! connection the portal holds.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 
 use tavern_shared::{Msg, SessId, SessionSync};
 
@@ -86,21 +86,48 @@ impl ServerSession {
     }
 }
 
-/// Every session, by id.
+/// Every session, by id, with indexes by puppet and by account.
+///
+/// Sessions are changed through [`get_mut`](Self::get_mut) (or
+/// [`all_mut`](Self::all_mut)); the handler remembers which it lent out and,
+/// once per event, [`settle`](Self::settle)s them: their index entries are
+/// brought up to date and those marked dirty are reported. Lookups by puppet
+/// or account are right at any time, also between a change and the settling.
 #[derive(Default)]
 pub struct ServerSessionHandler {
     sessions: BTreeMap<SessId, ServerSession>,
+    /// Sessions lent out to change since the last settling.
+    lent: Vec<SessId>,
+    /// Every session was lent out (`all_mut`).
+    all_lent: bool,
+    /// What the indexes hold for each session: its puppet and its account.
+    indexed: HashMap<SessId, (Option<ObjId>, Option<AccountId>)>,
+    by_puppet: HashMap<ObjId, Vec<SessId>>,
+    by_account: HashMap<AccountId, Vec<SessId>>,
+}
+
+fn unlink<K: std::hash::Hash + Eq>(map: &mut HashMap<K, Vec<SessId>>, key: K, id: SessId) {
+    if let Some(v) = map.get_mut(&key) {
+        v.retain(|&s| s != id);
+        if v.is_empty() {
+            map.remove(&key);
+        }
+    }
 }
 
 impl ServerSessionHandler {
     /// Adds a session.
     pub fn insert(&mut self, s: ServerSession) {
-        self.sessions.insert(s.sessid(), s);
+        let id = s.sessid();
+        self.sessions.insert(id, s);
+        self.reindex(id);
     }
 
     /// Removes a session.
     pub fn remove(&mut self, sessid: SessId) -> Option<ServerSession> {
-        self.sessions.remove(&sessid)
+        let s = self.sessions.remove(&sessid);
+        self.reindex(sessid);
+        s
     }
 
     /// A session by id.
@@ -110,11 +137,20 @@ impl ServerSessionHandler {
 
     /// A session by id, to change.
     pub fn get_mut(&mut self, sessid: SessId) -> Option<&mut ServerSession> {
-        self.sessions.get_mut(&sessid)
+        let s = self.sessions.get_mut(&sessid)?;
+        if self.lent.last() != Some(&sessid) {
+            self.lent.push(sessid);
+        }
+        Some(s)
     }
 
     /// Removes every session.
     pub fn clear(&mut self) -> Vec<ServerSession> {
+        self.lent.clear();
+        self.all_lent = false;
+        self.indexed.clear();
+        self.by_puppet.clear();
+        self.by_account.clear();
         std::mem::take(&mut self.sessions).into_values().collect()
     }
 
@@ -125,6 +161,7 @@ impl ServerSessionHandler {
 
     /// Every session, to change.
     pub fn all_mut(&mut self) -> impl Iterator<Item = &mut ServerSession> {
+        self.all_lent = true;
         self.sessions.values_mut()
     }
 
@@ -138,26 +175,200 @@ impl ServerSessionHandler {
         self.sessions.is_empty()
     }
 
+    /// The sessions lent out and not yet settled (all of them after `all_mut`).
+    fn unsettled(&self) -> impl Iterator<Item = &ServerSession> {
+        let all = self.all_lent.then(|| self.sessions.values());
+        let lent =
+            (!self.all_lent).then(|| self.lent.iter().filter_map(|id| self.sessions.get(id)));
+        all.into_iter().flatten().chain(lent.into_iter().flatten())
+    }
+
+    /// Sessions for which `key` picks `want`, by the index and the unsettled sessions.
+    fn lookup<K: std::hash::Hash + Eq + Copy>(
+        &self,
+        index: &HashMap<K, Vec<SessId>>,
+        want: K,
+        key: impl Fn(&ServerSession) -> Option<K>,
+    ) -> Vec<SessId> {
+        if self.all_lent {
+            return self
+                .sessions
+                .values()
+                .filter(|s| key(s) == Some(want))
+                .map(|s| s.sessid())
+                .collect();
+        }
+        let mut out: Vec<SessId> = index
+            .get(&want)
+            .into_iter()
+            .flatten()
+            .copied()
+            .filter(|id| self.sessions.get(id).is_some_and(|s| key(s) == Some(want)))
+            .collect();
+        for s in self.unsettled() {
+            if key(s) == Some(want) && !out.contains(&s.sessid()) {
+                out.push(s.sessid());
+            }
+        }
+        out.sort_unstable();
+        out
+    }
+
     /// Sessions logged in to `account`.
     pub fn of_account(&self, account: AccountId) -> Vec<SessId> {
-        self.sessions
-            .values()
-            .filter(|s| s.account() == Some(account))
-            .map(|s| s.sessid())
-            .collect()
+        self.lookup(&self.by_account, account, ServerSession::account)
     }
 
     /// Sessions puppeting `obj`.
     pub fn puppeting(&self, obj: ObjId) -> Vec<SessId> {
-        self.sessions
-            .values()
-            .filter(|s| s.puppet() == Some(obj))
-            .map(|s| s.sessid())
-            .collect()
+        self.lookup(&self.by_puppet, obj, ServerSession::puppet)
+    }
+
+    /// Whether a session puppets `obj`.
+    pub fn is_puppeted(&self, obj: ObjId) -> bool {
+        !self.puppeting(obj).is_empty()
+    }
+
+    /// Every object puppeted by a session.
+    pub fn puppets(&self) -> Vec<ObjId> {
+        let mut v: Vec<ObjId> = if self.all_lent {
+            self.sessions
+                .values()
+                .filter_map(ServerSession::puppet)
+                .collect()
+        } else {
+            let mut v: Vec<ObjId> = self.by_puppet.keys().copied().collect();
+            v.extend(self.unsettled().filter_map(ServerSession::puppet));
+            v
+        };
+        v.sort_unstable();
+        v.dedup();
+        v.retain(|&p| self.is_puppeted(p));
+        v
     }
 
     /// The sessions logged in to an account.
     pub fn logged_in(&self) -> impl Iterator<Item = &ServerSession> {
         self.sessions.values().filter(|s| s.sync.logged_in)
+    }
+
+    fn reindex(&mut self, id: SessId) {
+        let now = self.sessions.get(&id).map(|s| (s.puppet(), s.account()));
+        let before = match now {
+            Some(n) => self.indexed.insert(id, n),
+            None => self.indexed.remove(&id),
+        };
+        let now = now.unwrap_or((None, None));
+        let before = before.unwrap_or((None, None));
+        if before.0 != now.0 {
+            if let Some(p) = before.0 {
+                unlink(&mut self.by_puppet, p, id);
+            }
+            if let Some(p) = now.0 {
+                self.by_puppet.entry(p).or_default().push(id);
+            }
+        }
+        if before.1 != now.1 {
+            if let Some(a) = before.1 {
+                unlink(&mut self.by_account, a, id);
+            }
+            if let Some(a) = now.1 {
+                self.by_account.entry(a).or_default().push(id);
+            }
+        }
+    }
+
+    /// Brings the indexes up to date with the sessions changed since the
+    /// last call, and returns those marked dirty (clearing the mark).
+    pub fn settle(&mut self) -> Vec<SessId> {
+        let ids: Vec<SessId> = if std::mem::take(&mut self.all_lent) {
+            self.lent.clear();
+            self.sessions.keys().copied().collect()
+        } else {
+            let mut v = std::mem::take(&mut self.lent);
+            v.sort_unstable();
+            v.dedup();
+            v
+        };
+        let mut dirty = Vec::new();
+        for id in ids {
+            self.reindex(id);
+            if let Some(s) = self.sessions.get_mut(&id)
+                && std::mem::take(&mut s.dirty)
+            {
+                dirty.push(id);
+            }
+        }
+        dirty
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn session(id: SessId) -> ServerSession {
+        ServerSession::new(SessionSync {
+            sessid: id,
+            ..Default::default()
+        })
+    }
+
+    fn puppet(
+        h: &mut ServerSessionHandler,
+        id: SessId,
+        obj: Option<ObjId>,
+        account: Option<AccountId>,
+    ) {
+        let s = h.get_mut(id).unwrap();
+        s.sync.puppet_id = obj;
+        s.sync.account_id = account;
+        s.sync.logged_in = account.is_some();
+    }
+
+    #[test]
+    fn lookups_by_puppet_and_account_are_right_before_and_after_settling() {
+        let mut h = ServerSessionHandler::default();
+        for id in 1..=3 {
+            h.insert(session(id));
+        }
+        puppet(&mut h, 1, Some(10), Some(100));
+        puppet(&mut h, 2, Some(10), Some(100));
+        puppet(&mut h, 3, Some(11), Some(101));
+        // Not settled yet: still found.
+        assert_eq!(h.puppeting(10), vec![1, 2]);
+        assert_eq!(h.of_account(101), vec![3]);
+        assert!(h.settle().is_empty(), "nobody marked dirty");
+        assert_eq!(h.puppeting(10), vec![1, 2]);
+        assert_eq!(h.puppets(), vec![10, 11]);
+        // Session 2 changes puppet: the old entry no longer counts, even unsettled.
+        puppet(&mut h, 2, Some(11), Some(100));
+        assert_eq!(h.puppeting(10), vec![1]);
+        assert_eq!(h.puppeting(11), vec![2, 3]);
+        h.settle();
+        assert_eq!(h.puppeting(11), vec![2, 3]);
+        assert_eq!(h.of_account(100), vec![1, 2]);
+        // Changed through all_mut: the same.
+        for s in h.all_mut() {
+            s.sync.puppet_id = None;
+        }
+        assert!(h.puppeting(11).is_empty());
+        h.settle();
+        assert!(h.puppets().is_empty());
+        h.remove(1);
+        assert_eq!(h.of_account(100), vec![2]);
+        assert!(!h.is_puppeted(10));
+    }
+
+    #[test]
+    fn settling_reports_each_dirty_session_once() {
+        let mut h = ServerSessionHandler::default();
+        h.insert(session(1));
+        h.insert(session(2));
+        h.get_mut(2).unwrap().set_data("k", 1.into());
+        h.get_mut(1).unwrap();
+        h.get_mut(2).unwrap().set_data("k", 2.into());
+        assert_eq!(h.settle(), vec![2]);
+        assert!(h.settle().is_empty());
     }
 }

@@ -123,6 +123,7 @@ impl Harness {
             name,
             hash,
             false,
+            "Player",
             Some(db::NewCharacter {
                 id,
                 room,

@@ -141,6 +141,8 @@ pub struct ServerSettings {
     pub max_nr_simultaneous_puppets: usize,
     /// `[server] max_nr_characters`: How many characters one account may own, counting the one `create` makes (0: no limit).
     pub max_nr_characters: usize,
+    /// `[server] permission_account_default`: The permission a new account gets (Evennia's PERMISSION_ACCOUNT_DEFAULT): Player, Helper, Builder, Admin or Developer.
+    pub permission_account_default: String,
 }
 
 /// `[security]`: password hashing, throttles and connection limits.

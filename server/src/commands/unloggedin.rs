@@ -179,6 +179,12 @@ impl Command for Create {
             .default_for(Kind::Character)
             .name()
             .to_string();
+        let permission = ctx
+            .server
+            .settings
+            .server
+            .permission_account_default
+            .clone();
         let sessid = ctx.sessid;
         ctx.server.spawn_for(sessid, async move {
             let created = async {
@@ -192,7 +198,9 @@ impl Command for Create {
                 } else {
                     None
                 };
-                Ok::<_, CreateError>(db::create_account(&db, &name, hash, false, character).await?)
+                Ok::<_, CreateError>(
+                    db::create_account(&db, &name, hash, false, &permission, character).await?,
+                )
             }
             .await;
             let completion: Completion = Box::new(move |server: &mut Server| match created {

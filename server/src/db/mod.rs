@@ -281,6 +281,7 @@ pub async fn create_account(
     name: &str,
     password_hash: String,
     is_superuser: bool,
+    permission: &str,
     character: Option<NewCharacter<'_>>,
 ) -> Result<(account::Model, Option<object::Model>), DbError> {
     let now = tavern_shared::session::now_millis() as i64;
@@ -304,7 +305,7 @@ pub async fn create_account(
         permissions: Set(if is_superuser {
             r#"["Developer"]"#.into()
         } else {
-            r#"["Player"]"#.into()
+            serde_json::json!([permission]).to_string()
         }),
         attributes: Set("{}".into()),
         cmdsets: Set("[]".into()),
@@ -410,8 +411,19 @@ pub async fn save_flows(
     rows: Vec<flow_instance::Model>,
     deleted: Vec<String>,
 ) -> Result<(), DbError> {
-    use flow_instance::Column as C;
     let txn = begin_write(db).await?;
+    write_flows(&txn, rows, deleted).await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Writes flow rows and deletes flows, within the caller's transaction.
+pub async fn write_flows<C: ConnectionTrait>(
+    txn: &C,
+    rows: Vec<flow_instance::Model>,
+    deleted: Vec<String>,
+) -> Result<(), DbError> {
+    use flow_instance::Column as C;
     for row in rows {
         let am: flow_instance::ActiveModel = row.into();
         let am = sea_orm::ActiveModelTrait::reset_all(am);
@@ -421,16 +433,15 @@ pub async fn save_flows(
                     .update_columns([C::Definition, C::Data, C::UpdatedAt])
                     .to_owned(),
             )
-            .exec_without_returning(&txn)
+            .exec_without_returning(txn)
             .await?;
     }
     if !deleted.is_empty() {
         flow_instance::Entity::delete_many()
             .filter(C::Name.is_in(deleted))
-            .exec(&txn)
+            .exec(txn)
             .await?;
     }
-    txn.commit().await?;
     Ok(())
 }
 

@@ -13,6 +13,7 @@ async fn accounts_and_characters_are_created_atomically(db: DatabaseConnection) 
         "Anna Bell",
         "hash".into(),
         false,
+        "Player",
         Some(NewCharacter {
             id: char_id,
             room,
@@ -33,6 +34,7 @@ async fn accounts_and_characters_are_created_atomically(db: DatabaseConnection) 
         "anna BELL",
         "h".into(),
         false,
+        "Player",
         Some(NewCharacter {
             id: other,
             room,
@@ -56,6 +58,7 @@ async fn accounts_and_characters_are_created_atomically(db: DatabaseConnection) 
                 &format!("racer{i}"),
                 "h".into(),
                 false,
+                "Player",
                 Some(NewCharacter {
                     id,
                     room,

@@ -206,6 +206,7 @@ impl Server {
     /// Sends a session every package and reported variable again on the next pass.
     pub fn refresh_feeds(&mut self, sessid: SessId) {
         self.feed_states.entry(sessid).or_default().fresh = true;
+        self.feed_fresh.insert(sessid);
     }
 
     /// Sends a line of a communication channel (`say` is one) to sessions as
@@ -225,24 +226,16 @@ impl Server {
             .is_some_and(|s| supported(&s.sync.flags.oob_supports, package))
     }
 
-    /// The sessions that take live data: GMCP, or MSDP with reported variables.
-    fn feed_sessions(&self) -> Vec<(SessId, ObjId)> {
-        self.sessions
-            .all()
-            .filter_map(|s| {
-                let puppet = s.puppet()?;
-                let wants = self.speaks_gmcp(s.sessid())
-                    || !crate::inputfuncs::reported(self, s.sessid()).is_empty();
-                wants.then_some((s.sessid(), puppet))
-            })
-            .collect()
+    /// Whether a session takes live data: GMCP, or MSDP with reported variables.
+    fn takes_feeds(&self, sessid: SessId) -> bool {
+        self.speaks_gmcp(sessid) || !crate::inputfuncs::reported(self, sessid).is_empty()
     }
 
     /// The puppets whose feeds may change when `changed` did: it, what holds
     /// it, what it holds, and what shares a place with it; plus its group.
-    fn near(&self, changed: ObjId, puppets: &BTreeSet<ObjId>, out: &mut BTreeSet<ObjId>) {
+    fn near(&self, changed: ObjId, out: &mut BTreeSet<ObjId>) {
         let consider = |id: ObjId, out: &mut BTreeSet<ObjId>| {
-            if puppets.contains(&id) {
+            if self.sessions.is_puppeted(id) {
                 out.insert(id);
             }
         };
@@ -263,8 +256,9 @@ impl Server {
         }
         let now = core::group_of(self, changed);
         let before = self.feed_groups.get(&changed).cloned();
+        let puppets = self.sessions.puppets();
         for group in [now.as_ref(), before.as_ref()].into_iter().flatten() {
-            for &p in puppets {
+            for &p in &puppets {
                 if core::group_of(self, p).as_ref() == Some(group) {
                     out.insert(p);
                 }
@@ -276,24 +270,10 @@ impl Server {
     /// variables that changed for its puppet.
     pub(crate) fn feed_pass(&mut self) {
         let touched = self.world.take_touched();
-        let fresh: Vec<SessId> = self
-            .feed_states
-            .iter()
-            .filter(|(_, st)| st.fresh)
-            .map(|(&s, _)| s)
-            .collect();
+        let fresh = std::mem::take(&mut self.feed_fresh);
         if touched.is_empty() && fresh.is_empty() {
             return;
         }
-        let sessions = self.feed_sessions();
-        if sessions.is_empty() {
-            for s in fresh {
-                self.feed_states.remove(&s);
-            }
-            self.remember_groups(&touched);
-            return;
-        }
-        let puppets: BTreeSet<ObjId> = sessions.iter().map(|&(_, p)| p).collect();
         // The groups the touched objects are (or were) in: group feeds look
         // no further when there are none.
         self.feed_pass_groups = touched
@@ -303,14 +283,24 @@ impl Server {
             .collect();
         let mut affected = BTreeSet::new();
         for &changed in &touched {
-            self.near(changed, &puppets, &mut affected);
+            self.near(changed, &mut affected);
+        }
+        // The sessions to look at: fresh ones, and those of puppets near a change.
+        let mut todo = fresh;
+        for &p in &affected {
+            todo.extend(self.sessions.puppeting(p));
         }
         let game = self.game.clone();
-        for (sessid, puppet) in sessions {
+        for sessid in todo {
+            let puppet = self.sessions.get(sessid).and_then(|s| s.puppet());
             let is_fresh = self.feed_states.get(&sessid).is_some_and(|st| st.fresh);
-            if !is_fresh && !affected.contains(&puppet) {
+            let Some(puppet) = puppet.filter(|_| self.takes_feeds(sessid)) else {
+                if is_fresh {
+                    // Nothing to send now; the next puppet or client change refreshes it again.
+                    self.feed_states.remove(&sessid);
+                }
                 continue;
-            }
+            };
             let gmcp_on = self.speaks_gmcp(sessid);
             let reported = crate::inputfuncs::reported(self, sessid);
             let mut out = Vec::new();

@@ -10,10 +10,10 @@
 //! holds that command's acknowledgement until it is written, so after a
 //! crash the portal replays the command and the step happens after all.
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
 
 use serde_json::{Map, Value, json};
 use tavern_shared::SessId;
@@ -34,6 +34,10 @@ pub type FlowFn = Arc<dyn Fn(&mut FlowCtx<'_>, &Value) -> Result<(), String> + S
 /// emits the event it listens for must not hang the server).
 const MAX_TRIGGERS_PER_EVENT: usize = 1_000;
 
+/// How many rounds of `on_change` checks one event may cause (a flow whose
+/// change makes another's condition hold, and so on).
+const MAX_CHANGE_ROUNDS: usize = 8;
+
 /// The flows part of the server.
 #[derive(Default)]
 pub struct FlowRuntime {
@@ -50,11 +54,96 @@ pub struct FlowRuntime {
     pub clock_offset: i64,
     writer: Option<mpsc::UnboundedSender<WriteJob>>,
     made: u64,
+    index: FlowIndex,
 }
 
+/// What lets the server find the flows an event concerns without looking
+/// at every flow: by owner (the lines its players type), by next timeout,
+/// and by the objects their `on_change` conditions read.
+#[derive(Default)]
+struct FlowIndex {
+    by_owner: HashMap<Owner, BTreeSet<String>>,
+    deadline_of: HashMap<String, i64>,
+    deadlines: BTreeSet<(i64, String)>,
+    /// Flows with `on_change` listeners: the objects their conditions read when last checked.
+    deps: HashMap<String, Vec<ObjId>>,
+    /// The flows whose conditions read each object.
+    readers: HashMap<ObjId, BTreeSet<String>>,
+    /// Flows that changed since their `on_change` listeners last looked.
+    recheck: BTreeSet<String>,
+}
+
+impl FlowIndex {
+    fn put(&mut self, name: &str, inst: &FlowInstance, changed: bool) {
+        self.by_owner
+            .entry(inst.owner)
+            .or_default()
+            .insert(name.to_string());
+        let next = inst.next_deadline();
+        let before = self.deadline_of.get(name).copied();
+        if before != next {
+            if let Some(d) = before {
+                self.deadlines.remove(&(d, name.to_string()));
+                self.deadline_of.remove(name);
+            }
+            if let Some(d) = next {
+                self.deadlines.insert((d, name.to_string()));
+                self.deadline_of.insert(name.to_string(), d);
+            }
+        }
+        if changed {
+            self.recheck.insert(name.to_string());
+        }
+    }
+
+    fn forget(&mut self, name: &str, owner: Owner) {
+        if let Some(set) = self.by_owner.get_mut(&owner) {
+            set.remove(name);
+            if set.is_empty() {
+                self.by_owner.remove(&owner);
+            }
+        }
+        if let Some(d) = self.deadline_of.remove(name) {
+            self.deadlines.remove(&(d, name.to_string()));
+        }
+        self.set_deps(name, Vec::new());
+        self.recheck.remove(name);
+    }
+
+    fn set_deps(&mut self, name: &str, deps: Vec<ObjId>) {
+        for o in self.deps.remove(name).unwrap_or_default() {
+            if let Some(r) = self.readers.get_mut(&o) {
+                r.remove(name);
+                if r.is_empty() {
+                    self.readers.remove(&o);
+                }
+            }
+        }
+        if deps.is_empty() {
+            return;
+        }
+        for &o in &deps {
+            self.readers.entry(o).or_default().insert(name.to_string());
+        }
+        self.deps.insert(name.to_string(), deps);
+    }
+
+    fn owned_by(&self, owners: &[Owner]) -> Vec<String> {
+        let mut v: Vec<String> = owners
+            .iter()
+            .filter_map(|o| self.by_owner.get(o))
+            .flatten()
+            .cloned()
+            .collect();
+        v.sort();
+        v.dedup();
+        v
+    }
+}
+
+/// A flow write handed to the persister: what to do once it is durable.
 struct WriteJob {
-    rows: Vec<db::flow_instance::Model>,
-    deleted: Vec<String>,
+    written: tokio::sync::oneshot::Receiver<()>,
     sessid: Option<SessId>,
     completion: Completion,
 }
@@ -93,14 +182,29 @@ pub fn load_dir(dir: &Path) -> Vec<FlowDef> {
     defs
 }
 
-/// What a flow's placeholders reach in the world.
+/// What a flow's placeholders reach in the world. With `read` set, it
+/// records every object looked at (what an `on_change` condition depends on).
 struct WorldScope<'a> {
     server: &'a Server,
     owner: Option<ObjId>,
+    read: Option<RefCell<Vec<ObjId>>>,
+}
+
+impl<'a> WorldScope<'a> {
+    fn new(server: &'a Server, owner: Option<ObjId>) -> Self {
+        Self {
+            server,
+            owner,
+            read: None,
+        }
+    }
 }
 
 impl Scope for WorldScope<'_> {
     fn field(&self, obj: ObjId, name: &str) -> Option<Found> {
+        if let Some(read) = &self.read {
+            read.borrow_mut().push(obj);
+        }
         let o = self.server.world.get(obj)?;
         Some(match name {
             "id" => Found::Data(json!(o.id)),
@@ -168,18 +272,12 @@ impl FlowCtx<'_> {
     }
     /// A variable (see the lookup order in the flows guide).
     pub fn var(&self, path: &str) -> Option<Value> {
-        let scope = WorldScope {
-            server: self.server,
-            owner: owner_obj(self.flow.owner),
-        };
+        let scope = WorldScope::new(self.server, owner_obj(self.flow.owner));
         self.flow.lookup(&self.def, path, &scope)
     }
     /// Sets a variable (through to an object's attribute for `obj.attr`).
     pub fn set(&mut self, var: &str, value: Value) {
-        let scope = WorldScope {
-            server: self.server,
-            owner: owner_obj(self.flow.owner),
-        };
+        let scope = WorldScope::new(self.server, owner_obj(self.flow.owner));
         let mut fx = Vec::new();
         self.flow.set(&self.def, var, value, &scope, &mut fx);
         self.fx.extend(fx);
@@ -347,7 +445,7 @@ impl Server {
         }
         let inst = FlowInstance::new(&d, &name, owner, args, self.flow_now());
         info!(flow = %name, definition = %def, "flow started");
-        self.world.flows.insert(name.clone(), inst);
+        self.put_flow(name.clone(), inst, true);
         Ok(name)
     }
 
@@ -370,6 +468,7 @@ impl Server {
         let Some(mut inst) = self.world.flows.remove(name) else {
             return false;
         };
+        self.flows.index.forget(name, inst.owner);
         inst.end();
         self.flows.deleted.insert(name.to_string());
         self.flows.dirty.remove(name);
@@ -395,7 +494,7 @@ impl Server {
         };
         let Some(def) = self.flows.defs.get(&inst.def).cloned() else {
             warn!(flow = %name, definition = %inst.def, "the flow's definition is gone; it waits");
-            self.world.flows.insert(name.to_string(), inst);
+            self.put_flow(name.to_string(), inst, false);
             return;
         };
         let before = inst.clone();
@@ -403,10 +502,7 @@ impl Server {
         loop {
             let now = self.flow_now();
             let fx = {
-                let scope = WorldScope {
-                    server: self,
-                    owner: owner_obj(inst.owner),
-                };
+                let scope = WorldScope::new(self, owner_obj(inst.owner));
                 inst.run(&def, now, &scope)
             };
             let mut call = None;
@@ -462,16 +558,34 @@ impl Server {
         }
         if inst.ended {
             info!(flow = %name, "flow ended");
+            self.flows.index.forget(name, inst.owner);
             self.flows.deleted.insert(name.to_string());
             self.flows.dirty.remove(name);
             self.flows
                 .triggers
                 .push_back(Trigger::FlowEnd(name.to_string()));
         } else {
-            if inst != before {
+            let changed = inst != before;
+            if changed {
                 self.flows.dirty.insert(name.to_string());
             }
-            self.world.flows.insert(name.to_string(), inst);
+            self.put_flow(name.to_string(), inst, changed);
+        }
+    }
+
+    /// Puts a flow (back) in the world, keeping the indexes right; `changed`:
+    /// its `on_change` listeners must look again.
+    fn put_flow(&mut self, name: String, inst: FlowInstance, changed: bool) {
+        self.flows.index.put(&name, &inst, changed);
+        self.world.flows.insert(name, inst);
+    }
+
+    /// Indexes every flow in the world (after loading it).
+    pub(crate) fn index_flows(&mut self) {
+        self.flows.index = FlowIndex::default();
+        let index = &mut self.flows.index;
+        for (name, inst) in &self.world.flows {
+            index.put(name, inst, true);
         }
     }
 
@@ -485,10 +599,7 @@ impl Server {
         if let Some(id) = name.strip_prefix('#').and_then(|n| n.parse().ok()) {
             return self.world.get(id).map(|o| o.id);
         }
-        let scope = WorldScope {
-            server: self,
-            owner: owner_obj(inst.owner),
-        };
+        let scope = WorldScope::new(self, owner_obj(inst.owner));
         if let Some(v) = inst.lookup(def, name, &scope)
             && let Some(id) = object_id(&v)
             && self.world.get(id).is_some()
@@ -618,7 +729,7 @@ impl Server {
         for e in fx {
             self.apply_flow_effect(&mut inst, e);
         }
-        self.world.flows.insert(name.to_string(), inst);
+        self.put_flow(name.to_string(), inst, changed || moved);
         if changed {
             self.flows.dirty.insert(name.to_string());
         }
@@ -642,17 +753,15 @@ impl Server {
         let room = puppet
             .and_then(|p| self.world.get(p))
             .and_then(|p| p.location);
-        let owners: Vec<String> = self
-            .world
-            .flows
-            .iter()
-            .filter(|(_, f)| match f.owner {
-                Owner::Object(o) => Some(o) == puppet || Some(o) == room,
-                Owner::Account(a) => Some(a) == account,
-                Owner::Game => false,
-            })
-            .map(|(n, _)| n.clone())
-            .collect();
+        let owners: Vec<Owner> = [
+            puppet.map(Owner::Object),
+            room.map(Owner::Object),
+            account.map(Owner::Account),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        let owners = self.flows.index.owned_by(&owners);
         let t = Trigger::Command(line.to_string());
         let mut heard = Heard::default();
         for name in owners {
@@ -668,17 +777,11 @@ impl Server {
             return false;
         };
         let (account, puppet) = (s.account(), s.puppet());
-        let names: Vec<String> = self
-            .world
-            .flows
-            .iter()
-            .filter(|(_, f)| match f.owner {
-                Owner::Object(o) => Some(o) == puppet,
-                Owner::Account(a) => Some(a) == account,
-                Owner::Game => false,
-            })
-            .map(|(n, _)| n.clone())
+        let owners: Vec<Owner> = [puppet.map(Owner::Object), account.map(Owner::Account)]
+            .into_iter()
+            .flatten()
             .collect();
+        let names = self.flows.index.owned_by(&owners);
         let t = Trigger::Oob(package.to_string(), data);
         let mut heard = Heard::default();
         for n in names {
@@ -690,22 +793,19 @@ impl Server {
 
     /// When the next flow timeout falls due.
     pub fn next_flow_deadline(&self) -> Option<i64> {
-        self.world
-            .flows
-            .values()
-            .filter_map(FlowInstance::next_deadline)
-            .min()
+        self.flows.index.deadlines.first().map(|(d, _)| *d)
     }
 
     /// Fires the timeouts that are due.
     pub(crate) fn flow_tick(&mut self) {
         let now = self.flow_now();
         let due: Vec<String> = self
-            .world
             .flows
+            .index
+            .deadlines
             .iter()
-            .filter(|(_, f)| f.next_deadline().is_some_and(|d| d <= now))
-            .map(|(n, _)| n.clone())
+            .take_while(|(d, _)| *d <= now)
+            .map(|(_, n)| n.clone())
             .collect();
         for n in due {
             self.deliver_to(&n, &Trigger::Time(now));
@@ -713,37 +813,73 @@ impl Server {
         self.pump_flow_triggers();
     }
 
-    /// After an event: `on_change` listeners look again.
+    /// After an event: the `on_change` listeners that may see something new
+    /// look again — those of flows that changed, and of flows whose
+    /// conditions read an object the event touched. What they do may touch
+    /// more objects: a few more rounds look at those.
     fn flow_changes(&mut self) {
-        let watching: Vec<String> = self
-            .world
-            .flows
-            .iter()
-            .filter(|(_, f)| f.watches_changes())
-            .map(|(n, _)| n.clone())
-            .collect();
-        for name in watching {
-            let Some(mut inst) = self.world.flows.remove(&name) else {
-                continue;
-            };
-            let mut fx = Vec::new();
-            if let Some(def) = self.flows.defs.get(&inst.def).cloned() {
-                let scope = WorldScope {
-                    server: self,
-                    owner: owner_obj(inst.owner),
-                };
-                inst.check_changes(&def, &scope, &mut fx);
+        let mut seen: BTreeSet<ObjId> = BTreeSet::new();
+        for _ in 0..MAX_CHANGE_ROUNDS {
+            let fresh: Vec<ObjId> = self
+                .world
+                .touched()
+                .iter()
+                .copied()
+                .filter(|o| !seen.contains(o))
+                .collect();
+            let mut names = std::mem::take(&mut self.flows.index.recheck);
+            for o in &fresh {
+                if let Some(r) = self.flows.index.readers.get(o) {
+                    names.extend(r.iter().cloned());
+                }
             }
-            let moved = !inst.pending.is_empty();
-            for e in fx {
-                self.apply_flow_effect(&mut inst, e);
+            seen.extend(fresh);
+            if names.is_empty() {
+                break;
             }
-            self.world.flows.insert(name.clone(), inst);
-            if moved {
-                self.drive_flow(&name);
+            for name in names {
+                self.check_flow_changes(&name);
             }
+            self.pump_flow_triggers();
         }
-        self.pump_flow_triggers();
+    }
+
+    /// Lets one flow's `on_change` listeners look, recording what they read.
+    fn check_flow_changes(&mut self, name: &str) {
+        let Some(mut inst) = self.world.flows.remove(name) else {
+            return;
+        };
+        if !inst.watches_changes() {
+            self.flows.index.set_deps(name, Vec::new());
+            self.put_flow(name.to_string(), inst, false);
+            return;
+        }
+        let mut fx = Vec::new();
+        let mut read = Vec::new();
+        if let Some(def) = self.flows.defs.get(&inst.def).cloned() {
+            let scope = WorldScope {
+                read: Some(RefCell::new(Vec::new())),
+                ..WorldScope::new(self, owner_obj(inst.owner))
+            };
+            inst.check_changes(&def, &scope, &mut fx);
+            read = scope.read.map(|r| r.into_inner()).unwrap_or_default();
+        }
+        read.sort_unstable();
+        read.dedup();
+        self.flows.index.set_deps(name, read);
+        let moved = !inst.pending.is_empty();
+        let changed = moved || !fx.is_empty();
+        for e in fx {
+            self.apply_flow_effect(&mut inst, e);
+        }
+        // Not marked for another look: what it does next (driven below) is.
+        self.put_flow(name.to_string(), inst, false);
+        if changed {
+            self.flows.dirty.insert(name.to_string());
+        }
+        if moved {
+            self.drive_flow(name);
+        }
     }
 
     /// Starts every flow's pending work after the server started (states
@@ -789,11 +925,11 @@ impl Server {
             Box::new(move |server: &mut Server| server.send_flow_outbox(outbox));
         // The input that caused this waits for the write before it is acknowledged.
         let sessid = input.filter(|s| self.hold_ack(*s));
+        let written = self.persister.save_flows(rows, deleted);
         let writer = self.flow_writer();
         self.inflight += 1;
         let _ = writer.send(WriteJob {
-            rows,
-            deleted,
+            written,
             sessid,
             completion,
         });
@@ -807,33 +943,26 @@ impl Server {
         }
     }
 
-    /// The one writer that saves flows in order, retrying until the database takes it.
+    /// The persister writes flow states (in order, with the world's changes,
+    /// retrying until the database takes them); this task hands each write's
+    /// completion to the executor, in order, once it is durable.
     fn flow_writer(&mut self) -> mpsc::UnboundedSender<WriteJob> {
         if let Some(w) = &self.flows.writer {
             return w.clone();
         }
         let (tx, mut rx) = mpsc::unbounded_channel::<WriteJob>();
-        let db = self.db.clone();
         let events = self.events.clone();
         tokio::spawn(async move {
             while let Some(job) = rx.recv().await {
-                let mut wait = Duration::from_millis(50);
-                loop {
-                    match db::save_flows(&db, job.rows.clone(), job.deleted.clone()).await {
-                        Ok(()) => break,
-                        Err(e) => {
-                            tracing::error!("cannot save flows (retrying): {e}");
-                            tokio::time::sleep(wait).await;
-                            wait = (wait * 2).min(Duration::from_secs(5));
-                        }
-                    }
+                // The persister only drops the notice when the server is going away.
+                if job.written.await.is_err() {
+                    return;
                 }
-                let _ = events
-                    .send(ServerEvent::Done {
-                        sessid: job.sessid,
-                        completion: job.completion,
-                    })
-                    .await;
+                let done = ServerEvent::Done {
+                    sessid: job.sessid,
+                    completion: job.completion,
+                };
+                let _ = events.send(done).await;
             }
         });
         self.flows.writer = Some(tx.clone());

@@ -229,8 +229,14 @@ impl World {
         }
     }
 
+    /// The objects changed, moved, created or deleted since the touched
+    /// objects were last taken, and the places things moved out of.
+    pub fn touched(&self) -> &BTreeSet<ObjId> {
+        &self.touched
+    }
+
     /// The objects changed, moved, created or deleted since the last call, and
-    /// the places things moved out of: what the live-data feeds look at.
+    /// the places things moved out of (what the live-data feeds look at); forgets them.
     pub fn take_touched(&mut self) -> BTreeSet<ObjId> {
         std::mem::take(&mut self.touched)
     }

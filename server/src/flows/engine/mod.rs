@@ -34,7 +34,7 @@ use crate::world::{AccountId, ObjId};
 pub const MAX_ENTRIES_PER_RUN: usize = 1_000;
 
 /// Who a flow belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Owner {
     /// An object: a character (its player types to it), a room (anyone in it).

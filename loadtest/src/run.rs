@@ -1,0 +1,212 @@
+//! The conductor of a run: start the bots (at the configured rate and
+//! concurrency), wait for them to log in, let them act through a warm-up and
+//! the measurement window — ordering a reload or a login storm in it if
+//! asked — then stop them, wait for what is outstanding, and report.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::time::Duration;
+
+use anyhow::Context;
+use tokio::sync::{Semaphore, watch};
+use tokio::time::{Instant, sleep, sleep_until};
+
+use crate::bot::{Bot, BotReport, Phase, Shared};
+use crate::config::RunConfig;
+use crate::procs::{self, ProcWatch};
+use crate::report::{self, Report};
+
+/// How often the processes are read during a window.
+const SAMPLE_EVERY: Duration = Duration::from_millis(500);
+
+/// Runs one load test and reports what it measured.
+pub async fn run(cfg: RunConfig) -> anyhow::Result<Report> {
+    cfg.profile.check().map_err(anyhow::Error::msg)?;
+    let n = cfg.clients;
+    let groups = match cfg.profile.group_size {
+        0 => 0,
+        size => n.div_ceil(size.min(n.max(1))),
+    };
+    let cfg = Arc::new(cfg);
+    let (phase_tx, phase_rx) = watch::channel(Phase::Login);
+    let shared = Arc::new(Shared {
+        cfg: cfg.clone(),
+        base: Instant::now(),
+        phase: phase_rx,
+        measuring: AtomicBool::new(false),
+        window_start_us: AtomicU64::new(0),
+        reload_order_us: AtomicU64::new(0),
+        groups: (0..groups).map(|_| watch::channel(false).0).collect(),
+        ready: AtomicUsize::new(0),
+        failed: AtomicUsize::new(0),
+        connect_errors: AtomicUsize::new(0),
+    });
+    let mut watch = ProcWatch::default();
+    for (label, source) in &cfg.watch {
+        watch.add(label.clone(), source.clone());
+    }
+
+    // Logging in.
+    watch.start();
+    let t_login = Instant::now();
+    let permits = Arc::new(Semaphore::new(match cfg.concurrency {
+        0 => Semaphore::MAX_PERMITS,
+        c => c,
+    }));
+    let spawner = {
+        let shared = shared.clone();
+        let permits = permits.clone();
+        let rate = cfg.connect_rate;
+        tokio::spawn(async move {
+            let mut bots = Vec::with_capacity(n);
+            for i in 0..n {
+                if rate > 0.0 {
+                    sleep_until(t_login + Duration::from_secs_f64(i as f64 / rate)).await;
+                }
+                let Ok(permit) = permits.clone().acquire_owned().await else {
+                    break;
+                };
+                let bot = Bot::new(shared.clone(), i).with_permit(permit);
+                bots.push(tokio::spawn(bot.play()));
+            }
+            bots
+        })
+    };
+    let mut last_note = Instant::now();
+    loop {
+        let done = shared.ready.load(Ordering::Relaxed) + shared.failed.load(Ordering::Relaxed);
+        if done >= n {
+            break;
+        }
+        if cfg.progress && last_note.elapsed() >= Duration::from_secs(1) {
+            last_note = Instant::now();
+            eprintln!(
+                "[{:>6.1}s] logged in and set up: {}/{n}, failed: {}",
+                t_login.elapsed().as_secs_f64(),
+                shared.ready.load(Ordering::Relaxed),
+                shared.failed.load(Ordering::Relaxed)
+            );
+        }
+        sleep(Duration::from_millis(20)).await;
+    }
+    let login_secs = t_login.elapsed().as_secs_f64();
+    watch.sample();
+    let login_costs = watch.costs(login_secs);
+    if cfg.progress {
+        eprintln!(
+            "[{login_secs:>6.1}s] {} of {n} bots ready; acting",
+            shared.ready.load(Ordering::Relaxed)
+        );
+    }
+
+    // Acting: warm-up, then the window.
+    let _ = phase_tx.send(Phase::Act);
+    sleep(cfg.warmup).await;
+    watch.start();
+    let machine0 = procs::machine_ticks();
+    let own0 = procs::own_cpu_s();
+    let t0 = Instant::now();
+    shared
+        .window_start_us
+        .store(shared.base.elapsed().as_micros() as u64, Ordering::Relaxed);
+    shared.measuring.store(true, Ordering::Relaxed);
+    let churn = cfg.churn.clone().map(|c| {
+        let shared = shared.clone();
+        tokio::spawn(async move {
+            let permits = Arc::new(Semaphore::new(c.concurrency.max(1)));
+            let t = Instant::now();
+            let mut tasks = Vec::new();
+            for k in 0..c.logins {
+                let Ok(permit) = permits.clone().acquire_owned().await else {
+                    break;
+                };
+                let bot = Bot::new(shared.clone(), n + k);
+                tasks.push(tokio::spawn(async move {
+                    let r = bot.login_and_quit().await;
+                    drop(permit);
+                    r
+                }));
+            }
+            let mut reports = Vec::new();
+            for t in tasks {
+                if let Ok(r) = t.await {
+                    reports.push(r);
+                }
+            }
+            (t, reports)
+        })
+    });
+    let mut reload_task = None;
+    let window_end = t0 + cfg.duration;
+    while Instant::now() < window_end {
+        if let Some(plan) = &cfg.reload
+            && reload_task.is_none()
+            && t0.elapsed() >= plan.at
+        {
+            shared
+                .reload_order_us
+                .store(shared.base.elapsed().as_micros() as u64, Ordering::Relaxed);
+            let command = plan.command.clone();
+            reload_task = Some(tokio::task::spawn_blocking(move || {
+                std::process::Command::new(&command[0])
+                    .args(&command[1..])
+                    .output()
+            }));
+        }
+        let next = (Instant::now() + SAMPLE_EVERY).min(window_end);
+        sleep_until(next).await;
+        watch.sample();
+    }
+    shared.measuring.store(false, Ordering::Relaxed);
+    let secs = t0.elapsed().as_secs_f64();
+    watch.sample();
+    let costs = watch.costs(secs);
+    let own = procs::own_cpu_s() - own0;
+    let machine1 = procs::machine_ticks();
+    let churn = match churn {
+        Some(t) => Some(t.await.context("the login storm failed")?),
+        None => None,
+    };
+    let reload_out = match reload_task {
+        Some(t) => Some(t.await.context("the reload command task failed")?),
+        None => None,
+    };
+
+    // Stopping: bots drain what is outstanding, then disconnect.
+    let _ = phase_tx.send(Phase::Stop);
+    let bots = spawner.await.context("the bot spawner failed")?;
+    let mut reports: Vec<BotReport> = Vec::with_capacity(n);
+    for b in bots {
+        reports.push(b.await.context("a bot task failed")?);
+    }
+    let busy = match (machine0, machine1) {
+        (Some((b0, t0)), Some((b1, t1))) if t1 > t0 => 100.0 * (b1 - b0) as f64 / (t1 - t0) as f64,
+        _ => f64::NAN,
+    };
+    Ok(report::build(report::Inputs {
+        cfg: &cfg,
+        bots: &reports,
+        t_login,
+        login_secs,
+        login_costs,
+        window_secs: secs,
+        costs,
+        own_cpu_s: own,
+        machine_busy_pct: busy,
+        churn: churn.as_ref().map(|(t, r)| (*t, r.as_slice())),
+        reload: reload_out.map(|r| match r {
+            Ok(out) => (
+                out.status.success(),
+                format!(
+                    "{}{}",
+                    String::from_utf8_lossy(&out.stdout),
+                    String::from_utf8_lossy(&out.stderr)
+                )
+                .trim()
+                .to_string(),
+            ),
+            Err(e) => (false, e.to_string()),
+        }),
+        connect_errors: shared.connect_errors.load(Ordering::Relaxed),
+    }))
+}

@@ -1,0 +1,534 @@
+//! The figures Tavern must reach (issue #5, docs/benchmarks.md), each a
+//! scenario run against a fresh game the suite starts: a round trip, a
+//! closed loop of 1,000 players, 10,000 sessions, a connection storm, logins
+//! at the real password-hash cost, a crowd of 500, a reload under load, and
+//! an idle server.
+//!
+//! Every check is either a *target* (a figure to reach on the benchmark
+//! machine, in a release build) or a *sanity* check (nothing lost, nobody
+//! failed), which must hold anywhere. `--quick` runs every scenario small
+//! and short: only the sanity checks count then.
+
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::config::{Churn, ReloadPlan, RunConfig};
+use crate::conn::Transport;
+use crate::profile::Profile;
+use crate::report::Report;
+use crate::spawn::SpawnedGame;
+use crate::stats::median;
+
+/// How big the scenarios run.
+#[derive(Debug, Clone, Copy)]
+pub struct Scale {
+    /// Small and short: for tests, not for figures.
+    pub quick: bool,
+}
+
+impl Scale {
+    fn n(self, full: usize) -> usize {
+        if self.quick {
+            (full / 100).clamp(3, 20)
+        } else {
+            full
+        }
+    }
+    fn secs(self, full: f64) -> Duration {
+        Duration::from_secs_f64(if self.quick { full.min(3.0) } else { full })
+    }
+}
+
+/// What a check compares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Kind {
+    /// A figure to reach on the benchmark machine.
+    Target,
+    /// Must hold anywhere (nothing lost, nobody failed).
+    Sanity,
+    /// Shown, not judged.
+    Info,
+}
+
+/// One figure of a scenario.
+#[derive(Debug, Clone, Serialize)]
+pub struct Check {
+    /// What is measured.
+    pub what: String,
+    /// The measured value.
+    pub value: f64,
+    /// The limit.
+    pub limit: f64,
+    /// Whether the value must be at most (true) or at least (false) the limit.
+    pub at_most: bool,
+    /// What kind of check.
+    pub kind: Kind,
+}
+
+impl Check {
+    fn new(what: &str, value: f64, at_most: bool, limit: f64, kind: Kind) -> Self {
+        Check {
+            what: what.into(),
+            value,
+            limit,
+            at_most,
+            kind,
+        }
+    }
+    fn target_max(what: &str, value: f64, limit: f64) -> Self {
+        Self::new(what, value, true, limit, Kind::Target)
+    }
+    fn target_min(what: &str, value: f64, limit: f64) -> Self {
+        Self::new(what, value, false, limit, Kind::Target)
+    }
+    fn zero(what: &str, value: f64) -> Self {
+        Self::new(what, value, true, 0.0, Kind::Sanity)
+    }
+    fn info(what: &str, value: f64) -> Self {
+        Self::new(what, value, true, f64::NAN, Kind::Info)
+    }
+
+    /// Whether the value meets the limit.
+    pub fn passes(&self) -> bool {
+        match self.kind {
+            Kind::Info => true,
+            _ if self.at_most => self.value <= self.limit,
+            _ => self.value >= self.limit,
+        }
+    }
+}
+
+/// A scenario of the suite.
+pub struct Scenario {
+    /// Its name (`--only NAME`).
+    pub name: &'static str,
+    /// The figure, as the issue states it.
+    pub figure: &'static str,
+    /// Settings overlays for the game it starts.
+    pub overlays: fn() -> Vec<String>,
+    /// Its run, against that game.
+    pub config: fn(&SpawnedGame, Scale) -> RunConfig,
+    /// Its checks, from the report.
+    pub judge: fn(&Report, &RunConfig) -> Vec<Check>,
+}
+
+fn none() -> Vec<String> {
+    Vec::new()
+}
+
+fn telnet(game: &SpawnedGame) -> Transport {
+    Transport::Telnet(
+        format!("127.0.0.1:{}", game.telnet_port)
+            .parse()
+            .expect("an address"),
+    )
+}
+
+fn base(game: &SpawnedGame, clients: usize, profile: &str, scale: Scale) -> RunConfig {
+    let profile = Profile::find(profile, None).expect("a built-in profile");
+    let mut cfg = RunConfig::new(telnet(game), clients, profile);
+    cfg.watch = game.watch();
+    cfg.duration = scale.secs(30.0);
+    cfg.warmup = if scale.quick {
+        Duration::from_millis(500)
+    } else {
+        Duration::from_secs(3)
+    };
+    cfg.drain = Duration::from_secs(10);
+    cfg
+}
+
+fn p99(s: &Option<crate::stats::Summary>) -> f64 {
+    s.map(|s| s.p99_ms).unwrap_or(f64::NAN)
+}
+
+fn cost(r: &Report, label: &str) -> Option<crate::procs::ProcCost> {
+    r.procs.iter().find(|p| p.label == label).cloned()
+}
+
+fn everyone(r: &Report, cfg: &RunConfig) -> Vec<Check> {
+    vec![
+        Check::zero("bots that failed", (cfg.clients - r.ready) as f64),
+        Check::zero("commands lost", r.commands.lost as f64),
+        Check::zero("bots dropped by the server", r.dropped as f64),
+    ]
+}
+
+/// Every scenario, in the order the issue lists the figures.
+pub fn scenarios() -> Vec<Scenario> {
+    vec![
+        Scenario {
+            name: "roundtrip",
+            figure: "one client's command round trip through portal and server: p99 ≤ 1 ms",
+            overlays: none,
+            config: |g, s| {
+                let mut c = base(g, 1, "normal", s);
+                c.profile.rate = 20.0;
+                c
+            },
+            judge: |r, c| {
+                let mut v = vec![Check::target_max(
+                    "p99 round trip (ms)",
+                    p99(&r.commands.latency),
+                    1.0,
+                )];
+                v.push(Check::info(
+                    "p50 round trip (ms)",
+                    r.commands.latency.map(|s| s.p50_ms).unwrap_or(f64::NAN),
+                ));
+                v.extend(everyone(r, c));
+                v
+            },
+        },
+        Scenario {
+            name: "closed",
+            figure: "closed loop, 1,000 logged-in clients: ≥ 20,000 commands/s, p99 ≤ 20 ms",
+            overlays: none,
+            config: |g, s| base(g, s.n(1000), "closed", s),
+            judge: |r, c| {
+                let mut v = vec![
+                    Check::target_min("commands/s", r.commands.per_s, 20_000.0),
+                    Check::target_max("p99 latency (ms)", p99(&r.commands.latency), 20.0),
+                    Check::info("machine busy (% of all cores)", r.machine_busy_pct),
+                ];
+                v.extend(everyone(r, c));
+                v
+            },
+        },
+        Scenario {
+            name: "sessions",
+            figure: "10,000 concurrent logged-in telnet sessions: portal RSS ≤ 150 MiB, server RSS ≤ 500 MiB",
+            overlays: none,
+            config: |g, s| {
+                let mut c = base(g, s.n(10_000), "idler", s);
+                c.duration = s.secs(10.0);
+                c.concurrency = 400;
+                c
+            },
+            judge: |r, c| {
+                let peak = |l| cost(r, l).map(|p| p.peak_rss_mib).unwrap_or(f64::NAN);
+                let mut v = vec![
+                    Check::target_min("sessions logged in", r.ready as f64, c.clients as f64),
+                    Check::target_max("portal peak RSS (MiB)", peak("portal"), 150.0),
+                    Check::target_max("server peak RSS (MiB)", peak("server"), 500.0),
+                    Check::info(
+                        "logins/s while filling",
+                        r.login.as_ref().map(|l| l.per_s).unwrap_or(0.0),
+                    ),
+                ];
+                v.extend(everyone(r, c));
+                v
+            },
+        },
+        Scenario {
+            name: "greet",
+            figure: "connections greeted: ≥ 2,000 per second",
+            overlays: none,
+            config: |g, s| {
+                let mut c = base(g, s.n(4000), "connect", s);
+                c.duration = Duration::from_millis(100);
+                c.warmup = Duration::ZERO;
+                c.concurrency = 1000;
+                c
+            },
+            judge: |r, c| {
+                vec![
+                    Check::target_min("greeted/s", r.connect.greeted_per_s, 2000.0),
+                    Check::info("p99 until greeted (ms)", p99(&r.connect.greet_latency)),
+                    Check::zero("connection errors", r.connect.errors as f64),
+                    Check::zero("not greeted", (c.clients - r.connect.greeted) as f64),
+                ]
+            },
+        },
+        Scenario {
+            name: "logins",
+            figure: "logins (create + connect) at the default argon2 cost: ≥ 30 per second, other players' p99 ≤ 20 ms meanwhile",
+            overlays: || {
+                vec![
+                    "[security]\npassword_hash_memory_kib = 19456\npassword_hash_iterations = 2\n"
+                        .into(),
+                ]
+            },
+            config: |g, s| {
+                let mut c = base(g, s.n(100), "normal", s);
+                c.profile.rate = 1.0;
+                c.duration = s.secs(20.0);
+                c.churn = Some(Churn {
+                    logins: if s.quick { 5 } else { 600 },
+                    concurrency: 8,
+                });
+                c
+            },
+            judge: |r, c| {
+                let churn = r.churn.as_ref();
+                let mut v = vec![
+                    Check::target_min("logins/s", churn.map(|x| x.per_s).unwrap_or(0.0), 30.0),
+                    Check::target_max(
+                        "players' p99 meanwhile (ms)",
+                        p99(&r.commands.latency),
+                        20.0,
+                    ),
+                    Check::zero(
+                        "logins that failed",
+                        churn.map(|x| x.failed).unwrap_or(1) as f64,
+                    ),
+                ];
+                v.extend(everyone(r, c));
+                v
+            },
+        },
+        Scenario {
+            name: "crowd",
+            figure: "`say` in a room of 500 characters: every occupant has the line within 20 ms p99",
+            overlays: none,
+            config: |g, s| {
+                let n = s.n(500);
+                let mut c = base(g, n, "crowd", s);
+                // About ten lines a second in the room.
+                c.profile.rate = 10.0 / n as f64;
+                c
+            },
+            judge: |r, c| {
+                let h = r.heard.as_ref();
+                let mut v = vec![
+                    Check::target_max(
+                        "p99 until heard (ms)",
+                        h.map(|h| p99(&h.latency)).unwrap_or(f64::NAN),
+                        20.0,
+                    ),
+                    Check::zero(
+                        "deliveries missing",
+                        h.map(|h| h.expected.saturating_sub(h.heard) as f64)
+                            .unwrap_or(1.0),
+                    ),
+                ];
+                v.extend(everyone(r, c));
+                v
+            },
+        },
+        Scenario {
+            name: "reload",
+            figure: "reload with 1,000 logged-in sessions typing: everyone answered again within 500 ms of the order, 0 commands lost",
+            overlays: none,
+            config: |g, s| {
+                let mut c = base(g, s.n(1000), "normal", s);
+                c.profile.rate = 1.0;
+                c.duration = s.secs(20.0);
+                c.reload = Some(ReloadPlan {
+                    at: if s.quick {
+                        Duration::from_secs(1)
+                    } else {
+                        Duration::from_secs(8)
+                    },
+                    command: g.launcher(&["reload"]),
+                    notice: "Server restart initiated".into(),
+                    probe: "look".into(),
+                });
+                c
+            },
+            judge: |r, c| {
+                let rel = r.reload.as_ref();
+                let mut v = vec![
+                    Check::target_max(
+                        "slowest bot served again (ms)",
+                        rel.and_then(|x| x.recovery)
+                            .map(|s| s.max_ms)
+                            .unwrap_or(f64::NAN),
+                        500.0,
+                    ),
+                    Check::info(
+                        "median bot served again (ms)",
+                        rel.and_then(|x| x.recovery)
+                            .map(|s| s.p50_ms)
+                            .unwrap_or(f64::NAN),
+                    ),
+                    Check::zero(
+                        "bots never served again",
+                        rel.map(|x| x.not_recovered).unwrap_or(1) as f64,
+                    ),
+                    Check::zero(
+                        "reload order failed",
+                        if rel.is_some_and(|x| x.ordered_ok) {
+                            0.0
+                        } else {
+                            1.0
+                        },
+                    ),
+                ];
+                v.extend(everyone(r, c));
+                v
+            },
+        },
+        Scenario {
+            name: "idle",
+            figure: "idle server with 1,000 sessions: ≤ 2 % of one core",
+            overlays: none,
+            config: |g, s| {
+                let mut c = base(g, s.n(1000), "idler", s);
+                c.duration = s.secs(60.0);
+                c.warmup = s.secs(5.0);
+                c
+            },
+            judge: |r, c| {
+                let cpu = |l| cost(r, l).map(|p| p.cpu_pct_of_core).unwrap_or(f64::NAN);
+                let mut v = vec![
+                    Check::target_max("server CPU (% of a core)", cpu("server"), 2.0),
+                    Check::info("portal CPU (% of a core)", cpu("portal")),
+                ];
+                v.extend(everyone(r, c));
+                v
+            },
+        },
+    ]
+}
+
+/// The result of one scenario over its rounds.
+#[derive(Debug, Clone, Serialize)]
+pub struct Outcome {
+    /// The scenario.
+    pub name: String,
+    /// The figure.
+    pub figure: String,
+    /// Per check: the median over rounds.
+    pub checks: Vec<Check>,
+    /// Every round's report.
+    pub reports: Vec<Report>,
+}
+
+/// Runs scenarios against fresh games of `bin`, `rounds` times each.
+pub async fn run_suite(
+    bin: &std::path::Path,
+    only: &[String],
+    rounds: usize,
+    scale: Scale,
+    progress: bool,
+) -> anyhow::Result<Vec<Outcome>> {
+    let mut out = Vec::new();
+    for sc in scenarios() {
+        if !only.is_empty() && !only.iter().any(|o| o == sc.name) {
+            continue;
+        }
+        let mut per_round: Vec<Vec<Check>> = Vec::new();
+        let mut reports = Vec::new();
+        for round in 0..rounds.max(1) {
+            if progress {
+                eprintln!(
+                    "== {} (round {}/{}): {}",
+                    sc.name,
+                    round + 1,
+                    rounds.max(1),
+                    sc.figure
+                );
+            }
+            let bin = bin.to_path_buf();
+            let overlays = (sc.overlays)();
+            let game =
+                tokio::task::spawn_blocking(move || SpawnedGame::start(&bin, &overlays, false))
+                    .await??;
+            let mut cfg = (sc.config)(&game, scale);
+            cfg.progress = progress;
+            let report = crate::run::run(cfg.clone()).await;
+            tokio::task::spawn_blocking(move || game.stop()).await?;
+            let report = report?;
+            if progress {
+                eprint!("{}", report.table());
+            }
+            per_round.push((sc.judge)(&report, &cfg));
+            reports.push(report);
+        }
+        let checks = per_round[0]
+            .iter()
+            .enumerate()
+            .map(|(k, first)| {
+                let values: Vec<f64> = per_round.iter().map(|r| r[k].value).collect();
+                Check {
+                    value: median(&values),
+                    ..first.clone()
+                }
+            })
+            .collect();
+        out.push(Outcome {
+            name: sc.name.into(),
+            figure: sc.figure.into(),
+            checks,
+            reports,
+        });
+    }
+    Ok(out)
+}
+
+/// The suite's results as a Markdown table.
+pub fn table(outcomes: &[Outcome], scale: Scale) -> String {
+    let mut o =
+        String::from("| scenario | check | measured | limit | result |\n|---|---|---|---|---|\n");
+    for out in outcomes {
+        for c in &out.checks {
+            let limit = match c.kind {
+                Kind::Info => "—".to_string(),
+                _ => format!("{} {}", if c.at_most { "≤" } else { "≥" }, fmt(c.limit)),
+            };
+            let result = match c.kind {
+                Kind::Info => "",
+                Kind::Target if scale.quick => "(quick)",
+                _ if c.passes() => "ok",
+                _ => "MISSED",
+            };
+            o.push_str(&format!(
+                "| {} | {} | {} | {} | {} |\n",
+                out.name,
+                c.what,
+                fmt(c.value),
+                limit,
+                result
+            ));
+        }
+    }
+    o
+}
+
+fn fmt(x: f64) -> String {
+    if x.is_nan() {
+        "n/a".into()
+    } else if x.abs() >= 100.0 || x.fract() == 0.0 {
+        format!("{x:.0}")
+    } else {
+        format!("{x:.2}")
+    }
+}
+
+/// Whether the outcomes pass: every sanity check, and (unless quick) every target.
+pub fn passed(outcomes: &[Outcome], scale: Scale) -> bool {
+    outcomes.iter().all(|o| {
+        o.checks.iter().all(|c| match c.kind {
+            Kind::Info => true,
+            Kind::Target if scale.quick => true,
+            _ => c.passes(),
+        })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn checks_compare_in_their_direction() {
+        assert!(Check::target_max("x", 0.5, 1.0).passes());
+        assert!(!Check::target_max("x", 1.5, 1.0).passes());
+        assert!(Check::target_min("x", 25_000.0, 20_000.0).passes());
+        assert!(!Check::target_min("x", f64::NAN, 20_000.0).passes());
+        assert!(!Check::zero("lost", 1.0).passes());
+        assert!(Check::info("x", f64::NAN).passes());
+    }
+
+    #[test]
+    fn scenario_names_are_unique() {
+        let s = scenarios();
+        let mut names: Vec<_> = s.iter().map(|s| s.name).collect();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), s.len());
+        assert_eq!(s.len(), 8, "one per figure of the issue");
+    }
+}
