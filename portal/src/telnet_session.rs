@@ -100,10 +100,27 @@ async fn run<S: AsyncRead + AsyncWrite + Unpin>(
                     }
                 }
                 out = out_rx.recv() => match out {
-                    Some(SessionOut::Msgs(msgs)) => {
+                    Some(SessionOut::Msgs(mut msgs)) => {
+                        // Whatever else is waiting goes out in the same write.
+                        let mut close = None;
+                        while let Ok(next) = out_rx.try_recv() {
+                            match next {
+                                SessionOut::Msgs(more) => msgs.extend(more),
+                                SessionOut::Close(why) => {
+                                    close = Some(why);
+                                    break;
+                                }
+                            }
+                        }
+                        if let Some(why) = close.clone().flatten() {
+                            msgs.push(tavern_shared::Msg::text(why));
+                        }
                         let bytes = proto.render(&msgs);
                         if write(&mut stream, &bytes).await.is_err() {
                             break "write failed";
+                        }
+                        if close.is_some() {
+                            break "closed by server";
                         }
                     }
                     Some(SessionOut::Close(why)) => {

@@ -75,6 +75,8 @@ pub struct Server {
     pub game: Arc<Game>,
     /// Cmdsets added until the next reload (see [`Server::cmdset_add`]).
     pub(crate) temp_cmdsets: HashMap<Holder, Vec<Arc<crate::commands::CmdSet>>>,
+    /// Merged cmdsets remembered between lines.
+    pub(crate) cmdset_cache: std::sync::Mutex<crate::commands::cmdset::MergeCache>,
     pub(crate) refilling_ids: bool,
     pub(crate) persister: Persister,
     /// What each session's client was last sent of the live-data feeds.
@@ -134,6 +136,7 @@ impl Server {
             db,
             game,
             temp_cmdsets: HashMap::new(),
+            cmdset_cache: Default::default(),
             refilling_ids: false,
             started: Instant::now(),
             start_mode: StartMode::Cold,
@@ -202,6 +205,16 @@ impl Server {
 
     /// Handles one event, then sends its effects.
     pub(crate) fn handle(&mut self, ev: ServerEvent) -> Vec<ToPortal> {
+        self.apply(ev);
+        self.take_batch()
+    }
+
+    /// Handles one event; its effects wait for [`take_batch`](Self::take_batch),
+    /// which may gather several events' (under load the executor applies every
+    /// event already waiting, then sends one batch). The flows it changed are
+    /// handed to be written now, holding back the acknowledgement of the input
+    /// that changed them.
+    pub(crate) fn apply(&mut self, ev: ServerEvent) {
         match ev {
             ServerEvent::Link(msg) => self.link_message(msg),
             ServerEvent::LinkClosed { .. } => {}
@@ -221,7 +234,7 @@ impl Server {
                 }
             }
         }
-        self.take_batch()
+        self.flush_flows();
     }
 
     fn link_message(&mut self, msg: ToServer) {
@@ -523,9 +536,10 @@ impl Server {
         self.persister.flush().await;
     }
 
-    /// Collects the effects of the event just handled.
-    fn take_batch(&mut self) -> Vec<ToPortal> {
+    /// Collects the effects of the events applied since the last batch.
+    pub(crate) fn take_batch(&mut self) -> Vec<ToPortal> {
         self.flush_flows();
+        self.flows_changes_seen();
         self.feed_pass();
         self.persister.save(self.world.take_changes());
         for id in self.sessions.settle() {

@@ -104,6 +104,7 @@ async fn run(db: DatabaseConnection, mut rx: mpsc::UnboundedReceiver<Op>) {
 #[derive(Default)]
 struct Batch {
     objects: std::collections::BTreeMap<i64, object::Model>,
+    moves: std::collections::BTreeMap<i64, Option<i64>>,
     deleted: std::collections::BTreeSet<i64>,
     accounts: std::collections::BTreeMap<i64, AccountRow>,
     flows: std::collections::BTreeMap<String, flow_instance::Model>,
@@ -113,10 +114,21 @@ struct Batch {
 impl Batch {
     fn add(&mut self, c: Changes) {
         for o in c.objects {
+            self.moves.remove(&o.id);
             self.objects.insert(o.id, o);
+        }
+        for (id, location) in c.moves {
+            match self.objects.get_mut(&id) {
+                // A row about to be written carries the move.
+                Some(row) => row.location_id = location,
+                None => {
+                    self.moves.insert(id, location);
+                }
+            }
         }
         for d in c.deleted {
             self.objects.remove(&d);
+            self.moves.remove(&d);
             self.deleted.insert(d);
         }
         for a in c.accounts {
@@ -142,6 +154,7 @@ impl Batch {
 
     fn len(&self) -> usize {
         self.objects.len()
+            + self.moves.len()
             + self.deleted.len()
             + self.accounts.len()
             + self.flows.len()
@@ -176,6 +189,9 @@ async fn write(db: &DatabaseConnection, batch: &Batch) -> Result<(), db::DbError
     let txn = db::begin_write(db).await?;
     for r in batch.objects.values() {
         db::save_object(&txn, r.clone()).await?;
+    }
+    for (&id, &location) in &batch.moves {
+        db::move_object(&txn, id, location).await?;
     }
     for id in &batch.deleted {
         db::delete_object(&txn, *id).await?;

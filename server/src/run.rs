@@ -18,6 +18,9 @@ use crate::db;
 use crate::executor::{Server, ServerEvent};
 use crate::world::{Account, Object, World};
 
+/// The most events applied before their effects go out in one batch.
+const MAX_EVENTS_PER_BATCH: usize = 256;
+
 /// How long a starting server keeps trying to reach its portal.
 const LINK_CONNECT_PATIENCE: Duration = Duration::from_secs(30);
 
@@ -124,10 +127,36 @@ pub async fn run(settings: Settings, game: Game) -> anyhow::Result<()> {
                 }
             }
             ev = ev_rx.recv() => {
-                let Some(ev) = ev else {
+                let Some(mut ev) = ev else {
                     bail!("event channel closed");
                 };
-                if let ServerEvent::LinkClosed { link: closed } = ev {
+                // Every event already waiting is applied, then one batch goes
+                // out: under load, a frame carries many players' answers.
+                let mut applied = 0;
+                let mut closed_link = None;
+                loop {
+                    if let ServerEvent::LinkClosed { link: closed } = ev {
+                        closed_link = Some(closed);
+                        break;
+                    }
+                    server.apply(ev);
+                    applied += 1;
+                    if applied >= MAX_EVENTS_PER_BATCH || server.ready_to_stop().is_some() {
+                        break;
+                    }
+                    match ev_rx.try_recv() {
+                        Ok(next) => ev = next,
+                        Err(_) => break,
+                    }
+                }
+                if applied > 0 {
+                    for frame in server.take_batch() {
+                        if let Some(l) = &link {
+                            let _ = l.out.send(frame);
+                        }
+                    }
+                }
+                if let Some(closed) = closed_link {
                     if link.as_ref().is_some_and(|l| l.id == closed) {
                         // The portal is gone. Keep the world, and wait for a portal:
                         // a new one adopts this server rather than starting another.
@@ -141,11 +170,6 @@ pub async fn run(settings: Settings, game: Game) -> anyhow::Result<()> {
                         }));
                     }
                     continue;
-                }
-                for frame in server.handle(ev) {
-                    if let Some(l) = &link {
-                        let _ = l.out.send(frame);
-                    }
                 }
                 if let Some(mode) = server.ready_to_stop() {
                     break mode;

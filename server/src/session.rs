@@ -104,7 +104,13 @@ pub struct ServerSessionHandler {
     indexed: HashMap<SessId, (Option<ObjId>, Option<AccountId>)>,
     by_puppet: HashMap<ObjId, Vec<SessId>>,
     by_account: HashMap<AccountId, Vec<SessId>>,
+    /// Sessions found dirty when settled early, not yet reported.
+    dirty: std::collections::BTreeSet<SessId>,
 }
+
+/// How many sessions may be lent out before their index entries are settled
+/// (lookups look at every unsettled session).
+const MAX_UNSETTLED: usize = 16;
 
 fn unlink<K: std::hash::Hash + Eq>(map: &mut HashMap<K, Vec<SessId>>, key: K, id: SessId) {
     if let Some(v) = map.get_mut(&key) {
@@ -137,16 +143,23 @@ impl ServerSessionHandler {
 
     /// A session by id, to change.
     pub fn get_mut(&mut self, sessid: SessId) -> Option<&mut ServerSession> {
-        let s = self.sessions.get_mut(&sessid)?;
+        if !self.sessions.contains_key(&sessid) {
+            return None;
+        }
+        if self.lent.len() >= MAX_UNSETTLED {
+            // None of them is borrowed any more: bring their entries up to date.
+            self.settle_lent();
+        }
         if self.lent.last() != Some(&sessid) {
             self.lent.push(sessid);
         }
-        Some(s)
+        self.sessions.get_mut(&sessid)
     }
 
     /// Removes every session.
     pub fn clear(&mut self) -> Vec<ServerSession> {
         self.lent.clear();
+        self.dirty.clear();
         self.all_lent = false;
         self.indexed.clear();
         self.by_puppet.clear();
@@ -226,7 +239,17 @@ impl ServerSessionHandler {
 
     /// Whether a session puppets `obj`.
     pub fn is_puppeted(&self, obj: ObjId) -> bool {
-        !self.puppeting(obj).is_empty()
+        if self.all_lent {
+            return !self.puppeting(obj).is_empty();
+        }
+        let indexed = self.by_puppet.get(&obj).is_some_and(|v| {
+            v.iter().any(|id| {
+                self.sessions
+                    .get(id)
+                    .is_some_and(|s| s.puppet() == Some(obj))
+            })
+        });
+        indexed || self.unsettled().any(|s| s.puppet() == Some(obj))
     }
 
     /// Every object puppeted by a session.
@@ -278,9 +301,9 @@ impl ServerSessionHandler {
         }
     }
 
-    /// Brings the indexes up to date with the sessions changed since the
-    /// last call, and returns those marked dirty (clearing the mark).
-    pub fn settle(&mut self) -> Vec<SessId> {
+    /// Brings the index entries of the lent sessions up to date, keeping
+    /// those marked dirty for [`settle`](Self::settle).
+    fn settle_lent(&mut self) {
         let ids: Vec<SessId> = if std::mem::take(&mut self.all_lent) {
             self.lent.clear();
             self.sessions.keys().copied().collect()
@@ -290,16 +313,24 @@ impl ServerSessionHandler {
             v.dedup();
             v
         };
-        let mut dirty = Vec::new();
         for id in ids {
             self.reindex(id);
             if let Some(s) = self.sessions.get_mut(&id)
                 && std::mem::take(&mut s.dirty)
             {
-                dirty.push(id);
+                self.dirty.insert(id);
             }
         }
-        dirty
+    }
+
+    /// Brings the indexes up to date with the sessions changed since the
+    /// last call, and returns those marked dirty (clearing the mark), in order.
+    pub fn settle(&mut self) -> Vec<SessId> {
+        self.settle_lent();
+        std::mem::take(&mut self.dirty)
+            .into_iter()
+            .filter(|id| self.sessions.contains_key(id))
+            .collect()
     }
 }
 
@@ -358,6 +389,23 @@ mod tests {
         h.remove(1);
         assert_eq!(h.of_account(100), vec![2]);
         assert!(!h.is_puppeted(10));
+    }
+
+    #[test]
+    fn many_sessions_changed_in_one_event_are_all_found_and_reported() {
+        let mut h = ServerSessionHandler::default();
+        for id in 1..=100 {
+            h.insert(session(id));
+        }
+        for id in 1..=100 {
+            puppet(&mut h, id, Some(1000 + id as ObjId), Some(7));
+            h.get_mut(id).unwrap().dirty = true;
+        }
+        assert_eq!(h.of_account(7).len(), 100);
+        assert_eq!(h.puppeting(1050), vec![50]);
+        assert!(h.is_puppeted(1100));
+        assert_eq!(h.settle(), (1..=100).collect::<Vec<_>>());
+        assert!(h.settle().is_empty());
     }
 
     #[test]

@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use tavern_shared::SessId;
 
-use super::cmdset::{CmdEntry, CmdSet, merge_all};
+use super::cmdset::{CmdEntry, CmdSet};
 use super::parser::{self, Parsed};
 use super::{COMMAND_FAILED_MSG, CmdCtx, Command};
 use crate::executor::Server;
@@ -233,10 +233,11 @@ impl Server {
         }
     }
 
-    /// Every cmdset that applies to what `sessid` types, merged.
-    pub fn merged_cmdset(&self, sessid: SessId) -> CmdSet {
+    /// Every cmdset that applies to what `sessid` types, merged (the same
+    /// sets merged before give the merge remembered then).
+    pub fn merged_cmdset(&self, sessid: SessId) -> Arc<CmdSet> {
         let Some(s) = self.sessions.get(sessid) else {
-            return CmdSet::new("Empty");
+            return Arc::new(CmdSet::new("Empty"));
         };
         let (account, puppet) = (s.account(), s.puppet());
         let mut sets = self.cmdset_stack(Holder::Session(sessid));
@@ -254,7 +255,11 @@ impl Server {
                 sets.extend(self.local_cmdsets(p, no_exits));
             }
         }
-        merge_all(&sets)
+        self.cmdset_cache().merge(&sets)
+    }
+
+    fn cmdset_cache(&self) -> std::sync::MutexGuard<'_, super::cmdset::MergeCache> {
+        self.cmdset_cache.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// The sets offered by the caller's surroundings: exits, the room, what is
@@ -280,7 +285,9 @@ impl Server {
             };
             if o.kind == Kind::Exit {
                 if !no_exits && o.destination.is_some() {
-                    out.push(Arc::new(exit_cmdset(id, &o.key, &o.aliases)));
+                    out.push(self.cmdset_cache().exit_set(id, &o.key, &o.aliases, || {
+                        exit_cmdset(id, &o.key, &o.aliases)
+                    }));
                 }
                 continue;
             }
@@ -289,9 +296,7 @@ impl Server {
                 continue;
             }
             for set in stack {
-                let mut set = (*set).clone().offered_by(id);
-                set.duplicates = Some(true);
-                out.push(Arc::new(set));
+                out.push(self.cmdset_cache().offered(id, &set));
             }
         }
         out
@@ -375,15 +380,30 @@ impl Server {
         if heard.consumed {
             return;
         }
-        let merged = Arc::new(self.merged_cmdset(sessid));
+        let merged = self.merged_cmdset(sessid);
         let accessor = self.accessor(sessid);
-        let usable: Vec<&Arc<CmdEntry>> = merged
-            .commands()
-            .iter()
-            .filter(|e| self.check_lock(&e.locks, accessor, e.obj, "cmd", true))
-            .collect();
-        let system = |name: &str| usable.iter().find(|e| e.key == name).map(|e| (*e).clone());
-        match parser::parse(line, &usable) {
+        // Each command's `cmd` lock is evaluated when it matters, and once.
+        let decided: std::cell::RefCell<Vec<Option<bool>>> =
+            std::cell::RefCell::new(vec![None; merged.commands().len()]);
+        let may_use = |e: &Arc<CmdEntry>| -> bool {
+            let Some(i) = merged.commands().iter().position(|c| Arc::ptr_eq(c, e)) else {
+                return false;
+            };
+            if let Some(known) = decided.borrow()[i] {
+                return known;
+            }
+            let ok = self.check_lock(&e.locks, accessor, e.obj, "cmd", true);
+            decided.borrow_mut()[i] = Some(ok);
+            ok
+        };
+        let all: Vec<&Arc<CmdEntry>> = merged.commands().iter().collect();
+        let system = |name: &str| {
+            all.iter()
+                .find(|e| e.key == name && may_use(e))
+                .map(|e| (*e).clone())
+        };
+        let parsed = parser::parse_allowed(line, &all, &mut |e| may_use(e));
+        match parsed {
             Parsed::Empty => {
                 if let Some(e) = system("__noinput_command") {
                     self.run_command(sessid, &e, line, "", "", merged.clone());
@@ -422,6 +442,8 @@ impl Server {
                     return;
                 }
                 let typed = line.split_whitespace().next().unwrap_or(line);
+                let usable: Vec<&Arc<CmdEntry>> =
+                    all.iter().copied().filter(|e| may_use(e)).collect();
                 let suggestions = parser::suggestions(typed, &usable);
                 let mut msg = format!("Command '{typed}' is not available.");
                 if suggestions.is_empty() {

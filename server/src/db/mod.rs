@@ -204,6 +204,21 @@ async fn existing_start_room<C: ConnectionTrait>(db: &C) -> Result<Option<i64>, 
 }
 
 /// Inserts or updates one object.
+/// Writes where an object is (its only change).
+pub async fn move_object<C: ConnectionTrait>(
+    db: &C,
+    id: i64,
+    location: Option<i64>,
+) -> Result<(), DbError> {
+    use object::Column as C;
+    object::Entity::update_many()
+        .col_expr(C::LocationId, sea_orm::sea_query::Expr::value(location))
+        .filter(C::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
 pub async fn save_object<C: ConnectionTrait>(db: &C, m: object::Model) -> Result<(), DbError> {
     use object::Column as C;
     let am: object::ActiveModel = m.into();

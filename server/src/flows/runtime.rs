@@ -55,6 +55,8 @@ pub struct FlowRuntime {
     writer: Option<mpsc::UnboundedSender<WriteJob>>,
     made: u64,
     index: FlowIndex,
+    /// The touched objects whose readers have looked already (until the touched objects are taken).
+    changes_seen: BTreeSet<ObjId>,
 }
 
 /// What lets the server find the flows an event concerns without looking
@@ -818,7 +820,7 @@ impl Server {
     /// conditions read an object the event touched. What they do may touch
     /// more objects: a few more rounds look at those.
     fn flow_changes(&mut self) {
-        let mut seen: BTreeSet<ObjId> = BTreeSet::new();
+        let mut seen = std::mem::take(&mut self.flows.changes_seen);
         for _ in 0..MAX_CHANGE_ROUNDS {
             let fresh: Vec<ObjId> = self
                 .world
@@ -842,6 +844,13 @@ impl Server {
             }
             self.pump_flow_triggers();
         }
+        self.flows.changes_seen = seen;
+    }
+
+    /// The touched objects are about to be taken (at the end of a batch):
+    /// the next touches are new to the `on_change` listeners again.
+    pub(crate) fn flows_changes_seen(&mut self) {
+        self.flows.changes_seen.clear();
     }
 
     /// Lets one flow's `on_change` listeners look, recording what they read.

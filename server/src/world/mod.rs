@@ -16,6 +16,9 @@ use crate::db;
 pub struct Changes {
     /// Objects to write.
     pub objects: Vec<db::object::Model>,
+    /// Objects that only moved: their new location (the commonest change of
+    /// all, written without the rest of the row).
+    pub moves: Vec<(ObjId, Option<ObjId>)>,
     /// Objects to delete.
     pub deleted: Vec<ObjId>,
     /// Accounts to write.
@@ -25,7 +28,10 @@ pub struct Changes {
 impl Changes {
     /// Whether nothing changed.
     pub fn is_empty(&self) -> bool {
-        self.objects.is_empty() && self.deleted.is_empty() && self.accounts.is_empty()
+        self.objects.is_empty()
+            && self.moves.is_empty()
+            && self.deleted.is_empty()
+            && self.accounts.is_empty()
     }
 }
 
@@ -71,6 +77,8 @@ pub struct World {
     /// The running flows, by name (see [`crate::flows`]).
     pub flows: std::collections::BTreeMap<String, crate::flows::FlowInstance>,
     dirty: BTreeSet<ObjId>,
+    /// Objects whose only change since the last take is where they are.
+    moved: BTreeSet<ObjId>,
     deleted: BTreeSet<ObjId>,
     dirty_accounts: BTreeSet<AccountId>,
     /// Objects changed, moved, created or deleted (and the places things left)
@@ -139,6 +147,7 @@ impl World {
         let obj = self.objects.remove(&id)?;
         self.contents.remove(&id);
         self.dirty.remove(&id);
+        self.moved.remove(&id);
         self.deleted.insert(id);
         Some(obj)
     }
@@ -184,6 +193,7 @@ impl World {
             Some(o) => {
                 f(o);
                 self.dirty.insert(id);
+                self.moved.remove(&id);
                 self.touched.insert(id);
                 true
             }
@@ -216,7 +226,9 @@ impl World {
             return;
         }
         obj.location = dest;
-        self.dirty.insert(id);
+        if !self.dirty.contains(&id) {
+            self.moved.insert(id);
+        }
         self.touched.insert(id);
         self.touched.extend(from);
         if let Some(from) = from
@@ -244,11 +256,16 @@ impl World {
     /// What changed since the last call, as rows to write.
     pub fn take_changes(&mut self) -> Changes {
         let ids = std::mem::take(&mut self.dirty);
+        let moved = std::mem::take(&mut self.moved);
         let accounts = std::mem::take(&mut self.dirty_accounts);
         Changes {
             objects: ids
                 .into_iter()
                 .filter_map(|id| self.objects.get(&id).map(Object::to_model))
+                .collect(),
+            moves: moved
+                .into_iter()
+                .filter_map(|id| self.objects.get(&id).map(|o| (id, o.location)))
                 .collect(),
             deleted: std::mem::take(&mut self.deleted).into_iter().collect(),
             accounts: accounts
@@ -280,11 +297,23 @@ mod tests {
         w.move_to(3, Some(2));
         assert!(w.contents(1).is_empty());
         assert_eq!(w.contents(2), &[3]);
-        let dirty = w.take_changes().objects;
-        assert_eq!(dirty.len(), 1);
-        assert_eq!(dirty[0].location_id, Some(2));
+        let ch = w.take_changes();
+        assert!(ch.objects.is_empty(), "a move alone is written as a move");
+        assert_eq!(ch.moves, vec![(3, Some(2))]);
+        // Changed and moved: the whole row, with where it is now.
+        w.update(3, |o| o.key = "red ball".into());
         w.move_to(3, None);
         assert!(w.contents(2).is_empty());
+        let ch = w.take_changes();
+        assert!(ch.moves.is_empty());
+        assert_eq!(ch.objects.len(), 1);
+        assert_eq!(ch.objects[0].location_id, None);
+        // Moved, then changed: the same.
+        w.move_to(3, Some(1));
+        w.update(3, |o| o.key = "ball".into());
+        let ch = w.take_changes();
+        assert!(ch.moves.is_empty());
+        assert_eq!(ch.objects[0].location_id, Some(1));
     }
 
     #[test]

@@ -353,5 +353,8 @@ pub fn merge_all(sets: &[Arc<CmdSet>]) -> CmdSet {
     merged
 }
 
+mod cache;
+pub use cache::MergeCache;
+
 #[cfg(test)]
 mod tests;

@@ -50,7 +50,11 @@ fn prefix_len(line: &str, name: &str) -> Option<usize> {
     Some(end)
 }
 
-fn candidates(line: &str, entries: &[&Arc<CmdEntry>]) -> Vec<Match> {
+/// Whether the caller may use an entry; asked only of entries whose name
+/// fits the line, so that locks are evaluated only where they matter.
+pub type Allowed<'a> = dyn FnMut(&Arc<CmdEntry>) -> bool + 'a;
+
+fn candidates(line: &str, entries: &[&Arc<CmdEntry>], allowed: &mut Allowed<'_>) -> Vec<Match> {
     let mut out: Vec<(usize, Match)> = Vec::new();
     for e in entries {
         // Names are sorted longest first: the first that fits is this command's best.
@@ -67,6 +71,9 @@ fn candidates(line: &str, entries: &[&Arc<CmdEntry>]) -> Vec<Match> {
                     .is_none_or(|r| r.find(rest).is_some_and(|m| m.start() == 0));
             if !fits {
                 continue;
+            }
+            if !allowed(e) {
+                break;
             }
             out.push((
                 name.chars().count(),
@@ -113,13 +120,13 @@ fn split_number(line: &str) -> Option<(String, usize)> {
     Some((format!("{name}{rest}"), n))
 }
 
-fn parse_once(line: &str, entries: &[&Arc<CmdEntry>]) -> Vec<Match> {
-    let found = candidates(line, entries);
+fn parse_once(line: &str, entries: &[&Arc<CmdEntry>], allowed: &mut Allowed<'_>) -> Vec<Match> {
+    let found = candidates(line, entries, allowed);
     if !found.is_empty() {
         return found;
     }
     if let Some((renamed, n)) = split_number(line) {
-        let found = candidates(&renamed, entries);
+        let found = candidates(&renamed, entries, allowed);
         if found.len() > 1
             && let Some(m) = found.get(n - 1)
         {
@@ -131,15 +138,22 @@ fn parse_once(line: &str, entries: &[&Arc<CmdEntry>]) -> Vec<Match> {
 
 /// Matches `line` (already trimmed) against the commands the caller may use.
 pub fn parse(line: &str, usable: &[&Arc<CmdEntry>]) -> Parsed {
+    parse_allowed(line, usable, &mut |_| true)
+}
+
+/// Matches `line` (already trimmed) against `entries`, of which the caller
+/// may use those `allowed` says (it is asked only about entries whose name
+/// fits the line): the same answer as [`parse`] over the allowed entries.
+pub fn parse_allowed(line: &str, entries: &[&Arc<CmdEntry>], allowed: &mut Allowed<'_>) -> Parsed {
     if line.is_empty() {
         return Parsed::Empty;
     }
-    let entries: Vec<&Arc<CmdEntry>> = usable.iter().copied().filter(|e| !e.is_system()).collect();
-    let mut found = parse_once(line, &entries);
+    let entries: Vec<&Arc<CmdEntry>> = entries.iter().copied().filter(|e| !e.is_system()).collect();
+    let mut found = parse_once(line, &entries, allowed);
     if found.is_empty() {
         let stripped = line.trim_start_matches(IGNORE_PREFIXES);
         if stripped.len() != line.len() && !stripped.is_empty() {
-            found = parse_once(stripped, &entries);
+            found = parse_once(stripped, &entries, allowed);
         }
     }
     match found.len() {

@@ -1,0 +1,164 @@
+//! Merged cmdsets, remembered (Evennia keeps a cache of merges too): the
+//! same sets, merged in the same order, always give the same result, and a
+//! player's sets rarely change between two lines.
+//!
+//! A merge is remembered by the identity of the sets that went in (their
+//! `Arc`s, which the cache keeps alive, so no other set can take their
+//! address). For that to find anything, the sets an exit or a nearby object
+//! offers are made once and reused while they stay the same.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use super::{CmdSet, merge_all};
+use crate::world::ObjId;
+
+/// How many merges, exit sets and offered sets are kept before starting over.
+const MAX_ENTRIES: usize = 4096;
+
+type SetKey = Vec<usize>;
+
+fn key(sets: &[Arc<CmdSet>]) -> SetKey {
+    sets.iter().map(|s| Arc::as_ptr(s) as usize).collect()
+}
+
+/// What the command handler remembers between lines.
+#[derive(Default)]
+pub struct MergeCache {
+    merged: HashMap<SetKey, (Vec<Arc<CmdSet>>, Arc<CmdSet>)>,
+    exits: HashMap<ObjId, Arc<CmdSet>>,
+    offered: HashMap<(ObjId, usize), (Arc<CmdSet>, Arc<CmdSet>)>,
+    /// Merges found / made, for the benchmarks.
+    pub hits: u64,
+    /// Merges made.
+    pub misses: u64,
+}
+
+impl MergeCache {
+    /// `sets` merged (see [`merge_all`]).
+    pub fn merge(&mut self, sets: &[Arc<CmdSet>]) -> Arc<CmdSet> {
+        let k = key(sets);
+        if let Some((_, merged)) = self.merged.get(&k) {
+            self.hits += 1;
+            return merged.clone();
+        }
+        self.misses += 1;
+        if self.merged.len() >= MAX_ENTRIES {
+            self.merged.clear();
+        }
+        let merged = Arc::new(merge_all(sets));
+        self.merged.insert(k, (sets.to_vec(), merged.clone()));
+        merged
+    }
+
+    /// The set an exit offers, made by `make` unless the one made before
+    /// still answers to the exit's names.
+    pub fn exit_set(
+        &mut self,
+        exit: ObjId,
+        key: &str,
+        aliases: &[String],
+        make: impl FnOnce() -> CmdSet,
+    ) -> Arc<CmdSet> {
+        if let Some(set) = self.exits.get(&exit)
+            && let [entry] = set.commands()
+            && entry.key == key.to_lowercase()
+            && entry.aliases == aliases
+        {
+            return set.clone();
+        }
+        if self.exits.len() >= MAX_ENTRIES {
+            self.exits.clear();
+        }
+        let set = Arc::new(make());
+        self.exits.insert(exit, set.clone());
+        set
+    }
+
+    /// `set` as offered by the object `obj` nearby: its commands know the
+    /// object, and same-named ones of several objects are all kept.
+    pub fn offered(&mut self, obj: ObjId, set: &Arc<CmdSet>) -> Arc<CmdSet> {
+        let k = (obj, Arc::as_ptr(set) as usize);
+        if let Some((_, offered)) = self.offered.get(&k) {
+            return offered.clone();
+        }
+        if self.offered.len() >= MAX_ENTRIES {
+            self.offered.clear();
+        }
+        let mut s = (**set).clone().offered_by(obj);
+        s.duplicates = Some(true);
+        let s = Arc::new(s);
+        self.offered.insert(k, (set.clone(), s.clone()));
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::commands::{CmdCtx, Command};
+
+    struct Named(&'static str);
+    impl Command for Named {
+        fn key(&self) -> &str {
+            self.0
+        }
+        fn help(&self) -> &str {
+            ""
+        }
+        fn func(&self, _ctx: &mut CmdCtx<'_>) {}
+    }
+
+    fn set(key: &str, cmds: &[&'static str]) -> Arc<CmdSet> {
+        let mut s = CmdSet::new(key);
+        for c in cmds {
+            s.add(Named(c));
+        }
+        Arc::new(s)
+    }
+
+    fn names(s: &CmdSet) -> Vec<String> {
+        s.commands().iter().map(|c| c.key.clone()).collect()
+    }
+
+    #[test]
+    fn the_same_sets_give_the_remembered_merge_and_others_their_own() {
+        let mut cache = MergeCache::default();
+        let a = set("A", &["look", "say"]);
+        let b = set("B", &["get"]);
+        let ab = cache.merge(&[a.clone(), b.clone()]);
+        assert_eq!(names(&ab), names(&merge_all(&[a.clone(), b.clone()])));
+        let again = cache.merge(&[a.clone(), b.clone()]);
+        assert!(Arc::ptr_eq(&ab, &again), "remembered");
+        assert_eq!((cache.hits, cache.misses), (1, 1));
+        // Order matters, and so does a different set with the same contents.
+        let ba = cache.merge(&[b.clone(), a.clone()]);
+        assert!(!Arc::ptr_eq(&ab, &ba));
+        let b2 = set("B", &["get"]);
+        let ab2 = cache.merge(&[a, b2]);
+        assert!(!Arc::ptr_eq(&ab, &ab2));
+        assert_eq!(cache.misses, 3);
+    }
+
+    #[test]
+    fn an_exit_set_is_made_again_when_the_exit_is_renamed() {
+        let mut cache = MergeCache::default();
+        let make = |k: &'static str| move || (*set("ExitCmdSet", &[k])).clone();
+        let first = cache.exit_set(7, "north", &[], make("north"));
+        let same = cache.exit_set(7, "North", &[], make("north"));
+        assert!(Arc::ptr_eq(&first, &same));
+        let renamed = cache.exit_set(7, "south", &[], make("south"));
+        assert_eq!(names(&renamed), vec!["south"]);
+    }
+
+    #[test]
+    fn offered_sets_know_their_object_and_keep_duplicates() {
+        let mut cache = MergeCache::default();
+        let bell = set("Bell", &["ring"]);
+        let offered = cache.offered(42, &bell);
+        assert_eq!(offered.commands()[0].obj, Some(42));
+        assert_eq!(offered.duplicates, Some(true));
+        assert!(Arc::ptr_eq(&offered, &cache.offered(42, &bell)));
+        assert_eq!(cache.offered(43, &bell).commands()[0].obj, Some(43));
+    }
+}
