@@ -406,6 +406,8 @@ impl Bot {
         let mut next_at = Instant::now() + self.gap(open_rate);
         let mut acting = *phase.borrow() == Phase::Act;
         let mut drain_until = Instant::now() + cfg.drain;
+        // Closed loop: when the next action is due (after thinking).
+        let mut think_until: Option<Instant> = None;
         loop {
             if self.probe_due && acting {
                 self.probe_due = false;
@@ -417,7 +419,19 @@ impl Bot {
                 self.send_action(&probe, usize::MAX - 1, true).await?;
             }
             if acting && profile.closed && self.pending.is_empty() && total > 0 {
-                self.random_action(total).await?;
+                let now = Instant::now();
+                match think_until {
+                    None if profile.think_ms > 0.0 => {
+                        let jitter: f64 = self.rng.random_range(0.9..1.1);
+                        think_until =
+                            Some(now + Duration::from_secs_f64(profile.think_ms * jitter / 1000.0));
+                    }
+                    Some(t) if t > now => {}
+                    _ => {
+                        think_until = None;
+                        self.random_action(total).await?;
+                    }
+                }
             }
             if !acting && self.pending.is_empty() {
                 return Ok(());
@@ -445,6 +459,7 @@ impl Bot {
                         drain_until = Instant::now() + cfg.drain;
                     }
                 }
+                _ = sleep_until(think_until.unwrap_or(drain_until)), if acting && think_until.is_some() => {}
                 _ = sleep_until(drain_until), if !acting => return Ok(()),
             }
         }

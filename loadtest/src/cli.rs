@@ -100,9 +100,12 @@ struct RunArgs {
     /// Actions per second per bot, instead of the profile's.
     #[arg(long)]
     rate: Option<f64>,
-    /// Closed loop: each bot acts again as soon as it is answered.
+    /// Closed loop: each bot acts again as soon as it is answered (after --think).
     #[arg(long)]
     closed: bool,
+    /// In a closed loop, milliseconds a bot waits after an answer before acting again.
+    #[arg(long, value_name = "MS")]
+    think: Option<f64>,
     /// Seconds of the measurement window.
     #[arg(long, default_value_t = 30.0)]
     duration: f64,
@@ -274,6 +277,9 @@ async fn run_once(a: RunArgs) -> anyhow::Result<ExitCode> {
     }
     if a.closed {
         profile.closed = true;
+    }
+    if let Some(t) = a.think {
+        profile.think_ms = t;
     }
     let targets = [a.telnet.is_some(), a.websocket.is_some(), a.spawn.is_some()];
     if targets.iter().filter(|t| **t).count() != 1 {

@@ -34,9 +34,14 @@ pub struct Profile {
     /// Actions per second per bot (open loop, Poisson arrivals); 0: none.
     #[serde(default)]
     pub rate: f64,
-    /// Closed loop: each bot sends its next action as soon as the last is answered.
+    /// Closed loop: each bot sends its next action once the last is answered
+    /// (and `think_ms` has passed).
     #[serde(default)]
     pub closed: bool,
+    /// In a closed loop, how long a bot waits after an answer before its
+    /// next action, in milliseconds (±10 %, so bots do not march in step).
+    #[serde(default)]
+    pub think_ms: f64,
     /// Commands every bot runs after logging in, in order.
     #[serde(default)]
     pub setup: Vec<String>,
@@ -86,6 +91,7 @@ impl Profile {
             about: about.into(),
             rate: 0.0,
             closed: false,
+            think_ms: 0.0,
             setup: Vec::new(),
             group_size: 0,
             leader_setup: Vec::new(),
@@ -225,6 +231,9 @@ impl Profile {
     pub fn check(&self) -> Result<(), String> {
         if self.rate < 0.0 || !self.rate.is_finite() {
             return Err(format!("profile {}: rate must be 0 or more", self.name));
+        }
+        if self.think_ms < 0.0 || !self.think_ms.is_finite() {
+            return Err(format!("profile {}: think_ms must be 0 or more", self.name));
         }
         if (self.rate > 0.0 || self.closed) && self.actions.iter().all(|a| a.weight == 0) {
             return Err(format!("profile {}: it acts but has no actions", self.name));

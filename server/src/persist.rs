@@ -187,12 +187,9 @@ async fn write_until_done(db: &DatabaseConnection, rows: &Batch) {
 
 async fn write(db: &DatabaseConnection, batch: &Batch) -> Result<(), db::DbError> {
     let txn = db::begin_write(db).await?;
-    for r in batch.objects.values() {
-        db::save_object(&txn, r.clone()).await?;
-    }
-    for (&id, &location) in &batch.moves {
-        db::move_object(&txn, id, location).await?;
-    }
+    db::save_objects(&txn, batch.objects.values().cloned().collect()).await?;
+    let moves: Vec<(i64, Option<i64>)> = batch.moves.iter().map(|(&id, &l)| (id, l)).collect();
+    db::move_objects(&txn, &moves).await?;
     for id in &batch.deleted {
         db::delete_object(&txn, *id).await?;
     }

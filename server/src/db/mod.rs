@@ -204,46 +204,80 @@ async fn existing_start_room<C: ConnectionTrait>(db: &C) -> Result<Option<i64>, 
 }
 
 /// Inserts or updates one object.
-/// Writes where an object is (its only change).
-pub async fn move_object<C: ConnectionTrait>(
+/// Rows per statement when writing many (well under both backends' limits on bound values).
+const ROWS_PER_STATEMENT: usize = 64;
+
+/// Writes where objects are (their only change), many per statement.
+pub async fn move_objects<C: ConnectionTrait>(
     db: &C,
-    id: i64,
-    location: Option<i64>,
+    moves: &[(i64, Option<i64>)],
 ) -> Result<(), DbError> {
     use object::Column as C;
-    object::Entity::update_many()
-        .col_expr(C::LocationId, sea_orm::sea_query::Expr::value(location))
-        .filter(C::Id.eq(id))
-        .exec(db)
-        .await?;
+    use sea_orm::sea_query::{CaseStatement, Expr, ExprTrait, Query};
+    for chunk in moves.chunks(ROWS_PER_STATEMENT * 4) {
+        let mut case = CaseStatement::new();
+        for &(id, location) in chunk {
+            case = case.case(Expr::col(C::Id).eq(id), Expr::val(location));
+        }
+        let case = case.finally(Expr::col(C::LocationId));
+        let stmt = Query::update()
+            .table(object::Entity)
+            .value(C::LocationId, case)
+            .and_where(Expr::col(C::Id).is_in(chunk.iter().map(|(id, _)| *id)))
+            .to_owned();
+        db.execute_raw(db.get_database_backend().build(&stmt))
+            .await?;
+    }
     Ok(())
 }
 
-pub async fn save_object<C: ConnectionTrait>(db: &C, m: object::Model) -> Result<(), DbError> {
+/// Writes (inserts or replaces) objects' rows, many per statement.
+pub async fn save_objects<C: ConnectionTrait>(
+    db: &C,
+    rows: Vec<object::Model>,
+) -> Result<(), DbError> {
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let chunk: Vec<object::ActiveModel> = rows
+            .by_ref()
+            .take(ROWS_PER_STATEMENT)
+            .map(|m| sea_orm::ActiveModelTrait::reset_all(object::ActiveModel::from(m)))
+            .collect();
+        object::Entity::insert_many(chunk)
+            .on_conflict(object_upsert())
+            .exec_without_returning(db)
+            .await?;
+    }
+    Ok(())
+}
+
+fn object_upsert() -> OnConflict {
     use object::Column as C;
+    OnConflict::column(C::Id)
+        .update_columns([
+            C::Key,
+            C::Typeclass,
+            C::LocationId,
+            C::HomeId,
+            C::DestinationId,
+            C::AccountId,
+            C::Description,
+            C::Attributes,
+            C::Kind,
+            C::Aliases,
+            C::Tags,
+            C::Permissions,
+            C::Locks,
+            C::Cmdsets,
+        ])
+        .to_owned()
+}
+
+pub async fn save_object<C: ConnectionTrait>(db: &C, m: object::Model) -> Result<(), DbError> {
     let am: object::ActiveModel = m.into();
     let am = sea_orm::ActiveModelTrait::reset_all(am);
     object::Entity::insert(am)
-        .on_conflict(
-            OnConflict::column(C::Id)
-                .update_columns([
-                    C::Key,
-                    C::Typeclass,
-                    C::LocationId,
-                    C::HomeId,
-                    C::DestinationId,
-                    C::AccountId,
-                    C::Description,
-                    C::Attributes,
-                    C::Kind,
-                    C::Aliases,
-                    C::Tags,
-                    C::Permissions,
-                    C::Locks,
-                    C::Cmdsets,
-                ])
-                .to_owned(),
-        )
+        .on_conflict(object_upsert())
         .exec_without_returning(db)
         .await?;
     Ok(())

@@ -124,6 +124,62 @@ async fn objects_round_trip_and_update_in_place(db: DatabaseConnection) {
     assert_eq!(load_object(conn, id).await.unwrap(), None);
 }
 
+async fn many_objects_are_written_and_moved_in_few_statements(db: DatabaseConnection) {
+    let conn = &db;
+    let room = ensure_start_room(conn).await.unwrap();
+    let first = reserve_ids(conn, 300).await.unwrap();
+    let rows: Vec<object::Model> = (first..first + 300)
+        .map(|id| {
+            let mut o = crate::world::Object::new(
+                id,
+                &format!("pebble {id}"),
+                "thing",
+                crate::world::Kind::Thing,
+            );
+            o.location = Some(room);
+            o.set_attr("n", id);
+            o.to_model()
+        })
+        .collect();
+    save_objects(conn, rows.clone()).await.unwrap();
+    // Written again (an upsert), changed.
+    let mut changed = rows.clone();
+    changed[7].description = "shiny".into();
+    save_objects(conn, changed.clone()).await.unwrap();
+    // Every other one moves: into the room's first pebble, or nowhere.
+    let moves: Vec<(i64, Option<i64>)> = (first..first + 300)
+        .step_by(2)
+        .map(|id| (id, if id % 4 == 0 { Some(first) } else { None }))
+        .collect();
+    move_objects(conn, &moves).await.unwrap();
+    let loaded: std::collections::HashMap<i64, object::Model> = load_objects(conn)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| (m.id, m))
+        .collect();
+    for (k, want) in changed.iter().enumerate() {
+        let got = &loaded[&want.id];
+        let location = match moves.iter().find(|(id, _)| *id == want.id) {
+            Some((_, l)) => *l,
+            None => Some(room),
+        };
+        assert_eq!(got.location_id, location, "row {k}");
+        assert_eq!(got.description, want.description);
+        assert_eq!(got.attributes, want.attributes, "untouched by the move");
+    }
+    assert_eq!(loaded[&changed[7].id].description, "shiny");
+}
+
+#[tokio::test]
+async fn batched_writes() {
+    each_backend(
+        "batched",
+        many_objects_are_written_and_moved_in_few_statements,
+    )
+    .await;
+}
+
 #[tokio::test]
 async fn accounts_and_characters() {
     each_backend("accounts", accounts_and_characters_are_created_atomically).await;
