@@ -74,47 +74,73 @@ pub enum ColorMode {
     TrueColor,
 }
 
+/// A piece of markup as [`walk`] finds it.
+enum Piece<'a> {
+    Text(&'a str),
+    Style(Style),
+}
+
+/// Walks markup, handing `f` its text (in pieces, never empty) and its
+/// style changes. Every code is ASCII, so the markup is scanned as bytes and
+/// the text between codes handed on as it stands.
+fn walk<'a>(markup: &'a str, mut f: impl FnMut(Piece<'a>)) {
+    let bytes = markup.as_bytes();
+    let mut style = Style::default();
+    // Where the text not yet handed on starts.
+    let mut run = 0;
+    let mut i = 0;
+    let mut text = |f: &mut dyn FnMut(Piece<'a>), t: &'a str| {
+        if !t.is_empty() {
+            f(Piece::Text(t));
+        }
+    };
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b == 0x1b {
+            // Raw escapes never pass through.
+            text(&mut f, &markup[run..i]);
+            i += 1;
+            run = i;
+            continue;
+        }
+        if b != b'|' || i + 1 >= bytes.len() {
+            i += 1;
+            continue;
+        }
+        match code(&bytes[i + 1..], style) {
+            Some((Code::Text(t), used)) => {
+                text(&mut f, &markup[run..i]);
+                text(&mut f, t);
+                i += 1 + used;
+                run = i;
+            }
+            Some((Code::Style(st), used)) => {
+                text(&mut f, &markup[run..i]);
+                style = st;
+                f(Piece::Style(style));
+                i += 1 + used;
+                run = i;
+            }
+            // A bar that starts no code is text.
+            None => i += 1,
+        }
+    }
+    text(&mut f, &markup[run..]);
+}
+
 /// Parses markup into text and style changes.
 pub fn parse(markup: &str) -> Vec<Span> {
     let mut spans = Vec::new();
     let mut text = String::new();
-    let mut style = Style::default();
-    let chars: Vec<char> = markup.chars().collect();
-    let mut i = 0;
-    let set = |text: &mut String, spans: &mut Vec<Span>, s: Style| {
-        if !text.is_empty() {
-            spans.push(Span::Text(std::mem::take(text)));
-        }
-        spans.push(Span::Style(s));
-    };
-    while i < chars.len() {
-        let c = chars[i];
-        if c == '\x1b' {
-            i += 1;
-            continue;
-        }
-        if c != '|' || i + 1 >= chars.len() {
-            text.push(c);
-            i += 1;
-            continue;
-        }
-        let rest = &chars[i + 1..];
-        match code(rest, style) {
-            Some((Code::Text(t), used)) => {
-                text.push_str(t);
-                i += 1 + used;
+    walk(markup, |p| match p {
+        Piece::Text(t) => text.push_str(t),
+        Piece::Style(s) => {
+            if !text.is_empty() {
+                spans.push(Span::Text(std::mem::take(&mut text)));
             }
-            Some((Code::Style(s), used)) => {
-                style = s;
-                set(&mut text, &mut spans, style);
-                i += 1 + used;
-            }
-            None => {
-                text.push('|');
-                i += 1;
-            }
+            spans.push(Span::Style(s));
         }
-    }
+    });
     if !text.is_empty() {
         spans.push(Span::Text(text));
     }
@@ -126,51 +152,57 @@ enum Code {
     Style(Style),
 }
 
-fn basic(c: char) -> Option<u8> {
+fn basic(c: u8) -> Option<u8> {
     match c.to_ascii_lowercase() {
-        'x' => Some(0),
-        'r' => Some(1),
-        'g' => Some(2),
-        'y' => Some(3),
-        'b' => Some(4),
-        'm' => Some(5),
-        'c' => Some(6),
-        'w' => Some(7),
+        b'x' => Some(0),
+        b'r' => Some(1),
+        b'g' => Some(2),
+        b'y' => Some(3),
+        b'b' => Some(4),
+        b'm' => Some(5),
+        b'c' => Some(6),
+        b'w' => Some(7),
         _ => None,
     }
 }
 
-fn hexval(c: char) -> Option<u8> {
-    c.to_digit(16).map(|d| d as u8)
+fn hexval(c: u8) -> Option<u8> {
+    (c as char).to_digit(16).map(|d| d as u8)
 }
 
-/// A colour spec after `|` or `|[`: returns the colour and how many chars it used.
-fn color_spec(s: &[char], bg: bool) -> Option<(Color, usize, Option<bool>)> {
+/// A colour spec after `|` or `|[`: returns the colour and how many bytes it used.
+fn color_spec(s: &[u8], bg: bool) -> Option<(Color, usize, Option<bool>)> {
     let first = *s.first()?;
     // xterm256 cube: three digits 0-5
-    if s.len() >= 3 && s[..3].iter().all(|c| ('0'..='5').contains(c)) {
-        let d = |c: char| c as u8 - b'0';
+    if s.len() >= 3 && s[..3].iter().all(|c| (b'0'..=b'5').contains(c)) {
+        let d = |c: u8| c - b'0';
         return Some((
             Color::Xterm(16 + 36 * d(s[0]) + 6 * d(s[1]) + d(s[2])),
             3,
             None,
         ));
     }
-    if first == '=' {
+    if first == b'=' {
         let g = *s.get(1)?;
         if !g.is_ascii_lowercase() {
             return None;
         }
         let idx = match g {
-            'a' => 16,
-            'z' => 231,
-            g => 232 + (g as u8 - b'b'),
+            b'a' => 16,
+            b'z' => 231,
+            g => 232 + (g - b'b'),
         };
         return Some((Color::Xterm(idx), 2, None));
     }
-    if first == '#' {
-        let hex: Vec<u8> = s[1..].iter().take(6).map_while(|&c| hexval(c)).collect();
-        if hex.len() == 6 {
+    if first == b'#' {
+        let mut hex = [0u8; 6];
+        let mut n = 0;
+        for &c in s[1..].iter().take(6) {
+            let Some(v) = hexval(c) else { break };
+            hex[n] = v;
+            n += 1;
+        }
+        if n == 6 {
             return Some((
                 Color::Rgb(
                     hex[0] * 16 + hex[1],
@@ -181,7 +213,7 @@ fn color_spec(s: &[char], bg: bool) -> Option<(Color, usize, Option<bool>)> {
                 None,
             ));
         }
-        if hex.len() >= 3 {
+        if n >= 3 {
             return Some((Color::Rgb(hex[0] * 17, hex[1] * 17, hex[2] * 17), 4, None));
         }
         return None;
@@ -200,30 +232,30 @@ fn color_spec(s: &[char], bg: bool) -> Option<(Color, usize, Option<bool>)> {
     Some((Color::Basic(b), 1, Some(bright)))
 }
 
-fn code(s: &[char], mut style: Style) -> Option<(Code, usize)> {
+fn code(s: &[u8], mut style: Style) -> Option<(Code, usize)> {
     let c = *s.first()?;
     let text = |t| Some((Code::Text(t), 1));
     match c {
-        '|' => return text("|"),
-        '/' => return text("\n"),
-        '-' => return text("\t"),
-        '_' => return text(" "),
-        '>' => return text("    "),
+        b'|' => return text("|"),
+        b'/' => return text("\n"),
+        b'-' => return text("\t"),
+        b'_' => return text(" "),
+        b'>' => return text("    "),
         _ => {}
     }
     let flag = |style: &mut Style| -> Option<()> {
         match c {
-            'n' => *style = Style::default(),
-            'h' => style.hilite = true,
-            'H' => style.hilite = false,
-            'u' => style.underline = true,
-            'U' => style.underline = false,
-            'i' => style.italic = true,
-            'I' => style.italic = false,
-            's' => style.strike = true,
-            'S' => style.strike = false,
-            '*' => style.inverse = true,
-            '^' => style.blink = true,
+            b'n' => *style = Style::default(),
+            b'h' => style.hilite = true,
+            b'H' => style.hilite = false,
+            b'u' => style.underline = true,
+            b'U' => style.underline = false,
+            b'i' => style.italic = true,
+            b'I' => style.italic = false,
+            b's' => style.strike = true,
+            b'S' => style.strike = false,
+            b'*' => style.inverse = true,
+            b'^' => style.blink = true,
             _ => return None,
         }
         Some(())
@@ -231,12 +263,12 @@ fn code(s: &[char], mut style: Style) -> Option<(Code, usize)> {
     if flag(&mut style).is_some() {
         return Some((Code::Style(style), 1));
     }
-    if c == '[' {
+    if c == b'[' {
         let (color, used, _) = color_spec(&s[1..], true)?;
         style.bg = Some(color);
         return Some((Code::Style(style), 1 + used));
     }
-    if c == '!' {
+    if c == b'!' {
         let (color, used, _) = color_spec(&s[1..], false)?;
         style.fg = Some(color);
         return Some((Code::Style(style), 1 + used));
@@ -327,55 +359,59 @@ fn rgb_of(c: Color, hilite: bool) -> (u8, u8, u8) {
     }
 }
 
-/// SGR codes for one colour (`base` 30 for foreground, 40 for background).
-fn color_codes(c: Color, base: u8, mode: ColorMode, codes: &mut Vec<String>, bold: &mut bool) {
-    match (c, mode) {
-        (Color::Basic(b), _) => codes.push((base + b).to_string()),
+/// SGR codes for one colour (`base` 30 for foreground, 40 for background),
+/// each followed by `;`.
+fn color_codes(c: Color, base: u8, mode: ColorMode, codes: &mut String, bold: &mut bool) {
+    use std::fmt::Write;
+    let _ = match (c, mode) {
+        (Color::Basic(b), _) => write!(codes, "{};", base + b),
         (Color::Xterm(i), ColorMode::Xterm256 | ColorMode::TrueColor) => {
-            codes.push(format!("{};5;{i}", base + 8))
+            write!(codes, "{};5;{i};", base + 8)
         }
         (Color::Rgb(r, g, b), ColorMode::TrueColor) => {
-            codes.push(format!("{};2;{r};{g};{b}", base + 8))
+            write!(codes, "{};2;{r};{g};{b};", base + 8)
         }
         (Color::Rgb(r, g, b), ColorMode::Xterm256) => {
-            codes.push(format!("{};5;{}", base + 8, nearest_xterm((r, g, b))))
+            write!(codes, "{};5;{};", base + 8, nearest_xterm((r, g, b)))
         }
         (c, _) => {
             let n = nearest_ansi(rgb_of(c, false));
-            codes.push((base + n % 8).to_string());
             if n >= 8 && base == 30 {
                 *bold = true;
             }
+            write!(codes, "{};", base + n % 8)
         }
-    }
+    };
 }
 
-fn sgr(style: &Style, mode: ColorMode) -> String {
-    let mut codes = vec!["0".to_string()];
+/// The escape sequence for a style, written onto `out`.
+fn sgr(style: &Style, mode: ColorMode, out: &mut String) {
     let mut bold = style.hilite;
-    let mut colors = Vec::new();
+    let mut colors = String::new();
     if let Some(fg) = style.fg {
         color_codes(fg, 30, mode, &mut colors, &mut bold);
     }
     if let Some(bg) = style.bg {
         color_codes(bg, 40, mode, &mut colors, &mut bold);
     }
-    if bold {
-        codes.push("1".into());
-    }
+    out.push_str("\x1b[0");
     for (on, code) in [
-        (style.italic, "3"),
-        (style.underline, "4"),
-        (style.blink, "5"),
-        (style.inverse, "7"),
-        (style.strike, "9"),
+        (bold, ";1"),
+        (style.italic, ";3"),
+        (style.underline, ";4"),
+        (style.blink, ";5"),
+        (style.inverse, ";7"),
+        (style.strike, ";9"),
     ] {
         if on {
-            codes.push(code.into());
+            out.push_str(code);
         }
     }
-    codes.extend(colors);
-    format!("\x1b[{}m", codes.join(";"))
+    if !colors.is_empty() {
+        out.push(';');
+        out.push_str(&colors[..colors.len() - 1]);
+    }
+    out.push('m');
 }
 
 /// Renders markup for a terminal in `mode`.
@@ -383,22 +419,20 @@ pub fn render(markup: &str, mode: ColorMode) -> String {
     let mut out = String::with_capacity(markup.len() + 16);
     let mut current = Style::default();
     let mut emitted = Style::default();
-    for span in parse(markup) {
-        match span {
-            Span::Style(s) => current = s,
-            Span::Text(t) => {
-                if mode != ColorMode::Plain && current != emitted {
-                    if current == Style::default() {
-                        out.push_str("\x1b[0m");
-                    } else {
-                        out.push_str(&sgr(&current, mode));
-                    }
-                    emitted = current;
+    walk(markup, |p| match p {
+        Piece::Style(s) => current = s,
+        Piece::Text(t) => {
+            if mode != ColorMode::Plain && current != emitted {
+                if current == Style::default() {
+                    out.push_str("\x1b[0m");
+                } else {
+                    sgr(&current, mode, &mut out);
                 }
-                out.push_str(&t);
+                emitted = current;
             }
+            out.push_str(t);
         }
-    }
+    });
     if mode != ColorMode::Plain && emitted != Style::default() {
         out.push_str("\x1b[0m");
     }

@@ -207,3 +207,216 @@ fn any_input_renders_without_panicking() {
         }
     }
 }
+
+/// The parser as it was first written (a char at a time), kept to check
+/// that the faster one reads every input the same way.
+mod reference {
+    use super::super::{Color, Span, Style};
+
+    enum Code {
+        Text(&'static str),
+        Style(Style),
+    }
+
+    fn basic(c: char) -> Option<u8> {
+        "xrgybmcw".find(c.to_ascii_lowercase()).map(|i| i as u8)
+    }
+
+    fn color_spec(s: &[char], bg: bool) -> Option<(Color, usize, Option<bool>)> {
+        let first = *s.first()?;
+        if s.len() >= 3 && s[..3].iter().all(|c| ('0'..='5').contains(c)) {
+            let d = |c: char| c as u8 - b'0';
+            return Some((
+                Color::Xterm(16 + 36 * d(s[0]) + 6 * d(s[1]) + d(s[2])),
+                3,
+                None,
+            ));
+        }
+        if first == '=' {
+            let g = *s.get(1)?;
+            if !g.is_ascii_lowercase() {
+                return None;
+            }
+            let idx = match g {
+                'a' => 16,
+                'z' => 231,
+                g => 232 + (g as u8 - b'b'),
+            };
+            return Some((Color::Xterm(idx), 2, None));
+        }
+        if first == '#' {
+            let hex: Vec<u8> = s[1..]
+                .iter()
+                .take(6)
+                .map_while(|c| c.to_digit(16).map(|d| d as u8))
+                .collect();
+            if hex.len() == 6 {
+                let rgb = Color::Rgb(
+                    hex[0] * 16 + hex[1],
+                    hex[2] * 16 + hex[3],
+                    hex[4] * 16 + hex[5],
+                );
+                return Some((rgb, 7, None));
+            }
+            if hex.len() >= 3 {
+                return Some((Color::Rgb(hex[0] * 17, hex[1] * 17, hex[2] * 17), 4, None));
+            }
+            return None;
+        }
+        let b = basic(first)?;
+        let bright = first.is_ascii_lowercase();
+        if bg {
+            return Some((
+                if bright {
+                    Color::Xterm(8 + b)
+                } else {
+                    Color::Basic(b)
+                },
+                1,
+                None,
+            ));
+        }
+        Some((Color::Basic(b), 1, Some(bright)))
+    }
+
+    fn code(s: &[char], mut style: Style) -> Option<(Code, usize)> {
+        let c = *s.first()?;
+        let text = |t| Some((Code::Text(t), 1));
+        match c {
+            '|' => return text("|"),
+            '/' => return text("\n"),
+            '-' => return text("\t"),
+            '_' => return text(" "),
+            '>' => return text("    "),
+            _ => {}
+        }
+        let flagged = match c {
+            'n' => Some(Style::default()),
+            'h' => Some(Style {
+                hilite: true,
+                ..style
+            }),
+            'H' => Some(Style {
+                hilite: false,
+                ..style
+            }),
+            'u' => Some(Style {
+                underline: true,
+                ..style
+            }),
+            'U' => Some(Style {
+                underline: false,
+                ..style
+            }),
+            'i' => Some(Style {
+                italic: true,
+                ..style
+            }),
+            'I' => Some(Style {
+                italic: false,
+                ..style
+            }),
+            's' => Some(Style {
+                strike: true,
+                ..style
+            }),
+            'S' => Some(Style {
+                strike: false,
+                ..style
+            }),
+            '*' => Some(Style {
+                inverse: true,
+                ..style
+            }),
+            '^' => Some(Style {
+                blink: true,
+                ..style
+            }),
+            _ => None,
+        };
+        if let Some(st) = flagged {
+            return Some((Code::Style(st), 1));
+        }
+        if c == '[' {
+            let (color, used, _) = color_spec(&s[1..], true)?;
+            style.bg = Some(color);
+            return Some((Code::Style(style), 1 + used));
+        }
+        if c == '!' {
+            let (color, used, _) = color_spec(&s[1..], false)?;
+            style.fg = Some(color);
+            return Some((Code::Style(style), 1 + used));
+        }
+        let (color, used, bright) = color_spec(s, false)?;
+        style.fg = Some(color);
+        if let Some(b) = bright {
+            style.hilite = b;
+        }
+        Some((Code::Style(style), used))
+    }
+
+    pub fn parse(markup: &str) -> Vec<Span> {
+        let mut spans = Vec::new();
+        let mut text = String::new();
+        let mut style = Style::default();
+        let chars: Vec<char> = markup.chars().collect();
+        let mut i = 0;
+        while i < chars.len() {
+            let c = chars[i];
+            if c == '\x1b' {
+                i += 1;
+                continue;
+            }
+            if c != '|' || i + 1 >= chars.len() {
+                text.push(c);
+                i += 1;
+                continue;
+            }
+            match code(&chars[i + 1..], style) {
+                Some((Code::Text(t), used)) => {
+                    text.push_str(t);
+                    i += 1 + used;
+                }
+                Some((Code::Style(s), used)) => {
+                    style = s;
+                    if !text.is_empty() {
+                        spans.push(Span::Text(std::mem::take(&mut text)));
+                    }
+                    spans.push(Span::Style(style));
+                    i += 1 + used;
+                }
+                None => {
+                    text.push('|');
+                    i += 1;
+                }
+            }
+        }
+        if !text.is_empty() {
+            spans.push(Span::Text(text));
+        }
+        spans
+    }
+}
+
+#[test]
+fn the_byte_parser_reads_everything_as_the_char_parser_did() {
+    let mut checked = 0;
+    let check = |m: &str| assert_eq!(parse(m), reference::parse(m), "{m:?}");
+    // Every input the fuzzer kept.
+    checked += crate::fuzz::replay("markup", |data| check(&String::from_utf8_lossy(data)));
+    // And every short mix of codes, multi-byte letters and escapes.
+    let alphabet: Vec<char> = "|[]#=!abcfrRxXzZ0159/-_>*^nhHuUiIsS \x1b\u{e9}\u{1f600}"
+        .chars()
+        .collect();
+    for a in &alphabet {
+        for b in &alphabet {
+            for c in &alphabet {
+                for d in ['|', 'x', '\u{e9}'] {
+                    check(&[*a, '|', *b, *c, d, '|'].iter().collect::<String>());
+                }
+            }
+        }
+    }
+    checked += 1;
+    assert!(checked > 100, "the corpus was found");
+}
