@@ -1,11 +1,9 @@
 //! The game's binary: the portal, the server and the launcher (`start`,
 //! `reload`, `stop`, ... — see `--help`) in one.
 
-/// mimalloc: the server and the portal allocate small strings and vectors
-/// all the time, and it does that in about half the time the system
-/// allocator takes (docs/benchmarks.md).
+/// The allocator Tavern runs best with (see `tavern_server::Allocator`).
 #[global_allocator]
-static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOC: tavern_server::Allocator = tavern_server::Allocator;
 
 fn main() -> std::process::ExitCode {
     game::game().run()

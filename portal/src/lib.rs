@@ -64,6 +64,35 @@ pub fn pid_alive(pid: u32) -> bool {
     pid > 0 && unsafe { libc::kill(pid as i32, 0) == 0 }
 }
 
+/// How many connections may wait to be accepted. The kernel caps it at
+/// `net.core.somaxconn` (4096 on current Linux). With the default of 1,024 a
+/// burst of new players overflows the queue, and the overflow waits a
+/// second or more for the retransmitted handshake.
+pub const LISTEN_BACKLOG: u32 = 4096;
+
+/// A listener on `addr` (`host:port`) with a deep accept queue.
+pub async fn listen(addr: &str) -> std::io::Result<TcpListener> {
+    let mut last = None;
+    for a in tokio::net::lookup_host(addr).await? {
+        let socket = if a.is_ipv4() {
+            tokio::net::TcpSocket::new_v4()?
+        } else {
+            tokio::net::TcpSocket::new_v6()?
+        };
+        socket.set_reuseaddr(true)?;
+        match socket.bind(a).and_then(|()| socket.listen(LISTEN_BACKLOG)) {
+            Ok(l) => return Ok(l),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| {
+        std::io::Error::new(
+            std::io::ErrorKind::AddrNotAvailable,
+            format!("no address for {addr}"),
+        )
+    }))
+}
+
 /// Runs the portal until it is shut down (SIGINT, SIGTERM, `tavern stop`, in-game `shutdown`).
 pub async fn run(cfg: PortalConfig) -> anyhow::Result<()> {
     let settings = cfg.settings;
@@ -92,7 +121,7 @@ pub async fn run(cfg: PortalConfig) -> anyhow::Result<()> {
     let mut telnet_listeners = Vec::new();
     for &port in &settings.portal.telnet_ports {
         let addr = format!("{}:{}", settings.portal.interface, port);
-        let l = TcpListener::bind(&addr)
+        let l = listen(&addr)
             .await
             .with_context(|| format!("cannot listen for telnet on {addr}"))?;
         telnet_listeners.push(l);
@@ -102,7 +131,7 @@ pub async fn run(cfg: PortalConfig) -> anyhow::Result<()> {
         let acceptor = tls::acceptor(&settings).context("cannot set up telnet over TLS")?;
         for &port in &settings.portal.tls_ports {
             let addr = format!("{}:{}", settings.portal.interface, port);
-            let l = TcpListener::bind(&addr)
+            let l = listen(&addr)
                 .await
                 .with_context(|| format!("cannot listen for telnet over TLS on {addr}"))?;
             tls_listeners.push((l, acceptor.clone()));
@@ -113,7 +142,7 @@ pub async fn run(cfg: PortalConfig) -> anyhow::Result<()> {
         .filter_map(|(l, _)| l.local_addr().ok().map(|a| a.port()))
         .collect();
     let web_addr = format!("{}:{}", settings.portal.interface, settings.portal.web_port);
-    let web_listener = TcpListener::bind(&web_addr)
+    let web_listener = listen(&web_addr)
         .await
         .with_context(|| format!("cannot listen for the webclient on {web_addr}"))?;
     let web_port = web_listener.local_addr()?.port();

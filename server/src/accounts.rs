@@ -1,5 +1,7 @@
 //! Account rules: password hashing (argon2id, off the world executor) and name validation.
 
+use std::sync::OnceLock;
+
 use argon2::{Algorithm, Argon2, Params, PasswordHasher, PasswordVerifier, Version};
 use tavern_shared::settings::SecuritySettings;
 
@@ -23,38 +25,133 @@ pub fn hasher(s: &SecuritySettings) -> Result<Argon2<'static>, PasswordError> {
     Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
 }
 
-/// Hashes a password to a PHC string, on a blocking thread.
+/// The threads passwords are hashed on: `[security] password_hash_threads`
+/// of them (0: one per core), so a login storm takes at most that many
+/// cores and that many hashes' memory; and nicer than the game (Linux
+/// `nice`), so that when both want a core the game gets it and players
+/// typing are answered promptly while others log in.
+struct HashPool {
+    jobs: std::sync::Mutex<std::sync::mpsc::Sender<Box<dyn FnOnce() + Send>>>,
+}
+
+/// How much nicer than the game the hashing threads run.
+const HASH_NICENESS: i32 = 10;
+
+fn pool(s: &SecuritySettings) -> &'static HashPool {
+    static POOL: OnceLock<HashPool> = OnceLock::new();
+    POOL.get_or_init(|| {
+        let n = match s.password_hash_threads {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        };
+        let (tx, rx) = std::sync::mpsc::channel::<Box<dyn FnOnce() + Send>>();
+        let rx = std::sync::Arc::new(std::sync::Mutex::new(rx));
+        for i in 0..n {
+            let rx = rx.clone();
+            let spawned = std::thread::Builder::new()
+                .name(format!("tavern-hash-{i}"))
+                .spawn(move || {
+                    // SAFETY: setpriority on this thread (Linux threads have
+                    // their own nice value); raising it needs no privilege.
+                    unsafe {
+                        libc::setpriority(
+                            libc::PRIO_PROCESS,
+                            libc::gettid() as libc::id_t,
+                            HASH_NICENESS,
+                        );
+                    }
+                    loop {
+                        let job = match rx.lock() {
+                            Ok(rx) => rx.recv(),
+                            Err(_) => return,
+                        };
+                        match job {
+                            Ok(job) => job(),
+                            Err(_) => return,
+                        }
+                    }
+                });
+            if let Err(e) = spawned {
+                tracing::error!("cannot start a password hashing thread: {e}");
+            }
+        }
+        HashPool {
+            jobs: std::sync::Mutex::new(tx),
+        }
+    })
+}
+
+/// Runs `work` (hashing) on the hashing threads.
+async fn hashing<T: Send + 'static>(
+    s: &SecuritySettings,
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, PasswordError> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let job: Box<dyn FnOnce() + Send> = Box::new(move || {
+        let _ = tx.send(work());
+    });
+    pool(s)
+        .jobs
+        .lock()
+        .map_err(|e| PasswordError::Hash(e.to_string()))?
+        .send(job)
+        .map_err(|e| PasswordError::Hash(e.to_string()))?;
+    rx.await.map_err(|e| PasswordError::Hash(e.to_string()))
+}
+
+/// Hashes a password to a PHC string, off the world executor.
 pub async fn hash_password(
     s: &SecuritySettings,
     password: String,
 ) -> Result<String, PasswordError> {
     let argon = hasher(s)?;
-    tokio::task::spawn_blocking(move || {
+    hashing(s, move || {
         argon
             .hash_password(password.as_bytes())
             .map(|h| h.to_string())
             .map_err(|e| PasswordError::Hash(e.to_string()))
     })
-    .await
-    .map_err(|e| PasswordError::Hash(e.to_string()))?
+    .await?
 }
 
-/// Checks a password against a PHC string, on a blocking thread. The cost is
-/// read from the hash, so hashes made at an older cost still verify. When there
-/// is no such account (`hash` is None) the same work is done against a dummy
-/// hash, so timing does not tell which names exist.
+/// A hash of nothing anyone types, at the configured cost, made once: a login
+/// for a name that does not exist is checked against it.
+fn dummy_hash(s: &SecuritySettings) -> Result<String, PasswordError> {
+    static DUMMY: OnceLock<std::sync::Mutex<Option<((u32, u32, u32), String)>>> = OnceLock::new();
+    let cost = (
+        s.password_hash_memory_kib,
+        s.password_hash_iterations,
+        s.password_hash_parallelism,
+    );
+    let mut slot = DUMMY
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    if let Some((c, h)) = slot.as_ref()
+        && *c == cost
+    {
+        return Ok(h.clone());
+    }
+    let h = hasher(s)?
+        .hash_password(b"not a password")
+        .map(|h| h.to_string())
+        .map_err(|e| PasswordError::Hash(e.to_string()))?;
+    *slot = Some((cost, h.clone()));
+    Ok(h)
+}
+
+/// Checks a password against a PHC string, off the world executor. The cost
+/// is read from the hash, so hashes made at an older cost still verify. When
+/// there is no such account (`hash` is None) the same work is done against a
+/// dummy hash, so timing does not tell which names exist.
 pub async fn verify_password(s: &SecuritySettings, password: String, hash: Option<String>) -> bool {
     let Ok(argon) = hasher(s) else { return false };
-    let s = s.clone();
-    tokio::task::spawn_blocking(move || {
+    let s2 = s.clone();
+    hashing(s, move || {
         let real = hash.is_some();
         let hash = match hash {
             Some(h) => h,
-            None => match hasher(&s).and_then(|a| {
-                a.hash_password(b"not a password")
-                    .map(|h| h.to_string())
-                    .map_err(|e| PasswordError::Hash(e.to_string()))
-            }) {
+            None => match dummy_hash(&s2) {
                 Ok(h) => h,
                 Err(_) => return false,
             },
@@ -122,6 +219,43 @@ mod tests {
         s.password_hash_memory_kib = 64;
         s.password_hash_iterations = 1;
         s
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn hashing_runs_on_nicer_threads_a_few_at_a_time() {
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let s = cheap();
+        let nice = hashing(&s, || unsafe {
+            libc::getpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t)
+        })
+        .await
+        .unwrap();
+        assert!(nice >= HASH_NICENESS, "hashing runs at nice {nice}");
+        let (now, most) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let jobs: Vec<_> = (0..16)
+            .map(|_| {
+                let (s, now, most) = (s.clone(), now.clone(), most.clone());
+                tokio::spawn(async move {
+                    hashing(&s, move || {
+                        let n = now.fetch_add(1, Ordering::SeqCst) + 1;
+                        most.fetch_max(n, Ordering::SeqCst);
+                        std::thread::sleep(std::time::Duration::from_millis(5));
+                        now.fetch_sub(1, Ordering::SeqCst);
+                    })
+                    .await
+                    .unwrap()
+                })
+            })
+            .collect();
+        for j in jobs {
+            j.await.unwrap();
+        }
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        assert!(
+            most.load(Ordering::SeqCst) <= cores,
+            "at most one hash per core at once"
+        );
     }
 
     #[tokio::test]

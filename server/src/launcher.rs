@@ -77,6 +77,13 @@ enum AccountCmd {
 
 /// Parses the command line and runs the chosen role or command.
 pub fn main(game: Game) -> anyhow::Result<()> {
+    // On Linux it was tuned before main (this names the initializer, so it
+    // is linked in); elsewhere now, later than best.
+    #[cfg(target_os = "linux")]
+    let _ = &crate::alloc::EARLY;
+    #[cfg(not(target_os = "linux"))]
+    crate::alloc::tune();
+    fewer_malloc_arenas();
     let cli = Cli::parse();
     if let Cmd::New {
         path,
@@ -153,6 +160,21 @@ pub fn main(game: Game) -> anyhow::Result<()> {
             rt.block_on(create_account(
                 &settings, &name, password, superuser, &typeclass,
             ))
+        }
+    }
+}
+
+/// glibc gives each thread that allocates its own heap ("arena"); memory a
+/// connection's task frees on one thread is not reused by another, and with
+/// 10,000 players the portal and the server held 40 % more than they used.
+/// Two arenas keep that small; neither process allocates from many threads
+/// at once. (`MALLOC_ARENA_MAX` in the environment still wins.)
+fn fewer_malloc_arenas() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
+        // SAFETY: mallopt is called before any other thread exists.
+        unsafe {
+            libc::mallopt(libc::M_ARENA_MAX, 2);
         }
     }
 }

@@ -23,6 +23,7 @@
 #[allow(missing_docs)]
 pub mod accounts;
 pub mod actions;
+pub mod alloc;
 pub mod commands;
 pub mod create;
 #[doc(hidden)]
@@ -65,6 +66,7 @@ pub(crate) mod testkit;
 
 use std::sync::Arc;
 
+pub use alloc::Allocator;
 pub use commands::{CmdCtx, CmdSet, Command, Commands, MergeType};
 pub use create::NewObject;
 pub use executor::Server;

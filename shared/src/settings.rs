@@ -155,6 +155,8 @@ pub struct SecuritySettings {
     pub password_hash_iterations: u32,
     /// `[security] password_hash_parallelism`: password_hash_parallelism
     pub password_hash_parallelism: u32,
+    /// `[security] password_hash_threads`: How many passwords may be hashed at once (0: one per core). Hashing runs at a lower priority than the game, and each hash holds its memory cost while it runs.
+    pub password_hash_threads: usize,
     /// `[security] max_failed_logins`: Failed logins allowed per address within login_window_secs (0: no limit).
     pub max_failed_logins: u32,
     /// `[security] login_window_secs`: login_window_secs

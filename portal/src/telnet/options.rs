@@ -41,57 +41,44 @@ pub enum OptionState {
     },
 }
 
-#[derive(Clone, Copy, Default)]
-struct Entry {
-    state: OptionState,
-    supported: bool,
-}
-
+/// The state of every option this end supports; an option it does not
+/// support is refused and never leaves `No`, so it needs no entry. (A
+/// table of all 256 options on both sides would be 1.5 KiB on every
+/// connection, for about ten options in use.)
 pub(super) struct OptionTable {
-    ours: [Entry; 256],
-    theirs: [Entry; 256],
+    /// Ours first, then theirs, each by option number (the order `start` offers them in).
+    entries: Vec<(Side, u8, OptionState)>,
 }
 
 impl OptionTable {
     pub fn new(local: &[u8], remote: &[u8]) -> Self {
-        let mut t = Self {
-            ours: [Entry::default(); 256],
-            theirs: [Entry::default(); 256],
-        };
-        for &o in local {
-            t.ours[o as usize].supported = true;
-        }
-        for &o in remote {
-            t.theirs[o as usize].supported = true;
-        }
-        t
+        let mut entries: Vec<(Side, u8, OptionState)> = local
+            .iter()
+            .map(|&o| (Side::Ours, o, OptionState::No))
+            .chain(remote.iter().map(|&o| (Side::Theirs, o, OptionState::No)))
+            .collect();
+        entries.sort_by_key(|&(side, opt, _)| (side == Side::Theirs, opt));
+        entries.dedup_by_key(|e| (e.0, e.1));
+        Self { entries }
+    }
+
+    fn find(&self, side: Side, opt: u8) -> Option<usize> {
+        self.entries
+            .iter()
+            .position(|&(s, o, _)| s == side && o == opt)
     }
 
     pub fn enabled(&self, side: Side, opt: u8) -> bool {
-        self.table(side)[opt as usize].state == OptionState::Yes
-    }
-
-    fn table(&self, side: Side) -> &[Entry; 256] {
-        match side {
-            Side::Ours => &self.ours,
-            Side::Theirs => &self.theirs,
-        }
-    }
-
-    fn table_mut(&mut self, side: Side) -> &mut [Entry; 256] {
-        match side {
-            Side::Ours => &mut self.ours,
-            Side::Theirs => &mut self.theirs,
-        }
+        self.find(side, opt)
+            .is_some_and(|i| self.entries[i].2 == OptionState::Yes)
     }
 
     /// Offers every supported option, except ECHO, which is only turned on on demand.
     pub fn start(&mut self, out: &mut Vec<u8>) {
-        for side in [Side::Ours, Side::Theirs] {
-            for opt in 0..=255u8 {
-                if self.table(side)[opt as usize].supported && opt != Opt::ECHO {
-                    self.request(side, opt, true, out);
-                }
+        for i in 0..self.entries.len() {
+            let (side, opt, _) = self.entries[i];
+            if opt != Opt::ECHO {
+                self.request(side, opt, true, out);
             }
         }
     }
@@ -99,12 +86,13 @@ impl OptionTable {
     /// We ask for `opt` on `side` to become `on`.
     pub fn request(&mut self, side: Side, opt: u8, on: bool, out: &mut Vec<u8>) {
         let (yes_verb, no_verb) = verbs(side);
-        let e = &mut self.table_mut(side)[opt as usize];
-        if on && !e.supported {
+        // Unsupported: never asked for, and already off.
+        let Some(i) = self.find(side, opt) else {
             return;
-        }
+        };
+        let e = &mut self.entries[i].2;
         use OptionState::*;
-        e.state = match (e.state, on) {
+        *e = match (*e, on) {
             (No, true) => {
                 send(out, yes_verb, opt);
                 WantYes { opposite: false }
@@ -130,17 +118,20 @@ impl OptionTable {
             _ => (Side::Ours, false),
         };
         let (yes_verb, no_verb) = verbs(side);
-        let e = &mut self.table_mut(side)[opt as usize];
+        let Some(i) = self.find(side, opt) else {
+            // Unsupported: refuse an offer; a refusal needs no answer.
+            if positive {
+                send(out, no_verb, opt);
+            }
+            return;
+        };
+        let e = &mut self.entries[i].2;
         use OptionState::*;
-        e.state = if positive {
-            match e.state {
-                No if e.supported => {
+        *e = if positive {
+            match *e {
+                No => {
                     send(out, yes_verb, opt);
                     Yes
-                }
-                No => {
-                    send(out, no_verb, opt);
-                    No
                 }
                 Yes => Yes,
                 WantNo { opposite: false } => No,
@@ -152,7 +143,7 @@ impl OptionTable {
                 }
             }
         } else {
-            match e.state {
+            match *e {
                 No => No,
                 Yes => {
                     send(out, no_verb, opt);

@@ -89,7 +89,7 @@ fn walk<'a>(markup: &'a str, mut f: impl FnMut(Piece<'a>)) {
     // Where the text not yet handed on starts.
     let mut run = 0;
     let mut i = 0;
-    let mut text = |f: &mut dyn FnMut(Piece<'a>), t: &'a str| {
+    let text = |f: &mut dyn FnMut(Piece<'a>), t: &'a str| {
         if !t.is_empty() {
             f(Piece::Text(t));
         }
