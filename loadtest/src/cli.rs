@@ -41,7 +41,7 @@ struct SuiteArgs {
     /// The Tavern game binary (a release build: target/release/tavern).
     #[arg(long, value_name = "BIN")]
     spawn: PathBuf,
-    /// Only these scenarios (repeatable): roundtrip, closed, saturate, sessions, greet, logins, crowd, reload, idle.
+    /// Only these scenarios (repeatable): roundtrip, paced, closed, saturate, sessions, greet, logins, crowd, reload, idle.
     #[arg(long)]
     only: Vec<String>,
     /// Rounds per scenario; the figures are their medians.
@@ -188,6 +188,10 @@ struct RunArgs {
     /// Worker threads of the bots' runtime.
     #[arg(long, default_value_t = 1)]
     threads: usize,
+    /// After the window, measure the machine's floor: a bare loopback
+    /// ping-pong at the same pace.
+    #[arg(long)]
+    floor: bool,
     /// No progress lines.
     #[arg(long)]
     quiet: bool,
@@ -407,6 +411,7 @@ async fn run_once(a: RunArgs) -> anyhow::Result<ExitCode> {
             .with_context(|| format!("--pid {p}: not a pid"))?;
         cfg.watch.push((label.to_string(), PidSource::Fixed(pid)));
     }
+    cfg.floor = a.floor;
     cfg.progress = !a.quiet;
     let report = crate::run::run(cfg).await;
     if let Some(g) = game {

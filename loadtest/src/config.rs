@@ -121,6 +121,9 @@ pub struct RunConfig {
     pub churn: Option<Churn>,
     /// The processes whose cost is measured.
     pub watch: Vec<(String, PidSource)>,
+    /// After the window, measure the machine's floor (a bare loopback
+    /// ping-pong at the profile's pace) for comparison.
+    pub floor: bool,
     /// Progress lines on stderr.
     pub progress: bool,
 }
@@ -146,6 +149,7 @@ impl RunConfig {
             reload: None,
             churn: None,
             watch: Vec::new(),
+            floor: false,
             progress: false,
         }
     }

@@ -21,6 +21,7 @@ pub mod bot;
 pub mod cli;
 pub mod config;
 pub mod conn;
+pub mod floor;
 pub mod marker;
 pub mod procs;
 pub mod profile;

@@ -201,6 +201,13 @@ pub struct Report {
     pub machine_busy_pct: f64,
     /// Why bots failed, with how many failed so (the most common first).
     pub errors: Vec<(String, usize)>,
+    /// The machine's floor at the same pace: a bare loopback ping-pong (see [`crate::floor`]).
+    #[serde(default)]
+    pub floor: Option<Summary>,
+    /// The machine's floor, the other half: reading 2 MiB of memory after
+    /// idling as long as the pace leaves between commands (see [`crate::floor::cold_memory`]).
+    #[serde(default)]
+    pub cold_2mib: Option<Summary>,
 }
 
 pub(crate) struct Inputs<'a> {
@@ -216,6 +223,8 @@ pub(crate) struct Inputs<'a> {
     pub churn: Option<(Instant, &'a [BotReport])>,
     pub reload: Option<(bool, String)>,
     pub connect_errors: usize,
+    pub floor: Option<Summary>,
+    pub cold_2mib: Option<Summary>,
 }
 
 fn rate(count: usize, from: Instant, last: Option<Instant>) -> f64 {
@@ -427,6 +436,8 @@ pub(crate) fn build(i: Inputs<'_>) -> Report {
         }),
         machine_busy_pct: round3(i.machine_busy_pct),
         errors,
+        floor: i.floor,
+        cold_2mib: i.cold_2mib,
     }
 }
 
@@ -541,6 +552,18 @@ impl Report {
             self.loadtest_cpu_pct_of_core,
             self.machine_busy_pct
         );
+        if self.floor.is_some() {
+            let _ = writeln!(
+                o,
+                "floor        a bare loopback ping-pong at the same pace: {}",
+                lat(&self.floor)
+            );
+            let _ = writeln!(
+                o,
+                "             reading 2 MiB after idling between commands: {}",
+                lat(&self.cold_2mib)
+            );
+        }
         for (e, n) in &self.errors {
             let _ = writeln!(o, "error ×{n}: {e}");
         }

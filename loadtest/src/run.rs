@@ -179,6 +179,29 @@ pub async fn run(cfg: RunConfig) -> anyhow::Result<Report> {
     for b in bots {
         reports.push(b.await.context("a bot task failed")?);
     }
+    let (floor, cold) = if cfg.floor {
+        let rate = if cfg.profile.closed {
+            0.0
+        } else {
+            cfg.profile.rate
+        };
+        let secs = cfg.duration.min(Duration::from_secs(10));
+        let gap = if rate > 0.0 {
+            Duration::from_secs_f64(1.0 / rate)
+        } else {
+            Duration::ZERO
+        };
+        let (floor, cold) = tokio::task::spawn_blocking(move || {
+            let floor = crate::floor::measure(rate, secs)?;
+            let cold = crate::floor::cold_memory(gap, 2 << 20, 100);
+            std::io::Result::Ok((floor, cold))
+        })
+        .await
+        .context("the floor measurement failed")??;
+        (floor.summary(), cold.summary())
+    } else {
+        (None, None)
+    };
     let busy = match (machine0, machine1) {
         (Some((b0, t0)), Some((b1, t1))) if t1 > t0 => 100.0 * (b1 - b0) as f64 / (t1 - t0) as f64,
         _ => f64::NAN,
@@ -208,5 +231,7 @@ pub async fn run(cfg: RunConfig) -> anyhow::Result<Report> {
             Err(e) => (false, e.to_string()),
         }),
         connect_errors: shared.connect_errors.load(Ordering::Relaxed),
+        floor,
+        cold_2mib: cold,
     }))
 }

@@ -94,6 +94,8 @@ pub struct PortalSettings {
     pub restart_backoff_initial_ms: u64,
     /// `[portal] restart_backoff_max_ms`: ... up to this many milliseconds.
     pub restart_backoff_max_ms: u64,
+    /// `[portal] worker_threads`: Threads of the portal's async runtime. 1: every connection on one thread, which on a small machine answers sooner and costs less than handing work between threads (10,000 players at 20,000 commands/s take about half a core). 0: one per core, for a portal with much compression or TLS on a big machine.
+    pub worker_threads: usize,
 }
 
 /// `[link]`: between portal, server and launcher.
@@ -143,6 +145,8 @@ pub struct ServerSettings {
     pub max_nr_characters: usize,
     /// `[server] permission_account_default`: The permission a new account gets (Evennia's PERMISSION_ACCOUNT_DEFAULT): Player, Helper, Builder, Admin or Developer.
     pub permission_account_default: String,
+    /// `[server] worker_threads`: Threads of the server's async runtime. 1: everything on one thread (game logic runs one event at a time anyway; the database and password hashing have threads of their own). 0: one per core.
+    pub worker_threads: usize,
 }
 
 /// `[security]`: password hashing, throttles and connection limits.
