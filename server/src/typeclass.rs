@@ -278,14 +278,24 @@ impl Typeclasses {
 
     /// The typeclass registered under a name.
     pub fn get(&self, name: &str) -> Option<Arc<dyn Typeclass>> {
-        self.by_name
-            .get(&name.to_lowercase())
-            .map(|r| r.typeclass.clone())
+        self.named(name).map(|r| r.typeclass.clone())
+    }
+
+    /// A registration by name, without case. Names are kept lowercase, and
+    /// most names asked for are: those find it without a lowercase copy (this
+    /// runs for every hook of every command).
+    fn named(&self, name: &str) -> Option<&Arc<Registered>> {
+        self.by_name.get(name).or_else(|| {
+            name.chars()
+                .any(char::is_uppercase)
+                .then(|| self.by_name.get(&name.to_lowercase()))
+                .flatten()
+        })
     }
 
     /// The typeclass for a stored name, falling back to the kind's default.
     pub fn resolve(&self, name: &str, kind: Kind) -> Arc<dyn Typeclass> {
-        match self.by_name.get(&name.to_lowercase()) {
+        match self.named(name) {
             Some(r) if r.typeclass.kind() == kind => r.typeclass.clone(),
             _ => self.default_for(kind),
         }
@@ -293,7 +303,7 @@ impl Typeclasses {
 
     /// The commands objects of this typeclass offer.
     pub fn cmdset(&self, name: &str) -> Option<Arc<CmdSet>> {
-        self.by_name.get(&name.to_lowercase())?.cmdset.clone()
+        self.named(name)?.cmdset.clone()
     }
 
     /// Every registered name with its kind, sorted.

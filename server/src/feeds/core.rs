@@ -64,6 +64,9 @@ impl Feed for CharBase {
     fn package(&self) -> &str {
         "Char.Base"
     }
+    fn follows_location(&self) -> bool {
+        false
+    }
     fn snapshot(&self, server: &Server, puppet: ObjId) -> Option<Value> {
         let o = server.world.get(puppet)?;
         let mut m = Map::new();
@@ -85,6 +88,9 @@ pub struct CharName;
 impl Feed for CharName {
     fn package(&self) -> &str {
         "Char.Name"
+    }
+    fn follows_location(&self) -> bool {
+        false
     }
     fn snapshot(&self, server: &Server, puppet: ObjId) -> Option<Value> {
         let o = server.world.get(puppet)?;
@@ -117,6 +123,9 @@ const VITALS_MSDP: &[(&str, &str)] = &[
 impl Feed for CharVitals {
     fn package(&self) -> &str {
         "Char.Vitals"
+    }
+    fn follows_location(&self) -> bool {
+        false
     }
     fn snapshot(&self, server: &Server, puppet: ObjId) -> Option<Value> {
         let mut m = Map::new();
@@ -188,6 +197,9 @@ impl Feed for CharStatus {
     fn package(&self) -> &str {
         "Char.Status"
     }
+    fn follows_location(&self) -> bool {
+        false
+    }
     fn snapshot(&self, server: &Server, puppet: ObjId) -> Option<Value> {
         let mut m = Map::new();
         for (name, _) in self.vars.iter() {
@@ -216,6 +228,9 @@ impl Default for CharStatusVars {
 impl Feed for CharStatusVars {
     fn package(&self) -> &str {
         "Char.StatusVars"
+    }
+    fn follows_location(&self) -> bool {
+        false
     }
     fn snapshot(&self, _server: &Server, _puppet: ObjId) -> Option<Value> {
         Some(Value::Object(

@@ -70,6 +70,14 @@ pub trait Feed: Send + Sync + 'static {
         changed == puppet
     }
 
+    /// Whether the package shows anything about where the puppet is. A
+    /// puppet that only moved (the commonest change there is) is looked at
+    /// again only by packages that do; the default says yes, so no package
+    /// is ever missed.
+    fn follows_location(&self) -> bool {
+        true
+    }
+
     /// After the first snapshot, send only the keys whose values changed
     /// (IRE's `Char.Status`).
     fn deltas(&self) -> bool {
@@ -312,7 +320,13 @@ impl Server {
                 }
             }
             for feed in game.feeds.iter() {
-                let watched = is_fresh || touched.iter().any(|&c| feed.watches(self, puppet, c));
+                let follows = feed.follows_location();
+                let watched = is_fresh
+                    || touched.iter().any(|&c| {
+                        // A puppet that only moved changes no package that shows nothing of where it is.
+                        (follows || c != puppet || !self.world.only_moved(c))
+                            && feed.watches(self, puppet, c)
+                    });
                 if !watched {
                     continue;
                 }

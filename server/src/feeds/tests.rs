@@ -270,6 +270,78 @@ async fn after_a_reload_every_session_gets_a_fresh_snapshot() {
     assert_eq!(gmcp(&frames, 1, "Room.Info").len(), 1);
 }
 
+/// A package that counts how often it is asked for a snapshot.
+struct Counting {
+    package: &'static str,
+    follows: bool,
+    asked: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl super::Feed for Counting {
+    fn package(&self) -> &str {
+        self.package
+    }
+    fn snapshot(&self, server: &crate::Server, puppet: ObjId) -> Option<Value> {
+        self.asked.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let o = server.world.get(puppet)?;
+        Some(json!({"hp": o.attr::<i64>("hp"), "at": o.location}))
+    }
+    fn follows_location(&self) -> bool {
+        self.follows
+    }
+}
+
+#[tokio::test]
+async fn a_move_is_looked_at_only_by_packages_that_follow_the_location() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let (still, moving) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let g = game()
+        .feed(Counting {
+            package: "Test.Still",
+            follows: false,
+            asked: still.clone(),
+        })
+        .feed(Counting {
+            package: "Test.Where",
+            follows: true,
+            asked: moving.clone(),
+        });
+    let mut h = harness_with(g, |_| {}).await;
+    let (anna, _) = player(&mut h, 1, "Anna", &[]).await;
+    let limbo = h.server.world.start_room;
+    let garden = h
+        .server
+        .create_object(crate::NewObject::new(crate::Kind::Room, "Garden"))
+        .unwrap();
+    h.server
+        .create_object(
+            crate::NewObject::new(crate::Kind::Exit, "garden")
+                .location(limbo)
+                .destination(garden),
+        )
+        .unwrap();
+    h.input(1, "look");
+    let (s0, m0) = (still.load(Ordering::SeqCst), moving.load(Ordering::SeqCst));
+    // Walking only moves Anna: the package that shows nothing of where she is is not asked.
+    let frames = h.input(1, "garden");
+    assert_eq!(h.server.world.get(anna).unwrap().location, Some(garden));
+    assert_eq!(still.load(Ordering::SeqCst), s0, "asked about a move");
+    assert!(moving.load(Ordering::SeqCst) > m0);
+    assert_eq!(gmcp(&frames, 1, "Test.Where")[0]["at"], json!(garden));
+    assert!(gmcp(&frames, 1, "Test.Still").is_empty());
+    // A change of her attributes is looked at by both.
+    let frames = h.input(1, "hurt 2");
+    assert!(still.load(Ordering::SeqCst) > s0);
+    assert_eq!(gmcp(&frames, 1, "Test.Still")[0]["hp"], json!(18));
+    // Moving and changing in one command: both again.
+    let s1 = still.load(Ordering::SeqCst);
+    h.server.world.update(anna, |o| o.set_attr("hp", 5));
+    let frames = h.input(1, "look");
+    assert!(still.load(Ordering::SeqCst) > s1);
+    assert_eq!(gmcp(&frames, 1, "Test.Still")[0]["hp"], json!(5));
+}
+
 #[tokio::test]
 async fn a_game_feed_is_sent_and_replaces_a_builtin_of_its_name() {
     struct Vitals;

@@ -77,10 +77,10 @@ struct FlowIndex {
 
 impl FlowIndex {
     fn put(&mut self, name: &str, inst: &FlowInstance, changed: bool) {
-        self.by_owner
-            .entry(inst.owner)
-            .or_default()
-            .insert(name.to_string());
+        let owned = self.by_owner.entry(inst.owner).or_default();
+        if !owned.contains(name) {
+            owned.insert(name.to_string());
+        }
         let next = inst.next_deadline();
         let before = self.deadline_of.get(name).copied();
         if before != next {
@@ -93,7 +93,7 @@ impl FlowIndex {
                 self.deadline_of.insert(name.to_string(), d);
             }
         }
-        if changed {
+        if changed && !self.recheck.contains(name) {
             self.recheck.insert(name.to_string());
         }
     }
@@ -720,6 +720,9 @@ impl Server {
 
     /// Hands one flow a trigger; drives it if a listener went.
     fn deliver_to(&mut self, name: &str, t: &Trigger) -> Heard {
+        if !self.world.flows.get(name).is_some_and(|f| f.may_hear(t)) {
+            return Heard::default();
+        }
         let Some(mut inst) = self.world.flows.remove(name) else {
             return Heard::default();
         };

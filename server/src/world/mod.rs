@@ -241,6 +241,11 @@ impl World {
         }
     }
 
+    /// Whether the object's only change since the last batch is where it is.
+    pub fn only_moved(&self, id: ObjId) -> bool {
+        self.moved.contains(&id)
+    }
+
     /// The objects changed, moved, created or deleted since the touched
     /// objects were last taken, and the places things moved out of.
     pub fn touched(&self) -> &BTreeSet<ObjId> {

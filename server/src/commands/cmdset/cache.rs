@@ -26,7 +26,8 @@ fn key(sets: &[Arc<CmdSet>]) -> SetKey {
 #[derive(Default)]
 pub struct MergeCache {
     merged: HashMap<SetKey, (Vec<Arc<CmdSet>>, Arc<CmdSet>)>,
-    exits: HashMap<ObjId, Arc<CmdSet>>,
+    /// Per exit: the key and aliases its set was made for, and the set.
+    exits: HashMap<ObjId, (String, Vec<String>, Arc<CmdSet>)>,
     offered: HashMap<(ObjId, usize), (Arc<CmdSet>, Arc<CmdSet>)>,
     /// Merges found / made, for the benchmarks.
     pub hits: u64,
@@ -60,10 +61,9 @@ impl MergeCache {
         aliases: &[String],
         make: impl FnOnce() -> CmdSet,
     ) -> Arc<CmdSet> {
-        if let Some(set) = self.exits.get(&exit)
-            && let [entry] = set.commands()
-            && entry.key == key.to_lowercase()
-            && entry.aliases == aliases
+        if let Some((k, a, set)) = self.exits.get(&exit)
+            && k == key
+            && a == aliases
         {
             return set.clone();
         }
@@ -71,7 +71,8 @@ impl MergeCache {
             self.exits.clear();
         }
         let set = Arc::new(make());
-        self.exits.insert(exit, set.clone());
+        self.exits
+            .insert(exit, (key.to_string(), aliases.to_vec(), set.clone()));
         set
     }
 
@@ -145,8 +146,10 @@ mod tests {
         let mut cache = MergeCache::default();
         let make = |k: &'static str| move || (*set("ExitCmdSet", &[k])).clone();
         let first = cache.exit_set(7, "north", &[], make("north"));
-        let same = cache.exit_set(7, "North", &[], make("north"));
+        let same = cache.exit_set(7, "north", &[], make("north"));
         assert!(Arc::ptr_eq(&first, &same));
+        let aliased = cache.exit_set(7, "north", &["n".into()], make("north"));
+        assert!(!Arc::ptr_eq(&first, &aliased), "new aliases, a new set");
         let renamed = cache.exit_set(7, "south", &[], make("south"));
         assert_eq!(names(&renamed), vec!["south"]);
     }

@@ -727,6 +727,23 @@ impl FlowInstance {
         self.queue_next(&next, path, Some(id.into()), data);
     }
 
+    /// Whether a listener could hear `trigger` at all (one of its kind,
+    /// active or keeping a queue): if none, delivering it changes nothing.
+    pub fn may_hear(&self, trigger: &Trigger) -> bool {
+        !self.ended
+            && self.listeners.iter().any(|l| {
+                let kind = matches!(
+                    (&l.action, trigger),
+                    (Action::OnCommand { .. }, Trigger::Command(_))
+                        | (Action::OnEvent { .. }, Trigger::Event(..))
+                        | (Action::OnOob { .. }, Trigger::Oob(..))
+                        | (Action::OnFlowEnd { .. }, Trigger::FlowEnd(_))
+                        | (Action::Timeout { .. }, Trigger::Time(_))
+                );
+                kind && (l.status == Status::Active || l.kept())
+            })
+    }
+
     /// Hands a trigger to every listener waiting for it.
     pub fn deliver(&mut self, trigger: &Trigger, fx: &mut Vec<Effect>) -> Heard {
         let mut heard = Heard::default();
