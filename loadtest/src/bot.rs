@@ -475,10 +475,10 @@ impl Bot {
     }
 
     async fn random_action(&mut self, total: u32) -> Step<()> {
-        let profile = self.shared.cfg.profile.clone();
+        let cfg = self.shared.cfg.clone();
         let roll = self.rng.random_range(0..total);
-        let a = profile.pick(roll);
-        let action = &profile.actions[a];
+        let a = cfg.profile.pick(roll);
+        let action = &cfg.profile.actions[a];
         let template = &action.send[self.cycle[a] % action.send.len()];
         self.cycle[a] += 1;
         self.send_action(template, a, self.shared.measuring.load(Ordering::Relaxed))

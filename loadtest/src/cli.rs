@@ -205,11 +205,17 @@ pub fn main() -> ExitCode {
         Command::Suite(a) => a.threads,
         Command::Profiles => 1,
     };
-    let rt = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(threads.max(1))
-        .enable_all()
-        .build()
-    {
+    let rt = match if threads <= 1 {
+        // One thread: no bot waits for another thread to wake up.
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(threads)
+            .enable_all()
+            .build()
+    } {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("tavern-loadtest: cannot start the runtime: {e}");

@@ -6,7 +6,6 @@
 //! effects go to the portal in one batch together with the acknowledgement of
 //! the inputs that caused them, and changed objects go to the persister.
 
-use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Instant;
@@ -23,7 +22,7 @@ use crate::commands::Holder;
 use crate::persist::Persister;
 use crate::session::{ServerSession, ServerSessionHandler};
 use crate::throttle::Throttle;
-use crate::world::{ObjId, World};
+use crate::world::{IdMap, ObjId, World};
 
 /// Work finished elsewhere, to be applied on the world executor.
 pub type Completion = Box<dyn FnOnce(&mut Server) + Send>;
@@ -74,15 +73,15 @@ pub struct Server {
     /// The game's commands, typeclasses, lock functions and start hooks.
     pub game: Arc<Game>,
     /// Cmdsets added until the next reload (see [`Server::cmdset_add`]).
-    pub(crate) temp_cmdsets: HashMap<Holder, Vec<Arc<crate::commands::CmdSet>>>,
+    pub(crate) temp_cmdsets: IdMap<Holder, Vec<Arc<crate::commands::CmdSet>>>,
     /// Merged cmdsets remembered between lines.
     pub(crate) cmdset_cache: std::sync::Mutex<crate::commands::cmdset::MergeCache>,
     pub(crate) refilling_ids: bool,
     pub(crate) persister: Persister,
     /// What each session's client was last sent of the live-data feeds.
-    pub(crate) feed_states: HashMap<SessId, crate::feeds::FeedState>,
+    pub(crate) feed_states: IdMap<SessId, crate::feeds::FeedState>,
     /// The group each character was in when the feeds last looked.
-    pub(crate) feed_groups: HashMap<ObjId, String>,
+    pub(crate) feed_groups: IdMap<ObjId, String>,
     /// During a feed pass: the groups the touched objects are or were in.
     pub(crate) feed_pass_groups: std::collections::BTreeSet<String>,
     /// Sessions to be sent every package again on the next feed pass.
@@ -103,7 +102,7 @@ pub struct Server {
     pub flows: crate::flows::FlowRuntime,
     /// Effects of the current event, sent to the portal when it is done.
     ops: Vec<PortalOp>,
-    acks: HashMap<SessId, u64>,
+    acks: IdMap<SessId, u64>,
     pub(crate) inflight: usize,
     /// Lines typed so far (see `ServerSession::typed`).
     typed_count: u64,
@@ -125,8 +124,8 @@ impl Server {
             login_throttle: Throttle::new(sec.max_failed_logins, sec.login_window_secs),
             creation_throttle: Throttle::new(sec.max_account_creations, sec.creation_window_secs),
             persister: Persister::start(db.clone()),
-            feed_states: HashMap::new(),
-            feed_groups: HashMap::new(),
+            feed_states: IdMap::default(),
+            feed_groups: IdMap::default(),
             feed_pass_groups: Default::default(),
             feed_fresh: Default::default(),
             event_handlers: Default::default(),
@@ -135,7 +134,7 @@ impl Server {
             sessions: ServerSessionHandler::default(),
             db,
             game,
-            temp_cmdsets: HashMap::new(),
+            temp_cmdsets: IdMap::default(),
             cmdset_cache: Default::default(),
             refilling_ids: false,
             started: Instant::now(),
@@ -145,7 +144,7 @@ impl Server {
             events,
             flows: Default::default(),
             ops: Vec::new(),
-            acks: HashMap::new(),
+            acks: IdMap::default(),
             inflight: 0,
             typed_count: 0,
             stopping: None,

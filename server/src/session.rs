@@ -1,11 +1,11 @@
 //! ServerSession and the ServerSessionHandler: the server's view of every
 //! connection the portal holds.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 
 use tavern_shared::{Msg, SessId, SessionSync};
 
-use crate::world::{AccountId, ObjId};
+use crate::world::{AccountId, IdMap, ObjId};
 
 /// One connection, as the game sees it.
 pub struct ServerSession {
@@ -101,9 +101,9 @@ pub struct ServerSessionHandler {
     /// Every session was lent out (`all_mut`).
     all_lent: bool,
     /// What the indexes hold for each session: its puppet and its account.
-    indexed: HashMap<SessId, (Option<ObjId>, Option<AccountId>)>,
-    by_puppet: HashMap<ObjId, Vec<SessId>>,
-    by_account: HashMap<AccountId, Vec<SessId>>,
+    indexed: IdMap<SessId, (Option<ObjId>, Option<AccountId>)>,
+    by_puppet: IdMap<ObjId, Vec<SessId>>,
+    by_account: IdMap<AccountId, Vec<SessId>>,
     /// Sessions found dirty when settled early, not yet reported.
     dirty: std::collections::BTreeSet<SessId>,
 }
@@ -112,7 +112,7 @@ pub struct ServerSessionHandler {
 /// (lookups look at every unsettled session).
 const MAX_UNSETTLED: usize = 16;
 
-fn unlink<K: std::hash::Hash + Eq>(map: &mut HashMap<K, Vec<SessId>>, key: K, id: SessId) {
+fn unlink<K: std::hash::Hash + Eq>(map: &mut IdMap<K, Vec<SessId>>, key: K, id: SessId) {
     if let Some(v) = map.get_mut(&key) {
         v.retain(|&s| s != id);
         if v.is_empty() {
@@ -199,7 +199,7 @@ impl ServerSessionHandler {
     /// Sessions for which `key` picks `want`, by the index and the unsettled sessions.
     fn lookup<K: std::hash::Hash + Eq + Copy>(
         &self,
-        index: &HashMap<K, Vec<SessId>>,
+        index: &IdMap<K, Vec<SessId>>,
         want: K,
         key: impl Fn(&ServerSession) -> Option<K>,
     ) -> Vec<SessId> {

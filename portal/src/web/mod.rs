@@ -16,7 +16,7 @@ use tavern_shared::SessId;
 use tavern_shared::session::ProtocolFlags;
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
-use tracing::{Instrument, debug, info_span, warn};
+use tracing::{Instrument, debug, debug_span, warn};
 
 use crate::handler::HubEvent;
 use crate::session::{SessionOut, announce};
@@ -76,7 +76,7 @@ async fn websocket(
     ws.on_upgrade(move |socket| {
         let _permit = permit;
         session(socket, addr, sessid, format, state)
-            .instrument(info_span!("session", sessid, %addr, proto = format.name()))
+            .instrument(debug_span!("session", sessid, %addr, proto = format.name()))
     })
     .into_response()
 }

@@ -144,9 +144,9 @@ impl Feeds {
 pub struct FeedState {
     /// The last GMCP payload of each package (the full snapshot, also for
     /// packages sent as deltas).
-    pub gmcp: HashMap<String, Value>,
+    pub gmcp: HashMap<String, Value, rustc_hash::FxBuildHasher>,
     /// The last value of each reported MSDP variable.
-    pub msdp: HashMap<String, Value>,
+    pub msdp: HashMap<String, Value, rustc_hash::FxBuildHasher>,
     /// Everything is to be sent again (login, puppet change, reload).
     pub fresh: bool,
 }

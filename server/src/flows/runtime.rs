@@ -70,7 +70,7 @@ struct FlowIndex {
     /// Flows with `on_change` listeners: the objects their conditions read when last checked.
     deps: HashMap<String, Vec<ObjId>>,
     /// The flows whose conditions read each object.
-    readers: HashMap<ObjId, BTreeSet<String>>,
+    readers: crate::world::IdMap<ObjId, BTreeSet<String>>,
     /// Flows that changed since their `on_change` listeners last looked.
     recheck: BTreeSet<String>,
 }

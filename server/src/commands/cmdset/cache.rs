@@ -7,11 +7,10 @@
 //! address). For that to find anything, the sets an exit or a nearby object
 //! offers are made once and reused while they stay the same.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::{CmdSet, merge_all};
-use crate::world::ObjId;
+use crate::world::{IdMap, ObjId};
 
 /// How many merges, exit sets and offered sets are kept before starting over.
 const MAX_ENTRIES: usize = 4096;
@@ -25,10 +24,10 @@ fn key(sets: &[Arc<CmdSet>]) -> SetKey {
 /// What the command handler remembers between lines.
 #[derive(Default)]
 pub struct MergeCache {
-    merged: HashMap<SetKey, (Vec<Arc<CmdSet>>, Arc<CmdSet>)>,
+    merged: IdMap<SetKey, (Vec<Arc<CmdSet>>, Arc<CmdSet>)>,
     /// Per exit: the key and aliases its set was made for, and the set.
-    exits: HashMap<ObjId, (String, Vec<String>, Arc<CmdSet>)>,
-    offered: HashMap<(ObjId, usize), (Arc<CmdSet>, Arc<CmdSet>)>,
+    exits: IdMap<ObjId, (String, Vec<String>, Arc<CmdSet>)>,
+    offered: IdMap<(ObjId, usize), (Arc<CmdSet>, Arc<CmdSet>)>,
     /// Merges found / made, for the benchmarks.
     pub hits: u64,
     /// Merges made.
