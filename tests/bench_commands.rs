@@ -66,7 +66,7 @@ fn look(b: Bencher, gmcp: bool) {
 #[divan::bench(args = [false, true])]
 fn walk(b: Bencher, gmcp: bool) {
     each(b, gmcp, |i| {
-        if (i * 7 / PLAYERS) % 2 == 0 {
+        if (i * 7 / PLAYERS).is_multiple_of(2) {
             "east"
         } else {
             "west"

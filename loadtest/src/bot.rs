@@ -346,7 +346,7 @@ impl Bot {
         let Some(signal) = shared.groups.get(group) else {
             return Ok(());
         };
-        if self.idx % profile.group_size == 0 {
+        if self.idx.is_multiple_of(profile.group_size) {
             let _done = Signal(Some(signal));
             for cmd in &profile.leader_setup {
                 self.run_marked(cmd).await?;

@@ -51,6 +51,7 @@ impl Default for LoginScript {
             connect: "connect {name} {password}".into(),
             logged_in: v(&["You become {name}"]),
             fail: v(&[
+                "must be",
                 "incorrect",
                 "could not be created",
                 "too many",

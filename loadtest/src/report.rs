@@ -404,7 +404,7 @@ pub(crate) fn build(i: Inputs<'_>) -> Report {
         }
     }
     let mut errors: Vec<(String, usize)> = errors.into_iter().collect();
-    errors.sort_by(|a, b| b.1.cmp(&a.1));
+    errors.sort_by_key(|e| std::cmp::Reverse(e.1));
     errors.truncate(10);
     Report {
         tool: format!("tavern-loadtest {}", env!("CARGO_PKG_VERSION")),

@@ -187,7 +187,9 @@ pub async fn hash_password(
 /// A hash of nothing anyone types, at the configured cost, made once: a login
 /// for a name that does not exist is checked against it.
 fn dummy_hash(s: &SecuritySettings) -> Result<String, PasswordError> {
-    static DUMMY: OnceLock<std::sync::Mutex<Option<((u32, u32, u32), String)>>> = OnceLock::new();
+    /// The cost it was made at, and the hash.
+    type Dummy = Option<((u32, u32, u32), String)>;
+    static DUMMY: OnceLock<std::sync::Mutex<Dummy>> = OnceLock::new();
     let cost = (
         s.password_hash_memory_kib,
         s.password_hash_iterations,
