@@ -4,7 +4,7 @@
 
 use std::collections::VecDeque;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use rand::rngs::SmallRng;
@@ -38,10 +38,11 @@ pub struct Shared {
     pub base: Instant,
     /// The phase, as the run's conductor sets it.
     pub phase: watch::Receiver<Phase>,
-    /// Whether actions sent now count (the measurement window).
-    pub measuring: AtomicBool,
-    /// When the window began, in microseconds since `base` (markers sent earlier are not counted).
+    /// When the measurement window begins, in microseconds since `base`
+    /// (0: not yet): actions sent from then on count, and lines heard of them.
     pub window_start_us: AtomicU64,
+    /// When it ends: actions sent from then on do not count.
+    pub window_end_us: AtomicU64,
     /// When the reload was ordered, in microseconds since `base` (0: not yet).
     pub reload_order_us: AtomicU64,
     /// Per group: whether its leader's setup is done.
@@ -57,6 +58,13 @@ pub struct Shared {
 impl Shared {
     fn us_since_base(&self) -> u64 {
         self.base.elapsed().as_micros() as u64
+    }
+
+    /// Whether an action sent at `us` counts: one rule for its sender and
+    /// for everyone who hears it, so the two always agree.
+    fn in_window(&self, us: u64) -> bool {
+        let start = self.window_start_us.load(Ordering::Relaxed);
+        start > 0 && us >= start && us < self.window_end_us.load(Ordering::Relaxed)
     }
 }
 
@@ -113,7 +121,8 @@ struct Signal<'a>(Option<&'a watch::Sender<bool>>);
 impl Drop for Signal<'_> {
     fn drop(&mut self) {
         if let Some(s) = self.0 {
-            let _ = s.send(true);
+            // `send` would drop the value if no member has subscribed yet.
+            s.send_replace(true);
         }
     }
 }
@@ -134,6 +143,10 @@ pub struct Bot {
     probe_sent: bool,
     permit: Option<tokio::sync::OwnedSemaphorePermit>,
 }
+
+/// How long a listening bot keeps reading after the window closes: a line
+/// said before then that arrives later is counted missing.
+const LISTEN_LINGER: Duration = Duration::from_secs(2);
 
 /// Marks a failure that ends the bot.
 type Step<T> = Result<T, String>;
@@ -406,6 +419,9 @@ impl Bot {
         let mut next_at = Instant::now() + self.gap(open_rate);
         let mut acting = *phase.borrow() == Phase::Act;
         let mut drain_until = Instant::now() + cfg.drain;
+        // A listener stays a moment after the window: lines said just
+        // before it closed are still on their way.
+        let mut linger_until = drain_until;
         // Closed loop: when the next action is due (after thinking).
         let mut think_until: Option<Instant> = None;
         loop {
@@ -433,7 +449,10 @@ impl Bot {
                     }
                 }
             }
-            if !acting && self.pending.is_empty() {
+            if !acting
+                && self.pending.is_empty()
+                && (!profile.listen || Instant::now() >= linger_until)
+            {
                 return Ok(());
             }
             tokio::select! {
@@ -457,9 +476,11 @@ impl Bot {
                     if changed.is_err() || *phase.borrow() == Phase::Stop {
                         acting = false;
                         drain_until = Instant::now() + cfg.drain;
+                        linger_until = Instant::now() + LISTEN_LINGER;
                     }
                 }
                 _ = sleep_until(think_until.unwrap_or(drain_until)), if acting && think_until.is_some() => {}
+                _ = sleep_until(linger_until), if !acting && profile.listen && self.pending.is_empty() => {}
                 _ = sleep_until(drain_until), if !acting => return Ok(()),
             }
         }
@@ -481,12 +502,12 @@ impl Bot {
         let action = &cfg.profile.actions[a];
         let template = &action.send[self.cycle[a] % action.send.len()];
         self.cycle[a] += 1;
-        self.send_action(template, a, self.shared.measuring.load(Ordering::Relaxed))
-            .await?;
+        self.send_action(template, a, true).await?;
         Ok(())
     }
 
-    /// Sends an action and its marker; returns its sequence number.
+    /// Sends an action and its marker; returns its sequence number. A
+    /// `measured` action counts if it is sent inside the window.
     async fn send_action(&mut self, template: &str, action: usize, measured: bool) -> Step<u64> {
         self.seq += 1;
         let m = Marker {
@@ -494,6 +515,7 @@ impl Bot {
             seq: self.seq,
             sent_us: self.shared.us_since_base(),
         };
+        let measured = measured && self.shared.in_window(m.sent_us);
         let marker = m.to_string();
         let line = expand(template, &self.vars(&marker));
         let cfg = self.shared.cfg.clone();
@@ -571,13 +593,8 @@ impl Bot {
         found.clear();
         marker::find_all(line, &mut found);
         let now = Instant::now();
-        let window_start = self.shared.window_start_us.load(Ordering::Relaxed);
         for m in &found {
-            if cfg.profile.listen
-                && self.shared.measuring.load(Ordering::Relaxed)
-                && window_start > 0
-                && m.sent_us >= window_start
-            {
+            if cfg.profile.listen && self.shared.in_window(m.sent_us) {
                 let sent_at = self.shared.base + Duration::from_micros(m.sent_us);
                 self.report
                     .heard
@@ -642,5 +659,23 @@ impl Bot {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_leader_done_before_anyone_waits_is_still_seen_done() {
+        let (tx, _) = watch::channel(false);
+        // Every receiver is gone: the leader finishes first.
+        drop(Signal(Some(&tx)));
+        let mut member = tx.subscribe();
+        let seen = tokio::time::timeout(Duration::from_secs(5), member.wait_for(|d| *d)).await;
+        assert!(
+            seen.is_ok(),
+            "a member who comes late must not wait forever"
+        );
     }
 }

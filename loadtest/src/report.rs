@@ -201,7 +201,8 @@ pub struct Report {
     pub machine_busy_pct: f64,
     /// Why bots failed, with how many failed so (the most common first).
     pub errors: Vec<(String, usize)>,
-    /// The machine's floor at the same pace: a bare loopback ping-pong (see [`crate::floor`]).
+    /// The machine's floor at the same pace: a bare loopback ping-pong, or
+    /// for listening bots a bare fan-out (see [`crate::floor`]).
     #[serde(default)]
     pub floor: Option<Summary>,
     /// The machine's floor, the other half: reading 2 MiB of memory after
@@ -553,11 +554,12 @@ impl Report {
             self.machine_busy_pct
         );
         if self.floor.is_some() {
-            let _ = writeln!(
-                o,
-                "floor        a bare loopback ping-pong at the same pace: {}",
-                lat(&self.floor)
-            );
+            let what = if self.heard.is_some() {
+                "a bare fan-out to as many listeners, as often"
+            } else {
+                "a bare loopback ping-pong at the same pace"
+            };
+            let _ = writeln!(o, "floor        {what}: {}", lat(&self.floor));
             let _ = writeln!(
                 o,
                 "             reading 2 MiB after idling between commands: {}",

@@ -4,7 +4,7 @@
 //! asked — then stop them, wait for what is outstanding, and report.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -15,6 +15,7 @@ use crate::bot::{Bot, BotReport, Phase, Shared};
 use crate::config::RunConfig;
 use crate::procs::{self, ProcWatch};
 use crate::report::{self, Report};
+use crate::stats::Samples;
 
 /// How often the processes are read during a window.
 const SAMPLE_EVERY: Duration = Duration::from_millis(500);
@@ -33,8 +34,8 @@ pub async fn run(cfg: RunConfig) -> anyhow::Result<Report> {
         cfg: cfg.clone(),
         base: Instant::now(),
         phase: phase_rx,
-        measuring: AtomicBool::new(false),
         window_start_us: AtomicU64::new(0),
+        window_end_us: AtomicU64::new(u64::MAX),
         reload_order_us: AtomicU64::new(0),
         groups: (0..groups).map(|_| watch::channel(false).0).collect(),
         ready: AtomicUsize::new(0),
@@ -106,10 +107,12 @@ pub async fn run(cfg: RunConfig) -> anyhow::Result<Report> {
     let machine0 = procs::machine_ticks();
     let own0 = procs::own_cpu_s();
     let t0 = Instant::now();
-    shared
-        .window_start_us
-        .store(shared.base.elapsed().as_micros() as u64, Ordering::Relaxed);
-    shared.measuring.store(true, Ordering::Relaxed);
+    let start_us = shared.base.elapsed().as_micros() as u64;
+    shared.window_end_us.store(
+        start_us + cfg.duration.as_micros() as u64,
+        Ordering::Relaxed,
+    );
+    shared.window_start_us.store(start_us, Ordering::Relaxed);
     let churn = cfg.churn.clone().map(|c| {
         let shared = shared.clone();
         tokio::spawn(async move {
@@ -157,7 +160,6 @@ pub async fn run(cfg: RunConfig) -> anyhow::Result<Report> {
         sleep_until(next).await;
         watch.sample();
     }
-    shared.measuring.store(false, Ordering::Relaxed);
     let secs = t0.elapsed().as_secs_f64();
     watch.sample();
     let costs = watch.costs(secs);
@@ -186,14 +188,28 @@ pub async fn run(cfg: RunConfig) -> anyhow::Result<Report> {
             cfg.profile.rate
         };
         let secs = cfg.duration.min(Duration::from_secs(10));
+        // The pause a bot leaves between commands, capped so that the
+        // hundred reads stay short.
         let gap = if rate > 0.0 {
-            Duration::from_secs_f64(1.0 / rate)
+            Duration::from_secs_f64((1.0 / rate).min(0.2))
         } else {
             Duration::ZERO
         };
+        // A crowd's floor is a fan-out to as many listeners, as often.
+        let listeners = cfg.profile.listen.then_some(n);
         let (floor, cold) = tokio::task::spawn_blocking(move || {
-            let floor = crate::floor::measure(rate, secs)?;
-            let cold = crate::floor::cold_memory(gap, 2 << 20, 100);
+            let floor = match listeners {
+                Some(n) => {
+                    std::thread::spawn(move || crate::floor::fanout(n, rate * n as f64, secs))
+                        .join()
+                        .map_err(|_| std::io::Error::other("the fan-out floor panicked"))??
+                }
+                None => crate::floor::measure(rate, secs)?,
+            };
+            let cold = match listeners {
+                Some(_) => Samples::default(),
+                None => crate::floor::cold_memory(gap, 2 << 20, 100),
+            };
             std::io::Result::Ok((floor, cold))
         })
         .await

@@ -444,17 +444,13 @@ impl Hub {
 
     fn apply(&mut self, op: PortalOp) {
         match op {
-            PortalOp::Output { sessid, msgs } => {
-                let Some(s) = self.sessions.get(&sessid) else {
-                    return;
-                };
-                if !s.send(SessionOut::Msgs(msgs)) {
-                    warn!(
-                        sessid,
-                        "output queue full: disconnecting a client that stopped reading"
-                    );
-                    self.sessions.remove(&sessid);
-                    self.to_server(ToServer::Disconnected { sessid });
+            PortalOp::Output { sessid, msgs } => self.output(sessid, msgs),
+            PortalOp::OutputMany { sessids, msgs } => {
+                if let Some((&last, rest)) = sessids.split_last() {
+                    for &sessid in rest {
+                        self.output(sessid, msgs.clone());
+                    }
+                    self.output(last, msgs);
                 }
             }
             PortalOp::SyncSession(sync) => {
@@ -476,6 +472,20 @@ impl Hub {
                 }
                 self.connect_screen = Some(text);
             }
+        }
+    }
+
+    fn output(&mut self, sessid: SessId, msgs: Vec<Msg>) {
+        let Some(s) = self.sessions.get(&sessid) else {
+            return;
+        };
+        if !s.send(SessionOut::Msgs(msgs)) {
+            warn!(
+                sessid,
+                "output queue full: disconnecting a client that stopped reading"
+            );
+            self.sessions.remove(&sessid);
+            self.to_server(ToServer::Disconnected { sessid });
         }
     }
 

@@ -92,6 +92,7 @@ async fn peer(
     let accepted = HelloReply::Accepted {
         portal_instance: instance,
         portal_pid: std::process::id(),
+        output_many: true,
     };
     match hello.role {
         Role::Launcher => {

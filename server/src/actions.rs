@@ -9,7 +9,7 @@
 //! | 2 | has its own puppet; puppeting one another session has takes it over |
 //! | 3 | like 2, but the puppet is shared instead of taken over |
 
-use tavern_shared::SessId;
+use tavern_shared::{Msg, SessId};
 
 use crate::executor::Server;
 use crate::locks::Accessor;
@@ -210,16 +210,14 @@ impl Server {
 
     /// Sends text to everything in `loc` except `exclude`.
     pub fn msg_location(&mut self, loc: ObjId, text: &str, exclude: &[ObjId]) {
-        let targets: Vec<ObjId> = self
+        let sessions: Vec<SessId> = self
             .world
             .contents(loc)
             .iter()
-            .copied()
             .filter(|o| !exclude.contains(o))
+            .flat_map(|&o| self.sessions.puppeting(o))
             .collect();
-        for o in targets {
-            self.msg_obj(o, text);
-        }
+        self.send_msg_many(&sessions, Msg::text(text));
     }
 
     /// The sessions whose puppet is in `room`.

@@ -453,6 +453,30 @@ impl Server {
         });
     }
 
+    /// Sends the same message to several sessions: one op for them all (a
+    /// room of 500 hearing a `say` costs one message to encode, not 500).
+    pub fn send_msg_many(&mut self, sessids: &[SessId], msg: Msg) {
+        match sessids {
+            [] => {}
+            [one] => self.send_msg(*one, msg),
+            _ => {
+                if let Some(PortalOp::OutputMany {
+                    sessids: last,
+                    msgs,
+                }) = self.ops.last_mut()
+                    && last == sessids
+                {
+                    msgs.push(msg);
+                    return;
+                }
+                self.ops.push(PortalOp::OutputMany {
+                    sessids: sessids.to_vec(),
+                    msgs: vec![msg],
+                });
+            }
+        }
+    }
+
     /// Closes a session after telling it why.
     pub fn disconnect(&mut self, sessid: SessId, reason: Option<String>) {
         self.unpuppet(sessid);

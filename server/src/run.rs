@@ -234,16 +234,21 @@ async fn open_link(
     let deadline = patience.map(|p| Instant::now() + p);
     let mut delay = Duration::from_millis(20);
     let mut last_note = Instant::now();
-    let ls = loop {
+    let (ls, output_many) = loop {
         // Asked afresh each time: a restarted portal may listen somewhere else.
         let addr = link_address(settings);
         let attempt = async {
             let stream = TcpStream::connect(addr).await?;
             let _ = stream.set_nodelay(true);
             let mut ls = LinkStream::new(stream, settings.link.max_frame_bytes);
-            let (instance, portal_pid) = ls.handshake(Role::Server, settings.link.secret()).await?;
-            info!(%addr, portal_pid, instance = format!("{instance:016x}"), "linked to the portal");
-            anyhow::Ok(ls)
+            let welcome = ls.handshake(Role::Server, settings.link.secret()).await?;
+            info!(
+                %addr,
+                portal_pid = welcome.portal_pid,
+                instance = format!("{:016x}", welcome.portal_instance),
+                "linked to the portal"
+            );
+            anyhow::Ok((ls, welcome.output_many))
         };
         match attempt.await {
             Ok(ls) => break ls,
@@ -282,10 +287,18 @@ async fn open_link(
     });
     let (out, mut out_rx) = mpsc::unbounded_channel::<ToPortal>();
     let writer = tokio::spawn(async move {
+        // An older portal reads no OutputMany: it gets one Output per session.
+        let adapt = |msg: ToPortal| {
+            if output_many {
+                msg
+            } else {
+                msg.without_output_many()
+            }
+        };
         while let Some(msg) = out_rx.recv().await {
-            let mut ok = send_frame(&mut sink, &msg).await;
+            let mut ok = send_frame(&mut sink, &adapt(msg)).await;
             while ok && let Ok(msg) = out_rx.try_recv() {
-                ok = send_frame(&mut sink, &msg).await;
+                ok = send_frame(&mut sink, &adapt(msg)).await;
             }
             if !ok || sink.flush().await.is_err() {
                 error!("cannot write to the portal link");

@@ -203,6 +203,28 @@ impl TestGame {
         }
     }
 
+    /// Records messages a session was sent.
+    fn told_msgs(&mut self, sessid: SessId, msgs: &[Msg]) {
+        for m in msgs {
+            if m.cmd == "text" || m.cmd == "prompt" {
+                let text = m.first_str().map(markup::strip).unwrap_or_default();
+                self.told.entry(sessid).or_default().push(text);
+            } else {
+                let protocol = m
+                    .kwargs
+                    .get("options")
+                    .and_then(|o| o.get("protocol"))
+                    .and_then(Value::as_str)
+                    .unwrap_or("");
+                let payload = m.args.first().cloned().unwrap_or(Value::Null);
+                self.oob_told
+                    .entry(sessid)
+                    .or_default()
+                    .push((format!("{protocol}:{}", m.cmd), payload));
+            }
+        }
+    }
+
     /// Records what the portal would do with the server's frames.
     fn absorb(&mut self, frames: Vec<ToPortal>) {
         for frame in frames {
@@ -211,24 +233,9 @@ impl TestGame {
             };
             for op in ops {
                 match op {
-                    PortalOp::Output { sessid, msgs } => {
-                        for m in msgs {
-                            if m.cmd == "text" || m.cmd == "prompt" {
-                                let text = m.first_str().map(markup::strip).unwrap_or_default();
-                                self.told.entry(sessid).or_default().push(text);
-                            } else {
-                                let protocol = m
-                                    .kwargs
-                                    .get("options")
-                                    .and_then(|o| o.get("protocol"))
-                                    .and_then(Value::as_str)
-                                    .unwrap_or("");
-                                let payload = m.args.first().cloned().unwrap_or(Value::Null);
-                                self.oob_told
-                                    .entry(sessid)
-                                    .or_default()
-                                    .push((format!("{protocol}:{}", m.cmd), payload));
-                            }
+                    PortalOp::Output { .. } | PortalOp::OutputMany { .. } => {
+                        for (sessid, msgs) in op.outputs() {
+                            self.told_msgs(sessid, msgs);
                         }
                     }
                     PortalOp::SyncSession(sync) if self.syncs.contains_key(&sync.sessid) => {

@@ -159,9 +159,7 @@ pub fn texts_for(frames: &[ToPortal], sessid: SessId) -> Vec<String> {
     for f in frames {
         if let ToPortal::Batch { ops, .. } = f {
             for op in ops {
-                if let PortalOp::Output { sessid: s, msgs } = op
-                    && *s == sessid
-                {
+                for (_, msgs) in op.outputs().into_iter().filter(|(s, _)| *s == sessid) {
                     texts.extend(msgs.iter().filter_map(|m| m.first_str().map(String::from)));
                 }
             }
@@ -176,9 +174,7 @@ pub fn oob_for(frames: &[ToPortal], sessid: SessId) -> Vec<(String, String, serd
     for f in frames {
         if let ToPortal::Batch { ops, .. } = f {
             for op in ops {
-                if let PortalOp::Output { sessid: s, msgs } = op
-                    && *s == sessid
-                {
+                for (_, msgs) in op.outputs().into_iter().filter(|(s, _)| *s == sessid) {
                     for m in msgs.iter().filter(|m| m.cmd != "text" && m.cmd != "prompt") {
                         let protocol = m
                             .kwargs

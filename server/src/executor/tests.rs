@@ -1,6 +1,6 @@
 //! The executor in-process: link messages in, batches out, a real SQLite file.
 
-use tavern_shared::link::{PortalOp, StartMode, ToPortal, ToServer};
+use tavern_shared::link::{StartMode, ToPortal, ToServer};
 use tavern_shared::{Msg, SessionSync};
 
 use crate::commands::{COMMAND_FAILED_MSG, CmdCtx, Command};
@@ -44,7 +44,7 @@ fn texts_and_acks(frames: &[ToPortal]) -> (Vec<String>, Vec<(u64, u64)>) {
     for f in frames {
         if let ToPortal::Batch { ops, acks: a } = f {
             for op in ops {
-                if let PortalOp::Output { msgs, .. } = op {
+                for (_, msgs) in op.outputs() {
                     texts.extend(msgs.iter().filter_map(|m| m.first_str().map(String::from)));
                 }
             }
@@ -126,7 +126,7 @@ fn oob(frames: &[ToPortal]) -> Vec<(String, serde_json::Value)> {
     for f in frames {
         if let ToPortal::Batch { ops, .. } = f {
             for op in ops {
-                if let PortalOp::Output { msgs, .. } = op {
+                for (_, msgs) in op.outputs() {
                     for m in msgs.iter().filter(|m| m.cmd != "text" && m.cmd != "prompt") {
                         assert_eq!(
                             m.kwargs["options"]["protocol"], "msdp",

@@ -221,11 +221,12 @@ impl Server {
     /// GMCP `Comm.Channel.Text` `{channel, talker, text}`.
     pub fn channel_text(&mut self, sessions: &[SessId], channel: &str, talker: &str, text: &str) {
         let payload = json!({"channel": channel, "talker": talker, "text": text});
-        for &s in sessions {
-            if self.speaks_gmcp(s) && self.session_supports(s, "Comm.Channel.Text") {
-                self.send_msg(s, gmcp("Comm.Channel.Text", payload.clone()));
-            }
-        }
+        let to: Vec<SessId> = sessions
+            .iter()
+            .copied()
+            .filter(|&s| self.speaks_gmcp(s) && self.session_supports(s, "Comm.Channel.Text"))
+            .collect();
+        self.send_msg_many(&to, gmcp("Comm.Channel.Text", payload));
     }
 
     fn session_supports(&self, sessid: SessId, package: &str) -> bool {

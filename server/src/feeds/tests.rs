@@ -2,9 +2,9 @@
 //! when, and only for its own puppet.
 
 use serde_json::{Value, json};
-use tavern_shared::link::{StartMode, ToPortal, ToServer};
+use tavern_shared::link::{PortalOp, StartMode, ToPortal, ToServer};
 
-use crate::testkit::{Harness, harness_with, oob_for};
+use crate::testkit::{Harness, harness_with, oob_for, texts_for};
 use crate::world::ObjId;
 use crate::{CmdCtx, Command, Game};
 
@@ -156,6 +156,43 @@ async fn say_is_channel_text_for_everyone_in_the_room() {
     let want = json!({"channel": "say", "talker": "Anna", "text": "hello"});
     assert_eq!(gmcp(&frames, 1, "Comm.Channel.Text"), vec![want.clone()]);
     assert_eq!(gmcp(&frames, 2, "Comm.Channel.Text"), vec![want]);
+}
+
+#[tokio::test]
+async fn what_a_room_hears_is_one_op_for_all_its_listeners() {
+    let mut h = harness_with(game(), |_| {}).await;
+    for (k, name) in ["Anna", "Bert", "Cleo", "Dora"].iter().enumerate() {
+        player(&mut h, k as u64 + 1, name, &[]).await;
+    }
+    let frames = h.input(1, "say hello");
+    let many: Vec<(Vec<u64>, Vec<String>)> = frames
+        .iter()
+        .flat_map(|f| match f {
+            ToPortal::Batch { ops, .. } => ops.clone(),
+            _ => Vec::new(),
+        })
+        .filter_map(|op| match op {
+            PortalOp::OutputMany { sessids, msgs } => {
+                Some((sessids, msgs.into_iter().map(|m| m.cmd).collect()))
+            }
+            _ => None,
+        })
+        .collect();
+    // The line for the three who hear it, and their channel text.
+    assert_eq!(
+        many,
+        vec![
+            (vec![2, 3, 4], vec!["text".to_string()]),
+            (vec![1, 2, 3, 4], vec!["Comm.Channel.Text".to_string()]),
+        ]
+    );
+    for s in 2..=4 {
+        let heard = texts_for(&frames, s);
+        assert!(
+            heard.len() == 1 && heard[0].starts_with("Anna says, \"hello"),
+            "{heard:?}"
+        );
+    }
 }
 
 #[tokio::test]

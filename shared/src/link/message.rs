@@ -154,6 +154,30 @@ pub enum PortalOp {
     /// The text new connections are greeted with, kept by the portal so that it
     /// can greet players at once, even while the server is away.
     ConnectScreen(String),
+    /// The same messages for several sessions (a room hears a `say`): one op
+    /// to encode, send and decode instead of one per listener. Sent only to a
+    /// portal that said it reads it (`HelloReply::Accepted`); for one that
+    /// did not, [`ToPortal::without_output_many`] spells it out.
+    OutputMany {
+        /// The sessions, each sent `msgs`.
+        sessids: Vec<SessId>,
+        /// The messages.
+        msgs: Vec<Msg>,
+    },
+}
+
+impl PortalOp {
+    /// The messages this op sends, per session, in order (none for ops that
+    /// send none).
+    pub fn outputs(&self) -> Vec<(SessId, &[Msg])> {
+        match self {
+            PortalOp::Output { sessid, msgs } => vec![(*sessid, msgs.as_slice())],
+            PortalOp::OutputMany { sessids, msgs } => {
+                sessids.iter().map(|&s| (s, msgs.as_slice())).collect()
+            }
+            _ => Vec::new(),
+        }
+    }
 }
 
 /// Server → portal, after the handshake.
@@ -179,6 +203,32 @@ pub enum ToPortal {
         /// How.
         mode: StopMode,
     },
+}
+
+impl ToPortal {
+    /// The same frame for a portal that does not read
+    /// [`PortalOp::OutputMany`] (an older build): one `Output` per session.
+    pub fn without_output_many(self) -> Self {
+        match self {
+            ToPortal::Batch { ops, acks } => ToPortal::Batch {
+                ops: ops
+                    .into_iter()
+                    .flat_map(|op| match op {
+                        PortalOp::OutputMany { sessids, msgs } => sessids
+                            .into_iter()
+                            .map(|sessid| PortalOp::Output {
+                                sessid,
+                                msgs: msgs.clone(),
+                            })
+                            .collect(),
+                        op => vec![op],
+                    })
+                    .collect(),
+                acks,
+            },
+            other => other,
+        }
+    }
 }
 
 /// What the launcher (`tavern status`, `reload`, ...) asks a running portal.

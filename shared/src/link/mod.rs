@@ -110,6 +110,10 @@ pub enum HelloReply {
         portal_instance: u64,
         /// Its pid.
         portal_pid: u32,
+        /// It reads [`PortalOp::OutputMany`]
+        /// (absent from older portals, which do not).
+        #[serde(default)]
+        output_many: bool,
     },
     /// Go away.
     Refused {
@@ -121,6 +125,17 @@ pub enum HelloReply {
         /// Random bytes the peer must prove the secret with.
         nonce: Vec<u8>,
     },
+}
+
+/// What a portal said when it accepted a peer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Welcome {
+    /// Which portal process this is.
+    pub portal_instance: u64,
+    /// Its pid.
+    pub portal_pid: u32,
+    /// It reads [`PortalOp::OutputMany`].
+    pub output_many: bool,
 }
 
 /// The answer to a [`HelloReply::Challenge`]: a MAC of the nonce, keyed by the secret.
@@ -219,7 +234,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> LinkStream<S> {
         &mut self,
         role: Role,
         secret: Option<&str>,
-    ) -> Result<(u64, u32), LinkError> {
+    ) -> Result<Welcome, LinkError> {
         self.send(&Hello::new(role)).await?;
         let mut answered = false;
         loop {
@@ -227,7 +242,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> LinkStream<S> {
                 HelloReply::Accepted {
                     portal_instance,
                     portal_pid,
-                } => return Ok((portal_instance, portal_pid)),
+                    output_many,
+                } => {
+                    return Ok(Welcome {
+                        portal_instance,
+                        portal_pid,
+                        output_many,
+                    });
+                }
                 HelloReply::Refused { reason } => return Err(LinkError::Refused(reason)),
                 HelloReply::Challenge { nonce } if !answered => {
                     let Some(secret) = secret.filter(|s| !s.is_empty()) else {
@@ -292,10 +314,79 @@ mod tests {
                     sessid: 7,
                     reason: Some("bye".into()),
                 },
+                PortalOp::OutputMany {
+                    sessids: vec![7, 8, 9],
+                    msgs: vec![Msg::text("Anna says, \"hi\"")],
+                },
             ],
             acks: vec![(7, 3)],
         };
         assert_eq!(decode::<ToPortal>(&encode(&out).unwrap()).unwrap(), out);
+    }
+
+    #[test]
+    fn an_older_portal_is_sent_one_output_per_session_in_order() {
+        // An older portal's welcome has no `output_many`: it reads as false.
+        #[derive(Serialize)]
+        enum OldReply {
+            Accepted {
+                portal_instance: u64,
+                portal_pid: u32,
+            },
+        }
+        let old = encode(&OldReply::Accepted {
+            portal_instance: 1,
+            portal_pid: 2,
+        })
+        .unwrap();
+        assert_eq!(
+            decode::<HelloReply>(&old).unwrap(),
+            HelloReply::Accepted {
+                portal_instance: 1,
+                portal_pid: 2,
+                output_many: false
+            }
+        );
+        let said = |s: &str| vec![Msg::text(s)];
+        let batch = ToPortal::Batch {
+            ops: vec![
+                PortalOp::Output {
+                    sessid: 1,
+                    msgs: said("You say, \"hi\""),
+                },
+                PortalOp::OutputMany {
+                    sessids: vec![2, 3],
+                    msgs: said("Anna says, \"hi\""),
+                },
+                PortalOp::Disconnect {
+                    sessid: 3,
+                    reason: None,
+                },
+            ],
+            acks: vec![(1, 5)],
+        };
+        let spelled = ToPortal::Batch {
+            ops: vec![
+                PortalOp::Output {
+                    sessid: 1,
+                    msgs: said("You say, \"hi\""),
+                },
+                PortalOp::Output {
+                    sessid: 2,
+                    msgs: said("Anna says, \"hi\""),
+                },
+                PortalOp::Output {
+                    sessid: 3,
+                    msgs: said("Anna says, \"hi\""),
+                },
+                PortalOp::Disconnect {
+                    sessid: 3,
+                    reason: None,
+                },
+            ],
+            acks: vec![(1, 5)],
+        };
+        assert_eq!(batch.without_output_many(), spelled);
     }
 
     #[test]
