@@ -5,6 +5,7 @@
 //! no locks and every change happens in one order.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tavern_shared::link::{
@@ -272,7 +273,7 @@ impl Hub {
             .clone()
             .unwrap_or_else(|| WAIT_FOR_SERVER_MSG.to_string());
         session.greeted = self.connect_screen.is_some();
-        session.send(SessionOut::Msgs(vec![Msg::text(greeting)]));
+        session.send(SessionOut::text(greeting));
         self.sessions.insert(sessid, session);
         self.counts_dirty = true;
         self.to_server(ToServer::Connected(Box::new(sync)));
@@ -290,7 +291,7 @@ impl Hub {
                 }
             }
             None => {
-                s.send(SessionOut::Msgs(vec![Msg::text(INPUT_DROPPED_MSG)]));
+                s.send(SessionOut::text(INPUT_DROPPED_MSG));
             }
         }
     }
@@ -444,13 +445,11 @@ impl Hub {
 
     fn apply(&mut self, op: PortalOp) {
         match op {
-            PortalOp::Output { sessid, msgs } => self.output(sessid, msgs),
+            PortalOp::Output { sessid, msgs } => self.output(sessid, msgs.into()),
             PortalOp::OutputMany { sessids, msgs } => {
-                if let Some((&last, rest)) = sessids.split_last() {
-                    for &sessid in rest {
-                        self.output(sessid, msgs.clone());
-                    }
-                    self.output(last, msgs);
+                let msgs: Arc<[Msg]> = msgs.into();
+                for sessid in sessids {
+                    self.output(sessid, msgs.clone());
                 }
             }
             PortalOp::SyncSession(sync) => {
@@ -468,14 +467,14 @@ impl Hub {
             PortalOp::ConnectScreen(text) => {
                 for s in self.sessions.values_mut().filter(|s| !s.greeted) {
                     s.greeted = true;
-                    s.send(SessionOut::Msgs(vec![Msg::text(text.clone())]));
+                    s.send(SessionOut::text(text.clone()));
                 }
                 self.connect_screen = Some(text);
             }
         }
     }
 
-    fn output(&mut self, sessid: SessId, msgs: Vec<Msg>) {
+    fn output(&mut self, sessid: SessId, msgs: Arc<[Msg]>) {
         let Some(s) = self.sessions.get(&sessid) else {
             return;
         };
@@ -505,7 +504,7 @@ impl Hub {
                 }
                 for s in self.sessions.values() {
                     if s.sync.logged_in {
-                        s.send(SessionOut::Msgs(vec![Msg::text(SERVER_CRASHED_MSG)]));
+                        s.send(SessionOut::text(SERVER_CRASHED_MSG));
                     }
                 }
                 self.after_crash();
@@ -562,7 +561,7 @@ impl Hub {
                 sessid,
                 seq, "an input crashed the server twice in a row: it is dropped"
             );
-            s.send(SessionOut::Msgs(vec![Msg::text(POISON_INPUT_MSG)]));
+            s.send(SessionOut::text(POISON_INPUT_MSG));
         }
         self.careful_inflight = None;
         self.careful = self.sessions.values().any(|s| !s.unacked.is_empty());

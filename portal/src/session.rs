@@ -2,6 +2,7 @@
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use tavern_shared::session::{ProtocolFlags, now_millis};
 use tavern_shared::{Msg, SessId, SessionSync};
@@ -43,10 +44,18 @@ pub async fn announce(
 /// What the portal sends to a connection's task.
 #[derive(Debug)]
 pub enum SessionOut {
-    /// Render and send these messages.
-    Msgs(Vec<Msg>),
+    /// Render and send these messages (shared: the sessions a room's line
+    /// goes to all hold the same ones).
+    Msgs(Arc<[Msg]>),
     /// Send the reason (if any), then close the connection.
     Close(Option<String>),
+}
+
+impl SessionOut {
+    /// One line of text.
+    pub fn text(text: impl Into<String>) -> Self {
+        SessionOut::Msgs(Arc::from([Msg::text(text)]))
+    }
 }
 
 /// The portal's record of one connection.

@@ -109,22 +109,21 @@ async fn run<S: AsyncRead + AsyncWrite + Unpin>(
                     }
                 }
                 out = out_rx.recv() => match out {
-                    Some(SessionOut::Msgs(mut msgs)) => {
+                    Some(SessionOut::Msgs(first)) => {
                         // Whatever else is waiting goes out in the same write.
+                        let mut batches = vec![first];
                         let mut close = None;
                         while let Ok(next) = out_rx.try_recv() {
                             match next {
-                                SessionOut::Msgs(more) => msgs.extend(more),
+                                SessionOut::Msgs(more) => batches.push(more),
                                 SessionOut::Close(why) => {
                                     close = Some(why);
                                     break;
                                 }
                             }
                         }
-                        if let Some(why) = close.clone().flatten() {
-                            msgs.push(tavern_shared::Msg::text(why));
-                        }
-                        let bytes = proto.render(&msgs);
+                        let why = close.clone().flatten().map(tavern_shared::Msg::text);
+                        let bytes = proto.render(batches.iter().flat_map(|b| b.iter()).chain(why.as_ref()));
                         if write(&mut stream, &bytes).await.is_err() {
                             break "write failed";
                         }

@@ -221,7 +221,7 @@ impl TelnetProtocol {
     }
 
     /// Wire bytes for messages to the client.
-    pub fn render(&mut self, msgs: &[Msg]) -> Vec<u8> {
+    pub fn render<'m>(&mut self, msgs: impl IntoIterator<Item = &'m Msg>) -> Vec<u8> {
         let mut out = Vec::new();
         for msg in msgs {
             match msg.cmd.as_str() {
@@ -260,6 +260,10 @@ impl TelnetProtocol {
                     }
                 }
             }
+        }
+        if self.deflate.is_none() {
+            // Plain: the bytes as they are, without a copy.
+            return out;
         }
         self.wire(&out)
     }

@@ -155,7 +155,7 @@ async fn session(
             out = out_rx.recv() => match out {
                 Some(SessionOut::Msgs(msgs)) => {
                     let mut failed = false;
-                    for m in &msgs {
+                    for m in msgs.iter() {
                         if let Some(f) = format.encode(m) {
                             failed |= sink.feed(to_message(f)).await.is_err();
                         }
