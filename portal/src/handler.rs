@@ -790,10 +790,7 @@ mod tests {
         hub.handle(HubEvent::ServerUnlinked { link_id: 7 });
         let mut texts = Vec::new();
         while let Ok(SessionOut::Msgs(m)) = client.try_recv() {
-            texts.extend(
-                m.into_iter()
-                    .filter_map(|m| m.first_str().map(String::from)),
-            );
+            texts.extend(m.iter().filter_map(|m| m.first_str().map(String::from)));
         }
         assert!(
             texts.contains(&"restart initiated".to_string()),
@@ -881,10 +878,7 @@ mod tests {
         assert_eq!(inputs(&mut server), vec![(2, 1)], "the poison is skipped");
         let mut told = Vec::new();
         while let Ok(SessionOut::Msgs(m)) = clients[0].try_recv() {
-            told.extend(
-                m.into_iter()
-                    .filter_map(|m| m.first_str().map(String::from)),
-            );
+            told.extend(m.iter().filter_map(|m| m.first_str().map(String::from)));
         }
         assert!(told.contains(&POISON_INPUT_MSG.to_string()), "{told:?}");
         assert!(hub.sessions[&1].unacked.is_empty());
