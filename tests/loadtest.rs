@@ -86,6 +86,14 @@ fn small(transport: Transport, profile: &str, game: &SpawnedGame) -> RunConfig {
     cfg
 }
 
+/// A fresh game, and a small run of lookers against its telnet port.
+fn looker_over_telnet() -> (SpawnedGame, RunConfig) {
+    let game = SpawnedGame::start(Path::new(BIN), &[], false).unwrap();
+    let addr = format!("127.0.0.1:{}", game.telnet_port).parse().unwrap();
+    let cfg = small(Transport::Telnet(addr), "looker", &game);
+    (game, cfg)
+}
+
 #[test]
 fn bots_play_over_the_websocket() {
     let game = SpawnedGame::start(Path::new(BIN), &[], false).unwrap();
@@ -109,9 +117,7 @@ fn bots_play_over_the_websocket() {
 
 #[test]
 fn a_client_without_gmcp_is_timed_by_a_text_marker() {
-    let game = SpawnedGame::start(Path::new(BIN), &[], false).unwrap();
-    let addr = format!("127.0.0.1:{}", game.telnet_port).parse().unwrap();
-    let mut cfg = small(Transport::Telnet(addr), "looker", &game);
+    let (game, mut cfg) = looker_over_telnet();
     cfg.profile.rate = 10.0;
     // `say` shows the marker it is given: no out-of-band echo needed.
     cfg.marker = MarkerMode::Text("say {marker}".into());
@@ -124,9 +130,7 @@ fn a_client_without_gmcp_is_timed_by_a_text_marker() {
 
 #[test]
 fn a_login_that_fails_is_reported_not_hidden() {
-    let game = SpawnedGame::start(Path::new(BIN), &[], false).unwrap();
-    let addr = format!("127.0.0.1:{}", game.telnet_port).parse().unwrap();
-    let mut cfg = small(Transport::Telnet(addr), "looker", &game);
+    let (game, mut cfg) = looker_over_telnet();
     cfg.clients = 2;
     // A password the game refuses (too short): every creation fails.
     cfg.login.password = "x".into();

@@ -189,7 +189,8 @@ struct RunArgs {
     #[arg(long, default_value_t = 1)]
     threads: usize,
     /// After the window, measure the machine's floor: a bare loopback
-    /// ping-pong at the same pace.
+    /// ping-pong at the same pace (for a listening profile, a bare fan-out
+    /// to as many connections).
     #[arg(long)]
     floor: bool,
     /// No progress lines.

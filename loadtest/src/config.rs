@@ -123,7 +123,8 @@ pub struct RunConfig {
     /// The processes whose cost is measured.
     pub watch: Vec<(String, PidSource)>,
     /// After the window, measure the machine's floor (a bare loopback
-    /// ping-pong at the profile's pace) for comparison.
+    /// ping-pong at the profile's pace; for a listening profile, a bare
+    /// fan-out to as many connections) for comparison.
     pub floor: bool,
     /// Progress lines on stderr.
     pub progress: bool,

@@ -560,6 +560,8 @@ impl Report {
                 "a bare loopback ping-pong at the same pace"
             };
             let _ = writeln!(o, "floor        {what}: {}", lat(&self.floor));
+        }
+        if self.cold_2mib.is_some() {
             let _ = writeln!(
                 o,
                 "             reading 2 MiB after idling between commands: {}",

@@ -143,8 +143,19 @@ fn p99(s: &Option<crate::stats::Summary>) -> f64 {
     s.map(|s| s.p99_ms).unwrap_or(f64::NAN)
 }
 
+fn p50(s: &Option<crate::stats::Summary>) -> f64 {
+    s.map(|s| s.p50_ms).unwrap_or(f64::NAN)
+}
+
 fn cost(r: &Report, label: &str) -> Option<crate::procs::ProcCost> {
     r.procs.iter().find(|p| p.label == label).cloned()
+}
+
+/// A process's CPU over the window, in % of one core.
+fn cpu(r: &Report, label: &str) -> f64 {
+    cost(r, label)
+        .map(|p| p.cpu_pct_of_core)
+        .unwrap_or(f64::NAN)
 }
 
 fn everyone(r: &Report, cfg: &RunConfig) -> Vec<Check> {
@@ -171,14 +182,11 @@ pub fn scenarios() -> Vec<Scenario> {
             judge: |r, c| {
                 let mut v = vec![
                     Check::target_max("p99 round trip (ms)", p99(&r.commands.latency), 1.0),
-                    Check::info(
-                        "p50 round trip (ms)",
-                        r.commands.latency.map(|s| s.p50_ms).unwrap_or(f64::NAN),
-                    ),
+                    Check::info("p50 round trip (ms)", p50(&r.commands.latency)),
                     Check::info("floor: bare ping-pong p99 (ms)", p99(&r.floor)),
                     Check::info(
                         "floor: reading 2 MiB back to back, p50 (ms)",
-                        r.cold_2mib.map(|s| s.p50_ms).unwrap_or(f64::NAN),
+                        p50(&r.cold_2mib),
                     ),
                 ];
                 v.extend(everyone(r, c));
@@ -198,19 +206,13 @@ pub fn scenarios() -> Vec<Scenario> {
             },
             judge: |r, c| {
                 let mut v = vec![
-                    Check::info(
-                        "p50 round trip (ms)",
-                        r.commands.latency.map(|s| s.p50_ms).unwrap_or(f64::NAN),
-                    ),
+                    Check::info("p50 round trip (ms)", p50(&r.commands.latency)),
                     Check::info("p99 round trip (ms)", p99(&r.commands.latency)),
-                    Check::info(
-                        "floor: bare ping-pong p50 (ms)",
-                        r.floor.map(|s| s.p50_ms).unwrap_or(f64::NAN),
-                    ),
+                    Check::info("floor: bare ping-pong p50 (ms)", p50(&r.floor)),
                     Check::info("floor: bare ping-pong p99 (ms)", p99(&r.floor)),
                     Check::info(
                         "floor: reading 2 MiB after the pause, p50 (ms)",
-                        r.cold_2mib.map(|s| s.p50_ms).unwrap_or(f64::NAN),
+                        p50(&r.cold_2mib),
                     ),
                 ];
                 v.extend(everyone(r, c));
@@ -234,10 +236,7 @@ pub fn scenarios() -> Vec<Scenario> {
                 let mut v = vec![
                     Check::target_min("commands/s", r.commands.per_s, 20_000.0),
                     Check::target_max("p99 latency (ms)", p99(&r.commands.latency), 20.0),
-                    Check::info(
-                        "p50 latency (ms)",
-                        r.commands.latency.map(|s| s.p50_ms).unwrap_or(f64::NAN),
-                    ),
+                    Check::info("p50 latency (ms)", p50(&r.commands.latency)),
                     Check::info("machine busy (% of all cores)", r.machine_busy_pct),
                 ];
                 v.extend(everyone(r, c));
@@ -252,22 +251,9 @@ pub fn scenarios() -> Vec<Scenario> {
             judge: |r, c| {
                 let mut v = vec![
                     Check::info("commands/s", r.commands.per_s),
-                    Check::info(
-                        "p50 latency (ms)",
-                        r.commands.latency.map(|s| s.p50_ms).unwrap_or(f64::NAN),
-                    ),
-                    Check::info(
-                        "portal CPU (% of a core)",
-                        cost(r, "portal")
-                            .map(|p| p.cpu_pct_of_core)
-                            .unwrap_or(f64::NAN),
-                    ),
-                    Check::info(
-                        "server CPU (% of a core)",
-                        cost(r, "server")
-                            .map(|p| p.cpu_pct_of_core)
-                            .unwrap_or(f64::NAN),
-                    ),
+                    Check::info("p50 latency (ms)", p50(&r.commands.latency)),
+                    Check::info("portal CPU (% of a core)", cpu(r, "portal")),
+                    Check::info("server CPU (% of a core)", cpu(r, "server")),
                     Check::info("load tool CPU (% of a core)", r.loadtest_cpu_pct_of_core),
                 ];
                 v.extend(everyone(r, c));
@@ -376,17 +362,9 @@ pub fn scenarios() -> Vec<Scenario> {
                         h.map(|h| p99(&h.latency)).unwrap_or(f64::NAN),
                         20.0,
                     ),
-                    Check::info(
-                        "p50 until heard (ms)",
-                        h.and_then(|h| h.latency)
-                            .map(|s| s.p50_ms)
-                            .unwrap_or(f64::NAN),
-                    ),
+                    Check::info("p50 until heard (ms)", p50(&h.and_then(|h| h.latency))),
                     Check::info("floor: bare fan-out, p99 (ms)", p99(&r.floor)),
-                    Check::info(
-                        "floor: bare fan-out, p50 (ms)",
-                        r.floor.map(|s| s.p50_ms).unwrap_or(f64::NAN),
-                    ),
+                    Check::info("floor: bare fan-out, p50 (ms)", p50(&r.floor)),
                     Check::zero(
                         "deliveries missing",
                         h.map(|h| h.expected.saturating_sub(h.heard) as f64)
@@ -429,9 +407,7 @@ pub fn scenarios() -> Vec<Scenario> {
                     ),
                     Check::info(
                         "median bot served again (ms)",
-                        rel.and_then(|x| x.recovery)
-                            .map(|s| s.p50_ms)
-                            .unwrap_or(f64::NAN),
+                        p50(&rel.and_then(|x| x.recovery)),
                     ),
                     Check::zero(
                         "bots never served again",
@@ -461,10 +437,9 @@ pub fn scenarios() -> Vec<Scenario> {
                 c
             },
             judge: |r, c| {
-                let cpu = |l| cost(r, l).map(|p| p.cpu_pct_of_core).unwrap_or(f64::NAN);
                 let mut v = vec![
-                    Check::target_max("server CPU (% of a core)", cpu("server"), 2.0),
-                    Check::info("portal CPU (% of a core)", cpu("portal")),
+                    Check::target_max("server CPU (% of a core)", cpu(r, "server"), 2.0),
+                    Check::info("portal CPU (% of a core)", cpu(r, "portal")),
                 ];
                 v.extend(everyone(r, c));
                 v

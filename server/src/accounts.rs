@@ -1,8 +1,7 @@
 //! Account rules: password hashing (argon2id, off the world executor) and name validation.
 
-use std::sync::OnceLock;
-
 use std::cell::RefCell;
+use std::sync::OnceLock;
 
 use argon2::password_hash::phc::{Output, ParamsString, PasswordHash, Salt};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
@@ -38,7 +37,7 @@ pub fn hasher(s: &SecuritySettings) -> Result<Argon2<'static>, PasswordError> {
 /// `nice`), so that when both want a core the game gets it and players
 /// typing are answered promptly while others log in.
 struct HashPool {
-    jobs: std::sync::Mutex<std::sync::mpsc::Sender<Box<dyn FnOnce() + Send>>>,
+    jobs: std::sync::mpsc::Sender<Box<dyn FnOnce() + Send>>,
 }
 
 /// How much nicer than the game the hashing threads run.
@@ -82,9 +81,7 @@ fn pool(s: &SecuritySettings) -> &'static HashPool {
                 tracing::error!("cannot start a password hashing thread: {e}");
             }
         }
-        HashPool {
-            jobs: std::sync::Mutex::new(tx),
-        }
+        HashPool { jobs: tx }
     })
 }
 
@@ -97,13 +94,8 @@ async fn hashing<T: Send + 'static>(
     let job: Box<dyn FnOnce() + Send> = Box::new(move || {
         let _ = tx.send(work());
     });
-    pool(s)
-        .jobs
-        .lock()
-        .map_err(|e| PasswordError::Hash(e.to_string()))?
-        .send(job)
-        .map_err(|e| PasswordError::Hash(e.to_string()))?;
-    rx.await.map_err(|e| PasswordError::Hash(e.to_string()))
+    pool(s).jobs.send(job).map_err(phc_err)?;
+    rx.await.map_err(phc_err)
 }
 
 thread_local! {
