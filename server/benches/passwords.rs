@@ -6,7 +6,7 @@
 
 use divan::{Bencher, black_box};
 use tavern_server::Settings;
-use tavern_server::accounts::{hash_phc, hasher, params};
+use tavern_server::runtime::passwords::{hash_phc, hasher, params};
 
 fn main() {
     divan::main();

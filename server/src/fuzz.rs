@@ -22,7 +22,7 @@ pub fn command_line(data: &[u8]) {
     assert!(!line.chars().any(char::is_control), "{line:?}");
     for arg in crate::commands::split_args(&line) {
         assert!(arg.len() <= line.len());
-        let _ = crate::accounts::name_problem_for_players(&arg);
+        let _ = crate::model::names::name_problem_for_players(&arg);
     }
     let set = default_commands();
     let usable: Vec<&Arc<CmdEntry>> = set.commands().iter().collect();
@@ -34,9 +34,9 @@ pub fn command_line(data: &[u8]) {
         }
         _ => {}
     }
-    if let Ok(locks) = crate::locks::LockSet::parse(&line) {
+    if let Ok(locks) = crate::model::locks::LockSet::parse(&line) {
         // What parses prints back to something that parses the same.
-        let again = crate::locks::LockSet::parse(&locks.to_string()).expect("round trip");
+        let again = crate::model::locks::LockSet::parse(&locks.to_string()).expect("round trip");
         assert_eq!(again, locks);
     }
 }

@@ -1,322 +1,75 @@
-#![warn(missing_docs)]
 //! # tavern-server
 //!
-//! The game server process and everything a game is written against: the
-//! world executor ([`Server`]), sessions, accounts, the world, commands, and
-//! persistence; plus the launcher CLI every game binary exposes ([`Game::run`]).
+//! The game library: everything a Tavern game is written against, and the
+//! game server's core. A game describes itself as a [`Game`] — commands,
+//! kinds of objects, lock functions, live-data feeds, flows, start hooks —
+//! and the launcher (`tavern-launcher`) runs it as the server process.
 //!
-//! This crate depends on `tavern-shared` (the link contract) and on
-//! `tavern-portal` only so that one game binary can also run as the portal; the
-//! game logic here never reaches into the portal's sessions or sockets.
+//! The crate is in layers, each in one folder, each allowed to import only
+//! those below it (`tests/layers.rs` in this crate checks):
 //!
-//! A game is a `main` that describes itself and hands over:
+//! | layer | what | may import |
+//! |---|---|---|
+//! | [`model`] | the world as data: ids, objects, accounts, search, locks, flow definitions and instances, name rules | `tavern-shared` |
+//! | [`store`] | sea-orm tables and migrations, rows, loading, the write-behind persister | the model |
+//! | [`runtime`] | [`Server`]: the game loop without I/O (time in, effects out), sessions, typeclasses and hooks, cmdset stacks and running a line, feeds, flows, multisession; the tokio driver | the model, the store, the command machinery |
+//! | [`commands`] | the command machinery: `Command`, `CmdCtx`, `CmdSet`, merging, parsing | the model, the runtime |
+//! | [`commands::default`] | the default commands (Evennia's) | all of the above |
+//! | [`testing`] | [`TestGame`](testing::TestGame): the real server in process, for tests | everything |
+//!
+//! It depends on `tavern-shared` (the link contract) and never on the
+//! portal: the processes are wired by `tavern-launcher`.
+//!
+//! The crate root gathers what a game uses:
 //!
 //! ```no_run
-//! use tavern_server::Game;
+//! use tavern_server::{CmdCtx, Command, Game};
 //!
-//! fn main() -> std::process::ExitCode {
-//!     Game::new().run()
+//! struct Wave;
+//!
+//! impl Command for Wave {
+//!     fn key(&self) -> &str { "wave" }
+//!     fn help(&self) -> &str { "wave\n\nWave at everyone in the room." }
+//!     fn func(&self, ctx: &mut CmdCtx<'_>) {
+//!         ctx.msg("You wave.");
+//!     }
 //! }
+//!
+//! let game = Game::new().command(Wave);
+//! // main: `tavern_launcher::run(game)`
+//! # let _ = game;
 //! ```
 
-#[doc(hidden)]
-#[allow(missing_docs)]
-pub mod accounts;
-pub mod actions;
-pub mod alloc;
 pub mod commands;
-pub mod create;
 #[doc(hidden)]
-#[allow(missing_docs)]
-pub mod db;
-pub mod executor;
-pub mod feeds;
-pub mod flows;
-#[doc(hidden)]
-#[allow(missing_docs)]
 pub mod fuzz;
-pub mod inputfuncs;
-#[doc(hidden)]
-#[allow(missing_docs)]
-pub mod launcher;
-pub mod locks;
-#[doc(hidden)]
-#[allow(missing_docs)]
-pub mod logging;
-pub mod multisession;
-pub mod new_game;
-#[doc(hidden)]
-#[allow(missing_docs)]
-pub mod persist;
-#[doc(hidden)]
-#[allow(missing_docs)]
-pub mod run;
-pub mod session;
+mod game;
+pub mod model;
+pub mod runtime;
+pub mod store;
 pub mod testing;
-#[doc(hidden)]
-#[allow(missing_docs)]
-pub mod throttle;
-pub mod typeclass;
-pub mod world;
 
-#[cfg(test)]
-mod testdb;
-#[cfg(test)]
-pub(crate) mod testkit;
-
-use std::sync::Arc;
-
-pub use alloc::Allocator;
 pub use commands::{CmdCtx, CmdSet, Command, Commands, MergeType};
-pub use create::NewObject;
-pub use executor::Server;
-pub use locks::{LockCtx, LockFuncs};
+pub use game::{DEFAULT_CONNECT_SCREEN, Game, HelpTopic, StartHook};
+pub use model::locks::{LockCtx, LockFuncs};
+pub use model::world::{Kind, ObjId};
+pub use runtime::create::NewObject;
+pub use runtime::server::Server;
+pub use runtime::typeclass::Typeclass;
 pub use tavern_shared::{Msg, SessId, Settings};
-pub use typeclass::Typeclass;
-pub use world::{Kind, ObjId};
 
-/// Game code run when a server starts (see [`Game::on_start`]).
-pub type StartHook = Arc<dyn Fn(&mut Server) + Send + Sync>;
+// The modules game code reaches by name, where a game developer looks for them.
+pub use model::{locks, world};
+pub use runtime::{create, feeds, multisession, sessions, typeclass};
 
-/// A help topic that is not a command's help.
-#[derive(Debug, Clone)]
-pub struct HelpTopic {
-    /// The topic's name, what `help <key>` finds.
-    pub key: String,
-    /// The category `help` lists it under.
-    pub category: String,
-    /// The text.
-    pub text: String,
+/// Flows: persistent state machines for quests, tutorials, menus and
+/// scenes — their definitions and instances ([`crate::model::flows`]) and
+/// what game code called by a flow works with ([`crate::runtime::flows`]).
+/// See `docs/flows.md`.
+pub mod flows {
+    pub use crate::model::flows::*;
+    pub use crate::runtime::flows::{FlowCtx, FlowFn, FlowRuntime, load_dir};
 }
-
-/// A game: its commands, kinds of objects, lock functions, world and
-/// connection screen. Build it in `main` and call [`Game::run`].
-#[derive(Clone)]
-pub struct Game {
-    /// The default command sets with the game's commands, and its named sets.
-    pub commands: Commands,
-    /// The kind of account the game has.
-    pub account_typeclass: Arc<dyn typeclass::AccountTypeclass>,
-    /// The live-data packages (GMCP / MSDP) the game feeds its clients.
-    pub feeds: feeds::Feeds,
-    /// Flow definitions written in code (see [`Game::flow`]).
-    pub flows: Vec<Arc<flows::FlowDef>>,
-    /// Game code flows call by name (see [`Game::flow_action`]).
-    pub flow_actions: std::collections::HashMap<String, flows::FlowFn>,
-    /// Values every flow's placeholders can reach (see [`Game::flow_global`]).
-    pub flow_globals: serde_json::Map<String, serde_json::Value>,
-    /// Handlers of account events for every account (see [`Game::on_event`]).
-    pub event_handlers: Vec<(String, multisession::EventHandler)>,
-    /// The kinds of objects the game has.
-    pub typeclasses: typeclass::Typeclasses,
-    /// The functions lock strings may call.
-    pub lock_funcs: LockFuncs,
-    pub(crate) on_start: Vec<StartHook>,
-    pub(crate) help_topics: Vec<HelpTopic>,
-    connect_screen: Option<String>,
-}
-
-impl Default for Game {
-    fn default() -> Self {
-        Self {
-            commands: Commands::default(),
-            account_typeclass: Arc::new(typeclass::DefaultAccount),
-            feeds: Default::default(),
-            event_handlers: Vec::new(),
-            flows: Vec::new(),
-            flow_actions: Default::default(),
-            flow_globals: Default::default(),
-            typeclasses: Default::default(),
-            lock_funcs: Default::default(),
-            on_start: Vec::new(),
-            help_topics: Vec::new(),
-            connect_screen: None,
-        }
-    }
-}
-
-impl Game {
-    /// The default game: Evennia's login commands and default command sets.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Adds a command that characters can use (replacing a default of the same name).
-    pub fn command(mut self, cmd: impl Command) -> Self {
-        Arc::make_mut(&mut self.commands.character).add(cmd);
-        self
-    }
-
-    /// Adds an out-of-character command, usable with or without a character.
-    pub fn account_command(mut self, cmd: impl Command) -> Self {
-        Arc::make_mut(&mut self.commands.account).add(cmd);
-        self
-    }
-
-    /// Adds a command to the connection screen (not logged in).
-    pub fn unloggedin_command(mut self, cmd: impl Command) -> Self {
-        Arc::make_mut(&mut self.commands.unloggedin).add(cmd);
-        self
-    }
-
-    /// Registers a cmdset that game code can add by name with
-    /// [`Server::cmdset_add_persistent`]; such additions survive reloads.
-    pub fn cmdset(mut self, set: CmdSet) -> Self {
-        self.commands.named.insert(set.key.clone(), Arc::new(set));
-        self
-    }
-
-    /// Adds a live-data package (GMCP, and MSDP variables); one with the
-    /// name of a built-in package replaces it. See [`feeds`].
-    pub fn feed(mut self, feed: impl feeds::Feed) -> Self {
-        self.feeds.add(Arc::new(feed));
-        self
-    }
-
-    /// The status variables `Char.StatusVars` / `Char.Status` report:
-    /// `(attribute, caption)` pairs (default: level, class, race, gold, xp).
-    pub fn status_vars(mut self, vars: &[(&str, &str)]) -> Self {
-        let status = feeds::CharStatus::new(vars);
-        self.feeds.add(Arc::new(status.status_vars()));
-        self.feeds.add(Arc::new(status));
-        self
-    }
-
-    /// Listens for an account event (`"*"`: every event) of every account:
-    /// the handler runs once per session the event reaches (see
-    /// [`Server::broadcast_event`] and [`Server::emit_to_session`]). Being
-    /// game code, it is there after every reload; `Server::on_event` adds
-    /// handlers for one account while the server runs.
-    pub fn on_event(
-        mut self,
-        event: &str,
-        handler: impl Fn(&mut Server, SessId, &str, &serde_json::Value) + Send + Sync + 'static,
-    ) -> Self {
-        self.event_handlers
-            .push((event.to_string(), Arc::new(handler)));
-        self
-    }
-
-    /// Adds a flow definition (see [`flows`]); builders may add more as
-    /// files in `[game] flows_dir`. Panics if the definition does not hold
-    /// together (a `next` to a missing state), so a mistake stops the game
-    /// at its first start rather than a player in the middle of it.
-    pub fn flow(mut self, def: flows::FlowDef) -> Self {
-        if let Err(e) = def.validate() {
-            panic!("{e}");
-        }
-        self.flows.retain(|d| d.name != def.name);
-        self.flows.push(Arc::new(def));
-        self
-    }
-
-    /// Registers game code a flow's `call` action runs by name.
-    pub fn flow_action(
-        mut self,
-        name: &str,
-        f: impl Fn(&mut flows::FlowCtx<'_>, &serde_json::Value) -> Result<(), String>
-        + Send
-        + Sync
-        + 'static,
-    ) -> Self {
-        self.flow_actions.insert(name.to_string(), Arc::new(f));
-        self
-    }
-
-    /// A value every flow's `[[name]]` reaches (the last place looked).
-    pub fn flow_global(mut self, name: &str, value: serde_json::Value) -> Self {
-        self.flow_globals.insert(name.to_string(), value);
-        self
-    }
-
-    /// Registers a kind of object.
-    pub fn typeclass(mut self, tc: impl Typeclass) -> Self {
-        self.typeclasses.add(Arc::new(tc));
-        self
-    }
-
-    /// Registers a kind of object and makes it what new objects of its base
-    /// kind are (the game's own character, for instance).
-    pub fn default_typeclass(mut self, tc: impl Typeclass) -> Self {
-        let name = tc.name().to_string();
-        self.typeclasses.add(Arc::new(tc));
-        self.typeclasses.set_default(&name);
-        self
-    }
-
-    /// Sets the kind of account the game has (hooks on creation, login, disconnect).
-    pub fn account_typeclass(mut self, tc: impl typeclass::AccountTypeclass) -> Self {
-        self.account_typeclass = Arc::new(tc);
-        self
-    }
-
-    /// Adds a lock function for lock strings: `name(args)`.
-    pub fn lock_func(
-        mut self,
-        name: &str,
-        f: impl Fn(&LockCtx<'_>, &[String]) -> bool + Send + Sync + 'static,
-    ) -> Self {
-        self.lock_funcs.add(name, f);
-        self
-    }
-
-    /// Runs `f` every time a server starts, before players' input: the place
-    /// to build the game's world from code. Make it idempotent (find what
-    /// exists before creating); [`Server::ensure_object`] does.
-    pub fn on_start(mut self, f: impl Fn(&mut Server) + Send + Sync + 'static) -> Self {
-        self.on_start.push(Arc::new(f));
-        self
-    }
-
-    /// Adds a help topic beside the commands' own help.
-    pub fn help_topic(mut self, key: &str, category: &str, text: &str) -> Self {
-        self.help_topics.push(HelpTopic {
-            key: key.to_lowercase(),
-            category: category.to_string(),
-            text: text.to_string(),
-        });
-        self
-    }
-
-    /// Replaces the connection screen. `{name}` is replaced with the game's name.
-    pub fn connect_screen(mut self, text: impl Into<String>) -> Self {
-        self.connect_screen = Some(text.into());
-        self
-    }
-
-    pub(crate) fn connect_screen_text(&self, settings: &Settings) -> String {
-        self.connect_screen
-            .as_deref()
-            .unwrap_or(DEFAULT_CONNECT_SCREEN)
-            .replace("{name}", &settings.game.name)
-    }
-
-    /// Parses the command line (`start`, `reload`, `stop`, ...) and runs it.
-    /// Errors are printed as one line with their causes; the exit code says how it went.
-    pub fn run(self) -> std::process::ExitCode {
-        match launcher::main(self) {
-            Ok(()) => std::process::ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("error: {e:#}");
-                std::process::ExitCode::FAILURE
-            }
-        }
-    }
-}
-
-/// The connection screen, in Evennia's words.
-pub const DEFAULT_CONNECT_SCREEN: &str = "\
-|b==============================================================|n
- Welcome to |g{name}|n!
-
- If you have an existing account, connect to it by typing:
-      |wconnect <username> <password>|n
- If you need to create an account, type (without the <>'s):
-      |wcreate <username> <password>|n
-
- If you have spaces in your username, enclose it in quotes.
- Enter |whelp|n for more info. |wlook|n will re-show this screen.
-|b==============================================================|n";
 
 /// The guides in `docs/`: their Rust examples run as doc tests, so they keep
 /// up with the API.
@@ -334,7 +87,7 @@ pub mod guides {
     pub struct Flows;
     // The other guides have no Rust examples; including them keeps it so (an
     // untagged code block would be compiled as Rust). The getting-started
-    // tutorial is applied to a real new game by `tests/new_game.rs` instead.
+    // tutorial is applied to a real new game by `tests/live/new_game.rs` instead.
     #[doc = include_str!("../../docs/architecture.md")]
     pub struct Architecture;
     #[doc = include_str!("../../docs/operations.md")]

@@ -1,19 +1,20 @@
 //! Commands: what players type. A [`Command`] has a key, aliases, locks,
-//! help text and a `func`; a [`CmdSet`] is a set of them. The sets on the
-//! session, the account, the puppet and the objects nearby are merged by
-//! Evennia's rules ([`cmdset`]) and the line is matched against the result
-//! ([`parser`]), then run ([`handler`]).
+//! help text and a `func`, and works through a [`CmdCtx`]; a [`CmdSet`] is
+//! a set of them. The sets on the session, the account, the puppet and the
+//! objects nearby ([`handler::Holder`]) are merged by Evennia's rules
+//! ([`cmdset`]) and the line is matched against the result ([`parser`]);
+//! the runtime runs it ([`crate::runtime::input`]).
+//!
+//! This is the machinery; [`default`] holds the default commands
+//! (Evennia's default cmdsets) that [`Commands::default`] wires in.
+//!
+//! **Must not import** [`default`] (but for [`Commands::default`], which
+//! lives there) or the test harnesses (`tests/layers.rs` checks).
 
-pub mod account;
-pub mod admin;
-pub mod building;
 pub mod cmdset;
-pub mod flows;
-pub mod general;
+pub mod default;
 pub mod handler;
-pub mod help;
 pub mod parser;
-pub mod unloggedin;
 
 use std::sync::Arc;
 
@@ -22,9 +23,9 @@ use tavern_shared::SessId;
 pub use cmdset::{CmdEntry, CmdSet, DEFAULT_ARG_REGEX, MergeType};
 pub use handler::Holder;
 
-use crate::executor::Server;
-use crate::locks::Accessor;
-use crate::world::{AccountId, ObjId, Search};
+use crate::model::locks::Accessor;
+use crate::model::world::{AccountId, ObjId, Search};
+use crate::runtime::server::Server;
 
 /// A command players can type. Implement it for a unit struct and add it to the game:
 ///
@@ -94,31 +95,6 @@ pub struct Commands {
     pub character: Arc<CmdSet>,
     /// Sets that can be added by name.
     pub named: std::collections::HashMap<String, Arc<CmdSet>>,
-}
-
-impl Default for Commands {
-    fn default() -> Self {
-        let mut unloggedin = CmdSet::new("DefaultUnloggedin");
-        unloggedin::add_all(&mut unloggedin);
-        let mut session = CmdSet::new("DefaultSession").with_priority(-20);
-        account::add_session_commands(&mut session);
-        let mut acct = CmdSet::new("DefaultAccount").with_priority(-10);
-        account::add_all(&mut acct);
-        admin::add_all(&mut acct);
-        help::add_all(&mut acct);
-        let mut character = CmdSet::new("DefaultCharacter");
-        general::add_all(&mut character);
-        building::add_all(&mut character);
-        character.add(flows::Flows);
-        help::add_all(&mut character);
-        Self {
-            unloggedin: Arc::new(unloggedin),
-            session: Arc::new(session),
-            account: Arc::new(acct),
-            character: Arc::new(character),
-            named: Default::default(),
-        }
-    }
 }
 
 /// Told to a player whose command failed with a bug (a panic in game code).

@@ -18,9 +18,9 @@ fn arguments_split_on_spaces_and_keep_quoted_words_together() {
 }
 
 use super::{CmdCtx, CmdSet, Command, Holder, MergeType};
-use crate::testkit::{harness_with, texts_for};
-use crate::typeclass::{Typeclass, defaults};
-use crate::world::{Kind, ObjId};
+use crate::model::world::{Kind, ObjId};
+use crate::runtime::typeclass::{Typeclass, defaults};
+use crate::testing::harness::{harness_with, texts_for};
 use crate::{Game, NewObject, Server};
 
 struct Climb;
@@ -288,7 +288,7 @@ async fn builder_commands_are_refused_to_players_and_help_lists_only_what_you_ma
             .contains("The help topic 'rules' was saved.")
     );
     assert!(h.cmd(1, "help rules").contains("Be kind."));
-    let stored = crate::db::load_help(&h.server.db).await.unwrap();
+    let stored = crate::store::load_help(&h.server.db).await.unwrap();
     assert_eq!(stored.len(), 1);
 }
 
@@ -351,8 +351,8 @@ async fn builders_build_and_everything_is_written_to_the_database() {
             .contains("changed typeclass from tree to thing")
     );
     // Everything above is in the database once flushed.
-    h.server.flush_world().await;
-    let rows = crate::db::load_objects(&h.server.db).await.unwrap();
+    h.written().await;
+    let rows = crate::store::load_objects(&h.server.db).await.unwrap();
     let pot = rows.iter().find(|r| r.key == "pot").expect("pot saved");
     assert!(
         pot.attributes.contains("blue")
@@ -367,8 +367,8 @@ async fn builders_build_and_everything_is_written_to_the_database() {
     );
     // Destroying a room sends its contents home and takes the exits to it along.
     assert!(h.cmd(1, "destroy Kitchen").contains("was destroyed"));
-    h.server.flush_world().await;
-    let rows = crate::db::load_objects(&h.server.db).await.unwrap();
+    h.written().await;
+    let rows = crate::store::load_objects(&h.server.db).await.unwrap();
     assert!(
         !rows.iter().any(|r| r.id == kitchen || r.key == "east"),
         "room and exit gone"
@@ -382,9 +382,9 @@ async fn builders_build_and_everything_is_written_to_the_database() {
 
 #[tokio::test]
 async fn puppeting_follows_the_multisession_mode_and_the_puppet_lock() {
-    use crate::testkit::disconnected;
+    use crate::testing::harness::disconnected;
     // Mode 0: a new login replaces the old session.
-    let mut h = crate::testkit::harness().await;
+    let mut h = crate::testing::harness::harness().await;
     let (a, _) = h.account("Solo", &[]).await;
     h.login(1, a);
     h.connect(2);
@@ -393,7 +393,9 @@ async fn puppeting_follows_the_multisession_mode_and_the_puppet_lock() {
     let frames = h.input(2, "look");
     assert_eq!(
         disconnected(&frames, 1),
-        Some(Some(crate::actions::LOGGED_IN_ELSEWHERE_MSG.to_string()))
+        Some(Some(
+            crate::runtime::actions::LOGGED_IN_ELSEWHERE_MSG.to_string()
+        ))
     );
     assert!(h.server.sessions.get(1).is_none());
 
@@ -442,14 +444,14 @@ async fn puppeting_follows_the_multisession_mode_and_the_puppet_lock() {
 /// Counts logins on the account, as an account typeclass would.
 struct Counted;
 
-impl crate::typeclass::AccountTypeclass for Counted {
+impl crate::runtime::typeclass::AccountTypeclass for Counted {
     fn name(&self) -> &str {
         "counted"
     }
     fn at_post_login(
         &self,
         server: &mut Server,
-        account: crate::world::AccountId,
+        account: crate::model::world::AccountId,
         sessid: tavern_shared::SessId,
     ) {
         server.world.update_account(account, |a| {
@@ -487,12 +489,12 @@ async fn account_and_admin_commands_do_what_they_say() {
     let _ = h.input(1, "password secret = newpass1");
     let done = h.complete().await;
     assert!(texts_for(&done, 1).join("").contains("Password changed."));
-    let row = crate::db::load_account(&h.server.db, a)
+    let row = crate::store::load_account(&h.server.db, a)
         .await
         .unwrap()
         .unwrap();
     assert!(
-        crate::accounts::verify_password(
+        crate::runtime::passwords::verify_password(
             &h.server.settings.security,
             "newpass1".into(),
             Some(row.password_hash)
@@ -558,13 +560,13 @@ async fn account_and_admin_commands_do_what_they_say() {
     );
     let frames = h.input(2, "boot Ann : too loud");
     assert_eq!(
-        crate::testkit::disconnected(&frames, 1),
+        crate::testing::harness::disconnected(&frames, 1),
         Some(Some(
             "You have been disconnected by Boss.\nReason given: too loud".into()
         ))
     );
-    h.server.flush_world().await;
-    let row = crate::db::load_account(&h.server.db, a)
+    h.written().await;
+    let row = crate::store::load_account(&h.server.db, a)
         .await
         .unwrap()
         .unwrap();

@@ -10,7 +10,7 @@
 use std::sync::Arc;
 
 use super::{CmdSet, merge_all};
-use crate::world::{IdMap, ObjId};
+use crate::model::world::{IdMap, ObjId};
 
 /// How many merges, exit sets and offered sets are kept before starting over.
 const MAX_ENTRIES: usize = 4096;

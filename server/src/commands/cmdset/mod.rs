@@ -22,8 +22,8 @@ use std::sync::Arc;
 use regex::Regex;
 
 use super::Command;
-use crate::locks::{self, LockSet};
-use crate::world::ObjId;
+use crate::model::locks::{self, LockSet};
+use crate::model::world::ObjId;
 
 /// How a set merges onto the sets below it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -1,0 +1,394 @@
+//! The launcher every game binary exposes: `start`, `reload`, `reset`, `stop`,
+//! `status`, `account create`, `migrate`, and the `portal` / `server` roles the
+//! processes run as.
+
+use std::io::{BufRead, Write};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, anyhow, bail};
+use clap::{Parser, Subcommand};
+use tavern_portal::{PortalConfig, current_exe_on_disk, pid_alive};
+use tavern_server::model::names;
+use tavern_server::runtime::passwords;
+use tavern_server::{Game, Kind, store};
+use tavern_shared::link::{LauncherReply, LauncherRequest, LinkStream, Role, StopMode};
+use tavern_shared::{RuntimeInfo, Settings};
+use tokio::net::TcpStream;
+
+use crate::logging;
+
+#[derive(Parser)]
+#[command(about = "Run and manage a Tavern game", version)]
+struct Cli {
+    /// A settings file overlaid on the defaults (see settings.toml).
+    #[arg(long, global = true, value_name = "FILE")]
+    settings: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Start the game in the foreground: the portal, which starts and supervises the server.
+    Start,
+    /// Run the portal process (what `start` runs).
+    Portal,
+    /// Run the game server process (the portal starts it; not for direct use).
+    Server,
+    /// Restart the server with the code on disk, keeping every player connected.
+    Reload,
+    /// Restart the server cold (cold-start hooks), keeping every player connected.
+    Reset,
+    /// Stop the server and the portal; everyone is disconnected.
+    Stop,
+    /// Show whether the game runs: pids, uptime, state, sessions.
+    Status,
+    /// Manage accounts without a client.
+    Account {
+        #[command(subcommand)]
+        command: AccountCmd,
+    },
+    /// Apply pending database migrations (the server also does this when it starts).
+    Migrate,
+    /// Make a new game: a crate at PATH, copied from the template game, that
+    /// depends on this Tavern checkout. It builds and starts as is.
+    New {
+        /// The directory to create (it must not exist, or be empty).
+        path: PathBuf,
+        /// The game's name as players see it [default: the directory's name].
+        #[arg(long)]
+        name: Option<String>,
+        /// The Tavern checkout to depend on [default: the one this binary was built from].
+        #[arg(long, value_name = "DIR")]
+        framework: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum AccountCmd {
+    /// Create an account and its character. Without PASSWORD, it is read from standard input.
+    Create {
+        name: String,
+        password: Option<String>,
+        /// Give the account every permission (reload, shutdown, building).
+        #[arg(long)]
+        superuser: bool,
+    },
+}
+
+/// Parses the command line and runs the chosen role or command.
+pub fn main(game: Game) -> anyhow::Result<()> {
+    // On Linux it was tuned before main (this names the initializer, so it
+    // is linked in); elsewhere now, later than best.
+    #[cfg(target_os = "linux")]
+    let _ = &crate::alloc::EARLY;
+    #[cfg(not(target_os = "linux"))]
+    crate::alloc::tune();
+    fewer_malloc_arenas();
+    let cli = Cli::parse();
+    if let Cmd::New {
+        path,
+        name,
+        framework,
+    } = &cli.command
+    {
+        return new_game(path, name.as_deref(), framework.as_deref());
+    }
+    // A game started from its own directory reads its settings.toml.
+    let settings_path = cli.settings.clone().or_else(|| {
+        let here = PathBuf::from(DEFAULT_SETTINGS_FILE);
+        here.is_file().then_some(here)
+    });
+    let settings =
+        Settings::load(settings_path.as_deref()).with_context(|| match &settings_path {
+            Some(p) => format!("cannot read the settings in {}", p.display()),
+            None => "cannot read the default settings".to_string(),
+        })?;
+    let settings_file = settings_path
+        .as_ref()
+        .map(|p| std::path::absolute(p).unwrap_or_else(|_| p.clone()));
+    let threads = match cli.command {
+        Cmd::Start | Cmd::Portal => settings.portal.worker_threads,
+        Cmd::Server => settings.server.worker_threads,
+        _ => 1,
+    };
+    let rt = runtime(threads).context("cannot start the async runtime")?;
+    match cli.command {
+        Cmd::Start | Cmd::Portal => {
+            let _guard = logging::init("portal", &settings)?;
+            let exe = current_exe_on_disk().context("cannot find the game binary")?;
+            rt.block_on(tavern_portal::run(PortalConfig {
+                settings,
+                settings_file,
+                exe,
+            }))
+        }
+        Cmd::Server => {
+            let _guard = logging::init("server", &settings)?;
+            let r = rt.block_on(crate::server_process::run(settings, game));
+            if let Err(e) = &r {
+                tracing::error!("server failed: {e:#}");
+            }
+            r
+        }
+        Cmd::Reload => rt.block_on(order(&settings, StopMode::Reload)),
+        Cmd::Reset => rt.block_on(order(&settings, StopMode::Reset)),
+        Cmd::Stop => rt.block_on(stop(&settings)),
+        Cmd::Status => rt.block_on(status(&settings)),
+        Cmd::New { .. } => unreachable!("handled before the settings are read"),
+        Cmd::Migrate => rt.block_on(async {
+            let url = settings.database_url();
+            std::fs::create_dir_all(&settings.game.data_dir).ok();
+            store::connect(&url, 1).await?;
+            println!("Database migrated: {}", store::redact_url(&url));
+            Ok(())
+        }),
+        Cmd::Account {
+            command:
+                AccountCmd::Create {
+                    name,
+                    password,
+                    superuser,
+                },
+        } => {
+            let password = match password {
+                Some(p) => p,
+                None => read_password()?,
+            };
+            let typeclass = game
+                .typeclasses
+                .default_for(Kind::Character)
+                .name()
+                .to_string();
+            rt.block_on(create_account(
+                &settings, &name, password, superuser, &typeclass,
+            ))
+        }
+    }
+}
+
+/// The async runtime of a process: `threads` 1 runs every task on the main
+/// thread (no task ever waits for another thread to wake up: on a small
+/// machine this answers players sooner and costs less CPU than handing work
+/// between threads); 0 is a thread per core; more is that many.
+fn runtime(threads: usize) -> std::io::Result<tokio::runtime::Runtime> {
+    match threads {
+        1 => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build(),
+        n => {
+            let mut b = tokio::runtime::Builder::new_multi_thread();
+            if n > 1 {
+                b.worker_threads(n);
+            }
+            b.enable_all().build()
+        }
+    }
+}
+
+/// glibc gives each thread that allocates its own heap ("arena"); memory a
+/// connection's task frees on one thread is not reused by another, and with
+/// 10,000 players the portal and the server held 40 % more than they used.
+/// Two arenas keep that small; neither process allocates from many threads
+/// at once. (`MALLOC_ARENA_MAX` in the environment still wins.)
+fn fewer_malloc_arenas() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
+        // SAFETY: mallopt is called before any other thread exists.
+        unsafe {
+            libc::mallopt(libc::M_ARENA_MAX, 2);
+        }
+    }
+}
+
+/// The settings file a game reads from its working directory when no
+/// `--settings` is given.
+pub const DEFAULT_SETTINGS_FILE: &str = "settings.toml";
+
+fn new_game(
+    path: &std::path::Path,
+    name: Option<&str>,
+    framework: Option<&std::path::Path>,
+) -> anyhow::Result<()> {
+    let game = crate::new_game::NewGame::plan(path, name, framework)?;
+    game.write()?;
+    println!(
+        "Made the game '{}' in {} (crate and binary '{}'), on the Tavern checkout {}.\n\n\
+         Next:\n    cd {}\n    cargo run --release -- start\n\n\
+         then connect with `telnet localhost 4000` or a browser at http://localhost:4001/.",
+        game.name,
+        game.path.display(),
+        game.crate_name,
+        game.framework.display(),
+        game.path.display(),
+    );
+    Ok(())
+}
+
+fn read_password() -> anyhow::Result<String> {
+    eprint!("Password: ");
+    std::io::stderr().flush().ok();
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_string())
+}
+
+async fn create_account(
+    settings: &Settings,
+    name: &str,
+    password: String,
+    superuser: bool,
+    typeclass: &str,
+) -> anyhow::Result<()> {
+    if let Some(problem) = names::name_problem(name) {
+        bail!("{problem}");
+    }
+    if password.chars().count() < settings.security.min_password_length {
+        bail!(
+            "the password must be at least {} characters long",
+            settings.security.min_password_length
+        );
+    }
+    std::fs::create_dir_all(&settings.game.data_dir).ok();
+    let url = settings.database_url();
+    let conn = store::connect(&url, 1)
+        .await
+        .with_context(|| format!("cannot open the database at {}", store::redact_url(&url)))?;
+    let room = store::ensure_start_room(&conn).await?;
+    let hash = passwords::hash_password(&settings.security, password).await?;
+    let char_id = store::reserve_ids(&conn, 1).await?;
+    let (account, _) = store::create_account(
+        &conn,
+        name,
+        hash,
+        superuser,
+        &settings.server.permission_account_default,
+        Some(store::NewCharacter {
+            id: char_id,
+            room,
+            typeclass,
+        }),
+    )
+    .await?;
+    conn.close().await.ok();
+    println!(
+        "Account '{}' created (#{}), with the character '{}' (#{}){}.",
+        account.name,
+        account.id,
+        account.name,
+        char_id,
+        if superuser { ", as a superuser" } else { "" }
+    );
+    Ok(())
+}
+
+/// Connects to the running portal as a launcher.
+async fn launcher_link(settings: &Settings) -> anyhow::Result<LinkStream<TcpStream>> {
+    let addr = match RuntimeInfo::read(&settings.runtime_file()) {
+        Some(rt) if pid_alive(rt.portal_pid) => rt.link_address,
+        _ => bail!(
+            "the game is not running (no portal for {})",
+            settings.game.data_dir.display()
+        ),
+    };
+    let stream = tokio::time::timeout(Duration::from_secs(5), TcpStream::connect(addr))
+        .await
+        .map_err(|_| anyhow!("the portal at {addr} does not answer"))?
+        .with_context(|| format!("cannot reach the portal at {addr}"))?;
+    let mut ls = LinkStream::new(stream, settings.link.max_frame_bytes);
+    ls.handshake(Role::Launcher, settings.link.secret()).await?;
+    Ok(ls)
+}
+
+async fn ask(
+    settings: &Settings,
+    req: LauncherRequest,
+    patience: Duration,
+) -> anyhow::Result<LauncherReply> {
+    let mut ls = launcher_link(settings).await?;
+    ls.send(&req).await?;
+    tokio::time::timeout(patience, ls.recv::<LauncherReply>())
+        .await
+        .map_err(|_| anyhow!("no answer from the portal within {patience:?}"))?
+        .map_err(Into::into)
+}
+
+async fn order(settings: &Settings, mode: StopMode) -> anyhow::Result<()> {
+    let what = if mode == StopMode::Reload {
+        "Reloading"
+    } else {
+        "Resetting"
+    };
+    println!("{what} the server...");
+    match ask(
+        settings,
+        LauncherRequest::Stop { mode },
+        Duration::from_secs(120),
+    )
+    .await?
+    {
+        LauncherReply::Done(text) => {
+            println!("{text}");
+            Ok(())
+        }
+        LauncherReply::Failed(text) => bail!("{text}"),
+        LauncherReply::Status(_) => bail!("unexpected answer from the portal"),
+    }
+}
+
+async fn stop(settings: &Settings) -> anyhow::Result<()> {
+    let pid = RuntimeInfo::read(&settings.runtime_file()).map(|r| r.portal_pid);
+    match ask(
+        settings,
+        LauncherRequest::Stop {
+            mode: StopMode::Shutdown,
+        },
+        Duration::from_secs(60),
+    )
+    .await?
+    {
+        LauncherReply::Done(text) => println!("{text}"),
+        LauncherReply::Failed(text) => bail!("{text}"),
+        LauncherReply::Status(_) => bail!("unexpected answer from the portal"),
+    }
+    if let Some(pid) = pid {
+        for _ in 0..200 {
+            if !pid_alive(pid) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    Ok(())
+}
+
+async fn status(settings: &Settings) -> anyhow::Result<()> {
+    match ask(settings, LauncherRequest::Status, Duration::from_secs(5)).await {
+        Ok(LauncherReply::Status(s)) => {
+            println!("Game:     {}", s.game);
+            println!(
+                "Portal:   running (pid {}, up {}s)",
+                s.portal_pid, s.portal_uptime_secs
+            );
+            match (s.server_pid, s.server_uptime_secs) {
+                (Some(pid), Some(up)) => {
+                    println!("Server:   {:?} (pid {pid}, up {up}s)", s.server_state)
+                }
+                _ => println!("Server:   {:?}", s.server_state),
+            }
+            println!("Sessions: {} ({} logged in)", s.sessions, s.logged_in);
+            println!(
+                "Server restarts since the portal started: {}",
+                s.server_restarts
+            );
+            Ok(())
+        }
+        Ok(_) => bail!("unexpected answer from the portal"),
+        Err(e) => {
+            println!("Portal:   not running");
+            println!("Server:   not running");
+            Err(e)
+        }
+    }
+}

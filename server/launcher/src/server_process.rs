@@ -1,0 +1,286 @@
+//! The server process: load the world, link to the portal, drive the
+//! server core ([`tavern_server::runtime::Driver`]) with what the portal
+//! sends until it says stop, then write everything and hand every session back.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use futures::{SinkExt, StreamExt};
+use tavern_server::Game;
+use tavern_server::model::world::World;
+use tavern_server::runtime::driver::{Driver, Wake, wall_clock};
+use tavern_server::runtime::{Server, ServerEvent};
+use tavern_server::store::{self, persister::Persister};
+use tavern_shared::link::{self, LinkStream, Role, StopMode, ToPortal, ToServer};
+use tavern_shared::{RuntimeInfo, Settings};
+use tokio::net::TcpStream;
+use tokio::sync::mpsc;
+use tracing::{error, info, warn};
+
+/// The most events applied before their effects go out in one transmit.
+const MAX_EVENTS_PER_BATCH: usize = 256;
+
+/// How long a starting server keeps trying to reach its portal.
+const LINK_CONNECT_PATIENCE: Duration = Duration::from_secs(30);
+
+/// Where the portal's link is: the runtime file of a running portal, else the
+/// address the portal that started us gave, else the settings.
+pub fn link_address(settings: &Settings) -> SocketAddr {
+    if let Some(rt) = RuntimeInfo::read(&settings.runtime_file())
+        && tavern_portal::pid_alive(rt.portal_pid)
+    {
+        return rt.link_address;
+    }
+    if let Ok(a) = std::env::var("TAVERN_LINK_ADDRESS")
+        && let Ok(a) = a.parse()
+    {
+        return a;
+    }
+    settings.link.address
+}
+
+/// Objects whose typeclass the game no longer registers behave as their
+/// kind's default: say so once, at start.
+fn warn_unknown_typeclasses(world: &World, game: &Game) {
+    let mut unknown: std::collections::BTreeMap<&str, usize> = Default::default();
+    for o in world.objects() {
+        if game.typeclasses.get(&o.typeclass).is_none() {
+            *unknown.entry(o.typeclass.as_str()).or_default() += 1;
+        }
+    }
+    for (name, count) in unknown {
+        warn!(
+            typeclass = name,
+            objects = count,
+            "unknown typeclass: these objects behave as the default of their kind"
+        );
+    }
+}
+
+/// Runs the server process until the portal says stop.
+pub async fn run(settings: Settings, game: Game) -> anyhow::Result<()> {
+    let settings = Arc::new(settings);
+    let url = settings.database_url();
+    let db = store::connect(&url, settings.database.max_connections)
+        .await
+        .with_context(|| format!("cannot open the database at {}", store::redact_url(&url)))?;
+    let world = store::load_world(&db).await?;
+    warn_unknown_typeclasses(&world, &game);
+
+    let clock = wall_clock();
+    let mut server = Server::new(settings.clone(), world, db.clone(), Arc::new(game), clock());
+    server.started();
+    let mut driver = Driver::new(server, Persister::start(db.clone()), clock);
+    driver.transmit();
+
+    let mut link = Some(
+        open_link(&settings, driver.sender(), Some(LINK_CONNECT_PATIENCE))
+            .await?
+            .start(),
+    );
+    // The link's reader ends when the portal closes the link.
+    let mut reader = link.as_mut().and_then(|l| l.reader.take());
+    let mut relink: Option<tokio::task::JoinHandle<anyhow::Result<PortalLink>>> = None;
+
+    let mode = loop {
+        tokio::select! {
+            wake = driver.wake() => match wake {
+                Wake::Event(ev) => {
+                    // Every event already waiting is applied, then one transmit
+                    // goes out: under load, a frame carries many players' answers.
+                    driver.apply(ev);
+                    let mut applied = 1;
+                    while applied < MAX_EVENTS_PER_BATCH && driver.server().ready_to_stop().is_none() {
+                        let Some(ev) = driver.try_event() else { break };
+                        driver.apply(ev);
+                        applied += 1;
+                    }
+                    driver.transmit();
+                }
+                Wake::Timeout => {
+                    driver.timeout();
+                    driver.transmit();
+                }
+                Wake::Committed => {}
+                Wake::Closed => bail!("the persister stopped"),
+            },
+            _ = async { reader.as_mut().expect("guarded").await }, if reader.is_some() => {
+                // The portal is gone. Keep the world, and wait for a portal:
+                // a new one adopts this server rather than starting another.
+                error!("the portal link closed: saving the world and waiting for a portal");
+                link = None;
+                reader = None;
+                driver.transmit();
+                drop(driver.flush().await);
+                let (settings, events) = (settings.clone(), driver.sender());
+                relink = Some(tokio::spawn(async move {
+                    open_link(&settings, events, None).await
+                }));
+            }
+            linked = async { relink.as_mut().expect("guarded").await }, if relink.is_some() => {
+                relink = None;
+                match linked {
+                    Ok(Ok(l)) => {
+                        let mut l = l.start();
+                        reader = l.reader.take();
+                        link = Some(l);
+                    }
+                    Ok(Err(e)) => bail!("cannot link to a portal again: {e:#}"),
+                    Err(e) => bail!("the relink task failed: {e}"),
+                }
+            }
+        }
+        let frames = driver.ready();
+        if let Some(l) = &link {
+            for frame in frames {
+                let _ = l.out.send(frame);
+            }
+        }
+        if let Some(mode) = driver.server().ready_to_stop() {
+            break mode;
+        }
+    };
+
+    let frames = driver.finish(mode).await;
+    drop(driver);
+    db.close().await.ok();
+    if let Some(l) = link {
+        for frame in frames {
+            let _ = l.out.send(frame);
+        }
+        let _ = l.out.send(ToPortal::Stopped { mode });
+        drop(l.out);
+        let _ = tokio::time::timeout(Duration::from_secs(10), l.writer).await;
+    }
+    info!(?mode, "server stopped");
+    if mode == StopMode::Shutdown {
+        info!("shutdown complete");
+    }
+    Ok(())
+}
+
+/// A live link to a portal.
+struct PortalLink {
+    out: mpsc::UnboundedSender<ToPortal>,
+    writer: tokio::task::JoinHandle<()>,
+    /// Ends when the portal closes the link (taken by the loop that watches it).
+    reader: Option<tokio::task::JoinHandle<()>>,
+    /// Lets the reader deliver frames. Nothing from a new portal may reach the
+    /// executor before the link is installed, or the answers would be lost.
+    go: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl PortalLink {
+    /// Installs the link: from now on its frames reach the executor.
+    fn start(mut self) -> Self {
+        if let Some(go) = self.go.take() {
+            let _ = go.send(());
+        }
+        self
+    }
+}
+
+/// Connects to the portal (trying for `patience`, or until one answers when
+/// None), shakes hands, and starts the link's reader and writer.
+async fn open_link(
+    settings: &Settings,
+    events: mpsc::Sender<ServerEvent>,
+    patience: Option<Duration>,
+) -> anyhow::Result<PortalLink> {
+    let deadline = patience.map(|p| Instant::now() + p);
+    let mut delay = Duration::from_millis(20);
+    let mut last_note = Instant::now();
+    let (ls, output_many) = loop {
+        // Asked afresh each time: a restarted portal may listen somewhere else.
+        let addr = link_address(settings);
+        let attempt = async {
+            let stream = TcpStream::connect(addr).await?;
+            let _ = stream.set_nodelay(true);
+            let mut ls = LinkStream::new(stream, settings.link.max_frame_bytes);
+            let welcome = ls.handshake(Role::Server, settings.link.secret()).await?;
+            info!(
+                %addr,
+                portal_pid = welcome.portal_pid,
+                instance = format!("{:016x}", welcome.portal_instance),
+                "linked to the portal"
+            );
+            anyhow::Ok((ls, welcome.output_many))
+        };
+        match attempt.await {
+            Ok(ls) => break ls,
+            Err(e) => {
+                if deadline.is_some_and(|d| Instant::now() >= d) {
+                    return Err(e)
+                        .with_context(|| format!("no portal answers on the link at {addr}"));
+                }
+                if last_note.elapsed() > Duration::from_secs(30) {
+                    warn!(%addr, "still waiting for a portal: {e}");
+                    last_note = Instant::now();
+                }
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_millis(500));
+            }
+        }
+    };
+    let (mut sink, mut stream) = ls.into_framed().split();
+    let (go, wait) = tokio::sync::oneshot::channel::<()>();
+    let reader = tokio::spawn(async move {
+        if wait.await.is_err() {
+            return;
+        }
+        while let Some(frame) = stream.next().await {
+            let Ok(frame) = frame else { break };
+            match link::decode::<ToServer>(&frame) {
+                Ok(msg) => {
+                    if events.send(ServerEvent::Link(msg)).await.is_err() {
+                        return;
+                    }
+                }
+                Err(e) => warn!("skipped an undecodable link frame: {e}"),
+            }
+        }
+    });
+    let (out, mut out_rx) = mpsc::unbounded_channel::<ToPortal>();
+    let writer = tokio::spawn(async move {
+        // An older portal reads no OutputMany: it gets one Output per session.
+        let adapt = |msg: ToPortal| {
+            if output_many {
+                msg
+            } else {
+                msg.without_output_many()
+            }
+        };
+        while let Some(msg) = out_rx.recv().await {
+            let mut ok = send_frame(&mut sink, &adapt(msg)).await;
+            while ok && let Ok(msg) = out_rx.try_recv() {
+                ok = send_frame(&mut sink, &adapt(msg)).await;
+            }
+            if !ok || sink.flush().await.is_err() {
+                error!("cannot write to the portal link");
+                return;
+            }
+        }
+        let _ = sink.close().await;
+    });
+    Ok(PortalLink {
+        out,
+        writer,
+        reader: Some(reader),
+        go: Some(go),
+    })
+}
+
+async fn send_frame<S>(sink: &mut S, msg: &ToPortal) -> bool
+where
+    S: futures::Sink<bytes::Bytes> + Unpin,
+{
+    match link::encode(msg) {
+        Ok(f) => sink.feed(f).await.is_ok(),
+        Err(e) => {
+            error!("cannot encode a link message: {e}");
+            true
+        }
+    }
+}

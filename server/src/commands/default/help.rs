@@ -1,0 +1,230 @@
+//! `help`, listing what the caller may use by category, and `sethelp`, for
+//! builders to write help topics that are stored in the database.
+
+use std::collections::BTreeMap;
+
+use crate::commands::{CmdCtx, CmdSet, Command};
+use crate::model::locks::LockSet;
+use crate::model::world::HelpEntry;
+use crate::runtime::server::{Completion, Server};
+use crate::store;
+
+/// Adds `help` and `sethelp`.
+pub fn add_all(set: &mut CmdSet) {
+    set.add(Help).add(SetHelp);
+}
+
+/// A topic as `help` shows it.
+struct Topic {
+    key: String,
+    category: String,
+    text: String,
+    aliases: Vec<String>,
+}
+
+/// Everything the caller may read: their commands' help and the topics.
+fn topics(ctx: &CmdCtx<'_>) -> Vec<Topic> {
+    let accessor = ctx.accessor();
+    let mut out: Vec<Topic> = Vec::new();
+    for e in ctx.cmdset.commands() {
+        if e.is_system()
+            || !e.cmd.auto_help()
+            || !ctx
+                .server
+                .check_lock(&e.locks, accessor, e.obj, "cmd", true)
+            || out.iter().any(|t| t.key == e.key)
+        {
+            continue;
+        }
+        out.push(Topic {
+            key: e.key.clone(),
+            category: e.cmd.help_category().to_string(),
+            text: e.cmd.help().to_string(),
+            aliases: e.aliases.clone(),
+        });
+    }
+    for t in &ctx.server.game.help_topics {
+        out.push(Topic {
+            key: t.key.clone(),
+            category: t.category.clone(),
+            text: t.text.clone(),
+            aliases: Vec::new(),
+        });
+    }
+    for h in ctx.server.world.help.values() {
+        if ctx
+            .server
+            .check_lock(&h.locks, accessor, None, "view", true)
+        {
+            out.retain(|t| t.key != h.key);
+            out.push(Topic {
+                key: h.key.clone(),
+                category: h.category.clone(),
+                text: h.text.clone(),
+                aliases: Vec::new(),
+            });
+        }
+    }
+    out
+}
+
+/// `help [<topic>]`: the commands you may use by category, or one topic.
+pub struct Help;
+
+impl Command for Help {
+    fn key(&self) -> &str {
+        "help"
+    }
+    fn aliases(&self) -> &[&str] {
+        &["?"]
+    }
+    fn help(&self) -> &str {
+        "help [<command or topic>]\n\nList the commands you can use and the help topics, \
+         or read about one."
+    }
+    fn func(&self, ctx: &mut CmdCtx<'_>) {
+        let all = topics(ctx);
+        if ctx.args.is_empty() {
+            let mut cats: BTreeMap<String, Vec<&str>> = BTreeMap::new();
+            for t in &all {
+                cats.entry(t.category.clone()).or_default().push(&t.key);
+            }
+            let mut out = String::from("|wHelp: commands and topics you can read about|n");
+            for (cat, mut keys) in cats {
+                keys.sort();
+                out.push_str(&format!("\n|y{cat}|n\n  {}", keys.join(", ")));
+            }
+            out.push_str("\n\nType |whelp <command or topic>|n to read about one.");
+            ctx.msg(out);
+            return;
+        }
+        let want = ctx.args.to_lowercase();
+        let found = all
+            .iter()
+            .find(|t| t.key == want || t.aliases.iter().any(|a| a.eq_ignore_ascii_case(&want)))
+            .or_else(|| {
+                let starts: Vec<&Topic> = all.iter().filter(|t| t.key.starts_with(&want)).collect();
+                match starts.as_slice() {
+                    [one] => Some(*one),
+                    _ => None,
+                }
+            });
+        match found {
+            Some(t) => {
+                let mut text = format!("|wHelp for {}|n ({})\n\n{}", t.key, t.category, t.text);
+                if !t.aliases.is_empty() {
+                    text.push_str(&format!("\n\nAliases: {}", t.aliases.join(", ")));
+                }
+                ctx.msg(text);
+            }
+            None => {
+                let mut close: Vec<(f64, &str)> = all
+                    .iter()
+                    .map(|t| {
+                        (
+                            strsim::normalized_damerau_levenshtein(&want, &t.key),
+                            t.key.as_str(),
+                        )
+                    })
+                    .filter(|(s, _)| *s >= 0.6)
+                    .collect();
+                close.sort_by(|a, b| b.0.total_cmp(&a.0));
+                let mut msg = format!("No help found for '{}'.", ctx.args);
+                if !close.is_empty() {
+                    let names: Vec<String> = close
+                        .iter()
+                        .take(3)
+                        .map(|(_, k)| format!("\"{k}\""))
+                        .collect();
+                    msg.push_str(&format!(" Maybe you meant {}?", names.join(" or ")));
+                }
+                ctx.msg(msg);
+            }
+        }
+    }
+}
+
+/// `sethelp[/delete] <topic>[;category] = <text>`: write help topics, stored in the database.
+pub struct SetHelp;
+
+impl Command for SetHelp {
+    fn key(&self) -> &str {
+        "sethelp"
+    }
+    fn locks(&self) -> &str {
+        "cmd:perm(Helper)"
+    }
+    fn help_category(&self) -> &str {
+        "Building"
+    }
+    fn help(&self) -> &str {
+        "sethelp[/delete] <topic>[;<category>][;<view lock>] = <text>\n\n\
+         Write a help topic (stored in the database; replaces one of the same name), \
+         or delete one with /delete. The lock, like 'view:perm(Builder)', limits who can read it."
+    }
+    fn func(&self, ctx: &mut CmdCtx<'_>) {
+        let mut parts = ctx.lhs.splitn(3, ';').map(str::trim);
+        let key = parts.next().unwrap_or("").to_lowercase();
+        let category = parts
+            .next()
+            .filter(|c| !c.is_empty())
+            .unwrap_or("General")
+            .to_string();
+        let lock = parts.next().unwrap_or("").to_string();
+        if key.is_empty() || key.len() > 80 {
+            ctx.msg("Usage: sethelp[/delete] <topic>[;category][;view lock] = <text>");
+            return;
+        }
+        let db = ctx.server.db.clone();
+        let sessid = ctx.sessid;
+        if ctx.has_switch("delete") || ctx.has_switch("del") {
+            ctx.server.spawn_for(sessid, async move {
+                let r = store::delete_help(&db, &key).await;
+                let done: Completion = Box::new(move |server: &mut Server| match r {
+                    Ok(true) => {
+                        server.world.help.remove(&key);
+                        server.msg_session(sessid, format!("Deleted the help topic '{key}'."));
+                    }
+                    Ok(false) => {
+                        server.msg_session(sessid, format!("No help topic '{key}' is stored."))
+                    }
+                    Err(e) => server.msg_session(sessid, format!("Could not delete it: {e}")),
+                });
+                done
+            });
+            return;
+        }
+        let Some(text) = ctx.rhs.clone().filter(|t| !t.is_empty()) else {
+            ctx.msg("Usage: sethelp[/delete] <topic>[;category][;view lock] = <text>");
+            return;
+        };
+        let locks = match LockSet::parse(&lock) {
+            Ok(l) => l,
+            Err(e) => {
+                ctx.msg(format!("That lock is not valid: {e}"));
+                return;
+            }
+        };
+        let model = store::help_entry::Model {
+            key: key.clone(),
+            category,
+            text,
+            locks: locks.to_string(),
+        };
+        ctx.server.spawn_for(sessid, async move {
+            // Durable before the builder is told.
+            let r = store::save_help(&db, model.clone()).await;
+            let done: Completion = Box::new(move |server: &mut Server| match r {
+                Ok(()) => {
+                    server
+                        .world
+                        .help
+                        .insert(model.key.clone(), HelpEntry::from(model));
+                    server.msg_session(sessid, format!("The help topic '{key}' was saved."));
+                }
+                Err(e) => server.msg_session(sessid, format!("Could not save it: {e}")),
+            });
+            done
+        });
+    }
+}

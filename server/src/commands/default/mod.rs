@@ -1,0 +1,47 @@
+//! The default commands, named and behaving as Evennia's: the connection
+//! screen's (`connect`, `create`, ...), the account's (out of character:
+//! `ic`, `ooc`, `charcreate`, `password`, ...), the character's (`look`,
+//! `get`, `say`, ...), building, administration, help and flows.
+//! [`Commands::default`] puts them in the default cmdsets every game starts
+//! with; a game adds or replaces commands on top.
+//!
+//! Written against the same API as a game's own commands
+//! ([`crate::commands::Command`], [`crate::commands::CmdCtx`]).
+
+pub mod account;
+pub mod admin;
+pub mod building;
+pub mod flows;
+pub mod general;
+pub mod help;
+pub mod unloggedin;
+
+use std::sync::Arc;
+
+use crate::commands::{CmdSet, Commands};
+
+impl Default for Commands {
+    /// Evennia's default cmdsets, with the default commands.
+    fn default() -> Self {
+        let mut unloggedin = CmdSet::new("DefaultUnloggedin");
+        unloggedin::add_all(&mut unloggedin);
+        let mut session = CmdSet::new("DefaultSession").with_priority(-20);
+        account::add_session_commands(&mut session);
+        let mut acct = CmdSet::new("DefaultAccount").with_priority(-10);
+        account::add_all(&mut acct);
+        admin::add_all(&mut acct);
+        help::add_all(&mut acct);
+        let mut character = CmdSet::new("DefaultCharacter");
+        general::add_all(&mut character);
+        building::add_all(&mut character);
+        character.add(flows::Flows);
+        help::add_all(&mut character);
+        Self {
+            unloggedin: Arc::new(unloggedin),
+            session: Arc::new(session),
+            account: Arc::new(acct),
+            character: Arc::new(character),
+            named: Default::default(),
+        }
+    }
+}

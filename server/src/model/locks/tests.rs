@@ -1,0 +1,152 @@
+//! Lock strings: parsing, and evaluation against a real in-process server.
+
+use super::*;
+use crate::testing::harness::harness_with;
+
+#[test]
+fn lock_strings_parse_with_precedence_and_round_trip() {
+    let l = LockSet::parse("get:all(); edit:perm(Builder) or id(5) and not attr(cursed)").unwrap();
+    assert_eq!(
+        l.to_string(),
+        "get:all();edit:perm(Builder) or id(5) and not attr(cursed)"
+    );
+    let LockExpr::Or(left, right) = &l.get("edit").unwrap().expr else {
+        panic!("or binds loosest")
+    };
+    assert!(matches!(**left, LockExpr::Func { ref name, .. } if name == "perm"));
+    assert!(matches!(**right, LockExpr::And(_, ref n) if matches!(**n, LockExpr::Not(_))));
+    let l = LockSet::parse("x:(true() or false()) and false()").unwrap();
+    assert!(matches!(l.get("x").unwrap().expr, LockExpr::And(_, _)));
+    let LockExpr::Func { args, .. } = &LockSet::parse("a:attr(colour, 'deep red')")
+        .unwrap()
+        .get("a")
+        .unwrap()
+        .expr
+        .clone()
+    else {
+        panic!()
+    };
+    assert_eq!(args, &vec!["colour".to_string(), "deep red".to_string()]);
+}
+
+#[test]
+fn bad_lock_strings_are_refused_with_a_reason() {
+    for bad in [
+        "nocolon",
+        "get:",
+        "get:perm(Builder",
+        "get:perm(Builder) or",
+        "get:perm Builder",
+        "get:(all()",
+        "get:all() all()",
+        ":all()",
+        "get:all()$",
+    ] {
+        assert!(LockSet::parse(bad).is_err(), "{bad} should be refused");
+    }
+    let deep = format!("x:{}all(){}", "(".repeat(40), ")".repeat(40));
+    assert!(LockSet::parse(&deep).is_err(), "nesting is bounded");
+    assert!(matches!(
+        LockSet::parse(&"x".repeat(3000)),
+        Err(LockError::TooLong)
+    ));
+    let mut l = LockSet::parse("get:all();view:all()").unwrap();
+    l.add("get:false()").unwrap();
+    assert_eq!(l.to_string(), "view:all();get:false()", "one lock per type");
+    assert!(l.remove("GET") && !l.remove("get"));
+}
+
+#[test]
+fn the_permission_hierarchy_is_ordered_and_plural_tolerant() {
+    assert_eq!(permission_level("player"), Some(0));
+    assert_eq!(permission_level("Builders"), Some(2));
+    assert_eq!(permission_level("DEVELOPER"), Some(4));
+    assert_eq!(permission_level("wizard"), None);
+}
+
+#[tokio::test]
+async fn lock_functions_see_permissions_ids_attributes_tags_and_holdings() {
+    let game = crate::Game::new().lock_func("is_named", |ctx, args| {
+        ctx.accessor
+            .puppet
+            .and_then(|p| ctx.world.get(p))
+            .is_some_and(|o| args.first().is_some_and(|a| o.key.eq_ignore_ascii_case(a)))
+    });
+    let mut h = harness_with(game, |_| {}).await;
+    let (pa, player) = h.account("Pat", &[]).await;
+    let (ba, builder) = h.account("Bea", &["Builder"]).await;
+    let (_, root) = h.account("Root", &[]).await;
+    let root_account = h.server.world.get(root).unwrap().account.unwrap();
+    h.server
+        .world
+        .accounts
+        .get_mut(&root_account)
+        .unwrap()
+        .is_superuser = true;
+    let box_id = h
+        .server
+        .create_object(crate::NewObject::new(crate::Kind::Thing, "box").location(player))
+        .unwrap();
+    h.server.world.update(player, |o| {
+        o.set_attr("strength", 12);
+        o.set_attr("colour", "red");
+        o.tags
+            .push(crate::model::world::Tag::new("guild", Some("thieves")));
+    });
+    let who = |account, puppet| Accessor {
+        account: Some(account),
+        puppet: Some(puppet),
+    };
+    let (p, b) = (who(pa, player), who(ba, builder));
+    let r = Accessor::object(root);
+    let check = |h: &crate::testing::harness::LinkHarness, a: Accessor, lock: &str| {
+        let set = LockSet::parse(&format!("x:{lock}")).unwrap();
+        h.server.check_lock(&set, a, Some(box_id), "x", false)
+    };
+    let cases: &[(&str, bool, bool)] = &[
+        // lock, the player passes, the builder passes
+        ("all()", true, true),
+        ("none()", false, false),
+        ("perm(Player)", true, true),
+        ("perm(Builder)", false, true),
+        ("perm(Helper)", false, true),
+        ("perm(Admin)", false, false),
+        ("perm_above(Player)", false, true),
+        ("perm_above(Builder)", false, false),
+        ("pperm(Builder)", false, true),
+        (&format!("id({player})"), true, false),
+        (&format!("id(#{builder})"), false, true),
+        (&format!("pid({pa})"), true, false),
+        ("attr(strength)", true, false),
+        ("attr(colour, red)", true, false),
+        ("attr(colour, blue)", false, false),
+        ("attr_gt(strength, 10)", true, false),
+        ("attr_le(strength, 10)", false, false),
+        ("attr_eq(strength, 12)", true, false),
+        ("tag(guild)", true, false),
+        ("tag(guild, thieves)", true, false),
+        ("tag(guild, knights)", false, false),
+        ("holds(box)", true, false),
+        ("holds()", true, false),
+        ("not perm(Builder)", true, false),
+        ("perm(Builder) or attr(strength)", true, true),
+        ("perm(Builder) and attr(strength)", false, false),
+        ("is_named(pat)", true, false),
+        ("no_such_function()", false, false),
+    ];
+    for (lock, player_ok, builder_ok) in cases {
+        assert_eq!(check(&h, p, lock), *player_ok, "player vs {lock}");
+        assert_eq!(check(&h, b, lock), *builder_ok, "builder vs {lock}");
+        assert!(check(&h, r, lock), "a superuser passes {lock}");
+    }
+    assert!(
+        !h.server.access(p, box_id, "no_such_type", false),
+        "missing lock: the default"
+    );
+    assert!(h.server.access(p, box_id, "no_such_type", true));
+    assert!(
+        !h.server.access_strict(r, box_id, "x_missing", false)
+            && !h.server.access_strict(r, player, "call", true),
+        "call locks hold superusers too"
+    );
+}

@@ -1,0 +1,165 @@
+//! Objects and accounts as the running server keeps them, and their rows.
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+pub use super::ids::{AccountId, Kind, ObjId, Timestamp};
+use crate::model::locks::LockSet;
+
+/// A tag: a key and an optional category, both lowercase.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub struct Tag {
+    /// The tag.
+    pub key: String,
+    /// Its category, if any (tags with different categories are different tags).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category: Option<String>,
+}
+
+impl Tag {
+    /// A tag, with an optional category.
+    pub fn new(key: &str, category: Option<&str>) -> Self {
+        Self {
+            key: key.trim().to_lowercase(),
+            category: category
+                .map(|c| c.trim().to_lowercase())
+                .filter(|c| !c.is_empty()),
+        }
+    }
+}
+
+impl std::fmt::Display for Tag {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.category {
+            Some(c) => write!(f, "{}:{c}", self.key),
+            None => f.write_str(&self.key),
+        }
+    }
+}
+
+/// Attributes: named serde values (Evennia's `db`, and `ndb` when not persisted).
+pub type Attributes = serde_json::Map<String, serde_json::Value>;
+
+/// A thing in the world: a room, a character, an exit, an object.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Object {
+    /// Its id.
+    pub id: ObjId,
+    /// Its name.
+    pub key: String,
+    /// Other names it answers to.
+    pub aliases: Vec<String>,
+    /// The registered typeclass name ("room", "character", or a game's own).
+    pub typeclass: String,
+    /// Room, exit, character or thing.
+    pub kind: Kind,
+    /// Where it is (`None`: nowhere).
+    pub location: Option<ObjId>,
+    /// Where `home` takes it.
+    pub home: Option<ObjId>,
+    /// Where an exit leads.
+    pub destination: Option<ObjId>,
+    /// The account that owns this object (a character's player).
+    pub account: Option<AccountId>,
+    /// Its description.
+    pub desc: String,
+    /// Its tags.
+    pub tags: Vec<Tag>,
+    /// Its permissions (characters: added to their account's).
+    pub permissions: Vec<String>,
+    /// Its locks.
+    pub locks: LockSet,
+    /// Persistent attributes (Evennia's `db`).
+    pub db: Attributes,
+    /// In-memory attributes (Evennia's `ndb`): gone after a reload.
+    pub ndb: Attributes,
+    /// Names of persistent cmdsets on the object, in stack order.
+    pub cmdsets: Vec<String>,
+    /// When it was created (set by whoever creates it: the runtime gives its `now`).
+    pub created_at: Timestamp,
+}
+
+impl Object {
+    /// A new object, not yet in any world (see [`crate::model::world::World::create`]).
+    pub fn new(id: ObjId, key: &str, typeclass: &str, kind: Kind) -> Self {
+        Self {
+            id,
+            key: key.to_string(),
+            aliases: Vec::new(),
+            typeclass: typeclass.to_string(),
+            kind,
+            location: None,
+            home: None,
+            destination: None,
+            account: None,
+            desc: String::new(),
+            tags: Vec::new(),
+            permissions: Vec::new(),
+            locks: LockSet::default(),
+            db: Attributes::new(),
+            ndb: Attributes::new(),
+            cmdsets: Vec::new(),
+            created_at: 0,
+        }
+    }
+
+    /// Whether `name` is the key or an alias (any case).
+    pub fn answers_to(&self, name: &str) -> bool {
+        self.key.eq_ignore_ascii_case(name)
+            || self.aliases.iter().any(|a| a.eq_ignore_ascii_case(name))
+    }
+
+    /// Whether it has the tag (with that category, or none).
+    pub fn has_tag(&self, key: &str, category: Option<&str>) -> bool {
+        let want = Tag::new(key, category);
+        self.tags
+            .iter()
+            .any(|t| t.key == want.key && (category.is_none() || t.category == want.category))
+    }
+
+    /// A persistent attribute, read as `T`.
+    pub fn attr<T: DeserializeOwned>(&self, name: &str) -> Option<T> {
+        serde_json::from_value(self.db.get(name)?.clone()).ok()
+    }
+
+    /// Sets a persistent attribute (mark the object changed: use it inside
+    /// [`crate::model::world::World::update`]).
+    pub fn set_attr(&mut self, name: &str, value: impl Serialize) {
+        if let Ok(v) = serde_json::to_value(value) {
+            self.db.insert(name.to_string(), v);
+        }
+    }
+
+    /// `key(#id)`, as builders see objects named.
+    pub fn display_with_id(&self) -> String {
+        format!("{}(#{})", self.key, self.id)
+    }
+}
+
+/// An account as the running server keeps it (never its password hash).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Account {
+    /// Its id.
+    pub id: AccountId,
+    /// Its name, unique without regard to case.
+    pub name: String,
+    /// Passes every lock (but `call`).
+    pub is_superuser: bool,
+    /// The character it played last (`auto_puppet_on_login` returns to it).
+    pub last_puppet: Option<ObjId>,
+    /// Its permissions: `Player`, `Builder`, ...
+    pub permissions: Vec<String>,
+    /// Persistent attributes.
+    pub db: Attributes,
+    /// Attributes in memory only.
+    pub ndb: Attributes,
+    /// Names of persistent cmdsets on it.
+    pub cmdsets: Vec<String>,
+}
+
+impl Account {
+    /// A persistent attribute, read as `T`.
+    pub fn attr<T: DeserializeOwned>(&self, name: &str) -> Option<T> {
+        serde_json::from_value(self.db.get(name)?.clone()).ok()
+    }
+}

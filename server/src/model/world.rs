@@ -1,0 +1,368 @@
+//! The world in memory: objects, accounts, help topics and flow instances,
+//! with a location index. Changes mark what they change; [`World::take_changes`]
+//! hands the store copies of what changed, to write behind, in order.
+
+use std::collections::{BTreeSet, VecDeque};
+
+pub use super::ids::{AccountId, IdMap, Kind, ObjId, SessId, Timestamp};
+pub use super::object::{Account, Attributes, Object, Tag};
+pub use super::search::{Search, SearchError};
+use crate::model::flows::FlowInstance;
+
+/// What changed since the last take: copies of the values to write, and the
+/// ids to delete. Turning them into database rows is the store's work, done
+/// off the game thread.
+#[derive(Debug, Default)]
+pub struct Changes {
+    /// Objects to write.
+    pub objects: Vec<Object>,
+    /// Objects that only moved: their new location (the commonest change of
+    /// all, written without the rest of the row).
+    pub moves: Vec<(ObjId, Option<ObjId>)>,
+    /// Objects to delete.
+    pub deleted: Vec<ObjId>,
+    /// Accounts to write (the columns the game changes; never the name or
+    /// the password hash).
+    pub accounts: Vec<Account>,
+    /// Flow instances to write, by name.
+    pub flows: Vec<(String, FlowInstance)>,
+    /// Flows that ended, by name.
+    pub flows_deleted: Vec<String>,
+    /// When the changes were taken (flow rows record it).
+    pub at: Timestamp,
+}
+
+impl Changes {
+    /// Whether nothing changed.
+    pub fn is_empty(&self) -> bool {
+        self.objects.is_empty()
+            && self.moves.is_empty()
+            && self.deleted.is_empty()
+            && self.accounts.is_empty()
+            && self.flows.is_empty()
+            && self.flows_deleted.is_empty()
+    }
+}
+
+/// A help topic stored in the database (written with `sethelp`).
+#[derive(Debug, Clone)]
+pub struct HelpEntry {
+    /// The topic's name.
+    pub key: String,
+    /// The category `help` lists it under.
+    pub category: String,
+    /// The text.
+    pub text: String,
+    /// Who may read (`read`) and change (`edit`) it.
+    pub locks: crate::model::locks::LockSet,
+}
+
+/// The world in memory: every object and account, what changed since the last
+/// write, and the stored help topics. Change objects through [`World::update`]
+/// so the change is written behind.
+#[derive(Default)]
+pub struct World {
+    objects: IdMap<ObjId, Object>,
+    /// location → what is in it, in arrival order.
+    contents: IdMap<ObjId, Vec<ObjId>>,
+    /// Every account, by id (password hashes are never loaded).
+    pub accounts: IdMap<AccountId, Account>,
+    /// Stored help topics, by lowercase key.
+    pub help: std::collections::BTreeMap<String, HelpEntry>,
+    /// Where new characters start (Evennia's Limbo).
+    pub start_room: ObjId,
+    /// The running flows, by name (see [`crate::model::flows`]). Mark what
+    /// you change with [`World::flow_changed`] / [`World::flow_ended`].
+    pub flows: std::collections::BTreeMap<String, FlowInstance>,
+    dirty_flows: BTreeSet<String>,
+    ended_flows: BTreeSet<String>,
+    dirty: BTreeSet<ObjId>,
+    /// Objects whose only change since the last take is where they are.
+    moved: BTreeSet<ObjId>,
+    deleted: BTreeSet<ObjId>,
+    dirty_accounts: BTreeSet<AccountId>,
+    /// Objects changed, moved, created or deleted (and the places things left)
+    /// since the live-data feeds last looked.
+    touched: BTreeSet<ObjId>,
+    /// Object ids reserved in the database, ready for new objects.
+    free_ids: VecDeque<ObjId>,
+}
+
+impl World {
+    /// An empty world around a start room.
+    pub fn new(start_room: ObjId) -> Self {
+        Self {
+            start_room,
+            ..Default::default()
+        }
+    }
+
+    /// Adds an object that already exists in the database (loading, or created elsewhere).
+    pub fn insert_loaded(&mut self, obj: Object) {
+        if let Some(loc) = obj.location {
+            self.contents.entry(loc).or_default().push(obj.id);
+        }
+        self.objects.insert(obj.id, obj);
+    }
+
+    /// An object by id.
+    pub fn get(&self, id: ObjId) -> Option<&Object> {
+        self.objects.get(&id)
+    }
+
+    /// Every object, in no particular order.
+    pub fn objects(&self) -> impl Iterator<Item = &Object> {
+        self.objects.values()
+    }
+
+    /// Adds reserved ids for new objects.
+    pub fn add_free_ids(&mut self, ids: impl IntoIterator<Item = ObjId>) {
+        self.free_ids.extend(ids);
+    }
+
+    /// How many new objects can be made before more ids are reserved.
+    pub fn free_id_count(&self) -> usize {
+        self.free_ids.len()
+    }
+
+    /// Adds a new object to the world (to be written behind) and returns its
+    /// id. `None` when no reserved id is left (many thousand objects made within
+    /// one moment; the server reserves more in the background).
+    pub fn create(&mut self, mut obj: Object) -> Option<ObjId> {
+        let id = self.free_ids.pop_front()?;
+        obj.id = id;
+        let loc = obj.location.take();
+        self.objects.insert(id, obj);
+        self.dirty.insert(id);
+        self.touched.insert(id);
+        self.move_to(id, loc);
+        Some(id)
+    }
+
+    /// Removes an object from the world and the database. What it contained
+    /// is left nowhere: move it first.
+    pub fn delete(&mut self, id: ObjId) -> Option<Object> {
+        self.move_to(id, None);
+        self.touched.insert(id);
+        let obj = self.objects.remove(&id)?;
+        self.contents.remove(&id);
+        self.dirty.remove(&id);
+        self.moved.remove(&id);
+        self.deleted.insert(id);
+        Some(obj)
+    }
+
+    /// Changes an account; it will be written behind.
+    pub fn update_account(&mut self, id: AccountId, f: impl FnOnce(&mut Account)) -> bool {
+        match self.accounts.get_mut(&id) {
+            Some(a) => {
+                f(a);
+                self.dirty_accounts.insert(id);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The characters an account owns, oldest first.
+    pub fn characters_of(&self, account: AccountId) -> Vec<ObjId> {
+        let mut v: Vec<&Object> = self
+            .objects
+            .values()
+            .filter(|o| o.account == Some(account) && o.kind == Kind::Character)
+            .collect();
+        v.sort_by_key(|o| (o.created_at, o.id));
+        v.into_iter().map(|o| o.id).collect()
+    }
+
+    /// Objects with a tag, by id.
+    pub fn tagged(&self, key: &str, category: Option<&str>) -> Vec<ObjId> {
+        let mut v: Vec<ObjId> = self
+            .objects
+            .values()
+            .filter(|o| o.has_tag(key, category))
+            .map(|o| o.id)
+            .collect();
+        v.sort();
+        v
+    }
+
+    /// Changes an object; it will be written behind.
+    pub fn update(&mut self, id: ObjId, f: impl FnOnce(&mut Object)) -> bool {
+        match self.objects.get_mut(&id) {
+            Some(o) => {
+                f(o);
+                self.dirty.insert(id);
+                self.moved.remove(&id);
+                self.touched.insert(id);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// How many objects there are.
+    pub fn len(&self) -> usize {
+        self.objects.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.objects.is_empty()
+    }
+
+    /// What is in `loc`.
+    pub fn contents(&self, loc: ObjId) -> &[ObjId] {
+        self.contents.get(&loc).map(Vec::as_slice).unwrap_or(&[])
+    }
+
+    /// Moves an object (None: nowhere), keeping the location index true.
+    pub fn move_to(&mut self, id: ObjId, dest: Option<ObjId>) {
+        let Some(obj) = self.objects.get_mut(&id) else {
+            return;
+        };
+        let from = obj.location;
+        if from == dest {
+            return;
+        }
+        obj.location = dest;
+        if !self.dirty.contains(&id) {
+            self.moved.insert(id);
+        }
+        self.touched.insert(id);
+        self.touched.extend(from);
+        if let Some(from) = from
+            && let Some(c) = self.contents.get_mut(&from)
+        {
+            c.retain(|&o| o != id);
+        }
+        if let Some(to) = dest {
+            self.contents.entry(to).or_default().push(id);
+        }
+    }
+
+    /// Whether the object's only change since the last batch is where it is.
+    pub fn only_moved(&self, id: ObjId) -> bool {
+        self.moved.contains(&id)
+    }
+
+    /// The objects changed, moved, created or deleted since the touched
+    /// objects were last taken, and the places things moved out of.
+    pub fn touched(&self) -> &BTreeSet<ObjId> {
+        &self.touched
+    }
+
+    /// The objects changed, moved, created or deleted since the last call, and
+    /// the places things moved out of (what the live-data feeds look at); forgets them.
+    pub fn take_touched(&mut self) -> BTreeSet<ObjId> {
+        std::mem::take(&mut self.touched)
+    }
+
+    /// The flow `name` changed (or started): it will be written behind.
+    pub fn flow_changed(&mut self, name: &str) {
+        self.ended_flows.remove(name);
+        if !self.dirty_flows.contains(name) {
+            self.dirty_flows.insert(name.to_string());
+        }
+    }
+
+    /// The flow `name` ended (it is no longer in [`World::flows`]): its row
+    /// will be deleted.
+    pub fn flow_ended(&mut self, name: &str) {
+        self.dirty_flows.remove(name);
+        self.ended_flows.insert(name.to_string());
+    }
+
+    /// What changed since the last call, as copies to write; `at` is now.
+    pub fn take_changes(&mut self, at: Timestamp) -> Changes {
+        let ids = std::mem::take(&mut self.dirty);
+        let moved = std::mem::take(&mut self.moved);
+        let accounts = std::mem::take(&mut self.dirty_accounts);
+        let flows = std::mem::take(&mut self.dirty_flows);
+        Changes {
+            at,
+            flows: flows
+                .into_iter()
+                .filter_map(|n| self.flows.get(&n).map(|f| (n, f.clone())))
+                .collect(),
+            flows_deleted: std::mem::take(&mut self.ended_flows).into_iter().collect(),
+            objects: ids
+                .into_iter()
+                .filter_map(|id| self.objects.get(&id).cloned())
+                .collect(),
+            moves: moved
+                .into_iter()
+                .filter_map(|id| self.objects.get(&id).map(|o| (id, o.location)))
+                .collect(),
+            deleted: std::mem::take(&mut self.deleted).into_iter().collect(),
+            accounts: accounts
+                .into_iter()
+                .filter_map(|id| self.accounts.get(&id).cloned())
+                .collect(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn obj(id: ObjId, key: &str, location: Option<ObjId>) -> Object {
+        let mut o = Object::new(id, key, "thing", Kind::Thing);
+        o.location = location;
+        o
+    }
+
+    #[test]
+    fn moving_keeps_the_location_index_true_and_marks_dirty() {
+        let mut w = World::new(1);
+        w.insert_loaded(obj(1, "room", None));
+        w.insert_loaded(obj(2, "hall", None));
+        w.insert_loaded(obj(3, "ball", Some(1)));
+        assert_eq!(w.contents(1), &[3]);
+        assert!(w.take_changes(0).is_empty(), "loading is not a change");
+        w.move_to(3, Some(2));
+        assert!(w.contents(1).is_empty());
+        assert_eq!(w.contents(2), &[3]);
+        let ch = w.take_changes(0);
+        assert!(ch.objects.is_empty(), "a move alone is written as a move");
+        assert_eq!(ch.moves, vec![(3, Some(2))]);
+        // Changed and moved: the whole row, with where it is now.
+        w.update(3, |o| o.key = "red ball".into());
+        w.move_to(3, None);
+        assert!(w.contents(2).is_empty());
+        let ch = w.take_changes(0);
+        assert!(ch.moves.is_empty());
+        assert_eq!(ch.objects.len(), 1);
+        assert_eq!(ch.objects[0].location, None);
+        // Moved, then changed: the same.
+        w.move_to(3, Some(1));
+        w.update(3, |o| o.key = "ball".into());
+        let ch = w.take_changes(0);
+        assert!(ch.moves.is_empty());
+        assert_eq!(ch.objects[0].location, Some(1));
+    }
+
+    #[test]
+    fn created_objects_take_reserved_ids_and_deleted_ones_leave_the_index() {
+        let mut w = World::new(1);
+        w.insert_loaded(obj(1, "room", None));
+        assert!(
+            w.create(obj(0, "early", None)).is_none(),
+            "no ids reserved yet"
+        );
+        w.add_free_ids(10..12);
+        let a = w.create(obj(0, "apple", Some(1))).unwrap();
+        let b = w.create(obj(0, "box", Some(1))).unwrap();
+        assert_eq!((a, b), (10, 11));
+        assert_eq!(w.contents(1), &[10, 11]);
+        w.delete(a);
+        assert_eq!(w.contents(1), &[11]);
+        let ch = w.take_changes(0);
+        assert_eq!(ch.deleted, vec![10]);
+        assert_eq!(
+            ch.objects.iter().map(|m| m.id).collect::<Vec<_>>(),
+            vec![11]
+        );
+    }
+}

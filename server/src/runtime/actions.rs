@@ -1,0 +1,309 @@
+//! What game code does to sessions: log in, puppet and unpuppet by Evennia's
+//! multisession modes, and route messages to sessions, objects, rooms and
+//! accounts.
+//!
+//! | mode | a second session of the account... |
+//! |---|---|
+//! | 0 | replaces the first, which is disconnected |
+//! | 1 | shares the puppet of the first |
+//! | 2 | has its own puppet; puppeting one another session has takes it over |
+//! | 3 | like 2, but the puppet is shared instead of taken over |
+
+use tavern_shared::{Msg, SessId};
+
+use crate::model::locks::Accessor;
+use crate::model::world::{Account, AccountId, ObjId};
+use crate::runtime::server::Server;
+
+/// Shown to the sessions a new login replaces in multisession mode 0.
+pub const LOGGED_IN_ELSEWHERE_MSG: &str = "Logged in from elsewhere. Disconnecting.";
+/// Told to a logged-in session that has no character to play.
+pub const OOC_MSG: &str =
+    "You are out-of-character (OOC).\nUse |wic <character>|n to get into the game.";
+
+impl Server {
+    /// The account a session is logged in to.
+    pub fn session_account(&self, sessid: SessId) -> Option<&Account> {
+        let id = self.sessions.get(sessid)?.account()?;
+        self.world.accounts.get(&id)
+    }
+
+    /// The object a session puppets.
+    pub fn session_puppet(&self, sessid: SessId) -> Option<ObjId> {
+        self.sessions.get(sessid)?.puppet()
+    }
+
+    /// Whether the account `sessid` is logged in to is a superuser.
+    pub fn is_superuser(&self, sessid: SessId) -> bool {
+        self.session_account(sessid).is_some_and(|a| a.is_superuser)
+    }
+
+    fn mode(&self) -> u8 {
+        self.settings.server.multisession_mode
+    }
+
+    /// Logs a session in to `account`. In mode 0 the account's other sessions
+    /// are disconnected first. Then, with `auto_puppet_on_login`, the last
+    /// character played is puppeted; otherwise the player starts out of character.
+    pub fn login(&mut self, sessid: SessId, account: Account) {
+        let account_id = account.id;
+        let name = account.name.clone();
+        // The running world's copy is the freshest; a login only adds a missing one.
+        self.world.accounts.entry(account_id).or_insert(account);
+        if self.mode() == 0 {
+            for other in self.sessions.of_account(account_id) {
+                if other != sessid {
+                    // The puppet passes to the new session: no "left the game".
+                    if let Some(s) = self.sessions.get_mut(other) {
+                        s.sync.puppet_id = None;
+                    }
+                    self.disconnect(other, Some(LOGGED_IN_ELSEWHERE_MSG.into()));
+                }
+            }
+        }
+        let Some(s) = self.sessions.get_mut(sessid) else {
+            return;
+        };
+        s.sync.logged_in = true;
+        s.sync.account_id = Some(account_id);
+        s.sync.account_name = Some(name);
+        s.sync.conn_time = tavern_shared::session::now_millis();
+        s.dirty = true;
+        tracing::info!(sessid, account = account_id, "logged in");
+        self.account_hook("at_post_login", |tc, s| {
+            tc.at_post_login(s, account_id, sessid)
+        });
+    }
+
+    /// Makes `sessid` control `obj`, by the rules of the multisession mode.
+    /// Returns why not (to tell the player) when it cannot.
+    pub fn puppet(&mut self, sessid: SessId, obj: ObjId) -> Result<(), String> {
+        let Some(account) = self.sessions.get(sessid).and_then(|s| s.account()) else {
+            return Err("You must be logged in to do that.".into());
+        };
+        if self.session_puppet(sessid) == Some(obj) {
+            return Ok(());
+        }
+        let Some(key) = self.world.get(obj).map(|o| o.key.clone()) else {
+            return Err("That character does not exist.".into());
+        };
+        let me = Accessor {
+            account: Some(account),
+            puppet: None,
+        };
+        if !self.access(me, obj, "puppet", false) {
+            return Err(format!("You don't have permission to puppet '{key}'."));
+        }
+        let others: Vec<SessId> = self
+            .sessions
+            .puppeting(obj)
+            .into_iter()
+            .filter(|&s| s != sessid)
+            .collect();
+        let mine = others
+            .iter()
+            .all(|&s| self.sessions.get(s).and_then(|s| s.account()) == Some(account));
+        if !mine {
+            return Err(format!(
+                "|c{key}|R is already puppeted by another Account.|n"
+            ));
+        }
+        let max = self.settings.server.max_nr_simultaneous_puppets;
+        if max > 0 && !self.has_perm(me, "Developer") {
+            let mut puppets: Vec<ObjId> = self
+                .sessions
+                .of_account(account)
+                .into_iter()
+                .filter(|&s| s != sessid)
+                .filter_map(|s| self.session_puppet(s))
+                .collect();
+            puppets.sort();
+            puppets.dedup();
+            // Taking over or sharing a puppet another session has does not add one.
+            if !puppets.contains(&obj) && puppets.len() >= max {
+                return Err("You are already puppeting the max number of characters.".into());
+            }
+        }
+        let pre = self.hook(obj, "at_pre_puppet", Ok(()), |tc, s| {
+            tc.at_pre_puppet(s, obj, sessid)
+        });
+        pre?;
+        self.unpuppet(sessid);
+        if !others.is_empty() {
+            if matches!(self.mode(), 1 | 3) {
+                self.msg_session(
+                    sessid,
+                    format!("Sharing |c{key}|n with another of your sessions."),
+                );
+                for &o in &others {
+                    self.msg_session(
+                        o,
+                        format!("|c{key}|n|G is now shared from another of your sessions.|n"),
+                    );
+                }
+            } else {
+                self.msg_session(
+                    sessid,
+                    format!("Taking over |c{key}|n from another of your sessions."),
+                );
+                for &o in &others {
+                    self.msg_session(
+                        o,
+                        format!("|c{key}|n|R is now acted from another of your sessions.|n"),
+                    );
+                    // The character stays in the world: it changes hands.
+                    if let Some(s) = self.sessions.get_mut(o) {
+                        s.sync.puppet_id = None;
+                        s.dirty = true;
+                    }
+                    self.msg_session(o, OOC_MSG);
+                }
+            }
+        }
+        if let Some(s) = self.sessions.get_mut(sessid) {
+            s.sync.puppet_id = Some(obj);
+            s.dirty = true;
+        }
+        self.refresh_feeds(sessid);
+        self.world
+            .update_account(account, |a| a.last_puppet = Some(obj));
+        // Back where the character was when its player left.
+        if let Some(o) = self.world.get(obj)
+            && o.location.is_none()
+        {
+            let prelogout = o
+                .attr::<ObjId>("prelogout_location")
+                .filter(|l| self.world.get(*l).is_some());
+            let dest = prelogout
+                .or(o.home.filter(|h| self.world.get(*h).is_some()))
+                .unwrap_or(self.world.start_room);
+            self.world.update(obj, |o| {
+                o.db.remove("prelogout_location");
+            });
+            self.world.move_to(obj, Some(dest));
+        }
+        self.hook(obj, "at_post_puppet", (), |tc, s| {
+            tc.at_post_puppet(s, obj, sessid)
+        });
+        Ok(())
+    }
+
+    /// Releases the session's puppet, if any, and runs its `at_post_unpuppet`
+    /// (by default, a character nobody controls leaves the world).
+    pub fn unpuppet(&mut self, sessid: SessId) -> Option<ObjId> {
+        let s = self.sessions.get_mut(sessid)?;
+        let obj = s.sync.puppet_id.take()?;
+        s.dirty = true;
+        self.feed_states.remove(&sessid);
+        self.hook(obj, "at_post_unpuppet", (), |tc, s| {
+            tc.at_post_unpuppet(s, obj, sessid)
+        });
+        Some(obj)
+    }
+
+    /// Sends text to every session puppeting `obj`.
+    pub fn msg_obj(&mut self, obj: ObjId, text: &str) {
+        for s in self.sessions.puppeting(obj) {
+            self.msg_session(s, text);
+        }
+    }
+
+    /// Sends text to everything in `loc` except `exclude`.
+    pub fn msg_location(&mut self, loc: ObjId, text: &str, exclude: &[ObjId]) {
+        let sessions: Vec<SessId> = self
+            .world
+            .contents(loc)
+            .iter()
+            .filter(|o| !exclude.contains(o))
+            .flat_map(|&o| self.sessions.puppeting(o))
+            .collect();
+        self.send_msg_many(&sessions, Msg::text(text));
+    }
+
+    /// The sessions whose puppet is in `room`.
+    pub fn sessions_in(&self, room: ObjId) -> Vec<SessId> {
+        let mut out: Vec<SessId> = self
+            .world
+            .contents(room)
+            .iter()
+            .flat_map(|&o| self.sessions.puppeting(o))
+            .collect();
+        out.sort_unstable();
+        out
+    }
+
+    /// Sends text to every session of an account.
+    pub fn msg_account(&mut self, account: AccountId, text: &str) {
+        for s in self.sessions.of_account(account) {
+            self.msg_session(s, text);
+        }
+    }
+
+    /// What an account sees out of character: its characters and sessions.
+    pub fn ooc_appearance(&self, account: AccountId, sessid: SessId) -> String {
+        let Some(a) = self.world.accounts.get(&account) else {
+            return String::new();
+        };
+        let line = "|g--------------------------------------------------------------------|n";
+        let mut out = format!(
+            "{line}\nAccount |g{}|n (you are Out-of-Character)\n",
+            a.name
+        );
+        let sessions = self.sessions.of_account(account);
+        out.push_str("\n|wConnected session(s):|n");
+        for s in &sessions {
+            let Some(sess) = self.sessions.get(*s) else {
+                continue;
+            };
+            let marker = if *s == sessid { "*" } else { " " };
+            out.push_str(&format!(
+                "\n {marker}{s} {} {}",
+                sess.sync.protocol,
+                sess.ip()
+            ));
+        }
+        let chars = self.world.characters_of(account);
+        let max = self.settings.server.max_nr_characters;
+        let max_s = if max == 0 {
+            "-".into()
+        } else {
+            max.to_string()
+        };
+        if chars.is_empty() {
+            out.push_str("\n\nYou don't have a character yet. Use |wcharcreate <name>|n.");
+        } else {
+            out.push_str(&format!(
+                "\n\nAvailable character(s) ({}/{max_s}, |wic <name>|n to play):",
+                chars.len()
+            ));
+            for c in chars {
+                let Some(o) = self.world.get(c) else { continue };
+                let players: Vec<SessId> = self.sessions.puppeting(c);
+                let played = match players.as_slice() {
+                    [] => String::new(),
+                    p if p.contains(&sessid) => " (played by you in this session)".into(),
+                    p => format!(
+                        " (played by you in session {})",
+                        p.iter()
+                            .map(|s| s.to_string())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                };
+                out.push_str(&format!("\n - |c{}|n{played}", o.key));
+            }
+        }
+        out.push('\n');
+        out.push_str(line);
+        out
+    }
+}
+
+/// "a", "a and b", "a, b and c".
+pub fn list_and(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [init @ .., last] => format!("{} and {}", init.join(", "), last),
+    }
+}

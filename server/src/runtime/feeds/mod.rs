@@ -1,0 +1,397 @@
+//! Live client data: GMCP packages and MSDP variables fed from the world.
+//!
+//! A [`Feed`] is one GMCP package (`Char.Vitals`, `Room.Info`, ...): a
+//! snapshot of what it says about a character, which changes it watches, and
+//! the same data under MSDP names. After every event the server looks at the
+//! objects that changed, finds the sessions whose puppet a feed watches them
+//! for, and sends each such session the packages whose snapshot differs from
+//! what it last sent — so a burst of changes within one command is one update,
+//! and an unchanged package is never sent again. Each session gets the data of
+//! its own puppet only.
+//!
+//! GMCP goes to sessions whose client speaks it (telnet GMCP, or a websocket)
+//! and, once the client has sent `Core.Supports.Set`, only for the modules it
+//! listed. MSDP variables go to sessions that asked for them with `REPORT`.
+//! After a login or puppet change, and after every reload, a session gets a
+//! fresh snapshot of everything.
+
+mod core;
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+use tavern_shared::{Msg, SessId};
+
+use crate::model::world::ObjId;
+use crate::runtime::server::Server;
+
+pub use self::core::{
+    CharBase, CharName, CharStatus, CharStatusVars, CharVitals, DEFAULT_STATUS_VARS, GroupInfo,
+    GroupMembers, RoomInfo,
+};
+
+/// One GMCP package fed from the world. See the [module docs](self).
+///
+/// ```
+/// use serde_json::{Value, json};
+/// use tavern_server::feeds::Feed;
+/// use tavern_server::{ObjId, Server};
+///
+/// /// `Char.Purse`: the gold a character carries.
+/// struct Purse;
+///
+/// impl Feed for Purse {
+///     fn package(&self) -> &str { "Char.Purse" }
+///     fn snapshot(&self, server: &Server, puppet: ObjId) -> Option<Value> {
+///         let gold = server.world.get(puppet)?.attr::<i64>("gold")?;
+///         Some(json!({ "gold": gold }))
+///     }
+///     fn msdp(&self, snapshot: &Value) -> Vec<(String, Value)> {
+///         vec![("GOLD".into(), snapshot["gold"].clone())]
+///     }
+///     fn msdp_variables(&self) -> &[&str] { &["GOLD"] }
+/// }
+/// ```
+pub trait Feed: Send + Sync + 'static {
+    /// The GMCP package name: `Char.Vitals`.
+    fn package(&self) -> &str;
+
+    /// What the package says about the character `puppet` now; `None` sends
+    /// nothing (the game has no such data for it).
+    fn snapshot(&self, server: &Server, puppet: ObjId) -> Option<Value>;
+
+    /// Whether a change to `changed` may change this package for `puppet`.
+    /// It is asked about the objects near the puppet: itself, what it carries,
+    /// its location and what is there (and its group's members). The default
+    /// watches the puppet itself.
+    fn watches(&self, server: &Server, puppet: ObjId, changed: ObjId) -> bool {
+        let _ = server;
+        changed == puppet
+    }
+
+    /// Whether the package shows anything about where the puppet is. A
+    /// puppet that only moved (the commonest change there is) is looked at
+    /// again only by packages that do; the default says yes, so no package
+    /// is ever missed.
+    fn follows_location(&self) -> bool {
+        true
+    }
+
+    /// After the first snapshot, send only the keys whose values changed
+    /// (IRE's `Char.Status`).
+    fn deltas(&self) -> bool {
+        false
+    }
+
+    /// The same data as MSDP variables.
+    fn msdp(&self, snapshot: &Value) -> Vec<(String, Value)> {
+        let _ = snapshot;
+        Vec::new()
+    }
+
+    /// The MSDP variable names [`Feed::msdp`] fills (for `LIST REPORTABLE_VARIABLES`).
+    fn msdp_variables(&self) -> &[&str] {
+        &[]
+    }
+}
+
+/// The feeds a game has: Tavern's, then the game's own.
+#[derive(Clone)]
+pub struct Feeds {
+    feeds: Vec<Arc<dyn Feed>>,
+}
+
+impl Default for Feeds {
+    fn default() -> Self {
+        let feeds: Vec<Arc<dyn Feed>> = vec![
+            Arc::new(CharBase),
+            Arc::new(CharName),
+            Arc::new(CharVitals),
+            Arc::new(CharStatusVars::default()),
+            Arc::new(CharStatus::default()),
+            Arc::new(RoomInfo),
+            Arc::new(GroupInfo),
+            Arc::new(GroupMembers),
+        ];
+        Feeds { feeds }
+    }
+}
+
+impl Feeds {
+    /// Adds a feed; one with the same package replaces it.
+    pub fn add(&mut self, feed: Arc<dyn Feed>) {
+        self.feeds.retain(|f| f.package() != feed.package());
+        self.feeds.push(feed);
+    }
+
+    /// Every feed.
+    pub fn iter(&self) -> impl Iterator<Item = &Arc<dyn Feed>> {
+        self.feeds.iter()
+    }
+
+    /// Every MSDP variable the feeds fill.
+    pub fn msdp_variables(&self) -> Vec<&str> {
+        self.feeds
+            .iter()
+            .flat_map(|f| f.msdp_variables().iter().copied())
+            .collect()
+    }
+}
+
+/// What a session was last sent, per package and per MSDP variable.
+#[derive(Debug, Default)]
+pub struct FeedState {
+    /// The last GMCP payload of each package (the full snapshot, also for
+    /// packages sent as deltas).
+    pub gmcp: HashMap<String, Value, rustc_hash::FxBuildHasher>,
+    /// The last value of each reported MSDP variable.
+    pub msdp: HashMap<String, Value, rustc_hash::FxBuildHasher>,
+    /// Everything is to be sent again (login, puppet change, reload).
+    pub fresh: bool,
+}
+
+/// The telnet option name a GMCP-speaking client has in its flags.
+const GMCP_OPTION: &str = "GMCP";
+
+/// The GMCP message for a package.
+pub fn gmcp(package: &str, payload: Value) -> Msg {
+    Msg::new(package)
+        .arg(payload)
+        .kwarg("options", json!({"protocol": "gmcp"}))
+}
+
+/// The MSDP message for a variable.
+pub fn msdp(name: &str, value: Value) -> Msg {
+    Msg::new(name)
+        .arg(value)
+        .kwarg("options", json!({"protocol": "msdp"}))
+}
+
+/// Whether a client that sent `supports` (`Core.Supports.Set`) takes `package`.
+/// A client that sent nothing takes everything.
+pub fn supported(supports: &[String], package: &str) -> bool {
+    if supports.is_empty() {
+        return true;
+    }
+    supports.iter().any(|s| {
+        let module = s.split_whitespace().next().unwrap_or("");
+        package.eq_ignore_ascii_case(module)
+            || (package.len() > module.len()
+                && package[..module.len()].eq_ignore_ascii_case(module)
+                && package.as_bytes()[module.len()] == b'.')
+    })
+}
+
+/// The keys of `new` whose values differ from `old` (all of `new` if either is
+/// not an object).
+fn delta(old: Option<&Value>, new: &Value) -> Value {
+    match (old, new) {
+        (Some(Value::Object(old)), Value::Object(new)) => Value::Object(
+            new.iter()
+                .filter(|(k, v)| old.get(*k) != Some(v))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        ),
+        _ => new.clone(),
+    }
+}
+
+impl Server {
+    /// Whether a session's client takes GMCP.
+    pub fn speaks_gmcp(&self, sessid: SessId) -> bool {
+        self.sessions.get(sessid).is_some_and(|s| {
+            s.sync.protocol == "websocket" || s.sync.flags.options.iter().any(|o| o == GMCP_OPTION)
+        })
+    }
+
+    /// The last payload of a GMCP package sent to a session (what a client
+    /// shows for it now).
+    pub fn last_oob(&self, sessid: SessId, package: &str) -> Option<&Value> {
+        self.feed_states.get(&sessid)?.gmcp.get(package)
+    }
+
+    /// Sends a session every package and reported variable again on the next pass.
+    pub fn refresh_feeds(&mut self, sessid: SessId) {
+        self.feed_states.entry(sessid).or_default().fresh = true;
+        self.feed_fresh.insert(sessid);
+    }
+
+    /// Sends a line of a communication channel (`say` is one) to sessions as
+    /// GMCP `Comm.Channel.Text` `{channel, talker, text}`.
+    pub fn channel_text(&mut self, sessions: &[SessId], channel: &str, talker: &str, text: &str) {
+        let payload = json!({"channel": channel, "talker": talker, "text": text});
+        let to: Vec<SessId> = sessions
+            .iter()
+            .copied()
+            .filter(|&s| self.speaks_gmcp(s) && self.session_supports(s, "Comm.Channel.Text"))
+            .collect();
+        self.send_msg_many(&to, gmcp("Comm.Channel.Text", payload));
+    }
+
+    fn session_supports(&self, sessid: SessId, package: &str) -> bool {
+        self.sessions
+            .get(sessid)
+            .is_some_and(|s| supported(&s.sync.flags.oob_supports, package))
+    }
+
+    /// Whether a session takes live data: GMCP, or MSDP with reported variables.
+    fn takes_feeds(&self, sessid: SessId) -> bool {
+        self.speaks_gmcp(sessid) || !crate::runtime::inputfuncs::reported(self, sessid).is_empty()
+    }
+
+    /// The puppets whose feeds may change when `changed` did: it, what holds
+    /// it, what it holds, and what shares a place with it; plus its group.
+    fn near(&self, changed: ObjId, out: &mut BTreeSet<ObjId>) {
+        let consider = |id: ObjId, out: &mut BTreeSet<ObjId>| {
+            if self.sessions.is_puppeted(id) {
+                out.insert(id);
+            }
+        };
+        consider(changed, out);
+        for &c in self.world.contents(changed) {
+            consider(c, out);
+        }
+        if let Some(loc) = self.world.get(changed).and_then(|o| o.location) {
+            consider(loc, out);
+            for &c in self.world.contents(loc) {
+                consider(c, out);
+            }
+        }
+        // Its group now, and the group it was in when last looked at (it may
+        // have left): both groups' members see the change.
+        if self.feed_pass_groups.is_empty() {
+            return;
+        }
+        let now = core::group_of(self, changed);
+        let before = self.feed_groups.get(&changed).cloned();
+        let puppets = self.sessions.puppets();
+        for group in [now.as_ref(), before.as_ref()].into_iter().flatten() {
+            for &p in &puppets {
+                if core::group_of(self, p).as_ref() == Some(group) {
+                    out.insert(p);
+                }
+            }
+        }
+    }
+
+    /// After an event: send every session the packages and reported MSDP
+    /// variables that changed for its puppet.
+    pub(crate) fn feed_pass(&mut self) {
+        let touched = self.world.take_touched();
+        let fresh = std::mem::take(&mut self.feed_fresh);
+        if touched.is_empty() && fresh.is_empty() {
+            return;
+        }
+        // The groups the touched objects are (or were) in: group feeds look
+        // no further when there are none.
+        self.feed_pass_groups = touched
+            .iter()
+            .flat_map(|&c| [core::group_of(self, c), self.feed_groups.get(&c).cloned()])
+            .flatten()
+            .collect();
+        let mut affected = BTreeSet::new();
+        for &changed in &touched {
+            self.near(changed, &mut affected);
+        }
+        // The sessions to look at: fresh ones, and those of puppets near a change.
+        let mut todo = fresh;
+        for &p in &affected {
+            todo.extend(self.sessions.puppeting(p));
+        }
+        let game = self.game.clone();
+        for sessid in todo {
+            let puppet = self.sessions.get(sessid).and_then(|s| s.puppet());
+            let is_fresh = self.feed_states.get(&sessid).is_some_and(|st| st.fresh);
+            let Some(puppet) = puppet.filter(|_| self.takes_feeds(sessid)) else {
+                if is_fresh {
+                    // Nothing to send now; the next puppet or client change refreshes it again.
+                    self.feed_states.remove(&sessid);
+                }
+                continue;
+            };
+            let gmcp_on = self.speaks_gmcp(sessid);
+            let reported = crate::runtime::inputfuncs::reported(self, sessid);
+            let mut out = Vec::new();
+            {
+                let state = self.feed_states.entry(sessid).or_default();
+                if state.fresh {
+                    state.gmcp.clear();
+                    state.msdp.clear();
+                }
+            }
+            for feed in game.feeds.iter() {
+                let follows = feed.follows_location();
+                let watched = is_fresh
+                    || touched.iter().any(|&c| {
+                        // A puppet that only moved changes no package that shows nothing of where it is.
+                        (follows || c != puppet || !self.world.only_moved(c))
+                            && feed.watches(self, puppet, c)
+                    });
+                if !watched {
+                    continue;
+                }
+                let package = feed.package();
+                let gmcp_wanted = gmcp_on && self.session_supports(sessid, package);
+                let msdp_wanted = feed
+                    .msdp_variables()
+                    .iter()
+                    .any(|v| reported.iter().any(|r| r == v));
+                if !gmcp_wanted && !msdp_wanted {
+                    continue;
+                }
+                let snapshot = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    feed.snapshot(self, puppet)
+                }))
+                .unwrap_or_else(|_| {
+                    tracing::error!(package, "a feed's snapshot panicked");
+                    None
+                });
+                let Some(snapshot) = snapshot else {
+                    continue;
+                };
+                let state = self.feed_states.entry(sessid).or_default();
+                if gmcp_wanted {
+                    let last = state.gmcp.get(package);
+                    if last != Some(&snapshot) {
+                        let payload = if feed.deltas() {
+                            delta(last, &snapshot)
+                        } else {
+                            snapshot.clone()
+                        };
+                        out.push(gmcp(package, payload));
+                        state.gmcp.insert(package.to_string(), snapshot.clone());
+                    }
+                }
+                if msdp_wanted {
+                    for (name, value) in feed.msdp(&snapshot) {
+                        if reported.contains(&name) && state.msdp.get(&name) != Some(&value) {
+                            out.push(msdp(&name, value.clone()));
+                            state.msdp.insert(name, value);
+                        }
+                    }
+                }
+            }
+            if let Some(st) = self.feed_states.get_mut(&sessid) {
+                st.fresh = false;
+            }
+            for m in out {
+                self.send_msg(sessid, m);
+            }
+        }
+        // Remember groups only now: the group feeds above compared with the old ones.
+        self.remember_groups(&touched);
+    }
+
+    fn remember_groups(&mut self, touched: &BTreeSet<ObjId>) {
+        for &changed in touched {
+            match core::group_of(self, changed) {
+                Some(g) => self.feed_groups.insert(changed, g),
+                None => self.feed_groups.remove(&changed),
+            };
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,436 @@
+//! The feeds against a real in-process server: what each session is sent,
+//! when, and only for its own puppet.
+
+use serde_json::{Value, json};
+use tavern_shared::link::{PortalOp, StartMode, ToPortal, ToServer};
+
+use crate::model::world::ObjId;
+use crate::testing::harness::{LinkHarness, harness_with, oob_for, texts_for};
+use crate::{CmdCtx, Command, Game};
+
+/// `hurt <n>`: takes n hit points, one at a time (a burst of n changes).
+struct Hurt;
+
+impl Command for Hurt {
+    fn key(&self) -> &str {
+        "hurt"
+    }
+    fn help(&self) -> &str {
+        "hurt <n>"
+    }
+    fn func(&self, ctx: &mut CmdCtx<'_>) {
+        let n: i64 = ctx.args.parse().unwrap_or(1);
+        let me = ctx.caller().unwrap();
+        for _ in 0..n {
+            ctx.server.world.update(me, |o| {
+                let hp = o.attr::<i64>("hp").unwrap_or(0);
+                o.set_attr("hp", hp - 1);
+            });
+        }
+        ctx.msg("Ouch.");
+    }
+}
+
+fn game() -> Game {
+    Game::new().command(Hurt)
+}
+
+/// The payloads of one GMCP package among a session's messages.
+fn gmcp(frames: &[ToPortal], sessid: u64, package: &str) -> Vec<Value> {
+    oob_for(frames, sessid)
+        .into_iter()
+        .filter(|(p, name, _)| p == "gmcp" && name == package)
+        .map(|(_, _, v)| v)
+        .collect()
+}
+
+fn msdp(frames: &[ToPortal], sessid: u64) -> Vec<(String, Value)> {
+    oob_for(frames, sessid)
+        .into_iter()
+        .filter(|(p, _, _)| p == "msdp")
+        .map(|(_, n, v)| (n, v))
+        .collect()
+}
+
+/// A character with vitals, logged in on a GMCP session.
+async fn player(
+    h: &mut LinkHarness,
+    sessid: u64,
+    name: &str,
+    supports: &[&str],
+) -> (ObjId, Vec<ToPortal>) {
+    let (a, c) = h.account(name, &[]).await;
+    h.server.world.update(c, |o| {
+        o.set_attr("hp", 20);
+        o.set_attr("maxhp", 20);
+        o.set_attr("level", 3);
+    });
+    h.connect_gmcp(sessid, supports);
+    let frames = h.login_only(sessid, a);
+    (c, frames)
+}
+
+#[tokio::test]
+async fn a_login_gets_a_full_snapshot_of_its_own_character() {
+    let mut h = harness_with(game(), |_| {}).await;
+    let (_, frames) = player(&mut h, 1, "Anna", &[]).await;
+    assert_eq!(
+        gmcp(&frames, 1, "Char.Vitals"),
+        vec![json!({"hp": 20, "maxhp": 20})]
+    );
+    assert_eq!(
+        gmcp(&frames, 1, "Char.Base"),
+        vec![json!({"name": "Anna", "level": 3})]
+    );
+    assert_eq!(
+        gmcp(&frames, 1, "Char.Name"),
+        vec![json!({"name": "Anna", "fullname": "Anna"})]
+    );
+    assert_eq!(gmcp(&frames, 1, "Char.Status"), vec![json!({"level": 3})]);
+    assert_eq!(gmcp(&frames, 1, "Char.StatusVars")[0]["level"], "Level");
+    let room = &gmcp(&frames, 1, "Room.Info")[0];
+    assert_eq!(room["num"], json!(h.server.world.start_room));
+    assert_eq!(room["name"], "Limbo");
+    assert_eq!(gmcp(&frames, 1, "Group.Members"), vec![json!([])]);
+    assert_eq!(
+        h.server.last_oob(1, "Char.Vitals"),
+        Some(&json!({"hp": 20, "maxhp": 20}))
+    );
+}
+
+#[tokio::test]
+async fn a_burst_of_changes_is_one_update_and_only_for_the_owner() {
+    let mut h = harness_with(game(), |_| {}).await;
+    player(&mut h, 1, "Anna", &[]).await;
+    player(&mut h, 2, "Bert", &[]).await;
+    let frames = h.input(1, "hurt 5");
+    assert_eq!(
+        gmcp(&frames, 1, "Char.Vitals"),
+        vec![json!({"hp": 15, "maxhp": 20})]
+    );
+    assert!(
+        gmcp(&frames, 2, "Char.Vitals").is_empty(),
+        "Bert got Anna's vitals"
+    );
+    // Nothing changed: nothing sent.
+    let frames = h.input(1, "look");
+    assert!(
+        oob_for(&frames, 1)
+            .iter()
+            .all(|(_, n, _)| n != "Char.Vitals")
+    );
+}
+
+#[tokio::test]
+async fn char_status_sends_only_what_changed_after_the_first_time() {
+    let mut h = harness_with(game(), |_| {}).await;
+    let (anna, _) = player(&mut h, 1, "Anna", &[]).await;
+    h.server.world.update(anna, |o| {
+        o.set_attr("gold", 7);
+    });
+    let frames = h.input(1, "look");
+    assert_eq!(gmcp(&frames, 1, "Char.Status"), vec![json!({"gold": 7})]);
+    assert_eq!(
+        h.server.last_oob(1, "Char.Status"),
+        Some(&json!({"level": 3, "gold": 7}))
+    );
+}
+
+#[tokio::test]
+async fn core_supports_limits_the_packages() {
+    let mut h = harness_with(game(), |_| {}).await;
+    let (_, frames) = player(&mut h, 1, "Anna", &["Char 1", "Room.Info 1"]).await;
+    assert_eq!(gmcp(&frames, 1, "Char.Vitals").len(), 1);
+    assert_eq!(gmcp(&frames, 1, "Room.Info").len(), 1);
+    assert!(gmcp(&frames, 1, "Group.Members").is_empty());
+    let frames = h.input(1, "say hi");
+    assert!(gmcp(&frames, 1, "Comm.Channel.Text").is_empty());
+}
+
+#[tokio::test]
+async fn say_is_channel_text_for_everyone_in_the_room() {
+    let mut h = harness_with(game(), |_| {}).await;
+    player(&mut h, 1, "Anna", &[]).await;
+    player(&mut h, 2, "Bert", &[]).await;
+    let frames = h.input(1, "say hello");
+    let want = json!({"channel": "say", "talker": "Anna", "text": "hello"});
+    assert_eq!(gmcp(&frames, 1, "Comm.Channel.Text"), vec![want.clone()]);
+    assert_eq!(gmcp(&frames, 2, "Comm.Channel.Text"), vec![want]);
+}
+
+#[tokio::test]
+async fn what_a_room_hears_is_one_op_for_all_its_listeners() {
+    let mut h = harness_with(game(), |_| {}).await;
+    for (k, name) in ["Anna", "Bert", "Cleo", "Dora"].iter().enumerate() {
+        player(&mut h, k as u64 + 1, name, &[]).await;
+    }
+    let frames = h.input(1, "say hello");
+    let many: Vec<(Vec<u64>, Vec<String>)> = frames
+        .iter()
+        .flat_map(|f| match f {
+            ToPortal::Batch { ops, .. } => ops.clone(),
+            _ => Vec::new(),
+        })
+        .filter_map(|op| match op {
+            PortalOp::OutputMany { sessids, msgs } => {
+                Some((sessids, msgs.into_iter().map(|m| m.cmd).collect()))
+            }
+            _ => None,
+        })
+        .collect();
+    // The line for the three who hear it, and their channel text.
+    assert_eq!(
+        many,
+        vec![
+            (vec![2, 3, 4], vec!["text".to_string()]),
+            (vec![1, 2, 3, 4], vec!["Comm.Channel.Text".to_string()]),
+        ]
+    );
+    for s in 2..=4 {
+        let heard = texts_for(&frames, s);
+        assert!(
+            heard.len() == 1 && heard[0].starts_with("Anna says, \"hello"),
+            "{heard:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn room_info_follows_the_character_and_its_exits() {
+    let mut h = harness_with(game(), |_| {}).await;
+    let (anna, _) = player(&mut h, 1, "Anna", &[]).await;
+    let limbo = h.server.world.start_room;
+    let garden = h
+        .server
+        .create_object(crate::NewObject::new(crate::Kind::Room, "Garden").attr("area", "Town"))
+        .unwrap();
+    let exit = h
+        .server
+        .create_object(
+            crate::NewObject::new(crate::Kind::Exit, "garden")
+                .location(limbo)
+                .destination(garden),
+        )
+        .unwrap();
+    let frames = h.input(1, "look");
+    let info = gmcp(&frames, 1, "Room.Info");
+    assert_eq!(info.len(), 1, "a new exit changes Room.Info");
+    assert_eq!(info[0]["exits"], json!({"garden": garden}));
+    let frames = h.input(1, "garden");
+    let info = gmcp(&frames, 1, "Room.Info");
+    assert_eq!(info[0]["name"], "Garden");
+    assert_eq!(info[0]["area"], "Town");
+    assert_eq!(h.server.world.get(anna).unwrap().location, Some(garden));
+    let _ = exit;
+}
+
+#[tokio::test]
+async fn group_members_see_each_other_and_a_leaver() {
+    let mut h = harness_with(game(), |_| {}).await;
+    let (anna, _) = player(&mut h, 1, "Anna", &[]).await;
+    let (bert, _) = player(&mut h, 2, "Bert", &[]).await;
+    for (c, lead) in [(anna, true), (bert, false)] {
+        h.server.world.update(c, |o| {
+            o.set_attr("group", "Wolves");
+            o.set_attr("group_leader", lead);
+        });
+    }
+    let frames = h.input(1, "look");
+    let members = &gmcp(&frames, 2, "Group.Members")[0];
+    assert_eq!(members[0]["name"], "Anna", "the leader first");
+    assert_eq!(members[1]["info"]["hp"], 20);
+    assert_eq!(
+        gmcp(&frames, 2, "Group.Info")[0],
+        json!({"groupname": "Wolves", "leader": "Anna", "count": 2})
+    );
+    // Anna is hurt: Bert's party widget shows it.
+    let frames = h.input(1, "hurt 3");
+    assert_eq!(gmcp(&frames, 2, "Group.Members")[0][0]["info"]["hp"], 17);
+    // Anna leaves: Bert is told, though she is no longer in his group.
+    h.server.world.update(anna, |o| {
+        o.set_attr("group", "");
+    });
+    let frames = h.input(1, "look");
+    assert_eq!(gmcp(&frames, 2, "Group.Info")[0]["count"], 1);
+}
+
+#[tokio::test]
+async fn msdp_reports_a_variable_again_when_it_changes() {
+    let mut h = harness_with(game(), |_| {}).await;
+    player(&mut h, 1, "Anna", &[]).await;
+    let report = tavern_shared::Msg::new("msdp_report")
+        .arg(json!("HEALTH"))
+        .arg(json!("ROOM_NAME"));
+    let frames = h.link(ToServer::Input {
+        sessid: 1,
+        seq: 1,
+        msg: report,
+    });
+    assert_eq!(
+        msdp(&frames, 1),
+        vec![
+            ("HEALTH".into(), json!(20)),
+            ("ROOM_NAME".into(), json!("Limbo"))
+        ]
+    );
+    let frames = h.input(1, "hurt 2");
+    assert_eq!(msdp(&frames, 1), vec![("HEALTH".into(), json!(18))]);
+    let frames = h.input(1, "look");
+    assert!(
+        msdp(&frames, 1).is_empty(),
+        "unchanged values are not sent again"
+    );
+    let unreport = tavern_shared::Msg::new("msdp_unreport").arg(json!("HEALTH"));
+    h.link(ToServer::Input {
+        sessid: 1,
+        seq: 2,
+        msg: unreport,
+    });
+    let frames = h.input(1, "hurt 1");
+    assert!(msdp(&frames, 1).is_empty());
+}
+
+#[tokio::test]
+async fn after_a_reload_every_session_gets_a_fresh_snapshot() {
+    let mut h = harness_with(game(), |_| {}).await;
+    player(&mut h, 1, "Anna", &[]).await;
+    let sync = h.server.sessions.get(1).unwrap().sync.clone();
+    let frames = h.link(ToServer::Sync {
+        portal_instance: 7,
+        start_mode: StartMode::Reload,
+        sessions: vec![sync],
+    });
+    assert_eq!(
+        gmcp(&frames, 1, "Char.Vitals"),
+        vec![json!({"hp": 20, "maxhp": 20})]
+    );
+    assert_eq!(gmcp(&frames, 1, "Room.Info").len(), 1);
+}
+
+/// A package that counts how often it is asked for a snapshot.
+struct Counting {
+    package: &'static str,
+    follows: bool,
+    asked: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl super::Feed for Counting {
+    fn package(&self) -> &str {
+        self.package
+    }
+    fn snapshot(&self, server: &crate::Server, puppet: ObjId) -> Option<Value> {
+        self.asked.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let o = server.world.get(puppet)?;
+        Some(json!({"hp": o.attr::<i64>("hp"), "at": o.location}))
+    }
+    fn follows_location(&self) -> bool {
+        self.follows
+    }
+}
+
+#[tokio::test]
+async fn a_move_is_looked_at_only_by_packages_that_follow_the_location() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let (still, moving) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let g = game()
+        .feed(Counting {
+            package: "Test.Still",
+            follows: false,
+            asked: still.clone(),
+        })
+        .feed(Counting {
+            package: "Test.Where",
+            follows: true,
+            asked: moving.clone(),
+        });
+    let mut h = harness_with(g, |_| {}).await;
+    let (anna, _) = player(&mut h, 1, "Anna", &[]).await;
+    let limbo = h.server.world.start_room;
+    let garden = h
+        .server
+        .create_object(crate::NewObject::new(crate::Kind::Room, "Garden"))
+        .unwrap();
+    h.server
+        .create_object(
+            crate::NewObject::new(crate::Kind::Exit, "garden")
+                .location(limbo)
+                .destination(garden),
+        )
+        .unwrap();
+    h.input(1, "look");
+    let (s0, m0) = (still.load(Ordering::SeqCst), moving.load(Ordering::SeqCst));
+    // Walking only moves Anna: the package that shows nothing of where she is is not asked.
+    let frames = h.input(1, "garden");
+    assert_eq!(h.server.world.get(anna).unwrap().location, Some(garden));
+    assert_eq!(still.load(Ordering::SeqCst), s0, "asked about a move");
+    assert!(moving.load(Ordering::SeqCst) > m0);
+    assert_eq!(gmcp(&frames, 1, "Test.Where")[0]["at"], json!(garden));
+    assert!(gmcp(&frames, 1, "Test.Still").is_empty());
+    // A change of her attributes is looked at by both.
+    let frames = h.input(1, "hurt 2");
+    assert!(still.load(Ordering::SeqCst) > s0);
+    assert_eq!(gmcp(&frames, 1, "Test.Still")[0]["hp"], json!(18));
+    // Moving and changing in one command: both again.
+    let s1 = still.load(Ordering::SeqCst);
+    h.server.world.update(anna, |o| o.set_attr("hp", 5));
+    let frames = h.input(1, "look");
+    assert!(still.load(Ordering::SeqCst) > s1);
+    assert_eq!(gmcp(&frames, 1, "Test.Still")[0]["hp"], json!(5));
+}
+
+#[tokio::test]
+async fn a_game_feed_is_sent_and_replaces_a_builtin_of_its_name() {
+    struct Vitals;
+    impl super::Feed for Vitals {
+        fn package(&self) -> &str {
+            "Char.Vitals"
+        }
+        fn snapshot(&self, server: &crate::Server, puppet: ObjId) -> Option<Value> {
+            let hp = server.world.get(puppet)?.attr::<i64>("hp")?;
+            Some(json!({"hp": hp.to_string(), "string": format!("H:{hp}")}))
+        }
+    }
+    let mut h = harness_with(game().feed(Vitals), |_| {}).await;
+    let (_, frames) = player(&mut h, 1, "Anna", &[]).await;
+    assert_eq!(
+        gmcp(&frames, 1, "Char.Vitals"),
+        vec![json!({"hp": "20", "string": "H:20"})]
+    );
+}
+
+#[test]
+fn supports_matches_modules_and_their_packages() {
+    use super::supported;
+    let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+    assert!(supported(&[], "Room.Info"));
+    assert!(supported(&s(&["Char 1"]), "Char.Vitals"));
+    assert!(supported(&s(&["char 1"]), "Char.Vitals"));
+    assert!(!supported(&s(&["Char 1"]), "Charm.Info"));
+    assert!(supported(&s(&["Comm.Channel 1"]), "Comm.Channel.Text"));
+    assert!(!supported(&s(&["Comm.Channel 1"]), "Comm.Tell"));
+    assert!(supported(&s(&["Room.Info 1"]), "Room.Info"));
+}
+
+#[tokio::test]
+async fn gmcp_clients_are_told_goodbye_before_a_shutdown_not_a_reload() {
+    use tavern_shared::link::StopMode;
+    let mut h = harness_with(game(), |_| {}).await;
+    player(&mut h, 1, "Anna", &[]).await;
+    h.connect(2); // a plain telnet client: no GMCP
+    let frames = h.link(ToServer::Stop {
+        mode: StopMode::Reload,
+    });
+    assert!(gmcp(&frames, 1, "Core.Goodbye").is_empty());
+    let mut h = harness_with(game(), |_| {}).await;
+    player(&mut h, 1, "Anna", &[]).await;
+    h.connect(2);
+    let frames = h.link(ToServer::Stop {
+        mode: StopMode::Shutdown,
+    });
+    assert_eq!(
+        gmcp(&frames, 1, "Core.Goodbye"),
+        vec![json!(crate::runtime::server::SHUTDOWN_GOODBYE)]
+    );
+    assert!(oob_for(&frames, 2).is_empty());
+}

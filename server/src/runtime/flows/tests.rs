@@ -1,0 +1,303 @@
+//! Flows in a real in-process server: commands, events, timers, game code,
+//! the builder command, and reloads that neither repeat a message nor move
+//! a deadline.
+
+use std::time::Duration;
+
+use serde_json::{Map, json};
+
+use super::{Action, FlowDef, Op, Owner};
+use crate::Game;
+use crate::testing::TestGame;
+
+fn tutorial() -> FlowDef {
+    FlowDef::new("tutorial")
+        .state(
+            "START",
+            [
+                Action::send("Welcome, [[owner.key]]!"),
+                Action::next("look"),
+            ],
+        )
+        .state(
+            "look",
+            [
+                Action::send("Type 'look'."),
+                Action::on_command("l|look", "wait"),
+            ],
+        )
+        .state(
+            "wait",
+            [
+                Action::send("Good. Now wait."),
+                Action::timeout("30", "late"),
+                Action::on_command("go", "done"),
+            ],
+        )
+        .state("late", [Action::send("Time is up."), Action::next("done")])
+        .state("done", [Action::send("Done: [[score]]."), Action::End])
+}
+
+fn start_for(t: &mut TestGame, sessid: u64, def: &str) -> String {
+    let me = t.puppet(sessid).unwrap();
+    t.with_server(|s| s.start_flow(def, Some("tut"), Owner::Object(me), Map::new()))
+        .unwrap()
+}
+
+#[test]
+fn a_flow_talks_waits_for_commands_and_ends() {
+    let mut t = TestGame::new(Game::new().flow(tutorial()).flow_global("score", json!(7)));
+    let anna = t.player("Anna");
+    start_for(&mut t, anna, "tutorial");
+    assert_eq!(t.heard(anna), "Welcome, Anna!\nType 'look'.");
+    // The command runs as usual, and the flow hears it.
+    let out = t.cmd(anna, "look");
+    assert!(out.starts_with("Limbo"), "{out}");
+    assert!(out.ends_with("Good. Now wait."), "{out}");
+    // A word only the flow knows is not "not available".
+    assert_eq!(t.cmd(anna, "go"), "Done: 7.");
+    assert!(t.server().world.flows.is_empty(), "an ended flow is gone");
+}
+
+#[test]
+fn a_reload_neither_repeats_a_message_nor_moves_a_deadline() {
+    let mut t = TestGame::new(Game::new().flow(tutorial()));
+    let anna = t.player("Anna");
+    start_for(&mut t, anna, "tutorial");
+    t.cmd(anna, "look");
+    let deadline = t.server().world.flows["tut"].next_deadline().unwrap();
+    t.advance(Duration::from_secs(20));
+    t.reload();
+    assert_eq!(
+        t.heard(anna),
+        " Server restart initiated ...\n ... Server restarted."
+    );
+    assert_eq!(
+        t.server().world.flows["tut"].next_deadline(),
+        Some(deadline)
+    );
+    // 29 s after the state was entered: not yet; at 30 s: the timeout fires.
+    t.advance(Duration::from_secs(9));
+    assert_eq!(t.heard(anna), "");
+    t.advance(Duration::from_secs(1));
+    assert_eq!(t.heard(anna), "Time is up.\nDone: .");
+}
+
+#[test]
+fn events_paths_and_game_code_work_together() {
+    let def = FlowDef::new("watch")
+        .state(
+            "START",
+            [
+                Action::split("bells", "counting"),
+                Action::on_event("alarm", "alarmed"),
+            ],
+        )
+        .state("bells", [Action::on_event_kept("bell", "rang", 5)])
+        .state(
+            "rang",
+            [
+                Action::call("count", json!({"by": 1})),
+                Action::next("bells"),
+            ],
+        )
+        .state(
+            "alarmed",
+            [
+                Action::join(&["counting"]),
+                Action::send_room("Alarm! [[rings]] rings."),
+            ],
+        );
+    let game = Game::new().flow(def).flow_action("count", |ctx, payload| {
+        let n = ctx.var("rings").and_then(|v| v.as_i64()).unwrap_or(0);
+        ctx.set("rings", json!(n + payload["by"].as_i64().unwrap_or(0)));
+        ctx.log("counted");
+        Ok(())
+    });
+    let mut t = TestGame::new(game);
+    let anna = t.player("Anna");
+    let room = t.server().world.start_room;
+    t.with_server(|s| s.start_flow("watch", Some("w"), Owner::Object(room), Map::new()))
+        .unwrap();
+    for _ in 0..3 {
+        t.with_server(|s| s.flow_event("bell", json!(null)));
+    }
+    assert_eq!(t.server().world.flows["w"].vars["rings"], json!(3));
+    t.with_server(|s| s.flow_event("alarm", json!(null)));
+    assert_eq!(t.heard(anna), "Alarm! 3 rings.");
+    // The counting path was joined: bells are not counted any more.
+    t.with_server(|s| s.flow_event("bell", json!(null)));
+    assert_eq!(t.server().world.flows["w"].vars["rings"], json!(3));
+}
+
+#[test]
+fn on_change_follows_the_owners_attributes_and_set_writes_them() {
+    let def = FlowDef::new("hp")
+        .state("START", [Action::on_change("owner.hp", Op::Le, 5, "hurt")])
+        .state(
+            "hurt",
+            [
+                Action::send("You feel weak."),
+                Action::set("owner.weak", true),
+            ],
+        );
+    let mut t = TestGame::new(Game::new().flow(def));
+    let anna = t.player("Anna");
+    let me = t.puppet(anna).unwrap();
+    t.with_server(|s| s.world.update(me, |o| o.set_attr("hp", 10)));
+    start_for(&mut t, anna, "hp");
+    t.with_server(|s| s.world.update(me, |o| o.set_attr("hp", 8)));
+    assert_eq!(t.heard(anna), "");
+    t.with_server(|s| s.world.update(me, |o| o.set_attr("hp", 4)));
+    assert_eq!(t.heard(anna), "You feel weak.");
+    assert_eq!(
+        t.server().world.get(me).unwrap().attr::<bool>("weak"),
+        Some(true)
+    );
+}
+
+#[test]
+fn builders_list_show_start_and_stop_flows() {
+    let mut t = TestGame::new(Game::new().flow(tutorial()));
+    let anna = t.player("Anna");
+    assert!(
+        t.cmd(anna, "flows").contains("not available"),
+        "players may not"
+    );
+    t.grant(anna, "Builder");
+    assert_eq!(t.cmd(anna, "flows"), "No flows are running.");
+    assert!(t.cmd(anna, "flows/defs").contains("tutorial"));
+    let out = t.cmd(anna, "flows/start tutorial = mine");
+    assert!(out.contains("Started the flow 'mine' (tutorial)."), "{out}");
+    assert!(out.contains("Welcome, Anna!"), "{out}");
+    assert!(t.cmd(anna, "flows").contains("mine (tutorial) of Anna"));
+    let shown = t.cmd(anna, "flows/show mine");
+    assert!(shown.contains("state look in path main"), "{shown}");
+    assert!(
+        shown.contains("listener look:1 (on_command) active"),
+        "{shown}"
+    );
+    assert!(
+        t.cmd(anna, "flows/start tutorial = mine")
+            .contains("is running")
+    );
+    assert!(
+        t.cmd(anna, "flows/start nothing")
+            .contains("no flow definition")
+    );
+    assert_eq!(t.cmd(anna, "flows/stop mine"), "Stopped the flow 'mine'.");
+    assert_eq!(
+        t.cmd(anna, "flows/stop mine"),
+        "No flow called 'mine' is running."
+    );
+}
+
+#[test]
+fn a_command_listener_can_keep_the_line_for_itself() {
+    let def = FlowDef::new("menu")
+        .state(
+            "START",
+            [
+                Action::send("Pick 1 or 2."),
+                Action::OnCommand {
+                    command: "[12]".into(),
+                    next: "picked".into(),
+                    keep: false,
+                    max_queue: 10,
+                    consume: true,
+                },
+            ],
+        )
+        .state(
+            "picked",
+            [Action::send("You picked [[state.line]]."), Action::End],
+        );
+    let mut t = TestGame::new(Game::new().flow(def));
+    let anna = t.player("Anna");
+    start_for(&mut t, anna, "menu");
+    t.heard(anna);
+    assert_eq!(t.cmd(anna, "2"), "You picked 2.");
+}
+
+#[test]
+fn a_flow_launches_another_waits_for_its_end_and_moves_its_owner() {
+    let parent = FlowDef::new("parent")
+        .state(
+            "START",
+            [
+                Action::Launch {
+                    flow: "child".into(),
+                    name: Some("kid".into()),
+                    args: [("word".to_string(), json!("[[owner.key]]"))]
+                        .into_iter()
+                        .collect(),
+                    owner: "owner".into(),
+                },
+                Action::OnFlowEnd {
+                    flow: "kid".into(),
+                    next: "after".into(),
+                },
+            ],
+        )
+        .state(
+            "after",
+            [
+                Action::Move {
+                    what: "owner".into(),
+                    to: "garden".into(),
+                },
+                Action::send("Moved, after the child."),
+            ],
+        );
+    let child = FlowDef::new("child")
+        .arg("word", super::ArgType::String)
+        .state(
+            "START",
+            [
+                Action::send("Child says [[word]]."),
+                Action::on_command("bye", "end"),
+            ],
+        )
+        .state("end", [Action::End]);
+    let mut t = TestGame::new(Game::new().flow(parent).flow(child));
+    let anna = t.player("Anna");
+    let garden = t
+        .with_server(|s| {
+            s.create_object(
+                crate::NewObject::new(crate::Kind::Room, "Garden")
+                    .tag("garden", Some(crate::runtime::create::WORLD_ID)),
+            )
+        })
+        .unwrap();
+    start_for(&mut t, anna, "parent");
+    assert_eq!(t.heard(anna), "Child says Anna.");
+    let out = t.cmd(anna, "bye");
+    assert!(out.contains("Moved, after the child."), "{out}");
+    let me = t.puppet(anna).unwrap();
+    assert_eq!(t.server().world.get(me).unwrap().location, Some(garden));
+}
+
+#[test]
+fn a_flow_hears_out_of_band_input_from_its_owners_client() {
+    let def = FlowDef::new("choice")
+        .state(
+            "START",
+            [Action::OnOob {
+                package: "Tavern.Choice".into(),
+                next: "chosen".into(),
+                keep: false,
+                max_queue: 10,
+            }],
+        )
+        .state("chosen", [Action::send("You chose [[state.data]].")]);
+    let mut t = TestGame::new(Game::new().flow(def));
+    let anna = t.player("Anna");
+    let bert = t.player("Bert");
+    start_for(&mut t, anna, "choice");
+    t.heard(anna);
+    // Bert's client is not the owner's: nothing happens.
+    t.send_oob(bert, "tavern_choice", json!("right"));
+    assert_eq!(t.heard(anna), "");
+    t.send_oob(anna, "tavern_choice", json!("left"));
+    assert_eq!(t.heard(anna), "You chose left.");
+}

@@ -1,0 +1,621 @@
+//! The server core: the game loop without I/O, over `&mut Server`, one
+//! event at a time, so game code needs no locks (as Evennia's reactor does).
+//!
+//! Shaped like quinn-proto's `Connection`: time is an argument, and what the
+//! server wants done is returned, never done here.
+//!
+//! - [`Server::handle`] applies an event (a link message from the portal, or
+//!   the completion of work that ran elsewhere) at `now`;
+//!   [`Server::handle_timeout`] fires what fell due.
+//! - [`Server::poll_transmit`] returns what the events since the last call
+//!   produced: the world's [`Changes`] to write, and the frames for the
+//!   portal (effects and acknowledgements) that must not leave before those
+//!   changes are durable.
+//! - [`Server::poll_task`] returns work to run off the game thread (hashing
+//!   a password, creating an account); its completion comes back as an event.
+//! - [`Server::poll_timeout`] says when to call `handle_timeout` next.
+//!
+//! The tokio layer that carries these out is [`crate::runtime::driver`].
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use sea_orm::DatabaseConnection;
+use tavern_shared::link::{PortalOp, StartMode, StopMode, ToPortal, ToServer};
+use tavern_shared::{Msg, SessId, SessionSync, Settings};
+use tracing::{debug, info, warn};
+
+use crate::Game;
+use crate::commands::Holder;
+use crate::model::world::{Changes, IdMap, ObjId, Timestamp, World};
+use crate::runtime::sessions::{ServerSession, ServerSessionHandler};
+use crate::runtime::throttle::Throttle;
+
+/// Work finished elsewhere, to be applied on the game thread.
+pub type Completion = Box<dyn FnOnce(&mut Server) + Send>;
+
+/// Work the server wants run off the game thread.
+pub type Work = Pin<Box<dyn Future<Output = Completion> + Send>>;
+
+/// A piece of work to run elsewhere; when it is done, hand its completion
+/// back as [`ServerEvent::Done`] with the same `sessid`.
+pub struct Task {
+    /// The session whose input waits for it (None: no session's).
+    pub sessid: Option<SessId>,
+    /// The work.
+    pub work: Work,
+}
+
+/// What the server reacts to: the portal, and work finished elsewhere.
+pub enum ServerEvent {
+    /// A message from the portal.
+    Link(ToServer),
+    /// A [`Task`] finished.
+    Done {
+        /// The session it was for, whose input waited.
+        sessid: Option<SessId>,
+        /// What to apply on the game thread.
+        completion: Completion,
+    },
+}
+
+/// What the server has to send: the changes to write, and the frames to
+/// send once they are durable (a player is never told of a change a crash
+/// could still undo, and their input is acknowledged only with its answer).
+#[derive(Debug, Default)]
+pub struct Transmit {
+    /// The world's changes since the last transmit.
+    pub changes: Changes,
+    /// Frames for the portal, in order.
+    pub frames: Vec<ToPortal>,
+}
+
+/// The line clients send to keep a connection alive (Evennia's
+/// `IDLE_COMMAND`): it is not run as a command and never answered.
+pub const IDLE_COMMAND: &str = "idle";
+
+/// Announced to everyone when a reload or reset begins.
+pub const RELOAD_BEGIN_MSG: &str = "|y Server restart initiated ...|n";
+/// Announced to everyone when the new server has taken over.
+pub const RELOAD_DONE_MSG: &str = "|y ... Server restarted.|n";
+/// The `Core.Goodbye` GMCP clients are sent before a shutdown.
+pub const SHUTDOWN_GOODBYE: &str = "The server is shutting down. Good bye!";
+/// Announced to everyone before a shutdown.
+pub const SHUTDOWN_MSG: &str = "|rThe server is shutting down. Good bye!|n";
+
+/// The running game: world, sessions and everything game code reaches.
+pub struct Server {
+    /// The settings the server started with.
+    pub settings: Arc<Settings>,
+    /// Every object and account, in memory; changes are written behind.
+    pub world: World,
+    /// The connected sessions.
+    pub sessions: ServerSessionHandler,
+    /// The database, for tasks to use off the game thread (the world is
+    /// written through [`Server::poll_transmit`]).
+    pub db: DatabaseConnection,
+    /// The game's commands, typeclasses, lock functions and start hooks.
+    pub game: Arc<Game>,
+    /// Cmdsets added until the next reload (see [`Server::cmdset_add`]).
+    pub(crate) temp_cmdsets: IdMap<Holder, Vec<Arc<crate::commands::CmdSet>>>,
+    /// Merged cmdsets remembered between lines.
+    pub(crate) cmdset_cache: std::sync::Mutex<crate::commands::cmdset::MergeCache>,
+    pub(crate) refilling_ids: bool,
+    /// What each session's client was last sent of the live-data feeds.
+    pub(crate) feed_states: IdMap<SessId, crate::runtime::feeds::FeedState>,
+    /// The group each character was in when the feeds last looked.
+    pub(crate) feed_groups: IdMap<ObjId, String>,
+    /// During a feed pass: the groups the touched objects are or were in.
+    pub(crate) feed_pass_groups: std::collections::BTreeSet<String>,
+    /// Sessions to be sent every package again on the next feed pass.
+    pub(crate) feed_fresh: std::collections::BTreeSet<SessId>,
+    /// Game code listening for account events (see `Server::on_event`).
+    pub(crate) event_handlers: crate::runtime::multisession::EventHandlers,
+    pub(crate) login_throttle: Throttle,
+    pub(crate) creation_throttle: Throttle,
+    /// When this server started.
+    pub started: Timestamp,
+    /// The time of the event being handled.
+    now: Timestamp,
+    /// Whether it started cold, after a reload, or after a reset.
+    pub start_mode: StartMode,
+    /// Which portal process it serves.
+    pub portal_instance: u64,
+    connect_screen: String,
+    /// Flow definitions and what the flows are doing (instances live in the world).
+    pub flows: crate::runtime::flows::FlowRuntime,
+    /// Effects of the current event, sent to the portal when it is done.
+    ops: Vec<PortalOp>,
+    acks: IdMap<SessId, u64>,
+    /// Work handed out by [`Server::poll_task`] and not yet done.
+    pub(crate) inflight: usize,
+    tasks: Vec<Task>,
+    /// Lines typed so far (see `ServerSession::typed`).
+    typed_count: u64,
+    stopping: Option<StopMode>,
+    requested: Option<StopMode>,
+}
+
+impl Server {
+    /// A server over a loaded world, at `now`. Call [`Server::started`] next.
+    pub fn new(
+        settings: Arc<Settings>,
+        world: World,
+        db: DatabaseConnection,
+        game: Arc<Game>,
+        now: Timestamp,
+    ) -> Self {
+        let sec = &settings.security;
+        let connect_screen = game.connect_screen_text(&settings);
+        let mut server = Self {
+            login_throttle: Throttle::new(sec.max_failed_logins, sec.login_window_secs),
+            creation_throttle: Throttle::new(sec.max_account_creations, sec.creation_window_secs),
+            feed_states: IdMap::default(),
+            feed_groups: IdMap::default(),
+            feed_pass_groups: Default::default(),
+            feed_fresh: Default::default(),
+            event_handlers: Default::default(),
+            settings,
+            world,
+            sessions: ServerSessionHandler::default(),
+            db,
+            game,
+            temp_cmdsets: IdMap::default(),
+            cmdset_cache: Default::default(),
+            refilling_ids: false,
+            started: now,
+            now,
+            start_mode: StartMode::Cold,
+            portal_instance: 0,
+            connect_screen,
+            flows: Default::default(),
+            ops: Vec::new(),
+            acks: IdMap::default(),
+            inflight: 0,
+            tasks: Vec::new(),
+            typed_count: 0,
+            stopping: None,
+            requested: None,
+        };
+        server.load_flow_defs();
+        server.index_flows();
+        server
+    }
+
+    /// The time of the event being handled, in ms since the Unix epoch:
+    /// the clock game code reads (tests set it by what they pass in).
+    pub fn now(&self) -> Timestamp {
+        self.now
+    }
+
+    /// The text new connections are greeted with.
+    pub fn connect_screen(&self) -> &str {
+        &self.connect_screen
+    }
+
+    /// The server has loaded the world: run the game's start hooks (which
+    /// build its world, idempotently) and every object's `at_server_start`.
+    /// What they change goes out with the next [`Server::poll_transmit`].
+    pub fn started(&mut self) {
+        let starts = self.game.on_start.clone();
+        for f in starts {
+            let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(self)));
+            if ran.is_err() {
+                tracing::error!("a game start hook panicked");
+            }
+        }
+        let objects: Vec<_> = self.world.objects().map(|o| o.id).collect();
+        for id in objects {
+            self.hook(id, "at_server_start", (), |tc, s| tc.at_server_start(s, id));
+        }
+    }
+
+    /// Whether the server is stopping and has no work left: time to send
+    /// [`Server::final_transmit`] and exit.
+    pub fn ready_to_stop(&self) -> Option<StopMode> {
+        self.stopping.filter(|_| self.inflight == 0)
+    }
+
+    /// Handles one event at `now`; its effects wait for
+    /// [`poll_transmit`](Self::poll_transmit), which may gather several
+    /// events' (under load the driver applies every event already waiting,
+    /// then transmits once).
+    pub fn handle(&mut self, ev: ServerEvent, now: Timestamp) {
+        self.now = self.now.max(now);
+        match ev {
+            ServerEvent::Link(msg) => self.link_message(msg),
+            ServerEvent::Done { sessid, completion } => {
+                self.inflight = self.inflight.saturating_sub(1);
+                let ran =
+                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| completion(self)));
+                if ran.is_err() {
+                    tracing::error!(?sessid, "a completion panicked");
+                    if let Some(sessid) = sessid {
+                        self.msg_session(sessid, crate::commands::COMMAND_FAILED_MSG);
+                    }
+                }
+                if let Some(sessid) = sessid {
+                    self.finish_busy(sessid);
+                }
+            }
+        }
+        self.flush_flows();
+    }
+
+    /// Fires what fell due by `now` (flow timeouts).
+    pub fn handle_timeout(&mut self, now: Timestamp) {
+        self.now = self.now.max(now);
+        self.flow_tick();
+        self.flush_flows();
+    }
+
+    /// When [`handle_timeout`](Self::handle_timeout) should be called next.
+    pub fn poll_timeout(&self) -> Option<Timestamp> {
+        self.next_flow_deadline()
+    }
+
+    /// The next piece of work to run off the game thread.
+    pub fn poll_task(&mut self) -> Option<Task> {
+        if self.tasks.is_empty() {
+            return None;
+        }
+        Some(self.tasks.remove(0))
+    }
+
+    fn link_message(&mut self, msg: ToServer) {
+        match msg {
+            ToServer::Sync {
+                portal_instance,
+                start_mode,
+                sessions,
+            } => self.sync(portal_instance, start_mode, sessions),
+            ToServer::Connected(sync) => {
+                debug!(sessid = sync.sessid, "session connected");
+                self.sessions.insert(ServerSession::new(*sync));
+            }
+            ToServer::Disconnected { sessid } => {
+                self.unpuppet(sessid);
+                if let Some(account) = self.sessions.get(sessid).and_then(|s| s.account()) {
+                    self.account_hook("at_disconnect", |tc, s| {
+                        tc.at_disconnect(s, account, sessid)
+                    });
+                }
+                self.sessions.remove(sessid);
+                self.feed_states.remove(&sessid);
+                self.temp_cmdsets.remove(&Holder::Session(sessid));
+                self.acks.remove(&sessid);
+                debug!(sessid, "session disconnected");
+            }
+            ToServer::Updated(sync) => {
+                let sessid = sync.sessid;
+                if let Some(s) = self.sessions.get_mut(sessid) {
+                    // A client that starts speaking GMCP, or changes the
+                    // packages it takes, gets a fresh snapshot of them.
+                    let oob_changed = s.sync.flags.options != sync.flags.options
+                        || s.sync.flags.oob_supports != sync.flags.oob_supports;
+                    s.sync.flags = sync.flags;
+                    if oob_changed {
+                        self.refresh_feeds(sessid);
+                    }
+                }
+            }
+            ToServer::Input { sessid, seq, msg } => self.input(sessid, seq, msg),
+            ToServer::Stop { mode } => self.begin_stop(mode),
+        }
+    }
+
+    /// The portal's full session list (PSYNC): rebuild every session.
+    fn sync(&mut self, portal_instance: u64, start_mode: StartMode, sessions: Vec<SessionSync>) {
+        if self.portal_instance != 0 && self.portal_instance != portal_instance {
+            // A different portal: its sessids mean other connections. Drop ours (Evennia #2055).
+            warn!("a new portal instance: dropping every session of the old one");
+            let old: Vec<_> = self.sessions.all().map(|s| s.sessid()).collect();
+            for id in old {
+                self.unpuppet(id);
+            }
+            self.sessions.clear();
+        }
+        self.portal_instance = portal_instance;
+        self.start_mode = start_mode;
+        let count = sessions.len();
+        for sync in sessions {
+            let sessid = sync.sessid;
+            let mut session = ServerSession::new(sync);
+            // A session whose account or puppet is gone comes back logged out.
+            let account_ok = session
+                .sync
+                .account_id
+                .is_some_and(|a| self.world.accounts.contains_key(&a));
+            if session.sync.logged_in && !account_ok {
+                session.sync.logged_in = false;
+                session.sync.account_id = None;
+                session.sync.account_name = None;
+                session.sync.puppet_id = None;
+                session.dirty = true;
+            }
+            if session
+                .puppet()
+                .is_some_and(|p| self.world.get(p).is_none())
+            {
+                session.sync.puppet_id = None;
+                session.dirty = true;
+            }
+            self.sessions.insert(session);
+            self.refresh_feeds(sessid);
+            if start_mode != StartMode::Cold {
+                self.msg_session(sessid, RELOAD_DONE_MSG);
+            }
+        }
+        let screen = self.connect_screen.clone();
+        self.ops.push(PortalOp::ConnectScreen(screen));
+        // The sessions are back: flows go on where they were, and timeouts
+        // that fell due meanwhile fire now, with someone to hear them.
+        self.resume_flows();
+        info!(
+            ?start_mode,
+            sessions = count,
+            "sessions synced from the portal"
+        );
+    }
+
+    fn input(&mut self, sessid: SessId, seq: u64, msg: Msg) {
+        let Some(s) = self.sessions.get_mut(sessid) else {
+            // The session is gone; nothing to do but say it is done.
+            self.acks.insert(sessid, seq);
+            return;
+        };
+        if s.busy.is_some() || !s.held.is_empty() || self.stopping.is_some() {
+            s.held.push_back((seq, msg));
+            return;
+        }
+        self.execute(sessid, seq, msg);
+    }
+
+    fn execute(&mut self, sessid: SessId, seq: u64, msg: Msg) {
+        let now = self.now as u64;
+        self.typed_count += 1;
+        let typed = self.typed_count;
+        let Some(s) = self.sessions.get_mut(sessid) else {
+            return;
+        };
+        s.sync.cmd_last = now;
+        s.sync.cmd_total += 1;
+        if msg.cmd == "text" {
+            let line = msg.first_str().unwrap_or_default();
+            // `idle` is a keepalive (Evennia's IDLE_COMMAND): it counts as
+            // input for the idle timers and is not a command.
+            if line.trim() != IDLE_COMMAND {
+                s.sync.cmd_last_visible = now;
+                s.typed = typed;
+                let line = line.to_string();
+                self.execute_line(sessid, &line);
+            }
+        } else if !crate::runtime::inputfuncs::dispatch(self, sessid, &msg) {
+            debug!(sessid, cmd = %msg.cmd, "input function not recognized");
+        }
+        match self.sessions.get_mut(sessid) {
+            Some(s) if s.busy.is_none() => {
+                self.acks.insert(sessid, seq);
+            }
+            Some(s) => s.busy = Some(seq),
+            None => {
+                self.acks.insert(sessid, seq);
+            }
+        }
+    }
+
+    /// Runs `work` off the game thread; its result is applied on the game
+    /// thread. Input of `sessid` waits until then, so a player's commands
+    /// stay in order.
+    pub fn spawn_for<F>(&mut self, sessid: SessId, work: F)
+    where
+        F: Future<Output = Completion> + Send + 'static,
+    {
+        if let Some(s) = self.sessions.get_mut(sessid) {
+            s.busy = Some(0);
+        }
+        self.spawn_done(Some(sessid), work);
+    }
+
+    /// Runs `work` off the game thread, for no session in particular; its
+    /// result is applied on the game thread. A stop waits for it.
+    pub fn spawn_task<F>(&mut self, work: F)
+    where
+        F: Future<Output = Completion> + Send + 'static,
+    {
+        self.spawn_done(None, work);
+    }
+
+    fn spawn_done<F>(&mut self, sessid: Option<SessId>, work: F)
+    where
+        F: Future<Output = Completion> + Send + 'static,
+    {
+        self.inflight += 1;
+        self.tasks.push(Task {
+            sessid,
+            work: Box::pin(work),
+        });
+    }
+
+    /// The session's background work is done: acknowledge its input and run what waited.
+    fn finish_busy(&mut self, sessid: SessId) {
+        let Some(s) = self.sessions.get_mut(sessid) else {
+            return;
+        };
+        if let Some(seq) = s.busy.take() {
+            self.acks.insert(sessid, seq);
+        }
+        while self.stopping.is_none() {
+            let Some(s) = self.sessions.get_mut(sessid) else {
+                return;
+            };
+            if s.busy.is_some() {
+                return;
+            }
+            let Some((seq, msg)) = s.held.pop_front() else {
+                return;
+            };
+            self.execute(sessid, seq, msg);
+        }
+    }
+
+    /// Sends text to one session.
+    pub fn msg_session(&mut self, sessid: SessId, text: impl Into<String>) {
+        self.send_msg(sessid, Msg::text(text));
+    }
+
+    /// Sends any message (text, prompt, out-of-band) to one session.
+    pub fn send_msg(&mut self, sessid: SessId, msg: Msg) {
+        if let Some(PortalOp::Output { sessid: last, msgs }) = self.ops.last_mut()
+            && *last == sessid
+        {
+            msgs.push(msg);
+            return;
+        }
+        self.ops.push(PortalOp::Output {
+            sessid,
+            msgs: vec![msg],
+        });
+    }
+
+    /// Sends the same message to several sessions: one op for them all (a
+    /// room of 500 hearing a `say` costs one message to encode, not 500).
+    pub fn send_msg_many(&mut self, sessids: &[SessId], msg: Msg) {
+        match sessids {
+            [] => {}
+            [one] => self.send_msg(*one, msg),
+            _ => {
+                if let Some(PortalOp::OutputMany {
+                    sessids: last,
+                    msgs,
+                }) = self.ops.last_mut()
+                    && last == sessids
+                {
+                    msgs.push(msg);
+                    return;
+                }
+                self.ops.push(PortalOp::OutputMany {
+                    sessids: sessids.to_vec(),
+                    msgs: vec![msg],
+                });
+            }
+        }
+    }
+
+    /// Closes a session after telling it why.
+    pub fn disconnect(&mut self, sessid: SessId, reason: Option<String>) {
+        self.unpuppet(sessid);
+        if let Some(account) = self.sessions.get(sessid).and_then(|s| s.account()) {
+            self.account_hook("at_disconnect", |tc, s| {
+                tc.at_disconnect(s, account, sessid)
+            });
+        }
+        self.temp_cmdsets.remove(&Holder::Session(sessid));
+        if self.sessions.remove(sessid).is_some() {
+            self.ops.push(PortalOp::Disconnect { sessid, reason });
+        }
+    }
+
+    /// Asks the portal for a reload, reset or shutdown (what the in-game commands do).
+    pub fn request_stop(&mut self, mode: StopMode) {
+        self.requested = Some(mode);
+    }
+
+    fn begin_stop(&mut self, mode: StopMode) {
+        info!(?mode, "stop requested by the portal");
+        self.stopping = Some(mode);
+        let text = match mode {
+            StopMode::Reload | StopMode::Reset => RELOAD_BEGIN_MSG,
+            StopMode::Shutdown => SHUTDOWN_MSG,
+        };
+        let ids: Vec<_> = self.sessions.all().map(|s| s.sessid()).collect();
+        for id in ids {
+            self.msg_session(id, text);
+            if mode == StopMode::Shutdown && self.speaks_gmcp(id) {
+                // GMCP clients are told the connection is about to close.
+                self.send_msg(
+                    id,
+                    crate::runtime::feeds::gmcp(
+                        "Core.Goodbye",
+                        serde_json::json!(SHUTDOWN_GOODBYE),
+                    ),
+                );
+            }
+        }
+    }
+
+    /// The last transmit before exiting: every session's state, so the next
+    /// server (or the portal, on shutdown) has it, and everything left to
+    /// write. Puppets stay puppeted across a reload.
+    pub fn final_transmit(&mut self, mode: StopMode) -> Transmit {
+        let objects: Vec<_> = self.world.objects().map(|o| o.id).collect();
+        for id in objects {
+            match mode {
+                StopMode::Shutdown => self.hook(id, "at_server_shutdown", (), |tc, s| {
+                    tc.at_server_shutdown(s, id)
+                }),
+                _ => self.hook(id, "at_server_reload", (), |tc, s| {
+                    tc.at_server_reload(s, id)
+                }),
+            }
+        }
+        if mode == StopMode::Shutdown {
+            let ids: Vec<_> = self.sessions.all().map(|s| s.sessid()).collect();
+            for id in ids {
+                self.unpuppet(id);
+            }
+        }
+        let syncs: Vec<_> = self
+            .sessions
+            .all_mut()
+            .map(|s| {
+                s.dirty = false;
+                PortalOp::SyncSession(Box::new(s.sync.clone()))
+            })
+            .collect();
+        self.ops.extend(syncs);
+        let mut t = self.poll_transmit().unwrap_or_default();
+        // The stop's own request (if the game asked for it) has been carried out.
+        t.frames.retain(|f| !matches!(f, ToPortal::Request { .. }));
+        t
+    }
+
+    /// What the events since the last call produced: the changes to write,
+    /// and the frames to send once they are durable. None when there is
+    /// neither.
+    pub fn poll_transmit(&mut self) -> Option<Transmit> {
+        self.flush_flows();
+        self.flows_changes_seen();
+        self.feed_pass();
+        let changes = self.world.take_changes(self.now);
+        for id in self.sessions.settle() {
+            if let Some(s) = self.sessions.get(id) {
+                self.ops
+                    .push(PortalOp::SyncSession(Box::new(s.sync.clone())));
+            }
+        }
+        let mut frames: Vec<ToPortal> = self.batch().into_iter().collect();
+        // Effects first (the player sees the command answered), then the request.
+        if let Some(mode) = self.requested.take() {
+            frames.push(ToPortal::Request { mode });
+        }
+        if frames.is_empty() && changes.is_empty() {
+            return None;
+        }
+        Some(Transmit { changes, frames })
+    }
+
+    fn batch(&mut self) -> Option<ToPortal> {
+        if self.ops.is_empty() && self.acks.is_empty() {
+            return None;
+        }
+        Some(ToPortal::Batch {
+            ops: std::mem::take(&mut self.ops),
+            acks: self.acks.drain().collect(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests;

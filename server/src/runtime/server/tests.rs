@@ -1,0 +1,267 @@
+//! The executor in-process: link messages in, batches out, a real SQLite file.
+
+use tavern_shared::link::{StartMode, ToPortal, ToServer};
+use tavern_shared::{Msg, SessionSync};
+
+use crate::commands::{COMMAND_FAILED_MSG, CmdCtx, Command};
+use crate::testing::harness::{LinkHarness, harness_with};
+
+struct Boom;
+
+impl Command for Boom {
+    fn key(&self) -> &str {
+        "boom"
+    }
+    fn help(&self) -> &str {
+        "boom"
+    }
+    fn func(&self, _ctx: &mut CmdCtx<'_>) {
+        panic!("game code bug");
+    }
+}
+
+async fn harness() -> LinkHarness {
+    let mut game = crate::Game::new();
+    std::sync::Arc::make_mut(&mut game.commands.unloggedin).add(Boom);
+    let game = game.connect_screen("SCREEN");
+    let mut h = harness_with(game, |_| {}).await;
+    h.connect(1);
+    h
+}
+
+fn input(h: &mut LinkHarness, seq: u64, line: &str) -> Vec<ToPortal> {
+    h.link(ToServer::Input {
+        sessid: 1,
+        seq,
+        msg: Msg::text(line),
+    })
+}
+
+/// The texts and acks of some frames.
+fn texts_and_acks(frames: &[ToPortal]) -> (Vec<String>, Vec<(u64, u64)>) {
+    let mut texts = Vec::new();
+    let mut acks = Vec::new();
+    for f in frames {
+        if let ToPortal::Batch { ops, acks: a } = f {
+            for op in ops {
+                for (_, msgs) in op.outputs() {
+                    texts.extend(msgs.iter().filter_map(|m| m.first_str().map(String::from)));
+                }
+            }
+            acks.extend(a.iter().copied());
+        }
+    }
+    (texts, acks)
+}
+
+#[tokio::test]
+async fn a_panicking_command_is_reported_and_acknowledged_not_fatal() {
+    let mut h = harness().await;
+    let (texts, acks) = texts_and_acks(&input(&mut h, 1, "boom"));
+    assert_eq!(texts, vec![COMMAND_FAILED_MSG.to_string()]);
+    assert_eq!(
+        acks,
+        vec![(1, 1)],
+        "acknowledged, so never replayed into the next server"
+    );
+    let (texts, _) = texts_and_acks(&input(&mut h, 2, "look"));
+    assert_eq!(texts, vec!["SCREEN".to_string()], "the server carries on");
+}
+
+#[tokio::test]
+async fn input_behind_background_work_waits_in_order_and_is_acked_after_it() {
+    let mut h = harness().await;
+    let (texts, acks) = texts_and_acks(&input(&mut h, 1, "create Zed pass123"));
+    assert!(
+        texts.is_empty() && acks.is_empty(),
+        "creation runs off the executor"
+    );
+    let (texts, acks) = texts_and_acks(&input(&mut h, 2, "connect Zed pass123"));
+    assert!(
+        texts.is_empty() && acks.is_empty(),
+        "held behind the creation"
+    );
+    // The creation finishes: its answer, then the held connect starts (more background work).
+    let (texts, acks) = texts_and_acks(&h.complete().await);
+    assert!(
+        texts[0].contains("A new account 'Zed' was created."),
+        "{texts:?}"
+    );
+    assert_eq!(acks, vec![(1, 1)]);
+    let (texts, acks) = texts_and_acks(&h.complete().await);
+    assert!(
+        texts.iter().any(|t| t.contains("You become |cZed|n.")),
+        "{texts:?}"
+    );
+    assert_eq!(acks, vec![(1, 2)]);
+    // The login is reported to the portal so a crashed server's successor can restore it.
+    let synced = input(&mut h, 3, "look");
+    assert!(texts_and_acks(&synced).0[0].contains("Limbo"));
+    let state = h.server.sessions.get(1).unwrap();
+    assert!(state.sync.logged_in && state.sync.puppet_id.is_some());
+}
+
+#[tokio::test]
+async fn a_new_portal_instance_drops_the_old_portals_sessions() {
+    let mut h = harness().await;
+    assert!(h.server.sessions.get(1).is_some());
+    h.link(ToServer::Sync {
+        portal_instance: 8,
+        start_mode: StartMode::Crashed,
+        sessions: vec![SessionSync {
+            sessid: 2,
+            ..Default::default()
+        }],
+    });
+    assert!(
+        h.server.sessions.get(1).is_none(),
+        "sessid 1 belonged to the old portal"
+    );
+    assert!(h.server.sessions.get(2).is_some());
+}
+
+/// The OOB messages of some frames: `(cmd, first arg)`.
+fn oob(frames: &[ToPortal]) -> Vec<(String, serde_json::Value)> {
+    let mut out = Vec::new();
+    for f in frames {
+        if let ToPortal::Batch { ops, .. } = f {
+            for op in ops {
+                for (_, msgs) in op.outputs() {
+                    for m in msgs.iter().filter(|m| m.cmd != "text" && m.cmd != "prompt") {
+                        assert_eq!(
+                            m.kwargs["options"]["protocol"], "msdp",
+                            "MSDP replies go out on MSDP only"
+                        );
+                        out.push((m.cmd.clone(), m.args.first().cloned().unwrap_or_default()));
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+fn msdp(h: &mut LinkHarness, seq: u64, cmd: &str, args: &[&str]) -> Vec<ToPortal> {
+    let mut msg = Msg::new(cmd);
+    for a in args {
+        msg = msg.arg(serde_json::json!(a));
+    }
+    h.link(ToServer::Input {
+        sessid: 1,
+        seq,
+        msg,
+    })
+}
+
+#[tokio::test]
+async fn msdp_commands_are_answered_for_the_sessions_own_character() {
+    use serde_json::json;
+    let mut h = harness().await;
+    input(&mut h, 1, "create Mia pass123");
+    h.complete().await;
+    input(&mut h, 2, "connect Mia pass123");
+    h.complete().await;
+
+    let got = oob(&msdp(&mut h, 3, "msdp_list", &["COMMANDS"]));
+    assert_eq!(
+        got,
+        vec![(
+            "COMMANDS".into(),
+            json!(["LIST", "REPORT", "RESET", "SEND", "UNREPORT"])
+        )]
+    );
+    let got = oob(&msdp(&mut h, 4, "msdp_list", &["REPORTABLE_VARIABLES"]));
+    let vars: Vec<String> = serde_json::from_value(got[0].1.clone()).unwrap();
+    // Every advertised variable is answered; those Mia has (no vitals, no
+    // level yet) have a value, the others are empty.
+    let all: Vec<&str> = vars.iter().map(String::as_str).collect();
+    let sent = oob(&msdp(&mut h, 5, "msdp_send", &all));
+    assert_eq!(sent.len(), vars.len());
+    for (name, value) in &sent {
+        let has = !matches!(
+            name.as_str(),
+            "HEALTH"
+                | "HEALTH_MAX"
+                | "MANA"
+                | "MANA_MAX"
+                | "MOVEMENT"
+                | "MOVEMENT_MAX"
+                | "LEVEL"
+                | "CLASS"
+                | "RACE"
+                | "ROOM_AREA"
+                | "ROOM_TERRAIN"
+        );
+        assert_eq!(value != &json!(""), has, "{name} = {value}");
+    }
+    assert!(sent.contains(&("CHARACTER_NAME".into(), json!("Mia"))));
+    assert!(sent.contains(&("ROOM_NAME".into(), json!("Limbo"))));
+
+    let got = oob(&msdp(
+        &mut h,
+        6,
+        "msdp_report",
+        &["character_name", "NOT_A_VARIABLE"],
+    ));
+    assert_eq!(got, vec![("CHARACTER_NAME".into(), json!("Mia"))]);
+    let got = oob(&msdp(&mut h, 7, "msdp_list", &["REPORTED_VARIABLES"]));
+    assert_eq!(got[0].1, json!(["CHARACTER_NAME"]));
+    msdp(&mut h, 8, "msdp_unreport", &["CHARACTER_NAME"]);
+    let got = oob(&msdp(&mut h, 9, "msdp_list", &["REPORTED_VARIABLES"]));
+    assert_eq!(got[0].1, json!([]));
+}
+
+#[tokio::test]
+async fn sessions_synced_after_a_reload_keep_their_commands() {
+    let mut h = harness_with(crate::Game::new(), |_| {}).await;
+    let (a, c) = h.account("Root", &[]).await;
+    h.login(5, a);
+    assert!(h.cmd(5, "say before").contains("You say, \"before|n\""));
+    let sync = h.server.sessions.get(5).unwrap().sync.clone();
+    h.link(ToServer::Sync {
+        portal_instance: 7,
+        start_mode: StartMode::Reset,
+        sessions: vec![sync],
+    });
+    assert_eq!(h.server.session_puppet(5), Some(c));
+    let out = h.cmd(5, "say still here");
+    assert!(out.contains("You say, \"still here|n\""), "{out}");
+}
+
+#[tokio::test]
+async fn failed_logins_are_throttled_per_address_and_per_account() {
+    let mut h = harness_with(crate::Game::new(), |s| {
+        s.security.max_failed_logins = 2;
+        s.security.login_window_secs = 300;
+    })
+    .await;
+    h.account("Target", &[]).await;
+    // Two wrong guesses from one address...
+    for sessid in [1, 1] {
+        h.connect(sessid);
+        h.input(sessid, "connect Target wrong");
+        let done = h.complete().await;
+        assert!(crate::testing::harness::texts_for(&done, sessid)[0].contains("incorrect"));
+    }
+    // ...and that address is turned away, for any account.
+    assert!(
+        h.cmd(1, "connect Other x")
+            .contains("too many connection attempts")
+    );
+    // A guess at the same account from another address is turned away too.
+    h.connect(2);
+    assert!(
+        h.cmd(2, "connect Target secret")
+            .contains("too many connection attempts")
+    );
+    // Another account from another address is not affected.
+    h.account("Bystander", &[]).await;
+    h.connect(3);
+    h.input(3, "connect Bystander secret");
+    let done = h.complete().await;
+    assert!(
+        crate::testing::harness::texts_for(&done, 3)
+            .join("")
+            .contains("You become |cBystander|n.")
+    );
+}

@@ -1,0 +1,43 @@
+//! Loading the world: every object, account, help topic and flow, and a
+//! block of reserved ids for the objects game code will create.
+
+use std::time::Instant;
+
+use sea_orm::DatabaseConnection;
+use tracing::info;
+
+use super::{DbError, ensure_start_room, load_accounts, load_flows, load_help, load_objects};
+use crate::model::world::{Account, HelpEntry, Object, World};
+
+/// Ids reserved from the database at a time.
+pub const ID_BLOCK: i64 = 1000;
+
+/// Loads the world from the database (making the start room the first time).
+pub async fn load_world(db: &DatabaseConnection) -> Result<World, DbError> {
+    let t0 = Instant::now();
+    let start_room = ensure_start_room(db).await?;
+    let mut world = World::new(start_room);
+    for m in load_objects(db).await? {
+        world.insert_loaded(Object::from(m));
+    }
+    for a in load_accounts(db).await? {
+        world.accounts.insert(a.id, Account::from(&a));
+    }
+    for h in load_help(db).await? {
+        world.help.insert(h.key.clone(), HelpEntry::from(h));
+    }
+    for row in load_flows(db).await? {
+        if let Some(f) = super::rows::flow_from_row(&row) {
+            world.flows.insert(row.name, f);
+        }
+    }
+    let first = super::reserve_ids(db, ID_BLOCK).await?;
+    world.add_free_ids(first..first + ID_BLOCK);
+    info!(
+        objects = world.len(),
+        accounts = world.accounts.len(),
+        took_ms = t0.elapsed().as_millis() as u64,
+        "world loaded"
+    );
+    Ok(world)
+}

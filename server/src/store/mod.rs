@@ -1,0 +1,570 @@
+//! The store: persistence through sea-orm, SQLite embedded by default,
+//! PostgreSQL for scale — the tables and their migrations, the conversion
+//! between the model's values and rows, loading the world, and the
+//! write-behind [`persister`].
+//!
+//! The world lives in memory; this layer loads it, and writes changes in the
+//! order they were made. Writes a player is told about are committed before
+//! the telling (the runtime holds its output until then).
+//!
+//! **Must not import** the runtime, the commands, the test harnesses or
+//! `Game`: only the model (`tests/layers.rs` checks).
+
+pub mod entities;
+mod load;
+pub mod migration;
+pub mod persister;
+mod rows;
+
+use std::time::Duration;
+
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection,
+    DatabaseTransaction, DbBackend, DbErr, EntityTrait, QueryFilter, SqliteTransactionMode,
+    Statement, TransactionOptions, TransactionTrait,
+};
+use sea_orm_migration::MigratorTrait;
+
+use crate::model::locks::{character_locks, default_locks};
+use crate::model::world::{Kind, Object};
+
+pub use entities::{account, flow_instance, help_entry, object, server_config};
+pub use load::{ID_BLOCK, load_world};
+pub use rows::flow_row;
+
+/// Why a database operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    /// The database refused or could not be reached.
+    #[error("database: {0}")]
+    Db(#[from] DbErr),
+    /// Creating an account whose name (in any case) is taken.
+    #[error("an account named '{0}' already exists")]
+    NameTaken(String),
+    /// A value in `server_config` that should be a number is not.
+    #[error("corrupt server_config value for {0}")]
+    Corrupt(&'static str),
+}
+
+/// Opens the database named by `url`, creating an SQLite file if needed, and
+/// applies every pending migration.
+pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnection, DbError> {
+    let mut opts = ConnectOptions::new(url.to_string());
+    opts.max_connections(max_connections.max(1))
+        .min_connections(1)
+        .connect_timeout(Duration::from_secs(10))
+        .acquire_timeout(Duration::from_secs(5))
+        .sqlx_logging(false)
+        .map_sqlx_sqlite_opts(|o| {
+            use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+            // WAL lets readers run beside the writer; FULL makes every commit
+            // durable before we tell anyone it happened.
+            o.journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Full)
+                .busy_timeout(Duration::from_secs(10))
+                .create_if_missing(true)
+        });
+    let db = Database::connect(opts).await?;
+    // Two processes may migrate at once (a starting server and `tavern account
+    // create`). Each migration is one transaction, so the loser rolls back
+    // cleanly; trying again finds the winner's work done.
+    let mut attempt = 0;
+    loop {
+        match migration::Migrator::up(&db, None).await {
+            Ok(()) => break,
+            Err(e) if attempt < 5 => {
+                attempt += 1;
+                tracing::warn!(attempt, "migrating the database failed, trying again: {e}");
+                tokio::time::sleep(Duration::from_millis(100 * attempt)).await;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(db)
+}
+
+/// Begins a transaction that will write. On SQLite it takes the write lock at
+/// BEGIN (IMMEDIATE): two deferred transactions that both read and then write
+/// deadlock on the lock upgrade, which no busy timeout resolves.
+pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
+    db.begin_with_options(TransactionOptions {
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+        ..Default::default()
+    })
+    .await
+}
+
+const NEXT_OBJECT_ID: &str = "next_object_id";
+const START_ROOM: &str = "start_room";
+
+/// Reserves `n` consecutive object ids; returns the first. Safe between
+/// processes (the server and `tavern account create`): the counter moves in one statement.
+pub async fn reserve_ids(db: &DatabaseConnection, n: i64) -> Result<i64, DbError> {
+    let backend = db.get_database_backend();
+    let txn = begin_write(db).await?;
+    // Seed the counter past every existing id, once.
+    let seed = Statement::from_sql_and_values(
+        backend,
+        match backend {
+            DbBackend::Postgres => {
+                "INSERT INTO server_config (key, value) \
+                 SELECT $1, CAST(COALESCE(MAX(id), 0) + 1 AS TEXT) FROM objects WHERE true \
+                 ON CONFLICT (key) DO NOTHING"
+            }
+            _ => {
+                "INSERT INTO server_config (key, value) \
+                 SELECT ?, CAST(COALESCE(MAX(id), 0) + 1 AS TEXT) FROM objects WHERE true \
+                 ON CONFLICT (key) DO NOTHING"
+            }
+        },
+        [NEXT_OBJECT_ID.into()],
+    );
+    txn.execute_raw(seed).await?;
+    let bump = Statement::from_sql_and_values(
+        backend,
+        match backend {
+            DbBackend::Postgres => {
+                "UPDATE server_config SET value = CAST(CAST(value AS BIGINT) + $1 AS TEXT) \
+                 WHERE key = $2 RETURNING value"
+            }
+            _ => {
+                "UPDATE server_config SET value = CAST(CAST(value AS INTEGER) + ? AS TEXT) \
+                 WHERE key = ? RETURNING value"
+            }
+        },
+        [n.into(), NEXT_OBJECT_ID.into()],
+    );
+    let row = txn
+        .query_one_raw(bump)
+        .await?
+        .ok_or(DbError::Corrupt(NEXT_OBJECT_ID))?;
+    let next: String = row.try_get("", "value")?;
+    txn.commit().await?;
+    let next: i64 = next.parse().map_err(|_| DbError::Corrupt(NEXT_OBJECT_ID))?;
+    Ok(next - n)
+}
+
+pub async fn get_config<C: ConnectionTrait>(db: &C, key: &str) -> Result<Option<String>, DbError> {
+    Ok(server_config::Entity::find_by_id(key.to_string())
+        .one(db)
+        .await?
+        .map(|m| m.value))
+}
+
+pub async fn set_config<C: ConnectionTrait>(db: &C, key: &str, value: &str) -> Result<(), DbError> {
+    let am = server_config::ActiveModel {
+        key: Set(key.to_string()),
+        value: Set(value.to_string()),
+    };
+    server_config::Entity::insert(am)
+        .on_conflict(
+            OnConflict::column(server_config::Column::Key)
+                .update_column(server_config::Column::Value)
+                .to_owned(),
+        )
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// The start room's id, creating the room (Limbo) the first time. Idempotent.
+pub async fn ensure_start_room(db: &DatabaseConnection) -> Result<i64, DbError> {
+    if let Some(id) = existing_start_room(db).await? {
+        return Ok(id);
+    }
+    let id = reserve_ids(db, 1).await?;
+    // Two processes may get here at once (a starting server and `tavern
+    // account create`): claim the config key first, inside the transaction,
+    // so that only one Limbo is ever made. On PostgreSQL the second insert
+    // waits for the first transaction and then does nothing.
+    let txn = begin_write(db).await?;
+    let claim = server_config::ActiveModel {
+        key: Set(START_ROOM.to_string()),
+        value: Set(id.to_string()),
+    };
+    let claimed = server_config::Entity::insert(claim)
+        .on_conflict(
+            OnConflict::column(server_config::Column::Key)
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_without_returning(&txn)
+        .await?
+        > 0;
+    if !claimed {
+        if let Some(existing) = existing_start_room(&txn).await? {
+            txn.commit().await?;
+            return Ok(existing);
+        }
+        // The key names a room that is gone: this one replaces it.
+        set_config(&txn, START_ROOM, &id.to_string()).await?;
+    }
+    let mut room = Object::new(id, "Limbo", "room", Kind::Room);
+    room.desc = "The space between places: grey, quiet, and not unfriendly. \
+                 Builders start here, and so does every new character."
+        .into();
+    room.locks = default_locks(Kind::Room);
+    room.created_at = tavern_shared::session::now_millis() as i64;
+    save_object(&txn, object::Model::from(&room)).await?;
+    txn.commit().await?;
+    Ok(id)
+}
+
+/// The start room, when the config names one that exists.
+async fn existing_start_room<C: ConnectionTrait>(db: &C) -> Result<Option<i64>, DbError> {
+    if let Some(v) = get_config(db, START_ROOM).await?
+        && let Ok(id) = v.parse::<i64>()
+        && object::Entity::find_by_id(id).one(db).await?.is_some()
+    {
+        return Ok(Some(id));
+    }
+    Ok(None)
+}
+
+/// Inserts or updates one object.
+/// Rows per statement when writing many (well under both backends' limits on bound values).
+const ROWS_PER_STATEMENT: usize = 64;
+
+/// Writes where objects are (their only change), many per statement.
+pub async fn move_objects<C: ConnectionTrait>(
+    db: &C,
+    moves: &[(i64, Option<i64>)],
+) -> Result<(), DbError> {
+    use object::Column as C;
+    use sea_orm::sea_query::{CaseStatement, Expr, ExprTrait, Query};
+    for chunk in moves.chunks(ROWS_PER_STATEMENT * 4) {
+        let mut case = CaseStatement::new();
+        for &(id, location) in chunk {
+            case = case.case(Expr::col(C::Id).eq(id), Expr::val(location));
+        }
+        let case = case.finally(Expr::col(C::LocationId));
+        let stmt = Query::update()
+            .table(object::Entity)
+            .value(C::LocationId, case)
+            .and_where(Expr::col(C::Id).is_in(chunk.iter().map(|(id, _)| *id)))
+            .to_owned();
+        db.execute_raw(db.get_database_backend().build(&stmt))
+            .await?;
+    }
+    Ok(())
+}
+
+/// Writes (inserts or replaces) objects' rows, many per statement.
+pub async fn save_objects<C: ConnectionTrait>(
+    db: &C,
+    rows: Vec<object::Model>,
+) -> Result<(), DbError> {
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let chunk: Vec<object::ActiveModel> = rows
+            .by_ref()
+            .take(ROWS_PER_STATEMENT)
+            .map(|m| sea_orm::ActiveModelTrait::reset_all(object::ActiveModel::from(m)))
+            .collect();
+        object::Entity::insert_many(chunk)
+            .on_conflict(object_upsert())
+            .exec_without_returning(db)
+            .await?;
+    }
+    Ok(())
+}
+
+fn object_upsert() -> OnConflict {
+    use object::Column as C;
+    OnConflict::column(C::Id)
+        .update_columns([
+            C::Key,
+            C::Typeclass,
+            C::LocationId,
+            C::HomeId,
+            C::DestinationId,
+            C::AccountId,
+            C::Description,
+            C::Attributes,
+            C::Kind,
+            C::Aliases,
+            C::Tags,
+            C::Permissions,
+            C::Locks,
+            C::Cmdsets,
+        ])
+        .to_owned()
+}
+
+pub async fn save_object<C: ConnectionTrait>(db: &C, m: object::Model) -> Result<(), DbError> {
+    let am: object::ActiveModel = m.into();
+    let am = sea_orm::ActiveModelTrait::reset_all(am);
+    object::Entity::insert(am)
+        .on_conflict(object_upsert())
+        .exec_without_returning(db)
+        .await?;
+    Ok(())
+}
+
+pub async fn delete_object<C: ConnectionTrait>(db: &C, id: i64) -> Result<(), DbError> {
+    object::Entity::delete_by_id(id).exec(db).await?;
+    Ok(())
+}
+
+pub async fn load_objects(db: &DatabaseConnection) -> Result<Vec<object::Model>, DbError> {
+    Ok(object::Entity::find().all(db).await?)
+}
+
+pub async fn load_object(
+    db: &DatabaseConnection,
+    id: i64,
+) -> Result<Option<object::Model>, DbError> {
+    Ok(object::Entity::find_by_id(id).one(db).await?)
+}
+
+pub async fn find_account(
+    db: &DatabaseConnection,
+    name: &str,
+) -> Result<Option<account::Model>, DbError> {
+    Ok(account::Entity::find()
+        .filter(account::Column::NameLower.eq(name.to_lowercase()))
+        .one(db)
+        .await?)
+}
+
+pub async fn load_accounts(db: &DatabaseConnection) -> Result<Vec<account::Model>, DbError> {
+    Ok(account::Entity::find().all(db).await?)
+}
+
+/// The character made together with a new account.
+#[derive(Debug, Clone, Copy)]
+pub struct NewCharacter<'a> {
+    /// A reserved object id.
+    pub id: i64,
+    /// Its home and first location.
+    pub room: i64,
+    pub typeclass: &'a str,
+}
+
+/// Creates an account and, when `character` is given, its character in the
+/// start room, in one transaction: both exist, durably, or neither does.
+pub async fn create_account(
+    db: &DatabaseConnection,
+    name: &str,
+    password_hash: String,
+    is_superuser: bool,
+    permission: &str,
+    character: Option<NewCharacter<'_>>,
+) -> Result<(account::Model, Option<object::Model>), DbError> {
+    let now = tavern_shared::session::now_millis() as i64;
+    let txn = begin_write(db).await?;
+    if account::Entity::find()
+        .filter(account::Column::NameLower.eq(name.to_lowercase()))
+        .one(&txn)
+        .await?
+        .is_some()
+    {
+        return Err(DbError::NameTaken(name.to_string()));
+    }
+    let am = account::ActiveModel {
+        name: Set(name.to_string()),
+        name_lower: Set(name.to_lowercase()),
+        password_hash: Set(password_hash),
+        is_superuser: Set(is_superuser),
+        created_at: Set(now),
+        last_login: Set(None),
+        last_puppet: Set(character.map(|c| c.id)),
+        permissions: Set(if is_superuser {
+            r#"["Developer"]"#.into()
+        } else {
+            serde_json::json!([permission]).to_string()
+        }),
+        attributes: Set("{}".into()),
+        cmdsets: Set("[]".into()),
+        ..Default::default()
+    };
+    let account = match account::Entity::insert(am).exec_with_returning(&txn).await {
+        Ok(a) => a,
+        // Two creations racing for one name: the unique index decides.
+        Err(e) if is_unique_violation(&e) => return Err(DbError::NameTaken(name.to_string())),
+        Err(e) => return Err(e.into()),
+    };
+    let mut char_model = None;
+    if let Some(c) = character {
+        let mut obj = Object::new(c.id, name, c.typeclass, Kind::Character);
+        obj.location = Some(c.room);
+        obj.home = Some(c.room);
+        obj.account = Some(account.id);
+        obj.locks = character_locks(c.id, account.id);
+        obj.created_at = now;
+        let m = object::Model::from(&obj);
+        save_object(&txn, m.clone()).await?;
+        char_model = Some(m);
+    }
+    txn.commit().await?;
+    Ok((account, char_model))
+}
+
+/// The columns of an account the running server changes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AccountRow {
+    pub id: i64,
+    pub is_superuser: bool,
+    pub last_puppet: Option<i64>,
+    pub permissions: String,
+    pub attributes: String,
+    pub cmdsets: String,
+}
+
+pub async fn save_account_row<C: ConnectionTrait>(db: &C, row: AccountRow) -> Result<(), DbError> {
+    let am = account::ActiveModel {
+        id: Set(row.id),
+        is_superuser: Set(row.is_superuser),
+        last_puppet: Set(row.last_puppet),
+        permissions: Set(row.permissions),
+        attributes: Set(row.attributes),
+        cmdsets: Set(row.cmdsets),
+        ..Default::default()
+    };
+    account::Entity::update(am).exec(db).await?;
+    Ok(())
+}
+
+/// Replaces an account's password hash; durable when this returns.
+pub async fn set_password_hash(
+    db: &DatabaseConnection,
+    account_id: i64,
+    hash: String,
+) -> Result<(), DbError> {
+    let am = account::ActiveModel {
+        id: Set(account_id),
+        password_hash: Set(hash),
+        ..Default::default()
+    };
+    account::Entity::update(am).exec(db).await?;
+    Ok(())
+}
+
+pub async fn load_account(
+    db: &DatabaseConnection,
+    id: i64,
+) -> Result<Option<account::Model>, DbError> {
+    Ok(account::Entity::find_by_id(id).one(db).await?)
+}
+
+pub async fn load_help(db: &DatabaseConnection) -> Result<Vec<help_entry::Model>, DbError> {
+    Ok(help_entry::Entity::find().all(db).await?)
+}
+
+/// Writes a help topic (replacing one of the same key); durable when this returns.
+pub async fn save_help(db: &DatabaseConnection, entry: help_entry::Model) -> Result<(), DbError> {
+    use help_entry::Column as C;
+    let am: help_entry::ActiveModel = entry.into();
+    let am = sea_orm::ActiveModelTrait::reset_all(am);
+    help_entry::Entity::insert(am)
+        .on_conflict(
+            OnConflict::column(C::Key)
+                .update_columns([C::Category, C::Text, C::Locks])
+                .to_owned(),
+        )
+        .exec_without_returning(db)
+        .await?;
+    Ok(())
+}
+
+/// Every running flow.
+pub async fn load_flows(db: &DatabaseConnection) -> Result<Vec<flow_instance::Model>, DbError> {
+    Ok(flow_instance::Entity::find().all(db).await?)
+}
+
+/// Writes flows and deletes ended ones, in one transaction; durable when this returns.
+pub async fn save_flows(
+    db: &DatabaseConnection,
+    rows: Vec<flow_instance::Model>,
+    deleted: Vec<String>,
+) -> Result<(), DbError> {
+    let txn = begin_write(db).await?;
+    write_flows(&txn, rows, deleted).await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Writes flow rows and deletes flows, within the caller's transaction.
+pub async fn write_flows<C: ConnectionTrait>(
+    txn: &C,
+    rows: Vec<flow_instance::Model>,
+    deleted: Vec<String>,
+) -> Result<(), DbError> {
+    use flow_instance::Column as C;
+    for row in rows {
+        let am: flow_instance::ActiveModel = row.into();
+        let am = sea_orm::ActiveModelTrait::reset_all(am);
+        flow_instance::Entity::insert(am)
+            .on_conflict(
+                OnConflict::column(C::Name)
+                    .update_columns([C::Definition, C::Data, C::UpdatedAt])
+                    .to_owned(),
+            )
+            .exec_without_returning(txn)
+            .await?;
+    }
+    if !deleted.is_empty() {
+        flow_instance::Entity::delete_many()
+            .filter(C::Name.is_in(deleted))
+            .exec(txn)
+            .await?;
+    }
+    Ok(())
+}
+
+pub async fn delete_help(db: &DatabaseConnection, key: &str) -> Result<bool, DbError> {
+    let r = help_entry::Entity::delete_by_id(key.to_string())
+        .exec(db)
+        .await?;
+    Ok(r.rows_affected > 0)
+}
+
+pub async fn record_login(db: &DatabaseConnection, account_id: i64) -> Result<(), DbError> {
+    let am = account::ActiveModel {
+        id: Set(account_id),
+        last_login: Set(Some(tavern_shared::session::now_millis() as i64)),
+        ..Default::default()
+    };
+    account::Entity::update(am).exec(db).await?;
+    Ok(())
+}
+
+fn is_unique_violation(e: &DbErr) -> bool {
+    matches!(
+        e.sql_err(),
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+    )
+}
+
+/// A database URL fit for a log line: without its password.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let creds = &url[scheme + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}{}:***{}", &url[..scheme + 3], user, &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests;
+
+#[cfg(test)]
+mod redact_tests {
+    #[test]
+    fn database_passwords_never_reach_a_log_line() {
+        assert_eq!(
+            super::redact_url("postgres://tavern:hunter2@db:5432/game"),
+            "postgres://tavern:***@db:5432/game"
+        );
+        assert_eq!(
+            super::redact_url("sqlite:///data/tavern.db3?mode=rwc"),
+            "sqlite:///data/tavern.db3?mode=rwc"
+        );
+    }
+}

@@ -1,0 +1,253 @@
+//! The persistence layer against a real SQLite file and a real PostgreSQL server.
+
+use super::*;
+use crate::testing::db::each_backend;
+
+async fn accounts_and_characters_are_created_atomically(db: DatabaseConnection) {
+    let conn = &db;
+    let room = ensure_start_room(conn).await.unwrap();
+    assert_eq!(ensure_start_room(conn).await.unwrap(), room, "idempotent");
+    let char_id = reserve_ids(conn, 1).await.unwrap();
+    let (acct, ch) = create_account(
+        conn,
+        "Anna Bell",
+        "hash".into(),
+        false,
+        "Player",
+        Some(NewCharacter {
+            id: char_id,
+            room,
+            typeclass: "character",
+        }),
+    )
+    .await
+    .unwrap();
+    let ch = ch.unwrap();
+    assert_eq!(ch.location_id, Some(room));
+    assert_eq!(ch.account_id, Some(acct.id));
+    assert_eq!(acct.last_puppet, Some(char_id));
+
+    // Names are unique whatever their case; the failed attempt leaves no character behind.
+    let other = reserve_ids(conn, 1).await.unwrap();
+    let err = create_account(
+        conn,
+        "anna BELL",
+        "h".into(),
+        false,
+        "Player",
+        Some(NewCharacter {
+            id: other,
+            room,
+            typeclass: "character",
+        }),
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(err, DbError::NameTaken(_)), "{err}");
+    assert!(load_object(conn, other).await.unwrap().is_none());
+
+    // Creations racing each other all succeed (no lock-upgrade deadlock on SQLite).
+    let first = reserve_ids(conn, 24).await.unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..24 {
+        let c = conn.clone();
+        tasks.push(tokio::spawn(async move {
+            let id = first + i;
+            create_account(
+                &c,
+                &format!("racer{i}"),
+                "h".into(),
+                false,
+                "Player",
+                Some(NewCharacter {
+                    id,
+                    room,
+                    typeclass: "character",
+                }),
+            )
+            .await
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap().expect("a concurrent creation succeeds");
+    }
+
+    let found = find_account(conn, "ANNA bell").await.unwrap().unwrap();
+    assert_eq!(found.id, acct.id);
+    assert_eq!(found.name, "Anna Bell");
+}
+
+async fn reserved_ids_never_overlap_and_pass_existing_objects(db: DatabaseConnection) {
+    let conn = &db;
+    let room = ensure_start_room(conn).await.unwrap();
+    let a = reserve_ids(conn, 100).await.unwrap();
+    let b = reserve_ids(conn, 1).await.unwrap();
+    assert!(a > room);
+    assert_eq!(b, a + 100);
+    // Concurrent reservations (the server and the CLI) get disjoint ranges.
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let c = conn.clone();
+        tasks.push(tokio::spawn(
+            async move { reserve_ids(&c, 10).await.unwrap() },
+        ));
+    }
+    let mut starts = Vec::new();
+    for t in tasks {
+        starts.push(t.await.unwrap());
+    }
+    starts.sort();
+    for w in starts.windows(2) {
+        assert!(w[1] >= w[0] + 10, "overlap: {starts:?}");
+    }
+}
+
+async fn objects_round_trip_and_update_in_place(db: DatabaseConnection) {
+    let conn = &db;
+    let id = reserve_ids(conn, 1).await.unwrap();
+    let mut o =
+        crate::model::world::Object::new(id, "ball", "thing", crate::model::world::Kind::Thing);
+    o.desc = "round".into();
+    o.set_attr("colour", "red");
+    o.aliases = vec!["sphere".into()];
+    o.tags = vec![crate::model::world::Tag::new("toy", Some("kind"))];
+    o.locks = crate::model::locks::LockSet::parse("get:all();drop:holds()").unwrap();
+    let mut m = object::Model::from(&o);
+    save_object(conn, m.clone()).await.unwrap();
+    m.description = "very round".into();
+    m.tags = "[]".into();
+    save_object(conn, m.clone()).await.unwrap();
+    assert_eq!(load_object(conn, id).await.unwrap(), Some(m.clone()));
+    let back = crate::model::world::Object::from(m);
+    assert_eq!(back.aliases, vec!["sphere".to_string()]);
+    assert_eq!(back.locks.to_string(), "get:all();drop:holds()");
+    delete_object(conn, id).await.unwrap();
+    assert_eq!(load_object(conn, id).await.unwrap(), None);
+}
+
+async fn many_objects_are_written_and_moved_in_few_statements(db: DatabaseConnection) {
+    let conn = &db;
+    let room = ensure_start_room(conn).await.unwrap();
+    let first = reserve_ids(conn, 300).await.unwrap();
+    let rows: Vec<object::Model> = (first..first + 300)
+        .map(|id| {
+            let mut o = crate::model::world::Object::new(
+                id,
+                &format!("pebble {id}"),
+                "thing",
+                crate::model::world::Kind::Thing,
+            );
+            o.location = Some(room);
+            o.set_attr("n", id);
+            object::Model::from(&o)
+        })
+        .collect();
+    save_objects(conn, rows.clone()).await.unwrap();
+    // Written again (an upsert), changed.
+    let mut changed = rows.clone();
+    changed[7].description = "shiny".into();
+    save_objects(conn, changed.clone()).await.unwrap();
+    // Every other one moves: into the room's first pebble, or nowhere.
+    let moves: Vec<(i64, Option<i64>)> = (first..first + 300)
+        .step_by(2)
+        .map(|id| (id, if id % 4 == 0 { Some(first) } else { None }))
+        .collect();
+    move_objects(conn, &moves).await.unwrap();
+    let loaded: std::collections::HashMap<i64, object::Model> = load_objects(conn)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| (m.id, m))
+        .collect();
+    for (k, want) in changed.iter().enumerate() {
+        let got = &loaded[&want.id];
+        let location = match moves.iter().find(|(id, _)| *id == want.id) {
+            Some((_, l)) => *l,
+            None => Some(room),
+        };
+        assert_eq!(got.location_id, location, "row {k}");
+        assert_eq!(got.description, want.description);
+        assert_eq!(got.attributes, want.attributes, "untouched by the move");
+    }
+    assert_eq!(loaded[&changed[7].id].description, "shiny");
+}
+
+#[tokio::test]
+async fn batched_writes() {
+    each_backend(
+        "batched",
+        many_objects_are_written_and_moved_in_few_statements,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn accounts_and_characters() {
+    each_backend("accounts", accounts_and_characters_are_created_atomically).await;
+}
+
+#[tokio::test]
+async fn id_reservation() {
+    each_backend("ids", reserved_ids_never_overlap_and_pass_existing_objects).await;
+}
+
+#[tokio::test]
+async fn objects() {
+    each_backend("objects", objects_round_trip_and_update_in_place).await;
+}
+
+async fn racing_starts_make_one_start_room(db: DatabaseConnection) {
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let c = db.clone();
+        tasks.push(tokio::spawn(
+            async move { ensure_start_room(&c).await.unwrap() },
+        ));
+    }
+    let mut ids = Vec::new();
+    for t in tasks {
+        ids.push(t.await.unwrap());
+    }
+    ids.dedup();
+    assert_eq!(ids.len(), 1, "every racer got the same room: {ids:?}");
+    let rooms = load_objects(&db)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|o| o.key == "Limbo")
+        .count();
+    assert_eq!(rooms, 1, "and only one was made");
+}
+
+#[tokio::test]
+async fn start_room_race() {
+    each_backend("startroom", racing_starts_make_one_start_room).await;
+}
+
+async fn flows_are_saved_replaced_and_deleted(db: DatabaseConnection) {
+    use crate::model::flows::{Action, FlowDef, FlowInstance, Owner};
+    let def = FlowDef::new("d").state("START", [Action::timeout("5", "START")]);
+    let mut f = FlowInstance::new(
+        &def,
+        "quest-1",
+        Owner::Object(12),
+        Default::default(),
+        1_000,
+    );
+    let row = |f: &FlowInstance| flow_row(&f.name, f, 1).unwrap();
+    save_flows(&db, vec![row(&f)], vec![]).await.unwrap();
+    f.vars.insert("step".into(), serde_json::json!(2));
+    save_flows(&db, vec![row(&f)], vec![]).await.unwrap();
+    let loaded = load_world(&db).await.unwrap().flows;
+    assert_eq!(loaded.len(), 1);
+    assert_eq!(loaded["quest-1"], f, "the second write replaced the first");
+    save_flows(&db, vec![], vec!["quest-1".into()])
+        .await
+        .unwrap();
+    assert!(load_flows(&db).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn flows() {
+    each_backend("flows", flows_are_saved_replaced_and_deleted).await;
+}

@@ -1,0 +1,197 @@
+//! Faults from outside the game: the database going away while players play.
+//!
+//! The test runs its own PostgreSQL cluster (initdb + pg_ctl, as the
+//! `postgres` user when run as root) on a free port, so it can stop and start
+//! it without touching the machine's server. Without PostgreSQL's binaries it
+//! says it is skipped.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use tavern_tests::{LiveGame, wait_for};
+
+/// A private PostgreSQL cluster, stopped and removed on drop.
+struct Cluster {
+    dir: PathBuf,
+    port: u16,
+    as_postgres: bool,
+}
+
+fn find_bin(name: &str) -> Option<PathBuf> {
+    let mut dirs: Vec<PathBuf> = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).collect())
+        .unwrap_or_default();
+    if let Ok(rd) = std::fs::read_dir("/usr/lib/postgresql") {
+        dirs.extend(rd.flatten().map(|e| e.path().join("bin")));
+    }
+    dirs.into_iter().map(|d| d.join(name)).find(|p| p.exists())
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+impl Cluster {
+    fn create() -> Option<Self> {
+        let initdb = find_bin("initdb")?;
+        find_bin("pg_ctl")?;
+        let as_postgres = unsafe { libc::geteuid() } == 0;
+        let dir = std::env::temp_dir().join(format!("tavern-pg-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).ok()?;
+        if as_postgres {
+            let ok = Command::new("chown")
+                .args(["postgres:", dir.to_str()?])
+                .status()
+                .ok()?
+                .success();
+            if !ok {
+                return None;
+            }
+        }
+        let c = Self {
+            dir,
+            port: free_port(),
+            as_postgres,
+        };
+        let data = c.dir.join("data");
+        let out = c.run(
+            &initdb,
+            &[
+                "-D",
+                data.to_str()?,
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "-E",
+                "UTF8",
+            ],
+        );
+        if !out {
+            return None;
+        }
+        c.start().then_some(c)
+    }
+
+    fn run(&self, bin: &Path, args: &[&str]) -> bool {
+        let mut cmd = if self.as_postgres {
+            let mut c = Command::new("runuser");
+            c.args(["-u", "postgres", "--"]).arg(bin);
+            c
+        } else {
+            Command::new(bin)
+        };
+        cmd.args(args)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    }
+
+    fn pg_ctl(&self, args: &[&str]) -> bool {
+        let data = self.dir.join("data");
+        let mut all = vec!["-D", data.to_str().unwrap()];
+        all.extend_from_slice(args);
+        self.run(&find_bin("pg_ctl").unwrap(), &all)
+    }
+
+    fn start(&self) -> bool {
+        let opts = format!(
+            "-p {} -k {} -c listen_addresses=127.0.0.1",
+            self.port,
+            self.dir.display()
+        );
+        let log = self.dir.join("pg.log");
+        self.pg_ctl(&["-o", &opts, "-l", log.to_str().unwrap(), "-w", "start"])
+    }
+
+    fn stop(&self) -> bool {
+        self.pg_ctl(&["-m", "fast", "-w", "stop"])
+    }
+
+    fn url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        self.pg_ctl(&["-m", "immediate", "-w", "stop"]);
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// CPU time (user + system) a process has used.
+fn cpu_time(pid: u32) -> Duration {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command name, which is in parentheses.
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: u64 = f.get(11).and_then(|v| v.parse().ok()).unwrap_or(0)
+        + f.get(12).and_then(|v| v.parse().ok()).unwrap_or(0);
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
+    Duration::from_millis(ticks * 1000 / hz)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_game_rides_out_a_postgresql_outage_and_writes_everything_after() {
+    let Some(pg) = Cluster::create() else {
+        eprintln!("SKIPPED: PostgreSQL's initdb/pg_ctl are not available to run a private cluster");
+        return;
+    };
+    let game = LiveGame::new(
+        "pgdown",
+        &format!("[database]\nurl = \"{}\"\nmax_connections = 4\n", pg.url()),
+    )
+    .start();
+    let mut anna = game.login("Anna", "pass123").await;
+    let mut bob = game.login("Bob", "pass123").await;
+
+    assert!(pg.stop(), "the private cluster stops");
+    // The game goes on: what needs no database still works.
+    anna.send("say still here?").await;
+    bob.expect("Anna says, \"still here?\"").await;
+    // A change to the world is kept, and written when the database returns.
+    anna.send("tavern").await;
+    anna.expect("The Common Room").await;
+    // What needs the database says so, clearly, instead of hanging.
+    let mut late = game.connect().await;
+    late.expect("connect <username>").await;
+    late.send("connect Carl pass123").await;
+    late.expect("The game cannot log you in right now. Please try again.")
+        .await;
+    wait_for("the write failure is logged", || {
+        game.all_logs().contains("database write failed, retrying")
+    })
+    .await;
+    // No crash loop and no busy retrying while it is down.
+    let pid = game.server_pid().expect("the server still runs");
+    let before = cpu_time(pid);
+    let t0 = Instant::now();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let used = cpu_time(pid) - before;
+    assert!(
+        used < t0.elapsed() / 4,
+        "the server used {used:?} of CPU in {:?} while the database was down",
+        t0.elapsed()
+    );
+    assert_eq!(game.server_pid(), Some(pid), "no restarts");
+
+    assert!(pg.start(), "the private cluster starts again");
+    wait_for("writes resume", || {
+        game.all_logs().contains("database writes resumed")
+    })
+    .await;
+    late.send("create Carl pass123").await;
+    late.expect("A new account 'Carl' was created.").await;
+    // Anna's move reached the database: a cold restart of the server finds her there.
+    game.tavern_ok(&["reset"]);
+    anna.expect("... Server restarted.").await;
+    anna.send("look").await;
+    anna.expect("The Common Room").await;
+}

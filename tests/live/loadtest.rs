@@ -1,0 +1,148 @@
+//! The load tool against the real game binary: every scenario of the
+//! suite, small and short, must lose nothing and fail nobody, and measure
+//! what it says it measures; bots also play over the websocket, and with a
+//! text marker on a client that speaks no GMCP.
+
+use std::time::Duration;
+
+use tavern_loadtest::suite::{self, Kind, Scale};
+use tavern_loadtest::{MarkerMode, Profile, RunConfig, SpawnedGame, Transport};
+
+use tavern_tests::BIN;
+
+fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn every_scenario_runs_small_and_nothing_is_lost_or_fails() {
+    let scale = Scale { quick: true };
+    let outcomes = rt()
+        .block_on(suite::run_suite(&BIN, &[], 1, scale, false))
+        .unwrap();
+    let names: Vec<&str> = outcomes.iter().map(|o| o.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "roundtrip",
+            "paced",
+            "closed",
+            "saturate",
+            "sessions",
+            "greet",
+            "logins",
+            "crowd",
+            "reload",
+            "idle"
+        ]
+    );
+    for o in &outcomes {
+        for c in o.checks.iter().filter(|c| c.kind == Kind::Sanity) {
+            assert!(c.passes(), "{}: {} is {}", o.name, c.what, c.value);
+        }
+    }
+    assert!(suite::passed(&outcomes, scale));
+    let report = |name: &str| &outcomes.iter().find(|o| o.name == name).unwrap().reports[0];
+    // Every scenario measured its figure.
+    let rt = report("roundtrip");
+    let lat = rt.commands.latency.unwrap();
+    assert!(lat.count > 10 && lat.p50_ms > 0.0 && lat.p99_ms >= lat.p50_ms);
+    assert!(
+        rt.floor.is_some() && rt.cold_2mib.is_some(),
+        "the floor is measured"
+    );
+    let procs: Vec<&str> = rt.procs.iter().map(|p| p.label.as_str()).collect();
+    assert_eq!(procs, ["portal", "server"]);
+    assert!(rt.procs.iter().all(|p| p.peak_rss_mib > 1.0));
+    assert!(report("closed").commands.per_s > 0.0);
+    assert_eq!(report("sessions").ready, report("sessions").clients);
+    let greet = &report("greet").connect;
+    assert_eq!(greet.greeted, greet.attempted);
+    assert!(greet.greeted_per_s > 0.0);
+    let churn = report("logins").churn.as_ref().unwrap();
+    assert_eq!((churn.ok, churn.failed), (5, 0));
+    let heard = report("crowd").heard.as_ref().unwrap();
+    assert!(heard.expected > 0 && heard.heard == heard.expected);
+    let reload = report("reload").reload.as_ref().unwrap();
+    assert!(reload.ordered_ok, "{}", reload.output);
+    assert_eq!(reload.recovered, report("reload").ready);
+    assert!(reload.recovery.unwrap().max_ms > 0.0);
+    let idle = report("idle");
+    assert_eq!(idle.commands.sent, 0, "idlers type nothing");
+    // The JSON a script reads has it all.
+    let json = serde_json::to_value(&outcomes).unwrap();
+    assert!(json[0]["reports"][0]["commands"]["latency"]["p99_ms"].is_number());
+}
+
+fn small(transport: Transport, profile: &str, game: &SpawnedGame) -> RunConfig {
+    let mut cfg = RunConfig::new(transport, 4, Profile::find(profile, None).unwrap());
+    cfg.duration = Duration::from_secs(2);
+    cfg.warmup = Duration::from_millis(300);
+    cfg.watch = game.watch();
+    cfg
+}
+
+/// A fresh game, and a small run of lookers against its telnet port.
+fn looker_over_telnet() -> (SpawnedGame, RunConfig) {
+    let game = SpawnedGame::start(&BIN, &[], false).unwrap();
+    let addr = format!("127.0.0.1:{}", game.telnet_port).parse().unwrap();
+    let cfg = small(Transport::Telnet(addr), "looker", &game);
+    (game, cfg)
+}
+
+#[test]
+fn bots_play_over_the_websocket() {
+    let game = SpawnedGame::start(&BIN, &[], false).unwrap();
+    let url = format!("ws://127.0.0.1:{}/ws", game.web_port);
+    let mut cfg = small(Transport::Websocket(url), "closed", &game);
+    cfg.profile.think_ms = 20.0;
+    let r = rt().block_on(tavern_loadtest::run(cfg)).unwrap();
+    assert_eq!(r.ready, 4, "{:?}", r.errors);
+    assert!(r.commands.answered > 20, "{}", r.table());
+    assert_eq!(r.commands.lost, 0);
+    // Every kind of action was answered.
+    for action in ["look", "move", "say", "help"] {
+        assert!(
+            r.commands.by_action[action].latency.is_some(),
+            "{action}: {}",
+            r.table()
+        );
+    }
+    game.stop();
+}
+
+#[test]
+fn a_client_without_gmcp_is_timed_by_a_text_marker() {
+    let (game, mut cfg) = looker_over_telnet();
+    cfg.profile.rate = 10.0;
+    // `say` shows the marker it is given: no out-of-band echo needed.
+    cfg.marker = MarkerMode::Text("say {marker}".into());
+    let r = rt().block_on(tavern_loadtest::run(cfg)).unwrap();
+    assert_eq!(r.ready, 4, "{:?}", r.errors);
+    assert!(r.commands.answered > 10, "{}", r.table());
+    assert_eq!(r.commands.lost, 0);
+    game.stop();
+}
+
+#[test]
+fn a_login_that_fails_is_reported_not_hidden() {
+    let (game, mut cfg) = looker_over_telnet();
+    cfg.clients = 2;
+    // A password the game refuses (too short): every creation fails.
+    cfg.login.password = "x".into();
+    cfg.step_timeout = Duration::from_secs(10);
+    let r = rt().block_on(tavern_loadtest::run(cfg)).unwrap();
+    assert_eq!(r.ready, 0);
+    assert_eq!(r.login.as_ref().unwrap().failed, 2);
+    assert!(
+        r.errors
+            .iter()
+            .any(|(e, n)| e.contains("create") && *n == 2),
+        "{:?}",
+        r.errors
+    );
+    game.stop();
+}

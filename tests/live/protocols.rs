@@ -1,0 +1,584 @@
+//! The protocols players' clients speak, against the real portal: websocket in
+//! each subprotocol, a real TinTin++, and the webclient in a real browser.
+
+use futures::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tavern_tests::{LiveGame, PATIENCE};
+use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest};
+
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// A websocket client offering `protocol` (or none).
+async fn ws_connect(game: &LiveGame, protocol: Option<&str>) -> (Ws, Option<String>) {
+    let url = format!("ws://127.0.0.1:{}/ws", game.web_port());
+    let mut req = url.into_client_request().unwrap();
+    if let Some(p) = protocol {
+        req.headers_mut()
+            .insert("Sec-WebSocket-Protocol", p.parse().unwrap());
+    }
+    let (ws, resp) = tokio_tungstenite::connect_async(req)
+        .await
+        .expect("websocket connects");
+    let chosen = resp
+        .headers()
+        .get("Sec-WebSocket-Protocol")
+        .map(|v| v.to_str().unwrap().to_string());
+    (ws, chosen)
+}
+
+/// Reads frames until one's text (for binary: its UTF-8, escapes removed) contains `needle`.
+async fn ws_expect(ws: &mut Ws, needle: &str) -> Message {
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    let mut seen = Vec::new();
+    loop {
+        let frame = tokio::time::timeout_at(deadline, ws.next())
+            .await
+            .unwrap_or_else(|_| panic!("timed out waiting for {needle:?}; saw {seen:#?}"))
+            .expect("the websocket stays open")
+            .expect("a valid frame");
+        let text = match &frame {
+            Message::Text(t) => t.to_string(),
+            Message::Binary(b) => String::from_utf8_lossy(b).into_owned(),
+            _ => continue,
+        };
+        if text.contains(needle) {
+            return frame;
+        }
+        seen.push(text);
+    }
+}
+
+fn v1(cmd: &str, arg: &str) -> Message {
+    Message::Text(json!([cmd, [arg], {}]).to_string().into())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn websocket_v1_logs_in_and_talks_with_telnet_players() {
+    let game = LiveGame::new("ws-v1", "").start();
+    // No subprotocol offered: Evennia's v1 format.
+    let (mut ws, chosen) = ws_connect(&game, None).await;
+    assert_eq!(chosen, None);
+    ws_expect(&mut ws, "create &lt;username&gt; &lt;password&gt;").await;
+    ws.send(v1("text", "create Webby pass123")).await.unwrap();
+    ws_expect(&mut ws, "A new account &#39;Webby&#39; was created.").await;
+    ws.send(v1("text", "connect Webby pass123")).await.unwrap();
+    let frame = ws_expect(&mut ws, "You become").await;
+    let Message::Text(t) = frame else {
+        panic!("v1 is text frames")
+    };
+    let v: Value = serde_json::from_str(&t).unwrap();
+    assert_eq!(v[0], "text");
+    assert!(
+        v[1][0]
+            .as_str()
+            .unwrap()
+            .contains("<span style=\"color:#00ffff;font-weight:bold\">Webby</span>"),
+        "{v}"
+    );
+
+    let mut telnet = game.login("Telly", "pass123").await;
+    ws.send(v1("text", "say <b>hello</b> from the web"))
+        .await
+        .unwrap();
+    telnet
+        .expect("Webby says, \"<b>hello</b> from the web\"")
+        .await;
+    telnet.send("say hi web").await;
+    ws_expect(&mut ws, "Telly says, &quot;hi web&quot;").await;
+
+    // The session survives a reload like any other.
+    game.tavern_ok(&["reload"]);
+    ws_expect(&mut ws, "Server restarted.").await;
+    ws.send(v1("text", "say still here")).await.unwrap();
+    ws_expect(&mut ws, "You say, &quot;still here&quot;").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn websocket_mudstandards_subprotocols_log_in() {
+    let game = LiveGame::new("ws-ms", "").start();
+    for (i, proto) in [
+        "json.mudstandards.org",
+        "gmcp.mudstandards.org",
+        "terminal.mudstandards.org",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let (mut ws, chosen) = ws_connect(&game, Some(proto)).await;
+        assert_eq!(chosen.as_deref(), Some(proto));
+        let screen = ws_expect(&mut ws, "create <username> <password>").await;
+        assert!(
+            matches!(screen, Message::Binary(_)),
+            "{proto}: text comes as binary ANSI"
+        );
+        let name = format!("Std{i}");
+        ws.send(Message::Binary(
+            format!("create {name} pass123\r\n").into_bytes().into(),
+        ))
+        .await
+        .unwrap();
+        ws_expect(&mut ws, &format!("A new account '{name}' was created.")).await;
+        ws.send(Message::Binary(
+            format!("connect {name} pass123\n").into_bytes().into(),
+        ))
+        .await
+        .unwrap();
+        let frame = ws_expect(&mut ws, &format!("{name}\x1b[0m.")).await;
+        let Message::Binary(b) = frame else { panic!() };
+        assert!(
+            String::from_utf8_lossy(&b).contains("You become \x1b[0;1;36m"),
+            "{proto}: colours as ANSI"
+        );
+        if proto != "terminal.mudstandards.org" {
+            // GMCP in text frames reaches the portal: a ping is answered.
+            let ping = if proto == "json.mudstandards.org" {
+                json!({"proto": "gmcp", "id": "Core.Ping", "data": ""}).to_string()
+            } else {
+                "Core.Ping".to_string()
+            };
+            ws.send(Message::Text(ping.into())).await.unwrap();
+            let pong = ws_expect(&mut ws, "Core.Ping").await;
+            assert!(
+                matches!(pong, Message::Text(_)),
+                "{proto}: GMCP comes in text frames"
+            );
+        }
+        ws.send(Message::Close(None)).await.unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn oversized_and_malformed_websocket_frames_close_cleanly() {
+    let game = LiveGame::new("ws-bad", "").start();
+    let (mut ws, _) = ws_connect(&game, None).await;
+    ws_expect(&mut ws, "connect").await;
+    ws.send(Message::Text("[\"text\", 42, null]".into()))
+        .await
+        .unwrap();
+    ws.send(Message::Text("{not json".into())).await.unwrap();
+    ws.send(v1("text", "look")).await.unwrap();
+    ws_expect(&mut ws, "Welcome to").await;
+    let huge = "x".repeat(1 << 20);
+    let _ = ws.send(v1("text", &huge)).await;
+    let end = tokio::time::timeout(PATIENCE, async {
+        loop {
+            match ws.next().await {
+                None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return,
+                Some(Ok(_)) => {}
+            }
+        }
+    })
+    .await;
+    assert!(
+        end.is_ok(),
+        "the portal closes a connection that sends a 1 MiB frame"
+    );
+    // Everyone else is unaffected.
+    let mut c = game.login("Unbothered", "pass123").await;
+    c.send("say fine").await;
+    c.expect("You say, \"fine\"").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_password_asked_for_is_hidden_and_never_shown() {
+    let game = LiveGame::new("hidden", "").start();
+    let mut c = game.connect().await;
+    c.expect("connect <username>").await;
+    c.send("create Shy pass123").await;
+    c.expect("was created").await;
+    c.send("connect Shy").await;
+    c.expect("Password: ").await;
+    let will_echo = [255u8, 251, 1];
+    let pos = c
+        .all_raw
+        .windows(3)
+        .position(|w| w == will_echo)
+        .expect("the portal offers to echo (so the client stops echoing)");
+    // The client agrees, as telnet clients do, and types the password.
+    c.send_raw(&[255, 253, 1]).await;
+    c.send("pass123").await;
+    c.expect("You become Shy.").await;
+    let after = &c.all_raw[pos..];
+    assert!(
+        after.windows(3).any(|w| w == [255, 252, 1]),
+        "echo is handed back to the client afterwards"
+    );
+    assert!(!String::from_utf8_lossy(&c.all_raw).contains("pass123\r\n"));
+    // A wrong password asked the same way fails the same way.
+    let mut d = game.connect().await;
+    d.expect("connect <username>").await;
+    d.send("connect Shy").await;
+    d.expect("Password: ").await;
+    d.send("nope").await;
+    d.expect("Username and/or password is incorrect.").await;
+}
+
+/// A program from PATH or /usr/games (where Debian puts tt++).
+fn find_program(name: &str) -> Option<std::path::PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .chain([std::path::PathBuf::from("/usr/games")])
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn tintin_logs_in_with_gmcp_msdp_naws_ttype_and_mccp() {
+    let (Some(tt), Some(script)) = (find_program("tt++"), find_program("script")) else {
+        eprintln!("skipped: TinTin++ (tt++) or script(1) is not installed; .ci/run installs them");
+        return;
+    };
+    let game = LiveGame::new("tintin", "").start();
+    // TinTin++ refuses GMCP and MSDP unless told to accept them, as its users configure it.
+    let tin = game.dir.join("login.tin");
+    std::fs::write(
+        &tin,
+        format!(
+            "#event {{IAC WILL GMCP}} {{#send {{\\xFF\\xFD\\xC9\\}}}}\n\
+             #event {{IAC WILL MSDP}} {{#send {{\\xFF\\xFD\\x45\\}}}}\n\
+             #action {{look will re-show this screen}} {{create Tinny pass123}}\n\
+             #action {{was created. Welcome!}} {{connect Tinny pass123}}\n\
+             #action {{You become Tinny.}} {{option}}\n\
+             #action {{GMCP packages:}} {{#end}}\n\
+             #session game 127.0.0.1 {}\n",
+            game.telnet_port
+        ),
+    )
+    .unwrap();
+    // A pseudo-terminal of a known size, so NAWS has something to report. Its
+    // stdin stays open: at end of input script(1) types ^D into the terminal,
+    // and TinTin++ takes ^D as "zap the session".
+    let mut child = tokio::process::Command::new(script)
+        .arg("-q")
+        .arg("-c")
+        .arg(format!(
+            "stty rows 40 cols 120; {} -G {}",
+            tt.display(),
+            tin.display()
+        ))
+        .arg("/dev/null")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let _keep_stdin_open = child.stdin.take();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut bytes = Vec::new();
+    let read = tokio::time::timeout(PATIENCE, async {
+        use tokio::io::AsyncReadExt;
+        stdout.read_to_end(&mut bytes).await
+    })
+    .await;
+    let text = String::from_utf8_lossy(&bytes).into_owned();
+    assert!(read.is_ok(), "TinTin++ did not finish its script:\n{text}");
+    let line = |label: &str| {
+        text.lines()
+            .find(|l| l.trim_start().starts_with(label))
+            .unwrap_or_else(|| panic!("no {label:?} line in:\n{text}"))
+            .to_string()
+    };
+    assert!(line("Client:").contains("TINTIN++"), "{text}");
+    assert!(line("Screen:").contains("120x40"), "{text}");
+    let options = line("Options:");
+    for opt in ["GMCP", "MSDP", "NAWS", "TTYPE", "MCCP2"] {
+        assert!(options.contains(opt), "{opt} negotiated: {options}");
+    }
+    assert!(
+        text.contains("Limbo"),
+        "the room arrived through MCCP2 intact"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn telnet_over_tls_with_a_generated_certificate() {
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::{CertificateDer, ServerName};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio_rustls::rustls::{self, ClientConfig, RootCertStore};
+
+    let game = LiveGame::new("tls", "[portal]\ntls_ports = [0]\n").start();
+    let port = game.runtime().unwrap()["tls_ports"][0].as_u64().unwrap() as u16;
+    // The portal generated a certificate for localhost on first start; trust just that.
+    let cert = game.data_dir().join("tls/cert.pem");
+    let mut roots = RootCertStore::empty();
+    for c in CertificateDer::pem_file_iter(&cert).unwrap() {
+        roots.add(c.unwrap()).unwrap();
+    }
+    let config = ClientConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let connector = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config));
+    let tcp = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
+    let mut tls = connector
+        .connect(ServerName::try_from("localhost").unwrap(), tcp)
+        .await
+        .expect("the TLS handshake succeeds against the generated certificate");
+
+    let mut seen = String::new();
+    async fn until(tls: &mut (impl AsyncReadExt + Unpin), seen: &mut String, needle: &str) {
+        let mut buf = [0u8; 4096];
+        while !seen.contains(needle) {
+            let n = tokio::time::timeout(PATIENCE, tls.read(&mut buf))
+                .await
+                .unwrap_or_else(|_| panic!("timed out waiting for {needle:?} in {seen}"))
+                .unwrap();
+            assert!(n > 0, "closed while waiting for {needle:?}: {seen}");
+            seen.push_str(&String::from_utf8_lossy(&buf[..n]));
+        }
+    }
+    until(&mut tls, &mut seen, "create <username> <password>").await;
+    tls.write_all(b"create Secure pass123\r\n").await.unwrap();
+    until(&mut tls, &mut seen, "was created").await;
+    tls.write_all(b"connect Secure pass123\r\n").await.unwrap();
+    until(&mut tls, &mut seen, "Secure").await;
+    tls.write_all(b"option\r\n").await.unwrap();
+    until(&mut tls, &mut seen, "telnet/ssl").await;
+
+    // Plain telnet on the TLS port gets no game, just a closed connection.
+    let mut plain = game.connect_port(port).await;
+    plain.send("look").await;
+    let got = plain.expect_closed().await;
+    assert!(!got.contains("Welcome"), "{got}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_webclient_in_a_real_browser_logs_in_says_and_hears() {
+    let game = LiveGame::new("browser", "").start();
+    let Some(browser) = tavern_tests::webdriver::Browser::start(game.dir.join("chromium")).await
+    else {
+        eprintln!("skipped: Chromium or chromedriver is not installed; .ci/run installs them");
+        return;
+    };
+    use tavern_tests::webdriver::ENTER;
+    browser
+        .goto(&format!("http://127.0.0.1:{}/", game.web_port()))
+        .await;
+    let output = browser.find("#output").await;
+    let input = browser.find("#input").await;
+    browser
+        .wait_text(&output, "create <username> <password>")
+        .await;
+
+    browser
+        .type_into(&input, &format!("create Browsy pass123{ENTER}"))
+        .await;
+    browser
+        .wait_text(&output, "A new account 'Browsy' was created.")
+        .await;
+    // The password is asked for separately and typed into a password field.
+    browser
+        .type_into(&input, &format!("connect Browsy{ENTER}"))
+        .await;
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while browser.property(&input, "type").await != "password" {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the input never became a password field"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    browser.type_into(&input, &format!("pass123{ENTER}")).await;
+    let page = browser.wait_text(&output, "You become Browsy.").await;
+    assert!(
+        !page.lines().any(|l| l.trim() == "pass123"),
+        "the hidden answer was not echoed:\n{page}"
+    );
+    assert_eq!(browser.property(&input, "type").await, "text");
+
+    let mut telnet = game.login("Telly", "pass123").await;
+    browser
+        .type_into(&input, &format!("say Hello from Chromium{ENTER}"))
+        .await;
+    telnet.expect("Browsy says, \"Hello from Chromium\"").await;
+    telnet.send("say |rred|n reply <b>bold?</b>").await;
+    browser
+        .wait_text(&output, "Telly says, \"red reply <b>bold?</b>\"")
+        .await;
+    // Input history: arrow up brings back the last command.
+    browser.type_into(&input, "\u{E013}").await;
+    assert_eq!(
+        browser.property(&input, "value").await,
+        "say Hello from Chromium"
+    );
+    browser.quit().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn mssp_reports_live_figures_and_idle_connections_get_keepalives() {
+    let game = LiveGame::new(
+        "mssp",
+        "[game]\nname = \"Crawlable\"\n[portal]\nkeepalive_secs = 1\n",
+    )
+    .start();
+    let _player = game.login("Counted", "pass123").await;
+    let mut crawler = game.connect().await;
+    crawler.expect("connect <username>").await;
+    // A crawler asks for MSSP: IAC DO MSSP.
+    crawler.send_raw(&[255, 253, 70]).await;
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    let table = loop {
+        let raw = &crawler.all_raw;
+        if let Some(start) = raw.windows(3).position(|w| w == [255, 250, 70])
+            && let Some(len) = raw[start..].windows(2).position(|w| w == [255, 240])
+        {
+            break raw[start + 3..start + len].to_vec();
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no MSSP table arrived"
+        );
+        crawler.read_for(std::time::Duration::from_millis(50)).await;
+    };
+    // VAR name VAL value pairs.
+    let text: String = table
+        .iter()
+        .map(|&b| match b {
+            1 => '\n',
+            2 => '=',
+            b => b as char,
+        })
+        .collect();
+    for field in [
+        "NAME=Crawlable",
+        "PLAYERS=1",
+        "CODEBASE=Tavern",
+        "GMCP=1",
+        "MCCP=1",
+    ] {
+        assert!(text.contains(field), "{field} in {text}");
+    }
+    assert!(
+        text.contains(&format!("PORT={}", game.telnet_port)),
+        "{text}"
+    );
+    // An idle connection gets IAC NOP within the keepalive period.
+    let nops_before = crawler
+        .all_raw
+        .windows(2)
+        .filter(|w| *w == [255, 241])
+        .count();
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while crawler
+        .all_raw
+        .windows(2)
+        .filter(|w| *w == [255, 241])
+        .count()
+        == nops_before
+    {
+        assert!(tokio::time::Instant::now() < deadline, "no keepalive NOP");
+        crawler
+            .read_for(std::time::Duration::from_millis(100))
+            .await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn connection_limits_timeouts_and_the_wrong_protocol_get_clear_answers() {
+    let game = LiveGame::new(
+        "limits",
+        "[security]\nmax_connections_per_address = 3\nunauthenticated_timeout_secs = 1\n",
+    )
+    .start();
+    // Three at once are fine; the fourth is told why and closed.
+    let mut held = Vec::new();
+    for _ in 0..3 {
+        let mut c = game.connect().await;
+        c.expect("connect <username>").await;
+        held.push(c);
+    }
+    let mut fourth = game.connect().await;
+    let told = fourth.expect_closed().await;
+    assert!(
+        told.contains("Too many connections from your address"),
+        "{told}"
+    );
+    // Connections that never log in are closed after the timeout, with a reason.
+    for c in &mut held {
+        let last = c.expect_closed().await;
+        assert!(last.contains("No login within 1 seconds"), "{last}");
+    }
+    // With the places free again, a player logs in and stays past the timeout.
+    let mut player = game.login("Stayer", "pass123").await;
+    // A connection opened after the login is timed out; by then the player has been past the limit too.
+    let mut later = game.connect().await;
+    later.expect("connect <username>").await;
+    later.expect_closed().await;
+    player.send("say still connected").await;
+    player.expect("You say, \"still connected\"").await;
+
+    // A browser pointed at the telnet port gets an HTTP answer, not silence.
+    let mut http = game.connect().await;
+    http.send_raw(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").await;
+    let answer = http.expect_closed().await;
+    assert!(
+        answer.contains("HTTP/1.1 400 Bad Request") && answer.contains("telnet port"),
+        "{answer}"
+    );
+    // A TLS hello on the plain port is closed at once (the greeting went out before it arrived).
+    let mut tls = game.connect().await;
+    tls.send_raw(&[0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc])
+        .await;
+    tls.expect_closed().await;
+    tavern_tests::wait_for("the portal to log the TLS hello", || {
+        game.all_logs()
+            .contains("a TLS hello on the plain telnet port")
+    })
+    .await;
+}
+
+/// The portal's resident memory, in KiB.
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_client_that_stops_reading_is_disconnected_and_memory_stays_bounded() {
+    let game = LiveGame::new("slow", "[portal]\nmax_queued_output = 16\n").start();
+    let mut reader = game.login("Reader", "pass123").await;
+    let mut talker = game.login("Talker", "pass123").await;
+    reader.expect("Talker has entered the game.").await;
+    let portal = game.portal_pid().unwrap();
+    let before = rss_kib(portal);
+    // From here on the reader never reads. The talker floods the room, reading its own echo.
+    let line = format!("say {}", "x".repeat(4000));
+    let mut sent = 0;
+    let left = loop {
+        talker.send(&line).await;
+        sent += 1;
+        talker.read_for(std::time::Duration::from_millis(1)).await;
+        if let Some(pos) = talker.text.find("Reader has left the game.") {
+            break pos;
+        }
+        // Keep only the tail: the echo is not what this test is about.
+        if talker.text.len() > 1 << 16 {
+            let cut = talker.text.len() - 1024;
+            let cut = (cut..talker.text.len())
+                .find(|&i| talker.text.is_char_boundary(i))
+                .unwrap();
+            talker.text.drain(..cut);
+        }
+        assert!(sent < 20_000, "the stalled reader was never disconnected");
+    };
+    assert!(left > 0);
+    let after = rss_kib(portal);
+    assert!(
+        after < before + 64 * 1024,
+        "the portal grew from {before} KiB to {after} KiB for one stalled reader"
+    );
+    assert!(game.all_logs().contains("output queue full"));
+    talker.send("who").await;
+    talker.expect("1 unique account logged in.").await;
+}
