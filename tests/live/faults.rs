@@ -153,22 +153,24 @@ async fn the_game_rides_out_a_postgresql_outage_and_writes_everything_after() {
     let mut bob = game.login("Bob", "pass123").await;
 
     assert!(pg.stop(), "the private cluster stops");
-    // The game goes on: what needs no database still works.
+    // What needs no database still works: nothing is waiting to be saved.
     anna.send("say still here?").await;
     bob.expect("Anna says, \"still here?\"").await;
-    // A change to the world is kept, and written when the database returns.
+    // A change to the world cannot be saved: it is not shown as done, and
+    // everyone hears why the game stands still.
     anna.send("tavern").await;
-    anna.expect("The Common Room").await;
-    // What needs the database says so, clearly, instead of hanging.
-    let mut late = game.connect().await;
-    late.expect("connect <username>").await;
-    late.send("connect Carl pass123").await;
-    late.expect("The game cannot log you in right now. Please try again.")
-        .await;
+    anna.expect("The game cannot save right now.").await;
+    bob.expect("The game cannot save right now.").await;
     wait_for("the write failure is logged", || {
         game.all_logs().contains("database write failed, retrying")
     })
     .await;
+    // What is typed meanwhile waits, unrun; newcomers are told too.
+    anna.send("say waiting for the disk").await;
+    let mut late = game.connect().await;
+    late.expect("connect <username>").await;
+    late.send("connect Carl pass123").await;
+    late.expect("The game cannot save right now.").await;
     // No crash loop and no busy retrying while it is down.
     let pid = game.server_pid().expect("the server still runs");
     let before = cpu_time(pid);
@@ -181,12 +183,24 @@ async fn the_game_rides_out_a_postgresql_outage_and_writes_everything_after() {
         t0.elapsed()
     );
     assert_eq!(game.server_pid(), Some(pid), "no restarts");
+    anna.read_for(Duration::from_millis(100)).await;
+    bob.read_for(Duration::from_millis(100)).await;
+    assert!(
+        !anna.text.contains("Common Room") && !bob.text.contains("waiting for the disk"),
+        "nothing unsaved was shown: {:?} / {:?}",
+        anna.text,
+        bob.text
+    );
 
     assert!(pg.start(), "the private cluster starts again");
     wait_for("writes resume", || {
         game.all_logs().contains("database writes resumed")
     })
     .await;
+    // Once saved, the move is answered, and what waited runs, in order.
+    anna.expect("The Common Room").await;
+    anna.expect("You say, \"waiting for the disk\"").await;
+    late.expect("incorrect").await;
     late.send("create Carl pass123").await;
     late.expect("A new account 'Carl' was created.").await;
     // Anna's move reached the database: a cold restart of the server finds her there.

@@ -97,12 +97,9 @@ pub async fn run(settings: Settings, game: Game) -> anyhow::Result<()> {
                         driver.apply(ev);
                         applied += 1;
                     }
-                    driver.transmit();
                 }
-                Wake::Timeout => {
-                    driver.timeout();
-                    driver.transmit();
-                }
+                Wake::Timeout => driver.timeout(),
+                // Held frames may be ready, or the store stopped or started taking writes.
                 Wake::Committed => {}
                 Wake::Closed => bail!("the persister stopped"),
             },
@@ -132,6 +129,7 @@ pub async fn run(settings: Settings, game: Game) -> anyhow::Result<()> {
                 }
             }
         }
+        driver.transmit();
         let frames = driver.ready();
         if let Some(l) = &link {
             for frame in frames {

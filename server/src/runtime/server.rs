@@ -69,6 +69,9 @@ pub struct Transmit {
     pub changes: Changes,
     /// Frames for the portal, in order.
     pub frames: Vec<ToPortal>,
+    /// Notices that report nothing saved or unsaved (the game cannot save
+    /// right now): they may leave at once, ahead of held frames.
+    pub notices: Vec<PortalOp>,
 }
 
 /// The line clients send to keep a connection alive (Evennia's
@@ -83,6 +86,10 @@ pub const RELOAD_DONE_MSG: &str = "|y ... Server restarted.|n";
 pub const SHUTDOWN_GOODBYE: &str = "The server is shutting down. Good bye!";
 /// Announced to everyone before a shutdown.
 pub const SHUTDOWN_MSG: &str = "|rThe server is shutting down. Good bye!|n";
+/// Told to every session when the database stops taking writes, and to
+/// those who type while it does not.
+pub const CANNOT_SAVE_MSG: &str = "|rThe game cannot save right now. What you type waits, \
+and is answered once the game can save again; nothing is lost.|n";
 
 /// The running game: world, sessions and everything game code reaches.
 pub struct Server {
@@ -131,6 +138,11 @@ pub struct Server {
     /// Work handed out by [`Server::poll_task`] and not yet done.
     pub(crate) inflight: usize,
     tasks: Vec<Task>,
+    /// Whether changes can be saved (see [`Server::set_saving`]).
+    saving: bool,
+    /// Sessions told that the game cannot save, since it last could.
+    told_cannot_save: std::collections::BTreeSet<SessId>,
+    notices: Vec<PortalOp>,
     /// Lines typed so far (see `ServerSession::typed`).
     typed_count: u64,
     stopping: Option<StopMode>,
@@ -174,6 +186,9 @@ impl Server {
             acks: IdMap::default(),
             inflight: 0,
             tasks: Vec::new(),
+            saving: true,
+            told_cannot_save: Default::default(),
+            notices: Vec::new(),
             typed_count: 0,
             stopping: None,
             requested: None,
@@ -253,6 +268,45 @@ impl Server {
     /// When [`handle_timeout`](Self::handle_timeout) should be called next.
     pub fn poll_timeout(&self) -> Option<Timestamp> {
         self.next_flow_deadline()
+    }
+
+    /// Whether the store takes writes (the driver says so). While it does
+    /// not, input waits unrun — the game makes no change it cannot save —
+    /// and every session is told why, once; when it does again, what waited
+    /// runs, in order.
+    pub fn set_saving(&mut self, ok: bool) {
+        if ok == self.saving {
+            return;
+        }
+        self.saving = ok;
+        if !ok {
+            warn!("the store does not take writes: input waits until it does");
+            let ids: Vec<SessId> = self.sessions.all().map(|s| s.sessid()).collect();
+            for id in ids {
+                self.tell_cannot_save(id);
+            }
+            return;
+        }
+        info!("the store takes writes again: running the input that waited");
+        self.told_cannot_save.clear();
+        let ids: Vec<SessId> = self.sessions.all().map(|s| s.sessid()).collect();
+        for id in ids {
+            self.finish_busy(id);
+        }
+    }
+
+    /// Whether changes can be saved right now.
+    pub fn saving(&self) -> bool {
+        self.saving
+    }
+
+    fn tell_cannot_save(&mut self, sessid: SessId) {
+        if self.told_cannot_save.insert(sessid) {
+            self.notices.push(PortalOp::Output {
+                sessid,
+                msgs: vec![Msg::text(CANNOT_SAVE_MSG)],
+            });
+        }
     }
 
     /// The next piece of work to run off the game thread.
@@ -365,8 +419,11 @@ impl Server {
             self.acks.insert(sessid, seq);
             return;
         };
-        if s.busy.is_some() || !s.held.is_empty() || self.stopping.is_some() {
+        if s.busy.is_some() || !s.held.is_empty() || self.stopping.is_some() || !self.saving {
             s.held.push_back((seq, msg));
+            if !self.saving {
+                self.tell_cannot_save(sessid);
+            }
             return;
         }
         self.execute(sessid, seq, msg);
@@ -446,7 +503,7 @@ impl Server {
         if let Some(seq) = s.busy.take() {
             self.acks.insert(sessid, seq);
         }
-        while self.stopping.is_none() {
+        while self.stopping.is_none() && self.saving {
             let Some(s) = self.sessions.get_mut(sessid) else {
                 return;
             };
@@ -600,10 +657,15 @@ impl Server {
         if let Some(mode) = self.requested.take() {
             frames.push(ToPortal::Request { mode });
         }
-        if frames.is_empty() && changes.is_empty() {
+        let notices = std::mem::take(&mut self.notices);
+        if frames.is_empty() && changes.is_empty() && notices.is_empty() {
             return None;
         }
-        Some(Transmit { changes, frames })
+        Some(Transmit {
+            changes,
+            frames,
+            notices,
+        })
     }
 
     fn batch(&mut self) -> Option<ToPortal> {

@@ -6,8 +6,10 @@
 //! database outage delays writes but never reorders or loses them.
 //!
 //! Each [`Persister::save`] returns a ticket; [`Persister::committed`] says
-//! up to which ticket everything is durable. The runtime holds the output
-//! that reports a change until its ticket is committed.
+//! up to which ticket everything is durable, and [`Persister::failing`]
+//! whether writes fail right now (the database is down, the disk full). The
+//! runtime holds the output that reports a change until its ticket is
+//! committed.
 
 use std::time::Duration;
 
@@ -21,23 +23,32 @@ use crate::store::{self, AccountRow, flow_instance, object};
 /// A number the persister gives each handed-over batch of changes, in order.
 pub type Ticket = u64;
 
+/// How the writing goes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Status {
+    /// Up to which ticket everything is durable.
+    pub committed: Ticket,
+    /// The last write failed and is being retried.
+    pub failing: bool,
+}
+
 /// The handle the runtime writes through.
 pub struct Persister {
     tx: mpsc::UnboundedSender<(Ticket, Changes)>,
     last: Ticket,
-    committed: watch::Receiver<Ticket>,
+    status: watch::Receiver<Status>,
 }
 
 impl Persister {
     /// Starts the writer task on the current tokio runtime.
     pub fn start(db: DatabaseConnection) -> Self {
         let (tx, rx) = mpsc::unbounded_channel();
-        let (done, committed) = watch::channel(0);
+        let (done, status) = watch::channel(Status::default());
         tokio::spawn(run(db, rx, done));
         Self {
             tx,
             last: 0,
-            committed,
+            status,
         }
     }
 
@@ -58,18 +69,27 @@ impl Persister {
 
     /// Up to which ticket everything is durable.
     pub fn committed(&self) -> Ticket {
-        *self.committed.borrow()
+        self.status.borrow().committed
+    }
+
+    /// Whether writes fail right now (and are being retried).
+    pub fn failing(&self) -> bool {
+        self.status.borrow().failing
     }
 
     /// Waits until the ticket is durable (at once if it is); false if the
     /// writer is gone.
     pub async fn wait(&mut self, ticket: Ticket) -> bool {
-        self.committed.wait_for(|&c| c >= ticket).await.is_ok()
+        self.status
+            .wait_for(|s| s.committed >= ticket)
+            .await
+            .is_ok()
     }
 
-    /// Waits until something more is committed; false if the writer is gone.
+    /// Waits until more is committed, or writes start or stop failing;
+    /// false if the writer is gone.
     pub async fn changed(&mut self) -> bool {
-        self.committed.changed().await.is_ok()
+        self.status.changed().await.is_ok()
     }
 
     /// Waits until everything handed over so far is durable.
@@ -82,7 +102,7 @@ impl Persister {
 async fn run(
     db: DatabaseConnection,
     mut rx: mpsc::UnboundedReceiver<(Ticket, Changes)>,
-    done: watch::Sender<Ticket>,
+    status: watch::Sender<Status>,
 ) {
     while let Some(first) = rx.recv().await {
         let mut batch = Batch::default();
@@ -94,9 +114,12 @@ async fn run(
             batch.add(changes);
         }
         if !batch.is_empty() {
-            write_until_done(&db, &batch).await;
+            write_until_done(&db, &batch, &status).await;
         }
-        done.send_replace(last);
+        status.send_replace(Status {
+            committed: last,
+            failing: false,
+        });
     }
 }
 
@@ -162,7 +185,7 @@ impl Batch {
     }
 }
 
-async fn write_until_done(db: &DatabaseConnection, rows: &Batch) {
+async fn write_until_done(db: &DatabaseConnection, rows: &Batch, status: &watch::Sender<Status>) {
     let mut delay = Duration::from_millis(100);
     let mut failed = false;
     loop {
@@ -176,6 +199,7 @@ async fn write_until_done(db: &DatabaseConnection, rows: &Batch) {
             Err(e) => {
                 if !failed {
                     error!(rows = rows.len(), "database write failed, retrying: {e}");
+                    status.send_modify(|s| s.failing = true);
                 }
                 failed = true;
                 tokio::time::sleep(delay).await;
