@@ -61,13 +61,14 @@ impl Server {
                 }
             }
         }
+        let now = self.now() as u64;
         let Some(s) = self.sessions.get_mut(sessid) else {
             return;
         };
         s.sync.logged_in = true;
         s.sync.account_id = Some(account_id);
         s.sync.account_name = Some(name);
-        s.sync.conn_time = tavern_shared::session::now_millis();
+        s.sync.conn_time = now;
         s.dirty = true;
         tracing::info!(sessid, account = account_id, "logged in");
         self.account_hook("at_post_login", |tc, s| {

@@ -152,7 +152,7 @@ fn send_variable(server: &mut Server, sessid: SessId, name: &str) -> Value {
 pub fn variable(server: &Server, sessid: SessId, name: &str) -> Option<Value> {
     match name {
         "SERVER_ID" => return Some(json!(server.settings.game.name)),
-        "SERVER_TIME" => return Some(json!(tavern_shared::session::now_millis() / 1000)),
+        "SERVER_TIME" => return Some(json!(server.now() / 1000)),
         "ACCOUNT_NAME" => return Some(json!(server.session_account(sessid)?.name)),
         _ => {}
     }

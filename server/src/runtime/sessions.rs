@@ -26,7 +26,7 @@ pub struct ServerSession {
 }
 
 /// What to do with the answer to a question.
-pub type Answer = Box<dyn FnOnce(&mut crate::Server, SessId, String) + Send>;
+pub type Answer = Box<dyn FnOnce(&mut crate::runtime::server::Server, SessId, String) + Send>;
 
 /// Session data key marking that a hidden answer (a password) is awaited. It
 /// survives a reload, the question itself does not: the answer is then swallowed

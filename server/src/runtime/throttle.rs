@@ -3,14 +3,17 @@
 //! are pruned and the number of addresses tracked is capped.
 
 use std::collections::{HashMap, VecDeque};
-use std::time::{Duration, Instant};
+
+use crate::model::world::Timestamp;
 
 const MAX_ADDRESSES: usize = 10_000;
 
+/// A sliding-window rate limit per key (an address, an account name).
 pub struct Throttle {
     max: usize,
-    window: Duration,
-    hits: HashMap<String, VecDeque<Instant>>,
+    /// The window, in ms.
+    window: i64,
+    hits: HashMap<String, VecDeque<Timestamp>>,
 }
 
 impl Throttle {
@@ -18,22 +21,19 @@ impl Throttle {
     pub fn new(max: u32, window_secs: u64) -> Self {
         Self {
             max: max as usize,
-            window: Duration::from_secs(window_secs),
+            window: (window_secs as i64).saturating_mul(1000),
             hits: HashMap::new(),
         }
     }
 
     /// Whether `addr` may do the throttled thing now.
-    pub fn allows(&mut self, addr: &str, now: Instant) -> bool {
+    pub fn allows(&mut self, addr: &str, now: Timestamp) -> bool {
         if self.max == 0 {
             return true;
         }
         match self.hits.get_mut(addr) {
             Some(q) => {
-                while q
-                    .front()
-                    .is_some_and(|t| now.duration_since(*t) >= self.window)
-                {
+                while q.front().is_some_and(|t| now - *t >= self.window) {
                     q.pop_front();
                 }
                 q.len() < self.max
@@ -42,14 +42,15 @@ impl Throttle {
         }
     }
 
-    pub fn record(&mut self, addr: &str, now: Instant) {
+    /// Counts one event of `addr` at `now`.
+    pub fn record(&mut self, addr: &str, now: Timestamp) {
         if self.max == 0 {
             return;
         }
         if self.hits.len() >= MAX_ADDRESSES && !self.hits.contains_key(addr) {
             let window = self.window;
             self.hits
-                .retain(|_, q| q.back().is_some_and(|t| now.duration_since(*t) < window));
+                .retain(|_, q| q.back().is_some_and(|t| now - *t < window));
             if self.hits.len() >= MAX_ADDRESSES {
                 return;
             }
@@ -69,22 +70,19 @@ mod tests {
     #[test]
     fn limits_per_address_within_the_window() {
         let mut t = Throttle::new(2, 60);
-        let t0 = Instant::now();
+        let t0: Timestamp = 1_700_000_000_000;
         assert!(t.allows("a", t0));
         t.record("a", t0);
         t.record("a", t0);
         assert!(!t.allows("a", t0));
         assert!(t.allows("b", t0), "other addresses are not affected");
-        assert!(
-            t.allows("a", t0 + Duration::from_secs(61)),
-            "the window slides"
-        );
+        assert!(t.allows("a", t0 + 61_000), "the window slides");
     }
 
     #[test]
     fn zero_means_unlimited() {
         let mut t = Throttle::new(0, 60);
-        let t0 = Instant::now();
+        let t0: Timestamp = 1_700_000_000_000;
         for _ in 0..100 {
             t.record("a", t0);
         }

@@ -10,7 +10,6 @@ use crate::runtime::passwords::{hash_password, verify_password};
 use crate::runtime::server::{Completion, Server};
 use crate::store;
 use tavern_shared::markup::ColorMode;
-use tavern_shared::session::now_millis;
 
 /// Adds the default account commands (Evennia's DefaultAccount set).
 pub fn add_all(set: &mut CmdSet) {
@@ -306,7 +305,7 @@ impl Command for Sessions {
             }
             return;
         }
-        let now = now_millis();
+        let now = ctx.server.now() as u64;
         let active = ctx.server.active_session(account);
         let mut out = String::from(
             "|wYour current session(s):|n\n|w   id name                 protocol   puppet               connected  idle|n",
@@ -347,7 +346,7 @@ impl Command for Who {
         "who\n\nList who is playing right now."
     }
     fn func(&self, ctx: &mut CmdCtx<'_>) {
-        let now = now_millis();
+        let now = ctx.server.now() as u64;
         let mut rows: Vec<(String, u64, u64)> = Vec::new();
         let mut seen = std::collections::HashSet::new();
         for s in ctx.server.sessions.logged_in() {

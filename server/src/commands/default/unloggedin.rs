@@ -1,8 +1,6 @@
 //! The commands of the connection screen, with Evennia's syntax and words:
 //! `connect`, `create`, `quit`, `look`, `help`.
 
-use std::time::Instant;
-
 use crate::commands::{CmdCtx, CmdSet, Command, split_args};
 use crate::model::names::name_problem_for_players;
 use crate::model::world::{Account, Kind, Object};
@@ -71,7 +69,7 @@ fn start_login(server: &mut Server, sessid: SessId, name: String, password: Stri
     // so neither many guesses from one place nor one account guessed at from
     // many places gets far.
     let account_key = format!("account:{}", name.to_lowercase());
-    let now = Instant::now();
+    let now = server.now();
     if !server.login_throttle.allows(&ip, now) || !server.login_throttle.allows(&account_key, now) {
         server.msg_session(sessid, LOGIN_THROTTLED_MSG);
         return;
@@ -108,8 +106,8 @@ fn start_login(server: &mut Server, sessid: SessId, name: String, password: Stri
                     })
                 } else {
                     Box::new(move |server: &mut Server| {
-                        server.login_throttle.record(&ip, Instant::now());
-                        server.login_throttle.record(&account_key, Instant::now());
+                        server.login_throttle.record(&ip, server.now());
+                        server.login_throttle.record(&account_key, server.now());
                         server.msg_session(sessid, BAD_LOGIN_MSG);
                     })
                 }
@@ -160,7 +158,7 @@ impl Command for Create {
             .get(ctx.sessid)
             .map(|s| s.ip().to_string())
             .unwrap_or_default();
-        if !ctx.server.creation_throttle.allows(&ip, Instant::now()) {
+        if !ctx.server.creation_throttle.allows(&ip, ctx.server.now()) {
             ctx.msg(CREATE_THROTTLED_MSG);
             return;
         }
@@ -206,7 +204,7 @@ impl Command for Create {
             .await;
             let completion: Completion = Box::new(move |server: &mut Server| match created {
                 Ok((account, character)) => {
-                    server.creation_throttle.record(&ip, Instant::now());
+                    server.creation_throttle.record(&ip, server.now());
                     server
                         .world
                         .accounts

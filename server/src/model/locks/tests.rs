@@ -1,7 +1,7 @@
-//! Lock strings: parsing, and evaluation against a real in-process server.
+//! Lock strings: parsing, and evaluation over a world.
 
 use super::*;
-use crate::testing::harness::harness_with;
+use crate::model::world::World;
 
 #[test]
 fn lock_strings_parse_with_precedence_and_round_trip() {
@@ -64,44 +64,71 @@ fn the_permission_hierarchy_is_ordered_and_plural_tolerant() {
     assert_eq!(permission_level("wizard"), None);
 }
 
-#[tokio::test]
-async fn lock_functions_see_permissions_ids_attributes_tags_and_holdings() {
-    let game = crate::Game::new().lock_func("is_named", |ctx, args| {
+/// A world with a player (account 1, #10), a builder (account 2, #11), a
+/// superuser (account 3, #12), and a box the player carries (#13).
+fn world() -> World {
+    use crate::model::world::{Account, Kind, Object, Tag};
+    let mut w = World::new(1);
+    w.insert_loaded(Object::new(1, "Limbo", "room", Kind::Room));
+    for (id, name, perms, superuser) in [
+        (1, "Pat", vec!["Player"], false),
+        (2, "Bea", vec!["Builder"], false),
+        (3, "Root", vec![], true),
+    ] {
+        w.accounts.insert(
+            id,
+            Account {
+                id,
+                name: name.into(),
+                is_superuser: superuser,
+                last_puppet: None,
+                permissions: perms.into_iter().map(String::from).collect(),
+                db: Default::default(),
+                ndb: Default::default(),
+                cmdsets: vec![],
+            },
+        );
+        let mut c = Object::new(9 + id, name, "character", Kind::Character);
+        c.account = Some(id);
+        c.location = Some(1);
+        w.insert_loaded(c);
+    }
+    let mut b = Object::new(13, "box", "thing", Kind::Thing);
+    b.location = Some(10);
+    w.insert_loaded(b);
+    w.update(10, |o| {
+        o.set_attr("strength", 12);
+        o.set_attr("colour", "red");
+        o.tags.push(Tag::new("guild", Some("thieves")));
+    });
+    w
+}
+
+#[test]
+fn lock_functions_see_permissions_ids_attributes_tags_and_holdings() {
+    let mut funcs = LockFuncs::default();
+    funcs.add("is_named", |ctx, args| {
         ctx.accessor
             .puppet
             .and_then(|p| ctx.world.get(p))
             .is_some_and(|o| args.first().is_some_and(|a| o.key.eq_ignore_ascii_case(a)))
     });
-    let mut h = harness_with(game, |_| {}).await;
-    let (pa, player) = h.account("Pat", &[]).await;
-    let (ba, builder) = h.account("Bea", &["Builder"]).await;
-    let (_, root) = h.account("Root", &[]).await;
-    let root_account = h.server.world.get(root).unwrap().account.unwrap();
-    h.server
-        .world
-        .accounts
-        .get_mut(&root_account)
-        .unwrap()
-        .is_superuser = true;
-    let box_id = h
-        .server
-        .create_object(crate::NewObject::new(crate::Kind::Thing, "box").location(player))
-        .unwrap();
-    h.server.world.update(player, |o| {
-        o.set_attr("strength", 12);
-        o.set_attr("colour", "red");
-        o.tags
-            .push(crate::model::world::Tag::new("guild", Some("thieves")));
-    });
+    let w = world();
+    let (pa, player, ba, builder, root, box_id) = (1, 10, 2, 11, 12, 13);
     let who = |account, puppet| Accessor {
         account: Some(account),
         puppet: Some(puppet),
     };
     let (p, b) = (who(pa, player), who(ba, builder));
     let r = Accessor::object(root);
-    let check = |h: &crate::testing::harness::LinkHarness, a: Accessor, lock: &str| {
+    let check = |a: Accessor, lock: &str| {
         let set = LockSet::parse(&format!("x:{lock}")).unwrap();
-        h.server.check_lock(&set, a, Some(box_id), "x", false)
+        let ctx = LockCtx {
+            world: &w,
+            accessor: a,
+            target: Some(box_id),
+        };
+        ctx.passes(&funcs, &set, "x", false, true)
     };
     let cases: &[(&str, bool, bool)] = &[
         // lock, the player passes, the builder passes
@@ -135,18 +162,25 @@ async fn lock_functions_see_permissions_ids_attributes_tags_and_holdings() {
         ("no_such_function()", false, false),
     ];
     for (lock, player_ok, builder_ok) in cases {
-        assert_eq!(check(&h, p, lock), *player_ok, "player vs {lock}");
-        assert_eq!(check(&h, b, lock), *builder_ok, "builder vs {lock}");
-        assert!(check(&h, r, lock), "a superuser passes {lock}");
+        assert_eq!(check(p, lock), *player_ok, "player vs {lock}");
+        assert_eq!(check(b, lock), *builder_ok, "builder vs {lock}");
+        assert!(check(r, lock), "a superuser passes {lock}");
     }
+    let ctx = |a| LockCtx {
+        world: &w,
+        accessor: a,
+        target: Some(box_id),
+    };
+    let set = LockSet::parse("call:false()").unwrap();
     assert!(
-        !h.server.access(p, box_id, "no_such_type", false),
+        !ctx(p).passes(&funcs, &set, "no_such_type", false, true),
         "missing lock: the default"
     );
-    assert!(h.server.access(p, box_id, "no_such_type", true));
+    assert!(ctx(p).passes(&funcs, &set, "no_such_type", true, true));
     assert!(
-        !h.server.access_strict(r, box_id, "x_missing", false)
-            && !h.server.access_strict(r, player, "call", true),
-        "call locks hold superusers too"
+        !ctx(r).passes(&funcs, &set, "call", true, false),
+        "without the bypass (call locks), superusers are held to the lock"
     );
+    assert!(ctx(b).has_perm("Helper") && !ctx(b).has_perm("Admin"));
+    assert!(ctx(r).has_perm("Developer"));
 }
