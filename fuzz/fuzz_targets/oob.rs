@@ -1,3 +1,3 @@
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| tavern_portal::fuzz::oob(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| tavern_protocol::fuzz::oob(data));

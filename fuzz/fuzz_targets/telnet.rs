@@ -1,3 +1,3 @@
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| tavern_portal::fuzz::telnet(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| tavern_protocol::fuzz::telnet(data));

@@ -10,7 +10,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::config::{Churn, MarkerMode, ReloadPlan, RunConfig};
 use crate::conn::Transport;
-use crate::procs::PidSource;
+use crate::procs::{PidSource, TavernProcess};
 use crate::profile::Profile;
 use crate::spawn::{SpawnedGame, setting_overlay};
 use crate::suite::{self, Scale};
@@ -404,10 +404,12 @@ async fn run_once(a: RunArgs) -> anyhow::Result<ExitCode> {
         let file = dir.join("portal.json");
         cfg.watch.push((
             "portal".into(),
-            PidSource::RuntimeFile(file.clone(), "portal_pid"),
+            PidSource::RuntimeFile(file.clone(), TavernProcess::Portal),
         ));
-        cfg.watch
-            .push(("server".into(), PidSource::RuntimeFile(file, "server_pid")));
+        cfg.watch.push((
+            "server".into(),
+            PidSource::RuntimeFile(file, TavernProcess::Server),
+        ));
     }
     for p in &a.pids {
         let (label, pid) = p

@@ -73,24 +73,34 @@ pub fn machine_ticks() -> Option<(u64, u64)> {
     Some((total - idle, total))
 }
 
+/// Which of a Tavern game's processes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TavernProcess {
+    /// The portal.
+    Portal,
+    /// The server (a new pid after each reload).
+    Server,
+}
+
 /// How the pid of a label is found.
 #[derive(Debug, Clone)]
 pub enum PidSource {
     /// A fixed pid.
     Fixed(u32),
-    /// A key (`portal_pid`, `server_pid`) of a Tavern game's `portal.json`,
-    /// read again at every sample.
-    RuntimeFile(PathBuf, &'static str),
+    /// A process named in a Tavern game's `portal.json`, read again at every sample.
+    RuntimeFile(PathBuf, TavernProcess),
 }
 
 impl PidSource {
     fn pid(&self) -> Option<u32> {
         match self {
             PidSource::Fixed(p) => Some(*p),
-            PidSource::RuntimeFile(path, key) => {
-                let text = std::fs::read_to_string(path).ok()?;
-                let v: serde_json::Value = serde_json::from_str(&text).ok()?;
-                v.get(*key)?.as_u64().map(|p| p as u32)
+            PidSource::RuntimeFile(path, which) => {
+                let rt = tavern_shared::RuntimeInfo::read(path)?;
+                match which {
+                    TavernProcess::Portal => Some(rt.portal_pid),
+                    TavernProcess::Server => rt.server_pid,
+                }
             }
         }
     }

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 
-use crate::procs::PidSource;
+use crate::procs::{PidSource, TavernProcess};
 
 /// The load-test settings (Evennia's `settings_mixin`): never for a real game.
 pub const LOADTEST_SETTINGS: &str = include_str!("../settings.toml");
@@ -124,9 +124,8 @@ impl SpawnedGame {
         self.dir.join("data").join("portal.json")
     }
 
-    fn runtime(&self) -> Option<serde_json::Value> {
-        let text = std::fs::read_to_string(self.runtime_file()).ok()?;
-        serde_json::from_str(&text).ok()
+    fn runtime(&self) -> Option<tavern_shared::RuntimeInfo> {
+        tavern_shared::RuntimeInfo::read(&self.runtime_file())
     }
 
     fn wait_ready(&mut self, patience: Duration) -> anyhow::Result<()> {
@@ -134,10 +133,10 @@ impl SpawnedGame {
         let pid = self.child.as_ref().map(|c| c.id()).unwrap_or(0) as u64;
         loop {
             if let Some(rt) = self.runtime()
-                && rt["portal_pid"].as_u64() == Some(pid)
+                && u64::from(rt.portal_pid) == pid
             {
-                self.telnet_port = rt["telnet_ports"][0].as_u64().unwrap_or(0) as u16;
-                self.web_port = rt["web_port"].as_u64().unwrap_or(0) as u16;
+                self.telnet_port = rt.telnet_ports.first().copied().unwrap_or(0);
+                self.web_port = rt.web_port;
                 if self.telnet_port != 0 && greets(self.telnet_port) {
                     return Ok(());
                 }
@@ -172,11 +171,11 @@ impl SpawnedGame {
         vec![
             (
                 "portal".into(),
-                PidSource::RuntimeFile(self.runtime_file(), "portal_pid"),
+                PidSource::RuntimeFile(self.runtime_file(), TavernProcess::Portal),
             ),
             (
                 "server".into(),
-                PidSource::RuntimeFile(self.runtime_file(), "server_pid"),
+                PidSource::RuntimeFile(self.runtime_file(), TavernProcess::Server),
             ),
         ]
     }
@@ -187,7 +186,7 @@ impl SpawnedGame {
     }
 
     fn shutdown(&mut self) {
-        let server = self.runtime().and_then(|rt| rt["server_pid"].as_u64());
+        let server = self.runtime().and_then(|rt| rt.server_pid).map(u64::from);
         if let Some(mut child) = self.child.take() {
             let stopped = Command::new(&self.bin)
                 .arg("--settings")

@@ -12,13 +12,13 @@ use tavern_shared::link::{
     LauncherReply, LauncherRequest, PortalOp, ServerState, StartMode, StatusReport, StopMode,
     ToPortal, ToServer,
 };
-use tavern_shared::session::ProtocolFlags;
 use tavern_shared::{Msg, SessId, SessionSync, Settings};
 use tokio::sync::{mpsc, oneshot};
 use tracing::{error, info, warn};
 
-use crate::session::{PortalSession, SessionOut};
-use crate::supervisor::Supervisor;
+use crate::link::LinkEvent;
+use crate::session::{PortalSession, SessionEvent, SessionOut};
+use crate::supervisor::{ProcessEvent, Supervisor};
 
 /// Told to the player whose input crashed the server twice in a row.
 pub const POISON_INPUT_MSG: &str = "|rYour last command made the game server fail twice in a row, \
@@ -32,51 +32,59 @@ pub const INPUT_DROPPED_MSG: &str =
 /// Shown to connections made while no server (and no connection screen) is there yet.
 pub const WAIT_FOR_SERVER_MSG: &str = "The game is starting up, one moment...";
 
-/// Everything the handler reacts to.
+/// Everything the handler reacts to: what each part of the portal tells it
+/// (each part owns its kind of event, and knows nothing of the handler).
 pub enum HubEvent {
-    Connected {
-        sync: Box<SessionSync>,
-        out: mpsc::Sender<SessionOut>,
-    },
-    Input {
-        sessid: SessId,
-        msg: Msg,
-    },
-    Flags {
-        sessid: SessId,
-        flags: ProtocolFlags,
-    },
-    Closed {
-        sessid: SessId,
-    },
-    /// A server finished the handshake; `accept` says whether it may stay.
-    ServerLinked {
-        link_id: u64,
-        pid: u32,
-        tx: mpsc::UnboundedSender<ToServer>,
-        accept: oneshot::Sender<bool>,
-    },
-    ServerFrame {
-        link_id: u64,
-        msg: ToPortal,
-    },
-    ServerUnlinked {
-        link_id: u64,
-    },
-    ServerExited {
-        spawn_id: u64,
-        status: String,
-    },
-    /// Time to start a server (after a backoff).
-    SpawnDue {
-        spawn_id: u64,
-    },
-    Launcher {
-        req: LauncherRequest,
-        reply: oneshot::Sender<LauncherReply>,
-    },
+    /// From a connection's task.
+    Session(SessionEvent),
+    /// From the link: a server or a launcher.
+    Link(LinkEvent),
+    /// From the supervisor: a server process exited, a restart is due.
+    Process(ProcessEvent),
     /// SIGINT / SIGTERM.
     Terminate,
+}
+
+impl From<SessionEvent> for HubEvent {
+    fn from(e: SessionEvent) -> Self {
+        HubEvent::Session(e)
+    }
+}
+
+impl From<LinkEvent> for HubEvent {
+    fn from(e: LinkEvent) -> Self {
+        HubEvent::Link(e)
+    }
+}
+
+impl From<ProcessEvent> for HubEvent {
+    fn from(e: ProcessEvent) -> Self {
+        HubEvent::Process(e)
+    }
+}
+
+/// Where the handler's events arrive: one queue per part of the portal.
+pub struct Inbox {
+    /// From the connections' tasks.
+    pub sessions: mpsc::Receiver<SessionEvent>,
+    /// From the link's tasks.
+    pub links: mpsc::Receiver<LinkEvent>,
+    /// From the supervisor.
+    pub processes: mpsc::Receiver<ProcessEvent>,
+    /// A signal asked the portal to stop.
+    pub terminate: mpsc::Receiver<()>,
+}
+
+impl Inbox {
+    async fn recv(&mut self) -> Option<HubEvent> {
+        tokio::select! {
+            Some(e) = self.sessions.recv() => Some(e.into()),
+            Some(e) = self.links.recv() => Some(e.into()),
+            Some(e) = self.processes.recv() => Some(e.into()),
+            Some(()) = self.terminate.recv() => Some(HubEvent::Terminate),
+            else => None,
+        }
+    }
 }
 
 struct LinkedServer {
@@ -94,6 +102,8 @@ struct PendingStop {
     waiters: Vec<oneshot::Sender<LauncherReply>>,
 }
 
+/// The PortalSessionHandler: every session, the linked server, the stop in
+/// progress, and the supervisor it drives.
 pub struct Hub {
     settings: Settings,
     instance: u64,
@@ -109,7 +119,6 @@ pub struct Hub {
     supervisor: Supervisor,
     crashes_in_a_row: u32,
     restarts: u64,
-    events: mpsc::Sender<HubEvent>,
     shutting_down: bool,
     stats: std::sync::Arc<crate::stats::PortalStats>,
     /// Sessions came, went, or logged in or out: recount for MSSP.
@@ -122,11 +131,11 @@ pub struct Hub {
 }
 
 impl Hub {
+    /// A handler for a portal instance, with its supervisor.
     pub fn new(
         settings: Settings,
         instance: u64,
         supervisor: Supervisor,
-        events: mpsc::Sender<HubEvent>,
         stats: std::sync::Arc<crate::stats::PortalStats>,
     ) -> Self {
         Self {
@@ -142,7 +151,6 @@ impl Hub {
             supervisor,
             crashes_in_a_row: 0,
             restarts: 0,
-            events,
             shutting_down: false,
             stats,
             counts_dirty: false,
@@ -152,7 +160,7 @@ impl Hub {
     }
 
     /// Runs until the portal shuts down.
-    pub async fn run(mut self, mut rx: mpsc::Receiver<HubEvent>) {
+    pub async fn run(mut self, mut rx: Inbox) {
         if !self.supervisor.running() {
             self.spawn_server();
         }
@@ -188,7 +196,7 @@ impl Hub {
         let deadline = Instant::now() + Duration::from_secs(2);
         while !self.sessions.is_empty() && Instant::now() < deadline {
             match tokio::time::timeout(Duration::from_millis(100), rx.recv()).await {
-                Ok(Some(HubEvent::Closed { sessid })) => {
+                Ok(Some(HubEvent::Session(SessionEvent::Closed { sessid }))) => {
                     self.sessions.remove(&sessid);
                 }
                 Ok(Some(_)) | Err(_) => {}
@@ -204,40 +212,64 @@ impl Hub {
         self.stats.set_logged_in(logged_in);
     }
 
-    fn handle(&mut self, ev: HubEvent) {
+    /// Handles one event.
+    pub fn handle(&mut self, ev: impl Into<HubEvent>) {
+        match ev.into() {
+            HubEvent::Session(e) => self.session_event(e),
+            HubEvent::Link(e) => self.link_event(e),
+            HubEvent::Process(e) => self.process_event(e),
+            HubEvent::Terminate => {
+                info!("signal received: shutting down");
+                self.begin_stop(StopMode::Shutdown, None);
+            }
+        }
+    }
+
+    fn session_event(&mut self, ev: SessionEvent) {
         match ev {
-            HubEvent::Connected { sync, out } => self.connected(*sync, out),
-            HubEvent::Input { sessid, msg } => self.input(sessid, msg),
-            HubEvent::Flags { sessid, flags } => {
+            SessionEvent::Connected { sync, out } => self.connected(*sync, out),
+            SessionEvent::Input { sessid, msg } => self.input(sessid, msg),
+            SessionEvent::Flags { sessid, flags } => {
                 if let Some(s) = self.sessions.get_mut(&sessid) {
                     s.sync.flags = flags;
                     let sync = s.sync.clone();
                     self.to_server(ToServer::Updated(Box::new(sync)));
                 }
             }
-            HubEvent::Closed { sessid } => {
+            SessionEvent::Closed { sessid } => {
                 if self.sessions.remove(&sessid).is_some() {
                     self.counts_dirty = true;
                     self.to_server(ToServer::Disconnected { sessid });
                 }
             }
-            HubEvent::ServerLinked {
+        }
+    }
+
+    fn link_event(&mut self, ev: LinkEvent) {
+        match ev {
+            LinkEvent::ServerLinked {
                 link_id,
                 pid,
                 tx,
                 accept,
             } => self.server_linked(link_id, pid, tx, accept),
-            HubEvent::ServerFrame { link_id, msg } => {
+            LinkEvent::ServerFrame { link_id, msg } => {
                 if self.server.as_ref().is_some_and(|s| s.link_id == link_id) {
                     self.server_frame(msg);
                 }
             }
-            HubEvent::ServerUnlinked { link_id } => {
+            LinkEvent::ServerUnlinked { link_id } => {
                 if self.server.as_ref().is_some_and(|s| s.link_id == link_id) {
                     self.server_gone();
                 }
             }
-            HubEvent::ServerExited { spawn_id, status } => {
+            LinkEvent::Launcher { req, reply } => self.launcher(req, reply),
+        }
+    }
+
+    fn process_event(&mut self, ev: ProcessEvent) {
+        match ev {
+            ProcessEvent::Exited { spawn_id, status } => {
                 if self.supervisor.exited(spawn_id) {
                     info!(%status, "server process exited");
                     // A live link still holds the process's last frames (output,
@@ -248,15 +280,10 @@ impl Hub {
                     }
                 }
             }
-            HubEvent::SpawnDue { spawn_id } => {
+            ProcessEvent::SpawnDue { spawn_id } => {
                 if self.supervisor.spawn_due(spawn_id) && !self.shutting_down {
                     self.spawn_server();
                 }
-            }
-            HubEvent::Launcher { req, reply } => self.launcher(req, reply),
-            HubEvent::Terminate => {
-                info!("signal received: shutting down");
-                self.begin_stop(StopMode::Shutdown, None);
             }
         }
     }
@@ -542,7 +569,7 @@ impl Hub {
                     crashes = self.crashes_in_a_row,
                     "restarting the server"
                 );
-                self.supervisor.spawn_later(backoff, self.events.clone());
+                self.supervisor.spawn_later(backoff);
             }
         }
     }
@@ -578,11 +605,11 @@ impl Hub {
     }
 
     fn spawn_server(&mut self) {
-        if let Err(e) = self.supervisor.spawn(self.events.clone()) {
+        if let Err(e) = self.supervisor.spawn() {
             error!("cannot start the server: {e:#}");
             self.crashes_in_a_row += 1;
             let backoff = self.backoff();
-            self.supervisor.spawn_later(backoff, self.events.clone());
+            self.supervisor.spawn_later(backoff);
         } else {
             self.restarts += 1;
         }
@@ -704,10 +731,10 @@ impl Hub {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::supervisor::RuntimeInfo;
+    use tavern_shared::RuntimeInfo;
     use tavern_shared::link::{PortalOp, ToPortal};
 
-    fn hub(dir: &std::path::Path) -> (Hub, mpsc::Receiver<HubEvent>) {
+    fn hub(dir: &std::path::Path) -> (Hub, mpsc::Receiver<ProcessEvent>) {
         let mut settings = Settings::defaults();
         settings.game.data_dir = dir.to_path_buf();
         let runtime = RuntimeInfo {
@@ -721,14 +748,15 @@ mod tests {
             started_unix_ms: 0,
         };
         // A binary that exits at once: the hub may start "servers" without harm.
+        let (tx, rx) = mpsc::channel(64);
         let sup = Supervisor::new(
             "/bin/true".into(),
             None,
             dir.join("portal.json"),
             runtime,
             1,
+            tx,
         );
-        let (tx, rx) = mpsc::channel(64);
         let stats = std::sync::Arc::new(crate::stats::PortalStats {
             game: "t".into(),
             started_unix: 0,
@@ -737,7 +765,7 @@ mod tests {
             max_nr_simultaneous_puppets: 1,
             logged_in: Default::default(),
         });
-        (Hub::new(settings, 1, sup, tx, stats), rx)
+        (Hub::new(settings, 1, sup, stats), rx)
     }
 
     #[tokio::test]
@@ -750,15 +778,15 @@ mod tests {
             sessid: 1,
             ..Default::default()
         };
-        hub.handle(HubEvent::Connected {
+        hub.handle(SessionEvent::Connected {
             sync: Box::new(sync),
             out,
         });
         // A server process (ourselves: alive, never reaped) linked on link 7.
-        hub.supervisor.adopt(std::process::id(), hub.events.clone());
+        hub.supervisor.adopt(std::process::id());
         let (tx, _server) = mpsc::unbounded_channel();
         let (accept, _) = oneshot::channel();
-        hub.handle(HubEvent::ServerLinked {
+        hub.handle(LinkEvent::ServerLinked {
             link_id: 7,
             pid: 1,
             tx,
@@ -766,7 +794,7 @@ mod tests {
         });
         hub.begin_stop(StopMode::Reload, None);
         // The exit is noticed before the link's last frames are read.
-        hub.handle(HubEvent::ServerExited {
+        hub.handle(ProcessEvent::Exited {
             spawn_id: 1,
             status: "exit status: 0".into(),
         });
@@ -777,17 +805,17 @@ mod tests {
             }],
             acks: vec![],
         };
-        hub.handle(HubEvent::ServerFrame {
+        hub.handle(LinkEvent::ServerFrame {
             link_id: 7,
             msg: notice,
         });
-        hub.handle(HubEvent::ServerFrame {
+        hub.handle(LinkEvent::ServerFrame {
             link_id: 7,
             msg: ToPortal::Stopped {
                 mode: StopMode::Reload,
             },
         });
-        hub.handle(HubEvent::ServerUnlinked { link_id: 7 });
+        hub.handle(LinkEvent::ServerUnlinked { link_id: 7 });
         let mut texts = Vec::new();
         while let Ok(SessionOut::Msgs(m)) = client.try_recv() {
             texts.extend(m.iter().filter_map(|m| m.first_str().map(String::from)));
@@ -804,7 +832,7 @@ mod tests {
     fn link_server(hub: &mut Hub, link_id: u64) -> mpsc::UnboundedReceiver<ToServer> {
         let (tx, rx) = mpsc::unbounded_channel();
         let (accept, _) = oneshot::channel();
-        hub.handle(HubEvent::ServerLinked {
+        hub.handle(LinkEvent::ServerLinked {
             link_id,
             pid: 1,
             tx,
@@ -831,7 +859,7 @@ mod tests {
         let mut clients = Vec::new();
         for sessid in [1, 2] {
             let (out, client) = mpsc::channel(64);
-            hub.handle(HubEvent::Connected {
+            hub.handle(SessionEvent::Connected {
                 sync: Box::new(SessionSync {
                     sessid,
                     ..Default::default()
@@ -841,15 +869,15 @@ mod tests {
             clients.push(client);
         }
         let mut server = link_server(&mut hub, 1);
-        hub.handle(HubEvent::Input {
+        hub.handle(SessionEvent::Input {
             sessid: 1,
             msg: Msg::text("poison"),
         });
-        hub.handle(HubEvent::Input {
+        hub.handle(SessionEvent::Input {
             sessid: 2,
             msg: Msg::text("innocent"),
         });
-        hub.handle(HubEvent::Input {
+        hub.handle(SessionEvent::Input {
             sessid: 2,
             msg: Msg::text("more"),
         });
@@ -867,7 +895,7 @@ mod tests {
             vec![(1, 1)],
             "after a crash: one at a time"
         );
-        hub.handle(HubEvent::Input {
+        hub.handle(SessionEvent::Input {
             sessid: 2,
             msg: Msg::text("typed meanwhile"),
         });
@@ -884,7 +912,7 @@ mod tests {
         assert!(hub.sessions[&1].unacked.is_empty());
         // The innocent input is answered: the rest follow, one by one, then normal again.
         let ack = |hub: &mut Hub, link_id, seq| {
-            hub.handle(HubEvent::ServerFrame {
+            hub.handle(LinkEvent::ServerFrame {
                 link_id,
                 msg: ToPortal::Batch {
                     ops: vec![],
@@ -898,7 +926,7 @@ mod tests {
         assert_eq!(inputs(&mut server), vec![(2, 3)]);
         ack(&mut hub, 3, 3);
         assert!(!hub.careful, "back to normal");
-        hub.handle(HubEvent::Input {
+        hub.handle(SessionEvent::Input {
             sessid: 1,
             msg: Msg::text("fine"),
         });

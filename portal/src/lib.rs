@@ -9,14 +9,12 @@
 //! This crate must not depend on `tavern-server` or on any game code: it knows
 //! sessions, bytes and link messages, never the world.
 
-pub mod fuzz;
 pub mod gate;
 pub mod handler;
 pub mod link;
 pub mod session;
 pub mod stats;
 pub mod supervisor;
-pub mod telnet;
 pub mod telnet_session;
 pub mod tls;
 pub mod web;
@@ -33,10 +31,12 @@ use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use tracing::{info, warn};
 
-use crate::handler::{Hub, HubEvent};
+use crate::handler::{Hub, Inbox};
+use crate::session::SessionEvent;
 use crate::stats::PortalStats;
-use crate::supervisor::{RuntimeInfo, Supervisor};
+use crate::supervisor::Supervisor;
 use crate::telnet_session::TelnetParams;
+use tavern_shared::RuntimeInfo;
 
 /// How the portal was started.
 pub struct PortalConfig {
@@ -166,12 +166,14 @@ pub async fn run(cfg: PortalConfig) -> anyhow::Result<()> {
         web_port,
         started_unix_ms: now_millis(),
     };
+    let (process_tx, processes) = mpsc::channel(64);
     let mut supervisor = Supervisor::new(
         cfg.exe,
         cfg.settings_file,
         runtime_file.clone(),
         runtime,
         instance,
+        process_tx,
     );
     supervisor.write_runtime(None);
     info!(
@@ -196,7 +198,9 @@ pub async fn run(cfg: PortalConfig) -> anyhow::Result<()> {
         settings.security.max_connections_per_address,
         settings.security.max_new_connections_per_minute,
     );
-    let (hub_tx, hub_rx) = mpsc::channel(16 * 1024);
+    let (hub_tx, sessions) = mpsc::channel(16 * 1024);
+    let (link_tx, links) = mpsc::channel(1024);
+    let (terminate_tx, terminate) = mpsc::channel(4);
     let next_sessid = Arc::new(AtomicU64::new(1));
     for listener in telnet_listeners {
         tokio::spawn(accept_telnet(
@@ -232,18 +236,25 @@ pub async fn run(cfg: PortalConfig) -> anyhow::Result<()> {
     ));
     tokio::spawn(link::serve(
         link_listener,
-        hub_tx.clone(),
+        link_tx,
         instance,
         settings.link.max_frame_bytes,
         settings.link.secret().map(str::to_string),
     ));
-    tokio::spawn(forward_signals(hub_tx.clone()));
+    tokio::spawn(forward_signals(terminate_tx));
+    drop(hub_tx);
 
     if let Some(pid) = adopt {
-        supervisor.adopt(pid, hub_tx.clone());
+        supervisor.adopt(pid);
     }
-    let hub = Hub::new(settings, instance, supervisor, hub_tx, stats);
-    hub.run(hub_rx).await;
+    let hub = Hub::new(settings, instance, supervisor, stats);
+    hub.run(Inbox {
+        sessions,
+        links,
+        processes,
+        terminate,
+    })
+    .await;
     let _ = std::fs::remove_file(&runtime_file);
     Ok(())
 }
@@ -255,7 +266,7 @@ async fn accept_telnet(
     listener: TcpListener,
     tls: Option<tokio_rustls::TlsAcceptor>,
     gate: Arc<gate::ConnectionGate>,
-    hub: mpsc::Sender<HubEvent>,
+    hub: mpsc::Sender<SessionEvent>,
     next_sessid: Arc<AtomicU64>,
     settings: Settings,
     stats: Arc<PortalStats>,
@@ -328,7 +339,7 @@ async fn refuse(mut stream: tokio::net::TcpStream) {
     let _ = stream.shutdown().await;
 }
 
-async fn forward_signals(hub: mpsc::Sender<HubEvent>) {
+async fn forward_signals(terminate: mpsc::Sender<()>) {
     use tokio::signal::unix::{SignalKind, signal};
     let (Ok(mut int), Ok(mut term)) = (
         signal(SignalKind::interrupt()),
@@ -342,7 +353,7 @@ async fn forward_signals(hub: mpsc::Sender<HubEvent>) {
             _ = int.recv() => {}
             _ = term.recv() => {}
         }
-        if hub.send(HubEvent::Terminate).await.is_err() {
+        if terminate.send(()).await.is_err() {
             return;
         }
     }

@@ -6,19 +6,53 @@ use std::time::Duration;
 
 use futures::{SinkExt, StreamExt};
 use tavern_shared::link::{
-    self, Hello, HelloReply, LauncherRequest, LinkStream, Proof, Role, ToPortal, ToServer,
+    self, Hello, HelloReply, LauncherReply, LauncherRequest, LinkStream, Proof, Role, ToPortal,
+    ToServer,
 };
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, oneshot};
 use tracing::{Instrument, debug, error, info, info_span, warn};
 
-use crate::handler::HubEvent;
+/// What the link's tasks tell the PortalSessionHandler.
+pub enum LinkEvent {
+    /// A server finished the handshake; `accept` says whether it may stay.
+    ServerLinked {
+        /// Which link (they are numbered as they open).
+        link_id: u64,
+        /// The server's process id, as it says.
+        pid: u32,
+        /// Where messages for it go.
+        tx: mpsc::UnboundedSender<ToServer>,
+        /// The handler's answer: true to keep it.
+        accept: oneshot::Sender<bool>,
+    },
+    /// A frame from a linked server.
+    ServerFrame {
+        /// Which link.
+        link_id: u64,
+        /// What it sent.
+        msg: ToPortal,
+    },
+    /// A server's link closed.
+    ServerUnlinked {
+        /// Which link.
+        link_id: u64,
+    },
+    /// A launcher (`tavern status`, `reload`, `stop`) asks something.
+    Launcher {
+        /// What it asks.
+        req: LauncherRequest,
+        /// Where the answer goes.
+        reply: oneshot::Sender<LauncherReply>,
+    },
+}
 
 const HELLO_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// Accepts link peers (the server, launchers) until the portal stops.
 pub async fn serve(
     listener: TcpListener,
-    hub: mpsc::Sender<HubEvent>,
+    hub: mpsc::Sender<LinkEvent>,
     instance: u64,
     max_frame: usize,
     secret: Option<String>,
@@ -45,7 +79,7 @@ pub async fn serve(
 
 async fn peer(
     stream: TcpStream,
-    hub: mpsc::Sender<HubEvent>,
+    hub: mpsc::Sender<LinkEvent>,
     instance: u64,
     max_frame: usize,
     link_id: u64,
@@ -103,7 +137,7 @@ async fn peer(
         Role::Server => {
             let (tx, rx) = mpsc::unbounded_channel();
             let (accept_tx, accept_rx) = oneshot::channel();
-            let linked = HubEvent::ServerLinked {
+            let linked = LinkEvent::ServerLinked {
                 link_id,
                 pid: hello.pid,
                 tx,
@@ -120,7 +154,7 @@ async fn peer(
             if ls.send(&accepted).await.is_ok() {
                 server(ls, rx, hub.clone(), link_id).await;
             }
-            let _ = hub.send(HubEvent::ServerUnlinked { link_id }).await;
+            let _ = hub.send(LinkEvent::ServerUnlinked { link_id }).await;
         }
     }
 }
@@ -128,7 +162,7 @@ async fn peer(
 async fn server(
     ls: LinkStream<TcpStream>,
     mut rx: mpsc::UnboundedReceiver<ToServer>,
-    hub: mpsc::Sender<HubEvent>,
+    hub: mpsc::Sender<LinkEvent>,
     link_id: u64,
 ) {
     let (mut sink, mut stream) = ls.into_framed().split();
@@ -169,7 +203,7 @@ async fn server(
             match link::decode::<ToPortal>(&frame) {
                 Ok(msg) => {
                     if hub
-                        .send(HubEvent::ServerFrame { link_id, msg })
+                        .send(LinkEvent::ServerFrame { link_id, msg })
                         .await
                         .is_err()
                     {
@@ -192,7 +226,7 @@ async fn server(
     info!("server link closed");
 }
 
-async fn launcher(mut ls: LinkStream<TcpStream>, hub: mpsc::Sender<HubEvent>) {
+async fn launcher(mut ls: LinkStream<TcpStream>, hub: mpsc::Sender<LinkEvent>) {
     loop {
         let req: LauncherRequest = match ls.recv().await {
             Ok(r) => r,
@@ -201,7 +235,7 @@ async fn launcher(mut ls: LinkStream<TcpStream>, hub: mpsc::Sender<HubEvent>) {
         info!(?req, "launcher request");
         let (reply_tx, reply_rx) = oneshot::channel();
         if hub
-            .send(HubEvent::Launcher {
+            .send(LinkEvent::Launcher {
                 req,
                 reply: reply_tx,
             })

@@ -8,12 +8,40 @@ use tavern_shared::session::{ProtocolFlags, now_millis};
 use tavern_shared::{Msg, SessId, SessionSync};
 use tokio::sync::mpsc;
 
-use crate::handler::HubEvent;
+/// What a connection's task tells the PortalSessionHandler.
+pub enum SessionEvent {
+    /// A new connection, with where its output goes.
+    Connected {
+        /// Its session data.
+        sync: Box<SessionSync>,
+        /// Its output queue (bounded: a client that stops reading is dropped).
+        out: mpsc::Sender<SessionOut>,
+    },
+    /// A line or out-of-band message the client sent.
+    Input {
+        /// Which connection.
+        sessid: SessId,
+        /// What it sent.
+        msg: Msg,
+    },
+    /// The client's negotiated options changed.
+    Flags {
+        /// Which connection.
+        sessid: SessId,
+        /// What it negotiated.
+        flags: ProtocolFlags,
+    },
+    /// The connection closed.
+    Closed {
+        /// Which connection.
+        sessid: SessId,
+    },
+}
 
 /// Tells the handler about a new connection; returns where its output will
 /// arrive, or None when the portal is shutting down.
 pub async fn announce(
-    hub: &mpsc::Sender<HubEvent>,
+    hub: &mpsc::Sender<SessionEvent>,
     sessid: SessId,
     addr: SocketAddr,
     protocol: &str,
@@ -32,7 +60,7 @@ pub async fn announce(
         flags,
         ..Default::default()
     };
-    let connected = HubEvent::Connected {
+    let connected = SessionEvent::Connected {
         sync: Box::new(sync),
         out,
     };
@@ -60,6 +88,7 @@ impl SessionOut {
 
 /// The portal's record of one connection.
 pub struct PortalSession {
+    /// Its session data, as the portal keeps it (and hands each new server).
     pub sync: SessionSync,
     /// To the connection's task. Bounded: a client that stops reading is disconnected.
     pub out: mpsc::Sender<SessionOut>,
@@ -73,6 +102,7 @@ pub struct PortalSession {
 }
 
 impl PortalSession {
+    /// The record of a new connection.
     pub fn new(sync: SessionSync, out: mpsc::Sender<SessionOut>) -> Self {
         Self {
             sync,

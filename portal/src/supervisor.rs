@@ -1,39 +1,31 @@
 //! The server supervisor: starts the game server process from the binary's
 //! path on disk, notices when it exits, and keeps the runtime file true.
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
+use tavern_shared::RuntimeInfo;
 use tokio::sync::mpsc;
 use tracing::{info, warn};
 
-use crate::handler::HubEvent;
-
-/// What a running portal writes to `data_dir/portal.json` for the launcher and for tools.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct RuntimeInfo {
-    pub game: String,
-    pub portal_pid: u32,
-    pub server_pid: Option<u32>,
-    pub link_address: SocketAddr,
-    pub telnet_ports: Vec<u16>,
-    #[serde(default)]
-    pub tls_ports: Vec<u16>,
-    #[serde(default)]
-    pub web_port: u16,
-    pub started_unix_ms: u64,
+/// What the supervisor tells the PortalSessionHandler.
+pub enum ProcessEvent {
+    /// The server process of spawn `spawn_id` exited.
+    Exited {
+        /// Which spawn.
+        spawn_id: u64,
+        /// How it ended, for the log.
+        status: String,
+    },
+    /// A start scheduled with [`Supervisor::spawn_later`] is due.
+    SpawnDue {
+        /// Which scheduled start.
+        spawn_id: u64,
+    },
 }
 
-impl RuntimeInfo {
-    pub fn read(path: &std::path::Path) -> Option<Self> {
-        let text = std::fs::read_to_string(path).ok()?;
-        serde_json::from_str(&text).ok()
-    }
-}
-
+/// Starts, watches and kills the server process; keeps `portal.json` true.
 pub struct Supervisor {
     /// The game binary, as it was on disk when the portal started.
     exe: PathBuf,
@@ -48,6 +40,7 @@ pub struct Supervisor {
     pending: Option<u64>,
     /// When the current server process started (or was adopted), and how long it may take to link.
     child_since: Option<(std::time::Instant, Duration)>,
+    events: mpsc::Sender<ProcessEvent>,
 }
 
 /// How long a server this portal started may take to link before it counts as hung.
@@ -56,12 +49,15 @@ const SPAWNED_LINK_PATIENCE: Duration = Duration::from_secs(120);
 const ADOPTED_LINK_PATIENCE: Duration = Duration::from_secs(15);
 
 impl Supervisor {
+    /// A supervisor for the server processes of `exe`; what happens to them
+    /// is reported on `events`.
     pub fn new(
         exe: PathBuf,
         settings_file: Option<PathBuf>,
         runtime_file: PathBuf,
         runtime: RuntimeInfo,
         instance: u64,
+        events: mpsc::Sender<ProcessEvent>,
     ) -> Self {
         Self {
             exe,
@@ -73,15 +69,17 @@ impl Supervisor {
             child: None,
             pending: None,
             child_since: None,
+            events,
         }
     }
 
+    /// Whether a server process of this portal's runs.
     pub fn running(&self) -> bool {
         self.child.is_some()
     }
 
     /// Starts a server process now.
-    pub fn spawn(&mut self, events: mpsc::Sender<HubEvent>) -> std::io::Result<()> {
+    pub fn spawn(&mut self) -> std::io::Result<()> {
         self.pending = None;
         if self.child.is_some() {
             return Ok(());
@@ -108,14 +106,13 @@ impl Supervisor {
         self.child_since = Some((std::time::Instant::now(), SPAWNED_LINK_PATIENCE));
         self.write_runtime(None);
         info!(pid, exe = %self.exe.display(), "server process started");
+        let events = self.events.clone();
         tokio::spawn(async move {
             let status = match child.wait().await {
                 Ok(s) => s.to_string(),
                 Err(e) => format!("unknown ({e})"),
             };
-            let _ = events
-                .send(HubEvent::ServerExited { spawn_id, status })
-                .await;
+            let _ = events.send(ProcessEvent::Exited { spawn_id, status }).await;
         });
         Ok(())
     }
@@ -123,20 +120,19 @@ impl Supervisor {
     /// Takes over a server process that a portal which died left running: it
     /// keeps its world and links to this portal. Its exit is noticed by polling,
     /// as it is not this process's child.
-    pub fn adopt(&mut self, pid: u32, events: mpsc::Sender<HubEvent>) {
+    pub fn adopt(&mut self, pid: u32) {
         self.spawn_id += 1;
         let spawn_id = self.spawn_id;
         self.child = Some((spawn_id, pid));
         self.child_since = Some((std::time::Instant::now(), ADOPTED_LINK_PATIENCE));
         info!(pid, "adopted the running server of the previous portal");
+        let events = self.events.clone();
         tokio::spawn(async move {
             while crate::pid_alive(pid) {
                 tokio::time::sleep(Duration::from_millis(250)).await;
             }
             let status = "exited (adopted process)".to_string();
-            let _ = events
-                .send(HubEvent::ServerExited { spawn_id, status })
-                .await;
+            let _ = events.send(ProcessEvent::Exited { spawn_id, status }).await;
         });
     }
 
@@ -151,13 +147,14 @@ impl Supervisor {
     }
 
     /// Schedules a start after `delay`, replacing any scheduled before.
-    pub fn spawn_later(&mut self, delay: Duration, events: mpsc::Sender<HubEvent>) {
+    pub fn spawn_later(&mut self, delay: Duration) {
         self.spawn_id += 1;
         let spawn_id = self.spawn_id;
         self.pending = Some(spawn_id);
+        let events = self.events.clone();
         tokio::spawn(async move {
             tokio::time::sleep(delay).await;
-            let _ = events.send(HubEvent::SpawnDue { spawn_id }).await;
+            let _ = events.send(ProcessEvent::SpawnDue { spawn_id }).await;
         });
     }
 
@@ -166,6 +163,7 @@ impl Supervisor {
         self.pending == Some(spawn_id)
     }
 
+    /// Forgets a scheduled start.
     pub fn cancel_pending_spawn(&mut self) {
         self.pending = None;
     }
@@ -193,13 +191,11 @@ impl Supervisor {
         }
     }
 
+    /// Writes `portal.json` with the server's pid (`server_pid`, else the
+    /// process this portal started, if any).
     pub fn write_runtime(&mut self, server_pid: Option<u32>) {
         self.runtime.server_pid = server_pid.or(self.child.map(|(_, pid)| pid));
-        let tmp = self.runtime_file.with_extension("json.tmp");
-        let text = serde_json::to_string_pretty(&self.runtime).unwrap_or_default();
-        if let Err(e) =
-            std::fs::write(&tmp, text).and_then(|_| std::fs::rename(&tmp, &self.runtime_file))
-        {
+        if let Err(e) = self.runtime.write(&self.runtime_file) {
             warn!("cannot write {}: {e}", self.runtime_file.display());
         }
     }

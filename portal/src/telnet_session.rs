@@ -11,10 +11,9 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::mpsc;
 use tracing::{Instrument, debug, debug_span};
 
-use crate::handler::HubEvent;
-use crate::session::{SessionOut, announce};
+use crate::session::{SessionEvent, SessionOut, announce};
 use crate::stats::PortalStats;
-use crate::telnet::protocol::{ProtoEvent, TelnetProtocol};
+use tavern_protocol::telnet::protocol::{ProtoEvent, TelnetProtocol};
 
 /// Bytes read from a client at a time. Players type short lines; a long
 /// paste takes more reads, and lines still reach `max_line_length` (the
@@ -39,7 +38,7 @@ pub async fn serve<S>(
     stream: S,
     addr: SocketAddr,
     sessid: SessId,
-    hub: mpsc::Sender<HubEvent>,
+    hub: mpsc::Sender<SessionEvent>,
     params: TelnetParams,
 ) where
     S: AsyncRead + AsyncWrite + Unpin,
@@ -57,7 +56,7 @@ async fn run<S: AsyncRead + AsyncWrite + Unpin>(
     mut stream: S,
     addr: SocketAddr,
     sessid: SessId,
-    hub: mpsc::Sender<HubEvent>,
+    hub: mpsc::Sender<SessionEvent>,
     params: TelnetParams,
 ) {
     let mut proto = TelnetProtocol::new(params.max_line);
@@ -151,7 +150,7 @@ async fn run<S: AsyncRead + AsyncWrite + Unpin>(
     }
     let _ = stream.shutdown().await;
     debug!(reason, "disconnected");
-    let _ = hub.send(HubEvent::Closed { sessid }).await;
+    let _ = hub.send(SessionEvent::Closed { sessid }).await;
 }
 
 /// What to answer a client that opened with another protocol, if it did: an
@@ -188,13 +187,13 @@ async fn pass_on<S: AsyncWrite + Unpin>(
     stream: &mut S,
     proto: &mut TelnetProtocol,
     sessid: SessId,
-    hub: &mpsc::Sender<HubEvent>,
+    hub: &mpsc::Sender<SessionEvent>,
 ) -> bool {
     let mut flags_changed = false;
     for ev in events {
         match ev {
             ProtoEvent::Input(msg) => {
-                if hub.send(HubEvent::Input { sessid, msg }).await.is_err() {
+                if hub.send(SessionEvent::Input { sessid, msg }).await.is_err() {
                     return false;
                 }
             }
@@ -211,7 +210,11 @@ async fn pass_on<S: AsyncWrite + Unpin>(
     }
     if flags_changed {
         let flags = proto.flags.clone();
-        if hub.send(HubEvent::Flags { sessid, flags }).await.is_err() {
+        if hub
+            .send(SessionEvent::Flags { sessid, flags })
+            .await
+            .is_err()
+        {
             return false;
         }
     }

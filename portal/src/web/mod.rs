@@ -1,7 +1,5 @@
 //! The portal's HTTP port: the webclient page at `/` and the websocket at `/ws`.
 
-pub mod wire;
-
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -18,17 +16,16 @@ use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use tracing::{Instrument, debug, debug_span, warn};
 
-use crate::handler::HubEvent;
-use crate::session::{SessionOut, announce};
-use crate::telnet::gmcp;
-use wire::{Frame, WireFormat};
+use crate::session::{SessionEvent, SessionOut, announce};
+use tavern_protocol::telnet::gmcp;
+use tavern_protocol::web::wire::{self, Frame, WireFormat};
 
 /// The webclient page.
 pub const WEBCLIENT_HTML: &str = include_str!("../../webclient/index.html");
 
 #[derive(Clone)]
 pub struct WebState {
-    pub hub: mpsc::Sender<HubEvent>,
+    pub hub: mpsc::Sender<SessionEvent>,
     pub next_sessid: Arc<AtomicU64>,
     pub max_line: usize,
     pub max_queued_output: usize,
@@ -141,13 +138,13 @@ async fn session(
                             }
                         }
                     };
-                    if hub.send(HubEvent::Input { sessid, msg }).await.is_err() {
+                    if hub.send(SessionEvent::Input { sessid, msg }).await.is_err() {
                         return;
                     }
                 }
                 if flags_changed {
                     let flags = flags.clone();
-                    if hub.send(HubEvent::Flags { sessid, flags }).await.is_err() {
+                    if hub.send(SessionEvent::Flags { sessid, flags }).await.is_err() {
                         return;
                     }
                 }
@@ -178,7 +175,7 @@ async fn session(
         }
     }
     debug!("disconnected");
-    let _ = hub.send(HubEvent::Closed { sessid }).await;
+    let _ = hub.send(SessionEvent::Closed { sessid }).await;
 }
 
 fn to_message(f: Frame) -> Message {

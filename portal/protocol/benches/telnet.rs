@@ -6,7 +6,7 @@
 
 use divan::counter::BytesCount;
 use divan::{Bencher, black_box};
-use tavern_portal::telnet::protocol::TelnetProtocol;
+use tavern_protocol::telnet::protocol::TelnetProtocol;
 use tavern_shared::Msg;
 
 fn main() {

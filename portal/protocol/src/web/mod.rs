@@ -1,0 +1,3 @@
+//! What the webclient's websocket carries, without the socket.
+
+pub mod wire;
