@@ -30,7 +30,7 @@ const PURGE_DELAY: mi_option_t = 15;
 ///
 /// It runs before `main` ([`EARLY`]): the first arena is made on the first
 /// allocation, and whether it is committed eagerly is decided then.
-pub fn tune() {
+pub(crate) fn tune() {
     for (option, env, value) in [
         (ARENA_EAGER_COMMIT, c"MIMALLOC_ARENA_EAGER_COMMIT", 0),
         (PURGE_DELAY, c"MIMALLOC_PURGE_DELAY", 0),
@@ -56,7 +56,7 @@ extern "C" fn tune_early() {
 #[cfg(target_os = "linux")]
 #[used]
 #[unsafe(link_section = ".init_array.00102")]
-pub static EARLY: extern "C" fn() = tune_early;
+pub(crate) static EARLY: extern "C" fn() = tune_early;
 
 #[cfg(test)]
 mod tests {

@@ -78,7 +78,7 @@ enum AccountCmd {
 }
 
 /// Parses the command line and runs the chosen role or command.
-pub fn main(game: Game) -> anyhow::Result<()> {
+pub(crate) fn main(game: Game) -> anyhow::Result<()> {
     // On Linux it was tuned before main (this names the initializer, so it
     // is linked in); elsewhere now, later than best.
     #[cfg(target_os = "linux")]

@@ -11,9 +11,9 @@ use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer};
 
 /// Keeps logging alive for the life of the process.
-pub struct LogGuard;
+pub(crate) struct LogGuard;
 
-pub fn init(role: &str, settings: &Settings) -> anyhow::Result<LogGuard> {
+pub(crate) fn init(role: &str, settings: &Settings) -> anyhow::Result<LogGuard> {
     let dir = settings.log_dir();
     std::fs::create_dir_all(&dir)
         .with_context(|| format!("cannot create log dir {}", dir.display()))?;

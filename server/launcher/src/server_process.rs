@@ -27,7 +27,7 @@ const LINK_CONNECT_PATIENCE: Duration = Duration::from_secs(30);
 
 /// Where the portal's link is: the runtime file of a running portal, else the
 /// address the portal that started us gave, else the settings.
-pub fn link_address(settings: &Settings) -> SocketAddr {
+pub(crate) fn link_address(settings: &Settings) -> SocketAddr {
     if let Some(rt) = RuntimeInfo::read(&settings.runtime_file())
         && tavern_portal::pid_alive(rt.portal_pid)
     {
@@ -60,7 +60,7 @@ fn warn_unknown_typeclasses(world: &World, game: &Game) {
 }
 
 /// Runs the server process until the portal says stop.
-pub async fn run(settings: Settings, game: Game) -> anyhow::Result<()> {
+pub(crate) async fn run(settings: Settings, game: Game) -> anyhow::Result<()> {
     let settings = Arc::new(settings);
     let url = settings.database_url();
     let db = store::connect(&url, settings.database.max_connections)

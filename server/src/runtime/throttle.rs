@@ -9,7 +9,7 @@ use crate::model::world::Timestamp;
 const MAX_ADDRESSES: usize = 10_000;
 
 /// A sliding-window rate limit per key (an address, an account name).
-pub struct Throttle {
+pub(crate) struct Throttle {
     max: usize,
     /// The window, in ms.
     window: i64,
@@ -18,7 +18,7 @@ pub struct Throttle {
 
 impl Throttle {
     /// `max == 0` means no limit.
-    pub fn new(max: u32, window_secs: u64) -> Self {
+    pub(crate) fn new(max: u32, window_secs: u64) -> Self {
         Self {
             max: max as usize,
             window: (window_secs as i64).saturating_mul(1000),
@@ -27,7 +27,7 @@ impl Throttle {
     }
 
     /// Whether `addr` may do the throttled thing now.
-    pub fn allows(&mut self, addr: &str, now: Timestamp) -> bool {
+    pub(crate) fn allows(&mut self, addr: &str, now: Timestamp) -> bool {
         if self.max == 0 {
             return true;
         }
@@ -43,7 +43,7 @@ impl Throttle {
     }
 
     /// Counts one event of `addr` at `now`.
-    pub fn record(&mut self, addr: &str, now: Timestamp) {
+    pub(crate) fn record(&mut self, addr: &str, now: Timestamp) {
         if self.max == 0 {
             return;
         }

@@ -19,7 +19,7 @@ impl MigratorTrait for Migrator {
 mod m20261122_000001_init {
     use super::*;
 
-    pub struct Migration;
+    pub(super) struct Migration;
 
     // Named by hand: the derive names a migration after its file, and both live in
     // this one. The first keeps the name the derive gave it, which databases record.
@@ -147,7 +147,7 @@ mod m20261122_000001_init {
 mod m20261122_000002_game_core {
     use super::*;
 
-    pub struct Migration;
+    pub(super) struct Migration;
 
     // Named by hand: the derive names a migration after its file, and both live in this one.
     impl MigrationName for Migration {
@@ -311,7 +311,7 @@ mod m20261122_000002_game_core {
 mod m20261122_000003_flows {
     use super::*;
 
-    pub struct Migration;
+    pub(super) struct Migration;
 
     impl MigrationName for Migration {
         fn name(&self) -> &str {

@@ -7,7 +7,7 @@ use std::future::Future;
 
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
 
-pub const DEFAULT_PG_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
+pub(crate) const DEFAULT_PG_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
 
 fn unique(name: &str) -> String {
     format!(
@@ -19,7 +19,7 @@ fn unique(name: &str) -> String {
 }
 
 /// A fresh SQLite database URL in the temp dir.
-pub fn sqlite_url(name: &str) -> (String, std::path::PathBuf) {
+pub(crate) fn sqlite_url(name: &str) -> (String, std::path::PathBuf) {
     let dir = std::env::temp_dir().join(unique(name));
     std::fs::create_dir_all(&dir).expect("temp dir");
     (
@@ -29,7 +29,7 @@ pub fn sqlite_url(name: &str) -> (String, std::path::PathBuf) {
 }
 
 /// A fresh PostgreSQL database; `None` (with a notice) when no server is reachable.
-pub async fn postgres_url(name: &str) -> Option<(String, String)> {
+pub(crate) async fn postgres_url(name: &str) -> Option<(String, String)> {
     let admin_url =
         std::env::var("TAVERN_TEST_PG_URL").unwrap_or_else(|_| DEFAULT_PG_ADMIN_URL.to_string());
     let admin = match Database::connect(&admin_url).await {
@@ -51,7 +51,7 @@ pub async fn postgres_url(name: &str) -> Option<(String, String)> {
     Some((format!("{base}/{db}"), db))
 }
 
-pub async fn drop_postgres(db: &str) {
+pub(crate) async fn drop_postgres(db: &str) {
     let admin_url =
         std::env::var("TAVERN_TEST_PG_URL").unwrap_or_else(|_| DEFAULT_PG_ADMIN_URL.to_string());
     if let Ok(admin) = Database::connect(&admin_url).await {
@@ -62,7 +62,7 @@ pub async fn drop_postgres(db: &str) {
 }
 
 /// Runs `test` against a migrated SQLite database, then a migrated PostgreSQL one.
-pub async fn each_backend<F, Fut>(name: &str, test: F)
+pub(crate) async fn each_backend<F, Fut>(name: &str, test: F)
 where
     F: Fn(DatabaseConnection) -> Fut,
     Fut: Future<Output = ()>,

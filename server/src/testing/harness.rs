@@ -17,7 +17,7 @@ use crate::runtime::server::{Server, ServerEvent};
 use crate::store::{self, persister::Persister};
 
 /// A server core with its persister, driven by hand.
-pub struct LinkHarness {
+pub(crate) struct LinkHarness {
     pub server: Server,
     persister: Persister,
     tasks_tx: mpsc::Sender<ServerEvent>,
@@ -31,7 +31,7 @@ fn now() -> Timestamp {
 }
 
 /// A server for `game`, with cheap password hashing; `tweak` changes settings.
-pub async fn harness_with(game: Game, tweak: impl FnOnce(&mut Settings)) -> LinkHarness {
+pub(crate) async fn harness_with(game: Game, tweak: impl FnOnce(&mut Settings)) -> LinkHarness {
     let (url, dir) = crate::testing::db::sqlite_url("harness");
     let db = store::connect(&url, 2).await.unwrap();
     let world = store::load_world(&db).await.unwrap();
@@ -59,20 +59,20 @@ pub async fn harness_with(game: Game, tweak: impl FnOnce(&mut Settings)) -> Link
     h
 }
 
-pub async fn harness() -> LinkHarness {
+pub(crate) async fn harness() -> LinkHarness {
     harness_with(Game::new(), |_| {}).await
 }
 
 impl LinkHarness {
     /// Applies a link message; the frames the server sends.
-    pub fn link(&mut self, msg: ToServer) -> Vec<ToPortal> {
+    pub(crate) fn link(&mut self, msg: ToServer) -> Vec<ToPortal> {
         self.server.handle(ServerEvent::Link(msg), now());
         self.flush()
     }
 
     /// What the server has to send now: its changes go to the persister,
     /// its tasks are spawned, its frames are returned.
-    pub fn flush(&mut self) -> Vec<ToPortal> {
+    pub(crate) fn flush(&mut self) -> Vec<ToPortal> {
         let mut frames = Vec::new();
         if let Some(t) = self.server.poll_transmit() {
             self.persister.save(t.changes);
@@ -94,12 +94,12 @@ impl LinkHarness {
     }
 
     /// Waits until every change handed to the persister is durable.
-    pub async fn written(&mut self) {
+    pub(crate) async fn written(&mut self) {
         self.persister.flush().await;
     }
 
     /// A new connection.
-    pub fn connect(&mut self, sessid: SessId) {
+    pub(crate) fn connect(&mut self, sessid: SessId) {
         self.link(ToServer::Connected(Box::new(SessionSync {
             sessid,
             address: format!("127.0.0.{sessid}:5000"),
@@ -110,7 +110,7 @@ impl LinkHarness {
 
     /// A new connection whose client speaks GMCP and MSDP; `supports` is what
     /// it sent in `Core.Supports.Set` (empty: nothing).
-    pub fn connect_gmcp(&mut self, sessid: SessId, supports: &[&str]) {
+    pub(crate) fn connect_gmcp(&mut self, sessid: SessId, supports: &[&str]) {
         let mut sync = SessionSync {
             sessid,
             address: format!("127.0.0.{sessid}:5000"),
@@ -123,14 +123,14 @@ impl LinkHarness {
     }
 
     /// Logs `sessid` in to `account` without connecting it first.
-    pub fn login_only(&mut self, sessid: SessId, account: AccountId) -> Vec<ToPortal> {
+    pub(crate) fn login_only(&mut self, sessid: SessId, account: AccountId) -> Vec<ToPortal> {
         let a = self.server.world.accounts[&account].clone();
         self.server.login(sessid, a);
         self.flush()
     }
 
     /// Input from a session, numbered in order.
-    pub fn input(&mut self, sessid: SessId, line: &str) -> Vec<ToPortal> {
+    pub(crate) fn input(&mut self, sessid: SessId, line: &str) -> Vec<ToPortal> {
         let seq = self.seq.entry(sessid).or_default();
         *seq += 1;
         let seq = *seq;
@@ -142,20 +142,20 @@ impl LinkHarness {
     }
 
     /// Input from a session; what that session was told, as one string.
-    pub fn cmd(&mut self, sessid: SessId, line: &str) -> String {
+    pub(crate) fn cmd(&mut self, sessid: SessId, line: &str) -> String {
         let frames = self.input(sessid, line);
         texts_for(&frames, sessid).join("\n")
     }
 
     /// Waits for the next completion of work off the game thread and applies it.
-    pub async fn complete(&mut self) -> Vec<ToPortal> {
+    pub(crate) async fn complete(&mut self) -> Vec<ToPortal> {
         let ev = self.events.recv().await.unwrap();
         self.server.handle(ev, now());
         self.flush()
     }
 
     /// An account (password "secret") with a character of its name, in the world.
-    pub async fn account(&mut self, name: &str, permissions: &[&str]) -> (AccountId, ObjId) {
+    pub(crate) async fn account(&mut self, name: &str, permissions: &[&str]) -> (AccountId, ObjId) {
         let db = self.server.db.clone();
         let room = self.server.world.start_room;
         let id = store::reserve_ids(&db, 1).await.unwrap();
@@ -191,7 +191,7 @@ impl LinkHarness {
     }
 
     /// Connects `sessid` and logs it in to `account`; returns what it was told.
-    pub fn login(&mut self, sessid: SessId, account: AccountId) -> String {
+    pub(crate) fn login(&mut self, sessid: SessId, account: AccountId) -> String {
         self.connect(sessid);
         let a = self.server.world.accounts[&account].clone();
         self.server.login(sessid, a);
@@ -201,7 +201,7 @@ impl LinkHarness {
 }
 
 /// The texts sent to one session.
-pub fn texts_for(frames: &[ToPortal], sessid: SessId) -> Vec<String> {
+pub(crate) fn texts_for(frames: &[ToPortal], sessid: SessId) -> Vec<String> {
     let mut texts = Vec::new();
     for f in frames {
         if let ToPortal::Batch { ops, .. } = f {
@@ -216,7 +216,7 @@ pub fn texts_for(frames: &[ToPortal], sessid: SessId) -> Vec<String> {
 }
 
 /// The out-of-band messages sent to one session: (protocol, name, payload).
-pub fn oob_for(frames: &[ToPortal], sessid: SessId) -> Vec<(String, String, serde_json::Value)> {
+pub(crate) fn oob_for(frames: &[ToPortal], sessid: SessId) -> Vec<(String, String, serde_json::Value)> {
     let mut out = Vec::new();
     for f in frames {
         if let ToPortal::Batch { ops, .. } = f {
@@ -241,7 +241,7 @@ pub fn oob_for(frames: &[ToPortal], sessid: SessId) -> Vec<(String, String, serd
 }
 
 /// Whether a session was disconnected in these frames, and why.
-pub fn disconnected(frames: &[ToPortal], sessid: SessId) -> Option<Option<String>> {
+pub(crate) fn disconnected(frames: &[ToPortal], sessid: SessId) -> Option<Option<String>> {
     frames.iter().find_map(|f| match f {
         ToPortal::Batch { ops, .. } => ops.iter().find_map(|op| match op {
             PortalOp::Disconnect { sessid: s, reason } if *s == sessid => Some(reason.clone()),

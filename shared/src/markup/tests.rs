@@ -355,7 +355,7 @@ mod reference {
         Some((Code::Style(style), used))
     }
 
-    pub fn parse(markup: &str) -> Vec<Span> {
+    pub(super) fn parse(markup: &str) -> Vec<Span> {
         let mut spans = Vec::new();
         let mut text = String::new();
         let mut style = Style::default();

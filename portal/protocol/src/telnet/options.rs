@@ -51,7 +51,7 @@ pub(super) struct OptionTable {
 }
 
 impl OptionTable {
-    pub fn new(local: &[u8], remote: &[u8]) -> Self {
+    pub(super) fn new(local: &[u8], remote: &[u8]) -> Self {
         let mut entries: Vec<(Side, u8, OptionState)> = local
             .iter()
             .map(|&o| (Side::Ours, o, OptionState::No))
@@ -68,13 +68,13 @@ impl OptionTable {
             .position(|&(s, o, _)| s == side && o == opt)
     }
 
-    pub fn enabled(&self, side: Side, opt: u8) -> bool {
+    pub(super) fn enabled(&self, side: Side, opt: u8) -> bool {
         self.find(side, opt)
             .is_some_and(|i| self.entries[i].2 == OptionState::Yes)
     }
 
     /// Offers every supported option, except ECHO, which is only turned on on demand.
-    pub fn start(&mut self, out: &mut Vec<u8>) {
+    pub(super) fn start(&mut self, out: &mut Vec<u8>) {
         for i in 0..self.entries.len() {
             let (side, opt, _) = self.entries[i];
             if opt != Opt::ECHO {
@@ -84,7 +84,7 @@ impl OptionTable {
     }
 
     /// We ask for `opt` on `side` to become `on`.
-    pub fn request(&mut self, side: Side, opt: u8, on: bool, out: &mut Vec<u8>) {
+    pub(super) fn request(&mut self, side: Side, opt: u8, on: bool, out: &mut Vec<u8>) {
         let (yes_verb, no_verb) = verbs(side);
         // Unsupported: never asked for, and already off.
         let Some(i) = self.find(side, opt) else {
@@ -110,7 +110,7 @@ impl OptionTable {
     }
 
     /// The client sent `verb opt`.
-    pub fn receive(&mut self, verb: u8, opt: u8, out: &mut Vec<u8>) {
+    pub(super) fn receive(&mut self, verb: u8, opt: u8, out: &mut Vec<u8>) {
         let (side, positive) = match verb {
             WILL => (Side::Theirs, true),
             WONT => (Side::Theirs, false),
