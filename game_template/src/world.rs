@@ -6,6 +6,7 @@ use tavern_server::{Kind, NewObject, Server};
 
 use crate::typeclasses::{Bell, TavernRoom};
 
+/// Builds the template's world, idempotently (the game runs it at every start).
 pub fn build(server: &mut Server) {
     if let Err(e) = try_build(server) {
         tracing::error!("building the template world failed: {e}");

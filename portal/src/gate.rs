@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// Told to an address over its limit, before the connection is closed.
-pub const TOO_MANY_MSG: &str =
+pub(crate) const TOO_MANY_MSG: &str =
     "Too many connections from your address. Please try again in a little while.";
 
 const WINDOW: Duration = Duration::from_secs(60);
@@ -21,14 +21,14 @@ struct Entry {
     recent: VecDeque<Instant>,
 }
 
-pub struct ConnectionGate {
+pub(crate) struct ConnectionGate {
     max_open: usize,
     max_per_minute: usize,
     entries: Mutex<HashMap<IpAddr, Entry>>,
 }
 
 /// One admitted connection; dropping it frees its place.
-pub struct Permit {
+pub(crate) struct Permit {
     gate: Arc<ConnectionGate>,
     ip: IpAddr,
 }
@@ -44,7 +44,7 @@ impl Drop for Permit {
 
 impl ConnectionGate {
     /// `0` for either limit means no limit.
-    pub fn new(max_open: usize, max_per_minute: usize) -> Arc<Self> {
+    pub(crate) fn new(max_open: usize, max_per_minute: usize) -> Arc<Self> {
         Arc::new(Self {
             max_open,
             max_per_minute,
@@ -53,7 +53,7 @@ impl ConnectionGate {
     }
 
     /// Admits a connection from `ip`, or refuses it.
-    pub fn admit(self: &Arc<Self>, ip: IpAddr, now: Instant) -> Option<Permit> {
+    pub(crate) fn admit(self: &Arc<Self>, ip: IpAddr, now: Instant) -> Option<Permit> {
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         if entries.len() >= MAX_ADDRESSES && !entries.contains_key(&ip) {
             entries.retain(|_, e| {

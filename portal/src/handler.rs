@@ -21,20 +21,20 @@ use crate::session::{PortalSession, SessionEvent, SessionOut};
 use crate::supervisor::{ProcessEvent, Supervisor};
 
 /// Told to the player whose input crashed the server twice in a row.
-pub const POISON_INPUT_MSG: &str = "|rYour last command made the game server fail twice in a row, \
+pub(crate) const POISON_INPUT_MSG: &str = "|rYour last command made the game server fail twice in a row, \
 so it was dropped. The game's operators can find it in the logs.|n";
 /// Shown to every logged-in player when the server dies unexpectedly.
-pub const SERVER_CRASHED_MSG: &str =
+pub(crate) const SERVER_CRASHED_MSG: &str =
     "|rThe game server stopped unexpectedly. It is being restarted; what you type is kept.|n";
 /// Shown to a player whose input queue overflowed while the server was away.
-pub const INPUT_DROPPED_MSG: &str =
+pub(crate) const INPUT_DROPPED_MSG: &str =
     "Too much input is waiting for the server; that line was dropped.";
 /// Shown to connections made while no server (and no connection screen) is there yet.
-pub const WAIT_FOR_SERVER_MSG: &str = "The game is starting up, one moment...";
+pub(crate) const WAIT_FOR_SERVER_MSG: &str = "The game is starting up, one moment...";
 
 /// Everything the handler reacts to: what each part of the portal tells it
 /// (each part owns its kind of event, and knows nothing of the handler).
-pub enum HubEvent {
+pub(crate) enum HubEvent {
     /// From a connection's task.
     Session(SessionEvent),
     /// From the link: a server or a launcher.
@@ -64,7 +64,7 @@ impl From<ProcessEvent> for HubEvent {
 }
 
 /// Where the handler's events arrive: one queue per part of the portal.
-pub struct Inbox {
+pub(crate) struct Inbox {
     /// From the connections' tasks.
     pub sessions: mpsc::Receiver<SessionEvent>,
     /// From the link's tasks.
@@ -104,7 +104,7 @@ struct PendingStop {
 
 /// The PortalSessionHandler: every session, the linked server, the stop in
 /// progress, and the supervisor it drives.
-pub struct Hub {
+pub(crate) struct Hub {
     settings: Settings,
     instance: u64,
     started: Instant,
@@ -132,7 +132,7 @@ pub struct Hub {
 
 impl Hub {
     /// A handler for a portal instance, with its supervisor.
-    pub fn new(
+    pub(crate) fn new(
         settings: Settings,
         instance: u64,
         supervisor: Supervisor,
@@ -160,7 +160,7 @@ impl Hub {
     }
 
     /// Runs until the portal shuts down.
-    pub async fn run(mut self, mut rx: Inbox) {
+    pub(crate) async fn run(mut self, mut rx: Inbox) {
         if !self.supervisor.running() {
             self.spawn_server();
         }
@@ -213,7 +213,7 @@ impl Hub {
     }
 
     /// Handles one event.
-    pub fn handle(&mut self, ev: impl Into<HubEvent>) {
+    pub(crate) fn handle(&mut self, ev: impl Into<HubEvent>) {
         match ev.into() {
             HubEvent::Session(e) => self.session_event(e),
             HubEvent::Link(e) => self.link_event(e),

@@ -9,15 +9,15 @@
 //! This crate must not depend on `tavern-server` or on any game code: it knows
 //! sessions, bytes and link messages, never the world.
 
-pub mod gate;
-pub mod handler;
-pub mod link;
-pub mod session;
-pub mod stats;
-pub mod supervisor;
-pub mod telnet_session;
-pub mod tls;
-pub mod web;
+mod gate;
+mod handler;
+mod link;
+mod session;
+mod stats;
+mod supervisor;
+mod telnet_session;
+mod tls;
+mod web;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -40,6 +40,7 @@ use tavern_shared::RuntimeInfo;
 
 /// How the portal was started.
 pub struct PortalConfig {
+    /// The settings (defaults with the game's overlay).
     pub settings: Settings,
     /// The overlay file, passed on to the server process.
     pub settings_file: Option<PathBuf>,

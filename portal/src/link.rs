@@ -14,7 +14,7 @@ use tokio::sync::{mpsc, oneshot};
 use tracing::{Instrument, debug, error, info, info_span, warn};
 
 /// What the link's tasks tell the PortalSessionHandler.
-pub enum LinkEvent {
+pub(crate) enum LinkEvent {
     /// A server finished the handshake; `accept` says whether it may stay.
     ServerLinked {
         /// Which link (they are numbered as they open).
@@ -50,7 +50,7 @@ pub enum LinkEvent {
 const HELLO_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Accepts link peers (the server, launchers) until the portal stops.
-pub async fn serve(
+pub(crate) async fn serve(
     listener: TcpListener,
     hub: mpsc::Sender<LinkEvent>,
     instance: u64,

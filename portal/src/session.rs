@@ -9,7 +9,7 @@ use tavern_shared::{Msg, SessId, SessionSync};
 use tokio::sync::mpsc;
 
 /// What a connection's task tells the PortalSessionHandler.
-pub enum SessionEvent {
+pub(crate) enum SessionEvent {
     /// A new connection, with where its output goes.
     Connected {
         /// Its session data.
@@ -40,7 +40,7 @@ pub enum SessionEvent {
 
 /// Tells the handler about a new connection; returns where its output will
 /// arrive, or None when the portal is shutting down.
-pub async fn announce(
+pub(crate) async fn announce(
     hub: &mpsc::Sender<SessionEvent>,
     sessid: SessId,
     addr: SocketAddr,
@@ -71,7 +71,7 @@ pub async fn announce(
 
 /// What the portal sends to a connection's task.
 #[derive(Debug)]
-pub enum SessionOut {
+pub(crate) enum SessionOut {
     /// Render and send these messages (shared: the sessions a room's line
     /// goes to all hold the same ones).
     Msgs(Arc<[Msg]>),
@@ -81,13 +81,13 @@ pub enum SessionOut {
 
 impl SessionOut {
     /// One line of text.
-    pub fn text(text: impl Into<String>) -> Self {
+    pub(crate) fn text(text: impl Into<String>) -> Self {
         SessionOut::Msgs(Arc::from([Msg::text(text)]))
     }
 }
 
 /// The portal's record of one connection.
-pub struct PortalSession {
+pub(crate) struct PortalSession {
     /// Its session data, as the portal keeps it (and hands each new server).
     pub sync: SessionSync,
     /// To the connection's task. Bounded: a client that stops reading is disconnected.
@@ -103,7 +103,7 @@ pub struct PortalSession {
 
 impl PortalSession {
     /// The record of a new connection.
-    pub fn new(sync: SessionSync, out: mpsc::Sender<SessionOut>) -> Self {
+    pub(crate) fn new(sync: SessionSync, out: mpsc::Sender<SessionOut>) -> Self {
         Self {
             sync,
             out,
@@ -114,7 +114,7 @@ impl PortalSession {
     }
 
     /// Takes a line of input; `None` when the queue is full and it was dropped.
-    pub fn queue_input(&mut self, msg: Msg, max_queued: usize) -> Option<u64> {
+    pub(crate) fn queue_input(&mut self, msg: Msg, max_queued: usize) -> Option<u64> {
         if self.unacked.len() >= max_queued {
             return None;
         }
@@ -124,14 +124,14 @@ impl PortalSession {
     }
 
     /// The server has carried out every input up to `seq`.
-    pub fn ack(&mut self, seq: u64) {
+    pub(crate) fn ack(&mut self, seq: u64) {
         while self.unacked.front().is_some_and(|(s, _)| *s <= seq) {
             self.unacked.pop_front();
         }
     }
 
     /// Sends to the connection; false when its queue is full (a stalled reader) or it is gone.
-    pub fn send(&self, out: SessionOut) -> bool {
+    pub(crate) fn send(&self, out: SessionOut) -> bool {
         self.out.try_send(out).is_ok()
     }
 }

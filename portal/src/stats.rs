@@ -3,7 +3,7 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-pub struct PortalStats {
+pub(crate) struct PortalStats {
     pub game: String,
     pub started_unix: u64,
     pub telnet_port: u16,
@@ -13,14 +13,14 @@ pub struct PortalStats {
 }
 
 impl PortalStats {
-    pub fn set_logged_in(&self, logged_in: usize) {
+    pub(crate) fn set_logged_in(&self, logged_in: usize) {
         self.logged_in.store(logged_in, Ordering::Relaxed);
     }
 
     /// MSSP's MULTIPLAYING: whether one account may play several characters
     /// at once. Modes 0 and 1 play one; modes 2 and 3 as many as
     /// `max_nr_simultaneous_puppets` allows (0: no limit).
-    pub fn multiplaying(&self) -> &'static str {
+    pub(crate) fn multiplaying(&self) -> &'static str {
         match (self.multisession_mode, self.max_nr_simultaneous_puppets) {
             (0 | 1, _) | (_, 1) => "None",
             (_, 0) => "Full",
@@ -29,7 +29,7 @@ impl PortalStats {
     }
 
     /// The MSSP table: the common fields, from settings and live counts.
-    pub fn mssp_fields(&self) -> Vec<(String, String)> {
+    pub(crate) fn mssp_fields(&self) -> Vec<(String, String)> {
         let yes = |b: bool| if b { "1" } else { "0" }.to_string();
         vec![
             ("NAME".into(), self.game.clone()),

@@ -10,7 +10,7 @@ use tokio::sync::mpsc;
 use tracing::{info, warn};
 
 /// What the supervisor tells the PortalSessionHandler.
-pub enum ProcessEvent {
+pub(crate) enum ProcessEvent {
     /// The server process of spawn `spawn_id` exited.
     Exited {
         /// Which spawn.
@@ -26,7 +26,7 @@ pub enum ProcessEvent {
 }
 
 /// Starts, watches and kills the server process; keeps `portal.json` true.
-pub struct Supervisor {
+pub(crate) struct Supervisor {
     /// The game binary, as it was on disk when the portal started.
     exe: PathBuf,
     settings_file: Option<PathBuf>,
@@ -51,7 +51,7 @@ const ADOPTED_LINK_PATIENCE: Duration = Duration::from_secs(15);
 impl Supervisor {
     /// A supervisor for the server processes of `exe`; what happens to them
     /// is reported on `events`.
-    pub fn new(
+    pub(crate) fn new(
         exe: PathBuf,
         settings_file: Option<PathBuf>,
         runtime_file: PathBuf,
@@ -74,12 +74,12 @@ impl Supervisor {
     }
 
     /// Whether a server process of this portal's runs.
-    pub fn running(&self) -> bool {
+    pub(crate) fn running(&self) -> bool {
         self.child.is_some()
     }
 
     /// Starts a server process now.
-    pub fn spawn(&mut self) -> std::io::Result<()> {
+    pub(crate) fn spawn(&mut self) -> std::io::Result<()> {
         self.pending = None;
         if self.child.is_some() {
             return Ok(());
@@ -120,7 +120,7 @@ impl Supervisor {
     /// Takes over a server process that a portal which died left running: it
     /// keeps its world and links to this portal. Its exit is noticed by polling,
     /// as it is not this process's child.
-    pub fn adopt(&mut self, pid: u32) {
+    pub(crate) fn adopt(&mut self, pid: u32) {
         self.spawn_id += 1;
         let spawn_id = self.spawn_id;
         self.child = Some((spawn_id, pid));
@@ -137,17 +137,17 @@ impl Supervisor {
     }
 
     /// Whether the current server process has had longer than it may take to link.
-    pub fn link_overdue(&self) -> bool {
+    pub(crate) fn link_overdue(&self) -> bool {
         self.child.is_some() && self.child_since.is_some_and(|(t, p)| t.elapsed() > p)
     }
 
     /// The server linked: it is no longer on the clock.
-    pub fn linked(&mut self) {
+    pub(crate) fn linked(&mut self) {
         self.child_since = None;
     }
 
     /// Schedules a start after `delay`, replacing any scheduled before.
-    pub fn spawn_later(&mut self, delay: Duration) {
+    pub(crate) fn spawn_later(&mut self, delay: Duration) {
         self.spawn_id += 1;
         let spawn_id = self.spawn_id;
         self.pending = Some(spawn_id);
@@ -159,17 +159,17 @@ impl Supervisor {
     }
 
     /// Whether a scheduled start is still wanted.
-    pub fn spawn_due(&mut self, spawn_id: u64) -> bool {
+    pub(crate) fn spawn_due(&mut self, spawn_id: u64) -> bool {
         self.pending == Some(spawn_id)
     }
 
     /// Forgets a scheduled start.
-    pub fn cancel_pending_spawn(&mut self) {
+    pub(crate) fn cancel_pending_spawn(&mut self) {
         self.pending = None;
     }
 
     /// The process of spawn `spawn_id` exited; true if it was the current one.
-    pub fn exited(&mut self, spawn_id: u64) -> bool {
+    pub(crate) fn exited(&mut self, spawn_id: u64) -> bool {
         if self.child.is_some_and(|(id, _)| id == spawn_id) {
             self.child = None;
             self.child_since = None;
@@ -179,7 +179,7 @@ impl Supervisor {
     }
 
     /// Kills the current server process, if any.
-    pub fn kill(&mut self) {
+    pub(crate) fn kill(&mut self) {
         if let Some((_, pid)) = self.child
             && pid > 0
         {
@@ -193,7 +193,7 @@ impl Supervisor {
 
     /// Writes `portal.json` with the server's pid (`server_pid`, else the
     /// process this portal started, if any).
-    pub fn write_runtime(&mut self, server_pid: Option<u32>) {
+    pub(crate) fn write_runtime(&mut self, server_pid: Option<u32>) {
         self.runtime.server_pid = server_pid.or(self.child.map(|(_, pid)| pid));
         if let Err(e) = self.runtime.write(&self.runtime_file) {
             warn!("cannot write {}: {e}", self.runtime_file.display());
@@ -203,7 +203,7 @@ impl Supervisor {
 
 /// Whether `pid` is a server process of this game binary (started as
 /// `<exe> server ...`): the only kind of process a portal may adopt.
-pub fn is_server_process(pid: u32, exe: &std::path::Path) -> bool {
+pub(crate) fn is_server_process(pid: u32, exe: &std::path::Path) -> bool {
     let Ok(cmdline) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
         return false;
     };

@@ -24,7 +24,7 @@ const READ_BUFFER: usize = 1024;
 /// How long one write may block on a client that does not read before it is dropped.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
 
-pub struct TelnetParams {
+pub(crate) struct TelnetParams {
     pub max_line: usize,
     pub max_queued_output: usize,
     pub protocol: &'static str,
@@ -34,7 +34,7 @@ pub struct TelnetParams {
 }
 
 /// Serves one connection until either side closes it.
-pub async fn serve<S>(
+pub(crate) async fn serve<S>(
     stream: S,
     addr: SocketAddr,
     sessid: SessId,

@@ -12,7 +12,7 @@ use tokio_rustls::rustls::{self, ServerConfig};
 use tracing::info;
 
 #[derive(Debug, thiserror::Error)]
-pub enum TlsError {
+pub(crate) enum TlsError {
     #[error("cannot read {path}: {source}")]
     Read {
         path: PathBuf,
@@ -32,7 +32,7 @@ pub enum TlsError {
 }
 
 /// Where the certificate and key are: as configured, or the generated pair.
-pub fn cert_paths(settings: &Settings) -> Result<(PathBuf, PathBuf), TlsError> {
+pub(crate) fn cert_paths(settings: &Settings) -> Result<(PathBuf, PathBuf), TlsError> {
     let p = &settings.portal;
     match (
         p.tls_cert.as_os_str().is_empty(),
@@ -78,7 +78,7 @@ fn ensure_self_signed(cert: &Path, key: &Path) -> Result<(), TlsError> {
 }
 
 /// The TLS acceptor for the telnet TLS ports.
-pub fn acceptor(settings: &Settings) -> Result<TlsAcceptor, TlsError> {
+pub(crate) fn acceptor(settings: &Settings) -> Result<TlsAcceptor, TlsError> {
     let (cert_path, key_path) = cert_paths(settings)?;
     if settings.portal.tls_cert.as_os_str().is_empty() {
         ensure_self_signed(&cert_path, &key_path)?;

@@ -50,20 +50,20 @@ fn sets() -> Vec<Arc<CmdSet>> {
 }
 
 #[divan::bench]
-fn merge_five_sets(b: Bencher) {
+fn merge_five_sets(b: Bencher<'_, '_>) {
     let sets = sets();
     b.bench(|| merge_all(black_box(&sets)));
 }
 
 #[divan::bench]
-fn merge_five_sets_remembered(b: Bencher) {
+fn merge_five_sets_remembered(b: Bencher<'_, '_>) {
     let sets = sets();
     let mut cache = MergeCache::default();
     b.bench_local(|| cache.merge(black_box(&sets)));
 }
 
 #[divan::bench(args = ["look", "say Hello there, how are you?", "east", "ring", "xyzzy"])]
-fn parse_line(b: Bencher, line: &str) {
+fn parse_line(b: Bencher<'_, '_>, line: &str) {
     let merged = merge_all(&sets());
     let all: Vec<&Arc<CmdEntry>> = merged.commands().iter().collect();
     b.bench(|| {

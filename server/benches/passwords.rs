@@ -14,14 +14,14 @@ fn main() {
 
 /// As Tavern hashes: in memory the hashing thread keeps.
 #[divan::bench(sample_count = 20, sample_size = 1)]
-fn hash_at_the_default_cost(b: Bencher) {
+fn hash_at_the_default_cost(b: Bencher<'_, '_>) {
     let p = params(&Settings::defaults().security).unwrap();
     b.bench(|| hash_phc(&p, black_box(b"correct horse battery staple")).unwrap());
 }
 
 /// As the argon2 crate does by itself: 19 MiB allocated for every hash.
 #[divan::bench(sample_count = 20, sample_size = 1)]
-fn hash_at_the_default_cost_fresh_memory(b: Bencher) {
+fn hash_at_the_default_cost_fresh_memory(b: Bencher<'_, '_>) {
     let argon = hasher(&Settings::defaults().security).unwrap();
     b.bench(|| {
         use argon2::PasswordHasher;

@@ -41,7 +41,6 @@
 //! ```
 
 pub mod commands;
-#[doc(hidden)]
 pub mod fuzz;
 mod game;
 pub mod model;

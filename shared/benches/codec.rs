@@ -43,7 +43,7 @@ fn input() -> ToServer {
 }
 
 #[divan::bench]
-fn link_encode_batch_of_32(b: Bencher) {
+fn link_encode_batch_of_32(b: Bencher<'_, '_>) {
     let msg = batch();
     let len = link::encode(&msg).unwrap().len();
     b.counter(BytesCount::new(len))
@@ -51,34 +51,34 @@ fn link_encode_batch_of_32(b: Bencher) {
 }
 
 #[divan::bench]
-fn link_decode_batch_of_32(b: Bencher) {
+fn link_decode_batch_of_32(b: Bencher<'_, '_>) {
     let frame = link::encode(&batch()).unwrap();
     b.counter(BytesCount::new(frame.len()))
         .bench(|| link::decode::<ToPortal>(black_box(&frame)).unwrap());
 }
 
 #[divan::bench]
-fn link_encode_input(b: Bencher) {
+fn link_encode_input(b: Bencher<'_, '_>) {
     let msg = input();
     b.counter(ItemsCount::new(1usize))
         .bench(|| link::encode(black_box(&msg)).unwrap());
 }
 
 #[divan::bench]
-fn link_decode_input(b: Bencher) {
+fn link_decode_input(b: Bencher<'_, '_>) {
     let frame = link::encode(&input()).unwrap();
     b.counter(ItemsCount::new(1usize))
         .bench(|| link::decode::<ToServer>(black_box(&frame)).unwrap());
 }
 
 #[divan::bench(args = [ColorMode::TrueColor, ColorMode::Xterm256, ColorMode::Ansi, ColorMode::Plain])]
-fn markup_render_room(b: Bencher, mode: ColorMode) {
+fn markup_render_room(b: Bencher<'_, '_>, mode: ColorMode) {
     b.counter(BytesCount::of_str(ROOM))
         .bench(|| markup::render(black_box(ROOM), mode));
 }
 
 #[divan::bench]
-fn markup_to_html_room(b: Bencher) {
+fn markup_to_html_room(b: Bencher<'_, '_>) {
     b.counter(BytesCount::of_str(ROOM))
         .bench(|| markup::to_html(black_box(ROOM)));
 }

@@ -44,7 +44,7 @@ fn world(gmcp: bool) -> World {
     World { t, players }
 }
 
-fn each(b: Bencher, gmcp: bool, line: impl Fn(usize) -> &'static str) {
+fn each(b: Bencher<'_, '_>, gmcp: bool, line: impl Fn(usize) -> &'static str) {
     let mut w = world(gmcp);
     let mut i = 0usize;
     b.bench_local(|| {
@@ -58,13 +58,13 @@ fn each(b: Bencher, gmcp: bool, line: impl Fn(usize) -> &'static str) {
 }
 
 #[divan::bench(args = [false, true])]
-fn look(b: Bencher, gmcp: bool) {
+fn look(b: Bencher<'_, '_>, gmcp: bool) {
     each(b, gmcp, |_| "look");
 }
 
 /// East and back: each player moves every other time it is picked.
 #[divan::bench(args = [false, true])]
-fn walk(b: Bencher, gmcp: bool) {
+fn walk(b: Bencher<'_, '_>, gmcp: bool) {
     each(b, gmcp, |i| {
         if (i * 7 / PLAYERS).is_multiple_of(2) {
             "east"
@@ -75,18 +75,18 @@ fn walk(b: Bencher, gmcp: bool) {
 }
 
 #[divan::bench(args = [false, true])]
-fn say(b: Bencher, gmcp: bool) {
+fn say(b: Bencher<'_, '_>, gmcp: bool) {
     each(b, gmcp, |_| "say Hello there, how are you?");
 }
 
 #[divan::bench]
-fn help(b: Bencher) {
+fn help(b: Bencher<'_, '_>) {
     each(b, false, |_| "help");
 }
 
 /// Evennia's `echo` input function (what the load tool marks answers with).
 #[divan::bench]
-fn echo(b: Bencher) {
+fn echo(b: Bencher<'_, '_>) {
     let mut w = world(true);
     let mut i = 0usize;
     b.bench_local(|| {

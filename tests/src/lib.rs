@@ -46,12 +46,16 @@ pub static BIN: std::sync::LazyLock<PathBuf> = std::sync::LazyLock::new(|| {
 /// How long any single expectation may take before the test fails.
 pub const PATIENCE: Duration = Duration::from_secs(20);
 
+/// A game started from the binary under test, in a temporary directory of its own.
 pub struct LiveGame {
+    /// Its directory (settings, data).
     pub dir: PathBuf,
     /// The game binary this game runs (a copy, for tests that replace it).
     pub bin: PathBuf,
+    /// Its settings file.
     pub settings: PathBuf,
     portal: Option<Child>,
+    /// The telnet port the portal listens on, once started.
     pub telnet_port: u16,
 }
 
@@ -119,6 +123,7 @@ impl LiveGame {
         self
     }
 
+    /// Starts the portal (`tavern start`) and waits until it listens.
     pub fn spawn_portal(&mut self) {
         let log = std::fs::File::create(self.dir.join("portal.stderr")).unwrap();
         let child = Command::new(&self.bin)
@@ -154,6 +159,7 @@ impl LiveGame {
         }
     }
 
+    /// The game's data directory.
     pub fn data_dir(&self) -> PathBuf {
         self.dir.join("data")
     }
@@ -164,10 +170,12 @@ impl LiveGame {
         serde_json::from_str(&text).ok()
     }
 
+    /// The server process, by `portal.json`.
     pub fn server_pid(&self) -> Option<u32> {
         self.runtime()?["server_pid"].as_u64().map(|p| p as u32)
     }
 
+    /// The portal process, by `portal.json`.
     pub fn portal_pid(&self) -> Option<u32> {
         self.portal.as_ref().map(Child::id)
     }
@@ -182,6 +190,7 @@ impl LiveGame {
         run_tavern_ok(&self.settings, args)
     }
 
+    /// What the portal (and the server it started) wrote to standard error.
     pub fn stderr(&self) -> String {
         std::fs::read_to_string(self.dir.join("portal.stderr")).unwrap_or_default()
     }
@@ -202,10 +211,12 @@ impl LiveGame {
         self.runtime().unwrap()["web_port"].as_u64().unwrap() as u16
     }
 
+    /// A telnet client connected to the game.
     pub async fn connect(&self) -> Client {
         Client::connect(self.telnet_port).await
     }
 
+    /// A telnet client connected to another port of the game.
     pub async fn connect_port(&self, port: u16) -> Client {
         Client::connect(port).await
     }
@@ -301,6 +312,7 @@ pub fn merge_toml(base: &str, extra: &str) -> String {
     toml::to_string(&t).unwrap()
 }
 
+/// Whether a process exists.
 pub fn pid_alive(pid: u32) -> bool {
     // A zombie still answers kill(0); read its state to tell.
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
@@ -311,6 +323,7 @@ pub fn pid_alive(pid: u32) -> bool {
     }
 }
 
+/// Sends a signal to a process.
 pub fn kill(pid: u32, sig: i32) {
     // SAFETY: plain kill(2).
     unsafe {
@@ -343,9 +356,11 @@ pub struct Client {
 
 /// Telnet option numbers the tests negotiate.
 pub const GMCP: u8 = 201;
+/// The MSDP telnet option.
 pub const MSDP: u8 = 69;
 
 impl Client {
+    /// Connects to a port on loopback.
     pub async fn connect(port: u16) -> Self {
         let stream = TcpStream::connect(("127.0.0.1", port))
             .await
@@ -424,6 +439,7 @@ impl Client {
             .collect()
     }
 
+    /// Sends a line (CR LF is added).
     pub async fn send(&mut self, line: &str) {
         self.stream
             .write_all(format!("{line}\r\n").as_bytes())
@@ -431,6 +447,7 @@ impl Client {
             .expect("send a line");
     }
 
+    /// Sends bytes as they are.
     pub async fn send_raw(&mut self, bytes: &[u8]) {
         self.stream.write_all(bytes).await.expect("send bytes");
     }
@@ -530,6 +547,7 @@ impl Client {
         std::mem::take(&mut self.text)
     }
 
+    /// Whether the server closed the connection.
     pub fn is_closed(&self) -> bool {
         self.closed
     }

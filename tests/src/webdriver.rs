@@ -14,6 +14,7 @@ use super::PATIENCE;
 pub const ENTER: &str = "\u{E007}";
 const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
 
+/// A headless Chromium driven over WebDriver (chromedriver), for the webclient's tests.
 pub struct Browser {
     driver: tokio::process::Child,
     port: u16,
@@ -114,6 +115,7 @@ impl Browser {
         format!("/session/{}{rest}", self.session)
     }
 
+    /// Opens a page.
     pub async fn goto(&self, url: &str) {
         self.call("POST", &self.sp("/url"), Some(json!({"url": url})))
             .await;
@@ -134,6 +136,7 @@ impl Browser {
             .to_string()
     }
 
+    /// Types text into the element a CSS selector finds.
     pub async fn type_into(&self, element: &str, text: &str) {
         self.call(
             "POST",
@@ -143,6 +146,7 @@ impl Browser {
         .await;
     }
 
+    /// The visible text of the element a CSS selector finds.
     pub async fn text(&self, element: &str) -> String {
         self.call("GET", &self.sp(&format!("/element/{element}/text")), None)
             .await
@@ -151,6 +155,7 @@ impl Browser {
             .to_string()
     }
 
+    /// A DOM property of the element a CSS selector finds.
     pub async fn property(&self, element: &str, name: &str) -> Value {
         self.call(
             "GET",
@@ -176,6 +181,7 @@ impl Browser {
         }
     }
 
+    /// Closes the browser.
     pub async fn quit(self) {
         self.call("DELETE", &self.sp(""), None).await;
     }

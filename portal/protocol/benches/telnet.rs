@@ -59,7 +59,7 @@ fn connection(mccp: bool) -> TelnetProtocol {
 }
 
 #[divan::bench]
-fn decode_typing(b: Bencher) {
+fn decode_typing(b: Bencher<'_, '_>) {
     let input = typing();
     b.counter(BytesCount::new(input.len()))
         .with_inputs(|| connection(false))
@@ -85,7 +85,7 @@ fn room() -> Vec<Msg> {
 }
 
 #[divan::bench(args = [false, true])]
-fn encode_room(b: Bencher, mccp: bool) {
+fn encode_room(b: Bencher<'_, '_>, mccp: bool) {
     let msgs = room();
     let plain = connection(false).render(&msgs).len();
     // Throughput is counted in uncompressed bytes, so the two compare.

@@ -21,10 +21,10 @@ use tavern_protocol::telnet::gmcp;
 use tavern_protocol::web::wire::{self, Frame, WireFormat};
 
 /// The webclient page.
-pub const WEBCLIENT_HTML: &str = include_str!("../../webclient/index.html");
+pub(crate) const WEBCLIENT_HTML: &str = include_str!("../../webclient/index.html");
 
 #[derive(Clone)]
-pub struct WebState {
+pub(crate) struct WebState {
     pub hub: mpsc::Sender<SessionEvent>,
     pub next_sessid: Arc<AtomicU64>,
     pub max_line: usize,
@@ -32,7 +32,7 @@ pub struct WebState {
     pub gate: Arc<crate::gate::ConnectionGate>,
 }
 
-pub async fn serve(listener: TcpListener, state: WebState) {
+pub(crate) async fn serve(listener: TcpListener, state: WebState) {
     let app = Router::new()
         .route("/", get(index))
         .route("/ws", get(websocket))

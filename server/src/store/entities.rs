@@ -1,5 +1,9 @@
-//! The tables, as sea-orm entities.
+//! The tables, as sea-orm entities. Each `Model` is a row; the rest of
+//! each module is what sea-orm derives from it.
 
+/// The `accounts` table: one row per account, with its password hash.
+// The sea-orm derives make items (Column, ActiveModel, ...) without docs.
+#[allow(missing_docs)]
 pub mod account {
     use sea_orm::entity::prelude::*;
 
@@ -33,6 +37,9 @@ pub mod account {
     impl ActiveModelBehavior for ActiveModel {}
 }
 
+/// The `objects` table: one row per object of the world.
+// The sea-orm derives make items (Column, ActiveModel, ...) without docs.
+#[allow(missing_docs)]
 pub mod object {
     use sea_orm::entity::prelude::*;
 
@@ -73,6 +80,9 @@ pub mod object {
     impl ActiveModelBehavior for ActiveModel {}
 }
 
+/// The `server_config` table: the server's own bookkeeping (the next object id, the start room).
+// The sea-orm derives make items (Column, ActiveModel, ...) without docs.
+#[allow(missing_docs)]
 pub mod server_config {
     use sea_orm::entity::prelude::*;
 
@@ -91,6 +101,9 @@ pub mod server_config {
     impl ActiveModelBehavior for ActiveModel {}
 }
 
+/// The `help_entries` table: help topics builders wrote with `sethelp`.
+// The sea-orm derives make items (Column, ActiveModel, ...) without docs.
+#[allow(missing_docs)]
 pub mod help_entry {
     use sea_orm::entity::prelude::*;
 
@@ -113,6 +126,9 @@ pub mod help_entry {
     impl ActiveModelBehavior for ActiveModel {}
 }
 
+/// The `flow_instances` table: one row per running flow, its whole state as JSON.
+// The sea-orm derives make items (Column, ActiveModel, ...) without docs.
+#[allow(missing_docs)]
 pub mod flow_instance {
     use sea_orm::entity::prelude::*;
 

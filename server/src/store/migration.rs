@@ -1,8 +1,13 @@
 //! Versioned schema migrations, applied automatically at server start and by `tavern migrate`.
 
+// `&SchemaManager<'_>` would be the idiom, but async-trait's expansion then
+// no longer matches the trait's signature.
+#![allow(elided_lifetimes_in_paths)]
+
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
 
+/// Every migration, in order (sea-orm-migration's `MigratorTrait`).
 pub struct Migrator;
 
 #[async_trait::async_trait]

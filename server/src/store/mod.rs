@@ -145,6 +145,7 @@ pub async fn reserve_ids(db: &DatabaseConnection, n: i64) -> Result<i64, DbError
     Ok(next - n)
 }
 
+/// A value of `server_config`, the table of the server's own bookkeeping.
 pub async fn get_config<C: ConnectionTrait>(db: &C, key: &str) -> Result<Option<String>, DbError> {
     Ok(server_config::Entity::find_by_id(key.to_string())
         .one(db)
@@ -152,6 +153,7 @@ pub async fn get_config<C: ConnectionTrait>(db: &C, key: &str) -> Result<Option<
         .map(|m| m.value))
 }
 
+/// Sets a value of `server_config`.
 pub async fn set_config<C: ConnectionTrait>(db: &C, key: &str, value: &str) -> Result<(), DbError> {
     let am = server_config::ActiveModel {
         key: Set(key.to_string()),
@@ -292,6 +294,7 @@ fn object_upsert() -> OnConflict {
         .to_owned()
 }
 
+/// Writes (inserts or replaces) one object's row.
 pub async fn save_object<C: ConnectionTrait>(db: &C, m: object::Model) -> Result<(), DbError> {
     let am: object::ActiveModel = m.into();
     let am = sea_orm::ActiveModelTrait::reset_all(am);
@@ -302,15 +305,18 @@ pub async fn save_object<C: ConnectionTrait>(db: &C, m: object::Model) -> Result
     Ok(())
 }
 
+/// Deletes one object's row.
 pub async fn delete_object<C: ConnectionTrait>(db: &C, id: i64) -> Result<(), DbError> {
     object::Entity::delete_by_id(id).exec(db).await?;
     Ok(())
 }
 
+/// Every object's row.
 pub async fn load_objects(db: &DatabaseConnection) -> Result<Vec<object::Model>, DbError> {
     Ok(object::Entity::find().all(db).await?)
 }
 
+/// One object's row, by id.
 pub async fn load_object(
     db: &DatabaseConnection,
     id: i64,
@@ -318,6 +324,7 @@ pub async fn load_object(
     Ok(object::Entity::find_by_id(id).one(db).await?)
 }
 
+/// An account's row by name, in any case (with its password hash, to check a login).
 pub async fn find_account(
     db: &DatabaseConnection,
     name: &str,
@@ -328,6 +335,7 @@ pub async fn find_account(
         .await?)
 }
 
+/// Every account's row.
 pub async fn load_accounts(db: &DatabaseConnection) -> Result<Vec<account::Model>, DbError> {
     Ok(account::Entity::find().all(db).await?)
 }
@@ -339,6 +347,7 @@ pub struct NewCharacter<'a> {
     pub id: i64,
     /// Its home and first location.
     pub room: i64,
+    /// Its typeclass.
     pub typeclass: &'a str,
 }
 
@@ -404,14 +413,21 @@ pub async fn create_account(
 /// The columns of an account the running server changes.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AccountRow {
+    /// The account.
     pub id: i64,
+    /// Whether it passes every lock.
     pub is_superuser: bool,
+    /// The character it played last.
     pub last_puppet: Option<i64>,
+    /// Its permissions, a JSON list.
     pub permissions: String,
+    /// Its persistent attributes, a JSON object.
     pub attributes: String,
+    /// Its persistent cmdsets' names, a JSON list.
     pub cmdsets: String,
 }
 
+/// Writes the columns of an account the running server changes.
 pub async fn save_account_row<C: ConnectionTrait>(db: &C, row: AccountRow) -> Result<(), DbError> {
     let am = account::ActiveModel {
         id: Set(row.id),
@@ -441,6 +457,7 @@ pub async fn set_password_hash(
     Ok(())
 }
 
+/// One account's row, by id.
 pub async fn load_account(
     db: &DatabaseConnection,
     id: i64,
@@ -448,6 +465,7 @@ pub async fn load_account(
     Ok(account::Entity::find_by_id(id).one(db).await?)
 }
 
+/// Every stored help topic.
 pub async fn load_help(db: &DatabaseConnection) -> Result<Vec<help_entry::Model>, DbError> {
     Ok(help_entry::Entity::find().all(db).await?)
 }
@@ -513,6 +531,7 @@ pub async fn write_flows<C: ConnectionTrait>(
     Ok(())
 }
 
+/// Deletes a help topic; whether there was one. Durable when this returns.
 pub async fn delete_help(db: &DatabaseConnection, key: &str) -> Result<bool, DbError> {
     let r = help_entry::Entity::delete_by_id(key.to_string())
         .exec(db)
@@ -520,6 +539,7 @@ pub async fn delete_help(db: &DatabaseConnection, key: &str) -> Result<bool, DbE
     Ok(r.rows_affected > 0)
 }
 
+/// Records when an account last logged in.
 pub async fn record_login(db: &DatabaseConnection, account_id: i64) -> Result<(), DbError> {
     let am = account::ActiveModel {
         id: Set(account_id),

@@ -216,7 +216,10 @@ pub(crate) fn texts_for(frames: &[ToPortal], sessid: SessId) -> Vec<String> {
 }
 
 /// The out-of-band messages sent to one session: (protocol, name, payload).
-pub(crate) fn oob_for(frames: &[ToPortal], sessid: SessId) -> Vec<(String, String, serde_json::Value)> {
+pub(crate) fn oob_for(
+    frames: &[ToPortal],
+    sessid: SessId,
+) -> Vec<(String, String, serde_json::Value)> {
     let mut out = Vec::new();
     for f in frames {
         if let ToPortal::Batch { ops, .. } = f {

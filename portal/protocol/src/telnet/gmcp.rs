@@ -119,7 +119,9 @@ fn with_payload(mut msg: Msg, payload: &str) -> Msg {
 pub enum PortalInput {
     /// Handled here: the flags may have changed; `reply` goes back to the client.
     Handled {
+        /// The session's flags changed (the server must hear of it).
         flags_changed: bool,
+        /// What to send back to the client, if anything.
         reply: Option<Msg>,
     },
     /// For the server.

@@ -16,15 +16,25 @@ pub mod protocol;
 
 pub use options::{Opt, OptionState, Side};
 
+/// Interpret As Command: every telnet command starts with it.
 pub const IAC: u8 = 255;
+/// Refuses, or asks the other side to stop, an option on its side.
 pub const DONT: u8 = 254;
+/// Asks the other side to enable an option on its side.
 pub const DO: u8 = 253;
+/// Refuses, or stops, an option on our side.
 pub const WONT: u8 = 252;
+/// Offers, or agrees, to enable an option on our side.
 pub const WILL: u8 = 251;
+/// Starts a subnegotiation (`IAC SB option data IAC SE`).
 pub const SB: u8 = 250;
+/// Go Ahead: marks the end of a prompt for clients that want it.
 pub const GA: u8 = 249;
+/// No operation (a keepalive).
 pub const NOP: u8 = 241;
+/// Ends a subnegotiation.
 pub const SE: u8 = 240;
+/// End Of Record: marks the end of a prompt once EOR is enabled.
 pub const EOR_CMD: u8 = 239;
 
 /// Something the connection's owner must act on.
@@ -43,7 +53,12 @@ pub enum TelnetEvent {
     /// A complete subnegotiation for an enabled option: `IAC SB opt <data> IAC SE`.
     Subneg(u8, Vec<u8>),
     /// The client's window size (NAWS).
-    WindowSize { width: u16, height: u16 },
+    WindowSize {
+        /// Columns.
+        width: u16,
+        /// Rows.
+        height: u16,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,6 +91,7 @@ pub struct Telnet {
 /// What one call to [`Telnet::feed`] produced.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Feed {
+    /// What happened, in order.
     pub events: Vec<TelnetEvent>,
     /// Bytes to send back to the client (negotiation answers).
     pub reply: Vec<u8>,
@@ -110,6 +126,7 @@ impl Telnet {
         out
     }
 
+    /// Whether an option is enabled on a side.
     pub fn is_enabled(&self, side: Side, opt: u8) -> bool {
         self.opts.enabled(side, opt)
     }

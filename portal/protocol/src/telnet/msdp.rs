@@ -8,11 +8,17 @@
 use serde_json::{Map, Value};
 use tavern_shared::Msg;
 
+/// Starts a variable's name.
 pub const VAR: u8 = 1;
+/// Starts a value.
 pub const VAL: u8 = 2;
+/// Opens a table (a map of VAR/VAL pairs).
 pub const TABLE_OPEN: u8 = 3;
+/// Closes a table.
 pub const TABLE_CLOSE: u8 = 4;
+/// Opens an array (a list of VALs).
 pub const ARRAY_OPEN: u8 = 5;
+/// Closes an array.
 pub const ARRAY_CLOSE: u8 = 6;
 
 /// Nesting deeper than this is refused (bounded recursion on hostile input).

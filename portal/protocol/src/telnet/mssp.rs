@@ -1,6 +1,8 @@
 //! MSSP (MUD Server Status Protocol): what crawlers and MUD lists read.
 
+/// Starts a variable's name.
 pub const VAR: u8 = 1;
+/// Starts a value.
 pub const VAL: u8 = 2;
 
 /// `IAC SB MSSP (VAR name VAL value)* IAC SE`, with IAC bytes doubled.

@@ -6,22 +6,36 @@
 
 use tavern_shared::session::ProtocolFlags;
 
+/// TTYPE subnegotiation: the client's answer (`IS name`).
 pub const IS: u8 = 0;
+/// TTYPE subnegotiation: the server's question.
 pub const SEND: u8 = 1;
 
-/// MTTS bits.
+/// MTTS bits (the number in the client's third TTYPE answer, `MTTS <n>`).
 pub mod bits {
+    /// ANSI colours.
     pub const ANSI: u32 = 1;
+    /// VT100 escapes.
     pub const VT100: u32 = 2;
+    /// UTF-8.
     pub const UTF8: u32 = 4;
+    /// xterm's 256 colours.
     pub const XTERM256: u32 = 8;
+    /// Mouse tracking.
     pub const MOUSE: u32 = 16;
+    /// Colour palette changes (OSC).
     pub const OSC_PALETTE: u32 = 32;
+    /// The player uses a screen reader.
     pub const SCREENREADER: u32 = 64;
+    /// The connection comes through a proxy.
     pub const PROXY: u32 = 128;
+    /// 24-bit colour.
     pub const TRUECOLOR: u32 = 256;
+    /// The client speaks MNES (environment variables).
     pub const MNES: u32 = 512;
+    /// The client supports MSLP (clickable links).
     pub const MSLP: u32 = 1024;
+    /// The connection is encrypted (TLS).
     pub const SSL: u32 = 2048;
 }
 
@@ -33,6 +47,7 @@ pub struct TtypeCycle {
 }
 
 impl TtypeCycle {
+    /// Whether the client has no more to say.
     pub fn done(&self) -> bool {
         self.done
     }

@@ -6,16 +6,27 @@ use super::{DO, DONT, IAC, WILL, WONT};
 pub struct Opt;
 
 impl Opt {
+    /// The server echoes (off while a password is typed).
     pub const ECHO: u8 = 1;
+    /// Suppress Go Ahead.
     pub const SGA: u8 = 3;
+    /// Terminal type (and MTTS).
     pub const TTYPE: u8 = 24;
+    /// End Of Record marks prompts.
     pub const EOR: u8 = 25;
+    /// Negotiate About Window Size.
     pub const NAWS: u8 = 31;
+    /// Linemode (refused: MUD clients send lines anyway).
     pub const LINEMODE: u8 = 34;
+    /// Character set (UTF-8).
     pub const CHARSET: u8 = 42;
+    /// MUD Server Data Protocol.
     pub const MSDP: u8 = 69;
+    /// MUD Server Status Protocol.
     pub const MSSP: u8 = 70;
+    /// MUD Client Compression Protocol v2 (zlib).
     pub const MCCP2: u8 = 86;
+    /// Generic MUD Communication Protocol.
     pub const GMCP: u8 = 201;
 }
 
@@ -28,15 +39,22 @@ pub enum Side {
     Theirs,
 }
 
+/// Where one option is in RFC 1143's negotiation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum OptionState {
+    /// Disabled.
     #[default]
     No,
+    /// Enabled.
     Yes,
+    /// Asked to disable, waiting for the answer.
     WantNo {
+        /// Asked to enable again meanwhile.
         opposite: bool,
     },
+    /// Asked to enable, waiting for the answer.
     WantYes {
+        /// Asked to disable again meanwhile.
         opposite: bool,
     },
 }

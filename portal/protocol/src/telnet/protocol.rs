@@ -38,8 +38,11 @@ pub enum ProtoEvent {
 /// Facts for MSSP, asked for when a client requests them.
 pub type MsspSource = dyn Fn() -> Vec<(String, String)> + Send + Sync;
 
+/// One telnet connection's protocol state: the byte state machine, what
+/// the client negotiated, and the compressor once MCCP2 is on.
 pub struct TelnetProtocol {
     telnet: Telnet,
+    /// What the client negotiated and told (the session's protocol flags).
     pub flags: ProtocolFlags,
     ttype: TtypeCycle,
     /// Set once the client accepted MCCP2: everything after the start marker goes through it.
@@ -48,6 +51,7 @@ pub struct TelnetProtocol {
 }
 
 impl TelnetProtocol {
+    /// A new connection's protocol; lines longer than `max_line` bytes are refused.
     pub fn new(max_line: usize) -> Self {
         Self {
             telnet: Telnet::new(
@@ -72,6 +76,7 @@ impl TelnetProtocol {
         }
     }
 
+    /// The longest line taken.
     pub fn max_line(&self) -> usize {
         self.max_line
     }
@@ -81,6 +86,7 @@ impl TelnetProtocol {
         self.telnet.start()
     }
 
+    /// Whether output is compressed (MCCP2).
     pub fn compressing(&self) -> bool {
         self.deflate.is_some()
     }

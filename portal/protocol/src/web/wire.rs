@@ -14,25 +14,36 @@ use tavern_shared::text::clean_input;
 
 use crate::telnet::gmcp;
 
+/// Evennia's webclient protocol: `["cmdname", [args], {kwargs}]` in TEXT frames.
 pub const V1: &str = "v1.evennia.com";
+/// mudstandards JSON: one `{"proto": ..., "data": ...}` object per frame.
 pub const JSON: &str = "json.mudstandards.org";
+/// mudstandards GMCP: text as BINARY frames, GMCP as `Package json` TEXT frames.
 pub const GMCP: &str = "gmcp.mudstandards.org";
+/// mudstandards terminal: the telnet stream's text, ANSI colours, in BINARY frames.
 pub const TERMINAL: &str = "terminal.mudstandards.org";
 /// In the order the portal prefers them when a client offers several.
 pub const PROTOCOLS: [&str; 4] = [V1, JSON, GMCP, TERMINAL];
 
+/// How messages travel over one websocket: by its negotiated subprotocol.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WireFormat {
+    /// [`V1`] (also when no subprotocol was asked for, as Evennia does).
     EvenniaV1,
+    /// [`JSON`].
     MudstandardsJson,
+    /// [`GMCP`].
     MudstandardsGmcp,
+    /// [`TERMINAL`].
     Terminal,
 }
 
 /// A websocket frame to send.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Frame {
+    /// A TEXT frame.
     Text(String),
+    /// A BINARY frame.
     Binary(Vec<u8>),
 }
 
@@ -47,6 +58,7 @@ impl WireFormat {
         }
     }
 
+    /// The subprotocol's name.
     pub fn name(self) -> &'static str {
         match self {
             Self::EvenniaV1 => V1,
