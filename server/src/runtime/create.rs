@@ -15,10 +15,41 @@
 //! # let _ = lamp; Ok(()) }
 //! ```
 
-use crate::model::locks::{character_locks, default_locks};
+use crate::model::locks::{LockError, character_locks, default_locks};
 use crate::model::world::{AccountId, Attributes, Kind, ObjId, Object, Tag};
 use crate::runtime::server::{Completion, Server};
 use crate::store::{self, ID_BLOCK};
+
+/// Why an object could not be created or destroyed. Its text is what to
+/// tell a player; game code can branch on the variant.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CreateError {
+    /// [`NewObject::typeclass`] names no registered typeclass.
+    #[error("No typeclass named '{0}'.")]
+    NoTypeclass(String),
+    /// The name is empty.
+    #[error("An object needs a name.")]
+    NoName,
+    /// A location, home or destination (or the object to destroy) does not exist.
+    #[error("There is no object #{0}.")]
+    NoObject(ObjId),
+    /// A lock string does not parse.
+    #[error("{0}")]
+    Locks(#[from] LockError),
+    /// More objects were made within a moment than ids were reserved; more
+    /// are being reserved.
+    #[error("The game is creating objects too fast; try again in a moment.")]
+    OutOfIds,
+    /// The start room is never destroyed.
+    #[error("The start room cannot be destroyed.")]
+    StartRoom,
+}
+
+impl From<CreateError> for String {
+    fn from(e: CreateError) -> Self {
+        e.to_string()
+    }
+}
 
 /// The tag category of objects built from code (see [`Server::ensure_object`]).
 pub const WORLD_ID: &str = "world_id";
@@ -149,25 +180,25 @@ impl Server {
     /// Creates an object now: it is in the world when this returns, and in
     /// the database soon after (before any reload). Its typeclass's
     /// `at_object_creation` runs.
-    pub fn create_object(&mut self, spec: NewObject) -> Result<ObjId, String> {
+    pub fn create_object(&mut self, spec: NewObject) -> Result<ObjId, CreateError> {
         let tc = match &spec.typeclass {
             Some(name) => self
                 .game
                 .typeclasses
                 .get(name)
-                .ok_or_else(|| format!("No typeclass named '{name}'."))?,
+                .ok_or_else(|| CreateError::NoTypeclass(name.clone()))?,
             None => self.game.typeclasses.default_for(spec.kind),
         };
         let kind = tc.kind();
         if spec.key.trim().is_empty() {
-            return Err("An object needs a name.".into());
+            return Err(CreateError::NoName);
         }
         for id in [spec.location, spec.home, spec.destination]
             .into_iter()
             .flatten()
         {
             if self.world.get(id).is_none() {
-                return Err(format!("There is no object #{id}."));
+                return Err(CreateError::NoObject(id));
             }
         }
         let mut obj = Object::new(0, spec.key.trim(), tc.name(), kind);
@@ -187,11 +218,11 @@ impl Server {
         obj.locks = default_locks(kind);
         let extra = [tc.locks(), spec.locks.as_str()];
         for l in extra.iter().filter(|l| !l.is_empty()) {
-            obj.locks.add(l).map_err(|e| e.to_string())?;
+            obj.locks.add(l)?;
         }
         let Some(id) = self.world.create(obj) else {
             self.refill_ids();
-            return Err("The game is creating objects too fast; try again in a moment.".into());
+            return Err(CreateError::OutOfIds);
         };
         if kind == Kind::Character {
             let account = spec.account.unwrap_or(0);
@@ -212,7 +243,7 @@ impl Server {
     /// `world_id`), or creates it from `spec`. Building a game's world this
     /// way is idempotent: run it at every start, and what builders changed
     /// since stays changed.
-    pub fn ensure_object(&mut self, world_id: &str, spec: NewObject) -> Result<ObjId, String> {
+    pub fn ensure_object(&mut self, world_id: &str, spec: NewObject) -> Result<ObjId, CreateError> {
         if let Some(&id) = self.world.tagged(world_id, Some(WORLD_ID)).first() {
             return Ok(id);
         }
@@ -222,12 +253,12 @@ impl Server {
     /// Destroys an object. What it held goes to its own home (or the start
     /// room); exits leading to it are destroyed too; sessions puppeting it are
     /// released. The start room cannot be destroyed.
-    pub fn destroy_object(&mut self, obj: ObjId) -> Result<(), String> {
+    pub fn destroy_object(&mut self, obj: ObjId) -> Result<(), CreateError> {
         if obj == self.world.start_room {
-            return Err("The start room cannot be destroyed.".into());
+            return Err(CreateError::StartRoom);
         }
         let Some(o) = self.world.get(obj) else {
-            return Err(format!("There is no object #{obj}."));
+            return Err(CreateError::NoObject(obj));
         };
         let name = o.key.clone();
         for s in self.sessions.puppeting(obj) {
@@ -249,7 +280,7 @@ impl Server {
                 .filter(|h| *h != obj && self.world.get(*h).is_some())
                 .unwrap_or(self.world.start_room);
             self.msg_obj(c, &format!("{name} is destroyed: you are sent home."));
-            self.move_obj(c, Some(home), true);
+            let _ = self.move_obj(c, Some(home), true);
         }
         let exits: Vec<ObjId> = self
             .world
@@ -293,5 +324,58 @@ impl Server {
             });
             done
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runtime::typeclass::MoveError;
+    use crate::testing::harness::harness;
+
+    #[tokio::test]
+    async fn game_code_can_tell_why_creating_or_moving_failed() {
+        let mut h = harness().await;
+        let s = &mut h.server;
+        let room = s.world.start_room;
+        assert_eq!(
+            s.create_object(NewObject::new(Kind::Thing, "x").typeclass("dragon")),
+            Err(CreateError::NoTypeclass("dragon".into()))
+        );
+        assert_eq!(
+            s.create_object(NewObject::new(Kind::Thing, "  ")),
+            Err(CreateError::NoName)
+        );
+        assert_eq!(
+            s.create_object(NewObject::new(Kind::Thing, "x").location(999_999)),
+            Err(CreateError::NoObject(999_999))
+        );
+        assert!(matches!(
+            s.create_object(NewObject::new(Kind::Thing, "x").locks("get")),
+            Err(CreateError::Locks(_))
+        ));
+        assert_eq!(s.destroy_object(room), Err(CreateError::StartRoom));
+        let bag = s
+            .create_object(NewObject::new(Kind::Thing, "bag").location(room))
+            .unwrap();
+        let box_id = s
+            .create_object(NewObject::new(Kind::Thing, "box").location(bag))
+            .unwrap();
+        assert_eq!(
+            s.move_obj(bag, Some(box_id), true),
+            Err(MoveError::IntoItself)
+        );
+        assert_eq!(s.move_obj(bag, Some(bag), true), Err(MoveError::IntoItself));
+        assert_eq!(
+            s.move_obj(bag, Some(999_999), true),
+            Err(MoveError::NoDestination(999_999))
+        );
+        assert_eq!(
+            s.move_obj(999_998, Some(room), true),
+            Err(MoveError::NoObject(999_998))
+        );
+        assert_eq!(s.move_obj(box_id, Some(room), true), Ok(()));
+        // The text is what a player is told.
+        assert_eq!(String::from(CreateError::NoName), "An object needs a name.");
     }
 }

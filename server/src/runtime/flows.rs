@@ -645,7 +645,9 @@ impl Server {
             Effect::Move { what, to } => {
                 match (self.flow_object(inst, &what), self.flow_object(inst, &to)) {
                     (Some(w), Some(t)) => {
-                        self.move_obj(w, Some(t), false);
+                        if let Err(e) = self.move_obj(w, Some(t), false) {
+                            warn!(flow = %inst.name, "cannot move '{what}' to '{to}': {e}");
+                        }
                     }
                     _ => warn!(flow = %inst.name, "cannot move '{what}' to '{to}': not found"),
                 }

@@ -485,31 +485,56 @@ pub mod defaults {
             server.msg_obj(traveller, "That exit leads nowhere.");
             return;
         };
-        if !server.move_obj(traveller, Some(dest), false) {
+        if server.move_obj(traveller, Some(dest), false).is_err() {
             server.msg_obj(traveller, "You cannot go that way.");
         }
     }
+}
+
+/// Why an object did not move.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum MoveError {
+    /// The object does not exist.
+    #[error("There is no object #{0}.")]
+    NoObject(ObjId),
+    /// The destination does not exist.
+    #[error("There is no place #{0}.")]
+    NoDestination(ObjId),
+    /// The destination is the object, or inside it.
+    #[error("Nothing can be put inside itself.")]
+    IntoItself,
+    /// Its `at_pre_move` said no (and said why, if it wanted to).
+    #[error("It does not move.")]
+    Refused,
 }
 
 impl Server {
     /// Moves an object with its hooks: the mover's `at_pre_move` may refuse;
     /// the old location hears `at_object_leave`, the new one
     /// `at_object_receive`, the mover `at_post_move`. Unless `quiet`, both
-    /// rooms are told. Returns whether it moved.
-    pub fn move_obj(&mut self, obj: ObjId, dest: Option<ObjId>, quiet: bool) -> bool {
+    /// rooms are told.
+    pub fn move_obj(
+        &mut self,
+        obj: ObjId,
+        dest: Option<ObjId>,
+        quiet: bool,
+    ) -> Result<(), MoveError> {
         let Some(o) = self.world.get(obj) else {
-            return false;
+            return Err(MoveError::NoObject(obj));
         };
-        if let Some(d) = dest
-            && (self.world.get(d).is_none() || self.contains(obj, d))
-        {
-            return false;
+        if let Some(d) = dest {
+            if self.world.get(d).is_none() {
+                return Err(MoveError::NoDestination(d));
+            }
+            if self.contains(obj, d) {
+                return Err(MoveError::IntoItself);
+            }
         }
         let (source, name) = (o.location, o.key.clone());
         if !self.hook(obj, "at_pre_move", false, |tc, s| {
             tc.at_pre_move(s, obj, dest)
         }) {
-            return false;
+            return Err(MoveError::Refused);
         }
         let key_of = |s: &Server, id: Option<ObjId>| {
             id.and_then(|i| s.world.get(i))
@@ -545,7 +570,7 @@ impl Server {
         self.hook(obj, "at_post_move", (), |tc, s| {
             tc.at_post_move(s, obj, source)
         });
-        true
+        Ok(())
     }
 
     /// Whether `outer` is `inner` or contains it, at any depth (moving a box

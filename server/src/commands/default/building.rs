@@ -190,7 +190,7 @@ impl Command for Dig {
         if ctx.has_switch("teleport")
             && let Some(me) = ctx.caller()
         {
-            ctx.server.move_obj(me, Some(new_room), false);
+            let _ = ctx.server.move_obj(me, Some(new_room), false);
         }
     }
 }
@@ -628,7 +628,7 @@ impl Command for Teleport {
             return;
         }
         let quiet = ctx.has_switch("quiet");
-        if ctx.server.move_obj(obj, Some(dest), quiet) {
+        if ctx.server.move_obj(obj, Some(dest), quiet).is_ok() {
             let msg = format!("Teleported {} -> {}.", shown(ctx, obj), shown(ctx, dest));
             ctx.msg(msg);
         } else {

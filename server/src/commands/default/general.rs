@@ -171,7 +171,7 @@ impl Command for Get {
             ctx.msg(msg);
             return;
         }
-        if !ctx.server.move_obj(obj, Some(me), true) {
+        if ctx.server.move_obj(obj, Some(me), true).is_err() {
             ctx.msg("You can't get that.");
             return;
         }
@@ -220,7 +220,7 @@ impl Command for Drop {
             ctx.msg("There is nowhere to drop it.");
             return;
         };
-        ctx.server.move_obj(obj, Some(here), true);
+        let _ = ctx.server.move_obj(obj, Some(here), true);
         let name = name_of(ctx, obj);
         ctx.msg(format!("You drop {name}."));
         let me_name = name_of(ctx, me);
@@ -277,7 +277,7 @@ impl Command for Give {
             ));
             return;
         }
-        if !ctx.access(obj, "give", true) || !ctx.server.move_obj(obj, Some(target), true) {
+        if !ctx.access(obj, "give", true) || ctx.server.move_obj(obj, Some(target), true).is_err() {
             ctx.msg("You can't give that away.");
             return;
         }
@@ -345,7 +345,7 @@ impl Command for Home {
             Some(h) if Some(h) == ctx.location() => ctx.msg("You are already home!"),
             Some(h) => {
                 ctx.msg("There's no place like home ...");
-                ctx.server.move_obj(me, Some(h), false);
+                let _ = ctx.server.move_obj(me, Some(h), false);
             }
         }
     }
