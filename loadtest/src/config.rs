@@ -75,6 +75,27 @@ pub struct ReloadPlan {
     pub probe: String,
 }
 
+/// What a [`Fault`] does to the game.
+#[derive(Debug, Clone)]
+pub enum FaultAction {
+    /// Runs a command (`tavern --settings FILE reload`).
+    Command(Vec<String>),
+    /// Kills the watched process of this label (`server`) with SIGKILL.
+    Kill(String),
+}
+
+/// Something done to the game again and again during the window: the soak's
+/// reloads and crashes.
+#[derive(Debug, Clone)]
+pub struct Fault {
+    /// What the report calls it ("reload", "kill -9").
+    pub name: String,
+    /// How often: first after one period, then every period.
+    pub every: Duration,
+    /// What it does.
+    pub action: FaultAction,
+}
+
 /// Logins and logouts while the others play.
 #[derive(Debug, Clone)]
 pub struct Churn {
@@ -120,6 +141,11 @@ pub struct RunConfig {
     pub reload: Option<ReloadPlan>,
     /// A login storm during the window.
     pub churn: Option<Churn>,
+    /// Faults done again and again during the window.
+    pub faults: Vec<Fault>,
+    /// Read the processes' memory this often during the window, for the
+    /// report's history (None: only at the end).
+    pub memory_every: Option<Duration>,
     /// The processes whose cost is measured.
     pub watch: Vec<(String, PidSource)>,
     /// After the window, measure the machine's floor (a bare loopback
@@ -150,6 +176,8 @@ impl RunConfig {
             drain: Duration::from_secs(10),
             reload: None,
             churn: None,
+            faults: Vec::new(),
+            memory_every: None,
             watch: Vec::new(),
             floor: false,
             progress: false,

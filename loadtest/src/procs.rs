@@ -143,6 +143,28 @@ impl ProcWatch {
         self.sources.push((label.into(), source));
     }
 
+    /// The resident memory of each watched process now, in MiB, by label.
+    pub fn rss_now(&self) -> Vec<(String, f64)> {
+        self.sources
+            .iter()
+            .filter_map(|(label, source)| {
+                let r = read(source.pid()?)?;
+                Some((
+                    label.clone(),
+                    crate::stats::round3(r.rss_kib as f64 / 1024.0),
+                ))
+            })
+            .collect()
+    }
+
+    /// The pid a label names now, if its process runs.
+    pub fn pid_of(&self, label: &str) -> Option<u32> {
+        self.sources
+            .iter()
+            .find(|(l, _)| l == label)
+            .and_then(|(_, s)| s.pid())
+    }
+
     /// Whether anything is watched.
     pub fn is_empty(&self) -> bool {
         self.sources.is_empty()

@@ -209,6 +209,61 @@ pub struct Report {
     /// idling as long as the pace leaves between commands (see [`crate::floor::cold_memory`]).
     #[serde(default)]
     pub cold_2mib: Option<Summary>,
+    /// The faults done during the window (the soak's reloads and kills).
+    #[serde(default)]
+    pub faults: Vec<FaultRecord>,
+    /// The processes' memory during the window, when asked for.
+    #[serde(default)]
+    pub memory: Vec<MemorySample>,
+}
+
+/// One fault done during the window.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct FaultRecord {
+    /// What it was.
+    pub name: String,
+    /// When, in seconds into the window.
+    pub at_s: f64,
+    /// Whether it worked.
+    pub ok: bool,
+    /// What it said.
+    pub detail: String,
+}
+
+/// One reading of a process's memory during the window.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct MemorySample {
+    /// When, in seconds into the window.
+    pub at_s: f64,
+    /// Which process.
+    pub label: String,
+    /// Its resident memory, in MiB.
+    pub rss_mib: f64,
+}
+
+impl Report {
+    /// How much a process's memory grew over the window: the median of its
+    /// readings in the last tenth of the window over the median of those in
+    /// the second tenth (the first is warm-up). None without readings.
+    pub fn memory_growth(&self, label: &str) -> Option<f64> {
+        let mine: Vec<&MemorySample> = self.memory.iter().filter(|m| m.label == label).collect();
+        let end = mine.iter().map(|m| m.at_s).fold(0.0, f64::max);
+        if mine.len() < 10 || end <= 0.0 {
+            return None;
+        }
+        let median_in = |from: f64, to: f64| {
+            let mut v: Vec<f64> = mine
+                .iter()
+                .filter(|m| m.at_s >= from * end && m.at_s <= to * end)
+                .map(|m| m.rss_mib)
+                .collect();
+            v.sort_by(f64::total_cmp);
+            v.get(v.len() / 2).copied()
+        };
+        let early = median_in(0.1, 0.2)?;
+        let late = median_in(0.9, 1.0)?;
+        (early > 0.0).then(|| crate::stats::round3(late / early))
+    }
 }
 
 pub(crate) struct Inputs<'a> {
@@ -226,6 +281,8 @@ pub(crate) struct Inputs<'a> {
     pub connect_errors: usize,
     pub floor: Option<Summary>,
     pub cold_2mib: Option<Summary>,
+    pub faults: Vec<FaultRecord>,
+    pub memory: Vec<MemorySample>,
 }
 
 fn rate(count: usize, from: Instant, last: Option<Instant>) -> f64 {
@@ -439,6 +496,8 @@ pub(crate) fn build(i: Inputs<'_>) -> Report {
         errors,
         floor: i.floor,
         cold_2mib: i.cold_2mib,
+        faults: i.faults,
+        memory: i.memory,
     }
 }
 

@@ -141,7 +141,44 @@ pub async fn run(cfg: RunConfig) -> anyhow::Result<Report> {
     });
     let mut reload_task = None;
     let window_end = t0 + cfg.duration;
+    let mut next_fault: Vec<Instant> = cfg.faults.iter().map(|f| t0 + f.every).collect();
+    let mut fault_records = Vec::new();
+    let mut memory = Vec::new();
+    let mut next_memory = cfg.memory_every.map(|_| t0);
     while Instant::now() < window_end {
+        for (i, f) in cfg.faults.iter().enumerate() {
+            if Instant::now() >= next_fault[i] {
+                next_fault[i] += f.every;
+                let at_s = crate::stats::round3(t0.elapsed().as_secs_f64());
+                let (ok, detail) = do_fault(&f.action, &watch).await;
+                if cfg.progress {
+                    eprintln!(
+                        "[{at_s:>8.1}s] {}: {}",
+                        f.name,
+                        if ok { "done" } else { &detail }
+                    );
+                }
+                fault_records.push(report::FaultRecord {
+                    name: f.name.clone(),
+                    at_s,
+                    ok,
+                    detail,
+                });
+            }
+        }
+        if let (Some(every), Some(next)) = (cfg.memory_every, next_memory)
+            && Instant::now() >= next
+        {
+            next_memory = Some(next + every);
+            let at_s = crate::stats::round3(t0.elapsed().as_secs_f64());
+            for (label, rss_mib) in watch.rss_now() {
+                memory.push(report::MemorySample {
+                    at_s,
+                    label,
+                    rss_mib,
+                });
+            }
+        }
         if let Some(plan) = &cfg.reload
             && reload_task.is_none()
             && t0.elapsed() >= plan.at
@@ -156,7 +193,9 @@ pub async fn run(cfg: RunConfig) -> anyhow::Result<Report> {
                     .output()
             }));
         }
-        let next = (Instant::now() + SAMPLE_EVERY).min(window_end);
+        let next = (Instant::now() + SAMPLE_EVERY)
+            .min(window_end)
+            .min(next_fault.iter().copied().min().unwrap_or(window_end));
         sleep_until(next).await;
         watch.sample();
     }
@@ -249,5 +288,44 @@ pub async fn run(cfg: RunConfig) -> anyhow::Result<Report> {
         connect_errors: shared.connect_errors.load(Ordering::Relaxed),
         floor,
         cold_2mib: cold,
+        faults: fault_records,
+        memory,
     }))
+}
+
+/// Does one fault; whether it worked, and what it said.
+async fn do_fault(action: &crate::config::FaultAction, watch: &ProcWatch) -> (bool, String) {
+    match action {
+        crate::config::FaultAction::Command(command) => {
+            let command = command.clone();
+            let out = tokio::task::spawn_blocking(move || {
+                std::process::Command::new(&command[0])
+                    .args(&command[1..])
+                    .output()
+            })
+            .await;
+            match out {
+                Ok(Ok(o)) => (
+                    o.status.success(),
+                    format!(
+                        "{}{}",
+                        String::from_utf8_lossy(&o.stdout),
+                        String::from_utf8_lossy(&o.stderr)
+                    )
+                    .trim()
+                    .to_string(),
+                ),
+                Ok(Err(e)) => (false, e.to_string()),
+                Err(e) => (false, e.to_string()),
+            }
+        }
+        crate::config::FaultAction::Kill(label) => match watch.pid_of(label) {
+            // SAFETY: kill(2) with SIGKILL on a pid the game's runtime file names.
+            Some(pid) => {
+                let r = unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+                (r == 0, format!("killed {label} pid {pid}"))
+            }
+            None => (false, format!("no {label} process to kill")),
+        },
+    }
 }

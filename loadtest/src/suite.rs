@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::config::{Churn, ReloadPlan, RunConfig};
+use crate::config::{Churn, Fault, FaultAction, ReloadPlan, RunConfig};
 use crate::conn::Transport;
 use crate::profile::Profile;
 use crate::report::Report;
@@ -111,6 +111,9 @@ pub struct Scenario {
     pub config: fn(&SpawnedGame, Scale) -> RunConfig,
     /// Its checks, from the report.
     pub judge: fn(&Report, &RunConfig) -> Vec<Check>,
+    /// Whether a suite without `--only` runs it (the soak, hours long, runs
+    /// only when named).
+    pub in_suite: bool,
 }
 
 fn none() -> Vec<String> {
@@ -171,6 +174,7 @@ pub fn scenarios() -> Vec<Scenario> {
     vec![
         Scenario {
             name: "roundtrip",
+            in_suite: true,
             figure: "one client's command round trip through portal and server: p99 ≤ 1 ms \
                      (the next command sent as soon as the last is answered)",
             overlays: none,
@@ -195,6 +199,7 @@ pub fn scenarios() -> Vec<Scenario> {
         },
         Scenario {
             name: "paced",
+            in_suite: true,
             figure: "one client typing 20 commands a second: its round trip, beside the machine's \
                      floor at that pace (no target: waking idle threads dominates)",
             overlays: none,
@@ -221,6 +226,7 @@ pub fn scenarios() -> Vec<Scenario> {
         },
         Scenario {
             name: "closed",
+            in_suite: true,
             figure: "closed loop, 1,000 logged-in clients: ≥ 20,000 commands/s, p99 ≤ 20 ms \
                      (each bot waits for its answer, then 40 ms, then sends the next)",
             overlays: none,
@@ -245,6 +251,7 @@ pub fn scenarios() -> Vec<Scenario> {
         },
         Scenario {
             name: "saturate",
+            in_suite: true,
             figure: "as fast as answers come, 1,000 clients: the most commands/s the machine gives (no target)",
             overlays: none,
             config: |g, s| base(g, s.n(1000), "closed", s),
@@ -262,6 +269,7 @@ pub fn scenarios() -> Vec<Scenario> {
         },
         Scenario {
             name: "sessions",
+            in_suite: true,
             figure: "10,000 concurrent logged-in telnet sessions: portal RSS ≤ 150 MiB, server RSS ≤ 500 MiB",
             overlays: none,
             config: |g, s| {
@@ -287,6 +295,7 @@ pub fn scenarios() -> Vec<Scenario> {
         },
         Scenario {
             name: "greet",
+            in_suite: true,
             figure: "connections greeted: ≥ 2,000 per second",
             overlays: none,
             config: |g, s| {
@@ -307,6 +316,7 @@ pub fn scenarios() -> Vec<Scenario> {
         },
         Scenario {
             name: "logins",
+            in_suite: true,
             figure: "logins (create + connect) at the default argon2 cost: ≥ 30 per second, other players' p99 ≤ 20 ms meanwhile",
             overlays: || {
                 vec![
@@ -344,6 +354,7 @@ pub fn scenarios() -> Vec<Scenario> {
         },
         Scenario {
             name: "crowd",
+            in_suite: true,
             figure: "`say` in a room of 500 characters: every occupant has the line within 20 ms p99",
             overlays: none,
             config: |g, s| {
@@ -377,6 +388,7 @@ pub fn scenarios() -> Vec<Scenario> {
         },
         Scenario {
             name: "reload",
+            in_suite: true,
             figure: "reload with 1,000 logged-in sessions typing: everyone answered again within 500 ms of the order, 0 commands lost",
             overlays: none,
             config: |g, s| {
@@ -427,7 +439,71 @@ pub fn scenarios() -> Vec<Scenario> {
             },
         },
         Scenario {
+            name: "soak",
+            in_suite: false,
+            figure: "soak: 500 bots with mixed commands for 2 hours, a reload every 10 minutes and a kill -9 of the server every 30: nothing lost, memory flat (run with --only soak)",
+            overlays: none,
+            config: |g, s| {
+                let mut c = base(g, s.n(500), "normal", s);
+                c.duration = if s.quick {
+                    Duration::from_secs(8)
+                } else {
+                    Duration::from_secs(2 * 3600)
+                };
+                // A kill -9 leaves commands waiting for the next server: give them time.
+                c.step_timeout = Duration::from_secs(120);
+                c.drain = Duration::from_secs(30);
+                c.faults = vec![
+                    Fault {
+                        name: "reload".into(),
+                        every: if s.quick {
+                            Duration::from_secs(2)
+                        } else {
+                            Duration::from_secs(600)
+                        },
+                        action: FaultAction::Command(g.launcher(&["reload"])),
+                    },
+                    Fault {
+                        name: "kill -9 of the server".into(),
+                        every: if s.quick {
+                            Duration::from_secs(5)
+                        } else {
+                            Duration::from_secs(1800)
+                        },
+                        action: FaultAction::Kill("server".into()),
+                    },
+                ];
+                c.memory_every = Some(if s.quick {
+                    Duration::from_millis(250)
+                } else {
+                    Duration::from_secs(30)
+                });
+                c
+            },
+            judge: |r, c| {
+                let failed_faults = r.faults.iter().filter(|f| !f.ok).count();
+                let mut v = vec![
+                    Check::zero("reloads and kills that failed", failed_faults as f64),
+                    Check::info("reloads and kills done", r.faults.len() as f64),
+                    Check::target_max(
+                        "server memory, end over start of the window (×)",
+                        r.memory_growth("server").unwrap_or(f64::NAN),
+                        1.25,
+                    ),
+                    Check::target_max(
+                        "portal memory, end over start of the window (×)",
+                        r.memory_growth("portal").unwrap_or(f64::NAN),
+                        1.25,
+                    ),
+                    Check::info("commands answered", r.commands.answered as f64),
+                ];
+                v.extend(everyone(r, c));
+                v
+            },
+        },
+        Scenario {
             name: "idle",
+            in_suite: true,
             figure: "idle server with 1,000 sessions: ≤ 2 % of one core",
             overlays: none,
             config: |g, s| {
@@ -471,7 +547,8 @@ pub async fn run_suite(
 ) -> anyhow::Result<Vec<Outcome>> {
     let mut out = Vec::new();
     for sc in scenarios() {
-        if !only.is_empty() && !only.iter().any(|o| o == sc.name) {
+        let named = only.iter().any(|o| o == sc.name);
+        if (!only.is_empty() && !named) || (only.is_empty() && !sc.in_suite) {
             continue;
         }
         let mut per_round: Vec<Vec<Check>> = Vec::new();
@@ -602,8 +679,10 @@ mod tests {
         assert_eq!(names.len(), s.len());
         assert_eq!(
             s.len(),
-            10,
-            "one per figure of the issue, the saturation point and the paced round trip"
+            11,
+            "one per figure of the issue, the saturation point, the paced round trip and the soak"
         );
+        let soaks: Vec<_> = s.iter().filter(|s| !s.in_suite).map(|s| s.name).collect();
+        assert_eq!(soaks, ["soak"], "only the soak waits to be named");
     }
 }

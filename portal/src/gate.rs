@@ -1,12 +1,17 @@
 //! Per-address connection limits: how many connections one address may hold
-//! open, and how many it may open per minute. A connection holds a [`Permit`]
-//! for as long as it lives. Memory is bounded: idle addresses are forgotten,
-//! and the number of addresses tracked is capped.
+//! open, and how many it may open per minute, across every listener (telnet,
+//! TLS, HTTP and websocket share one gate, so the limits hold whatever
+//! protocol an address uses). A connection holds a [`Permit`] for as long as
+//! it lives. The accept tasks share the gate through a concurrent map
+//! (dashmap): an address's entry is locked, never the whole gate. Memory is
+//! bounded: idle addresses are forgotten, and the number tracked is capped.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::net::IpAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+use dashmap::DashMap;
 
 /// Told to an address over its limit, before the connection is closed.
 pub(crate) const TOO_MANY_MSG: &str =
@@ -21,10 +26,11 @@ struct Entry {
     recent: VecDeque<Instant>,
 }
 
+/// The limits, and what each address holds.
 pub(crate) struct ConnectionGate {
     max_open: usize,
     max_per_minute: usize,
-    entries: Mutex<HashMap<IpAddr, Entry>>,
+    entries: DashMap<IpAddr, Entry>,
 }
 
 /// One admitted connection; dropping it frees its place.
@@ -35,8 +41,7 @@ pub(crate) struct Permit {
 
 impl Drop for Permit {
     fn drop(&mut self) {
-        let mut entries = self.gate.entries.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(e) = entries.get_mut(&self.ip) {
+        if let Some(mut e) = self.gate.entries.get_mut(&self.ip) {
             e.open = e.open.saturating_sub(1);
         }
     }
@@ -48,22 +53,24 @@ impl ConnectionGate {
         Arc::new(Self {
             max_open,
             max_per_minute,
-            entries: Mutex::new(HashMap::new()),
+            entries: DashMap::new(),
         })
     }
 
     /// Admits a connection from `ip`, or refuses it.
     pub(crate) fn admit(self: &Arc<Self>, ip: IpAddr, now: Instant) -> Option<Permit> {
-        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        if entries.len() >= MAX_ADDRESSES && !entries.contains_key(&ip) {
-            entries.retain(|_, e| {
+        if self.entries.len() >= MAX_ADDRESSES && !self.entries.contains_key(&ip) {
+            self.entries.retain(|_, e| {
                 e.open > 0
                     || e.recent
                         .back()
                         .is_some_and(|t| now.duration_since(*t) < WINDOW)
             });
+            if self.entries.len() >= MAX_ADDRESSES {
+                return None;
+            }
         }
-        let e = entries.entry(ip).or_default();
+        let mut e = self.entries.entry(ip).or_default();
         while e
             .recent
             .front()

@@ -311,6 +311,15 @@ impl Hub {
         let Some(s) = self.sessions.get_mut(&sessid) else {
             return;
         };
+        // Whatever protocol it came by, text is cleaned and bounded alike.
+        let msg = match tavern_shared::text::bound_input(msg, self.settings.portal.max_line_length)
+        {
+            Ok(msg) => msg,
+            Err(tell) => {
+                s.send(SessionOut::text(tell));
+                return;
+            }
+        };
         match s.queue_input(msg.clone(), max) {
             Some(seq) => {
                 if self.server_ready() && !self.careful {

@@ -59,10 +59,21 @@ pub fn current_exe_on_disk() -> std::io::Result<PathBuf> {
     })
 }
 
-/// Whether a process with this pid exists.
+/// Whether a process with this pid runs (exists, and is not a zombie).
 pub fn pid_alive(pid: u32) -> bool {
     // SAFETY: signal 0 only checks for existence and permission.
-    pid > 0 && unsafe { libc::kill(pid as i32, 0) == 0 }
+    if pid == 0 || unsafe { libc::kill(pid as i32, 0) } != 0 {
+        return false;
+    }
+    // A zombie (exited, not yet reaped by its parent) runs no more.
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => {
+            stat.rsplit_once(')')
+                .and_then(|(_, rest)| rest.split_whitespace().next())
+                != Some("Z")
+        }
+        Err(_) => true,
+    }
 }
 
 /// How many connections may wait to be accepted. The kernel caps it at
@@ -97,12 +108,17 @@ pub async fn listen(addr: &str) -> std::io::Result<TcpListener> {
 /// Runs the portal until it is shut down (SIGINT, SIGTERM, `tavern stop`, in-game `shutdown`).
 pub async fn run(cfg: PortalConfig) -> anyhow::Result<()> {
     let settings = cfg.settings;
-    std::fs::create_dir_all(&settings.game.data_dir).with_context(|| {
+    let loose = tavern_shared::data_dir::prepare(&settings.game.data_dir).with_context(|| {
         format!(
             "cannot create data dir {}",
             settings.game.data_dir.display()
         )
     })?;
+    for w in loose {
+        warn!("{w}");
+    }
+    let link_secret =
+        tavern_shared::link::secret::ensure(&settings).context("cannot make the link secret")?;
     let runtime_file = settings.runtime_file();
     let mut adopt = None;
     if let Some(rt) = RuntimeInfo::read(&runtime_file) {
@@ -233,6 +249,9 @@ pub async fn run(cfg: PortalConfig) -> anyhow::Result<()> {
             max_line: settings.portal.max_line_length,
             max_queued_output: settings.portal.max_queued_output,
             gate: gate.clone(),
+            header_timeout: std::time::Duration::from_secs(
+                settings.portal.header_timeout_secs.max(1),
+            ),
         },
     ));
     tokio::spawn(link::serve(
@@ -240,7 +259,7 @@ pub async fn run(cfg: PortalConfig) -> anyhow::Result<()> {
         link_tx,
         instance,
         settings.link.max_frame_bytes,
-        settings.link.secret().map(str::to_string),
+        link_secret,
     ));
     tokio::spawn(forward_signals(terminate_tx));
     drop(hub_tx);

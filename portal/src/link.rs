@@ -47,7 +47,42 @@ pub(crate) enum LinkEvent {
     },
 }
 
-const HELLO_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a link peer may take to prove it knows the secret.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How many link peers may be in their handshake at once; more are closed at once.
+const MAX_HANDSHAKES: usize = 16;
+
+/// Why a link peer was refused.
+#[derive(Debug, thiserror::Error)]
+enum Refusal {
+    #[error("it sent no valid hello: {0}")]
+    NoHello(link::LinkError),
+    #[error("{0}")]
+    Hello(String),
+    #[error("it does not know the link secret")]
+    NoProof,
+}
+
+/// The portal's side of the handshake: the hello, our challenge with our
+/// proof over the peer's nonce, the peer's proof over ours.
+async fn authenticate(ls: &mut LinkStream<TcpStream>, secret: &str) -> Result<Hello, Refusal> {
+    let hello: Hello = ls.recv().await.map_err(Refusal::NoHello)?;
+    if let Some(reason) = hello.refusal() {
+        error!(peer_version = hello.version, peer_build = %hello.build, "refused link peer: {reason}");
+        return Err(Refusal::Hello(reason));
+    }
+    let nonce = link::new_nonce();
+    let challenge = HelloReply::Challenge {
+        nonce: nonce.clone(),
+        proof: link::portal_proof(secret, &hello.nonce),
+    };
+    ls.send(&challenge).await.map_err(|_| Refusal::NoProof)?;
+    match ls.recv::<Proof>().await {
+        Ok(p) if link::verify_proof(secret, &nonce, hello.role, &p.mac) => Ok(hello),
+        _ => Err(Refusal::NoProof),
+    }
+}
 
 /// Accepts link peers (the server, launchers) until the portal stops.
 pub(crate) async fn serve(
@@ -55,9 +90,10 @@ pub(crate) async fn serve(
     hub: mpsc::Sender<LinkEvent>,
     instance: u64,
     max_frame: usize,
-    secret: Option<String>,
+    secret: String,
 ) {
     static LINK_IDS: AtomicU64 = AtomicU64::new(1);
+    let handshakes = std::sync::Arc::new(tokio::sync::Semaphore::new(MAX_HANDSHAKES));
     loop {
         let (stream, addr) = match listener.accept().await {
             Ok(x) => x,
@@ -67,12 +103,24 @@ pub(crate) async fn serve(
                 continue;
             }
         };
+        let Ok(admitted) = handshakes.clone().try_acquire_owned() else {
+            warn!(%addr, "closed a link connection: {MAX_HANDSHAKES} handshakes are under way");
+            continue;
+        };
         let _ = stream.set_nodelay(true);
         let hub = hub.clone();
         let link_id = LINK_IDS.fetch_add(1, Ordering::Relaxed);
         tokio::spawn(
-            peer(stream, hub, instance, max_frame, link_id, secret.clone())
-                .instrument(info_span!("link", %addr)),
+            peer(
+                stream,
+                hub,
+                instance,
+                max_frame,
+                link_id,
+                secret.clone(),
+                admitted,
+            )
+            .instrument(info_span!("link", %addr)),
         );
     }
 }
@@ -83,46 +131,38 @@ async fn peer(
     instance: u64,
     max_frame: usize,
     link_id: u64,
-    secret: Option<String>,
+    secret: String,
+    admitted: tokio::sync::OwnedSemaphorePermit,
 ) {
-    let mut ls = LinkStream::new(stream, max_frame);
-    let hello: Hello = match tokio::time::timeout(HELLO_TIMEOUT, ls.recv()).await {
-        Ok(Ok(h)) => h,
-        Ok(Err(e)) => {
-            warn!("dropped a link peer that sent no valid hello: {e}");
+    // Until the peer has proved it knows the secret it may send a few KiB,
+    // within a few seconds, and is told nothing of the game.
+    let mut ls = LinkStream::new(stream, link::PRE_AUTH_MAX_FRAME);
+    let hello = match tokio::time::timeout(HANDSHAKE_TIMEOUT, authenticate(&mut ls, &secret)).await
+    {
+        Ok(Ok(hello)) => hello,
+        // Garbage, or a frame too big for a hello: dropped without a word.
+        Ok(Err(refusal @ Refusal::NoHello(_))) => {
+            warn!("dropped a link peer: {refusal}");
+            return;
+        }
+        Ok(Err(refusal)) => {
+            warn!("refused a link peer: {refusal}");
+            let _ = ls
+                .send(&HelloReply::Refused {
+                    reason: refusal.to_string(),
+                })
+                .await;
             return;
         }
         Err(_) => {
-            warn!("dropped a link peer that sent no hello within {HELLO_TIMEOUT:?}");
+            warn!(
+                "dropped a link peer that did not finish the handshake within {HANDSHAKE_TIMEOUT:?}"
+            );
             return;
         }
     };
-    if let Some(reason) = hello.refusal() {
-        error!(peer_version = hello.version, peer_build = %hello.build, "refused link peer: {reason}");
-        let _ = ls.send(&HelloReply::Refused { reason }).await;
-        return;
-    }
-    if let Some(secret) = &secret {
-        let nonce = link::new_nonce();
-        if ls
-            .send(&HelloReply::Challenge {
-                nonce: nonce.clone(),
-            })
-            .await
-            .is_err()
-        {
-            return;
-        }
-        let proof = tokio::time::timeout(HELLO_TIMEOUT, ls.recv::<Proof>()).await;
-        let proven =
-            matches!(&proof, Ok(Ok(p)) if link::verify_proof(secret, &nonce, hello.role, &p.mac));
-        if !proven {
-            warn!(role = ?hello.role, "refused an unauthenticated link peer: it does not know the link secret");
-            let reason = "wrong or missing link secret".to_string();
-            let _ = ls.send(&HelloReply::Refused { reason }).await;
-            return;
-        }
-    }
+    drop(admitted);
+    ls.set_max_frame(max_frame);
     let accepted = HelloReply::Accepted {
         portal_instance: instance,
         portal_pid: std::process::id(),

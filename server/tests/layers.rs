@@ -188,3 +188,33 @@ fn the_checker_sees_a_crossing_and_skips_test_code() {
     assert!(paths.contains(&"store::x".to_string()), "{paths:?}");
     assert!(!paths.iter().any(|p| p.starts_with("testing")), "{paths:?}");
 }
+
+#[test]
+fn everything_the_server_does_is_in_the_runtime_layer() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut all = Vec::new();
+    files(&src, &mut all);
+    let mut outside = Vec::new();
+    for file in all {
+        let rel = file
+            .strip_prefix(&src)
+            .unwrap()
+            .to_string_lossy()
+            .to_string();
+        if rel.starts_with("runtime/") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&file).unwrap();
+        for (n, line) in code_lines(&text) {
+            if line.starts_with("impl Server")
+                || line.starts_with("impl<'") && line.contains(" Server ")
+            {
+                outside.push(format!("src/{rel}:{n}"));
+            }
+        }
+    }
+    assert!(
+        outside.is_empty(),
+        "`impl Server` outside runtime/: {outside:?}"
+    );
+}

@@ -60,6 +60,34 @@ pub fn markup(data: &[u8]) {
     );
 }
 
+/// Any bytes as a player's text, made fit for the game's lines and rendered
+/// for the webclient: it holds no line break, keeps few styles, and its
+/// HTML stays small and holds no tag but the renderer's spans.
+pub fn markup_html(data: &[u8]) {
+    let text = crate::text::clean_input(&String::from_utf8_lossy(data));
+    let said = markup::player_text(&text);
+    assert!(
+        !markup::render(&said, ColorMode::Plain).contains('\n'),
+        "{said:?}"
+    );
+    let html = markup::to_html(&said);
+    let spans = html.matches("<span").count();
+    assert!(
+        spans <= markup::MAX_PLAYER_STYLES + 2,
+        "{spans} spans: {said:?}"
+    );
+    assert!(
+        !html
+            .replace("<span style=\"", "")
+            .replace("</span>", "")
+            .replace("\">", "")
+            .contains('<'),
+        "{html}"
+    );
+    // Escaped, it shows as typed.
+    assert_eq!(markup::strip(&markup::escape(&text)), text);
+}
+
 /// Replays a stored corpus (`fuzz/corpus/<target>/`) through `f`.
 pub fn replay(target: &str, f: impl Fn(&[u8])) -> usize {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -75,6 +103,14 @@ pub fn replay(target: &str, f: impl Fn(&[u8])) -> usize {
         }
     }
     n
+}
+
+#[cfg(test)]
+mod html_tests {
+    #[test]
+    fn the_markup_html_corpus_replays() {
+        assert!(super::replay("markup_html", super::markup_html) > 0);
+    }
 }
 
 #[cfg(test)]
@@ -120,6 +156,7 @@ mod seeds {
             (
                 "challenge",
                 encode(&HelloReply::Challenge {
+                    proof: vec![2; 64],
                     nonce: vec![1, 2, 3],
                 })
                 .unwrap(),

@@ -10,6 +10,7 @@
 //! This crate must not depend on the portal, the server, a database or any
 //! network listener: it is the contract between the two processes.
 
+pub mod data_dir;
 pub mod fuzz;
 pub mod link;
 pub mod markup;

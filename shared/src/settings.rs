@@ -88,6 +88,8 @@ pub struct PortalSettings {
     pub max_queued_input: usize,
     /// `[portal] keepalive_secs`: Seconds between telnet NOPs that keep idle connections (and NAT boxes) alive. 0: none.
     pub keepalive_secs: u64,
+    /// `[portal] header_timeout_secs`: Seconds a web client may take to send a request's head before it is disconnected.
+    pub header_timeout_secs: u64,
     /// `[portal] max_queued_output`: Output frames queued for one slow client before it is disconnected.
     pub max_queued_output: usize,
     /// `[portal] restart_backoff_initial_ms`: Restart a crashed server after this many milliseconds, doubling on each crash in a row ...
@@ -106,7 +108,7 @@ pub struct LinkSettings {
     pub address: SocketAddr,
     /// `[link] max_frame_bytes`: The largest frame either side accepts on the link, in bytes.
     pub max_frame_bytes: usize,
-    /// `[link] secret`: A shared secret the server and the launcher must prove they know (challenge and response: the secret itself is never sent). Required when `address` is not a loopback address; the portal refuses to start without one then.
+    /// `[link] secret`: The secret the portal, the server and the launcher prove to each other they know (challenge and response both ways: the secret itself is never sent). Empty: the portal makes one at its first start, in data_dir/link.secret (readable by the game's user only); set it here when processes of the game run on several machines.
     pub secret: String,
 }
 
@@ -249,13 +251,6 @@ impl Settings {
             return Err(SettingsError::Invalid(
                 "portal.max_line_length must be at least 80".into(),
             ));
-        }
-        if !self.link.address.ip().is_loopback() && self.link.secret.is_empty() {
-            return Err(SettingsError::Invalid(format!(
-                "[link] address {} is reachable from other machines: set [link] secret \
-                 (a long random string, the same for every process of the game)",
-                self.link.address
-            )));
         }
         if self.link.max_frame_bytes < 64 * 1024 {
             return Err(SettingsError::Invalid(

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use tavern_tests::{LiveGame, wait_for};
+use tavern_tests::{LiveGame, kill, wait_for};
 
 /// A private PostgreSQL cluster, stopped and removed on drop.
 struct Cluster {
@@ -208,4 +208,141 @@ async fn the_game_rides_out_a_postgresql_outage_and_writes_everything_after() {
     anna.expect("... Server restarted.").await;
     anna.send("look").await;
     anna.expect("The Common Room").await;
+}
+
+/// Issue 17's race: a builder's `create` was answered, then the server was
+/// killed within a millisecond, and the object was gone after the restart.
+/// Now an answer leaves only once what it reports is committed: whatever a
+/// player was told exists, exists after any crash.
+#[tokio::test(flavor = "multi_thread")]
+async fn what_a_builder_was_told_was_made_survives_a_kill_9_the_moment_after() {
+    let game = LiveGame::new(
+        "durable",
+        "[server]\npermission_account_default = \"Builder\"\n[portal]\nrestart_backoff_initial_ms = 50\n",
+    )
+    .start();
+    let mut b = game.login("Bob", "pass123").await;
+    let mut made = Vec::new();
+    for round in 0..3 {
+        let server = game.server_pid().expect("a server runs");
+        // A burst of creations; the server dies the instant the last answer arrives.
+        for i in 0..5 {
+            b.send(&format!("create widget{round}x{i}")).await;
+        }
+        for i in 0..5 {
+            let name = format!("widget{round}x{i}");
+            b.expect(&format!("{name}(#")).await;
+            made.push(name);
+        }
+        kill(server, libc::SIGKILL);
+        b.expect("The game server stopped unexpectedly.").await;
+        wait_for("a new server", || {
+            game.server_pid().is_some_and(|p| p != server)
+        })
+        .await;
+        b.send("inventory").await;
+        b.expect("You are carrying:").await;
+        // Listed in the order they came: up to the last one made, all are there.
+        let listed = b.expect(made.last().expect("made some")).await;
+        for name in &made {
+            assert!(
+                listed.contains(name.as_str()),
+                "{name} was reported made and is gone after kill -9: {listed}"
+            );
+        }
+    }
+}
+
+/// A tmpfs mounted for one test (root only); lazily unmounted when dropped.
+struct Tmpfs(PathBuf);
+
+impl Tmpfs {
+    fn mount(at: &Path, size: &str) -> Option<Self> {
+        let ok = Command::new("mount")
+            .args([
+                "-t",
+                "tmpfs",
+                "-o",
+                &format!("size={size},mode=0700"),
+                "tmpfs",
+            ])
+            .arg(at)
+            .status()
+            .is_ok_and(|s| s.success());
+        ok.then(|| Tmpfs(at.to_path_buf()))
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
+    }
+}
+
+/// Writes zeros into `path` until the file system is full.
+fn fill(path: &Path) {
+    use std::io::Write;
+    let mut f = std::fs::File::create(path).unwrap();
+    let block = vec![0u8; 64 * 1024];
+    while f.write_all(&block).is_ok() {}
+    let _ = f.sync_all();
+}
+
+/// Issue 17: with the data directory on a full disk, a password change was
+/// confirmed, then lost; creates were confirmed and lost. Now the player is
+/// told what did not save, the game makes no change it cannot store, and it
+/// recovers by itself when there is room again.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_full_disk_loses_nothing_confirmed_and_the_game_recovers_by_itself() {
+    let game = LiveGame::new(
+        "fulldisk",
+        "[server]\npermission_account_default = \"Builder\"\n[portal]\nrestart_backoff_initial_ms = 50\n",
+    );
+    let data = game.dir.join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let Some(_disk) = Tmpfs::mount(&data, "24m") else {
+        eprintln!("SKIPPED: a full disk needs a tmpfs, and mounting one needs root");
+        return;
+    };
+    let game = game.start();
+    let mut b = game.login("Bob", "pass123").await;
+    b.send("create before").await;
+    b.expect("before(#").await;
+
+    let filler = data.join("filler");
+    fill(&filler);
+    b.send("password pass123 = newpass456").await;
+    b.expect("Your password could not be changed right now.")
+        .await;
+    b.send("create lamp").await;
+    b.expect("The game cannot save right now.").await;
+    // Asserting an absence takes a moment of listening.
+    b.read_for(Duration::from_millis(500)).await;
+    assert!(
+        !b.text.contains("lamp(#"),
+        "the lamp was shown made: {}",
+        b.text
+    );
+
+    // Room again: the lamp is saved, and only then shown made.
+    std::fs::remove_file(&filler).unwrap();
+    b.expect("lamp(#").await;
+    // A crash now loses nothing that was confirmed, and the failed password
+    // change never happened.
+    let server = game.server_pid().unwrap();
+    kill(server, libc::SIGKILL);
+    b.expect("The game server stopped unexpectedly.").await;
+    wait_for("a new server", || {
+        game.server_pid().is_some_and(|p| p != server)
+    })
+    .await;
+    b.send("inventory").await;
+    let inv = b.expect("lamp").await;
+    assert!(inv.contains("before"), "{inv}");
+    let mut again = game.connect().await;
+    again.expect("connect <username>").await;
+    again.send("connect Bob newpass456").await;
+    again.expect("incorrect").await;
+    again.send("connect Bob pass123").await;
+    again.expect("You become Bob.").await;
 }

@@ -146,3 +146,46 @@ fn a_login_that_fails_is_reported_not_hidden() {
     );
     game.stop();
 }
+
+#[test]
+fn the_soak_reloads_and_kills_the_server_and_loses_nothing() {
+    let scale = Scale { quick: true };
+    let outcomes = rt()
+        .block_on(suite::run_suite(
+            &BIN,
+            &["soak".to_string()],
+            1,
+            scale,
+            false,
+        ))
+        .unwrap();
+    assert_eq!(
+        outcomes.len(),
+        1,
+        "named, the soak runs; it is not in the default suite"
+    );
+    let o = &outcomes[0];
+    for c in o.checks.iter().filter(|c| c.kind == Kind::Sanity) {
+        assert!(c.passes(), "soak: {} is {}", c.what, c.value);
+    }
+    let r = &o.reports[0];
+    let kills = r
+        .faults
+        .iter()
+        .filter(|f| f.name.starts_with("kill"))
+        .count();
+    let reloads = r.faults.iter().filter(|f| f.name == "reload").count();
+    assert!(kills >= 1 && reloads >= 2, "{:?}", r.faults);
+    assert!(r.faults.iter().all(|f| f.ok), "{:?}", r.faults);
+    assert!(r.commands.answered > 0 && r.commands.lost == 0);
+    let servers = r.procs.iter().find(|p| p.label == "server").unwrap();
+    assert!(
+        servers.pids.len() >= 3,
+        "every reload and kill made a new server: {:?}",
+        servers.pids
+    );
+    assert!(
+        r.memory.iter().filter(|m| m.label == "server").count() > 10,
+        "memory is read through the window"
+    );
+}

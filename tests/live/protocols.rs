@@ -582,3 +582,112 @@ async fn a_client_that_stops_reading_is_disconnected_and_memory_stays_bounded() 
     talker.send("who").await;
     talker.expect("1 unique account logged in.").await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn text_by_every_path_is_cleaned_bounded_and_cannot_pass_for_the_game() {
+    let game = LiveGame::new("cleantext", "").start();
+    let mut anna = game.login("Anna", "pass123").await;
+    let mut bob = game.login("Bob", "pass123").await;
+    anna.accept_oob().await;
+    // Control characters sent as GMCP Core.Text, and as MSDP text, are cleaned
+    // as typed text is: nobody else's terminal gets them.
+    anna.send_gmcp(
+        "Core.Text",
+        "\"say bell\\u0007 back\\u0008space shift\\u000e csi\\u009b2J\"",
+    )
+    .await;
+    bob.expect("Anna says, \"bell back").await;
+    bob.expect("\"").await;
+    for bad in [0x07u8, 0x08, 0x0e, 0x1b] {
+        assert!(
+            !bob.all_raw.contains(&bad) || bad == 0x1b,
+            "byte {bad:#x} reached another player"
+        );
+    }
+    let raw = String::from_utf8_lossy(&bob.all_raw).into_owned();
+    assert!(
+        !raw.contains('\u{9b}'),
+        "a one-byte CSI reached another player"
+    );
+    // A line past max_line_length is refused whatever carried it.
+    let long = "x".repeat(60 * 1024);
+    anna.send_gmcp("Core.Text", &format!("\"say {long}\""))
+        .await;
+    anna.expect("was dropped").await;
+    // A player's markup cannot start a line that looks like the game's, and
+    // their colours end with their words.
+    anna.send("say hi|/SYSTEM: the server restarts, re-enter your password")
+        .await;
+    let heard = bob.expect("re-enter your password").await;
+    assert!(
+        heard.contains("Anna says, \"hi SYSTEM: the server restarts"),
+        "the forged line stays inside Anna's: {heard}"
+    );
+    // The game still answers both.
+    bob.send("say fine").await;
+    anna.expect("Bob says, \"fine\"").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_web_port_holds_the_per_address_limits_for_every_connection() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let game = LiveGame::new(
+        "weblimits",
+        "[security]\nmax_connections_per_address = 3\n[portal]\nheader_timeout_secs = 1\n",
+    )
+    .start();
+    let web = format!("127.0.0.1:{}", game.web_port());
+    // Three half-sent request heads hold the address's places...
+    let mut slow = Vec::new();
+    for _ in 0..3 {
+        let mut s = tokio::net::TcpStream::connect(&web).await.unwrap();
+        s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n").await.unwrap();
+        slow.push(s);
+    }
+    // ...so a fourth HTTP connection is refused at once...
+    let mut fourth = tokio::net::TcpStream::connect(&web).await.unwrap();
+    let mut answer = String::new();
+    let _ = tokio::time::timeout(PATIENCE, fourth.read_to_string(&mut answer)).await;
+    assert!(answer.contains("429"), "{answer}");
+    // ...and the slow heads are dropped when their time is up, freeing them.
+    for s in &mut slow {
+        let mut buf = [0u8; 256];
+        let n = tokio::time::timeout(PATIENCE, s.read(&mut buf))
+            .await
+            .expect("a dawdling head is closed");
+        let got = n.map(|n| String::from_utf8_lossy(&buf[..n]).into_owned());
+        assert!(
+            matches!(&got, Ok(t) if t.is_empty() || t.contains("408")),
+            "{got:?}"
+        );
+    }
+    // Websockets hold their places for as long as they are open, and the
+    // limit is one across protocols: three websockets leave no room for telnet.
+    let mut sockets = Vec::new();
+    for _ in 0..3 {
+        sockets.push(ws_connect(&game, None).await.0);
+    }
+    let url = format!("ws://{web}/ws");
+    assert!(
+        tokio_tungstenite::connect_async(url.as_str())
+            .await
+            .is_err(),
+        "a fourth websocket is refused"
+    );
+    let mut telnet = game.connect().await;
+    let told = telnet.expect_closed().await;
+    assert!(told.contains("Too many connections"), "{told}");
+    // Closed websockets free their places (once the portal has seen them close).
+    drop(sockets);
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while tokio_tungstenite::connect_async(url.as_str())
+        .await
+        .is_err()
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "closed websockets free their places"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}

@@ -291,6 +291,29 @@ async fn the_launcher_reports_status_and_creates_superusers() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn tavern_stop_stops_everything_and_says_it_succeeded() {
+    let mut game = LiveGame::new("stop", "").start();
+    let mut c = game.login("Leaving", "pass123").await;
+    let server = game.server_pid().unwrap();
+    let out = game.tavern(&["stop"]);
+    assert!(
+        out.status.success(),
+        "a stop that worked exits 0: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("stopped"));
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("error"));
+    let last = c.expect_closed().await;
+    assert!(last.contains("The server is shutting down."), "{last}");
+    assert!(game.wait_portal_exit(Duration::from_secs(20)));
+    wait_for("the server to exit", || !pid_alive(server)).await;
+    // A second stop: nothing runs, and it says so (a failure).
+    let again = game.tavern(&["stop"]);
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("not running"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn sigterm_stops_portal_and_server_cleanly() {
     let mut game = LiveGame::new("sigterm", "").start();
     let mut c = game.login("Sleepy", "pass123").await;
@@ -533,50 +556,142 @@ async fn a_hundred_players_typing_through_a_server_crash_lose_nothing() {
     assert_ne!(game.server_pid(), Some(server));
 }
 
+/// A raw link peer: sends a hello (with `nonce`), returns the portal's first reply.
+async fn raw_hello(
+    addr: std::net::SocketAddr,
+    role: tavern_shared::link::Role,
+) -> (
+    tavern_shared::link::LinkStream<tokio::net::TcpStream>,
+    tavern_shared::link::HelloReply,
+) {
+    use tavern_shared::link::{Hello, HelloReply, LinkStream};
+    let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let mut ls = LinkStream::new(stream, 1 << 20);
+    ls.send(&Hello::new(role)).await.unwrap();
+    let reply: HelloReply = ls.recv().await.unwrap();
+    (ls, reply)
+}
+
 #[tokio::test(flavor = "multi_thread")]
-async fn the_link_secret_is_proven_never_sent_and_required_off_loopback() {
-    use tavern_shared::link::{LinkError, LinkStream, Role};
-    let secret = "sesame-street-42";
-    let game = LiveGame::new("secret", &format!("[link]\nsecret = \"{secret}\"\n")).start();
-    // The server and the launcher know the secret: everything works as usual.
+async fn the_link_is_always_authenticated_both_ways_and_the_secret_never_sent() {
+    use std::os::unix::fs::PermissionsExt;
+    use tavern_shared::link::{HelloReply, LauncherRequest, LinkError, LinkStream, Proof, Role};
+    // No secret in the settings: the portal makes one, private to the game's user.
+    let game = LiveGame::new("secret", "").start();
     let mut c = game.login("Keyholder", "pass123").await;
     c.send("say in").await;
     c.expect("You say, \"in\"").await;
     assert!(game.tavern_ok(&["status"]).contains("Running"));
+    let file = game.data_dir().join("link.secret");
+    let mode = std::fs::metadata(&file).unwrap().permissions().mode();
+    assert_eq!(
+        mode & 0o777,
+        0o600,
+        "the secret is readable by the game's user only"
+    );
+    let secret = std::fs::read_to_string(&file).unwrap();
+    let data_mode = std::fs::metadata(game.data_dir())
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(data_mode & 0o777, 0o700, "the data directory is private");
+    for f in ["tavern.db3", "portal.json"] {
+        let m = std::fs::metadata(game.data_dir().join(f))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(m & 0o077, 0, "{f} is private: {:o}", m & 0o777);
+    }
 
     let addr: std::net::SocketAddr = game.runtime().unwrap()["link_address"]
         .as_str()
         .unwrap()
         .parse()
         .unwrap();
+    // A local process without the secret cannot order a reload, nor be the server.
+    for role in [Role::Launcher, Role::Server] {
+        let (mut ls, reply) = raw_hello(addr, role).await;
+        let HelloReply::Challenge { .. } = reply else {
+            panic!("a peer is challenged before anything else: {reply:?}")
+        };
+        ls.send(&Proof { mac: vec![0; 64] }).await.unwrap();
+        match ls.recv::<HelloReply>().await {
+            Ok(HelloReply::Refused { reason }) => {
+                assert!(reason.contains("does not know the link secret"), "{reason}")
+            }
+            other => panic!("a wrong proof got {other:?}"),
+        }
+        // Whatever it sends next is not read.
+        let _ = ls
+            .send(&LauncherRequest::Stop {
+                mode: tavern_shared::link::StopMode::Shutdown,
+            })
+            .await;
+    }
+    // A wrong secret: the peer sees the portal cannot prove it knows *that*
+    // secret, and proves nothing itself.
     let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
     let mut wrong = LinkStream::new(stream, 1 << 20);
-    match wrong.handshake(Role::Server, Some("open-sesame")).await {
-        Err(LinkError::Refused(why)) => {
-            assert!(why.contains("wrong or missing link secret"), "{why}")
+    match wrong.handshake(Role::Server, "open-sesame").await {
+        Err(LinkError::Handshake(why)) => {
+            assert!(
+                why.contains("does not know this game's link secret"),
+                "{why}"
+            )
         }
         other => panic!("a wrong secret got {other:?}"),
     }
-    let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let mut none = LinkStream::new(stream, 1 << 20);
-    match none.handshake(Role::Launcher, None).await {
-        Err(LinkError::Refused(why)) => assert!(why.contains("requires the link secret"), "{why}"),
-        other => panic!("no secret got {other:?}"),
-    }
-    wait_for("the refusal in the log", || {
-        game.all_logs()
-            .contains("refused an unauthenticated link peer")
+    // Before its proof a peer may send only a few KiB: a huge frame ends it.
+    let mut big = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let mut header = (64u32 << 20).to_be_bytes().to_vec();
+    header.extend(vec![0u8; 64 * 1024]);
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let _ = big.write_all(&header).await;
+    let mut buf = [0u8; 64];
+    let n = tokio::time::timeout(tavern_tests::PATIENCE, big.read(&mut buf))
+        .await
+        .expect("the portal closes an oversized hello at once");
+    assert!(matches!(n, Ok(0) | Err(_)), "closed, not answered: {n:?}");
+    // The game is untouched: the real launcher and players go on.
+    assert!(game.tavern_ok(&["status"]).contains("Running"));
+    c.send("say still in").await;
+    c.expect("You say, \"still in\"").await;
+    wait_for("the refusals in the log", || {
+        game.all_logs().contains("does not know the link secret")
     })
     .await;
+    assert!(
+        !game.all_logs().contains(secret.trim()),
+        "the secret never reaches a log"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_secret_in_the_settings_is_used_by_every_process() {
+    use tavern_shared::link::{LinkError, LinkStream, Role};
+    let secret = "sesame-street-42";
+    let game = LiveGame::new("setsecret", &format!("[link]\nsecret = \"{secret}\"\n")).start();
+    let mut c = game.login("Keyholder", "pass123").await;
+    c.send("say in").await;
+    c.expect("You say, \"in\"").await;
+    assert!(game.tavern_ok(&["status"]).contains("Running"));
+    assert!(!game.data_dir().join("link.secret").exists());
+    let addr: std::net::SocketAddr = game.runtime().unwrap()["link_address"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let mut ok = LinkStream::new(stream, 1 << 20);
+    assert!(ok.handshake(Role::Launcher, secret).await.is_ok());
+    let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let mut wrong = LinkStream::new(stream, 1 << 20);
+    assert!(matches!(
+        wrong.handshake(Role::Launcher, "sesame").await,
+        Err(LinkError::Handshake(_))
+    ));
     assert!(
         !game.all_logs().contains(secret),
         "the secret never reaches a log"
     );
-
-    // A link reachable from other machines without a secret: the portal will not start.
-    let open = LiveGame::new("opensecret", "[link]\naddress = \"0.0.0.0:0\"\n");
-    let out = open.tavern(&["start"]);
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("set [link] secret"), "{err}");
 }

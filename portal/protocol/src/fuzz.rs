@@ -37,12 +37,7 @@ pub fn oob(data: &[u8]) {
         let _ = msdp::encode(&m);
         let _ = gmcp::encode(&m);
     }
-    for f in [
-        WireFormat::EvenniaV1,
-        WireFormat::MudstandardsJson,
-        WireFormat::MudstandardsGmcp,
-        WireFormat::Terminal,
-    ] {
+    for f in WireFormat::ALL {
         for m in f
             .decode_text(&text)
             .into_iter()
@@ -53,9 +48,83 @@ pub fn oob(data: &[u8]) {
     }
 }
 
+/// Any bytes as a frame of every websocket wire format, then through what
+/// the portal does with a client's message (cleaning and bounding it); what
+/// is left is clean and bounded, and encodes again.
+pub fn ws_wire(data: &[u8]) {
+    const MAX_LINE: usize = 512;
+    let text = String::from_utf8_lossy(data);
+    let mut flags = tavern_shared::session::ProtocolFlags::new();
+    for f in WireFormat::ALL {
+        for m in f
+            .decode_text(&text)
+            .into_iter()
+            .chain(f.decode_binary(data))
+        {
+            let m = match gmcp::portal_input(m, &mut flags) {
+                gmcp::PortalInput::Forward(m) => m,
+                gmcp::PortalInput::Handled { .. } => continue,
+            };
+            if let Ok(m) = tavern_shared::text::bound_input(m, MAX_LINE)
+                && m.cmd == "text"
+            {
+                let line = m.first_str().unwrap_or("");
+                assert!(line.len() <= MAX_LINE);
+                assert!(!line.chars().any(char::is_control), "{line:?}");
+            }
+        }
+        let _ = f.encode(&Msg::text(text.clone()));
+    }
+    assert!(flags.oob_supports.len() <= gmcp::MAX_SUPPORTS);
+}
+
+/// Any bytes as GMCP, fed twice into one session's flags: the portal's own
+/// packages stay bounded whatever arrives, and a message re-encodes to the
+/// package it came as.
+pub fn gmcp(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    let mut flags = tavern_shared::session::ProtocolFlags::new();
+    for _ in 0..2 {
+        let m = gmcp::decode(&text);
+        // A package of plain words encodes back to itself.
+        let plain_words = !m.cmd.is_empty()
+            && m.cmd
+                .split('_')
+                .all(|w| !w.is_empty() && w.bytes().all(|b| b.is_ascii_lowercase()));
+        if plain_words {
+            let again = gmcp::decode(&gmcp::encode(&m));
+            assert_eq!(again.cmd, m.cmd, "{text:?}");
+        }
+        let _ = gmcp::portal_input(m, &mut flags);
+    }
+    assert!(flags.oob_supports.len() <= gmcp::MAX_SUPPORTS);
+    assert!(
+        flags
+            .oob_supports
+            .iter()
+            .all(|s| s.len() <= gmcp::MAX_SUPPORT_LEN)
+    );
+    assert!(
+        flags
+            .client_name
+            .as_ref()
+            .is_none_or(|n| n.chars().count() <= gmcp::MAX_CLIENT_NAME)
+    );
+}
+
 #[cfg(test)]
 mod tests {
     use tavern_shared::fuzz::replay;
+
+    #[test]
+    fn the_ws_wire_corpus_replays() {
+        assert!(replay("ws_wire", super::ws_wire) > 0);
+    }
+
+    #[test]
+    fn the_gmcp_corpus_replays() {
+        assert!(replay("gmcp", super::gmcp) > 0);
+    }
 
     #[test]
     fn the_telnet_corpus_replays() {

@@ -30,21 +30,83 @@ pub(crate) struct WebState {
     pub max_line: usize,
     pub max_queued_output: usize,
     pub gate: Arc<crate::gate::ConnectionGate>,
+    pub header_timeout: std::time::Duration,
 }
 
+/// The admission of one TCP connection: the HTTP connection holds it, and a
+/// websocket made on it takes it over, for as long as the session lasts.
+#[derive(Clone)]
+struct ConnectionPermit(Arc<std::sync::Mutex<Option<crate::gate::Permit>>>);
+
+impl ConnectionPermit {
+    fn take(&self) -> Option<crate::gate::Permit> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).take()
+    }
+}
+
+/// Serves the webclient page and the websocket: every connection passes the
+/// per-address gate first, and must send its request head within
+/// `[portal] header_timeout_secs` (a client that dawdles would otherwise hold
+/// its place for good).
 pub(crate) async fn serve(listener: TcpListener, state: WebState) {
+    let gate = state.gate.clone();
+    let header_timeout = state.header_timeout;
     let app = Router::new()
         .route("/", get(index))
         .route("/ws", get(websocket))
         .with_state(state);
-    if let Err(e) = axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .await
-    {
-        warn!("web server stopped: {e}");
+    loop {
+        let (stream, addr) = match listener.accept().await {
+            Ok(x) => x,
+            Err(e) => {
+                warn!("web accept failed: {e}");
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let Some(permit) = gate.admit(addr.ip(), std::time::Instant::now()) else {
+            warn!(%addr, "refused an HTTP connection: too many from that address");
+            tokio::spawn(refuse(stream));
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        let slot = ConnectionPermit(Arc::new(std::sync::Mutex::new(Some(permit))));
+        let svc = app
+            .clone()
+            .layer(axum::Extension(ConnectInfo(addr)))
+            .layer(axum::Extension(slot.clone()));
+        tokio::spawn(async move {
+            let conn = hyper::server::conn::http1::Builder::new()
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(header_timeout)
+                .serve_connection(
+                    hyper_util::rt::TokioIo::new(stream),
+                    hyper_util::service::TowerToHyperService::new(svc),
+                )
+                .with_upgrades();
+            if let Err(e) = conn.await {
+                debug!(%addr, "HTTP connection ended: {e}");
+            }
+            // A websocket took the permit over; otherwise it goes now.
+            drop(slot);
+        });
     }
+}
+
+/// Answers a connection over its address's limit, then closes it.
+async fn refuse(mut stream: tokio::net::TcpStream) {
+    use tokio::io::AsyncWriteExt;
+    let body = crate::gate::TOO_MANY_MSG;
+    let text = format!(
+        "HTTP/1.1 429 Too Many Requests\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let _ = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        stream.write_all(text.as_bytes()),
+    )
+    .await;
+    let _ = stream.shutdown().await;
 }
 
 async fn index() -> Html<&'static str> {
@@ -54,10 +116,11 @@ async fn index() -> Html<&'static str> {
 async fn websocket(
     ws: WebSocketUpgrade,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    axum::Extension(slot): axum::Extension<ConnectionPermit>,
     State(state): State<WebState>,
 ) -> Response {
-    let Some(permit) = state.gate.admit(addr.ip(), std::time::Instant::now()) else {
-        warn!(%addr, "refused a websocket: too many connections from that address");
+    // The connection's place at the gate goes with the session.
+    let Some(permit) = slot.take() else {
         return (
             axum::http::StatusCode::TOO_MANY_REQUESTS,
             crate::gate::TOO_MANY_MSG,
@@ -71,9 +134,12 @@ async fn websocket(
     let format = WireFormat::for_protocol(ws.selected_protocol().and_then(|p| p.to_str().ok()));
     let sessid = state.next_sessid.fetch_add(1, Ordering::Relaxed);
     ws.on_upgrade(move |socket| {
-        let _permit = permit;
-        session(socket, addr, sessid, format, state)
-            .instrument(debug_span!("session", sessid, %addr, proto = format.name()))
+        async move {
+            // Held for as long as the session lasts.
+            let _permit = permit;
+            session(socket, addr, sessid, format, state).await
+        }
+        .instrument(debug_span!("session", sessid, %addr, proto = format.name()))
     })
     .into_response()
 }

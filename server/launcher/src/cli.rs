@@ -113,6 +113,8 @@ pub(crate) fn main(game: Game) -> anyhow::Result<()> {
         Cmd::Server => settings.server.worker_threads,
         _ => 1,
     };
+    // What the game writes in its data directory is its user's alone.
+    tavern_shared::data_dir::private_umask();
     let rt = runtime(threads).context("cannot start the async runtime")?;
     match cli.command {
         Cmd::Start | Cmd::Portal => {
@@ -139,7 +141,7 @@ pub(crate) fn main(game: Game) -> anyhow::Result<()> {
         Cmd::New { .. } => unreachable!("handled before the settings are read"),
         Cmd::Migrate => rt.block_on(async {
             let url = settings.database_url();
-            std::fs::create_dir_all(&settings.game.data_dir).ok();
+            prepare_data_dir(&settings)?;
             store::connect(&url, 1).await?;
             println!("Database migrated: {}", store::redact_url(&url));
             Ok(())
@@ -250,7 +252,7 @@ async fn create_account(
             settings.security.min_password_length
         );
     }
-    std::fs::create_dir_all(&settings.game.data_dir).ok();
+    prepare_data_dir(settings)?;
     let url = settings.database_url();
     let conn = store::connect(&url, 1)
         .await
@@ -283,6 +285,17 @@ async fn create_account(
     Ok(())
 }
 
+/// Makes the data directory (private) and warns of anything in it others may read.
+fn prepare_data_dir(settings: &Settings) -> anyhow::Result<()> {
+    let dir = &settings.game.data_dir;
+    let loose = tavern_shared::data_dir::prepare(dir)
+        .with_context(|| format!("cannot create the data directory {}", dir.display()))?;
+    for w in loose {
+        eprintln!("warning: {w}");
+    }
+    Ok(())
+}
+
 /// Connects to the running portal as a launcher.
 async fn launcher_link(settings: &Settings) -> anyhow::Result<LinkStream<TcpStream>> {
     let addr = match RuntimeInfo::read(&settings.runtime_file()) {
@@ -297,7 +310,8 @@ async fn launcher_link(settings: &Settings) -> anyhow::Result<LinkStream<TcpStre
         .map_err(|_| anyhow!("the portal at {addr} does not answer"))?
         .with_context(|| format!("cannot reach the portal at {addr}"))?;
     let mut ls = LinkStream::new(stream, settings.link.max_frame_bytes);
-    ls.handshake(Role::Launcher, settings.link.secret()).await?;
+    let secret = tavern_shared::link::secret::load(settings)?;
+    ls.handshake(Role::Launcher, &secret).await?;
     Ok(ls)
 }
 
@@ -339,28 +353,46 @@ async fn order(settings: &Settings, mode: StopMode) -> anyhow::Result<()> {
 
 async fn stop(settings: &Settings) -> anyhow::Result<()> {
     let pid = RuntimeInfo::read(&settings.runtime_file()).map(|r| r.portal_pid);
-    match ask(
+    let answer = ask(
         settings,
         LauncherRequest::Stop {
             mode: StopMode::Shutdown,
         },
         Duration::from_secs(60),
     )
-    .await?
-    {
-        LauncherReply::Done(text) => println!("{text}"),
-        LauncherReply::Failed(text) => bail!("{text}"),
-        LauncherReply::Status(_) => bail!("unexpected answer from the portal"),
-    }
-    if let Some(pid) = pid {
-        for _ in 0..200 {
-            if !pid_alive(pid) {
-                break;
+    .await;
+    match answer {
+        Ok(LauncherReply::Done(text)) => println!("{text}"),
+        Ok(LauncherReply::Failed(text)) => bail!("{text}"),
+        Ok(LauncherReply::Status(_)) => bail!("unexpected answer from the portal"),
+        // The portal may close the link as it exits, before its answer is
+        // read: what counts is that it is gone.
+        Err(e) => match pid {
+            Some(pid) if exited(pid, Duration::from_secs(30)).await => {
+                println!("Portal and server stopped.");
+                return Ok(());
             }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+            _ => return Err(e),
+        },
+    }
+    if let Some(pid) = pid
+        && !exited(pid, Duration::from_secs(10)).await
+    {
+        bail!("the portal (pid {pid}) said it stopped but still runs");
     }
     Ok(())
+}
+
+/// Whether the process exits within `patience`.
+async fn exited(pid: u32, patience: Duration) -> bool {
+    let deadline = tokio::time::Instant::now() + patience;
+    while pid_alive(pid) {
+        if tokio::time::Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    true
 }
 
 async fn status(settings: &Settings) -> anyhow::Result<()> {

@@ -197,7 +197,8 @@ async fn open_link(
             let stream = TcpStream::connect(addr).await?;
             let _ = stream.set_nodelay(true);
             let mut ls = LinkStream::new(stream, settings.link.max_frame_bytes);
-            let welcome = ls.handshake(Role::Server, settings.link.secret()).await?;
+            let secret = tavern_shared::link::secret::load(settings)?;
+            let welcome = ls.handshake(Role::Server, &secret).await?;
             info!(
                 %addr,
                 portal_pid = welcome.portal_pid,

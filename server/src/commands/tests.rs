@@ -576,3 +576,51 @@ async fn account_and_admin_commands_do_what_they_say() {
     );
     assert!(row.attributes.contains("\"logins\":1"));
 }
+
+#[tokio::test]
+async fn changing_what_kind_an_object_is_takes_control_spares_occupied_rooms_and_resets_locks() {
+    let mut h = harness_with(game(), |_| {}).await;
+    let (b, me) = h.account("Bea", &["Builder"]).await;
+    h.login(1, b);
+    let (d, _) = h.account("Dev", &["Developer"]).await;
+    h.login(2, d);
+    let limbo = h.server.world.start_room;
+    // A Builder may change a thing to another thing, not a room to a character.
+    assert!(
+        h.cmd(1, "create rock")
+            .contains("You create a new thing: rock")
+    );
+    assert!(
+        h.cmd(1, "typeclass rock = tree")
+            .contains("changed typeclass from thing to tree")
+    );
+    let out = h.cmd(1, "typeclass here = character");
+    assert!(out.contains("changing its kind takes control"), "{out}");
+    assert_eq!(h.server.world.get(limbo).unwrap().kind, Kind::Room);
+    // Not even a Developer turns a room with people in it into something else.
+    let out = h.cmd(2, "typeclass here = character");
+    assert!(
+        out.contains("a room with people in it stays a room"),
+        "{out}"
+    );
+    // Everyone still plays: no second set of commands from the room.
+    assert!(h.cmd(1, "look").contains("Limbo"));
+    assert!(!h.cmd(1, "look").contains("More than one command"));
+    // An empty room may become a thing, and gets a thing's locks.
+    assert!(h.cmd(2, "dig Attic").contains("Created room Attic"));
+    let out = h.cmd(2, "typeclass Attic = thing");
+    assert!(
+        out.contains("changed typeclass from room to thing"),
+        "{out}"
+    );
+    let attic = h
+        .server
+        .world
+        .objects()
+        .find(|o| o.key == "Attic")
+        .map(|o| o.id)
+        .unwrap();
+    let locks = h.server.world.get(attic).unwrap().locks.to_string();
+    assert!(locks.contains("get:all()"), "a thing's locks: {locks}");
+    let _ = me;
+}

@@ -20,7 +20,7 @@ use tavern_shared::link::{StopMode, ToPortal};
 use tokio::sync::mpsc;
 
 use crate::model::world::Timestamp;
-use crate::runtime::server::{Server, ServerEvent};
+use crate::runtime::server::{Server, ServerEvent, Task};
 use crate::store::persister::{Persister, Ticket};
 
 /// How many events may wait for the game thread.
@@ -203,18 +203,23 @@ impl Driver {
 
     fn spawn_tasks(&mut self) {
         while let Some(task) = self.server.poll_task() {
-            let tx = self.tx.clone();
-            tokio::spawn(async move {
-                let completion = task.work.await;
-                let _ = tx
-                    .send(ServerEvent::Done {
-                        sessid: task.sessid,
-                        completion,
-                    })
-                    .await;
-            });
+            spawn_task(task, self.tx.clone());
         }
     }
+}
+
+/// Runs a task of the server's on the current tokio runtime; its completion
+/// comes back on `events`.
+pub(crate) fn spawn_task(task: Task, events: mpsc::Sender<ServerEvent>) {
+    tokio::spawn(async move {
+        let completion = task.work.await;
+        let _ = events
+            .send(ServerEvent::Done {
+                sessid: task.sessid,
+                completion,
+            })
+            .await;
+    });
 }
 
 #[cfg(test)]

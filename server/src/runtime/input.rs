@@ -116,9 +116,10 @@ impl Server {
                     self.run_command(sessid, &e, line, "", line, merged.clone());
                     return;
                 }
+                // What the player typed is shown as typed, never as markup.
                 let mut out = format!(
                     "More than one command matches '{}' (add -1, -2, ... to the name to pick one):",
-                    line.split_whitespace().next().unwrap_or(line)
+                    tavern_shared::markup::escape(line.split_whitespace().next().unwrap_or(line))
                 );
                 for (i, m) in matches.iter().enumerate() {
                     let from = m
@@ -143,7 +144,10 @@ impl Server {
                 let usable: Vec<&Arc<CmdEntry>> =
                     all.iter().copied().filter(|e| may_use(e)).collect();
                 let suggestions = parser::suggestions(typed, &usable);
-                let mut msg = format!("Command '{typed}' is not available.");
+                let mut msg = format!(
+                    "Command '{}' is not available.",
+                    tavern_shared::markup::escape(typed)
+                );
                 if suggestions.is_empty() {
                     msg.push_str(" Type \"help\" for help.");
                 } else {

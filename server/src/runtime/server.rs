@@ -119,7 +119,12 @@ pub struct Server {
     pub(crate) feed_fresh: std::collections::BTreeSet<SessId>,
     /// Game code listening for account events (see `Server::on_event`).
     pub(crate) event_handlers: crate::runtime::multisession::EventHandlers,
+    /// Login attempts per address (counted as they start; a success is taken back).
     pub(crate) login_throttle: Throttle,
+    /// Failed (and pending) logins per account name: they slow further
+    /// attempts down, never lock the owner out.
+    pub(crate) account_failures: Throttle,
+    /// Account creations per address (counted as they start).
     pub(crate) creation_throttle: Throttle,
     /// When this server started.
     pub started: Timestamp,
@@ -162,6 +167,10 @@ impl Server {
         let connect_screen = game.connect_screen_text(&settings);
         let mut server = Self {
             login_throttle: Throttle::new(sec.max_failed_logins, sec.login_window_secs),
+            account_failures: Throttle::new(
+                if sec.max_failed_logins == 0 { 0 } else { 64 },
+                sec.login_window_secs,
+            ),
             creation_throttle: Throttle::new(sec.max_account_creations, sec.creation_window_secs),
             feed_states: IdMap::default(),
             feed_groups: IdMap::default(),
@@ -439,7 +448,9 @@ impl Server {
         s.sync.cmd_last = now;
         s.sync.cmd_total += 1;
         if msg.cmd == "text" {
-            let line = msg.first_str().unwrap_or_default();
+            // The portal cleaned it; the server does not take that on trust.
+            let line = tavern_shared::text::clean_input(msg.first_str().unwrap_or_default());
+            let line = line.as_str();
             // `idle` is a keepalive (Evennia's IDLE_COMMAND): it counts as
             // input for the idle timers and is not a command.
             if line.trim() != IDLE_COMMAND {

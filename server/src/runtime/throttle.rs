@@ -42,6 +42,33 @@ impl Throttle {
         }
     }
 
+    /// Counts an event of `addr` at `now` if it is allowed (one step, so
+    /// attempts made at once are counted as they start, not as they end).
+    pub(crate) fn take(&mut self, addr: &str, now: Timestamp) -> bool {
+        if !self.allows(addr, now) {
+            return false;
+        }
+        self.record(addr, now);
+        true
+    }
+
+    /// Takes back the last event counted for `addr` (an attempt that turned
+    /// out not to count: a login that succeeded).
+    pub(crate) fn forgive(&mut self, addr: &str) {
+        if let Some(q) = self.hits.get_mut(addr) {
+            q.pop_back();
+            if q.is_empty() {
+                self.hits.remove(addr);
+            }
+        }
+    }
+
+    /// How many events of `addr` are within the window at `now`.
+    pub(crate) fn count(&mut self, addr: &str, now: Timestamp) -> usize {
+        self.allows(addr, now);
+        self.hits.get(addr).map_or(0, VecDeque::len)
+    }
+
     /// Counts one event of `addr` at `now`.
     pub(crate) fn record(&mut self, addr: &str, now: Timestamp) {
         if self.max == 0 {
@@ -77,6 +104,20 @@ mod tests {
         assert!(!t.allows("a", t0));
         assert!(t.allows("b", t0), "other addresses are not affected");
         assert!(t.allows("a", t0 + 61_000), "the window slides");
+    }
+
+    #[test]
+    fn attempts_count_as_they_start_and_a_success_is_taken_back() {
+        let mut t = Throttle::new(2, 60);
+        let t0: Timestamp = 1_700_000_000_000;
+        // Three attempts at once: the third is refused before any has ended.
+        assert!(t.take("a", t0));
+        assert!(t.take("a", t0));
+        assert!(!t.take("a", t0));
+        t.forgive("a");
+        assert_eq!(t.count("a", t0), 1);
+        assert!(t.take("a", t0));
+        assert_eq!(t.count("a", t0 + 61_000), 0, "the window slides");
     }
 
     #[test]

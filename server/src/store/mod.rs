@@ -18,7 +18,7 @@ mod rows;
 
 use std::time::Duration;
 
-use sea_orm::sea_query::OnConflict;
+use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection,
     DatabaseTransaction, DbBackend, DbErr, EntityTrait, QueryFilter, SqliteTransactionMode,
@@ -27,6 +27,7 @@ use sea_orm::{
 use sea_orm_migration::MigratorTrait;
 
 use crate::model::locks::{character_locks, default_locks};
+use crate::model::names::{name_key, normalize};
 use crate::model::world::{Kind, Object};
 
 pub use entities::{account, flow_instance, help_entry, object, server_config};
@@ -45,6 +46,9 @@ pub enum DbError {
     /// A value in `server_config` that should be a number is not.
     #[error("corrupt server_config value for {0}")]
     Corrupt(&'static str),
+    /// No account has that id.
+    #[error("there is no account #{0}")]
+    NoAccount(i64),
 }
 
 /// Opens the database named by `url`, creating an SQLite file if needed, and
@@ -330,7 +334,7 @@ pub async fn find_account(
     name: &str,
 ) -> Result<Option<account::Model>, DbError> {
     Ok(account::Entity::find()
-        .filter(account::Column::NameLower.eq(name.to_lowercase()))
+        .filter(account::Column::NameLower.eq(name_key(name)))
         .one(db)
         .await?)
 }
@@ -353,6 +357,8 @@ pub struct NewCharacter<'a> {
 
 /// Creates an account and, when `character` is given, its character in the
 /// start room, in one transaction: both exist, durably, or neither does.
+/// The name is stored in its normalized form ([`crate::model::names`]); a
+/// name the same as another's under that rule is taken.
 pub async fn create_account(
     db: &DatabaseConnection,
     name: &str,
@@ -362,9 +368,10 @@ pub async fn create_account(
     character: Option<NewCharacter<'_>>,
 ) -> Result<(account::Model, Option<object::Model>), DbError> {
     let now = tavern_shared::session::now_millis() as i64;
+    let name = &normalize(name);
     let txn = begin_write(db).await?;
     if account::Entity::find()
-        .filter(account::Column::NameLower.eq(name.to_lowercase()))
+        .filter(account::Column::NameLower.eq(name_key(name)))
         .one(&txn)
         .await?
         .is_some()
@@ -373,7 +380,7 @@ pub async fn create_account(
     }
     let am = account::ActiveModel {
         name: Set(name.to_string()),
-        name_lower: Set(name.to_lowercase()),
+        name_lower: Set(name_key(name)),
         password_hash: Set(password_hash),
         is_superuser: Set(is_superuser),
         created_at: Set(now),
@@ -448,12 +455,18 @@ pub async fn set_password_hash(
     account_id: i64,
     hash: String,
 ) -> Result<(), DbError> {
-    let am = account::ActiveModel {
-        id: Set(account_id),
-        password_hash: Set(hash),
-        ..Default::default()
-    };
-    account::Entity::update(am).exec(db).await?;
+    // In a transaction of its own, committed explicitly: a commit that fails
+    // (a full disk) is an error here, never a silent success.
+    let txn = begin_write(db).await?;
+    let r = account::Entity::update_many()
+        .col_expr(account::Column::PasswordHash, Expr::value(hash))
+        .filter(account::Column::Id.eq(account_id))
+        .exec(&txn)
+        .await?;
+    if r.rows_affected != 1 {
+        return Err(DbError::NoAccount(account_id));
+    }
+    txn.commit().await?;
     Ok(())
 }
 
@@ -475,14 +488,16 @@ pub async fn save_help(db: &DatabaseConnection, entry: help_entry::Model) -> Res
     use help_entry::Column as C;
     let am: help_entry::ActiveModel = entry.into();
     let am = sea_orm::ActiveModelTrait::reset_all(am);
+    let txn = begin_write(db).await?;
     help_entry::Entity::insert(am)
         .on_conflict(
             OnConflict::column(C::Key)
                 .update_columns([C::Category, C::Text, C::Locks])
                 .to_owned(),
         )
-        .exec_without_returning(db)
+        .exec_without_returning(&txn)
         .await?;
+    txn.commit().await?;
     Ok(())
 }
 
@@ -533,20 +548,22 @@ pub async fn write_flows<C: ConnectionTrait>(
 
 /// Deletes a help topic; whether there was one. Durable when this returns.
 pub async fn delete_help(db: &DatabaseConnection, key: &str) -> Result<bool, DbError> {
+    let txn = begin_write(db).await?;
     let r = help_entry::Entity::delete_by_id(key.to_string())
-        .exec(db)
+        .exec(&txn)
         .await?;
+    txn.commit().await?;
     Ok(r.rows_affected > 0)
 }
 
 /// Records when an account last logged in.
 pub async fn record_login(db: &DatabaseConnection, account_id: i64) -> Result<(), DbError> {
-    let am = account::ActiveModel {
-        id: Set(account_id),
-        last_login: Set(Some(tavern_shared::session::now_millis() as i64)),
-        ..Default::default()
-    };
-    account::Entity::update(am).exec(db).await?;
+    let now = tavern_shared::session::now_millis() as i64;
+    account::Entity::update_many()
+        .col_expr(account::Column::LastLogin, Expr::value(now))
+        .filter(account::Column::Id.eq(account_id))
+        .exec(db)
+        .await?;
     Ok(())
 }
 

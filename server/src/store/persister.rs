@@ -13,7 +13,7 @@
 
 use std::time::Duration;
 
-use sea_orm::DatabaseConnection;
+use sea_orm::{DatabaseConnection, DatabaseTransaction};
 use tokio::sync::{mpsc, watch};
 use tracing::{error, info};
 
@@ -211,25 +211,37 @@ async fn write_until_done(db: &DatabaseConnection, rows: &Batch, status: &watch:
 
 async fn write(db: &DatabaseConnection, batch: &Batch) -> Result<(), store::DbError> {
     let txn = store::begin_write(db).await?;
+    match write_in(&txn, batch).await {
+        // A commit that fails (a full disk) is a failure like any other.
+        Ok(()) => Ok(txn.commit().await?),
+        Err(e) => {
+            // Roll back at once: a transaction left open holds SQLite's write
+            // lock, and every other writer would then fail with "locked".
+            let _ = txn.rollback().await;
+            Err(e)
+        }
+    }
+}
+
+async fn write_in(txn: &DatabaseTransaction, batch: &Batch) -> Result<(), store::DbError> {
     store::save_objects(
-        &txn,
+        txn,
         batch.objects.values().map(object::Model::from).collect(),
     )
     .await?;
     let moves: Vec<(i64, Option<i64>)> = batch.moves.iter().map(|(&id, &l)| (id, l)).collect();
-    store::move_objects(&txn, &moves).await?;
+    store::move_objects(txn, &moves).await?;
     for id in &batch.deleted {
-        store::delete_object(&txn, *id).await?;
+        store::delete_object(txn, *id).await?;
     }
     for a in batch.accounts.values() {
-        store::save_account_row(&txn, AccountRow::from(a)).await?;
+        store::save_account_row(txn, AccountRow::from(a)).await?;
     }
     store::write_flows(
-        &txn,
+        txn,
         batch.flows.values().cloned().collect(),
         batch.flows_deleted.iter().cloned().collect(),
     )
     .await?;
-    txn.commit().await?;
     Ok(())
 }

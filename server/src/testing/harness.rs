@@ -79,16 +79,7 @@ impl LinkHarness {
             frames = t.frames;
         }
         while let Some(task) = self.server.poll_task() {
-            let tx = self.tasks_tx.clone();
-            tokio::spawn(async move {
-                let completion = task.work.await;
-                let _ = tx
-                    .send(ServerEvent::Done {
-                        sessid: task.sessid,
-                        completion,
-                    })
-                    .await;
-            });
+            crate::runtime::driver::spawn_task(task, self.tasks_tx.clone());
         }
         frames
     }
@@ -98,11 +89,16 @@ impl LinkHarness {
         self.persister.flush().await;
     }
 
-    /// A new connection.
+    /// A new connection (from an address of its own).
     pub(crate) fn connect(&mut self, sessid: SessId) {
+        self.connect_from(sessid, &format!("127.0.0.{sessid}:5000"));
+    }
+
+    /// A new connection from `address` (`ip:port`).
+    pub(crate) fn connect_from(&mut self, sessid: SessId, address: &str) {
         self.link(ToServer::Connected(Box::new(SessionSync {
             sessid,
-            address: format!("127.0.0.{sessid}:5000"),
+            address: address.to_string(),
             protocol: "telnet".into(),
             ..Default::default()
         })));

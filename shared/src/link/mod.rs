@@ -1,8 +1,13 @@
 //! The portal ↔ server link: length-delimited frames of MessagePack-encoded serde messages.
 //!
-//! Every connection opens with a [`Hello`] from the connecting side (the server,
-//! or the launcher) and a [`HelloReply`] from the portal. A peer speaking another
-//! protocol version is refused with a reason both sides log. After that the
+//! Every connection opens with a handshake in which both sides prove they
+//! know the game's link secret ([`secret`]), without sending it: the
+//! connecting side (the server, or a launcher) sends a [`Hello`] with a
+//! random nonce; the portal answers with a [`HelloReply::Challenge`] — its
+//! own nonce, and its proof over the peer's; the peer checks that proof and
+//! answers with its [`Proof`]; the portal checks it and says
+//! [`HelloReply::Accepted`]. A peer speaking another protocol version, or
+//! proving nothing, is refused with a reason both sides log. After that the
 //! frames are [`ToServer`]/[`ToPortal`] (server role) or
 //! [`LauncherRequest`]/[`LauncherReply`] (launcher role).
 //!
@@ -10,6 +15,7 @@
 //! puts them on any tokio stream with a maximum frame size.
 
 mod message;
+pub mod secret;
 
 pub use message::*;
 
@@ -19,8 +25,12 @@ use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_util::codec::{Framed, LengthDelimitedCodec};
 
-/// Bumped on any change an older peer could not decode.
-pub const LINK_PROTOCOL_VERSION: u32 = 1;
+/// Bumped on any change an older peer could not decode. 2: the handshake
+/// authenticates both sides, always.
+pub const LINK_PROTOCOL_VERSION: u32 = 2;
+
+/// The largest frame accepted before a peer has proved it knows the secret.
+pub const PRE_AUTH_MAX_FRAME: usize = 4096;
 /// The first field of every Hello, so a stray client is told apart from a peer of another version.
 pub const LINK_MAGIC: &str = "tavern-link";
 
@@ -69,10 +79,14 @@ pub struct Hello {
     pub pid: u32,
     /// The crate version of the binary, for the logs.
     pub build: String,
+    /// The peer's challenge to the portal: the portal proves it knows the
+    /// secret over these bytes.
+    #[serde(default)]
+    pub nonce: Vec<u8>,
 }
 
 impl Hello {
-    /// This process's hello.
+    /// This process's hello, with a fresh nonce.
     pub fn new(role: Role) -> Self {
         Self {
             magic: LINK_MAGIC.into(),
@@ -80,6 +94,7 @@ impl Hello {
             role,
             pid: std::process::id(),
             build: env!("CARGO_PKG_VERSION").into(),
+            nonce: new_nonce(),
         }
     }
 
@@ -120,10 +135,14 @@ pub enum HelloReply {
         /// Why.
         reason: String,
     },
-    /// The portal has a link secret: prove you know it by answering with a [`Proof`].
+    /// Prove you know the link secret by answering with a [`Proof`]; the
+    /// portal has proved it knows it already.
     Challenge {
         /// Random bytes the peer must prove the secret with.
         nonce: Vec<u8>,
+        /// The portal's proof over the peer's nonce.
+        #[serde(default)]
+        proof: Vec<u8>,
     },
 }
 
@@ -145,13 +164,25 @@ pub struct Proof {
     pub mac: Vec<u8>,
 }
 
-fn link_mac(secret: &str, nonce: &[u8], role: Role) -> blake2::Blake2bMac512 {
+/// Who proves: a peer in a role, or the portal.
+#[derive(Debug, Clone, Copy)]
+enum Prover {
+    Peer(Role),
+    Portal,
+}
+
+fn link_mac(secret: &str, nonce: &[u8], who: Prover) -> blake2::Blake2bMac512 {
     use blake2::digest::{Digest, KeyInit, Mac};
     let key = blake2::Blake2b512::digest(secret.as_bytes());
     let mut mac = <blake2::Blake2bMac512 as KeyInit>::new_from_slice(&key)
         .expect("a 64-byte key fits BLAKE2b");
-    mac.update(b"tavern-link-proof");
-    mac.update(&[role as u8]);
+    match who {
+        Prover::Peer(role) => {
+            mac.update(b"tavern-link-proof");
+            mac.update(&[role as u8]);
+        }
+        Prover::Portal => mac.update(b"tavern-link-portal"),
+    }
     mac.update(nonce);
     mac
 }
@@ -160,16 +191,35 @@ fn link_mac(secret: &str, nonce: &[u8], role: Role) -> blake2::Blake2bMac512 {
 /// itself never crosses the link.
 pub fn link_proof(secret: &str, nonce: &[u8], role: Role) -> Vec<u8> {
     use blake2::digest::Mac;
-    link_mac(secret, nonce, role)
+    link_mac(secret, nonce, Prover::Peer(role))
         .finalize()
         .into_bytes()
         .to_vec()
 }
 
-/// Checks a proof in constant time.
+/// Checks a peer's proof in constant time.
 pub fn verify_proof(secret: &str, nonce: &[u8], role: Role, proof: &[u8]) -> bool {
     use blake2::digest::Mac;
-    link_mac(secret, nonce, role).verify_slice(proof).is_ok()
+    link_mac(secret, nonce, Prover::Peer(role))
+        .verify_slice(proof)
+        .is_ok()
+}
+
+/// The portal's proof that it knows `secret`, over the peer's `nonce`.
+pub fn portal_proof(secret: &str, nonce: &[u8]) -> Vec<u8> {
+    use blake2::digest::Mac;
+    link_mac(secret, nonce, Prover::Portal)
+        .finalize()
+        .into_bytes()
+        .to_vec()
+}
+
+/// Checks the portal's proof in constant time.
+pub fn verify_portal_proof(secret: &str, nonce: &[u8], proof: &[u8]) -> bool {
+    use blake2::digest::Mac;
+    link_mac(secret, nonce, Prover::Portal)
+        .verify_slice(proof)
+        .is_ok()
 }
 
 /// A fresh random challenge.
@@ -223,50 +273,55 @@ impl<S: AsyncRead + AsyncWrite + Unpin> LinkStream<S> {
         }
     }
 
+    /// Changes the largest frame accepted (raised once the peer is trusted).
+    pub fn set_max_frame(&mut self, max_frame_bytes: usize) {
+        self.framed
+            .codec_mut()
+            .set_max_frame_length(max_frame_bytes);
+    }
+
     /// The framed stream, for a reader/writer split.
     pub fn into_framed(self) -> Framed<S, LengthDelimitedCodec> {
         self.framed
     }
 
-    /// The connecting side's handshake: send our Hello, answer a challenge if
-    /// the portal has a secret, read the portal's answer.
-    pub async fn handshake(
-        &mut self,
-        role: Role,
-        secret: Option<&str>,
-    ) -> Result<Welcome, LinkError> {
-        self.send(&Hello::new(role)).await?;
-        let mut answered = false;
-        loop {
-            match self.recv::<HelloReply>().await? {
-                HelloReply::Accepted {
-                    portal_instance,
-                    portal_pid,
-                    output_many,
-                } => {
-                    return Ok(Welcome {
-                        portal_instance,
-                        portal_pid,
-                        output_many,
-                    });
+    /// The connecting side's handshake: send our Hello, check the portal's
+    /// proof that it knows `secret`, prove we do, read the portal's answer.
+    /// A portal that proves nothing is not trusted: nothing is sent to it.
+    pub async fn handshake(&mut self, role: Role, secret: &str) -> Result<Welcome, LinkError> {
+        let hello = Hello::new(role);
+        self.send(&hello).await?;
+        match self.recv::<HelloReply>().await? {
+            HelloReply::Challenge { nonce, proof } => {
+                if !verify_portal_proof(secret, &hello.nonce, &proof) {
+                    return Err(LinkError::Handshake(
+                        "the portal does not know this game's link secret".into(),
+                    ));
                 }
-                HelloReply::Refused { reason } => return Err(LinkError::Refused(reason)),
-                HelloReply::Challenge { nonce } if !answered => {
-                    let Some(secret) = secret.filter(|s| !s.is_empty()) else {
-                        return Err(LinkError::Refused(
-                            "the portal requires the link secret: set [link] secret".into(),
-                        ));
-                    };
-                    answered = true;
-                    self.send(&Proof {
-                        mac: link_proof(secret, &nonce, role),
-                    })
-                    .await?;
-                }
-                HelloReply::Challenge { .. } => {
-                    return Err(LinkError::Handshake("challenged twice".into()));
-                }
+                self.send(&Proof {
+                    mac: link_proof(secret, &nonce, role),
+                })
+                .await?;
             }
+            HelloReply::Refused { reason } => return Err(LinkError::Refused(reason)),
+            HelloReply::Accepted { .. } => {
+                return Err(LinkError::Handshake(
+                    "the portal did not prove it knows the link secret".into(),
+                ));
+            }
+        }
+        match self.recv::<HelloReply>().await? {
+            HelloReply::Accepted {
+                portal_instance,
+                portal_pid,
+                output_many,
+            } => Ok(Welcome {
+                portal_instance,
+                portal_pid,
+                output_many,
+            }),
+            HelloReply::Refused { reason } => Err(LinkError::Refused(reason)),
+            HelloReply::Challenge { .. } => Err(LinkError::Handshake("challenged twice".into())),
         }
     }
 }
@@ -463,5 +518,67 @@ mod tests {
         let mut big = LinkStream::new(b, 1 << 20);
         big.send(&Msg::text("x".repeat(100_000))).await.unwrap();
         assert!(matches!(small.recv::<Msg>().await, Err(LinkError::Io(_))));
+    }
+
+    /// A portal end over a duplex pipe that answers the hello with `reply`
+    /// (made from the hello), then accepts whatever comes.
+    async fn handshake_against(
+        reply: impl FnOnce(&Hello) -> HelloReply + Send + 'static,
+    ) -> (Result<Welcome, LinkError>, Option<Proof>) {
+        let (a, b) = tokio::io::duplex(1 << 16);
+        let portal = tokio::spawn(async move {
+            let mut ls = LinkStream::new(b, 1 << 16);
+            let hello: Hello = ls.recv().await.unwrap();
+            ls.send(&reply(&hello)).await.unwrap();
+            let proof = ls.recv::<Proof>().await.ok();
+            let _ = ls
+                .send(&HelloReply::Accepted {
+                    portal_instance: 1,
+                    portal_pid: 2,
+                    output_many: true,
+                })
+                .await;
+            proof
+        });
+        let mut peer = LinkStream::new(a, 1 << 16);
+        let r = peer.handshake(Role::Server, "s3cret").await;
+        drop(peer);
+        (r, portal.await.unwrap())
+    }
+
+    #[tokio::test]
+    async fn a_peer_proves_itself_only_to_a_portal_that_proved_itself() {
+        let (ok, proof) = handshake_against(|h| HelloReply::Challenge {
+            nonce: vec![7; 32],
+            proof: portal_proof("s3cret", &h.nonce),
+        })
+        .await;
+        assert!(ok.is_ok(), "{ok:?}");
+        let proof = proof.expect("the peer proved itself");
+        assert!(verify_proof("s3cret", &[7; 32], Role::Server, &proof.mac));
+        // A portal that asks nothing (or proves with another secret) is not trusted,
+        // and is sent no proof.
+        let (r, proof) = handshake_against(|_| HelloReply::Accepted {
+            portal_instance: 1,
+            portal_pid: 2,
+            output_many: true,
+        })
+        .await;
+        assert!(matches!(r, Err(LinkError::Handshake(_))), "{r:?}");
+        assert!(proof.is_none());
+        let (r, proof) = handshake_against(|h| HelloReply::Challenge {
+            nonce: vec![7; 32],
+            proof: portal_proof("another", &h.nonce),
+        })
+        .await;
+        assert!(matches!(r, Err(LinkError::Handshake(_))), "{r:?}");
+        assert!(proof.is_none());
+        // The portal's proof is over the peer's own nonce: a replayed one fails.
+        let (r, _) = handshake_against(|_| HelloReply::Challenge {
+            nonce: vec![7; 32],
+            proof: portal_proof("s3cret", &[1; 32]),
+        })
+        .await;
+        assert!(r.is_err());
     }
 }

@@ -128,6 +128,59 @@ fn walk<'a>(markup: &'a str, mut f: impl FnMut(Piece<'a>)) {
     text(&mut f, &markup[run..]);
 }
 
+/// The most colour and style codes kept in one piece of a player's text.
+pub const MAX_PLAYER_STYLES: usize = 16;
+
+/// A player's text (a `say`, a pose, a channel line) made fit to put inside
+/// the game's own lines: it cannot start a line of its own (`|/`, `|>` become
+/// a space; newlines were removed when it was typed), it keeps at most
+/// [`MAX_PLAYER_STYLES`] colour codes (the rest are dropped, so a line of
+/// codes cannot grow into a page of spans for every listener), and its style
+/// ends with it (a reset is added after it when it styled anything).
+pub fn player_text(markup: &str) -> String {
+    let bytes = markup.as_bytes();
+    let mut out = String::with_capacity(markup.len() + 2);
+    let mut styles = 0;
+    let mut run = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] != b'|' || i + 1 >= bytes.len() {
+            i += 1;
+            continue;
+        }
+        match code(&bytes[i + 1..], Style::default()) {
+            Some((Code::Text("\n" | "    "), used)) => {
+                out.push_str(&markup[run..i]);
+                out.push(' ');
+                i += 1 + used;
+                run = i;
+            }
+            Some((Code::Text(_), used)) => i += 1 + used,
+            Some((Code::Style(_), used)) => {
+                out.push_str(&markup[run..i]);
+                if styles < MAX_PLAYER_STYLES {
+                    out.push_str(&markup[i..i + 1 + used]);
+                }
+                styles += 1;
+                i += 1 + used;
+                run = i;
+            }
+            None => i += 1,
+        }
+    }
+    out.push_str(&markup[run..]);
+    if styles > 0 {
+        out.push_str("|n");
+    }
+    out
+}
+
+/// Text shown to a player exactly as it was typed: every `|` doubled, so no
+/// markup in it takes effect (an unknown command echoed back, a name).
+pub fn escape(text: &str) -> String {
+    text.replace('|', "||")
+}
+
 /// Parses markup into text and style changes.
 pub fn parse(markup: &str) -> Vec<Span> {
     let mut spans = Vec::new();

@@ -420,3 +420,30 @@ fn the_byte_parser_reads_everything_as_the_char_parser_did() {
     checked += 1;
     assert!(checked > 100, "the corpus was found");
 }
+
+#[test]
+fn a_player_s_text_cannot_pass_for_the_game_s_nor_grow_without_bound() {
+    let forged = player_text("hi|/SYSTEM: the server restarts, re-enter your password|>x");
+    assert!(
+        !render(&forged, ColorMode::Plain).contains('\n'),
+        "{forged}"
+    );
+    assert_eq!(
+        strip(&forged),
+        "hi SYSTEM: the server restarts, re-enter your password x"
+    );
+    // Styles end with the text.
+    assert_eq!(player_text("|rred"), "|rred|n");
+    assert_eq!(player_text("plain || bar"), "plain || bar");
+    // A flood of codes keeps a few: the listener's copy stays small.
+    let flood = "|r|g|b|[500".repeat(2000) + "x";
+    let kept = player_text(&flood);
+    assert_eq!(strip(&kept), "x");
+    assert!(
+        to_html(&kept).len() < 2_000,
+        "{} bytes",
+        to_html(&kept).len()
+    );
+    // Escaped text shows as typed.
+    assert_eq!(strip(&escape("|rred|n test")), "|rred|n test");
+}

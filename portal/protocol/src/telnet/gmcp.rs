@@ -128,14 +128,33 @@ pub enum PortalInput {
     Forward(Msg),
 }
 
+/// The most GMCP packages one session may say it supports; more are ignored.
+pub const MAX_SUPPORTS: usize = 64;
+/// The longest package entry taken (`"Char.Vitals 1"`); longer ones are ignored.
+pub const MAX_SUPPORT_LEN: usize = 64;
+/// The longest client name (`Core.Hello`) kept.
+pub const MAX_CLIENT_NAME: usize = 64;
+
+/// Whether a `Core.Supports` entry is one to keep: short, printable.
+fn is_package_entry(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= MAX_SUPPORT_LEN
+        && s.bytes().all(|b| b.is_ascii_graphic() || b == b' ')
+}
+
 /// The GMCP the portal answers itself, for any protocol that carries GMCP:
 /// `Core.Hello` (client name), `Core.Supports.Set/Add/Remove` (tracked per
 /// session), `Core.Ping` (answered). Everything else goes to the server.
 pub fn portal_input(msg: Msg, flags: &mut tavern_shared::session::ProtocolFlags) -> PortalInput {
+    // Bounded, whatever the client sends: at most MAX_SUPPORTS entries, each
+    // short; the flags change (and the server hears of it) only when the set does.
     let strings = |m: &Msg| -> Vec<String> {
         m.args
             .iter()
-            .filter_map(|a| a.as_str().map(str::to_string))
+            .filter_map(|a| a.as_str())
+            .filter(|s| is_package_entry(s))
+            .take(MAX_SUPPORTS)
+            .map(str::to_string)
             .collect()
     };
     let handled = |flags_changed| PortalInput::Handled {
@@ -149,32 +168,47 @@ pub fn portal_input(msg: Msg, flags: &mut tavern_shared::session::ProtocolFlags)
             let Some(c) = client else {
                 return handled(false);
             };
-            flags.client_name = Some(match version {
+            let mut name = match version {
                 Some(v) => format!("{c} {v}"),
                 None => c.to_string(),
-            });
-            handled(true)
+            };
+            name.retain(|ch| !ch.is_control());
+            if let Some((cut, _)) = name.char_indices().nth(MAX_CLIENT_NAME) {
+                name.truncate(cut);
+            }
+            let changed = flags.client_name.as_deref() != Some(name.as_str());
+            flags.client_name = Some(name);
+            handled(changed)
         }
         "supports_set" => {
-            flags.oob_supports = strings(&msg);
-            handled(true)
+            let mut set = strings(&msg);
+            set.dedup();
+            let changed = set != flags.oob_supports;
+            flags.oob_supports = set;
+            handled(changed)
         }
         "supports_add" => {
+            let mut changed = false;
             for s in strings(&msg) {
+                if flags.oob_supports.len() >= MAX_SUPPORTS {
+                    break;
+                }
                 if !flags.oob_supports.contains(&s) {
                     flags.oob_supports.push(s);
+                    changed = true;
                 }
             }
-            handled(true)
+            handled(changed)
         }
         "supports_remove" => {
             let gone = strings(&msg);
+            let before = flags.oob_supports.len();
             // "Char" removes "Char 1" too: entries are matched by package name.
             flags.oob_supports.retain(|s| {
                 let pkg = s.split_whitespace().next().unwrap_or("");
                 !gone.iter().any(|g| g == s || g == pkg)
             });
-            handled(true)
+            handled(flags.oob_supports.len() != before)
         }
         "ping" => PortalInput::Handled {
             flags_changed: false,
@@ -233,6 +267,57 @@ mod tests {
         );
         let m = decode("Comm.Say not json at all");
         assert_eq!(m.args, vec![json!("not json at all")]);
+    }
+
+    #[test]
+    fn a_client_cannot_grow_its_supports_without_bound_nor_make_work_for_nothing() {
+        let mut flags = tavern_shared::session::ProtocolFlags::new();
+        let add = |names: Vec<String>| {
+            let mut m = Msg::new("supports_add");
+            for n in names {
+                m = m.arg(json!(n));
+            }
+            m
+        };
+        let many: Vec<String> = (0..10_000).map(|i| format!("Pkg{i} 1")).collect();
+        for chunk in many.chunks(500) {
+            portal_input(add(chunk.to_vec()), &mut flags);
+        }
+        assert_eq!(flags.oob_supports.len(), MAX_SUPPORTS);
+        // Full: adding more changes nothing, so the server hears nothing.
+        assert_eq!(
+            portal_input(add(vec!["Char 1".into()]), &mut flags),
+            PortalInput::Handled {
+                flags_changed: false,
+                reply: None
+            }
+        );
+        // Long or odd names are not kept.
+        let mut f = tavern_shared::session::ProtocolFlags::new();
+        portal_input(
+            add(vec![
+                "x".repeat(1000),
+                "Bad\u{7}Name 1".into(),
+                "Room 1".into(),
+            ]),
+            &mut f,
+        );
+        assert_eq!(f.oob_supports, vec!["Room 1".to_string()]);
+        // The same set again changes nothing.
+        let set = Msg::new("supports_set").arg(json!("Room 1"));
+        assert_eq!(
+            portal_input(set, &mut f),
+            PortalInput::Handled {
+                flags_changed: false,
+                reply: None
+            }
+        );
+        let hello = Msg::new("hello").kwarg("client", json!("x".repeat(5000)));
+        portal_input(hello, &mut f);
+        assert_eq!(
+            f.client_name.map(|n| n.chars().count()),
+            Some(MAX_CLIENT_NAME)
+        );
     }
 
     #[test]

@@ -99,8 +99,14 @@ impl TelnetProtocol {
     ) -> (Vec<ProtoEvent>, Vec<u8>) {
         let fed = self.telnet.feed(bytes);
         let mut events = Vec::new();
-        // Negotiation answers go out first, uncompressed if compression starts in this batch.
-        let mut plain = fed.reply;
+        // Negotiation answers go out first: through the compressor once
+        // compression is on (everything after its start marker must be), and
+        // plain if it starts in this batch (they go before the marker).
+        let mut plain = if self.deflate.is_some() {
+            self.wire(&fed.reply)
+        } else {
+            fed.reply
+        };
         let mut after = Vec::new();
         for ev in fed.events {
             match ev {

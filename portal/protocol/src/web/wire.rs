@@ -48,6 +48,14 @@ pub enum Frame {
 }
 
 impl WireFormat {
+    /// Every format.
+    pub const ALL: [WireFormat; 4] = [
+        WireFormat::EvenniaV1,
+        WireFormat::MudstandardsJson,
+        WireFormat::MudstandardsGmcp,
+        WireFormat::Terminal,
+    ];
+
     /// The format for the negotiated subprotocol; none means v1, as in Evennia.
     pub fn for_protocol(p: Option<&str>) -> Self {
         match p {

@@ -3,7 +3,7 @@
 //! `typeclass`, with Evennia's syntax.
 
 use crate::commands::{CmdCtx, CmdSet, Command, comma_list};
-use crate::model::locks::LockSet;
+use crate::model::locks::{LockSet, character_locks, default_locks};
 use crate::model::world::{Kind, ObjId, Search, Tag};
 use crate::runtime::create::NewObject;
 
@@ -991,10 +991,53 @@ impl Command for TypeclassCmd {
             .map(|o| o.typeclass.clone())
             .unwrap_or_default();
         let (tc_name, kind) = (tc.name().to_string(), tc.kind());
+        let Some(o) = ctx.server.world.get(obj) else {
+            return;
+        };
+        let (old_kind, account) = (o.kind, o.account);
+        // Another kind of object (a room made a character, say) is another
+        // thing altogether: it takes `control`, not only `edit`; a room
+        // anyone is in stays a room; and the locks become the new kind's.
+        let new_locks = if kind != old_kind {
+            if !ctx.access(obj, "control", false) {
+                ctx.msg(format!(
+                    "You may change {name} only to another {} (changing its kind takes control of it).",
+                    old_kind.as_str()
+                ));
+                return;
+            }
+            if old_kind == Kind::Room
+                && ctx.server.world.contents(obj).iter().any(|&c| {
+                    ctx.server
+                        .world
+                        .get(c)
+                        .is_some_and(|c| c.kind == Kind::Character)
+                })
+            {
+                ctx.msg(format!(
+                    "{name} has characters in it: a room with people in it stays a room."
+                ));
+                return;
+            }
+            let mut locks = match kind {
+                Kind::Character => character_locks(obj, account.unwrap_or(0)),
+                k => default_locks(k),
+            };
+            if let Err(e) = locks.add(tc.locks()) {
+                ctx.msg(format!("The typeclass {tc_name} has bad locks: {e}"));
+                return;
+            }
+            Some(locks)
+        } else {
+            None
+        };
         let reset = ctx.has_switch("reset");
         ctx.server.world.update(obj, |o| {
             o.typeclass = tc_name.clone();
             o.kind = kind;
+            if let Some(l) = new_locks {
+                o.locks = l;
+            }
             if reset {
                 o.db.clear();
                 o.cmdsets.clear();

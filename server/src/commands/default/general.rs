@@ -90,7 +90,8 @@ impl Command for Say {
             ctx.msg("Say what?");
             return;
         }
-        let speech = ctx.args.clone();
+        // A player's words cannot pass for the game's own lines.
+        let speech = tavern_shared::markup::player_text(&ctx.args);
         ctx.server
             .hook(me, "at_say", (), |tc, s| tc.at_say(s, me, &speech));
     }
@@ -116,7 +117,7 @@ impl Command for Pose {
             ctx.msg("What do you want to do?");
             return;
         }
-        let args = ctx.args.clone();
+        let args = tavern_shared::markup::player_text(&ctx.args);
         let sep = if args.starts_with(['\'', ',', ':']) {
             ""
         } else {

@@ -2,7 +2,7 @@
 //! `connect`, `create`, `quit`, `look`, `help`.
 
 use crate::commands::{CmdCtx, CmdSet, Command, split_args};
-use crate::model::names::name_problem_for_players;
+use crate::model::names::{name_key, name_problem_for_players, normalize};
 use crate::model::world::{Account, Kind, Object};
 use crate::runtime::passwords::{hash_password, verify_password};
 use crate::runtime::server::{Completion, Server};
@@ -58,29 +58,55 @@ impl Command for Connect {
     }
 }
 
-/// Checks the credentials off the executor, then logs the session in.
+/// How long a login for an account waits before its password is checked,
+/// after `failures` failed (or still pending) attempts for that account
+/// within the window: nothing up to `free` of them, then 1 s, 2 s, 4 s, ...
+/// up to [`MAX_ACCOUNT_BACKOFF`]. Guessing one account from many addresses
+/// is slowed down; its owner, with the right password, always gets in.
+pub fn account_backoff(failures: usize, free: usize) -> std::time::Duration {
+    if free == 0 || failures < free {
+        return std::time::Duration::ZERO;
+    }
+    let exp = (failures - free).min(16) as u32;
+    std::time::Duration::from_secs(1u64 << exp).min(MAX_ACCOUNT_BACKOFF)
+}
+
+/// The longest wait [`account_backoff`] imposes.
+pub const MAX_ACCOUNT_BACKOFF: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Checks the credentials off the game thread, then logs the session in.
+///
+/// Failed logins are throttled per address (`max_failed_logins` per
+/// `login_window_secs`), counted when an attempt starts, so attempts made
+/// at once cannot slip past the limit; a success is not counted. Per
+/// account, failures only slow further attempts down ([`account_backoff`]).
 fn start_login(server: &mut Server, sessid: SessId, name: String, password: String) {
     let ip = server
         .sessions
         .get(sessid)
         .map(|s| s.ip().to_string())
         .unwrap_or_default();
-    // Failed logins count against the address and against the account name,
-    // so neither many guesses from one place nor one account guessed at from
-    // many places gets far.
-    let account_key = format!("account:{}", name.to_lowercase());
+    let account_key = format!("account:{}", name_key(&name));
     let now = server.now();
-    if !server.login_throttle.allows(&ip, now) || !server.login_throttle.allows(&account_key, now) {
+    if !server.login_throttle.take(&ip, now) {
         server.msg_session(sessid, LOGIN_THROTTLED_MSG);
         return;
     }
+    let free = server.settings.security.max_failed_logins as usize;
+    let delay = account_backoff(server.account_failures.count(&account_key, now), free);
+    server.account_failures.record(&account_key, now);
     let db = server.db.clone();
     let security = server.settings.security.clone();
     server.spawn_for(sessid, async move {
+        if !delay.is_zero() {
+            tokio::time::sleep(delay).await;
+        }
         let found = store::find_account(&db, &name).await;
         let completion: Completion = match found {
             Err(e) => Box::new(move |server: &mut Server| {
                 tracing::error!(sessid, "login failed on the database: {e}");
+                server.login_throttle.forgive(&ip);
+                server.account_failures.forgive(&account_key);
                 server.msg_session(
                     sessid,
                     "The game cannot log you in right now. Please try again.",
@@ -96,6 +122,8 @@ fn start_login(server: &mut Server, sessid: SessId, name: String, password: Stri
                         None => None,
                     };
                     Box::new(move |server: &mut Server| {
+                        server.login_throttle.forgive(&ip);
+                        server.account_failures.forgive(&account_key);
                         // The character may have been created by another process (the CLI).
                         if let Some(c) = character
                             && server.world.get(c.id).is_none()
@@ -106,8 +134,6 @@ fn start_login(server: &mut Server, sessid: SessId, name: String, password: Stri
                     })
                 } else {
                     Box::new(move |server: &mut Server| {
-                        server.login_throttle.record(&ip, server.now());
-                        server.login_throttle.record(&account_key, server.now());
                         server.msg_session(sessid, BAD_LOGIN_MSG);
                     })
                 }
@@ -158,11 +184,12 @@ impl Command for Create {
             .get(ctx.sessid)
             .map(|s| s.ip().to_string())
             .unwrap_or_default();
-        if !ctx.server.creation_throttle.allows(&ip, ctx.server.now()) {
+        // Counted as it starts: creations made at once cannot slip past the limit.
+        if !ctx.server.creation_throttle.take(&ip, ctx.server.now()) {
             ctx.msg(CREATE_THROTTLED_MSG);
             return;
         }
-        let (name, password) = (name.clone(), password.clone());
+        let (name, password) = (normalize(name), password.clone());
         let db = ctx.server.db.clone();
         let security = ctx.server.settings.security.clone();
         let start_room = ctx.server.world.start_room;
@@ -204,7 +231,6 @@ impl Command for Create {
             .await;
             let completion: Completion = Box::new(move |server: &mut Server| match created {
                 Ok((account, character)) => {
-                    server.creation_throttle.record(&ip, server.now());
                     server
                         .world
                         .accounts
@@ -236,11 +262,16 @@ impl Command for Create {
                         ),
                     );
                 }
-                Err(CreateError::Db(DbError::NameTaken(_))) => server.msg_session(
-                    sessid,
-                    format!("Sorry, there is already an account with the name '{name}'."),
-                ),
+                Err(CreateError::Db(DbError::NameTaken(_))) => {
+                    // Nothing was made: the attempt does not count.
+                    server.creation_throttle.forgive(&ip);
+                    server.msg_session(
+                        sessid,
+                        format!("Sorry, there is already an account with the name '{name}'."),
+                    )
+                }
                 Err(e) => {
+                    server.creation_throttle.forgive(&ip);
                     tracing::error!(sessid, "account creation failed: {e}");
                     server.msg_session(
                         sessid,

@@ -229,30 +229,60 @@ async fn sessions_synced_after_a_reload_keep_their_commands() {
 }
 
 #[tokio::test]
-async fn failed_logins_are_throttled_per_address_and_per_account() {
+async fn failed_logins_are_throttled_per_address_as_they_start_and_never_lock_an_owner_out() {
+    use crate::testing::harness::texts_for;
     let mut h = harness_with(crate::Game::new(), |s| {
         s.security.max_failed_logins = 2;
         s.security.login_window_secs = 300;
     })
     .await;
     h.account("Target", &[]).await;
-    // Two wrong guesses from one address...
-    for sessid in [1, 1] {
-        h.connect(sessid);
-        h.input(sessid, "connect Target wrong");
-        let done = h.complete().await;
-        assert!(crate::testing::harness::texts_for(&done, sessid)[0].contains("incorrect"));
+    // Three wrong guesses at once from one address: the third is turned away
+    // before the first two are even checked.
+    for sessid in [10, 11, 12] {
+        h.connect_from(sessid, "10.0.0.1:4000");
     }
-    // ...and that address is turned away, for any account.
     assert!(
-        h.cmd(1, "connect Other x")
+        h.cmd(10, "connect Target wrong1").is_empty(),
+        "being checked"
+    );
+    assert!(
+        h.cmd(11, "connect Target wrong2").is_empty(),
+        "being checked"
+    );
+    assert!(
+        h.cmd(12, "connect Target wrong3")
             .contains("too many connection attempts")
     );
-    // A guess at the same account from another address is turned away too.
-    h.connect(2);
+    for _ in 0..2 {
+        let done = h.complete().await;
+        assert!(
+            texts_for(&done, 10)
+                .iter()
+                .chain(&texts_for(&done, 11))
+                .any(|t| t.contains("incorrect"))
+        );
+    }
+    // ...and that address stays turned away, for any account.
     assert!(
-        h.cmd(2, "connect Target secret")
+        h.cmd(10, "connect Other x")
             .contains("too many connection attempts")
+    );
+    // The owner, from elsewhere, is slowed down by the guesses, not locked out.
+    h.connect(2);
+    let t0 = std::time::Instant::now();
+    assert!(h.cmd(2, "connect Target secret").is_empty());
+    let done = h.complete().await;
+    assert!(
+        texts_for(&done, 2)
+            .join("")
+            .contains("You become |cTarget|n."),
+        "{:?}",
+        texts_for(&done, 2)
+    );
+    assert!(
+        t0.elapsed() >= std::time::Duration::from_secs(1),
+        "the guesses cost a delay"
     );
     // Another account from another address is not affected.
     h.account("Bystander", &[]).await;
@@ -260,8 +290,51 @@ async fn failed_logins_are_throttled_per_address_and_per_account() {
     h.input(3, "connect Bystander secret");
     let done = h.complete().await;
     assert!(
-        crate::testing::harness::texts_for(&done, 3)
+        texts_for(&done, 3)
             .join("")
             .contains("You become |cBystander|n.")
     );
+}
+
+#[test]
+fn the_account_backoff_grows_and_stops_at_its_cap() {
+    use crate::commands::default::unloggedin::{MAX_ACCOUNT_BACKOFF, account_backoff};
+    use std::time::Duration;
+    assert_eq!(account_backoff(1, 2), Duration::ZERO);
+    assert_eq!(account_backoff(2, 2), Duration::from_secs(1));
+    assert_eq!(account_backoff(4, 2), Duration::from_secs(4));
+    assert_eq!(account_backoff(400, 2), MAX_ACCOUNT_BACKOFF);
+    assert_eq!(
+        account_backoff(400, 0),
+        Duration::ZERO,
+        "no throttle, no backoff"
+    );
+}
+
+#[tokio::test]
+async fn account_creations_count_as_they_start() {
+    use crate::testing::harness::texts_for;
+    let mut h = harness_with(crate::Game::new(), |s| {
+        s.security.max_account_creations = 2;
+    })
+    .await;
+    for sessid in [20, 21, 22] {
+        h.connect_from(sessid, "10.0.0.2:4000");
+    }
+    assert!(h.cmd(20, "create Ann1 password1").is_empty());
+    assert!(h.cmd(21, "create Ann2 password1").is_empty());
+    assert!(
+        h.cmd(22, "create Ann3 password1")
+            .contains("creating too many accounts")
+    );
+    let mut made = 0;
+    for _ in 0..2 {
+        let done = h.complete().await;
+        made += [20, 21]
+            .iter()
+            .filter(|&&s| texts_for(&done, s).join("").contains("was created"))
+            .count();
+    }
+    assert_eq!(made, 2);
+    assert_eq!(h.server.world.accounts.len(), 2);
 }

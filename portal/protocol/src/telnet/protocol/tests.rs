@@ -177,6 +177,30 @@ fn mccp2_compresses_everything_after_the_marker() {
 }
 
 #[test]
+fn negotiation_answers_after_the_marker_are_compressed_too() {
+    let mut p = proto();
+    let mut wire = recv(&mut p, &[IAC, DO, Opt::MCCP2]).1;
+    let marker = wire.len();
+    // An option nobody offered, and a window size: answered and heard
+    // inside the compressed stream, never as raw bytes in it.
+    wire.extend(recv(&mut p, &[IAC, DO, 99]).1);
+    wire.extend(p.render(&[Msg::text("after")]));
+    assert!(
+        !wire[marker..].windows(3).any(|w| w == [IAC, WONT, 99]),
+        "a raw answer would break the client's zlib stream"
+    );
+    let mut z = flate2::read::ZlibDecoder::new(&wire[marker..]);
+    let mut plain = Vec::new();
+    let _ = z.read_to_end(&mut plain);
+    let mut want = vec![IAC, WONT, 99];
+    want.extend(b"after\r\n");
+    assert_eq!(
+        plain, want,
+        "one well-formed stream: the refusal, then the text"
+    );
+}
+
+#[test]
 fn the_deflater_exists_only_for_sessions_that_accept_mccp2() {
     let mut p = proto();
     recv(&mut p, &[IAC, DONT, Opt::MCCP2, IAC, DO, Opt::GMCP]);
