@@ -127,6 +127,8 @@ pub struct DatabaseSettings {
     pub url: String,
     /// `[database] max_connections`: Connections in the pool.
     pub max_connections: u32,
+    /// `[database] commit_interval_ms`: Milliseconds at least between the starts of two write-behind commits (group commit: under load, what changed meanwhile goes in the next one).
+    pub commit_interval_ms: u64,
 }
 
 /// `[server]`: accounts, characters and multisession.
@@ -275,6 +277,11 @@ impl Settings {
     /// The file where a running portal says where it listens and which pids it has.
     pub fn runtime_file(&self) -> PathBuf {
         self.game.data_dir.join("portal.json")
+    }
+
+    /// The least time between two write-behind commits (`[database] commit_interval_ms`).
+    pub fn commit_interval(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(self.database.commit_interval_ms)
     }
 
     /// Where the logs go: `data_dir/logs`.

@@ -72,7 +72,11 @@ pub(crate) async fn run(settings: Settings, game: Game) -> anyhow::Result<()> {
     let clock = wall_clock();
     let mut server = Server::new(settings.clone(), world, db.clone(), Arc::new(game), clock());
     server.started();
-    let mut driver = Driver::new(server, Persister::start(db.clone()), clock);
+    let mut driver = Driver::new(
+        server,
+        Persister::start(&url, settings.commit_interval()),
+        clock,
+    );
     driver.transmit();
 
     let mut link = Some(
@@ -93,6 +97,10 @@ pub(crate) async fn run(settings: Settings, game: Game) -> anyhow::Result<()> {
                     driver.apply(ev);
                     let mut applied = 1;
                     while applied < MAX_EVENTS_PER_BATCH && driver.server().ready_to_stop().is_none() {
+                        // Answers whose commit has landed go out now, not after this batch.
+                        if applied % 8 == 0 && driver.frames_ready() {
+                            break;
+                        }
                         let Some(ev) = driver.try_event() else { break };
                         driver.apply(ev);
                         applied += 1;

@@ -76,6 +76,8 @@ pub struct World {
     pub flows: std::collections::BTreeMap<String, FlowInstance>,
     dirty_flows: BTreeSet<String>,
     ended_flows: BTreeSet<String>,
+    /// How many changes were made so far (see [`World::change_count`]).
+    changes: u64,
     dirty: BTreeSet<ObjId>,
     /// Objects whose only change since the last take is where they are.
     moved: BTreeSet<ObjId>,
@@ -125,11 +127,19 @@ impl World {
         self.free_ids.len()
     }
 
+    /// How many changes have been made to the world so far: compare two
+    /// readings to know whether something changed in between (the runtime
+    /// holds what an event said until its changes are saved).
+    pub fn change_count(&self) -> u64 {
+        self.changes
+    }
+
     /// Adds a new object to the world (to be written behind) and returns its
     /// id. `None` when no reserved id is left (many thousand objects made within
     /// one moment; the server reserves more in the background).
     pub fn create(&mut self, mut obj: Object) -> Option<ObjId> {
         let id = self.free_ids.pop_front()?;
+        self.changes += 1;
         obj.id = id;
         let loc = obj.location.take();
         self.objects.insert(id, obj);
@@ -142,6 +152,7 @@ impl World {
     /// Removes an object from the world and the database. What it contained
     /// is left nowhere: move it first.
     pub fn delete(&mut self, id: ObjId) -> Option<Object> {
+        self.changes += 1;
         self.move_to(id, None);
         self.touched.insert(id);
         let obj = self.objects.remove(&id)?;
@@ -157,6 +168,7 @@ impl World {
         match self.accounts.get_mut(&id) {
             Some(a) => {
                 f(a);
+                self.changes += 1;
                 self.dirty_accounts.insert(id);
                 true
             }
@@ -192,6 +204,7 @@ impl World {
         match self.objects.get_mut(&id) {
             Some(o) => {
                 f(o);
+                self.changes += 1;
                 self.dirty.insert(id);
                 self.moved.remove(&id);
                 self.touched.insert(id);
@@ -226,6 +239,7 @@ impl World {
             return;
         }
         obj.location = dest;
+        self.changes += 1;
         if !self.dirty.contains(&id) {
             self.moved.insert(id);
         }
@@ -260,6 +274,7 @@ impl World {
 
     /// The flow `name` changed (or started): it will be written behind.
     pub fn flow_changed(&mut self, name: &str) {
+        self.changes += 1;
         self.ended_flows.remove(name);
         if !self.dirty_flows.contains(name) {
             self.dirty_flows.insert(name.to_string());
@@ -269,6 +284,7 @@ impl World {
     /// The flow `name` ended (it is no longer in [`World::flows`]): its row
     /// will be deleted.
     pub fn flow_ended(&mut self, name: &str) {
+        self.changes += 1;
         self.dirty_flows.remove(name);
         self.ended_flows.insert(name.to_string());
     }

@@ -7,20 +7,26 @@
 //! in-process [`TestGame`](crate::testing::TestGame) both drive the server
 //! through it.
 //!
-//! Frames leave in the order they were made: one whose changes are durable
-//! still waits for earlier ones, so a player never sees an answer before an
-//! earlier one, nor one that reports another player's change before that
-//! change is saved.
+//! What follows a change (the ops and acknowledgements of an event that
+//! changed the world, and what the feeds report after it) leaves only once
+//! the persister has committed that change; so does everything after it for
+//! the same session, so a player never sees an answer before an earlier
+//! one. What changed nothing and has nothing held before it for its
+//! sessions leaves at once: a `look` does not wait for somebody else's
+//! `dig` to be saved. (It may show another player's change a moment before
+//! that change is durable; what a player is told they did, and every
+//! acknowledgement, never comes before.)
 
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tavern_shared::link::{StopMode, ToPortal};
+use tavern_shared::SessId;
+use tavern_shared::link::{PortalOp, StopMode, ToPortal};
 use tokio::sync::mpsc;
 
-use crate::model::world::Timestamp;
-use crate::runtime::server::{Server, ServerEvent, Task};
+use crate::model::world::{IdMap, Timestamp};
+use crate::runtime::server::{Server, ServerEvent, Task, Transmit};
 use crate::store::persister::{Persister, Ticket};
 
 /// How many events may wait for the game thread.
@@ -53,10 +59,20 @@ pub struct Driver {
     clock: Clock,
     tx: mpsc::Sender<ServerEvent>,
     rx: mpsc::Receiver<ServerEvent>,
-    /// Frames waiting for their changes to be committed, in order.
-    held: VecDeque<(Ticket, Vec<ToPortal>)>,
-    /// Frames that may leave at once (notices).
+    /// Frames waiting for their changes to be committed, in order, with the
+    /// sessions they hold.
+    held: VecDeque<Held>,
+    /// How many held groups hold each session's output.
+    held_sessions: IdMap<SessId, u32>,
+    /// Frames that may leave at once (notices, and what follows no change).
     urgent: Vec<ToPortal>,
+}
+
+/// Frames that wait for a commit, and the sessions whose output waits with them.
+struct Held {
+    ticket: Ticket,
+    frames: Vec<ToPortal>,
+    sessions: Vec<SessId>,
 }
 
 impl Driver {
@@ -71,6 +87,7 @@ impl Driver {
             tx,
             rx,
             held: VecDeque::new(),
+            held_sessions: IdMap::default(),
             urgent: Vec::new(),
         }
     }
@@ -118,19 +135,113 @@ impl Driver {
     /// its frames wait behind them (see [`Driver::ready`]).
     pub fn transmit(&mut self) {
         self.check_store();
-        if let Some(t) = self.server.poll_transmit() {
-            let ticket = self.persister.save(t.changes);
-            if !t.frames.is_empty() {
-                self.held.push_back((ticket, t.frames));
-            }
-            if !t.notices.is_empty() {
-                self.urgent.push(ToPortal::Batch {
-                    ops: t.notices,
-                    acks: Vec::new(),
-                });
-            }
+        if let Some(mut t) = self.server.poll_transmit() {
+            let ticket = self.persister.save(std::mem::take(&mut t.changes));
+            self.sort(t, ticket);
         }
         self.spawn_tasks();
+    }
+
+    /// Sorts a transmit's effects: what follows a change, and whatever comes
+    /// after held output of the same session, waits for `ticket`; the rest
+    /// may leave now.
+    fn sort(&mut self, t: Transmit, ticket: Ticket) {
+        let Transmit {
+            ops,
+            acks,
+            request,
+            notices,
+            ..
+        } = t;
+        if !notices.is_empty() {
+            self.urgent.push(ToPortal::Batch {
+                ops: notices,
+                acks: Vec::new(),
+            });
+        }
+        let mut now_ops = Vec::new();
+        let mut held_ops = Vec::new();
+        let mut held_here: Vec<SessId> = Vec::new();
+        let held_sessions = &self.held_sessions;
+        let is_held =
+            |s: SessId, here: &[SessId]| held_sessions.contains_key(&s) || here.contains(&s);
+        for (op, follows) in ops {
+            match op {
+                PortalOp::OutputMany { sessids, msgs } if !follows => {
+                    let (wait, go): (Vec<SessId>, Vec<SessId>) =
+                        sessids.into_iter().partition(|&s| is_held(s, &held_here));
+                    if !go.is_empty() {
+                        now_ops.push(PortalOp::OutputMany {
+                            sessids: go,
+                            msgs: msgs.clone(),
+                        });
+                    }
+                    if !wait.is_empty() {
+                        held_ops.push(PortalOp::OutputMany {
+                            sessids: wait,
+                            msgs,
+                        });
+                    }
+                }
+                PortalOp::ConnectScreen(_) if !follows => now_ops.push(op),
+                op => {
+                    let sessions = op_sessions(&op);
+                    if follows || sessions.iter().any(|&s| is_held(s, &held_here)) {
+                        for s in sessions {
+                            if !held_here.contains(&s) {
+                                held_here.push(s);
+                            }
+                        }
+                        held_ops.push(op);
+                    } else {
+                        now_ops.push(op);
+                    }
+                }
+            }
+        }
+        let mut now_acks = Vec::new();
+        let mut held_acks = Vec::new();
+        for (s, seq, follows) in acks {
+            if follows || is_held(s, &held_here) {
+                if !held_here.contains(&s) {
+                    held_here.push(s);
+                }
+                held_acks.push((s, seq));
+            } else {
+                now_acks.push((s, seq));
+            }
+        }
+        if !now_ops.is_empty() || !now_acks.is_empty() {
+            self.urgent.push(ToPortal::Batch {
+                ops: now_ops,
+                acks: now_acks,
+            });
+        }
+        let mut frames = Vec::new();
+        if !held_ops.is_empty() || !held_acks.is_empty() {
+            frames.push(ToPortal::Batch {
+                ops: held_ops,
+                acks: held_acks,
+            });
+        }
+        // A stop the game asked for comes after everything it said.
+        if let Some(mode) = request {
+            if frames.is_empty() && self.held.is_empty() {
+                self.urgent.push(ToPortal::Request { mode });
+            } else {
+                frames.push(ToPortal::Request { mode });
+            }
+        }
+        if !frames.is_empty() {
+            for &s in &held_here {
+                *self.held_sessions.entry(s).or_default() += 1;
+            }
+            self.held.push_back(Held {
+                ticket,
+                frames,
+                sessions: held_here,
+            });
+        }
     }
 
     /// Tells the server whether the store takes writes; what that changes
@@ -146,13 +257,30 @@ impl Driver {
     /// are durable, in order; the rest wait.
     pub fn ready(&mut self) -> Vec<ToPortal> {
         let committed = self.persister.committed();
-        let mut out = std::mem::take(&mut self.urgent);
-        while self.held.front().is_some_and(|(t, _)| *t <= committed) {
-            if let Some((_, frames)) = self.held.pop_front() {
-                out.extend(frames);
+        let mut out = Vec::new();
+        while self.held.front().is_some_and(|h| h.ticket <= committed) {
+            if let Some(h) = self.held.pop_front() {
+                out.extend(h.frames);
+                for s in h.sessions {
+                    if let Some(n) = self.held_sessions.get_mut(&s) {
+                        *n -= 1;
+                        if *n == 0 {
+                            self.held_sessions.remove(&s);
+                        }
+                    }
+                }
             }
         }
+        // What was released above was held before anything now ready: it goes first.
+        out.append(&mut self.urgent);
         out
+    }
+
+    /// Whether held frames have become ready (their commit landed): a busy
+    /// loop applying events should stop and send them.
+    pub fn frames_ready(&self) -> bool {
+        let committed = self.persister.committed();
+        self.held.front().is_some_and(|h| h.ticket <= committed) || !self.urgent.is_empty()
     }
 
     /// Whether frames wait for a commit.
@@ -190,14 +318,9 @@ impl Driver {
     /// The last frames before the server exits: the final transmit (every
     /// session's state), once everything is durable.
     pub async fn finish(&mut self, mode: StopMode) -> Vec<ToPortal> {
-        let t = self.server.final_transmit(mode);
-        let ticket = self.persister.save(t.changes);
-        self.held.push_back((ticket, t.frames));
-        self.urgent
-            .extend((!t.notices.is_empty()).then_some(ToPortal::Batch {
-                ops: t.notices,
-                acks: Vec::new(),
-            }));
+        let mut t = self.server.final_transmit(mode);
+        let ticket = self.persister.save(std::mem::take(&mut t.changes));
+        self.sort(t, ticket);
         self.flush().await
     }
 
@@ -205,6 +328,16 @@ impl Driver {
         while let Some(task) = self.server.poll_task() {
             spawn_task(task, self.tx.clone());
         }
+    }
+}
+
+/// The sessions an op is for.
+fn op_sessions(op: &PortalOp) -> Vec<SessId> {
+    match op {
+        PortalOp::Output { sessid, .. } | PortalOp::Disconnect { sessid, .. } => vec![*sessid],
+        PortalOp::OutputMany { sessids, .. } => sessids.clone(),
+        PortalOp::SyncSession(sync) => vec![sync.sessid],
+        PortalOp::ConnectScreen(_) => Vec::new(),
     }
 }
 
@@ -264,7 +397,11 @@ mod tests {
             clock(),
         );
         server.started();
-        let mut d = Driver::new(server, Persister::start(db.clone()), clock);
+        let mut d = Driver::new(
+            server,
+            Persister::start(&url, std::time::Duration::from_millis(5)),
+            clock,
+        );
         d.transmit();
         d.flush().await;
         for sessid in [1, 2] {
@@ -298,10 +435,10 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn frames_leave_only_once_the_changes_they_report_are_committed_and_in_order() {
+    async fn what_follows_a_change_leaves_once_it_is_committed_and_each_session_in_order() {
         let (mut d, other, _dir) = driver().await;
         let lock = store::begin_write(&other).await.unwrap();
-        // Session 1's command changes the world; session 2's only reads it.
+        // Game code makes a lamp and tells session 1.
         let room = d.server().world.start_room;
         let made = d
             .server_mut()
@@ -309,21 +446,31 @@ mod tests {
         assert!(made.is_ok());
         d.server_mut().msg_session(1, "You make a lamp.");
         d.transmit();
-        d.apply(ServerEvent::Link(ToServer::Input {
-            sessid: 2,
-            seq: 1,
-            msg: Msg::text("look"),
-        }));
-        d.transmit();
         assert!(d.holding());
+        let look = |d: &mut Driver, sessid, seq| {
+            d.apply(ServerEvent::Link(ToServer::Input {
+                sessid,
+                seq,
+                msg: Msg::text("look"),
+            }));
+            d.transmit();
+            d.ready()
+        };
+        // Session 2 changed nothing, and waits behind nothing: answered at once.
+        let now = look(&mut d, 2, 1);
         assert!(
-            d.ready().is_empty(),
-            "nothing leaves while the lamp is not saved, not even the look after it"
+            texts(&now).iter().any(|t| t.contains("Welcome to")),
+            "{now:?}"
         );
-        // The write lock goes: the lamp is saved, then both frames leave, in order.
+        // Session 1's look comes after what it was told of the lamp: it waits.
+        assert!(
+            look(&mut d, 1, 1).is_empty(),
+            "nothing passes the unsaved lamp"
+        );
+        // The write lock goes: the lamp is saved, then session 1 hears, in order.
         lock.rollback().await.unwrap();
         let mut got = Vec::new();
-        drive_until(&mut d, &mut got, 2).await;
+        drive_until(&mut d, &mut got, 1).await;
         let said = texts(&got);
         assert_eq!(said.first().map(String::as_str), Some("You make a lamp."));
         assert!(said.iter().any(|t| t.contains("Welcome to")), "{said:?}");
@@ -332,14 +479,18 @@ mod tests {
             rows.iter().any(|r| r.key == "lamp"),
             "the lamp is in the database"
         );
-        let acks = got.iter().find_map(|f| match f {
-            ToPortal::Batch { acks, .. } if !acks.is_empty() => Some(acks.clone()),
-            _ => None,
-        });
+        let acks: Vec<(u64, u64)> = got
+            .iter()
+            .filter_map(|f| match f {
+                ToPortal::Batch { acks, .. } => Some(acks.clone()),
+                _ => None,
+            })
+            .flatten()
+            .collect();
         assert_eq!(
             acks,
-            Some(vec![(2, 1)]),
-            "the look is acknowledged with its answer"
+            vec![(1, 1)],
+            "session 1's look is acknowledged with its answer"
         );
     }
 

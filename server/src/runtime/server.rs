@@ -60,18 +60,53 @@ pub enum ServerEvent {
     },
 }
 
-/// What the server has to send: the changes to write, and the frames to
-/// send once they are durable (a player is never told of a change a crash
-/// could still undo, and their input is acknowledged only with its answer).
+/// What the server has to send: the changes to write, and what to tell the
+/// portal. Each op and acknowledgement says whether it *follows a change*:
+/// it was made by an event that changed the world, so it must not leave
+/// before those changes are durable (a player is never told of a change a
+/// crash could still undo, and an input is acknowledged only with its
+/// answer). The driver holds those, and keeps each session's output in
+/// order behind them.
 #[derive(Debug, Default)]
 pub struct Transmit {
     /// The world's changes since the last transmit.
     pub changes: Changes,
-    /// Frames for the portal, in order.
-    pub frames: Vec<ToPortal>,
+    /// Effects for the portal, in order; `true`: it follows a change.
+    pub ops: Vec<(PortalOp, bool)>,
+    /// Acknowledged inputs `(session, seq)`; `true`: it follows a change.
+    pub acks: Vec<(SessId, u64, bool)>,
+    /// A reload, reset or shutdown the game asked for (after the effects).
+    pub request: Option<StopMode>,
     /// Notices that report nothing saved or unsaved (the game cannot save
     /// right now): they may leave at once, ahead of held frames.
     pub notices: Vec<PortalOp>,
+}
+
+impl Transmit {
+    /// Everything, as frames in order, without telling what follows a change
+    /// (for whoever sends it all at once, after a flush).
+    pub fn into_frames(self) -> Vec<ToPortal> {
+        let mut frames = Vec::new();
+        if !self.ops.is_empty() || !self.acks.is_empty() {
+            frames.push(ToPortal::Batch {
+                ops: self.ops.into_iter().map(|(op, _)| op).collect(),
+                acks: self.acks.into_iter().map(|(s, q, _)| (s, q)).collect(),
+            });
+        }
+        if let Some(mode) = self.request {
+            frames.push(ToPortal::Request { mode });
+        }
+        frames
+    }
+}
+
+/// Where the event being handled began: what it adds after this follows a
+/// change if the world changed in it.
+#[derive(Debug, Default)]
+struct EventMark {
+    ops_from: usize,
+    changes_at: u64,
+    acks: Vec<SessId>,
 }
 
 /// The line clients send to keep a connection alive (Evennia's
@@ -139,7 +174,11 @@ pub struct Server {
     pub flows: crate::runtime::flows::FlowRuntime,
     /// Effects of the current event, sent to the portal when it is done.
     ops: Vec<PortalOp>,
-    acks: IdMap<SessId, u64>,
+    /// Per op: whether it follows a change.
+    op_follows_change: Vec<bool>,
+    /// Per session: the last input acknowledged, and whether that follows a change.
+    acks: IdMap<SessId, (u64, bool)>,
+    event: EventMark,
     /// Work handed out by [`Server::poll_task`] and not yet done.
     pub(crate) inflight: usize,
     tasks: Vec<Task>,
@@ -192,7 +231,9 @@ impl Server {
             connect_screen,
             flows: Default::default(),
             ops: Vec::new(),
+            op_follows_change: Vec::new(),
             acks: IdMap::default(),
+            event: EventMark::default(),
             inflight: 0,
             tasks: Vec::new(),
             saving: true,
@@ -247,6 +288,7 @@ impl Server {
     /// then transmits once).
     pub fn handle(&mut self, ev: ServerEvent, now: Timestamp) {
         self.now = self.now.max(now);
+        self.close_span();
         match ev {
             ServerEvent::Link(msg) => self.link_message(msg),
             ServerEvent::Done { sessid, completion } => {
@@ -265,13 +307,50 @@ impl Server {
             }
         }
         self.flush_flows();
+        self.close_span();
+    }
+
+    /// Closes the span of activity since the last one closed (an event, or
+    /// game code run between events): if the world changed in it, its ops
+    /// and acknowledgements follow a change. A new span starts.
+    fn close_span(&mut self) {
+        if self.world.change_count() != self.event.changes_at {
+            for f in &mut self.op_follows_change[self.event.ops_from..] {
+                *f = true;
+            }
+            for s in std::mem::take(&mut self.event.acks) {
+                if let Some(a) = self.acks.get_mut(&s) {
+                    a.1 = true;
+                }
+            }
+        }
+        self.event = EventMark {
+            ops_from: self.ops.len(),
+            changes_at: self.world.change_count(),
+            acks: Vec::new(),
+        };
+    }
+
+    /// Acknowledges a session's input up to `seq`.
+    fn ack(&mut self, sessid: SessId, seq: u64) {
+        let a = self.acks.entry(sessid).or_insert((seq, false));
+        a.0 = seq;
+        self.event.acks.push(sessid);
+    }
+
+    /// Adds an op (it follows a change if its event makes one).
+    fn push_op(&mut self, op: PortalOp) {
+        self.ops.push(op);
+        self.op_follows_change.push(false);
     }
 
     /// Fires what fell due by `now` (flow timeouts).
     pub fn handle_timeout(&mut self, now: Timestamp) {
         self.now = self.now.max(now);
+        self.close_span();
         self.flow_tick();
         self.flush_flows();
+        self.close_span();
     }
 
     /// When [`handle_timeout`](Self::handle_timeout) should be called next.
@@ -411,7 +490,7 @@ impl Server {
             }
         }
         let screen = self.connect_screen.clone();
-        self.ops.push(PortalOp::ConnectScreen(screen));
+        self.push_op(PortalOp::ConnectScreen(screen));
         // The sessions are back: flows go on where they were, and timeouts
         // that fell due meanwhile fire now, with someone to hear them.
         self.resume_flows();
@@ -425,7 +504,7 @@ impl Server {
     fn input(&mut self, sessid: SessId, seq: u64, msg: Msg) {
         let Some(s) = self.sessions.get_mut(sessid) else {
             // The session is gone; nothing to do but say it is done.
-            self.acks.insert(sessid, seq);
+            self.ack(sessid, seq);
             return;
         };
         if s.busy.is_some() || !s.held.is_empty() || self.stopping.is_some() || !self.saving {
@@ -464,11 +543,11 @@ impl Server {
         }
         match self.sessions.get_mut(sessid) {
             Some(s) if s.busy.is_none() => {
-                self.acks.insert(sessid, seq);
+                self.ack(sessid, seq);
             }
             Some(s) => s.busy = Some(seq),
             None => {
-                self.acks.insert(sessid, seq);
+                self.ack(sessid, seq);
             }
         }
     }
@@ -512,7 +591,7 @@ impl Server {
             return;
         };
         if let Some(seq) = s.busy.take() {
-            self.acks.insert(sessid, seq);
+            self.ack(sessid, seq);
         }
         while self.stopping.is_none() && self.saving {
             let Some(s) = self.sessions.get_mut(sessid) else {
@@ -535,13 +614,16 @@ impl Server {
 
     /// Sends any message (text, prompt, out-of-band) to one session.
     pub fn send_msg(&mut self, sessid: SessId, msg: Msg) {
-        if let Some(PortalOp::Output { sessid: last, msgs }) = self.ops.last_mut()
+        // Messages of one event to one session share an op (not across
+        // events: each event's ops may or may not follow a change).
+        if self.ops.len() > self.event.ops_from
+            && let Some(PortalOp::Output { sessid: last, msgs }) = self.ops.last_mut()
             && *last == sessid
         {
             msgs.push(msg);
             return;
         }
-        self.ops.push(PortalOp::Output {
+        self.push_op(PortalOp::Output {
             sessid,
             msgs: vec![msg],
         });
@@ -554,16 +636,17 @@ impl Server {
             [] => {}
             [one] => self.send_msg(*one, msg),
             _ => {
-                if let Some(PortalOp::OutputMany {
-                    sessids: last,
-                    msgs,
-                }) = self.ops.last_mut()
+                if self.ops.len() > self.event.ops_from
+                    && let Some(PortalOp::OutputMany {
+                        sessids: last,
+                        msgs,
+                    }) = self.ops.last_mut()
                     && last == sessids
                 {
                     msgs.push(msg);
                     return;
                 }
-                self.ops.push(PortalOp::OutputMany {
+                self.push_op(PortalOp::OutputMany {
                     sessids: sessids.to_vec(),
                     msgs: vec![msg],
                 });
@@ -581,7 +664,7 @@ impl Server {
         }
         self.temp_cmdsets.remove(&Holder::Session(sessid));
         if self.sessions.remove(sessid).is_some() {
-            self.ops.push(PortalOp::Disconnect { sessid, reason });
+            self.push_op(PortalOp::Disconnect { sessid, reason });
         }
     }
 
@@ -642,10 +725,12 @@ impl Server {
                 PortalOp::SyncSession(Box::new(s.sync.clone()))
             })
             .collect();
-        self.ops.extend(syncs);
+        for op in syncs {
+            self.push_op(op);
+        }
         let mut t = self.poll_transmit().unwrap_or_default();
         // The stop's own request (if the game asked for it) has been carried out.
-        t.frames.retain(|f| !matches!(f, ToPortal::Request { .. }));
+        t.request = None;
         t
     }
 
@@ -653,39 +738,53 @@ impl Server {
     /// and the frames to send once they are durable. None when there is
     /// neither.
     pub fn poll_transmit(&mut self) -> Option<Transmit> {
+        // What game code did between events is a span of its own; what the
+        // flows and the live-data feeds say now reflects every change of the
+        // batch: it follows a change if there was one.
+        self.close_span();
         self.flush_flows();
         self.flows_changes_seen();
         self.feed_pass();
         let changes = self.world.take_changes(self.now);
         for id in self.sessions.settle() {
             if let Some(s) = self.sessions.get(id) {
-                self.ops
-                    .push(PortalOp::SyncSession(Box::new(s.sync.clone())));
+                let op = PortalOp::SyncSession(Box::new(s.sync.clone()));
+                self.push_op(op);
             }
         }
-        let mut frames: Vec<ToPortal> = self.batch().into_iter().collect();
-        // Effects first (the player sees the command answered), then the request.
-        if let Some(mode) = self.requested.take() {
-            frames.push(ToPortal::Request { mode });
+        if !changes.is_empty() {
+            for f in &mut self.op_follows_change[self.event.ops_from..] {
+                *f = true;
+            }
         }
+        let ops: Vec<(PortalOp, bool)> = std::mem::take(&mut self.ops)
+            .into_iter()
+            .zip(std::mem::take(&mut self.op_follows_change))
+            .collect();
+        let acks: Vec<(SessId, u64, bool)> =
+            self.acks.drain().map(|(s, (q, f))| (s, q, f)).collect();
+        self.event = EventMark {
+            ops_from: 0,
+            changes_at: self.world.change_count(),
+            acks: Vec::new(),
+        };
+        // Effects first (the player sees the command answered), then the request.
+        let request = self.requested.take();
         let notices = std::mem::take(&mut self.notices);
-        if frames.is_empty() && changes.is_empty() && notices.is_empty() {
+        if ops.is_empty()
+            && acks.is_empty()
+            && request.is_none()
+            && changes.is_empty()
+            && notices.is_empty()
+        {
             return None;
         }
         Some(Transmit {
             changes,
-            frames,
+            ops,
+            acks,
+            request,
             notices,
-        })
-    }
-
-    fn batch(&mut self) -> Option<ToPortal> {
-        if self.ops.is_empty() && self.acks.is_empty() {
-            return None;
-        }
-        Some(ToPortal::Batch {
-            ops: std::mem::take(&mut self.ops),
-            acks: self.acks.drain().collect(),
         })
     }
 }

@@ -15,6 +15,7 @@ mod load;
 pub mod migration;
 pub mod persister;
 mod rows;
+mod writes;
 
 use std::time::Duration;
 
@@ -51,9 +52,7 @@ pub enum DbError {
     NoAccount(i64),
 }
 
-/// Opens the database named by `url`, creating an SQLite file if needed, and
-/// applies every pending migration.
-pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnection, DbError> {
+fn options(url: &str, max_connections: u32) -> ConnectOptions {
     let mut opts = ConnectOptions::new(url.to_string());
     opts.max_connections(max_connections.max(1))
         .min_connections(1)
@@ -69,6 +68,19 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnecti
                 .busy_timeout(Duration::from_secs(10))
                 .create_if_missing(true)
         });
+    opts
+}
+
+/// A connection of its own for the persister (one: its scripts and their
+/// rollbacks go to the same connection). The schema is there already.
+pub async fn connect_writer(url: &str) -> Result<DatabaseConnection, DbError> {
+    Ok(Database::connect(options(url, 1)).await?)
+}
+
+/// Opens the database named by `url`, creating an SQLite file if needed, and
+/// applies every pending migration.
+pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnection, DbError> {
+    let opts = options(url, max_connections);
     let db = Database::connect(opts).await?;
     // Two processes may migrate at once (a starting server and `tavern account
     // create`). Each migration is one transaction, so the loser rolls back
@@ -228,32 +240,25 @@ async fn existing_start_room<C: ConnectionTrait>(db: &C) -> Result<Option<i64>, 
     Ok(None)
 }
 
-/// Inserts or updates one object.
-/// Rows per statement when writing many (well under both backends' limits on bound values).
-const ROWS_PER_STATEMENT: usize = 64;
+/// Runs writes one statement at a time, values bound, on `db` (a
+/// connection or the caller's transaction).
+async fn execute_writes<C: ConnectionTrait>(
+    db: &C,
+    writes: Vec<writes::Write>,
+) -> Result<(), DbError> {
+    let backend = db.get_database_backend();
+    for w in writes {
+        db.execute_raw(w.statement(backend)).await?;
+    }
+    Ok(())
+}
 
 /// Writes where objects are (their only change), many per statement.
 pub async fn move_objects<C: ConnectionTrait>(
     db: &C,
     moves: &[(i64, Option<i64>)],
 ) -> Result<(), DbError> {
-    use object::Column as C;
-    use sea_orm::sea_query::{CaseStatement, Expr, ExprTrait, Query};
-    for chunk in moves.chunks(ROWS_PER_STATEMENT * 4) {
-        let mut case = CaseStatement::new();
-        for &(id, location) in chunk {
-            case = case.case(Expr::col(C::Id).eq(id), Expr::val(location));
-        }
-        let case = case.finally(Expr::col(C::LocationId));
-        let stmt = Query::update()
-            .table(object::Entity)
-            .value(C::LocationId, case)
-            .and_where(Expr::col(C::Id).is_in(chunk.iter().map(|(id, _)| *id)))
-            .to_owned();
-        db.execute_raw(db.get_database_backend().build(&stmt))
-            .await?;
-    }
-    Ok(())
+    execute_writes(db, writes::move_objects(moves)).await
 }
 
 /// Writes (inserts or replaces) objects' rows, many per statement.
@@ -261,58 +266,17 @@ pub async fn save_objects<C: ConnectionTrait>(
     db: &C,
     rows: Vec<object::Model>,
 ) -> Result<(), DbError> {
-    let mut rows = rows.into_iter().peekable();
-    while rows.peek().is_some() {
-        let chunk: Vec<object::ActiveModel> = rows
-            .by_ref()
-            .take(ROWS_PER_STATEMENT)
-            .map(|m| sea_orm::ActiveModelTrait::reset_all(object::ActiveModel::from(m)))
-            .collect();
-        object::Entity::insert_many(chunk)
-            .on_conflict(object_upsert())
-            .exec_without_returning(db)
-            .await?;
-    }
-    Ok(())
-}
-
-fn object_upsert() -> OnConflict {
-    use object::Column as C;
-    OnConflict::column(C::Id)
-        .update_columns([
-            C::Key,
-            C::Typeclass,
-            C::LocationId,
-            C::HomeId,
-            C::DestinationId,
-            C::AccountId,
-            C::Description,
-            C::Attributes,
-            C::Kind,
-            C::Aliases,
-            C::Tags,
-            C::Permissions,
-            C::Locks,
-            C::Cmdsets,
-        ])
-        .to_owned()
+    execute_writes(db, writes::upsert_objects(rows)).await
 }
 
 /// Writes (inserts or replaces) one object's row.
 pub async fn save_object<C: ConnectionTrait>(db: &C, m: object::Model) -> Result<(), DbError> {
-    let am: object::ActiveModel = m.into();
-    let am = sea_orm::ActiveModelTrait::reset_all(am);
-    object::Entity::insert(am)
-        .on_conflict(object_upsert())
-        .exec_without_returning(db)
-        .await?;
-    Ok(())
+    save_objects(db, vec![m]).await
 }
 
 /// Deletes one object's row.
 pub async fn delete_object<C: ConnectionTrait>(db: &C, id: i64) -> Result<(), DbError> {
-    object::Entity::delete_by_id(id).exec(db).await?;
-    Ok(())
+    execute_writes(db, writes::delete_objects(&[id])).await
 }
 
 /// Every object's row.
@@ -436,17 +400,7 @@ pub struct AccountRow {
 
 /// Writes the columns of an account the running server changes.
 pub async fn save_account_row<C: ConnectionTrait>(db: &C, row: AccountRow) -> Result<(), DbError> {
-    let am = account::ActiveModel {
-        id: Set(row.id),
-        is_superuser: Set(row.is_superuser),
-        last_puppet: Set(row.last_puppet),
-        permissions: Set(row.permissions),
-        attributes: Set(row.attributes),
-        cmdsets: Set(row.cmdsets),
-        ..Default::default()
-    };
-    account::Entity::update(am).exec(db).await?;
-    Ok(())
+    execute_writes(db, writes::update_accounts(vec![row])).await
 }
 
 /// Replaces an account's password hash; durable when this returns.
@@ -524,26 +478,7 @@ pub async fn write_flows<C: ConnectionTrait>(
     rows: Vec<flow_instance::Model>,
     deleted: Vec<String>,
 ) -> Result<(), DbError> {
-    use flow_instance::Column as C;
-    for row in rows {
-        let am: flow_instance::ActiveModel = row.into();
-        let am = sea_orm::ActiveModelTrait::reset_all(am);
-        flow_instance::Entity::insert(am)
-            .on_conflict(
-                OnConflict::column(C::Name)
-                    .update_columns([C::Definition, C::Data, C::UpdatedAt])
-                    .to_owned(),
-            )
-            .exec_without_returning(txn)
-            .await?;
-    }
-    if !deleted.is_empty() {
-        flow_instance::Entity::delete_many()
-            .filter(C::Name.is_in(deleted))
-            .exec(txn)
-            .await?;
-    }
-    Ok(())
+    execute_writes(txn, writes::write_flows(rows, deleted)).await
 }
 
 /// Deletes a help topic; whether there was one. Durable when this returns.

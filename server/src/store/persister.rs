@@ -13,12 +13,12 @@
 
 use std::time::Duration;
 
-use sea_orm::{DatabaseConnection, DatabaseTransaction};
+use sea_orm::{ConnectionTrait, DatabaseConnection};
 use tokio::sync::{mpsc, watch};
 use tracing::{error, info};
 
 use crate::model::world::{Account, Changes, Object};
-use crate::store::{self, AccountRow, flow_instance, object};
+use crate::store::{self, AccountRow, flow_instance, object, writes};
 
 /// A number the persister gives each handed-over batch of changes, in order.
 pub type Ticket = u64;
@@ -40,11 +40,35 @@ pub struct Persister {
 }
 
 impl Persister {
-    /// Starts the writer task on the current tokio runtime.
-    pub fn start(db: DatabaseConnection) -> Self {
+    /// Starts the writer on a thread of its own, with a runtime of its own:
+    /// its round trips to the database and its encoding of rows never wait
+    /// for the game loop to yield (on the game's single-threaded runtime
+    /// they did, and every answer held for a commit waited with them).
+    /// It ends when the persister is dropped, after writing what it was given.
+    ///
+    /// It writes through a connection of its own to the database at `url`
+    /// (whose schema is in place), each commit one script in one round trip.
+    pub fn start(url: &str, commit_interval: Duration) -> Self {
         let (tx, rx) = mpsc::unbounded_channel();
         let (done, status) = watch::channel(Status::default());
-        tokio::spawn(run(db, rx, done));
+        let url = url.to_string();
+        let spawned = std::thread::Builder::new()
+            .name("tavern-persister".into())
+            .spawn(move || {
+                match tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    Ok(rt) => rt.block_on(async move {
+                        let db = connect_until_done(&url, &done).await;
+                        run(db, rx, done, commit_interval).await
+                    }),
+                    Err(e) => error!("cannot start the persister's runtime: {e}"),
+                }
+            });
+        if let Err(e) = spawned {
+            error!("cannot start the persister's thread: {e}");
+        }
         Self {
             tx,
             last: 0,
@@ -99,12 +123,40 @@ impl Persister {
     }
 }
 
+/// Connects, retrying (and saying writes fail) until the database answers.
+async fn connect_until_done(url: &str, status: &watch::Sender<Status>) -> DatabaseConnection {
+    let mut delay = Duration::from_millis(100);
+    loop {
+        match store::connect_writer(url).await {
+            Ok(db) => {
+                status.send_modify(|s| s.failing = false);
+                return db;
+            }
+            Err(e) => {
+                error!("the persister cannot reach the database, retrying: {e}");
+                status.send_modify(|s| s.failing = true);
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(5));
+            }
+        }
+    }
+}
+
 async fn run(
     db: DatabaseConnection,
     mut rx: mpsc::UnboundedReceiver<(Ticket, Changes)>,
     status: watch::Sender<Status>,
+    commit_interval: Duration,
 ) {
+    let mut last_start: Option<tokio::time::Instant> = None;
     while let Some(first) = rx.recv().await {
+        // Group commit: at most one commit per interval. A quiet game's
+        // change is written at once; a busy one's waits a moment and goes
+        // with everything else changed meanwhile.
+        if let Some(t) = last_start {
+            tokio::time::sleep_until(t + commit_interval).await;
+        }
+        last_start = Some(tokio::time::Instant::now());
         let mut batch = Batch::default();
         let mut last = first.0;
         batch.add(first.1);
@@ -114,7 +166,13 @@ async fn run(
             batch.add(changes);
         }
         if !batch.is_empty() {
+            let t0 = std::time::Instant::now();
             write_until_done(&db, &batch, &status).await;
+            tracing::debug!(
+                rows = batch.len(),
+                took_us = t0.elapsed().as_micros() as u64,
+                "batch written"
+            );
         }
         status.send_replace(Status {
             committed: last,
@@ -209,39 +267,33 @@ async fn write_until_done(db: &DatabaseConnection, rows: &Batch, status: &watch:
     }
 }
 
+/// Writes a batch as one transaction, sent as one script: one round trip to
+/// the database per commit (each round trip waits for another thread to be
+/// scheduled, and on a busy machine those waits were most of a commit's time).
 async fn write(db: &DatabaseConnection, batch: &Batch) -> Result<(), store::DbError> {
-    let txn = store::begin_write(db).await?;
-    match write_in(&txn, batch).await {
-        // A commit that fails (a full disk) is a failure like any other.
-        Ok(()) => Ok(txn.commit().await?),
-        Err(e) => {
-            // Roll back at once: a transaction left open holds SQLite's write
-            // lock, and every other writer would then fail with "locked".
-            let _ = txn.rollback().await;
-            Err(e)
-        }
-    }
-}
-
-async fn write_in(txn: &DatabaseTransaction, batch: &Batch) -> Result<(), store::DbError> {
-    store::save_objects(
-        txn,
-        batch.objects.values().map(object::Model::from).collect(),
-    )
-    .await?;
+    let mut w = writes::upsert_objects(batch.objects.values().map(object::Model::from).collect());
     let moves: Vec<(i64, Option<i64>)> = batch.moves.iter().map(|(&id, &l)| (id, l)).collect();
-    store::move_objects(txn, &moves).await?;
-    for id in &batch.deleted {
-        store::delete_object(txn, *id).await?;
-    }
-    for a in batch.accounts.values() {
-        store::save_account_row(txn, AccountRow::from(a)).await?;
-    }
-    store::write_flows(
-        txn,
+    w.extend(writes::move_objects(&moves));
+    let deleted: Vec<i64> = batch.deleted.iter().copied().collect();
+    w.extend(writes::delete_objects(&deleted));
+    w.extend(writes::update_accounts(
+        batch.accounts.values().map(AccountRow::from).collect(),
+    ));
+    w.extend(writes::write_flows(
         batch.flows.values().cloned().collect(),
         batch.flows_deleted.iter().cloned().collect(),
-    )
-    .await?;
-    Ok(())
+    ));
+    let script = writes::script(db.get_database_backend(), &w);
+    match db.execute_unprepared(&script).await {
+        // The commit is the script's last statement: a commit that fails (a
+        // full disk) is an error like any other.
+        Ok(_) => Ok(()),
+        Err(e) => {
+            // Roll back at once (the persister's only connection): a
+            // transaction left open holds SQLite's write lock, and every
+            // other writer would then fail with "locked".
+            let _ = db.execute_unprepared("ROLLBACK").await;
+            Err(e.into())
+        }
+    }
 }

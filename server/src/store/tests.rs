@@ -251,3 +251,73 @@ async fn flows_are_saved_replaced_and_deleted(db: DatabaseConnection) {
 async fn flows() {
     each_backend("flows", flows_are_saved_replaced_and_deleted).await;
 }
+
+/// The persister writes each commit as one script with the values written
+/// in: whatever players typed must come back exactly, on both backends.
+async fn the_persister_writes_any_text_exactly(url: String) {
+    use crate::model::flows::{Action, FlowDef, FlowInstance, Owner};
+    use crate::model::world::{Changes, Kind, Object};
+    use crate::store::persister::Persister;
+    let db = connect(&url, 2).await.unwrap();
+    let room = ensure_start_room(&db).await.unwrap();
+    let first = reserve_ids(&db, 3).await.unwrap();
+    let hostile = [
+        "O'Brien said \"hi\"; DROP TABLE objects; --",
+        "back\\slash \\' \\\\ and a\nnewline\ttab",
+        "Élodie 😀 \u{2028} $1 ?1 :name @x",
+    ];
+    let objects: Vec<Object> = hostile
+        .iter()
+        .enumerate()
+        .map(|(i, text)| {
+            let mut o = Object::new(first + i as i64, text, "thing", Kind::Thing);
+            o.desc = text.repeat(3);
+            o.location = Some(room);
+            o.set_attr("said", *text);
+            o.aliases = vec![text.to_string()];
+            o
+        })
+        .collect();
+    let def = FlowDef::new("d").state("START", [Action::timeout("5", "START")]);
+    let mut flow = FlowInstance::new(&def, "q'uest\\1", Owner::Game, Default::default(), 1);
+    flow.vars
+        .insert("note".into(), serde_json::json!(hostile[1]));
+    let mut p = Persister::start(&url, std::time::Duration::from_millis(1));
+    p.save(Changes {
+        objects: objects.clone(),
+        flows: vec![("q'uest\\1".into(), flow.clone())],
+        at: 5,
+        ..Default::default()
+    });
+    // A move and a delete in a later commit.
+    p.save(Changes {
+        moves: vec![(first, None)],
+        deleted: vec![first + 2],
+        at: 6,
+        ..Default::default()
+    });
+    p.flush().await;
+    assert!(!p.failing());
+    let world = load_world(&db).await.unwrap();
+    for o in &objects[..2] {
+        let back = world.get(o.id).expect("written");
+        assert_eq!(back.key, o.key);
+        assert_eq!(back.desc, o.desc);
+        assert_eq!(back.aliases, o.aliases);
+        assert_eq!(back.attr::<String>("said"), o.attr::<String>("said"));
+    }
+    assert_eq!(
+        world.get(first).unwrap().location,
+        None,
+        "the move was written"
+    );
+    assert!(world.get(first + 2).is_none(), "the delete was written");
+    assert_eq!(world.flows["q'uest\\1"], flow);
+    let _ = db.close().await;
+}
+
+#[tokio::test]
+async fn the_persister_writes_hostile_text_exactly_on_both_backends() {
+    crate::testing::db::each_backend_url("persister_text", the_persister_writes_any_text_exactly)
+        .await;
+}

@@ -61,6 +61,26 @@ pub(crate) async fn drop_postgres(db: &str) {
     }
 }
 
+/// Runs `test` with the URL of a migrated SQLite database, then of a
+/// migrated PostgreSQL one (for what opens connections of its own).
+pub(crate) async fn each_backend_url<F, Fut>(name: &str, test: F)
+where
+    F: Fn(String) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let (url, dir) = sqlite_url(name);
+    let conn = crate::store::connect(&url, 4).await.expect("sqlite");
+    test(url).await;
+    let _ = conn.close().await;
+    let _ = std::fs::remove_dir_all(dir);
+    if let Some((url, db)) = postgres_url(name).await {
+        let conn = crate::store::connect(&url, 4).await.expect("postgres");
+        test(url).await;
+        let _ = conn.close().await;
+        drop_postgres(&db).await;
+    }
+}
+
 /// Runs `test` against a migrated SQLite database, then a migrated PostgreSQL one.
 pub(crate) async fn each_backend<F, Fut>(name: &str, test: F)
 where

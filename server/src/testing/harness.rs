@@ -44,7 +44,7 @@ pub(crate) async fn harness_with(game: Game, tweak: impl FnOnce(&mut Settings)) 
     server.started();
     let mut h = LinkHarness {
         server,
-        persister: Persister::start(db),
+        persister: Persister::start(&url, std::time::Duration::from_millis(5)),
         tasks_tx: tx,
         events: rx,
         _dir: dir,
@@ -74,9 +74,9 @@ impl LinkHarness {
     /// its tasks are spawned, its frames are returned.
     pub(crate) fn flush(&mut self) -> Vec<ToPortal> {
         let mut frames = Vec::new();
-        if let Some(t) = self.server.poll_transmit() {
-            self.persister.save(t.changes);
-            frames = t.frames;
+        if let Some(mut t) = self.server.poll_transmit() {
+            self.persister.save(std::mem::take(&mut t.changes));
+            frames = t.into_frames();
         }
         while let Some(task) = self.server.poll_task() {
             crate::runtime::driver::spawn_task(task, self.tasks_tx.clone());

@@ -153,7 +153,11 @@ impl TestGame {
             clock(),
         );
         server.started();
-        let mut driver = Driver::new(server, Persister::start(db), clock);
+        let mut driver = Driver::new(
+            server,
+            Persister::start(&url, self.settings.commit_interval()),
+            clock,
+        );
         driver.transmit();
         self.driver = Some(driver);
         self.settle();

@@ -4,6 +4,7 @@ use tavern_shared::link::{StartMode, ToPortal, ToServer};
 use tavern_shared::{Msg, SessionSync};
 
 use crate::commands::{COMMAND_FAILED_MSG, CmdCtx, Command};
+use crate::runtime::server::ServerEvent;
 use crate::testing::harness::{LinkHarness, harness_with};
 
 struct Boom;
@@ -337,4 +338,33 @@ async fn account_creations_count_as_they_start() {
     }
     assert_eq!(made, 2);
     assert_eq!(h.server.world.accounts.len(), 2);
+}
+
+#[tokio::test]
+async fn what_an_event_that_changed_the_world_says_follows_the_change() {
+    let mut h = harness_with(crate::Game::new(), |_| {}).await;
+    let (b, _) = h.account("Bea", &["Builder"]).await;
+    h.login(1, b);
+    let _ = h.flush();
+    let send = |h: &mut LinkHarness, seq, line: &str| {
+        h.server.handle(
+            ServerEvent::Link(ToServer::Input {
+                sessid: 1,
+                seq,
+                msg: Msg::text(line),
+            }),
+            0,
+        );
+        h.server.poll_transmit().expect("an answer")
+    };
+    // A look changes nothing: its answer and its acknowledgement may go at once.
+    let t = send(&mut h, 1, "look");
+    assert!(t.changes.is_empty());
+    assert!(t.ops.iter().all(|(_, follows)| !follows), "{:?}", t.ops);
+    assert_eq!(t.acks, vec![(1, 1, false)]);
+    // A create changes it: what it says, and its acknowledgement, follow the change.
+    let t = send(&mut h, 2, "create lamp");
+    assert!(!t.changes.is_empty());
+    assert!(!t.ops.is_empty() && t.ops.iter().all(|(_, follows)| *follows));
+    assert_eq!(t.acks, vec![(1, 2, true)]);
 }

@@ -1,0 +1,193 @@
+//! The statements that write the world, built once here: executed one by
+//! one with bound values ([`Write::statement`]) by the store's functions, or
+//! joined into one script with the values inline ([`script`]), which the
+//! persister sends in a single round trip per commit.
+
+use sea_orm::sea_query::{
+    CaseStatement, DeleteStatement, Expr, ExprTrait, InsertStatement, OnConflict,
+    PostgresQueryBuilder, Query, QueryStatementWriter, SqliteQueryBuilder, UpdateStatement,
+};
+use sea_orm::{ColumnTrait, DbBackend, EntityTrait, QueryFilter, QueryTrait, Statement};
+
+use super::{AccountRow, account, flow_instance, object};
+
+/// Rows per statement when writing many (well under both backends' limits on bound values).
+const ROWS_PER_STATEMENT: usize = 64;
+
+/// One write statement.
+pub(crate) enum Write {
+    Insert(InsertStatement),
+    Update(UpdateStatement),
+    Delete(DeleteStatement),
+}
+
+impl Write {
+    /// The statement with its values bound.
+    pub(crate) fn statement(&self, backend: DbBackend) -> Statement {
+        match self {
+            Write::Insert(s) => backend.build(s),
+            Write::Update(s) => backend.build(s),
+            Write::Delete(s) => backend.build(s),
+        }
+    }
+
+    /// The statement with its values written in, escaped by sea-query for
+    /// the backend.
+    fn sql(&self, backend: DbBackend) -> String {
+        fn text<S: QueryStatementWriter>(s: &S, backend: DbBackend) -> String {
+            match backend {
+                DbBackend::Postgres => s.to_string(PostgresQueryBuilder),
+                _ => s.to_string(SqliteQueryBuilder),
+            }
+        }
+        match self {
+            Write::Insert(s) => text(s, backend),
+            Write::Update(s) => text(s, backend),
+            Write::Delete(s) => text(s, backend),
+        }
+    }
+}
+
+/// The writes as one transaction in one script: `BEGIN ...; <writes>; COMMIT`.
+/// On SQLite the transaction takes the write lock at once (IMMEDIATE).
+pub(crate) fn script(backend: DbBackend, writes: &[Write]) -> String {
+    let begin = match backend {
+        DbBackend::Postgres => "BEGIN",
+        _ => "BEGIN IMMEDIATE",
+    };
+    let mut out = String::with_capacity(64 + writes.len() * 256);
+    out.push_str(begin);
+    out.push_str(";\n");
+    for w in writes {
+        out.push_str(&w.sql(backend));
+        out.push_str(";\n");
+    }
+    out.push_str("COMMIT");
+    out
+}
+
+pub(crate) fn object_upsert() -> OnConflict {
+    use object::Column as C;
+    OnConflict::column(C::Id)
+        .update_columns([
+            C::Key,
+            C::Typeclass,
+            C::LocationId,
+            C::HomeId,
+            C::DestinationId,
+            C::AccountId,
+            C::Description,
+            C::Attributes,
+            C::Kind,
+            C::Aliases,
+            C::Tags,
+            C::Permissions,
+            C::Locks,
+            C::Cmdsets,
+        ])
+        .to_owned()
+}
+
+/// Objects' rows, inserted or replaced, many per statement.
+pub(crate) fn upsert_objects(rows: Vec<object::Model>) -> Vec<Write> {
+    let mut out = Vec::new();
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let chunk: Vec<object::ActiveModel> = rows
+            .by_ref()
+            .take(ROWS_PER_STATEMENT)
+            .map(|m| sea_orm::ActiveModelTrait::reset_all(object::ActiveModel::from(m)))
+            .collect();
+        let insert = object::Entity::insert_many(chunk)
+            .on_conflict(object_upsert())
+            .into_query();
+        out.push(Write::Insert(insert));
+    }
+    out
+}
+
+/// Where objects are (their only change), many per statement.
+pub(crate) fn move_objects(moves: &[(i64, Option<i64>)]) -> Vec<Write> {
+    use object::Column as C;
+    moves
+        .chunks(ROWS_PER_STATEMENT * 4)
+        .map(|chunk| {
+            let mut case = CaseStatement::new();
+            for &(id, location) in chunk {
+                case = case.case(Expr::col(C::Id).eq(id), Expr::val(location));
+            }
+            let case = case.finally(Expr::col(C::LocationId));
+            Write::Update(
+                Query::update()
+                    .table(object::Entity)
+                    .value(C::LocationId, case)
+                    .and_where(Expr::col(C::Id).is_in(chunk.iter().map(|(id, _)| *id)))
+                    .to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// Objects deleted, many per statement.
+pub(crate) fn delete_objects(ids: &[i64]) -> Vec<Write> {
+    ids.chunks(ROWS_PER_STATEMENT * 4)
+        .map(|chunk| {
+            Write::Delete(
+                object::Entity::delete_many()
+                    .filter(object::Column::Id.is_in(chunk.iter().copied()))
+                    .into_query(),
+            )
+        })
+        .collect()
+}
+
+/// The columns of accounts the running server changes.
+pub(crate) fn update_accounts(rows: Vec<AccountRow>) -> Vec<Write> {
+    use account::Column as C;
+    rows.into_iter()
+        .map(|row| {
+            Write::Update(
+                Query::update()
+                    .table(account::Entity)
+                    .values([
+                        (C::IsSuperuser, row.is_superuser.into()),
+                        (C::LastPuppet, row.last_puppet.into()),
+                        (C::Permissions, row.permissions.into()),
+                        (C::Attributes, row.attributes.into()),
+                        (C::Cmdsets, row.cmdsets.into()),
+                    ])
+                    .and_where(Expr::col(C::Id).eq(row.id))
+                    .to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// Flow rows written (replacing those of the same name), and flows deleted.
+pub(crate) fn write_flows(rows: Vec<flow_instance::Model>, deleted: Vec<String>) -> Vec<Write> {
+    use flow_instance::Column as C;
+    let mut out: Vec<Write> = rows
+        .into_iter()
+        .map(|row| {
+            let am: flow_instance::ActiveModel = row.into();
+            let am = sea_orm::ActiveModelTrait::reset_all(am);
+            Write::Insert(
+                flow_instance::Entity::insert(am)
+                    .on_conflict(
+                        OnConflict::column(C::Name)
+                            .update_columns([C::Definition, C::Data, C::UpdatedAt])
+                            .to_owned(),
+                    )
+                    .into_query(),
+            )
+        })
+        .collect();
+    if !deleted.is_empty() {
+        out.push(Write::Delete(
+            flow_instance::Entity::delete_many()
+                .filter(C::Name.is_in(deleted))
+                .into_query(),
+        ));
+    }
+    out
+}
