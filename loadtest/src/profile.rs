@@ -1,6 +1,6 @@
 //! What bots do once logged in: the profiles of Evennia's dummyrunner
 //! (idler, looker, normal player, builder, socializer), a closed loop, a
-//! crowd in one room, and profiles of your own from a TOML file.
+//! crowd in one room, a crowded room where everyone keeps busy, and profiles of your own from a TOML file.
 //!
 //! Commands are templates: `{name}` (the bot's account and character),
 //! `{i}` (its number), `{n}` (how many actions it has taken), `{run}` (this
@@ -189,6 +189,26 @@ impl Profile {
                 "the normal player's commands, each sent as soon as the last is answered",
             )
             .own_rooms()
+        });
+        v.push(Profile {
+            closed: true,
+            group_size: usize::MAX,
+            leader_setup: vec!["dig/teleport {run}-square-{group}".into()],
+            member_setup: vec!["teleport {run}-square-{group}".into()],
+            actions: vec![
+                act("unknown", 20, &["xyzzy"]),
+                act("look at", 20, &["look {name}"]),
+                act("inventory", 20, &["inventory"]),
+                act("examine", 10, &["examine me"]),
+                act("get", 10, &["get no-such-thing"]),
+                act("help", 10, &["help"]),
+                act("pose", 10, &["pose"]),
+            ],
+            ..Self::base(
+                "crowded",
+                "everyone in one room (or in rooms of group_size), each sending commands whose \
+                 answer is theirs alone, as soon as the last is answered",
+            )
         });
         v.push(Profile {
             rate: 0.02,

@@ -1,8 +1,8 @@
 //! The figures Tavern must reach (issue #5, docs/benchmarks.md), each a
 //! scenario run against a fresh game the suite starts: a round trip, a
 //! closed loop of 1,000 players, 10,000 sessions, a connection storm, logins
-//! at the real password-hash cost, a crowd of 500, a reload under load, and
-//! an idle server.
+//! at the real password-hash cost, a crowd of 500, a crowded room of 1,000
+//! against rooms of 50, a reload under load, and an idle server.
 //!
 //! Every check is either a *target* (a figure to reach on the benchmark
 //! machine, in a release build) or a *sanity* check (nothing lost, nobody
@@ -114,6 +114,17 @@ pub struct Scenario {
     /// Whether a suite without `--only` runs it (the soak, hours long, runs
     /// only when named).
     pub in_suite: bool,
+    /// A run to compare against, made first in each round against a game of
+    /// its own: its report is judged with the scenario's.
+    pub baseline: Option<Baseline>,
+}
+
+/// The run a scenario's figure is relative to.
+pub struct Baseline {
+    /// The run, against its own fresh game.
+    pub config: fn(&SpawnedGame, Scale) -> RunConfig,
+    /// Checks comparing the baseline's report (first) with the scenario's.
+    pub judge: fn(&Report, &Report) -> Vec<Check>,
 }
 
 fn none() -> Vec<String> {
@@ -161,6 +172,18 @@ fn cpu(r: &Report, label: &str) -> f64 {
         .unwrap_or(f64::NAN)
 }
 
+/// A process's CPU per command answered, in microseconds.
+fn per_command_us(r: &Report, label: &str) -> f64 {
+    cpu(r, label) / 100.0 / r.commands.per_s * 1e6
+}
+
+/// The crowded profile: `clients` bots in rooms of `room` (closed loop, no pause).
+fn crowded(game: &SpawnedGame, scale: Scale, room: usize) -> RunConfig {
+    let mut c = base(game, scale.n(1000), "crowded", scale);
+    c.profile.group_size = room;
+    c
+}
+
 fn everyone(r: &Report, cfg: &RunConfig) -> Vec<Check> {
     vec![
         Check::zero("bots that failed", (cfg.clients - r.ready) as f64),
@@ -175,6 +198,7 @@ pub fn scenarios() -> Vec<Scenario> {
         Scenario {
             name: "roundtrip",
             in_suite: true,
+            baseline: None,
             figure: "one client's command round trip through portal and server: p99 ≤ 1 ms \
                      (the next command sent as soon as the last is answered)",
             overlays: none,
@@ -200,6 +224,7 @@ pub fn scenarios() -> Vec<Scenario> {
         Scenario {
             name: "paced",
             in_suite: true,
+            baseline: None,
             figure: "one client typing 20 commands a second: its round trip, beside the machine's \
                      floor at that pace (no target: waking idle threads dominates)",
             overlays: none,
@@ -227,6 +252,7 @@ pub fn scenarios() -> Vec<Scenario> {
         Scenario {
             name: "closed",
             in_suite: true,
+            baseline: None,
             figure: "closed loop, 1,000 logged-in clients: ≥ 20,000 commands/s, p99 ≤ 20 ms \
                      (each bot waits for its answer, then 40 ms, then sends the next)",
             overlays: none,
@@ -252,6 +278,7 @@ pub fn scenarios() -> Vec<Scenario> {
         Scenario {
             name: "saturate",
             in_suite: true,
+            baseline: None,
             figure: "as fast as answers come, 1,000 clients: the most commands/s the machine gives (no target)",
             overlays: none,
             config: |g, s| base(g, s.n(1000), "closed", s),
@@ -270,6 +297,7 @@ pub fn scenarios() -> Vec<Scenario> {
         Scenario {
             name: "sessions",
             in_suite: true,
+            baseline: None,
             figure: "10,000 concurrent logged-in telnet sessions: portal RSS ≤ 150 MiB, server RSS ≤ 500 MiB",
             overlays: none,
             config: |g, s| {
@@ -296,6 +324,7 @@ pub fn scenarios() -> Vec<Scenario> {
         Scenario {
             name: "greet",
             in_suite: true,
+            baseline: None,
             figure: "connections greeted: ≥ 2,000 per second",
             overlays: none,
             config: |g, s| {
@@ -317,6 +346,7 @@ pub fn scenarios() -> Vec<Scenario> {
         Scenario {
             name: "logins",
             in_suite: true,
+            baseline: None,
             figure: "logins (create + connect) at the default argon2 cost: ≥ 30 per second, other players' p99 ≤ 20 ms meanwhile",
             overlays: || {
                 vec![
@@ -355,6 +385,7 @@ pub fn scenarios() -> Vec<Scenario> {
         Scenario {
             name: "crowd",
             in_suite: true,
+            baseline: None,
             figure: "`say` in a room of 500 characters: every occupant has the line within 20 ms p99",
             overlays: none,
             config: |g, s| {
@@ -387,8 +418,64 @@ pub fn scenarios() -> Vec<Scenario> {
             },
         },
         Scenario {
+            name: "crowded",
+            in_suite: true,
+            figure: "1,000 clients in one room, each sending commands answered to itself alone \
+                     (closed loop, no pause): CPU per command of server and portal ≤ 1.2× that \
+                     of the same 1,000 in rooms of 50",
+            overlays: none,
+            baseline: Some(Baseline {
+                config: |g, s| crowded(g, s, 50),
+                judge: |spread, one_room| {
+                    let ratio =
+                        |label| per_command_us(one_room, label) / per_command_us(spread, label);
+                    vec![
+                        Check::target_max(
+                            "server CPU per command, one room over rooms of 50 (×)",
+                            ratio("server"),
+                            1.2,
+                        ),
+                        Check::target_max(
+                            "portal CPU per command, one room over rooms of 50 (×)",
+                            ratio("portal"),
+                            1.2,
+                        ),
+                        Check::info(
+                            "server CPU per command in rooms of 50 (µs)",
+                            per_command_us(spread, "server"),
+                        ),
+                        Check::info(
+                            "server CPU per command in one room (µs)",
+                            per_command_us(one_room, "server"),
+                        ),
+                        Check::info(
+                            "portal CPU per command in rooms of 50 (µs)",
+                            per_command_us(spread, "portal"),
+                        ),
+                        Check::info(
+                            "portal CPU per command in one room (µs)",
+                            per_command_us(one_room, "portal"),
+                        ),
+                        Check::info("commands/s in rooms of 50", spread.commands.per_s),
+                        Check::info("commands/s in one room", one_room.commands.per_s),
+                        Check::zero("commands lost in rooms of 50", spread.commands.lost as f64),
+                    ]
+                },
+            }),
+            config: |g, s| crowded(g, s, usize::MAX),
+            judge: |r, c| {
+                let mut v = vec![Check::info(
+                    "p50 latency in one room (ms)",
+                    p50(&r.commands.latency),
+                )];
+                v.extend(everyone(r, c));
+                v
+            },
+        },
+        Scenario {
             name: "reload",
             in_suite: true,
+            baseline: None,
             figure: "reload with 1,000 logged-in sessions typing: everyone answered again within 500 ms of the order, 0 commands lost",
             overlays: none,
             config: |g, s| {
@@ -441,6 +528,7 @@ pub fn scenarios() -> Vec<Scenario> {
         Scenario {
             name: "soak",
             in_suite: false,
+            baseline: None,
             figure: "soak: 500 bots with mixed commands for 2 hours, a reload every 10 minutes and a kill -9 of the server every 30: nothing lost, memory flat (run with --only soak)",
             overlays: none,
             config: |g, s| {
@@ -504,6 +592,7 @@ pub fn scenarios() -> Vec<Scenario> {
         Scenario {
             name: "idle",
             in_suite: true,
+            baseline: None,
             figure: "idle server with 1,000 sessions: ≤ 2 % of one core",
             overlays: none,
             config: |g, s| {
@@ -563,6 +652,28 @@ pub async fn run_suite(
                     sc.figure
                 );
             }
+            let baseline = match &sc.baseline {
+                Some(b) => {
+                    // The baseline first, against a game of its own, so
+                    // the two never share the machine.
+                    let (bin, overlays) = (bin.to_path_buf(), (sc.overlays)());
+                    let bgame = tokio::task::spawn_blocking(move || {
+                        SpawnedGame::start(&bin, &overlays, false)
+                    })
+                    .await??;
+                    let mut bcfg = (b.config)(&bgame, scale);
+                    bcfg.progress = progress;
+                    let report = crate::run::run(bcfg).await;
+                    tokio::task::spawn_blocking(move || bgame.stop()).await?;
+                    let report = report?;
+                    if progress {
+                        eprintln!("-- the baseline:");
+                        eprint!("{}", report.table());
+                    }
+                    Some((report, b.judge))
+                }
+                None => None,
+            };
             let bin = bin.to_path_buf();
             let overlays = (sc.overlays)();
             let game =
@@ -576,7 +687,14 @@ pub async fn run_suite(
             if progress {
                 eprint!("{}", report.table());
             }
-            per_round.push((sc.judge)(&report, &cfg));
+            let mut checks = (sc.judge)(&report, &cfg);
+            if let Some((base, judge)) = &baseline {
+                checks.extend(judge(base, &report));
+            }
+            per_round.push(checks);
+            if let Some((base, _)) = baseline {
+                reports.push(base);
+            }
             reports.push(report);
         }
         let checks = per_round[0]
@@ -679,8 +797,8 @@ mod tests {
         assert_eq!(names.len(), s.len());
         assert_eq!(
             s.len(),
-            11,
-            "one per figure of the issue, the saturation point, the paced round trip and the soak"
+            12,
+            "one per figure of the issues, the saturation point, the paced round trip and the soak"
         );
         let soaks: Vec<_> = s.iter().filter(|s| !s.in_suite).map(|s| s.name).collect();
         assert_eq!(soaks, ["soak"], "only the soak waits to be named");

@@ -35,6 +35,7 @@ fn every_scenario_runs_small_and_nothing_is_lost_or_fails() {
             "greet",
             "logins",
             "crowd",
+            "crowded",
             "reload",
             "idle"
         ]
@@ -58,6 +59,17 @@ fn every_scenario_runs_small_and_nothing_is_lost_or_fails() {
     assert_eq!(procs, ["portal", "server"]);
     assert!(rt.procs.iter().all(|p| p.peak_rss_mib > 1.0));
     assert!(report("closed").commands.per_s > 0.0);
+    // The crowded scenario ran its baseline (rooms of 50) and the crowd.
+    let crowded = outcomes.iter().find(|o| o.name == "crowded").unwrap();
+    assert_eq!(crowded.reports.len(), 2, "the baseline and the crowd");
+    assert!(crowded.reports.iter().all(|r| r.commands.per_s > 0.0));
+    assert!(
+        crowded
+            .checks
+            .iter()
+            .any(|c| c.what.contains("one room over rooms of 50") && c.value > 0.0),
+        "the ratio is measured"
+    );
     assert_eq!(report("sessions").ready, report("sessions").clients);
     let greet = &report("greet").connect;
     assert_eq!(greet.greeted, greet.attempted);

@@ -185,6 +185,68 @@ async fn exits_objects_and_system_commands_come_through_the_merge() {
 }
 
 #[tokio::test]
+async fn in_a_crowd_only_what_carries_commands_offers_them() {
+    let mut h = harness_with(game(), |_| {}).await;
+    let (a, me) = h.account("Ann", &["Builder"]).await;
+    h.login(1, a);
+    let here = h.server.world.get(me).unwrap().location.unwrap();
+    let crowd: Vec<ObjId> = (0..300)
+        .map(|i| {
+            h.server
+                .create_object(NewObject::new(Kind::Character, format!("Guest {i}")).location(here))
+                .unwrap()
+        })
+        .collect();
+    let tree = h
+        .server
+        .create_object(
+            NewObject::new(Kind::Thing, "oak")
+                .typeclass("tree")
+                .location(here),
+        )
+        .unwrap();
+    assert_eq!(
+        h.server.world.offering(here),
+        &[tree],
+        "the people here carry no commands of their own"
+    );
+    assert_eq!(h.cmd(1, "climb"), "You climb the oak.");
+    assert!(
+        h.cmd(1, "look").contains("Guest 299"),
+        "a character's own set is not offered"
+    );
+    // A guest given a set until the reload offers it once its call lock
+    // lets others use it (a character's is call:false() by default).
+    let guest = crowd[150];
+    let dark = h.server.game.commands.named["Dark"].as_ref().clone();
+    h.server.cmdset_add(Holder::Object(guest), dark);
+    assert!(h.server.world.offering(here).contains(&guest));
+    assert!(
+        h.cmd(1, "look").contains("Guest 299"),
+        "its default call lock"
+    );
+    h.server
+        .world
+        .update(guest, |o| o.locks.add("call:true()").unwrap());
+    assert_eq!(h.cmd(1, "look"), "Huh? (look)", "the guest's Replace set");
+    assert!(h.server.cmdset_remove(Holder::Object(guest), "Dark"));
+    assert!(!h.server.world.offering(here).contains(&guest));
+    assert!(h.cmd(1, "look").contains("Guest 299"));
+    // Named by a stored name, the same; and it follows the guest out.
+    h.server
+        .cmdset_add_persistent(Holder::Object(guest), "Dark")
+        .unwrap();
+    assert_eq!(h.cmd(1, "look"), "Huh? (look)");
+    let garden = h
+        .server
+        .create_object(NewObject::new(Kind::Room, "Garden"))
+        .unwrap();
+    h.server.world.move_to(guest, Some(garden));
+    assert!(h.cmd(1, "look").contains("Guest 299"));
+    assert_eq!(h.server.world.offering(garden), &[guest]);
+}
+
+#[tokio::test]
 async fn persistent_cmdsets_survive_a_reload_and_temporary_ones_do_not() {
     let mut h = harness_with(game(), |_| {}).await;
     let (a, me) = h.account("Ann", &[]).await;

@@ -1,7 +1,7 @@
 //! The model: the world as plain data — ids, objects, accounts, tags and
 //! attributes, the location index, search, locks and what lock functions
 //! see, flow definitions and the flow instances' sans-IO dispatch, account
-//! name rules.
+//! name rules, and the indexes that spare commands from scanning.
 //!
 //! Everything here is deterministic and synchronous: no clock, no task, no
 //! database. The layers above read and change it: the store writes it
@@ -12,6 +12,7 @@
 
 pub mod flows;
 pub mod ids;
+mod index;
 pub mod locks;
 pub mod names;
 pub mod object;

@@ -2,7 +2,7 @@
 //! prefix, any case), `name-2` for the second of several, `#12` by id, and
 //! `me` / `here`.
 
-use super::world::{ObjId, World};
+use super::world::{ObjId, World, name_key};
 
 /// Where to look, for whom. Build one with [`Search::new`] and pick scopes.
 #[derive(Debug, Clone)]
@@ -64,12 +64,37 @@ impl Search {
         self
     }
 
-    fn candidates(&self, world: &World) -> Vec<ObjId> {
+    /// Where `id` comes in the order matches are numbered (`name-N`), or
+    /// `None` when it is out of scope: the explicit candidates, then the
+    /// room's contents (the caller among them), the room, the caller, what
+    /// the caller carries, and the rest of the world.
+    fn rank(&self, world: &World, here: Option<ObjId>, id: ObjId) -> Option<usize> {
+        if let Some(i) = self.candidates.iter().position(|&c| c == id) {
+            return Some(i);
+        }
+        let base = self.candidates.len();
+        let o = world.get(id)?;
+        if self.location {
+            if here.is_some() && o.location == here {
+                return Some(base);
+            }
+            if Some(id) == here {
+                return Some(base + 1);
+            }
+            if Some(id) == self.caller {
+                return Some(base + 2);
+            }
+        }
+        if self.inventory && self.caller.is_some() && o.location == self.caller {
+            return Some(base + 3);
+        }
+        self.global.then_some(base + 4)
+    }
+
+    /// Every object in a local scope (not the world): cheap to compare by
+    /// hand when there are few.
+    fn local(&self, world: &World, here: Option<ObjId>) -> Vec<ObjId> {
         let mut out = self.candidates.clone();
-        let here = self
-            .caller
-            .and_then(|c| world.get(c))
-            .and_then(|o| o.location);
         if self.location {
             if let Some(here) = here {
                 out.extend_from_slice(world.contents(here));
@@ -82,14 +107,20 @@ impl Search {
         {
             out.extend_from_slice(world.contents(c));
         }
-        if self.global {
-            let mut all: Vec<ObjId> = world.objects().map(|o| o.id).collect();
-            all.sort();
-            out.extend(all);
-        }
-        let mut seen = std::collections::HashSet::new();
-        out.retain(|id| seen.insert(*id));
         out
+    }
+
+    fn local_size(&self, world: &World, here: Option<ObjId>) -> usize {
+        let mut n = self.candidates.len();
+        if self.location {
+            n += here.map_or(0, |h| world.contents(h).len() + 1) + 1;
+        }
+        if self.inventory
+            && let Some(c) = self.caller
+        {
+            n += world.contents(c).len();
+        }
+        n
     }
 
     /// Every object matching `query` (after `name-N` picks one, just that).
@@ -108,18 +139,13 @@ impl Search {
             "here" => return here.into_iter().collect(),
             _ => {}
         }
-        let candidates = self.candidates(world);
         if let Some(id) = lower
             .strip_prefix('#')
             .and_then(|n| n.parse::<ObjId>().ok())
         {
-            return if world.get(id).is_some() && (self.global || candidates.contains(&id)) {
-                vec![id]
-            } else {
-                Vec::new()
-            };
+            return self.rank(world, here, id).map(|_| id).into_iter().collect();
         }
-        let found = matching(world, &candidates, &lower);
+        let found = self.matching(world, here, &lower);
         if !found.is_empty() {
             return found;
         }
@@ -128,10 +154,66 @@ impl Search {
             && let Ok(n) = n.parse::<usize>()
             && n >= 1
         {
-            let found = matching(world, &candidates, name);
+            let found = self.matching(world, here, name);
             return found.get(n - 1).copied().into_iter().collect();
         }
         Vec::new()
+    }
+
+    /// Exact key/alias matches if any, else prefix matches, in the order
+    /// they are numbered. A small scope is compared by hand; a large one
+    /// (a crowded room, the whole world) through the world's name index.
+    fn matching(&self, world: &World, here: Option<ObjId>, lower: &str) -> Vec<ObjId> {
+        let size = self.local_size(world, here);
+        // Reading more index entries than this costs more than comparing
+        // the local scope by hand.
+        let budget = if self.global {
+            usize::MAX
+        } else {
+            size.saturating_mul(4)
+        };
+        let by_hand = !self.global && size <= SCAN_AT_MOST;
+        let ranked = |ids: &mut dyn Iterator<Item = ObjId>| -> Vec<ObjId> {
+            let mut v: Vec<(usize, ObjId)> = ids
+                .filter_map(|id| self.rank(world, here, id).map(|r| (r, id)))
+                .collect();
+            v.sort_unstable();
+            v.dedup();
+            v.into_iter().map(|(_, id)| id).collect()
+        };
+        let local = || self.local(world, here);
+        // Exact names first.
+        let named = world.named(lower);
+        let exact = if by_hand || named.len() > budget {
+            ranked(&mut local().into_iter().filter(|&id| {
+                world.get(id).is_some_and(|o| {
+                    std::iter::once(&o.key)
+                        .chain(&o.aliases)
+                        .any(|n| lower_eq(n, lower))
+                })
+            }))
+        } else {
+            ranked(&mut named.iter().copied())
+        };
+        if !exact.is_empty() {
+            return exact;
+        }
+        let indexed = if by_hand {
+            None
+        } else {
+            world.prefixed(lower, budget)
+        };
+        match indexed {
+            Some(ids) => ranked(&mut ids.into_iter()),
+            None => ranked(&mut local().into_iter().filter(|&id| {
+                world.get(id).is_some_and(|o| {
+                    std::iter::once(&o.key).chain(&o.aliases).any(|n| {
+                        let n = name_key(n);
+                        n.starts_with(lower) || n.split_whitespace().any(|w| w.starts_with(lower))
+                    })
+                })
+            })),
+        }
     }
 
     /// The one object `query` names, or why not.
@@ -148,28 +230,18 @@ impl Search {
     }
 }
 
-/// Exact key/alias matches if any, else prefix matches, in candidate order.
-fn matching(world: &World, candidates: &[ObjId], lower: &str) -> Vec<ObjId> {
-    let exact: Vec<ObjId> = candidates
-        .iter()
-        .copied()
-        .filter(|&id| world.get(id).is_some_and(|o| o.answers_to(lower)))
-        .collect();
-    if !exact.is_empty() {
-        return exact;
-    }
-    candidates
-        .iter()
-        .copied()
-        .filter(|&id| {
-            world.get(id).is_some_and(|o| {
-                std::iter::once(&o.key).chain(o.aliases.iter()).any(|n| {
-                    let n = n.to_lowercase();
-                    n.starts_with(lower) || n.split_whitespace().any(|w| w.starts_with(lower))
-                })
-            })
-        })
-        .collect()
+/// A message about several matches lists at most this many.
+const MAX_LISTED: usize = 50;
+
+/// Up to this many objects in scope, a search compares every name by hand.
+const SCAN_AT_MOST: usize = 64;
+
+/// Whether `name`, as the index keeps it (trimmed, lowercase), is `lower`.
+fn lower_eq(name: &str, lower: &str) -> bool {
+    name.trim()
+        .chars()
+        .flat_map(char::to_lowercase)
+        .eq(lower.chars())
 }
 
 impl SearchError {
@@ -181,6 +253,13 @@ impl SearchError {
                 let name = query.rsplit_once('-').map(|(n, _)| n).unwrap_or(query);
                 let mut out = format!("More than one match for '{query}' (please narrow target):");
                 for (i, id) in matches.iter().enumerate() {
+                    if i == MAX_LISTED {
+                        out.push_str(&format!(
+                            "\n ... and {} more: be more specific.",
+                            matches.len() - MAX_LISTED
+                        ));
+                        break;
+                    }
                     let Some(o) = world.get(*id) else { continue };
                     let where_ = match o.location {
                         Some(l) if Some(l) == caller => " [carried]".to_string(),
@@ -260,5 +339,47 @@ mod tests {
         assert_eq!(global.one(&w, "#7"), Ok(7));
         assert_eq!(global.one(&w, "gem"), Ok(7));
         assert_eq!(Search::new(None).among([6, 7]).one(&w, "far"), Ok(6));
+    }
+
+    #[test]
+    fn a_crowded_room_is_searched_through_the_index_with_the_same_answers() {
+        let mut w = world();
+        // 200 guests in Limbo: more than a search compares by hand.
+        let guests: Vec<ObjId> = (100..300).collect();
+        for (i, &id) in guests.iter().enumerate() {
+            let mut o = Object::new(id, &format!("Guest {i}"), "character", Kind::Character);
+            o.location = Some(1);
+            w.insert_loaded(o);
+        }
+        let mut far = Object::new(999, "Guest 999", "character", Kind::Character);
+        far.location = Some(6);
+        w.insert_loaded(far);
+        let s = Search::new(Some(2)).location().inventory();
+        assert_eq!(s.one(&w, "guest 150"), Ok(250));
+        assert_eq!(
+            s.one(&w, "GUEST 7"),
+            Ok(107),
+            "exact wins over the prefix of 70-79"
+        );
+        assert_eq!(
+            s.all(&w, "gu"),
+            guests,
+            "by prefix, in order, the far one out of reach"
+        );
+        let fifteen: Vec<ObjId> = std::iter::once(115).chain(250..260).collect();
+        assert_eq!(s.all(&w, "15"), fifteen, "a later word's prefix");
+        assert_eq!(s.one(&w, "ball"), Ok(3), "the alias, as in a small room");
+        assert_eq!(s.all(&w, "bal"), vec![3, 5, 4], "room, then carried");
+        assert_eq!(s.one(&w, "guest-3"), Ok(102));
+        assert!(s.all(&w, "nobody").is_empty());
+        assert_eq!(
+            Search::new(Some(2)).global().one(&w, "guest 999"),
+            Ok(999),
+            "the world's index"
+        );
+        // Many matches are listed in part.
+        let msg = s.one(&w, "guest").unwrap_err().message(&w, Some(2));
+        assert!(msg.contains("... and 150 more"), "{msg}");
+        assert_eq!(msg.lines().count(), 52, "{msg}");
     }
 }

@@ -5,6 +5,8 @@
 use std::collections::{BTreeSet, VecDeque};
 
 pub use super::ids::{AccountId, IdMap, Kind, ObjId, SessId, Timestamp};
+use super::index::Indexes;
+pub use super::index::{TypeclassOffers, name_key};
 pub use super::object::{Account, Attributes, Object, Tag};
 pub use super::search::{Search, SearchError};
 use crate::model::flows::FlowInstance;
@@ -88,6 +90,8 @@ pub struct World {
     touched: BTreeSet<ObjId>,
     /// Object ids reserved in the database, ready for new objects.
     free_ids: VecDeque<ObjId>,
+    /// Names, tags, typeclasses, owners and what offers commands where.
+    index: Indexes,
 }
 
 impl World {
@@ -104,6 +108,7 @@ impl World {
         if let Some(loc) = obj.location {
             self.contents.entry(loc).or_default().push(obj.id);
         }
+        self.index.add(&obj);
         self.objects.insert(obj.id, obj);
     }
 
@@ -142,6 +147,7 @@ impl World {
         self.changes += 1;
         obj.id = id;
         let loc = obj.location.take();
+        self.index.add(&obj);
         self.objects.insert(id, obj);
         self.dirty.insert(id);
         self.touched.insert(id);
@@ -156,6 +162,7 @@ impl World {
         self.move_to(id, None);
         self.touched.insert(id);
         let obj = self.objects.remove(&id)?;
+        self.index.remove(id);
         self.contents.remove(&id);
         self.dirty.remove(&id);
         self.moved.remove(&id);
@@ -179,24 +186,71 @@ impl World {
     /// The characters an account owns, oldest first.
     pub fn characters_of(&self, account: AccountId) -> Vec<ObjId> {
         let mut v: Vec<&Object> = self
-            .objects
-            .values()
-            .filter(|o| o.account == Some(account) && o.kind == Kind::Character)
+            .index
+            .characters_of(account)
+            .iter()
+            .filter_map(|id| self.objects.get(id))
             .collect();
         v.sort_by_key(|o| (o.created_at, o.id));
         v.into_iter().map(|o| o.id).collect()
     }
 
-    /// Objects with a tag, by id.
+    /// Objects with a tag (with that category, or any when `None`), by id.
     pub fn tagged(&self, key: &str, category: Option<&str>) -> Vec<ObjId> {
-        let mut v: Vec<ObjId> = self
-            .objects
-            .values()
-            .filter(|o| o.has_tag(key, category))
-            .map(|o| o.id)
-            .collect();
-        v.sort();
-        v
+        let want = Tag::new(key, category);
+        self.index
+            .tagged(&want.key)
+            .iter()
+            .copied()
+            .filter(|id| {
+                self.objects
+                    .get(id)
+                    .is_some_and(|o| o.has_tag(key, category))
+            })
+            .collect()
+    }
+
+    /// Objects of a typeclass (its registered name, any case), by id.
+    pub fn of_typeclass(&self, name: &str) -> &[ObjId] {
+        self.index.of_typeclass(&name.to_lowercase())
+    }
+
+    /// Objects whose key or an alias is `name` (any case), by id.
+    pub fn named(&self, name: &str) -> &[ObjId] {
+        self.index.named(&name_key(name))
+    }
+
+    /// Objects whose key, an alias, or a word of one starts with `prefix`
+    /// (lowercase), by id; `None` when more than `budget` entries match
+    /// (then searching a small scope by hand is cheaper).
+    pub fn prefixed(&self, prefix: &str, budget: usize) -> Option<Vec<ObjId>> {
+        self.index.prefixed(prefix, budget)
+    }
+
+    /// The exits that lead to `place`, by id.
+    pub fn exits_to(&self, place: ObjId) -> &[ObjId] {
+        self.index.exits_to(place)
+    }
+
+    /// The objects in `place` that offer commands to those near them: exits
+    /// that lead somewhere, and objects with cmdsets (named ones, their
+    /// typeclass's, or ones added until the next reload), by id.
+    pub fn offering(&self, place: ObjId) -> &[ObjId] {
+        self.index.offering(place)
+    }
+
+    /// Tells the world which typeclasses carry a cmdset of their own (the
+    /// runtime's registry knows); re-indexes what offers commands.
+    pub fn set_typeclass_offers(&mut self, f: TypeclassOffers) {
+        self.index.set_typeclass_offers(f, self.objects.values());
+    }
+
+    /// Marks an object as offering commands beyond what is stored (a cmdset
+    /// added until the next reload), or no longer.
+    pub fn set_offering_extra(&mut self, id: ObjId, extra: bool) {
+        if let Some(o) = self.objects.get(&id) {
+            self.index.set_offering_extra(o, extra);
+        }
     }
 
     /// Changes an object; it will be written behind.
@@ -204,6 +258,7 @@ impl World {
         match self.objects.get_mut(&id) {
             Some(o) => {
                 f(o);
+                self.index.changed(o);
                 self.changes += 1;
                 self.dirty.insert(id);
                 self.moved.remove(&id);
@@ -239,6 +294,7 @@ impl World {
             return;
         }
         obj.location = dest;
+        self.index.moved(obj);
         self.changes += 1;
         if !self.dirty.contains(&id) {
             self.moved.insert(id);
@@ -380,5 +436,107 @@ mod tests {
             ch.objects.iter().map(|m| m.id).collect::<Vec<_>>(),
             vec![11]
         );
+    }
+
+    #[test]
+    fn the_indexes_follow_renames_tags_owners_exits_and_moves() {
+        let mut w = World::new(1);
+        w.insert_loaded(obj(1, "room", None));
+        w.insert_loaded(obj(2, "hall", None));
+        w.add_free_ids(10..20);
+        let ball = w.create(obj(0, "Red Ball", Some(1))).unwrap();
+        assert_eq!(w.named("red ball"), &[ball]);
+        assert_eq!(w.named("RED BALL"), &[ball], "any case");
+        assert_eq!(w.prefixed("ba", 100), Some(vec![ball]), "a word's prefix");
+        assert_eq!(w.prefixed("red b", 100), Some(vec![ball]));
+        assert_eq!(w.prefixed("x", 100), Some(vec![]));
+        w.update(ball, |o| {
+            o.key = "blue cube".into();
+            o.aliases = vec!["cube".into()];
+            o.tags.push(Tag::new("toy", Some("kind")));
+            o.typeclass = "Toy".into();
+        });
+        assert!(w.named("red ball").is_empty(), "the old name is gone");
+        assert_eq!(w.prefixed("ba", 100), Some(vec![]));
+        assert_eq!(w.named("cube"), &[ball]);
+        assert_eq!(w.tagged("toy", None), vec![ball]);
+        assert_eq!(w.tagged("TOY", Some("kind")), vec![ball]);
+        assert!(w.tagged("toy", Some("other")).is_empty());
+        assert_eq!(w.of_typeclass("toy"), &[ball]);
+        assert!(!w.of_typeclass("thing").contains(&ball));
+        // Many with one name; a budget bounds what a prefix reads.
+        let balls: Vec<ObjId> = (0..5)
+            .map(|_| w.create(obj(0, "ball", Some(2))).unwrap())
+            .collect();
+        assert_eq!(w.named("ball"), balls.as_slice());
+        assert_eq!(w.prefixed("b", 3), None, "more than the budget");
+        // Characters by owner, oldest first.
+        let mut c = Object::new(0, "Anna", "character", Kind::Character);
+        c.account = Some(7);
+        c.created_at = 5;
+        let anna = w.create(c.clone()).unwrap();
+        c.created_at = 1;
+        let bert = w.create(c).unwrap();
+        assert_eq!(w.characters_of(7), vec![bert, anna]);
+        w.delete(bert);
+        assert_eq!(w.characters_of(7), vec![anna]);
+        assert!(w.named("anna").contains(&anna) && w.named("ball").len() == 5);
+        // Exits by destination, and what offers commands where.
+        let mut e = Object::new(0, "north", "exit", Kind::Exit);
+        e.location = Some(1);
+        e.destination = Some(2);
+        let north = w.create(e).unwrap();
+        assert_eq!(w.exits_to(2), &[north]);
+        assert_eq!(
+            w.offering(1),
+            &[north],
+            "an exit that leads somewhere offers itself"
+        );
+        assert!(w.offering(2).is_empty());
+        w.update(north, |o| o.destination = None);
+        assert!(w.exits_to(2).is_empty());
+        assert!(
+            w.offering(1).is_empty(),
+            "an exit to nowhere offers nothing"
+        );
+        w.update(ball, |o| o.cmdsets.push("toyset".into()));
+        assert_eq!(w.offering(1), &[ball]);
+        w.move_to(ball, Some(2));
+        assert!(w.offering(1).is_empty());
+        assert_eq!(w.offering(2), &[ball], "it offers where it is");
+        w.set_offering_extra(anna, true);
+        assert!(
+            w.offering(2).is_empty() || !w.offering(2).contains(&anna),
+            "anna is nowhere"
+        );
+        w.move_to(anna, Some(2));
+        assert!(
+            w.offering(2).contains(&anna),
+            "commands added until the reload count"
+        );
+        w.update(anna, |o| o.key = "Annabel".into());
+        assert!(
+            w.offering(2).contains(&anna),
+            "a rename keeps what was added"
+        );
+        w.set_offering_extra(anna, false);
+        assert!(!w.offering(2).contains(&anna));
+        // Typeclasses with cmdsets, as the runtime tells.
+        w.set_typeclass_offers(std::sync::Arc::new(|tc, _| {
+            tc.eq_ignore_ascii_case("character")
+        }));
+        assert!(w.offering(2).contains(&anna));
+        w.delete(anna);
+        assert!(!w.offering(2).contains(&anna));
+    }
+
+    #[test]
+    fn an_attribute_change_leaves_the_indexes_as_they_were() {
+        let mut w = World::new(1);
+        w.insert_loaded(obj(1, "room", None));
+        w.insert_loaded(obj(2, "apple", Some(1)));
+        w.update(2, |o| o.set_attr("bites", 3));
+        assert_eq!(w.named("apple"), &[2]);
+        assert_eq!(w.prefixed("app", 10), Some(vec![2]));
     }
 }

@@ -8,7 +8,10 @@
 //! account's and puppet's stacks, then (unless a merged set says `no_objs` /
 //! `no_exits`) one set per exit in the room (priority 101, one command named
 //! like the exit) and the sets of the objects in the room, the room itself
-//! and the inventory that the caller may `call`. These merge by priority
+//! and the inventory that the caller may `call` (found through the world's
+//! index of objects that offer commands, never by looking at everyone
+//! there; another character offers only sets added to it, never its
+//! default character set). These merge by priority
 //! ([`crate::commands::cmdset::merge_all`]).
 
 use std::sync::Arc;
@@ -79,6 +82,9 @@ impl Server {
             .entry(holder)
             .or_default()
             .push(Arc::new(set));
+        if let Holder::Object(id) = holder {
+            self.world.set_offering_extra(id, true);
+        }
     }
 
     /// Adds a registered cmdset by name; it stays across reloads.
@@ -113,6 +119,12 @@ impl Server {
             && let Some(i) = temp.iter().rposition(|s| s.key == key)
         {
             temp.remove(i);
+            if temp.is_empty() {
+                self.temp_cmdsets.remove(&holder);
+                if let Holder::Object(id) = holder {
+                    self.world.set_offering_extra(id, false);
+                }
+            }
             return true;
         }
         let drop_last = |names: &mut Vec<String>| match names.iter().rposition(|n| n == key) {
@@ -191,8 +203,11 @@ impl Server {
         self.cmdset_cache.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The sets offered by the caller's surroundings: exits, the room, what is
-    /// in it and what the caller carries.
+    /// The sets offered by the caller's surroundings: the room, the exits
+    /// and objects in it that offer commands, and what the caller carries
+    /// that does. Only objects that carry cmdsets are looked at (the
+    /// world's index of them), so the people in a crowded room cost
+    /// nothing; a character's own default set is never offered to others.
     fn local_cmdsets(&self, caller: ObjId, no_exits: bool) -> Vec<Arc<CmdSet>> {
         let mut out = Vec::new();
         let Some(me) = self.world.get(caller) else {
@@ -201,9 +216,9 @@ impl Server {
         let mut nearby: Vec<ObjId> = Vec::new();
         if let Some(loc) = me.location {
             nearby.push(loc);
-            nearby.extend_from_slice(self.world.contents(loc));
+            nearby.extend_from_slice(self.world.offering(loc));
         }
-        nearby.extend_from_slice(self.world.contents(caller));
+        nearby.extend_from_slice(self.world.offering(caller));
         let accessor = Accessor::object(caller);
         for id in nearby {
             if id == caller {
@@ -220,7 +235,11 @@ impl Server {
                 }
                 continue;
             }
-            let stack = self.cmdset_stack(Holder::Object(id));
+            let mut stack = self.cmdset_stack(Holder::Object(id));
+            if o.kind == Kind::Character {
+                // Its default set is for whoever plays it.
+                stack.retain(|s| !Arc::ptr_eq(s, &self.game.commands.character));
+            }
             if stack.is_empty() || !self.access_strict(accessor, id, "call", true) {
                 continue;
             }

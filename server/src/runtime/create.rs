@@ -282,12 +282,7 @@ impl Server {
             self.msg_obj(c, &format!("{name} is destroyed: you are sent home."));
             let _ = self.move_obj(c, Some(home), true);
         }
-        let exits: Vec<ObjId> = self
-            .world
-            .objects()
-            .filter(|o| o.kind == Kind::Exit && o.destination == Some(obj))
-            .map(|o| o.id)
-            .collect();
+        let exits: Vec<ObjId> = self.world.exits_to(obj).to_vec();
         for e in exits.into_iter().chain(own_exits) {
             self.world.delete(e);
             self.temp_cmdsets

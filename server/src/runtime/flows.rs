@@ -295,11 +295,12 @@ impl FlowCtx<'_> {
         name: &str,
         opts: &Value,
     ) -> Result<usize, String> {
+        let world = &self.server.world;
         let mut ids: Vec<ObjId> = match collection {
-            "objects" | "characters" => self
-                .server
-                .world
-                .objects()
+            "objects" | "characters" => indexed_candidates(world, query)
+                .unwrap_or_else(|| world.objects().map(|o| o.id).collect())
+                .into_iter()
+                .filter_map(|id| world.get(id))
                 .filter(|o| collection == "objects" || o.kind == Kind::Character)
                 .filter(|o| query_matches(o, query))
                 .map(|o| o.id)
@@ -335,6 +336,24 @@ impl FlowCtx<'_> {
     pub fn log(&self, text: &str) {
         info!(flow = %self.flow.name, state = %self.state, action = %self.action, "{text}");
     }
+}
+
+/// The objects a query can only match among, from the world's indexes (the
+/// narrowest its fields give); `None` when no field is indexed.
+fn indexed_candidates(world: &crate::model::world::World, query: &Value) -> Option<Vec<ObjId>> {
+    let q = query.as_object()?;
+    q.iter()
+        .filter_map(|(k, v)| match k.as_str() {
+            "key" => v.as_str().map(|s| world.named(s).to_vec()),
+            "tag" => v.as_str().map(|s| world.tagged(s, None)),
+            "world_id" => v
+                .as_str()
+                .map(|s| world.tagged(s, Some(crate::runtime::create::WORLD_ID))),
+            "typeclass" => v.as_str().map(|s| world.of_typeclass(s).to_vec()),
+            "location" => object_id(v).map(|l| world.contents(l).to_vec()),
+            _ => None,
+        })
+        .min_by_key(Vec::len)
 }
 
 fn query_matches(o: &crate::model::world::Object, query: &Value) -> bool {

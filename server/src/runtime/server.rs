@@ -245,6 +245,12 @@ impl Server {
         };
         server.load_flow_defs();
         server.index_flows();
+        let game = server.game.clone();
+        server
+            .world
+            .set_typeclass_offers(Arc::new(move |name, kind| {
+                game.typeclasses.offers_commands(name, kind)
+            }));
         server
     }
 

@@ -271,6 +271,13 @@ impl Typeclasses {
         self.named(name)?.cmdset.clone()
     }
 
+    /// Whether objects stored with this typeclass name and kind carry a
+    /// cmdset of their own (what [`Typeclasses::resolve`] finds).
+    pub fn offers_commands(&self, name: &str, kind: Kind) -> bool {
+        let tc = self.resolve(name, kind);
+        self.named(tc.name()).is_some_and(|r| r.cmdset.is_some())
+    }
+
     /// Every registered name with its kind, sorted.
     pub fn list(&self) -> Vec<(String, Kind)> {
         let mut v: Vec<_> = self

@@ -169,11 +169,12 @@ impl Command for CharCreate {
             ctx.msg(problem);
             return;
         }
-        let taken = ctx
-            .server
-            .world
-            .objects()
-            .any(|o| o.kind == Kind::Character && o.key.eq_ignore_ascii_case(&key));
+        let world = &ctx.server.world;
+        let taken = world.named(&key).iter().any(|&id| {
+            world.get(id).is_some_and(|o| {
+                o.kind == Kind::Character && o.key.to_lowercase() == key.to_lowercase()
+            })
+        });
         if taken {
             ctx.msg(format!("|rA character named '|w{key}|r' already exists.|n"));
             return;

@@ -1,0 +1,388 @@
+//! The world's indexes, so that no command scans every object or everyone
+//! in a room: names (whole, and by word for prefixes), tags, typeclasses,
+//! the characters each account owns, and, per place, the objects there that
+//! offer commands to those near them (exits and objects with cmdsets).
+//!
+//! [`World`](super::world::World) keeps them true: every change to an
+//! object goes through it, and it re-indexes an object only when what is
+//! indexed changed (a keyed fingerprint of those fields tells, so an
+//! attribute change costs one hash).
+
+use std::collections::{BTreeMap, HashMap};
+use std::hash::{BuildHasher, Hash, Hasher};
+use std::ops::Bound;
+use std::sync::Arc;
+
+use super::ids::{AccountId, IdMap, Kind, ObjId};
+use super::object::Object;
+
+/// Whether objects of a typeclass (by stored name and kind) carry a cmdset
+/// of their own: the runtime knows, the model asks.
+pub type TypeclassOffers = Arc<dyn Fn(&str, Kind) -> bool + Send + Sync>;
+
+/// A set of ids, sorted (most names, tags and places hold few).
+#[derive(Debug, Default, Clone)]
+struct Ids(Vec<ObjId>);
+
+impl Ids {
+    fn insert(&mut self, id: ObjId) {
+        if let Err(i) = self.0.binary_search(&id) {
+            self.0.insert(i, id);
+        }
+    }
+    fn remove(&mut self, id: ObjId) {
+        if let Ok(i) = self.0.binary_search(&id) {
+            self.0.remove(i);
+        }
+    }
+}
+
+/// What one object is indexed under, to take it out again.
+#[derive(Debug)]
+struct Entry {
+    fingerprint: u64,
+    names: Vec<Arc<str>>,
+    words: Vec<Arc<str>>,
+    tags: Vec<Arc<str>>,
+    typeclass: Arc<str>,
+    owner: Option<AccountId>,
+    /// Where it leads, if it is an exit.
+    leads_to: Option<ObjId>,
+    /// Whether it offers commands to those near it.
+    offers: bool,
+    /// The place it offers commands in, if it offers any.
+    offering_in: Option<ObjId>,
+}
+
+/// The indexes (see the module doc).
+#[derive(Default)]
+pub(crate) struct Indexes {
+    names: BTreeMap<Arc<str>, Ids>,
+    words: BTreeMap<Arc<str>, Ids>,
+    tags: HashMap<Arc<str>, Ids>,
+    typeclasses: HashMap<Arc<str>, Ids>,
+    characters: IdMap<AccountId, Ids>,
+    exits_to: IdMap<ObjId, Ids>,
+    offering: IdMap<ObjId, Ids>,
+    /// Objects given commands the stored fields do not show (cmdsets added
+    /// until the next reload).
+    offering_extra: IdMap<ObjId, ()>,
+    typeclass_offers: Option<TypeclassOffers>,
+    entries: IdMap<ObjId, Entry>,
+    /// Keys the fingerprints, so that nobody can choose a rename that
+    /// leaves it unchanged.
+    hasher: std::collections::hash_map::RandomState,
+}
+
+/// A name as it is indexed and searched: lowercase.
+pub fn name_key(name: &str) -> String {
+    name.trim().to_lowercase()
+}
+
+/// The shared copy of `s` a map already keys by, or a new one.
+fn interned<V>(map: &BTreeMap<Arc<str>, V>, s: &str) -> Arc<str> {
+    map.get_key_value(s)
+        .map(|(k, _)| k.clone())
+        .unwrap_or_else(|| Arc::from(s))
+}
+
+fn add_to(map: &mut BTreeMap<Arc<str>, Ids>, key: &Arc<str>, id: ObjId) {
+    map.entry(key.clone()).or_default().insert(id);
+}
+
+fn remove_from(map: &mut BTreeMap<Arc<str>, Ids>, key: &str, id: ObjId) {
+    if let Some(ids) = map.get_mut(key) {
+        ids.remove(id);
+        if ids.0.is_empty() {
+            map.remove(key);
+        }
+    }
+}
+
+fn hash_add(map: &mut HashMap<Arc<str>, Ids>, key: &Arc<str>, id: ObjId) {
+    map.entry(key.clone()).or_default().insert(id);
+}
+
+fn hash_remove(map: &mut HashMap<Arc<str>, Ids>, key: &str, id: ObjId) {
+    if let Some(ids) = map.get_mut(key) {
+        ids.remove(id);
+        if ids.0.is_empty() {
+            map.remove(key);
+        }
+    }
+}
+
+fn id_add(map: &mut IdMap<ObjId, Ids>, key: ObjId, id: ObjId) {
+    map.entry(key).or_default().insert(id);
+}
+
+fn id_remove(map: &mut IdMap<ObjId, Ids>, key: ObjId, id: ObjId) {
+    if let Some(ids) = map.get_mut(&key) {
+        ids.remove(id);
+        if ids.0.is_empty() {
+            map.remove(&key);
+        }
+    }
+}
+
+impl Indexes {
+    /// The fields indexed, hashed: when it is unchanged, nothing is re-indexed.
+    fn fingerprint(&self, o: &Object) -> u64 {
+        let mut h = self.hasher.build_hasher();
+        o.key.hash(&mut h);
+        o.aliases.hash(&mut h);
+        for t in &o.tags {
+            t.key.hash(&mut h);
+        }
+        o.typeclass.hash(&mut h);
+        o.account.hash(&mut h);
+        o.kind.hash(&mut h);
+        o.destination.hash(&mut h);
+        o.cmdsets.is_empty().hash(&mut h);
+        h.finish()
+    }
+
+    fn offers(&self, o: &Object) -> bool {
+        (o.kind == Kind::Exit && o.destination.is_some())
+            || !o.cmdsets.is_empty()
+            || self.offering_extra.contains_key(&o.id)
+            || self
+                .typeclass_offers
+                .as_ref()
+                .is_some_and(|f| f(&o.typeclass, o.kind))
+    }
+
+    /// Indexes an object that is not indexed yet.
+    pub(crate) fn add(&mut self, o: &Object) {
+        let mut names = Vec::with_capacity(1 + o.aliases.len());
+        let mut words = Vec::new();
+        for n in std::iter::once(&o.key).chain(&o.aliases) {
+            let lower = name_key(n);
+            if lower.is_empty() {
+                continue;
+            }
+            for w in lower.split_whitespace().skip(1) {
+                let w = interned(&self.words, w);
+                add_to(&mut self.words, &w, o.id);
+                words.push(w);
+            }
+            let k = interned(&self.names, &lower);
+            add_to(&mut self.names, &k, o.id);
+            names.push(k);
+        }
+        let mut tags = Vec::with_capacity(o.tags.len());
+        for t in &o.tags {
+            let k = self
+                .tags
+                .get_key_value(t.key.as_str())
+                .map(|(k, _)| k.clone())
+                .unwrap_or_else(|| Arc::from(t.key.as_str()));
+            hash_add(&mut self.tags, &k, o.id);
+            tags.push(k);
+        }
+        let tc_lower = o.typeclass.to_lowercase();
+        let typeclass = self
+            .typeclasses
+            .get_key_value(tc_lower.as_str())
+            .map(|(k, _)| k.clone())
+            .unwrap_or_else(|| Arc::from(tc_lower.as_str()));
+        hash_add(&mut self.typeclasses, &typeclass, o.id);
+        let owner = o.account.filter(|_| o.kind == Kind::Character);
+        if let Some(a) = owner {
+            id_add(&mut self.characters, a, o.id);
+        }
+        let leads_to = o.destination.filter(|_| o.kind == Kind::Exit);
+        if let Some(d) = leads_to {
+            id_add(&mut self.exits_to, d, o.id);
+        }
+        let offers = self.offers(o);
+        let offering_in = if offers { o.location } else { None };
+        if let Some(loc) = offering_in {
+            id_add(&mut self.offering, loc, o.id);
+        }
+        let entry = Entry {
+            offers,
+            leads_to,
+            fingerprint: self.fingerprint(o),
+            names,
+            words,
+            tags,
+            typeclass,
+            owner,
+            offering_in,
+        };
+        self.entries.insert(o.id, entry);
+    }
+
+    /// Takes an object, gone from the world, out of every index.
+    pub(crate) fn remove(&mut self, id: ObjId) {
+        self.unindex(id);
+        self.offering_extra.remove(&id);
+    }
+
+    /// Takes an object out of every index built from its fields.
+    fn unindex(&mut self, id: ObjId) {
+        let Some(e) = self.entries.remove(&id) else {
+            return;
+        };
+        for n in &e.names {
+            remove_from(&mut self.names, n, id);
+        }
+        for w in &e.words {
+            remove_from(&mut self.words, w, id);
+        }
+        for t in &e.tags {
+            hash_remove(&mut self.tags, t, id);
+        }
+        hash_remove(&mut self.typeclasses, &e.typeclass, id);
+        if let Some(a) = e.owner {
+            id_remove(&mut self.characters, a, id);
+        }
+        if let Some(d) = e.leads_to {
+            id_remove(&mut self.exits_to, d, id);
+        }
+        if let Some(loc) = e.offering_in {
+            id_remove(&mut self.offering, loc, id);
+        }
+    }
+
+    /// After a change to the object: re-indexes it if what is indexed changed.
+    pub(crate) fn changed(&mut self, o: &Object) {
+        let same = self
+            .entries
+            .get(&o.id)
+            .is_some_and(|e| e.fingerprint == self.fingerprint(o));
+        if !same {
+            self.unindex(o.id);
+            self.add(o);
+        }
+    }
+
+    /// After the object moved from where it was to `o.location`.
+    pub(crate) fn moved(&mut self, o: &Object) {
+        let Some(e) = self.entries.get_mut(&o.id) else {
+            return;
+        };
+        if !e.offers {
+            return;
+        }
+        let old = std::mem::replace(&mut e.offering_in, o.location);
+        if let Some(old) = old {
+            id_remove(&mut self.offering, old, o.id);
+        }
+        if let Some(new) = o.location {
+            id_add(&mut self.offering, new, o.id);
+        }
+    }
+
+    /// Sets what tells whether a typeclass offers commands, and re-indexes
+    /// every object's offering by it.
+    pub(crate) fn set_typeclass_offers<'a>(
+        &mut self,
+        f: TypeclassOffers,
+        objects: impl Iterator<Item = &'a Object>,
+    ) {
+        self.typeclass_offers = Some(f);
+        self.offering.clear();
+        for o in objects {
+            let offers = self.offers(o);
+            let offering_in = if offers { o.location } else { None };
+            if let Some(loc) = offering_in {
+                id_add(&mut self.offering, loc, o.id);
+            }
+            if let Some(e) = self.entries.get_mut(&o.id) {
+                e.offers = offers;
+                e.offering_in = offering_in;
+            }
+        }
+    }
+
+    /// Marks an object as offering commands beyond its stored fields (or not).
+    pub(crate) fn set_offering_extra(&mut self, o: &Object, extra: bool) {
+        if extra {
+            self.offering_extra.insert(o.id, ());
+        } else {
+            self.offering_extra.remove(&o.id);
+        }
+        let offers = self.offers(o);
+        let want = if offers { o.location } else { None };
+        if let Some(e) = self.entries.get_mut(&o.id) {
+            e.offers = offers;
+        }
+        if let Some(e) = self.entries.get_mut(&o.id)
+            && e.offering_in != want
+        {
+            let old = std::mem::replace(&mut e.offering_in, want);
+            if let Some(old) = old {
+                id_remove(&mut self.offering, old, o.id);
+            }
+            if let Some(new) = want {
+                id_add(&mut self.offering, new, o.id);
+            }
+        }
+    }
+
+    /// Objects whose key or an alias is `lower` (already lowercase), by id.
+    pub(crate) fn named(&self, lower: &str) -> &[ObjId] {
+        self.names.get(lower).map(|i| i.0.as_slice()).unwrap_or(&[])
+    }
+
+    /// Objects with a name, or a word of a name, starting with `lower`, by
+    /// id; `None` when more than `budget` index entries would be read.
+    pub(crate) fn prefixed(&self, lower: &str, budget: usize) -> Option<Vec<ObjId>> {
+        let mut out = Vec::new();
+        let mut read = 0usize;
+        for map in [&self.names, &self.words] {
+            for (k, ids) in map.range::<str, _>((Bound::Included(lower), Bound::Unbounded)) {
+                if !k.starts_with(lower) {
+                    break;
+                }
+                read += ids.0.len();
+                if read > budget {
+                    return None;
+                }
+                out.extend_from_slice(&ids.0);
+            }
+        }
+        out.sort_unstable();
+        out.dedup();
+        Some(out)
+    }
+
+    /// Objects with a tag of this key (any category), by id.
+    pub(crate) fn tagged(&self, key: &str) -> &[ObjId] {
+        self.tags.get(key).map(|i| i.0.as_slice()).unwrap_or(&[])
+    }
+
+    /// Objects of a typeclass (stored name, any case), by id.
+    pub(crate) fn of_typeclass(&self, lower: &str) -> &[ObjId] {
+        self.typeclasses
+            .get(lower)
+            .map(|i| i.0.as_slice())
+            .unwrap_or(&[])
+    }
+
+    /// The characters an account owns, by id.
+    pub(crate) fn characters_of(&self, account: AccountId) -> &[ObjId] {
+        self.characters
+            .get(&account)
+            .map(|i| i.0.as_slice())
+            .unwrap_or(&[])
+    }
+
+    /// The exits that lead to `place`, by id.
+    pub(crate) fn exits_to(&self, place: ObjId) -> &[ObjId] {
+        self.exits_to
+            .get(&place)
+            .map(|i| i.0.as_slice())
+            .unwrap_or(&[])
+    }
+
+    /// The objects in `place` that offer commands, by id.
+    pub(crate) fn offering(&self, place: ObjId) -> &[ObjId] {
+        self.offering
+            .get(&place)
+            .map(|i| i.0.as_slice())
+            .unwrap_or(&[])
+    }
+}
