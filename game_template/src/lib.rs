@@ -25,6 +25,8 @@ pub fn game() -> Game {
         .flow(flows::tutorial())
         .flow(flows::barkeep())
         .flow_action("find_tavern", flows::find_tavern)
+        .flow_action("tutorial_route", flows::tutorial_route)
+        .flow_action("tutorial_remind", flows::tutorial_remind)
         .on_event("signal", |server, sessid, _, data| {
             let from = data["from"].as_str().unwrap_or("?");
             let text = data["text"].as_str().unwrap_or("");

@@ -1,6 +1,8 @@
 //! The template game's world, built from code at every start. Each object is
 //! found by its world id first and only created when missing, so this is
-//! idempotent and never undoes what builders changed in the game.
+//! idempotent and never undoes what builders changed in the game: what a
+//! builder destroyed stays destroyed (`ensure_kept` gives `None`), and what
+//! depends on it is skipped.
 
 use tavern_server::{Kind, NewObject, Server};
 
@@ -15,23 +17,27 @@ pub fn build(server: &mut Server) {
 
 fn try_build(server: &mut Server) -> Result<(), String> {
     let limbo = server.world.start_room;
-    let common = server.ensure_object(
+    let common = server.ensure_kept(
         "tavern",
         NewObject::of(&TavernRoom, "The Common Room")
             .desc("Low beams, a long oak bar and a fire that never quite goes out. A brass bell hangs by the door."),
     )?;
-    let cellar = server.ensure_object(
+    let cellar = server.ensure_kept(
         "cellar",
         NewObject::new(Kind::Room, "The Cellar").desc("Casks in rows, and the smell of old wine."),
     )?;
     let exits = [
-        ("limbo-tavern", "tavern", "t", limbo, common),
-        ("tavern-limbo", "limbo", "out", common, limbo),
+        ("limbo-tavern", "tavern", "t", Some(limbo), common),
+        ("tavern-limbo", "limbo", "out", common, Some(limbo)),
         ("tavern-cellar", "down", "d", common, cellar),
         ("cellar-tavern", "up", "u", cellar, common),
     ];
     for (id, key, alias, from, to) in exits {
-        server.ensure_object(
+        // An exit to or from a room a builder destroyed is not made.
+        let (Some(from), Some(to)) = (from, to) else {
+            continue;
+        };
+        server.ensure_kept(
             id,
             NewObject::new(Kind::Exit, key)
                 .aliases([alias])
@@ -39,6 +45,9 @@ fn try_build(server: &mut Server) -> Result<(), String> {
                 .destination(to),
         )?;
     }
+    let Some(common) = common else {
+        return Ok(());
+    };
     // The barkeep's evening goes on in the Common Room, across reloads.
     server.ensure_flow(
         "barkeep",
@@ -46,7 +55,7 @@ fn try_build(server: &mut Server) -> Result<(), String> {
         tavern_server::flows::Owner::Object(common),
         Default::default(),
     )?;
-    server.ensure_object(
+    server.ensure_kept(
         "bell",
         NewObject::of(&Bell, "brass bell")
             .aliases(["bell"])

@@ -118,7 +118,7 @@ fn a_signal_reaches_every_window_of_the_account_and_no_one_else() {
 #[test]
 fn the_tutorial_walks_a_newcomer_to_the_tavern_once() {
     use std::time::Duration;
-    let mut t = TestGame::new(game::game());
+    let mut t = TestGame::with_settings(game::game(), |s| s.game.name = "Hearth".into());
     let anna = t.connect();
     t.cmd(
         anna,
@@ -126,8 +126,8 @@ fn the_tutorial_walks_a_newcomer_to_the_tavern_once() {
     );
     let greeting = t.login(anna, "Anna");
     assert!(
-        greeting.contains("Welcome to the Tavern, Anna!"),
-        "{greeting}"
+        greeting.contains("Welcome to Hearth, Anna!"),
+        "the game's own name: {greeting}"
     );
     assert!(greeting.contains("type look"), "{greeting}");
     let out = t.cmd(anna, "look");
@@ -143,14 +143,23 @@ fn the_tutorial_walks_a_newcomer_to_the_tavern_once() {
     t.advance(Duration::from_secs(39));
     assert_eq!(t.heard(anna), "");
     t.advance(Duration::from_secs(1));
-    assert!(t.heard(anna).starts_with("Still here?"));
+    assert_eq!(
+        t.heard(anna),
+        "Still here? Type tavern to walk to the Common Room."
+    );
+    // At most three reminders, then quiet.
+    for _ in 0..5 {
+        t.advance(Duration::from_secs(60));
+    }
+    let nagged = t.heard(anna);
+    assert_eq!(nagged.matches("Still here?").count(), 2, "{nagged}");
     let arrived = t.cmd(anna, "tavern");
     assert!(arrived.contains("You made it."), "{arrived}");
-    assert!(!arrived.contains("Welcome to the Tavern"), "{arrived}");
+    assert!(!arrived.contains("Welcome to"), "{arrived}");
     // Done for good: logging in again does not start it over.
     let later = t.connect();
     t.login(later, "Anna");
-    assert!(!t.heard(later).contains("Welcome to the Tavern"));
+    assert!(!t.heard(later).contains("Welcome to"));
     assert!(
         !t.server()
             .world
@@ -158,6 +167,32 @@ fn the_tutorial_walks_a_newcomer_to_the_tavern_once() {
             .keys()
             .any(|k| k.starts_with("tutorial"))
     );
+}
+
+#[test]
+fn the_tutorial_leaves_alone_who_walked_off_and_who_is_there_already() {
+    use std::time::Duration;
+    let mut t = TestGame::new(game::game());
+    // Busy elsewhere (a builder who dug a room and went there): no nagging.
+    let bld = t.player("Bld");
+    t.grant(bld, "Builder");
+    t.cmd(bld, "look");
+    t.cmd(bld, "dig/teleport Workshop");
+    for _ in 0..4 {
+        t.advance(Duration::from_secs(60));
+    }
+    let heard = t.heard(bld);
+    assert!(!heard.contains("Still here?"), "{heard}");
+    // Already in the Common Room when the walk would begin: told so.
+    let cleo = t.player("Cleo");
+    t.with_server(|s| {
+        let me = s.sessions.get(cleo).and_then(|x| x.puppet()).unwrap();
+        let tavern = s.world.tagged("tavern", Some("world_id"))[0];
+        s.world.move_to(me, Some(tavern));
+    });
+    let out = t.cmd(cleo, "look");
+    assert!(out.contains("You are in the Common Room already"), "{out}");
+    assert!(!out.contains("Walk there."), "{out}");
 }
 
 #[test]
@@ -176,5 +211,49 @@ fn the_barkeep_keeps_his_evening_going_in_the_common_room() {
     assert_eq!(
         t.heard(anna),
         "The barkeep throws another log on the fire. Sparks fly."
+    );
+}
+
+#[test]
+fn what_a_builder_destroys_stays_destroyed_and_world_ids_cannot_be_forged() {
+    let mut t = TestGame::new(game::game());
+    let bld = t.player("Bld");
+    t.grant(bld, "Developer");
+    t.cmd(bld, "tavern");
+    // The world id cannot be taken off, added or removed by hand.
+    let refused = "they are not added or removed with tag.";
+    assert!(t.cmd(bld, "tag/del bell = bell:world_id").contains(refused));
+    assert!(t.cmd(bld, "tag bell = cellar:world_id").contains(refused));
+    assert!(
+        t.cmd(bld, "tag/del bell = bell")
+            .contains("has no tag 'bell'")
+    );
+    assert!(t.cmd(bld, "tag bell").contains("'bell:world_id'"));
+    t.reload();
+    let here = t.cmd(bld, "look");
+    let seen = |look: &str| {
+        look.lines()
+            .find_map(|l| l.strip_prefix("You see: "))
+            .map(|l| l.matches("brass bell").count())
+            .unwrap_or(0)
+    };
+    assert_eq!(seen(&here), 1, "one bell: {here}");
+
+    // Destroyed, it stays destroyed through reloads and cold starts.
+    let said = t.cmd(bld, "destroy bell");
+    assert!(said.contains("it stays destroyed"), "{said}");
+    t.reload();
+    assert_eq!(seen(&t.cmd(bld, "look")), 0);
+    t.reset();
+    assert_eq!(seen(&t.cmd(bld, "look")), 0);
+    assert!(t.cmd(bld, "ring").contains("not available"));
+
+    // A destroyed room takes its exits along, and the code makes none to it.
+    t.cmd(bld, "destroy cellar");
+    t.reload();
+    assert!(t.cmd(bld, "down").contains("not available"));
+    assert!(
+        t.cmd(bld, "out").contains("Limbo"),
+        "the rest of the world is kept"
     );
 }

@@ -114,6 +114,9 @@ pub(crate) struct Hub {
     stopping: Option<PendingStop>,
     /// Launchers waiting for a reloaded or reset server to link.
     restart_waiters: Vec<oneshot::Sender<LauncherReply>>,
+    /// Launchers waiting for the server to know an account they made (a
+    /// server that goes away drops them: the launcher hears so).
+    awaiting_accounts: HashMap<i64, Vec<oneshot::Sender<LauncherReply>>>,
     /// What the next server is told about why it starts.
     next_start: StartMode,
     supervisor: Supervisor,
@@ -151,6 +154,7 @@ impl Hub {
             supervisor,
             crashes_in_a_row: 0,
             restarts: 0,
+            awaiting_accounts: HashMap::new(),
             shutting_down: false,
             stats,
             counts_dirty: false,
@@ -491,13 +495,24 @@ impl Hub {
             PortalOp::SyncSession(sync) => {
                 self.counts_dirty = true;
                 if let Some(s) = self.sessions.get_mut(&sync.sessid) {
+                    let chose = s.sync.choices != sync.choices;
                     s.sync.absorb_server_state(&sync);
+                    if chose {
+                        // The player's `option`: the connection renders by it.
+                        s.send(SessionOut::Choices(sync.choices.clone()));
+                    }
                 }
             }
             PortalOp::Disconnect { sessid, reason } => {
                 self.counts_dirty = true;
                 if let Some(s) = self.sessions.remove(&sessid) {
                     s.send(SessionOut::Close(reason));
+                }
+            }
+            PortalOp::AccountKnown { account } => {
+                for reply in self.awaiting_accounts.remove(&account).unwrap_or_default() {
+                    let _ =
+                        reply.send(LauncherReply::Done("The running game knows it now.".into()));
                 }
             }
             PortalOp::ConnectScreen(text) => {
@@ -526,6 +541,9 @@ impl Hub {
 
     /// The server's link or process is gone; start another when both are.
     fn server_gone(&mut self) {
+        // Launchers waiting on this server hear it went (their link closes);
+        // the next server loads every account anyway.
+        self.awaiting_accounts.clear();
         if let Some(server) = self.server.take() {
             let up_for = server.since.elapsed();
             let expected = self.stopping.is_some();
@@ -714,6 +732,21 @@ impl Hub {
                 let _ = reply.send(LauncherReply::Status(self.status()));
             }
             LauncherRequest::Stop { mode } => self.begin_stop(mode, Some(reply)),
+            LauncherRequest::AccountCreated { account } => {
+                if self.server.is_some() {
+                    // Answered when the server says it knows the account.
+                    self.to_server(ToServer::AccountCreated { account });
+                    self.awaiting_accounts
+                        .entry(account)
+                        .or_default()
+                        .push(reply);
+                } else {
+                    // A server starting later loads every account.
+                    let _ = reply.send(LauncherReply::Done(
+                        "The game will know it when its server starts.".into(),
+                    ));
+                }
+            }
         }
     }
 

@@ -138,9 +138,12 @@ pub async fn run(cfg: PortalConfig) -> anyhow::Result<()> {
     let mut telnet_listeners = Vec::new();
     for &port in &settings.portal.telnet_ports {
         let addr = format!("{}:{}", settings.portal.interface, port);
-        let l = listen(&addr)
-            .await
-            .with_context(|| format!("cannot listen for telnet on {addr}"))?;
+        let l = listen(&addr).await.with_context(|| {
+            format!(
+                "cannot listen for telnet on {addr}{}",
+                in_use_hint("[portal] telnet_ports")
+            )
+        })?;
         telnet_listeners.push(l);
     }
     let mut tls_listeners = Vec::new();
@@ -148,9 +151,12 @@ pub async fn run(cfg: PortalConfig) -> anyhow::Result<()> {
         let acceptor = tls::acceptor(&settings).context("cannot set up telnet over TLS")?;
         for &port in &settings.portal.tls_ports {
             let addr = format!("{}:{}", settings.portal.interface, port);
-            let l = listen(&addr)
-                .await
-                .with_context(|| format!("cannot listen for telnet over TLS on {addr}"))?;
+            let l = listen(&addr).await.with_context(|| {
+                format!(
+                    "cannot listen for telnet over TLS on {addr}{}",
+                    in_use_hint("[portal] tls_ports")
+                )
+            })?;
             tls_listeners.push((l, acceptor.clone()));
         }
     }
@@ -159,13 +165,22 @@ pub async fn run(cfg: PortalConfig) -> anyhow::Result<()> {
         .filter_map(|(l, _)| l.local_addr().ok().map(|a| a.port()))
         .collect();
     let web_addr = format!("{}:{}", settings.portal.interface, settings.portal.web_port);
-    let web_listener = listen(&web_addr)
-        .await
-        .with_context(|| format!("cannot listen for the webclient on {web_addr}"))?;
+    let web_listener = listen(&web_addr).await.with_context(|| {
+        format!(
+            "cannot listen for the webclient on {web_addr}{}",
+            in_use_hint("[portal] web_port")
+        )
+    })?;
     let web_port = web_listener.local_addr()?.port();
     let link_listener = TcpListener::bind(settings.link.address)
         .await
-        .with_context(|| format!("cannot listen for the link on {}", settings.link.address))?;
+        .with_context(|| {
+            format!(
+                "cannot listen for the link on {}{}",
+                settings.link.address,
+                in_use_hint("[link] address")
+            )
+        })?;
     let link_address: SocketAddr = link_listener.local_addr()?;
     let telnet_ports: Vec<u16> = telnet_listeners
         .iter()
@@ -377,4 +392,14 @@ async fn forward_signals(terminate: mpsc::Sender<()>) {
             return;
         }
     }
+}
+
+/// What to tell an operator whose port is taken (another game on the
+/// machine, most often): the setting to change. Port 0 picks a free port,
+/// recorded in `data_dir/portal.json` for the launcher and the load tool.
+fn in_use_hint(setting: &str) -> String {
+    format!(
+        " (is another game running on this machine? Give this one another port with \
+         {setting} in its settings.toml; 0 picks a free one)"
+    )
 }

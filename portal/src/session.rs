@@ -77,6 +77,8 @@ pub(crate) enum SessionOut {
     Msgs(Arc<[Msg]>),
     /// Send the reason (if any), then close the connection.
     Close(Option<String>),
+    /// Render from now on by the player's choices (`option`).
+    Choices(tavern_shared::session::ClientChoices),
 }
 
 impl SessionOut {

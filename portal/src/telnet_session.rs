@@ -111,6 +111,7 @@ async fn run<S: AsyncRead + AsyncWrite + Unpin>(
                     Some(SessionOut::Msgs(first)) => {
                         // Whatever else is waiting goes out in the same write.
                         let mut batches = vec![first];
+                        let mut bytes = Vec::new();
                         let mut close = None;
                         while let Ok(next) = out_rx.try_recv() {
                             match next {
@@ -119,10 +120,17 @@ async fn run<S: AsyncRead + AsyncWrite + Unpin>(
                                     close = Some(why);
                                     break;
                                 }
+                                // Later messages render by the new choices;
+                                // these were sent before the change.
+                                SessionOut::Choices(c) => {
+                                    bytes.extend(proto.render(batches.iter().flat_map(|b| b.iter())));
+                                    batches.clear();
+                                    proto.choices = c;
+                                }
                             }
                         }
                         let why = close.clone().flatten().map(tavern_shared::Msg::text);
-                        let bytes = proto.render(batches.iter().flat_map(|b| b.iter()).chain(why.as_ref()));
+                        bytes.extend(proto.render(batches.iter().flat_map(|b| b.iter()).chain(why.as_ref())));
                         if write(&mut stream, &bytes).await.is_err() {
                             break "write failed";
                         }
@@ -137,6 +145,7 @@ async fn run<S: AsyncRead + AsyncWrite + Unpin>(
                         }
                         break "closed by server";
                     }
+                    Some(SessionOut::Choices(c)) => proto.choices = c,
                     None => break "dropped by portal",
                 },
                 _ = keepalive.tick(), if params.keepalive.is_some() => {

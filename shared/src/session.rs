@@ -53,18 +53,7 @@ pub struct ProtocolFlags {
 impl ProtocolFlags {
     /// The richest colour the client said it shows.
     pub fn color_mode(&self) -> crate::markup::ColorMode {
-        use crate::markup::ColorMode;
-        if self.nocolor || self.screenreader {
-            ColorMode::Plain
-        } else if self.truecolor {
-            ColorMode::TrueColor
-        } else if self.xterm256 {
-            ColorMode::Xterm256
-        } else if self.ansi {
-            ColorMode::Ansi
-        } else {
-            ColorMode::Plain
-        }
+        ClientChoices::default().color_mode(self)
     }
 
     /// Flags of a client that said nothing: ANSI colour, UTF-8.
@@ -76,6 +65,70 @@ impl ProtocolFlags {
             utf8: true,
             ..Default::default()
         }
+    }
+}
+
+/// What a player chose with the `option` command, over what their client
+/// reported (`None`: the client's report stands). The server sets them; the
+/// portal renders by them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ClientChoices {
+    /// 16 ANSI colours.
+    pub ansi: Option<bool>,
+    /// 256 colours.
+    pub xterm256: Option<bool>,
+    /// 24-bit colour.
+    pub truecolor: Option<bool>,
+    /// No colour at all.
+    pub nocolor: Option<bool>,
+    /// A screen reader: no colour, no decoration.
+    pub screenreader: Option<bool>,
+    /// Screen width in characters.
+    pub screen_width: Option<u16>,
+    /// Screen height in lines.
+    pub screen_height: Option<u16>,
+}
+
+impl ClientChoices {
+    /// Whether the player chose nothing.
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+
+    /// The colours to render with: the player's choices over `f`.
+    pub fn color_mode(&self, f: &ProtocolFlags) -> crate::markup::ColorMode {
+        use crate::markup::ColorMode;
+        let pick = |choice: Option<bool>, reported: bool| choice.unwrap_or(reported);
+        if pick(self.nocolor, f.nocolor) || pick(self.screenreader, f.screenreader) {
+            ColorMode::Plain
+        } else if pick(self.truecolor, f.truecolor) {
+            ColorMode::TrueColor
+        } else if pick(self.xterm256, f.xterm256) {
+            ColorMode::Xterm256
+        } else if pick(self.ansi, f.ansi) {
+            ColorMode::Ansi
+        } else {
+            ColorMode::Plain
+        }
+    }
+
+    /// `f` with the player's choices applied.
+    pub fn apply(&self, f: &ProtocolFlags) -> ProtocolFlags {
+        let mut out = f.clone();
+        let set = |field: &mut bool, choice: Option<bool>| {
+            if let Some(c) = choice {
+                *field = c;
+            }
+        };
+        set(&mut out.ansi, self.ansi);
+        set(&mut out.xterm256, self.xterm256);
+        set(&mut out.truecolor, self.truecolor);
+        set(&mut out.nocolor, self.nocolor);
+        set(&mut out.screenreader, self.screenreader);
+        out.screen_width = self.screen_width.or(f.screen_width);
+        out.screen_height = self.screen_height.or(f.screen_height);
+        out
     }
 }
 
@@ -111,6 +164,8 @@ pub struct SessionSync {
     pub puppet_id: Option<i64>,
     /// What the client can do.
     pub flags: ProtocolFlags,
+    /// What the player chose over the client's report (`option`).
+    pub choices: ClientChoices,
     /// Game data attached to the session; survives reloads and server crashes.
     pub data: BTreeMap<String, serde_json::Value>,
 }
@@ -130,6 +185,7 @@ impl Default for SessionSync {
             account_name: None,
             puppet_id: None,
             flags: ProtocolFlags::new(),
+            choices: ClientChoices::default(),
             data: BTreeMap::new(),
         }
     }
@@ -145,6 +201,7 @@ impl SessionSync {
         self.account_id = server.account_id;
         self.account_name = server.account_name.clone();
         self.puppet_id = server.puppet_id;
+        self.choices = server.choices.clone();
         self.data = server.data.clone();
     }
 }

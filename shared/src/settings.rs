@@ -189,14 +189,32 @@ impl Settings {
         Self::load(None).expect("the shipped settings.toml is valid")
     }
 
-    /// The defaults overlaid by `overlay` (if any). Paths come back absolute.
+    /// The defaults overlaid by `overlay` (if any). Paths come back
+    /// absolute: relative ones — the file's own and the defaults' alike —
+    /// are taken from the settings file's directory (the game's), whatever
+    /// the directory the command runs in; without a file, from the working
+    /// directory.
     pub fn load(overlay: Option<&Path>) -> Result<Self, SettingsError> {
         let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
         let mut base: toml::Table = DEFAULT_SETTINGS.parse().map_err(|e| SettingsError::Parse {
             path: PathBuf::from("<defaults>"),
             source: Box::new(e),
         })?;
-        resolve_paths(&mut base, &cwd);
+        let dir = match overlay {
+            Some(path) => {
+                let dir = match path.parent() {
+                    Some(p) if !p.as_os_str().is_empty() => p,
+                    _ => Path::new("."),
+                };
+                if dir.is_absolute() {
+                    dir.to_path_buf()
+                } else {
+                    cwd.join(dir)
+                }
+            }
+            None => cwd,
+        };
+        resolve_paths(&mut base, &dir);
         if let Some(path) = overlay {
             let text = std::fs::read_to_string(path).map_err(|source| SettingsError::Read {
                 path: path.to_path_buf(),
@@ -206,21 +224,6 @@ impl Settings {
                 path: path.to_path_buf(),
                 source: Box::new(e),
             })?;
-            let dir = path
-                .parent()
-                .map(|p| {
-                    if p.as_os_str().is_empty() {
-                        Path::new(".")
-                    } else {
-                        p
-                    }
-                })
-                .unwrap_or(Path::new("."));
-            let dir = if dir.is_absolute() {
-                dir.to_path_buf()
-            } else {
-                cwd.join(dir)
-            };
             resolve_paths(&mut over, &dir);
             merge(&mut base, over);
         }
@@ -310,6 +313,22 @@ fn resolve_paths(table: &mut toml::Table, dir: &Path) {
             }
         }
     }
+    // An SQLite file named by a relative path in the database URL.
+    if let Some(toml::Value::Table(t)) = table.get_mut("database")
+        && let Some(toml::Value::String(url)) = t.get_mut("url")
+        && let Some(rest) = url.strip_prefix("sqlite://")
+    {
+        let (file, query) = rest
+            .split_once('?')
+            .map_or((rest, None), |(f, q)| (f, Some(q)));
+        if !file.is_empty() && !file.starts_with(':') && Path::new(file).is_relative() {
+            let abs = dir.join(file).to_string_lossy().into_owned();
+            *url = match query {
+                Some(q) => format!("sqlite://{abs}?{q}"),
+                None => format!("sqlite://{abs}"),
+            };
+        }
+    }
 }
 
 fn merge(base: &mut toml::Table, over: toml::Table) {
@@ -356,6 +375,31 @@ mod tests {
             "untouched keys keep their defaults"
         );
         assert_eq!(s.game.name, "Tavern");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn every_relative_path_is_taken_from_the_settings_file_s_directory() {
+        let dir = std::env::temp_dir().join(format!("tavern-settings-rel-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        // A file that names no data_dir: the default's is beside the file,
+        // not in the directory the command runs in.
+        let file = dir.join("settings.toml");
+        std::fs::write(&file, "[game]\nname = \"Hearth\"\n").unwrap();
+        let s = Settings::load(Some(&file)).unwrap();
+        assert!(
+            s.game.data_dir.starts_with(&dir),
+            "{}",
+            s.game.data_dir.display()
+        );
+        assert!(s.database_url().contains(&*dir.to_string_lossy()));
+        // A relative SQLite file in the database URL, too.
+        std::fs::write(&file, "[database]\nurl = \"sqlite://db/x.db3?mode=rwc\"\n").unwrap();
+        let s = Settings::load(Some(&file)).unwrap();
+        assert_eq!(
+            s.database_url(),
+            format!("sqlite://{}?mode=rwc", dir.join("db/x.db3").display())
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -179,3 +179,51 @@ async fn the_template_world_is_built_once_and_its_bell_counts_across_reloads() {
     c.send("down").await;
     c.expect("The Cellar").await;
 }
+
+/// `tavern account create` while the game runs: the running server knows
+/// the account at once (`perm *name` works before its first log-in), and
+/// the launcher says which database it wrote.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_account_the_launcher_makes_is_known_to_the_running_game_at_once() {
+    let game = LiveGame::new("launcher-account", "");
+    game.tavern_ok(&["account", "create", "Root", "rootpass", "--superuser"]);
+    let game = game.start();
+    let mut root = game.connect().await;
+    root.expect("connect <username>").await;
+    root.send("connect Root rootpass").await;
+    root.expect("You become Root.").await;
+    let out = game.tavern_ok(&["account", "create", "bld", "bldpass1"]);
+    assert!(out.contains("The running game knows it now."), "{out}");
+    let dir = game.data_dir();
+    assert!(
+        out.contains(&*dir.to_string_lossy()),
+        "names its database: {out}"
+    );
+    root.send("perm *bld = Builder").await;
+    root.expect("Permission 'Builder' given to bld").await;
+    let mut bld = game.connect().await;
+    bld.expect("connect <username>").await;
+    bld.send("connect bld bldpass1").await;
+    bld.expect("You become bld.").await;
+    bld.send("dig Workshop").await;
+    bld.expect("Created room Workshop").await;
+}
+
+/// A second game on a port another holds fails with the setting to change.
+#[test]
+fn a_taken_port_names_the_setting_to_change() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    let game = LiveGame::new(
+        "taken-port",
+        &format!("[link]\naddress = \"127.0.0.1:{port}\"\n"),
+    );
+    let out = game.tavern(&["start"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!("cannot listen for the link on 127.0.0.1:{port}"))
+            && err.contains("[link] address"),
+        "{err}"
+    );
+}

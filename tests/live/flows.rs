@@ -54,16 +54,22 @@ async fn game_with_drill(name: &str) -> (LiveGame, Client) {
     (game, c)
 }
 
-/// The ms deadline `flows/show` reports for a flow's timeout.
+/// The deadline `flows/show` reports for a flow's timeout (shown as
+/// `fires in 5s (2026-12-05 14:03:22.125 UTC)`), in ms since the epoch.
 async fn deadline(c: &mut Client, flow: &str) -> i64 {
     c.send(&format!("flows/show {flow}")).await;
-    let shown = c.expect("queued, fires at ").await;
+    let shown = c.expect("queued, fires in ").await;
     assert!(shown.contains(&format!("Flow {flow}")), "{shown}");
-    let rest = c.expect(" (in ").await;
-    rest.trim_end_matches(" (in ")
-        .trim()
-        .parse()
-        .unwrap_or_else(|_| panic!("a deadline: {rest}"))
+    let rest = c.expect(" UTC)").await;
+    let text = rest
+        .trim_end_matches(" UTC)")
+        .rsplit_once('(')
+        .map(|(_, t)| t.to_string())
+        .unwrap_or_else(|| panic!("a deadline: {rest}"));
+    chrono::NaiveDateTime::parse_from_str(&text, "%Y-%m-%d %H:%M:%S%.3f")
+        .unwrap_or_else(|e| panic!("a deadline: {text}: {e}"))
+        .and_utc()
+        .timestamp_millis()
 }
 
 fn now_ms() -> i64 {

@@ -225,6 +225,27 @@ async fn a_new_game_builds_starts_and_takes_the_tutorial_live() {
     let game = game.start();
     let status = game_cmd(&game.bin, &game_dir, &["status"]);
     assert!(status.contains("Game:     Hearth"), "{status}");
+    // From another directory, naming the settings file by a relative path:
+    // the same game, the same database, and the running game knows at once.
+    let elsewhere = game_cmd(
+        &game.bin,
+        &game.dir,
+        &["--settings", "hearth/settings.toml", "status"],
+    );
+    assert!(elsewhere.contains("Game:     Hearth"), "{elsewhere}");
+    let made = game_cmd(
+        &game.bin,
+        &game.dir,
+        &[
+            "--settings",
+            "hearth/settings.toml",
+            "account",
+            "create",
+            "Bert",
+            "bert-password",
+        ],
+    );
+    assert!(made.contains("The running game knows it now."), "{made}");
 
     let mut c = game.login("Anna", "a-long-password").await;
     c.send("note it works").await;
@@ -249,6 +270,8 @@ async fn a_new_game_builds_starts_and_takes_the_tutorial_live() {
     c.expect("considers you, Anna, and purrs.").await;
     c.send("toast cat").await;
     c.expect("You raise your mug to ginger cat.").await;
+    c.send("get cat").await;
+    c.expect("You can't get that.").await;
     c.send("note").await;
     c.expect("Your note: it works").await;
 

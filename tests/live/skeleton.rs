@@ -274,7 +274,22 @@ async fn the_launcher_reports_status_and_creates_superusers() {
     player.expect("Root says, \"still here\"").await;
     assert_ne!(game.server_pid(), Some(server_pid));
 
+    // A typo stops nothing; a bare shutdown asks, and "no" keeps the game.
+    root.send("shutdown/hlep").await;
+    root.expect("shutdown: unknown switch /hlep. Its switches: /now. Nothing was done.")
+        .await;
+    root.send("reset/help").await;
+    root.expect("reset: unknown switch /help. reset takes no switches. Nothing was done.")
+        .await;
     root.send("shutdown").await;
+    root.expect("Shut down yes/[no]?").await;
+    root.send("no").await;
+    root.expect("Shutdown aborted.").await;
+    root.send("say still up").await;
+    player.expect("Root says, \"still up\"").await;
+    root.send("shutdown").await;
+    root.expect("Shut down yes/[no]?").await;
+    root.send("yes").await;
     let last = player.expect_closed().await;
     assert!(last.contains("The server is shutting down."), "{last}");
     root.expect_closed().await;

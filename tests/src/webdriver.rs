@@ -146,6 +146,16 @@ impl Browser {
         .await;
     }
 
+    /// Clicks an element.
+    pub async fn click(&self, element: &str) {
+        self.call(
+            "POST",
+            &self.sp(&format!("/element/{element}/click")),
+            Some(json!({})),
+        )
+        .await;
+    }
+
     /// The visible text of the element a CSS selector finds.
     pub async fn text(&self, element: &str) -> String {
         self.call("GET", &self.sp(&format!("/element/{element}/text")), None)

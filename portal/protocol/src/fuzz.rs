@@ -43,7 +43,8 @@ pub fn oob(data: &[u8]) {
             .into_iter()
             .chain(f.decode_binary(data))
         {
-            let _ = f.encode(&m);
+            let _ = f.encode(&m, tavern_shared::markup::ColorMode::TrueColor);
+            let _ = f.encode(&m, tavern_shared::markup::ColorMode::Plain);
         }
     }
 }
@@ -73,7 +74,10 @@ pub fn ws_wire(data: &[u8]) {
                 assert!(!line.chars().any(char::is_control), "{line:?}");
             }
         }
-        let _ = f.encode(&Msg::text(text.clone()));
+        let _ = f.encode(
+            &Msg::text(text.clone()),
+            tavern_shared::markup::ColorMode::Plain,
+        );
     }
     assert!(flags.oob_supports.len() <= gmcp::MAX_SUPPORTS);
 }

@@ -172,6 +172,8 @@ async fn session(
         return;
     };
     let (mut sink, mut stream) = socket.split();
+    // What the player chose with `option` (no colour, say).
+    let mut choices = tavern_shared::session::ClientChoices::default();
     loop {
         tokio::select! {
             frame = stream.next() => {
@@ -195,7 +197,7 @@ async fn session(
                             gmcp::PortalInput::Forward(msg) => msg,
                             gmcp::PortalInput::Handled { flags_changed: f, reply } => {
                                 flags_changed |= f;
-                                if let Some(frame) = reply.and_then(|r| format.encode(&r))
+                                if let Some(frame) = reply.and_then(|r| format.encode(&r, choices.color_mode(&flags)))
                                     && sink.send(to_message(frame)).await.is_err()
                                 {
                                     break;
@@ -218,8 +220,9 @@ async fn session(
             out = out_rx.recv() => match out {
                 Some(SessionOut::Msgs(msgs)) => {
                     let mut failed = false;
+                    let color = choices.color_mode(&flags);
                     for m in msgs.iter() {
-                        if let Some(f) = format.encode(m) {
+                        if let Some(f) = format.encode(m, color) {
                             failed |= sink.feed(to_message(f)).await.is_err();
                         }
                     }
@@ -229,13 +232,14 @@ async fn session(
                 }
                 Some(SessionOut::Close(why)) => {
                     if let Some(why) = why
-                        && let Some(f) = format.encode(&tavern_shared::Msg::text(why))
+                        && let Some(f) = format.encode(&tavern_shared::Msg::text(why), choices.color_mode(&flags))
                     {
                         let _ = sink.send(to_message(f)).await;
                     }
                     let _ = sink.send(Message::Close(None)).await;
                     break;
                 }
+                Some(SessionOut::Choices(c)) => choices = c,
                 None => break,
             },
         }

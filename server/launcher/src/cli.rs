@@ -228,9 +228,15 @@ fn new_game(
     Ok(())
 }
 
+/// The password from standard input: typed without echo on a terminal,
+/// read as one line from a pipe.
 fn read_password() -> anyhow::Result<String> {
+    use std::io::IsTerminal;
     eprint!("Password: ");
     std::io::stderr().flush().ok();
+    if std::io::stdin().is_terminal() {
+        return rpassword::read_password().context("cannot read the password");
+    }
     let mut line = String::new();
     std::io::stdin().lock().read_line(&mut line)?;
     Ok(line.trim_end_matches(['\r', '\n']).to_string())
@@ -275,13 +281,34 @@ async fn create_account(
     .await?;
     conn.close().await.ok();
     println!(
-        "Account '{}' created (#{}), with the character '{}' (#{}){}.",
+        "Account '{}' created (#{}), with the character '{}' (#{}){}, in {}.",
         account.name,
         account.id,
         account.name,
         char_id,
-        if superuser { ", as a superuser" } else { "" }
+        if superuser { ", as a superuser" } else { "" },
+        store::redact_url(&url),
     );
+    // A running game learns of it now, not at its next start.
+    let running =
+        RuntimeInfo::read(&settings.runtime_file()).is_some_and(|rt| pid_alive(rt.portal_pid));
+    if running {
+        match ask(
+            settings,
+            LauncherRequest::AccountCreated {
+                account: account.id,
+            },
+            Duration::from_secs(5),
+        )
+        .await
+        {
+            Ok(LauncherReply::Done(text)) => println!("{text}"),
+            Ok(_) => {}
+            Err(e) => eprintln!(
+                "warning: the running game was not told ({e:#}); it will know the account after its next reload"
+            ),
+        }
+    }
     Ok(())
 }
 

@@ -3,11 +3,35 @@
 //!
 //! The template's sources are compiled into every game binary, so `new` works
 //! from any game, anywhere; the new crate depends on the framework by path, on
-//! the checkout the binary was built from (or `--framework DIR`).
+//! the checkout the binary lives in (else the one it was built from; or
+//! `--framework DIR`), and says which.
 
 use std::path::{Path, PathBuf};
 
 use thiserror::Error;
+
+/// The framework checkout for a new game: the one the running binary lives
+/// in (`<checkout>/target/release/tavern`, a copy of the checkout elsewhere
+/// included), else the one it was built from.
+pub fn framework_of_this_binary() -> PathBuf {
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| checkout_above(&exe))
+        .unwrap_or_else(built_from)
+}
+
+/// The nearest directory above `path` that is a Tavern checkout.
+fn checkout_above(path: &Path) -> Option<PathBuf> {
+    path.ancestors()
+        .skip(1)
+        .find(|d| is_checkout(d))
+        .map(Path::to_path_buf)
+}
+
+fn is_checkout(dir: &Path) -> bool {
+    dir.join("server").join("Cargo.toml").is_file()
+        && dir.join("game_template").join("Cargo.toml").is_file()
+}
 
 /// The framework checkout this binary was built from (this crate lives in
 /// its `server/launcher`).
@@ -140,7 +164,9 @@ impl NewGame {
                 .unwrap_or_default(),
         };
         let crate_name = crate_name(&name)?;
-        let framework = framework.map(Path::to_path_buf).unwrap_or_else(built_from);
+        let framework = framework
+            .map(Path::to_path_buf)
+            .unwrap_or_else(framework_of_this_binary);
         let framework = std::path::absolute(&framework).unwrap_or(framework);
         if !framework.join("server").join("Cargo.toml").is_file() {
             return Err(NewGameError::NoFramework(framework));
@@ -304,6 +330,24 @@ mod tests {
                 "game_template/{f} is not in new_game::TEMPLATE"
             );
         }
+    }
+
+    #[test]
+    fn the_checkout_a_binary_lives_in_is_found_above_it() {
+        let root = std::env::temp_dir().join(format!("tavern-co-{:08x}", rand::random::<u32>()));
+        let bin = root.join("target").join("release");
+        std::fs::create_dir_all(&bin).unwrap();
+        assert_eq!(
+            checkout_above(&bin.join("tavern")),
+            None,
+            "not a checkout yet"
+        );
+        for krate in ["server", "game_template"] {
+            std::fs::create_dir_all(root.join(krate)).unwrap();
+            std::fs::write(root.join(krate).join("Cargo.toml"), "").unwrap();
+        }
+        assert_eq!(checkout_above(&bin.join("tavern")), Some(root.clone()));
+        std::fs::remove_dir_all(&root).unwrap();
     }
 
     #[test]

@@ -72,6 +72,20 @@ pub trait Command: Send + Sync + 'static {
     fn arg_regex(&self) -> Option<&str> {
         Some(DEFAULT_ARG_REGEX)
     }
+    /// The `/switches` it knows (`&["del", "search"]`); a unique prefix of
+    /// one stands for it (`tag/s` is `tag/search`). A switch it does not
+    /// know is refused with this list and the command does not run, unless
+    /// it only reads ([`Command::read_only`]): then it runs, told which
+    /// switch it ignored. So a typo never changes or stops anything.
+    fn switches(&self) -> &[&str] {
+        &[]
+    }
+    /// Whether it only shows or says things and changes nothing (`look`,
+    /// `who`, `say`): an unknown switch is then ignored with a note
+    /// (`Extra switch "/x" ignored.`, as Evennia says) instead of refused.
+    fn read_only(&self) -> bool {
+        false
+    }
     /// Checks the arguments before `func`; an `Err` is shown and `func` not run.
     fn parse(&self, _ctx: &mut CmdCtx<'_>) -> Result<(), String> {
         Ok(())
@@ -165,6 +179,49 @@ impl<'a> CmdCtx<'a> {
             cmdset,
             obj,
         }
+    }
+
+    /// Checks the typed switches against those `cmd` knows (see
+    /// [`Command::switches`]): prefixes become the whole switch; an unknown
+    /// one is an `Err` to show (nothing runs), or for a read-only command a
+    /// note, and the command runs without it.
+    pub fn resolve_switches(&mut self, cmd: &dyn Command) -> Result<(), String> {
+        let known = cmd.switches();
+        let mut unknown = Vec::new();
+        let typed = std::mem::take(&mut self.switches);
+        for s in typed {
+            if known.contains(&s.as_str()) {
+                self.switches.push(s);
+                continue;
+            }
+            let mut starting = known.iter().filter(|k| k.starts_with(s.as_str()));
+            match (starting.next(), starting.next()) {
+                (Some(one), None) => self.switches.push(one.to_string()),
+                _ => unknown.push(s),
+            }
+        }
+        if unknown.is_empty() {
+            return Ok(());
+        }
+        let shown = |s: &str| format!("/{}", tavern_shared::markup::escape(s));
+        if cmd.read_only() {
+            for u in unknown {
+                self.msg(format!("Extra switch \"{}\" ignored.", shown(&u)));
+            }
+            return Ok(());
+        }
+        let what: Vec<String> = unknown.iter().map(|u| shown(u)).collect();
+        let list = if known.is_empty() {
+            format!("{} takes no switches.", cmd.key())
+        } else {
+            let k: Vec<String> = known.iter().map(|k| format!("/{k}")).collect();
+            format!("Its switches: {}.", k.join(", "))
+        };
+        Err(format!(
+            "{}: unknown switch {}. {list} Nothing was done.",
+            cmd.key(),
+            what.join(", ")
+        ))
     }
 
     /// Sends text to the session that typed the command.
@@ -288,6 +345,27 @@ impl<'a> CmdCtx<'a> {
         if let Some(s) = self.server.sessions.get_mut(self.sessid) {
             s.set_data(key, value);
         }
+    }
+}
+
+/// A moment (milliseconds since the Unix epoch) as people read it, to the
+/// millisecond: `2026-12-05 14:03:22.125 UTC`.
+pub fn time_text(ms: i64) -> String {
+    match chrono::DateTime::from_timestamp_millis(ms) {
+        Some(t) => t.format("%Y-%m-%d %H:%M:%S%.3f UTC").to_string(),
+        None => format!("{ms} ms"),
+    }
+}
+
+/// A length of time in milliseconds as people read it: `45s`, `2m 05s`,
+/// `1h 02m`, `3d 4h`.
+pub fn span_text(ms: i64) -> String {
+    let s = ms.max(0) / 1000;
+    match s {
+        s if s < 60 => format!("{s}s"),
+        s if s < 3600 => format!("{}m {:02}s", s / 60, s % 60),
+        s if s < 86_400 => format!("{}h {:02}m", s / 3600, s % 3600 / 60),
+        s => format!("{}d {}h", s / 86_400, s % 86_400 / 3600),
     }
 }
 

@@ -686,3 +686,15 @@ async fn changing_what_kind_an_object_is_takes_control_spares_occupied_rooms_and
     assert!(locks.contains("get:all()"), "a thing's locks: {locks}");
     let _ = me;
 }
+
+#[test]
+fn times_and_spans_read_as_people_read_them() {
+    use crate::commands::{span_text, time_text};
+    assert_eq!(time_text(0), "1970-01-01 00:00:00.000 UTC");
+    assert_eq!(time_text(1_764_944_602_125), "2025-12-05 14:23:22.125 UTC");
+    assert_eq!(span_text(-5), "0s");
+    assert_eq!(span_text(45_999), "45s");
+    assert_eq!(span_text(125_000), "2m 05s");
+    assert_eq!(span_text(3_720_000), "1h 02m");
+    assert_eq!(span_text(3 * 86_400_000 + 4 * 3_600_000), "3d 4h");
+}

@@ -4,7 +4,11 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 pub use super::ids::{AccountId, Kind, ObjId, Timestamp};
-use crate::model::locks::LockSet;
+use crate::model::locks::set::LockSet;
+
+/// The tag category that ties an object to the game code that builds it
+/// (`Server::ensure_object`): set only by code, never by the `tag` command.
+pub const WORLD_ID: &str = "world_id";
 
 /// A tag: a key and an optional category, both lowercase.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -130,6 +134,21 @@ impl Object {
         }
     }
 
+    /// Deletes a persistent attribute (inside `World::update`); returns
+    /// what it held.
+    pub fn del_attr(&mut self, name: &str) -> Option<serde_json::Value> {
+        self.db.remove(name)
+    }
+
+    /// The world id the game's code built it under, if any (see
+    /// `Server::ensure_object`).
+    pub fn world_id(&self) -> Option<&str> {
+        self.tags
+            .iter()
+            .find(|t| t.category.as_deref() == Some(WORLD_ID))
+            .map(|t| t.key.as_str())
+    }
+
     /// `key(#id)`, as builders see objects named.
     pub fn display_with_id(&self) -> String {
         format!("{}(#{})", self.key, self.id)
@@ -161,5 +180,10 @@ impl Account {
     /// A persistent attribute, read as `T`.
     pub fn attr<T: DeserializeOwned>(&self, name: &str) -> Option<T> {
         serde_json::from_value(self.db.get(name)?.clone()).ok()
+    }
+
+    /// Deletes a persistent attribute; returns what it held.
+    pub fn del_attr(&mut self, name: &str) -> Option<serde_json::Value> {
+        self.db.remove(name)
     }
 }

@@ -12,6 +12,7 @@ pub struct Search {
     inventory: bool,
     global: bool,
     candidates: Vec<ObjId>,
+    typeclass: Option<String>,
 }
 
 /// Why a search did not find exactly one object.
@@ -37,6 +38,7 @@ impl Search {
             inventory: false,
             global: false,
             candidates: Vec::new(),
+            typeclass: None,
         }
     }
 
@@ -58,6 +60,13 @@ impl Search {
         self
     }
 
+    /// Only objects of this typeclass (by name, any case), in every scope:
+    /// `Search::new(Some(me)).location().typeclass(Chair.name())`.
+    pub fn typeclass(mut self, name: &str) -> Self {
+        self.typeclass = Some(name.to_string());
+        self
+    }
+
     /// Only these objects (plus the scopes chosen).
     pub fn among(mut self, ids: impl IntoIterator<Item = ObjId>) -> Self {
         self.candidates.extend(ids);
@@ -69,6 +78,9 @@ impl Search {
     /// room's contents (the caller among them), the room, the caller, what
     /// the caller carries, and the rest of the world.
     fn rank(&self, world: &World, here: Option<ObjId>, id: ObjId) -> Option<usize> {
+        if !self.of_typeclass(world, id) {
+            return None;
+        }
         if let Some(i) = self.candidates.iter().position(|&c| c == id) {
             return Some(i);
         }
@@ -89,6 +101,15 @@ impl Search {
             return Some(base + 3);
         }
         self.global.then_some(base + 4)
+    }
+
+    fn of_typeclass(&self, world: &World, id: ObjId) -> bool {
+        match &self.typeclass {
+            Some(tc) => world
+                .get(id)
+                .is_some_and(|o| o.typeclass.eq_ignore_ascii_case(tc)),
+            None => true,
+        }
     }
 
     /// Every object in a local scope (not the world): cheap to compare by
@@ -135,8 +156,19 @@ impl Search {
             .and_then(|c| world.get(c))
             .and_then(|o| o.location);
         match lower.as_str() {
-            "me" | "self" => return self.caller.into_iter().collect(),
-            "here" => return here.into_iter().collect(),
+            "me" | "self" => {
+                return self
+                    .caller
+                    .filter(|&c| self.of_typeclass(world, c))
+                    .into_iter()
+                    .collect();
+            }
+            "here" => {
+                return here
+                    .filter(|&h| self.of_typeclass(world, h))
+                    .into_iter()
+                    .collect();
+            }
             _ => {}
         }
         if let Some(id) = lower
@@ -247,10 +279,13 @@ fn lower_eq(name: &str, lower: &str) -> bool {
 impl SearchError {
     /// What to tell the player, in Evennia's words.
     pub fn message(&self, world: &World, caller: Option<ObjId>) -> String {
+        // What the player typed is shown as typed, never as markup.
+        use tavern_shared::markup::escape;
         match self {
-            SearchError::NotFound(q) => format!("Could not find '{q}'."),
+            SearchError::NotFound(q) => format!("Could not find '{}'.", escape(q)),
             SearchError::Multiple { query, matches } => {
                 let name = query.rsplit_once('-').map(|(n, _)| n).unwrap_or(query);
+                let (query, name) = (escape(query), escape(name));
                 let mut out = format!("More than one match for '{query}' (please narrow target):");
                 for (i, id) in matches.iter().enumerate() {
                     if i == MAX_LISTED {

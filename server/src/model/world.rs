@@ -7,7 +7,7 @@ use std::collections::{BTreeSet, VecDeque};
 pub use super::ids::{AccountId, IdMap, Kind, ObjId, SessId, Timestamp};
 use super::index::Indexes;
 pub use super::index::{TypeclassOffers, name_key};
-pub use super::object::{Account, Attributes, Object, Tag};
+pub use super::object::{Account, Attributes, Object, Tag, WORLD_ID};
 pub use super::search::{Search, SearchError};
 use crate::model::flows::FlowInstance;
 
@@ -30,6 +30,9 @@ pub struct Changes {
     pub flows: Vec<(String, FlowInstance)>,
     /// Flows that ended, by name.
     pub flows_deleted: Vec<String>,
+    /// World ids whose objects were destroyed: the code that built them
+    /// must not build them again.
+    pub retired: Vec<String>,
     /// When the changes were taken (flow rows record it).
     pub at: Timestamp,
 }
@@ -43,6 +46,7 @@ impl Changes {
             && self.accounts.is_empty()
             && self.flows.is_empty()
             && self.flows_deleted.is_empty()
+            && self.retired.is_empty()
     }
 }
 
@@ -92,6 +96,9 @@ pub struct World {
     free_ids: VecDeque<ObjId>,
     /// Names, tags, typeclasses, owners and what offers commands where.
     index: Indexes,
+    /// World ids of code-built objects that were destroyed (they stay so).
+    retired: std::collections::HashSet<String>,
+    newly_retired: Vec<String>,
 }
 
 impl World {
@@ -115,6 +122,11 @@ impl World {
     /// An object by id.
     pub fn get(&self, id: ObjId) -> Option<&Object> {
         self.objects.get(&id)
+    }
+
+    /// An object's name (its key), or `""` when there is no such object.
+    pub fn name_of(&self, id: ObjId) -> &str {
+        self.objects.get(&id).map(|o| o.key.as_str()).unwrap_or("")
     }
 
     /// Every object, in no particular order.
@@ -162,6 +174,11 @@ impl World {
         self.move_to(id, None);
         self.touched.insert(id);
         let obj = self.objects.remove(&id)?;
+        if let Some(w) = obj.world_id()
+            && self.retired.insert(w.to_string())
+        {
+            self.newly_retired.push(w.to_string());
+        }
         self.index.remove(id);
         self.contents.remove(&id);
         self.dirty.remove(&id);
@@ -237,6 +254,17 @@ impl World {
     /// typeclass's, or ones added until the next reload), by id.
     pub fn offering(&self, place: ObjId) -> &[ObjId] {
         self.index.offering(place)
+    }
+
+    /// Whether the object built from code as `world_id` was destroyed (it
+    /// is not built again; see `Server::ensure_object`).
+    pub fn is_retired(&self, world_id: &str) -> bool {
+        self.retired.contains(world_id)
+    }
+
+    /// Records a world id as destroyed, as loaded from the database.
+    pub fn insert_retired(&mut self, world_id: String) {
+        self.retired.insert(world_id);
     }
 
     /// Tells the world which typeclasses carry a cmdset of their own (the
@@ -367,6 +395,7 @@ impl World {
                 .filter_map(|id| self.objects.get(&id).map(|o| (id, o.location)))
                 .collect(),
             deleted: std::mem::take(&mut self.deleted).into_iter().collect(),
+            retired: std::mem::take(&mut self.newly_retired),
             accounts: accounts
                 .into_iter()
                 .filter_map(|id| self.accounts.get(&id).cloned())

@@ -9,11 +9,16 @@
 //! | 2 | has its own puppet; puppeting one another session has takes it over |
 //! | 3 | like 2, but the puppet is shared instead of taken over |
 
+use tavern_shared::link::PortalOp;
 use tavern_shared::{Msg, SessId};
 
 use crate::model::locks::Accessor;
 use crate::model::world::{Account, AccountId, ObjId};
 use crate::runtime::server::Server;
+
+/// The account attribute holding the client options a player saved
+/// (`option/save`).
+pub const CLIENT_CHOICES_ATTR: &str = "_client_options";
 
 /// Shown to the sessions a new login replaces in multisession mode 0.
 pub const LOGGED_IN_ELSEWHERE_MSG: &str = "Logged in from elsewhere. Disconnecting.";
@@ -33,9 +38,64 @@ impl Server {
         self.sessions.get(sessid)?.puppet()
     }
 
-    /// Whether the account `sessid` is logged in to is a superuser.
+    /// Loads an account (and its characters) that another process made in
+    /// the database while the game runs (`tavern account create`), so
+    /// in-game commands know it at once.
+    pub(crate) fn load_account(&mut self, account: AccountId) {
+        if self.world.accounts.contains_key(&account) {
+            self.push_op(PortalOp::AccountKnown { account });
+            return;
+        }
+        let db = self.db.clone();
+        self.spawn_task(async move {
+            let found = crate::store::load_account_and_characters(&db, account).await;
+            let done: crate::runtime::server::Completion = Box::new(move |server: &mut Server| {
+                match found {
+                    Ok(Some((row, characters))) => server.add_loaded_account(row, characters),
+                    Ok(None) => {
+                        tracing::warn!(account, "the launcher named an account that is not there")
+                    }
+                    Err(e) => {
+                        tracing::error!(account, "cannot load an account the launcher made: {e}")
+                    }
+                }
+                // The launcher is told once the game knows (or never will).
+                server.push_op(PortalOp::AccountKnown { account });
+            });
+            done
+        });
+    }
+
+    fn add_loaded_account(
+        &mut self,
+        row: crate::store::account::Model,
+        characters: Vec<crate::store::object::Model>,
+    ) {
+        if self.world.accounts.contains_key(&row.id) {
+            return;
+        }
+        let id = row.id;
+        self.world.accounts.insert(id, Account::from(&row));
+        // As the next start would load them (the launcher runs no game
+        // code, so no creation hooks ran).
+        for c in characters {
+            if self.world.get(c.id).is_none() {
+                self.world
+                    .insert_loaded(crate::model::world::Object::from(c));
+            }
+        }
+        tracing::info!(account = id, "account made by the launcher loaded");
+    }
+
+    /// Whether the account `sessid` is logged in to is a superuser (and
+    /// has not quelled it while playing).
     pub fn is_superuser(&self, sessid: SessId) -> bool {
-        self.session_account(sessid).is_some_and(|a| a.is_superuser)
+        crate::model::locks::LockCtx {
+            world: &self.world,
+            accessor: self.accessor(sessid),
+            target: None,
+        }
+        .is_superuser()
     }
 
     fn mode(&self) -> u8 {
@@ -62,9 +122,19 @@ impl Server {
             }
         }
         let now = self.now() as u64;
+        // Client options the player saved (`option/save`) follow them to
+        // every new connection.
+        let saved: Option<tavern_shared::session::ClientChoices> = self
+            .world
+            .accounts
+            .get(&account_id)
+            .and_then(|a| a.attr(CLIENT_CHOICES_ATTR));
         let Some(s) = self.sessions.get_mut(sessid) else {
             return;
         };
+        if let Some(saved) = saved {
+            s.sync.choices = saved;
+        }
         s.sync.logged_in = true;
         s.sync.account_id = Some(account_id);
         s.sync.account_name = Some(name);
@@ -74,6 +144,15 @@ impl Server {
         self.account_hook("at_post_login", |tc, s| {
             tc.at_post_login(s, account_id, sessid)
         });
+    }
+
+    /// What a session's client can do, with the player's own choices
+    /// (`option`) over what the client reported.
+    pub fn client_flags(&self, sessid: SessId) -> tavern_shared::session::ProtocolFlags {
+        match self.sessions.get(sessid) {
+            Some(s) => s.sync.choices.apply(&s.sync.flags),
+            None => tavern_shared::session::ProtocolFlags::new(),
+        }
     }
 
     /// Makes `sessid` control `obj`, by the rules of the multisession mode.

@@ -43,6 +43,10 @@ pub enum CreateError {
     /// The start room is never destroyed.
     #[error("The start room cannot be destroyed.")]
     StartRoom,
+    /// The object the code builds as this world id was destroyed in the
+    /// game: it stays destroyed (see [`Server::ensure_object`]).
+    #[error("The object built as '{0}' was destroyed in the game; it is not built again.")]
+    Retired(String),
 }
 
 impl From<CreateError> for String {
@@ -51,8 +55,7 @@ impl From<CreateError> for String {
     }
 }
 
-/// The tag category of objects built from code (see [`Server::ensure_object`]).
-pub const WORLD_ID: &str = "world_id";
+pub use crate::model::object::WORLD_ID;
 
 /// What to create; see [`Server::create_object`].
 #[derive(Debug, Clone)]
@@ -242,12 +245,34 @@ impl Server {
     /// Finds the object built from code as `world_id` (a tag in the category
     /// `world_id`), or creates it from `spec`. Building a game's world this
     /// way is idempotent: run it at every start, and what builders changed
-    /// since stays changed.
+    /// since stays changed — including a destroy: once the object built as
+    /// `world_id` is destroyed, this returns [`CreateError::Retired`] and
+    /// builds nothing (skip what depends on it; [`Server::ensure_kept`]
+    /// says it as an `Option`). The `world_id` tag cannot be set or removed
+    /// with the `tag` command, so builders cannot forge or orphan one.
     pub fn ensure_object(&mut self, world_id: &str, spec: NewObject) -> Result<ObjId, CreateError> {
-        if let Some(&id) = self.world.tagged(world_id, Some(WORLD_ID)).first() {
+        let world_id = world_id.trim().to_lowercase();
+        if let Some(&id) = self.world.tagged(&world_id, Some(WORLD_ID)).first() {
             return Ok(id);
         }
-        self.create_object(spec.tag(world_id, Some(WORLD_ID)))
+        if self.world.is_retired(&world_id) {
+            return Err(CreateError::Retired(world_id));
+        }
+        self.create_object(spec.tag(&world_id, Some(WORLD_ID)))
+    }
+
+    /// [`Server::ensure_object`], with an object destroyed in the game
+    /// as `None`: `Some(id)` when it exists (found or made now).
+    pub fn ensure_kept(
+        &mut self,
+        world_id: &str,
+        spec: NewObject,
+    ) -> Result<Option<ObjId>, CreateError> {
+        match self.ensure_object(world_id, spec) {
+            Ok(id) => Ok(Some(id)),
+            Err(CreateError::Retired(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     /// Destroys an object. What it held goes to its own home (or the start

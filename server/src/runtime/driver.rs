@@ -183,7 +183,9 @@ impl Driver {
                         });
                     }
                 }
-                PortalOp::ConnectScreen(_) if !follows => now_ops.push(op),
+                PortalOp::ConnectScreen(_) | PortalOp::AccountKnown { .. } if !follows => {
+                    now_ops.push(op)
+                }
                 op => {
                     let sessions = op_sessions(&op);
                     if follows || sessions.iter().any(|&s| is_held(s, &held_here)) {
@@ -337,7 +339,7 @@ fn op_sessions(op: &PortalOp) -> Vec<SessId> {
         PortalOp::Output { sessid, .. } | PortalOp::Disconnect { sessid, .. } => vec![*sessid],
         PortalOp::OutputMany { sessids, .. } => sessids.clone(),
         PortalOp::SyncSession(sync) => vec![sync.sessid],
-        PortalOp::ConnectScreen(_) => Vec::new(),
+        PortalOp::ConnectScreen(_) | PortalOp::AccountKnown { .. } => Vec::new(),
     }
 }
 

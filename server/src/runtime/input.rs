@@ -184,6 +184,10 @@ impl Server {
         // be replayed to the next server and crash it too.
         let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             let mut ctx = CmdCtx::new(self, sessid, raw, cmdname, rest, merged, obj);
+            if let Err(msg) = ctx.resolve_switches(cmd.as_ref()) {
+                ctx.msg(msg);
+                return;
+            }
             match cmd.parse(&mut ctx) {
                 Ok(()) => cmd.func(&mut ctx),
                 Err(msg) => ctx.msg(msg),

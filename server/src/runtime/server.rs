@@ -189,6 +189,8 @@ pub struct Server {
     notices: Vec<PortalOp>,
     /// Lines typed so far (see `ServerSession::typed`).
     typed_count: u64,
+    /// Messages sent so far (to tell whether a hook said anything).
+    pub(crate) messages_sent: u64,
     stopping: Option<StopMode>,
     requested: Option<StopMode>,
 }
@@ -240,6 +242,7 @@ impl Server {
             told_cannot_save: Default::default(),
             notices: Vec::new(),
             typed_count: 0,
+            messages_sent: 0,
             stopping: None,
             requested: None,
         };
@@ -345,7 +348,7 @@ impl Server {
     }
 
     /// Adds an op (it follows a change if its event makes one).
-    fn push_op(&mut self, op: PortalOp) {
+    pub(crate) fn push_op(&mut self, op: PortalOp) {
         self.ops.push(op);
         self.op_follows_change.push(false);
     }
@@ -450,6 +453,7 @@ impl Server {
             }
             ToServer::Input { sessid, seq, msg } => self.input(sessid, seq, msg),
             ToServer::Stop { mode } => self.begin_stop(mode),
+            ToServer::AccountCreated { account } => self.load_account(account),
         }
     }
 
@@ -620,6 +624,7 @@ impl Server {
 
     /// Sends any message (text, prompt, out-of-band) to one session.
     pub fn send_msg(&mut self, sessid: SessId, msg: Msg) {
+        self.messages_sent += 1;
         // Messages of one event to one session share an op (not across
         // events: each event's ops may or may not follow a change).
         if self.ops.len() > self.event.ops_from
@@ -642,6 +647,7 @@ impl Server {
             [] => {}
             [one] => self.send_msg(*one, msg),
             _ => {
+                self.messages_sent += 1;
                 if self.ops.len() > self.event.ops_from
                     && let Some(PortalOp::OutputMany {
                         sessids: last,

@@ -40,7 +40,7 @@ use crate::runtime::server::Server;
 /// A kind of object, with the hooks the server calls. Only `name` and `kind`
 /// are required.
 #[allow(unused_variables)]
-pub trait Typeclass: Send + Sync + 'static {
+pub trait Typeclass: std::any::Any + Send + Sync {
     /// The name stored with each object of this kind. Keep it stable.
     fn name(&self) -> &str;
     /// What the server treats it as.
@@ -77,7 +77,9 @@ pub trait Typeclass: Send + Sync + 'static {
     fn at_say(&self, server: &mut Server, speaker: ObjId, message: &str) {
         defaults::say(server, speaker, message)
     }
-    /// Before the object moves; `false` stops the move.
+    /// Before the object moves; `false` stops the move. Tell the mover why
+    /// (`server.msg_obj(obj, ...)`): through an exit, what it said is the
+    /// whole answer; if it says nothing, "You cannot go that way."
     fn at_pre_move(&self, server: &mut Server, obj: ObjId, destination: Option<ObjId>) -> bool {
         true
     }
@@ -312,6 +314,31 @@ impl Server {
         }
     }
 
+    /// The object's typeclass as the Rust type `T`, when it is one: game
+    /// code calls its own methods on it, no string compared.
+    ///
+    /// ```ignore
+    /// if let Some(chair) = server.typeclass_as::<Chair>(id) {
+    ///     chair.sit(server, id, who);
+    /// }
+    /// ```
+    pub fn typeclass_as<T: Typeclass>(&self, obj: ObjId) -> Option<Arc<T>> {
+        let any: Arc<dyn std::any::Any + Send + Sync> = self.typeclass_of(obj);
+        any.downcast::<T>().ok()
+    }
+
+    /// Whether the object is of the typeclass `tc` (`server.is_a(id, &Chair)`).
+    pub fn is_a(&self, obj: ObjId, tc: &dyn Typeclass) -> bool {
+        self.world
+            .get(obj)
+            .is_some_and(|o| o.typeclass.eq_ignore_ascii_case(tc.name()))
+    }
+
+    /// Every object of the typeclass `tc`, by id (through the world's index).
+    pub fn objects_of(&self, tc: &dyn Typeclass) -> &[ObjId] {
+        self.world.of_typeclass(tc.name())
+    }
+
     /// Runs `f` with the object's typeclass, catching a panic in game code so
     /// one bad hook cannot stop the server.
     pub fn hook<R>(
@@ -492,8 +519,12 @@ pub mod defaults {
             server.msg_obj(traveller, "That exit leads nowhere.");
             return;
         };
-        if server.move_obj(traveller, Some(dest), false).is_err() {
-            server.msg_obj(traveller, "You cannot go that way.");
+        let before = server.messages_sent;
+        match server.move_obj(traveller, Some(dest), false) {
+            Ok(()) => {}
+            // An `at_pre_move` that said why is the whole answer.
+            Err(MoveError::Refused) if server.messages_sent != before => {}
+            Err(_) => server.msg_obj(traveller, "You cannot go that way."),
         }
     }
 }

@@ -26,6 +26,9 @@ pub async fn load_world(db: &DatabaseConnection) -> Result<World, DbError> {
     for h in load_help(db).await? {
         world.help.insert(h.key.clone(), HelpEntry::from(h));
     }
+    for w in super::load_retired(db).await? {
+        world.insert_retired(w);
+    }
     for row in load_flows(db).await? {
         if let Some(f) = super::rows::flow_from_row(&row) {
             world.flows.insert(row.name, f);

@@ -169,6 +169,22 @@ pub async fn get_config<C: ConnectionTrait>(db: &C, key: &str) -> Result<Option<
         .map(|m| m.value))
 }
 
+/// The world ids of code-built objects that were destroyed.
+pub async fn load_retired<C: ConnectionTrait>(db: &C) -> Result<Vec<String>, DbError> {
+    let rows = server_config::Entity::find()
+        .filter(server_config::Column::Key.starts_with(writes::RETIRED_PREFIX))
+        .all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|m| {
+            m.key
+                .strip_prefix(writes::RETIRED_PREFIX)
+                .map(str::to_string)
+        })
+        .collect())
+}
+
 /// Sets a value of `server_config`.
 pub async fn set_config<C: ConnectionTrait>(db: &C, key: &str, value: &str) -> Result<(), DbError> {
     let am = server_config::ActiveModel {
@@ -306,6 +322,21 @@ pub async fn find_account(
 /// Every account's row.
 pub async fn load_accounts(db: &DatabaseConnection) -> Result<Vec<account::Model>, DbError> {
     Ok(account::Entity::find().all(db).await?)
+}
+
+/// One account's row and its characters' rows (made elsewhere: the launcher).
+pub async fn load_account_and_characters(
+    db: &DatabaseConnection,
+    id: i64,
+) -> Result<Option<(account::Model, Vec<object::Model>)>, DbError> {
+    let Some(account) = account::Entity::find_by_id(id).one(db).await? else {
+        return Ok(None);
+    };
+    let characters = object::Entity::find()
+        .filter(object::Column::AccountId.eq(id))
+        .all(db)
+        .await?;
+    Ok(Some((account, characters)))
 }
 
 /// The character made together with a new account.

@@ -191,6 +191,7 @@ struct Batch {
     accounts: std::collections::BTreeMap<i64, Account>,
     flows: std::collections::BTreeMap<String, flow_instance::Model>,
     flows_deleted: std::collections::BTreeSet<String>,
+    retired: std::collections::BTreeSet<String>,
 }
 
 impl Batch {
@@ -227,6 +228,7 @@ impl Batch {
             self.flows.remove(&d);
             self.flows_deleted.insert(d);
         }
+        self.retired.extend(c.retired);
     }
 
     fn is_empty(&self) -> bool {
@@ -240,6 +242,7 @@ impl Batch {
             + self.accounts.len()
             + self.flows.len()
             + self.flows_deleted.len()
+            + self.retired.len()
     }
 }
 
@@ -283,6 +286,7 @@ async fn write(db: &DatabaseConnection, batch: &Batch) -> Result<(), store::DbEr
         batch.flows.values().cloned().collect(),
         batch.flows_deleted.iter().cloned().collect(),
     ));
+    w.extend(writes::retire_world_ids(&batch.retired));
     let script = writes::script(db.get_database_backend(), &w);
     match db.execute_unprepared(&script).await {
         // The commit is the script's last statement: a commit that fails (a

@@ -293,7 +293,14 @@ async fn the_persister_writes_any_text_exactly(url: String) {
     p.save(Changes {
         moves: vec![(first, None)],
         deleted: vec![first + 2],
+        retired: vec![hostile[0].to_string(), "bell".into()],
         at: 6,
+        ..Default::default()
+    });
+    // Retired once: recording it again changes nothing.
+    p.save(Changes {
+        retired: vec!["bell".into()],
+        at: 7,
         ..Default::default()
     });
     p.flush().await;
@@ -313,6 +320,8 @@ async fn the_persister_writes_any_text_exactly(url: String) {
     );
     assert!(world.get(first + 2).is_none(), "the delete was written");
     assert_eq!(world.flows["q'uest\\1"], flow);
+    assert!(world.is_retired(hostile[0]) && world.is_retired("bell"));
+    assert!(!world.is_retired("cellar"));
     let _ = db.close().await;
 }
 

@@ -9,7 +9,7 @@ use sea_orm::sea_query::{
 };
 use sea_orm::{ColumnTrait, DbBackend, EntityTrait, QueryFilter, QueryTrait, Statement};
 
-use super::{AccountRow, account, flow_instance, object};
+use super::{AccountRow, account, flow_instance, object, server_config};
 
 /// Rows per statement when writing many (well under both backends' limits on bound values).
 const ROWS_PER_STATEMENT: usize = 64;
@@ -190,4 +190,30 @@ pub(crate) fn write_flows(rows: Vec<flow_instance::Model>, deleted: Vec<String>)
         ));
     }
     out
+}
+
+/// The `server_config` key that records a retired world id.
+pub(crate) fn retired_key(world_id: &str) -> String {
+    format!("{RETIRED_PREFIX}{world_id}")
+}
+
+/// The prefix of the `server_config` keys of retired world ids.
+pub(crate) const RETIRED_PREFIX: &str = "retired_world_id:";
+
+/// World ids whose objects were destroyed, recorded (once each).
+pub(crate) fn retire_world_ids<'a>(ids: impl IntoIterator<Item = &'a String>) -> Vec<Write> {
+    use server_config::Column as C;
+    ids.into_iter()
+        .map(|w| {
+            let am = server_config::ActiveModel {
+                key: sea_orm::Set(retired_key(w)),
+                value: sea_orm::Set(String::new()),
+            };
+            Write::Insert(
+                server_config::Entity::insert(am)
+                    .on_conflict(OnConflict::column(C::Key).do_nothing().to_owned())
+                    .into_query(),
+            )
+        })
+        .collect()
 }

@@ -122,6 +122,12 @@ pub enum ToServer {
         /// What it sent.
         msg: Msg,
     },
+    /// An account (and its character) was made in the database by the
+    /// launcher (`tavern account create`) while the game runs: load it.
+    AccountCreated {
+        /// The account's id.
+        account: i64,
+    },
     /// Stop, in this mode (SRELOAD / SRESET / SSHUTD). The server answers with
     /// a final batch carrying every session's state, then [`ToPortal::Stopped`].
     /// The server is to stop (reload, reset or shutdown).
@@ -154,6 +160,12 @@ pub enum PortalOp {
     /// The text new connections are greeted with, kept by the portal so that it
     /// can greet players at once, even while the server is away.
     ConnectScreen(String),
+    /// The server knows the account the launcher made
+    /// ([`ToServer::AccountCreated`]): the portal tells the launcher.
+    AccountKnown {
+        /// The account's id.
+        account: i64,
+    },
     /// The same messages for several sessions (a room hears a `say`): one op
     /// to encode, send and decode instead of one per listener. Sent only to a
     /// portal that said it reads it (`HelloReply::Accepted`); for one that
@@ -240,6 +252,12 @@ pub enum LauncherRequest {
     Stop {
         /// How.
         mode: StopMode,
+    },
+    /// The launcher made an account in the database: the running server
+    /// should know it at once (`perm *name` right after `account create`).
+    AccountCreated {
+        /// The account's id.
+        account: i64,
     },
 }
 

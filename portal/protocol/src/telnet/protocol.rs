@@ -10,7 +10,7 @@
 use flate2::{Compress, Compression, FlushCompress};
 use tavern_shared::Msg;
 use tavern_shared::markup::{self, ColorMode};
-use tavern_shared::session::ProtocolFlags;
+use tavern_shared::session::{ClientChoices, ProtocolFlags};
 use tavern_shared::text::clean_input;
 
 use super::mtts::TtypeCycle;
@@ -44,6 +44,8 @@ pub struct TelnetProtocol {
     telnet: Telnet,
     /// What the client negotiated and told (the session's protocol flags).
     pub flags: ProtocolFlags,
+    /// What the player chose over them (`option`): rendering follows these.
+    pub choices: ClientChoices,
     ttype: TtypeCycle,
     /// Set once the client accepted MCCP2: everything after the start marker goes through it.
     deflate: Option<Compress>,
@@ -70,6 +72,7 @@ impl TelnetProtocol {
                 &[Opt::NAWS, Opt::TTYPE],
             ),
             flags: ProtocolFlags::new(),
+            choices: ClientChoices::default(),
             ttype: TtypeCycle::default(),
             deflate: None,
             max_line,
@@ -227,9 +230,10 @@ impl TelnetProtocol {
         events.push(ProtoEvent::FlagsChanged);
     }
 
-    /// The richest colour the client said it shows.
+    /// The colours to render with: the richest the client said it shows,
+    /// unless the player chose otherwise.
     pub fn color_mode(&self) -> ColorMode {
-        self.flags.color_mode()
+        self.choices.color_mode(&self.flags)
     }
 
     /// Wire bytes for messages to the client.

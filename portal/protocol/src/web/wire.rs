@@ -112,15 +112,21 @@ impl WireFormat {
             .collect()
     }
 
-    /// The frame for one output message, if this format carries it.
-    pub fn encode(self, msg: &Msg) -> Option<Frame> {
+    /// The frame for one output message, if this format carries it; text
+    /// in `color` (`ColorMode::Plain`: no styles at all).
+    pub fn encode(self, msg: &Msg, color: ColorMode) -> Option<Frame> {
         let is_text = msg.cmd == "text" || msg.cmd == "prompt";
         match self {
             Self::EvenniaV1 => {
                 let args = if is_text {
-                    vec![Value::String(markup::to_html(
-                        msg.first_str().unwrap_or_default(),
-                    ))]
+                    let text = msg.first_str().unwrap_or_default();
+                    let html = if color == ColorMode::Plain {
+                        // The text without its styles, still escaped for the page.
+                        markup::to_html(&markup::escape(&markup::render(text, ColorMode::Plain)))
+                    } else {
+                        markup::to_html(text)
+                    };
+                    vec![Value::String(html)]
                 } else {
                     msg.args.clone()
                 };
@@ -129,8 +135,7 @@ impl WireFormat {
                 ))
             }
             _ if is_text => {
-                let mut ansi =
-                    markup::render(msg.first_str().unwrap_or_default(), ColorMode::TrueColor);
+                let mut ansi = markup::render(msg.first_str().unwrap_or_default(), color);
                 if msg.cmd == "text" {
                     ansi.push_str("\r\n");
                 }
@@ -173,6 +178,22 @@ fn decode_v1(text: &str) -> Option<Msg> {
 mod tests {
     use super::*;
 
+    const TC: ColorMode = ColorMode::TrueColor;
+
+    #[test]
+    fn a_player_who_chose_no_colour_gets_none_in_any_format() {
+        let v1 = WireFormat::for_protocol(None);
+        assert_eq!(
+            v1.encode(&Msg::text("|rHi|n <you> ||"), ColorMode::Plain),
+            Some(Frame::Text(r#"["text",["Hi &lt;you&gt; |"],{}]"#.into()))
+        );
+        let json = WireFormat::for_protocol(Some(JSON));
+        assert_eq!(
+            json.encode(&Msg::text("|gok"), ColorMode::Plain),
+            Some(Frame::Binary(b"ok\r\n".to_vec()))
+        );
+    }
+
     #[test]
     fn v1_is_evennias_json_with_html_text() {
         let f = WireFormat::for_protocol(None);
@@ -184,13 +205,13 @@ mod tests {
         assert!(f.decode_text("not json").is_empty());
         assert!(f.decode_text("[1,2]").is_empty());
         assert_eq!(
-            f.encode(&Msg::text("|rHi|n <you>")),
+            f.encode(&Msg::text("|rHi|n <you>"), TC),
             Some(Frame::Text(
                 r#"["text",["<span style=\"color:#ff0000;font-weight:bold\">Hi</span> &lt;you&gt;"],{}]"#.into()
             ))
         );
         let hidden = Msg::prompt("Password:").kwarg("options", json!({"echo": false}));
-        let Some(Frame::Text(t)) = f.encode(&hidden) else {
+        let Some(Frame::Text(t)) = f.encode(&hidden, TC) else {
             panic!()
         };
         assert_eq!(t, r#"["prompt",["Password:"],{"options":{"echo":false}}]"#);
@@ -207,10 +228,11 @@ mod tests {
             vec![Msg::text("look"), Msg::text("say hi")]
         );
         assert_eq!(
-            f.encode(&Msg::text("|gok")),
+            f.encode(&Msg::text("|gok"), TC),
             Some(Frame::Binary(b"\x1b[0;1;32mok\x1b[0m\r\n".to_vec()))
         );
-        let Some(Frame::Text(t)) = f.encode(&Msg::new("Char.Vitals").kwarg("hp", json!(3))) else {
+        let Some(Frame::Text(t)) = f.encode(&Msg::new("Char.Vitals").kwarg("hp", json!(3)), TC)
+        else {
             panic!()
         };
         let v: Value = serde_json::from_str(&t).unwrap();
@@ -225,7 +247,7 @@ mod tests {
         let g = WireFormat::for_protocol(Some(GMCP));
         assert_eq!(g.decode_text("Core.Ping")[0].cmd, "ping");
         assert_eq!(
-            g.encode(&Msg::new("Room.Info").kwarg("num", json!(1))),
+            g.encode(&Msg::new("Room.Info").kwarg("num", json!(1)), TC),
             Some(Frame::Text("Room.Info {\"num\":1}".into()))
         );
         let t = WireFormat::for_protocol(Some(TERMINAL));
@@ -234,9 +256,9 @@ mod tests {
             "text frames carry nothing on terminal"
         );
         assert_eq!(t.decode_binary(b"look"), vec![Msg::text("look")]);
-        assert_eq!(t.encode(&Msg::new("Room.Info")), None);
+        assert_eq!(t.encode(&Msg::new("Room.Info"), TC), None);
         assert_eq!(
-            t.encode(&Msg::prompt("> ")),
+            t.encode(&Msg::prompt("> "), TC),
             Some(Frame::Binary(b"> ".to_vec()))
         );
     }

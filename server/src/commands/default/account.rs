@@ -1,15 +1,18 @@
 //! Out-of-character commands, on the account: `ic`, `ooc`, `charcreate`,
-//! `chardelete`, `who`, `password`, `option`, `quit`; and `sessions`, on
-//! every logged-in session.
+//! `chardelete`, `who`, `password`, `option`, `quell`, `unquell`, `quit`;
+//! and `sessions`, on every logged-in session.
 
 use crate::commands::{CmdCtx, CmdSet, Command};
+use crate::model::locks::{PERMISSION_HIERARCHY, QUELL_ATTR, permission_level};
 use crate::model::names::name_problem_for_players;
-use crate::model::world::{Kind, ObjId, Search};
+use crate::model::world::{AccountId, Kind, ObjId, Search};
+use crate::runtime::actions::CLIENT_CHOICES_ATTR;
 use crate::runtime::create::NewObject;
 use crate::runtime::passwords::{hash_password, verify_password};
 use crate::runtime::server::{Completion, Server};
 use crate::store;
-use tavern_shared::markup::ColorMode;
+use tavern_shared::markup::{self, ColorMode};
+use tavern_shared::session::ClientChoices;
 
 /// Adds the default account commands (Evennia's DefaultAccount set).
 pub fn add_all(set: &mut CmdSet) {
@@ -21,6 +24,8 @@ pub fn add_all(set: &mut CmdSet) {
         .add(Who)
         .add(Password)
         .add(ClientOptions)
+        .add(Quell)
+        .add(Unquell)
         .add(Quit);
 }
 
@@ -36,6 +41,9 @@ pub struct OocLook;
 impl Command for OocLook {
     fn key(&self) -> &str {
         "look"
+    }
+    fn read_only(&self) -> bool {
+        true
     }
     fn aliases(&self) -> &[&str] {
         &["l", "ls"]
@@ -280,6 +288,9 @@ impl Command for Sessions {
     fn key(&self) -> &str {
         "sessions"
     }
+    fn switches(&self) -> &[&str] {
+        &["name"]
+    }
     fn help(&self) -> &str {
         "sessions\nsessions/name [<session> =] <new name>\n\n\
          List your connections to the game: id, name, protocol, the character \
@@ -340,6 +351,9 @@ impl Command for Who {
     fn key(&self) -> &str {
         "who"
     }
+    fn read_only(&self) -> bool {
+        true
+    }
     fn aliases(&self) -> &[&str] {
         &["doing"]
     }
@@ -394,7 +408,70 @@ fn duration(secs: u64) -> String {
     }
 }
 
-/// `option`: what the game knows about your client.
+/// The options `option` sets, as Evennia names them.
+const OPTION_NAMES: &[&str] = &[
+    "ANSI",
+    "XTERM256",
+    "TRUECOLOR",
+    "NOCOLOR",
+    "SCREENREADER",
+    "SCREENWIDTH",
+    "SCREENHEIGHT",
+];
+
+/// Sets one choice from `option NAME = VALUE`; `default` forgets it.
+fn choose(c: &mut ClientChoices, name: &str, value: &str) -> Result<String, String> {
+    let name = name.trim().to_uppercase();
+    let value = value.trim().to_lowercase();
+    let forget = matches!(value.as_str(), "default" | "reset" | "");
+    let flag = |v: &str| match v {
+        "on" | "true" | "yes" | "1" => Ok(true),
+        "off" | "false" | "no" | "0" => Ok(false),
+        _ => Err(format!(
+            "{name} takes on or off (or default), not '{}'.",
+            markup::escape(v)
+        )),
+    };
+    let size = |v: &str, what: &str| match v.parse::<u16>() {
+        Ok(n) if (10..=1000).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "{what} takes a number from 10 to 1000 (or default), not '{}'.",
+            markup::escape(v)
+        )),
+    };
+    let slot: &mut Option<bool> = match name.as_str() {
+        "ANSI" => &mut c.ansi,
+        "XTERM256" => &mut c.xterm256,
+        "TRUECOLOR" => &mut c.truecolor,
+        "NOCOLOR" => &mut c.nocolor,
+        "SCREENREADER" => &mut c.screenreader,
+        "SCREENWIDTH" | "SCREENHEIGHT" => {
+            let slot = if name == "SCREENWIDTH" {
+                &mut c.screen_width
+            } else {
+                &mut c.screen_height
+            };
+            *slot = if forget {
+                None
+            } else {
+                Some(size(&value, &name)?)
+            };
+            return Ok(name);
+        }
+        _ => {
+            return Err(format!(
+                "No option '{}'. Options: {}.",
+                markup::escape(&name),
+                OPTION_NAMES.join(", ")
+            ));
+        }
+    };
+    *slot = if forget { None } else { Some(flag(&value)?) };
+    Ok(name)
+}
+
+/// `option[/save|/clear] [<name> = <value>]`: what the game knows about
+/// your client, and your own choices over it.
 pub struct ClientOptions;
 
 impl Command for ClientOptions {
@@ -404,20 +481,86 @@ impl Command for ClientOptions {
     fn aliases(&self) -> &[&str] {
         &["options"]
     }
+    fn switches(&self) -> &[&str] {
+        &["save", "clear"]
+    }
     fn help(&self) -> &str {
-        "option\n\nShow what your client told the game: its name, screen size, \
-         encoding, colours and the protocols it speaks."
+        "option\noption[/save] <name> = <value>\noption/save\noption/clear\n\n\
+         Show what your client told the game, or choose otherwise for this \
+         connection: NOCOLOR, SCREENREADER, ANSI, XTERM256, TRUECOLOR (on or off), \
+         SCREENWIDTH, SCREENHEIGHT (a number); the value default forgets a choice. \
+         /save keeps your choices for every connection of your account; /clear \
+         forgets them all, saved ones too."
     }
     fn func(&self, ctx: &mut CmdCtx<'_>) {
         let Some(s) = ctx.server.sessions.get(ctx.sessid) else {
             return;
         };
-        let f = &s.sync.flags;
+        let mut choices = s.sync.choices.clone();
+        let mut told = Vec::new();
+        if ctx.has_switch("clear") {
+            choices = ClientChoices::default();
+            told.push("Your client options are back to what your client reports.".to_string());
+        } else if let Some(value) = ctx.rhs.clone() {
+            if ctx.lhs.is_empty() {
+                ctx.msg("Usage: option[/save] <name> = <value>");
+                return;
+            }
+            match choose(&mut choices, &ctx.lhs, &value) {
+                Ok(name) => told.push(format!("Option {name} set for this connection.")),
+                Err(e) => {
+                    ctx.msg(e);
+                    return;
+                }
+            }
+        } else if !ctx.args.is_empty() {
+            ctx.msg("Usage: option[/save] <name> = <value> (see help option)");
+            return;
+        }
+        let changed = s.sync.choices != choices;
+        let save = ctx.has_switch("save") || ctx.has_switch("clear");
+        if let Some(s) = ctx.server.sessions.get_mut(ctx.sessid)
+            && changed
+        {
+            s.sync.choices = choices.clone();
+            s.dirty = true;
+        }
+        if save && let Some(account) = ctx.account() {
+            let keep = (!choices.is_empty())
+                .then(|| serde_json::to_value(&choices).ok())
+                .flatten();
+            ctx.server.world.update_account(account, |a| match keep {
+                Some(v) => {
+                    a.db.insert(CLIENT_CHOICES_ATTR.into(), v);
+                }
+                None => {
+                    a.del_attr(CLIENT_CHOICES_ATTR);
+                }
+            });
+            if !ctx.has_switch("clear") {
+                told.push("Saved for every connection of your account.".into());
+            }
+        }
+        if !told.is_empty() {
+            ctx.msg(told.join(" "));
+            return;
+        }
+        self.show(ctx);
+    }
+}
+
+impl ClientOptions {
+    fn show(&self, ctx: &mut CmdCtx<'_>) {
+        let Some(s) = ctx.server.sessions.get(ctx.sessid) else {
+            return;
+        };
+        let (reported, c) = (&s.sync.flags, &s.sync.choices);
+        let f = c.apply(reported);
         let size = match (f.screen_width, f.screen_height) {
             (Some(w), Some(h)) => format!("{w}x{h}"),
             _ => "unknown".into(),
         };
-        let colours = match f.color_mode() {
+        let colours = match c.color_mode(reported) {
             ColorMode::Plain => "none",
             ColorMode::Ansi => "ansi",
             ColorMode::Xterm256 => "xterm256",
@@ -426,6 +569,21 @@ impl Command for ClientOptions {
         let yes = |b: bool| if b { "yes" } else { "no" };
         let mut options = f.options.clone();
         options.sort();
+        let chosen = if c.is_empty() {
+            "none (option <name> = <value> to choose)".to_string()
+        } else {
+            serde_json::to_value(c)
+                .ok()
+                .and_then(|v| v.as_object().cloned())
+                .map(|m| {
+                    m.iter()
+                        .filter(|(_, v)| !v.is_null())
+                        .map(|(k, v)| format!("{}={v}", k.to_uppercase().replace('_', "")))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                })
+                .unwrap_or_default()
+        };
         let text = format!(
             "|wClient settings|n\n \
              Client:        {}\n \
@@ -435,7 +593,8 @@ impl Command for ClientOptions {
              Colours:       {colours}\n \
              Screen reader: {}\n \
              Options:       {}\n \
-             GMCP packages: {}",
+             GMCP packages: {}\n \
+             Your choices:  {chosen}",
             f.client_name.as_deref().unwrap_or("unknown"),
             s.sync.protocol,
             f.encoding,
@@ -532,6 +691,9 @@ impl Command for Quit {
     fn key(&self) -> &str {
         "quit"
     }
+    fn switches(&self) -> &[&str] {
+        &["all"]
+    }
     fn help(&self) -> &str {
         "quit[/all]\n\nLeave the game and close this connection (with /all: every connection of your account)."
     }
@@ -554,5 +716,99 @@ impl Command for Quit {
             format!("|RQuitting|n. {others} session(s) are still connected.")
         };
         ctx.server.disconnect(ctx.sessid, Some(reason));
+    }
+}
+
+/// The account's highest permission, as Evennia names it in `quell`.
+fn account_rank(ctx: &CmdCtx<'_>, account: AccountId) -> String {
+    let Some(a) = ctx.server.world.accounts.get(&account) else {
+        return String::new();
+    };
+    if a.is_superuser {
+        return "superuser".into();
+    }
+    a.permissions
+        .iter()
+        .filter_map(|p| permission_level(p))
+        .max()
+        .and_then(|l| PERMISSION_HIERARCHY.get(l))
+        .map(|p| p.to_string())
+        .unwrap_or_else(|| "Player".into())
+}
+
+fn is_quelled(ctx: &CmdCtx<'_>, account: AccountId) -> bool {
+    ctx.server
+        .world
+        .accounts
+        .get(&account)
+        .is_some_and(|a| a.db.get(QUELL_ATTR) == Some(&serde_json::Value::Bool(true)))
+}
+
+/// `quell`: play with your character's permissions, not your account's.
+pub struct Quell;
+
+impl Command for Quell {
+    fn key(&self) -> &str {
+        "quell"
+    }
+    fn help(&self) -> &str {
+        "quell\nunquell\n\nWhile you play a character, use its permissions instead of \
+         your account's (never higher than your account's), and a superuser is held \
+         to every lock: to test the game as a player would. unquell gives the \
+         account's permissions back. It is kept across reloads and log-ins."
+    }
+    fn func(&self, ctx: &mut CmdCtx<'_>) {
+        let Some(account) = ctx.account() else { return };
+        let rank = account_rank(ctx, account);
+        if is_quelled(ctx, account) {
+            ctx.msg(format!(
+                "Already quelling Account ({rank}) permissions. Use unquell to get them back."
+            ));
+            return;
+        }
+        ctx.server.world.update_account(account, |a| {
+            a.db.insert(QUELL_ATTR.into(), serde_json::Value::Bool(true));
+        });
+        let puppet = ctx
+            .caller()
+            .and_then(|p| ctx.server.world.get(p))
+            .map(|o| o.key.clone());
+        ctx.msg(match puppet {
+            Some(name) => format!(
+                "Quelling to current puppet's permissions ({name}). Your Account ({rank}) \
+                 permissions are back with unquell."
+            ),
+            None => format!(
+                "Quelling Account ({rank}) permissions: they are set aside while you play a \
+                 character. Use unquell to get them back."
+            ),
+        });
+    }
+}
+
+/// `unquell`: your account's permissions again.
+pub struct Unquell;
+
+impl Command for Unquell {
+    fn key(&self) -> &str {
+        "unquell"
+    }
+    fn help(&self) -> &str {
+        "unquell\n\nGive your account's permissions back after quell."
+    }
+    fn auto_help(&self) -> bool {
+        false
+    }
+    fn func(&self, ctx: &mut CmdCtx<'_>) {
+        let Some(account) = ctx.account() else { return };
+        let rank = account_rank(ctx, account);
+        if !is_quelled(ctx, account) {
+            ctx.msg(format!("Account ({rank}) permissions were not quelled."));
+            return;
+        }
+        ctx.server.world.update_account(account, |a| {
+            a.db.remove(QUELL_ATTR);
+        });
+        ctx.msg(format!("Account ({rank}) permissions unquelled."));
     }
 }

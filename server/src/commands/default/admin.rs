@@ -62,13 +62,44 @@ stop_command!(
     "reset\n\nRestart the game server as if it were started cold (cold-start hooks run). \
      Nobody is disconnected."
 );
-stop_command!(
-    Shutdown,
-    "shutdown",
-    &[],
-    StopMode::Shutdown,
-    "shutdown\n\nStop the game: server and portal. Everyone is told and disconnected."
-);
+/// `shutdown[/now]`: stop the game, after a confirmation (none with `/now`).
+pub struct Shutdown;
+
+impl Command for Shutdown {
+    fn key(&self) -> &str {
+        "shutdown"
+    }
+    fn switches(&self) -> &[&str] {
+        &["now"]
+    }
+    fn help(&self) -> &str {
+        "shutdown[/now]\n\nStop the game: server and portal. Everyone is told and disconnected. \
+         You are asked to confirm; /now stops at once (and `tavern stop` from the launcher asks nothing)."
+    }
+    fn help_category(&self) -> &str {
+        "System"
+    }
+    fn locks(&self) -> &str {
+        "cmd:perm(Developer)"
+    }
+    fn func(&self, ctx: &mut CmdCtx<'_>) {
+        if ctx.has_switch("now") {
+            ctx.server.request_stop(StopMode::Shutdown);
+            return;
+        }
+        ctx.ask(
+            "This stops the whole game and disconnects everyone. Shut down yes/[no]? ",
+            false,
+            |server, sessid, answer| {
+                if matches!(answer.trim().to_lowercase().as_str(), "y" | "yes") {
+                    server.request_stop(StopMode::Shutdown);
+                } else {
+                    server.msg_session(sessid, "Shutdown aborted.");
+                }
+            },
+        );
+    }
+}
 
 /// The resident memory of this process, in KiB (Linux), if known.
 fn rss_kib() -> Option<u64> {
@@ -83,6 +114,9 @@ pub struct ServerStatus;
 impl Command for ServerStatus {
     fn key(&self) -> &str {
         "server"
+    }
+    fn read_only(&self) -> bool {
+        true
     }
     fn aliases(&self) -> &[&str] {
         &["serverload"]
@@ -150,6 +184,9 @@ pub struct Boot;
 impl Command for Boot {
     fn key(&self) -> &str {
         "boot"
+    }
+    fn switches(&self) -> &[&str] {
+        &["quiet", "sid"]
     }
     fn help(&self) -> &str {
         "boot[/quiet] <account> [: reason]\nboot/sid <session id> [: reason]\n\n\
@@ -233,6 +270,9 @@ enum PermTarget {
 impl Command for Perm {
     fn key(&self) -> &str {
         "perm"
+    }
+    fn switches(&self) -> &[&str] {
+        &["del"]
     }
     fn aliases(&self) -> &[&str] {
         &["setperm"]

@@ -4,8 +4,9 @@
 
 use crate::commands::{CmdCtx, CmdSet, Command, comma_list};
 use crate::model::locks::{LockSet, character_locks, default_locks};
-use crate::model::world::{Kind, ObjId, Search, Tag};
+use crate::model::world::{Kind, ObjId, Search, Tag, WORLD_ID};
 use crate::runtime::create::NewObject;
+use tavern_shared::markup::escape;
 
 /// Adds the default building commands (for Builders).
 pub fn add_all(set: &mut CmdSet) {
@@ -142,6 +143,9 @@ impl Command for Dig {
     fn key(&self) -> &str {
         "dig"
     }
+    fn switches(&self) -> &[&str] {
+        &["teleport"]
+    }
     fn help(&self) -> &str {
         "dig[/teleport] <room>[;alias;...][:typeclass] [= <exit there>[;alias;...][, <exit back>[;alias;...]]]\n\n\
          Create a new room, optionally with an exit to it from here and one back. \
@@ -243,6 +247,9 @@ impl Command for Create {
     fn key(&self) -> &str {
         "create"
     }
+    fn switches(&self) -> &[&str] {
+        &["drop"]
+    }
     fn help(&self) -> &str {
         "create[/drop] <name>[;alias;...][:typeclass][, <name> ...]\n\n\
          Create objects; you hold them (with /drop they are put down here)."
@@ -304,24 +311,37 @@ impl Command for Desc {
     }
     builder_command!();
     fn func(&self, ctx: &mut CmdCtx<'_>) {
+        const USAGE: &str = "Usage: desc [<obj> =] <description>";
+        if ctx.args.is_empty() {
+            // Bare: nothing to set, and nothing wiped.
+            ctx.msg(USAGE);
+            return;
+        }
         let (target, text) = match ctx.rhs.clone() {
+            Some(text) if ctx.lhs.is_empty() => match ctx.location() {
+                Some(here) => (here, text),
+                None => return ctx.msg(USAGE),
+            },
             Some(text) => match find_any(ctx, &ctx.lhs.clone()) {
                 Some(t) => (t, text),
                 None => return,
             },
             None => match ctx.location() {
                 Some(here) => (here, ctx.args.clone()),
-                None => {
-                    ctx.msg("Usage: desc [<obj> =] <description>");
-                    return;
-                }
+                None => return ctx.msg(USAGE),
             },
         };
         if !need_access(ctx, target, "edit") {
             return;
         }
+        let cleared = text.is_empty();
         ctx.server.world.update(target, |o| o.desc = text);
-        let msg = format!("The description was set on {}.", shown(ctx, target));
+        let msg = if cleared {
+            // Only an explicit `desc <obj> =` clears.
+            format!("The description of {} was cleared.", shown(ctx, target))
+        } else {
+            format!("The description was set on {}.", shown(ctx, target))
+        };
         ctx.msg(msg);
     }
 }
@@ -420,6 +440,9 @@ pub struct Examine;
 impl Command for Examine {
     fn key(&self) -> &str {
         "examine"
+    }
+    fn read_only(&self) -> bool {
+        true
     }
     fn aliases(&self) -> &[&str] {
         &["ex", "exam"]
@@ -580,6 +603,9 @@ impl Command for Teleport {
     fn key(&self) -> &str {
         "teleport"
     }
+    fn switches(&self) -> &[&str] {
+        &["quiet"]
+    }
     fn aliases(&self) -> &[&str] {
         &["tel"]
     }
@@ -678,8 +704,19 @@ impl Command for Destroy {
                 continue;
             }
             let name = shown(ctx, obj);
+            let built_as = ctx
+                .server
+                .world
+                .get(obj)
+                .and_then(|o| o.world_id().map(str::to_string));
             match ctx.server.destroy_object(obj) {
-                Ok(()) => ctx.msg(format!("{name} was destroyed.")),
+                Ok(()) => match built_as {
+                    Some(w) => ctx.msg(format!(
+                        "{name} was destroyed. The game's code built it (world id '{w}'); \
+                         it stays destroyed and is not built again."
+                    )),
+                    None => ctx.msg(format!("{name} was destroyed.")),
+                },
                 Err(e) => ctx.msg(e),
             }
         }
@@ -693,12 +730,16 @@ impl Command for Alias {
     fn key(&self) -> &str {
         "alias"
     }
+    fn switches(&self) -> &[&str] {
+        &["delete"]
+    }
     fn aliases(&self) -> &[&str] {
         &["setobjalias"]
     }
     fn help(&self) -> &str {
-        "alias <object> [= <alias>[, <alias> ...]]\nalias/delete <object>\n\n\
-         List or set the other names an object answers to."
+        "alias <object> [= <alias>[, <alias> ...]]\nalias <object> =\nalias/delete <object>\n\n\
+         List or add the other names an object answers to; with nothing after \
+         the = (or /delete), clear them."
     }
     builder_command!();
     fn func(&self, ctx: &mut CmdCtx<'_>) {
@@ -728,7 +769,7 @@ impl Command for Alias {
             if a.is_empty() {
                 ctx.msg(format!("No aliases exist for '{name}'."));
             } else {
-                ctx.msg(format!("Aliases for {name}: '{}'", a.join("', '")));
+                ctx.msg(format!("Aliases for {name}: '{}'", escape(&a.join("', '"))));
             }
             return;
         };
@@ -736,6 +777,12 @@ impl Command for Alias {
             return;
         }
         let mut aliases = ctx.rhs_list();
+        if aliases.is_empty() {
+            // `alias <obj> =`: Evennia's way to clear them.
+            ctx.server.world.update(obj, |o| o.aliases.clear());
+            ctx.msg(format!("Cleared aliases from {name}."));
+            return;
+        }
         aliases.truncate(20);
         ctx.server.world.update(obj, |o| {
             for a in aliases.iter() {
@@ -750,7 +797,7 @@ impl Command for Alias {
             .get(obj)
             .map(|o| o.aliases.join(", "))
             .unwrap_or_default();
-        ctx.msg(format!("Alias(es) for '{name}' set to '{all}'."));
+        ctx.msg(format!("Alias(es) for '{name}' set to '{}'.", escape(&all)));
     }
 }
 
@@ -760,6 +807,9 @@ pub struct Lock;
 impl Command for Lock {
     fn key(&self) -> &str {
         "lock"
+    }
+    fn switches(&self) -> &[&str] {
+        &["del"]
     }
     fn aliases(&self) -> &[&str] {
         &["locks"]
@@ -810,9 +860,9 @@ impl Command for Lock {
                     .world
                     .update(obj, |o| removed = o.locks.remove(&a));
                 if removed {
-                    ctx.msg(format!("Deleted lock '{a}' from {name}."));
+                    ctx.msg(format!("Deleted lock '{}' from {name}.", escape(&a)));
                 } else {
-                    ctx.msg(format!("{name} has no '{a}' lock."));
+                    ctx.msg(format!("{name} has no '{}' lock.", escape(&a)));
                 }
             }
             Some(a) => {
@@ -823,7 +873,7 @@ impl Command for Lock {
                 });
                 match l {
                     Some(l) => ctx.msg(l),
-                    None => ctx.msg(format!("{name} has no '{a}' lock.")),
+                    None => ctx.msg(format!("{name} has no '{}' lock.", escape(&a))),
                 }
             }
             None => {
@@ -844,6 +894,9 @@ pub struct TagCmd;
 impl Command for TagCmd {
     fn key(&self) -> &str {
         "tag"
+    }
+    fn switches(&self) -> &[&str] {
+        &["del", "search"]
     }
     fn aliases(&self) -> &[&str] {
         &["tags"]
@@ -869,8 +922,9 @@ impl Command for TagCmd {
             let found = ctx.server.world.tagged(&t.key, t.category.as_deref());
             let names: Vec<String> = found.iter().map(|&i| shown(ctx, i)).collect();
             ctx.msg(format!(
-                "Found {} object(s) with tag '{t}': {}",
+                "Found {} object(s) with tag '{}': {}",
                 found.len(),
+                escape(&t.to_string()),
                 names.join(", ")
             ));
             return;
@@ -906,19 +960,31 @@ impl Command for TagCmd {
             ctx.msg("That is not a usable tag.");
             return;
         }
+        if tag.category.as_deref() == Some(WORLD_ID) {
+            ctx.msg(format!(
+                "Tags in the category {WORLD_ID} tie an object to the game code that builds it: \
+                 they are not added or removed with tag."
+            ));
+            return;
+        }
         if ctx.has_switch("del") {
             let mut had = false;
             ctx.server.world.update(obj, |o| {
                 let before = o.tags.len();
                 o.tags.retain(|t| {
-                    !(t.key == tag.key && (tag.category.is_none() || t.category == tag.category))
+                    t.category.as_deref() == Some(WORLD_ID)
+                        || !(t.key == tag.key
+                            && (tag.category.is_none() || t.category == tag.category))
                 });
                 had = o.tags.len() != before;
             });
             if had {
-                ctx.msg(format!("Removed tag '{tag}' from {name}."));
+                ctx.msg(format!(
+                    "Removed tag '{}' from {name}.",
+                    escape(&tag.to_string())
+                ));
             } else {
-                ctx.msg(format!("{name} has no tag '{tag}'."));
+                ctx.msg(format!("{name} has no tag '{}'.", escape(&tag.to_string())));
             }
         } else {
             ctx.server.world.update(obj, |o| {
@@ -926,7 +992,10 @@ impl Command for TagCmd {
                     o.tags.push(tag.clone());
                 }
             });
-            ctx.msg(format!("Added tag '{tag}' to {name}."));
+            ctx.msg(format!(
+                "Added tag '{}' to {name}.",
+                escape(&tag.to_string())
+            ));
         }
     }
 }
@@ -937,6 +1006,9 @@ pub struct TypeclassCmd;
 impl Command for TypeclassCmd {
     fn key(&self) -> &str {
         "typeclass"
+    }
+    fn switches(&self) -> &[&str] {
+        &["list", "reset"]
     }
     fn aliases(&self) -> &[&str] {
         &["type", "swap"]
@@ -981,7 +1053,10 @@ impl Command for TypeclassCmd {
             return;
         }
         let Some(tc) = ctx.server.game.typeclasses.get(&new) else {
-            ctx.msg(format!("No typeclass named '{new}'. See typeclass/list."));
+            ctx.msg(format!(
+                "No typeclass named '{}'. See typeclass/list.",
+                escape(&new)
+            ));
             return;
         };
         let old = ctx

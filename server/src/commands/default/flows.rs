@@ -2,7 +2,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::commands::{CmdCtx, Command};
+use crate::commands::{CmdCtx, Command, span_text, time_text};
 use crate::flows::{Owner, Status};
 
 /// `flows`, `flows/show <name>`, `flows/defs`, `flows/start <definition>
@@ -12,6 +12,9 @@ pub struct Flows;
 impl Command for Flows {
     fn key(&self) -> &str {
         "flows"
+    }
+    fn switches(&self) -> &[&str] {
+        &["defs", "show", "start", "stop"]
     }
     fn locks(&self) -> &str {
         "cmd:perm(Builder)"
@@ -113,10 +116,10 @@ fn show(ctx: &mut CmdCtx<'_>) {
             s.path.join("/")
         };
         out.push_str(&format!(
-            "\n state {} in path {path}, entered {} s ago (at {})",
+            "\n state {} in path {path}, entered {} ago ({})",
             s.state,
-            (now - s.date).max(0) / 1000,
-            s.date
+            span_text(now - s.date),
+            time_text(s.date)
         ));
     }
     for l in &f.listeners {
@@ -127,7 +130,7 @@ fn show(ctx: &mut CmdCtx<'_>) {
         };
         let deadline = l
             .deadline
-            .map(|d| format!(", fires at {d} (in {} s)", ((d - now).max(0) + 999) / 1000))
+            .map(|d| format!(", fires in {} ({})", span_text(d - now + 999), time_text(d)))
             .unwrap_or_default();
         out.push_str(&format!(
             "\n listener {} ({}) {status}, {} queued{deadline}",

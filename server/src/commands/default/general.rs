@@ -40,6 +40,9 @@ impl Command for Look {
     fn key(&self) -> &str {
         "look"
     }
+    fn read_only(&self) -> bool {
+        true
+    }
     fn aliases(&self) -> &[&str] {
         &["l", "ls"]
     }
@@ -78,6 +81,9 @@ impl Command for Say {
     fn key(&self) -> &str {
         "say"
     }
+    fn read_only(&self) -> bool {
+        true
+    }
     fn aliases(&self) -> &[&str] {
         &["\"", "'"]
     }
@@ -103,6 +109,9 @@ pub struct Pose;
 impl Command for Pose {
     fn key(&self) -> &str {
         "pose"
+    }
+    fn read_only(&self) -> bool {
+        true
     }
     fn aliases(&self) -> &[&str] {
         &[":", "emote"]
@@ -296,6 +305,9 @@ pub struct Inventory;
 impl Command for Inventory {
     fn key(&self) -> &str {
         "inventory"
+    }
+    fn read_only(&self) -> bool {
+        true
     }
     fn aliases(&self) -> &[&str] {
         &["inv", "i"]

@@ -75,12 +75,15 @@ impl Command for Help {
     fn key(&self) -> &str {
         "help"
     }
+    fn read_only(&self) -> bool {
+        true
+    }
     fn aliases(&self) -> &[&str] {
         &["?"]
     }
     fn help(&self) -> &str {
-        "help [<command or topic>]\n\nList the commands you can use and the help topics, \
-         or read about one."
+        "help [<command, topic or category>]\n\nList the commands you can use and the help topics, \
+         read about one, or list a category's (help building)."
     }
     fn func(&self, ctx: &mut CmdCtx<'_>) {
         let all = topics(ctx);
@@ -99,16 +102,45 @@ impl Command for Help {
             return;
         }
         let want = ctx.args.to_lowercase();
-        let found = all
+        let exact = all
             .iter()
-            .find(|t| t.key == want || t.aliases.iter().any(|a| a.eq_ignore_ascii_case(&want)))
-            .or_else(|| {
-                let starts: Vec<&Topic> = all.iter().filter(|t| t.key.starts_with(&want)).collect();
-                match starts.as_slice() {
-                    [one] => Some(*one),
-                    _ => None,
+            .find(|t| t.key == want || t.aliases.iter().any(|a| a.eq_ignore_ascii_case(&want)));
+        // `help building`: a category lists its topics (as Evennia's does).
+        if exact.is_none() {
+            let mut in_cat: Vec<&Topic> = all
+                .iter()
+                .filter(|t| t.category.eq_ignore_ascii_case(&want))
+                .collect();
+            if let Some(first) = in_cat.first() {
+                let cat = first.category.clone();
+                in_cat.sort_by(|a, b| a.key.cmp(&b.key));
+                let mut out = format!("|wHelp category {cat}|n");
+                for t in in_cat {
+                    // The first line of the description (after the usage).
+                    let summary: String = t
+                        .text
+                        .split("\n\n")
+                        .nth(1)
+                        .and_then(|d| d.lines().next())
+                        .unwrap_or("")
+                        .trim()
+                        .chars()
+                        .take(60)
+                        .collect();
+                    out.push_str(&format!("\n  |w{}|n  {summary}", t.key));
                 }
-            });
+                out.push_str("\n\nType |whelp <command or topic>|n to read about one.");
+                ctx.msg(out);
+                return;
+            }
+        }
+        let found = exact.or_else(|| {
+            let starts: Vec<&Topic> = all.iter().filter(|t| t.key.starts_with(&want)).collect();
+            match starts.as_slice() {
+                [one] => Some(*one),
+                _ => None,
+            }
+        });
         match found {
             Some(t) => {
                 let mut text = format!("|wHelp for {}|n ({})\n\n{}", t.key, t.category, t.text);
@@ -129,7 +161,10 @@ impl Command for Help {
                     .filter(|(s, _)| *s >= 0.6)
                     .collect();
                 close.sort_by(|a, b| b.0.total_cmp(&a.0));
-                let mut msg = format!("No help found for '{}'.", ctx.args);
+                let mut msg = format!(
+                    "No help found for '{}'.",
+                    tavern_shared::markup::escape(&ctx.args)
+                );
                 if !close.is_empty() {
                     let names: Vec<String> = close
                         .iter()
@@ -150,6 +185,9 @@ pub struct SetHelp;
 impl Command for SetHelp {
     fn key(&self) -> &str {
         "sethelp"
+    }
+    fn switches(&self) -> &[&str] {
+        &["delete"]
     }
     fn locks(&self) -> &str {
         "cmd:perm(Helper)"
@@ -177,7 +215,7 @@ impl Command for SetHelp {
         }
         let db = ctx.server.db.clone();
         let sessid = ctx.sessid;
-        if ctx.has_switch("delete") || ctx.has_switch("del") {
+        if ctx.has_switch("delete") {
             ctx.server.spawn_for(sessid, async move {
                 let r = store::delete_help(&db, &key).await;
                 let done: Completion = Box::new(move |server: &mut Server| match r {

@@ -318,6 +318,9 @@ impl Command for Look {
     fn key(&self) -> &str {
         "look"
     }
+    fn read_only(&self) -> bool {
+        true
+    }
     fn aliases(&self) -> &[&str] {
         &["l"]
     }
@@ -336,6 +339,9 @@ pub struct Help;
 impl Command for Help {
     fn key(&self) -> &str {
         "help"
+    }
+    fn read_only(&self) -> bool {
+        true
     }
     fn aliases(&self) -> &[&str] {
         &["h", "?"]

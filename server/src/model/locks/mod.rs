@@ -12,6 +12,7 @@
 mod defaults;
 mod funcs;
 mod parse;
+pub(crate) mod set;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -19,131 +20,9 @@ use std::sync::Arc;
 pub use defaults::{EXIT_LOCKS, ROOM_LOCKS, THING_LOCKS, character_locks, default_locks};
 pub use funcs::{PERMISSION_HIERARCHY, permission_level};
 pub use parse::LockExpr;
+pub use set::{Lock, LockError, LockSet, MAX_LOCK_STRING};
 
 use crate::model::world::{AccountId, ObjId, World};
-
-/// Longest lock string accepted (they come from builders' input).
-pub const MAX_LOCK_STRING: usize = 2000;
-
-/// Why a lock string was refused.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum LockError {
-    /// A part without `access_type:`.
-    #[error("lock '{0}' has no access type (write it as type:expression)")]
-    NoAccessType(String),
-    /// An expression that does not parse.
-    #[error("lock '{lock}': {problem}")]
-    Syntax {
-        /// The part that failed.
-        lock: String,
-        /// What is wrong with it.
-        problem: String,
-    },
-    /// A lock string longer than a builder may type.
-    #[error("lock string longer than {MAX_LOCK_STRING} characters")]
-    TooLong,
-}
-
-/// One `access_type:expression` pair.
-#[derive(Debug, Clone)]
-pub struct Lock {
-    /// What it guards: `get`, `traverse`, `cmd`, ...
-    pub access_type: String,
-    /// The expression as written.
-    pub source: String,
-    /// Who passes.
-    pub expr: LockExpr,
-}
-
-/// The locks of an object (or a command): at most one per access type.
-#[derive(Debug, Clone, Default)]
-pub struct LockSet {
-    locks: Vec<Lock>,
-}
-
-impl PartialEq for LockSet {
-    fn eq(&self, other: &Self) -> bool {
-        self.to_string() == other.to_string()
-    }
-}
-
-impl LockSet {
-    /// Parses `type:expr;type:expr`. Empty parts are ignored.
-    pub fn parse(s: &str) -> Result<Self, LockError> {
-        let mut set = Self::default();
-        set.add(s)?;
-        Ok(set)
-    }
-
-    /// Adds locks, replacing those of the same access types.
-    pub fn add(&mut self, s: &str) -> Result<(), LockError> {
-        if s.len() > MAX_LOCK_STRING {
-            return Err(LockError::TooLong);
-        }
-        let mut parsed = Vec::new();
-        for part in s.split(';').map(str::trim).filter(|p| !p.is_empty()) {
-            let Some((access_type, source)) = part.split_once(':') else {
-                return Err(LockError::NoAccessType(part.to_string()));
-            };
-            let access_type = access_type.trim().to_lowercase();
-            if access_type.is_empty()
-                || !access_type.chars().all(|c| c.is_alphanumeric() || c == '_')
-            {
-                return Err(LockError::NoAccessType(part.to_string()));
-            }
-            let source = source.trim().to_string();
-            let expr = LockExpr::parse(&source).map_err(|problem| LockError::Syntax {
-                lock: part.to_string(),
-                problem,
-            })?;
-            parsed.push(Lock {
-                access_type,
-                source,
-                expr,
-            });
-        }
-        for lock in parsed {
-            self.locks.retain(|l| l.access_type != lock.access_type);
-            self.locks.push(lock);
-        }
-        Ok(())
-    }
-
-    /// Removes the lock of one access type; whether there was one.
-    pub fn remove(&mut self, access_type: &str) -> bool {
-        let before = self.locks.len();
-        let t = access_type.to_lowercase();
-        self.locks.retain(|l| l.access_type != t);
-        self.locks.len() != before
-    }
-
-    /// The lock for one access type.
-    pub fn get(&self, access_type: &str) -> Option<&Lock> {
-        self.locks.iter().find(|l| l.access_type == access_type)
-    }
-
-    /// Every lock, in order.
-    pub fn iter(&self) -> impl Iterator<Item = &Lock> {
-        self.locks.iter()
-    }
-
-    /// Whether there are no locks.
-    pub fn is_empty(&self) -> bool {
-        self.locks.is_empty()
-    }
-}
-
-impl std::fmt::Display for LockSet {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        for (i, l) in self.locks.iter().enumerate() {
-            if i > 0 {
-                f.write_str(";")?;
-            }
-            write!(f, "{}:{}", l.access_type, l.source)?;
-        }
-        Ok(())
-    }
-}
 
 /// Who is asking: an account, the object it puppets, or an object acting alone.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -175,14 +54,62 @@ pub struct LockCtx<'a> {
     pub target: Option<ObjId>,
 }
 
+/// The account attribute that says its permissions are quelled (Evennia's
+/// `_quell`, set by `quell`).
+pub const QUELL_ATTR: &str = "_quell";
+
 impl LockCtx<'_> {
-    /// The accessor's permissions: its account's and its puppet's, lowercased.
+    /// The accessor's permissions: its account's and its puppet's,
+    /// lowercased. While the account is quelled ([`LockCtx::quelled`]) only
+    /// the puppet's count, and never above the account's own level.
     pub fn permissions(&self) -> Vec<String> {
-        let mut out = self.account_permissions();
-        if let Some(o) = self.accessor.puppet.and_then(|p| self.world.get(p)) {
-            out.extend(o.permissions.iter().map(|p| p.to_lowercase()));
+        let puppet = self.accessor.puppet.and_then(|p| self.world.get(p));
+        let puppet_perms = puppet
+            .into_iter()
+            .flat_map(|o| o.permissions.iter().map(|p| p.to_lowercase()));
+        if self.quelled() {
+            let cap = self.account_level();
+            return puppet_perms
+                .filter(|p| permission_level(p).is_none_or(|l| Some(l) <= cap))
+                .collect();
         }
+        let mut out = self.account_permissions();
+        out.extend(puppet_perms);
         out
+    }
+
+    /// The account's highest level in the hierarchy (superusers: above all).
+    fn account_level(&self) -> Option<usize> {
+        let account = self.account()?;
+        if account.is_superuser {
+            return Some(usize::MAX);
+        }
+        account
+            .permissions
+            .iter()
+            .filter_map(|p| permission_level(p))
+            .max()
+    }
+
+    fn account(&self) -> Option<&crate::model::world::Account> {
+        let id = self.accessor.account.or_else(|| {
+            self.accessor
+                .puppet
+                .and_then(|p| self.world.get(p))
+                .and_then(|o| o.account)
+        })?;
+        self.world.accounts.get(&id)
+    }
+
+    /// Whether the accessor plays a character with its account's
+    /// permissions quelled (`quell`): the character's permissions count,
+    /// and a superuser is not one, as Evennia does.
+    pub fn quelled(&self) -> bool {
+        self.accessor.puppet.is_some()
+            && self.account().is_some_and(|a| {
+                a.db.get(QUELL_ATTR)
+                    .is_some_and(|v| v == &serde_json::Value::Bool(true))
+            })
     }
 
     /// The account's permissions only, lowercased.
@@ -194,17 +121,9 @@ impl LockCtx<'_> {
             .unwrap_or_default()
     }
 
-    /// Whether the accessor's account is a superuser.
+    /// Whether the accessor's account is a superuser (and not quelled).
     pub fn is_superuser(&self) -> bool {
-        let account = self.accessor.account.or_else(|| {
-            self.accessor
-                .puppet
-                .and_then(|p| self.world.get(p))
-                .and_then(|o| o.account)
-        });
-        account
-            .and_then(|a| self.world.accounts.get(&a))
-            .is_some_and(|a| a.is_superuser)
+        self.account().is_some_and(|a| a.is_superuser) && !self.quelled()
     }
 }
 

@@ -172,7 +172,8 @@ fn builders_list_show_start_and_stop_flows() {
     assert!(out.contains("Welcome, Anna!"), "{out}");
     assert!(t.cmd(anna, "flows").contains("mine (tutorial) of Anna"));
     let shown = t.cmd(anna, "flows/show mine");
-    assert!(shown.contains("state look in path main"), "{shown}");
+    assert!(shown.contains("state look in path main, entered 0s ago (20"), "{shown}");
+    assert!(shown.contains(" UTC)"), "times as people read them: {shown}");
     assert!(
         shown.contains("listener look:1 (on_command) active"),
         "{shown}"

@@ -1,0 +1,339 @@
+//! What a newcomer from Evennia tripped over (issue 18), played through
+//! `TestGame`: the real server on a real SQLite file, players typing.
+
+use tavern_server::testing::TestGame;
+use tavern_server::{Game, Kind, NewObject, Typeclass};
+
+fn game_with_a_statue() -> TestGame {
+    TestGame::new(Game::new().on_start(|server| {
+        let limbo = server.world.start_room;
+        server
+            .ensure_object(
+                "statue",
+                NewObject::new(Kind::Thing, "statue")
+                    .location(limbo)
+                    .locks("get:false()"),
+            )
+            .expect("the statue");
+    }))
+}
+
+#[test]
+fn an_unknown_switch_changes_nothing_and_a_read_only_command_says_it_ignored_it() {
+    let mut t = TestGame::new(Game::new());
+    let bld = t.player("Bld");
+    t.grant(bld, "Developer");
+    assert_eq!(
+        t.cmd(bld, "desc/all here = gone"),
+        "desc: unknown switch /all. desc takes no switches. Nothing was done."
+    );
+    assert!(!t.cmd(bld, "look").contains("gone"));
+    assert_eq!(
+        t.cmd(bld, "tag/dle here = x"),
+        "tag: unknown switch /dle. Its switches: /del, /search. Nothing was done."
+    );
+    // A unique prefix stands for the switch.
+    t.cmd(bld, "tag here = marked");
+    assert!(t.cmd(bld, "tag/s marked").contains("Found 1 object(s)"));
+    assert!(t.cmd(bld, "tag/d here = marked").contains("Removed tag"));
+    // Read-only commands run, and say what they ignored.
+    let look = t.cmd(bld, "look/fancy");
+    assert!(
+        look.starts_with("Extra switch \"/fancy\" ignored."),
+        "{look}"
+    );
+    assert!(look.contains("Limbo"), "{look}");
+    // The switch is shown as typed, never as markup.
+    // (Shown plain here: markup would have lost its "|r".)
+    let red = t.cmd(bld, "look/|rred");
+    assert!(red.contains("\"/|rred\""), "{red}");
+    assert_eq!(t.cmd(bld, "look |rred|n x"), "Could not find '|rred|n x'.");
+    // Stopping the game asks first; a typo stops nothing.
+    assert!(t.cmd(bld, "reload/help").contains("Nothing was done."));
+    assert!(t.cmd(bld, "shutdown/hlep").contains("Its switches: /now."));
+    assert!(t.cmd(bld, "shutdown").contains("Shut down yes/[no]?"));
+    assert_eq!(t.cmd(bld, "n"), "Shutdown aborted.");
+    assert!(t.cmd(bld, "look").contains("Limbo"), "still running");
+}
+
+#[test]
+fn a_bare_or_partial_building_command_destroys_nothing() {
+    let mut t = TestGame::new(Game::new());
+    let bld = t.player("Bld");
+    t.grant(bld, "Builder");
+    t.cmd(bld, "desc A quiet grey place.");
+    assert_eq!(t.cmd(bld, "desc"), "Usage: desc [<obj> =] <description>");
+    assert_eq!(t.cmd(bld, "desc   "), "Usage: desc [<obj> =] <description>");
+    assert!(t.cmd(bld, "look").contains("A quiet grey place."));
+    // `desc = text` describes the room; `desc obj =` clears, and says so.
+    assert!(t.cmd(bld, "desc = Grey.").contains("set on Limbo"));
+    t.cmd(bld, "create box");
+    t.cmd(bld, "desc box = A box.");
+    assert!(t.cmd(bld, "desc box =").contains("The description of box"));
+    assert!(!t.cmd(bld, "look box").contains("A box."));
+    for bare in [
+        "destroy",
+        "alias",
+        "lock",
+        "tag",
+        "typeclass",
+        "set",
+        "teleport",
+        "dig",
+        "open",
+        "create",
+        "alias/delete",
+        "lock/del",
+        "tag/del",
+        "destroy ,",
+    ] {
+        let said = t.cmd(bld, bare);
+        assert!(
+            said.starts_with("Usage") || said.contains("permission"),
+            "{bare}: {said}"
+        );
+    }
+    assert!(
+        t.cmd(bld, "inventory").contains("box"),
+        "nothing was destroyed"
+    );
+    // `alias box =` clears its aliases, as in Evennia.
+    t.cmd(bld, "alias box = crate, chest");
+    assert!(t.cmd(bld, "look crate").contains("box"));
+    assert!(
+        t.cmd(bld, "alias box =")
+            .starts_with("Cleared aliases from box")
+    );
+    assert!(t.cmd(bld, "alias box").contains("No aliases exist"));
+}
+
+#[test]
+fn quell_makes_a_superuser_play_by_the_rules_until_unquell() {
+    let mut t = game_with_a_statue();
+    let root = t.player("Root");
+    t.with_server(|s| {
+        let a = s.world.accounts.keys().copied().max().unwrap();
+        s.world.update_account(a, |a| a.is_superuser = true);
+    });
+    assert!(t.cmd(root, "get statue").contains("You pick up statue"));
+    t.cmd(root, "drop statue");
+    let q = t.cmd(root, "quell");
+    assert!(
+        q.starts_with("Quelling to current puppet's permissions (Root)"),
+        "{q}"
+    );
+    assert!(t.cmd(root, "quell").contains("Already quelling"));
+    assert!(t.cmd(root, "get statue").contains("You can't get that."));
+    assert!(
+        t.cmd(root, "dig Hall").contains("not available"),
+        "no Builder now"
+    );
+    // Kept across a reload.
+    t.reload();
+    assert!(t.cmd(root, "get statue").contains("You can't get that."));
+    assert_eq!(
+        t.cmd(root, "unquell"),
+        "Account (superuser) permissions unquelled."
+    );
+    assert!(t.cmd(root, "get statue").contains("You pick up statue"));
+    assert!(t.cmd(root, "unquell").contains("were not quelled"));
+}
+
+#[test]
+fn quell_never_raises_an_account_above_its_own_level() {
+    let mut t = TestGame::new(Game::new());
+    let p = t.player("Pia");
+    // The character holds Builder, the account only Player: quelled, the
+    // character's permissions count only up to the account's.
+    let me = t.puppet(p).unwrap();
+    t.with_server(|s| {
+        s.world.update(me, |o| o.permissions.push("Builder".into()));
+    });
+    assert!(
+        t.cmd(p, "dig Hall").contains("Created room"),
+        "unquelled: account + character"
+    );
+    t.cmd(p, "quell");
+    assert!(t.cmd(p, "dig Attic").contains("not available"));
+}
+
+/// A character who may be sitting (and then refuses to walk, saying why),
+/// or stuck (and refuses without a word).
+struct Sitter;
+
+impl Typeclass for Sitter {
+    fn name(&self) -> &str {
+        "sitter"
+    }
+    fn kind(&self) -> Kind {
+        Kind::Character
+    }
+    fn at_pre_move(
+        &self,
+        server: &mut tavern_server::Server,
+        obj: tavern_server::ObjId,
+        _to: Option<tavern_server::ObjId>,
+    ) -> bool {
+        let o = server.world.get(obj).expect("the mover");
+        let (sitting, stuck) = (o.attr::<bool>("sitting"), o.attr::<bool>("stuck"));
+        if sitting == Some(true) {
+            server.msg_obj(obj, "You have to stand up first.");
+            return false;
+        }
+        stuck != Some(true)
+    }
+}
+
+impl Sitter {
+    fn stand(&self, server: &mut tavern_server::Server, obj: tavern_server::ObjId) -> bool {
+        let mut was = false;
+        server
+            .world
+            .update(obj, |o| was = o.del_attr("sitting").is_some());
+        was
+    }
+}
+
+#[test]
+fn game_code_reaches_its_own_typeclass_and_a_refused_move_says_only_why() {
+    let mut t = TestGame::new(Game::new().typeclass(Sitter).on_start(|server| {
+        let limbo = server.world.start_room;
+        let hall = server
+            .ensure_object("hall", NewObject::new(Kind::Room, "Hall"))
+            .unwrap();
+        server
+            .ensure_object(
+                "to-hall",
+                NewObject::new(Kind::Exit, "hall")
+                    .location(limbo)
+                    .destination(hall),
+            )
+            .unwrap();
+    }));
+    let p = t.player("Pia");
+    let me = t.puppet(p).unwrap();
+    t.with_server(|s| {
+        s.world.update(me, |o| {
+            o.typeclass = "sitter".into();
+            o.set_attr("sitting", true);
+        })
+    });
+    assert_eq!(t.cmd(p, "hall"), "You have to stand up first.");
+    t.with_server(|s| s.world.update(me, |o| o.set_attr("stuck", true)));
+    t.with_server(|s| {
+        assert!(s.is_a(me, &Sitter));
+        assert_eq!(s.objects_of(&Sitter), &[me]);
+        assert_eq!(s.world.name_of(me), "Pia");
+        assert_eq!(s.world.name_of(999_999), "");
+        let found = tavern_server::world::Search::new(Some(me))
+            .location()
+            .typeclass(Sitter.name())
+            .all(&s.world, "p");
+        assert_eq!(found, vec![me], "only the sitter, by its typeclass");
+        let sitter = s.typeclass_as::<Sitter>(me).expect("a Sitter");
+        assert!(sitter.stand(s, me), "it was sitting");
+        assert!(!sitter.stand(s, me), "the attribute is gone");
+        assert!(s.typeclass_as::<Sitter>(s.world.start_room).is_none());
+    });
+    assert_eq!(
+        t.cmd(p, "hall"),
+        "You cannot go that way.",
+        "a silent refusal"
+    );
+    t.with_server(|s| {
+        s.world.update(me, |o| {
+            o.del_attr("stuck");
+        })
+    });
+    assert!(t.cmd(p, "hall").contains("Hall"));
+}
+
+#[test]
+fn help_lists_a_category_and_shows_what_was_typed_as_typed() {
+    let mut t = TestGame::new(Game::new());
+    let bld = t.player("Bld");
+    t.grant(bld, "Builder");
+    let building = t.cmd(bld, "help building");
+    assert!(building.starts_with("Help category Building"), "{building}");
+    for cmd in ["dig", "desc", "tag", "destroy"] {
+        assert!(
+            building.contains(&format!("\n  {cmd}  ")),
+            "{cmd}: {building}"
+        );
+    }
+    assert!(!building.contains("  say  "), "only the category");
+    // A command named like a category still wins.
+    assert!(t.cmd(bld, "help dig").starts_with("Help for dig"));
+    assert_eq!(t.cmd(bld, "help |rzz"), "No help found for '|rzz'.");
+}
+
+#[test]
+fn option_sets_client_choices_for_the_session_and_saves_them_for_the_account() {
+    let mut t = TestGame::new(Game::new());
+    let p = t.player("Pia");
+    let choices = |t: &TestGame, s| t.server().sessions.get(s).unwrap().sync.choices.clone();
+    assert!(t.cmd(p, "option").contains("Your choices:  none"));
+    assert_eq!(
+        t.cmd(p, "option NOCOLOR=True"),
+        "Option NOCOLOR set for this connection."
+    );
+    assert_eq!(choices(&t, p).nocolor, Some(true));
+    assert_eq!(
+        t.cmd(p, "option screenreader = on"),
+        "Option SCREENREADER set for this connection."
+    );
+    assert!(t.cmd(p, "option").contains("Colours:       none"));
+    assert!(
+        t.cmd(p, "option screenwidth = 5")
+            .contains("a number from 10 to 1000")
+    );
+    assert!(
+        t.cmd(p, "option nocolor = maybe")
+            .contains("takes on or off")
+    );
+    assert!(
+        t.cmd(p, "option |rbogus = 1")
+            .starts_with("No option '|RBOGUS'")
+    );
+    assert!(t.cmd(p, "option nocolor").starts_with("Usage"));
+    assert!(t.server().client_flags(p).screenreader);
+    // Not saved: a new connection starts from its client's report.
+    let q = t.connect();
+    t.login(q, "Pia");
+    assert!(choices(&t, q).is_empty());
+    // Saved: every new connection of the account starts with it. (In
+    // multisession mode 0 each new log-in ends the last connection.)
+    let saved = t.cmd(q, "option/save nocolor = on");
+    assert!(saved.contains("Saved for every connection"), "{saved}");
+    let r = t.connect();
+    t.login(r, "Pia");
+    assert_eq!(choices(&t, r).nocolor, Some(true));
+    assert_eq!(choices(&t, r).screenreader, None);
+    t.reload();
+    assert_eq!(choices(&t, r).nocolor, Some(true), "kept through a reload");
+    assert!(
+        t.cmd(r, "option/clear")
+            .contains("back to what your client reports")
+    );
+    let s = t.connect();
+    t.login(s, "Pia");
+    assert!(choices(&t, s).is_empty(), "cleared, saved ones too");
+}
+
+#[test]
+fn what_a_builder_typed_is_echoed_as_typed_never_as_markup() {
+    let mut t = TestGame::new(Game::new());
+    let bld = t.player("Bld");
+    t.grant(bld, "Builder");
+    // (TestGame shows text plain: markup would have lost its "|r".)
+    assert_eq!(
+        t.cmd(bld, "tag here = |rred"),
+        "Added tag '|rred' to Limbo(#1)."
+    );
+    assert!(t.cmd(bld, "tag/search |rred").contains("with tag '|rred'"));
+    assert!(
+        t.cmd(bld, "typeclass here = |gx")
+            .contains("No typeclass named '|gx'")
+    );
+    assert!(t.cmd(bld, "lock here/|bx").contains("no '|bx' lock"));
+}
