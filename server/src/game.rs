@@ -1,5 +1,5 @@
 //! [`Game`]: what a game is — its commands, kinds of objects, lock
-//! functions, live-data feeds, flows, start hooks, help topics and
+//! functions, live-data feeds, flows, scripts and timers, start hooks, help topics and
 //! connection screen — built in `main` and handed to the launcher
 //! (`tavern_launcher::run`).
 
@@ -12,7 +12,7 @@ use crate::flows;
 use crate::model::locks::{LockCtx, LockFuncs};
 use crate::runtime::server::Server;
 use crate::runtime::typeclass::Typeclass;
-use crate::runtime::{feeds, multisession, typeclass};
+use crate::runtime::{feeds, multisession, timers, typeclass};
 
 /// Game code run when a server starts (see [`Game::on_start`]).
 pub type StartHook = Arc<dyn Fn(&mut Server) + Send + Sync>;
@@ -50,6 +50,8 @@ pub struct Game {
     pub typeclasses: typeclass::Typeclasses,
     /// The functions lock strings may call.
     pub lock_funcs: LockFuncs,
+    /// The kinds of scripts, the timer functions and the global scripts.
+    pub timers: timers::TimerCode,
     pub(crate) on_start: Vec<StartHook>,
     pub(crate) help_topics: Vec<HelpTopic>,
     connect_screen: Option<String>,
@@ -67,6 +69,7 @@ impl Default for Game {
             flow_globals: Default::default(),
             typeclasses: Default::default(),
             lock_funcs: Default::default(),
+            timers: Default::default(),
             on_start: Vec::new(),
             help_topics: Vec::new(),
             connect_screen: None,
@@ -196,6 +199,31 @@ impl Game {
         f: impl Fn(&LockCtx<'_>, &[String]) -> bool + Send + Sync + 'static,
     ) -> Self {
         self.lock_funcs.add(name, f);
+        self
+    }
+
+    /// Registers a kind of script (see [`timers::Script`]).
+    pub fn script(mut self, kind: impl timers::Script) -> Self {
+        self.timers.add_script(Arc::new(kind));
+        self
+    }
+
+    /// Registers game code that tickers and delays run by name (see
+    /// [`Server::ticker_add`], [`Server::delay`], [`Server::schedule`]).
+    pub fn timer_fn(
+        mut self,
+        name: &str,
+        f: impl Fn(&mut Server, &timers::TimerCall<'_>) + Send + Sync + 'static,
+    ) -> Self {
+        self.timers.add_fn(name, Arc::new(f));
+        self
+    }
+
+    /// Declares a global script: made at a server start whenever no global
+    /// script has its key (the first start, or after it was deleted), and
+    /// found with [`Server::global_script`]. Its kind must be registered.
+    pub fn global_script(mut self, spec: timers::NewScript) -> Self {
+        self.timers.globals.push(spec);
         self
     }
 

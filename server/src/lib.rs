@@ -61,6 +61,18 @@ pub use tavern_shared::{Msg, SessId, Settings};
 pub use model::{locks, world};
 pub use runtime::{create, feeds, multisession, sessions, typeclass};
 
+/// Scripts, tickers, delays and game time (see `docs/scripts.md`): the
+/// data ([`crate::model::timers`]) and what game code calls
+/// ([`crate::runtime::timers`]).
+pub mod timers {
+    pub use crate::model::timers::{
+        Attached, DelayData, Missed, Schedule, ScriptData, TickerSub, TimerId, TimerState,
+    };
+    pub use crate::runtime::timers::{
+        GameTimeOfDay, NewScript, Script, TimerCall, TimerCode, TimerError, TimerFn,
+    };
+}
+
 /// Flows: persistent state machines for quests, tutorials, menus and
 /// scenes — their definitions and instances ([`crate::model::flows`]) and
 /// what game code called by a flow works with ([`crate::runtime::flows`]).

@@ -52,6 +52,18 @@ pub struct Settings {
     pub server: ServerSettings,
     /// `[security]`
     pub security: SecuritySettings,
+    /// `[time]`
+    pub time: TimeSettings,
+}
+
+/// `[time]`: game time.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TimeSettings {
+    /// `[time] factor`: Game time runs this many times faster than real time (Evennia's TIME_FACTOR).
+    pub factor: f64,
+    /// `[time] game_epoch`: The game's date and time at its first start, "YYYY-MM-DD HH:MM:SS" (Evennia's TIME_GAME_EPOCH); empty: the real date and time of the first start.
+    pub game_epoch: String,
 }
 
 /// `[game]`: name and data directory.
@@ -256,6 +268,20 @@ impl Settings {
             return Err(SettingsError::Invalid(
                 "portal.max_line_length must be at least 80".into(),
             ));
+        }
+        if !(self.time.factor.is_finite() && self.time.factor > 0.0 && self.time.factor <= 1e6) {
+            return Err(SettingsError::Invalid(format!(
+                "time.factor must be a number above 0 (and at most a million), not {}",
+                self.time.factor
+            )));
+        }
+        let epoch = self.time.game_epoch.trim();
+        if !epoch.is_empty()
+            && chrono::NaiveDateTime::parse_from_str(epoch, "%Y-%m-%d %H:%M:%S").is_err()
+        {
+            return Err(SettingsError::Invalid(format!(
+                "time.game_epoch must be \"YYYY-MM-DD HH:MM:SS\" or empty, not {epoch:?}"
+            )));
         }
         if self.link.max_frame_bytes < 64 * 1024 {
             return Err(SettingsError::Invalid(

@@ -17,4 +17,5 @@ pub mod locks;
 pub mod names;
 pub mod object;
 pub mod search;
+pub mod timers;
 pub mod world;

@@ -10,6 +10,7 @@ pub use super::index::{TypeclassOffers, name_key};
 pub use super::object::{Account, Attributes, Object, Tag, WORLD_ID};
 pub use super::search::{Search, SearchError};
 use crate::model::flows::FlowInstance;
+use crate::model::timers::{TimerRecord, Timers};
 
 /// What changed since the last take: copies of the values to write, and the
 /// ids to delete. Turning them into database rows is the store's work, done
@@ -33,6 +34,10 @@ pub struct Changes {
     /// World ids whose objects were destroyed: the code that built them
     /// must not build them again.
     pub retired: Vec<String>,
+    /// Scripts, delays and tickers to write.
+    pub timers: Vec<TimerRecord>,
+    /// Timer rows to delete, by key.
+    pub timers_deleted: Vec<String>,
     /// When the changes were taken (flow rows record it).
     pub at: Timestamp,
 }
@@ -47,6 +52,8 @@ impl Changes {
             && self.flows.is_empty()
             && self.flows_deleted.is_empty()
             && self.retired.is_empty()
+            && self.timers.is_empty()
+            && self.timers_deleted.is_empty()
     }
 }
 
@@ -77,11 +84,16 @@ pub struct World {
     pub help: std::collections::BTreeMap<String, HelpEntry>,
     /// Where new characters start (Evennia's Limbo).
     pub start_room: ObjId,
+    /// When the game first started (game time counts from it).
+    pub first_start: Timestamp,
     /// The running flows, by name (see [`crate::model::flows`]). Mark what
     /// you change with [`World::flow_changed`] / [`World::flow_ended`].
     pub flows: std::collections::BTreeMap<String, FlowInstance>,
     dirty_flows: BTreeSet<String>,
     ended_flows: BTreeSet<String>,
+    /// Scripts, tickers and delays, and the clock they share with the
+    /// flows (see [`crate::model::timers`]).
+    pub timers: Timers,
     /// How many changes were made so far (see [`World::change_count`]).
     changes: u64,
     dirty: BTreeSet<ObjId>,
@@ -148,7 +160,7 @@ impl World {
     /// readings to know whether something changed in between (the runtime
     /// holds what an event said until its changes are saved).
     pub fn change_count(&self) -> u64 {
-        self.changes
+        self.changes + self.timers.change_count()
     }
 
     /// Adds a new object to the world (to be written behind) and returns its
@@ -168,9 +180,11 @@ impl World {
     }
 
     /// Removes an object from the world and the database. What it contained
-    /// is left nowhere: move it first.
+    /// is left nowhere: move it first. Its scripts and ticker subscriptions
+    /// go with it (the runtime runs the scripts' `at_stop` first).
     pub fn delete(&mut self, id: ObjId) -> Option<Object> {
         self.changes += 1;
+        self.timers.forget_object(id);
         self.move_to(id, None);
         self.touched.insert(id);
         let obj = self.objects.remove(&id)?;
@@ -379,8 +393,11 @@ impl World {
         let moved = std::mem::take(&mut self.moved);
         let accounts = std::mem::take(&mut self.dirty_accounts);
         let flows = std::mem::take(&mut self.dirty_flows);
+        let (timers, timers_deleted) = self.timers.take_changes();
         Changes {
             at,
+            timers,
+            timers_deleted,
             flows: flows
                 .into_iter()
                 .filter_map(|n| self.flows.get(&n).map(|f| (n, f.clone())))

@@ -309,10 +309,12 @@ impl Server {
         }
         let exits: Vec<ObjId> = self.world.exits_to(obj).to_vec();
         for e in exits.into_iter().chain(own_exits) {
+            self.stop_scripts_on(e);
             self.world.delete(e);
             self.temp_cmdsets
                 .remove(&crate::commands::Holder::Object(e));
         }
+        self.stop_scripts_on(obj);
         self.world.delete(obj);
         self.temp_cmdsets
             .remove(&crate::commands::Holder::Object(obj));

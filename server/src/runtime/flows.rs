@@ -24,6 +24,7 @@ use crate::model::flows::engine::{
     Effect, FlowInstance, Heard, Listener, Owner, Trigger, object_id,
 };
 use crate::model::flows::vars::{Found, Scope};
+use crate::model::timers::{Clock, Due};
 use crate::model::world::{IdMap, Kind, ObjId, Timestamp};
 use crate::runtime::server::Server;
 
@@ -55,13 +56,12 @@ pub struct FlowRuntime {
 }
 
 /// What lets the server find the flows an event concerns without looking
-/// at every flow: by owner (the lines its players type), by next timeout,
-/// and by the objects their `on_change` conditions read.
+/// at every flow: by owner (the lines its players type) and by the objects
+/// their `on_change` conditions read. Their next timeouts are on the
+/// server's one clock (`Due::Flow`), beside the scripts and tickers.
 #[derive(Default)]
 struct FlowIndex {
     by_owner: HashMap<Owner, BTreeSet<String>>,
-    deadline_of: HashMap<String, i64>,
-    deadlines: BTreeSet<(i64, String)>,
     /// Flows with `on_change` listeners: the objects their conditions read when last checked.
     deps: HashMap<String, Vec<ObjId>>,
     /// The flows whose conditions read each object.
@@ -71,38 +71,25 @@ struct FlowIndex {
 }
 
 impl FlowIndex {
-    fn put(&mut self, name: &str, inst: &FlowInstance, changed: bool) {
+    fn put(&mut self, clock: &mut Clock, name: &str, inst: &FlowInstance, changed: bool) {
         let owned = self.by_owner.entry(inst.owner).or_default();
         if !owned.contains(name) {
             owned.insert(name.to_string());
         }
-        let next = inst.next_deadline();
-        let before = self.deadline_of.get(name).copied();
-        if before != next {
-            if let Some(d) = before {
-                self.deadlines.remove(&(d, name.to_string()));
-                self.deadline_of.remove(name);
-            }
-            if let Some(d) = next {
-                self.deadlines.insert((d, name.to_string()));
-                self.deadline_of.insert(name.to_string(), d);
-            }
-        }
+        clock.set(Due::Flow(name.to_string()), inst.next_deadline());
         if changed && !self.recheck.contains(name) {
             self.recheck.insert(name.to_string());
         }
     }
 
-    fn forget(&mut self, name: &str, owner: Owner) {
+    fn forget(&mut self, clock: &mut Clock, name: &str, owner: Owner) {
         if let Some(set) = self.by_owner.get_mut(&owner) {
             set.remove(name);
             if set.is_empty() {
                 self.by_owner.remove(&owner);
             }
         }
-        if let Some(d) = self.deadline_of.remove(name) {
-            self.deadlines.remove(&(d, name.to_string()));
-        }
+        clock.set(Due::Flow(name.to_string()), None);
         self.set_deps(name, Vec::new());
         self.recheck.remove(name);
     }
@@ -478,7 +465,9 @@ impl Server {
         let Some(mut inst) = self.world.flows.remove(name) else {
             return false;
         };
-        self.flows.index.forget(name, inst.owner);
+        self.flows
+            .index
+            .forget(&mut self.world.timers.clock, name, inst.owner);
         inst.end();
         self.world.flow_ended(name);
         self.flows
@@ -567,7 +556,9 @@ impl Server {
         }
         if inst.ended {
             info!(flow = %name, "flow ended");
-            self.flows.index.forget(name, inst.owner);
+            self.flows
+                .index
+                .forget(&mut self.world.timers.clock, name, inst.owner);
             self.world.flow_ended(name);
             self.flows
                 .triggers
@@ -584,7 +575,9 @@ impl Server {
     /// Puts a flow (back) in the world, keeping the indexes right; `changed`:
     /// its `on_change` listeners must look again.
     fn put_flow(&mut self, name: String, inst: FlowInstance, changed: bool) {
-        self.flows.index.put(&name, &inst, changed);
+        self.flows
+            .index
+            .put(&mut self.world.timers.clock, &name, &inst, changed);
         self.world.flows.insert(name, inst);
     }
 
@@ -593,7 +586,7 @@ impl Server {
         self.flows.index = FlowIndex::default();
         let index = &mut self.flows.index;
         for (name, inst) in &self.world.flows {
-            index.put(name, inst, true);
+            index.put(&mut self.world.timers.clock, name, inst, true);
         }
     }
 
@@ -804,21 +797,36 @@ impl Server {
         heard.matched
     }
 
-    /// When the next flow timeout falls due.
-    pub fn next_flow_deadline(&self) -> Option<i64> {
-        self.flows.index.deadlines.first().map(|(d, _)| *d)
+    /// A flow's timeout fell due (the server's clock says so).
+    pub(crate) fn flow_timeout(&mut self, name: &str) {
+        let now = self.flow_now();
+        self.deliver_to(name, &Trigger::Time(now));
+        self.pump_flow_triggers();
+        // A flow that did not take the timeout keeps its next deadline
+        // (one still to come: a passed one it did not take would spin).
+        let due = Due::Flow(name.to_string());
+        if self.world.timers.clock.when(&due).is_none()
+            && let Some(next) = self.world.flows.get(name).and_then(|f| f.next_deadline())
+            && next > now
+        {
+            self.world.timers.clock.set(due, Some(next));
+        }
     }
 
-    /// Fires the timeouts that are due.
-    pub(crate) fn flow_tick(&mut self) {
+    /// Fires the flows' timeouts that are due (after a start, with the
+    /// sessions back), leaving the other timers for the server's next turn.
+    fn flow_tick(&mut self) {
         let now = self.flow_now();
         let due: Vec<String> = self
-            .flows
-            .index
-            .deadlines
-            .iter()
+            .world
+            .timers
+            .clock
+            .upcoming()
             .take_while(|(d, _)| *d <= now)
-            .map(|(_, n)| n.clone())
+            .filter_map(|(_, due)| match due {
+                Due::Flow(n) => Some(n.clone()),
+                _ => None,
+            })
             .collect();
         for n in due {
             self.deliver_to(&n, &Trigger::Time(now));

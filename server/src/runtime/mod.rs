@@ -32,6 +32,7 @@ pub mod passwords;
 pub mod server;
 pub mod sessions;
 pub(crate) mod throttle;
+pub mod timers;
 pub mod typeclass;
 
 pub use driver::Driver;

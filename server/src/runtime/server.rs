@@ -193,6 +193,9 @@ pub struct Server {
     pub(crate) messages_sent: u64,
     stopping: Option<StopMode>,
     requested: Option<StopMode>,
+    /// Whether the portal's sessions are here: until then the clock does
+    /// not fire (what it says must reach the players it is for).
+    clock_running: bool,
 }
 
 impl Server {
@@ -245,6 +248,7 @@ impl Server {
             messages_sent: 0,
             stopping: None,
             requested: None,
+            clock_running: false,
         };
         server.load_flow_defs();
         server.index_flows();
@@ -283,6 +287,7 @@ impl Server {
         for id in objects {
             self.hook(id, "at_server_start", (), |tc, s| tc.at_server_start(s, id));
         }
+        self.start_timers();
     }
 
     /// Whether the server is stopping and has no work left: time to send
@@ -353,18 +358,24 @@ impl Server {
         self.op_follows_change.push(false);
     }
 
-    /// Fires what fell due by `now` (flow timeouts).
+    /// Fires what fell due by `now` on the one clock: scripts, tickers,
+    /// delays and flow timeouts.
     pub fn handle_timeout(&mut self, now: Timestamp) {
         self.now = self.now.max(now);
         self.close_span();
-        self.flow_tick();
+        if self.clock_running {
+            self.fire_timers();
+        }
         self.flush_flows();
         self.close_span();
     }
 
     /// When [`handle_timeout`](Self::handle_timeout) should be called next.
     pub fn poll_timeout(&self) -> Option<Timestamp> {
-        self.next_flow_deadline()
+        if !self.clock_running {
+            return None;
+        }
+        self.next_deadline()
     }
 
     /// Whether the store takes writes (the driver says so). While it does
@@ -502,8 +513,10 @@ impl Server {
         let screen = self.connect_screen.clone();
         self.push_op(PortalOp::ConnectScreen(screen));
         // The sessions are back: flows go on where they were, and timeouts
-        // that fell due meanwhile fire now, with someone to hear them.
+        // that fell due meanwhile fire now, with someone to hear them; so
+        // do the other timers, from the driver's next turn.
         self.resume_flows();
+        self.clock_running = true;
         info!(
             ?start_mode,
             sessions = count,

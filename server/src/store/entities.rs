@@ -151,3 +151,30 @@ pub mod flow_instance {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+
+/// The `timers` table: one row per persistent script, delay, ticker
+/// subscription and tick group, its whole state as JSON.
+// The sea-orm derives make items (Column, ActiveModel, ...) without docs.
+#[allow(missing_docs)]
+pub mod timer {
+    use sea_orm::entity::prelude::*;
+
+    /// A timer: `script:12`, `delay:3`, `ticks:60000`, `ticker:60000:12:regen`.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "timers")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub key: String,
+        /// `script`, `delay`, `ticks` or `ticker`.
+        pub kind: String,
+        /// `TimerRecord` as JSON.
+        pub data: String,
+        /// When it was last written (ms since the Unix epoch).
+        pub updated_at: i64,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

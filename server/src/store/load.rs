@@ -1,4 +1,4 @@
-//! Loading the world: every object, account, help topic and flow, and a
+//! Loading the world: every object, account, help topic, flow and timer, and a
 //! block of reserved ids for the objects game code will create.
 
 use std::time::Instant;
@@ -6,7 +6,9 @@ use std::time::Instant;
 use sea_orm::DatabaseConnection;
 use tracing::info;
 
-use super::{DbError, ensure_start_room, load_accounts, load_flows, load_help, load_objects};
+use super::{
+    DbError, ensure_start_room, load_accounts, load_flows, load_help, load_objects, load_timers,
+};
 use crate::model::world::{Account, HelpEntry, Object, World};
 
 /// Ids reserved from the database at a time.
@@ -17,6 +19,7 @@ pub async fn load_world(db: &DatabaseConnection) -> Result<World, DbError> {
     let t0 = Instant::now();
     let start_room = ensure_start_room(db).await?;
     let mut world = World::new(start_room);
+    world.first_start = super::ensure_first_start(db).await?;
     for m in load_objects(db).await? {
         world.insert_loaded(Object::from(m));
     }
@@ -32,6 +35,11 @@ pub async fn load_world(db: &DatabaseConnection) -> Result<World, DbError> {
     for row in load_flows(db).await? {
         if let Some(f) = super::rows::flow_from_row(&row) {
             world.flows.insert(row.name, f);
+        }
+    }
+    for row in load_timers(db).await? {
+        if let Some(t) = super::rows::timer_from_row(&row) {
+            world.timers.insert_loaded(t);
         }
     }
     let first = super::reserve_ids(db, ID_BLOCK).await?;

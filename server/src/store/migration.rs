@@ -17,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000001_init::Migration),
             Box::new(m20261122_000002_game_core::Migration),
             Box::new(m20261122_000003_flows::Migration),
+            Box::new(m20261205_000004_timers::Migration),
         ]
     }
 }
@@ -353,6 +354,56 @@ mod m20261122_000003_flows {
         async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
             manager
                 .drop_table(Table::drop().table(FlowInstances::Table).to_owned())
+                .await
+        }
+
+        fn use_transaction(&self) -> Option<bool> {
+            Some(true)
+        }
+    }
+}
+
+/// Timers: one row per persistent script, delay, ticker and tick group.
+mod m20261205_000004_timers {
+    use super::*;
+
+    pub(super) struct Migration;
+
+    impl MigrationName for Migration {
+        fn name(&self) -> &str {
+            "m20261205_000004_timers"
+        }
+    }
+
+    #[derive(DeriveIden)]
+    enum Timers {
+        Table,
+        Key,
+        Kind,
+        Data,
+        UpdatedAt,
+    }
+
+    #[async_trait::async_trait]
+    impl MigrationTrait for Migration {
+        async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+            manager
+                .create_table(
+                    Table::create()
+                        .table(Timers::Table)
+                        .if_not_exists()
+                        .col(string(Timers::Key).primary_key())
+                        .col(string(Timers::Kind))
+                        .col(text(Timers::Data))
+                        .col(big_integer(Timers::UpdatedAt))
+                        .to_owned(),
+                )
+                .await
+        }
+
+        async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+            manager
+                .drop_table(Table::drop().table(Timers::Table).to_owned())
                 .await
         }
 

@@ -31,9 +31,9 @@ use crate::model::locks::{character_locks, default_locks};
 use crate::model::names::{name_key, normalize};
 use crate::model::world::{Kind, Object};
 
-pub use entities::{account, flow_instance, help_entry, object, server_config};
+pub use entities::{account, flow_instance, help_entry, object, server_config, timer};
 pub use load::{ID_BLOCK, load_world};
-pub use rows::flow_row;
+pub use rows::{flow_row, timer_row};
 
 /// Why a database operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -167,6 +167,38 @@ pub async fn get_config<C: ConnectionTrait>(db: &C, key: &str) -> Result<Option<
         .one(db)
         .await?
         .map(|m| m.value))
+}
+
+/// The `server_config` key of the moment the game first started.
+const FIRST_START: &str = "first_start";
+
+/// When the game first started (ms since the Unix epoch): recorded the
+/// first time this is asked, by whichever process asks first. Game time
+/// counts from it.
+pub async fn ensure_first_start<C: ConnectionTrait>(db: &C) -> Result<i64, DbError> {
+    if let Some(v) = get_config(db, FIRST_START).await? {
+        return v.parse().map_err(|_| DbError::Corrupt(FIRST_START));
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or_default();
+    let am = server_config::ActiveModel {
+        key: Set(FIRST_START.to_string()),
+        value: Set(now.to_string()),
+    };
+    server_config::Entity::insert(am)
+        .on_conflict(
+            OnConflict::column(server_config::Column::Key)
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_without_returning(db)
+        .await?;
+    get_config(db, FIRST_START)
+        .await?
+        .and_then(|v| v.parse().ok())
+        .ok_or(DbError::Corrupt(FIRST_START))
 }
 
 /// The world ids of code-built objects that were destroyed.
@@ -489,6 +521,11 @@ pub async fn save_help(db: &DatabaseConnection, entry: help_entry::Model) -> Res
 /// Every running flow.
 pub async fn load_flows(db: &DatabaseConnection) -> Result<Vec<flow_instance::Model>, DbError> {
     Ok(flow_instance::Entity::find().all(db).await?)
+}
+
+/// Every persistent script, delay, ticker and tick group.
+pub async fn load_timers(db: &DatabaseConnection) -> Result<Vec<timer::Model>, DbError> {
+    Ok(timer::Entity::find().all(db).await?)
 }
 
 /// Writes flows and deletes ended ones, in one transaction; durable when this returns.

@@ -18,7 +18,7 @@ use tokio::sync::{mpsc, watch};
 use tracing::{error, info};
 
 use crate::model::world::{Account, Changes, Object};
-use crate::store::{self, AccountRow, flow_instance, object, writes};
+use crate::store::{self, AccountRow, flow_instance, object, timer, writes};
 
 /// A number the persister gives each handed-over batch of changes, in order.
 pub type Ticket = u64;
@@ -192,6 +192,8 @@ struct Batch {
     flows: std::collections::BTreeMap<String, flow_instance::Model>,
     flows_deleted: std::collections::BTreeSet<String>,
     retired: std::collections::BTreeSet<String>,
+    timers: std::collections::BTreeMap<String, timer::Model>,
+    timers_deleted: std::collections::BTreeSet<String>,
 }
 
 impl Batch {
@@ -229,6 +231,17 @@ impl Batch {
             self.flows_deleted.insert(d);
         }
         self.retired.extend(c.retired);
+        // Timers: the last version of each row wins, as for flows.
+        for rec in c.timers {
+            if let Some(row) = store::timer_row(&rec, c.at) {
+                self.timers_deleted.remove(&row.key);
+                self.timers.insert(row.key.clone(), row);
+            }
+        }
+        for d in c.timers_deleted {
+            self.timers.remove(&d);
+            self.timers_deleted.insert(d);
+        }
     }
 
     fn is_empty(&self) -> bool {
@@ -243,6 +256,8 @@ impl Batch {
             + self.flows.len()
             + self.flows_deleted.len()
             + self.retired.len()
+            + self.timers.len()
+            + self.timers_deleted.len()
     }
 }
 
@@ -287,6 +302,10 @@ async fn write(db: &DatabaseConnection, batch: &Batch) -> Result<(), store::DbEr
         batch.flows_deleted.iter().cloned().collect(),
     ));
     w.extend(writes::retire_world_ids(&batch.retired));
+    w.extend(writes::write_timers(
+        batch.timers.values().cloned().collect(),
+        batch.timers_deleted.iter().cloned().collect(),
+    ));
     let script = writes::script(db.get_database_backend(), &w);
     match db.execute_unprepared(&script).await {
         // The commit is the script's last statement: a commit that fails (a

@@ -4,9 +4,10 @@
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::{AccountRow, account, flow_instance, help_entry, object};
+use super::{AccountRow, account, flow_instance, help_entry, object, timer};
 use crate::model::flows::FlowInstance;
 use crate::model::locks::LockSet;
+use crate::model::timers::TimerRecord;
 use crate::model::world::{Account, Attributes, HelpEntry, Kind, Object, Timestamp};
 
 fn json_or_default<T: DeserializeOwned + Default>(id: i64, what: &str, s: &str) -> T {
@@ -141,6 +142,30 @@ pub fn flow_row(name: &str, f: &FlowInstance, at: Timestamp) -> Option<flow_inst
 pub(super) fn flow_from_row(row: &flow_instance::Model) -> Option<FlowInstance> {
     serde_json::from_str(&row.data)
         .map_err(|e| tracing::error!(flow = %row.name, "a saved flow does not load: {e}"))
+        .ok()
+}
+
+/// A timer's row: the record as JSON; None when it cannot be encoded (logged).
+pub fn timer_row(rec: &TimerRecord, at: Timestamp) -> Option<timer::Model> {
+    let key = rec.row_key().to_string();
+    match serde_json::to_string(rec) {
+        Ok(data) => Some(timer::Model {
+            key,
+            kind: rec.kind().to_string(),
+            data,
+            updated_at: at,
+        }),
+        Err(e) => {
+            tracing::error!(timer = %key, "a timer cannot be saved: {e}");
+            None
+        }
+    }
+}
+
+/// A saved timer, or None (logged) when its row does not load.
+pub(super) fn timer_from_row(row: &timer::Model) -> Option<TimerRecord> {
+    serde_json::from_str(&row.data)
+        .map_err(|e| tracing::error!(timer = %row.key, "a saved timer does not load: {e}"))
         .ok()
 }
 

@@ -9,7 +9,7 @@ use sea_orm::sea_query::{
 };
 use sea_orm::{ColumnTrait, DbBackend, EntityTrait, QueryFilter, QueryTrait, Statement};
 
-use super::{AccountRow, account, flow_instance, object, server_config};
+use super::{AccountRow, account, flow_instance, object, server_config, timer};
 
 /// Rows per statement when writing many (well under both backends' limits on bound values).
 const ROWS_PER_STATEMENT: usize = 64;
@@ -186,6 +186,37 @@ pub(crate) fn write_flows(rows: Vec<flow_instance::Model>, deleted: Vec<String>)
         out.push(Write::Delete(
             flow_instance::Entity::delete_many()
                 .filter(C::Name.is_in(deleted))
+                .into_query(),
+        ));
+    }
+    out
+}
+
+/// Timer rows written (replacing those of the same key), and timers deleted.
+pub(crate) fn write_timers(rows: Vec<timer::Model>, deleted: Vec<String>) -> Vec<Write> {
+    use timer::Column as C;
+    let mut out = Vec::new();
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let chunk: Vec<timer::ActiveModel> = rows
+            .by_ref()
+            .take(ROWS_PER_STATEMENT)
+            .map(|m| sea_orm::ActiveModelTrait::reset_all(timer::ActiveModel::from(m)))
+            .collect();
+        out.push(Write::Insert(
+            timer::Entity::insert_many(chunk)
+                .on_conflict(
+                    OnConflict::column(C::Key)
+                        .update_columns([C::Kind, C::Data, C::UpdatedAt])
+                        .to_owned(),
+                )
+                .into_query(),
+        ));
+    }
+    for chunk in deleted.chunks(ROWS_PER_STATEMENT * 4) {
+        out.push(Write::Delete(
+            timer::Entity::delete_many()
+                .filter(C::Key.is_in(chunk.iter().cloned()))
                 .into_query(),
         ));
     }

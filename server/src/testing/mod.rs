@@ -206,10 +206,16 @@ impl TestGame {
     /// would have been sent is recorded.
     fn settle(&mut self) {
         loop {
+            let now = (self.clock())();
             let frames = {
                 let _rt = self.rt.enter();
                 let d = self.driver_mut();
                 d.transmit();
+                // What fell due fires, as the driver's loop fires it.
+                if d.server().poll_timeout().is_some_and(|t| t <= now) {
+                    d.timeout();
+                    d.transmit();
+                }
                 d.ready()
             };
             self.absorb(frames);
@@ -424,21 +430,30 @@ impl TestGame {
     /// database, which the connected sessions rejoin still logged in and
     /// puppeting. What survives this survives a real reload.
     pub fn reload(&mut self) {
-        self.restart(StopMode::Reload);
+        self.restart(StopMode::Reload, Duration::ZERO);
+    }
+
+    /// A reload with the server down for `down` (the test's clock moves on
+    /// between the old server's end and the new one's start): what falls
+    /// due meanwhile is what a real outage would miss.
+    pub fn reload_after(&mut self, down: Duration) {
+        self.restart(StopMode::Reload, down);
     }
 
     /// Like [`TestGame::reload`] with cold-start hooks (`tavern reset`).
     pub fn reset(&mut self) {
-        self.restart(StopMode::Reset);
+        self.restart(StopMode::Reset, Duration::ZERO);
     }
 
-    fn restart(&mut self, mode: StopMode) {
+    fn restart(&mut self, mode: StopMode, down: Duration) {
         self.link(ToServer::Stop { mode });
         let last = {
             let mut driver = self.driver.take().expect("the test server is running");
             self.rt.block_on(driver.finish(mode))
         };
         self.absorb(last);
+        self.advanced
+            .fetch_add(down.as_millis() as i64, Ordering::Relaxed);
         let start = match mode {
             StopMode::Reset => StartMode::Reset,
             _ => StartMode::Reload,

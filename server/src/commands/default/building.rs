@@ -68,7 +68,7 @@ fn creator_locks(ctx: &CmdCtx<'_>) -> String {
 }
 
 /// Finds an object anywhere (builders reach the whole world), near first.
-fn find_any(ctx: &mut CmdCtx<'_>, query: &str) -> Option<ObjId> {
+pub(crate) fn find_any(ctx: &mut CmdCtx<'_>, query: &str) -> Option<ObjId> {
     let near = Search::new(ctx.caller()).location().inventory();
     match near.one(&ctx.server.world, query) {
         Ok(id) => Some(id),

@@ -14,6 +14,7 @@ pub mod building;
 pub mod flows;
 pub mod general;
 pub mod help;
+pub mod timers;
 pub mod unloggedin;
 
 use std::sync::Arc;
@@ -34,6 +35,7 @@ impl Default for Commands {
         let mut character = CmdSet::new("DefaultCharacter");
         general::add_all(&mut character);
         building::add_all(&mut character);
+        timers::add_all(&mut character);
         character.add(flows::Flows);
         help::add_all(&mut character);
         Self {
