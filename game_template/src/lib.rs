@@ -7,6 +7,7 @@
 pub mod commands;
 pub mod feeds;
 pub mod flows;
+pub mod timers;
 pub mod typeclasses;
 pub mod world;
 
@@ -21,6 +22,10 @@ pub fn game() -> Game {
         .default_typeclass(typeclasses::Adventurer)
         .typeclass(typeclasses::Bell)
         .typeclass(typeclasses::TavernRoom)
+        .typeclass(timers::Torch)
+        .script(timers::Weather)
+        .timer_fn("regen", timers::regen)
+        .timer_fn("torch_out", timers::torch_out)
         .feed(feeds::BellFeed)
         .flow(flows::tutorial())
         .flow(flows::barkeep())

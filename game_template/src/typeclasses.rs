@@ -113,6 +113,7 @@ impl Typeclass for Adventurer {
     /// The usual arrival (a look around), then the tutorial for a newcomer.
     fn at_post_puppet(&self, server: &mut Server, obj: ObjId, sessid: tavern_server::SessId) {
         tavern_server::typeclass::defaults::post_puppet(server, obj, sessid);
+        crate::timers::start_regen(server, obj);
         crate::flows::start_tutorial(server, obj);
     }
 

@@ -6,6 +6,9 @@
 
 use tavern_server::{Kind, NewObject, Server};
 
+use tavern_server::timers::NewScript;
+
+use crate::timers::{Torch, Weather};
 use crate::typeclasses::{Bell, TavernRoom};
 
 /// Builds the template's world, idempotently (the game runs it at every start).
@@ -45,9 +48,23 @@ fn try_build(server: &mut Server) -> Result<(), String> {
                 .destination(to),
         )?;
     }
+    if let Some(cellar) = cellar {
+        server.ensure_kept(
+            "torch",
+            NewObject::of(&Torch, "torch")
+                .desc("Pitch-soaked rags on a stick. |wlight torch|n to light it.")
+                .location(cellar),
+        )?;
+    }
     let Some(common) = common else {
         return Ok(());
     };
+    // The weather outside, heard in the Common Room (made when missing).
+    if server.scripts_on(common).is_empty() {
+        server
+            .script_add(NewScript::of(&Weather).on(common))
+            .map_err(|e| e.to_string())?;
+    }
     // The barkeep's evening goes on in the Common Room, across reloads.
     server.ensure_flow(
         "barkeep",

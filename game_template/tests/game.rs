@@ -257,3 +257,67 @@ fn what_a_builder_destroys_stays_destroyed_and_world_ids_cannot_be_forged() {
         "the rest of the world is kept"
     );
 }
+
+#[test]
+fn adventurers_regenerate_on_a_ticker_and_the_health_bar_follows() {
+    let mut t = TestGame::new(game::game());
+    let anna = t.player("Anna");
+    t.enable_oob(anna);
+    let me = t.puppet(anna).unwrap();
+    t.with_server(|s| s.world.update(me, |o| o.set_attr("hp", 5)));
+    t.oob(anna);
+    // The ticks fall on multiples of ten seconds: two of them in 20 s.
+    t.advance(std::time::Duration::from_secs(10));
+    t.advance(std::time::Duration::from_secs(10));
+    let hp = t.server().world.get(me).unwrap().attr::<i64>("hp").unwrap();
+    assert_eq!(hp, 7);
+    let vitals: Vec<serde_json::Value> = t
+        .oob(anna)
+        .into_iter()
+        .filter(|(n, _)| n == "gmcp:Char.Vitals")
+        .map(|(_, v)| v)
+        .collect();
+    assert_eq!(vitals.last().map(|v| v["hp"].clone()), Some(7.into()));
+    // Through a reload the ticker goes on.
+    t.reload();
+    t.advance(std::time::Duration::from_secs(10));
+    let hp = t.server().world.get(me).unwrap().attr::<i64>("hp").unwrap();
+    assert_eq!(hp, 8);
+}
+
+#[test]
+fn the_weather_changes_in_the_common_room_on_a_script() {
+    let mut t = TestGame::new(game::game());
+    let anna = t.player("Anna");
+    t.cmd(anna, "tavern");
+    t.heard(anna);
+    t.advance(std::time::Duration::from_secs(300));
+    let heard = t.heard(anna);
+    assert_eq!(heard.matches("Rain begins").count(), 1, "{heard}");
+    // One weather script, however often the world is built.
+    t.reload();
+    t.advance(std::time::Duration::from_secs(300));
+    let heard = t.heard(anna);
+    assert!(
+        heard.contains("The rain stops; wind whistles under the door."),
+        "{heard}"
+    );
+    assert_eq!(heard.matches("wind whistles").count(), 1, "{heard}");
+    assert!(!heard.contains("Rain begins"), "{heard}");
+}
+
+#[test]
+fn a_lit_torch_burns_out_on_time_even_across_a_reload() {
+    let mut t = TestGame::new(game::game());
+    let anna = t.player("Anna");
+    t.cmd(anna, "tavern");
+    t.cmd(anna, "down");
+    assert!(t.cmd(anna, "light torch").contains("You light the torch"));
+    assert_eq!(t.cmd(anna, "light torch"), "The torch is already burning.");
+    t.advance(std::time::Duration::from_secs(300));
+    t.reload_after(std::time::Duration::from_secs(200));
+    assert!(!t.heard(anna).contains("goes out"), "not yet");
+    t.advance(std::time::Duration::from_secs(100));
+    assert_eq!(t.heard(anna), "The torch sputters and goes out.");
+    assert!(t.cmd(anna, "light torch").contains("You light the torch"));
+}

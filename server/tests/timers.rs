@@ -459,3 +459,34 @@ fn tasks_tickers_and_time_show_what_waits_and_refuse_bad_ids() {
         "{time}"
     );
 }
+
+#[test]
+fn a_builder_attaches_a_script_with_its_own_interval_and_bad_numbers_are_refused() {
+    let mut t = TestGame::new(game());
+    let b = t.player("Bld");
+    t.grant(b, "Builder");
+    for bad in [
+        "scripts me = chime, soon",
+        "scripts me = chime, 0",
+        "scripts me = chime, 2, -1",
+        "scripts me = chime, 2, 3, 4",
+        "scripts = chime",
+        "scripts me =",
+    ] {
+        let said = t.cmd(b, bad);
+        assert!(said.contains("Nothing was done."), "{bad}: {said}");
+    }
+    assert_eq!(t.server().world.timers.script_count(), 1, "only the ledger");
+    let said = t.cmd(b, "scripts me = chime, 2, 2");
+    assert!(said.contains("attached to"), "{said}");
+    let id = t.server().world.timers.scripts_keyed("chime")[0];
+    let shown = t.cmd(b, &format!("scripts {id}"));
+    assert!(
+        shown.contains("next repeat at") && shown.contains("0/2"),
+        "{shown}"
+    );
+    t.advance(Duration::from_secs(2));
+    t.advance(Duration::from_secs(2));
+    let heard = t.heard(b);
+    assert_eq!(heard, "Chime 1\nChime 2\nThe chimes stop.");
+}

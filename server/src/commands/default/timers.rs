@@ -64,6 +64,8 @@ word is a script's key (or else an object's name), #12 is the object #12.
   scripts/repeat 3           repeat it now (the countdown starts again)
   scripts/delete 3           stop and delete it
   scripts <object> = <kind>  attach a new script of that kind to the object
+  scripts <object> = <kind>, <seconds>[, <repeats>]
+                             ... repeating every so many seconds, so many times
 
 A switch acts on one script: give its id when a key matches several.";
 
@@ -269,8 +271,17 @@ fn list_scripts(ctx: &mut CmdCtx<'_>) {
             repeats_text(&s.schedule),
         );
         out.push(line);
-        if !s.desc.is_empty() && ids.len() == 1 {
-            out.push(format!("      {}", escape(&s.desc)));
+        if ids.len() == 1 {
+            if !s.desc.is_empty() {
+                out.push(format!("      {}", escape(&s.desc)));
+            }
+            if let Some(next) = s.schedule.next_at {
+                out.push(format!(
+                    "      next repeat at {}, repeats {}",
+                    time_text(next),
+                    repeats_text(&s.schedule)
+                ));
+            }
         }
     }
     if total > MAX_LISTED {
@@ -282,11 +293,37 @@ fn list_scripts(ctx: &mut CmdCtx<'_>) {
     ctx.msg(out.join("\n"));
 }
 
-fn attach(ctx: &mut CmdCtx<'_>, kind: &str) {
-    if ctx.lhs.is_empty() || kind.is_empty() {
-        ctx.msg("Usage: scripts <object> = <kind of script>. Nothing was done.");
+fn attach(ctx: &mut CmdCtx<'_>, rhs: &str) {
+    const USAGE: &str =
+        "Usage: scripts <object> = <kind>[, <seconds>[, <repeats>]]. Nothing was done.";
+    let parts: Vec<&str> = rhs.split(',').map(str::trim).collect();
+    let kind = parts[0];
+    if ctx.lhs.is_empty() || kind.is_empty() || parts.len() > 3 {
+        ctx.msg(USAGE);
         return;
     }
+    let every = match parts.get(1).map(|p| p.parse::<f64>()) {
+        None => None,
+        Some(Ok(secs)) if (0.1..=1e9).contains(&secs) => Some(Duration::from_secs_f64(secs)),
+        Some(_) => {
+            ctx.msg(format!(
+                "The interval must be a number of seconds from 0.1, not '{}'. Nothing was done.",
+                escape(parts[1])
+            ));
+            return;
+        }
+    };
+    let repeats = match parts.get(2).map(|p| p.parse::<u32>()) {
+        None => 0,
+        Some(Ok(n)) => n,
+        Some(Err(_)) => {
+            ctx.msg(format!(
+                "The repeats must be a whole number (0: for ever), not '{}'. Nothing was done.",
+                escape(parts[2])
+            ));
+            return;
+        }
+    };
     let Some(k) = ctx.server.game.timers.script(kind) else {
         let kinds = ctx.server.game.timers.script_names();
         ctx.msg(format!(
@@ -304,7 +341,11 @@ fn attach(ctx: &mut CmdCtx<'_>, kind: &str) {
     let Some(obj) = find_any(ctx, &target) else {
         return;
     };
-    match ctx.server.script_add(NewScript::of(k.as_ref()).on(obj)) {
+    let mut spec = NewScript::of(k.as_ref()).on(obj).repeats(repeats);
+    if let Some(every) = every {
+        spec = spec.every(every);
+    }
+    match ctx.server.script_add(spec) {
         Ok(id) => {
             let name = ctx
                 .server
