@@ -45,10 +45,7 @@ fn times(c: &Client, needle: &str) -> usize {
 async fn a_script_keeps_its_schedule_through_reload_and_kill_9_and_says_each_repeat_once() {
     let game = LiveGame::new("timers-live", "").start();
     game.tavern_ok(&["account", "create", "Boss", "boss-pass", "--superuser"]);
-    let mut c = game.connect().await;
-    c.expect("connect <username>").await;
-    c.send("connect Boss boss-pass").await;
-    c.expect("You become Boss.").await;
+    let mut c = game.login("Boss", "boss-pass").await;
     c.send("tavern").await;
     c.expect("The Common Room").await;
     c.send("scripts here = weather, 2, 6").await;
