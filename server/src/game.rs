@@ -12,7 +12,7 @@ use crate::flows;
 use crate::model::locks::{LockCtx, LockFuncs};
 use crate::runtime::server::Server;
 use crate::runtime::typeclass::Typeclass;
-use crate::runtime::{feeds, multisession, timers, typeclass};
+use crate::runtime::{channels, feeds, multisession, timers, typeclass};
 
 /// Game code run when a server starts (see [`Game::on_start`]).
 pub type StartHook = Arc<dyn Fn(&mut Server) + Send + Sync>;
@@ -52,6 +52,8 @@ pub struct Game {
     pub lock_funcs: LockFuncs,
     /// The kinds of scripts, the timer functions and the global scripts.
     pub timers: timers::TimerCode,
+    /// The kinds of channels (formatting and filtering their lines).
+    pub channel_kinds: channels::ChannelKinds,
     pub(crate) on_start: Vec<StartHook>,
     pub(crate) help_topics: Vec<HelpTopic>,
     connect_screen: Option<String>,
@@ -70,6 +72,7 @@ impl Default for Game {
             typeclasses: Default::default(),
             lock_funcs: Default::default(),
             timers: Default::default(),
+            channel_kinds: Default::default(),
             on_start: Vec::new(),
             help_topics: Vec::new(),
             connect_screen: None,
@@ -199,6 +202,13 @@ impl Game {
         f: impl Fn(&LockCtx<'_>, &[String]) -> bool + Send + Sync + 'static,
     ) -> Self {
         self.lock_funcs.add(name, f);
+        self
+    }
+
+    /// Registers a kind of channel (see [`channels::ChannelKind`]); the
+    /// channels made with its name (`channel/create name:kind`) use it.
+    pub fn channel_kind(mut self, kind: impl channels::ChannelKind) -> Self {
+        self.channel_kinds.add(Arc::new(kind));
         self
     }
 

@@ -54,6 +54,41 @@ pub struct Settings {
     pub security: SecuritySettings,
     /// `[time]`
     pub time: TimeSettings,
+    /// `[channels]`
+    pub channels: ChannelSettings,
+}
+
+/// `[channels]`: history, announcements and the channels made at a start.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChannelSettings {
+    /// `[channels] history_lines`: Lines of history each channel keeps.
+    pub history_lines: usize,
+    /// `[channels] info_channel`: The channel that announces connections, logins and disconnections (Evennia's MudInfo); empty: none.
+    pub info_channel: String,
+    /// `[[channels.default]]`: Channels made at a start when missing.
+    #[serde(default)]
+    pub default: Vec<DefaultChannel>,
+}
+
+/// One `[[channels.default]]`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DefaultChannel {
+    /// Its name.
+    pub key: String,
+    /// Other names for it.
+    #[serde(default)]
+    pub aliases: Vec<String>,
+    /// What it is for.
+    #[serde(default)]
+    pub desc: String,
+    /// Its locks (`listen`, `send`, `control`).
+    #[serde(default)]
+    pub locks: String,
+    /// Whether every account joins it at its first login.
+    #[serde(default)]
+    pub autojoin: bool,
 }
 
 /// `[time]`: game time.

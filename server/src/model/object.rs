@@ -186,4 +186,12 @@ impl Account {
     pub fn del_attr(&mut self, name: &str) -> Option<serde_json::Value> {
         self.db.remove(name)
     }
+
+    /// Sets a persistent attribute (a value that does not serialize is stored as null).
+    pub fn set_attr(&mut self, name: &str, value: impl Serialize) {
+        self.db.insert(
+            name.to_string(),
+            serde_json::to_value(value).unwrap_or(serde_json::Value::Null),
+        );
+    }
 }

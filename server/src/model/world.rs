@@ -9,6 +9,7 @@ use super::index::Indexes;
 pub use super::index::{TypeclassOffers, name_key};
 pub use super::object::{Account, Attributes, Object, Tag, WORLD_ID};
 pub use super::search::{Search, SearchError};
+use crate::model::channels::{ChannelChanges, Channels};
 use crate::model::flows::FlowInstance;
 use crate::model::timers::{TimerRecord, Timers};
 
@@ -38,6 +39,8 @@ pub struct Changes {
     pub timers: Vec<TimerRecord>,
     /// Timer rows to delete, by key.
     pub timers_deleted: Vec<String>,
+    /// Channels and lines said on them.
+    pub channels: ChannelChanges,
     /// When the changes were taken (flow rows record it).
     pub at: Timestamp,
 }
@@ -54,6 +57,7 @@ impl Changes {
             && self.retired.is_empty()
             && self.timers.is_empty()
             && self.timers_deleted.is_empty()
+            && self.channels.is_empty()
     }
 }
 
@@ -94,6 +98,8 @@ pub struct World {
     /// Scripts, tickers and delays, and the clock they share with the
     /// flows (see [`crate::model::timers`]).
     pub timers: Timers,
+    /// The channels (see [`crate::model::channels`]).
+    pub channels: Channels,
     /// How many changes were made so far (see [`World::change_count`]).
     changes: u64,
     dirty: BTreeSet<ObjId>,
@@ -141,6 +147,14 @@ impl World {
         self.objects.get(&id).map(|o| o.key.as_str()).unwrap_or("")
     }
 
+    /// An account's name, or `""` when there is no such account.
+    pub fn account_name(&self, id: AccountId) -> &str {
+        self.accounts
+            .get(&id)
+            .map(|a| a.name.as_str())
+            .unwrap_or("")
+    }
+
     /// Every object, in no particular order.
     pub fn objects(&self) -> impl Iterator<Item = &Object> {
         self.objects.values()
@@ -160,7 +174,7 @@ impl World {
     /// readings to know whether something changed in between (the runtime
     /// holds what an event said until its changes are saved).
     pub fn change_count(&self) -> u64 {
-        self.changes + self.timers.change_count()
+        self.changes + self.timers.change_count() + self.channels.change_count()
     }
 
     /// Adds a new object to the world (to be written behind) and returns its
@@ -398,6 +412,7 @@ impl World {
             at,
             timers,
             timers_deleted,
+            channels: self.channels.take_changes(),
             flows: flows
                 .into_iter()
                 .filter_map(|n| self.flows.get(&n).map(|f| (n, f.clone())))

@@ -144,6 +144,7 @@ impl Server {
         self.account_hook("at_post_login", |tc, s| {
             tc.at_post_login(s, account_id, sessid)
         });
+        self.channels_at_login(account_id);
     }
 
     /// What a session's client can do, with the player's own choices

@@ -136,6 +136,10 @@ impl Server {
                 if heard.matched {
                     return; // a flow's word, not a command
                 }
+                if let Some(as_channel) = self.channel_line(sessid, line) {
+                    self.execute_line(sessid, &as_channel);
+                    return;
+                }
                 if let Some(e) = system("__nomatch_command") {
                     self.run_command(sessid, &e, line, "", line, merged.clone());
                     return;

@@ -287,6 +287,7 @@ impl Server {
         for id in objects {
             self.hook(id, "at_server_start", (), |tc, s| tc.at_server_start(s, id));
         }
+        self.start_channels();
         self.start_timers();
     }
 
@@ -442,6 +443,7 @@ impl Server {
                     self.account_hook("at_disconnect", |tc, s| {
                         tc.at_disconnect(s, account, sessid)
                     });
+                    self.announce_disconnect(account, None);
                 }
                 self.sessions.remove(sessid);
                 self.feed_states.remove(&sessid);
@@ -686,10 +688,20 @@ impl Server {
             self.account_hook("at_disconnect", |tc, s| {
                 tc.at_disconnect(s, account, sessid)
             });
+            self.announce_disconnect(account, reason.as_deref());
         }
         self.temp_cmdsets.remove(&Holder::Session(sessid));
         if self.sessions.remove(sessid).is_some() {
             self.push_op(PortalOp::Disconnect { sessid, reason });
+        }
+    }
+
+    /// The info channel says an account's session went.
+    fn announce_disconnect(&mut self, account: crate::model::ids::AccountId, reason: Option<&str>) {
+        let name = self.world.account_name(account).to_string();
+        match reason {
+            Some(r) if !r.is_empty() => self.channel_info(&format!("{name} disconnected ({r})")),
+            _ => self.channel_info(&format!("{name} disconnected")),
         }
     }
 

@@ -490,6 +490,11 @@ impl Server {
         self.world.timers.scripts_on(Attached::Object(obj))
     }
 
+    /// The scripts with this key (case does not matter), wherever they are.
+    pub fn scripts_keyed(&self, key: &str) -> Vec<TimerId> {
+        self.world.timers.scripts_keyed(key)
+    }
+
     /// The global script with this key (what `Game::global_script` made).
     pub fn global_script(&self, key: &str) -> Option<TimerId> {
         self.world

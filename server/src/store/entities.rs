@@ -178,3 +178,53 @@ pub mod timer {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+
+/// The `channels` table: one row per channel, its state as JSON.
+// The sea-orm derives make items (Column, ActiveModel, ...) without docs.
+#[allow(missing_docs)]
+pub mod channel {
+    use sea_orm::entity::prelude::*;
+
+    /// A channel: key, aliases, locks, subscribers (`ChannelRecord` as JSON).
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "channels")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: i64,
+        pub key: String,
+        pub data: String,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// The `channel_lines` table: what was said on the channels, the newest
+/// lines of each (older ones are pruned as lines are written).
+// The sea-orm derives make items (Column, ActiveModel, ...) without docs.
+#[allow(missing_docs)]
+pub mod channel_line {
+    use sea_orm::entity::prelude::*;
+
+    /// One line said on a channel.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "channel_lines")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub channel_id: i64,
+        /// Its number on the channel.
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub seq: i64,
+        pub at: i64,
+        pub sender: String,
+        pub text: String,
+        pub pose: bool,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

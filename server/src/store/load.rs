@@ -42,6 +42,26 @@ pub async fn load_world(db: &DatabaseConnection) -> Result<World, DbError> {
             world.timers.insert_loaded(t);
         }
     }
+    for row in super::load_channels(db).await? {
+        match serde_json::from_str(&row.data) {
+            Ok(rec) => world
+                .channels
+                .insert_loaded(crate::model::channels::Channel::from_record(row.id, rec)),
+            Err(e) => tracing::error!(channel = %row.key, "a saved channel does not load: {e}"),
+        }
+    }
+    for row in super::load_channel_lines(db).await? {
+        world
+            .channels
+            .insert_loaded_line(crate::model::channels::ChannelLine {
+                channel: row.channel_id,
+                seq: row.seq.max(0) as u64,
+                at: row.at,
+                sender: row.sender,
+                text: row.text,
+                pose: row.pose,
+            });
+    }
     let first = super::reserve_ids(db, ID_BLOCK).await?;
     world.add_free_ids(first..first + ID_BLOCK);
     info!(

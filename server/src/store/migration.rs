@@ -18,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000002_game_core::Migration),
             Box::new(m20261122_000003_flows::Migration),
             Box::new(m20261205_000004_timers::Migration),
+            Box::new(m20261205_000005_channels::Migration),
         ]
     }
 }
@@ -404,6 +405,87 @@ mod m20261205_000004_timers {
         async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
             manager
                 .drop_table(Table::drop().table(Timers::Table).to_owned())
+                .await
+        }
+
+        fn use_transaction(&self) -> Option<bool> {
+            Some(true)
+        }
+    }
+}
+
+/// Channels and the lines said on them.
+mod m20261205_000005_channels {
+    use super::*;
+
+    pub(super) struct Migration;
+
+    impl MigrationName for Migration {
+        fn name(&self) -> &str {
+            "m20261205_000005_channels"
+        }
+    }
+
+    #[derive(DeriveIden)]
+    enum Channels {
+        Table,
+        Id,
+        Key,
+        Data,
+    }
+
+    #[derive(DeriveIden)]
+    enum ChannelLines {
+        Table,
+        ChannelId,
+        Seq,
+        At,
+        Sender,
+        Text,
+        Pose,
+    }
+
+    #[async_trait::async_trait]
+    impl MigrationTrait for Migration {
+        async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+            manager
+                .create_table(
+                    Table::create()
+                        .table(Channels::Table)
+                        .if_not_exists()
+                        .col(big_integer(Channels::Id).primary_key())
+                        .col(string(Channels::Key))
+                        .col(text(Channels::Data))
+                        .to_owned(),
+                )
+                .await?;
+            manager
+                .create_table(
+                    Table::create()
+                        .table(ChannelLines::Table)
+                        .if_not_exists()
+                        .col(big_integer(ChannelLines::ChannelId))
+                        .col(big_integer(ChannelLines::Seq))
+                        .col(big_integer(ChannelLines::At))
+                        .col(string(ChannelLines::Sender))
+                        .col(text(ChannelLines::Text))
+                        .col(boolean(ChannelLines::Pose))
+                        .primary_key(
+                            Index::create()
+                                .col(ChannelLines::ChannelId)
+                                .col(ChannelLines::Seq),
+                        )
+                        .to_owned(),
+                )
+                .await
+        }
+
+        async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+            manager
+                .drop_table(Table::drop().table(ChannelLines::Table).to_owned())
+                .await?;
+            manager
+                .drop_table(Table::drop().table(Channels::Table).to_owned())
                 .await
         }
 

@@ -31,7 +31,9 @@ use crate::model::locks::{character_locks, default_locks};
 use crate::model::names::{name_key, normalize};
 use crate::model::world::{Kind, Object};
 
-pub use entities::{account, flow_instance, help_entry, object, server_config, timer};
+pub use entities::{
+    account, channel, channel_line, flow_instance, help_entry, object, server_config, timer,
+};
 pub use load::{ID_BLOCK, load_world};
 pub use rows::{flow_row, timer_row};
 
@@ -521,6 +523,23 @@ pub async fn save_help(db: &DatabaseConnection, entry: help_entry::Model) -> Res
 /// Every running flow.
 pub async fn load_flows(db: &DatabaseConnection) -> Result<Vec<flow_instance::Model>, DbError> {
     Ok(flow_instance::Entity::find().all(db).await?)
+}
+
+/// Every channel.
+pub async fn load_channels(db: &DatabaseConnection) -> Result<Vec<channel::Model>, DbError> {
+    Ok(channel::Entity::find().all(db).await?)
+}
+
+/// The lines kept of every channel, oldest first per channel.
+pub async fn load_channel_lines(
+    db: &DatabaseConnection,
+) -> Result<Vec<channel_line::Model>, DbError> {
+    use sea_orm::QueryOrder;
+    Ok(channel_line::Entity::find()
+        .order_by_asc(channel_line::Column::ChannelId)
+        .order_by_asc(channel_line::Column::Seq)
+        .all(db)
+        .await?)
 }
 
 /// Every persistent script, delay, ticker and tick group.

@@ -17,6 +17,7 @@ use sea_orm::{ConnectionTrait, DatabaseConnection};
 use tokio::sync::{mpsc, watch};
 use tracing::{error, info};
 
+use crate::model::channels::{ChannelLine, ChannelRecord};
 use crate::model::world::{Account, Changes, Object};
 use crate::store::{self, AccountRow, flow_instance, object, timer, writes};
 
@@ -194,6 +195,10 @@ struct Batch {
     retired: std::collections::BTreeSet<String>,
     timers: std::collections::BTreeMap<String, timer::Model>,
     timers_deleted: std::collections::BTreeSet<String>,
+    channels: std::collections::BTreeMap<i64, ChannelRecord>,
+    channels_deleted: std::collections::BTreeSet<i64>,
+    channel_lines: Vec<ChannelLine>,
+    keep_lines: usize,
 }
 
 impl Batch {
@@ -242,6 +247,18 @@ impl Batch {
             self.timers.remove(&d);
             self.timers_deleted.insert(d);
         }
+        let ch = c.channels;
+        for (id, rec) in ch.channels {
+            self.channels_deleted.remove(&id);
+            self.channels.insert(id, rec);
+        }
+        for id in ch.deleted {
+            self.channels.remove(&id);
+            self.channel_lines.retain(|l| l.channel != id);
+            self.channels_deleted.insert(id);
+        }
+        self.channel_lines.extend(ch.lines);
+        self.keep_lines = ch.keep;
     }
 
     fn is_empty(&self) -> bool {
@@ -258,6 +275,9 @@ impl Batch {
             + self.retired.len()
             + self.timers.len()
             + self.timers_deleted.len()
+            + self.channels.len()
+            + self.channels_deleted.len()
+            + self.channel_lines.len()
     }
 }
 
@@ -302,6 +322,18 @@ async fn write(db: &DatabaseConnection, batch: &Batch) -> Result<(), store::DbEr
         batch.flows_deleted.iter().cloned().collect(),
     ));
     w.extend(writes::retire_world_ids(&batch.retired));
+    let channels: Vec<(i64, ChannelRecord)> = batch
+        .channels
+        .iter()
+        .map(|(id, r)| (*id, r.clone()))
+        .collect();
+    let channels_deleted: Vec<i64> = batch.channels_deleted.iter().copied().collect();
+    w.extend(writes::write_channels(
+        &channels,
+        &channels_deleted,
+        &batch.channel_lines,
+        batch.keep_lines,
+    ));
     w.extend(writes::write_timers(
         batch.timers.values().cloned().collect(),
         batch.timers_deleted.iter().cloned().collect(),

@@ -9,7 +9,10 @@ use sea_orm::sea_query::{
 };
 use sea_orm::{ColumnTrait, DbBackend, EntityTrait, QueryFilter, QueryTrait, Statement};
 
-use super::{AccountRow, account, flow_instance, object, server_config, timer};
+use super::{
+    AccountRow, account, channel, channel_line, flow_instance, object, server_config, timer,
+};
+use crate::model::channels::{ChannelLine, ChannelRecord};
 
 /// Rows per statement when writing many (well under both backends' limits on bound values).
 const ROWS_PER_STATEMENT: usize = 64;
@@ -217,6 +220,91 @@ pub(crate) fn write_timers(rows: Vec<timer::Model>, deleted: Vec<String>) -> Vec
         out.push(Write::Delete(
             timer::Entity::delete_many()
                 .filter(C::Key.is_in(chunk.iter().cloned()))
+                .into_query(),
+        ));
+    }
+    out
+}
+
+/// Channels written, channels deleted with their lines, lines said, and
+/// each channel's lines beyond the newest `keep` pruned.
+pub(crate) fn write_channels(
+    channels: &[(i64, ChannelRecord)],
+    deleted: &[i64],
+    lines: &[ChannelLine],
+    keep: usize,
+) -> Vec<Write> {
+    let mut out = Vec::new();
+    for chunk in channels.chunks(ROWS_PER_STATEMENT) {
+        let rows: Vec<channel::ActiveModel> = chunk
+            .iter()
+            .map(|(id, r)| channel::ActiveModel {
+                id: sea_orm::Set(*id),
+                key: sea_orm::Set(r.key.clone()),
+                data: sea_orm::Set(serde_json::to_string(r).unwrap_or_default()),
+            })
+            .collect();
+        out.push(Write::Insert(
+            channel::Entity::insert_many(rows)
+                .on_conflict(
+                    OnConflict::column(channel::Column::Id)
+                        .update_columns([channel::Column::Key, channel::Column::Data])
+                        .to_owned(),
+                )
+                .into_query(),
+        ));
+    }
+    for chunk in lines.chunks(ROWS_PER_STATEMENT) {
+        let rows: Vec<channel_line::ActiveModel> = chunk
+            .iter()
+            .map(|l| channel_line::ActiveModel {
+                channel_id: sea_orm::Set(l.channel),
+                seq: sea_orm::Set(l.seq as i64),
+                at: sea_orm::Set(l.at),
+                sender: sea_orm::Set(l.sender.clone()),
+                text: sea_orm::Set(l.text.clone()),
+                pose: sea_orm::Set(l.pose),
+            })
+            .collect();
+        out.push(Write::Insert(
+            channel_line::Entity::insert_many(rows)
+                .on_conflict(
+                    OnConflict::columns([
+                        channel_line::Column::ChannelId,
+                        channel_line::Column::Seq,
+                    ])
+                    .do_nothing()
+                    .to_owned(),
+                )
+                .into_query(),
+        ));
+    }
+    // Prune: per channel that was spoken on, what is older than the newest `keep`.
+    let mut newest: std::collections::BTreeMap<i64, u64> = Default::default();
+    for l in lines {
+        let n = newest.entry(l.channel).or_default();
+        *n = Ord::max(*n, l.seq);
+    }
+    for (ch, last) in newest {
+        let below = last.saturating_sub(keep as u64);
+        if below > 0 {
+            out.push(Write::Delete(
+                channel_line::Entity::delete_many()
+                    .filter(channel_line::Column::ChannelId.eq(ch))
+                    .filter(channel_line::Column::Seq.lte(below as i64))
+                    .into_query(),
+            ));
+        }
+    }
+    if !deleted.is_empty() {
+        out.push(Write::Delete(
+            channel_line::Entity::delete_many()
+                .filter(channel_line::Column::ChannelId.is_in(deleted.iter().copied()))
+                .into_query(),
+        ));
+        out.push(Write::Delete(
+            channel::Entity::delete_many()
+                .filter(channel::Column::Id.is_in(deleted.iter().copied()))
                 .into_query(),
         ));
     }

@@ -11,6 +11,7 @@
 pub mod account;
 pub mod admin;
 pub mod building;
+pub mod channels;
 pub mod flows;
 pub mod general;
 pub mod help;
@@ -31,6 +32,7 @@ impl Default for Commands {
         let mut acct = CmdSet::new("DefaultAccount").with_priority(-10);
         account::add_all(&mut acct);
         admin::add_all(&mut acct);
+        channels::add_all(&mut acct);
         help::add_all(&mut acct);
         let mut character = CmdSet::new("DefaultCharacter");
         general::add_all(&mut character);

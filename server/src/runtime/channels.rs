@@ -1,0 +1,478 @@
+//! Channels in the running game: making them, joining and leaving, saying
+//! a line to every listening subscriber (as text, and as GMCP
+//! `Comm.Channel.Text`), history, mutes, boots and bans, the default
+//! channels of `[channels]`, and the connection announcements of
+//! `[channels] info_channel` (Evennia's MudInfo).
+//!
+//! A line is recorded in the channel's history in the same event that
+//! sends it, so it is written in the commit that lets its frames leave: a
+//! line a player saw is in the history after any crash.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use tavern_shared::markup::escape;
+use tavern_shared::{Msg, SessId};
+
+use crate::model::channels::{Channel, ChannelId};
+use crate::model::ids::AccountId;
+use crate::model::locks::{Accessor, LockSet};
+use crate::runtime::server::Server;
+
+/// The account attribute holding a player's own channel aliases
+/// (`channel/alias pub = public`): alias → channel id.
+pub const CHANNEL_ALIASES_ATTR: &str = "_channel_aliases";
+/// The account attribute listing the default channels it was made to join.
+const AUTOJOINED_ATTR: &str = "_channels_autojoined";
+
+/// A kind of channel: game code that filters, rewrites and formats its
+/// lines (a profanity filter, a language system, a different look).
+/// Register it with `Game::channel_kind`; a channel made with its name uses it.
+pub trait ChannelKind: Send + Sync + 'static {
+    /// Its name.
+    fn name(&self) -> &str;
+    /// Before a line is said: the text to say (rewritten or as it is), or
+    /// `Err` with what the sender is told instead (nothing is said).
+    fn at_pre_send(
+        &self,
+        _server: &Server,
+        _channel: &Channel,
+        _sender: Option<AccountId>,
+        text: &str,
+    ) -> Result<String, String> {
+        Ok(text.to_string())
+    }
+    /// How a line looks to those who hear it: `[Public] Anna: Hello`, or
+    /// `[Public] Anna waves` for a pose. `sender` and `text` are escaped
+    /// already (markup a player typed is shown, not obeyed).
+    fn format(&self, channel: &Channel, sender: &str, text: &str, pose: bool) -> String {
+        let key = escape(&channel.key);
+        match (sender.is_empty(), pose) {
+            (true, _) => format!("[{key}] {text}"),
+            (false, true) => format!("[{key}] {sender} {text}"),
+            (false, false) => format!("[{key}] {sender}: {text}"),
+        }
+    }
+    /// After a line was said (logging, a bridge).
+    fn at_post_send(&self, _server: &mut Server, _channel: ChannelId, _seq: u64) {}
+}
+
+/// The default kind of channel: lines as they were typed, Evennia's look.
+pub struct DefaultChannel;
+
+impl ChannelKind for DefaultChannel {
+    fn name(&self) -> &str {
+        ""
+    }
+}
+
+/// The game's kinds of channels, by name.
+#[derive(Clone, Default)]
+pub struct ChannelKinds {
+    kinds: HashMap<String, Arc<dyn ChannelKind>>,
+}
+
+impl ChannelKinds {
+    /// Registers a kind.
+    pub fn add(&mut self, k: Arc<dyn ChannelKind>) {
+        self.kinds.insert(k.name().to_string(), k);
+    }
+
+    /// A kind by name; the default for an unknown or empty name.
+    pub fn get(&self, name: &str) -> Arc<dyn ChannelKind> {
+        self.kinds
+            .get(name)
+            .cloned()
+            .unwrap_or_else(|| Arc::new(DefaultChannel))
+    }
+}
+
+/// Why a channel could not be made, joined or spoken on.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ChannelError {
+    /// Another channel has one of the names.
+    #[error("a channel called '{0}' exists already")]
+    NameTaken(String),
+    /// A channel name must be something.
+    #[error("a channel needs a name of letters, digits, spaces, - or _ (at most 40)")]
+    BadName,
+    /// The lock string does not parse.
+    #[error("{0}")]
+    BadLocks(String),
+    /// No such channel.
+    #[error("there is no such channel")]
+    NoChannel,
+    /// Banned from the channel.
+    #[error("you are banned from {0}")]
+    Banned(String),
+    /// The `listen` lock says no.
+    #[error("you may not listen to {0}")]
+    MayNotListen(String),
+    /// The `send` lock says no.
+    #[error("you may not talk on {0}")]
+    MayNotSend(String),
+    /// Not subscribed.
+    #[error("you are not listening to {0}")]
+    NotSubscribed(String),
+    /// The channel's kind refused the line.
+    #[error("{0}")]
+    Refused(String),
+    /// An empty line.
+    #[error("say what?")]
+    Empty,
+}
+
+fn valid_name(name: &str) -> bool {
+    !name.trim().is_empty()
+        && name.chars().count() <= 40
+        && name
+            .chars()
+            .all(|c| c.is_alphanumeric() || c == ' ' || c == '-' || c == '_')
+}
+
+impl Server {
+    /// Makes a channel.
+    pub fn channel_create(
+        &mut self,
+        key: &str,
+        aliases: &[String],
+        desc: &str,
+        locks: &str,
+        kind: &str,
+    ) -> Result<ChannelId, ChannelError> {
+        let key = key.trim();
+        if !valid_name(key) || aliases.iter().any(|a| !valid_name(a)) {
+            return Err(ChannelError::BadName);
+        }
+        let locks = LockSet::parse(locks).map_err(|e| ChannelError::BadLocks(e.to_string()))?;
+        for n in std::iter::once(key).chain(aliases.iter().map(String::as_str)) {
+            if self.world.channels.named(n).is_some() {
+                return Err(ChannelError::NameTaken(n.to_string()));
+            }
+        }
+        let now = self.now();
+        self.world
+            .channels
+            .create(Channel {
+                id: 0,
+                key: key.to_string(),
+                aliases: aliases.iter().map(|a| a.trim().to_string()).collect(),
+                desc: desc.to_string(),
+                kind: kind.to_string(),
+                locks,
+                subscribers: Default::default(),
+                muted: Default::default(),
+                banned: Default::default(),
+                last_line: 0,
+                created_at: now,
+            })
+            .ok_or_else(|| ChannelError::NameTaken(key.to_string()))
+    }
+
+    /// The channel with this name or alias.
+    pub fn channel(&self, name: &str) -> Option<ChannelId> {
+        self.world.channels.named(name.trim())
+    }
+
+    /// Whether an account passes a channel's lock.
+    pub fn channel_access(&self, ch: ChannelId, account: AccountId, access: &str) -> bool {
+        let Some(c) = self.world.channels.get(ch) else {
+            return false;
+        };
+        let accessor = Accessor {
+            account: Some(account),
+            puppet: None,
+        };
+        self.check_lock(&c.locks, accessor, None, access, false)
+    }
+
+    /// Subscribes an account (it must pass `listen` and not be banned).
+    pub fn channel_sub(&mut self, ch: ChannelId, account: AccountId) -> Result<(), ChannelError> {
+        let c = self.world.channels.get(ch).ok_or(ChannelError::NoChannel)?;
+        let key = c.key.clone();
+        if c.banned.contains(&account) {
+            return Err(ChannelError::Banned(key));
+        }
+        if !self.channel_access(ch, account, "listen") {
+            return Err(ChannelError::MayNotListen(key));
+        }
+        self.world
+            .channels
+            .update(ch, |c| c.subscribers.insert(account));
+        Ok(())
+    }
+
+    /// Unsubscribes an account (its own aliases for the channel go too).
+    /// False when it was not subscribed.
+    pub fn channel_unsub(&mut self, ch: ChannelId, account: AccountId) -> bool {
+        let was = self
+            .world
+            .channels
+            .get(ch)
+            .is_some_and(|c| c.subscribers.contains(&account));
+        if !was {
+            return false;
+        }
+        self.world.channels.update(ch, |c| {
+            c.subscribers.remove(&account);
+            c.muted.remove(&account);
+        });
+        self.channel_aliases_drop(account, ch);
+        true
+    }
+
+    /// An account's own aliases: alias → channel.
+    pub fn channel_aliases(
+        &self,
+        account: AccountId,
+    ) -> std::collections::BTreeMap<String, ChannelId> {
+        self.world
+            .accounts
+            .get(&account)
+            .and_then(|a| a.attr(CHANNEL_ALIASES_ATTR))
+            .unwrap_or_default()
+    }
+
+    /// Sets an account's own alias for a channel.
+    pub fn channel_alias_set(&mut self, account: AccountId, alias: &str, ch: ChannelId) {
+        let mut all = self.channel_aliases(account);
+        all.insert(alias.to_lowercase(), ch);
+        self.world
+            .update_account(account, |a| a.set_attr(CHANNEL_ALIASES_ATTR, &all));
+    }
+
+    /// Removes an account's own alias. False when it had none by that name.
+    pub fn channel_alias_remove(&mut self, account: AccountId, alias: &str) -> bool {
+        let mut all = self.channel_aliases(account);
+        if all.remove(&alias.to_lowercase()).is_none() {
+            return false;
+        }
+        self.world
+            .update_account(account, |a| a.set_attr(CHANNEL_ALIASES_ATTR, &all));
+        true
+    }
+
+    fn channel_aliases_drop(&mut self, account: AccountId, ch: ChannelId) {
+        let mut all = self.channel_aliases(account);
+        let before = all.len();
+        all.retain(|_, c| *c != ch);
+        if all.len() != before {
+            self.world
+                .update_account(account, |a| a.set_attr(CHANNEL_ALIASES_ATTR, &all));
+        }
+    }
+
+    /// The channel a word names for an account: its own alias first, then a
+    /// channel's key or alias.
+    pub fn channel_for(&self, account: AccountId, word: &str) -> Option<ChannelId> {
+        self.channel_aliases(account)
+            .get(&word.to_lowercase())
+            .copied()
+            .filter(|c| self.world.channels.get(*c).is_some())
+            .or_else(|| self.channel(word))
+    }
+
+    /// Says a line on a channel as game code (no lock is checked; `sender`
+    /// may be empty for the game itself). Every subscriber who listens and
+    /// has not muted it hears it, on every session. Its number in the history.
+    pub fn channel_send(
+        &mut self,
+        ch: ChannelId,
+        sender: &str,
+        text: &str,
+        pose: bool,
+    ) -> Result<u64, ChannelError> {
+        self.channel_say(ch, None, sender, text, pose)
+    }
+
+    /// Says a line as an account, as the `channel` command does: it must
+    /// be subscribed and pass `send`, and the channel's kind may refuse or
+    /// rewrite the line.
+    pub fn channel_send_as(
+        &mut self,
+        ch: ChannelId,
+        account: AccountId,
+        text: &str,
+        pose: bool,
+    ) -> Result<u64, ChannelError> {
+        let c = self.world.channels.get(ch).ok_or(ChannelError::NoChannel)?;
+        let key = c.key.clone();
+        if !c.subscribers.contains(&account) {
+            return Err(ChannelError::NotSubscribed(key));
+        }
+        if !self.channel_access(ch, account, "send") {
+            return Err(ChannelError::MayNotSend(key));
+        }
+        let name = self.world.account_name(account).to_string();
+        self.channel_say(ch, Some(account), &name, text, pose)
+    }
+
+    fn channel_say(
+        &mut self,
+        ch: ChannelId,
+        account: Option<AccountId>,
+        sender: &str,
+        text: &str,
+        pose: bool,
+    ) -> Result<u64, ChannelError> {
+        let text = text.trim();
+        if text.is_empty() {
+            return Err(ChannelError::Empty);
+        }
+        let c = self.world.channels.get(ch).ok_or(ChannelError::NoChannel)?;
+        let kind = self.game.channel_kinds.get(&c.kind);
+        let text = kind
+            .at_pre_send(self, c, account, text)
+            .map_err(ChannelError::Refused)?;
+        let now = self.now();
+        let seq = self
+            .world
+            .channels
+            .record_line(ch, now, sender, &text, pose)
+            .ok_or(ChannelError::NoChannel)?;
+        let Some(c) = self.world.channels.get(ch) else {
+            return Ok(seq);
+        };
+        let line = kind.format(c, &escape(sender), &escape(&text), pose);
+        let key = c.key.clone();
+        let listeners: Vec<AccountId> = c
+            .subscribers
+            .iter()
+            .filter(|a| !c.muted.contains(a))
+            .copied()
+            .collect();
+        let sessions: Vec<SessId> = listeners
+            .iter()
+            .flat_map(|a| self.sessions.of_account(*a))
+            .collect();
+        self.send_msg_many(&sessions, Msg::text(line));
+        let gmcp_text = if pose {
+            format!("{sender} {text}")
+        } else {
+            text.clone()
+        };
+        self.channel_text(&sessions, &key.to_lowercase(), sender, &gmcp_text);
+        kind.at_post_send(self, ch, seq);
+        Ok(seq)
+    }
+
+    /// Boots an account off a channel, telling its sessions why; `ban` also
+    /// keeps it from joining again. False when it was not subscribed (a ban
+    /// is recorded all the same).
+    pub fn channel_boot(
+        &mut self,
+        ch: ChannelId,
+        account: AccountId,
+        by: &str,
+        reason: &str,
+        ban: bool,
+    ) -> bool {
+        let Some(key) = self.world.channels.get(ch).map(|c| c.key.clone()) else {
+            return false;
+        };
+        let was = self.channel_unsub(ch, account);
+        if ban {
+            self.world.channels.update(ch, |c| c.banned.insert(account));
+        }
+        if was {
+            let why = if reason.is_empty() {
+                String::new()
+            } else {
+                format!(" Reason: {}", escape(reason))
+            };
+            self.msg_account(
+                account,
+                &format!(
+                    "You were booted from channel {} by {}.{why}",
+                    escape(&key),
+                    escape(by)
+                ),
+            );
+        }
+        was
+    }
+
+    /// Makes the channels of `[channels] default` that are missing, and sets
+    /// the history bound (at every start).
+    pub(crate) fn start_channels(&mut self) {
+        let keep = self.settings.channels.history_lines;
+        self.world.channels.set_history_lines(keep);
+        let defaults = self.settings.channels.default.clone();
+        for d in defaults {
+            if self.channel(&d.key).is_some() {
+                continue;
+            }
+            if let Err(e) = self.channel_create(&d.key, &d.aliases, &d.desc, &d.locks, "") {
+                tracing::error!(channel = %d.key, "a default channel cannot be made: {e}");
+            }
+        }
+    }
+
+    /// At a login: the account joins the `autojoin` channels it never
+    /// joined, and the info channel says who logged in.
+    pub(crate) fn channels_at_login(&mut self, account: AccountId) {
+        let done: Vec<String> = self
+            .world
+            .accounts
+            .get(&account)
+            .and_then(|a| a.attr(AUTOJOINED_ATTR))
+            .unwrap_or_default();
+        let auto: Vec<String> = self
+            .settings
+            .channels
+            .default
+            .iter()
+            .filter(|d| d.autojoin && !done.iter().any(|k| k.eq_ignore_ascii_case(&d.key)))
+            .map(|d| d.key.clone())
+            .collect();
+        if !auto.is_empty() {
+            for key in &auto {
+                if let Some(ch) = self.channel(key) {
+                    let _ = self.channel_sub(ch, account);
+                }
+            }
+            let mut all = done;
+            all.extend(auto);
+            self.world
+                .update_account(account, |a| a.set_attr(AUTOJOINED_ATTR, &all));
+        }
+        let name = self.world.account_name(account).to_string();
+        self.channel_info(&format!("{name} connected"));
+    }
+
+    /// A line that starts with a channel's name or alias, or one of the
+    /// account's own channel aliases (`pub Hello`): the `channel` command
+    /// line it stands for (`channel pub = Hello`, or `channel pub` alone).
+    pub(crate) fn channel_line(&self, sessid: SessId, line: &str) -> Option<String> {
+        let account = self.sessions.get(sessid)?.account()?;
+        let line = line.trim();
+        let (word, rest) = match line.split_once(char::is_whitespace) {
+            Some((w, r)) => (w, r.trim()),
+            None => (line, ""),
+        };
+        if matches!(
+            word.to_lowercase().as_str(),
+            "channel" | "chan" | "channels"
+        ) {
+            return None;
+        }
+        self.channel_for(account, word)?;
+        Some(if rest.is_empty() {
+            format!("channel {word}")
+        } else {
+            format!("channel {word} = {rest}")
+        })
+    }
+
+    /// A line on the info channel (`[channels] info_channel`), if there is one.
+    pub fn channel_info(&mut self, text: &str) {
+        let name = self.settings.channels.info_channel.clone();
+        if name.is_empty() {
+            return;
+        }
+        if let Some(ch) = self.channel(&name) {
+            let stamp = crate::commands::time_text(self.now());
+            let _ = self.channel_send(ch, "", &format!("[{}]: {text}", &stamp[..16]), false);
+        }
+    }
+}

@@ -1,0 +1,287 @@
+//! Channels (issue 19), played through `TestGame`: the real server on a
+//! real SQLite file, players typing, reloads from the database.
+
+use tavern_server::Game;
+use tavern_server::testing::TestGame;
+
+#[test]
+fn a_new_account_joins_public_and_talks_by_the_channel_name_an_alias_or_the_command() {
+    let mut t = TestGame::new(Game::new());
+    let anna = t.player("Anna");
+    let bert = t.player("Bert");
+    let list = t.cmd(anna, "channel");
+    assert!(list.contains("Public") && list.contains("Yes"), "{list}");
+    assert!(!list.contains("Staff"), "{list}");
+    assert_eq!(
+        t.cmd(anna, "channel Public = Hello all"),
+        "[Public] Anna: Hello all"
+    );
+    assert_eq!(t.heard(bert), "[Public] Anna: Hello all");
+    t.cmd(anna, "pub Second line");
+    assert_eq!(t.heard(bert), "[Public] Anna: Second line");
+    t.cmd(bert, "public :waves");
+    assert_eq!(t.heard(anna), "[Public] Bert waves");
+    t.cmd(anna, "channel pub ;grins");
+    assert_eq!(t.heard(bert), "[Public] Anna grins");
+    // Markup a player types is shown, never obeyed.
+    t.cmd(anna, "pub |rred|n and |/ newline");
+    let heard = t.heard(bert);
+    assert!(heard.contains("|rred|n and |/ newline"), "{heard}");
+    // A bare alias shows the channel; an empty line is refused.
+    assert!(t.cmd(anna, "pub").contains("Channel Public"));
+    assert!(t.cmd(anna, "channel pub =").contains("Channel Public"));
+}
+
+#[test]
+fn muting_leaving_and_the_locks_decide_who_hears() {
+    let mut t = TestGame::new(Game::new());
+    let anna = t.player("Anna");
+    let bert = t.player("Bert");
+    let cleo = t.player("Cleo");
+    assert!(t.cmd(bert, "channel/mute pub").contains("You mute Public"));
+    assert!(
+        t.cmd(cleo, "channel/unsub pub")
+            .contains("You stop listening")
+    );
+    t.cmd(anna, "pub anyone?");
+    assert_eq!(t.heard(bert), "", "muted");
+    assert_eq!(t.heard(cleo), "", "left");
+    assert!(
+        t.cmd(cleo, "pub me too")
+            .contains("You are not listening to Public")
+    );
+    assert!(
+        t.cmd(bert, "channel/unmute pub")
+            .contains("You hear Public again")
+    );
+    t.cmd(anna, "pub now?");
+    assert_eq!(t.heard(bert), "[Public] Anna: now?");
+    // Staff is for Builders: a Player may neither join nor talk.
+    assert!(
+        t.cmd(anna, "channel/sub staff")
+            .contains("may not listen to Staff")
+    );
+    assert!(t.cmd(anna, "staff hi").contains("not listening to Staff"));
+    t.grant(bert, "Builder");
+    assert!(
+        t.cmd(bert, "channel/sub staff")
+            .contains("You now listen to Staff")
+    );
+    assert_eq!(t.cmd(bert, "staff hi"), "[Staff] Bert: hi");
+    // channel/all shows what a player may join.
+    let all = t.cmd(anna, "channel/all");
+    assert!(all.contains("Public") && !all.contains("Staff"), "{all}");
+    assert!(t.cmd(anna, "channel/who pub").contains("Bert"));
+}
+
+#[test]
+fn history_is_kept_through_a_reload_bounded_and_paged() {
+    let mut t = TestGame::with_settings(Game::new(), |s| s.channels.history_lines = 30);
+    let anna = t.player("Anna");
+    for i in 1..=45 {
+        t.cmd(anna, &format!("pub line {i}"));
+    }
+    t.reload();
+    let h = t.cmd(anna, "channel/history pub");
+    assert!(
+        h.contains("Anna: line 45") && h.contains("Anna: line 26"),
+        "{h}"
+    );
+    assert!(!h.contains("line 25"), "{h}");
+    assert!(
+        h.contains("10 older line(s): channel/history Public = 20"),
+        "{h}"
+    );
+    let older = t.cmd(anna, "channel/history pub = 20");
+    assert!(
+        older.contains("line 16") && older.contains("line 25"),
+        "{older}"
+    );
+    assert!(!older.contains("line 15"), "pruned beyond 30: {older}");
+    assert!(
+        t.cmd(anna, "channel/history pub = 500")
+            .contains("Nothing was said")
+    );
+    assert!(
+        t.cmd(anna, "channel/history pub = lots")
+            .contains("is not a number")
+    );
+    // Subscriptions and mutes came through the reload too.
+    let bert = t.player("Bert");
+    t.cmd(bert, "channel/mute pub");
+    t.reload();
+    t.heard(bert);
+    t.cmd(anna, "pub after");
+    assert_eq!(t.heard(bert), "");
+    assert!(t.cmd(bert, "channel").contains("Muting"));
+}
+
+#[test]
+fn a_channel_is_made_described_locked_and_destroyed_only_when_confirmed() {
+    let mut t = TestGame::new(Game::new());
+    let anna = t.player("Anna");
+    let bert = t.player("Bert");
+    assert!(t.cmd(anna, "channel/create").contains("Nothing was done."));
+    assert!(
+        t.cmd(anna, "channel/create Trade;tr = Buy and sell")
+            .contains("Created channel Trade")
+    );
+    assert!(
+        t.cmd(anna, "channel/create trade")
+            .contains("exists already")
+    );
+    assert!(
+        t.cmd(anna, "channel/create bad|name")
+            .contains("Nothing was done.")
+    );
+    assert!(
+        t.cmd(bert, "channel/sub tr = market;m")
+            .contains("You now listen to Trade")
+    );
+    t.cmd(bert, "m selling a sword");
+    assert_eq!(t.heard(anna), "[Trade] Bert: selling a sword");
+    // Only its maker (control) manages it.
+    assert!(
+        t.cmd(bert, "channel/desc tr = mine")
+            .contains("control lock")
+    );
+    assert!(
+        t.cmd(anna, "channel/desc tr = Buy, sell, swap")
+            .contains("is set")
+    );
+    assert!(t.cmd(bert, "channel tr").contains("Buy, sell, swap"));
+    assert!(
+        t.cmd(anna, "channel/lock tr = send:perm(Admin)")
+            .contains("takes Admin")
+    );
+    assert!(t.cmd(bert, "channel/destroy tr").contains("control lock"));
+    assert!(t.cmd(anna, "channel/destroy").contains("Nothing was done."));
+    assert!(t.cmd(anna, "channel/destroy tr").contains("yes/[no]"));
+    assert_eq!(t.cmd(anna, "no"), "Nothing was destroyed.");
+    assert!(t.cmd(anna, "channel/destroy tr").contains("yes/[no]"));
+    t.cmd(anna, "yes");
+    assert!(t.heard(bert).contains("Channel Trade was destroyed."));
+    assert!(
+        t.cmd(bert, "m hello?").contains("not available"),
+        "the alias went with it"
+    );
+    t.reload();
+    assert!(
+        t.cmd(anna, "channel trade")
+            .contains("No channel is called")
+    );
+}
+
+#[test]
+fn boot_and_ban_keep_someone_out_until_unbanned() {
+    let mut t = TestGame::new(Game::new());
+    let admin = t.player("Ada");
+    t.grant(admin, "Admin");
+    let bert = t.player("Bert");
+    assert!(
+        t.cmd(admin, "channel/boot pub")
+            .contains("Nothing was done.")
+    );
+    assert!(
+        t.cmd(admin, "channel/boot pub = Nobody")
+            .contains("No account is called")
+    );
+    assert!(
+        t.cmd(admin, "channel/boot pub = Bert: spam")
+            .contains("Bert was booted")
+    );
+    assert!(
+        t.heard(bert)
+            .contains("You were booted from channel Public by Ada. Reason: spam")
+    );
+    assert!(
+        t.cmd(bert, "channel/sub pub").contains("You now listen"),
+        "a boot is not a ban"
+    );
+    assert!(t.cmd(admin, "channel/ban pub = Bert").contains("banned"));
+    assert!(
+        t.cmd(bert, "channel/sub pub")
+            .contains("banned from Public")
+    );
+    assert!(t.cmd(admin, "channel/ban pub").contains("Bert"));
+    t.reload();
+    assert!(
+        t.cmd(bert, "channel/sub pub")
+            .contains("banned from Public"),
+        "through a reload"
+    );
+    assert!(
+        t.cmd(admin, "channel/unban pub = Bert")
+            .contains("may join Public again")
+    );
+    assert!(t.cmd(bert, "channel/sub pub").contains("You now listen"));
+    // A player cannot boot.
+    assert!(
+        t.cmd(bert, "channel/boot pub = Ada")
+            .contains("control lock")
+    );
+    assert!(t.cmd(bert, "channel/frob pub").contains("unknown switch"));
+}
+
+#[test]
+fn gmcp_clients_get_comm_channel_text_and_admins_hear_who_connects() {
+    let mut t = TestGame::new(Game::new());
+    let admin = t.player("Ada");
+    t.grant(admin, "Admin");
+    assert!(
+        t.cmd(admin, "channel/sub mudinfo")
+            .contains("You now listen to MudInfo")
+    );
+    let bert = t.player("Bert");
+    assert!(t.heard(admin).contains("Bert connected"));
+    t.enable_oob(admin);
+    t.oob(admin);
+    t.cmd(bert, "pub :waves");
+    let texts: Vec<_> = t
+        .oob(admin)
+        .into_iter()
+        .filter(|(n, _)| n == "gmcp:Comm.Channel.Text")
+        .map(|(_, v)| v)
+        .collect();
+    assert_eq!(texts.len(), 1, "{texts:?}");
+    assert_eq!(texts[0]["channel"], "public");
+    assert_eq!(texts[0]["talker"], "Bert");
+    assert_eq!(texts[0]["text"], "Bert waves");
+    t.disconnect(bert);
+    assert!(t.heard(admin).contains("Bert disconnected"));
+    // Nobody may talk on MudInfo.
+    assert!(
+        t.cmd(admin, "mudinfo hi")
+            .contains("may not talk on MudInfo")
+    );
+}
+
+#[test]
+fn personal_aliases_come_and_go() {
+    let mut t = TestGame::new(Game::new());
+    let anna = t.player("Anna");
+    let bert = t.player("Bert");
+    assert!(
+        t.cmd(anna, "channel/alias pub")
+            .contains("Nothing was done.")
+    );
+    assert!(
+        t.cmd(anna, "channel/alias pub = p;chat")
+            .contains("'p', 'chat'")
+    );
+    t.cmd(anna, "chat via alias");
+    assert_eq!(t.heard(bert), "[Public] Anna: via alias");
+    let mine = t.cmd(anna, "channel");
+    assert!(mine.contains("pub;chat;p"), "{mine}");
+    assert!(t.cmd(anna, "channel/unalias chat").contains("is gone"));
+    assert!(t.cmd(anna, "chat gone?").contains("not available"));
+    assert!(
+        t.cmd(anna, "channel/unalias chat")
+            .contains("You have no channel alias")
+    );
+    t.cmd(anna, "channel/unsub pub");
+    assert!(
+        t.cmd(anna, "p hello").contains("not available"),
+        "leaving drops the aliases"
+    );
+}
