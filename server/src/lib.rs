@@ -61,6 +61,14 @@ pub use tavern_shared::{Msg, SessId, Settings};
 pub use model::{locks, world};
 pub use runtime::{create, feeds, multisession, sessions, typeclass};
 
+/// Channels (see `docs/communication.md`): the data
+/// ([`crate::model::channels`]) and what game code calls
+/// ([`crate::runtime::channels`]).
+pub mod channels {
+    pub use crate::model::channels::{Channel, ChannelId, ChannelLine};
+    pub use crate::runtime::channels::{ChannelError, ChannelKind, ChannelKinds, DefaultChannel};
+}
+
 /// Scripts, tickers, delays and game time (see `docs/scripts.md`): the
 /// data ([`crate::model::timers`]) and what game code calls
 /// ([`crate::runtime::timers`]).

@@ -285,3 +285,57 @@ fn personal_aliases_come_and_go() {
         "leaving drops the aliases"
     );
 }
+
+/// A kind of channel that refuses a word and shouts the rest.
+struct Shouty;
+
+impl tavern_server::channels::ChannelKind for Shouty {
+    fn name(&self) -> &str {
+        "shouty"
+    }
+    fn at_pre_send(
+        &self,
+        _server: &tavern_server::Server,
+        _channel: &tavern_server::channels::Channel,
+        _sender: Option<tavern_server::world::AccountId>,
+        text: &str,
+    ) -> Result<String, String> {
+        if text.contains("darn") {
+            return Err("Language!".into());
+        }
+        Ok(text.to_uppercase())
+    }
+    fn format(
+        &self,
+        channel: &tavern_server::channels::Channel,
+        sender: &str,
+        text: &str,
+        _pose: bool,
+    ) -> String {
+        format!("<{}> {sender} shouts {text}", channel.key)
+    }
+}
+
+#[test]
+fn a_kind_of_channel_filters_and_formats_and_game_code_can_talk_on_it() {
+    let mut t = TestGame::new(Game::new().channel_kind(Shouty));
+    let anna = t.player("Anna");
+    let bert = t.player("Bert");
+    assert!(
+        t.cmd(anna, "channel/create Yard:shouty")
+            .contains("Created")
+    );
+    t.cmd(bert, "channel/sub yard");
+    assert_eq!(t.cmd(anna, "yard darn it"), "Language!");
+    assert_eq!(t.heard(bert), "");
+    t.cmd(anna, "yard hello");
+    assert_eq!(t.heard(bert), "<Yard> Anna shouts HELLO");
+    let ch = t.server().channel("yard").unwrap();
+    t.with_server(|s| s.channel_send(ch, "The crier", "hear ye", false))
+        .unwrap();
+    assert_eq!(t.heard(bert), "<Yard> The crier shouts HEAR YE");
+    assert!(
+        t.cmd(bert, "channel/history yard")
+            .contains("The crier: HEAR YE")
+    );
+}

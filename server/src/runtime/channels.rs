@@ -78,6 +78,18 @@ impl ChannelKinds {
         self.kinds.insert(k.name().to_string(), k);
     }
 
+    /// Whether a kind has this name (the empty name is the default kind).
+    pub fn has(&self, name: &str) -> bool {
+        name.is_empty() || self.kinds.contains_key(name)
+    }
+
+    /// The names of the kinds, sorted.
+    pub fn names(&self) -> Vec<String> {
+        let mut v: Vec<String> = self.kinds.keys().cloned().collect();
+        v.sort();
+        v
+    }
+
     /// A kind by name; the default for an unknown or empty name.
     pub fn get(&self, name: &str) -> Arc<dyn ChannelKind> {
         self.kinds
@@ -120,6 +132,9 @@ pub enum ChannelError {
     /// An empty line.
     #[error("say what?")]
     Empty,
+    /// No kind of channel has that name.
+    #[error("there is no kind of channel called '{0}'")]
+    UnknownKind(String),
 }
 
 fn valid_name(name: &str) -> bool {
@@ -143,6 +158,9 @@ impl Server {
         let key = key.trim();
         if !valid_name(key) || aliases.iter().any(|a| !valid_name(a)) {
             return Err(ChannelError::BadName);
+        }
+        if !self.game.channel_kinds.has(kind) {
+            return Err(ChannelError::UnknownKind(escape(kind)));
         }
         let locks = LockSet::parse(locks).map_err(|e| ChannelError::BadLocks(e.to_string()))?;
         for n in std::iter::once(key).chain(aliases.iter().map(String::as_str)) {

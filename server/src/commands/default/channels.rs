@@ -216,7 +216,10 @@ pub(crate) fn say(ctx: &mut CmdCtx<'_>, me: AccountId, ch: ChannelId, text: &str
         if let Some(first) = msg.get_mut(0..1) {
             first.make_ascii_uppercase();
         }
-        ctx.msg(format!("{msg}."));
+        if !msg.ends_with(['.', '!', '?']) {
+            msg.push('.');
+        }
+        ctx.msg(msg);
     }
 }
 
