@@ -339,3 +339,90 @@ fn a_kind_of_channel_filters_and_formats_and_game_code_can_talk_on_it() {
             .contains("The crier: HEAR YE")
     );
 }
+
+#[test]
+fn a_page_reaches_every_session_or_waits_for_the_next_login() {
+    let mut t = TestGame::new(Game::new());
+    let anna = t.player("Anna");
+    let bert = t.player("Bert");
+    assert_eq!(
+        t.cmd(anna, "page Bert Are you there?"),
+        "You paged Bert with: 'Are you there?'."
+    );
+    assert_eq!(t.heard(bert), "Account Anna pages: Are you there?");
+    // Not an account's name: all of it goes to whom you paged last.
+    assert_eq!(
+        t.cmd(anna, "page still there"),
+        "You paged Bert with: 'still there'."
+    );
+    assert_eq!(t.heard(bert), "Account Anna pages: still there");
+    assert!(
+        t.cmd(anna, "page Bert = :waves")
+            .starts_with("Long distance to Bert: Anna waves")
+    );
+    assert_eq!(t.heard(bert), "From afar, Anna waves");
+    // Mistakes send nothing.
+    assert!(
+        t.cmd(anna, "page Nobody, Bert = hi")
+            .contains("No account is called 'Nobody'. Nothing was sent.")
+    );
+    assert_eq!(t.heard(bert), "");
+    assert!(t.cmd(anna, "page Bert =").contains("Nothing was sent."));
+    assert!(t.cmd(anna, "page = hi").contains("Nothing was sent."));
+    let long = format!("page Bert {}", "x".repeat(2100));
+    assert!(t.cmd(anna, &long).contains("too long"));
+    // Offline: kept, shown at the next login, through a reload.
+    t.disconnect(bert);
+    let said = t.cmd(anna, "page Bert see you |rlater");
+    assert!(said.contains("Bert is offline"), "{said}");
+    t.reload();
+    let bert = t.connect();
+    let login = t.login(bert, "Bert");
+    let heard = format!("{login}\n{}", t.heard(bert));
+    assert!(
+        heard.contains("While you were away you were paged 1 time(s):"),
+        "{heard}"
+    );
+    assert!(
+        heard.contains("Account Anna pages: see you |rlater"),
+        "{heard}"
+    );
+    // Shown once.
+    t.disconnect(bert);
+    let bert = t.connect();
+    let again = t.login(bert, "Bert");
+    assert!(!again.contains("While you were away"), "{again}");
+    let list = t.cmd(bert, "page");
+    assert!(
+        list.contains("Account Anna pages: Are you there?") && list.contains("see you"),
+        "{list}"
+    );
+    assert!(t.cmd(bert, "page/last").contains("see you"));
+    assert!(!t.cmd(bert, "page/last").contains("Are you there"));
+}
+
+#[test]
+fn a_whisper_is_heard_only_by_whom_it_is_for() {
+    let mut t = TestGame::new(Game::new());
+    let anna = t.player("Anna");
+    let bert = t.player("Bert");
+    let cleo = t.player("Cleo");
+    t.heard(bert);
+    t.heard(anna);
+    assert_eq!(
+        t.cmd(anna, "whisper Bert = the |rkey|n is under the mat"),
+        "You whisper to Bert, \"the |rkey|n is under the mat\""
+    );
+    assert_eq!(
+        t.heard(bert),
+        "Anna whispers: \"the |rkey|n is under the mat\""
+    );
+    assert_eq!(t.heard(cleo), "");
+    assert!(t.cmd(anna, "whisper Bert").contains("Nothing was said."));
+    assert!(t.cmd(anna, "whisper = hi").contains("Nothing was said."));
+    assert!(
+        t.cmd(anna, "whisper Nobody = hi")
+            .contains("Could not find")
+    );
+    assert_eq!(t.heard(bert), "");
+}

@@ -456,6 +456,7 @@ impl Server {
         }
         let name = self.world.account_name(account).to_string();
         self.channel_info(&format!("{name} connected"));
+        self.deliver_pages(account);
     }
 
     /// A line that starts with a channel's name or alias, or one of the

@@ -29,6 +29,7 @@ pub mod flows;
 pub mod input;
 pub mod inputfuncs;
 pub mod multisession;
+pub mod pages;
 pub mod passwords;
 pub mod server;
 pub mod sessions;

@@ -12,6 +12,7 @@ pub mod account;
 pub mod admin;
 pub mod building;
 pub mod channels;
+pub mod comms;
 pub mod flows;
 pub mod general;
 pub mod help;
@@ -33,11 +34,13 @@ impl Default for Commands {
         account::add_all(&mut acct);
         admin::add_all(&mut acct);
         channels::add_all(&mut acct);
+        comms::add_account_commands(&mut acct);
         help::add_all(&mut acct);
         let mut character = CmdSet::new("DefaultCharacter");
         general::add_all(&mut character);
         building::add_all(&mut character);
         timers::add_all(&mut character);
+        comms::add_character_commands(&mut character);
         character.add(flows::Flows);
         help::add_all(&mut character);
         Self {

@@ -1,0 +1,253 @@
+//! Person to person: `page` (account to account, anywhere, kept for who is
+//! offline) and `whisper` (to characters in the same room), as Evennia's.
+
+use tavern_shared::markup::escape;
+
+use crate::commands::{CmdCtx, CmdSet, Command, comma_list, time_text};
+use crate::model::ids::AccountId;
+use crate::runtime::pages::{MAX_PAGE_LEN, Page};
+
+/// Adds `page` (to an account's set).
+pub fn add_account_commands(set: &mut CmdSet) {
+    set.add(PageCmd);
+}
+
+/// Adds `whisper` (to a character's set).
+pub fn add_character_commands(set: &mut CmdSet) {
+    set.add(Whisper);
+}
+
+/// `page`: see its help.
+pub struct PageCmd;
+
+impl Command for PageCmd {
+    fn key(&self) -> &str {
+        "page"
+    }
+    fn aliases(&self) -> &[&str] {
+        &["tell"]
+    }
+    fn switches(&self) -> &[&str] {
+        &["last", "list"]
+    }
+    fn locks(&self) -> &str {
+        "cmd:not pperm(page_banned)"
+    }
+    fn help_category(&self) -> &str {
+        "Comms"
+    }
+    fn help(&self) -> &str {
+        "page <account> <message>\npage <account>[,<account>...] = <message>\n\n\
+         Send a message to other players' accounts, wherever they are; start it with : to \
+         pose (page Bob = :waves). Someone offline sees it at their next login.\n\n  \
+         page           your last pages, sent and received\n  page <N>       the last N\n  \
+         page/last      the last one\n  page <message> again to whom you paged last"
+    }
+    fn func(&self, ctx: &mut CmdCtx<'_>) {
+        let Some(me) = ctx.account() else { return };
+        let args = ctx.args.trim().to_string();
+        if ctx.has_switch("last") {
+            show_pages(ctx, me, 1);
+            return;
+        }
+        if args.is_empty() || ctx.has_switch("list") {
+            show_pages(ctx, me, args.parse().unwrap_or(10));
+            return;
+        }
+        if ctx.rhs.is_none()
+            && let Ok(n) = args.parse::<usize>()
+        {
+            show_pages(ctx, me, n);
+            return;
+        }
+        let (targets, text) = match ctx.rhs.clone() {
+            Some(text) => {
+                let names = comma_list(&ctx.lhs);
+                match accounts_named(ctx, &names) {
+                    Some(t) => (t, text),
+                    None => return,
+                }
+            }
+            None => {
+                let (first, rest) = args
+                    .split_once(char::is_whitespace)
+                    .map(|(f, r)| (f.to_string(), r.trim().to_string()))
+                    .unwrap_or((args.clone(), String::new()));
+                match account_id(ctx, &first) {
+                    Some(a) if !rest.is_empty() => (vec![a], rest),
+                    Some(_) => {
+                        ctx.msg("Page what? (page <account> <message>)");
+                        return;
+                    }
+                    // Not an account: all of it goes to whom you paged last.
+                    None => match last_targets(ctx, me) {
+                        Some(t) => (t, args.clone()),
+                        None => {
+                            ctx.msg(format!(
+                                "No account is called '{}', and you have paged nobody yet.",
+                                escape(&first)
+                            ));
+                            return;
+                        }
+                    },
+                }
+            }
+        };
+        let text = text.trim();
+        let (text, pose) = match text.strip_prefix(':') {
+            Some(rest) => (rest.trim(), true),
+            None => (text, false),
+        };
+        if text.is_empty() {
+            ctx.msg("Page what? Nothing was sent.");
+            return;
+        }
+        if text.chars().count() > MAX_PAGE_LEN {
+            ctx.msg(format!(
+                "That page is too long (at most {MAX_PAGE_LEN} characters). Nothing was sent."
+            ));
+            return;
+        }
+        let offline = ctx.server.page(me, &targets, text, pose);
+        let names: Vec<String> = targets
+            .iter()
+            .map(|a| escape(ctx.server.world.account_name(*a)))
+            .collect();
+        let mine = escape(ctx.server.world.account_name(me));
+        ctx.msg(if pose {
+            format!(
+                "Long distance to {}: {mine} {}",
+                names.join(", "),
+                escape(text)
+            )
+        } else {
+            format!("You paged {} with: '{}'.", names.join(", "), escape(text))
+        });
+        for a in offline {
+            ctx.msg(format!(
+                "{} is offline. They will see your message at their next login.",
+                escape(ctx.server.world.account_name(a))
+            ));
+        }
+    }
+}
+
+fn account_id(ctx: &CmdCtx<'_>, name: &str) -> Option<AccountId> {
+    ctx.server
+        .world
+        .accounts
+        .values()
+        .find(|a| a.name.eq_ignore_ascii_case(name.trim()))
+        .map(|a| a.id)
+}
+
+fn accounts_named(ctx: &mut CmdCtx<'_>, names: &[String]) -> Option<Vec<AccountId>> {
+    if names.is_empty() {
+        ctx.msg("Page whom? Nothing was sent.");
+        return None;
+    }
+    let mut out = Vec::new();
+    for n in names {
+        match account_id(ctx, n) {
+            Some(a) if !out.contains(&a) => out.push(a),
+            Some(_) => {}
+            None => {
+                ctx.msg(format!(
+                    "No account is called '{}'. Nothing was sent.",
+                    escape(n)
+                ));
+                return None;
+            }
+        }
+    }
+    Some(out)
+}
+
+fn last_targets(ctx: &CmdCtx<'_>, me: AccountId) -> Option<Vec<AccountId>> {
+    let mine = ctx.server.world.account_name(me).to_string();
+    let last = ctx
+        .server
+        .pages(me)
+        .into_iter()
+        .rev()
+        .find(|p| p.from == mine)?;
+    let ids: Vec<AccountId> = last.to.iter().filter_map(|n| account_id(ctx, n)).collect();
+    (!ids.is_empty()).then_some(ids)
+}
+
+fn show_pages(ctx: &mut CmdCtx<'_>, me: AccountId, n: usize) {
+    let all: Vec<Page> = ctx.server.pages(me);
+    if all.is_empty() {
+        ctx.msg("You have no pages.");
+        return;
+    }
+    let mine = ctx.server.world.account_name(me).to_string();
+    let start = all.len().saturating_sub(n.max(1));
+    let lines: Vec<String> = all[start..]
+        .iter()
+        .map(|p| {
+            let when = &time_text(p.at)[..16];
+            if p.from == mine {
+                format!(
+                    "[{when}] to {}: {}{}",
+                    escape(&p.to.join(", ")),
+                    if p.pose { ":" } else { "" },
+                    escape(&p.text)
+                )
+            } else {
+                format!("[{when}] {}", p.received_text())
+            }
+        })
+        .collect();
+    ctx.msg(format!("|wYour pages:|n\n{}", lines.join("\n")));
+}
+
+/// `whisper <character>[, <character>] = <message>`.
+pub struct Whisper;
+
+impl Command for Whisper {
+    fn key(&self) -> &str {
+        "whisper"
+    }
+    fn help_category(&self) -> &str {
+        "Comms"
+    }
+    fn help(&self) -> &str {
+        "whisper <character>[, <character>...] = <message>\n\n\
+         Say something only the characters named hear; they must be in the room with you."
+    }
+    fn func(&self, ctx: &mut CmdCtx<'_>) {
+        let Some(me) = ctx.caller() else { return };
+        let Some(text) = ctx.rhs.clone().filter(|t| !t.trim().is_empty()) else {
+            ctx.msg("Usage: whisper <character>[, <character>] = <message>. Nothing was said.");
+            return;
+        };
+        let names = comma_list(&ctx.lhs);
+        if names.is_empty() {
+            ctx.msg("Whisper to whom? Nothing was said.");
+            return;
+        }
+        let mut to = Vec::new();
+        for n in &names {
+            let Some(o) = ctx.search(n) else { return };
+            if o == me {
+                ctx.msg("You whisper to yourself. Nobody else hears it.");
+                return;
+            }
+            if !to.contains(&o) {
+                to.push(o);
+            }
+        }
+        let text = escape(text.trim());
+        let my_name = escape(&ctx.caller_name());
+        let shown: Vec<String> = to
+            .iter()
+            .map(|o| escape(ctx.server.world.name_of(*o)))
+            .collect();
+        for o in &to {
+            ctx.server
+                .msg_obj(*o, &format!("{my_name} whispers: \"{text}\""));
+        }
+        ctx.msg(format!("You whisper to {}, \"{text}\"", shown.join(", ")));
+    }
+}
