@@ -247,6 +247,36 @@ fn gmcp_clients_get_comm_channel_text_and_admins_hear_who_connects() {
     assert_eq!(texts[0]["channel"], "public");
     assert_eq!(texts[0]["talker"], "Bert");
     assert_eq!(texts[0]["text"], "Bert waves");
+    t.send_oob(admin, "comm_channel_list", serde_json::Value::Null);
+    let list: Vec<_> = t
+        .oob(admin)
+        .into_iter()
+        .filter(|(n, _)| n == "gmcp:Comm.Channel.List")
+        .map(|(_, v)| v)
+        .collect();
+    assert_eq!(list.len(), 1, "{list:?}");
+    let names: Vec<&str> = list[0]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["public", "mudinfo"]);
+    assert_eq!(list[0][0]["command"], "pub");
+    t.send_oob(admin, "comm_channel_players", serde_json::Value::Null);
+    let players: Vec<_> = t
+        .oob(admin)
+        .into_iter()
+        .filter(|(n, _)| n == "gmcp:Comm.Channel.Players")
+        .map(|(_, v)| v)
+        .collect();
+    let bert_on = players[0]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "Bert")
+        .expect("Bert is online on Public");
+    assert_eq!(bert_on["channels"], serde_json::json!(["public"]));
     t.disconnect(bert);
     assert!(t.heard(admin).contains("Bert disconnected"));
     // Nobody may talk on MudInfo.
@@ -425,4 +455,39 @@ fn a_whisper_is_heard_only_by_whom_it_is_for() {
             .contains("Could not find")
     );
     assert_eq!(t.heard(bert), "");
+}
+
+#[test]
+fn commands_over_the_rate_are_refused_with_a_message_and_idlers_are_disconnected() {
+    let mut t = TestGame::with_settings(Game::new(), |s| {
+        s.server.max_command_rate = 2;
+        s.server.idle_timeout_secs = 10;
+    });
+    let anna = t.player("Anna");
+    let dev = t.player("Dev");
+    t.grant(dev, "Developer");
+    // Let the bucket fill after the logins.
+    t.advance(std::time::Duration::from_secs(2));
+    let answers: Vec<String> = (0..10).map(|i| t.cmd(anna, &format!("say {i}"))).collect();
+    assert!(answers[0].contains("You say, \"0\""), "{answers:?}");
+    assert!(answers[1].contains("You say, \"1\""), "{answers:?}");
+    let refused = answers
+        .iter()
+        .filter(|a| a.contains("You are sending commands faster than 2 a second: 'say"))
+        .count();
+    assert!(refused >= 5, "{answers:?}");
+    t.advance(std::time::Duration::from_secs(1));
+    assert!(t.cmd(anna, "say again").contains("You say, \"again\""));
+    // Ten seconds without typing: the player is disconnected, the Developer is not.
+    t.advance(std::time::Duration::from_secs(6));
+    assert_eq!(t.disconnected(anna), None, "not idle long enough yet");
+    t.cmd(dev, "idle");
+    for _ in 0..6 {
+        t.advance(std::time::Duration::from_secs(1));
+    }
+    assert_eq!(
+        t.disconnected(anna),
+        Some(Some("Idle timeout exceeded, disconnecting."))
+    );
+    assert_eq!(t.disconnected(dev), None);
 }

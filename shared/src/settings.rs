@@ -198,6 +198,10 @@ pub struct ServerSettings {
     pub permission_account_default: String,
     /// `[server] worker_threads`: Threads of the server's async runtime. 1: everything on one thread (game logic runs one event at a time anyway; the database and password hashing have threads of their own). 0: one per core.
     pub worker_threads: usize,
+    /// `[server] max_command_rate`: Commands one session may send per second (Evennia's MAX_COMMAND_RATE), with bursts of as many; 0: no limit.
+    pub max_command_rate: u32,
+    /// `[server] idle_timeout_secs`: Seconds a logged-in session may stay without typing before it is disconnected (Evennia's IDLE_TIMEOUT; superusers and Developers exempt; 0: never).
+    pub idle_timeout_secs: u64,
 }
 
 /// `[security]`: password hashing, throttles and connection limits.

@@ -77,6 +77,8 @@ max_failed_logins = 0
 max_account_creations = 0
 max_connections_per_address = 0
 max_new_connections_per_minute = 0
+[server]
+max_command_rate = 0
 "#;
 
 impl LiveGame {

@@ -483,6 +483,62 @@ impl Server {
         })
     }
 
+    /// GMCP `Comm.Channel.List` (as IRE games send it): the channels the
+    /// session's account listens to, `{name, caption, command}` each.
+    pub fn send_channel_list(&mut self, sessid: SessId) {
+        let Some(account) = self.sessions.get(sessid).and_then(|s| s.account()) else {
+            return;
+        };
+        let list: Vec<serde_json::Value> = self
+            .world
+            .channels
+            .of_account(account)
+            .into_iter()
+            .filter_map(|ch| self.world.channels.get(ch))
+            .map(|c| {
+                let command = c.aliases.first().unwrap_or(&c.key).to_lowercase();
+                serde_json::json!({
+                    "name": c.key.to_lowercase(),
+                    "caption": c.key,
+                    "command": command,
+                })
+            })
+            .collect();
+        self.send_msg(
+            sessid,
+            crate::runtime::feeds::gmcp("Comm.Channel.List", serde_json::Value::Array(list)),
+        );
+    }
+
+    /// GMCP `Comm.Channel.Players`: who is online on the channels the
+    /// session's account listens to, `{name, channels}` each.
+    pub fn send_channel_players(&mut self, sessid: SessId) {
+        let Some(account) = self.sessions.get(sessid).and_then(|s| s.account()) else {
+            return;
+        };
+        let mut on: std::collections::BTreeMap<AccountId, Vec<String>> = Default::default();
+        for ch in self.world.channels.of_account(account) {
+            let Some(c) = self.world.channels.get(ch) else {
+                continue;
+            };
+            for a in &c.subscribers {
+                if !self.sessions.of_account(*a).is_empty() {
+                    on.entry(*a).or_default().push(c.key.to_lowercase());
+                }
+            }
+        }
+        let players: Vec<serde_json::Value> = on
+            .into_iter()
+            .map(|(a, chans)| {
+                serde_json::json!({"name": self.world.account_name(a), "channels": chans})
+            })
+            .collect();
+        self.send_msg(
+            sessid,
+            crate::runtime::feeds::gmcp("Comm.Channel.Players", serde_json::Value::Array(players)),
+        );
+    }
+
     /// A line on the info channel (`[channels] info_channel`), if there is one.
     pub fn channel_info(&mut self, text: &str) {
         let name = self.settings.channels.info_channel.clone();

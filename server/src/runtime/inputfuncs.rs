@@ -104,6 +104,9 @@ pub fn dispatch(server: &mut Server, sessid: SessId, msg: &Msg) -> bool {
             let text = format!("{ECHO_PREFIX}{}", parts.join(" ").replace('|', "||"));
             server.msg_session(sessid, text);
         }
+        // GMCP `Comm.Channel.List` / `Comm.Channel.Players`, asked for.
+        "comm_channel_list" => server.send_channel_list(sessid),
+        "comm_channel_players" => server.send_channel_players(sessid),
         "msdp_send" => {
             let known = variables(server);
             for name in names.iter().filter(|n| known.contains(n)) {

@@ -109,6 +109,28 @@ struct EventMark {
     acks: Vec<SessId>,
 }
 
+/// Takes one command from a session's rate bucket (`rate` a second, bursts
+/// of as many; 0: no limit). False when it is empty.
+fn take_rate_token(s: &mut ServerSession, now: i64, rate: u32) -> bool {
+    if rate == 0 {
+        return true;
+    }
+    let rate = f64::from(rate);
+    let (tokens, last) = s.rate;
+    let elapsed = (now - last).max(0) as f64 / 1000.0;
+    let tokens = (tokens.min(rate) + elapsed * rate).min(rate);
+    if tokens >= 1.0 {
+        s.rate = (tokens - 1.0, now);
+        true
+    } else {
+        s.rate = (tokens, now);
+        false
+    }
+}
+
+/// Told to a session closed for idling (Evennia's words).
+pub const IDLE_TIMEOUT_MSG: &str = "Idle timeout exceeded, disconnecting.";
+
 /// The line clients send to keep a connection alive (Evennia's
 /// `IDLE_COMMAND`): it is not run as a command and never answered.
 pub const IDLE_COMMAND: &str = "idle";
@@ -560,8 +582,20 @@ impl Server {
             if line.trim() != IDLE_COMMAND {
                 s.sync.cmd_last_visible = now;
                 s.typed = typed;
+                let allowed = take_rate_token(s, now as i64, self.settings.server.max_command_rate);
                 let line = line.to_string();
-                self.execute_line(sessid, &line);
+                if allowed {
+                    self.execute_line(sessid, &line);
+                } else {
+                    let rate = self.settings.server.max_command_rate;
+                    self.msg_session(
+                        sessid,
+                        format!(
+                            "You are sending commands faster than {rate} a second: '{}' was not run.",
+                            tavern_shared::markup::escape(&line)
+                        ),
+                    );
+                }
             }
         } else if !crate::runtime::inputfuncs::dispatch(self, sessid, &msg) {
             debug!(sessid, cmd = %msg.cmd, "input function not recognized");
@@ -694,6 +728,47 @@ impl Server {
         if self.sessions.remove(sessid).is_some() {
             self.push_op(PortalOp::Disconnect { sessid, reason });
         }
+    }
+
+    /// Closes the logged-in sessions that typed nothing (not even the
+    /// `idle` keepalive) for `[server] idle_timeout_secs`; superusers and
+    /// Developers are exempt. Runs on the clock, and arms its next look.
+    pub(crate) fn check_idle(&mut self) {
+        let secs = self.settings.server.idle_timeout_secs;
+        if secs == 0 {
+            return;
+        }
+        let limit = (secs * 1000) as i64;
+        let now = self.now();
+        let idle: Vec<SessId> = self
+            .sessions
+            .logged_in()
+            .filter(|s| now - (s.sync.cmd_last.max(s.sync.conn_time) as i64) > limit)
+            .map(|s| s.sessid())
+            .collect();
+        for sessid in idle {
+            let accessor = self.accessor(sessid);
+            if self.has_perm(accessor, "Developer") {
+                continue;
+            }
+            self.disconnect(sessid, Some(IDLE_TIMEOUT_MSG.into()));
+        }
+        self.arm_idle_check();
+    }
+
+    /// Arms the next look at idle sessions (a tenth of the timeout, from
+    /// one second to a minute).
+    pub(crate) fn arm_idle_check(&mut self) {
+        let secs = self.settings.server.idle_timeout_secs;
+        if secs == 0 {
+            return;
+        }
+        let every = (secs * 100).clamp(1_000, 60_000) as i64;
+        let at = self.now() + every;
+        self.world
+            .timers
+            .clock
+            .set(crate::model::timers::Due::IdleCheck, Some(at));
     }
 
     /// The info channel says an account's session went.

@@ -23,6 +23,8 @@ pub struct ServerSession {
     /// When the player last typed here, in the server's input order (ties
     /// within one millisecond are broken by it).
     pub typed: u64,
+    /// The command-rate bucket: tokens left, and when it was last filled (ms).
+    pub(crate) rate: (f64, i64),
 }
 
 /// What to do with the answer to a question.
@@ -39,6 +41,7 @@ impl ServerSession {
         Self {
             sync,
             dirty: false,
+            rate: (f64::MAX, 0),
             busy: None,
             held: VecDeque::new(),
             asked: None,

@@ -317,6 +317,7 @@ impl Server {
                 Due::Delay(id) => self.fire_delay(id),
                 Due::Ticks(interval) => self.fire_ticks(interval),
                 Due::Flow(name) => self.flow_timeout(&name),
+                Due::IdleCheck => self.check_idle(),
             }
         }
     }
@@ -374,6 +375,7 @@ impl Server {
                 self.script_hook(id, "at_start", |k, s| k.at_start(s, id));
             }
         }
+        self.arm_idle_check();
         let globals = self.game.timers.globals.clone();
         for spec in globals {
             let exists = self

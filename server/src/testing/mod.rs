@@ -93,6 +93,8 @@ impl TestGame {
         settings.security.password_hash_iterations = 1;
         settings.security.max_failed_logins = 1_000_000;
         settings.security.max_account_creations = 1_000_000;
+        // A test types as fast as it can; the rate limit has its own tests.
+        settings.server.max_command_rate = 0;
         tweak(&mut settings);
         let dir = std::env::temp_dir().join(format!(
             "tavern-testgame-{}-{:08x}",

@@ -635,6 +635,7 @@ impl Command for Time {
                     ),
                     Due::Ticks(i) => format!("tickers every {}", interval_text(*i)),
                     Due::Flow(name) => format!("flow {}", escape(name)),
+                    Due::IdleCheck => "the look at idle sessions".to_string(),
                 };
                 out.push(format!("  in {:<8} {what}", span_text(at - now)));
             }

@@ -18,6 +18,8 @@ pub enum Due {
     Ticks(i64),
     /// A flow's next timeout, by the flow's name.
     Flow(String),
+    /// The server's look at idle sessions (`[server] idle_timeout_secs`).
+    IdleCheck,
 }
 
 /// The deadline queue.
