@@ -106,6 +106,8 @@ pub mod guides {
     pub struct Flows;
     #[doc = include_str!("../../docs/scripts.md")]
     pub struct Scripts;
+    #[doc = include_str!("../../docs/communication.md")]
+    pub struct Communication;
     // The other guides have no Rust examples; including them keeps it so (an
     // untagged code block would be compiled as Rust). The getting-started
     // tutorial is applied to a real new game by `tests/live/new_game.rs` instead.
