@@ -41,7 +41,7 @@ struct SuiteArgs {
     /// The Tavern game binary (a release build: target/release/tavern).
     #[arg(long, value_name = "BIN")]
     spawn: PathBuf,
-    /// Only these scenarios (repeatable): roundtrip, paced, closed, saturate, sessions, greet, logins, crowd, crowded, reload, soak, idle.
+    /// Only these scenarios (repeatable): roundtrip, paced, closed, saturate, sessions, greet, logins, crowd, channel, crowded, reload, soak, idle.
     #[arg(long)]
     only: Vec<String>,
     /// Rounds per scenario; the figures are their medians.

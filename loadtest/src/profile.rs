@@ -222,6 +222,17 @@ impl Profile {
                 "everyone in one room; now and then one says something and everyone hears it",
             )
         });
+        v.push(Profile {
+            rate: 0.02,
+            group_size: usize::MAX,
+            actions: vec![act("public", 1, &["pub {marker}"])],
+            listen: true,
+            ..Self::base(
+                "channel",
+                "everyone on the Public channel (new accounts join it); now and then one says \
+                 something on it and everyone hears it, wherever they are",
+            )
+        });
         v
     }
 

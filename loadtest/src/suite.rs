@@ -396,26 +396,23 @@ pub fn scenarios() -> Vec<Scenario> {
                 c.floor = true;
                 c
             },
-            judge: |r, c| {
-                let h = r.heard.as_ref();
-                let mut v = vec![
-                    Check::target_max(
-                        "p99 until heard (ms)",
-                        h.map(|h| p99(&h.latency)).unwrap_or(f64::NAN),
-                        20.0,
-                    ),
-                    Check::info("p50 until heard (ms)", p50(&h.and_then(|h| h.latency))),
-                    Check::info("floor: bare fan-out, p99 (ms)", p99(&r.floor)),
-                    Check::info("floor: bare fan-out, p50 (ms)", p50(&r.floor)),
-                    Check::zero(
-                        "deliveries missing",
-                        h.map(|h| h.expected.saturating_sub(h.heard) as f64)
-                            .unwrap_or(1.0),
-                    ),
-                ];
-                v.extend(everyone(r, c));
-                v
+            judge: heard_by_all,
+        },
+        Scenario {
+            name: "channel",
+            in_suite: true,
+            baseline: None,
+            figure: "a line on a channel of 1,000 subscribers: every subscriber has it (p99), next to `crowd`'s `say` in a room",
+            overlays: none,
+            config: |g, s| {
+                let n = s.n(1000);
+                let mut c = base(g, n, "channel", s);
+                // About ten lines a second on the channel.
+                c.profile.rate = 10.0 / n as f64;
+                c.floor = true;
+                c
             },
+            judge: heard_by_all,
         },
         Scenario {
             name: "crowded",
@@ -774,6 +771,28 @@ pub fn passed(outcomes: &[Outcome], scale: Scale) -> bool {
     })
 }
 
+/// Every listener heard every line, soon: the checks of `crowd` and `channel`.
+fn heard_by_all(r: &Report, c: &RunConfig) -> Vec<Check> {
+    let h = r.heard.as_ref();
+    let mut v = vec![
+        Check::target_max(
+            "p99 until heard (ms)",
+            h.map(|h| p99(&h.latency)).unwrap_or(f64::NAN),
+            20.0,
+        ),
+        Check::info("p50 until heard (ms)", p50(&h.and_then(|h| h.latency))),
+        Check::info("floor: bare fan-out, p99 (ms)", p99(&r.floor)),
+        Check::info("floor: bare fan-out, p50 (ms)", p50(&r.floor)),
+        Check::zero(
+            "deliveries missing",
+            h.map(|h| h.expected.saturating_sub(h.heard) as f64)
+                .unwrap_or(1.0),
+        ),
+    ];
+    v.extend(everyone(r, c));
+    v
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -797,7 +816,7 @@ mod tests {
         assert_eq!(names.len(), s.len());
         assert_eq!(
             s.len(),
-            12,
+            13,
             "one per figure of the issues, the saturation point, the paced round trip and the soak"
         );
         let soaks: Vec<_> = s.iter().filter(|s| !s.in_suite).map(|s| s.name).collect();

@@ -35,6 +35,7 @@ fn every_scenario_runs_small_and_nothing_is_lost_or_fails() {
             "greet",
             "logins",
             "crowd",
+            "channel",
             "crowded",
             "reload",
             "idle"
@@ -70,6 +71,12 @@ fn every_scenario_runs_small_and_nothing_is_lost_or_fails() {
             .any(|c| c.what.contains("one room over rooms of 50") && c.value > 0.0),
         "the ratio is measured"
     );
+    // A line on the channel reached every subscriber, as a say reaches a room.
+    let heard = report("channel")
+        .heard
+        .as_ref()
+        .expect("the channel's lines were listened for");
+    assert!(heard.expected > 0 && heard.heard == heard.expected);
     assert_eq!(report("sessions").ready, report("sessions").clients);
     let greet = &report("greet").connect;
     assert_eq!(greet.greeted, greet.attempted);
