@@ -491,3 +491,48 @@ fn commands_over_the_rate_are_refused_with_a_message_and_idlers_are_disconnected
     );
     assert_eq!(t.disconnected(dev), None);
 }
+
+#[test]
+fn nicks_rewrite_what_a_player_types_and_survive_a_reload() {
+    let mut t = TestGame::new(Game::new());
+    let anna = t.player("Anna");
+    let bert = t.player("Bert");
+    t.heard(anna);
+    assert!(
+        t.cmd(anna, "nick greet $1 = say Hello, $1!")
+            .contains("stands for")
+    );
+    assert_eq!(t.cmd(anna, "greet Bert"), "You say, \"Hello, Bert!\"");
+    assert!(t.heard(bert).contains("Anna says, \"Hello, Bert!\""));
+    // A nick to a channel alias works too.
+    t.cmd(anna, "nick shout $1 = pub $1");
+    assert_eq!(t.cmd(anna, "shout hi all"), "[Public] Anna: hi all");
+    // Bad nicks change nothing.
+    assert!(
+        t.cmd(anna, "nick oops $1 = look")
+            .contains("Nothing was done.")
+    );
+    assert!(t.cmd(anna, "nick = look").contains("Nothing was done."));
+    assert!(t.cmd(anna, "nick/delete").contains("Nothing was done."));
+    assert!(
+        t.cmd(anna, "nick/delete nosuch")
+            .contains("Nothing was done.")
+    );
+    assert!(t.cmd(anna, "nick/object x = y").contains("unknown switch"));
+    t.reload();
+    let list = t.cmd(anna, "nick");
+    assert!(
+        list.contains("1. greet $1 => say Hello, $1!") && list.contains("2. shout"),
+        "{list}"
+    );
+    assert!(t.cmd(anna, "nick/delete 1").contains("removed"));
+    assert!(t.cmd(anna, "greet Bert").contains("not available"));
+    // Even a nick that takes over everything can be undone with nick.
+    t.cmd(anna, "nick * = look");
+    assert!(t.cmd(anna, "say anything").contains("Limbo"));
+    assert!(t.cmd(anna, "nick/clearall").contains("yes/[no]"));
+    assert_eq!(t.cmd(anna, "no"), "Your nicks are kept.");
+    t.cmd(anna, "nick/clearall");
+    assert_eq!(t.cmd(anna, "yes"), "All your nicks are gone.");
+    assert_eq!(t.cmd(anna, "say ok"), "You say, \"ok\"");
+}

@@ -70,6 +70,9 @@ impl Server {
                 return;
             }
         }
+        // The player's own nicks rewrite the line first (once).
+        let nicked = self.apply_nicks(sessid, line);
+        let line = nicked.as_deref().unwrap_or(line);
         if self.relay_line(sessid, line) {
             return;
         }

@@ -29,6 +29,7 @@ pub mod flows;
 pub mod input;
 pub mod inputfuncs;
 pub mod multisession;
+pub mod nicks;
 pub mod pages;
 pub mod passwords;
 pub mod server;

@@ -1,5 +1,6 @@
 //! Person to person: `page` (account to account, anywhere, kept for who is
-//! offline) and `whisper` (to characters in the same room), as Evennia's.
+//! offline) and `whisper` (to characters in the same room), and `nick`
+//! (a player's own input substitutions), as Evennia's.
 
 use tavern_shared::markup::escape;
 
@@ -7,9 +8,9 @@ use crate::commands::{CmdCtx, CmdSet, Command, comma_list, time_text};
 use crate::model::ids::AccountId;
 use crate::runtime::pages::{MAX_PAGE_LEN, Page};
 
-/// Adds `page` (to an account's set).
+/// Adds `page` and `nick` (to an account's set).
 pub fn add_account_commands(set: &mut CmdSet) {
-    set.add(PageCmd);
+    set.add(PageCmd).add(NickCmd);
 }
 
 /// Adds `whisper` (to a character's set).
@@ -249,5 +250,148 @@ impl Command for Whisper {
                 .msg_obj(*o, &format!("{my_name} whispers: \"{text}\""));
         }
         ctx.msg(format!("You whisper to {}, \"{text}\"", shown.join(", ")));
+    }
+}
+
+/// `nick`: the player's own input substitutions.
+pub struct NickCmd;
+
+impl Command for NickCmd {
+    fn key(&self) -> &str {
+        "nick"
+    }
+    fn aliases(&self) -> &[&str] {
+        &["nicks", "nickname"]
+    }
+    fn switches(&self) -> &[&str] {
+        &["inputline", "list", "delete", "clearall"]
+    }
+    fn help_category(&self) -> &str {
+        "General"
+    }
+    fn help(&self) -> &str {
+        "nick <pattern> = <replacement>\n\n\
+         Type less: a line matching the pattern runs the replacement instead. $1..$9 in the \
+         pattern stand for words (the last one for the rest of the line) and must be in the \
+         replacement too; * and ? are wildcards.\n\n  \
+         nick greet $1 = say Hello, $1!     then: greet Bob\n  \
+         nick build $1 $2 = create/drop $1;$2\n  \
+         nick                             your nicks (also nick/list)\n  \
+         nick/delete <pattern or number>  remove one\n  \
+         nick/clearall                    remove them all (asks first)\n\n\
+         Lines starting with nick are never changed, so you can always undo one."
+    }
+    fn func(&self, ctx: &mut CmdCtx<'_>) {
+        let Some(me) = ctx.account() else { return };
+        let mut nicks = ctx.server.nicks(me);
+        if ctx.has_switch("clearall") {
+            if nicks.is_empty() {
+                ctx.msg("You have no nicks.");
+                return;
+            }
+            let n = nicks.len();
+            ctx.ask(
+                &format!("Remove all {n} of your nicks? yes/[no] "),
+                false,
+                move |server, sessid, answer| {
+                    if matches!(answer.trim().to_lowercase().as_str(), "y" | "yes") {
+                        server.set_nicks(me, &[]);
+                        server.msg_session(sessid, "All your nicks are gone.");
+                    } else {
+                        server.msg_session(sessid, "Your nicks are kept.");
+                    }
+                },
+            );
+            return;
+        }
+        if ctx.has_switch("delete") {
+            let which = ctx.args.trim().to_string();
+            if which.is_empty() {
+                ctx.msg("Usage: nick/delete <pattern or number>. Nothing was done.");
+                return;
+            }
+            let at = match which.trim_start_matches('#').parse::<usize>() {
+                Ok(n) if n >= 1 && n <= nicks.len() => Some(n - 1),
+                _ => nicks
+                    .iter()
+                    .position(|n| n.pattern.eq_ignore_ascii_case(&which)),
+            };
+            match at {
+                Some(i) => {
+                    let gone = nicks.remove(i);
+                    ctx.server.set_nicks(me, &nicks);
+                    ctx.msg(format!("Nick '{}' removed.", escape(&gone.pattern)));
+                }
+                None => ctx.msg(format!(
+                    "You have no nick '{}'. Nothing was done.",
+                    escape(&which)
+                )),
+            }
+            return;
+        }
+        let Some(replacement) = ctx.rhs.clone() else {
+            if ctx.args.trim().is_empty() || ctx.has_switch("list") {
+                if nicks.is_empty() {
+                    ctx.msg("You have no nicks. nick <pattern> = <replacement> makes one.");
+                    return;
+                }
+                let lines: Vec<String> = nicks
+                    .iter()
+                    .enumerate()
+                    .map(|(i, n)| {
+                        format!(
+                            " {:>3}. {} => {}",
+                            i + 1,
+                            escape(&n.pattern),
+                            escape(&n.replacement)
+                        )
+                    })
+                    .collect();
+                ctx.msg(format!("|wYour nicks:|n\n{}", lines.join("\n")));
+            } else {
+                let which = ctx.args.trim().to_string();
+                match nicks
+                    .iter()
+                    .find(|n| n.pattern.eq_ignore_ascii_case(&which))
+                {
+                    Some(n) => ctx.msg(format!(
+                        "{} => {}",
+                        escape(&n.pattern),
+                        escape(&n.replacement)
+                    )),
+                    None => ctx.msg(format!("You have no nick '{}'.", escape(&which))),
+                }
+            }
+            return;
+        };
+        let nick = match crate::runtime::nicks::Nick::new(&ctx.lhs, &replacement) {
+            Ok(n) => n,
+            Err(e) => {
+                ctx.msg(format!("{e} Nothing was done."));
+                return;
+            }
+        };
+        let replaced = nicks
+            .iter()
+            .position(|n| n.pattern.eq_ignore_ascii_case(&nick.pattern));
+        match replaced {
+            Some(i) => nicks[i] = nick.clone(),
+            None if nicks.len() >= crate::runtime::nicks::MAX_NICKS => {
+                ctx.msg("You have as many nicks as you may; remove one first. Nothing was done.");
+                return;
+            }
+            None => nicks.push(nick.clone()),
+        }
+        ctx.server.set_nicks(me, &nicks);
+        ctx.msg(format!(
+            "Nick '{}' {} '{}'.",
+            escape(&nick.pattern),
+            if replaced.is_some() {
+                "now stands for"
+            } else {
+                "stands for"
+            },
+            escape(&nick.replacement)
+        ));
     }
 }
