@@ -19,13 +19,24 @@ pub const TORCH_BURNS: Duration = Duration::from_secs(600);
 /// The ticker function: one point of hit points, mana and movement, up to
 /// the maximum. Clients with a health bar see it from `Char.Vitals`.
 pub fn regen(server: &mut Server, call: &TimerCall<'_>) {
+    const POOLS: [(&str, &str); 3] = [
+        ("hp", "maxhp"),
+        ("mana", "maxmana"),
+        ("movement", "maxmove"),
+    ];
     let Some(me) = call.target else { return };
+    // Someone at full strength is left alone: an update is a change to
+    // save and to show, and a ticker reaches every character at once.
+    let hurt = server.world.get(me).is_some_and(|o| {
+        POOLS
+            .iter()
+            .any(|(now, max)| o.attr::<i64>(now).unwrap_or(0) < o.attr::<i64>(max).unwrap_or(0))
+    });
+    if !hurt {
+        return;
+    }
     server.world.update(me, |o| {
-        for (now, max) in [
-            ("hp", "maxhp"),
-            ("mana", "maxmana"),
-            ("movement", "maxmove"),
-        ] {
+        for (now, max) in POOLS {
             let (v, m) = (
                 o.attr::<i64>(now).unwrap_or(0),
                 o.attr::<i64>(max).unwrap_or(0),
