@@ -536,3 +536,17 @@ fn nicks_rewrite_what_a_player_types_and_survive_a_reload() {
     assert_eq!(t.cmd(anna, "yes"), "All your nicks are gone.");
     assert_eq!(t.cmd(anna, "say ok"), "You say, \"ok\"");
 }
+
+#[test]
+fn a_nick_and_a_channel_name_cannot_send_a_line_round_for_ever() {
+    let mut t = TestGame::new(Game::new());
+    let anna = t.player("Anna");
+    // "channel pub = hi" -> "pub = hi" -> (a channel name) "channel pub = = hi" -> ...
+    t.cmd(anna, "nick channel $1 = $1");
+    let said = t.cmd(anna, "pub hi");
+    assert_eq!(said, "[Public] Anna: hi");
+    assert!(
+        t.cmd(anna, "look").contains("Limbo"),
+        "the server is still there"
+    );
+}

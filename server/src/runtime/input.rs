@@ -43,6 +43,13 @@ impl Server {
 
     /// Runs one line of input from a session.
     pub fn execute_line(&mut self, sessid: SessId, line: &str) {
+        self.run_line(sessid, line, true);
+    }
+
+    /// Runs a line; `expand`: the player's nicks and channel names may
+    /// rewrite it first. A rewritten line runs with `expand` off, so no
+    /// nick and channel name can send a line round for ever.
+    fn run_line(&mut self, sessid: SessId, line: &str, expand: bool) {
         let line = line.trim();
         if let Some(s) = self.sessions.get_mut(sessid) {
             if let Some(answer) = s.asked.take() {
@@ -71,7 +78,11 @@ impl Server {
             }
         }
         // The player's own nicks rewrite the line first (once).
-        let nicked = self.apply_nicks(sessid, line);
+        let nicked = if expand {
+            self.apply_nicks(sessid, line)
+        } else {
+            None
+        };
         let line = nicked.as_deref().unwrap_or(line);
         if self.relay_line(sessid, line) {
             return;
@@ -139,8 +150,8 @@ impl Server {
                 if heard.matched {
                     return; // a flow's word, not a command
                 }
-                if let Some(as_channel) = self.channel_line(sessid, line) {
-                    self.execute_line(sessid, &as_channel);
+                if expand && let Some(as_channel) = self.channel_line(sessid, line) {
+                    self.run_line(sessid, &as_channel, false);
                     return;
                 }
                 if let Some(e) = system("__nomatch_command") {
