@@ -66,6 +66,10 @@ const TEMPLATE: &[(&str, &str)] = &[
         include_str!("../../../game_template/src/flows.rs"),
     ),
     (
+        "src/timers.rs",
+        include_str!("../../../game_template/src/timers.rs"),
+    ),
+    (
         "flows/barkeep.toml",
         include_str!("../../../game_template/flows/barkeep.toml"),
     ),

@@ -22,6 +22,12 @@ use crate::runtime::server::Server;
 /// The account attribute holding a player's own channel aliases
 /// (`channel/alias pub = public`): alias → channel id.
 pub const CHANNEL_ALIASES_ATTR: &str = "_channel_aliases";
+/// How many channel aliases of its own an account may have.
+pub const MAX_CHANNEL_ALIASES: usize = 50;
+/// How many channels one account may make (Admins are not limited).
+pub const MAX_CHANNELS_MADE: usize = 10;
+/// The account attribute counting the channels it made.
+pub const CHANNELS_MADE_ATTR: &str = "_channels_made";
 /// The account attribute listing the default channels it was made to join.
 const AUTOJOINED_ATTR: &str = "_channels_autojoined";
 
@@ -251,12 +257,36 @@ impl Server {
             .unwrap_or_default()
     }
 
-    /// Sets an account's own alias for a channel.
-    pub fn channel_alias_set(&mut self, account: AccountId, alias: &str, ch: ChannelId) {
+    /// Sets an account's own alias for a channel: one word of letters,
+    /// digits, `-` or `_` (at most 20), at most [`MAX_CHANNEL_ALIASES`].
+    pub fn channel_alias_set(
+        &mut self,
+        account: AccountId,
+        alias: &str,
+        ch: ChannelId,
+    ) -> Result<(), String> {
+        let alias = alias.trim();
+        if alias.is_empty()
+            || alias.chars().count() > 20
+            || !alias
+                .chars()
+                .all(|c| c.is_alphanumeric() || c == '-' || c == '_')
+        {
+            return Err(format!(
+                "'{}' cannot be an alias: one word of letters, digits, - or _ (at most 20)",
+                escape(alias)
+            ));
+        }
         let mut all = self.channel_aliases(account);
+        if !all.contains_key(&alias.to_lowercase()) && all.len() >= MAX_CHANNEL_ALIASES {
+            return Err(format!(
+                "you have {MAX_CHANNEL_ALIASES} channel aliases already; channel/unalias one first"
+            ));
+        }
         all.insert(alias.to_lowercase(), ch);
         self.world
             .update_account(account, |a| a.set_attr(CHANNEL_ALIASES_ATTR, &all));
+        Ok(())
     }
 
     /// Removes an account's own alias. False when it had none by that name.

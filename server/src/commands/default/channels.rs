@@ -270,7 +270,25 @@ fn create(ctx: &mut CmdCtx<'_>, me: AccountId) {
         return;
     };
     let aliases: Vec<String> = parts.map(str::to_string).collect();
+    let made: usize = ctx
+        .server
+        .world
+        .accounts
+        .get(&me)
+        .and_then(|a| a.attr(crate::runtime::channels::CHANNELS_MADE_ATTR))
+        .unwrap_or(0);
+    let cap = crate::runtime::channels::MAX_CHANNELS_MADE;
+    if made >= cap && !ctx.has_perm("Admin") {
+        ctx.msg(format!(
+            "You have made {cap} channels already. Nothing was done."
+        ));
+        return;
+    }
     let desc = ctx.rhs.clone().unwrap_or_default();
+    if desc.chars().count() > 200 {
+        ctx.msg("A channel's description is at most 200 characters. Nothing was done.");
+        return;
+    }
     let locks = format!("send:all();listen:all();control:pid({me}) or perm(Admin)");
     match ctx
         .server
@@ -278,6 +296,9 @@ fn create(ctx: &mut CmdCtx<'_>, me: AccountId) {
     {
         Ok(ch) => {
             let _ = ctx.server.channel_sub(ch, me);
+            ctx.server.world.update_account(me, |a| {
+                a.set_attr(crate::runtime::channels::CHANNELS_MADE_ATTR, made + 1)
+            });
             ctx.msg(format!("Created channel {} and joined it.", escape(&key)));
         }
         Err(e) => ctx.msg(format!("Cannot make that channel: {e}. Nothing was done.")),
@@ -308,7 +329,9 @@ fn on_channel(ctx: &mut CmdCtx<'_>, me: AccountId, switch: &str, ch: ChannelId) 
                     .map(str::to_string)
                     .collect();
                 for a in &aliases {
-                    ctx.server.channel_alias_set(me, a, ch);
+                    if let Err(e) = ctx.server.channel_alias_set(me, a, ch) {
+                        ctx.msg(format!("{e}."));
+                    }
                 }
                 ctx.msg(format!(
                     "You now listen to {key}. Talk with: {} <text>",
