@@ -361,7 +361,10 @@ fn on_channel(ctx: &mut CmdCtx<'_>, me: AccountId, switch: &str, ch: ChannelId) 
                 return;
             }
             for a in &aliases {
-                ctx.server.channel_alias_set(me, a, ch);
+                if let Err(e) = ctx.server.channel_alias_set(me, a, ch) {
+                    ctx.msg(format!("{e}. Nothing more was done."));
+                    return;
+                }
             }
             ctx.msg(format!(
                 "{key} is also '{}' for you now.",
