@@ -550,3 +550,72 @@ fn a_nick_and_a_channel_name_cannot_send_a_line_round_for_ever() {
         "the server is still there"
     );
 }
+
+#[test]
+fn mail_is_kept_announced_at_login_read_replied_forwarded_and_deleted_after_asking() {
+    let mut t = TestGame::new(Game::new());
+    let anna = t.player("Anna");
+    let bert = t.player("Bert");
+    assert_eq!(t.cmd(bert, "mail"), "Your mailbox is empty.");
+    assert_eq!(
+        t.cmd(anna, "mail Bert = Supper/Come at |rseven|n."),
+        "You sent your letter to Bert."
+    );
+    assert_eq!(t.heard(bert), "You have new mail from Anna: Supper");
+    t.disconnect(bert);
+    t.cmd(anna, "mail Bert = No subject here");
+    t.reload();
+    let bert = t.connect();
+    let login = t.login(bert, "Bert");
+    let heard = format!("{login}\n{}", t.heard(bert));
+    assert!(heard.contains("You have 2 unread letter(s)."), "{heard}");
+    let list = t.cmd(bert, "mail");
+    assert!(
+        list.contains("Supper") && list.contains("(no subject)") && list.contains("NEW"),
+        "{list}"
+    );
+    let letter = t.cmd(bert, "mail 1");
+    assert!(
+        letter.contains("From: Anna") && letter.contains("Come at |rseven|n."),
+        "{letter}"
+    );
+    assert!(
+        t.cmd(bert, "mail/reply 1 = I will be there.")
+            .contains("sent your letter to Anna")
+    );
+    assert!(t.cmd(anna, "mail 1").contains("Subject: RE: Supper"));
+    assert!(
+        t.cmd(bert, "mail/forward Anna = 2/See below")
+            .contains("sent your letter to Anna")
+    );
+    let fwd = t.cmd(anna, "mail 2");
+    assert!(
+        fwd.contains("FWD: (no subject)") && fwd.contains("--- Forwarded from Anna ---"),
+        "{fwd}"
+    );
+    // Mistakes send and delete nothing.
+    assert!(t.cmd(bert, "mail/delete").contains("Nothing was done."));
+    assert!(t.cmd(bert, "mail/delete 9").contains("Nothing was done."));
+    assert!(t.cmd(bert, "mail 9").contains("You have no letter '9'"));
+    assert!(
+        t.cmd(bert, "mail Nobody = hi")
+            .contains("Nothing was sent.")
+    );
+    assert!(
+        t.cmd(bert, "mail Anna = Subject/")
+            .contains("Nothing was sent.")
+    );
+    assert!(
+        t.cmd(bert, "mail/reply 9 = hi")
+            .contains("Nothing was sent.")
+    );
+    assert!(t.cmd(bert, "mail/delete 1").contains("yes/[no]"));
+    assert_eq!(t.cmd(bert, "n"), "The letter is kept.");
+    t.cmd(bert, "mail/delete 1");
+    assert_eq!(t.cmd(bert, "yes"), "Letter deleted.");
+    let list = t.cmd(bert, "mail");
+    assert!(
+        !list.contains("Supper") && list.contains("(no subject)"),
+        "{list}"
+    );
+}

@@ -487,6 +487,7 @@ impl Server {
         let name = self.world.account_name(account).to_string();
         self.channel_info(&format!("{name} connected"));
         self.deliver_pages(account);
+        self.mail_at_login(account);
     }
 
     /// A line that starts with a channel's name or alias, or one of the

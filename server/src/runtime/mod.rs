@@ -28,6 +28,7 @@ pub mod feeds;
 pub mod flows;
 pub mod input;
 pub mod inputfuncs;
+pub mod mail;
 pub mod multisession;
 pub mod nicks;
 pub mod pages;

@@ -8,9 +8,9 @@ use crate::commands::{CmdCtx, CmdSet, Command, comma_list, time_text};
 use crate::model::ids::AccountId;
 use crate::runtime::pages::{MAX_PAGE_LEN, Page};
 
-/// Adds `page` and `nick` (to an account's set).
+/// Adds `page`, `nick` and `mail` (to an account's set).
 pub fn add_account_commands(set: &mut CmdSet) {
-    set.add(PageCmd).add(NickCmd);
+    set.add(PageCmd).add(NickCmd).add(MailCmd);
 }
 
 /// Adds `whisper` (to a character's set).
@@ -393,5 +393,215 @@ impl Command for NickCmd {
             },
             escape(&nick.replacement)
         ));
+    }
+}
+
+/// `mail`: letters between accounts.
+pub struct MailCmd;
+
+const MAIL_HELP: &str = "mail[/switch] [<#>] [<account>[,<account>] = <subject>/<text>]
+
+Letters to other players' accounts, kept until deleted; unread ones are
+announced when you log in.
+
+  mail                          your inbox
+  mail <#>                      read letter number #
+  mail Bob, Cleo = Hi/How are you?   send (no /: no subject)
+  mail/reply <#> = <text>       answer its sender
+  mail/forward <account>[,...] = <#>[/<text>]
+  mail/delete <#>               delete it (asks first)";
+
+impl Command for MailCmd {
+    fn key(&self) -> &str {
+        "mail"
+    }
+    fn aliases(&self) -> &[&str] {
+        &["@mail"]
+    }
+    fn switches(&self) -> &[&str] {
+        &["delete", "forward", "reply"]
+    }
+    fn help_category(&self) -> &str {
+        "Comms"
+    }
+    fn help(&self) -> &str {
+        MAIL_HELP
+    }
+    fn func(&self, ctx: &mut CmdCtx<'_>) {
+        let Some(me) = ctx.account() else { return };
+        let inbox = ctx.server.mail_inbox(me);
+        let number = |s: &str| -> Option<usize> {
+            let n = s.trim().trim_start_matches('#').parse::<usize>().ok()?;
+            (n >= 1 && n <= inbox.len()).then_some(n - 1)
+        };
+        if ctx.has_switch("delete") {
+            let Some(i) = number(&ctx.args) else {
+                ctx.msg("Usage: mail/delete <#> (a number from your inbox). Nothing was done.");
+                return;
+            };
+            let subject = escape(&inbox[i].subject);
+            let letter = inbox[i].clone();
+            ctx.ask(
+                &format!("Delete letter {} ({subject})? yes/[no] ", i + 1),
+                false,
+                move |server, sessid, answer| {
+                    if !matches!(answer.trim().to_lowercase().as_str(), "y" | "yes") {
+                        server.msg_session(sessid, "The letter is kept.");
+                        return;
+                    }
+                    let mut now = server.mail_inbox(me);
+                    // The inbox may have changed meanwhile: delete this letter.
+                    if let Some(at) = now.iter().position(|m| *m == letter) {
+                        now.remove(at);
+                        server.mail_set_inbox(me, &now);
+                        server.msg_session(sessid, "Letter deleted.");
+                    } else {
+                        server.msg_session(sessid, "That letter is gone already.");
+                    }
+                },
+            );
+            return;
+        }
+        if ctx.has_switch("reply") {
+            let (Some(i), Some(text)) = (number(&ctx.lhs), ctx.rhs.clone()) else {
+                ctx.msg("Usage: mail/reply <#> = <text>. Nothing was sent.");
+                return;
+            };
+            let to_name = inbox[i].from.clone();
+            let Some(to) = account_id(ctx, &to_name) else {
+                ctx.msg(format!(
+                    "{} has no account any more. Nothing was sent.",
+                    escape(&to_name)
+                ));
+                return;
+            };
+            let subject = format!("RE: {}", inbox[i].subject.trim_start_matches("RE: "));
+            let subject: String = subject
+                .chars()
+                .take(crate::runtime::mail::MAX_SUBJECT)
+                .collect();
+            sent(ctx, me, &[to], &subject, &text, false);
+            return;
+        }
+        if ctx.has_switch("forward") {
+            let rhs = ctx.rhs.clone().unwrap_or_default();
+            let (num, extra) = match rhs.split_once('/') {
+                Some((n, t)) => (n.to_string(), t.trim().to_string()),
+                None => (rhs.clone(), String::new()),
+            };
+            let Some(i) = number(&num) else {
+                ctx.msg(
+                    "Usage: mail/forward <account>[,<account>] = <#>[/<text>]. Nothing was sent.",
+                );
+                return;
+            };
+            let names = comma_list(&ctx.lhs);
+            let Some(to) = accounts_named(ctx, &names) else {
+                return;
+            };
+            let m = &inbox[i];
+            let body = format!(
+                "{}{}--- Forwarded from {} ---\n{}",
+                extra,
+                if extra.is_empty() { "" } else { "\n" },
+                m.from,
+                m.body
+            );
+            let subject = format!("FWD: {}", m.subject);
+            let subject: String = subject
+                .chars()
+                .take(crate::runtime::mail::MAX_SUBJECT)
+                .collect();
+            sent(ctx, me, &to, &subject, &body, true);
+            return;
+        }
+        if let Some(text) = ctx.rhs.clone() {
+            let names = comma_list(&ctx.lhs);
+            let Some(to) = accounts_named(ctx, &names) else {
+                return;
+            };
+            let (subject, body) = match text.split_once('/') {
+                Some((s, b)) => (s.trim().to_string(), b.trim().to_string()),
+                None => (String::new(), text.trim().to_string()),
+            };
+            sent(ctx, me, &to, &subject, &body, false);
+            return;
+        }
+        if ctx.args.trim().is_empty() {
+            if inbox.is_empty() {
+                ctx.msg("Your mailbox is empty.");
+                return;
+            }
+            let lines: Vec<String> = inbox
+                .iter()
+                .enumerate()
+                .map(|(i, m)| {
+                    let status = match (m.read, m.forwarded) {
+                        (false, _) => "NEW",
+                        (true, true) => "FWD",
+                        _ => "-",
+                    };
+                    format!(
+                        " {:>3} {:<16} {:<32} {} {}",
+                        i + 1,
+                        escape(&m.from),
+                        escape(&m.subject),
+                        &time_text(m.at)[..16],
+                        status
+                    )
+                })
+                .collect();
+            ctx.msg(format!(
+                "|wYour mail:|n\n |w{:>3} {:<16} {:<32} {:<16} {}|n\n{}",
+                "#",
+                "from",
+                "subject",
+                "date",
+                "",
+                lines.join("\n")
+            ));
+            return;
+        }
+        let Some(i) = number(&ctx.args) else {
+            ctx.msg(format!(
+                "You have no letter '{}'. mail lists them; mail Bob = Subject/Text sends one.",
+                escape(ctx.args.trim())
+            ));
+            return;
+        };
+        let m = inbox[i].clone();
+        let mut now = inbox;
+        if !now[i].read {
+            now[i].read = true;
+            ctx.server.mail_set_inbox(me, &now);
+        }
+        ctx.msg(format!(
+            "|wFrom:|n {}\n|wTo:|n {}\n|wSent:|n {}\n|wSubject:|n {}\n\n{}",
+            escape(&m.from),
+            escape(&m.to.join(", ")),
+            time_text(m.at),
+            escape(&m.subject),
+            escape(&m.body)
+        ));
+    }
+}
+
+fn sent(
+    ctx: &mut CmdCtx<'_>,
+    me: AccountId,
+    to: &[AccountId],
+    subject: &str,
+    body: &str,
+    fwd: bool,
+) {
+    match ctx.server.mail_send(me, to, subject, body, fwd) {
+        Ok(()) => {
+            let names: Vec<String> = to
+                .iter()
+                .map(|a| escape(ctx.server.world.account_name(*a)))
+                .collect();
+            ctx.msg(format!("You sent your letter to {}.", names.join(", ")));
+        }
+        Err(e) => ctx.msg(format!("{e} Nothing was sent.")),
     }
 }
