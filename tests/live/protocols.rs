@@ -438,6 +438,14 @@ async fn the_webclient_in_a_real_browser_logs_in_says_and_hears() {
     browser
         .wait_text(&output, "Telly says, \"red reply <b>bold?</b>\"")
         .await;
+    // Channel lines have a pane of their own; what a player typed stays text.
+    telnet.send("pub |rred|n <b>channel</b> news").await;
+    let channels = browser.find("#channels").await;
+    browser
+        .wait_text(&channels, "[Public] Telly: |rred|n <b>channel</b> news")
+        .await;
+    let page = browser.text(&output).await;
+    assert!(!page.contains("channel</b> news"), "shown apart:\n{page}");
     // Input history: arrow up brings back the last command, and no line
     // that held a password is in it.
     browser.type_into(&input, "\u{E013}").await;

@@ -393,7 +393,12 @@ impl Server {
             .iter()
             .flat_map(|a| self.sessions.of_account(*a))
             .collect();
-        self.send_msg_many(&sessions, Msg::text(line));
+        // `from_channel` (as Evennia marks them) lets the webclient show
+        // channel lines apart from room text.
+        self.send_msg_many(
+            &sessions,
+            Msg::text(line).kwarg("from_channel", serde_json::json!(key.to_lowercase())),
+        );
         let gmcp_text = if pose {
             format!("{sender} {text}")
         } else {
