@@ -357,6 +357,14 @@ pub fn time_text(ms: i64) -> String {
     }
 }
 
+/// A moment to the minute: `2026-12-05 14:03` (UTC).
+pub fn minute_text(ms: i64) -> String {
+    match chrono::DateTime::from_timestamp_millis(ms) {
+        Some(t) => t.format("%Y-%m-%d %H:%M").to_string(),
+        None => format!("{ms} ms"),
+    }
+}
+
 /// A length of time in milliseconds as people read it: `45s`, `2m 05s`,
 /// `1h 02m`, `3d 4h`.
 pub fn span_text(ms: i64) -> String {

@@ -582,8 +582,8 @@ impl Server {
             return;
         }
         if let Some(ch) = self.channel(&name) {
-            let stamp = crate::commands::time_text(self.now());
-            let _ = self.channel_send(ch, "", &format!("[{}]: {text}", &stamp[..16]), false);
+            let stamp = crate::commands::minute_text(self.now());
+            let _ = self.channel_send(ch, "", &format!("[{stamp}]: {text}"), false);
         }
     }
 }

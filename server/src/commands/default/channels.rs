@@ -433,13 +433,13 @@ fn on_channel(ctx: &mut CmdCtx<'_>, me: AccountId, switch: &str, ch: ChannelId) 
                 .history(ch, HISTORY_PAGE, back)
                 .iter()
                 .map(|l| {
-                    let at = crate::commands::time_text(l.at);
+                    let at = crate::commands::minute_text(l.at);
                     let who = escape(&l.sender);
                     let text = escape(&l.text);
                     match (l.sender.is_empty(), l.pose) {
-                        (true, _) => format!("[{}] {text}", &at[..16]),
-                        (false, true) => format!("[{}] {who} {text}", &at[..16]),
-                        (false, false) => format!("[{}] {who}: {text}", &at[..16]),
+                        (true, _) => format!("[{at}] {text}"),
+                        (false, true) => format!("[{at}] {who} {text}"),
+                        (false, false) => format!("[{at}] {who}: {text}"),
                     }
                 })
                 .collect();

@@ -4,7 +4,7 @@
 
 use tavern_shared::markup::escape;
 
-use crate::commands::{CmdCtx, CmdSet, Command, comma_list, time_text};
+use crate::commands::{CmdCtx, CmdSet, Command, comma_list, minute_text, time_text};
 use crate::model::ids::AccountId;
 use crate::runtime::pages::{MAX_PAGE_LEN, Page};
 
@@ -187,7 +187,7 @@ fn show_pages(ctx: &mut CmdCtx<'_>, me: AccountId, n: usize) {
     let lines: Vec<String> = all[start..]
         .iter()
         .map(|p| {
-            let when = &time_text(p.at)[..16];
+            let when = minute_text(p.at);
             if p.from == mine {
                 format!(
                     "[{when}] to {}: {}{}",
@@ -546,7 +546,7 @@ impl Command for MailCmd {
                         i + 1,
                         escape(&m.from),
                         escape(&m.subject),
-                        &time_text(m.at)[..16],
+                        minute_text(m.at),
                         status
                     )
                 })
