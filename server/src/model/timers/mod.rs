@@ -575,11 +575,18 @@ impl Timers {
             .unwrap_or_default()
     }
 
-    /// A group ticked at `now`: it is armed for its next tick in phase.
+    /// A group ticked at `now`: it is armed for its next tick in phase (a
+    /// group left without subscribers, as a partial load can leave one, goes).
     pub fn ticked(&mut self, interval: i64, now: Timestamp) {
         let Some(group) = self.ticks.get_mut(&interval) else {
             return;
         };
+        if group.subs.is_empty() {
+            self.ticks.remove(&interval);
+            self.clock.set(Due::Ticks(interval), None);
+            self.mark_gone(RowKey::Ticks(interval), true);
+            return;
+        }
         group.next_at = next_tick(interval, now.max(group.next_at));
         let at = group.next_at;
         self.clock.set(Due::Ticks(interval), Some(at));

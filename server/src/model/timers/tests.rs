@@ -278,3 +278,18 @@ fn records_round_trip_and_reload_into_the_same_timers() {
     let next = back.add_script(script("x", Attached::Global, 0));
     assert!(next > id);
 }
+
+#[test]
+fn a_tick_group_loaded_without_subscribers_goes_at_its_first_tick() {
+    let mut t = Timers::default();
+    t.insert_loaded(TimerRecord::Ticks {
+        interval: 1_000,
+        next_at: 5_000,
+    });
+    assert_eq!(t.clock.len(), 1);
+    t.ticked(1_000, 5_000);
+    assert!(t.clock.is_empty());
+    assert!(t.tick_group(1_000).is_none());
+    let (_, gone) = t.take_changes();
+    assert_eq!(gone, vec!["ticks:1000".to_string()]);
+}
