@@ -233,6 +233,9 @@ async fn a_new_game_builds_starts_and_takes_the_tutorial_live() {
         &["--settings", "hearth/settings.toml", "status"],
     );
     assert!(elsewhere.contains("Game:     Hearth"), "{elsewhere}");
+    // A player in the game first: the server is up and linked, so the
+    // account made next is known to it at once.
+    let mut c = game.login("Anna", "a-long-password").await;
     let made = game_cmd(
         &game.bin,
         &game.dir,
@@ -247,7 +250,6 @@ async fn a_new_game_builds_starts_and_takes_the_tutorial_live() {
     );
     assert!(made.contains("The running game knows it now."), "{made}");
 
-    let mut c = game.login("Anna", "a-long-password").await;
     c.send("note it works").await;
     c.expect("Noted: it works").await;
     c.send("toast me").await;
