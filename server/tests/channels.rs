@@ -619,3 +619,23 @@ fn mail_is_kept_announced_at_login_read_replied_forwarded_and_deleted_after_aski
         "{list}"
     );
 }
+
+#[test]
+fn a_line_after_a_reload_goes_on_numbering_and_is_kept() {
+    // The channel's row is not rewritten for each line: its last number is
+    // found again from the lines. A line numbered as an old one would be lost.
+    let mut t = TestGame::with_settings(Game::new(), |s| s.channels.history_lines = 3);
+    let anna = t.player("Anna");
+    for i in 1..=5 {
+        t.cmd(anna, &format!("pub line {i}"));
+    }
+    t.reload();
+    t.cmd(anna, "pub after the reload");
+    t.reload();
+    let h = t.cmd(anna, "channel/history pub");
+    assert!(
+        h.contains("line 4") && h.contains("line 5") && h.contains("after the reload"),
+        "{h}"
+    );
+    assert!(!h.contains("line 3"), "{h}");
+}

@@ -211,8 +211,12 @@ impl Channels {
         self.by_id.insert(c.id, c);
     }
 
-    /// Adds a loaded line of history (oldest first).
+    /// Adds a loaded line of history (oldest first); the channel's last
+    /// number is at least the line's.
     pub fn insert_loaded_line(&mut self, line: ChannelLine) {
+        if let Some(c) = self.by_id.get_mut(&line.channel) {
+            c.last_line = c.last_line.max(line.seq);
+        }
         // Before the bound is set (while loading), what the store kept is kept.
         let keep = if self.history_lines == 0 {
             usize::MAX
@@ -311,7 +315,9 @@ impl Channels {
     }
 
     /// Records a line said on a channel: numbered, kept in the bounded
-    /// history, and written behind. Its number, or `None` without such a channel.
+    /// history, and written behind. Its number, or `None` without such a
+    /// channel. The channel's row is not rewritten for it: its last number
+    /// is found again from the lines when it is loaded.
     pub fn record_line(
         &mut self,
         id: ChannelId,
@@ -320,10 +326,9 @@ impl Channels {
         text: &str,
         pose: bool,
     ) -> Option<u64> {
-        let seq = self.update(id, |c| {
-            c.last_line += 1;
-            c.last_line
-        })?;
+        let c = self.by_id.get_mut(&id)?;
+        c.last_line += 1;
+        let seq = c.last_line;
         let line = ChannelLine {
             channel: id,
             seq,
@@ -332,9 +337,46 @@ impl Channels {
             text: text.to_string(),
             pose,
         };
+        self.changes += 1;
         self.new_lines.push(line.clone());
         self.insert_loaded_line(line);
         Some(seq)
+    }
+
+    /// Subscribes an account (only its own index entry changes). False when
+    /// there is no such channel or it was subscribed.
+    pub fn subscribe(&mut self, id: ChannelId, account: AccountId) -> bool {
+        let Some(c) = self.by_id.get_mut(&id) else {
+            return false;
+        };
+        if !c.subscribers.insert(account) {
+            return false;
+        }
+        self.of_account.entry(account).or_default().insert(id);
+        self.changes += 1;
+        self.dirty.insert(id);
+        true
+    }
+
+    /// Unsubscribes an account (and ends its mute). False when it was not
+    /// subscribed.
+    pub fn unsubscribe(&mut self, id: ChannelId, account: AccountId) -> bool {
+        let Some(c) = self.by_id.get_mut(&id) else {
+            return false;
+        };
+        if !c.subscribers.remove(&account) {
+            return false;
+        }
+        c.muted.remove(&account);
+        if let Some(set) = self.of_account.get_mut(&account) {
+            set.remove(&id);
+            if set.is_empty() {
+                self.of_account.remove(&account);
+            }
+        }
+        self.changes += 1;
+        self.dirty.insert(id);
+        true
     }
 
     /// The last `n` lines of a channel's history, skipping the `back` newest, oldest first.
@@ -410,10 +452,11 @@ mod tests {
         let mut c = Channels::default();
         let a = c.create(chan("A", &[])).unwrap();
         let b = c.create(chan("B", &[])).unwrap();
-        c.update(a, |ch| ch.subscribers.insert(7));
+        assert!(c.subscribe(a, 7));
+        assert!(!c.subscribe(a, 7), "once");
         c.update(b, |ch| ch.subscribers.insert(7));
         assert_eq!(c.of_account(7), vec![a, b]);
-        c.update(a, |ch| ch.subscribers.remove(&7));
+        assert!(c.unsubscribe(a, 7));
         assert_eq!(c.of_account(7), vec![b]);
     }
 

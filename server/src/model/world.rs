@@ -84,6 +84,10 @@ pub struct World {
     contents: IdMap<ObjId, Vec<ObjId>>,
     /// Every account, by id (password hashes are never loaded).
     pub accounts: IdMap<AccountId, Account>,
+    /// Accounts by lowercase name, and how many accounts it was built from:
+    /// accounts are only ever added and never renamed, so a count that no
+    /// longer matches means it is rebuilt (see [`World::account_named`]).
+    account_names: std::sync::Mutex<(usize, std::collections::HashMap<String, AccountId>)>,
     /// Stored help topics, by lowercase key.
     pub help: std::collections::BTreeMap<String, HelpEntry>,
     /// Where new characters start (Evennia's Limbo).
@@ -145,6 +149,20 @@ impl World {
     /// An object's name (its key), or `""` when there is no such object.
     pub fn name_of(&self, id: ObjId) -> &str {
         self.objects.get(&id).map(|o| o.key.as_str()).unwrap_or("")
+    }
+
+    /// The account with this name (case does not matter), by an index.
+    pub fn account_named(&self, name: &str) -> Option<AccountId> {
+        let mut idx = self.account_names.lock().unwrap_or_else(|e| e.into_inner());
+        if idx.0 != self.accounts.len() {
+            idx.1 = self
+                .accounts
+                .values()
+                .map(|a| (a.name.to_lowercase(), a.id))
+                .collect();
+            idx.0 = self.accounts.len();
+        }
+        idx.1.get(&name.trim().to_lowercase()).copied()
     }
 
     /// An account's name, or `""` when there is no such account.

@@ -229,18 +229,9 @@ impl Server {
     /// Unsubscribes an account (its own aliases for the channel go too).
     /// False when it was not subscribed.
     pub fn channel_unsub(&mut self, ch: ChannelId, account: AccountId) -> bool {
-        let was = self
-            .world
-            .channels
-            .get(ch)
-            .is_some_and(|c| c.subscribers.contains(&account));
-        if !was {
+        if !self.world.channels.unsubscribe(ch, account) {
             return false;
         }
-        self.world.channels.update(ch, |c| {
-            c.subscribers.remove(&account);
-            c.muted.remove(&account);
-        });
         self.channel_aliases_drop(account, ch);
         true
     }

@@ -169,15 +169,6 @@ fn own_level(ctx: &CmdCtx<'_>) -> Option<usize> {
         .rposition(|p| ctx.server.has_perm(a, p))
 }
 
-fn find_account(ctx: &CmdCtx<'_>, name: &str) -> Option<AccountId> {
-    ctx.server
-        .world
-        .accounts
-        .values()
-        .find(|a| a.name.eq_ignore_ascii_case(name))
-        .map(|a| a.id)
-}
-
 /// `boot[/quiet] <account> [: reason]`: disconnect an account's sessions.
 pub struct Boot;
 
@@ -216,7 +207,7 @@ impl Command for Boot {
                 }
             }
         } else {
-            match find_account(ctx, who.trim_start_matches('*')) {
+            match ctx.server.world.account_named(who.trim_start_matches('*')) {
                 Some(a) => {
                     let target_super = ctx
                         .server
@@ -295,7 +286,7 @@ impl Command for Perm {
             return;
         }
         let target = if let Some(name) = ctx.lhs.strip_prefix('*') {
-            match find_account(ctx, name.trim()) {
+            match ctx.server.world.account_named(name.trim()) {
                 Some(a) => PermTarget::Account(a),
                 None => {
                     ctx.msg(format!(

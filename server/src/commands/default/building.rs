@@ -457,9 +457,8 @@ impl Command for Examine {
             let Some(a) = ctx
                 .server
                 .world
-                .accounts
-                .values()
-                .find(|a| a.name.eq_ignore_ascii_case(name))
+                .account_named(name)
+                .and_then(|id| ctx.server.world.accounts.get(&id))
             else {
                 ctx.msg(format!("Could not find an account named '{name}'."));
                 return;

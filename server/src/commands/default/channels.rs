@@ -124,15 +124,6 @@ fn key_of(ctx: &CmdCtx<'_>, ch: ChannelId) -> String {
         .unwrap_or_default()
 }
 
-fn account_named(ctx: &CmdCtx<'_>, name: &str) -> Option<AccountId> {
-    ctx.server
-        .world
-        .accounts
-        .values()
-        .find(|a| a.name.eq_ignore_ascii_case(name.trim()))
-        .map(|a| a.id)
-}
-
 fn list(ctx: &mut CmdCtx<'_>, me: AccountId, all: bool) {
     let mine = ctx.server.channel_aliases(me);
     let mut rows = Vec::new();
@@ -597,7 +588,7 @@ fn on_channel(ctx: &mut CmdCtx<'_>, me: AccountId, switch: &str, ch: ChannelId) 
                 ));
                 return;
             }
-            let Some(target) = account_named(ctx, &who) else {
+            let Some(target) = ctx.server.world.account_named(&who) else {
                 ctx.msg(format!(
                     "No account is called '{}'. Nothing was done.",
                     escape(&who)

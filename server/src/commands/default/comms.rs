@@ -74,7 +74,7 @@ impl Command for PageCmd {
                     .split_once(char::is_whitespace)
                     .map(|(f, r)| (f.to_string(), r.trim().to_string()))
                     .unwrap_or((args.clone(), String::new()));
-                match account_id(ctx, &first) {
+                match ctx.server.world.account_named(&first) {
                     Some(a) if !rest.is_empty() => (vec![a], rest),
                     Some(_) => {
                         ctx.msg("Page what? (page <account> <message>)");
@@ -133,15 +133,6 @@ impl Command for PageCmd {
     }
 }
 
-fn account_id(ctx: &CmdCtx<'_>, name: &str) -> Option<AccountId> {
-    ctx.server
-        .world
-        .accounts
-        .values()
-        .find(|a| a.name.eq_ignore_ascii_case(name.trim()))
-        .map(|a| a.id)
-}
-
 fn accounts_named(ctx: &mut CmdCtx<'_>, names: &[String]) -> Option<Vec<AccountId>> {
     if names.is_empty() {
         ctx.msg("Page whom? Nothing was sent.");
@@ -149,7 +140,7 @@ fn accounts_named(ctx: &mut CmdCtx<'_>, names: &[String]) -> Option<Vec<AccountI
     }
     let mut out = Vec::new();
     for n in names {
-        match account_id(ctx, n) {
+        match ctx.server.world.account_named(n) {
             Some(a) if !out.contains(&a) => out.push(a),
             Some(_) => {}
             None => {
@@ -172,7 +163,11 @@ fn last_targets(ctx: &CmdCtx<'_>, me: AccountId) -> Option<Vec<AccountId>> {
         .into_iter()
         .rev()
         .find(|p| p.from == mine)?;
-    let ids: Vec<AccountId> = last.to.iter().filter_map(|n| account_id(ctx, n)).collect();
+    let ids: Vec<AccountId> = last
+        .to
+        .iter()
+        .filter_map(|n| ctx.server.world.account_named(n))
+        .collect();
     (!ids.is_empty()).then_some(ids)
 }
 
@@ -468,7 +463,7 @@ impl Command for MailCmd {
                 return;
             };
             let to_name = inbox[i].from.clone();
-            let Some(to) = account_id(ctx, &to_name) else {
+            let Some(to) = ctx.server.world.account_named(&to_name) else {
                 ctx.msg(format!(
                     "{} has no account any more. Nothing was sent.",
                     escape(&to_name)
