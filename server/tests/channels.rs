@@ -639,3 +639,19 @@ fn a_line_after_a_reload_goes_on_numbering_and_is_kept() {
     );
     assert!(!h.contains("line 3"), "{h}");
 }
+
+#[test]
+fn letter_number_zero_is_no_letter() {
+    let mut t = TestGame::new(Game::new());
+    let anna = t.player("Anna");
+    for zero in [
+        "mail 0",
+        "mail/delete 0",
+        "mail/reply 0 = hi",
+        "mail/forward Anna = 0",
+    ] {
+        let said = t.cmd(anna, zero);
+        assert!(!said.contains("An error occurred"), "{zero}: {said}");
+    }
+    assert!(t.cmd(anna, "mail 0").contains("You have no letter '0'"));
+}

@@ -427,7 +427,7 @@ impl Command for MailCmd {
         let inbox = ctx.server.mail_inbox(me);
         let number = |s: &str| -> Option<usize> {
             let n = s.trim().trim_start_matches('#').parse::<usize>().ok()?;
-            (n >= 1 && n <= inbox.len()).then_some(n - 1)
+            (n >= 1 && n <= inbox.len()).then(|| n - 1)
         };
         if ctx.has_switch("delete") {
             let Some(i) = number(&ctx.args) else {
