@@ -232,9 +232,17 @@ pub fn encode<T: Serialize>(msg: &T) -> Result<Bytes, LinkError> {
     Ok(Bytes::from(rmp_serde::to_vec_named(msg)?))
 }
 
-/// Decodes one frame body.
+/// How deeply arrays and maps may nest in a frame. Above what a player's
+/// GMCP can carry (serde_json stops at 128) plus the envelope, and far below
+/// what would overflow a thread's stack: a frame of nested arrays is a
+/// decode error, never a crash.
+pub const MAX_FRAME_DEPTH: usize = 160;
+
+/// Decodes one frame body (nesting bounded by [`MAX_FRAME_DEPTH`]).
 pub fn decode<T: DeserializeOwned>(frame: &[u8]) -> Result<T, LinkError> {
-    Ok(rmp_serde::from_slice(frame)?)
+    let mut de = rmp_serde::Deserializer::from_read_ref(frame);
+    de.set_max_depth(MAX_FRAME_DEPTH);
+    Ok(T::deserialize(&mut de)?)
 }
 
 /// The length-delimited framing, with the frame size capped.
@@ -466,6 +474,22 @@ mod tests {
             assert!(decode::<ToServer>(junk).is_err());
             assert!(decode::<Hello>(junk).is_err());
         }
+    }
+
+    /// A frame of deeply nested arrays (what a fuzzer grew) is refused
+    /// without recursing to the bottom; a player's deepest JSON still decodes.
+    #[test]
+    fn deep_nesting_is_a_decode_error_not_a_stack_overflow() {
+        let mut deep = vec![0x91u8; 1_000_000];
+        deep.push(0xc0);
+        assert!(decode::<ToServer>(&deep).is_err());
+        assert!(decode::<serde_json::Value>(&deep).is_err());
+        let mut json = serde_json::Value::Null;
+        for _ in 0..128 {
+            json = serde_json::Value::Array(vec![json]);
+        }
+        let bytes = encode(&json).unwrap();
+        assert_eq!(decode::<serde_json::Value>(&bytes).unwrap(), json);
     }
 
     #[test]
