@@ -54,10 +54,16 @@ pub struct Game {
     pub timers: timers::TimerCode,
     /// The kinds of channels (formatting and filtering their lines).
     pub channel_kinds: channels::ChannelKinds,
+    /// What makes the game's own bridges (see [`Game::bridge`]).
+    pub bridges: Vec<BridgeMaker>,
     pub(crate) on_start: Vec<StartHook>,
     pub(crate) help_topics: Vec<HelpTopic>,
     connect_screen: Option<String>,
 }
+
+/// Makes a game's bridges at a start (see [`Game::bridge`]).
+pub type BridgeMaker =
+    Arc<dyn Fn(&Settings) -> Vec<Box<dyn crate::runtime::bridges::Bridge>> + Send + Sync>;
 
 impl Default for Game {
     fn default() -> Self {
@@ -73,6 +79,7 @@ impl Default for Game {
             lock_funcs: Default::default(),
             timers: Default::default(),
             channel_kinds: Default::default(),
+            bridges: Vec::new(),
             on_start: Vec::new(),
             help_topics: Vec::new(),
             connect_screen: None,
@@ -209,6 +216,21 @@ impl Game {
     /// channels made with its name (`channel/create name:kind`) use it.
     pub fn channel_kind(mut self, kind: impl channels::ChannelKind) -> Self {
         self.channel_kinds.add(Arc::new(kind));
+        self
+    }
+
+    /// Registers bridges from channels to other chat systems (see
+    /// [`crate::runtime::bridges::Bridge`]): `make` is called at every start
+    /// with the settings and returns the bridges to run. IRC bridges come
+    /// from `[[channels.irc]]` without code.
+    pub fn bridge(
+        mut self,
+        make: impl Fn(&Settings) -> Vec<Box<dyn crate::runtime::bridges::Bridge>>
+        + Send
+        + Sync
+        + 'static,
+    ) -> Self {
+        self.bridges.push(Arc::new(make));
         self
     }
 

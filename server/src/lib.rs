@@ -49,7 +49,7 @@ pub mod store;
 pub mod testing;
 
 pub use commands::{CmdCtx, CmdSet, Command, Commands, MergeType};
-pub use game::{DEFAULT_CONNECT_SCREEN, Game, HelpTopic, StartHook};
+pub use game::{BridgeMaker, DEFAULT_CONNECT_SCREEN, Game, HelpTopic, StartHook};
 pub use model::locks::{LockCtx, LockFuncs};
 pub use model::world::{Kind, ObjId};
 pub use runtime::create::NewObject;
@@ -66,6 +66,9 @@ pub use runtime::{create, feeds, multisession, sessions, typeclass};
 /// ([`crate::runtime::channels`]).
 pub mod channels {
     pub use crate::model::channels::{Channel, ChannelId, ChannelLine};
+    pub use crate::runtime::bridges::{
+        Bridge, BridgeEntry, BridgeLine, BridgeLink, irc::IrcBridge, irc::IrcSession,
+    };
     pub use crate::runtime::channels::{ChannelError, ChannelKind, ChannelKinds, DefaultChannel};
 }
 

@@ -287,6 +287,47 @@ fn gmcp_clients_get_comm_channel_text_and_admins_hear_who_connects() {
 }
 
 #[test]
+fn msdp_clients_get_their_channels_and_every_line_when_they_report_channel_text() {
+    let mut t = TestGame::new(Game::new());
+    let carl = t.player("Carl");
+    let bert = t.player("Bert");
+    // Carl's client speaks MSDP only (as TinTin++ scripts do): no GMCP.
+    t.send_oob(carl, "msdp_list", serde_json::json!("REPORTABLE_VARIABLES"));
+    let listed = t.oob(carl);
+    let vars = &listed
+        .iter()
+        .find(|(n, _)| n == "msdp:REPORTABLE_VARIABLES")
+        .expect("the list")
+        .1;
+    assert!(
+        vars.as_array().unwrap().iter().any(|v| v == "CHANNEL_TEXT"),
+        "{vars}"
+    );
+    t.send_oob(carl, "msdp_send", serde_json::json!("CHANNELS"));
+    assert!(
+        t.oob(carl)
+            .contains(&("msdp:CHANNELS".into(), serde_json::json!(["Public"]))),
+    );
+    // Not reported: a line is text only.
+    t.cmd(bert, "pub before");
+    assert!(t.heard(carl).contains("[Public] Bert: before"));
+    assert!(t.oob(carl).is_empty());
+    t.send_oob(carl, "msdp_report", serde_json::json!("CHANNEL_TEXT"));
+    t.oob(carl);
+    t.cmd(bert, "pub :waves");
+    assert_eq!(
+        t.oob(carl),
+        vec![(
+            "msdp:CHANNEL_TEXT".into(),
+            serde_json::json!({"CHANNEL": "public", "TALKER": "Bert", "TEXT": "Bert waves"})
+        )]
+    );
+    t.send_oob(carl, "msdp_unreport", serde_json::json!("CHANNEL_TEXT"));
+    t.cmd(bert, "pub after");
+    assert!(t.oob(carl).is_empty());
+}
+
+#[test]
 fn personal_aliases_come_and_go() {
     let mut t = TestGame::new(Game::new());
     let anna = t.player("Anna");
@@ -518,11 +559,12 @@ fn nicks_rewrite_what_a_player_types_and_survive_a_reload() {
         t.cmd(anna, "nick/delete nosuch")
             .contains("Nothing was done.")
     );
-    assert!(t.cmd(anna, "nick/object x = y").contains("unknown switch"));
+    assert!(t.cmd(anna, "nick/bogus x = y").contains("unknown switch"));
     t.reload();
     let list = t.cmd(anna, "nick");
     assert!(
-        list.contains("1. greet $1 => say Hello, $1!") && list.contains("2. shout"),
+        list.contains("1. inputline greet $1 => say Hello, $1!")
+            && list.contains("2. inputline shout"),
         "{list}"
     );
     assert!(t.cmd(anna, "nick/delete 1").contains("removed"));
@@ -535,6 +577,63 @@ fn nicks_rewrite_what_a_player_types_and_survive_a_reload() {
     t.cmd(anna, "nick/clearall");
     assert_eq!(t.cmd(anna, "yes"), "All your nicks are gone.");
     assert_eq!(t.cmd(anna, "say ok"), "You say, \"ok\"");
+}
+
+#[test]
+fn object_and_account_nicks_stand_for_names_where_they_are_looked_up() {
+    let mut t = TestGame::new(Game::new());
+    let anna = t.player("Anna");
+    let bert = t.player("Bobbington");
+    t.grant(anna, "Builder");
+    t.cmd(anna, "create/drop rusty iron sword");
+    assert!(t.cmd(anna, "look blade").contains("Could not find"));
+    assert_eq!(
+        t.cmd(anna, "nick/object blade = rusty iron sword"),
+        "Object nick 'blade' stands for 'rusty iron sword'."
+    );
+    assert!(t.cmd(anna, "look blade").contains("rusty iron sword"));
+    // An object nick does not rewrite the line: "blade" alone is no command.
+    assert!(t.cmd(anna, "blade").contains("not available"));
+    assert_eq!(
+        t.cmd(anna, "nick/account bob = Bobbington"),
+        "Account nick 'bob' stands for 'Bobbington'."
+    );
+    t.heard(bert);
+    assert!(
+        t.cmd(anna, "page bob = hello")
+            .contains("You paged Bobbington")
+    );
+    assert!(t.heard(bert).contains("hello"));
+    assert!(
+        t.cmd(anna, "page bob hi again")
+            .contains("You paged Bobbington")
+    );
+    assert!(
+        t.cmd(anna, "mail bob = Tea/At five?")
+            .contains("Bobbington")
+    );
+    // The same pattern as an input nick is another nick.
+    assert_eq!(
+        t.cmd(anna, "nick bob = say bob!"),
+        "Nick 'bob' stands for 'say bob!'."
+    );
+    let list = t.cmd(anna, "nick/list");
+    assert!(
+        list.contains("object    blade => rusty iron sword")
+            && list.contains("account   bob => Bobbington")
+            && list.contains("inputline bob => say bob!"),
+        "{list}"
+    );
+    // Nicks changed by game code are seen at once (nothing stale is kept).
+    t.with_server(|s| {
+        let me = s.world.account_named("Anna").unwrap();
+        s.set_nicks(me, &[]);
+    });
+    assert!(t.cmd(anna, "look blade").contains("Could not find"));
+    assert!(
+        t.cmd(anna, "page bob = hi")
+            .contains("No account is called 'bob'")
+    );
 }
 
 #[test]

@@ -69,6 +69,29 @@ pub struct ChannelSettings {
     /// `[[channels.default]]`: Channels made at a start when missing.
     #[serde(default)]
     pub default: Vec<DefaultChannel>,
+    /// `[[channels.irc]]`: Bridges from a channel to an IRC channel.
+    #[serde(default)]
+    pub irc: Vec<IrcBridge>,
+}
+
+/// One `[[channels.irc]]`: a channel's lines go to an IRC channel and back.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IrcBridge {
+    /// The game's channel (its key or an alias).
+    pub channel: String,
+    /// The IRC server, `host:port` (plain TCP).
+    pub server: String,
+    /// The IRC channel, `#name`.
+    pub irc_channel: String,
+    /// The bridge's nick on IRC (a `_` is added while it is taken).
+    pub nick: String,
+    /// The IRC server's password (`PASS`), if it has one.
+    #[serde(default)]
+    pub password: String,
+    /// The IRC channel's key, if it has one.
+    #[serde(default)]
+    pub channel_key: String,
 }
 
 /// One `[[channels.default]]`.
@@ -321,6 +344,42 @@ impl Settings {
             return Err(SettingsError::Invalid(format!(
                 "time.game_epoch must be \"YYYY-MM-DD HH:MM:SS\" or empty, not {epoch:?}"
             )));
+        }
+        for b in &self.channels.irc {
+            let bad = |why: &str| {
+                Err(SettingsError::Invalid(format!(
+                    "channels.irc for channel {:?}: {why}",
+                    b.channel
+                )))
+            };
+            if b.channel.trim().is_empty() {
+                return bad("channel must name a channel");
+            }
+            if b.server
+                .rsplit_once(':')
+                .is_none_or(|(h, p)| h.is_empty() || p.parse::<u16>().is_err())
+            {
+                return bad("server must be host:port");
+            }
+            if !b.irc_channel.starts_with(['#', '&'])
+                || b.irc_channel.len() > 50
+                || b.irc_channel.contains([' ', ',', '\x07'])
+            {
+                return bad("irc_channel must be an IRC channel name such as #tavern");
+            }
+            let nick_ok = !b.nick.is_empty()
+                && b.nick.len() <= 30
+                && b.nick
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_[]\\`^{}|".contains(c))
+                && !b.nick.starts_with(|c: char| c.is_ascii_digit() || c == '-');
+            if !nick_ok {
+                return bad("nick must be an IRC nick (letters, digits, -_[]\\`^{}|; at most 30)");
+            }
+            let no_breaks = |s: &str| !s.chars().any(|c| c.is_control() || c == ' ');
+            if !no_breaks(&b.password) || !no_breaks(&b.channel_key) {
+                return bad("password and channel_key may hold no spaces or control characters");
+            }
         }
         if self.link.max_frame_bytes < 64 * 1024 {
             return Err(SettingsError::Invalid(

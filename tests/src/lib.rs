@@ -16,6 +16,7 @@
 //! also when the test fails; the data dir is kept (and its path printed)
 //! when the test failed, for the logs.
 
+pub mod irc;
 pub mod webdriver;
 
 use std::path::{Path, PathBuf};

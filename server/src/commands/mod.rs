@@ -311,9 +311,11 @@ impl<'a> CmdCtx<'a> {
         self.search_with(s, query)
     }
 
-    /// Finds one object with a custom [`Search`], or tells the caller why not.
+    /// Finds one object with a custom [`Search`], or tells the caller why
+    /// not. The caller's object nicks apply to the query first.
     pub fn search_with(&mut self, search: Search, query: &str) -> Option<ObjId> {
-        match search.one(&self.server.world, query) {
+        let query = self.server.object_nick(self.sessid, query);
+        match search.one(&self.server.world, &query) {
             Ok(id) => Some(id),
             Err(e) => {
                 let msg = e.message(&self.server.world, self.caller());

@@ -354,6 +354,20 @@ impl Server {
         text: &str,
         pose: bool,
     ) -> Result<u64, ChannelError> {
+        self.channel_say_from(ch, account, sender, text, pose, None)
+    }
+
+    /// Says a line; `bridge`: the bridge it came from, which does not get
+    /// it back (every other bridge of the channel does).
+    pub(crate) fn channel_say_from(
+        &mut self,
+        ch: ChannelId,
+        account: Option<AccountId>,
+        sender: &str,
+        text: &str,
+        pose: bool,
+        bridge: Option<usize>,
+    ) -> Result<u64, ChannelError> {
         let text = text.trim();
         if text.is_empty() {
             return Err(ChannelError::Empty);
@@ -396,6 +410,16 @@ impl Server {
             text.clone()
         };
         self.channel_text(&sessions, &key.to_lowercase(), sender, &gmcp_text);
+        self.bridge_out(
+            ch,
+            bridge,
+            crate::runtime::bridges::BridgeLine {
+                channel: key,
+                sender: sender.to_string(),
+                text,
+                pose,
+            },
+        );
         kind.at_post_send(self, ch, seq);
         Ok(seq)
     }

@@ -17,7 +17,7 @@
 //! that change is durable; what a player is told they did, and every
 //! acknowledgement, never comes before.)
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -26,6 +26,7 @@ use tavern_shared::link::{PortalOp, StopMode, ToPortal};
 use tokio::sync::mpsc;
 
 use crate::model::world::{IdMap, Timestamp};
+use crate::runtime::bridges::{BridgeLine, spawn_bridge};
 use crate::runtime::server::{Server, ServerEvent, Task, Transmit};
 use crate::store::persister::{Persister, Ticket};
 
@@ -66,6 +67,10 @@ pub struct Driver {
     held_sessions: IdMap<SessId, u32>,
     /// Frames that may leave at once (notices, and what follows no change).
     urgent: Vec<ToPortal>,
+    /// Where each running bridge's lines go, by bridge id.
+    bridges: HashMap<usize, mpsc::Sender<BridgeLine>>,
+    /// Lines dropped because a bridge's queue was full.
+    bridge_drops: u64,
 }
 
 /// Frames that wait for a commit, and the sessions whose output waits with them.
@@ -73,6 +78,8 @@ struct Held {
     ticket: Ticket,
     frames: Vec<ToPortal>,
     sessions: Vec<SessId>,
+    /// Channel lines for bridges, released with the frames.
+    bridged: Vec<(usize, BridgeLine)>,
 }
 
 impl Driver {
@@ -89,6 +96,8 @@ impl Driver {
             held: VecDeque::new(),
             held_sessions: IdMap::default(),
             urgent: Vec::new(),
+            bridges: HashMap::new(),
+            bridge_drops: 0,
         }
     }
 
@@ -151,6 +160,7 @@ impl Driver {
             acks,
             request,
             notices,
+            bridged,
             ..
         } = t;
         if !notices.is_empty() {
@@ -234,7 +244,7 @@ impl Driver {
                 frames.push(ToPortal::Request { mode });
             }
         }
-        if !frames.is_empty() {
+        if !frames.is_empty() || !bridged.is_empty() {
             for &s in &held_here {
                 *self.held_sessions.entry(s).or_default() += 1;
             }
@@ -242,6 +252,7 @@ impl Driver {
                 ticket,
                 frames,
                 sessions: held_here,
+                bridged,
             });
         }
     }
@@ -263,6 +274,9 @@ impl Driver {
         while self.held.front().is_some_and(|h| h.ticket <= committed) {
             if let Some(h) = self.held.pop_front() {
                 out.extend(h.frames);
+                for (id, line) in h.bridged {
+                    self.hand_to_bridge(id, line);
+                }
                 for s in h.sessions {
                     if let Some(n) = self.held_sessions.get_mut(&s) {
                         *n -= 1;
@@ -329,6 +343,28 @@ impl Driver {
     fn spawn_tasks(&mut self) {
         while let Some(task) = self.server.poll_task() {
             spawn_task(task, self.tx.clone());
+        }
+        while let Some((id, bridge)) = self.server.poll_bridge() {
+            let lines = spawn_bridge(id, bridge, self.tx.clone());
+            self.bridges.insert(id, lines);
+        }
+    }
+
+    /// Hands a line to a bridge without waiting: a bridge that cannot keep
+    /// up loses lines, the game never waits for it.
+    fn hand_to_bridge(&mut self, id: usize, line: BridgeLine) {
+        let Some(tx) = self.bridges.get(&id) else {
+            return;
+        };
+        if let Err(mpsc::error::TrySendError::Full(_)) = tx.try_send(line) {
+            self.bridge_drops += 1;
+            if self.bridge_drops.is_power_of_two() {
+                tracing::warn!(
+                    bridge = id,
+                    dropped = self.bridge_drops,
+                    "a bridge is not keeping up; channel lines for it were dropped"
+                );
+            }
         }
     }
 }

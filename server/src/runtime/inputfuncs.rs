@@ -23,8 +23,17 @@ const LISTS: &[&str] = &[
     "REPORTED_VARIABLES",
     "SENDABLE_VARIABLES",
 ];
-/// The variables the server tells besides those of the feeds.
-pub const VARIABLES: &[&str] = &["ACCOUNT_NAME", "SERVER_ID", "SERVER_TIME"];
+/// The variables the server tells besides those of the feeds. `CHANNELS`
+/// is the list of channels the account listens to; `CHANNEL_TEXT`, once
+/// reported, is sent for every channel line the player hears, as a table
+/// `{CHANNEL, TALKER, TEXT}` (GMCP's `Comm.Channel.Text` for MSDP clients).
+pub const VARIABLES: &[&str] = &[
+    "ACCOUNT_NAME",
+    "CHANNELS",
+    "CHANNEL_TEXT",
+    "SERVER_ID",
+    "SERVER_TIME",
+];
 
 /// Every variable a client may ask for.
 fn variables(server: &Server) -> Vec<String> {
@@ -157,6 +166,21 @@ pub fn variable(server: &Server, sessid: SessId, name: &str) -> Option<Value> {
         "SERVER_ID" => return Some(json!(server.settings.game.name)),
         "SERVER_TIME" => return Some(json!(server.now() / 1000)),
         "ACCOUNT_NAME" => return Some(json!(server.session_account(sessid)?.name)),
+        "CHANNELS" => {
+            let account = server.session_account(sessid)?.id;
+            let mut names: Vec<String> = server
+                .world
+                .channels
+                .of_account(account)
+                .into_iter()
+                .filter_map(|c| server.world.channels.get(c))
+                .map(|c| c.key.clone())
+                .collect();
+            names.sort();
+            return Some(json!(names));
+        }
+        // Nothing until a line is said (a report is not a replay).
+        "CHANNEL_TEXT" => return Some(json!({})),
         _ => {}
     }
     let puppet = server.session_puppet(sessid)?;

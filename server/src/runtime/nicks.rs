@@ -1,8 +1,16 @@
-//! Nicks (Evennia's `nick`): a player's own input substitutions. A line that
-//! matches a nick's pattern is replaced before it is run: `nick greet $1 =
-//! say Hello, $1!` makes `greet Bob` run `say Hello, Bob!`. Patterns take
-//! `$1`–`$9` (a trailing one takes the rest of the line) and the globs `*`
-//! and `?`. Nicks are kept on the account, so they survive reloads.
+//! Nicks (Evennia's `nick`): a player's own substitutions. An *input* nick
+//! rewrites a line before it is run: `nick greet $1 = say Hello, $1!` makes
+//! `greet Bob` run `say Hello, Bob!`. An *object* nick stands for an object's
+//! name wherever the player's commands search for one (`nick/object sword =
+//! rusty iron sword`, then `get sword`); an *account* nick for an account's
+//! name where one is looked up (`page`, `mail`). Patterns take `$1`–`$9` (a
+//! trailing one takes the rest of the line) and the globs `*` and `?`.
+//! Nicks are kept on the account, so they survive reloads and follow the
+//! player from character to character. Their patterns are compiled once
+//! and kept until the nicks change, not per line.
+
+use std::collections::HashMap;
+use std::sync::Arc;
 
 use regex::Regex;
 use serde::{Deserialize, Serialize};
@@ -18,9 +26,36 @@ pub const MAX_NICKS: usize = 100;
 /// The longest pattern or replacement.
 pub const MAX_NICK_LEN: usize = 400;
 
+/// What a nick rewrites.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NickKind {
+    /// A whole line typed (Evennia's `inputline`, the default).
+    #[default]
+    Inputline,
+    /// An object's name, where commands search for one.
+    Object,
+    /// An account's name, where one is looked up (`page`, `mail`).
+    Account,
+}
+
+impl NickKind {
+    /// Its name, as the `nick` switch spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Inputline => "inputline",
+            Self::Object => "object",
+            Self::Account => "account",
+        }
+    }
+}
+
 /// One nick.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Nick {
+    /// What it rewrites (nicks saved before there were kinds are input nicks).
+    #[serde(default)]
+    pub kind: NickKind,
     /// What the line must look like.
     pub pattern: String,
     /// What it becomes.
@@ -41,8 +76,13 @@ fn placeholders(text: &str) -> Vec<u8> {
 }
 
 impl Nick {
-    /// Checks a nick a player wants: sizes, and the same `$N` on both sides.
+    /// Checks an input nick a player wants: sizes, and the same `$N` on both sides.
     pub fn new(pattern: &str, replacement: &str) -> Result<Self, String> {
+        Self::of_kind(NickKind::Inputline, pattern, replacement)
+    }
+
+    /// Checks a nick of any kind.
+    pub fn of_kind(kind: NickKind, pattern: &str, replacement: &str) -> Result<Self, String> {
         let (pattern, replacement) = (pattern.trim(), replacement.trim());
         if pattern.is_empty() || replacement.is_empty() {
             return Err("A nick needs a pattern and what it stands for.".into());
@@ -60,6 +100,7 @@ impl Nick {
             return Err("The same $1..$9 must be on both sides of the =.".into());
         }
         Ok(Self {
+            kind,
             pattern: pattern.to_string(),
             replacement: replacement.to_string(),
         })
@@ -98,9 +139,14 @@ impl Nick {
         Regex::new(&re).ok()
     }
 
-    /// The line this nick makes of `line`, if it matches.
+    /// The line this nick makes of `line`, if it matches (compiling its
+    /// pattern; the server keeps compiled nicks, see [`Server::nicked`]).
     pub fn apply(&self, line: &str) -> Option<String> {
-        let caps = self.regex()?.captures(line.trim())?;
+        self.apply_with(&self.regex()?, line)
+    }
+
+    fn apply_with(&self, re: &Regex, line: &str) -> Option<String> {
+        let caps = re.captures(line.trim())?;
         let mut out = self.replacement.clone();
         for d in placeholders(&self.replacement) {
             let name = format!("a{}", d as char);
@@ -108,6 +154,26 @@ impl Nick {
             out = out.replace(&format!("${}", d as char), value);
         }
         Some(out)
+    }
+}
+
+/// An account's nicks with their patterns compiled, and the attribute value
+/// they were compiled from (when it changes, they are compiled again).
+struct Compiled {
+    from: serde_json::Value,
+    nicks: Arc<[(Nick, Regex)]>,
+}
+
+/// The compiled nicks of the accounts that have typed since the server started.
+#[derive(Default)]
+pub struct NickCache {
+    by_account: HashMap<AccountId, Compiled>,
+}
+
+impl NickCache {
+    /// Forgets an account's compiled nicks (it logged out or was deleted).
+    pub fn forget(&mut self, account: AccountId) {
+        self.by_account.remove(&account);
     }
 }
 
@@ -127,17 +193,70 @@ impl Server {
             .update_account(account, |a| a.set_attr(NICKS_ATTR, nicks));
     }
 
-    /// What a line becomes by the session's account's nicks (the first that
-    /// matches; the result is not substituted again). `nick` lines are left
-    /// alone, so a bad nick can always be undone.
-    pub(crate) fn apply_nicks(&self, sessid: SessId, line: &str) -> Option<String> {
+    /// An account's nicks, compiled: from the cache while its `_nicks`
+    /// attribute is what they were compiled from.
+    fn compiled_nicks(&mut self, account: AccountId) -> Option<Arc<[(Nick, Regex)]>> {
+        let value = self.world.accounts.get(&account)?.db.get(NICKS_ATTR)?;
+        if let Some(c) = self.nick_cache.by_account.get(&account)
+            && c.from == *value
+        {
+            return Some(c.nicks.clone());
+        }
+        let value = value.clone();
+        let nicks: Vec<Nick> = serde_json::from_value(value.clone()).unwrap_or_default();
+        let nicks: Arc<[(Nick, Regex)]> = nicks
+            .into_iter()
+            .filter_map(|n| {
+                let re = n.regex()?;
+                Some((n, re))
+            })
+            .collect();
+        self.nick_cache.by_account.insert(
+            account,
+            Compiled {
+                from: value,
+                nicks: nicks.clone(),
+            },
+        );
+        Some(nicks)
+    }
+
+    /// What `text` becomes by an account's nicks of `kind` (the first that
+    /// matches; the result is not substituted again).
+    pub fn nicked(&mut self, account: AccountId, kind: NickKind, text: &str) -> Option<String> {
+        let nicks = self.compiled_nicks(account)?;
+        nicks
+            .iter()
+            .filter(|(n, _)| n.kind == kind)
+            .find_map(|(n, re)| n.apply_with(re, text))
+    }
+
+    /// A name as the session's account's object nicks have it (the name
+    /// itself when none matches).
+    pub fn object_nick(&mut self, sessid: SessId, name: &str) -> String {
+        self.sessions
+            .get(sessid)
+            .and_then(|s| s.account())
+            .and_then(|a| self.nicked(a, NickKind::Object, name))
+            .unwrap_or_else(|| name.to_string())
+    }
+
+    /// A name as an account's account nicks have it (the name itself when
+    /// none matches).
+    pub fn account_nick(&mut self, account: AccountId, name: &str) -> String {
+        self.nicked(account, NickKind::Account, name)
+            .unwrap_or_else(|| name.to_string())
+    }
+
+    /// What a line becomes by the session's account's input nicks. `nick`
+    /// lines are left alone, so a bad nick can always be undone.
+    pub(crate) fn apply_nicks(&mut self, sessid: SessId, line: &str) -> Option<String> {
         let first = line.split_whitespace().next()?.to_lowercase();
         if first.starts_with("nick") {
             return None;
         }
         let account = self.sessions.get(sessid)?.account()?;
-        let nicks = self.nicks(account);
-        nicks.iter().find_map(|n| n.apply(line))
+        self.nicked(account, NickKind::Inputline, line)
     }
 }
 

@@ -58,6 +58,9 @@ pub enum ServerEvent {
         /// What to apply on the game thread.
         completion: Completion,
     },
+    /// Something from a part running beside the game (a bridge): applied
+    /// like a completion, but no task waited for it.
+    Outside(Completion),
 }
 
 /// What the server has to send: the changes to write, and what to tell the
@@ -80,6 +83,9 @@ pub struct Transmit {
     /// Notices that report nothing saved or unsaved (the game cannot save
     /// right now): they may leave at once, ahead of held frames.
     pub notices: Vec<PortalOp>,
+    /// Channel lines for bridges `(bridge, line)`: each was recorded in the
+    /// channel's history, so they wait for the commit as held frames do.
+    pub bridged: Vec<(usize, crate::runtime::bridges::BridgeLine)>,
 }
 
 impl Transmit {
@@ -218,6 +224,10 @@ pub struct Server {
     /// Whether the portal's sessions are here: until then the clock does
     /// not fire (what it says must reach the players it is for).
     clock_running: bool,
+    /// Accounts' nicks with their patterns compiled.
+    pub(crate) nick_cache: crate::runtime::nicks::NickCache,
+    /// The channels' bridges to other chat systems.
+    pub bridges: crate::runtime::bridges::Bridges,
 }
 
 impl Server {
@@ -271,6 +281,8 @@ impl Server {
             stopping: None,
             requested: None,
             clock_running: false,
+            nick_cache: Default::default(),
+            bridges: Default::default(),
         };
         server.load_flow_defs();
         server.index_flows();
@@ -311,6 +323,7 @@ impl Server {
         }
         self.start_channels();
         self.start_timers();
+        self.start_bridges();
     }
 
     /// Whether the server is stopping and has no work left: time to send
@@ -340,6 +353,13 @@ impl Server {
                 }
                 if let Some(sessid) = sessid {
                     self.finish_busy(sessid);
+                }
+            }
+            ServerEvent::Outside(completion) => {
+                let ran =
+                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| completion(self)));
+                if ran.is_err() {
+                    tracing::error!("a bridge's event panicked");
                 }
             }
         }
@@ -883,11 +903,13 @@ impl Server {
         // Effects first (the player sees the command answered), then the request.
         let request = self.requested.take();
         let notices = std::mem::take(&mut self.notices);
+        let bridged = self.bridges.take_outbox();
         if ops.is_empty()
             && acks.is_empty()
             && request.is_none()
             && changes.is_empty()
             && notices.is_empty()
+            && bridged.is_empty()
         {
             return None;
         }
@@ -895,6 +917,7 @@ impl Server {
             changes,
             ops,
             acks,
+            bridged,
             request,
             notices,
         })

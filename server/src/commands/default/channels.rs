@@ -11,7 +11,7 @@ use crate::model::locks::LockSet;
 
 /// Adds `channel`.
 pub fn add_all(set: &mut CmdSet) {
-    set.add(ChannelCmd);
+    set.add(ChannelCmd).add(Irc2Chan);
 }
 
 /// How many history lines one `channel/history` shows.
@@ -626,5 +626,74 @@ fn on_channel(ctx: &mut CmdCtx<'_>, me: AccountId, switch: &str, ch: ChannelId) 
             });
         }
         _ => {}
+    }
+}
+
+/// `irc2chan` (Evennia's name): the channels' bridges to IRC and how each is
+/// doing. Bridges are made in settings (`[[channels.irc]]`), not in game:
+/// the IRC server and nick are the operator's to choose.
+pub struct Irc2Chan;
+
+impl Command for Irc2Chan {
+    fn key(&self) -> &str {
+        "irc2chan"
+    }
+    fn aliases(&self) -> &[&str] {
+        &["bridges"]
+    }
+    fn switches(&self) -> &[&str] {
+        &["list"]
+    }
+    fn locks(&self) -> &str {
+        "cmd:perm(Developer)"
+    }
+    fn help_category(&self) -> &str {
+        "Comms"
+    }
+    fn read_only(&self) -> bool {
+        true
+    }
+    fn help(&self) -> &str {
+        "irc2chan[/list]\n\n\
+         The channels' bridges to IRC (and any other bridges the game runs), with how each \
+         is doing: connected, reconnecting and why. Bridges are set in settings.toml \
+         ([[channels.irc]]: channel, server, irc_channel, nick) and start with the server."
+    }
+    fn func(&self, ctx: &mut CmdCtx<'_>) {
+        if !ctx.args.trim().is_empty() {
+            ctx.msg(
+                "Bridges are set in settings.toml ([[channels.irc]]) and start with the \
+                 server; irc2chan lists them. Nothing was changed.",
+            );
+            return;
+        }
+        let rows: Vec<String> = ctx
+            .server
+            .bridges
+            .list
+            .iter()
+            .enumerate()
+            .map(|(i, b)| {
+                let ch = ctx
+                    .server
+                    .world
+                    .channels
+                    .get(b.channel)
+                    .map(|c| c.key.clone())
+                    .unwrap_or_else(|| "(gone)".into());
+                format!(
+                    " {:>2}. {:<6} {:<16} {}",
+                    i + 1,
+                    escape(&b.name),
+                    escape(&ch),
+                    escape(&b.status)
+                )
+            })
+            .collect();
+        if rows.is_empty() {
+            ctx.msg("No channel is bridged. Bridges are set in settings.toml ([[channels.irc]]).");
+        } else {
+            ctx.msg(format!("|wBridges:|n\n{}", rows.join("\n")));
+        }
     }
 }

@@ -6,6 +6,7 @@ use tavern_shared::markup::escape;
 
 use crate::commands::{CmdCtx, CmdSet, Command, comma_list, minute_text, time_text};
 use crate::model::ids::AccountId;
+use crate::runtime::nicks::{Nick, NickKind};
 use crate::runtime::pages::{MAX_PAGE_LEN, Page};
 
 /// Adds `page`, `nick` and `mail` (to an account's set).
@@ -74,6 +75,7 @@ impl Command for PageCmd {
                     .split_once(char::is_whitespace)
                     .map(|(f, r)| (f.to_string(), r.trim().to_string()))
                     .unwrap_or((args.clone(), String::new()));
+                let first = ctx.server.account_nick(me, &first);
                 match ctx.server.world.account_named(&first) {
                     Some(a) if !rest.is_empty() => (vec![a], rest),
                     Some(_) => {
@@ -139,7 +141,12 @@ fn accounts_named(ctx: &mut CmdCtx<'_>, names: &[String]) -> Option<Vec<AccountI
         return None;
     }
     let mut out = Vec::new();
+    let me = ctx.account();
     for n in names {
+        let n = &match me {
+            Some(me) => ctx.server.account_nick(me, n),
+            None => n.clone(),
+        };
         match ctx.server.world.account_named(n) {
             Some(a) if !out.contains(&a) => out.push(a),
             Some(_) => {}
@@ -259,7 +266,14 @@ impl Command for NickCmd {
         &["nicks", "nickname"]
     }
     fn switches(&self) -> &[&str] {
-        &["inputline", "list", "delete", "clearall"]
+        &[
+            "inputline",
+            "object",
+            "account",
+            "list",
+            "delete",
+            "clearall",
+        ]
     }
     fn help_category(&self) -> &str {
         "General"
@@ -273,7 +287,10 @@ impl Command for NickCmd {
          nick build $1 $2 = create/drop $1;$2\n  \
          nick                             your nicks (also nick/list)\n  \
          nick/delete <pattern or number>  remove one\n  \
-         nick/clearall                    remove them all (asks first)\n\n\
+         nick/clearall                    remove them all (asks first)\n  \
+         nick/object sword = rusty iron sword   a name for an object, wherever you \
+         search for one (get sword)\n  \
+         nick/account bob = Bobbington_the_Third   a name for an account (page bob = hi)\n\n\
          Lines starting with nick are never changed, so you can always undo one."
     }
     fn func(&self, ctx: &mut CmdCtx<'_>) {
@@ -335,8 +352,9 @@ impl Command for NickCmd {
                     .enumerate()
                     .map(|(i, n)| {
                         format!(
-                            " {:>3}. {} => {}",
+                            " {:>3}. {:<9} {} => {}",
                             i + 1,
+                            n.kind.name(),
                             escape(&n.pattern),
                             escape(&n.replacement)
                         )
@@ -359,7 +377,14 @@ impl Command for NickCmd {
             }
             return;
         };
-        let nick = match crate::runtime::nicks::Nick::new(&ctx.lhs, &replacement) {
+        let kind = if ctx.has_switch("object") {
+            NickKind::Object
+        } else if ctx.has_switch("account") {
+            NickKind::Account
+        } else {
+            NickKind::Inputline
+        };
+        let nick = match Nick::of_kind(kind, &ctx.lhs, &replacement) {
             Ok(n) => n,
             Err(e) => {
                 ctx.msg(format!("{e} Nothing was done."));
@@ -368,7 +393,7 @@ impl Command for NickCmd {
         };
         let replaced = nicks
             .iter()
-            .position(|n| n.pattern.eq_ignore_ascii_case(&nick.pattern));
+            .position(|n| n.kind == kind && n.pattern.eq_ignore_ascii_case(&nick.pattern));
         match replaced {
             Some(i) => nicks[i] = nick.clone(),
             None if nicks.len() >= crate::runtime::nicks::MAX_NICKS => {
@@ -379,7 +404,12 @@ impl Command for NickCmd {
         }
         ctx.server.set_nicks(me, &nicks);
         ctx.msg(format!(
-            "Nick '{}' {} '{}'.",
+            "{}ick '{}' {} '{}'.",
+            match kind {
+                NickKind::Inputline => "N",
+                NickKind::Object => "Object n",
+                NickKind::Account => "Account n",
+            },
             escape(&nick.pattern),
             if replaced.is_some() {
                 "now stands for"

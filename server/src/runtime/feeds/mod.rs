@@ -221,12 +221,27 @@ impl Server {
     /// GMCP `Comm.Channel.Text` `{channel, talker, text}`.
     pub fn channel_text(&mut self, sessions: &[SessId], channel: &str, talker: &str, text: &str) {
         let payload = json!({"channel": channel, "talker": talker, "text": text});
-        let to: Vec<SessId> = sessions
+        let (to, others): (Vec<SessId>, Vec<SessId>) = sessions
             .iter()
             .copied()
-            .filter(|&s| self.speaks_gmcp(s) && self.session_supports(s, "Comm.Channel.Text"))
-            .collect();
+            .partition(|&s| self.speaks_gmcp(s) && self.session_supports(s, "Comm.Channel.Text"));
         self.send_msg_many(&to, gmcp("Comm.Channel.Text", payload));
+        // MSDP clients that asked for CHANNEL_TEXT to be reported.
+        let reporting: Vec<SessId> = others
+            .into_iter()
+            .filter(|&s| {
+                self.sessions.get(s).is_some_and(|x| {
+                    x.data()
+                        .get(crate::runtime::inputfuncs::MSDP_REPORTED)
+                        .and_then(|v| v.as_array())
+                        .is_some_and(|a| a.iter().any(|n| n == "CHANNEL_TEXT"))
+                })
+            })
+            .collect();
+        if !reporting.is_empty() {
+            let table = json!({"CHANNEL": channel, "TALKER": talker, "TEXT": text});
+            self.send_msg_many(&reporting, msdp("CHANNEL_TEXT", table));
+        }
     }
 
     fn session_supports(&self, sessid: SessId, package: &str) -> bool {
