@@ -545,4 +545,106 @@ mod tests {
         let out = texts(&d.ready());
         assert!(out.iter().any(|t| t.contains("Welcome to")), "{out:?}");
     }
+
+    /// A bridge that hands every line it gets to the test.
+    struct Recorder(tokio::sync::mpsc::UnboundedSender<BridgeLine>);
+
+    impl crate::runtime::bridges::Bridge for Recorder {
+        fn name(&self) -> String {
+            "rec".into()
+        }
+        fn channel(&self) -> String {
+            "public".into()
+        }
+        fn run(
+            self: Box<Self>,
+            mut link: crate::runtime::bridges::BridgeLink,
+        ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> {
+            Box::pin(async move {
+                link.say("zed", "from outside", false).await;
+                while let Some(line) = link.next().await {
+                    let _ = self.0.send(line);
+                }
+            })
+        }
+    }
+
+    #[tokio::test]
+    async fn a_line_for_a_bridge_leaves_only_once_its_history_is_committed() {
+        let (url, _dir) = crate::testing::db::sqlite_url("driver-bridge");
+        let db = store::connect(&url, 2).await.unwrap();
+        let world = store::load_world(&db).await.unwrap();
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let tx = std::sync::Mutex::new(Some(tx));
+        let game = crate::Game::new().bridge(move |_| {
+            tx.lock()
+                .unwrap()
+                .take()
+                .map(|tx| Box::new(Recorder(tx)) as Box<dyn crate::runtime::bridges::Bridge>)
+                .into_iter()
+                .collect()
+        });
+        let clock = wall_clock();
+        let mut server = Server::new(
+            Arc::new(Settings::defaults()),
+            world,
+            db.clone(),
+            Arc::new(game),
+            clock(),
+        );
+        server.started();
+        let mut d = Driver::new(
+            server,
+            Persister::start(&url, std::time::Duration::from_millis(5)),
+            clock,
+        );
+        d.transmit();
+        d.flush().await;
+        // The bridge says a line from outside: it is recorded on the channel.
+        let ch = d.server().channel("public").unwrap();
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+        while d.server().world.channels.history_len(ch) == 0 {
+            match tokio::time::timeout_at(deadline, d.wake()).await {
+                Ok(Wake::Event(ev)) => d.apply(ev),
+                Ok(_) => {}
+                Err(_) => panic!("the bridge's line never came in"),
+            }
+            d.transmit();
+            d.ready();
+        }
+        let heard = d.server().world.channels.history(ch, 1, 0)[0].clone();
+        assert_eq!((heard.sender.as_str(), heard.text.as_str()), ("zed@rec", "from outside"));
+        d.flush().await;
+        assert!(rx.try_recv().is_err(), "a bridge's own line is not sent back to it");
+
+        // With the database locked, a line said on the channel waits.
+        let other = store::connect(&url, 1).await.unwrap();
+        let lock = store::begin_write(&other).await.unwrap();
+        d.server_mut().channel_send(ch, "Anna", "hello", false).unwrap();
+        d.transmit();
+        d.ready();
+        assert!(d.holding());
+        assert_eq!(
+            d.bridges[&0].capacity(),
+            crate::runtime::bridges::BRIDGE_QUEUE,
+            "nothing was handed to the bridge before the commit"
+        );
+        lock.rollback().await.unwrap();
+        let mut got = Vec::new();
+        while rx.is_empty() {
+            let woke = tokio::time::timeout_at(deadline, d.wake())
+                .await
+                .expect("the line reached the bridge");
+            if let Wake::Event(ev) = woke {
+                d.apply(ev);
+            }
+            d.transmit();
+            got.extend(d.ready());
+            tokio::task::yield_now().await;
+        }
+        let line = rx.try_recv().unwrap();
+        assert_eq!((line.sender.as_str(), line.text.as_str()), ("Anna", "hello"));
+        let rows = store::load_channel_lines(&other).await.unwrap();
+        assert!(rows.iter().any(|r| r.text == "hello"), "the line is on disk");
+    }
 }
