@@ -49,6 +49,25 @@ pub fn markup(data: &[u8]) {
         }
     }
     assert!(!markup::strip(&text).contains('\x1b'));
+    // Laid out: no wrapped line is wider than asked (a glyph wider than the
+    // line, a tab or an indent of 4, stands alone), and no text is lost but
+    // spaces at breaks.
+    let w = 1 + data.first().map_or(0, |b| *b as usize % 40);
+    let lines = crate::text::wrap(&text, w);
+    for l in &lines {
+        assert!(crate::text::width(l) <= w.max(4), "{l:?} wider than {w}");
+    }
+    let kept: String = lines.iter().map(|l| markup::strip(l)).collect();
+    let drawn: String = markup::strip(&text);
+    let squash = |s: &str| {
+        s.chars()
+            .filter(|c| !c.is_whitespace() && !c.is_control())
+            .count()
+    };
+    assert_eq!(squash(&kept), squash(&drawn), "{text:?} at {w}");
+    let mut table = crate::text::Table::new(["a", &text]);
+    table.row([&text, "b"]).max_width(w + 10);
+    let _ = table.render();
     let html = markup::to_html(&text);
     assert!(!html.contains('\x1b'));
     assert!(

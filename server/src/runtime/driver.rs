@@ -613,14 +613,22 @@ mod tests {
             d.ready();
         }
         let heard = d.server().world.channels.history(ch, 1, 0)[0].clone();
-        assert_eq!((heard.sender.as_str(), heard.text.as_str()), ("zed@rec", "from outside"));
+        assert_eq!(
+            (heard.sender.as_str(), heard.text.as_str()),
+            ("zed@rec", "from outside")
+        );
         d.flush().await;
-        assert!(rx.try_recv().is_err(), "a bridge's own line is not sent back to it");
+        assert!(
+            rx.try_recv().is_err(),
+            "a bridge's own line is not sent back to it"
+        );
 
         // With the database locked, a line said on the channel waits.
         let other = store::connect(&url, 1).await.unwrap();
         let lock = store::begin_write(&other).await.unwrap();
-        d.server_mut().channel_send(ch, "Anna", "hello", false).unwrap();
+        d.server_mut()
+            .channel_send(ch, "Anna", "hello", false)
+            .unwrap();
         d.transmit();
         d.ready();
         assert!(d.holding());
@@ -643,8 +651,14 @@ mod tests {
             tokio::task::yield_now().await;
         }
         let line = rx.try_recv().unwrap();
-        assert_eq!((line.sender.as_str(), line.text.as_str()), ("Anna", "hello"));
+        assert_eq!(
+            (line.sender.as_str(), line.text.as_str()),
+            ("Anna", "hello")
+        );
         let rows = store::load_channel_lines(&other).await.unwrap();
-        assert!(rows.iter().any(|r| r.text == "hello"), "the line is on disk");
+        assert!(
+            rows.iter().any(|r| r.text == "hello"),
+            "the line is on disk"
+        );
     }
 }

@@ -128,6 +128,86 @@ fn walk<'a>(markup: &'a str, mut f: impl FnMut(Piece<'a>)) {
     text(&mut f, &markup[run..]);
 }
 
+/// A piece of markup as it stands in the source, for tools that lay text
+/// out (wrapping, tables): a style code, drawn as nothing, or text, drawn as
+/// `shown` (`||` is drawn as `|`, `|/` as a newline).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Token<'a> {
+    /// A style code as written (`|r`, `|[500`, `|n`); `reset`: it returns
+    /// to the default style (`|n`).
+    Style {
+        /// The code as written.
+        raw: &'a str,
+        /// Whether it resets every style.
+        reset: bool,
+    },
+    /// Text: as written, and as drawn.
+    Text {
+        /// As written (a code such as `||` or `|/`, or a run of text).
+        raw: &'a str,
+        /// As drawn.
+        shown: &'a str,
+    },
+}
+
+/// Splits markup into its codes and its text, as the renderers read it.
+/// Raw ESC characters are left out, as every renderer leaves them out.
+pub fn tokens(markup: &str) -> Vec<Token<'_>> {
+    let bytes = markup.as_bytes();
+    let mut out = Vec::new();
+    let mut style = Style::default();
+    let mut run = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b == 0x1b {
+            if run < i {
+                out.push(Token::Text {
+                    raw: &markup[run..i],
+                    shown: &markup[run..i],
+                });
+            }
+            i += 1;
+            run = i;
+            continue;
+        }
+        if b != b'|' || i + 1 >= bytes.len() {
+            i += 1;
+            continue;
+        }
+        let Some((c, used)) = code(&bytes[i + 1..], style) else {
+            i += 1;
+            continue;
+        };
+        if run < i {
+            out.push(Token::Text {
+                raw: &markup[run..i],
+                shown: &markup[run..i],
+            });
+        }
+        let raw = &markup[i..i + 1 + used];
+        match c {
+            Code::Text(t) => out.push(Token::Text { raw, shown: t }),
+            Code::Style(st) => {
+                style = st;
+                out.push(Token::Style {
+                    raw,
+                    reset: st == Style::default(),
+                });
+            }
+        }
+        i += 1 + used;
+        run = i;
+    }
+    if run < bytes.len() {
+        out.push(Token::Text {
+            raw: &markup[run..],
+            shown: &markup[run..],
+        });
+    }
+    out
+}
+
 /// The most colour and style codes kept in one piece of a player's text.
 pub const MAX_PLAYER_STYLES: usize = 16;
 

@@ -1,7 +1,14 @@
-//! Text helpers shared by both processes: cleaning what players type; the
-//! colour markup itself is in [`crate::markup`].
+//! Text helpers shared by both processes: cleaning what players type, and
+//! laying markup out — widths, wrapping, padding ([`layout`]) and tables
+//! ([`table`]); the colour markup itself is in [`crate::markup`].
 //!
 //! Sans-IO: plain functions over strings.
+
+pub mod layout;
+pub mod table;
+
+pub use layout::{Align, crop, pad, width, wrap};
+pub use table::{Border, Table};
 
 /// What a player typed, made safe to store and to show to others: control
 /// characters (ESC, NUL, BEL, ...) are removed, tabs become spaces, and

@@ -1,0 +1,341 @@
+//! Laying markup out in columns: how wide it is on screen, wrapping it to a
+//! width, padding and cropping it — colour codes count for nothing, wide
+//! characters (CJK, most emoji) for two columns.
+//!
+//! Every line these functions return is markup that stands on its own: the
+//! styles open at a break are opened again at the start of the next line,
+//! and a line that leaves a style open ends with `|n`. So a wrapped cell can
+//! sit beside another in a table without its colour bleeding into it.
+
+use std::borrow::Cow;
+
+use unicode_width::UnicodeWidthChar;
+
+use crate::markup::{Token, tokens};
+
+/// How many style codes a line carries over a break (older ones are dropped).
+const MAX_CARRIED_STYLES: usize = 16;
+
+/// How text sits in a wider space.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Align {
+    /// Against the left edge.
+    #[default]
+    Left,
+    /// In the middle (an odd space left over goes right).
+    Center,
+    /// Against the right edge.
+    Right,
+}
+
+/// One drawn unit of markup.
+#[derive(Debug, Clone)]
+enum Atom<'a> {
+    /// A style code (`reset`: `|n`).
+    Style(Cow<'a, str>, bool),
+    /// A character or code drawn `width` columns wide.
+    Glyph(&'a str, usize),
+    /// A space between words (a plain one, or `|_`).
+    Space(&'a str),
+    /// A line break.
+    Break,
+}
+
+fn char_width(c: char) -> usize {
+    match c {
+        '\t' => 4,
+        c => c.width().unwrap_or(0),
+    }
+}
+
+/// A style code in a form no text written after it can extend: the short
+/// truecolour form `|#f80` becomes `|#ff8800` (text such as `a1b` after
+/// the short form would otherwise read as part of a longer one once what
+/// stood between them is gone).
+fn unambiguous(raw: &str) -> Cow<'_, str> {
+    let (lead, hex) = match raw.strip_prefix("|[#") {
+        Some(h) => ("|[#", h),
+        None => match raw.strip_prefix("|#") {
+            Some(h) => ("|#", h),
+            None => return Cow::Borrowed(raw),
+        },
+    };
+    if hex.len() != 3 {
+        return Cow::Borrowed(raw);
+    }
+    let mut out = String::from(lead);
+    for c in hex.chars() {
+        out.push(c);
+        out.push(c);
+    }
+    Cow::Owned(out)
+}
+
+fn atoms(markup: &str) -> Vec<Atom<'_>> {
+    let mut out = Vec::new();
+    for t in tokens(markup) {
+        match t {
+            Token::Style { raw, reset } => out.push(Atom::Style(unambiguous(raw), reset)),
+            // A code drawn as text (`||`, `|/`, `|_`, `|>`, `|-`) is one atom.
+            Token::Text { raw, shown } if raw != shown => match shown {
+                "\n" => out.push(Atom::Break),
+                " " => out.push(Atom::Space(raw)),
+                s => out.push(Atom::Glyph(raw, s.chars().map(char_width).sum())),
+            },
+            Token::Text { raw, .. } => {
+                for (i, c) in raw.char_indices() {
+                    let one = &raw[i..i + c.len_utf8()];
+                    match c {
+                        '\n' => out.push(Atom::Break),
+                        ' ' => out.push(Atom::Space(one)),
+                        '\r' => {}
+                        c if c.is_control() && c != '\t' => {}
+                        // A bar that starts no code is drawn as a bar; it is
+                        // written escaped, so no code can follow it (`|n`).
+                        '|' => out.push(Atom::Glyph("||", 1)),
+                        c => out.push(Atom::Glyph(one, char_width(c))),
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// How many columns markup takes on screen (its widest line).
+pub fn width(markup: &str) -> usize {
+    let mut widest = 0;
+    let mut line = 0;
+    for a in atoms(markup) {
+        match a {
+            Atom::Glyph(_, w) => line += w,
+            Atom::Space(_) => line += 1,
+            Atom::Break => {
+                widest = widest.max(line);
+                line = 0;
+            }
+            Atom::Style(..) => {}
+        }
+    }
+    widest.max(line)
+}
+
+/// Builds lines, carrying styles over breaks.
+struct Lines<'a> {
+    out: Vec<String>,
+    line: String,
+    width: usize,
+    /// Styles in force since the last reset, as written.
+    open: Vec<Cow<'a, str>>,
+}
+
+impl<'a> Lines<'a> {
+    fn new() -> Self {
+        Self {
+            out: Vec::new(),
+            line: String::new(),
+            width: 0,
+            open: Vec::new(),
+        }
+    }
+
+    fn style(&mut self, raw: Cow<'a, str>, reset: bool) {
+        self.line.push_str(&raw);
+        if reset {
+            self.open.clear();
+        } else {
+            if self.open.len() == MAX_CARRIED_STYLES {
+                self.open.remove(0);
+            }
+            self.open.push(raw);
+        }
+    }
+
+    fn glyph(&mut self, raw: &str, w: usize) {
+        self.line.push_str(raw);
+        self.width += w;
+    }
+
+    fn end_line(&mut self) {
+        let mut line = std::mem::take(&mut self.line);
+        if !self.open.is_empty() {
+            line.push_str("|n");
+        }
+        self.out.push(line);
+        self.width = 0;
+        for s in &self.open {
+            self.line.push_str(s);
+        }
+    }
+
+    fn finish(mut self) -> Vec<String> {
+        self.end_line();
+        self.out
+    }
+}
+
+/// Wraps markup to lines at most `width` columns wide: at spaces where it
+/// can, through a word longer than a line where it must; breaks in the text
+/// (`|/`, a newline) are kept. Spaces at a break are dropped; runs of
+/// spaces between words are kept. At least one line is returned.
+pub fn wrap(markup: &str, width: usize) -> Vec<String> {
+    let width = width.max(1);
+    let atoms = atoms(markup);
+    let mut lines = Lines::new();
+    let mut i = 0;
+    while i < atoms.len() {
+        match &atoms[i] {
+            Atom::Break => {
+                lines.end_line();
+                i += 1;
+            }
+            // Styles before a word go with the word (onto its line).
+            Atom::Style(raw, reset)
+                if !atoms[i..]
+                    .iter()
+                    .take_while(|a| !matches!(a, Atom::Space(_) | Atom::Break))
+                    .any(|a| matches!(a, Atom::Glyph(..))) =>
+            {
+                lines.style(raw.clone(), *reset);
+                i += 1;
+            }
+            Atom::Space(raw) => {
+                // A space at the start of a wrapped line, or one that does
+                // not fit, is where the line breaks.
+                if lines.width + 1 > width {
+                    lines.end_line();
+                } else {
+                    lines.glyph(raw, 1);
+                }
+                i += 1;
+            }
+            Atom::Glyph(..) | Atom::Style(..) => {
+                // A word: glyphs (and styles) up to the next space or break.
+                let end = atoms[i..]
+                    .iter()
+                    .position(|a| matches!(a, Atom::Space(_) | Atom::Break))
+                    .map_or(atoms.len(), |p| i + p);
+                let word_width: usize = atoms[i..end]
+                    .iter()
+                    .map(|a| match a {
+                        Atom::Glyph(_, w) => *w,
+                        _ => 0,
+                    })
+                    .sum();
+                if lines.width + word_width > width && lines.width > 0 && word_width <= width {
+                    // Drop the spaces the line ends with.
+                    let trimmed = lines.line.trim_end_matches(' ').len();
+                    let dropped = lines.line.len() - trimmed;
+                    lines.line.truncate(trimmed);
+                    lines.width -= dropped.min(lines.width);
+                    lines.end_line();
+                }
+                for a in &atoms[i..end] {
+                    match *a {
+                        Atom::Style(ref raw, reset) => lines.style(raw.clone(), reset),
+                        Atom::Glyph(raw, w) => {
+                            if lines.width + w > width && lines.width > 0 {
+                                lines.end_line();
+                            }
+                            lines.glyph(raw, w);
+                        }
+                        _ => {}
+                    }
+                }
+                i = end;
+            }
+        }
+    }
+    lines.finish()
+}
+
+/// Markup padded with spaces to `width` columns (left alone if wider).
+pub fn pad(markup: &str, width: usize, align: Align) -> String {
+    let w = self::width(markup);
+    if w >= width {
+        return markup.to_string();
+    }
+    let room = width - w;
+    let (left, right) = match align {
+        Align::Left => (0, room),
+        Align::Right => (room, 0),
+        Align::Center => (room / 2, room - room / 2),
+    };
+    format!("{}{markup}{}", " ".repeat(left), " ".repeat(right))
+}
+
+/// Markup cut to at most `width` columns, ending with `more` (such as
+/// `"..."`) when something was cut; styles left open are closed.
+pub fn crop(markup: &str, width: usize, more: &str) -> String {
+    if self::width(markup) <= width {
+        return markup.to_string();
+    }
+    let keep = width.saturating_sub(self::width(more));
+    let mut lines = Lines::new();
+    for a in atoms(markup) {
+        match a {
+            Atom::Style(raw, reset) => lines.style(raw, reset),
+            Atom::Glyph(raw, w) if lines.width + w <= keep => lines.glyph(raw, w),
+            Atom::Space(raw) if lines.width < keep => lines.glyph(raw, 1),
+            _ => break,
+        }
+    }
+    let mut out = std::mem::take(&mut lines.line);
+    if !lines.open.is_empty() {
+        out.push_str("|n");
+    }
+    out.push_str(more);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::markup::strip;
+
+    #[test]
+    fn width_counts_what_is_drawn() {
+        assert_eq!(width("hello"), 5);
+        assert_eq!(width("|rhello|n"), 5);
+        assert_eq!(width("a||b"), 3);
+        assert_eq!(width("|[500|#ff0000x|n"), 1);
+        assert_eq!(width("日本"), 4);
+        assert_eq!(width("ab|/abcd"), 4);
+        assert_eq!(width("a\u{1b}[31mb"), 6, "ESC is dropped, the rest is text");
+        assert_eq!(width(""), 0);
+    }
+
+    #[test]
+    fn wrapping_breaks_at_spaces_and_carries_colour_over() {
+        assert_eq!(wrap("the quick brown fox", 10), ["the quick", "brown fox"]);
+        assert_eq!(
+            wrap("|rthe quick brown|n fox", 10),
+            ["|rthe quick|n", "|rbrown|n fox"]
+        );
+        // A word longer than the line is cut through.
+        assert_eq!(wrap("abcdefghij", 4), ["abcd", "efgh", "ij"]);
+        // Breaks are kept; an empty text is one empty line.
+        assert_eq!(wrap("a|/b\nc", 10), ["a", "b", "c"]);
+        assert_eq!(wrap("", 10), [""]);
+        // Wide characters count double.
+        assert_eq!(wrap("日本語", 4), ["日本", "語"]);
+        for line in wrap("|rred |gand green |bblue words here", 7) {
+            assert!(width(&line) <= 7, "{line}");
+        }
+        let joined: Vec<String> = wrap("|rred |gand green |bblue words", 7)
+            .iter()
+            .map(|l| strip(l))
+            .collect();
+        assert_eq!(joined.join(" "), "red and green blue words");
+    }
+
+    #[test]
+    fn padding_and_cropping_respect_markup() {
+        assert_eq!(pad("|rab|n", 5, Align::Right), "   |rab|n");
+        assert_eq!(pad("ab", 5, Align::Center), " ab  ");
+        assert_eq!(pad("toolong", 3, Align::Left), "toolong");
+        assert_eq!(crop("|rabcdefgh", 6, "..."), "|rabc|n...");
+        assert_eq!(crop("abc", 6, "..."), "abc");
+        assert_eq!(width(&crop("日本語です", 5, "")), 4);
+    }
+}
