@@ -125,7 +125,7 @@ impl Table {
             .unwrap_or(0)
     }
 
-    fn cell<'a>(row: &'a [String], i: usize) -> &'a str {
+    fn cell(row: &[String], i: usize) -> &str {
         row.get(i).map_or("", String::as_str)
     }
 
