@@ -229,6 +229,18 @@ impl<'a> CmdCtx<'a> {
         self.server.msg_session(self.sessid, text);
     }
 
+    /// Sends text to the session a page at a time when it is taller than the
+    /// player's screen (see [`crate::runtime::pager`]).
+    pub fn msg_paged(&mut self, text: impl Into<String>) {
+        self.server.msg_paged(self.sessid, text);
+    }
+
+    /// The player's screen width (80 when the client does not say): what a
+    /// table should fit.
+    pub fn screen_width(&self) -> usize {
+        self.server.screen_width(self.sessid)
+    }
+
     /// Sends messages (text and out-of-band data together) to the session.
     pub fn send(&mut self, msgs: Vec<tavern_shared::Msg>) {
         for m in msgs {

@@ -77,6 +77,10 @@ impl Server {
                 return;
             }
         }
+        // An open pager takes its page turns; anything else closes it.
+        if expand && self.pager_input(sessid, line) {
+            return;
+        }
         // The player's own nicks rewrite the line first (once).
         let nicked = if expand {
             self.apply_nicks(sessid, line)

@@ -32,6 +32,7 @@ pub mod inputfuncs;
 pub mod mail;
 pub mod multisession;
 pub mod nicks;
+pub mod pager;
 pub mod pages;
 pub mod passwords;
 pub mod server;

@@ -2,6 +2,8 @@
 //! `chardelete`, `who`, `password`, `option`, `quell`, `unquell`, `quit`;
 //! and `sessions`, on every logged-in session.
 
+use tavern_shared::text::{Align, Border, Table};
+
 use crate::commands::{CmdCtx, CmdSet, Command};
 use crate::model::locks::{PERMISSION_HIERARCHY, QUELL_ATTR, permission_level};
 use crate::model::names::name_problem_for_players;
@@ -382,20 +384,22 @@ impl Command for Who {
             ));
         }
         rows.sort();
-        let mut out = String::from("|wAccount name          On for     Idle|n");
+        let mut table = Table::new(["|wAccount name|n", "|wOn for|n", "|wIdle|n"]);
+        table
+            .border(Border::Header)
+            .align(1, Align::Right)
+            .align(2, Align::Right)
+            .max_width(ctx.screen_width());
         for (name, on, idle) in &rows {
-            out.push_str(&format!(
-                "\n{name:<21} {:>7} {:>8}",
-                duration(*on),
-                duration(*idle)
-            ));
+            table.row([markup::escape(name), duration(*on), duration(*idle)]);
         }
         let n = rows.len();
+        let mut out = table.render();
         out.push_str(&format!(
             "\n{n} unique account{} logged in.",
             if n == 1 { "" } else { "s" }
         ));
-        ctx.msg(out);
+        ctx.msg_paged(out);
     }
 }
 

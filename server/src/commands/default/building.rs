@@ -491,7 +491,7 @@ impl Command for Examine {
                     attrs.join("\n")
                 ));
             }
-            ctx.msg(out);
+            ctx.msg_paged(out);
             return;
         }
         let target = if ctx.args.is_empty() {
@@ -509,7 +509,7 @@ impl Command for Examine {
             return;
         }
         let text = examine_text(ctx, target);
-        ctx.msg(text);
+        ctx.msg_paged(text);
     }
 }
 

@@ -446,7 +446,7 @@ fn on_channel(ctx: &mut CmdCtx<'_>, me: AccountId, switch: &str, ch: ChannelId) 
                     back + HISTORY_PAGE
                 ));
             }
-            ctx.msg(out);
+            ctx.msg_paged(out);
         }
         "mute" | "unmute" => {
             let mute = switch == "mute";

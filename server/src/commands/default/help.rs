@@ -98,7 +98,7 @@ impl Command for Help {
                 out.push_str(&format!("\n|y{cat}|n\n  {}", keys.join(", ")));
             }
             out.push_str("\n\nType |whelp <command or topic>|n to read about one.");
-            ctx.msg(out);
+            ctx.msg_paged(out);
             return;
         }
         let want = ctx.args.to_lowercase();
@@ -130,7 +130,7 @@ impl Command for Help {
                     out.push_str(&format!("\n  |w{}|n  {summary}", t.key));
                 }
                 out.push_str("\n\nType |whelp <command or topic>|n to read about one.");
-                ctx.msg(out);
+                ctx.msg_paged(out);
                 return;
             }
         }
@@ -147,7 +147,7 @@ impl Command for Help {
                 if !t.aliases.is_empty() {
                     text.push_str(&format!("\n\nAliases: {}", t.aliases.join(", ")));
                 }
-                ctx.msg(text);
+                ctx.msg_paged(text);
             }
             None => {
                 let mut close: Vec<(f64, &str)> = all

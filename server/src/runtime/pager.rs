@@ -1,0 +1,172 @@
+//! The pager (Evennia's EvMore): text taller than the player's screen is
+//! shown a page at a time, the page height taken from the client (NAWS, or
+//! the player's `option SCREENHEIGHT`; 45 lines when unknown, as Evennia).
+//!
+//! While a pager is open, `next` (or Enter, `n`), `back` (`b`, `p`,
+//! `previous`), `top` (`t`), `end` (`e`) and `quit` (`q`) turn its pages;
+//! anything else closes it and runs as a command. The pager is kept with
+//! the session, so a reload or a crash of the server does not lose the
+//! player's place. What one pager holds is bounded ([`MAX_PAGED_BYTES`]).
+
+use serde::{Deserialize, Serialize};
+use tavern_shared::SessId;
+use tavern_shared::text::wrap;
+
+use crate::runtime::server::Server;
+
+/// Session data key of the open pager.
+pub const PAGER_KEY: &str = "_pager";
+/// The most text one pager holds; the rest is cut, and the player told.
+pub const MAX_PAGED_BYTES: usize = 128 * 1024;
+/// The screen height assumed when the client does not say (Evennia's).
+pub const DEFAULT_SCREEN_HEIGHT: usize = 45;
+/// The screen width assumed when the client does not say.
+pub const DEFAULT_SCREEN_WIDTH: usize = 80;
+
+/// An open pager.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Pager {
+    lines: Vec<String>,
+    /// The first line of the page shown.
+    at: usize,
+    /// Lines per page.
+    size: usize,
+}
+
+impl Pager {
+    fn pages(&self) -> usize {
+        self.lines.len().div_ceil(self.size).max(1)
+    }
+
+    fn page(&self) -> usize {
+        self.at / self.size + 1
+    }
+
+    fn last_start(&self) -> usize {
+        (self.pages() - 1) * self.size
+    }
+}
+
+impl Server {
+    /// The session's screen width: the player's `option`, else what the
+    /// client reported (NAWS), else 80.
+    pub fn screen_width(&self, sessid: SessId) -> usize {
+        self.sessions
+            .get(sessid)
+            .and_then(|s| s.sync.choices.apply(&s.sync.flags).screen_width)
+            .map_or(DEFAULT_SCREEN_WIDTH, |w| (w as usize).clamp(20, 1000))
+    }
+
+    /// The session's screen height, likewise (45 when unknown).
+    pub fn screen_height(&self, sessid: SessId) -> usize {
+        self.sessions
+            .get(sessid)
+            .and_then(|s| s.sync.choices.apply(&s.sync.flags).screen_height)
+            .map_or(DEFAULT_SCREEN_HEIGHT, |h| (h as usize).clamp(8, 1000))
+    }
+
+    /// Sends text, a page at a time when it is taller than the session's
+    /// screen (the footer takes a few lines).
+    pub fn msg_paged(&mut self, sessid: SessId, text: impl Into<String>) {
+        let mut text: String = text.into();
+        let size = self.screen_height(sessid).saturating_sub(4).max(4);
+        let width = self.screen_width(sessid);
+        let mut cut = false;
+        if text.len() > MAX_PAGED_BYTES {
+            let mut end = MAX_PAGED_BYTES;
+            while !text.is_char_boundary(end) {
+                end -= 1;
+            }
+            text.truncate(end);
+            cut = true;
+        }
+        let mut lines: Vec<String> = text.split('\n').flat_map(|l| wrap(l, width)).collect();
+        if cut {
+            lines.push(format!(
+                "|x(The rest is cut: a page holds at most {} KiB.)|n",
+                MAX_PAGED_BYTES / 1024
+            ));
+        }
+        if lines.len() <= size {
+            self.msg_session(sessid, text);
+            return;
+        }
+        let pager = Pager { lines, at: 0, size };
+        self.show_page(sessid, &pager);
+        self.keep_pager(sessid, Some(pager));
+    }
+
+    fn keep_pager(&mut self, sessid: SessId, pager: Option<Pager>) {
+        let Some(s) = self.sessions.get_mut(sessid) else {
+            return;
+        };
+        match pager.and_then(|p| serde_json::to_value(p).ok()) {
+            Some(v) => s.set_data(PAGER_KEY, v),
+            None => {
+                if s.sync.data.remove(PAGER_KEY).is_some() {
+                    s.dirty = true;
+                }
+            }
+        }
+    }
+
+    fn show_page(&mut self, sessid: SessId, p: &Pager) {
+        let end = (p.at + p.size).min(p.lines.len());
+        let mut text = p.lines[p.at..end].join("\n");
+        let (page, pages) = (p.page(), p.pages());
+        let turns = if page == pages {
+            "back | top | quit"
+        } else if page == 1 {
+            "next | end | quit"
+        } else {
+            "next | back | top | end | quit"
+        };
+        text.push_str(&format!("\n|x(Page {page}/{pages}: {turns})|n"));
+        self.msg_session(sessid, text);
+    }
+
+    /// A line typed while a pager is open: true when it turned a page (or
+    /// closed the pager); false when the pager closed and the line should
+    /// run as a command (or no pager is open).
+    pub(crate) fn pager_input(&mut self, sessid: SessId, line: &str) -> bool {
+        let Some(mut p) = self
+            .sessions
+            .get(sessid)
+            .and_then(|s| s.data().get(PAGER_KEY))
+            .and_then(|v| serde_json::from_value::<Pager>(v.clone()).ok())
+        else {
+            return false;
+        };
+        // A pager stored by an older server, or broken: closed.
+        if p.size == 0 || p.lines.is_empty() {
+            self.keep_pager(sessid, None);
+            return false;
+        }
+        let last = p.last_start();
+        let at = match line.trim().to_lowercase().as_str() {
+            "" | "n" | "next" | "more" => {
+                if p.at >= last {
+                    self.keep_pager(sessid, None);
+                    return true;
+                }
+                p.at + p.size
+            }
+            "b" | "p" | "back" | "previous" => p.at.saturating_sub(p.size),
+            "t" | "top" => 0,
+            "e" | "end" => last,
+            "q" | "quit" | "a" | "abort" => {
+                self.keep_pager(sessid, None);
+                self.msg_session(sessid, "Exited pager.");
+                return true;
+            }
+            _ => {
+                self.keep_pager(sessid, None);
+                return false;
+            }
+        };
+        p.at = at.min(last);
+        self.show_page(sessid, &p);
+        self.keep_pager(sessid, Some(p));
+        true
+    }
+}

@@ -1,0 +1,79 @@
+//! The text tools as players meet them: long output paged to their screen
+//! (Evennia's EvMore), through a reload; tables fitted to their width.
+
+use tavern_server::Game;
+use tavern_server::testing::TestGame;
+
+/// The page a pager footer says is shown, and how many there are.
+fn page_of(out: &str) -> Option<(usize, usize)> {
+    let at = out.rfind("(Page ")?;
+    let rest = &out[at + 6..];
+    let (n, rest) = rest.split_once('/')?;
+    let (total, _) = rest.split_once(':')?;
+    Some((n.parse().ok()?, total.parse().ok()?))
+}
+
+#[test]
+fn long_output_is_paged_to_the_screen_and_the_place_survives_a_reload() {
+    let mut t = TestGame::new(Game::new());
+    let anna = t.player("Anna");
+    // Without a height from the client, 45 lines: help fits on one page.
+    let whole = t.cmd(anna, "help");
+    assert_eq!(page_of(&whole), None, "{whole}");
+    for i in 0..25 {
+        t.cmd(anna, &format!("pub line {i}"));
+    }
+    t.cmd(anna, "option screenheight = 10");
+    let first = t.cmd(anna, "channel/history pub");
+    let (n, pages) = page_of(&first).expect("a footer");
+    assert_eq!(n, 1);
+    assert!(pages >= 3, "{first}");
+    assert!(first.lines().count() <= 10, "{first}");
+    assert!(first.contains("next | end | quit"));
+    assert_eq!(page_of(&t.cmd(anna, "next")), Some((2, pages)));
+    // Enter is next, as in Evennia.
+    assert_eq!(page_of(&t.cmd(anna, "")), Some((3, pages)));
+    assert_eq!(page_of(&t.cmd(anna, "b")), Some((2, pages)));
+    t.reload();
+    assert_eq!(page_of(&t.cmd(anna, "next")), Some((3, pages)));
+    let end = t.cmd(anna, "end");
+    assert_eq!(page_of(&end), Some((pages, pages)));
+    assert!(
+        end.contains("line 24"),
+        "the last page ends the text: {end}"
+    );
+    assert!(end.contains("back | top | quit"));
+    assert_eq!(page_of(&t.cmd(anna, "top")), Some((1, pages)));
+    assert_eq!(t.cmd(anna, "q"), "Exited pager.");
+    // Closed: next is a command again.
+    assert!(t.cmd(anna, "next").contains("not available"));
+    // Any other command closes the pager and runs.
+    t.cmd(anna, "channel/history pub");
+    assert!(t.cmd(anna, "look").contains("Limbo"));
+    assert!(t.cmd(anna, "next").contains("not available"));
+    // Next on the last page closes it quietly.
+    t.cmd(anna, "channel/history pub");
+    t.cmd(anna, "end");
+    assert_eq!(t.cmd(anna, "next"), "");
+    assert!(t.cmd(anna, "next").contains("not available"));
+}
+
+#[test]
+fn who_is_a_table_fitted_to_the_screen_and_paged_when_long() {
+    let mut t = TestGame::new(Game::new());
+    let anna = t.player("Anna");
+    for i in 0..30 {
+        t.player(&format!("Player{i:02}"));
+    }
+    t.cmd(anna, "option screenheight = 20");
+    t.cmd(anna, "option screenwidth = 30");
+    let first = t.cmd(anna, "who");
+    assert_eq!(page_of(&first).map(|p| p.0), Some(1), "{first}");
+    assert!(first.starts_with(" Account name"), "{first}");
+    assert!(
+        first.lines().all(|l| l.chars().count() <= 30),
+        "fits 30 columns: {first}"
+    );
+    let last = t.cmd(anna, "end");
+    assert!(last.contains("31 unique accounts logged in."), "{last}");
+}
