@@ -56,6 +56,8 @@ pub struct Game {
     pub channel_kinds: channels::ChannelKinds,
     /// What makes the game's own bridges (see [`Game::bridge`]).
     pub bridges: Vec<BridgeMaker>,
+    /// The line editor's save functions, by name (see [`Game::editor_save`]).
+    pub editor_saves: std::collections::HashMap<String, crate::runtime::editor::EditorSave>,
     pub(crate) on_start: Vec<StartHook>,
     pub(crate) help_topics: Vec<HelpTopic>,
     connect_screen: Option<String>,
@@ -80,6 +82,7 @@ impl Default for Game {
             timers: Default::default(),
             channel_kinds: Default::default(),
             bridges: Vec::new(),
+            editor_saves: Default::default(),
             on_start: Vec::new(),
             help_topics: Vec::new(),
             connect_screen: None,
@@ -231,6 +234,22 @@ impl Game {
         + 'static,
     ) -> Self {
         self.bridges.push(Arc::new(make));
+        self
+    }
+
+    /// Registers a save function for the line editor, by name: an editor
+    /// opened with `EditTarget::Custom(name, data)` calls it with the data
+    /// and the text when the player saves (`:w`), and tells the player what
+    /// it returns. By name, so an editor open through a reload still saves.
+    pub fn editor_save(
+        mut self,
+        name: &str,
+        f: impl Fn(&mut Server, SessId, &serde_json::Value, &str) -> Result<String, String>
+        + Send
+        + Sync
+        + 'static,
+    ) -> Self {
+        self.editor_saves.insert(name.to_string(), Arc::new(f));
         self
     }
 

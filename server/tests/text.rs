@@ -77,3 +77,70 @@ fn who_is_a_table_fitted_to_the_screen_and_paged_when_long() {
     let last = t.cmd(anna, "end");
     assert!(last.contains("31 unique accounts logged in."), "{last}");
 }
+
+#[test]
+fn the_line_editor_edits_a_description_through_a_reload() {
+    let mut t = TestGame::new(Game::new());
+    let anna = t.player("Anna");
+    t.grant(anna, "Builder");
+    t.cmd(anna, "create/drop lantern");
+    t.cmd(anna, "desc lantern = An old lantern.");
+    let opened = t.cmd(anna, "desc/edit lantern");
+    assert!(
+        opened.contains("Line editor: description of lantern"),
+        "{opened}"
+    );
+    assert!(opened.contains("1 An old lantern."), "{opened}");
+    // Every line goes to the editor, commands too.
+    assert_eq!(t.cmd(anna, "Its glass is cracked."), "");
+    assert_eq!(t.cmd(anna, "look"), "");
+    assert_eq!(t.cmd(anna, ":dd 3"), "Deleted line 3.");
+    t.reload();
+    // The buffer came through the reload; nothing was saved yet.
+    assert!(t.cmd(anna, ":").contains("2 Its glass is cracked."));
+    t.cmd(anna, ":q");
+    assert_eq!(t.cmd(anna, "no"), "Quit without saving.");
+    assert!(!t.cmd(anna, "look lantern").contains("cracked"));
+    t.cmd(anna, "desc/edit lantern");
+    t.cmd(anna, "A brass handle.");
+    assert_eq!(t.cmd(anna, ":wq"), "Saved. Exited the editor.");
+    let looked = t.cmd(anna, "look lantern");
+    assert!(
+        looked.contains("An old lantern.\nA brass handle."),
+        "{looked}"
+    );
+    // Bad arguments change nothing.
+    assert!(t.cmd(anna, "desc/edit nosuch").contains("Could not find"));
+    assert!(t.cmd(anna, "desc/bogus lantern").contains("unknown switch"));
+    assert!(t.cmd(anna, "look").contains("Limbo"), "no editor is open");
+}
+
+#[test]
+fn game_code_opens_the_editor_with_its_own_save() {
+    let game = Game::new().editor_save("note", |server, _sessid, data, text| {
+        let Some(obj) = data.as_i64().and_then(|id| server.world.get(id)) else {
+            return Err("The note is gone.".into());
+        };
+        let id = obj.id;
+        server.world.update(id, |o| o.set_attr("note", text));
+        Ok(format!("Note saved ({} lines).", text.lines().count()))
+    });
+    let mut t = TestGame::new(game);
+    let anna = t.player("Anna");
+    let me = t.puppet(anna).unwrap();
+    t.with_server(|s| {
+        s.edit(
+            anna,
+            "your note",
+            "",
+            tavern_server::runtime::editor::EditTarget::Custom("note".into(), me.into()),
+        )
+    });
+    assert!(t.heard(anna).contains("the buffer is empty"));
+    t.cmd(anna, "first");
+    t.cmd(anna, "second");
+    assert_eq!(t.cmd(anna, ":w"), "Note saved (2 lines).");
+    assert_eq!(t.cmd(anna, ":q"), "Exited the editor.");
+    let note: Option<String> = t.server().world.get(me).and_then(|o| o.attr("note"));
+    assert_eq!(note.as_deref(), Some("first\nsecond"));
+}

@@ -235,6 +235,13 @@ impl<'a> CmdCtx<'a> {
         self.server.msg_paged(self.sessid, text);
     }
 
+    /// Opens the line editor over `initial`; the player's lines go to it
+    /// until they quit, and `:w` saves to `target` (see
+    /// [`crate::runtime::editor`]).
+    pub fn edit(&mut self, title: &str, initial: &str, target: crate::runtime::editor::EditTarget) {
+        self.server.edit(self.sessid, title, initial, target);
+    }
+
     /// The player's screen width (80 when the client does not say): what a
     /// table should fit.
     pub fn screen_width(&self) -> usize {

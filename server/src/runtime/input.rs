@@ -77,8 +77,9 @@ impl Server {
                 return;
             }
         }
-        // An open pager takes its page turns; anything else closes it.
-        if expand && self.pager_input(sessid, line) {
+        // An open line editor takes every line; an open pager its page
+        // turns (anything else closes it).
+        if expand && (self.editor_input(sessid, line) || self.pager_input(sessid, line)) {
             return;
         }
         // The player's own nicks rewrite the line first (once).

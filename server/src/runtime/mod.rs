@@ -25,6 +25,7 @@ pub mod channels;
 pub mod cmdsets;
 pub mod create;
 pub mod driver;
+pub mod editor;
 pub mod feeds;
 pub mod flows;
 pub mod input;

@@ -307,11 +307,45 @@ impl Command for Desc {
         &["describe"]
     }
     fn help(&self) -> &str {
-        "desc [<object> =] <description>\n\nDescribe an object (without a name: the room you are in)."
+        "desc [<object> =] <description>\ndesc/edit [<object>]\n\nDescribe an object (without a \
+         name: the room you are in). /edit opens the line editor on its description, for \
+         several lines (:h in the editor for its commands)."
+    }
+    fn switches(&self) -> &[&str] {
+        &["edit"]
     }
     builder_command!();
     fn func(&self, ctx: &mut CmdCtx<'_>) {
-        const USAGE: &str = "Usage: desc [<obj> =] <description>";
+        const USAGE: &str = "Usage: desc [<obj> =] <description>, or desc/edit [<obj>]";
+        if ctx.has_switch("edit") {
+            let target = if ctx.args.is_empty() {
+                match ctx.location() {
+                    Some(h) => h,
+                    None => return ctx.msg(USAGE),
+                }
+            } else {
+                match find_any(ctx, &ctx.args.clone()) {
+                    Some(t) => t,
+                    None => return,
+                }
+            };
+            if !need_access(ctx, target, "edit") {
+                return;
+            }
+            let Some(o) = ctx.server.world.get(target) else {
+                return;
+            };
+            let (title, desc) = (
+                format!("description of {}", o.display_with_id()),
+                o.desc.clone(),
+            );
+            ctx.edit(
+                &title,
+                &desc,
+                crate::runtime::editor::EditTarget::Desc(target),
+            );
+            return;
+        }
         if ctx.args.is_empty() {
             // Bare: nothing to set, and nothing wiped.
             ctx.msg(USAGE);
