@@ -441,16 +441,11 @@ impl Server {
     }
 
     fn keep_editor(&mut self, sessid: SessId, editor: Option<&Editor>) {
-        let Some(s) = self.sessions.get_mut(sessid) else {
-            return;
-        };
-        match editor.and_then(|e| serde_json::to_value(e).ok()) {
-            Some(v) => s.set_data(EDITOR_KEY, v),
-            None => {
-                if s.sync.data.remove(EDITOR_KEY).is_some() {
-                    s.dirty = true;
-                }
-            }
+        if let Some(s) = self.sessions.get_mut(sessid) {
+            s.keep_data(
+                EDITOR_KEY,
+                editor.and_then(|x| serde_json::to_value(x).ok()),
+            );
         }
     }
 

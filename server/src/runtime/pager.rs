@@ -97,16 +97,8 @@ impl Server {
     }
 
     fn keep_pager(&mut self, sessid: SessId, pager: Option<Pager>) {
-        let Some(s) = self.sessions.get_mut(sessid) else {
-            return;
-        };
-        match pager.and_then(|p| serde_json::to_value(p).ok()) {
-            Some(v) => s.set_data(PAGER_KEY, v),
-            None => {
-                if s.sync.data.remove(PAGER_KEY).is_some() {
-                    s.dirty = true;
-                }
-            }
+        if let Some(s) = self.sessions.get_mut(sessid) {
+            s.keep_data(PAGER_KEY, pager.and_then(|x| serde_json::to_value(x).ok()));
         }
     }
 

@@ -79,6 +79,18 @@ impl ServerSession {
         self.dirty = true;
     }
 
+    /// Sets or (with `None`) removes game data kept with the session.
+    pub fn keep_data(&mut self, key: &str, value: Option<serde_json::Value>) {
+        match value {
+            Some(v) => self.set_data(key, v),
+            None => {
+                if self.sync.data.remove(key).is_some() {
+                    self.dirty = true;
+                }
+            }
+        }
+    }
+
     /// The remote address without the port, for throttles.
     pub fn ip(&self) -> &str {
         let a = self.sync.address.as_str();
