@@ -56,6 +56,8 @@ pub struct Game {
     pub channel_kinds: channels::ChannelKinds,
     /// What makes the game's own bridges (see [`Game::bridge`]).
     pub bridges: Vec<BridgeMaker>,
+    /// The menus, by name (see [`Game::menu`]).
+    pub menus: std::collections::HashMap<String, Arc<crate::runtime::menus::Menu>>,
     /// The line editor's save functions, by name (see [`Game::editor_save`]).
     pub editor_saves: std::collections::HashMap<String, crate::runtime::editor::EditorSave>,
     pub(crate) on_start: Vec<StartHook>,
@@ -83,6 +85,7 @@ impl Default for Game {
             channel_kinds: Default::default(),
             bridges: Vec::new(),
             editor_saves: Default::default(),
+            menus: Default::default(),
             on_start: Vec::new(),
             help_topics: Vec::new(),
             connect_screen: None,
@@ -234,6 +237,13 @@ impl Game {
         + 'static,
     ) -> Self {
         self.bridges.push(Arc::new(make));
+        self
+    }
+
+    /// Registers a menu (see [`crate::runtime::menus`]); open it with
+    /// `ctx.open_menu(name)` or `Server::menu_open`.
+    pub fn menu(mut self, menu: crate::runtime::menus::Menu) -> Self {
+        self.menus.insert(menu.name().to_string(), Arc::new(menu));
         self
     }
 

@@ -72,6 +72,14 @@ pub mod channels {
     pub use crate::runtime::channels::{ChannelError, ChannelKind, ChannelKinds, DefaultChannel};
 }
 
+/// Menus, the line editor and the pager (see `docs/menus.md` and
+/// `docs/text.md`); tables and wrapping are [`tavern_shared::text`].
+pub mod menus {
+    pub use crate::runtime::editor::{EditTarget, Editor, EditorSave};
+    pub use crate::runtime::menus::{Goto, Menu, MenuCtx, MenuOption, Node};
+    pub use tavern_shared::text::{Align, Border, Table, crop, pad, width, wrap};
+}
+
 /// Scripts, tickers, delays and game time (see `docs/scripts.md`): the
 /// data ([`crate::model::timers`]) and what game code calls
 /// ([`crate::runtime::timers`]).

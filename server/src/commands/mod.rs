@@ -242,6 +242,13 @@ impl<'a> CmdCtx<'a> {
         self.server.edit(self.sessid, title, initial, target);
     }
 
+    /// Opens a menu the game registered (`Game::menu`) for the player;
+    /// false when there is none of that name.
+    pub fn open_menu(&mut self, name: &str) -> bool {
+        self.server
+            .menu_open(self.sessid, name, serde_json::Map::new())
+    }
+
     /// The player's screen width (80 when the client does not say): what a
     /// table should fit.
     pub fn screen_width(&self) -> usize {

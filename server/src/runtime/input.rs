@@ -78,8 +78,12 @@ impl Server {
             }
         }
         // An open line editor takes every line; an open pager its page
-        // turns (anything else closes it).
-        if expand && (self.editor_input(sessid, line) || self.pager_input(sessid, line)) {
+        // turns (anything else closes it); an open menu every line.
+        if expand
+            && (self.editor_input(sessid, line)
+                || self.pager_input(sessid, line)
+                || self.menu_input(sessid, line))
+        {
             return;
         }
         // The player's own nicks rewrite the line first (once).

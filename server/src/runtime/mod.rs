@@ -31,6 +31,7 @@ pub mod flows;
 pub mod input;
 pub mod inputfuncs;
 pub mod mail;
+pub mod menus;
 pub mod multisession;
 pub mod nicks;
 pub mod pager;

@@ -560,6 +560,8 @@ impl Server {
         // that fell due meanwhile fire now, with someone to hear them; so
         // do the other timers, from the driver's next turn.
         self.resume_flows();
+        // A player in a menu is shown the node they are at.
+        self.menus_after_restart();
         self.clock_running = true;
         info!(
             ?start_mode,
