@@ -7,6 +7,7 @@
 pub mod commands;
 pub mod feeds;
 pub mod flows;
+pub mod menus;
 pub mod timers;
 pub mod typeclasses;
 pub mod world;
@@ -19,6 +20,11 @@ pub fn game() -> Game {
         .command(commands::Note)
         .command(commands::Rest)
         .command(commands::Signal)
+        .command(menus::Chargen)
+        .command(menus::Sheet)
+        .command(menus::SetDesc)
+        .menu(menus::chargen())
+        .menu(menus::shop())
         .default_typeclass(typeclasses::Adventurer)
         .typeclass(typeclasses::Bell)
         .typeclass(typeclasses::TavernRoom)

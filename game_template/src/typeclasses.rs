@@ -76,6 +76,13 @@ impl Typeclass for TavernRoom {
         Kind::Room
     }
 
+    /// The bar: `buy` from the barkeep.
+    fn cmdset(&self) -> Option<CmdSet> {
+        let mut set = CmdSet::new("TavernRoomCmdSet");
+        set.add(crate::menus::Buy);
+        Some(set)
+    }
+
     fn at_object_receive(
         &self,
         server: &mut Server,

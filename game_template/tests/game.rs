@@ -321,3 +321,86 @@ fn a_lit_torch_burns_out_on_time_even_across_a_reload() {
     assert_eq!(t.heard(anna), "The torch sputters and goes out.");
     assert!(t.cmd(anna, "light torch").contains("You light the torch"));
 }
+
+#[test]
+fn character_creation_is_a_menu_that_survives_a_reload_and_happens_once() {
+    let mut t = TestGame::new(game::game());
+    let anna = t.player("Anna");
+    t.heard(anna);
+    let first = t.cmd(anna, "chargen");
+    assert!(first.contains("Who were you"), "{first}");
+    assert!(first.contains(" 1: soldier"), "{first}");
+    // It must be finished: quit is not an option, and commands are not run.
+    assert_eq!(t.cmd(anna, "quit"), "Choose an option or try 'help'.");
+    assert!(t.cmd(anna, "2").contains("A scholar, then."));
+    assert!(t.cmd(anna, "b").contains("Who were you"));
+    t.cmd(anna, "1");
+    t.reload();
+    let again = t.heard(anna);
+    assert_eq!(again.matches("A soldier, then.").count(), 1, "{again}");
+    let done = t.cmd(anna, "1");
+    assert!(
+        done.contains("You are a soldier with a short sword."),
+        "{done}"
+    );
+    let inv = t.cmd(anna, "inventory");
+    assert!(inv.contains("short sword"), "{inv}");
+    let sheet = t.cmd(anna, "sheet");
+    assert!(sheet.contains("| Background | soldier"), "{sheet}");
+    assert!(sheet.contains("| Health     | 20 / 25"), "{sheet}");
+    assert_eq!(t.cmd(anna, "chargen"), "You are a soldier already.");
+}
+
+#[test]
+fn the_barkeep_sells_from_a_menu_for_gold() {
+    let mut t = TestGame::new(game::game());
+    let anna = t.player("Anna");
+    assert!(
+        t.cmd(anna, "buy").contains("not available"),
+        "only at the bar"
+    );
+    t.cmd(anna, "tavern");
+    let wares = t.cmd(anna, "buy");
+    assert!(wares.contains("You have 20 gold."), "{wares}");
+    assert!(wares.contains("| 2 | bowl of stew  | 5 gold |"), "{wares}");
+    let bought = t.cmd(anna, "2");
+    assert!(
+        bought.starts_with("You buy a bowl of stew for 5 gold."),
+        "{bought}"
+    );
+    assert!(bought.contains("You have 15 gold."));
+    for _ in 0..3 {
+        t.cmd(anna, "2");
+    }
+    assert!(
+        t.cmd(anna, "2")
+            .contains("That's 5 gold, friend. You have 0.")
+    );
+    assert!(t.cmd(anna, "nonsense").contains("Choose an option"));
+    assert_eq!(
+        t.cmd(anna, "leave"),
+        "The barkeep goes back to polishing glasses."
+    );
+    let inv = t.cmd(anna, "inventory");
+    assert_eq!(inv.matches("bowl of stew").count(), 4, "{inv}");
+    assert!(t.cmd(anna, "sheet").contains("| Gold       | 0"));
+}
+
+#[test]
+fn players_describe_themselves_in_the_line_editor() {
+    let mut t = TestGame::new(game::game());
+    let anna = t.player("Anna");
+    let bert = t.player("Bert");
+    assert!(
+        t.cmd(anna, "setdesc")
+            .contains("Line editor: your description")
+    );
+    t.cmd(anna, "Tall, with ink on her fingers.");
+    t.cmd(anna, "She hums when she reads.");
+    assert_eq!(t.cmd(anna, ":wq"), "Saved. Exited the editor.");
+    let seen = t.cmd(bert, "look anna");
+    assert!(
+        seen.contains("Tall, with ink on her fingers.\nShe hums when she reads."),
+        "{seen}"
+    );
+}

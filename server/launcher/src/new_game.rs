@@ -70,6 +70,10 @@ const TEMPLATE: &[(&str, &str)] = &[
         include_str!("../../../game_template/src/timers.rs"),
     ),
     (
+        "src/menus.rs",
+        include_str!("../../../game_template/src/menus.rs"),
+    ),
+    (
         "flows/barkeep.toml",
         include_str!("../../../game_template/flows/barkeep.toml"),
     ),
