@@ -56,6 +56,8 @@ pub struct Game {
     pub channel_kinds: channels::ChannelKinds,
     /// What makes the game's own bridges (see [`Game::bridge`]).
     pub bridges: Vec<BridgeMaker>,
+    /// The game's inline functions (see [`Game::inline_func`]).
+    pub inline_funcs: crate::runtime::funcparser::InlineFuncs,
     /// The menus, by name (see [`Game::menu`]).
     pub menus: std::collections::HashMap<String, Arc<crate::runtime::menus::Menu>>,
     /// The line editor's save functions, by name (see [`Game::editor_save`]).
@@ -86,6 +88,7 @@ impl Default for Game {
             bridges: Vec::new(),
             editor_saves: Default::default(),
             menus: Default::default(),
+            inline_funcs: Default::default(),
             on_start: Vec::new(),
             help_topics: Vec::new(),
             connect_screen: None,
@@ -237,6 +240,20 @@ impl Game {
         + 'static,
     ) -> Self {
         self.bridges.push(Arc::new(make));
+        self
+    }
+
+    /// Registers an inline function (see [`crate::runtime::funcparser`]):
+    /// `$name(args)` in a template renders as `f` says, per receiver.
+    pub fn inline_func(
+        mut self,
+        name: &str,
+        f: impl Fn(&crate::runtime::funcparser::InlineCtx<'_>, &[String]) -> Result<String, String>
+        + Send
+        + Sync
+        + 'static,
+    ) -> Self {
+        self.inline_funcs.add(name, Arc::new(f));
         self
     }
 

@@ -76,6 +76,7 @@ pub mod channels {
 /// `docs/text.md`); tables and wrapping are [`tavern_shared::text`].
 pub mod menus {
     pub use crate::runtime::editor::{EditTarget, Editor, EditorSave};
+    pub use crate::runtime::funcparser::{InlineCtx, InlineFuncs, escape_inline};
     pub use crate::runtime::menus::{Goto, Menu, MenuCtx, MenuOption, Node};
     pub use tavern_shared::text::{Align, Border, Table, crop, pad, width, wrap};
 }

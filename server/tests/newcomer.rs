@@ -25,7 +25,7 @@ fn an_unknown_switch_changes_nothing_and_a_read_only_command_says_it_ignored_it(
     t.grant(bld, "Developer");
     assert_eq!(
         t.cmd(bld, "desc/all here = gone"),
-        "desc: unknown switch /all. desc takes no switches. Nothing was done."
+        "desc: unknown switch /all. Its switches: /edit. Nothing was done."
     );
     assert!(!t.cmd(bld, "look").contains("gone"));
     assert_eq!(
@@ -62,8 +62,9 @@ fn a_bare_or_partial_building_command_destroys_nothing() {
     let bld = t.player("Bld");
     t.grant(bld, "Builder");
     t.cmd(bld, "desc A quiet grey place.");
-    assert_eq!(t.cmd(bld, "desc"), "Usage: desc [<obj> =] <description>");
-    assert_eq!(t.cmd(bld, "desc   "), "Usage: desc [<obj> =] <description>");
+    let usage = "Usage: desc [<obj> =] <description>, or desc/edit [<obj>]";
+    assert_eq!(t.cmd(bld, "desc"), usage);
+    assert_eq!(t.cmd(bld, "desc   "), usage);
     assert!(t.cmd(bld, "look").contains("A quiet grey place."));
     // `desc = text` describes the room; `desc obj =` clears, and says so.
     assert!(t.cmd(bld, "desc = Grey.").contains("set on Limbo"));

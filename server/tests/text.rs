@@ -144,3 +144,51 @@ fn game_code_opens_the_editor_with_its_own_save() {
     let note: Option<String> = t.server().world.get(me).and_then(|o| o.attr("note"));
     assert_eq!(note.as_deref(), Some("first\nsecond"));
 }
+
+#[test]
+fn say_get_and_drop_are_rendered_for_each_reader_and_players_cannot_call_functions() {
+    let mut t = TestGame::new(Game::new());
+    let anna = t.player("Anna");
+    let bert = t.player("Bert");
+    t.grant(anna, "Builder");
+    t.heard(bert);
+    assert_eq!(
+        t.cmd(anna, "say I have $5 and $You() \\$x"),
+        "You say, \"I have $5 and $You() \\$x\""
+    );
+    assert_eq!(t.heard(bert), "Anna says, \"I have $5 and $You() \\$x\"");
+    t.cmd(anna, "create/drop $conj(ball)");
+    t.heard(bert);
+    assert_eq!(t.cmd(anna, "get $conj(ball)"), "You pick up $conj(ball).");
+    assert_eq!(t.heard(bert), "Anna picks up $conj(ball).");
+    assert_eq!(t.cmd(anna, "drop $conj(ball)"), "You drop $conj(ball).");
+    assert_eq!(t.heard(bert), "Anna drops $conj(ball).");
+}
+
+#[test]
+fn game_code_tells_a_room_with_inline_functions_and_its_own() {
+    let game = Game::new().inline_func("loud", |_, args| {
+        Ok(args.first().map(|a| a.to_uppercase()).unwrap_or_default())
+    });
+    let mut t = TestGame::new(game);
+    let anna = t.player("Anna");
+    let bert = t.player("Bert");
+    let carl = t.player("Carl");
+    let (a, b) = (t.puppet(anna).unwrap(), t.puppet(bert).unwrap());
+    for s in [anna, bert, carl] {
+        t.heard(s);
+    }
+    t.with_server(|s| {
+        let room = s.world.get(a).and_then(|o| o.location).unwrap();
+        s.msg_contents(
+            room,
+            "$You() $conj(bow) to $you(target): $loud(hello)!",
+            Some(a),
+            &[("target", b)],
+            &[],
+        );
+    });
+    assert_eq!(t.heard(anna), "You bow to Bert: HELLO!");
+    assert_eq!(t.heard(bert), "Anna bows to you: HELLO!");
+    assert_eq!(t.heard(carl), "Anna bows to Bert: HELLO!");
+}

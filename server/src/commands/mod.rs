@@ -323,6 +323,28 @@ impl<'a> CmdCtx<'a> {
             .and_then(|o| o.location)
     }
 
+    /// Tells the caller's room a template with inline functions, rendered
+    /// for each (Evennia's `msg_contents`): `$You() $conj(wave).` is "You
+    /// wave." to the caller and "Anna waves." to the others. Put a player's
+    /// text in through [`crate::runtime::funcparser::escape_inline`].
+    pub fn msg_contents(&mut self, template: &str, mapping: &[(&str, ObjId)]) {
+        let Some(me) = self.caller() else {
+            let text = self.server.render_inline(template, None, None, mapping);
+            return self.msg(text);
+        };
+        match self.location() {
+            Some(loc) => self
+                .server
+                .msg_contents(loc, template, Some(me), mapping, &[]),
+            None => {
+                let text = self
+                    .server
+                    .render_inline(template, Some(me), Some(me), mapping);
+                self.msg(text);
+            }
+        }
+    }
+
     /// Sends text to everyone else in the caller's room.
     pub fn msg_others_in_room(&mut self, text: &str) {
         if let (Some(loc), Some(me)) = (self.location(), self.caller()) {

@@ -28,6 +28,7 @@ pub mod driver;
 pub mod editor;
 pub mod feeds;
 pub mod flows;
+pub mod funcparser;
 pub mod input;
 pub mod inputfuncs;
 pub mod mail;

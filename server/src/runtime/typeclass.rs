@@ -489,9 +489,16 @@ pub mod defaults {
             return;
         };
         let (name, loc) = (o.key.clone(), o.location);
-        server.msg_obj(speaker, &format!("You say, \"{message}|n\""));
-        if let Some(loc) = loc {
-            server.msg_location(loc, &format!("{name} says, \"{message}|n\""), &[speaker]);
+        let template = format!(
+            "$You() $conj(say), \"{}|n\"",
+            crate::runtime::funcparser::escape_inline(message)
+        );
+        match loc {
+            Some(loc) => server.msg_contents(loc, &template, Some(speaker), &[], &[]),
+            None => {
+                let text = server.render_inline(&template, Some(speaker), Some(speaker), &[]);
+                server.msg_obj(speaker, &text);
+            }
         }
         // Clients with a chat window get it as channel text too (IRE's "say" channel).
         let hearers = match loc {

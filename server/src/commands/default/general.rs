@@ -3,6 +3,7 @@
 
 use crate::commands::{CmdCtx, CmdSet, Command};
 use crate::model::world::{ObjId, Search};
+use crate::runtime::funcparser::escape_inline;
 
 /// Adds the default character commands.
 pub fn add_all(set: &mut CmdSet) {
@@ -185,10 +186,8 @@ impl Command for Get {
             ctx.msg("You can't get that.");
             return;
         }
-        let name = name_of(ctx, obj);
-        ctx.msg(format!("You pick up {name}."));
-        let me_name = name_of(ctx, me);
-        ctx.msg_others_in_room(&format!("{me_name} picks up {name}."));
+        let name = escape_inline(&name_of(ctx, obj));
+        ctx.msg_contents(&format!("$You() $conj(pick) up {name}."), &[]);
     }
 }
 
@@ -231,10 +230,8 @@ impl Command for Drop {
             return;
         };
         let _ = ctx.server.move_obj(obj, Some(here), true);
-        let name = name_of(ctx, obj);
-        ctx.msg(format!("You drop {name}."));
-        let me_name = name_of(ctx, me);
-        ctx.msg_others_in_room(&format!("{me_name} drops {name}."));
+        let name = escape_inline(&name_of(ctx, obj));
+        ctx.msg_contents(&format!("$You() $conj(drop) {name}."), &[]);
     }
 }
 
