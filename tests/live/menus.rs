@@ -1,0 +1,140 @@
+//! Menus, the pager and the line editor over real telnet and in a real
+//! browser: a menu in progress through `tavern reload` and a `kill -9` of
+//! the server (the node shown once, the next choice works), paging to a
+//! small NAWS height, the shop end to end, and the menu's options as
+//! buttons in the webclient.
+
+use std::time::Duration;
+
+use tavern_tests::{LiveGame, PATIENCE, kill, wait_for};
+
+fn times(c: &tavern_tests::Client, needle: &str) -> usize {
+    String::from_utf8_lossy(&c.all_raw).matches(needle).count()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_menu_goes_on_through_a_reload_and_a_kill_9_and_nothing_is_bought_twice() {
+    let game = LiveGame::new("menus-live", "").start();
+    let mut anna = game.login("Anna", "anna-pass").await;
+    anna.send("chargen").await;
+    anna.expect("Who were you").await;
+    anna.send("2").await;
+    anna.expect("A scholar, then.").await;
+
+    game.tavern_ok(&["reload"]);
+    anna.expect("Server restarted.").await;
+    anna.expect("A scholar, then.").await;
+    anna.send("3").await;
+    anna.expect("You are a scholar with a walking staff.").await;
+    assert_eq!(
+        times(&anna, "A scholar, then."),
+        2,
+        "shown once after the reload"
+    );
+
+    anna.send("tavern").await;
+    anna.expect("The Common Room").await;
+    anna.send("buy").await;
+    anna.expect("You have 20 gold.").await;
+    anna.send("1").await;
+    anna.expect("You buy a mug of ale for 2 gold.").await;
+    anna.expect("You have 18 gold.").await;
+    let pid = game.server_pid().expect("a server runs");
+    kill(pid, libc::SIGKILL);
+    wait_for("the portal to restart the server", || {
+        game.server_pid().is_some_and(|p| p != pid)
+    })
+    .await;
+    // Still at the counter: the node again, and the next choice works.
+    anna.expect("You have 18 gold.").await;
+    anna.send("2").await;
+    anna.expect("You buy a bowl of stew for 5 gold.").await;
+    anna.expect("You have 13 gold.").await;
+    anna.send("leave").await;
+    anna.expect("The barkeep goes back to polishing glasses.")
+        .await;
+    anna.send("sheet").await;
+    let sheet = anna.expect("Carrying").await;
+    assert!(sheet.contains("| Gold       | 13"), "{sheet}");
+    anna.send("inventory").await;
+    let inv = anna.expect("bowl of stew").await;
+    assert_eq!(inv.matches("mug of ale").count(), 1, "{inv}");
+    assert_eq!(times(&anna, "You buy a mug of ale"), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn long_output_is_paged_to_the_height_the_client_reports_and_the_editor_saves() {
+    let game = LiveGame::new("pager-live", "").start();
+    let mut anna = game.login("Anna", "anna-pass").await;
+    // NAWS: 80 columns, 12 lines.
+    anna.send_raw(&[255, 251, 31, 255, 250, 31, 0, 80, 0, 12, 255, 240])
+        .await;
+    anna.send("help").await;
+    let first = anna.expect("(Page 1/").await;
+    assert!(first.contains("Help: commands"), "{first}");
+    let page = anna.expect(")").await;
+    assert!(page.contains("next | end | quit"), "{page}");
+    anna.send("").await;
+    anna.expect("(Page 2/").await;
+    anna.send("q").await;
+    anna.expect("Exited pager.").await;
+
+    anna.send("setdesc").await;
+    anna.expect("Line editor: your description").await;
+    anna.send("A traveller in a grey cloak.").await;
+    anna.send(":wq").await;
+    anna.expect("Saved. Exited the editor.").await;
+    anna.send("look me").await;
+    anna.expect("A traveller in a grey cloak.").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_webclient_shows_a_menu_s_options_as_buttons() {
+    let game = LiveGame::new("menus-browser", "").start();
+    let Some(browser) = tavern_tests::webdriver::Browser::start(game.dir.join("chromium")).await
+    else {
+        eprintln!("skipped: Chromium or chromedriver is not installed; .ci/run installs them");
+        return;
+    };
+    use tavern_tests::webdriver::ENTER;
+    browser
+        .goto(&format!("http://127.0.0.1:{}/", game.web_port()))
+        .await;
+    let output = browser.find("#output").await;
+    let input = browser.find("#input").await;
+    browser
+        .wait_text(&output, "create <username> <password>")
+        .await;
+    browser
+        .type_into(&input, &format!("create Menny pass123{ENTER}"))
+        .await;
+    browser.wait_text(&output, "was created").await;
+    browser
+        .type_into(&input, &format!("connect Menny pass123{ENTER}"))
+        .await;
+    browser.wait_text(&output, "You become Menny.").await;
+    browser.type_into(&input, &format!("tavern{ENTER}")).await;
+    browser.wait_text(&output, "The Common Room").await;
+    browser.type_into(&input, &format!("buy{ENTER}")).await;
+    browser.wait_text(&output, "You have 20 gold.").await;
+    let menu = browser.find("#menu").await;
+    let buttons = browser.wait_text(&menu, "leave: Leave the counter").await;
+    assert!(buttons.contains("2: bowl of stew (5 gold)"), "{buttons}");
+    let stew = browser.find("#menu button[data-key='2']").await;
+    browser.click(&stew).await;
+    browser
+        .wait_text(&output, "You buy a bowl of stew for 5 gold.")
+        .await;
+    let leave = browser.find("#menu button[data-key='leave']").await;
+    browser.click(&leave).await;
+    browser
+        .wait_text(&output, "The barkeep goes back to polishing glasses.")
+        .await;
+    // The menu closed: its buttons went with it.
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while !browser.text(&menu).await.is_empty() {
+        assert!(tokio::time::Instant::now() < deadline, "the buttons stayed");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    browser.quit().await;
+}
