@@ -78,7 +78,7 @@ pub mod menus {
     pub use crate::runtime::editor::{EditTarget, Editor, EditorSave};
     pub use crate::runtime::funcparser::{InlineCtx, InlineFuncs, escape_inline};
     pub use crate::runtime::menus::{Goto, Menu, MenuCtx, MenuOption, Node};
-    pub use tavern_shared::text::{Align, Border, Table, crop, pad, width, wrap};
+    pub use tavern_shared::text::{Align, Border, Form, Table, crop, pad, width, wrap};
 }
 
 /// Scripts, tickers, delays and game time (see `docs/scripts.md`): the
@@ -120,6 +120,10 @@ pub mod guides {
     pub struct Scripts;
     #[doc = include_str!("../../docs/communication.md")]
     pub struct Communication;
+    #[doc = include_str!("../../docs/menus.md")]
+    pub struct Menus;
+    #[doc = include_str!("../../docs/text.md")]
+    pub struct Text;
     // The other guides have no Rust examples; including them keeps it so (an
     // untagged code block would be compiled as Rust). The getting-started
     // tutorial is applied to a real new game by `tests/live/new_game.rs` instead.

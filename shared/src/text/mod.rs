@@ -1,12 +1,15 @@
 //! Text helpers shared by both processes: cleaning what players type, and
-//! laying markup out — widths, wrapping, padding ([`layout`]) and tables
-//! ([`table`]); the colour markup itself is in [`crate::markup`].
+//! laying markup out — widths, wrapping, padding ([`layout`]), tables
+//! ([`table`]) and forms ([`form`]); the colour markup itself is in
+//! [`crate::markup`].
 //!
 //! Sans-IO: plain functions over strings.
 
+pub mod form;
 pub mod layout;
 pub mod table;
 
+pub use form::Form;
 pub use layout::{Align, crop, pad, width, wrap};
 pub use table::{Border, Table};
 
