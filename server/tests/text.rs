@@ -192,3 +192,28 @@ fn game_code_tells_a_room_with_inline_functions_and_its_own() {
     assert_eq!(t.heard(bert), "Anna bows to you: HELLO!");
     assert_eq!(t.heard(carl), "Anna bows to Bert: HELLO!");
 }
+
+#[test]
+fn help_topics_have_subtopics() {
+    let game = Game::new().help_topic(
+        "combat",
+        "Rules",
+        "How fighting works.\n\n# subtopics\n\n## damage\nWeapons do damage.\n\n## armour\nArmour takes it.",
+    );
+    let mut t = TestGame::new(game);
+    let anna = t.player("Anna");
+    let main = t.cmd(anna, "help combat");
+    assert!(main.contains("How fighting works."), "{main}");
+    assert!(!main.contains("Weapons do damage"), "{main}");
+    assert!(main.contains("Subtopics: combat/damage, combat/armour"), "{main}");
+    let sub = t.cmd(anna, "help combat/damage");
+    assert!(sub.starts_with("Help for combat/damage (Rules)"), "{sub}");
+    assert!(sub.contains("Weapons do damage.") && !sub.contains("Armour"), "{sub}");
+    assert!(t.cmd(anna, "help combat/arm").contains("Armour takes it."));
+    assert_eq!(
+        t.cmd(anna, "help combat/magic"),
+        "combat has no subtopic 'magic'. Its subtopics: combat/damage, combat/armour."
+    );
+    assert_eq!(t.cmd(anna, "help look/x"), "look has no subtopics.");
+    assert!(t.cmd(anna, "help nosuch/x").contains("No help found"));
+}

@@ -68,6 +68,37 @@ fn topics(ctx: &CmdCtx<'_>) -> Vec<Topic> {
     out
 }
 
+/// A topic's text split at its subtopics (as Evennia writes them): the text
+/// before a line `# subtopics` is the topic's own, and each `## name` line
+/// after it starts a subtopic, read as `help topic/name`.
+fn split_subtopics(text: &str) -> (String, Vec<(String, String)>) {
+    let mut main = Vec::new();
+    let mut subs: Vec<(String, Vec<&str>)> = Vec::new();
+    let mut in_subs = false;
+    for line in text.lines() {
+        let t = line.trim();
+        if !in_subs && t.eq_ignore_ascii_case("# subtopics") {
+            in_subs = true;
+            continue;
+        }
+        if in_subs {
+            if let Some(name) = t.strip_prefix("## ") {
+                subs.push((name.trim().to_lowercase(), Vec::new()));
+            } else if let Some((_, body)) = subs.last_mut() {
+                body.push(line);
+            }
+        } else {
+            main.push(line);
+        }
+    }
+    (
+        main.join("\n").trim_end().to_string(),
+        subs.into_iter()
+            .map(|(n, b)| (n, b.join("\n").trim().to_string()))
+            .collect(),
+    )
+}
+
 /// `help [<topic>]`: the commands you may use by category, or one topic.
 pub struct Help;
 
@@ -101,7 +132,10 @@ impl Command for Help {
             ctx.msg_paged(out);
             return;
         }
-        let want = ctx.args.to_lowercase();
+        let (want, sub) = match ctx.args.to_lowercase().split_once('/') {
+            Some((t, s)) => (t.trim().to_string(), Some(s.trim().to_string())),
+            None => (ctx.args.to_lowercase(), None),
+        };
         let exact = all
             .iter()
             .find(|t| t.key == want || t.aliases.iter().any(|a| a.eq_ignore_ascii_case(&want)));
@@ -143,7 +177,42 @@ impl Command for Help {
         });
         match found {
             Some(t) => {
-                let mut text = format!("|wHelp for {}|n ({})\n\n{}", t.key, t.category, t.text);
+                let (main, subs) = split_subtopics(&t.text);
+                if let Some(sub) = sub {
+                    let found = subs
+                        .iter()
+                        .find(|(n, _)| *n == sub)
+                        .or_else(|| match subs.iter().filter(|(n, _)| n.starts_with(&sub)).collect::<Vec<_>>().as_slice() {
+                            [one] => Some(*one),
+                            _ => None,
+                        });
+                    match found {
+                        Some((name, body)) => ctx.msg_paged(format!(
+                            "|wHelp for {}/{name}|n ({})\n\n{body}",
+                            t.key, t.category
+                        )),
+                        None if subs.is_empty() => ctx.msg(format!(
+                            "{} has no subtopics.",
+                            t.key
+                        )),
+                        None => ctx.msg(format!(
+                            "{} has no subtopic '{}'. Its subtopics: {}.",
+                            t.key,
+                            tavern_shared::markup::escape(&sub),
+                            subs.iter()
+                                .map(|(n, _)| format!("{}/{n}", t.key))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        )),
+                    }
+                    return;
+                }
+                let mut text = format!("|wHelp for {}|n ({})\n\n{main}", t.key, t.category);
+                if !subs.is_empty() {
+                    let names: Vec<String> =
+                        subs.iter().map(|(n, _)| format!("{}/{n}", t.key)).collect();
+                    text.push_str(&format!("\n\nSubtopics: {}", names.join(", ")));
+                }
                 if !t.aliases.is_empty() {
                     text.push_str(&format!("\n\nAliases: {}", t.aliases.join(", ")));
                 }
