@@ -58,6 +58,8 @@ pub struct Game {
     pub bridges: Vec<BridgeMaker>,
     /// The game's inline functions (see [`Game::inline_func`]).
     pub inline_funcs: crate::runtime::funcparser::InlineFuncs,
+    /// Functions TOML menus call by name (see [`Game::menu_fn`]).
+    pub menu_fns: std::collections::HashMap<String, crate::runtime::menus::MenuFn>,
     /// The menus, by name (see [`Game::menu`]).
     pub menus: std::collections::HashMap<String, Arc<crate::runtime::menus::Menu>>,
     /// The line editor's save functions, by name (see [`Game::editor_save`]).
@@ -88,6 +90,7 @@ impl Default for Game {
             bridges: Vec::new(),
             editor_saves: Default::default(),
             menus: Default::default(),
+            menu_fns: Default::default(),
             inline_funcs: Default::default(),
             on_start: Vec::new(),
             help_topics: Vec::new(),
@@ -261,6 +264,20 @@ impl Game {
     /// `ctx.open_menu(name)` or `Server::menu_open`.
     pub fn menu(mut self, menu: crate::runtime::menus::Menu) -> Self {
         self.menus.insert(menu.name().to_string(), Arc::new(menu));
+        self
+    }
+
+    /// Registers a function a TOML menu's option calls (`call = "name"`):
+    /// it may change the world and the menu's data, and says where to go.
+    pub fn menu_fn(
+        mut self,
+        name: &str,
+        f: impl Fn(&mut crate::runtime::menus::MenuCtx<'_>) -> crate::runtime::menus::Goto
+        + Send
+        + Sync
+        + 'static,
+    ) -> Self {
+        self.menu_fns.insert(name.to_string(), Arc::new(f));
         self
     }
 

@@ -77,7 +77,7 @@ pub mod channels {
 pub mod menus {
     pub use crate::runtime::editor::{EditTarget, Editor, EditorSave};
     pub use crate::runtime::funcparser::{InlineCtx, InlineFuncs, escape_inline};
-    pub use crate::runtime::menus::{Goto, Menu, MenuCtx, MenuOption, Node};
+    pub use crate::runtime::menus::{Goto, Menu, MenuCtx, MenuDefError, MenuFn, MenuOption, Node};
     pub use tavern_shared::text::{Align, Border, Form, Table, crop, pad, width, wrap};
 }
 

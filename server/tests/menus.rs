@@ -196,3 +196,107 @@ fn a_broken_menu_closes_and_the_player_plays_on() {
 fn forever(_: &mut tavern_server::menus::MenuCtx<'_>) -> Goto {
     Goto::call(forever)
 }
+
+const GUIDE: &str = r#"
+name = "guide"
+start = "start"
+exit_text = "The guide bows."
+
+[[nodes]]
+name = "start"
+text = "Hello, {name}. Where to?"
+help = "Pick a place."
+options = [
+  { desc = "The market", goto = "market", set = { place = "market" } },
+  { desc = "Ask for a coin", call = "coin" },
+  { key = "rename", aliases = ["r"], desc = "Give another name", goto = "rename" },
+  { key = "bye", desc = "Leave", goto = "quit" },
+]
+
+[[nodes]]
+name = "rename"
+text = "What shall I call you?"
+otherwise = { call = "rename" }
+
+[[nodes]]
+name = "market"
+text = "The {place} is busy. You typed '{input}'."
+"#;
+
+#[test]
+fn a_menu_declared_in_toml_runs_with_the_game_s_functions() {
+    let game = Game::new()
+        .menu(Menu::from_toml(GUIDE).expect("a valid menu"))
+        .menu_fn("coin", |ctx| {
+            ctx.msg("You get a coin.");
+            Goto::stay("The guide has no more coins.")
+        })
+        .menu_fn("rename", |ctx| {
+            let name = ctx.input.clone();
+            ctx.set("name", name);
+            Goto::node("start")
+        });
+    let mut t = TestGame::new(game);
+    let anna = t.player("Anna");
+    let mut data = serde_json::Map::new();
+    data.insert("name".into(), json!("traveller"));
+    t.with_server(|s| assert!(s.menu_open(anna, "guide", data)));
+    let first = t.heard(anna);
+    assert!(first.contains("Hello, traveller. Where to?"), "{first}");
+    assert_eq!(
+        t.cmd(anna, "2"),
+        "You get a coin.\nThe guide has no more coins."
+    );
+    assert!(t.cmd(anna, "r").contains("What shall I call you?"));
+    assert!(t.cmd(anna, "|rBea").contains("Hello, |rBea. Where to?"));
+    assert_eq!(
+        t.cmd(anna, "1"),
+        "The market is busy. You typed '1'.\nThe guide bows."
+    );
+}
+
+#[test]
+fn a_toml_menu_with_a_mistake_is_refused_before_anyone_uses_it() {
+    let missing = GUIDE.replace("goto = \"market\"", "goto = \"nowhere\"");
+    assert_eq!(
+        Menu::from_toml(&missing).err().map(|e| e.to_string()),
+        Some(
+            "menu guide: option 1 of node 'start' goes to node 'nowhere', which it does not have"
+                .into()
+        )
+    );
+    let both = GUIDE.replace("call = \"coin\"", "call = \"coin\", goto = \"start\"");
+    assert!(
+        Menu::from_toml(&both)
+            .err()
+            .unwrap()
+            .to_string()
+            .contains("both goto and call")
+    );
+    let neither = GUIDE.replace(", goto = \"quit\"", "");
+    assert!(
+        Menu::from_toml(&neither)
+            .err()
+            .unwrap()
+            .to_string()
+            .contains("needs goto or call")
+    );
+    let start = GUIDE.replace("start = \"start\"", "start = \"begin\"");
+    assert!(
+        Menu::from_toml(&start)
+            .err()
+            .unwrap()
+            .to_string()
+            .contains("'begin'")
+    );
+    assert!(Menu::from_toml("name = 3").is_err());
+    let typo = GUIDE.replace("help = ", "hlep = ");
+    assert!(
+        Menu::from_toml(&typo).is_err(),
+        "unknown fields are refused"
+    );
+    let option_typo = GUIDE.replace("{ key = \"bye\", desc", "{ key = \"bye\", dsc");
+    assert!(Menu::from_toml(&option_typo).is_err(), "in options too");
+    let option_extra = GUIDE.replace("{ key = \"bye\",", "{ key = \"bye\", colour = \"red\",");
+    assert!(Menu::from_toml(&option_extra).is_err(), "{option_extra}");
+}

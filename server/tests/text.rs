@@ -205,10 +205,16 @@ fn help_topics_have_subtopics() {
     let main = t.cmd(anna, "help combat");
     assert!(main.contains("How fighting works."), "{main}");
     assert!(!main.contains("Weapons do damage"), "{main}");
-    assert!(main.contains("Subtopics: combat/damage, combat/armour"), "{main}");
+    assert!(
+        main.contains("Subtopics: combat/damage, combat/armour"),
+        "{main}"
+    );
     let sub = t.cmd(anna, "help combat/damage");
     assert!(sub.starts_with("Help for combat/damage (Rules)"), "{sub}");
-    assert!(sub.contains("Weapons do damage.") && !sub.contains("Armour"), "{sub}");
+    assert!(
+        sub.contains("Weapons do damage.") && !sub.contains("Armour"),
+        "{sub}"
+    );
     assert!(t.cmd(anna, "help combat/arm").contains("Armour takes it."));
     assert_eq!(
         t.cmd(anna, "help combat/magic"),

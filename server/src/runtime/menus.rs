@@ -541,3 +541,227 @@ impl Server {
         }
     }
 }
+
+/// Why a menu written in TOML cannot be used.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum MenuDefError {
+    /// The text is not TOML of the menu's shape.
+    #[error("the menu is not valid TOML: {0}")]
+    Syntax(String),
+    /// It names a node it does not have.
+    #[error("menu {menu}: {what} goes to node '{node}', which it does not have")]
+    NoNode {
+        /// The menu.
+        menu: String,
+        /// Where the node is named.
+        what: String,
+        /// The node.
+        node: String,
+    },
+    /// Something else is wrong with it.
+    #[error("menu {0}: {1}")]
+    Invalid(String, String),
+}
+
+/// A menu as TOML declares it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MenuDef {
+    name: String,
+    start: String,
+    #[serde(default = "yes")]
+    allow_quit: bool,
+    /// Said when the menu closes.
+    #[serde(default)]
+    exit_text: String,
+    nodes: Vec<NodeDef>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NodeDef {
+    name: String,
+    text: String,
+    #[serde(default)]
+    help: Option<String>,
+    #[serde(default)]
+    options: Vec<OptionDef>,
+    #[serde(default)]
+    otherwise: Option<GotoDef>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OptionDef {
+    #[serde(default)]
+    key: Option<String>,
+    #[serde(default)]
+    aliases: Vec<String>,
+    desc: String,
+    #[serde(flatten)]
+    goto: GotoDef,
+}
+
+/// Where a TOML option leads: `goto = "node"` (or `"quit"`), `call =
+/// "function"` (registered with `Game::menu_fn`), and `set` values kept
+/// in the menu's data before it goes.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GotoDef {
+    #[serde(default)]
+    goto: Option<String>,
+    #[serde(default)]
+    call: Option<String>,
+    #[serde(default)]
+    set: Map<String, Value>,
+}
+
+/// A game function a TOML menu calls by name (see `Game::menu_fn`).
+pub type MenuFn = Arc<dyn Fn(&mut MenuCtx<'_>) -> Goto + Send + Sync>;
+
+/// `{key}` in a TOML node's text: the menu's data (`{input}`: the line that
+/// led here). Markup in the values is shown, not obeyed.
+fn fill(text: &str, ctx: &MenuCtx<'_>) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        match after.find('}') {
+            Some(close)
+                if after[..close]
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_')
+                    && close > 0 =>
+            {
+                let key = &after[..close];
+                let value = if key == "input" {
+                    ctx.input.clone()
+                } else {
+                    match ctx.get(key) {
+                        Some(Value::String(s)) => s.clone(),
+                        Some(v) => v.to_string(),
+                        None => String::new(),
+                    }
+                };
+                out.push_str(&escape(&value));
+                rest = &after[close + 1..];
+            }
+            _ => {
+                out.push('{');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+impl GotoDef {
+    fn check(&self, menu: &MenuDef, what: &str) -> Result<(), MenuDefError> {
+        match (&self.goto, &self.call) {
+            (Some(_), Some(_)) => Err(MenuDefError::Invalid(
+                menu.name.clone(),
+                format!("{what} has both goto and call"),
+            )),
+            (None, None) => Err(MenuDefError::Invalid(
+                menu.name.clone(),
+                format!("{what} needs goto or call"),
+            )),
+            (Some(g), None) if g != "quit" && !menu.nodes.iter().any(|n| n.name == *g) => {
+                Err(MenuDefError::NoNode {
+                    menu: menu.name.clone(),
+                    what: what.to_string(),
+                    node: g.clone(),
+                })
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn to_goto(&self) -> Goto {
+        let def = self.clone();
+        Goto::call(move |ctx| {
+            for (k, v) in &def.set {
+                ctx.set(k, v.clone());
+            }
+            match (&def.goto, &def.call) {
+                (Some(g), _) if g == "quit" => Goto::Quit,
+                (Some(g), _) => Goto::node(g),
+                (None, Some(f)) => match ctx.server.game.menu_fns.get(f).cloned() {
+                    Some(f) => f(ctx),
+                    None => {
+                        tracing::error!(function = %f, "a menu calls a function the game does not have");
+                        Goto::stay("That does not work right now.")
+                    }
+                },
+                (None, None) => Goto::Quit,
+            }
+        })
+    }
+}
+
+impl Menu {
+    /// A menu declared in TOML (see `docs/menus.md`): checked whole, so a
+    /// node it names but lacks is an error here, not in front of a player.
+    pub fn from_toml(text: &str) -> Result<Self, MenuDefError> {
+        let def: MenuDef = toml::from_str(text).map_err(|e| MenuDefError::Syntax(e.to_string()))?;
+        if !def.nodes.iter().any(|n| n.name == def.start) {
+            return Err(MenuDefError::NoNode {
+                menu: def.name.clone(),
+                what: "start".into(),
+                node: def.start.clone(),
+            });
+        }
+        for n in &def.nodes {
+            if def.nodes.iter().filter(|m| m.name == n.name).count() > 1 {
+                return Err(MenuDefError::Invalid(
+                    def.name.clone(),
+                    format!("two nodes are called '{}'", n.name),
+                ));
+            }
+            for (i, o) in n.options.iter().enumerate() {
+                o.goto
+                    .check(&def, &format!("option {} of node '{}'", i + 1, n.name))?;
+            }
+            if let Some(g) = &n.otherwise {
+                g.check(&def, &format!("otherwise of node '{}'", n.name))?;
+            }
+        }
+        let mut menu = Menu::new(&def.name, &def.start).allow_quit(def.allow_quit);
+        if !def.exit_text.is_empty() {
+            let said = def.exit_text.clone();
+            menu = menu.on_exit(move |ctx| ctx.msg(said.clone()));
+        }
+        for n in def.nodes {
+            let name = n.name.clone();
+            menu = menu.node(&name, move |ctx| {
+                let mut node = Node::new(fill(&n.text, ctx));
+                if let Some(h) = &n.help {
+                    node = node.help(h.clone());
+                }
+                for o in &n.options {
+                    node = match &o.key {
+                        Some(k) => {
+                            let keys = std::iter::once(k.clone())
+                                .chain(o.aliases.iter().cloned())
+                                .collect::<Vec<_>>()
+                                .join(";");
+                            node.keyed(&keys, o.desc.clone(), o.goto.to_goto())
+                        }
+                        None => node.option(o.desc.clone(), o.goto.to_goto()),
+                    };
+                }
+                if let Some(g) = &n.otherwise {
+                    node = node.otherwise(g.to_goto());
+                }
+                node
+            });
+        }
+        Ok(menu)
+    }
+}

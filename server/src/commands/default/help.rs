@@ -179,22 +179,23 @@ impl Command for Help {
             Some(t) => {
                 let (main, subs) = split_subtopics(&t.text);
                 if let Some(sub) = sub {
-                    let found = subs
-                        .iter()
-                        .find(|(n, _)| *n == sub)
-                        .or_else(|| match subs.iter().filter(|(n, _)| n.starts_with(&sub)).collect::<Vec<_>>().as_slice() {
+                    let found = subs.iter().find(|(n, _)| *n == sub).or_else(|| {
+                        match subs
+                            .iter()
+                            .filter(|(n, _)| n.starts_with(&sub))
+                            .collect::<Vec<_>>()
+                            .as_slice()
+                        {
                             [one] => Some(*one),
                             _ => None,
-                        });
+                        }
+                    });
                     match found {
                         Some((name, body)) => ctx.msg_paged(format!(
                             "|wHelp for {}/{name}|n ({})\n\n{body}",
                             t.key, t.category
                         )),
-                        None if subs.is_empty() => ctx.msg(format!(
-                            "{} has no subtopics.",
-                            t.key
-                        )),
+                        None if subs.is_empty() => ctx.msg(format!("{} has no subtopics.", t.key)),
                         None => ctx.msg(format!(
                             "{} has no subtopic '{}'. Its subtopics: {}.",
                             t.key,
