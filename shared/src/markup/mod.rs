@@ -245,7 +245,15 @@ pub fn player_text(markup: &str) -> String {
                 i += 1 + used;
                 run = i;
             }
-            None => i += 1,
+            // A bar that starts no code is text; it is written escaped, so
+            // that dropping a code after it cannot make it start one (found
+            // by the markup_html fuzz target: `||` + a dropped code + `r`).
+            None => {
+                out.push_str(&markup[run..i]);
+                out.push_str("||");
+                i += 1;
+                run = i;
+            }
         }
     }
     out.push_str(&markup[run..]);

@@ -446,4 +446,13 @@ fn a_player_s_text_cannot_pass_for_the_game_s_nor_grow_without_bound() {
     );
     // Escaped text shows as typed.
     assert_eq!(strip(&escape("|rred|n test")), "|rred|n test");
+    // A lone bar stays a bar when the codes after it are dropped (found by
+    // the markup_html fuzz target: it grew new codes past the cap).
+    let tricky = "|r".repeat(MAX_PLAYER_STYLES) + &"|[|rb x |[|gr y ".repeat(20);
+    let kept = player_text(&tricky);
+    assert!(
+        to_html(&kept).matches("<span").count() <= MAX_PLAYER_STYLES + 2,
+        "{kept}"
+    );
+    assert_eq!(strip(&player_text("a | b |")), "a | b |");
 }

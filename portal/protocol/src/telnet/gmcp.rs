@@ -4,7 +4,8 @@
 //!
 //! Out: a cmdname that already is a package name (`Char.Vitals`) is sent as
 //! is; `foo_bar` becomes `Foo.Bar`; a name without an underscore becomes
-//! `Core.Name`; a few names have fixed packages (`client_options` ↔
+//! `Core.Name` (and `core_x` is `Core.Core.X`, so it comes back the same);
+//! a few names have fixed packages (`client_options` ↔
 //! `Core.Supports.Get`, ...). The payload is nothing, the single argument, a
 //! list, an object, or `[args, kwargs]`.
 //!
@@ -40,12 +41,18 @@ pub fn package_name(cmd: &str) -> String {
         return cmd.to_string();
     }
     if cmd.contains('_') {
-        return cmd
+        let name = cmd
             .split('_')
             .filter(|p| !p.is_empty())
             .map(capitalize)
             .collect::<Vec<_>>()
             .join(".");
+        // Coming in, one leading `Core.` is dropped; a name that starts with
+        // core keeps it by carrying one more (`core_x` ↔ `Core.Core.X`).
+        if name.starts_with("Core.") {
+            return format!("Core.{name}");
+        }
+        return name;
     }
     format!("Core.{}", capitalize(cmd))
 }
@@ -222,6 +229,22 @@ pub fn portal_input(msg: Msg, flags: &mut tavern_shared::session::ProtocolFlags)
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// Found by the gmcp fuzz target: `Core.Core.X` came in as `core_x`
+    /// but went out as `Core.X`.
+    #[test]
+    fn a_name_that_starts_with_core_comes_back_the_same() {
+        for pkg in [
+            "Core.Core.Mooppmokme",
+            "Core.Core.Core.X",
+            "Core.Hello",
+            "Char.Vitals",
+        ] {
+            let m = decode(pkg);
+            assert_eq!(decode(&encode(&m)).cmd, m.cmd, "{pkg}");
+        }
+        assert_eq!(package_name("core_x"), "Core.Core.X");
+    }
 
     #[test]
     fn output_names_follow_evennia() {
