@@ -258,7 +258,7 @@ fn help_lists_a_category_and_shows_what_was_typed_as_typed() {
     assert!(building.starts_with("Help category Building"), "{building}");
     for cmd in ["dig", "desc", "tag", "destroy"] {
         assert!(
-            building.contains(&format!("\n  {cmd}  ")),
+            building.contains(&format!("\n {cmd} ")),
             "{cmd}: {building}"
         );
     }

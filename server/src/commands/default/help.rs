@@ -148,7 +148,10 @@ impl Command for Help {
             if let Some(first) = in_cat.first() {
                 let cat = first.category.clone();
                 in_cat.sort_by(|a, b| a.key.cmp(&b.key));
-                let mut out = format!("|wHelp category {cat}|n");
+                let mut table = tavern_shared::text::Table::new([] as [&str; 0]);
+                table
+                    .border(tavern_shared::text::Border::None)
+                    .max_width(ctx.screen_width());
                 for t in in_cat {
                     // The first line of the description (after the usage).
                     let summary: String = t
@@ -158,11 +161,10 @@ impl Command for Help {
                         .and_then(|d| d.lines().next())
                         .unwrap_or("")
                         .trim()
-                        .chars()
-                        .take(60)
-                        .collect();
-                    out.push_str(&format!("\n  |w{}|n  {summary}", t.key));
+                        .to_string();
+                    table.row([format!("|w{}|n", t.key), summary]);
                 }
+                let mut out = format!("|wHelp category {cat}|n\n{}", table.render());
                 out.push_str("\n\nType |whelp <command or topic>|n to read about one.");
                 ctx.msg_paged(out);
                 return;
