@@ -193,6 +193,30 @@ fn a_broken_menu_closes_and_the_player_plays_on() {
     t.with_server(|s| assert!(!s.menu_open(anna, "nosuch", Default::default())));
 }
 
+#[test]
+fn look_and_help_can_be_left_to_the_menu() {
+    let game = Game::new().menu(
+        Menu::new("riddle", "ask")
+            .builtins(false, false)
+            .node("ask", |_| {
+                Node::new("What has keys but opens no locks?").otherwise(Goto::call(|ctx| {
+                    if ctx.input.eq_ignore_ascii_case("piano") {
+                        Goto::node("right")
+                    } else {
+                        Goto::stay(format!("Not '{}'.", ctx.input))
+                    }
+                }))
+            })
+            .node("right", |_| Node::new("Right!")),
+    );
+    let mut t = TestGame::new(game);
+    let anna = t.player("Anna");
+    t.with_server(|s| assert!(s.menu_open(anna, "riddle", Default::default())));
+    assert_eq!(t.cmd(anna, "look"), "Not 'look'.");
+    assert_eq!(t.cmd(anna, "help"), "Not 'help'.");
+    assert_eq!(t.cmd(anna, "quit"), "You leave the menu.");
+}
+
 fn forever(_: &mut tavern_server::menus::MenuCtx<'_>) -> Goto {
     Goto::call(forever)
 }

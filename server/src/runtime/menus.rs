@@ -229,6 +229,8 @@ pub struct Menu {
     nodes: HashMap<String, NodeFn>,
     on_exit: Option<ExitFn>,
     auto_quit: bool,
+    auto_look: bool,
+    auto_help: bool,
 }
 
 impl Menu {
@@ -240,6 +242,8 @@ impl Menu {
             nodes: HashMap::new(),
             on_exit: None,
             auto_quit: true,
+            auto_look: true,
+            auto_help: true,
         }
     }
 
@@ -268,6 +272,15 @@ impl Menu {
     /// finished, such as character creation, turns it off).
     pub fn allow_quit(mut self, yes: bool) -> Self {
         self.auto_quit = yes;
+        self
+    }
+
+    /// Whether `look` (`l`) shows the node again and `help` (`h`) its help
+    /// (both true by default); turned off, those words go to the node's
+    /// options and free text like any other line.
+    pub fn builtins(mut self, look: bool, help: bool) -> Self {
+        self.auto_look = look;
+        self.auto_help = help;
         self
     }
 }
@@ -445,11 +458,11 @@ impl Server {
         let goto = match chosen {
             Some((_, o)) => o.goto.clone(),
             None => match lower.as_str() {
-                "look" | "l" => {
+                "look" | "l" if menu.auto_look => {
                     self.menu_show(sessid, &menu, &state, &node);
                     return true;
                 }
-                "help" | "h" => {
+                "help" | "h" if menu.auto_help => {
                     let help = node.help.clone().unwrap_or_else(|| {
                         format!(
                             "Commands: <menu option>, help{}",
@@ -571,6 +584,10 @@ struct MenuDef {
     start: String,
     #[serde(default = "yes")]
     allow_quit: bool,
+    #[serde(default = "yes")]
+    auto_look: bool,
+    #[serde(default = "yes")]
+    auto_help: bool,
     /// Said when the menu closes.
     #[serde(default)]
     exit_text: String,
@@ -732,7 +749,9 @@ impl Menu {
                 g.check(&def, &format!("otherwise of node '{}'", n.name))?;
             }
         }
-        let mut menu = Menu::new(&def.name, &def.start).allow_quit(def.allow_quit);
+        let mut menu = Menu::new(&def.name, &def.start)
+            .allow_quit(def.allow_quit)
+            .builtins(def.auto_look, def.auto_help);
         if !def.exit_text.is_empty() {
             let said = def.exit_text.clone();
             menu = menu.on_exit(move |ctx| ctx.msg(said.clone()));
