@@ -74,12 +74,11 @@ pub fn chargen() -> Menu {
         })
         .node("item", |ctx| {
             let bg = ctx.get_str("background").to_string();
-            let mut node = Node::new(format!("A {bg}, then. |wWhat did you bring with you?|n"))
-                .keyed("back;b", "Choose another background", "background");
+            let mut node = Node::new(format!("A {bg}, then. |wWhat did you bring with you?|n"));
             for (item, _) in STARTING_ITEMS {
                 node = node.option(*item, Goto::call(move |ctx| finish(ctx, item)));
             }
-            node
+            node.keyed("back;b", "Choose another background", "background")
         })
         .node("done", |ctx| {
             Node::new(format!(
