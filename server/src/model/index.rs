@@ -355,6 +355,18 @@ impl Indexes {
     }
 
     /// Objects of a typeclass (stored name, any case), by id.
+    /// How many objects each typeclass has (stored names, lowercase).
+    pub(crate) fn typeclass_counts(&self) -> Vec<(String, usize)> {
+        let mut v: Vec<(String, usize)> = self
+            .typeclasses
+            .iter()
+            .filter(|(_, ids)| !ids.0.is_empty())
+            .map(|(k, ids)| (k.to_string(), ids.0.len()))
+            .collect();
+        v.sort();
+        v
+    }
+
     pub(crate) fn of_typeclass(&self, lower: &str) -> &[ObjId] {
         self.typeclasses
             .get(lower)

@@ -116,6 +116,8 @@ pub struct World {
     touched: BTreeSet<ObjId>,
     /// Object ids reserved in the database, ready for new objects.
     free_ids: VecDeque<ObjId>,
+    /// The highest id an object has had (ids are handed out rising).
+    max_id: ObjId,
     /// Names, tags, typeclasses, owners and what offers commands where.
     index: Indexes,
     /// World ids of code-built objects that were destroyed (they stay so).
@@ -138,6 +140,7 @@ impl World {
             self.contents.entry(loc).or_default().push(obj.id);
         }
         self.index.add(&obj);
+        self.max_id = self.max_id.max(obj.id);
         self.objects.insert(obj.id, obj);
     }
 
@@ -202,6 +205,7 @@ impl World {
         let id = self.free_ids.pop_front()?;
         self.changes += 1;
         obj.id = id;
+        self.max_id = self.max_id.max(id);
         let loc = obj.location.take();
         self.index.add(&obj);
         self.objects.insert(id, obj);
@@ -276,6 +280,16 @@ impl World {
     /// Objects of a typeclass (its registered name, any case), by id.
     pub fn of_typeclass(&self, name: &str) -> &[ObjId] {
         self.index.of_typeclass(&name.to_lowercase())
+    }
+
+    /// The highest id an object has had: the newest objects are at and below it.
+    pub fn max_id(&self) -> ObjId {
+        self.max_id
+    }
+
+    /// How many objects each typeclass has, from the index (no scan).
+    pub fn typeclass_counts(&self) -> Vec<(String, usize)> {
+        self.index.typeclass_counts()
     }
 
     /// Objects whose key or an alias is `name` (any case), by id.

@@ -578,6 +578,22 @@ pub async fn delete_help(db: &DatabaseConnection, key: &str) -> Result<bool, DbE
     Ok(r.rows_affected > 0)
 }
 
+/// The `n` newest accounts (highest ids first): id, name, last login.
+pub async fn recent_accounts(
+    db: &DatabaseConnection,
+    n: u64,
+) -> Result<Vec<(i64, String, Option<i64>)>, DbError> {
+    use sea_orm::{QueryOrder, QuerySelect};
+    Ok(account::Entity::find()
+        .order_by_desc(account::Column::Id)
+        .limit(n)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|a| (a.id, a.name, a.last_login))
+        .collect())
+}
+
 /// Records when an account last logged in.
 pub async fn record_login(db: &DatabaseConnection, account_id: i64) -> Result<(), DbError> {
     let now = tavern_shared::session::now_millis() as i64;

@@ -24,18 +24,6 @@ pub fn add_all(set: &mut CmdSet) {
         .add(TypeclassCmd);
 }
 
-/// Builder commands share their lock and category.
-macro_rules! builder_command {
-    () => {
-        fn locks(&self) -> &str {
-            "cmd:perm(Builder)"
-        }
-        fn help_category(&self) -> &str {
-            "Building"
-        }
-    };
-}
-
 /// `name;alias;alias:typeclass` → parts.
 pub(crate) struct NameSpec {
     pub name: String,
@@ -58,7 +46,7 @@ pub(crate) fn parse_name_spec(s: &str) -> NameSpec {
 }
 
 /// Locks that let the creator control what they built.
-fn creator_locks(ctx: &CmdCtx<'_>) -> String {
+pub(crate) fn creator_locks(ctx: &CmdCtx<'_>) -> String {
     match ctx.caller() {
         Some(me) => format!(
             "control:id({me}) or perm(Admin);delete:id({me}) or perm(Admin);edit:id({me}) or perm(Admin)"
@@ -84,7 +72,7 @@ pub(crate) fn find_any(ctx: &mut CmdCtx<'_>, query: &str) -> Option<ObjId> {
     }
 }
 
-fn shown(ctx: &CmdCtx<'_>, id: ObjId) -> String {
+pub(crate) fn shown(ctx: &CmdCtx<'_>, id: ObjId) -> String {
     ctx.server
         .world
         .get(id)
@@ -92,7 +80,7 @@ fn shown(ctx: &CmdCtx<'_>, id: ObjId) -> String {
         .unwrap_or_else(|| format!("#{id}"))
 }
 
-fn need_access(ctx: &mut CmdCtx<'_>, obj: ObjId, access: &str) -> bool {
+pub(crate) fn need_access(ctx: &mut CmdCtx<'_>, obj: ObjId, access: &str) -> bool {
     if ctx.access(obj, access, false) {
         return true;
     }
@@ -104,7 +92,12 @@ fn need_access(ctx: &mut CmdCtx<'_>, obj: ObjId, access: &str) -> bool {
 }
 
 /// Creates an exit; reports it.
-fn make_exit(ctx: &mut CmdCtx<'_>, spec: &NameSpec, from: ObjId, to: ObjId) -> Option<ObjId> {
+pub(crate) fn make_exit(
+    ctx: &mut CmdCtx<'_>,
+    spec: &NameSpec,
+    from: ObjId,
+    to: ObjId,
+) -> Option<ObjId> {
     let mut n = NewObject::new(Kind::Exit, spec.name.clone())
         .aliases(spec.aliases.clone())
         .location(from)
@@ -381,7 +374,7 @@ impl Command for Desc {
 }
 
 /// A value as typed: JSON when it parses (numbers, lists, "quoted"), else text.
-fn parse_value(s: &str) -> serde_json::Value {
+pub(crate) fn parse_value(s: &str) -> serde_json::Value {
     serde_json::from_str(s).unwrap_or_else(|_| serde_json::Value::String(s.to_string()))
 }
 

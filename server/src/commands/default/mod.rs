@@ -8,8 +8,22 @@
 //! Written against the same API as a game's own commands
 //! ([`crate::commands::Command`], [`crate::commands::CmdCtx`]).
 
+/// Builder commands share their lock and category.
+macro_rules! builder_command {
+    () => {
+        fn locks(&self) -> &str {
+            "cmd:perm(Builder)"
+        }
+        fn help_category(&self) -> &str {
+            "Building"
+        }
+    };
+}
+
 pub mod account;
 pub mod admin;
+pub mod admin_tools;
+pub mod builder_tools;
 pub mod building;
 pub mod channels;
 pub mod comms;
@@ -33,12 +47,14 @@ impl Default for Commands {
         let mut acct = CmdSet::new("DefaultAccount").with_priority(-10);
         account::add_all(&mut acct);
         admin::add_all(&mut acct);
+        admin_tools::add_all(&mut acct);
         channels::add_all(&mut acct);
         comms::add_account_commands(&mut acct);
         help::add_all(&mut acct);
         let mut character = CmdSet::new("DefaultCharacter");
         general::add_all(&mut character);
         building::add_all(&mut character);
+        builder_tools::add_all(&mut character);
         timers::add_all(&mut character);
         comms::add_character_commands(&mut character);
         character.add(flows::Flows);

@@ -1,0 +1,397 @@
+//! More admin commands, with Evennia's syntax: `emit`/`remit`/`pemit`
+//! (Builders), `force` (Builders, never above their own rank), `wall`,
+//! `userpassword` and `accounts` (Admins).
+
+use tavern_shared::markup::escape;
+use tavern_shared::text::{Align, Border, Table};
+
+use crate::commands::default::building::{find_any, need_access, shown};
+use crate::commands::{CmdCtx, CmdSet, Command, comma_list, minute_text};
+use crate::model::locks::permission_level;
+use crate::model::world::{Kind, ObjId};
+use crate::runtime::passwords::hash_password;
+use crate::runtime::server::{Completion, Server};
+use crate::store;
+
+/// Adds these commands (to an account's set).
+pub fn add_all(set: &mut CmdSet) {
+    set.add(Emit)
+        .add(Force)
+        .add(Wall)
+        .add(UserPassword)
+        .add(Accounts);
+}
+
+/// The longest message `emit` and `wall` send.
+const MAX_EMIT: usize = 4000;
+
+/// `emit[/room/players/contents] [<obj>, <obj> =] <message>`; `remit` and
+/// `pemit` are `emit/room` and `emit/players`.
+pub struct Emit;
+
+impl Command for Emit {
+    fn key(&self) -> &str {
+        "emit"
+    }
+    fn aliases(&self) -> &[&str] {
+        &["remit", "pemit"]
+    }
+    fn switches(&self) -> &[&str] {
+        &["room", "players", "contents"]
+    }
+    fn locks(&self) -> &str {
+        "cmd:perm(Builder)"
+    }
+    fn help_category(&self) -> &str {
+        "Admin"
+    }
+    fn help(&self) -> &str {
+        "emit[/switches] [<obj>, <obj>, ... =] <message>\nremit <room>, ... = <message>\n\
+         pemit <character>, ... = <message>\n\n\
+         Send a message as it is, with no name before it: to your room, to the rooms or \
+         characters named (/room: rooms only, /players: characters only; /contents: to \
+         what is in the objects named). You need tell access to each target."
+    }
+    fn func(&self, ctx: &mut CmdCtx<'_>) {
+        let alias = ctx.cmdname.to_lowercase();
+        let rooms_only = ctx.has_switch("room") || alias == "remit";
+        let players_only = ctx.has_switch("players") || alias == "pemit";
+        let (targets, text) = match ctx.rhs.clone() {
+            Some(text) => (comma_list(&ctx.lhs), text),
+            None if rooms_only || players_only => {
+                return ctx.msg(format!("Usage: {alias} <target>, ... = <message>"));
+            }
+            None => (Vec::new(), ctx.args.clone()),
+        };
+        let text = text.trim().to_string();
+        if text.is_empty() {
+            return ctx.msg("Usage: emit[/switches] [<obj>, <obj>, ... =] <message>");
+        }
+        if text.chars().count() > MAX_EMIT {
+            return ctx.msg(format!(
+                "A message is at most {MAX_EMIT} characters; nothing was sent."
+            ));
+        }
+        let targets: Vec<ObjId> = if targets.is_empty() {
+            match ctx.location() {
+                Some(l) => vec![l],
+                None => return ctx.msg("You are nowhere; name whom to tell."),
+            }
+        } else {
+            let mut found = Vec::new();
+            for t in targets {
+                let Some(id) = find_any(ctx, &t) else {
+                    return;
+                };
+                found.push(id);
+            }
+            found
+        };
+        // Check every target before telling any.
+        for &t in &targets {
+            let kind = ctx.server.world.get(t).map(|o| o.kind);
+            if rooms_only && kind != Some(Kind::Room) {
+                return ctx.msg(format!(
+                    "{} is not a room; nothing was sent.",
+                    shown(ctx, t)
+                ));
+            }
+            if players_only && kind != Some(Kind::Character) {
+                return ctx.msg(format!(
+                    "{} is not a character; nothing was sent.",
+                    shown(ctx, t)
+                ));
+            }
+            // No `tell` lock: the command's own lock (Builder) is enough.
+            if !ctx.access(t, "tell", true) {
+                return ctx.msg(format!(
+                    "You are not allowed to tell {}; nothing was sent.",
+                    shown(ctx, t)
+                ));
+            }
+        }
+        let contents = ctx.has_switch("contents");
+        for &t in &targets {
+            let kind = ctx.server.world.get(t).map(|o| o.kind);
+            if kind == Some(Kind::Room) || contents {
+                ctx.server.msg_location(t, &text, &[]);
+            } else {
+                ctx.server.msg_obj(t, &text);
+            }
+        }
+        let names: Vec<String> = targets.iter().map(|t| shown(ctx, *t)).collect();
+        ctx.msg(format!("Emitted to {}.", names.join(", ")));
+    }
+}
+
+/// The highest permission rank an account has (superusers above all).
+fn rank(server: &Server, account: Option<crate::model::world::AccountId>) -> usize {
+    let Some(a) = account.and_then(|a| server.world.accounts.get(&a)) else {
+        return 0;
+    };
+    if a.is_superuser {
+        return usize::MAX;
+    }
+    a.permissions
+        .iter()
+        .filter_map(|p| permission_level(p))
+        .max()
+        .map_or(0, |l| l + 1)
+}
+
+/// `force <character> = <command>`.
+pub struct Force;
+
+impl Command for Force {
+    fn key(&self) -> &str {
+        "force"
+    }
+    fn locks(&self) -> &str {
+        "cmd:perm(Builder)"
+    }
+    fn help_category(&self) -> &str {
+        "Admin"
+    }
+    fn help(&self) -> &str {
+        "force <character> = <command>\n\n\
+         Make a played character run a command, as its player would. You need edit \
+         access to it, and cannot force someone of a higher rank than yours."
+    }
+    fn func(&self, ctx: &mut CmdCtx<'_>) {
+        let (false, Some(cmd)) = (ctx.lhs.is_empty(), ctx.rhs.clone()) else {
+            return ctx.msg("Usage: force <character> = <command>");
+        };
+        let cmd = cmd.trim().to_string();
+        if cmd.is_empty() {
+            return ctx.msg("Force it to do what? Nothing was done.");
+        }
+        let Some(target) = find_any(ctx, &ctx.lhs.clone()) else {
+            return;
+        };
+        if Some(target) == ctx.caller() {
+            return ctx.msg("Just type it yourself.");
+        }
+        if !need_access(ctx, target, "edit") {
+            return;
+        }
+        let owner = ctx.server.world.get(target).and_then(|o| o.account);
+        let mine = rank(ctx.server, ctx.account());
+        if owner.is_some() && rank(ctx.server, owner) > mine {
+            return ctx.msg(format!(
+                "{} outranks you; nothing was done.",
+                shown(ctx, target)
+            ));
+        }
+        let Some(sessid) = ctx.server.sessions.puppeting(target).first().copied() else {
+            return ctx.msg(format!(
+                "Nobody plays {} right now; commands run through a player's connection.",
+                shown(ctx, target)
+            ));
+        };
+        ctx.msg(format!(
+            "You have forced {} to: {}",
+            shown(ctx, target),
+            escape(&cmd)
+        ));
+        if !ctx.server.run_as(sessid, &cmd) {
+            ctx.msg("They are busy with something; try again in a moment.");
+        }
+    }
+}
+
+/// `wall <message>`: to everyone connected.
+pub struct Wall;
+
+impl Command for Wall {
+    fn key(&self) -> &str {
+        "wall"
+    }
+    fn locks(&self) -> &str {
+        "cmd:perm(Admin)"
+    }
+    fn help_category(&self) -> &str {
+        "Admin"
+    }
+    fn help(&self) -> &str {
+        "wall <message>\n\nShout a message to everyone connected."
+    }
+    fn func(&self, ctx: &mut CmdCtx<'_>) {
+        let text = ctx.args.trim().to_string();
+        if text.is_empty() {
+            return ctx.msg("Usage: wall <message>");
+        }
+        if text.chars().count() > MAX_EMIT {
+            return ctx.msg(format!(
+                "A message is at most {MAX_EMIT} characters; nothing was sent."
+            ));
+        }
+        let me = escape(&ctx.caller_name());
+        let line = format!(
+            "{me} shouts \"{}\"",
+            tavern_shared::markup::player_text(&text)
+        );
+        let all: Vec<_> = ctx
+            .server
+            .sessions
+            .logged_in()
+            .map(|s| s.sessid())
+            .collect();
+        ctx.server
+            .send_msg_many(&all, tavern_shared::Msg::text(line));
+    }
+}
+
+/// `userpassword <account> = <new password>`.
+pub struct UserPassword;
+
+impl Command for UserPassword {
+    fn key(&self) -> &str {
+        "userpassword"
+    }
+    fn locks(&self) -> &str {
+        "cmd:perm(Admin)"
+    }
+    fn help_category(&self) -> &str {
+        "Admin"
+    }
+    fn help(&self) -> &str {
+        "userpassword <account> = <new password>\n\n\
+         Set an account's password (it is told that you changed it, not what to). You \
+         cannot change the password of someone who outranks you."
+    }
+    fn func(&self, ctx: &mut CmdCtx<'_>) {
+        let (false, Some(new)) = (ctx.lhs.is_empty(), ctx.rhs.clone()) else {
+            return ctx.msg("Usage: userpassword <user obj> = <new password>");
+        };
+        let min = ctx.server.settings.security.min_password_length;
+        if new.chars().count() < min {
+            return ctx.msg(format!(
+                "The password must be at least {min} characters long; nothing was changed."
+            ));
+        }
+        let name = ctx.lhs.trim_start_matches('*').trim().to_string();
+        let Some(account) = ctx.server.world.account_named(&name) else {
+            return ctx.msg(format!(
+                "Could not find an account named '{}'.",
+                escape(&name)
+            ));
+        };
+        if rank(ctx.server, Some(account)) > rank(ctx.server, ctx.account()) {
+            return ctx.msg("They outrank you; nothing was changed.");
+        }
+        let db = ctx.server.db.clone();
+        let security = ctx.server.settings.security.clone();
+        let sessid = ctx.sessid;
+        let by = escape(&ctx.caller_name());
+        let shown_name = escape(ctx.server.world.account_name(account));
+        ctx.server.spawn_for(sessid, async move {
+            let result: Result<(), String> = async {
+                let hash = hash_password(&security, new)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                // Durable before anyone is told.
+                store::set_password_hash(&db, account, hash)
+                    .await
+                    .map_err(|e| e.to_string())
+            }
+            .await;
+            let done: Completion = Box::new(move |server: &mut Server| match result {
+                Ok(()) => {
+                    tracing::info!(sessid, account, "password set by an admin");
+                    server.msg_session(sessid, format!("{shown_name} - new password set."));
+                    for s in server.sessions.of_account(account) {
+                        server.msg_session(s, format!("{by} has changed your password."));
+                    }
+                }
+                Err(e) => {
+                    tracing::error!(sessid, "setting a password failed: {e}");
+                    server.msg_session(
+                        sessid,
+                        "The password could not be changed right now; nothing was changed.",
+                    );
+                }
+            });
+            done
+        });
+    }
+}
+
+/// `accounts [<N>]`: the newest accounts, with their last login.
+pub struct Accounts;
+
+impl Command for Accounts {
+    fn key(&self) -> &str {
+        "accounts"
+    }
+    fn aliases(&self) -> &[&str] {
+        &["account", "listaccounts"]
+    }
+    fn locks(&self) -> &str {
+        "cmd:perm(Admin)"
+    }
+    fn help_category(&self) -> &str {
+        "Admin"
+    }
+    fn read_only(&self) -> bool {
+        true
+    }
+    fn help(&self) -> &str {
+        "accounts [<N>]\n\nThe N newest accounts (10), with their permissions, whether they \
+         are online, and when they last logged in."
+    }
+    fn func(&self, ctx: &mut CmdCtx<'_>) {
+        let n: u64 = match ctx.args.trim() {
+            "" => 10,
+            s => match s.parse() {
+                Ok(n) if (1..=500).contains(&n) => n,
+                _ => return ctx.msg("Usage: accounts [<N>], N from 1 to 500."),
+            },
+        };
+        let db = ctx.server.db.clone();
+        let sessid = ctx.sessid;
+        let total = ctx.server.world.accounts.len();
+        ctx.server.spawn_for(sessid, async move {
+            let rows = store::recent_accounts(&db, n).await;
+            let done: Completion = Box::new(move |server: &mut Server| {
+                let rows = match rows {
+                    Ok(r) => r,
+                    Err(e) => {
+                        tracing::error!("listing accounts failed: {e}");
+                        server.msg_session(sessid, "The accounts cannot be listed right now.");
+                        return;
+                    }
+                };
+                let mut t = Table::new(["id", "name", "permissions", "online", "last login"]);
+                t.border(Border::Header).align(0, Align::Right);
+                for (id, name, last) in rows {
+                    let a = server.world.accounts.get(&id);
+                    let perms = a.map_or(String::new(), |a| {
+                        if a.is_superuser {
+                            "superuser".into()
+                        } else {
+                            a.permissions.join(", ")
+                        }
+                    });
+                    let online = if server.sessions.of_account(id).is_empty() {
+                        ""
+                    } else {
+                        "yes"
+                    };
+                    t.row([
+                        format!("#{id}"),
+                        escape(&name),
+                        escape(&perms),
+                        online.to_string(),
+                        last.map_or("never".into(), minute_text),
+                    ]);
+                }
+                t.max_width(server.screen_width(sessid));
+                server.msg_paged(
+                    sessid,
+                    format!("|wAccounts: {total} in all; the newest:|n\n{}", t.render()),
+                );
+            });
+            done
+        });
+    }
+}

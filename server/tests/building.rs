@@ -1,0 +1,247 @@
+//! The builder and admin commands added for issue 22, as builders type
+//! them: messages, locks, what is saved (through a reload), and bare or
+//! wrong arguments that change nothing.
+
+use tavern_server::Game;
+use tavern_server::testing::TestGame;
+
+fn builder(t: &mut TestGame, name: &str) -> tavern_server::SessId {
+    let s = t.player(name);
+    t.grant(s, "Builder");
+    s
+}
+
+#[test]
+fn name_link_unlink_and_sethome_change_what_they_say_and_it_is_saved() {
+    let mut t = TestGame::new(Game::new());
+    let bld = builder(&mut t, "Bld");
+    let player = t.player("Pat");
+    assert!(t.cmd(player, "name here = Mine").contains("not available"));
+    t.cmd(bld, "create/drop box");
+    assert_eq!(
+        t.cmd(bld, "name"),
+        "Usage: name <obj> = <newname>[;alias;alias;...]"
+    );
+    assert_eq!(
+        t.cmd(bld, "name box"),
+        "Usage: name <obj> = <newname>[;alias;alias;...]"
+    );
+    assert_eq!(
+        t.cmd(bld, "name box ="),
+        "No name was given; nothing was changed."
+    );
+    assert_eq!(
+        t.cmd(bld, "name box = crate;cr;wooden crate"),
+        "Object's name changed to 'crate' (aliases: cr, wooden crate)."
+    );
+    t.reload();
+    assert!(t.cmd(bld, "look cr").contains("crate"));
+
+    t.cmd(bld, "dig Kitchen = kitchen;k, out;o");
+    assert!(t.cmd(bld, "link kitchen").contains("is an exit to Kitchen"));
+    assert!(
+        t.cmd(bld, "link kitchen = crate")
+            .contains("Link created kitchen")
+    );
+    assert!(t.cmd(bld, "link crate = here").contains("is not an exit"));
+    assert!(
+        t.cmd(bld, "link kitchen = kitchen")
+            .contains("cannot lead to itself")
+    );
+    assert!(
+        t.cmd(bld, "link/bogus kitchen = here")
+            .contains("unknown switch")
+    );
+    assert!(t.cmd(bld, "unlink").starts_with("Usage"));
+    assert!(
+        t.cmd(bld, "unlink kitchen")
+            .contains("no longer links anywhere")
+    );
+    assert!(
+        t.cmd(bld, "unlink kitchen")
+            .contains("does not link anywhere")
+    );
+    assert!(t.cmd(bld, "link kitchen = #2").contains("Link created"));
+
+    assert!(t.cmd(bld, "sethome crate").contains("Its home location is"));
+    assert!(
+        t.cmd(bld, "sethome crate = crate")
+            .contains("cannot be its own home")
+    );
+    assert!(
+        t.cmd(bld, "sethome crate = kitchen")
+            .contains("An exit cannot be a home")
+    );
+    let set = t.cmd(bld, "sethome crate = here");
+    assert!(set.starts_with("Home location of crate"), "{set}");
+    // A player's own character is not the builder's to rename.
+    let pat = t.puppet(player).unwrap();
+    assert!(
+        t.cmd(bld, &format!("name #{pat} = Fool"))
+            .contains("You don't have permission")
+    );
+}
+
+#[test]
+fn tunnel_digs_with_a_way_back_and_copy_cpattr_mvattr_wipe_work_on_attributes() {
+    let mut t = TestGame::new(Game::new());
+    let bld = builder(&mut t, "Bld");
+    assert!(t.cmd(bld, "tunnel").starts_with("Usage"));
+    assert!(
+        t.cmd(bld, "tunnel sideways")
+            .contains("can only understand the following directions")
+    );
+    let dug = t.cmd(bld, "tunnel/tel n = Hall;h");
+    assert!(dug.contains("Created room Hall"), "{dug}");
+    assert!(dug.contains("Created Exit from Limbo"), "{dug}");
+    let here = t.cmd(bld, "look");
+    assert!(here.starts_with("Hall"), "{here}");
+    assert!(here.contains("south"), "{here}");
+    assert!(t.cmd(bld, "s").contains("Limbo"));
+    assert!(t.cmd(bld, "tunnel/oneway up").contains("Some place"));
+
+    t.cmd(bld, "create/drop chest");
+    t.cmd(bld, "set chest/gold = 12");
+    t.cmd(bld, "set chest/lid = \"open\"");
+    let copied = t.cmd(bld, "copy chest");
+    assert!(copied.starts_with("Copied chest"), "{copied}");
+    assert!(copied.contains("chest_copy"), "{copied}");
+    assert!(t.cmd(bld, "examine chest_copy").contains("gold"));
+    assert!(t.cmd(bld, "copy chest = trunk;tr").contains("trunk"));
+    assert!(t.cmd(bld, "copy").starts_with("Usage"));
+
+    assert!(t.cmd(bld, "cpattr chest/gold").starts_with("Usage"));
+    assert!(
+        t.cmd(bld, "cpattr chest/none = trunk")
+            .contains("has no attribute 'none'")
+    );
+    let cp = t.cmd(bld, "cpattr chest/gold = trunk/coins, chest_copy");
+    assert!(cp.contains("Copied chest"), "{cp}");
+    assert!(cp.contains("trunk") && cp.contains(".coins"), "{cp}");
+    let mv = t.cmd(bld, "mvattr chest/lid = trunk");
+    assert!(mv.starts_with("Moved chest"), "{mv}");
+    assert!(!t.cmd(bld, "examine chest").contains("lid"));
+    assert!(t.cmd(bld, "examine trunk").contains("lid"));
+    t.reload();
+    assert!(t.cmd(bld, "examine trunk").contains("coins"));
+
+    assert!(t.cmd(bld, "wipe").starts_with("Usage"));
+    assert_eq!(
+        t.cmd(bld, "wipe trunk/nothing"),
+        format!(
+            "{} has none of those attributes; nothing was wiped.",
+            name_of(&t, "trunk")
+        )
+    );
+    assert!(
+        t.cmd(bld, "wipe trunk/coins")
+            .contains("Wiped attributes coins")
+    );
+    assert!(t.cmd(bld, "wipe trunk").contains("yes/[no]"));
+    assert_eq!(t.cmd(bld, "no"), "Nothing was wiped.");
+    assert!(t.cmd(bld, "examine trunk").contains("lid"));
+    t.cmd(bld, "wipe trunk");
+    assert!(t.cmd(bld, "yes").contains("Wiped all attributes"));
+    assert!(!t.cmd(bld, "examine trunk").contains("lid"));
+}
+
+fn name_of(t: &TestGame, key: &str) -> String {
+    let w = &t.server().world;
+    let id = w.named(key)[0];
+    w.get(id).unwrap().display_with_id()
+}
+
+#[test]
+fn find_and_objects_use_the_indexes() {
+    let mut t = TestGame::new(Game::new());
+    let bld = builder(&mut t, "Bld");
+    for n in ["red apple", "green apple", "applesauce", "pear"] {
+        t.cmd(bld, &format!("create/drop {n}"));
+    }
+    let found = t.cmd(bld, "find apple");
+    assert!(found.starts_with("3 matches:"), "{found}");
+    assert!(found.contains("red apple") && found.contains("applesauce"));
+    assert!(!found.contains("pear"));
+    assert!(t.cmd(bld, "find/exact apple").contains("No matches found"));
+    assert!(t.cmd(bld, "find/room apple").contains("No matches"));
+    let with_loc = t.cmd(bld, "find/loc pear");
+    assert!(with_loc.contains("Limbo(#"), "{with_loc}");
+    let id = t.server().world.named("pear")[0];
+    assert!(t.cmd(bld, &format!("find #{id}")).contains("pear"));
+    assert!(
+        t.cmd(bld, &format!("find apple = {}-{}", id, id + 10))
+            .contains("No matches")
+    );
+    assert!(t.cmd(bld, "find apple = x-y").contains("The range is"));
+    assert!(t.cmd(bld, "find *Bld").contains("Bld"));
+    assert!(t.cmd(bld, "find").starts_with("Usage"));
+    let stats = t.cmd(bld, "objects 3");
+    assert!(stats.contains("Objects in the game:"), "{stats}");
+    assert!(stats.contains("thing") && stats.contains("room"), "{stats}");
+    assert!(stats.contains("pear"), "the newest are listed: {stats}");
+    assert!(t.cmd(bld, "objects lots").starts_with("Usage"));
+}
+
+#[test]
+fn emit_force_wall_userpassword_and_accounts_respect_ranks() {
+    let mut t = TestGame::new(Game::new());
+    let bld = builder(&mut t, "Bld");
+    let pat = t.player("Pat");
+    let adm = t.player("Adm");
+    t.grant(adm, "Admin");
+    t.heard(pat);
+    assert!(t.cmd(pat, "emit hi").contains("not available"));
+    let limbo = t.server().world.start_room;
+    assert_eq!(
+        t.cmd(bld, "emit The lights flicker."),
+        format!("The lights flicker.\nEmitted to Limbo(#{limbo}).")
+    );
+    assert_eq!(t.heard(pat), "The lights flicker.");
+    assert!(t.cmd(bld, "emit").starts_with("Usage"));
+    assert!(t.cmd(bld, "remit hi").starts_with("Usage"));
+    assert!(t.cmd(bld, "pemit here = hi").contains("is not a character"));
+    assert!(t.cmd(bld, "pemit pat = psst").starts_with("Emitted to Pat"));
+    assert_eq!(t.heard(pat), "psst");
+
+    assert!(
+        t.cmd(bld, "force pat = say hi")
+            .contains("You don't have permission")
+    );
+    assert!(
+        t.cmd(adm, "force bld = say I was forced")
+            .starts_with("You have forced Bld")
+    );
+    assert!(t.heard(pat).contains("Bld says, \"I was forced\""));
+    assert!(t.cmd(bld, "force adm = say no").contains("permission"));
+    assert!(t.cmd(adm, "force pat =").contains("Nothing was done"));
+
+    assert!(t.cmd(bld, "wall hi").contains("not available"));
+    t.cmd(adm, "wall Reboot soon |/SYSTEM: fake");
+    let heard = t.heard(pat);
+    assert_eq!(heard, "Adm shouts \"Reboot soon  SYSTEM: fake\"");
+
+    assert!(t.cmd(adm, "userpassword pat = x").contains("at least"));
+    assert!(
+        t.cmd(adm, "userpassword nobody = longenough")
+            .contains("Could not find")
+    );
+    assert_eq!(
+        t.cmd(adm, "userpassword pat = newsecret1"),
+        "Pat - new password set."
+    );
+    assert_eq!(t.heard(pat), "Adm has changed your password.");
+    let root = t.player("Root");
+    t.with_server(|s| {
+        let a = s.world.account_named("Root").unwrap();
+        s.world.update_account(a, |a| a.is_superuser = true);
+    });
+    let _ = root;
+    assert!(
+        t.cmd(adm, "userpassword root = hijacked1")
+            .contains("outrank")
+    );
+    let list = t.cmd(adm, "accounts");
+    assert!(list.contains("Accounts: 4 in all"), "{list}");
+    assert!(list.contains("Pat") && list.contains("yes"), "{list}");
+    assert!(t.cmd(adm, "accounts 0").starts_with("Usage"));
+}
