@@ -245,3 +245,47 @@ fn emit_force_wall_userpassword_and_accounts_respect_ranks() {
     assert!(list.contains("Pat") && list.contains("yes"), "{list}");
     assert!(t.cmd(adm, "accounts 0").starts_with("Usage"));
 }
+
+#[test]
+fn bans_keep_names_and_addresses_out_and_are_saved() {
+    let mut t = TestGame::new(Game::new());
+    let dev = t.player("Dev");
+    t.grant(dev, "Developer");
+    let adm = t.player("Adm");
+    t.grant(adm, "Admin");
+    assert!(t.cmd(adm, "ban troll").contains("not available"));
+    assert_eq!(t.cmd(dev, "ban"), "No one is banned.");
+    assert!(t.cmd(dev, "ban dev").contains("cannot ban yourself"));
+    assert!(t.cmd(dev, "ban *").contains("would ban everyone"));
+    assert!(t.cmd(dev, "ban two words").starts_with("Usage"));
+    assert!(t.cmd(dev, "ban Troll : spamming").contains("[Y]/N"));
+    assert_eq!(t.cmd(dev, "n"), "Nothing was banned.");
+    t.cmd(dev, "ban Troll : spamming");
+    assert!(t.cmd(dev, "y").starts_with("Ban #1 added"));
+    t.reload();
+    assert!(t.cmd(dev, "ban").contains("troll"), "the ban was saved");
+    let troll = t.connect();
+    assert_eq!(
+        t.cmd(troll, "create Troll secret123"),
+        "You have been banned and cannot continue from here. Reason: spamming"
+    );
+    // Lifted, the name is free again.
+    assert!(t.cmd(dev, "unban 1").contains("Lift ban #1"));
+    assert_eq!(t.cmd(dev, "yes"), "Ban #1 (troll) lifted.");
+    assert!(
+        t.cmd(troll, "create Troll secret123")
+            .contains("was created")
+    );
+    assert!(t.cmd(dev, "unban 9").contains("There is no ban #9"));
+    assert!(t.cmd(dev, "unban x").starts_with("Usage"));
+    // An address pattern turns new connections away.
+    let ip = t.server().sessions.get(troll).unwrap().ip().to_string();
+    let pattern = format!("{}*", &ip[..ip.len() - 1]);
+    t.cmd(dev, &format!("ban {pattern}"));
+    t.cmd(dev, "y");
+    let again = t.connect();
+    assert_eq!(
+        t.disconnected(again),
+        Some(Some("You have been banned and cannot continue from here."))
+    );
+}

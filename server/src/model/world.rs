@@ -41,6 +41,8 @@ pub struct Changes {
     pub timers_deleted: Vec<String>,
     /// Channels and lines said on them.
     pub channels: ChannelChanges,
+    /// `server_config` rows to write (key, value): the bans.
+    pub config: Vec<(String, String)>,
     /// When the changes were taken (flow rows record it).
     pub at: Timestamp,
 }
@@ -58,6 +60,7 @@ impl Changes {
             && self.timers.is_empty()
             && self.timers_deleted.is_empty()
             && self.channels.is_empty()
+            && self.config.is_empty()
     }
 }
 
@@ -118,6 +121,11 @@ pub struct World {
     free_ids: VecDeque<ObjId>,
     /// The highest id an object has had (ids are handed out rising).
     max_id: ObjId,
+    /// Account names and addresses kept out (change them with
+    /// [`World::update_bans`]).
+    bans: crate::model::bans::Bans,
+    /// The bans changed since the last [`World::take_changes`].
+    bans_dirty: bool,
     /// Names, tags, typeclasses, owners and what offers commands where.
     index: Indexes,
     /// World ids of code-built objects that were destroyed (they stay so).
@@ -280,6 +288,24 @@ impl World {
     /// Objects of a typeclass (its registered name, any case), by id.
     pub fn of_typeclass(&self, name: &str) -> &[ObjId] {
         self.index.of_typeclass(&name.to_lowercase())
+    }
+
+    /// The bans.
+    pub fn bans(&self) -> &crate::model::bans::Bans {
+        &self.bans
+    }
+
+    /// Sets the bans as loaded from the database.
+    pub fn insert_loaded_bans(&mut self, bans: crate::model::bans::Bans) {
+        self.bans = bans;
+    }
+
+    /// Changes the bans; they are saved with the next commit.
+    pub fn update_bans<R>(&mut self, f: impl FnOnce(&mut crate::model::bans::Bans) -> R) -> R {
+        let r = f(&mut self.bans);
+        self.bans_dirty = true;
+        self.changes += 1;
+        r
     }
 
     /// The highest id an object has had: the newest objects are at and below it.
@@ -460,6 +486,13 @@ impl World {
                 .collect(),
             deleted: std::mem::take(&mut self.deleted).into_iter().collect(),
             retired: std::mem::take(&mut self.newly_retired),
+            config: if std::mem::take(&mut self.bans_dirty) {
+                serde_json::to_string(&self.bans)
+                    .map(|v| vec![(crate::model::bans::BANS_KEY.to_string(), v)])
+                    .unwrap_or_default()
+            } else {
+                Vec::new()
+            },
             accounts: accounts
                 .into_iter()
                 .filter_map(|id| self.accounts.get(&id).cloned())

@@ -26,7 +26,28 @@ pub const LOGGED_IN_ELSEWHERE_MSG: &str = "Logged in from elsewhere. Disconnecti
 pub const OOC_MSG: &str =
     "You are out-of-character (OOC).\nUse |wic <character>|n to get into the game.";
 
+/// What a banned player is told (Evennia's words, and the reason).
+pub fn banned_msg(ban: &crate::model::bans::Ban) -> String {
+    if ban.reason.is_empty() {
+        "You have been banned and cannot continue from here.".to_string()
+    } else {
+        format!(
+            "You have been banned and cannot continue from here. Reason: {}",
+            tavern_shared::markup::escape(&ban.reason)
+        )
+    }
+}
+
 impl Server {
+    /// The ban that keeps this session's address or `name` out, if any.
+    pub fn ban_for(&self, sessid: SessId, name: Option<&str>) -> Option<crate::model::bans::Ban> {
+        let bans = self.world.bans();
+        let ip = self.sessions.get(sessid).map(|s| s.ip().to_string())?;
+        bans.of_address(&ip)
+            .or_else(|| name.and_then(|n| bans.of_name(n)))
+            .cloned()
+    }
+
     /// The account a session is logged in to.
     pub fn session_account(&self, sessid: SessId) -> Option<&Account> {
         let id = self.sessions.get(sessid)?.account()?;

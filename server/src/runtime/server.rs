@@ -477,7 +477,14 @@ impl Server {
             } => self.sync(portal_instance, start_mode, sessions),
             ToServer::Connected(sync) => {
                 debug!(sessid = sync.sessid, "session connected");
-                self.sessions.insert(ServerSession::new(*sync));
+                let sessid = sync.sessid;
+                let session = ServerSession::new(*sync);
+                let banned = self.world.bans().of_address(session.ip()).cloned();
+                self.sessions.insert(session);
+                if let Some(ban) = banned {
+                    info!(sessid, ban = ban.id, "a banned address was turned away");
+                    self.disconnect(sessid, Some(crate::runtime::actions::banned_msg(&ban)));
+                }
             }
             ToServer::Disconnected { sessid } => {
                 self.unpuppet(sessid);

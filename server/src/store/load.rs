@@ -32,6 +32,12 @@ pub async fn load_world(db: &DatabaseConnection) -> Result<World, DbError> {
     for w in super::load_retired(db).await? {
         world.insert_retired(w);
     }
+    if let Some(bans) = super::get_config(db, crate::model::bans::BANS_KEY).await? {
+        match serde_json::from_str(&bans) {
+            Ok(b) => world.insert_loaded_bans(b),
+            Err(e) => tracing::error!("the stored bans cannot be read ({e}); starting with none"),
+        }
+    }
     for row in load_flows(db).await? {
         if let Some(f) = super::rows::flow_from_row(&row) {
             world.flows.insert(row.name, f);

@@ -193,6 +193,8 @@ struct Batch {
     flows: std::collections::BTreeMap<String, flow_instance::Model>,
     flows_deleted: std::collections::BTreeSet<String>,
     retired: std::collections::BTreeSet<String>,
+    /// `server_config` rows, the last value of each key.
+    config: std::collections::BTreeMap<String, String>,
     timers: std::collections::BTreeMap<String, timer::Model>,
     timers_deleted: std::collections::BTreeSet<String>,
     channels: std::collections::BTreeMap<i64, ChannelRecord>,
@@ -236,6 +238,7 @@ impl Batch {
             self.flows_deleted.insert(d);
         }
         self.retired.extend(c.retired);
+        self.config.extend(c.config);
         // Timers: the last version of each row wins, as for flows.
         for rec in c.timers {
             if let Some(row) = store::timer_row(&rec, c.at) {
@@ -273,6 +276,7 @@ impl Batch {
             + self.flows.len()
             + self.flows_deleted.len()
             + self.retired.len()
+            + self.config.len()
             + self.timers.len()
             + self.timers_deleted.len()
             + self.channels.len()
@@ -322,6 +326,7 @@ async fn write(db: &DatabaseConnection, batch: &Batch) -> Result<(), store::DbEr
         batch.flows_deleted.iter().cloned().collect(),
     ));
     w.extend(writes::retire_world_ids(&batch.retired));
+    w.extend(writes::set_config_rows(&batch.config));
     let channels: Vec<(i64, ChannelRecord)> = batch
         .channels
         .iter()

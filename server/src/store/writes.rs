@@ -319,6 +319,28 @@ pub(crate) fn retired_key(world_id: &str) -> String {
 /// The prefix of the `server_config` keys of retired world ids.
 pub(crate) const RETIRED_PREFIX: &str = "retired_world_id:";
 
+/// `server_config` rows written (inserted, or their value replaced).
+pub(crate) fn set_config_rows(rows: &std::collections::BTreeMap<String, String>) -> Vec<Write> {
+    use server_config::Column as C;
+    rows.iter()
+        .map(|(k, v)| {
+            let am = server_config::ActiveModel {
+                key: sea_orm::Set(k.clone()),
+                value: sea_orm::Set(v.clone()),
+            };
+            Write::Insert(
+                server_config::Entity::insert(am)
+                    .on_conflict(
+                        OnConflict::column(C::Key)
+                            .update_column(C::Value)
+                            .to_owned(),
+                    )
+                    .into_query(),
+            )
+        })
+        .collect()
+}
+
 /// World ids whose objects were destroyed, recorded (once each).
 pub(crate) fn retire_world_ids<'a>(ids: impl IntoIterator<Item = &'a String>) -> Vec<Write> {
     use server_config::Column as C;

@@ -1,6 +1,6 @@
 //! More admin commands, with Evennia's syntax: `emit`/`remit`/`pemit`
 //! (Builders), `force` (Builders, never above their own rank), `wall`,
-//! `userpassword` and `accounts` (Admins).
+//! `userpassword` and `accounts` (Admins), `ban` and `unban` (Developers).
 
 use tavern_shared::markup::escape;
 use tavern_shared::text::{Align, Border, Table};
@@ -19,7 +19,9 @@ pub fn add_all(set: &mut CmdSet) {
         .add(Force)
         .add(Wall)
         .add(UserPassword)
-        .add(Accounts);
+        .add(Accounts)
+        .add(Ban)
+        .add(Unban);
 }
 
 /// The longest message `emit` and `wall` send.
@@ -393,5 +395,159 @@ impl Command for Accounts {
             });
             done
         });
+    }
+}
+
+/// `ban [<account name or address pattern> [: reason]]`: keep someone out.
+pub struct Ban;
+
+impl Command for Ban {
+    fn key(&self) -> &str {
+        "ban"
+    }
+    fn aliases(&self) -> &[&str] {
+        &["bans"]
+    }
+    fn locks(&self) -> &str {
+        "cmd:perm(Developer)"
+    }
+    fn help_category(&self) -> &str {
+        "Admin"
+    }
+    fn help(&self) -> &str {
+        "ban\nban <account name or address pattern> [: <reason>]\n\n\
+         List the bans, or ban an account name or addresses (10.0.0.*, with * for any \
+         part). Banned names cannot log in or be created; banned addresses are turned \
+         away when they connect. It asks first; who is connected now stays (boot them). \
+         unban <number> lifts a ban."
+    }
+    fn func(&self, ctx: &mut CmdCtx<'_>) {
+        let args = ctx.args.trim().to_string();
+        if args.is_empty() {
+            let bans = ctx.server.world.bans().list.clone();
+            if bans.is_empty() {
+                return ctx.msg("No one is banned.");
+            }
+            let mut t = Table::new(["#", "name or address", "banned by", "when", "reason"]);
+            t.border(Border::Header).align(0, Align::Right);
+            for b in bans {
+                t.row([
+                    b.id.to_string(),
+                    escape(&b.pattern),
+                    escape(&b.by),
+                    minute_text(b.at),
+                    escape(&b.reason),
+                ]);
+            }
+            t.max_width(ctx.screen_width());
+            return ctx.msg_paged(format!("|wBans:|n\n{}", t.render()));
+        }
+        let (pattern, reason) = match args.split_once(':') {
+            // An IPv6 address has colons: a reason follows ": " only.
+            Some((p, r)) if !crate::model::bans::is_address_pattern(&args) => {
+                (p.trim().to_string(), r.trim().to_string())
+            }
+            _ => match args.split_once(" : ") {
+                Some((p, r)) => (p.trim().to_string(), r.trim().to_string()),
+                None => (args.clone(), String::new()),
+            },
+        };
+        if pattern.is_empty() || pattern.len() > 100 || pattern.contains(char::is_whitespace) {
+            return ctx.msg("Usage: ban <name or ip pattern> [: reason]. Nothing was banned.");
+        }
+        if pattern.chars().all(|c| c == '*' || c == '.' || c == ':') {
+            return ctx.msg("That pattern would ban everyone; nothing was banned.");
+        }
+        if reason.chars().count() > 200 {
+            return ctx.msg("A reason is at most 200 characters; nothing was banned.");
+        }
+        if ctx.server.world.bans().list.len() >= crate::model::bans::MAX_BANS {
+            return ctx.msg("There are as many bans as the game keeps; lift one first.");
+        }
+        let address = crate::model::bans::is_address_pattern(&pattern);
+        if !address {
+            let me = ctx.account();
+            if let Some(target) = ctx.server.world.account_named(&pattern)
+                && (Some(target) == me || rank(ctx.server, Some(target)) >= rank(ctx.server, me))
+            {
+                return ctx.msg("You cannot ban yourself or someone of your rank or above.");
+            }
+        }
+        let by = ctx.caller_name();
+        let what = if address {
+            format!("the addresses {pattern}")
+        } else {
+            format!("the account name '{pattern}'")
+        };
+        ctx.ask(
+            &format!("Are you sure you want to ban {}? [Y]/N ", escape(&what)),
+            false,
+            move |server, sessid, answer| {
+                if !matches!(answer.trim().to_lowercase().as_str(), "" | "y" | "yes") {
+                    return server.msg_session(sessid, "Nothing was banned.");
+                }
+                let now = server.now();
+                let id = server
+                    .world
+                    .update_bans(|b| b.add(&pattern, &reason, &by, now));
+                server.msg_session(
+                    sessid,
+                    format!(
+                        "Ban #{id} added: {}. Who is connected now stays (boot them).",
+                        escape(&what)
+                    ),
+                );
+            },
+        );
+    }
+}
+
+/// `unban <number>`.
+pub struct Unban;
+
+impl Command for Unban {
+    fn key(&self) -> &str {
+        "unban"
+    }
+    fn locks(&self) -> &str {
+        "cmd:perm(Developer)"
+    }
+    fn help_category(&self) -> &str {
+        "Admin"
+    }
+    fn help(&self) -> &str {
+        "unban <number>\n\nLift a ban (ban lists them with their numbers)."
+    }
+    fn func(&self, ctx: &mut CmdCtx<'_>) {
+        let Ok(id) = ctx.args.trim().trim_start_matches('#').parse::<u64>() else {
+            return ctx.msg("Usage: unban <ban number> (ban lists them).");
+        };
+        let Some(ban) = ctx
+            .server
+            .world
+            .bans()
+            .list
+            .iter()
+            .find(|b| b.id == id)
+            .cloned()
+        else {
+            return ctx.msg(format!("There is no ban #{id}."));
+        };
+        ctx.ask(
+            &format!("Lift ban #{id} ({})? [Y]/N ", escape(&ban.pattern)),
+            false,
+            move |server, sessid, answer| {
+                if !matches!(answer.trim().to_lowercase().as_str(), "" | "y" | "yes") {
+                    return server.msg_session(sessid, "The ban stays.");
+                }
+                match server.world.update_bans(|b| b.remove(id)) {
+                    Some(b) => server.msg_session(
+                        sessid,
+                        format!("Ban #{id} ({}) lifted.", escape(&b.pattern)),
+                    ),
+                    None => server.msg_session(sessid, format!("There is no ban #{id} any more.")),
+                }
+            },
+        );
     }
 }

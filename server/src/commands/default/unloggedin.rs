@@ -86,6 +86,10 @@ fn start_login(server: &mut Server, sessid: SessId, name: String, password: Stri
         .get(sessid)
         .map(|s| s.ip().to_string())
         .unwrap_or_default();
+    if let Some(ban) = server.ban_for(sessid, Some(&name)) {
+        server.msg_session(sessid, crate::runtime::actions::banned_msg(&ban));
+        return;
+    }
     let account_key = format!("account:{}", name_key(&name));
     let now = server.now();
     if !server.login_throttle.take(&ip, now) {
@@ -165,6 +169,10 @@ impl Command for Create {
         };
         if !ctx.server.settings.server.new_account_registration {
             ctx.msg("Registration is currently disabled.");
+            return;
+        }
+        if let Some(ban) = ctx.server.ban_for(ctx.sessid, Some(name)) {
+            ctx.msg(crate::runtime::actions::banned_msg(&ban));
             return;
         }
         if let Some(problem) = name_problem_for_players(name) {
