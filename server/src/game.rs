@@ -60,6 +60,8 @@ pub struct Game {
     pub inline_funcs: crate::runtime::funcparser::InlineFuncs,
     /// Functions TOML menus call by name (see [`Game::menu_fn`]).
     pub menu_fns: std::collections::HashMap<String, crate::runtime::menus::MenuFn>,
+    /// Prototypes written in code (see [`Game::prototype`]).
+    pub prototypes: Vec<crate::model::prototypes::Prototype>,
     /// The menus, by name (see [`Game::menu`]).
     pub menus: std::collections::HashMap<String, Arc<crate::runtime::menus::Menu>>,
     /// The line editor's save functions, by name (see [`Game::editor_save`]).
@@ -90,6 +92,7 @@ impl Default for Game {
             bridges: Vec::new(),
             editor_saves: Default::default(),
             menus: Default::default(),
+            prototypes: Vec::new(),
             menu_fns: Default::default(),
             inline_funcs: Default::default(),
             on_start: Vec::new(),
@@ -257,6 +260,16 @@ impl Game {
         + 'static,
     ) -> Self {
         self.inline_funcs.add(name, Arc::new(f));
+        self
+    }
+
+    /// Adds a prototype written in code (see `docs/building.md`); files in
+    /// `[game] prototypes_dir` and builders' `spawn/save` add more.
+    pub fn prototype(mut self, p: crate::model::prototypes::Prototype) -> Self {
+        match p.checked() {
+            Ok(p) => self.prototypes.push(p),
+            Err(e) => tracing::error!("a prototype in code is refused: {e}"),
+        }
         self
     }
 

@@ -289,3 +289,150 @@ fn bans_keep_names_and_addresses_out_and_are_saved() {
         Some(Some("You have been banned and cannot continue from here."))
     );
 }
+
+const PROTOS: &str = r#"
+[[prototype]]
+prototype_key = "monster"
+prototype_desc = "Anything with teeth"
+prototype_tags = ["mobs"]
+desc = "Something with teeth."
+attrs = { hostile = true }
+
+[[prototype]]
+prototype_key = "goblin"
+prototype_parent = "monster"
+prototype_tags = ["mobs"]
+key = "goblin"
+aliases = ["gob"]
+attrs = { hp = "$randint(3, 7)", colour = "$choice(green, grey)" }
+tags = ["goblinoid:race"]
+
+[[prototype]]
+prototype_key = "loop_a"
+prototype_parent = "loop_b"
+
+[[prototype]]
+prototype_key = "loop_b"
+prototype_parent = "loop_a"
+"#;
+
+#[test]
+fn spawn_makes_objects_from_files_code_and_saved_prototypes() {
+    let dir = std::env::temp_dir().join(format!("tavern-protos-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("mobs.toml"), PROTOS).unwrap();
+    std::fs::write(dir.join("broken.toml"), "[[prototype]]\nkey = 3").unwrap();
+    let code = tavern_server::model::prototypes::Prototype::parse_one(
+        r#"{ prototype_key = "lamp", key = "brass lamp", prototype_locks = "spawn:perm(Admin)" }"#,
+    )
+    .unwrap();
+    let d = dir.clone();
+    let mut t = TestGame::with_settings(Game::new().prototype(code), move |s| {
+        s.game.prototypes_dir = d;
+    });
+    let bld = builder(&mut t, "Bld");
+    assert!(t.cmd(bld, "spawn").starts_with("Usage"));
+    let list = t.cmd(bld, "spawn/list");
+    assert!(
+        list.contains("goblin") && list.contains("mobs.toml"),
+        "{list}"
+    );
+    assert!(
+        !list.contains("lamp"),
+        "a Builder may not spawn the lamp: {list}"
+    );
+    assert!(t.cmd(bld, "spawn/list mobs").contains("monster"));
+    let made = t.cmd(bld, "spawn goblin");
+    assert!(made.starts_with("Spawned goblin(#"), "{made}");
+    let gob = t.server().world.named("goblin")[0];
+    let o = t.server().world.get(gob).unwrap().clone();
+    let hp: i64 = o.attr("hp").unwrap();
+    assert!((3..=7).contains(&hp), "{hp}");
+    assert!(["green", "grey"].contains(&o.attr::<String>("colour").unwrap().as_str()));
+    assert_eq!(o.attr::<bool>("hostile"), Some(true), "inherited");
+    assert_eq!(o.desc, "Something with teeth.");
+    assert!(o.has_tag("goblinoid", Some("race")) && o.has_tag("goblin", Some("from_prototype")));
+    assert!(t.cmd(bld, "spawn/show goblin").contains("inherits monster"));
+    assert!(
+        t.cmd(bld, "spawn loop_a")
+            .contains("makes a cycle (loop_a -> loop_b -> loop_a)")
+    );
+    assert!(
+        t.cmd(bld, "spawn nosuch")
+            .contains("there is no prototype 'nosuch'")
+    );
+    assert!(
+        t.cmd(bld, "spawn lamp")
+            .contains("You may not spawn 'lamp'")
+    );
+    // Written in place, and saved.
+    assert!(
+        t.cmd(bld, r#"spawn { prototype_key = "pebble", key = "pebble" }"#)
+            .starts_with("Spawned pebble")
+    );
+    assert!(
+        t.cmd(
+            bld,
+            r#"spawn/save { prototype_key = "rock", prototype_parent = "nothing" }"#
+        )
+        .contains("'nothing' does not exist")
+    );
+    assert!(
+        t.cmd(
+            bld,
+            r#"spawn/save { prototype_key = "rock", typeclass = "nosuch" }"#
+        )
+        .contains("typeclass 'nosuch' does not exist")
+    );
+    assert!(
+        t.cmd(
+            bld,
+            r#"spawn/save { prototype_key = "rock", home = "here" }"#
+        )
+        .contains("home must be an object's #id")
+    );
+    assert!(
+        t.cmd(bld, r#"spawn/save { prototype_key = "goblin" }"#)
+            .contains("defined in the game's mobs.toml")
+    );
+    assert_eq!(
+        t.cmd(bld, r#"spawn/save { prototype_key = "rock", prototype_parent = "monster", key = "rock", desc = "Grey." }"#),
+        "Prototype 'rock' saved."
+    );
+    t.reload();
+    let rock = t.cmd(bld, "spawn/noloc rock");
+    assert!(rock.starts_with("Spawned rock"), "{rock}");
+    assert!(t.cmd(bld, "inventory").contains("rock"));
+    // Update: the objects nobody changed by hand take the new prototype.
+    t.cmd(bld, "spawn rock");
+    let rocks: Vec<_> = t.server().world.named("rock").to_vec();
+    assert_eq!(rocks.len(), 2);
+    t.cmd(bld, &format!("desc #{} = Carved by hand.", rocks[0]));
+    t.cmd(bld, r#"spawn/save { prototype_key = "rock", prototype_parent = "monster", key = "rock", desc = "Granite." }"#);
+    assert_eq!(t.cmd(bld, "y"), "Prototype 'rock' saved.");
+    assert!(t.cmd(bld, "spawn/update rock").contains("2 object(s)"));
+    let done = t.cmd(bld, "yes");
+    assert!(
+        done.starts_with("1 object(s) were updated. Skipped, changed by hand since: rock(#"),
+        "{done}"
+    );
+    assert_eq!(t.server().world.get(rocks[1]).unwrap().desc, "Granite.");
+    assert_eq!(
+        t.server().world.get(rocks[0]).unwrap().desc,
+        "Carved by hand."
+    );
+    // Deleting: only what builders saved.
+    assert!(
+        t.cmd(bld, "spawn/delete goblin")
+            .contains("cannot be deleted here")
+    );
+    t.cmd(bld, "spawn/delete rock");
+    assert_eq!(t.cmd(bld, "yes"), "Prototype 'rock' deleted.");
+    t.reload();
+    assert!(
+        t.cmd(bld, "spawn rock")
+            .contains("there is no prototype 'rock'")
+    );
+    assert!(t.cmd(bld, "spawn/bogus rock").contains("unknown switch"));
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -114,6 +114,10 @@ pub struct DefaultChannel {
     pub autojoin: bool,
 }
 
+fn default_prototypes_dir() -> PathBuf {
+    PathBuf::from("prototypes")
+}
+
 /// `[time]`: game time.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -134,6 +138,9 @@ pub struct GameSettings {
     pub data_dir: PathBuf,
     /// `[game] flows_dir`: Flow definitions builders write (`*.toml`, `*.json`), read when the server starts.
     pub flows_dir: PathBuf,
+    /// `[game] prototypes_dir`: Prototypes builders write (`*.toml`, each with `[[prototype]]` tables), read when the server starts.
+    #[serde(default = "default_prototypes_dir")]
+    pub prototypes_dir: PathBuf,
 }
 
 /// `[portal]`: the player-facing listeners and their limits.
@@ -420,6 +427,7 @@ impl Settings {
 /// Keys whose values are filesystem paths, resolved against their file's directory.
 const PATH_KEYS: &[(&str, &str)] = &[
     ("game", "flows_dir"),
+    ("game", "prototypes_dir"),
     ("game", "data_dir"),
     ("portal", "tls_cert"),
     ("portal", "tls_key"),

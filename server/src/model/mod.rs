@@ -18,6 +18,7 @@ mod index;
 pub mod locks;
 pub mod names;
 pub mod object;
+pub mod prototypes;
 pub mod search;
 pub mod timers;
 pub mod world;

@@ -41,8 +41,9 @@ pub struct Changes {
     pub timers_deleted: Vec<String>,
     /// Channels and lines said on them.
     pub channels: ChannelChanges,
-    /// `server_config` rows to write (key, value): the bans.
-    pub config: Vec<(String, String)>,
+    /// `server_config` rows to write (key, value; `None`: delete the row):
+    /// the bans, the prototypes builders saved.
+    pub config: Vec<(String, Option<String>)>,
     /// When the changes were taken (flow rows record it).
     pub at: Timestamp,
 }
@@ -126,6 +127,10 @@ pub struct World {
     bans: crate::model::bans::Bans,
     /// The bans changed since the last [`World::take_changes`].
     bans_dirty: bool,
+    /// Prototypes builders saved (`spawn/save`), by key.
+    stored_prototypes: std::collections::BTreeMap<String, crate::model::prototypes::Prototype>,
+    /// `server_config` rows changed since the last take.
+    config_changes: Vec<(String, Option<String>)>,
     /// Names, tags, typeclasses, owners and what offers commands where.
     index: Indexes,
     /// World ids of code-built objects that were destroyed (they stay so).
@@ -288,6 +293,42 @@ impl World {
     /// Objects of a typeclass (its registered name, any case), by id.
     pub fn of_typeclass(&self, name: &str) -> &[ObjId] {
         self.index.of_typeclass(&name.to_lowercase())
+    }
+
+    /// The prototypes builders saved, by key.
+    pub fn stored_prototypes(
+        &self,
+    ) -> &std::collections::BTreeMap<String, crate::model::prototypes::Prototype> {
+        &self.stored_prototypes
+    }
+
+    /// Adds a saved prototype as loaded from the database.
+    pub fn insert_loaded_prototype(&mut self, p: crate::model::prototypes::Prototype) {
+        self.stored_prototypes.insert(p.prototype_key.clone(), p);
+    }
+
+    /// Saves a prototype (it is written with the next commit).
+    pub fn store_prototype(&mut self, p: crate::model::prototypes::Prototype) {
+        let key = format!(
+            "{}{}",
+            crate::model::prototypes::STORED_PREFIX,
+            p.prototype_key
+        );
+        let value = serde_json::to_string(&p).ok();
+        self.stored_prototypes.insert(p.prototype_key.clone(), p);
+        self.config_changes.push((key, value));
+        self.changes += 1;
+    }
+
+    /// Deletes a saved prototype (with the next commit); what it was.
+    pub fn unstore_prototype(&mut self, key: &str) -> Option<crate::model::prototypes::Prototype> {
+        let p = self.stored_prototypes.remove(key)?;
+        self.config_changes.push((
+            format!("{}{key}", crate::model::prototypes::STORED_PREFIX),
+            None,
+        ));
+        self.changes += 1;
+        Some(p)
     }
 
     /// The bans.
@@ -486,12 +527,14 @@ impl World {
                 .collect(),
             deleted: std::mem::take(&mut self.deleted).into_iter().collect(),
             retired: std::mem::take(&mut self.newly_retired),
-            config: if std::mem::take(&mut self.bans_dirty) {
-                serde_json::to_string(&self.bans)
-                    .map(|v| vec![(crate::model::bans::BANS_KEY.to_string(), v)])
-                    .unwrap_or_default()
-            } else {
-                Vec::new()
+            config: {
+                let mut c = std::mem::take(&mut self.config_changes);
+                if std::mem::take(&mut self.bans_dirty)
+                    && let Ok(v) = serde_json::to_string(&self.bans)
+                {
+                    c.push((crate::model::bans::BANS_KEY.to_string(), Some(v)));
+                }
+                c
             },
             accounts: accounts
                 .into_iter()

@@ -11,6 +11,7 @@
 //! | `$conj(verb)` | smile, are, have | smiles, is, has |
 //! | `$pron(he)` / `$Pron(his)` / `$pron(her, poss)` | you / Your / your | by the actor's `gender` attribute (male, female, neutral, plural): he, his, her, or they, their (the default) |
 //! | `$an(apple)` | an apple | an apple |
+//! | `$randint(1, 6)`, `$random()`, `$choice(a, b)` | a number from 1 to 6, a number below 1, a or b | the same |
 //!
 //! Games add their own with `Game::inline_func`. `\$` is a literal `$`.
 //! A call that is unknown, fails, or is malformed is left in the text as it
@@ -190,6 +191,21 @@ fn builtin(ctx: &InlineCtx<'_>, name: &str, args: &[String]) -> Option<Result<St
         }
         "pron" => pronoun(ctx, first, args.get(1).map(String::as_str)),
         "Pron" => pronoun(ctx, first, args.get(1).map(String::as_str)).map(|p| capitalize(&p)),
+        "randint" => {
+            let n = |i: usize| args.get(i).and_then(|a| a.trim().parse::<i64>().ok());
+            match (n(0), n(1)) {
+                (Some(lo), Some(hi)) if lo <= hi => Ok(rand::random_range(lo..=hi).to_string()),
+                _ => Err("randint needs two whole numbers, low first".into()),
+            }
+        }
+        "random" => Ok(format!("{:.4}", rand::random::<f64>())),
+        "choice" => {
+            if args.is_empty() {
+                Err("choice needs something to choose from".into())
+            } else {
+                Ok(args[rand::random_range(0..args.len())].trim().to_string())
+            }
+        }
         "an" => {
             if first.is_empty() {
                 Err("an needs a word".into())

@@ -40,6 +40,7 @@ pub mod pages;
 pub mod passwords;
 pub mod server;
 pub mod sessions;
+pub mod spawner;
 pub(crate) mod throttle;
 pub mod timers;
 pub mod typeclass;

@@ -228,6 +228,9 @@ pub struct Server {
     pub(crate) nick_cache: crate::runtime::nicks::NickCache,
     /// The channels' bridges to other chat systems.
     pub bridges: crate::runtime::bridges::Bridges,
+    /// The prototypes of the game's code and files (those builders saved
+    /// are in the world): see [`Server::prototypes`].
+    pub(crate) prototype_defs: crate::model::prototypes::Prototypes,
 }
 
 impl Server {
@@ -283,8 +286,10 @@ impl Server {
             clock_running: false,
             nick_cache: Default::default(),
             bridges: Default::default(),
+            prototype_defs: Default::default(),
         };
         server.load_flow_defs();
+        server.load_prototypes();
         server.index_flows();
         let game = server.game.clone();
         server

@@ -32,6 +32,9 @@ pub async fn load_world(db: &DatabaseConnection) -> Result<World, DbError> {
     for w in super::load_retired(db).await? {
         world.insert_retired(w);
     }
+    for p in super::load_stored_prototypes(db).await? {
+        world.insert_loaded_prototype(p);
+    }
     if let Some(bans) = super::get_config(db, crate::model::bans::BANS_KEY).await? {
         match serde_json::from_str(&bans) {
             Ok(b) => world.insert_loaded_bans(b),

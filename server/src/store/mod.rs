@@ -219,6 +219,28 @@ pub async fn load_retired<C: ConnectionTrait>(db: &C) -> Result<Vec<String>, DbE
         .collect())
 }
 
+/// The prototypes builders saved (`spawn/save`); rows that no longer read
+/// as a prototype are logged and left out.
+pub async fn load_stored_prototypes<C: ConnectionTrait>(
+    db: &C,
+) -> Result<Vec<crate::model::prototypes::Prototype>, DbError> {
+    use crate::model::prototypes::{Prototype, STORED_PREFIX};
+    let rows = server_config::Entity::find()
+        .filter(server_config::Column::Key.starts_with(STORED_PREFIX))
+        .all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|m| match serde_json::from_str::<Prototype>(&m.value) {
+            Ok(p) => Some(p),
+            Err(e) => {
+                tracing::error!(key = %m.key, "a stored prototype does not read: {e}");
+                None
+            }
+        })
+        .collect())
+}
+
 /// Sets a value of `server_config`.
 pub async fn set_config<C: ConnectionTrait>(db: &C, key: &str, value: &str) -> Result<(), DbError> {
     let am = server_config::ActiveModel {

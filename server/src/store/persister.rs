@@ -193,8 +193,8 @@ struct Batch {
     flows: std::collections::BTreeMap<String, flow_instance::Model>,
     flows_deleted: std::collections::BTreeSet<String>,
     retired: std::collections::BTreeSet<String>,
-    /// `server_config` rows, the last value of each key.
-    config: std::collections::BTreeMap<String, String>,
+    /// `server_config` rows, the last value of each key (`None`: delete).
+    config: std::collections::BTreeMap<String, Option<String>>,
     timers: std::collections::BTreeMap<String, timer::Model>,
     timers_deleted: std::collections::BTreeSet<String>,
     channels: std::collections::BTreeMap<i64, ChannelRecord>,

@@ -319,24 +319,35 @@ pub(crate) fn retired_key(world_id: &str) -> String {
 /// The prefix of the `server_config` keys of retired world ids.
 pub(crate) const RETIRED_PREFIX: &str = "retired_world_id:";
 
-/// `server_config` rows written (inserted, or their value replaced).
-pub(crate) fn set_config_rows(rows: &std::collections::BTreeMap<String, String>) -> Vec<Write> {
+/// `server_config` rows written (inserted, or their value replaced) or,
+/// for `None`, deleted.
+pub(crate) fn set_config_rows(
+    rows: &std::collections::BTreeMap<String, Option<String>>,
+) -> Vec<Write> {
     use server_config::Column as C;
     rows.iter()
-        .map(|(k, v)| {
-            let am = server_config::ActiveModel {
-                key: sea_orm::Set(k.clone()),
-                value: sea_orm::Set(v.clone()),
-            };
-            Write::Insert(
-                server_config::Entity::insert(am)
-                    .on_conflict(
-                        OnConflict::column(C::Key)
-                            .update_column(C::Value)
-                            .to_owned(),
-                    )
-                    .into_query(),
-            )
+        .map(|(k, v)| match v {
+            Some(v) => {
+                let am = server_config::ActiveModel {
+                    key: sea_orm::Set(k.clone()),
+                    value: sea_orm::Set(v.clone()),
+                };
+                Write::Insert(
+                    server_config::Entity::insert(am)
+                        .on_conflict(
+                            OnConflict::column(C::Key)
+                                .update_column(C::Value)
+                                .to_owned(),
+                        )
+                        .into_query(),
+                )
+            }
+            None => Write::Delete(
+                sea_orm::sea_query::Query::delete()
+                    .from_table(server_config::Entity)
+                    .and_where(sea_orm::sea_query::Expr::col(C::Key).eq(k.clone()))
+                    .to_owned(),
+            ),
         })
         .collect()
 }

@@ -162,7 +162,18 @@ impl Command for Help {
                         .unwrap_or("")
                         .trim()
                         .to_string();
-                    table.row([format!("|w{}|n", t.key), summary]);
+                    // One line each: the first sentence, cut to the screen.
+                    let first = summary
+                        .split_inclusive(". ")
+                        .next()
+                        .unwrap_or("")
+                        .trim()
+                        .to_string();
+                    let room = ctx.screen_width().saturating_sub(t.key.len() + 4).max(20);
+                    table.row([
+                        format!("|w{}|n", t.key),
+                        tavern_shared::text::crop(&first, room, "..."),
+                    ]);
                 }
                 let mut out = format!("|wHelp category {cat}|n\n{}", table.render());
                 out.push_str("\n\nType |whelp <command or topic>|n to read about one.");

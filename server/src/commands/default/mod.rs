@@ -30,6 +30,7 @@ pub mod comms;
 pub mod flows;
 pub mod general;
 pub mod help;
+pub mod spawn;
 pub mod timers;
 pub mod unloggedin;
 
@@ -55,6 +56,7 @@ impl Default for Commands {
         general::add_all(&mut character);
         building::add_all(&mut character);
         builder_tools::add_all(&mut character);
+        spawn::add_all(&mut character);
         timers::add_all(&mut character);
         comms::add_character_commands(&mut character);
         character.add(flows::Flows);
