@@ -14,10 +14,22 @@ pub mod world;
 
 use tavern_server::Game;
 
+/// The game's prototypes (`spawn goblin`), from `prototypes/creatures.toml`
+/// (builders can also add files to `[game] prototypes_dir`).
+pub fn prototypes() -> Vec<tavern_server::model::prototypes::Prototype> {
+    tavern_server::model::prototypes::Prototype::from_toml_file(include_str!(
+        "../prototypes/creatures.toml"
+    ))
+    .expect("prototypes/creatures.toml holds valid prototypes")
+}
+
 /// The game: Tavern's default commands and kinds of objects, plus these.
 pub fn game() -> Game {
-    Game::new()
-        .command(commands::Note)
+    let mut game = Game::new();
+    for p in prototypes() {
+        game = game.prototype(p);
+    }
+    game.command(commands::Note)
         .command(commands::Rest)
         .command(commands::Signal)
         .command(menus::Chargen)

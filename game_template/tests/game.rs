@@ -404,3 +404,21 @@ fn players_describe_themselves_in_the_line_editor() {
         "{seen}"
     );
 }
+
+#[test]
+fn builders_spawn_the_template_s_prototypes() {
+    let mut t = TestGame::new(game::game());
+    let bld = t.player("Bld");
+    t.grant(bld, "Builder");
+    let list = t.cmd(bld, "spawn/list");
+    assert!(list.contains("goblin") && list.contains("torch"), "{list}");
+    assert!(t.cmd(bld, "spawn goblin").starts_with("Spawned goblin"));
+    let gob = t.server().world.named("goblin")[0];
+    let hp: i64 = t.server().world.get(gob).unwrap().attr("hp").unwrap();
+    assert!((4..=9).contains(&hp));
+    assert!(t.cmd(bld, "spawn/noloc torch").starts_with("Spawned torch"));
+    assert!(
+        t.cmd(bld, "light torch").contains("torch"),
+        "a torch, as the template's Torch"
+    );
+}

@@ -74,6 +74,10 @@ const TEMPLATE: &[(&str, &str)] = &[
         include_str!("../../../game_template/src/menus.rs"),
     ),
     (
+        "prototypes/creatures.toml",
+        include_str!("../../../game_template/prototypes/creatures.toml"),
+    ),
+    (
         "flows/barkeep.toml",
         include_str!("../../../game_template/flows/barkeep.toml"),
     ),
@@ -325,7 +329,7 @@ mod tests {
     fn every_file_of_the_template_is_copied() {
         let template = built_from().join("game_template");
         let mut files = Vec::new();
-        for dir in ["src", "flows"] {
+        for dir in ["src", "flows", "prototypes"] {
             for e in std::fs::read_dir(template.join(dir)).unwrap() {
                 let name = e.unwrap().file_name().to_string_lossy().into_owned();
                 files.push(format!("{dir}/{name}"));
