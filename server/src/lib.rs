@@ -124,6 +124,8 @@ pub mod guides {
     pub struct Menus;
     #[doc = include_str!("../../docs/text.md")]
     pub struct Text;
+    #[doc = include_str!("../../docs/building.md")]
+    pub struct Building;
     // The other guides have no Rust examples; including them keeps it so (an
     // untagged code block would be compiled as Rust). The getting-started
     // tutorial is applied to a real new game by `tests/live/new_game.rs` instead.
