@@ -436,3 +436,102 @@ fn spawn_makes_objects_from_files_code_and_saved_prototypes() {
     assert!(t.cmd(bld, "spawn/bogus rock").contains("unknown switch"));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_batch_file_builds_a_zone_stops_at_the_first_refusal_and_can_be_stepped_through() {
+    let dir = std::env::temp_dir().join(format!("tavern-batchdir-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("zones")).unwrap();
+    std::fs::write(
+        dir.join("zones/cave.ev"),
+        "# The cave zone\n\
+         tunnel/tel down = Cave;cv\n\
+         #\n\
+         desc here =\n  Dark and damp.\n\n  Water drips.\n\
+         # a thing\n\
+         create/drop stalagmite\n\
+         #\n\
+         up\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("broken.ev"),
+        "create/drop first\n#\nname nosuchthing = x\n#\ncreate/drop never\n",
+    )
+    .unwrap();
+    let d = dir.clone();
+    let mut t = TestGame::with_settings(Game::new(), move |s| s.game.batch_dir = d);
+    let dev = t.player("Dev");
+    t.grant(dev, "Developer");
+    let bld = builder(&mut t, "Bld");
+    assert!(
+        t.cmd(bld, "batchcommands zones/cave")
+            .contains("not available")
+    );
+    assert!(t.cmd(dev, "batchcommands").starts_with("Usage"));
+    assert!(
+        t.cmd(dev, "batchcommands ../etc/passwd")
+            .contains("is not a batch file")
+    );
+    assert!(
+        t.cmd(dev, "batchcommands /etc/passwd")
+            .contains("is not a batch file")
+    );
+    let out = t.cmd(dev, "batchcommands zones/cave");
+    assert!(
+        out.contains("Batch 'zones/cave' done: 4 commands ran."),
+        "{out}"
+    );
+    assert!(
+        t.cmd(dev, "look").starts_with("Limbo"),
+        "the last command took Dev back up"
+    );
+    let cave = t.cmd(dev, "look down");
+    assert!(cave.contains("Cave") || cave.contains("down"), "{cave}");
+    let cave_id = t.server().world.named("Cave")[0];
+    assert_eq!(
+        t.server().world.get(cave_id).unwrap().desc,
+        "Dark and damp.|/Water drips."
+    );
+    let seen = t.cmd(dev, "down");
+    assert!(seen.contains("Dark and damp.\nWater drips."), "{seen}");
+    t.cmd(dev, "up");
+    t.reload();
+    assert!(
+        !t.server().world.named("stalagmite").is_empty(),
+        "what the batch made was saved"
+    );
+
+    let out = t.cmd(dev, "batchcommands broken");
+    assert!(
+        out.contains(
+            "stopped at broken line 3: 'name nosuchthing = x' was refused. 1 of 3 commands ran"
+        ),
+        "{out}"
+    );
+    assert!(t.server().world.named("never").is_empty());
+
+    // Stepping through.
+    let first = t.cmd(dev, "batchcommands/interactive broken");
+    assert!(
+        first.contains("broken:1 (1/3) create/drop first"),
+        "{first}"
+    );
+    assert!(t.cmd(dev, "n").contains("(2/3) name nosuchthing = x"));
+    assert!(t.cmd(dev, "n").contains("That was refused (line 3)"));
+    assert!(
+        t.cmd(dev, "look").contains("Limbo"),
+        "other commands work meanwhile"
+    );
+    assert!(t.cmd(dev, "s").contains("(3/3) create/drop never"));
+    assert!(t.cmd(dev, "b").contains("(2/3)"));
+    t.reload();
+    assert!(
+        t.cmd(dev, "q")
+            .contains("Stopped stepping through 'broken' at command 2")
+    );
+    assert!(
+        t.cmd(dev, "n").contains("not available"),
+        "no batch is open"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -114,6 +114,10 @@ pub struct DefaultChannel {
     pub autojoin: bool,
 }
 
+fn default_batch_dir() -> PathBuf {
+    PathBuf::from("batch")
+}
+
 fn default_prototypes_dir() -> PathBuf {
     PathBuf::from("prototypes")
 }
@@ -141,6 +145,9 @@ pub struct GameSettings {
     /// `[game] prototypes_dir`: Prototypes builders write (`*.toml`, each with `[[prototype]]` tables), read when the server starts.
     #[serde(default = "default_prototypes_dir")]
     pub prototypes_dir: PathBuf,
+    /// `[game] batch_dir`: Batch command files builders run with `batchcommand` (only files in here can be run).
+    #[serde(default = "default_batch_dir")]
+    pub batch_dir: PathBuf,
 }
 
 /// `[portal]`: the player-facing listeners and their limits.
@@ -428,6 +435,7 @@ impl Settings {
 const PATH_KEYS: &[(&str, &str)] = &[
     ("game", "flows_dir"),
     ("game", "prototypes_dir"),
+    ("game", "batch_dir"),
     ("game", "data_dir"),
     ("portal", "tls_cert"),
     ("portal", "tls_key"),

@@ -224,8 +224,27 @@ impl<'a> CmdCtx<'a> {
         ))
     }
 
-    /// Sends text to the session that typed the command.
+    /// Sends text to the session that typed the command. A message that
+    /// starts with `Usage` or says `Nothing was …` / `You don't have
+    /// permission` / `Could not find` marks the command as refused, as
+    /// [`CmdCtx::fail`] does (the default commands word their refusals so).
     pub fn msg(&mut self, text: impl Into<String>) {
+        let text = text.into();
+        if text.trim_start().starts_with("Usage")
+            || text.contains("othing was ")
+            || text.starts_with("You don't have permission")
+            || text.starts_with("Could not find")
+            || text.starts_with("More than one match")
+        {
+            self.server.command_failed = true;
+        }
+        self.server.msg_session(self.sessid, text);
+    }
+
+    /// Tells the player why the command did nothing, and marks it refused:
+    /// a batch file (`batchcommand`) stops at a refused command.
+    pub fn fail(&mut self, text: impl Into<String>) {
+        self.server.command_failed = true;
         self.server.msg_session(self.sessid, text);
     }
 

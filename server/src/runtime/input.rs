@@ -43,6 +43,7 @@ impl Server {
 
     /// Runs one line of input from a session.
     pub fn execute_line(&mut self, sessid: SessId, line: &str) {
+        self.command_failed = false;
         self.run_line(sessid, line, true);
     }
 
@@ -82,7 +83,8 @@ impl Server {
         if expand
             && (self.editor_input(sessid, line)
                 || self.pager_input(sessid, line)
-                || self.menu_input(sessid, line))
+                || self.menu_input(sessid, line)
+                || self.batch_input(sessid, line))
         {
             return;
         }
@@ -187,6 +189,7 @@ impl Server {
                     };
                     msg.push_str(&format!(" Maybe you meant {list}?"));
                 }
+                self.command_failed = true;
                 self.msg_session(sessid, msg);
             }
         }
@@ -212,12 +215,12 @@ impl Server {
         let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             let mut ctx = CmdCtx::new(self, sessid, raw, cmdname, rest, merged, obj);
             if let Err(msg) = ctx.resolve_switches(cmd.as_ref()) {
-                ctx.msg(msg);
+                ctx.fail(msg);
                 return;
             }
             match cmd.parse(&mut ctx) {
                 Ok(()) => cmd.func(&mut ctx),
-                Err(msg) => ctx.msg(msg),
+                Err(msg) => ctx.fail(msg),
             }
         }));
         if let Err(panic) = ran {
@@ -227,6 +230,7 @@ impl Server {
                 .or_else(|| panic.downcast_ref::<String>().cloned())
                 .unwrap_or_default();
             tracing::error!(sessid, cmd = %key, "command panicked: {what}");
+            self.command_failed = true;
             self.msg_session(sessid, COMMAND_FAILED_MSG);
         }
     }

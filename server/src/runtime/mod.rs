@@ -20,6 +20,7 @@
 
 pub mod access;
 pub mod actions;
+pub mod batch;
 pub mod bridges;
 pub mod channels;
 pub mod cmdsets;

@@ -231,6 +231,9 @@ pub struct Server {
     /// The prototypes of the game's code and files (those builders saved
     /// are in the world): see [`Server::prototypes`].
     pub(crate) prototype_defs: crate::model::prototypes::Prototypes,
+    /// Whether the last command run refused (see `CmdCtx::fail`): batch
+    /// files stop there.
+    pub(crate) command_failed: bool,
 }
 
 impl Server {
@@ -287,6 +290,7 @@ impl Server {
             nick_cache: Default::default(),
             bridges: Default::default(),
             prototype_defs: Default::default(),
+            command_failed: false,
         };
         server.load_flow_defs();
         server.load_prototypes();

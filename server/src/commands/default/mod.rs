@@ -23,6 +23,7 @@ macro_rules! builder_command {
 pub mod account;
 pub mod admin;
 pub mod admin_tools;
+pub mod batch;
 pub mod builder_tools;
 pub mod building;
 pub mod channels;
@@ -57,6 +58,7 @@ impl Default for Commands {
         building::add_all(&mut character);
         builder_tools::add_all(&mut character);
         spawn::add_all(&mut character);
+        batch::add_all(&mut character);
         timers::add_all(&mut character);
         comms::add_character_commands(&mut character);
         character.add(flows::Flows);
