@@ -535,3 +535,20 @@ fn a_batch_file_builds_a_zone_stops_at_the_first_refusal_and_can_be_stepped_thro
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn cmdsets_and_about_tell_what_is_merged_and_what_runs() {
+    let mut t = TestGame::new(Game::new());
+    let bld = builder(&mut t, "Bld");
+    let pat = t.player("Pat");
+    let sets = t.cmd(bld, "cmdsets");
+    assert!(
+        sets.contains("DefaultCharacter") && sets.contains("DefaultAccount"),
+        "{sets}"
+    );
+    assert!(sets.contains("The merge gives you"), "{sets}");
+    assert!(t.cmd(pat, "cmdsets").contains("not available"));
+    assert!(t.cmd(bld, "cmdsets foo").starts_with("Usage"));
+    let about = t.cmd(pat, "about");
+    assert!(about.contains("runs on Tavern"), "{about}");
+}

@@ -177,8 +177,19 @@ impl Server {
     /// Every cmdset that applies to what `sessid` types, merged (the same
     /// sets merged before give the merge remembered then).
     pub fn merged_cmdset(&self, sessid: SessId) -> Arc<CmdSet> {
-        let Some(s) = self.sessions.get(sessid) else {
+        let sets = self.cmdset_layers(sessid);
+        if sets.is_empty() && self.sessions.get(sessid).is_none() {
             return Arc::new(CmdSet::new("Empty"));
+        }
+        self.cmdset_cache().merge(&sets)
+    }
+
+    /// The sets merged for a session, before merging: the session's, the
+    /// account's, the puppet's, and those its surroundings offer (what
+    /// `cmdsets` shows).
+    pub fn cmdset_layers(&self, sessid: SessId) -> Vec<Arc<CmdSet>> {
+        let Some(s) = self.sessions.get(sessid) else {
+            return Vec::new();
         };
         let (account, puppet) = (s.account(), s.puppet());
         let mut sets = self.cmdset_stack(Holder::Session(sessid));
@@ -196,7 +207,7 @@ impl Server {
                 sets.extend(self.local_cmdsets(p, no_exits));
             }
         }
-        self.cmdset_cache().merge(&sets)
+        sets
     }
 
     fn cmdset_cache(&self) -> std::sync::MutexGuard<'_, MergeCache> {

@@ -1,6 +1,7 @@
 //! More builder commands (permission Builder), with Evennia's syntax and
 //! messages: `name`, `link`, `unlink`, `sethome`, `tunnel`, `copy`,
-//! `cpattr`/`mvattr`, `wipe`, `find` and `objects`. Each checks the access
+//! `cpattr`/`mvattr`, `wipe`, `find`, `objects`, `cmdsets`, and `about`
+//! (for everyone). Each checks the access
 //! it needs on what it changes, and a bare or partial command changes
 //! nothing.
 
@@ -28,7 +29,9 @@ pub fn add_all(set: &mut CmdSet) {
         .add(MvAttr)
         .add(Wipe)
         .add(Find)
-        .add(Objects);
+        .add(Objects)
+        .add(CmdSets)
+        .add(About);
 }
 
 /// How many objects `find` lists at most.
@@ -866,5 +869,85 @@ impl Command for Objects {
             last.render()
         );
         ctx.msg_paged(out);
+    }
+}
+
+/// `cmdsets`: the command sets merged for you, and what they make.
+pub struct CmdSets;
+
+impl Command for CmdSets {
+    fn key(&self) -> &str {
+        "cmdsets"
+    }
+    fn aliases(&self) -> &[&str] {
+        &["listcmdsets"]
+    }
+    fn read_only(&self) -> bool {
+        true
+    }
+    fn help(&self) -> &str {
+        "cmdsets\n\nThe command sets merged for you right now (yours, your account's, \
+         your session's, and those of your room and what is near), highest priority \
+         first, and how many commands the merge gives you."
+    }
+    builder_command!();
+    fn func(&self, ctx: &mut CmdCtx<'_>) {
+        if !ctx.args.trim().is_empty() {
+            return ctx.msg("Usage: cmdsets (it shows yours).");
+        }
+        let mut sets = ctx.server.cmdset_layers(ctx.sessid);
+        sets.sort_by_key(|s| std::cmp::Reverse(s.priority));
+        let mut t = Table::new(["cmdset", "priority", "merge", "commands"]);
+        t.border(Border::Header)
+            .align(1, Align::Right)
+            .align(3, Align::Right);
+        for s in &sets {
+            t.row([
+                escape(&s.key),
+                s.priority.to_string(),
+                format!("{:?}", s.merge_type),
+                s.commands().len().to_string(),
+            ]);
+        }
+        let merged = ctx.cmdset.commands().len();
+        ctx.msg_paged(format!(
+            "|wCommand sets merged for you:|n\n{}\nThe merge gives you {merged} commands.",
+            t.render()
+        ));
+    }
+}
+
+/// `about`: what game server this is.
+pub struct About;
+
+impl Command for About {
+    fn key(&self) -> &str {
+        "about"
+    }
+    fn aliases(&self) -> &[&str] {
+        &["version"]
+    }
+    fn read_only(&self) -> bool {
+        true
+    }
+    fn help(&self) -> &str {
+        "about\n\nWhat this game runs on."
+    }
+    fn help_category(&self) -> &str {
+        "System"
+    }
+    fn func(&self, ctx: &mut CmdCtx<'_>) {
+        let name = escape(&ctx.server.settings.game.name);
+        ctx.msg(format!(
+            "|w{name}|n runs on |cTavern {}|n, a MUD server framework in Rust \
+             (portal and server processes, after Evennia).\n\
+             OS: {} ({}). Objects: {}. Accounts: {}. Up since {}.",
+            env!("CARGO_PKG_VERSION"),
+            std::env::consts::OS,
+            std::env::consts::ARCH,
+            ctx.server.world.len(),
+            ctx.server.world.accounts.len(),
+            crate::commands::minute_text(ctx.server.started)
+        ));
     }
 }
