@@ -1,5 +1,5 @@
 //! The launcher every game binary exposes: `start`, `reload`, `reset`, `stop`,
-//! `status`, `account create`, `migrate`, and the `portal` / `server` roles the
+//! `status`, `account create`, `migrate`, `world export`/`import`, and the `portal` / `server` roles the
 //! processes run as.
 
 use std::io::{BufRead, Write};
@@ -51,6 +51,11 @@ enum Cmd {
     },
     /// Apply pending database migrations (the server also does this when it starts).
     Migrate,
+    /// Export or import the whole world as a file of JSON lines.
+    World {
+        #[command(subcommand)]
+        command: WorldCmd,
+    },
     /// Make a new game: a crate at PATH, copied from the template game, that
     /// depends on this Tavern checkout. It builds and starts as is.
     New {
@@ -62,6 +67,27 @@ enum Cmd {
         /// The Tavern checkout to depend on [default: the one this binary was built from].
         #[arg(long, value_name = "DIR")]
         framework: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum WorldCmd {
+    /// Write every table to FILE (one row per line), from one consistent
+    /// snapshot; the game may be running.
+    Export {
+        file: PathBuf,
+        /// Include the password hashes (without them, imported accounts
+        /// cannot log in until an admin sets their passwords).
+        #[arg(long)]
+        with_passwords: bool,
+    },
+    /// Read FILE into this game's database, which must be new (no objects
+    /// or accounts): all or nothing.
+    Import {
+        file: PathBuf,
+        /// Check the whole file against the database and change nothing.
+        #[arg(long)]
+        dry_run: bool,
     },
 }
 
@@ -146,6 +172,7 @@ pub(crate) fn main(game: Game) -> anyhow::Result<()> {
             println!("Database migrated: {}", store::redact_url(&url));
             Ok(())
         }),
+        Cmd::World { command } => rt.block_on(world_file(&settings, command)),
         Cmd::Account {
             command:
                 AccountCmd::Create {
@@ -168,6 +195,46 @@ pub(crate) fn main(game: Game) -> anyhow::Result<()> {
             ))
         }
     }
+}
+
+/// `world export` / `world import`.
+async fn world_file(settings: &Settings, command: WorldCmd) -> anyhow::Result<()> {
+    use tavern_server::store::world_file;
+    let url = settings.database_url();
+    prepare_data_dir(settings)?;
+    let db = store::connect(&url, 2)
+        .await
+        .with_context(|| format!("cannot open the database {}", store::redact_url(&url)))?;
+    match command {
+        WorldCmd::Export {
+            file,
+            with_passwords,
+        } => {
+            let f = std::fs::File::create(&file)
+                .with_context(|| format!("cannot create {}", file.display()))?;
+            let mut out = std::io::BufWriter::new(f);
+            let counts = world_file::export(&db, &mut out, with_passwords)
+                .await
+                .context("the export failed")?;
+            println!("Exported to {}: {counts}.", file.display());
+        }
+        WorldCmd::Import { file, dry_run } => {
+            let f = std::fs::File::open(&file)
+                .with_context(|| format!("cannot open {}", file.display()))?;
+            let counts = world_file::import(&db, std::io::BufReader::new(f), dry_run)
+                .await
+                .with_context(|| format!("{} was not imported", file.display()))?;
+            if dry_run {
+                println!(
+                    "{} would import: {counts}. Nothing was changed.",
+                    file.display()
+                );
+            } else {
+                println!("Imported {}: {counts}.", file.display());
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The async runtime of a process: `threads` 1 runs every task on the main

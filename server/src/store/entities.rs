@@ -7,7 +7,9 @@
 pub mod account {
     use sea_orm::entity::prelude::*;
 
-    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[derive(
+        Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize, serde::Deserialize,
+    )]
     #[sea_orm(table_name = "accounts")]
     pub struct Model {
         #[sea_orm(primary_key)]
@@ -43,7 +45,9 @@ pub mod account {
 pub mod object {
     use sea_orm::entity::prelude::*;
 
-    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[derive(
+        Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize, serde::Deserialize,
+    )]
     #[sea_orm(table_name = "objects")]
     pub struct Model {
         /// Ids are reserved in blocks through `server_config` (see `store::reserve_ids`),
@@ -87,7 +91,9 @@ pub mod server_config {
     use sea_orm::entity::prelude::*;
 
     /// Small named values the server keeps: the start room, the next free object id, ...
-    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[derive(
+        Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize, serde::Deserialize,
+    )]
     #[sea_orm(table_name = "server_config")]
     pub struct Model {
         #[sea_orm(primary_key, auto_increment = false)]
@@ -108,7 +114,9 @@ pub mod help_entry {
     use sea_orm::entity::prelude::*;
 
     /// A help topic written in the game (`sethelp`), beside the commands' own help.
-    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[derive(
+        Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize, serde::Deserialize,
+    )]
     #[sea_orm(table_name = "help_entries")]
     pub struct Model {
         /// The topic, lowercased.
@@ -133,7 +141,9 @@ pub mod flow_instance {
     use sea_orm::entity::prelude::*;
 
     /// A running flow: its definition's name and its whole state as JSON.
-    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[derive(
+        Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize, serde::Deserialize,
+    )]
     #[sea_orm(table_name = "flow_instances")]
     pub struct Model {
         /// The instance's unique name.
@@ -160,7 +170,9 @@ pub mod timer {
     use sea_orm::entity::prelude::*;
 
     /// A timer: `script:12`, `delay:3`, `ticks:60000`, `ticker:60000:12:regen`.
-    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[derive(
+        Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize, serde::Deserialize,
+    )]
     #[sea_orm(table_name = "timers")]
     pub struct Model {
         #[sea_orm(primary_key, auto_increment = false)]
@@ -186,7 +198,9 @@ pub mod channel {
     use sea_orm::entity::prelude::*;
 
     /// A channel: key, aliases, locks, subscribers (`ChannelRecord` as JSON).
-    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[derive(
+        Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize, serde::Deserialize,
+    )]
     #[sea_orm(table_name = "channels")]
     pub struct Model {
         #[sea_orm(primary_key, auto_increment = false)]
@@ -209,7 +223,9 @@ pub mod channel_line {
     use sea_orm::entity::prelude::*;
 
     /// One line said on a channel.
-    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[derive(
+        Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize, serde::Deserialize,
+    )]
     #[sea_orm(table_name = "channel_lines")]
     pub struct Model {
         #[sea_orm(primary_key, auto_increment = false)]

@@ -15,6 +15,7 @@ mod load;
 pub mod migration;
 pub mod persister;
 mod rows;
+pub mod world_file;
 mod writes;
 
 use std::time::Duration;
