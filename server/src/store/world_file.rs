@@ -17,7 +17,8 @@
 use std::io::{BufRead, Write};
 
 use sea_orm::{
-    ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryOrder, TransactionTrait,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, TransactionTrait,
 };
 use serde_json::{Map, Value, json};
 
@@ -124,17 +125,30 @@ fn from_line(table: &str, mut row: Map<String, Value>) -> Map<String, Value> {
 }
 
 macro_rules! export_table {
-    ($txn:expr, $out:expr, $counts:expr, $name:literal, $entity:ty, $order:expr, $fix:expr) => {{
-        let mut pages = <$entity>::find().order_by_asc($order).paginate($txn, PAGE);
+    // Keyset pages (`WHERE key > last ORDER BY key LIMIT n`): every page
+    // costs the same, however far into the table (OFFSET would not).
+    ($txn:expr, $out:expr, $counts:expr, $name:literal, $entity:ty, $col:expr, $key:ident, $fix:expr) => {{
         let mut n = 0u64;
-        while let Some(rows) = pages.fetch_and_next().await? {
+        let mut last = None;
+        loop {
+            let mut q = <$entity>::find().order_by_asc($col);
+            if let Some(k) = last.clone() {
+                q = q.filter($col.gt(k));
+            }
+            let rows = q.limit(PAGE).all($txn).await?;
+            let Some(tail) = rows.last() else { break };
+            last = Some(tail.$key.clone());
+            let full = rows.len() as u64 == PAGE;
             for mut r in rows {
                 $fix(&mut r);
-                let v = serde_json::to_value(&r).map_err(|e| std::io::Error::other(e))?;
+                let v = serde_json::to_value(&r).map_err(std::io::Error::other)?;
                 serde_json::to_writer(&mut *$out, &to_line($name, v))
-                    .map_err(|e| std::io::Error::other(e))?;
+                    .map_err(std::io::Error::other)?;
                 $out.write_all(b"\n")?;
                 n += 1;
+            }
+            if !full {
+                break;
             }
         }
         $counts.push(($name, n));
@@ -164,6 +178,7 @@ pub async fn export(
         "server_config",
         server_config::Entity,
         server_config::Column::Key,
+        key,
         |_| {}
     );
     export_table!(
@@ -173,6 +188,7 @@ pub async fn export(
         "accounts",
         account::Entity,
         account::Column::Id,
+        id,
         |a: &mut account::Model| {
             if !passwords {
                 a.password_hash = String::new();
@@ -186,6 +202,7 @@ pub async fn export(
         "objects",
         object::Entity,
         object::Column::Id,
+        id,
         |_| {}
     );
     export_table!(
@@ -195,6 +212,7 @@ pub async fn export(
         "help_entries",
         help_entry::Entity,
         help_entry::Column::Key,
+        key,
         |_| {}
     );
     export_table!(
@@ -204,22 +222,40 @@ pub async fn export(
         "channels",
         channel::Entity,
         channel::Column::Id,
+        id,
         |_| {}
     );
     {
-        // Two-column key: by channel, then number.
-        let mut pages = channel_line::Entity::find()
-            .order_by_asc(channel_line::Column::ChannelId)
-            .order_by_asc(channel_line::Column::Seq)
-            .paginate(&txn, PAGE);
+        // Two-column key: by channel, then number (keyset pages too).
+        use sea_orm::sea_query::Cond;
         let mut n = 0u64;
-        while let Some(rows) = pages.fetch_and_next().await? {
+        let mut last: Option<(i64, i64)> = None;
+        loop {
+            let mut q = channel_line::Entity::find()
+                .order_by_asc(channel_line::Column::ChannelId)
+                .order_by_asc(channel_line::Column::Seq);
+            if let Some((c, s)) = last {
+                q = q.filter(
+                    Cond::any().add(channel_line::Column::ChannelId.gt(c)).add(
+                        Cond::all()
+                            .add(channel_line::Column::ChannelId.eq(c))
+                            .add(channel_line::Column::Seq.gt(s)),
+                    ),
+                );
+            }
+            let rows = q.limit(PAGE).all(&txn).await?;
+            let Some(tail) = rows.last() else { break };
+            last = Some((tail.channel_id, tail.seq));
+            let full = rows.len() as u64 == PAGE;
             for r in rows {
                 let v = serde_json::to_value(&r).map_err(std::io::Error::other)?;
                 serde_json::to_writer(&mut *out, &to_line("channel_lines", v))
                     .map_err(std::io::Error::other)?;
                 out.write_all(b"\n")?;
                 n += 1;
+            }
+            if !full {
+                break;
             }
         }
         counts.push(("channel_lines", n));
@@ -231,6 +267,7 @@ pub async fn export(
         "flow_instances",
         flow_instance::Entity,
         flow_instance::Column::Name,
+        name,
         |_| {}
     );
     export_table!(
@@ -240,6 +277,7 @@ pub async fn export(
         "timers",
         timer::Entity,
         timer::Column::Key,
+        key,
         |_| {}
     );
     txn.commit().await?;
@@ -427,7 +465,7 @@ mod tests {
 
     /// A small world with a bit of everything, exported.
     fn exported(passwords: bool) -> Vec<u8> {
-        let mut t = TestGame::new(Game::new());
+        let mut t = TestGame::with_settings(Game::new(), |s| s.channels.history_lines = 2000);
         let anna = t.player("Anna");
         t.grant(anna, "Developer");
         t.cmd(anna, "create/drop red box;box");
@@ -443,6 +481,19 @@ mod tests {
         t.cmd(anna, "ban troll : spam");
         t.cmd(anna, "y");
         t.cmd(anna, "sethelp rules;Game = Be nice.");
+        // More rows than a page, in both kinds of keys.
+        t.with_server(|s| {
+            let room = s.world.start_room;
+            for i in 0..1200 {
+                let _ = s.create_object(
+                    crate::NewObject::new(crate::Kind::Thing, format!("pebble {i}")).location(room),
+                );
+            }
+            let ch = s.channel("public").unwrap();
+            for i in 0..1100 {
+                let _ = s.channel_send(ch, "Anna", &format!("line {i}"), false);
+            }
+        });
         let db = t.server().db.clone();
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
