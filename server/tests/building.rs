@@ -552,3 +552,53 @@ fn cmdsets_and_about_tell_what_is_merged_and_what_runs() {
     let about = t.cmd(pat, "about");
     assert!(about.contains("runs on Tavern"), "{about}");
 }
+
+#[test]
+fn an_account_is_deleted_with_its_characters_after_asking_and_only_by_a_developer() {
+    let mut t = TestGame::new(Game::new());
+    let dev = t.player("Dev");
+    t.grant(dev, "Developer");
+    let adm = t.player("Adm");
+    t.grant(adm, "Admin");
+    let pat = t.player("Pat");
+    t.cmd(pat, "pub hello");
+    assert!(
+        t.cmd(adm, "accounts/delete pat")
+            .contains("Only Developers")
+    );
+    assert!(t.cmd(dev, "accounts/delete").starts_with("Usage"));
+    assert!(
+        t.cmd(dev, "accounts/delete dev")
+            .contains("cannot delete your own")
+    );
+    assert!(
+        t.cmd(dev, "accounts/delete nobody")
+            .contains("Could not find")
+    );
+    assert!(t.cmd(dev, "accounts/delete pat").contains("yes/[no]"));
+    assert_eq!(t.cmd(dev, "no"), "Nothing was deleted.");
+    t.cmd(dev, "accounts/delete pat");
+    assert!(
+        t.cmd(dev, "yes")
+            .ends_with("Account Pat deleted (and Pat).")
+    );
+    assert_eq!(
+        t.disconnected(pat),
+        Some(Some("Your account has been deleted."))
+    );
+    t.reload();
+    assert!(
+        t.server().world.account_named("Pat").is_none(),
+        "gone from the database"
+    );
+    assert!(
+        t.server().world.named("Pat").is_empty(),
+        "its character too"
+    );
+    // The name is free again.
+    let again = t.connect();
+    assert!(
+        t.cmd(again, "create Pat newsecret1")
+            .contains("was created")
+    );
+}

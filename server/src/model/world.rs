@@ -28,6 +28,8 @@ pub struct Changes {
     /// Accounts to write (the columns the game changes; never the name or
     /// the password hash).
     pub accounts: Vec<Account>,
+    /// Accounts deleted (`accounts/delete`), by id.
+    pub accounts_deleted: Vec<AccountId>,
     /// Flow instances to write, by name.
     pub flows: Vec<(String, FlowInstance)>,
     /// Flows that ended, by name.
@@ -62,6 +64,7 @@ impl Changes {
             && self.timers_deleted.is_empty()
             && self.channels.is_empty()
             && self.config.is_empty()
+            && self.accounts_deleted.is_empty()
     }
 }
 
@@ -115,6 +118,8 @@ pub struct World {
     moved: BTreeSet<ObjId>,
     deleted: BTreeSet<ObjId>,
     dirty_accounts: BTreeSet<AccountId>,
+    /// Accounts deleted since the last take.
+    deleted_accounts: Vec<AccountId>,
     /// Objects changed, moved, created or deleted (and the places things left)
     /// since the live-data feeds last looked.
     touched: BTreeSet<ObjId>,
@@ -178,7 +183,25 @@ impl World {
                 .collect();
             idx.0 = self.accounts.len();
         }
-        idx.1.get(&name.trim().to_lowercase()).copied()
+        idx.1
+            .get(&name.trim().to_lowercase())
+            .copied()
+            .filter(|id| self.accounts.contains_key(id))
+    }
+
+    /// Deletes an account (its row goes with the next commit); what it
+    /// was. Its characters are not touched: destroy them first.
+    pub fn delete_account(&mut self, id: AccountId) -> Option<Account> {
+        let a = self.accounts.remove(&id)?;
+        self.dirty_accounts.remove(&id);
+        self.deleted_accounts.push(id);
+        self.changes += 1;
+        // The name index is rebuilt on its next use.
+        self.account_names
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .0 = usize::MAX;
+        Some(a)
     }
 
     /// An account's name, or `""` when there is no such account.
@@ -527,6 +550,7 @@ impl World {
                 .collect(),
             deleted: std::mem::take(&mut self.deleted).into_iter().collect(),
             retired: std::mem::take(&mut self.newly_retired),
+            accounts_deleted: std::mem::take(&mut self.deleted_accounts),
             config: {
                 let mut c = std::mem::take(&mut self.config_changes);
                 if std::mem::take(&mut self.bans_dirty)

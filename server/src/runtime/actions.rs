@@ -39,6 +39,35 @@ pub fn banned_msg(ban: &crate::model::bans::Ban) -> String {
 }
 
 impl Server {
+    /// Deletes an account: its sessions are disconnected, its characters
+    /// destroyed, its channel subscriptions dropped; the account's row goes
+    /// with the commit. The characters' names, for the message.
+    pub fn account_delete(&mut self, account: AccountId) -> Option<Vec<String>> {
+        self.world.accounts.get(&account)?;
+        for sessid in self.sessions.of_account(account) {
+            self.disconnect(sessid, Some("Your account has been deleted.".into()));
+        }
+        let mut names = Vec::new();
+        for c in self.world.characters_of(account) {
+            if let Some(o) = self.world.get(c) {
+                names.push(o.key.clone());
+            }
+            if let Err(e) = self.destroy_object(c) {
+                tracing::error!(
+                    account,
+                    character = c,
+                    "a deleted account's character stays: {e}"
+                );
+            }
+        }
+        for ch in self.world.channels.of_account(account) {
+            self.channel_unsub(ch, account);
+        }
+        self.nick_cache.forget(account);
+        self.world.delete_account(account);
+        Some(names)
+    }
+
     /// The ban that keeps this session's address or `name` out, if any.
     pub fn ban_for(&self, sessid: SessId, name: Option<&str>) -> Option<crate::model::bans::Ban> {
         let bans = self.world.bans();

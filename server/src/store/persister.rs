@@ -190,6 +190,7 @@ struct Batch {
     moves: std::collections::BTreeMap<i64, Option<i64>>,
     deleted: std::collections::BTreeSet<i64>,
     accounts: std::collections::BTreeMap<i64, Account>,
+    accounts_deleted: std::collections::BTreeSet<i64>,
     flows: std::collections::BTreeMap<String, flow_instance::Model>,
     flows_deleted: std::collections::BTreeSet<String>,
     retired: std::collections::BTreeSet<String>,
@@ -225,6 +226,10 @@ impl Batch {
         }
         for a in c.accounts {
             self.accounts.insert(a.id, a);
+        }
+        for a in c.accounts_deleted {
+            self.accounts.remove(&a);
+            self.accounts_deleted.insert(a);
         }
         // Flow states: the last of each wins; a flow deleted and saved again is saved.
         for (name, f) in c.flows {
@@ -273,6 +278,7 @@ impl Batch {
             + self.moves.len()
             + self.deleted.len()
             + self.accounts.len()
+            + self.accounts_deleted.len()
             + self.flows.len()
             + self.flows_deleted.len()
             + self.retired.len()
@@ -321,6 +327,7 @@ async fn write(db: &DatabaseConnection, batch: &Batch) -> Result<(), store::DbEr
     w.extend(writes::update_accounts(
         batch.accounts.values().map(AccountRow::from).collect(),
     ));
+    w.extend(writes::delete_accounts(&batch.accounts_deleted));
     w.extend(writes::write_flows(
         batch.flows.values().cloned().collect(),
         batch.flows_deleted.iter().cloned().collect(),

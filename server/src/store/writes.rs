@@ -144,6 +144,19 @@ pub(crate) fn delete_objects(ids: &[i64]) -> Vec<Write> {
         .collect()
 }
 
+/// Accounts deleted.
+pub(crate) fn delete_accounts(ids: &std::collections::BTreeSet<i64>) -> Vec<Write> {
+    if ids.is_empty() {
+        return Vec::new();
+    }
+    vec![Write::Delete(
+        Query::delete()
+            .from_table(account::Entity)
+            .and_where(Expr::col(account::Column::Id).is_in(ids.iter().copied()))
+            .to_owned(),
+    )]
+}
+
 /// The columns of accounts the running server changes.
 pub(crate) fn update_accounts(rows: Vec<AccountRow>) -> Vec<Write> {
     use account::Column as C;

@@ -334,14 +334,19 @@ impl Command for Accounts {
     fn help_category(&self) -> &str {
         "Admin"
     }
-    fn read_only(&self) -> bool {
-        true
+    fn switches(&self) -> &[&str] {
+        &["delete"]
     }
     fn help(&self) -> &str {
-        "accounts [<N>]\n\nThe N newest accounts (10), with their permissions, whether they \
-         are online, and when they last logged in."
+        "accounts [<N>]\naccounts/delete <account>\n\nThe N newest accounts (10), with their \
+         permissions, whether they are online, and when they last logged in. /delete \
+         (Developers) deletes an account and its characters, after asking; never yours or \
+         one of your rank or above."
     }
     fn func(&self, ctx: &mut CmdCtx<'_>) {
+        if ctx.has_switch("delete") {
+            return delete_account(ctx);
+        }
         let n: u64 = match ctx.args.trim() {
             "" => 10,
             s => match s.parse() {
@@ -396,6 +401,53 @@ impl Command for Accounts {
             done
         });
     }
+}
+
+fn delete_account(ctx: &mut CmdCtx<'_>) {
+    if !ctx.has_perm("Developer") {
+        return ctx.fail("Only Developers may delete accounts. Nothing was done.");
+    }
+    let name = ctx.args.trim().trim_start_matches('*').to_string();
+    if name.is_empty() {
+        return ctx.msg("Usage: accounts/delete <account>");
+    }
+    let Some(target) = ctx.server.world.account_named(&name) else {
+        return ctx.msg(format!(
+            "Could not find an account named '{}'.",
+            escape(&name)
+        ));
+    };
+    let me = ctx.account();
+    if Some(target) == me || rank(ctx.server, Some(target)) >= rank(ctx.server, me) {
+        return ctx.fail(
+            "You cannot delete your own account, or one of your rank or above. Nothing was done.",
+        );
+    }
+    let shown_name = escape(ctx.server.world.account_name(target));
+    let chars = ctx.server.world.characters_of(target).len();
+    ctx.ask(
+        &format!(
+            "Delete the account {shown_name} and its {chars} character(s), for good? yes/[no] "
+        ),
+        false,
+        move |server, sessid, answer| {
+            if !matches!(answer.trim().to_lowercase().as_str(), "y" | "yes") {
+                return server.msg_session(sessid, "Nothing was deleted.");
+            }
+            match server.account_delete(target) {
+                Some(names) => {
+                    tracing::info!(sessid, account = target, "account deleted");
+                    let list = if names.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" (and {})", escape(&names.join(", ")))
+                    };
+                    server.msg_session(sessid, format!("Account {shown_name} deleted{list}."));
+                }
+                None => server.msg_session(sessid, "That account is gone already."),
+            }
+        },
+    );
 }
 
 /// `ban [<account name or address pattern> [: reason]]`: keep someone out.
