@@ -99,6 +99,12 @@ fn tunnel_digs_with_a_way_back_and_copy_cpattr_mvattr_wipe_work_on_attributes() 
     assert!(here.contains("south"), "{here}");
     assert!(t.cmd(bld, "s").contains("Limbo"));
     assert!(t.cmd(bld, "tunnel/oneway up").contains("Some place"));
+    let long = "x".repeat(81);
+    assert!(
+        t.cmd(bld, &format!("tunnel e = {long}"))
+            .contains("at most 80")
+    );
+    assert!(t.cmd(bld, &format!("dig {long}")).contains("at most 80"));
 
     t.cmd(bld, "create/drop chest");
     t.cmd(bld, "set chest/gold = 12");

@@ -342,6 +342,9 @@ impl Command for Tunnel {
             return ctx.msg("You are nowhere; there is nowhere to tunnel from.");
         };
         let room = parse_name_spec(ctx.rhs.as_deref().unwrap_or(""));
+        if room.name.chars().count() > 80 {
+            return ctx.msg("A room's name is at most 80 characters; nothing was made.");
+        }
         let name = if room.name.is_empty() {
             "Some place".to_string()
         } else {

@@ -147,6 +147,10 @@ impl Command for Dig {
     builder_command!();
     fn func(&self, ctx: &mut CmdCtx<'_>) {
         let room = parse_name_spec(&ctx.lhs);
+        if room.name.chars().count() > 80 {
+            ctx.msg("A room's name is at most 80 characters; nothing was made.");
+            return;
+        }
         if room.name.is_empty() {
             ctx.msg("Usage: dig[/teleport] <roomname>[;alias;alias...][:typeclass] [= exit_to_there[;alias][:typeclass]] [, exit_to_here[;alias][:typeclass]]");
             return;
