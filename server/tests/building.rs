@@ -608,3 +608,30 @@ fn an_account_is_deleted_with_its_characters_after_asking_and_only_by_a_develope
             .contains("was created")
     );
 }
+
+#[test]
+fn worldexport_writes_the_world_file_from_the_running_game() {
+    let mut t = TestGame::new(Game::new());
+    let dev = t.player("Dev");
+    t.grant(dev, "Developer");
+    let adm = t.player("Adm");
+    t.grant(adm, "Admin");
+    assert!(t.cmd(adm, "worldexport").contains("not available"));
+    assert!(
+        t.cmd(dev, "worldexport ../x")
+            .contains("Nothing was written")
+    );
+    t.cmd(dev, "create/drop lantern");
+    let out = t.cmd(dev, "worldexport backup_1");
+    assert!(out.contains("Exported exports/backup_1.jsonl"), "{out}");
+    let path = t
+        .server()
+        .settings
+        .game
+        .data_dir
+        .join("exports/backup_1.jsonl");
+    let text = std::fs::read_to_string(&path).expect("the file");
+    assert!(text.starts_with("{\"passwords\":false"));
+    assert!(text.contains("\"key\":\"lantern\""));
+    assert!(!text.contains("$argon2"));
+}

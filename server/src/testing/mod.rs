@@ -95,13 +95,15 @@ impl TestGame {
         settings.security.max_account_creations = 1_000_000;
         // A test types as fast as it can; the rate limit has its own tests.
         settings.server.max_command_rate = 0;
-        tweak(&mut settings);
         let dir = std::env::temp_dir().join(format!(
             "tavern-testgame-{}-{:08x}",
             std::process::id(),
             rand::random::<u32>()
         ));
         std::fs::create_dir_all(&dir).expect("cannot create a temporary directory for the test");
+        // What the game writes in its data directory stays in the test's.
+        settings.game.data_dir = dir.join("data");
+        tweak(&mut settings);
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()

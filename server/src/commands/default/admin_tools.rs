@@ -21,7 +21,8 @@ pub fn add_all(set: &mut CmdSet) {
         .add(UserPassword)
         .add(Accounts)
         .add(Ban)
-        .add(Unban);
+        .add(Unban)
+        .add(WorldExport);
 }
 
 /// The longest message `emit` and `wall` send.
@@ -601,5 +602,71 @@ impl Command for Unban {
                 }
             },
         );
+    }
+}
+
+/// `worldexport [<name>]`: the world file, written by the running game.
+pub struct WorldExport;
+
+impl Command for WorldExport {
+    fn key(&self) -> &str {
+        "worldexport"
+    }
+    fn locks(&self) -> &str {
+        "cmd:perm(Developer)"
+    }
+    fn help_category(&self) -> &str {
+        "System"
+    }
+    fn help(&self) -> &str {
+        "worldexport [<name>]\n\n\
+         Write the whole world (every table; no password hashes) as a world file into \
+         the data directory's exports/ folder, from one snapshot, while the game runs. \
+         The name is letters, digits, - and _ (default: world-<date>). Import it with \
+         `tavern world import` into a new game."
+    }
+    fn func(&self, ctx: &mut CmdCtx<'_>) {
+        let name = match ctx.args.trim() {
+            "" => format!(
+                "world-{}",
+                crate::commands::minute_text(ctx.server.now()).replace([' ', ':'], "-")
+            ),
+            n => n.to_string(),
+        };
+        if name.len() > 60
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_".contains(c))
+        {
+            return ctx
+                .fail("A name is letters, digits, - and _ (at most 60). Nothing was written.");
+        }
+        let dir = ctx.server.settings.game.data_dir.join("exports");
+        let path = dir.join(format!("{name}.jsonl"));
+        let db = ctx.server.db.clone();
+        let sessid = ctx.sessid;
+        ctx.msg(format!("Exporting the world to exports/{name}.jsonl ..."));
+        ctx.server.spawn_for(sessid, async move {
+            let result: Result<String, String> = async {
+                std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+                let f = std::fs::File::create(&path).map_err(|e| e.to_string())?;
+                let mut out = std::io::BufWriter::new(f);
+                let counts = store::world_file::export(&db, &mut out, false)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                Ok(counts.to_string())
+            }
+            .await;
+            let done: Completion = Box::new(move |server: &mut Server| match result {
+                Ok(counts) => {
+                    server.msg_session(sessid, format!("Exported exports/{name}.jsonl: {counts}."))
+                }
+                Err(e) => {
+                    tracing::error!(sessid, "the world export failed: {e}");
+                    server.msg_session(sessid, "The export failed; see the server log.");
+                }
+            });
+            done
+        });
     }
 }
