@@ -564,6 +564,43 @@ mod tests {
         .unwrap();
         let err = Settings::load(Some(&file)).unwrap_err().to_string();
         assert!(err.contains("max_nr_simultaneous_puppets"), "{err}");
+        // IRC bridges are checked whole: a nick, a server, a channel name.
+        let irc = |fields: &str| format!("[[channels.irc]]\nchannel = \"Public\"\n{fields}\n");
+        for (fields, why) in [
+            (
+                "server = \"irc:6667\"\nirc_channel = \"#t\"\nnick = \"9lives\"",
+                "nick",
+            ),
+            (
+                "server = \"irc:6667\"\nirc_channel = \"#t\"\nnick = \"a b\"",
+                "nick",
+            ),
+            (
+                "server = \"irc\"\nirc_channel = \"#t\"\nnick = \"bot\"",
+                "server",
+            ),
+            (
+                "server = \"irc:6667\"\nirc_channel = \"t\"\nnick = \"bot\"",
+                "irc_channel",
+            ),
+            (
+                "server = \"irc:6667\"\nirc_channel = \"#t\"\nnick = \"bot\"\npassword = \"a\\r\\nQUIT\"",
+                "password",
+            ),
+        ] {
+            std::fs::write(&file, irc(fields)).unwrap();
+            let err = Settings::load(Some(&file)).unwrap_err().to_string();
+            assert!(
+                err.contains("channels.irc") && err.contains(why),
+                "{fields}: {err}"
+            );
+        }
+        std::fs::write(
+            &file,
+            irc("server = \"irc.example.org:6667\"\nirc_channel = \"#t\"\nnick = \"tav_bot\""),
+        )
+        .unwrap();
+        assert_eq!(Settings::load(Some(&file)).unwrap().channels.irc.len(), 1);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
