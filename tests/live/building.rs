@@ -59,3 +59,67 @@ async fn a_builder_builds_spawns_from_files_and_saved_prototypes_through_a_reloa
         .expect("You have been banned and cannot continue from here. Reason: adverts")
         .await;
 }
+
+/// `tavern backup` while players type; the backup restored into another
+/// game starts, and every account logs in there.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_backup_taken_while_players_type_restores_to_a_game_that_holds_every_account() {
+    let game = LiveGame::new("backup-live", "").start();
+    let mut players = Vec::new();
+    for i in 0..24 {
+        players.push(game.login(&format!("Typist{i:02}"), "typist-pass").await);
+    }
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    let stop = Arc::new(AtomicBool::new(false));
+    let lines = Arc::new(AtomicUsize::new(0));
+    let mut typing = Vec::new();
+    for mut p in players {
+        let (stop, lines) = (stop.clone(), lines.clone());
+        typing.push(tokio::spawn(async move {
+            let mut n = 0;
+            while !stop.load(Ordering::Relaxed) {
+                p.send(&format!("say line {n}")).await;
+                p.expect(&format!("line {n}\"")).await;
+                lines.fetch_add(1, Ordering::Relaxed);
+                n += 1;
+            }
+            n
+        }));
+    }
+    tavern_tests::wait_for("the players to be typing", || {
+        lines.load(Ordering::Relaxed) >= 48
+    })
+    .await;
+    let file = game.dir.join("backup.db3");
+    let out = game.tavern_ok(&["backup", file.to_str().unwrap()]);
+    assert!(out.contains("Backed up"), "{out}");
+    stop.store(true, Ordering::Relaxed);
+    let mut said = 0;
+    for t in typing {
+        said += t.await.expect("a typist");
+    }
+    assert!(
+        said > 24,
+        "the players were typing during the backup ({said} lines)"
+    );
+    assert!(
+        game.tavern(&["restore", file.to_str().unwrap()])
+            .status
+            .code()
+            == Some(1),
+        "refused while running"
+    );
+
+    let other = LiveGame::new("backup-restored", "");
+    let restored =
+        tavern_tests::run_tavern_ok(&other.settings, &["restore", file.to_str().unwrap()]);
+    assert!(restored.contains("Restored"), "{restored}");
+    let other = other.start();
+    for i in [0, 11, 23] {
+        let mut c = other.connect().await;
+        c.expect("connect <username> <password>").await;
+        c.send(&format!("connect Typist{i:02} typist-pass")).await;
+        c.expect(&format!("You become Typist{i:02}.")).await;
+    }
+}

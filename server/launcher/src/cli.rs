@@ -51,6 +51,12 @@ enum Cmd {
     },
     /// Apply pending database migrations (the server also does this when it starts).
     Migrate,
+    /// Copy the SQLite database to FILE, consistently, while the game runs
+    /// (SQLite's VACUUM INTO). For PostgreSQL, use pg_dump.
+    Backup { file: PathBuf },
+    /// Put a backup made by `backup` in place of the database; the game
+    /// must be stopped. The database it replaces is kept beside it.
+    Restore { file: PathBuf },
     /// Export or import the whole world as a file of JSON lines.
     World {
         #[command(subcommand)]
@@ -173,6 +179,8 @@ pub(crate) fn main(game: Game) -> anyhow::Result<()> {
             Ok(())
         }),
         Cmd::World { command } => rt.block_on(world_file(&settings, command)),
+        Cmd::Backup { file } => rt.block_on(backup(&settings, &file)),
+        Cmd::Restore { file } => restore(&settings, &file),
         Cmd::Account {
             command:
                 AccountCmd::Create {
@@ -195,6 +203,79 @@ pub(crate) fn main(game: Game) -> anyhow::Result<()> {
             ))
         }
     }
+}
+
+/// The SQLite database file in force, or why there is none.
+fn sqlite_file(settings: &Settings, what: &str) -> anyhow::Result<PathBuf> {
+    let url = settings.database_url();
+    let Some(rest) = url.strip_prefix("sqlite://") else {
+        bail!(
+            "{what} is for SQLite; this game uses {}. For PostgreSQL use \
+             `pg_dump -Fc <database> > FILE` and `pg_restore -d <database> FILE` (docs/operations.md)",
+            store::redact_url(&url)
+        );
+    };
+    Ok(PathBuf::from(rest.split('?').next().unwrap_or(rest)))
+}
+
+/// `backup FILE`: `VACUUM INTO`, a consistent copy while the game writes.
+async fn backup(settings: &Settings, file: &std::path::Path) -> anyhow::Result<()> {
+    let db_file = sqlite_file(settings, "backup")?;
+    if !db_file.is_file() {
+        bail!("there is no database at {} to back up", db_file.display());
+    }
+    if file.exists() {
+        bail!(
+            "{} exists; choose a new file (nothing was overwritten)",
+            file.display()
+        );
+    }
+    let target = std::path::absolute(file).unwrap_or_else(|_| file.to_path_buf());
+    let url = settings.database_url();
+    let db = store::connect(&url, 1)
+        .await
+        .with_context(|| format!("cannot open {}", store::redact_url(&url)))?;
+    store::backup_into(&db, &target)
+        .await
+        .with_context(|| format!("the backup to {} failed", target.display()))?;
+    println!("Backed up {} to {}.", db_file.display(), target.display());
+    Ok(())
+}
+
+/// `restore FILE`: the backup in place of the database, the game stopped.
+fn restore(settings: &Settings, file: &std::path::Path) -> anyhow::Result<()> {
+    let db_file = sqlite_file(settings, "restore")?;
+    let running =
+        RuntimeInfo::read(&settings.runtime_file()).is_some_and(|rt| pid_alive(rt.portal_pid));
+    if running {
+        bail!("the game is running; `tavern stop` first (nothing was changed)");
+    }
+    let mut header = [0u8; 16];
+    std::fs::File::open(file)
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut header))
+        .with_context(|| format!("cannot read {}", file.display()))?;
+    if &header != b"SQLite format 3\0" {
+        bail!(
+            "{} is not an SQLite database (nothing was changed)",
+            file.display()
+        );
+    }
+    prepare_data_dir(settings)?;
+    if db_file.exists() {
+        let kept = db_file.with_extension(format!(
+            "db3.before-restore-{}",
+            tavern_shared::session::now_millis() / 1000
+        ));
+        std::fs::rename(&db_file, &kept)
+            .with_context(|| format!("cannot move {} aside", db_file.display()))?;
+        println!("The database it replaces is kept as {}.", kept.display());
+    }
+    for ext in ["db3-wal", "db3-shm"] {
+        let _ = std::fs::remove_file(db_file.with_extension(ext));
+    }
+    std::fs::copy(file, &db_file).with_context(|| format!("cannot write {}", db_file.display()))?;
+    println!("Restored {} from {}.", db_file.display(), file.display());
+    Ok(())
 }
 
 /// `world export` / `world import`.

@@ -617,6 +617,19 @@ pub async fn recent_accounts(
         .collect())
 }
 
+/// Copies an SQLite database to `file` while it is in use (`VACUUM INTO`:
+/// one consistent snapshot, compacted).
+pub async fn backup_into(db: &DatabaseConnection, file: &std::path::Path) -> Result<(), DbError> {
+    use sea_orm::{ConnectionTrait, Statement};
+    let path = file.to_string_lossy().replace('\'', "''");
+    db.execute_raw(Statement::from_string(
+        db.get_database_backend(),
+        format!("VACUUM INTO '{path}'"),
+    ))
+    .await?;
+    Ok(())
+}
+
 /// Records when an account last logged in.
 pub async fn record_login(db: &DatabaseConnection, account_id: i64) -> Result<(), DbError> {
     let now = tavern_shared::session::now_millis() as i64;
