@@ -56,6 +56,20 @@ pub struct Settings {
     pub time: TimeSettings,
     /// `[channels]`
     pub channels: ChannelSettings,
+    /// `[logs]`
+    pub logs: LogSettings,
+}
+
+/// `[logs]`: the log files.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogSettings {
+    /// `[logs] rotation`: Start a new log file "daily", "hourly", or "never" (one file per process role).
+    pub rotation: String,
+    /// `[logs] keep`: How many log files of each role to keep when rotating (older ones are deleted).
+    pub keep: usize,
+    /// `[logs] json`: Write the log files as JSON lines (one object per event) instead of text.
+    pub json: bool,
 }
 
 /// `[channels]`: history, announcements and the channels made at a start.
@@ -394,6 +408,17 @@ impl Settings {
             if !no_breaks(&b.password) || !no_breaks(&b.channel_key) {
                 return bad("password and channel_key may hold no spaces or control characters");
             }
+        }
+        if !matches!(self.logs.rotation.as_str(), "daily" | "hourly" | "never") {
+            return Err(SettingsError::Invalid(format!(
+                "logs.rotation must be \"daily\", \"hourly\" or \"never\", not {:?}",
+                self.logs.rotation
+            )));
+        }
+        if self.logs.keep == 0 {
+            return Err(SettingsError::Invalid(
+                "logs.keep must be at least 1".into(),
+            ));
         }
         if self.link.max_frame_bytes < 64 * 1024 {
             return Err(SettingsError::Invalid(

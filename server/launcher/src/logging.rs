@@ -1,9 +1,8 @@
-//! Logging: tracing to stderr and to `data_dir/logs/<role>.log`. `RUST_LOG`
+//! Logging: tracing to stderr and to the log files in `data_dir/logs`,
+//! one per process role, rotated daily or hourly with `[logs] keep` kept
+//! (tracing-appender), as text or (`[logs] json`) JSON lines. `RUST_LOG`
 //! chooses what is shown (default: info). Colour only on a terminal, and
-//! never in the file.
-
-use std::fs::OpenOptions;
-use std::sync::Mutex;
+//! never in a file.
 
 use anyhow::Context;
 use tavern_shared::Settings;
@@ -29,15 +28,37 @@ impl<'w> tracing_subscriber::fmt::FormatFields<'w> for PlainFields {
 }
 
 /// What writes the log file: plain text, whatever the terminal shows.
-fn file_layer<S>(file: std::fs::File) -> impl Layer<S>
+fn file_layer<S, W>(writer: W) -> impl Layer<S>
 where
     S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+    W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
 {
     tracing_subscriber::fmt::layer()
         .fmt_fields(PlainFields::default())
-        .with_writer(Mutex::new(file))
+        .with_writer(writer)
         .with_ansi(false)
         .with_target(false)
+}
+
+/// The rotating file of a role, as the settings say.
+pub(crate) fn appender(
+    dir: &std::path::Path,
+    role: &str,
+    settings: &tavern_shared::settings::LogSettings,
+) -> anyhow::Result<tracing_appender::rolling::RollingFileAppender> {
+    use tracing_appender::rolling::{Builder, Rotation};
+    let rotation = match settings.rotation.as_str() {
+        "hourly" => Rotation::HOURLY,
+        "never" => Rotation::NEVER,
+        _ => Rotation::DAILY,
+    };
+    Builder::new()
+        .rotation(rotation)
+        .filename_prefix(role)
+        .filename_suffix("log")
+        .max_log_files(settings.keep.max(1))
+        .build(dir)
+        .with_context(|| format!("cannot open the {role} log in {}", dir.display()))
 }
 
 /// Keeps logging alive for the life of the process.
@@ -47,19 +68,23 @@ pub(crate) fn init(role: &str, settings: &Settings) -> anyhow::Result<LogGuard> 
     let dir = settings.log_dir();
     std::fs::create_dir_all(&dir)
         .with_context(|| format!("cannot create log dir {}", dir.display()))?;
-    let path = dir.join(format!("{role}.log"));
-    let file = OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&path)
-        .with_context(|| format!("cannot open log file {}", path.display()))?;
+    let files = appender(&dir, role, &settings.logs)?;
     let filter = || EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let stderr = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_target(false)
         .with_filter(filter());
-    let file = file_layer(file).with_filter(filter());
+    let file = if settings.logs.json {
+        tracing_subscriber::fmt::layer()
+            .json()
+            .with_writer(files)
+            .with_current_span(true)
+            .with_filter(filter())
+            .boxed()
+    } else {
+        file_layer(files).with_filter(filter()).boxed()
+    };
     tracing_subscriber::registry()
         .with(stderr)
         .with(file)
@@ -71,7 +96,44 @@ pub(crate) fn init(role: &str, settings: &Settings) -> anyhow::Result<LogGuard> 
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Mutex;
+
     use super::*;
+
+    #[test]
+    fn log_files_rotate_by_the_settings_and_can_be_json() {
+        let dir = std::env::temp_dir().join(format!("tavern-logrot-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut s = tavern_shared::Settings::defaults().logs;
+        assert_eq!((s.rotation.as_str(), s.keep, s.json), ("daily", 14, false));
+        let daily = appender(&dir, "server", &s).unwrap();
+        s.rotation = "never".into();
+        let never = appender(&dir, "portal", &s).unwrap();
+        let subscriber = tracing_subscriber::registry()
+            .with(file_layer(daily))
+            .with(tracing_subscriber::fmt::layer().json().with_writer(never));
+        tracing::subscriber::with_default(subscriber, || {
+            tracing::info!(sessid = 7, "hello");
+        });
+        let mut names: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert_eq!(names.len(), 2, "{names:?}");
+        assert_eq!(names[0], "portal.log");
+        let dated = &names[1];
+        assert!(
+            dated.starts_with("server.20") && dated.ends_with(".log"),
+            "{dated}"
+        );
+        let json = std::fs::read_to_string(dir.join("portal.log")).unwrap();
+        let v: serde_json::Value = serde_json::from_str(json.trim()).expect("a JSON line");
+        assert_eq!(v["fields"]["message"], "hello");
+        assert_eq!(v["fields"]["sessid"], 7);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn the_log_file_has_no_colour_codes_when_the_terminal_has_them() {
@@ -86,7 +148,7 @@ mod tests {
                     .with_writer(Mutex::new(term))
                     .with_ansi(true),
             )
-            .with(file_layer(file));
+            .with(file_layer(Mutex::new(file)));
         tracing::subscriber::with_default(subscriber, || {
             let span = tracing::info_span!("link", addr = "127.0.0.1:4006");
             let _in = span.enter();
