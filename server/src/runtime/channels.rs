@@ -321,7 +321,7 @@ impl Server {
         text: &str,
         pose: bool,
     ) -> Result<u64, ChannelError> {
-        self.channel_say(ch, None, sender, text, pose)
+        self.channel_say_from(ch, None, sender, text, pose, None)
     }
 
     /// Says a line as an account, as the `channel` command does: it must
@@ -343,18 +343,7 @@ impl Server {
             return Err(ChannelError::MayNotSend(key));
         }
         let name = self.world.account_name(account).to_string();
-        self.channel_say(ch, Some(account), &name, text, pose)
-    }
-
-    fn channel_say(
-        &mut self,
-        ch: ChannelId,
-        account: Option<AccountId>,
-        sender: &str,
-        text: &str,
-        pose: bool,
-    ) -> Result<u64, ChannelError> {
-        self.channel_say_from(ch, account, sender, text, pose, None)
+        self.channel_say_from(ch, Some(account), &name, text, pose, None)
     }
 
     /// Says a line; `bridge`: the bridge it came from, which does not get

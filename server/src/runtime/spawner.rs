@@ -128,6 +128,23 @@ impl Server {
         }
     }
 
+    /// What a resolved prototype gives an object, computed values rendered:
+    /// its name, description, aliases, attributes and tags (with the
+    /// `from_prototype` tag).
+    fn gives(&self, p: &Prototype) -> (String, String, Vec<String>, Map<String, Value>, Vec<Tag>) {
+        let name = self.computed_str(p.key.as_deref().unwrap_or(&p.prototype_key));
+        let desc = self.computed_str(p.desc.as_deref().unwrap_or(""));
+        let aliases = p.aliases.clone().unwrap_or_default();
+        let attrs = p
+            .attrs
+            .iter()
+            .map(|(k, v)| (k.clone(), self.computed(v)))
+            .collect();
+        let mut tags: Vec<Tag> = p.tags.iter().map(|t| tag_of(t)).collect();
+        tags.push(Tag::new(&p.prototype_key, Some(FROM_PROTOTYPE)));
+        (name, desc, aliases, attrs, tags)
+    }
+
     /// Makes an object from a prototype, at `location` unless the prototype
     /// names one. It is tagged with the prototype's key (category
     /// `from_prototype`).
@@ -174,27 +191,14 @@ impl Server {
                 .ok_or_else(|| SpawnError::Typeclass(p.prototype_key.clone(), tc.clone()))?,
             None => Kind::Thing,
         };
-        let name = self.computed_str(p.key.as_deref().unwrap_or(&p.prototype_key));
-        let desc = self.computed_str(p.desc.as_deref().unwrap_or(""));
-        let aliases: Vec<String> = p.aliases.clone().unwrap_or_default();
-        let attrs: Map<String, Value> = p
-            .attrs
-            .iter()
-            .map(|(k, v)| (k.clone(), self.computed(v)))
-            .collect();
-        let mut tags: Vec<Tag> = p.tags.iter().map(|t| tag_of(t)).collect();
-        tags.push(Tag::new(&p.prototype_key, Some(FROM_PROTOTYPE)));
-        let mut spec = NewObject::new(kind, name.clone())
-            .aliases(aliases.clone())
-            .desc(desc.clone());
+        let (name, desc, aliases, attrs, tags) = self.gives(p);
+        let stamp = applied(&name, &desc, &aliases, &attrs, &tags);
+        let mut spec = NewObject::new(kind, name).aliases(aliases).desc(desc);
         if let Some(tc) = &p.typeclass {
             spec = spec.typeclass(tc);
         }
-        spec.attrs = attrs.clone();
-        spec.attrs.insert(
-            APPLIED_ATTR.into(),
-            applied(&name, &desc, &aliases, &attrs, &tags),
-        );
+        spec.attrs = attrs;
+        spec.attrs.insert(APPLIED_ATTR.into(), stamp);
         spec.tags = tags;
         let locks: Vec<&str> = [p.locks.as_deref().unwrap_or(""), extra_locks]
             .into_iter()
@@ -254,16 +258,7 @@ impl Server {
                 skipped.push(id);
                 continue;
             }
-            let name = self.computed_str(p.key.as_deref().unwrap_or(&p.prototype_key));
-            let desc = self.computed_str(p.desc.as_deref().unwrap_or(""));
-            let aliases = p.aliases.clone().unwrap_or_default();
-            let attrs: Map<String, Value> = p
-                .attrs
-                .iter()
-                .map(|(k, v)| (k.clone(), self.computed(v)))
-                .collect();
-            let mut tags: Vec<Tag> = p.tags.iter().map(|t| tag_of(t)).collect();
-            tags.push(Tag::new(&p.prototype_key, Some(FROM_PROTOTYPE)));
+            let (name, desc, aliases, attrs, tags) = self.gives(&p);
             let stamp = applied(&name, &desc, &aliases, &attrs, &tags);
             self.world.update(id, |o| {
                 o.key = name;
