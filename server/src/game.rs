@@ -67,6 +67,8 @@ pub struct Game {
     /// The line editor's save functions, by name (see [`Game::editor_save`]).
     pub editor_saves: std::collections::HashMap<String, crate::runtime::editor::EditorSave>,
     pub(crate) on_start: Vec<StartHook>,
+    /// A batch file run once, at the game's first start: (name, text).
+    pub(crate) first_start_batch: Option<(String, String)>,
     pub(crate) help_topics: Vec<HelpTopic>,
     connect_screen: Option<String>,
 }
@@ -96,6 +98,7 @@ impl Default for Game {
             menu_fns: Default::default(),
             inline_funcs: Default::default(),
             on_start: Vec::new(),
+            first_start_batch: None,
             help_topics: Vec::new(),
             connect_screen: None,
         }
@@ -340,6 +343,23 @@ impl Game {
     /// exists before creating); [`Server::ensure_object`] does.
     pub fn on_start(mut self, f: impl Fn(&mut Server) + Send + Sync + 'static) -> Self {
         self.on_start.push(Arc::new(f));
+        self
+    }
+
+    /// Builds the game's world from a batch command file (see
+    /// `docs/building.md`) the first time the game starts: before the start
+    /// hooks, as the game's own builder — a character with the Developer
+    /// permission and no account, standing in the start room, made for the
+    /// run and destroyed after it (use `create/drop`: what it carries goes
+    /// to the start room). It runs once: a game whose world already has
+    /// rooms besides the start room skips it, and a batch that stops at a
+    /// refused command is not run again (the server log has the line and
+    /// what was said). Unlike a builder, it may tag objects with world ids
+    /// (`tag here = tavern:world_id`), so game code finds them with
+    /// [`Server::ensure_object`]. `text` is usually `include_str!` of a file
+    /// of the game's crate, so the binary carries its world.
+    pub fn first_start_batch(mut self, name: &str, text: &str) -> Self {
+        self.first_start_batch = Some((name.to_string(), text.to_string()));
         self
     }
 

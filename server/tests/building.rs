@@ -631,7 +631,74 @@ fn worldexport_writes_the_world_file_from_the_running_game() {
         .data_dir
         .join("exports/backup_1.jsonl");
     let text = std::fs::read_to_string(&path).expect("the file");
-    assert!(text.starts_with("{\"passwords\":false"));
+    assert!(text.contains("\"passwords\":false"), "{text}");
     assert!(text.contains("\"key\":\"lantern\""));
     assert!(!text.contains("$argon2"));
+    // An export is never written over.
+    t.cmd(dev, "create/drop ladle");
+    let again = t.cmd(dev, "worldexport backup_1");
+    assert!(again.contains("already exists"), "{again}");
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), text);
+}
+
+/// A world as a builder would write it, run by the game itself at its
+/// first start.
+const HALL: &str = "\
+# A hall off the start room, with a gong in it.
+dig/teleport Great Hall = hall;h, out;o
+#
+tag here = hall:world_id
+#
+desc here = Banners, and a long table.
+#
+create/drop brass gong;gong
+";
+
+#[test]
+fn a_first_start_batch_builds_the_world_once_as_the_game_s_own_builder() {
+    let mut t = TestGame::new(Game::new().first_start_batch("hall.ev", HALL));
+    let pat = t.player("Pat");
+    let there = t.cmd(pat, "hall");
+    assert!(
+        there.contains("Great Hall") && there.contains("Banners, and a long table."),
+        "{there}"
+    );
+    assert!(t.cmd(pat, "look").contains("brass gong"));
+    let count = |t: &mut TestGame| {
+        t.with_server(|s| {
+            assert!(
+                s.world.objects().all(|o| o.key != "Builder"),
+                "the builder is gone after the run"
+            );
+            assert_eq!(
+                s.world.tagged("hall", Some("world_id")).len(),
+                1,
+                "the batch may set world ids"
+            );
+            s.world.objects().filter(|o| o.key == "Great Hall").count()
+        })
+    };
+    assert_eq!(count(&mut t), 1);
+    // Once: not after a reload, nor a cold restart.
+    t.reload();
+    assert_eq!(count(&mut t), 1);
+    t.reset();
+    assert_eq!(count(&mut t), 1);
+    // Builders still cannot forge a world id.
+    t.grant(pat, "Builder");
+    let forged = t.cmd(pat, "tag here = yard:world_id");
+    assert!(forged.contains("not added or removed with tag"), "{forged}");
+}
+
+#[test]
+fn a_first_start_batch_that_is_refused_stops_there_and_is_not_run_again() {
+    let batch = "dig Yard = yard\n#\ndestroy the-moon\n#\ndig Never = never\n";
+    let mut t = TestGame::new(Game::new().first_start_batch("bad.ev", batch));
+    let rooms = |t: &mut TestGame, name: &str| {
+        t.with_server(|s| s.world.objects().filter(|o| o.key == name).count())
+    };
+    assert_eq!(rooms(&mut t, "Yard"), 1);
+    assert_eq!(rooms(&mut t, "Never"), 0, "it stopped at the refusal");
+    t.reset();
+    assert_eq!(rooms(&mut t, "Yard"), 1, "and is not run again");
 }

@@ -88,12 +88,24 @@ enum WorldCmd {
         with_passwords: bool,
     },
     /// Read FILE into this game's database, which must be new (no objects
-    /// or accounts): all or nothing.
+    /// or accounts) unless --merge: all or nothing.
     Import {
         file: PathBuf,
-        /// Check the whole file against the database and change nothing.
+        /// Check the whole file against the database, say what it would
+        /// do, and change nothing.
         #[arg(long)]
         dry_run: bool,
+        /// Into a game that has a world (stopped): each row of the file
+        /// replaces the game's row with the same key (an object's id, an
+        /// account's id, a help entry's key, ...), the rest are added, and
+        /// the game's other rows stay. Accounts without a password hash in
+        /// the file keep the game's.
+        #[arg(long)]
+        merge: bool,
+        /// Merge a file exported from another game (its ids are not this
+        /// game's: whatever has the same id here is replaced).
+        #[arg(long, requires = "merge")]
+        from_other_game: bool,
     },
 }
 
@@ -245,9 +257,7 @@ async fn backup(settings: &Settings, file: &std::path::Path) -> anyhow::Result<(
 /// `restore FILE`: the backup in place of the database, the game stopped.
 fn restore(settings: &Settings, file: &std::path::Path) -> anyhow::Result<()> {
     let db_file = sqlite_file(settings, "restore")?;
-    let running =
-        RuntimeInfo::read(&settings.runtime_file()).is_some_and(|rt| pid_alive(rt.portal_pid));
-    if running {
+    if game_running(settings) {
         bail!("the game is running; `tavern stop` first (nothing was changed)");
     }
     let mut header = [0u8; 16];
@@ -278,6 +288,11 @@ fn restore(settings: &Settings, file: &std::path::Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Whether the game's portal is running (it starts and restarts the server).
+fn game_running(settings: &Settings) -> bool {
+    RuntimeInfo::read(&settings.runtime_file()).is_some_and(|rt| pid_alive(rt.portal_pid))
+}
+
 /// `world export` / `world import`.
 async fn world_file(settings: &Settings, command: WorldCmd) -> anyhow::Result<()> {
     use tavern_server::store::world_file;
@@ -299,19 +314,39 @@ async fn world_file(settings: &Settings, command: WorldCmd) -> anyhow::Result<()
                 .context("the export failed")?;
             println!("Exported to {}: {counts}.", file.display());
         }
-        WorldCmd::Import { file, dry_run } => {
+        WorldCmd::Import {
+            file,
+            dry_run,
+            merge,
+            from_other_game,
+        } => {
+            if merge && !dry_run && game_running(settings) {
+                bail!(
+                    "the game is running and keeps its world in memory; `tavern stop` first \
+                     (nothing was changed; --dry-run works while it runs)"
+                );
+            }
             let f = std::fs::File::open(&file)
                 .with_context(|| format!("cannot open {}", file.display()))?;
-            let counts = world_file::import(&db, std::io::BufReader::new(f), dry_run)
+            let mode = if merge {
+                world_file::ImportMode::Merge { from_other_game }
+            } else {
+                world_file::ImportMode::New
+            };
+            let done = world_file::import_with(&db, std::io::BufReader::new(f), mode, dry_run)
                 .await
                 .with_context(|| format!("{} was not imported", file.display()))?;
-            if dry_run {
-                println!(
-                    "{} would import: {counts}. Nothing was changed.",
+            match (dry_run, merge) {
+                (true, true) => println!(
+                    "{} would merge: {done}. Nothing was changed.",
                     file.display()
-                );
-            } else {
-                println!("Imported {}: {counts}.", file.display());
+                ),
+                (true, false) => println!(
+                    "{} would import: {done}. Nothing was changed.",
+                    file.display()
+                ),
+                (false, true) => println!("Merged {}: {done}.", file.display()),
+                (false, false) => println!("Imported {}: {done}.", file.display()),
             }
         }
     }
@@ -438,9 +473,7 @@ async fn create_account(
         store::redact_url(&url),
     );
     // A running game learns of it now, not at its next start.
-    let running =
-        RuntimeInfo::read(&settings.runtime_file()).is_some_and(|rt| pid_alive(rt.portal_pid));
-    if running {
+    if game_running(settings) {
         match ask(
             settings,
             LauncherRequest::AccountCreated {

@@ -412,6 +412,15 @@ impl World {
         self.retired.contains(world_id)
     }
 
+    /// Records a world id as done with, saved with the next commit: it is
+    /// not built again (a first-start batch marks itself so).
+    pub fn retire(&mut self, world_id: &str) {
+        if self.retired.insert(world_id.to_string()) {
+            self.newly_retired.push(world_id.to_string());
+            self.changes += 1;
+        }
+    }
+
     /// Records a world id as destroyed, as loaded from the database.
     pub fn insert_retired(&mut self, world_id: String) {
         self.retired.insert(world_id);

@@ -173,6 +173,15 @@ struct Stepping {
     at: usize,
 }
 
+/// The session the game's own builder runs a first-start batch through (no
+/// portal holds it; it exists only while the batch runs).
+pub const BUILDER_SESSION: SessId = SessId::MAX;
+
+/// The world id a first-start batch marks itself done with.
+fn first_start_mark(name: &str) -> String {
+    format!("first-start-batch:{}", name.to_lowercase())
+}
+
 const STEP_HELP: &str = "Batch: Enter or n to run this command, s to skip it, b to go back, \
 r to run all the rest, q to stop. Other commands work as usual.";
 
@@ -191,6 +200,121 @@ impl Server {
             }
         }
         (commands.len(), None)
+    }
+
+    /// Runs the game's first-start batch (see `Game::first_start_batch`),
+    /// unless it ran before or the world was built another way.
+    pub(crate) fn first_start_batch(&mut self, name: &str, text: &str) {
+        use crate::model::world::Kind;
+        let mark = first_start_mark(name);
+        if self.world.is_retired(&mark) {
+            return;
+        }
+        let start = self.world.start_room;
+        let built = self
+            .world
+            .objects()
+            .any(|o| o.kind == Kind::Room && o.id != start);
+        // Marked done in the same commit as what it builds.
+        self.world.retire(&mark);
+        if built {
+            tracing::info!(
+                batch = name,
+                "the world has rooms already: its first-start batch is not run"
+            );
+            return;
+        }
+        let commands = parse(name, text);
+        match self.run_as_builder(&commands) {
+            Ok(ran) => tracing::info!(batch = name, "built the world: {ran} commands ran"),
+            Err((failed, said)) => tracing::error!(
+                batch = name,
+                "the first-start batch stopped at {} line {}: '{}' was refused: {said}",
+                failed.file,
+                failed.line,
+                failed.text
+            ),
+        }
+    }
+
+    /// Runs commands as the game's own builder (a Developer character made
+    /// for the run, in the start room): how many ran, or the one refused
+    /// and what it said.
+    fn run_as_builder(
+        &mut self,
+        commands: &[BatchCommand],
+    ) -> Result<usize, (BatchCommand, String)> {
+        use crate::model::world::Kind;
+        let mut spec =
+            crate::NewObject::new(Kind::Character, "Builder").location(self.world.start_room);
+        spec.permissions = vec!["Developer".into()];
+        let builder = match self.create_object(spec) {
+            Ok(id) => id,
+            Err(e) => {
+                let none = BatchCommand {
+                    file: String::new(),
+                    line: 0,
+                    text: String::new(),
+                };
+                return Err((none, format!("no builder could be made: {e}")));
+            }
+        };
+        let sync = tavern_shared::SessionSync {
+            sessid: BUILDER_SESSION,
+            protocol: "batch".into(),
+            logged_in: true,
+            puppet_id: Some(builder),
+            ..Default::default()
+        };
+        self.sessions
+            .insert(crate::runtime::sessions::ServerSession::new(sync));
+        self.building_world = true;
+        let from = self.ops.len();
+        let mut outcome = Ok(commands.len());
+        for c in commands {
+            let said_from = self.ops.len();
+            self.execute_line(BUILDER_SESSION, &c.text);
+            if self.command_failed {
+                let said = self.ops[said_from..]
+                    .iter()
+                    .flat_map(|op| op.outputs())
+                    .filter(|(sessid, _)| *sessid == BUILDER_SESSION)
+                    .flat_map(|(_, msgs)| msgs)
+                    .filter_map(|m| m.args.first().and_then(|a| a.as_str()))
+                    .map(tavern_shared::markup::strip)
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                outcome = Err((c.clone(), said));
+                break;
+            }
+        }
+        self.command_failed = false;
+        self.building_world = false;
+        // What the builder was told goes nowhere.
+        use tavern_shared::link::PortalOp;
+        let tail: Vec<(PortalOp, bool)> = self
+            .ops
+            .drain(from..)
+            .zip(self.op_follows_change.drain(from..))
+            .collect();
+        for (op, follows) in tail {
+            let kept = match op {
+                PortalOp::Output { sessid, .. } if sessid == BUILDER_SESSION => None,
+                PortalOp::SyncSession(s) if s.sessid == BUILDER_SESSION => None,
+                PortalOp::OutputMany { mut sessids, msgs } => {
+                    sessids.retain(|s| *s != BUILDER_SESSION);
+                    (!sessids.is_empty()).then_some(PortalOp::OutputMany { sessids, msgs })
+                }
+                other => Some(other),
+            };
+            if let Some(op) = kept {
+                self.ops.push(op);
+                self.op_follows_change.push(follows);
+            }
+        }
+        self.sessions.remove(BUILDER_SESSION);
+        let _ = self.destroy_object(builder);
+        outcome
     }
 
     /// Tells how a batch ended.

@@ -201,9 +201,9 @@ pub struct Server {
     /// Flow definitions and what the flows are doing (instances live in the world).
     pub flows: crate::runtime::flows::FlowRuntime,
     /// Effects of the current event, sent to the portal when it is done.
-    ops: Vec<PortalOp>,
+    pub(crate) ops: Vec<PortalOp>,
     /// Per op: whether it follows a change.
-    op_follows_change: Vec<bool>,
+    pub(crate) op_follows_change: Vec<bool>,
     /// Per session: the last input acknowledged, and whether that follows a change.
     acks: IdMap<SessId, (u64, bool)>,
     event: EventMark,
@@ -234,6 +234,9 @@ pub struct Server {
     /// Whether the last command run refused (see `CmdCtx::fail`): batch
     /// files stop there.
     pub(crate) command_failed: bool,
+    /// The game's own builder runs its first-start batch: it may set world
+    /// ids, as code can.
+    pub(crate) building_world: bool,
 }
 
 impl Server {
@@ -291,6 +294,7 @@ impl Server {
             bridges: Default::default(),
             prototype_defs: Default::default(),
             command_failed: false,
+            building_world: false,
         };
         server.load_flow_defs();
         server.load_prototypes();
@@ -319,6 +323,9 @@ impl Server {
     /// build its world, idempotently) and every object's `at_server_start`.
     /// What they change goes out with the next [`Server::poll_transmit`].
     pub fn started(&mut self) {
+        if let Some((name, text)) = self.game.first_start_batch.clone() {
+            self.first_start_batch(&name, &text);
+        }
         let starts = self.game.on_start.clone();
         for f in starts {
             let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(self)));

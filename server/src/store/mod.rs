@@ -114,8 +114,8 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction,
     .await
 }
 
-const NEXT_OBJECT_ID: &str = "next_object_id";
-const START_ROOM: &str = "start_room";
+pub(crate) const NEXT_OBJECT_ID: &str = "next_object_id";
+pub(crate) const START_ROOM: &str = "start_room";
 
 /// Reserves `n` consecutive object ids; returns the first. Safe between
 /// processes (the server and `tavern account create`): the counter moves in one statement.
@@ -173,7 +173,7 @@ pub async fn get_config<C: ConnectionTrait>(db: &C, key: &str) -> Result<Option<
 }
 
 /// The `server_config` key of the moment the game first started.
-const FIRST_START: &str = "first_start";
+pub(crate) const FIRST_START: &str = "first_start";
 
 /// When the game first started (ms since the Unix epoch): recorded the
 /// first time this is asked, by whichever process asks first. Game time

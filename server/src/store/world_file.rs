@@ -11,8 +11,10 @@
 //! Both directions stream: rows are read a page at a time and written a
 //! batch at a time, so a world of millions of objects needs little memory.
 //! An export reads one consistent snapshot (one transaction). An import
-//! goes into an empty database only, in one transaction: all or nothing;
-//! with `dry_run` it is checked whole and rolled back.
+//! goes into an empty database, or merges into a game's (rows replace the
+//! rows with the same key; the file must come from the same game unless
+//! asked), in one transaction: all or nothing; with `dry_run` it is
+//! checked whole, reports what it would do, and is rolled back.
 
 use std::io::{BufRead, Write};
 
@@ -52,8 +54,14 @@ pub enum WorldFileError {
         why: String,
     },
     /// The target database already has a world.
-    #[error("the database is not empty ({0}); import only into a new game")]
+    #[error("the database is not empty ({0}); import only into a new game, or merge")]
     NotEmpty(String),
+    /// A merge of a file exported from another game.
+    #[error(
+        "the file comes from another game (ids there are not this game's ids: a merge would \
+         replace whatever has the same id here); merge it anyway only if that is what you want"
+    )]
+    OtherGame,
 }
 
 impl From<sea_orm::DbErr> for WorldFileError {
@@ -163,8 +171,12 @@ pub async fn export(
     passwords: bool,
 ) -> Result<Counts, WorldFileError> {
     let txn = db.begin().await?;
+    // Which game the file comes from (when it first started): a merge
+    // matches rows by id, and ids only mean the same in the same game.
+    let game = super::get_config(&txn, super::FIRST_START).await?;
     let header = json!({
         "tavern_world": WORLD_FILE_VERSION,
+        "game": game,
         "tables": TABLES.iter().map(|(t, _)| *t).collect::<Vec<_>>(),
         "passwords": passwords,
     });
@@ -285,39 +297,251 @@ pub async fn export(
     Ok(Counts(counts))
 }
 
-/// Rows waiting to be inserted, per table.
-#[derive(Default)]
-struct Pending {
-    config: Vec<server_config::ActiveModel>,
-    accounts: Vec<account::ActiveModel>,
-    objects: Vec<object::ActiveModel>,
-    help: Vec<help_entry::ActiveModel>,
-    channels: Vec<channel::ActiveModel>,
-    lines: Vec<channel_line::ActiveModel>,
-    flows: Vec<flow_instance::ActiveModel>,
-    timers: Vec<timer::ActiveModel>,
+/// How an import treats the database it goes into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImportMode {
+    /// Only into a new game (no objects or accounts yet).
+    New,
+    /// Into a game that has a world (from a file of this game, unless
+    /// `from_other_game`): each row of the file replaces the row
+    /// with the same key (an object's or account's id, a help entry's or
+    /// timer's key, ...) and the rest are added; rows of the game that are
+    /// not in the file stay as they are. The game's own bookkeeping (its
+    /// first start, its start room, the next free id) stays its own, and an
+    /// account the file has without a password hash keeps the one it has.
+    Merge {
+        /// Merge a file exported from another game too.
+        from_other_game: bool,
+    },
 }
 
+/// What an import did (or, dry, would do).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Imported {
+    /// Rows read, per table.
+    pub rows: Counts,
+    /// Of them, rows that replaced a row with the same key (a merge).
+    pub replaced: Counts,
+}
+
+impl std::fmt::Display for Imported {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let parts: Vec<String> = self
+            .rows
+            .0
+            .iter()
+            .map(|(t, n)| {
+                let r = self
+                    .replaced
+                    .0
+                    .iter()
+                    .find(|(x, _)| x == t)
+                    .map_or(0, |(_, r)| *r);
+                if r > 0 {
+                    format!("{n} {t} ({r} replaced, {} added)", n - r)
+                } else {
+                    format!("{n} {t}")
+                }
+            })
+            .collect();
+        f.write_str(&parts.join(", "))
+    }
+}
+
+/// Server bookkeeping that describes one database, never merged from a file.
+const OWN_CONFIG: &[&str] = &[super::FIRST_START, super::START_ROOM, super::NEXT_OBJECT_ID];
+
+/// Rows waiting to be inserted, per table (each account with its line).
+#[derive(Default)]
+struct Pending {
+    config: Vec<server_config::Model>,
+    accounts: Vec<(usize, account::Model)>,
+    objects: Vec<object::Model>,
+    help: Vec<help_entry::Model>,
+    channels: Vec<channel::Model>,
+    lines: Vec<channel_line::Model>,
+    flows: Vec<flow_instance::Model>,
+    timers: Vec<timer::Model>,
+}
+
+/// Inserts a table's pending rows; merging, first deletes the rows with
+/// the same keys (counted as replaced).
 macro_rules! flush_table {
-    ($txn:expr, $rows:expr, $entity:ty) => {
+    ($txn:expr, $rows:expr, $entity:ty, $merge:expr, $name:literal, $col:expr, $key:ident) => {
         if !$rows.is_empty() {
-            <$entity>::insert_many(std::mem::take(&mut $rows))
-                .exec_without_returning($txn)
-                .await?;
+            let rows = std::mem::take(&mut $rows);
+            if let Some(replaced) = $merge.as_deref_mut() {
+                let keys: Vec<_> = rows.iter().map(|r| r.$key.clone()).collect();
+                let gone = <$entity>::delete_many()
+                    .filter($col.is_in(keys))
+                    .exec($txn)
+                    .await?;
+                bump(replaced, $name, gone.rows_affected);
+            }
+            <$entity>::insert_many(
+                rows.into_iter()
+                    .map(Into::<<$entity as EntityTrait>::ActiveModel>::into),
+            )
+            .exec_without_returning($txn)
+            .await?;
         }
     };
 }
 
+fn bump(counts: &mut Vec<(&'static str, u64)>, table: &'static str, n: u64) {
+    if let Some(c) = counts.iter_mut().find(|(t, _)| *t == table) {
+        c.1 += n;
+    }
+}
+
 impl Pending {
-    async fn flush<C: ConnectionTrait>(&mut self, txn: &C) -> Result<(), WorldFileError> {
-        flush_table!(txn, self.config, server_config::Entity);
-        flush_table!(txn, self.accounts, account::Entity);
-        flush_table!(txn, self.objects, object::Entity);
-        flush_table!(txn, self.help, help_entry::Entity);
-        flush_table!(txn, self.channels, channel::Entity);
-        flush_table!(txn, self.lines, channel_line::Entity);
-        flush_table!(txn, self.flows, flow_instance::Entity);
-        flush_table!(txn, self.timers, timer::Entity);
+    async fn flush<C: ConnectionTrait>(
+        &mut self,
+        txn: &C,
+        mut merge: Option<&mut Vec<(&'static str, u64)>>,
+    ) -> Result<(), WorldFileError> {
+        if merge.is_some() {
+            self.config
+                .retain(|c| !OWN_CONFIG.contains(&c.key.as_str()));
+            self.merge_accounts(txn).await?;
+        }
+        let mut accounts: Vec<account::Model> = std::mem::take(&mut self.accounts)
+            .into_iter()
+            .map(|(_, a)| a)
+            .collect();
+        flush_table!(
+            txn,
+            self.config,
+            server_config::Entity,
+            merge,
+            "server_config",
+            server_config::Column::Key,
+            key
+        );
+        flush_table!(
+            txn,
+            accounts,
+            account::Entity,
+            merge,
+            "accounts",
+            account::Column::Id,
+            id
+        );
+        flush_table!(
+            txn,
+            self.objects,
+            object::Entity,
+            merge,
+            "objects",
+            object::Column::Id,
+            id
+        );
+        flush_table!(
+            txn,
+            self.help,
+            help_entry::Entity,
+            merge,
+            "help_entries",
+            help_entry::Column::Key,
+            key
+        );
+        flush_table!(
+            txn,
+            self.channels,
+            channel::Entity,
+            merge,
+            "channels",
+            channel::Column::Id,
+            id
+        );
+        if !self.lines.is_empty() {
+            let rows = std::mem::take(&mut self.lines);
+            if let Some(replaced) = merge.as_deref_mut() {
+                use sea_orm::sea_query::Cond;
+                let mut any = Cond::any();
+                for r in &rows {
+                    any = any.add(
+                        Cond::all()
+                            .add(channel_line::Column::ChannelId.eq(r.channel_id))
+                            .add(channel_line::Column::Seq.eq(r.seq)),
+                    );
+                }
+                let gone = channel_line::Entity::delete_many()
+                    .filter(any)
+                    .exec(txn)
+                    .await?;
+                bump(replaced, "channel_lines", gone.rows_affected);
+            }
+            channel_line::Entity::insert_many(
+                rows.into_iter()
+                    .map(Into::<channel_line::ActiveModel>::into),
+            )
+            .exec_without_returning(txn)
+            .await?;
+        }
+        flush_table!(
+            txn,
+            self.flows,
+            flow_instance::Entity,
+            merge,
+            "flow_instances",
+            flow_instance::Column::Name,
+            name
+        );
+        flush_table!(
+            txn,
+            self.timers,
+            timer::Entity,
+            merge,
+            "timers",
+            timer::Column::Key,
+            key
+        );
+        Ok(())
+    }
+
+    /// Merging accounts: a name another account of the game has is refused
+    /// (with the file's line); a row without a password hash keeps the
+    /// hash the game has for that account.
+    async fn merge_accounts<C: ConnectionTrait>(&mut self, txn: &C) -> Result<(), WorldFileError> {
+        if self.accounts.is_empty() {
+            return Ok(());
+        }
+        let names: Vec<String> = self
+            .accounts
+            .iter()
+            .map(|(_, a)| a.name_lower.clone())
+            .collect();
+        let ids: Vec<i64> = self.accounts.iter().map(|(_, a)| a.id).collect();
+        let same_name = account::Entity::find()
+            .filter(account::Column::NameLower.is_in(names))
+            .all(txn)
+            .await?;
+        for (line, a) in &self.accounts {
+            if let Some(other) = same_name
+                .iter()
+                .find(|o| o.name_lower == a.name_lower && o.id != a.id)
+            {
+                return Err(WorldFileError::Bad {
+                    line: *line,
+                    why: format!(
+                        "account '{}' is account {} in the file but the game's account {} has that name",
+                        a.name, a.id, other.id
+                    ),
+                });
+            }
+        }
+        let existing = account::Entity::find()
+            .filter(account::Column::Id.is_in(ids))
+            .all(txn)
+            .await?;
+        for (_, a) in &mut self.accounts {
+            if a.password_hash.is_empty()
+                && let Some(had) = existing.iter().find(|o| o.id == a.id)
+            {
+                a.password_hash = had.password_hash.clone();
+            }
+        }
         Ok(())
     }
 
@@ -351,19 +575,38 @@ pub async fn import(
     input: impl BufRead,
     dry_run: bool,
 ) -> Result<Counts, WorldFileError> {
-    let objects = object::Entity::find().count(db).await?;
-    let accounts = account::Entity::find().count(db).await?;
-    if objects > 0 || accounts > 0 {
-        return Err(WorldFileError::NotEmpty(format!(
-            "{objects} objects, {accounts} accounts"
-        )));
+    Ok(import_with(db, input, ImportMode::New, dry_run).await?.rows)
+}
+
+/// Reads a world file into the database as `mode` says, in one
+/// transaction (all or nothing); with `dry_run`, checks it whole, says
+/// what it would do, and changes nothing.
+pub async fn import_with(
+    db: &DatabaseConnection,
+    input: impl BufRead,
+    mode: ImportMode,
+    dry_run: bool,
+) -> Result<Imported, WorldFileError> {
+    if mode == ImportMode::New {
+        let objects = object::Entity::find().count(db).await?;
+        let accounts = account::Entity::find().count(db).await?;
+        if objects > 0 || accounts > 0 {
+            return Err(WorldFileError::NotEmpty(format!(
+                "{objects} objects, {accounts} accounts"
+            )));
+        }
     }
-    let txn = db.begin().await?;
-    // What a new database made for itself (the id reservation, the first
-    // start) gives way to the file's.
-    server_config::Entity::delete_many().exec(&txn).await?;
+    let txn = super::begin_write(db).await?;
+    if mode == ImportMode::New {
+        // What a new database made for itself (the id reservation, the first
+        // start) gives way to the file's.
+        server_config::Entity::delete_many().exec(&txn).await?;
+    }
     let mut pending = Pending::default();
     let mut counts: Vec<(&'static str, u64)> = TABLES.iter().map(|(t, _)| (*t, 0)).collect();
+    let mut replaced = counts.clone();
+    let merging = matches!(mode, ImportMode::Merge { .. });
+    let mut merge = merging.then_some(&mut replaced);
     let mut lines = input.lines().enumerate();
     match lines.next() {
         Some((_, Ok(first))) => {
@@ -376,6 +619,15 @@ pub async fn import(
                     line: 1,
                     why: format!("not a Tavern world file of version {WORLD_FILE_VERSION}"),
                 });
+            }
+            if let ImportMode::Merge {
+                from_other_game: false,
+            } = mode
+            {
+                let ours = super::get_config(&txn, super::FIRST_START).await?;
+                if ours.is_none() || h["game"].as_str() != ours.as_deref() {
+                    return Err(WorldFileError::OtherGame);
+                }
             }
         }
         Some((_, Err(e))) => return Err(e.into()),
@@ -410,30 +662,14 @@ pub async fn import(
             });
         };
         match table {
-            "server_config" => pending
-                .config
-                .push(row::<server_config::Model>(n, table, r)?.into()),
-            "accounts" => pending
-                .accounts
-                .push(row::<account::Model>(n, table, r)?.into()),
-            "objects" => pending
-                .objects
-                .push(row::<object::Model>(n, table, r)?.into()),
-            "help_entries" => pending
-                .help
-                .push(row::<help_entry::Model>(n, table, r)?.into()),
-            "channels" => pending
-                .channels
-                .push(row::<channel::Model>(n, table, r)?.into()),
-            "channel_lines" => pending
-                .lines
-                .push(row::<channel_line::Model>(n, table, r)?.into()),
-            "flow_instances" => pending
-                .flows
-                .push(row::<flow_instance::Model>(n, table, r)?.into()),
-            "timers" => pending
-                .timers
-                .push(row::<timer::Model>(n, table, r)?.into()),
+            "server_config" => pending.config.push(row(n, table, r)?),
+            "accounts" => pending.accounts.push((n, row(n, table, r)?)),
+            "objects" => pending.objects.push(row(n, table, r)?),
+            "help_entries" => pending.help.push(row(n, table, r)?),
+            "channels" => pending.channels.push(row(n, table, r)?),
+            "channel_lines" => pending.lines.push(row(n, table, r)?),
+            "flow_instances" => pending.flows.push(row(n, table, r)?),
+            "timers" => pending.timers.push(row(n, table, r)?),
             other => {
                 return Err(WorldFileError::Bad {
                     line: n,
@@ -445,16 +681,37 @@ pub async fn import(
             c.1 += 1;
         }
         if pending.len() as u64 >= PAGE {
-            pending.flush(&txn).await?;
+            pending.flush(&txn, merge.as_deref_mut()).await?;
         }
     }
-    pending.flush(&txn).await?;
+    pending.flush(&txn, merge.as_deref_mut()).await?;
+    if merging {
+        // The next free id moves past every object the file brought.
+        let max = object::Entity::find()
+            .select_only()
+            .column_as(object::Column::Id.max(), "m")
+            .into_tuple::<Option<i64>>()
+            .one(&txn)
+            .await?
+            .flatten()
+            .unwrap_or(0);
+        let next = super::get_config(&txn, super::NEXT_OBJECT_ID)
+            .await?
+            .and_then(|v| v.parse::<i64>().ok())
+            .unwrap_or(0);
+        if max + 1 > next {
+            super::set_config(&txn, super::NEXT_OBJECT_ID, &(max + 1).to_string()).await?;
+        }
+    }
     if dry_run {
         txn.rollback().await?;
     } else {
         txn.commit().await?;
     }
-    Ok(Counts(counts))
+    Ok(Imported {
+        rows: Counts(counts),
+        replaced: Counts(replaced),
+    })
 }
 
 #[cfg(test)]
@@ -465,6 +722,12 @@ mod tests {
 
     /// A small world with a bit of everything, exported.
     fn exported(passwords: bool) -> Vec<u8> {
+        let (with, without) = exported_both();
+        if passwords { with } else { without }
+    }
+
+    /// The same world exported with and without password hashes.
+    fn exported_both() -> (Vec<u8>, Vec<u8>) {
         let mut t = TestGame::with_settings(Game::new(), |s| s.channels.history_lines = 2000);
         let anna = t.player("Anna");
         t.grant(anna, "Developer");
@@ -499,10 +762,12 @@ mod tests {
             .enable_all()
             .build()
             .unwrap();
-        let mut out = Vec::new();
-        rt.block_on(export(&db, &mut out, passwords))
+        let mut with = Vec::new();
+        rt.block_on(export(&db, &mut with, true)).expect("export");
+        let mut without = Vec::new();
+        rt.block_on(export(&db, &mut without, false))
             .expect("export");
-        out
+        (with, without)
     }
 
     fn run<F: std::future::Future<Output = ()>>(f: F) {
@@ -518,7 +783,7 @@ mod tests {
         for passwords in [true, false] {
             let first = exported(passwords);
             let text = String::from_utf8(first.clone()).unwrap();
-            assert!(text.starts_with("{\"passwords\":"), "{text}");
+            assert!(text.starts_with("{\"game\":\""), "{text}");
             assert!(text.contains("\"table\":\"objects\""), "{text}");
             // JSON columns are JSON in the file, not strings of it.
             assert!(
@@ -584,6 +849,191 @@ mod tests {
                             .is_err()
                     );
                 }
+            }
+        }));
+    }
+
+    #[test]
+    fn a_merge_replaces_rows_by_key_adds_the_rest_and_leaves_the_others() {
+        let (with, without) = exported_both();
+        run(crate::testing::db::each_backend("world_file_merge", |db| {
+            let (with, without) = (with.clone(), without.clone());
+            async move {
+                import(&db, std::io::Cursor::new(&with), false)
+                    .await
+                    .expect("import");
+                // The game goes on: a box renamed, a pebble gone, an object
+                // and an account that the file does not have.
+                let boxed = object::Entity::find()
+                    .filter(object::Column::Key.eq("red box"))
+                    .one(&db)
+                    .await
+                    .unwrap()
+                    .expect("the box");
+                let mut renamed: object::ActiveModel = boxed.clone().into();
+                renamed.key = sea_orm::Set("blue box".into());
+                object::Entity::update(renamed).exec(&db).await.unwrap();
+                let pebble = object::Entity::find()
+                    .filter(object::Column::Key.eq("pebble 7"))
+                    .one(&db)
+                    .await
+                    .unwrap()
+                    .expect("a pebble");
+                object::Entity::delete_by_id(pebble.id)
+                    .exec(&db)
+                    .await
+                    .unwrap();
+                let mut late = boxed.clone();
+                late.id = 900_000;
+                late.key = "late lantern".into();
+                object::Entity::insert(object::ActiveModel::from(late))
+                    .exec_without_returning(&db)
+                    .await
+                    .unwrap();
+                let anna = account::Entity::find()
+                    .filter(account::Column::NameLower.eq("anna"))
+                    .one(&db)
+                    .await
+                    .unwrap()
+                    .expect("anna");
+                let mut bob = anna.clone();
+                bob.id = 777;
+                bob.name = "Bob".into();
+                bob.name_lower = "bob".into();
+                account::Entity::insert(account::ActiveModel::from(bob.clone()))
+                    .exec_without_returning(&db)
+                    .await
+                    .unwrap();
+                let objects = object::Entity::find().count(&db).await.unwrap();
+
+                // Into a game that has a world: refused without a merge.
+                let e = import(&db, std::io::Cursor::new(&with), false)
+                    .await
+                    .unwrap_err();
+                assert!(e.to_string().contains("not empty"), "{e}");
+
+                // A dry run says what it would do and does nothing.
+                let merge = ImportMode::Merge {
+                    from_other_game: false,
+                };
+                let dry = import_with(&db, std::io::Cursor::new(&with), merge, true)
+                    .await
+                    .expect("dry merge");
+                let n = |c: &Counts, t: &str| c.0.iter().find(|(x, _)| *x == t).unwrap().1;
+                let filed = n(&dry.rows, "objects");
+                assert_eq!(n(&dry.replaced, "objects"), filed - 1, "{dry}");
+                assert!(
+                    dry.to_string()
+                        .contains(&format!("({} replaced, 1 added)", filed - 1)),
+                    "{dry}"
+                );
+                assert_eq!(object::Entity::find().count(&db).await.unwrap(), objects);
+                let still = object::Entity::find_by_id(boxed.id)
+                    .one(&db)
+                    .await
+                    .unwrap()
+                    .unwrap();
+                assert_eq!(still.key, "blue box", "a dry run changes nothing");
+
+                // Without password hashes: the accounts keep theirs.
+                let done = import_with(&db, std::io::Cursor::new(&without), merge, false)
+                    .await
+                    .expect("merge");
+                assert_eq!(
+                    n(&done.replaced, "accounts"),
+                    n(&done.rows, "accounts"),
+                    "{done}"
+                );
+                let back = object::Entity::find_by_id(boxed.id)
+                    .one(&db)
+                    .await
+                    .unwrap()
+                    .unwrap();
+                assert_eq!(back.key, "red box", "the file's row replaced the game's");
+                assert!(
+                    object::Entity::find_by_id(pebble.id)
+                        .one(&db)
+                        .await
+                        .unwrap()
+                        .is_some(),
+                    "the lost pebble is back"
+                );
+                assert!(
+                    object::Entity::find_by_id(900_000)
+                        .one(&db)
+                        .await
+                        .unwrap()
+                        .is_some(),
+                    "what the file does not have stays"
+                );
+                assert!(
+                    account::Entity::find_by_id(777)
+                        .one(&db)
+                        .await
+                        .unwrap()
+                        .is_some()
+                );
+                let anna_now = account::Entity::find_by_id(anna.id)
+                    .one(&db)
+                    .await
+                    .unwrap()
+                    .unwrap();
+                assert_eq!(
+                    anna_now.password_hash, anna.password_hash,
+                    "a hash is not wiped by a file without hashes"
+                );
+                assert_eq!(
+                    object::Entity::find().count(&db).await.unwrap(),
+                    objects + 1
+                );
+                let next: i64 = crate::store::get_config(&db, crate::store::NEXT_OBJECT_ID)
+                    .await
+                    .unwrap()
+                    .unwrap()
+                    .parse()
+                    .unwrap();
+                assert!(next > 900_000, "new ids start past every object: {next}");
+
+                // An account of the file whose name another account has here.
+                let mut text = String::from_utf8(with.clone()).unwrap();
+                let anna_line = text
+                    .lines()
+                    .position(|l| l.contains("\"name_lower\":\"anna\""))
+                    .unwrap()
+                    + 1;
+                // Anna is account 778 in this file, and the game's Anna
+                // keeps her own id: the name is taken.
+                text = text.replace(
+                    &format!("\"id\":{},\"is_superuser\"", anna.id),
+                    "\"id\":778,\"is_superuser\"",
+                );
+                let e = import_with(&db, std::io::Cursor::new(text.as_bytes()), merge, false)
+                    .await
+                    .unwrap_err();
+                assert!(
+                    e.to_string().starts_with(&format!("line {anna_line}:"))
+                        && e.to_string().contains("has that name"),
+                    "{e}"
+                );
+
+                // A file of another game is refused unless asked.
+                crate::store::set_config(&db, crate::store::FIRST_START, "12345")
+                    .await
+                    .unwrap();
+                let e = import_with(&db, std::io::Cursor::new(&with), merge, true)
+                    .await
+                    .unwrap_err();
+                assert!(matches!(e, WorldFileError::OtherGame), "{e}");
+                import_with(
+                    &db,
+                    std::io::Cursor::new(&with),
+                    ImportMode::Merge {
+                        from_other_game: true,
+                    },
+                    true,
+                )
+                .await
+                .expect("asked for");
             }
         }));
     }

@@ -622,8 +622,9 @@ impl Command for WorldExport {
         "worldexport [<name>]\n\n\
          Write the whole world (every table; no password hashes) as a world file into \
          the data directory's exports/ folder, from one snapshot, while the game runs. \
-         The name is letters, digits, - and _ (default: world-<date>). Import it with \
-         `tavern world import` into a new game."
+         The name is letters, digits, - and _ (default: world-<date>); an export is \
+         never overwritten. Import it with `tavern world import` into a new game, or \
+         merge it back into this one (stopped) with `tavern world import --merge`."
     }
     fn func(&self, ctx: &mut CmdCtx<'_>) {
         let name = match ctx.args.trim() {
@@ -643,13 +644,19 @@ impl Command for WorldExport {
         }
         let dir = ctx.server.settings.game.data_dir.join("exports");
         let path = dir.join(format!("{name}.jsonl"));
+        if path.exists() {
+            return ctx.fail(format!(
+                "exports/{name}.jsonl already exists; give another name. Nothing was written."
+            ));
+        }
         let db = ctx.server.db.clone();
         let sessid = ctx.sessid;
         ctx.msg(format!("Exporting the world to exports/{name}.jsonl ..."));
         ctx.server.spawn_for(sessid, async move {
             let result: Result<String, String> = async {
                 std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-                let f = std::fs::File::create(&path).map_err(|e| e.to_string())?;
+                // Never over an export written meanwhile.
+                let f = std::fs::File::create_new(&path).map_err(|e| e.to_string())?;
                 let mut out = std::io::BufWriter::new(f);
                 let counts = store::world_file::export(&db, &mut out, false)
                     .await

@@ -45,9 +45,12 @@ pub(crate) fn parse_name_spec(s: &str) -> NameSpec {
     }
 }
 
-/// Locks that let the creator control what they built.
+/// Locks that let the creator control what they built (what the game's own
+/// builder makes at first start has the kind's defaults, as code-built
+/// objects do).
 pub(crate) fn creator_locks(ctx: &CmdCtx<'_>) -> String {
     match ctx.caller() {
+        Some(_) if ctx.server.building_world => String::new(),
         Some(me) => format!(
             "control:id({me}) or perm(Admin);delete:id({me}) or perm(Admin);edit:id({me}) or perm(Admin)"
         ),
@@ -990,7 +993,7 @@ impl Command for TagCmd {
             ctx.msg("That is not a usable tag.");
             return;
         }
-        if tag.category.as_deref() == Some(WORLD_ID) {
+        if tag.category.as_deref() == Some(WORLD_ID) && !ctx.server.building_world {
             ctx.msg(format!(
                 "Tags in the category {WORLD_ID} tie an object to the game code that builds it: \
                  they are not added or removed with tag."
