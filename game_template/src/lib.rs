@@ -23,8 +23,21 @@ pub fn prototypes() -> Vec<tavern_server::model::prototypes::Prototype> {
     .expect("prototypes/creatures.toml holds valid prototypes")
 }
 
-/// The game: Tavern's default commands and kinds of objects, plus these.
+/// The game: Tavern's default commands and kinds of objects, plus these;
+/// its world built from `world/tavern.ev` at the first start.
 pub fn game() -> Game {
+    without_world()
+        .first_start_batch("tavern.ev", include_str!("../world/tavern.ev"))
+        .on_start(world::start)
+}
+
+/// The game with its world built from code instead ([`world::build`]).
+pub fn game_built_from_code() -> Game {
+    without_world().on_start(world::build)
+}
+
+/// Everything of the game but how its world is built.
+fn without_world() -> Game {
     let mut game = Game::new();
     for p in prototypes() {
         game = game.prototype(p);
@@ -55,5 +68,4 @@ pub fn game() -> Game {
             let text = data["text"].as_str().unwrap_or("");
             server.msg_session(sessid, format!("|y[signal from {from}]|n {text}"));
         })
-        .on_start(world::build)
 }

@@ -1,9 +1,17 @@
-//! The template game's world, built from code at every start. Each object is
-//! found by its world id first and only created when missing, so this is
-//! idempotent and never undoes what builders changed in the game: what a
-//! builder destroyed stays destroyed (`ensure_kept` gives `None`), and what
-//! depends on it is skipped.
+//! The template game's world in code. The game builds its world from the
+//! batch file `world/tavern.ev` at its first start (see `lib.rs`); what a
+//! batch file cannot say — the barkeep's evening, a flow that runs in the
+//! Common Room — [`start`] sees to at every start.
+//!
+//! [`build`] builds the same world from Rust: the example of building from
+//! code, for games that prefer it (register it with `on_start` instead of
+//! the batch file). Each object is found by its world id first and only
+//! created when missing, so it is idempotent and never undoes what builders
+//! changed in the game: what a builder destroyed stays destroyed
+//! (`ensure_kept` gives `None`), and what depends on it is skipped. A test
+//! checks that the batch file and this build the same world.
 
+use tavern_server::create::WORLD_ID;
 use tavern_server::{Kind, NewObject, Server};
 
 use tavern_server::timers::NewScript;
@@ -11,7 +19,25 @@ use tavern_server::timers::NewScript;
 use crate::timers::{Torch, Weather};
 use crate::typeclasses::{Bell, TavernRoom};
 
-/// Builds the template's world, idempotently (the game runs it at every start).
+/// What the world needs at every start that its batch file cannot say: the
+/// barkeep's evening goes on in the Common Room (world id `tavern`), across
+/// reloads.
+pub fn start(server: &mut Server) {
+    let Some(&common) = server.world.tagged("tavern", Some(WORLD_ID)).first() else {
+        return;
+    };
+    if let Err(e) = server.ensure_flow(
+        "barkeep",
+        "barkeep",
+        tavern_server::flows::Owner::Object(common),
+        Default::default(),
+    ) {
+        tracing::error!("the barkeep's evening cannot start: {e}");
+    }
+}
+
+/// Builds the template's world from code, idempotently (a game that uses
+/// it runs it at every start).
 pub fn build(server: &mut Server) {
     if let Err(e) = try_build(server) {
         tracing::error!("building the template world failed: {e}");
@@ -65,13 +91,6 @@ fn try_build(server: &mut Server) -> Result<(), String> {
             .script_add(NewScript::of(&Weather).on(common))
             .map_err(|e| e.to_string())?;
     }
-    // The barkeep's evening goes on in the Common Room, across reloads.
-    server.ensure_flow(
-        "barkeep",
-        "barkeep",
-        tavern_server::flows::Owner::Object(common),
-        Default::default(),
-    )?;
     server.ensure_kept(
         "bell",
         NewObject::of(&Bell, "brass bell")
@@ -79,5 +98,6 @@ fn try_build(server: &mut Server) -> Result<(), String> {
             .desc("Polished by a thousand hands.")
             .location(common),
     )?;
+    start(server);
     Ok(())
 }

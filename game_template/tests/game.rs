@@ -216,7 +216,15 @@ fn the_barkeep_keeps_his_evening_going_in_the_common_room() {
 
 #[test]
 fn what_a_builder_destroys_stays_destroyed_and_world_ids_cannot_be_forged() {
-    let mut t = TestGame::new(game::game());
+    // The same, whether the world came from the batch file or from code
+    // (which runs at every start, and must not build it again).
+    for game in [game::game, game::game_built_from_code] {
+        a_builder_destroys(game());
+    }
+}
+
+fn a_builder_destroys(game: tavern_server::Game) {
+    let mut t = TestGame::new(game);
     let bld = t.player("Bld");
     t.grant(bld, "Developer");
     t.cmd(bld, "tavern");
@@ -421,4 +429,52 @@ fn builders_spawn_the_template_s_prototypes() {
         t.cmd(bld, "light torch").contains("torch"),
         "a torch, as the template's Torch"
     );
+}
+
+/// What the world is, by world id: kind, typeclass, name, aliases, desc,
+/// where it is and leads (by world id, or name), and its scripts.
+fn world_by_id(t: &mut TestGame) -> std::collections::BTreeMap<String, String> {
+    t.with_server(|s| {
+        let name_of = |id: Option<tavern_server::ObjId>| {
+            id.and_then(|id| s.world.get(id)).map(|o| {
+                o.world_id()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| o.key.clone())
+            })
+        };
+        s.world
+            .objects()
+            .filter_map(|o| {
+                let id = o.world_id()?.to_string();
+                let what = format!(
+                    "{:?} {} '{}' {:?} '{}' in {:?} to {:?} scripts {}",
+                    o.kind,
+                    o.typeclass,
+                    o.key,
+                    o.aliases,
+                    o.desc,
+                    name_of(o.location),
+                    name_of(o.destination),
+                    s.scripts_on(o.id).len()
+                );
+                Some((id, what))
+            })
+            .collect()
+    })
+}
+
+#[test]
+fn the_batch_file_and_the_code_build_the_same_world() {
+    let mut from_batch = TestGame::new(game::game());
+    let mut from_code = TestGame::new(game::game_built_from_code());
+    let batch = world_by_id(&mut from_batch);
+    assert_eq!(batch.len(), 8, "{batch:#?}");
+    assert_eq!(batch, world_by_id(&mut from_code));
+    // Nothing else was left behind by the batch's builder.
+    let count = |t: &mut TestGame| t.with_server(|s| s.world.objects().count());
+    assert_eq!(count(&mut from_batch), count(&mut from_code));
+    // The barkeep's evening runs in both.
+    for t in [&mut from_batch, &mut from_code] {
+        assert!(t.with_server(|s| s.world.flows.contains_key("barkeep")));
+    }
 }

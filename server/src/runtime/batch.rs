@@ -224,7 +224,20 @@ impl Server {
             );
             return;
         }
-        let commands = parse(name, text);
+        // `#INSERT`s come from `[game] batch_dir`, as for builders.
+        let mut commands = Vec::new();
+        for c in parse(name, text) {
+            match c.text.strip_prefix("#INSERT ") {
+                Some(inner) => match load(&self.settings.game.batch_dir, inner) {
+                    Ok(more) => commands.extend(more),
+                    Err(e) => {
+                        tracing::error!(batch = name, line = c.line, "the first-start batch was not run: {e}");
+                        return;
+                    }
+                },
+                None => commands.push(c),
+            }
+        }
         match self.run_as_builder(&commands) {
             Ok(ran) => tracing::info!(batch = name, "built the world: {ran} commands ran"),
             Err((failed, said)) => tracing::error!(
