@@ -702,3 +702,65 @@ fn a_first_start_batch_that_is_refused_stops_there_and_is_not_run_again() {
     t.reset();
     assert_eq!(rooms(&mut t, "Yard"), 1, "and is not run again");
 }
+
+#[test]
+fn worldimport_merges_an_export_back_into_the_game_through_a_reload() {
+    let mut t = TestGame::new(Game::new());
+    let root = t.player("Root");
+    let account = t.server().sessions.get(root).and_then(|s| s.account());
+    t.with_server(|s| {
+        s.world
+            .update_account(account.unwrap(), |a| a.is_superuser = true)
+    });
+    let dev = t.player("Dev");
+    t.grant(dev, "Developer");
+    assert!(t.cmd(dev, "worldimport anything").contains("not available"));
+    t.cmd(root, "create/drop quill");
+    assert!(t.cmd(root, "worldexport before").contains("Exported"));
+    t.cmd(root, "name quill = feather");
+    t.cmd(root, "create/drop inkpot");
+
+    let bare = t.cmd(root, "worldimport");
+    assert!(
+        bare.contains("Usage: worldimport")
+            && bare.contains("No world file was merged in game yet."),
+        "{bare}"
+    );
+    for (line, says) in [
+        ("worldimport ../etc/passwd", "A name is letters"),
+        ("worldimport nothere", "There is no exports/nothere.jsonl"),
+        ("worldimport/bogus before", "bogus"),
+    ] {
+        let out = t.cmd(root, line);
+        assert!(out.contains(says), "{line}: {out}");
+    }
+    let dry = t.cmd(root, "worldimport/dryrun before");
+    assert!(
+        dry.contains("would merge") && dry.contains("replaced") && !dry.contains("yes/[no]"),
+        "{dry}"
+    );
+    assert!(
+        t.cmd(root, "look").contains("feather"),
+        "a dry run changes nothing"
+    );
+    assert!(t.cmd(root, "worldimport before").contains("yes/[no]"));
+    assert_eq!(t.cmd(root, "no"), "Nothing was merged.");
+    assert!(t.cmd(root, "worldimport before.jsonl").contains("yes/[no]"));
+    assert!(t.cmd(root, "yes").contains("Reloading to merge it"));
+    // The portal reloads the server; the new one merges, then loads.
+    t.reload();
+    let here = t.cmd(root, "look");
+    assert!(
+        here.contains("quill") && here.contains("inkpot") && !here.contains("feather"),
+        "the file's rows replaced the game's, and what it lacks stays: {here}"
+    );
+    let last = t.cmd(root, "worldimport");
+    assert!(
+        last.contains("before.jsonl merged (asked by Root)"),
+        "{last}"
+    );
+    // Not again at the next start.
+    t.cmd(root, "name quill = plume");
+    t.reload();
+    assert!(t.cmd(root, "look").contains("plume"));
+}

@@ -66,6 +66,10 @@ pub(crate) async fn run(settings: Settings, game: Game) -> anyhow::Result<()> {
     let db = store::connect(&url, settings.database.max_connections)
         .await
         .with_context(|| format!("cannot open the database at {}", store::redact_url(&url)))?;
+    // A world file merge asked for in game (`worldimport`) goes in first.
+    store::world_file::apply_pending_import(&db)
+        .await
+        .context("cannot read the server's settings from the database")?;
     let world = store::load_world(&db).await?;
     warn_unknown_typeclasses(&world, &game);
 

@@ -354,6 +354,13 @@ impl World {
         Some(p)
     }
 
+    /// Sets (or, with `None`, deletes) a row of the server's own
+    /// bookkeeping (`server_config`), written with the next commit.
+    pub fn set_config(&mut self, key: &str, value: Option<String>) {
+        self.config_changes.push((key.to_string(), value));
+        self.changes += 1;
+    }
+
     /// The bans.
     pub fn bans(&self) -> &crate::model::bans::Bans {
         &self.bans

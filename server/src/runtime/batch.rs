@@ -231,7 +231,11 @@ impl Server {
                 Some(inner) => match load(&self.settings.game.batch_dir, inner) {
                     Ok(more) => commands.extend(more),
                     Err(e) => {
-                        tracing::error!(batch = name, line = c.line, "the first-start batch was not run: {e}");
+                        tracing::error!(
+                            batch = name,
+                            line = c.line,
+                            "the first-start batch was not run: {e}"
+                        );
                         return;
                     }
                 },

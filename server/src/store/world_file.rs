@@ -297,6 +297,68 @@ pub async fn export(
     Ok(Counts(counts))
 }
 
+/// The `server_config` key of a merge asked for in game (`worldimport`):
+/// the next server process applies it before it loads the world.
+pub const PENDING_IMPORT: &str = "world_import_pending";
+/// The `server_config` key of what the last merge asked for in game did.
+pub const LAST_IMPORT: &str = "world_import_last";
+
+/// A merge asked for in game, applied by the next server process.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct PendingImport {
+    /// The world file.
+    pub file: std::path::PathBuf,
+    /// Whether a file of another game may be merged.
+    pub from_other_game: bool,
+    /// Who asked (an account name), for the log.
+    pub by: String,
+}
+
+/// Applies a merge asked for in game, if one waits: called by a starting
+/// server before it loads the world. The request is taken off first (a
+/// file that fails is not tried again at every start); what happened is
+/// logged and kept under [`LAST_IMPORT`] for `worldimport` to show.
+pub async fn apply_pending_import(db: &DatabaseConnection) -> Result<(), DbError> {
+    let Some(text) = super::get_config(db, PENDING_IMPORT).await? else {
+        return Ok(());
+    };
+    server_config::Entity::delete_by_id(PENDING_IMPORT.to_string())
+        .exec(db)
+        .await?;
+    let outcome = match serde_json::from_str::<PendingImport>(&text) {
+        Err(e) => format!("the request was unreadable ({e}); nothing was merged"),
+        Ok(p) => {
+            let mode = ImportMode::Merge {
+                from_other_game: p.from_other_game,
+            };
+            let shown = p.file.file_name().map_or_else(
+                || p.file.display().to_string(),
+                |n| n.to_string_lossy().into_owned(),
+            );
+            let result = match std::fs::File::open(&p.file) {
+                Ok(f) => import_with(db, std::io::BufReader::new(f), mode, false)
+                    .await
+                    .map_err(|e| e.to_string()),
+                Err(e) => Err(format!("cannot open it: {e}")),
+            };
+            match result {
+                Ok(done) => {
+                    tracing::info!(by = %p.by, "merged the world file {}: {done}", p.file.display());
+                    format!("{shown} merged (asked by {}): {done}.", p.by)
+                }
+                Err(e) => {
+                    tracing::error!(by = %p.by, "the world file {} was not merged: {e}", p.file.display());
+                    format!(
+                        "{shown} was not merged (asked by {}): {e}. Nothing was changed.",
+                        p.by
+                    )
+                }
+            }
+        }
+    };
+    super::set_config(db, LAST_IMPORT, &outcome).await
+}
+
 /// How an import treats the database it goes into.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ImportMode {

@@ -142,6 +142,9 @@ impl TestGame {
             let db = store::connect(&url, 2)
                 .await
                 .expect("cannot open the test database");
+            store::world_file::apply_pending_import(&db)
+                .await
+                .expect("cannot apply a pending world import");
             let world = store::load_world(&db)
                 .await
                 .expect("cannot load the test world");

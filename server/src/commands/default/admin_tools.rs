@@ -22,7 +22,8 @@ pub fn add_all(set: &mut CmdSet) {
         .add(Accounts)
         .add(Ban)
         .add(Unban)
-        .add(WorldExport);
+        .add(WorldExport)
+        .add(WorldImport);
 }
 
 /// The longest message `emit` and `wall` send.
@@ -672,6 +673,158 @@ impl Command for WorldExport {
                     tracing::error!(sessid, "the world export failed: {e}");
                     server.msg_session(sessid, "The export failed; see the server log.");
                 }
+            });
+            done
+        });
+    }
+}
+
+/// `worldimport[/dryrun][/other] <name>`: merge a world file from the data
+/// directory's exports/ into the running game, through a reload.
+pub struct WorldImport;
+
+impl Command for WorldImport {
+    fn key(&self) -> &str {
+        "worldimport"
+    }
+    fn switches(&self) -> &[&str] {
+        &["dryrun", "other"]
+    }
+    fn locks(&self) -> &str {
+        "cmd:superuser()"
+    }
+    fn help_category(&self) -> &str {
+        "System"
+    }
+    fn help(&self) -> &str {
+        "worldimport[/dryrun][/other] <name>\n\n\
+         Merge the world file exports/<name>.jsonl (in the data directory; see worldexport) \
+         into this game: each row of the file replaces the game's row with the same key (an \
+         object's id, an account's id, ...), the rest are added, and everything else stays. \
+         It first says what it would do and asks; then the server reloads (nobody is \
+         disconnected) and the new server merges the file before it loads the world. \
+         /dryrun only says what it would do. A file exported from another game is refused \
+         (its ids are not this game's) unless /other. Bare, it shows how the last merge went. \
+         Superusers only."
+    }
+    fn func(&self, ctx: &mut CmdCtx<'_>) {
+        let db = ctx.server.db.clone();
+        let sessid = ctx.sessid;
+        let name = ctx.args.trim().trim_end_matches(".jsonl").to_string();
+        if name.is_empty() {
+            ctx.msg("Usage: worldimport[/dryrun][/other] <name> (a file in exports/)");
+            ctx.server.spawn_for(sessid, async move {
+                let last = store::get_config(&db, store::world_file::LAST_IMPORT).await;
+                let done: Completion = Box::new(move |server: &mut Server| {
+                    let text = match last {
+                        Ok(Some(t)) => format!("The last merge: {}", escape(&t)),
+                        Ok(None) => "No world file was merged in game yet.".to_string(),
+                        Err(e) => {
+                            tracing::error!(sessid, "reading the last merge failed: {e}");
+                            "The last merge could not be read; see the server log.".to_string()
+                        }
+                    };
+                    server.msg_session(sessid, text);
+                });
+                done
+            });
+            return;
+        }
+        if name.len() > 60
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_".contains(c))
+        {
+            return ctx
+                .fail("A name is letters, digits, - and _ (at most 60). Nothing was changed.");
+        }
+        let path = ctx
+            .server
+            .settings
+            .game
+            .data_dir
+            .join("exports")
+            .join(format!("{name}.jsonl"));
+        if !path.is_file() {
+            return ctx.fail(format!(
+                "There is no exports/{name}.jsonl in the data directory. Nothing was changed."
+            ));
+        }
+        let other = ctx.has_switch("other");
+        let dry = ctx.has_switch("dryrun");
+        let by = ctx.account().map_or_else(
+            || "?".to_string(),
+            |a| ctx.server.world.account_name(a).to_string(),
+        );
+        ctx.msg(format!(
+            "Checking exports/{name}.jsonl against the game ..."
+        ));
+        ctx.server.spawn_for(sessid, async move {
+            let checked = match std::fs::File::open(&path) {
+                Ok(f) => store::world_file::import_with(
+                    &db,
+                    std::io::BufReader::new(f),
+                    store::world_file::ImportMode::Merge {
+                        from_other_game: other,
+                    },
+                    true,
+                )
+                .await
+                .map_err(|e| e.to_string()),
+                Err(e) => Err(e.to_string()),
+            };
+            let done: Completion = Box::new(move |server: &mut Server| {
+                let counts = match checked {
+                    Ok(c) => c,
+                    Err(e) => {
+                        let hint = if e.contains("another game") {
+                            " (worldimport/other merges it anyway)"
+                        } else {
+                            ""
+                        };
+                        server.msg_session(
+                            sessid,
+                            format!(
+                                "|rexports/{name}.jsonl cannot be merged|n: {}{hint}. Nothing was changed.",
+                                escape(&e)
+                            ),
+                        );
+                        server.command_failed = true;
+                        return;
+                    }
+                };
+                server.msg_session(sessid, format!("exports/{name}.jsonl would merge: {counts}."));
+                if dry {
+                    return;
+                }
+                server.ask(
+                    sessid,
+                    "Merge it? The server reloads to do it (nobody is disconnected). yes/[no]? ",
+                    false,
+                    move |server, sessid, answer| {
+                        if !matches!(answer.trim().to_lowercase().as_str(), "y" | "yes") {
+                            server.msg_session(sessid, "Nothing was merged.");
+                            return;
+                        }
+                        let pending = store::world_file::PendingImport {
+                            file: path,
+                            from_other_game: other,
+                            by,
+                        };
+                        let Ok(text) = serde_json::to_string(&pending) else {
+                            server.msg_session(sessid, "Nothing was merged.");
+                            return;
+                        };
+                        server
+                            .world
+                            .set_config(store::world_file::PENDING_IMPORT, Some(text));
+                        server.msg_session(
+                            sessid,
+                            "Reloading to merge it; `worldimport` afterwards says how it went.",
+                        );
+                        server.request_stop(tavern_shared::link::StopMode::Reload);
+                    },
+                );
             });
             done
         });
