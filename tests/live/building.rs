@@ -123,3 +123,68 @@ async fn a_backup_taken_while_players_type_restores_to_a_game_that_holds_every_a
         c.expect(&format!("You become Typist{i:02}.")).await;
     }
 }
+
+/// A world file merged back, both ways: `worldexport` in game; `tavern world
+/// import --merge` (a dry run while the game runs, refused for real until it
+/// is stopped, then merged); and `worldimport` in game, through a real
+/// reload. Each time the file's rows come back and newer objects stay.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_world_export_merges_back_from_the_launcher_and_in_game() {
+    let mut game = LiveGame::new("merge-live", "").start();
+    game.tavern_ok(&["account", "create", "Root", "root-pass", "--superuser"]);
+    let mut root = game.connect().await;
+    root.send("connect Root root-pass").await;
+    root.expect("You become Root.").await;
+    root.send("create/drop quill").await;
+    root.expect("quill(#").await;
+    root.send("worldexport before").await;
+    root.expect("Exported exports/before.jsonl").await;
+    root.send("name quill = feather").await;
+    root.expect("Object's name changed to 'feather'").await;
+    root.send("create/drop inkpot").await;
+    root.expect("inkpot(#").await;
+
+    let file = game.data_dir().join("exports/before.jsonl");
+    let file = file.to_str().unwrap();
+    let dry = game.tavern_ok(&["world", "import", file, "--merge", "--dry-run"]);
+    assert!(
+        dry.contains("would merge") && dry.contains("replaced"),
+        "{dry}"
+    );
+    let refused = game.tavern(&["world", "import", file, "--merge"]);
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("the game is running"),
+        "{refused:?}"
+    );
+    game.tavern_ok(&["stop"]);
+    assert!(game.wait_portal_exit(std::time::Duration::from_secs(60)));
+    let merged = game.tavern_ok(&["world", "import", file, "--merge"]);
+    assert!(merged.contains("Merged"), "{merged}");
+    game.spawn_portal();
+    let mut root = game.connect().await;
+    root.send("connect Root root-pass").await;
+    root.expect("You become Root.").await;
+    root.send("look").await;
+    root.send("say seen").await;
+    let here = root.expect("You say, \"seen\"").await;
+    assert!(
+        here.contains("quill") && here.contains("inkpot") && !here.contains("feather"),
+        "{here}"
+    );
+
+    // In game: the same file, through a reload; nobody is dropped.
+    root.send("name quill = plume").await;
+    root.expect("Object's name changed to 'plume'").await;
+    root.send("worldimport before").await;
+    root.expect("yes/[no]").await;
+    root.send("yes").await;
+    root.expect("Reloading to merge it").await;
+    root.expect("Server restarted.").await;
+    root.send("look").await;
+    root.send("say seen again").await;
+    let here = root.expect("You say, \"seen again\"").await;
+    assert!(here.contains("quill") && !here.contains("plume"), "{here}");
+    root.send("worldimport").await;
+    root.expect("before.jsonl merged (asked by Root)").await;
+}
