@@ -21,19 +21,27 @@ use crate::typeclasses::{Bell, TavernRoom};
 
 /// What the world needs at every start that its batch file cannot say: the
 /// barkeep's evening goes on in the Common Room (world id `tavern`), across
-/// reloads.
+/// reloads. Code can add to the world here too, with `ensure_kept`: made
+/// once, found by its world id at every start after.
 pub fn start(server: &mut Server) {
+    if let Err(e) = try_start(server) {
+        tracing::error!("starting the template world failed: {e}");
+    }
+}
+
+fn try_start(server: &mut Server) -> Result<(), String> {
+    // The batch file built the Common Room; a builder may have destroyed it.
     let Some(&common) = server.world.tagged("tavern", Some(WORLD_ID)).first() else {
-        return;
+        return Ok(());
     };
-    if let Err(e) = server.ensure_flow(
+    // The barkeep's evening goes on in the Common Room, across reloads.
+    server.ensure_flow(
         "barkeep",
         "barkeep",
         tavern_server::flows::Owner::Object(common),
         Default::default(),
-    ) {
-        tracing::error!("the barkeep's evening cannot start: {e}");
-    }
+    )?;
+    Ok(())
 }
 
 /// Builds the template's world from code, idempotently (a game that uses

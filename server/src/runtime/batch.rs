@@ -262,8 +262,8 @@ impl Server {
         commands: &[BatchCommand],
     ) -> Result<usize, (BatchCommand, String)> {
         use crate::model::world::Kind;
-        let mut spec =
-            crate::NewObject::new(Kind::Character, "Builder").location(self.world.start_room);
+        let mut spec = crate::runtime::create::NewObject::new(Kind::Character, "Builder")
+            .location(self.world.start_room);
         spec.permissions = vec!["Developer".into()];
         let builder = match self.create_object(spec) {
             Ok(id) => id,

@@ -746,7 +746,7 @@ pub async fn import_with(
             pending.flush(&txn, merge.as_deref_mut()).await?;
         }
     }
-    pending.flush(&txn, merge.as_deref_mut()).await?;
+    pending.flush(&txn, merge).await?;
     if merging {
         // The next free id moves past every object the file brought.
         let max = object::Entity::find()
