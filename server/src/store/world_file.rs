@@ -463,8 +463,6 @@ impl Pending {
         mut merge: Option<&mut Vec<(&'static str, u64)>>,
     ) -> Result<(), WorldFileError> {
         if merge.is_some() {
-            self.config
-                .retain(|c| !OWN_CONFIG.contains(&c.key.as_str()));
             self.merge_accounts(txn).await?;
         }
         let mut accounts: Vec<account::Model> = std::mem::take(&mut self.accounts)
@@ -723,6 +721,15 @@ pub async fn import_with(
                 why: "a line is {\"table\": ..., \"row\": {...}}".into(),
             });
         };
+        if merging
+            && table == "server_config"
+            && r.get("key")
+                .and_then(Value::as_str)
+                .is_some_and(|k| OWN_CONFIG.contains(&k))
+        {
+            // This game's own bookkeeping stays its own: not merged, not counted.
+            continue;
+        }
         match table {
             "server_config" => pending.config.push(row(n, table, r)?),
             "accounts" => pending.accounts.push((n, row(n, table, r)?)),
@@ -984,6 +991,12 @@ mod tests {
                 let n = |c: &Counts, t: &str| c.0.iter().find(|(x, _)| *x == t).unwrap().1;
                 let filed = n(&dry.rows, "objects");
                 assert_eq!(n(&dry.replaced, "objects"), filed - 1, "{dry}");
+                // The game's own bookkeeping is neither merged nor counted.
+                assert_eq!(
+                    n(&dry.rows, "server_config"),
+                    n(&dry.replaced, "server_config"),
+                    "{dry}"
+                );
                 assert!(
                     dry.to_string()
                         .contains(&format!("({} replaced, 1 added)", filed - 1)),
