@@ -6,8 +6,21 @@ use tavern_tests::LiveGame;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_builder_builds_spawns_from_files_and_saved_prototypes_through_a_reload() {
-    let game = LiveGame::new("building-live", "[game]\nprototypes_dir = \"protos\"\n");
+    let game = LiveGame::new(
+        "building-live",
+        "[game]\nprototypes_dir = \"protos\"\nbatch_dir = \"zones\"\n",
+    );
     std::fs::create_dir_all(game.dir.join("protos")).unwrap();
+    std::fs::create_dir_all(game.dir.join("zones")).unwrap();
+    std::fs::write(
+        game.dir.join("zones/mine.ev"),
+        "# The old mine, off the workshop.\n\
+         dig/teleport Old Mine;mine = mine;m, back;b\n#\n\
+         desc here = Timbers groan\noverhead.\n#\n\
+         spawn oil lamp\n#\n\
+         back\n",
+    )
+    .unwrap();
     std::fs::write(
         game.dir.join("protos/lamps.toml"),
         "[[prototype]]\nprototype_key = \"oil lamp\"\nkey = \"oil lamp\"\n\
@@ -29,6 +42,9 @@ async fn a_builder_builds_spawns_from_files_and_saved_prototypes_through_a_reloa
     root.send("spawn/save { prototype_key = \"anvil\", key = \"anvil\", desc = \"Heavy.\" }")
         .await;
     root.expect("Prototype 'anvil' saved.").await;
+    // A zone from a batch file, with a lamp from the TOML prototype.
+    root.send("batchcommands mine").await;
+    root.expect("Batch 'mine' done").await;
     root.send("name oil lamp = brass lamp;lamp").await;
     root.expect("Object's name changed to 'brass lamp' (aliases: lamp).")
         .await;
@@ -40,6 +56,12 @@ async fn a_builder_builds_spawns_from_files_and_saved_prototypes_through_a_reloa
     assert!(here.contains("Workshop"), "{here}");
     root.send("spawn anvil").await;
     root.expect("Spawned anvil(#").await;
+    root.send("mine").await;
+    root.expect("Timbers groan overhead.").await;
+    root.send("look oil lamp").await;
+    root.expect("hours of oil.").await;
+    root.send("back").await;
+    root.expect("You see: brass lamp and anvil").await;
     root.send("spawn/list").await;
     let list = root.expect("anvil").await;
     assert!(

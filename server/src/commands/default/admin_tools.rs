@@ -606,6 +606,30 @@ impl Command for Unban {
     }
 }
 
+/// The file of a world export by its name (letters, digits, - and _), in
+/// the data directory's exports/; a bad name is refused ("Nothing was
+/// `nothing`.").
+fn export_path(ctx: &mut CmdCtx<'_>, name: &str, nothing: &str) -> Option<std::path::PathBuf> {
+    if name.len() > 60
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_".contains(c))
+    {
+        ctx.fail(format!(
+            "A name is letters, digits, - and _ (at most 60). Nothing was {nothing}."
+        ));
+        return None;
+    }
+    Some(
+        ctx.server
+            .settings
+            .game
+            .data_dir
+            .join("exports")
+            .join(format!("{name}.jsonl")),
+    )
+}
+
 /// `worldexport [<name>]`: the world file, written by the running game.
 pub struct WorldExport;
 
@@ -635,16 +659,10 @@ impl Command for WorldExport {
             ),
             n => n.to_string(),
         };
-        if name.len() > 60
-            || !name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "-_".contains(c))
-        {
-            return ctx
-                .fail("A name is letters, digits, - and _ (at most 60). Nothing was written.");
-        }
+        let Some(path) = export_path(ctx, &name, "written") else {
+            return;
+        };
         let dir = ctx.server.settings.game.data_dir.join("exports");
-        let path = dir.join(format!("{name}.jsonl"));
         if path.exists() {
             return ctx.fail(format!(
                 "exports/{name}.jsonl already exists; give another name. Nothing was written."
@@ -730,21 +748,9 @@ impl Command for WorldImport {
             });
             return;
         }
-        if name.len() > 60
-            || !name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "-_".contains(c))
-        {
-            return ctx
-                .fail("A name is letters, digits, - and _ (at most 60). Nothing was changed.");
-        }
-        let path = ctx
-            .server
-            .settings
-            .game
-            .data_dir
-            .join("exports")
-            .join(format!("{name}.jsonl"));
+        let Some(path) = export_path(ctx, &name, "changed") else {
+            return;
+        };
         if !path.is_file() {
             return ctx.fail(format!(
                 "There is no exports/{name}.jsonl in the data directory. Nothing was changed."
