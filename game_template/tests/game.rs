@@ -489,3 +489,45 @@ fn the_batch_file_and_the_code_build_the_same_world() {
         assert!(t.with_server(|s| s.world.flows.contains_key("barkeep")));
     }
 }
+
+/// `tavern account create` writes the account and its character straight
+/// to the database, running no game code: the game runs the character's
+/// creation hooks when it first sees it (here: at the next start), once.
+#[test]
+fn a_character_the_launcher_made_gets_its_creation_hooks_once() {
+    use tavern_server::store;
+    let mut t = TestGame::new(game::game());
+    let db = t.server().db.clone();
+    let room = t.server().world.start_room;
+    let character = t.block_on(async {
+        let id = store::reserve_ids(&db, 1).await.unwrap();
+        store::create_account(
+            &db,
+            "Tess",
+            "not-a-hash".into(),
+            false,
+            "Player",
+            Some(store::NewCharacter {
+                id,
+                room,
+                typeclass: "adventurer",
+                hooks_pending: true,
+            }),
+        )
+        .await
+        .unwrap();
+        id
+    });
+    t.reload();
+    let hp = |t: &mut TestGame| {
+        t.with_server(|s| {
+            let o = s.world.get(character).expect("the character is loaded");
+            assert!(o.attr::<bool>("_creation_hooks_pending").is_none());
+            o.attr::<i64>("hp")
+        })
+    };
+    assert_eq!(hp(&mut t), Some(20), "the adventurer's creation hook ran");
+    t.with_server(|s| s.world.update(character, |o| o.set_attr("hp", 7)));
+    t.reload();
+    assert_eq!(hp(&mut t), Some(7), "and only once");
+}

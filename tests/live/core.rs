@@ -207,6 +207,13 @@ async fn an_account_the_launcher_makes_is_known_to_the_running_game_at_once() {
     bld.expect("You become bld.").await;
     bld.send("dig Workshop").await;
     bld.expect("Created room Workshop").await;
+    // The launcher runs no game code: the game ran the characters'
+    // creation hooks (an adventurer's vitals) when it first saw them — at
+    // its start for Root, at once for bld.
+    for c in [&mut root, &mut bld] {
+        c.send("sheet").await;
+        c.expect("20 / 20").await;
+    }
 }
 
 /// A second game on a port another holds fails with the setting to change.

@@ -459,6 +459,7 @@ async fn create_account(
             id: char_id,
             room,
             typeclass,
+            hooks_pending: true,
         }),
     )
     .await?;

@@ -10,6 +10,10 @@ use crate::model::locks::set::LockSet;
 /// (`Server::ensure_object`): set only by code, never by the `tag` command.
 pub const WORLD_ID: &str = "world_id";
 
+/// The attribute marking a character made outside the game (by the
+/// launcher's `account create`): its creation hooks have yet to run.
+pub const CREATION_PENDING: &str = "_creation_hooks_pending";
+
 /// A tag: a key and an optional category, both lowercase.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct Tag {

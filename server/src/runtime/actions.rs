@@ -135,6 +135,44 @@ impl Server {
             }
         }
         tracing::info!(account = id, "account made by the launcher loaded");
+        self.pending_creation_hooks(Some(id));
+    }
+
+    /// Runs the creation hooks of characters made outside the game (the
+    /// launcher's `account create`), and of their accounts, once: of one
+    /// account, or (at start) of every account.
+    pub(crate) fn pending_creation_hooks(&mut self, only: Option<crate::model::world::AccountId>) {
+        use crate::model::object::CREATION_PENDING;
+        let accounts: Vec<_> = match only {
+            Some(a) => vec![a],
+            None => self.world.accounts.keys().copied().collect(),
+        };
+        for account in accounts {
+            let pending: Vec<_> = self
+                .world
+                .characters_of(account)
+                .into_iter()
+                .filter(|&c| {
+                    self.world
+                        .get(c)
+                        .is_some_and(|o| o.db.contains_key(CREATION_PENDING))
+                })
+                .collect();
+            if pending.is_empty() {
+                continue;
+            }
+            for c in pending {
+                self.world.update(c, |o| {
+                    o.del_attr(CREATION_PENDING);
+                });
+                self.hook(c, "at_object_creation", (), |tc, s| {
+                    tc.at_object_creation(s, c)
+                });
+            }
+            self.account_hook("at_account_creation", |tc, s| {
+                tc.at_account_creation(s, account)
+            });
+        }
     }
 
     /// Whether the account `sessid` is logged in to is a superuser (and

@@ -326,6 +326,8 @@ impl Server {
         if let Some((name, text)) = self.game.first_start_batch.clone() {
             self.first_start_batch(&name, &text);
         }
+        // Characters the launcher made while the game was down.
+        self.pending_creation_hooks(None);
         let starts = self.game.on_start.clone();
         for f in starts {
             let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(self)));

@@ -405,6 +405,10 @@ pub struct NewCharacter<'a> {
     pub room: i64,
     /// Its typeclass.
     pub typeclass: &'a str,
+    /// Made outside the game (the launcher): no game code ran for it, so
+    /// the game runs its creation hooks (the character's and its
+    /// account's) when it first sees it.
+    pub hooks_pending: bool,
 }
 
 /// Creates an account and, when `character` is given, its character in the
@@ -461,6 +465,9 @@ pub async fn create_account(
         obj.account = Some(account.id);
         obj.locks = character_locks(c.id, account.id);
         obj.created_at = now;
+        if c.hooks_pending {
+            obj.set_attr(crate::model::object::CREATION_PENDING, true);
+        }
         let m = object::Model::from(&obj);
         save_object(&txn, m.clone()).await?;
         char_model = Some(m);

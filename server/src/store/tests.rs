@@ -18,6 +18,7 @@ async fn accounts_and_characters_are_created_atomically(db: DatabaseConnection) 
             id: char_id,
             room,
             typeclass: "character",
+            hooks_pending: false,
         }),
     )
     .await
@@ -39,6 +40,7 @@ async fn accounts_and_characters_are_created_atomically(db: DatabaseConnection) 
             id: other,
             room,
             typeclass: "character",
+            hooks_pending: false,
         }),
     )
     .await
@@ -63,6 +65,7 @@ async fn accounts_and_characters_are_created_atomically(db: DatabaseConnection) 
                     id,
                     room,
                     typeclass: "character",
+                    hooks_pending: false,
                 }),
             )
             .await

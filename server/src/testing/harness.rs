@@ -171,6 +171,7 @@ impl LinkHarness {
                 id,
                 room,
                 typeclass: "character",
+                hooks_pending: false,
             }),
         )
         .await

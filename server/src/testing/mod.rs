@@ -297,6 +297,12 @@ impl TestGame {
         }
     }
 
+    /// Runs async work beside the game (a store call, as the launcher or an
+    /// outside tool makes) on the test's runtime.
+    pub fn block_on<F: std::future::Future>(&self, f: F) -> F::Output {
+        self.rt.block_on(f)
+    }
+
     /// A new connection, at the connection screen.
     pub fn connect(&mut self) -> SessId {
         let sessid = self.next_sessid;

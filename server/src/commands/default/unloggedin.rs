@@ -228,6 +228,7 @@ impl Command for Create {
                         id: store::reserve_ids(&db, 1).await?,
                         room: start_room,
                         typeclass: &typeclass,
+                        hooks_pending: false,
                     })
                 } else {
                     None
