@@ -76,6 +76,11 @@ pub(crate) struct Inbox {
 }
 
 impl Inbox {
+    /// Events waiting, in every queue.
+    fn len(&self) -> usize {
+        self.sessions.len() + self.links.len() + self.processes.len()
+    }
+
     async fn recv(&mut self) -> Option<HubEvent> {
         tokio::select! {
             Some(e) = self.sessions.recv() => Some(e.into()),
@@ -179,6 +184,7 @@ impl Hub {
                     }
                 }
                 _ = tick.tick() => {
+                    self.update_figures(rx.len());
                     self.check_stop_timeout();
                     if self.server.is_none() && self.stopping.is_none() && self.supervisor.link_overdue() {
                         error!("the server process never linked: killing it");
@@ -214,6 +220,26 @@ impl Hub {
     fn update_counts(&self) {
         let logged_in = self.sessions.values().filter(|s| s.sync.logged_in).count();
         self.stats.set_logged_in(logged_in);
+    }
+
+    /// Keeps the figures the metrics endpoint reports current (every
+    /// second: a scrape never waits for the handler).
+    fn update_figures(&self, queue: usize) {
+        let mut f = crate::stats::HubFigures {
+            queue: queue as u64,
+            starts: self.restarts,
+            ..Default::default()
+        };
+        for s in self.sessions.values() {
+            let e = f.sessions.entry(s.sync.protocol.clone()).or_default();
+            e.0 += 1;
+            e.1 += u64::from(s.sync.logged_in);
+            f.unacked_inputs += s.unacked.len() as u64;
+        }
+        self.stats.set_hub(f);
+        self.stats
+            .server_up
+            .store(self.server.is_some(), std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Handles one event.
@@ -311,6 +337,9 @@ impl Hub {
     }
 
     fn input(&mut self, sessid: SessId, msg: Msg) {
+        self.stats
+            .inputs
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let max = self.settings.portal.max_queued_input;
         let Some(s) = self.sessions.get_mut(&sessid) else {
             return;
@@ -465,6 +494,7 @@ impl Hub {
                 info!(?mode, "the game asked for a stop");
                 self.begin_stop(mode, None);
             }
+            ToPortal::Metrics(figures) => self.stats.set_server(*figures),
             ToPortal::Stopped { mode } => {
                 info!(?mode, "server says it stopped");
                 self.next_start = match mode {
@@ -799,14 +829,7 @@ mod tests {
             1,
             tx,
         );
-        let stats = std::sync::Arc::new(crate::stats::PortalStats {
-            game: "t".into(),
-            started_unix: 0,
-            telnet_port: 0,
-            multisession_mode: 0,
-            max_nr_simultaneous_puppets: 1,
-            logged_in: Default::default(),
-        });
+        let stats = std::sync::Arc::new(crate::stats::PortalStats::new("t".into(), 0, 1));
         (Hub::new(settings, 1, sup, stats), rx)
     }
 

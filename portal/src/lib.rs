@@ -218,13 +218,15 @@ pub async fn run(cfg: PortalConfig) -> anyhow::Result<()> {
         "portal listening"
     );
 
-    let stats = Arc::new(PortalStats {
-        game: settings.game.name.clone(),
-        started_unix: now_millis() / 1000,
-        telnet_port: telnet_ports.first().copied().unwrap_or(0),
-        multisession_mode: settings.server.multisession_mode,
-        max_nr_simultaneous_puppets: settings.server.max_nr_simultaneous_puppets,
-        logged_in: Default::default(),
+    let stats = Arc::new({
+        let mut s = PortalStats::new(
+            settings.game.name.clone(),
+            telnet_ports.first().copied().unwrap_or(0),
+            instance,
+        );
+        s.multisession_mode = settings.server.multisession_mode;
+        s.max_nr_simultaneous_puppets = settings.server.max_nr_simultaneous_puppets;
+        s
     });
     let gate = gate::ConnectionGate::new(
         settings.security.max_connections_per_address,
@@ -267,6 +269,10 @@ pub async fn run(cfg: PortalConfig) -> anyhow::Result<()> {
             header_timeout: std::time::Duration::from_secs(
                 settings.portal.header_timeout_secs.max(1),
             ),
+            metrics: settings
+                .metrics
+                .enabled
+                .then(|| (stats.clone(), settings.metrics.token.clone())),
         },
     ));
     tokio::spawn(link::serve(

@@ -167,6 +167,7 @@ async fn peer(
         portal_instance: instance,
         portal_pid: std::process::id(),
         output_many: true,
+        metrics: true,
     };
     match hello.role {
         Role::Launcher => {

@@ -1,7 +1,12 @@
-//! Live figures the connection tasks read without asking the handler: what
-//! MSSP reports to crawlers.
+//! Live figures the connection tasks and the web port read without asking
+//! the handler: what MSSP reports to crawlers, and the portal's side of the
+//! metrics endpoint (with the server's latest figures).
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+
+use tavern_shared::metrics::ServerMetrics;
 
 pub(crate) struct PortalStats {
     pub game: String,
@@ -10,9 +15,58 @@ pub(crate) struct PortalStats {
     pub multisession_mode: u8,
     pub max_nr_simultaneous_puppets: usize,
     pub logged_in: AtomicUsize,
+    /// This portal's instance, as the metrics label it.
+    pub instance: String,
+    /// The handler's figures, kept current by it.
+    pub hub: Mutex<HubFigures>,
+    /// Lines of input players sent.
+    pub inputs: AtomicU64,
+    /// Whether a server is linked.
+    pub server_up: AtomicBool,
+    /// The server's latest figures, and when they came.
+    pub server: Mutex<Option<(std::time::Instant, ServerMetrics)>>,
+}
+
+/// What the handler knows that the metrics report.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct HubFigures {
+    /// Sessions by protocol (`telnet`, `websocket`, ...), and of them logged in.
+    pub sessions: BTreeMap<String, (u64, u64)>,
+    /// Input sent to the server and not yet acknowledged.
+    pub unacked_inputs: u64,
+    /// Events waiting for the handler.
+    pub queue: u64,
+    /// Server processes started (the first, reloads, restarts after a crash).
+    pub starts: u64,
 }
 
 impl PortalStats {
+    /// Figures for a portal that has none yet.
+    pub(crate) fn new(game: String, telnet_port: u16, instance: u64) -> Self {
+        Self {
+            game,
+            started_unix: tavern_shared::session::now_millis() / 1000,
+            telnet_port,
+            multisession_mode: 0,
+            max_nr_simultaneous_puppets: 1,
+            logged_in: AtomicUsize::new(0),
+            instance: format!("{instance:016x}"),
+            hub: Mutex::new(HubFigures::default()),
+            inputs: AtomicU64::new(0),
+            server_up: AtomicBool::new(false),
+            server: Mutex::new(None),
+        }
+    }
+
+    pub(crate) fn set_hub(&self, f: HubFigures) {
+        *self.hub.lock().unwrap_or_else(|e| e.into_inner()) = f;
+    }
+
+    pub(crate) fn set_server(&self, m: ServerMetrics) {
+        *self.server.lock().unwrap_or_else(|e| e.into_inner()) =
+            Some((std::time::Instant::now(), m));
+    }
+
     pub(crate) fn set_logged_in(&self, logged_in: usize) {
         self.logged_in.store(logged_in, Ordering::Relaxed);
     }
@@ -64,14 +118,10 @@ mod tests {
     use super::*;
 
     fn stats(mode: u8, puppets: usize) -> PortalStats {
-        PortalStats {
-            game: "Test".into(),
-            started_unix: 0,
-            telnet_port: 4000,
-            multisession_mode: mode,
-            max_nr_simultaneous_puppets: puppets,
-            logged_in: AtomicUsize::new(0),
-        }
+        let mut s = PortalStats::new("Test".into(), 4000, 1);
+        s.multisession_mode = mode;
+        s.max_nr_simultaneous_puppets = puppets;
+        s
     }
 
     #[test]

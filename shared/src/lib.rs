@@ -14,6 +14,7 @@ pub mod data_dir;
 pub mod fuzz;
 pub mod link;
 pub mod markup;
+pub mod metrics;
 pub mod runtime_file;
 pub mod session;
 pub mod settings;

@@ -58,6 +58,20 @@ pub struct Settings {
     pub channels: ChannelSettings,
     /// `[logs]`
     pub logs: LogSettings,
+    /// `[metrics]`
+    pub metrics: MetricsSettings,
+}
+
+/// `[metrics]`: the metrics endpoint.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsSettings {
+    /// `[metrics] enabled`: Serve the game's figures in Prometheus' format at /metrics on the web port.
+    pub enabled: bool,
+    /// `[metrics] token`: When set, a scrape must send `Authorization: Bearer <token>`.
+    pub token: String,
+    /// `[metrics] interval_secs`: How often the server sends its figures to the portal, in seconds.
+    pub interval_secs: u64,
 }
 
 /// `[logs]`: the log files.

@@ -234,3 +234,81 @@ fn a_taken_port_names_the_setting_to_change() {
         "{err}"
     );
 }
+
+/// The metrics endpoint, scraped as Prometheus would: refused without the
+/// token, and with it the portal's and the server's figures, which follow
+/// what players do. Off by default.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_metrics_endpoint_reports_sessions_commands_and_the_persister() {
+    let off = LiveGame::new("metrics-off", "").start();
+    let (status, _) = tavern_tests::http_get(off.web_port(), "/metrics", &[]).await;
+    assert_eq!(status, 404, "off unless enabled");
+    drop(off);
+
+    let game = LiveGame::new(
+        "metrics",
+        "[metrics]\nenabled = true\ntoken = \"scrape-me\"\ninterval_secs = 1\n",
+    )
+    .start();
+    let (status, _) = tavern_tests::http_get(game.web_port(), "/metrics", &[]).await;
+    assert_eq!(status, 401, "no token");
+    let (status, _) = tavern_tests::http_get(
+        game.web_port(),
+        "/metrics",
+        &["Authorization: Bearer wrong"],
+    )
+    .await;
+    assert_eq!(status, 401, "a wrong token");
+
+    let mut anna = game.login("Anna", "anna-pass").await;
+    for i in 0..5 {
+        anna.send(&format!("say counted {i}")).await;
+        anna.expect(&format!("counted {i}\"")).await;
+    }
+    // The server sends its figures every second: wait for ones that count
+    // the commands just typed.
+    let port = game.web_port();
+    let value = |text: &str, name: &str| -> Option<f64> {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name).and_then(|v| v.trim().parse().ok()))
+    };
+    let mut text = String::new();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while std::time::Instant::now() < deadline {
+        let (status, body) =
+            tavern_tests::http_get(port, "/metrics", &["Authorization: Bearer scrape-me"]).await;
+        assert_eq!(status, 200);
+        text = body;
+        if value(&text, "tavern_server_commands_total ").is_some_and(|n| n >= 5.0) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert!(
+        value(&text, "tavern_server_commands_total ").is_some_and(|n| n >= 5.0),
+        "{text}"
+    );
+    assert!(text.contains("protocol=\"telnet\"} 1"), "{text}");
+    assert_eq!(
+        value(&text, "tavern_portal_server_up "),
+        Some(1.0),
+        "{text}"
+    );
+    assert!(
+        value(&text, "tavern_persister_commits_total ").is_some_and(|n| n >= 1.0),
+        "{text}"
+    );
+    assert!(
+        value(&text, "tavern_server_command_seconds_count ").is_some_and(|n| n >= 5.0),
+        "{text}"
+    );
+    assert!(
+        value(&text, "tavern_world_objects ").is_some_and(|n| n >= 8.0),
+        "{text}"
+    );
+    assert!(
+        value(&text, "tavern_server_resident_memory_bytes ").is_some_and(|n| n > 1e6),
+        "{text}"
+    );
+    assert!(text.ends_with("# EOF\n"), "{text}");
+}

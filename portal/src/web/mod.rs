@@ -1,4 +1,7 @@
-//! The portal's HTTP port: the webclient page at `/` and the websocket at `/ws`.
+//! The portal's HTTP port: the webclient page at `/`, the websocket at `/ws`,
+//! and the metrics at `/metrics` when they are on.
+
+mod metrics;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -31,6 +34,8 @@ pub(crate) struct WebState {
     pub max_queued_output: usize,
     pub gate: Arc<crate::gate::ConnectionGate>,
     pub header_timeout: std::time::Duration,
+    /// The figures and the scrape token, when `[metrics] enabled`.
+    pub metrics: Option<(Arc<crate::stats::PortalStats>, String)>,
 }
 
 /// The admission of one TCP connection: the HTTP connection holds it, and a
@@ -54,6 +59,7 @@ pub(crate) async fn serve(listener: TcpListener, state: WebState) {
     let app = Router::new()
         .route("/", get(index))
         .route("/ws", get(websocket))
+        .route("/metrics", get(scrape))
         .with_state(state);
     loop {
         let (stream, addr) = match listener.accept().await {
@@ -111,6 +117,17 @@ async fn refuse(mut stream: tokio::net::TcpStream) {
 
 async fn index() -> Html<&'static str> {
     Html(WEBCLIENT_HTML)
+}
+
+async fn scrape(State(state): State<WebState>, headers: axum::http::HeaderMap) -> Response {
+    match &state.metrics {
+        Some((stats, token)) => metrics::scrape(stats, token, &headers),
+        None => (
+            axum::http::StatusCode::NOT_FOUND,
+            "The metrics are off ([metrics] enabled).\n",
+        )
+            .into_response(),
+    }
 }
 
 async fn websocket(

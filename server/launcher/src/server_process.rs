@@ -92,8 +92,23 @@ pub(crate) async fn run(settings: Settings, game: Game) -> anyhow::Result<()> {
     let mut reader = link.as_mut().and_then(|l| l.reader.take());
     let mut relink: Option<tokio::task::JoinHandle<anyhow::Result<PortalLink>>> = None;
 
+    // The server's figures go to the portal every few seconds, when the
+    // metrics endpoint is on.
+    let started = Instant::now();
+    let every = Duration::from_secs(settings.metrics.interval_secs.max(1));
+    let mut figures_due = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
     let mode = loop {
         tokio::select! {
+            _ = figures_due.tick(), if settings.metrics.enabled => {
+                if let Some(l) = link.as_ref().filter(|l| l.metrics) {
+                    let mut figures = driver.metrics();
+                    figures.pid = std::process::id();
+                    figures.uptime_secs = started.elapsed().as_secs();
+                    figures.rss_bytes = tavern_shared::metrics::rss_bytes().unwrap_or(0);
+                    let _ = l.out.send(ToPortal::Metrics(Box::new(figures)));
+                }
+                continue;
+            }
             wake = driver.wake() => match wake {
                 Wake::Event(ev) => {
                     // Every event already waiting is applied, then one transmit
@@ -180,6 +195,8 @@ struct PortalLink {
     /// Lets the reader deliver frames. Nothing from a new portal may reach the
     /// executor before the link is installed, or the answers would be lost.
     go: Option<tokio::sync::oneshot::Sender<()>>,
+    /// The portal reads the server's figures ([`ToPortal::Metrics`]).
+    metrics: bool,
 }
 
 impl PortalLink {
@@ -202,7 +219,7 @@ async fn open_link(
     let deadline = patience.map(|p| Instant::now() + p);
     let mut delay = Duration::from_millis(20);
     let mut last_note = Instant::now();
-    let (ls, output_many) = loop {
+    let (ls, output_many, metrics) = loop {
         // Asked afresh each time: a restarted portal may listen somewhere else.
         let addr = link_address(settings);
         let attempt = async {
@@ -217,7 +234,7 @@ async fn open_link(
                 instance = format!("{:016x}", welcome.portal_instance),
                 "linked to the portal"
             );
-            anyhow::Ok((ls, welcome.output_many))
+            anyhow::Ok((ls, welcome.output_many, welcome.metrics))
         };
         match attempt.await {
             Ok(ls) => break ls,
@@ -280,6 +297,7 @@ async fn open_link(
         writer,
         reader: Some(reader),
         go: Some(go),
+        metrics,
     })
 }
 

@@ -111,6 +111,36 @@ impl Driver {
         &self.server
     }
 
+    /// The server's figures now, for the metrics endpoint (`pid`, uptime
+    /// and memory are the process's, filled in by its caller).
+    pub fn metrics(&mut self) -> tavern_shared::metrics::ServerMetrics {
+        let s = &self.server;
+        let written = self.persister.figures();
+        let lag = self.persister.lag();
+        let timers = &s.world.timers;
+        tavern_shared::metrics::ServerMetrics {
+            commands_total: s.lines_run.0,
+            command_seconds: s.lines_run.1.clone(),
+            messages_total: s.messages_sent,
+            event_queue: self.rx.len() as u64,
+            held_frames: self.held.iter().map(|h| h.frames.len() as u64).sum(),
+            persister_lag: lag.tickets,
+            persister_lag_seconds: lag.oldest_secs,
+            commits_total: written.commits,
+            commit_seconds: written.commit_seconds,
+            commit_rows: written.commit_rows,
+            database_errors_total: written.errors,
+            objects: s.world.len() as u64,
+            accounts: s.world.accounts.len() as u64,
+            sessions: s.sessions.len() as u64,
+            logged_in: s.sessions.logged_in().count() as u64,
+            flows: s.world.flows.len() as u64,
+            scripts: timers.script_count() as u64,
+            timers: (timers.delay_count() + timers.ticker_count()) as u64,
+            ..Default::default()
+        }
+    }
+
     /// The server, to run game code on directly (then [`Driver::transmit`]).
     pub fn server_mut(&mut self) -> &mut Server {
         &mut self.server

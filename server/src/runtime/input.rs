@@ -44,7 +44,10 @@ impl Server {
     /// Runs one line of input from a session.
     pub fn execute_line(&mut self, sessid: SessId, line: &str) {
         self.command_failed = false;
+        let t0 = std::time::Instant::now();
         self.run_line(sessid, line, true);
+        self.lines_run.0 += 1;
+        self.lines_run.1.observe(t0.elapsed().as_secs_f64());
     }
 
     /// Runs a line; `expand`: the player's nicks and channel names may

@@ -237,6 +237,8 @@ pub struct Server {
     /// The game's own builder runs its first-start batch: it may set world
     /// ids, as code can.
     pub(crate) building_world: bool,
+    /// Lines of input run, and how long each took on the game thread.
+    pub(crate) lines_run: (u64, tavern_shared::metrics::Histogram),
 }
 
 impl Server {
@@ -295,6 +297,10 @@ impl Server {
             prototype_defs: Default::default(),
             command_failed: false,
             building_world: false,
+            lines_run: (
+                0,
+                tavern_shared::metrics::Histogram::new(tavern_shared::metrics::SECONDS_BOUNDS),
+            ),
         };
         server.load_flow_defs();
         server.load_prototypes();

@@ -11,7 +11,11 @@
 //! runtime holds the output that reports a change until its ticket is
 //! committed.
 
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+use tavern_shared::metrics::{Histogram, SECONDS_BOUNDS, SIZE_BOUNDS};
 
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 use tokio::sync::{mpsc, watch};
@@ -33,11 +37,48 @@ pub struct Status {
     pub failing: bool,
 }
 
+/// What the writer has done, for the metrics endpoint.
+#[derive(Debug, Clone)]
+pub struct Figures {
+    /// Commits written.
+    pub commits: u64,
+    /// How long each took, in seconds.
+    pub commit_seconds: Histogram,
+    /// Rows per commit.
+    pub commit_rows: Histogram,
+    /// Writes that failed (and were retried).
+    pub errors: u64,
+}
+
+impl Default for Figures {
+    fn default() -> Self {
+        Self {
+            commits: 0,
+            commit_seconds: Histogram::new(SECONDS_BOUNDS),
+            commit_rows: Histogram::new(SIZE_BOUNDS),
+            errors: 0,
+        }
+    }
+}
+
+/// How far the writer is behind: changes handed over and not yet durable,
+/// and how long the oldest of them has waited.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Lag {
+    /// Handed over, not yet durable.
+    pub tickets: u64,
+    /// Seconds the oldest of them has waited.
+    pub oldest_secs: f64,
+}
+
 /// The handle the runtime writes through.
 pub struct Persister {
     tx: mpsc::UnboundedSender<(Ticket, Changes)>,
     last: Ticket,
     status: watch::Receiver<Status>,
+    figures: Arc<Mutex<Figures>>,
+    /// When each ticket not yet known durable was handed over.
+    handed: VecDeque<(Ticket, std::time::Instant)>,
 }
 
 impl Persister {
@@ -53,6 +94,8 @@ impl Persister {
         let (tx, rx) = mpsc::unbounded_channel();
         let (done, status) = watch::channel(Status::default());
         let url = url.to_string();
+        let figures = Arc::new(Mutex::new(Figures::default()));
+        let counted = figures.clone();
         let spawned = std::thread::Builder::new()
             .name("tavern-persister".into())
             .spawn(move || {
@@ -62,7 +105,7 @@ impl Persister {
                 {
                     Ok(rt) => rt.block_on(async move {
                         let db = connect_until_done(&url, &done).await;
-                        run(db, rx, done, commit_interval).await
+                        run(db, rx, done, commit_interval, counted).await
                     }),
                     Err(e) => error!("cannot start the persister's runtime: {e}"),
                 }
@@ -74,6 +117,35 @@ impl Persister {
             tx,
             last: 0,
             status,
+            figures,
+            handed: VecDeque::new(),
+        }
+    }
+
+    /// What the writer has done so far.
+    pub fn figures(&self) -> Figures {
+        self.figures
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// How far the writer is behind.
+    pub fn lag(&mut self) -> Lag {
+        self.forget_durable();
+        Lag {
+            tickets: self.last - self.committed(),
+            oldest_secs: self
+                .handed
+                .front()
+                .map_or(0.0, |(_, at)| at.elapsed().as_secs_f64()),
+        }
+    }
+
+    fn forget_durable(&mut self) {
+        let committed = self.committed();
+        while self.handed.front().is_some_and(|(t, _)| *t <= committed) {
+            self.handed.pop_front();
         }
     }
 
@@ -83,6 +155,9 @@ impl Persister {
         if !changes.is_empty() {
             self.last += 1;
             let _ = self.tx.send((self.last, changes));
+            self.forget_durable();
+            self.handed
+                .push_back((self.last, std::time::Instant::now()));
         }
         self.last
     }
@@ -148,6 +223,7 @@ async fn run(
     mut rx: mpsc::UnboundedReceiver<(Ticket, Changes)>,
     status: watch::Sender<Status>,
     commit_interval: Duration,
+    figures: Arc<Mutex<Figures>>,
 ) {
     let mut last_start: Option<tokio::time::Instant> = None;
     while let Some(first) = rx.recv().await {
@@ -168,12 +244,18 @@ async fn run(
         }
         if !batch.is_empty() {
             let t0 = std::time::Instant::now();
-            write_until_done(&db, &batch, &status).await;
+            let errors = write_until_done(&db, &batch, &status).await;
+            let took = t0.elapsed();
             tracing::debug!(
                 rows = batch.len(),
-                took_us = t0.elapsed().as_micros() as u64,
+                took_us = took.as_micros() as u64,
                 "batch written"
             );
+            let mut f = figures.lock().unwrap_or_else(|e| e.into_inner());
+            f.commits += 1;
+            f.errors += errors;
+            f.commit_seconds.observe(took.as_secs_f64());
+            f.commit_rows.observe(batch.len() as f64);
         }
         status.send_replace(Status {
             committed: last,
@@ -291,18 +373,25 @@ impl Batch {
     }
 }
 
-async fn write_until_done(db: &DatabaseConnection, rows: &Batch, status: &watch::Sender<Status>) {
+/// Writes until it lands; how many tries failed.
+async fn write_until_done(
+    db: &DatabaseConnection,
+    rows: &Batch,
+    status: &watch::Sender<Status>,
+) -> u64 {
     let mut delay = Duration::from_millis(100);
     let mut failed = false;
+    let mut errors = 0;
     loop {
         match write(db, rows).await {
             Ok(()) => {
                 if failed {
                     info!(rows = rows.len(), "database writes resumed");
                 }
-                return;
+                return errors;
             }
             Err(e) => {
+                errors += 1;
                 if !failed {
                     error!(rows = rows.len(), "database write failed, retrying: {e}");
                     status.send_modify(|s| s.failing = true);

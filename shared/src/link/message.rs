@@ -215,6 +215,9 @@ pub enum ToPortal {
         /// How.
         mode: StopMode,
     },
+    /// The server's figures, for the metrics endpoint: sent every few
+    /// seconds to a portal that said it reads them (`HelloReply::Accepted`).
+    Metrics(Box<crate::metrics::ServerMetrics>),
 }
 
 impl ToPortal {

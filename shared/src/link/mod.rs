@@ -129,6 +129,9 @@ pub enum HelloReply {
         /// (absent from older portals, which do not).
         #[serde(default)]
         output_many: bool,
+        /// It reads [`ToPortal::Metrics`] (absent from older portals).
+        #[serde(default)]
+        metrics: bool,
     },
     /// Go away.
     Refused {
@@ -155,6 +158,8 @@ pub struct Welcome {
     pub portal_pid: u32,
     /// It reads [`PortalOp::OutputMany`].
     pub output_many: bool,
+    /// It reads [`ToPortal::Metrics`].
+    pub metrics: bool,
 }
 
 /// The answer to a [`HelloReply::Challenge`]: a MAC of the nonce, keyed by the secret.
@@ -323,10 +328,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> LinkStream<S> {
                 portal_instance,
                 portal_pid,
                 output_many,
+                metrics,
             } => Ok(Welcome {
                 portal_instance,
                 portal_pid,
                 output_many,
+                metrics,
             }),
             HelloReply::Refused { reason } => Err(LinkError::Refused(reason)),
             HelloReply::Challenge { .. } => Err(LinkError::Handshake("challenged twice".into())),
@@ -385,6 +392,10 @@ mod tests {
             acks: vec![(7, 3)],
         };
         assert_eq!(decode::<ToPortal>(&encode(&out).unwrap()).unwrap(), out);
+        let mut figures = crate::metrics::ServerMetrics::default();
+        figures.command_seconds.observe(0.003);
+        let out = ToPortal::Metrics(Box::new(figures));
+        assert_eq!(decode::<ToPortal>(&encode(&out).unwrap()).unwrap(), out);
     }
 
     #[test]
@@ -407,7 +418,8 @@ mod tests {
             HelloReply::Accepted {
                 portal_instance: 1,
                 portal_pid: 2,
-                output_many: false
+                output_many: false,
+                metrics: false,
             }
         );
         let said = |s: &str| vec![Msg::text(s)];
@@ -560,6 +572,7 @@ mod tests {
                     portal_instance: 1,
                     portal_pid: 2,
                     output_many: true,
+                    metrics: true,
                 })
                 .await;
             proof
@@ -586,6 +599,7 @@ mod tests {
             portal_instance: 1,
             portal_pid: 2,
             output_many: true,
+            metrics: true,
         })
         .await;
         assert!(matches!(r, Err(LinkError::Handshake(_))), "{r:?}");

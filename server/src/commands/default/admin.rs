@@ -103,9 +103,7 @@ impl Command for Shutdown {
 
 /// The resident memory of this process, in KiB (Linux), if known.
 fn rss_kib() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
-    line.split_whitespace().nth(1)?.parse().ok()
+    tavern_shared::metrics::rss_bytes().map(|b| b / 1024)
 }
 
 /// `server`: uptime, sessions, objects and memory of the running server.

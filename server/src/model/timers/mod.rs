@@ -484,7 +484,12 @@ impl Timers {
         Some(d)
     }
 
-    /// Every delay, by id.
+    /// How many delays wait.
+    pub fn delay_count(&self) -> usize {
+        self.delays.len()
+    }
+
+    /// Every delay.
     pub fn delays(&self) -> impl Iterator<Item = &DelayData> {
         self.delays.values()
     }
