@@ -49,6 +49,24 @@ pub fn markup(data: &[u8]) {
         }
     }
     assert!(!markup::strip(&text).contains('\x1b'));
+    // For an MXP client: the only MXP is the renderer's link tags, each in
+    // temp secure mode with locked mode after it, its address escaped.
+    let mxp = markup::render_with(&text, ColorMode::Ansi, true);
+    for (i, _) in mxp.match_indices("\x1b[4z") {
+        let rest = &mxp[i + 4..];
+        let tag_end = rest.find('>').expect("a tag ends");
+        let tag = &rest[..=tag_end];
+        assert!(
+            tag == "</SEND>"
+                || tag == "</A>"
+                || ((tag.starts_with("<SEND HREF=\"") || tag.starts_with("<A HREF=\""))
+                    && tag.ends_with("\">")
+                    && tag.matches('"').count() == 2
+                    && !tag[1..].contains(['<', '\x1b'])),
+            "{mxp:?}"
+        );
+        assert!(rest[tag_end + 1..].starts_with("\x1b[7z"), "{mxp:?}");
+    }
     // Laid out: no wrapped line is wider than asked (a glyph wider than the
     // line, a tab or an indent of 4, stands alone), and no text is lost but
     // spaces at breaks.
@@ -74,9 +92,17 @@ pub fn markup(data: &[u8]) {
         !html
             .replace("<span style=\"", "")
             .replace("</span>", "")
+            .replace("<a href=\"#\" class=\"cmd\" data-cmd=\"", "")
+            .replace(
+                "<a target=\"_blank\" rel=\"noopener noreferrer\" href=\"",
+                ""
+            )
+            .replace("</a>", "")
             .replace("\">", "")
-            .contains('<')
+            .contains('<'),
+        "{html}"
     );
+    assert_eq!(html.matches("<a ").count(), html.matches("</a>").count());
 }
 
 /// Any bytes as a player's text, made fit for the game's lines and rendered

@@ -125,6 +125,10 @@ async fn the_webclient_shows_a_menu_s_options_as_buttons() {
     browser
         .wait_text(&output, "You buy a bowl of stew for 5 gold.")
         .await;
+    // The option keys in the text are links too: clicking one types it.
+    let link = browser.find("#output a.cmd[data-cmd='2']").await;
+    browser.click(&link).await;
+    browser.wait_text(&output, "You have 10 gold.").await;
     let leave = browser.find("#menu button[data-key='leave']").await;
     browser.click(&leave).await;
     browser
@@ -136,5 +140,18 @@ async fn the_webclient_shows_a_menu_s_options_as_buttons() {
         assert!(tokio::time::Instant::now() < deadline, "the buttons stayed");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    // A player cannot make a link, nor markup of the page: a hostile say
+    // stays text.
+    browser
+        .type_into(
+            &input,
+            &format!("say <img src=x onerror=\"alert(1)\"> |lcquit|ltfree gold|le{ENTER}"),
+        )
+        .await;
+    browser.wait_text(&output, "|lcquit|ltfree gold|le").await;
+    let html = browser.property(&output, "innerHTML").await;
+    let html = html.as_str().unwrap_or_default();
+    assert!(!html.contains("<img"), "{html}");
+    assert!(!html.contains("data-cmd=\"quit\""), "{html}");
     browser.quit().await;
 }

@@ -189,8 +189,10 @@ async fn mode_2_each_window_gets_its_own_characters_data() {
     w1.send("set me/hp = 11").await;
     expect_gmcp(&mut w1, "Char.Vitals", "hp", 11.into()).await;
     sync(&mut w2, "w2").await;
+    // Anna's window shows Anna's own vitals (her creation hook gave her
+    // 20), never Nell's 11.
     assert!(
-        hps(&w2).is_empty(),
+        hps(&w2).iter().all(|hp| *hp == serde_json::json!(20)),
         "Anna's window got Nell's vitals: {:?}",
         w2.oob
     );

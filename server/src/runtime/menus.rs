@@ -214,7 +214,13 @@ impl Node {
         if !keys.is_empty() {
             out.push('\n');
             for (k, o) in keys {
-                out.push_str(&format!("\n |w{}|n: {}", escape(&k), o.desc));
+                // The key is a link that types it (MXP clients, the webclient).
+                let key = if k.contains('|') {
+                    format!("|w{}|n", escape(&k))
+                } else {
+                    format!("|lc{k}|lt|w{k}|n|le")
+                };
+                out.push_str(&format!("\n {key}: {}", o.desc));
             }
         }
         out

@@ -59,6 +59,38 @@ pub enum Span {
     Text(String),
     /// The style changes.
     Style(Style),
+    /// A link starts: what follows until [`Span::LinkEnd`] is its text.
+    Link(LinkKind, String),
+    /// The link ends.
+    LinkEnd,
+}
+
+/// What a link does when it is clicked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkKind {
+    /// Sends its target as a command (`|lc<command>|lt<text>|le`).
+    Command,
+    /// Opens its target, a web address (`|lu<url>|lt<text>|le`).
+    Url,
+}
+
+/// The longest link target taken; a longer one is left as text.
+pub const MAX_LINK_TARGET: usize = 1000;
+
+/// Whether a link's target may be followed: a command without control
+/// characters, or an `http(s)://` address (never `javascript:` and the like).
+pub fn link_allowed(kind: LinkKind, target: &str) -> bool {
+    if target.is_empty() || target.chars().any(char::is_control) {
+        return false;
+    }
+    match kind {
+        LinkKind::Command => true,
+        LinkKind::Url => {
+            let lower = target.to_ascii_lowercase();
+            (lower.starts_with("https://") || lower.starts_with("http://"))
+                && !target.contains(['"', '<', '>', ' ', '\\'])
+        }
+    }
 }
 
 /// How a client shows colour.
@@ -78,6 +110,45 @@ pub enum ColorMode {
 enum Piece<'a> {
     Text(&'a str),
     Style(Style),
+    /// A link opens (links never nest: an open one is closed first).
+    Link(LinkKind, &'a str),
+    /// The open link ends (always after a [`Piece::Link`]).
+    LinkEnd,
+}
+
+/// A link code at the start of `s` (just after its bar): `lc`/`lu` with
+/// their target up to the next `|lt`, or `lt`/`le`; and how many bytes it
+/// takes. `None`: no link code (a `|lc` without a `|lt` after it is text).
+fn link_code(s: &str) -> Option<(LinkCode<'_>, usize)> {
+    let b = s.as_bytes();
+    if b.first() != Some(&b'l') {
+        return None;
+    }
+    match b.get(1)? {
+        c @ (b'c' | b'u') => {
+            let rest = &s[2..];
+            let end = rest.find("|lt")?;
+            if end > MAX_LINK_TARGET {
+                return None;
+            }
+            let kind = if *c == b'c' {
+                LinkKind::Command
+            } else {
+                LinkKind::Url
+            };
+            Some((LinkCode::Open(kind, &rest[..end]), 2 + end + 3))
+        }
+        b't' => Some((LinkCode::Stray, 2)),
+        b'e' => Some((LinkCode::End, 2)),
+        _ => None,
+    }
+}
+
+enum LinkCode<'a> {
+    Open(LinkKind, &'a str),
+    End,
+    /// A `|lt` with no link before it: drawn as nothing.
+    Stray,
 }
 
 /// Walks markup, handing `f` its text (in pieces, never empty) and its
@@ -89,6 +160,7 @@ fn walk<'a>(markup: &'a str, mut f: impl FnMut(Piece<'a>)) {
     // Where the text not yet handed on starts.
     let mut run = 0;
     let mut i = 0;
+    let mut in_link = false;
     let text = |f: &mut dyn FnMut(Piece<'a>), t: &'a str| {
         if !t.is_empty() {
             f(Piece::Text(t));
@@ -105,6 +177,26 @@ fn walk<'a>(markup: &'a str, mut f: impl FnMut(Piece<'a>)) {
         }
         if b != b'|' || i + 1 >= bytes.len() {
             i += 1;
+            continue;
+        }
+        if let Some((link, used)) = link_code(&markup[i + 1..]) {
+            text(&mut f, &markup[run..i]);
+            match link {
+                LinkCode::Open(kind, target) => {
+                    if in_link {
+                        f(Piece::LinkEnd);
+                    }
+                    f(Piece::Link(kind, target));
+                    in_link = true;
+                }
+                LinkCode::End if in_link => {
+                    f(Piece::LinkEnd);
+                    in_link = false;
+                }
+                LinkCode::End | LinkCode::Stray => {}
+            }
+            i += 1 + used;
+            run = i;
             continue;
         }
         match code(&bytes[i + 1..], style) {
@@ -126,6 +218,9 @@ fn walk<'a>(markup: &'a str, mut f: impl FnMut(Piece<'a>)) {
         }
     }
     text(&mut f, &markup[run..]);
+    if in_link {
+        f(Piece::LinkEnd);
+    }
 }
 
 /// A piece of markup as it stands in the source, for tools that lay text
@@ -147,6 +242,14 @@ pub enum Token<'a> {
         raw: &'a str,
         /// As drawn.
         shown: &'a str,
+    },
+    /// A link code, drawn as nothing: `open` (`|lc…|lt`, `|lu…|lt`) or
+    /// its end (`|le`).
+    Link {
+        /// The code as written.
+        raw: &'a str,
+        /// Whether it opens a link.
+        open: bool,
     },
 }
 
@@ -175,10 +278,17 @@ pub fn tokens(markup: &str) -> Vec<Token<'_>> {
             i += 1;
             continue;
         }
-        let Some((c, used)) = code(&bytes[i + 1..], style) else {
-            i += 1;
-            continue;
+        let found = match link_code(&markup[i + 1..]) {
+            Some((link, used)) => (Err(link), used),
+            None => match code(&bytes[i + 1..], style) {
+                Some((c, used)) => (Ok(c), used),
+                None => {
+                    i += 1;
+                    continue;
+                }
+            },
         };
+        let (found, used) = found;
         if run < i {
             out.push(Token::Text {
                 raw: &markup[run..i],
@@ -186,15 +296,18 @@ pub fn tokens(markup: &str) -> Vec<Token<'_>> {
             });
         }
         let raw = &markup[i..i + 1 + used];
-        match c {
-            Code::Text(t) => out.push(Token::Text { raw, shown: t }),
-            Code::Style(st) => {
+        match found {
+            Ok(Code::Text(t)) => out.push(Token::Text { raw, shown: t }),
+            Ok(Code::Style(st)) => {
                 style = st;
                 out.push(Token::Style {
                     raw,
                     reset: st == Style::default(),
                 });
             }
+            Err(LinkCode::Open(..)) => out.push(Token::Link { raw, open: true }),
+            Err(LinkCode::End) => out.push(Token::Link { raw, open: false }),
+            Err(LinkCode::Stray) => {}
         }
         i += 1 + used;
         run = i;
@@ -273,14 +386,17 @@ pub fn escape(text: &str) -> String {
 pub fn parse(markup: &str) -> Vec<Span> {
     let mut spans = Vec::new();
     let mut text = String::new();
-    walk(markup, |p| match p {
-        Piece::Text(t) => text.push_str(t),
-        Piece::Style(s) => {
-            if !text.is_empty() {
-                spans.push(Span::Text(std::mem::take(&mut text)));
-            }
-            spans.push(Span::Style(s));
+    walk(markup, |p| {
+        let span = match p {
+            Piece::Text(t) => return text.push_str(t),
+            Piece::Style(s) => Span::Style(s),
+            Piece::Link(kind, target) => Span::Link(kind, target.to_string()),
+            Piece::LinkEnd => Span::LinkEnd,
+        };
+        if !text.is_empty() {
+            spans.push(Span::Text(std::mem::take(&mut text)));
         }
+        spans.push(span);
     });
     if !text.is_empty() {
         spans.push(Span::Text(text));
@@ -555,11 +671,22 @@ fn sgr(style: &Style, mode: ColorMode, out: &mut String) {
     out.push('m');
 }
 
-/// Renders markup for a terminal in `mode`.
+/// Renders markup for a terminal in `mode`. Links show their text.
 pub fn render(markup: &str, mode: ColorMode) -> String {
+    render_with(markup, mode, false)
+}
+
+/// Renders markup for a terminal in `mode`; with `mxp`, links become MXP
+/// tags (`<SEND>` for commands, `<A>` for web addresses) for a client that
+/// negotiated MXP and was put in locked mode (`ESC[7z`): each tag goes in
+/// temp secure mode (`ESC[4z`) and locked mode follows it again, so no
+/// other text is ever read as MXP (a player's `<` needs no escaping).
+pub fn render_with(markup: &str, mode: ColorMode, mxp: bool) -> String {
     let mut out = String::with_capacity(markup.len() + 16);
     let mut current = Style::default();
     let mut emitted = Style::default();
+    // The open link's kind, when it may be followed.
+    let mut link: Option<LinkKind> = None;
     walk(markup, |p| match p {
         Piece::Style(s) => current = s,
         Piece::Text(t) => {
@@ -573,11 +700,49 @@ pub fn render(markup: &str, mode: ColorMode) -> String {
             }
             out.push_str(t);
         }
+        Piece::Link(kind, target) => {
+            link = link_allowed(kind, target).then_some(kind);
+            if mxp && link.is_some() {
+                out.push_str("\x1b[4z<");
+                out.push_str(mxp_tag(kind));
+                out.push_str(" HREF=\"");
+                mxp_attr(target, &mut out);
+                out.push_str("\">\x1b[7z");
+            }
+        }
+        Piece::LinkEnd => {
+            if let (true, Some(kind)) = (mxp, link.take()) {
+                out.push_str("\x1b[4z</");
+                out.push_str(mxp_tag(kind));
+                out.push_str(">\x1b[7z");
+            }
+        }
     });
     if mode != ColorMode::Plain && emitted != Style::default() {
         out.push_str("\x1b[0m");
     }
     out
+}
+
+/// The MXP tag of a link: `SEND` types a command, `A` opens an address.
+fn mxp_tag(kind: LinkKind) -> &'static str {
+    match kind {
+        LinkKind::Command => "SEND",
+        LinkKind::Url => "A",
+    }
+}
+
+/// A link target as an MXP attribute value.
+fn mxp_attr(s: &str, out: &mut String) {
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            c => out.push(c),
+        }
+    }
 }
 
 /// The markup removed, leaving what a plain-text client shows.
@@ -603,9 +768,32 @@ fn html_escape(s: &str, out: &mut String) {
 pub fn to_html(markup: &str) -> String {
     let mut out = String::with_capacity(markup.len() + 32);
     let mut style = Style::default();
+    let mut in_anchor = false;
     for span in parse(markup) {
         match span {
             Span::Style(s) => style = s,
+            // A command link carries its command in a data attribute the
+            // page sends when it is clicked; a web link opens in a new tab,
+            // with no access back to the page.
+            Span::Link(kind, target) => {
+                if !link_allowed(kind, &target) {
+                    continue;
+                }
+                match kind {
+                    LinkKind::Command => out.push_str("<a href=\"#\" class=\"cmd\" data-cmd=\""),
+                    LinkKind::Url => {
+                        out.push_str("<a target=\"_blank\" rel=\"noopener noreferrer\" href=\"")
+                    }
+                }
+                html_escape(&target, &mut out);
+                out.push_str("\">");
+                in_anchor = true;
+            }
+            Span::LinkEnd => {
+                if std::mem::take(&mut in_anchor) {
+                    out.push_str("</a>");
+                }
+            }
             Span::Text(t) => {
                 if style == Style::default() {
                     html_escape(&t, &mut out);
@@ -648,6 +836,9 @@ pub fn to_html(markup: &str) -> String {
                 out.push_str("</span>");
             }
         }
+    }
+    if in_anchor {
+        out.push_str("</a>");
     }
     out
 }

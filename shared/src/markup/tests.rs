@@ -456,3 +456,74 @@ fn a_player_s_text_cannot_pass_for_the_game_s_nor_grow_without_bound() {
     );
     assert_eq!(strip(&player_text("a | b |")), "a | b |");
 }
+
+#[test]
+fn links_show_their_text_and_become_mxp_tags_for_an_mxp_client() {
+    let m = "Exits: |lcnorth|ltnorth|le and |lu https://x.org/a?b=1&c=2|ltthe site|le.";
+    assert_eq!(strip(m), "Exits: north and the site.");
+    // An address with a space before it is not followed (shown as text).
+    let m = "Exits: |lcnorth|ltnorth|le and |luhttps://x.org/a?b=1&c=2|ltthe site|le.";
+    assert_eq!(
+        render_with(m, ColorMode::Plain, true),
+        "Exits: \x1b[4z<SEND HREF=\"north\">\x1b[7znorth\x1b[4z</SEND>\x1b[7z and \
+         \x1b[4z<A HREF=\"https://x.org/a?b=1&amp;c=2\">\x1b[7zthe site\x1b[4z</A>\x1b[7z."
+    );
+    // Quotes and angle brackets in a command are escaped in the tag; the
+    // text around it is sent as it is (the client is in locked mode).
+    assert_eq!(
+        render_with("|lcsay \"<hi>\"|lt<b>say it</b>|le", ColorMode::Plain, true),
+        "\x1b[4z<SEND HREF=\"say &quot;&lt;hi&gt;&quot;\">\x1b[7z<b>say it</b>\x1b[4z</SEND>\x1b[7z"
+    );
+    // Colour inside a link.
+    assert_eq!(
+        render_with("|lclook|lt|rlook|n|le", ColorMode::Ansi, true),
+        format!("\x1b[4z<SEND HREF=\"look\">\x1b[7z{E}0;1;31mlook\x1b[4z</SEND>\x1b[7z{E}0m")
+    );
+}
+
+#[test]
+fn odd_link_codes_are_text_or_nothing_and_never_unbalanced() {
+    // No |lt after |lc: the bar is text.
+    assert_eq!(strip("a |lcb c"), "a |lcb c");
+    // A stray |lt or |le draws as nothing.
+    assert_eq!(strip("a|le b|lt c"), "a b c");
+    // A link opened inside another closes the first; an unclosed one ends
+    // with the text.
+    assert_eq!(
+        render_with("|lca|ltA|lcb|ltB", ColorMode::Plain, true),
+        "\x1b[4z<SEND HREF=\"a\">\x1b[7zA\x1b[4z</SEND>\x1b[7z\
+         \x1b[4z<SEND HREF=\"b\">\x1b[7zB\x1b[4z</SEND>\x1b[7z"
+    );
+    // Addresses other than http(s) are never links: the text stays.
+    for bad in [
+        "javascript:alert(1)",
+        "data:text/html,x",
+        "file:///etc/passwd",
+        "",
+    ] {
+        let m = format!("|lu{bad}|ltclick|le");
+        assert_eq!(render_with(&m, ColorMode::Plain, true), "click", "{bad}");
+        assert_eq!(to_html(&m), "click", "{bad}");
+    }
+}
+
+#[test]
+fn links_in_html_send_their_command_or_open_a_new_tab_and_are_escaped() {
+    assert_eq!(
+        to_html("|lclook \"bell\"|lt|rthe <bell>|n|le"),
+        "<a href=\"#\" class=\"cmd\" data-cmd=\"look &quot;bell&quot;\">\
+         <span style=\"color:#ff0000;font-weight:bold\">the &lt;bell&gt;</span></a>"
+    );
+    assert_eq!(
+        to_html("|luhttps://example.org/?a=1&b=2|ltsite|le"),
+        "<a target=\"_blank\" rel=\"noopener noreferrer\" href=\"https://example.org/?a=1&amp;b=2\">site</a>"
+    );
+}
+
+#[test]
+fn a_player_cannot_make_a_link() {
+    let said = player_text("|lcgive all to me|ltfree gold!|le");
+    assert_eq!(strip(&said), "|lcgive all to me|ltfree gold!|le");
+    assert!(!to_html(&said).contains("<a"));
+    assert!(!render_with(&said, ColorMode::Plain, true).contains('\x1b'));
+}

@@ -39,6 +39,8 @@ enum Atom<'a> {
     Space(&'a str),
     /// A line break.
     Break,
+    /// A link code (`open`: `|lc…|lt`; else `|le`), drawn as nothing.
+    Link(&'a str, bool),
 }
 
 fn char_width(c: char) -> usize {
@@ -76,6 +78,7 @@ fn atoms(markup: &str) -> Vec<Atom<'_>> {
     for t in tokens(markup) {
         match t {
             Token::Style { raw, reset } => out.push(Atom::Style(unambiguous(raw), reset)),
+            Token::Link { raw, open } => out.push(Atom::Link(raw, open)),
             // A code drawn as text (`||`, `|/`, `|_`, `|>`, `|-`) is one atom.
             Token::Text { raw, shown } if raw != shown => match shown {
                 "\n" => out.push(Atom::Break),
@@ -114,7 +117,7 @@ pub fn width(markup: &str) -> usize {
                 widest = widest.max(line);
                 line = 0;
             }
-            Atom::Style(..) => {}
+            Atom::Style(..) | Atom::Link(..) => {}
         }
     }
     widest.max(line)
@@ -127,6 +130,8 @@ struct Lines<'a> {
     width: usize,
     /// Styles in force since the last reset, as written.
     open: Vec<Cow<'a, str>>,
+    /// The link open, as written: closed at a break, opened again after.
+    link: Option<&'a str>,
 }
 
 impl<'a> Lines<'a> {
@@ -136,7 +141,13 @@ impl<'a> Lines<'a> {
             line: String::new(),
             width: 0,
             open: Vec::new(),
+            link: None,
         }
+    }
+
+    fn link(&mut self, raw: &'a str, open: bool) {
+        self.line.push_str(raw);
+        self.link = open.then_some(raw);
     }
 
     fn style(&mut self, raw: Cow<'a, str>, reset: bool) {
@@ -158,6 +169,9 @@ impl<'a> Lines<'a> {
 
     fn end_line(&mut self) {
         let mut line = std::mem::take(&mut self.line);
+        if self.link.is_some() {
+            line.push_str("|le");
+        }
         if !self.open.is_empty() {
             line.push_str("|n");
         }
@@ -166,12 +180,24 @@ impl<'a> Lines<'a> {
         for s in &self.open {
             self.line.push_str(s);
         }
+        if let Some(l) = self.link {
+            self.line.push_str(l);
+        }
     }
 
     fn finish(mut self) -> Vec<String> {
         self.end_line();
         self.out
     }
+}
+
+/// Whether a glyph comes before the next space or break (the atoms
+/// before it belong to a word).
+fn glyph_ahead(atoms: &[Atom<'_>]) -> bool {
+    atoms
+        .iter()
+        .take_while(|a| !matches!(a, Atom::Space(_) | Atom::Break))
+        .any(|a| matches!(a, Atom::Glyph(..)))
 }
 
 /// Wraps markup to lines at most `width` columns wide: at spaces where it
@@ -189,13 +215,12 @@ pub fn wrap(markup: &str, width: usize) -> Vec<String> {
                 lines.end_line();
                 i += 1;
             }
-            // Styles before a word go with the word (onto its line).
-            Atom::Style(raw, reset)
-                if !atoms[i..]
-                    .iter()
-                    .take_while(|a| !matches!(a, Atom::Space(_) | Atom::Break))
-                    .any(|a| matches!(a, Atom::Glyph(..))) =>
-            {
+            // Styles and links before a word go with the word (onto its line).
+            Atom::Link(raw, open) if !glyph_ahead(&atoms[i..]) => {
+                lines.link(raw, *open);
+                i += 1;
+            }
+            Atom::Style(raw, reset) if !glyph_ahead(&atoms[i..]) => {
                 lines.style(raw.clone(), *reset);
                 i += 1;
             }
@@ -209,7 +234,7 @@ pub fn wrap(markup: &str, width: usize) -> Vec<String> {
                 }
                 i += 1;
             }
-            Atom::Glyph(..) | Atom::Style(..) => {
+            Atom::Glyph(..) | Atom::Style(..) | Atom::Link(..) => {
                 // A word: glyphs (and styles) up to the next space or break.
                 let end = atoms[i..]
                     .iter()
@@ -233,6 +258,7 @@ pub fn wrap(markup: &str, width: usize) -> Vec<String> {
                 for a in &atoms[i..end] {
                     match *a {
                         Atom::Style(ref raw, reset) => lines.style(raw.clone(), reset),
+                        Atom::Link(raw, open) => lines.link(raw, open),
                         Atom::Glyph(raw, w) => {
                             if lines.width + w > width && lines.width > 0 {
                                 lines.end_line();
@@ -275,12 +301,16 @@ pub fn crop(markup: &str, width: usize, more: &str) -> String {
     for a in atoms(markup) {
         match a {
             Atom::Style(raw, reset) => lines.style(raw, reset),
+            Atom::Link(raw, open) => lines.link(raw, open),
             Atom::Glyph(raw, w) if lines.width + w <= keep => lines.glyph(raw, w),
             Atom::Space(raw) if lines.width < keep => lines.glyph(raw, 1),
             _ => break,
         }
     }
     let mut out = std::mem::take(&mut lines.line);
+    if lines.link.is_some() {
+        out.push_str("|le");
+    }
     if !lines.open.is_empty() {
         out.push_str("|n");
     }
@@ -292,6 +322,27 @@ pub fn crop(markup: &str, width: usize, more: &str) -> String {
 mod tests {
     use super::*;
     use crate::markup::strip;
+
+    #[test]
+    fn a_link_counts_its_text_only_and_stays_a_link_on_every_line_it_wraps_to() {
+        let m = "see |lclook bell|lt|rthe brass bell|n|le now";
+        assert_eq!(width(m), "see the brass bell now".len());
+        let lines = wrap(m, 12);
+        assert_eq!(
+            lines,
+            vec![
+                "see |lclook bell|lt|rthe|le|n",
+                "|r|lclook bell|ltbrass bell|n|le",
+                "now",
+            ],
+            "{lines:?}"
+        );
+        // Each line is markup that stands on its own: one link, closed.
+        for l in &lines {
+            assert_eq!(l.matches("|lc").count(), l.matches("|le").count(), "{l}");
+        }
+        assert_eq!(crop("|lcgo|ltgo north|le", 4, ""), "|lcgo|ltgo n|le");
+    }
 
     #[test]
     fn width_counts_what_is_drawn() {

@@ -26,6 +26,8 @@ impl Opt {
     pub const MSSP: u8 = 70;
     /// MUD Client Compression Protocol v2 (zlib).
     pub const MCCP2: u8 = 86;
+    /// MUD eXtension Protocol (links in the text).
+    pub const MXP: u8 = 91;
     /// Generic MUD Communication Protocol.
     pub const GMCP: u8 = 201;
 }

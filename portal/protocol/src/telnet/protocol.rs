@@ -38,6 +38,10 @@ pub enum ProtoEvent {
 /// Facts for MSSP, asked for when a client requests them.
 pub type MsspSource = dyn Fn() -> Vec<(String, String)> + Send + Sync;
 
+/// MXP's "lock locked mode": nothing the client reads is MXP until a tag
+/// is marked (temp secure mode, `ESC[4z`).
+const MXP_LOCKED: &[u8] = b"\x1b[7z";
+
 /// One telnet connection's protocol state: the byte state machine, what
 /// the client negotiated, and the compressor once MCCP2 is on.
 pub struct TelnetProtocol {
@@ -67,6 +71,7 @@ impl TelnetProtocol {
                     Opt::MSSP,
                     Opt::GMCP,
                     Opt::MSDP,
+                    Opt::MXP,
                     Opt::CHARSET,
                 ],
                 &[Opt::NAWS, Opt::TTYPE],
@@ -133,6 +138,14 @@ impl TelnetProtocol {
                             self.deflate = Some(Compress::new(Compression::default(), true));
                         }
                         (Side::Ours, Opt::MSSP) => after.extend(mssp::encode(&mssp_source())),
+                        // MXP starts with an empty subnegotiation; then the
+                        // client is put in locked mode, where nothing is read
+                        // as MXP but the link tags the renderer marks
+                        // (so a player's `<` needs no escaping).
+                        (Side::Ours, Opt::MXP) => {
+                            after.extend_from_slice(&[IAC, SB, Opt::MXP, IAC, SE]);
+                            after.extend_from_slice(MXP_LOCKED);
+                        }
                         (Side::Ours, Opt::CHARSET) => {
                             let mut req = vec![IAC, SB, Opt::CHARSET, CHARSET_REQUEST];
                             req.extend_from_slice(b";UTF-8;ISO-8859-1");
@@ -217,6 +230,7 @@ impl TelnetProtocol {
             Opt::MSSP => "MSSP",
             Opt::CHARSET => "CHARSET",
             Opt::SGA => "SGA",
+            Opt::MXP => "MXP",
             _ => return,
         };
         let had = self.flags.options.iter().any(|o| o == name);
@@ -243,7 +257,8 @@ impl TelnetProtocol {
             match msg.cmd.as_str() {
                 "text" | "prompt" => {
                     let text = msg.first_str().unwrap_or_default();
-                    let rendered = markup::render(text, self.color_mode());
+                    let mxp = self.telnet.is_enabled(Side::Ours, Opt::MXP);
+                    let rendered = markup::render_with(text, self.color_mode(), mxp);
                     super::encode_text(&encode(&rendered, &self.flags.encoding), &mut out);
                     if msg.cmd == "text" {
                         out.extend_from_slice(b"\r\n");

@@ -67,6 +67,9 @@ fn the_server_offers_every_option_once() {
             Opt::MCCP2,
             IAC,
             WILL,
+            Opt::MXP,
+            IAC,
+            WILL,
             Opt::GMCP,
             IAC,
             DO,
@@ -369,5 +372,35 @@ fn a_reply_meant_for_msdp_goes_out_on_msdp_only_and_without_options() {
     assert_eq!(
         p.render(&[gmcp_only]),
         sb(Opt::GMCP, br#"Char.Vitals {"hp":1}"#)
+    );
+}
+
+#[test]
+fn mxp_clients_get_links_as_send_tags_and_others_plain_text() {
+    let msg = Msg::text("Exits: |lcnorth|ltnorth|le <here>");
+    // Until the client accepts MXP: the link's text only.
+    let mut p = proto();
+    assert_eq!(
+        p.render(std::slice::from_ref(&msg)),
+        b"Exits: north <here>\r\n".to_vec()
+    );
+    // It accepts: MXP starts, in locked mode.
+    let (events, out) = recv(&mut p, &[IAC, DO, Opt::MXP]);
+    let mut want = sb(Opt::MXP, b"");
+    want.extend_from_slice(b"\x1b[7z");
+    assert_eq!(out, want);
+    assert!(p.flags.options.iter().any(|o| o == "MXP"));
+    assert!(events.iter().any(|e| matches!(e, ProtoEvent::FlagsChanged)));
+    assert_eq!(
+        p.render(std::slice::from_ref(&msg)),
+        b"Exits: \x1b[4z<SEND HREF=\"north\">\x1b[7znorth\x1b[4z</SEND>\x1b[7z <here>\r\n".to_vec()
+    );
+    // A client that refuses it sees plain text.
+    let mut q = proto();
+    let (_, out) = recv(&mut q, &[IAC, DONT, Opt::MXP]);
+    assert!(!out.windows(2).any(|w| w == [SB, Opt::MXP]));
+    assert_eq!(
+        q.render(std::slice::from_ref(&msg)),
+        b"Exits: north <here>\r\n".to_vec()
     );
 }
