@@ -59,7 +59,7 @@ pub use tavern_shared::{Msg, SessId, Settings};
 
 // The modules game code reaches by name, where a game developer looks for them.
 pub use model::{locks, world};
-pub use runtime::{create, feeds, multisession, sessions, typeclass};
+pub use runtime::{create, feeds, media, multisession, sessions, typeclass};
 
 /// Channels (see `docs/communication.md`): the data
 /// ([`crate::model::channels`]) and what game code calls

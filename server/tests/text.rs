@@ -223,3 +223,55 @@ fn help_topics_have_subtopics() {
     assert_eq!(t.cmd(anna, "help look/x"), "look has no subtopics.");
     assert!(t.cmd(anna, "help nosuch/x").contains("No help found"));
 }
+
+/// Sounds and music from game code (Mudlet's `Client.Media`): sent as GMCP
+/// to clients that take it, never to one that said it does not.
+#[test]
+fn game_code_plays_and_stops_media_on_clients_that_take_it() {
+    use tavern_server::media::Media;
+    let mut t = TestGame::new(Game::new());
+    let anna = t.player("Anna");
+    t.enable_oob(anna);
+    t.supports(anna, &["Char 1", "Client.Media 1"]);
+    let bert = t.player("Bert");
+    t.enable_oob(bert);
+    t.supports(bert, &["Char 1"]);
+    t.oob(anna);
+    t.oob(bert);
+    t.with_server(|s| {
+        for who in [anna, bert] {
+            s.media_default_url(who, "https://example.org/sounds/");
+            s.media_play(
+                who,
+                &Media::sound("bell.ogg")
+                    .volume(250)
+                    .loops(-5)
+                    .key("bell")
+                    .url("javascript:alert(1)"),
+            );
+            s.media_stop(who, Some("bell"));
+        }
+    });
+    let got = t.oob(anna);
+    assert_eq!(
+        got,
+        vec![
+            (
+                "gmcp:Client.Media.Default".to_string(),
+                serde_json::json!({"url": "https://example.org/sounds/"})
+            ),
+            (
+                "gmcp:Client.Media.Play".to_string(),
+                serde_json::json!({"name": "bell.ogg", "type": "sound", "volume": 100, "loops": -1, "key": "bell"})
+            ),
+            (
+                "gmcp:Client.Media.Stop".to_string(),
+                serde_json::json!({"name": "bell"})
+            ),
+        ]
+    );
+    assert!(
+        t.oob(bert).is_empty(),
+        "Bert's client does not take Client.Media"
+    );
+}

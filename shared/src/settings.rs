@@ -251,6 +251,8 @@ pub struct ServerSettings {
     pub multisession_mode: u8,
     /// `[server] new_account_registration`: The unlogged-in `create` command is enabled.
     pub new_account_registration: bool,
+    /// `[server] gmcp_login`: Clients that support it (Mudlet) may log in over GMCP (`Char.Login`), with the password never in the text stream.
+    pub gmcp_login: bool,
     /// `[server] auto_create_character_with_account`: `create` also makes a character named like the account (Evennia's AUTO_CREATE_CHARACTER_WITH_ACCOUNT).
     pub auto_create_character_with_account: bool,
     /// `[server] auto_puppet_on_login`: Logging in puppets the character played last (Evennia's AUTO_PUPPET_ON_LOGIN); otherwise the player starts out of character and picks one with `ic`.

@@ -776,3 +776,54 @@ async fn a_player_turns_colour_off_with_option_and_keeps_it() {
     d.send("option bogus = 1").await;
     d.expect("No option 'BOGUS'.").await;
 }
+
+/// Mudlet's GMCP log-in: a client that announces `Char.Login` is offered
+/// it, sends its credentials over GMCP (never in the text stream), and
+/// hears how it went; a wrong password is refused the same way as typed.
+/// The password reaches no log.
+#[tokio::test(flavor = "multi_thread")]
+async fn mudlet_logs_in_over_gmcp_and_the_password_reaches_no_log() {
+    use tavern_tests::LiveGame;
+    let game = LiveGame::new("gmcp-login", "").start();
+    game.tavern_ok(&["account", "create", "Mudder", "gmcp-secret-1"]);
+    let mut c = game.connect().await;
+    c.expect("connect <username>").await;
+    c.accept_oob().await;
+    c.send_gmcp("Core.Hello", r#"{"client": "Mudlet", "version": "4.20.1"}"#)
+        .await;
+    c.send_gmcp("Core.Supports.Set", r#"["Char 1", "Char.Login 1"]"#)
+        .await;
+    let offer = c.expect_oob("gmcp", "Char.Login.Default", |_| true).await;
+    assert!(offer.contains("password-credentials"), "{offer}");
+    // An empty answer: the client knows no credentials; nothing happens.
+    c.send_gmcp("Char.Login.Credentials", "{}").await;
+    c.send_gmcp(
+        "Char.Login.Credentials",
+        r#"{"account": "Mudder", "password": "not-it-at-all"}"#,
+    )
+    .await;
+    let refused = c.expect_oob("gmcp", "Char.Login.Result", |_| true).await;
+    assert!(refused.contains("\"success\":false"), "{refused}");
+    assert!(refused.contains("password is incorrect"), "{refused}");
+    c.send_gmcp(
+        "Char.Login.Credentials",
+        r#"{"account": "Mudder", "password": "gmcp-secret-1"}"#,
+    )
+    .await;
+    let ok = c.expect_oob("gmcp", "Char.Login.Result", |_| true).await;
+    assert_eq!(ok, r#"{"success":true}"#);
+    c.expect("You become Mudder.").await;
+    c.send("look").await;
+    c.expect("Limbo").await;
+    // Logged in, credentials are ignored.
+    c.send_gmcp(
+        "Char.Login.Credentials",
+        r#"{"account": "Mudder", "password": "gmcp-secret-1"}"#,
+    )
+    .await;
+    c.send("say still here").await;
+    c.expect("still here").await;
+    assert!(c.oob_named("gmcp", "Char.Login.Result").is_empty());
+    let logs = game.all_logs();
+    assert!(!logs.contains("gmcp-secret-1") && !logs.contains("not-it-at-all"));
+}

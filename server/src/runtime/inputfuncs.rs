@@ -59,6 +59,35 @@ pub fn dispatch(server: &mut Server, sessid: SessId, msg: &Msg) -> bool {
         .filter_map(|a| a.as_str().map(|s| s.to_uppercase()))
         .collect();
     match msg.cmd.as_str() {
+        // Mudlet's GMCP log-in: `Char.Login.Credentials {"account", "password"}`
+        // (an empty one: the client knows none, and the player types them).
+        "char_login_credentials" => {
+            let field = |k: &str| msg.kwargs.get(k).and_then(|v| v.as_str()).unwrap_or("");
+            let name = match field("account") {
+                "" => field("character"),
+                n => n,
+            };
+            let password = field("password");
+            let logged_in = server
+                .sessions
+                .get(sessid)
+                .is_some_and(|s| s.sync.logged_in);
+            if server.settings.server.gmcp_login
+                && !logged_in
+                && !name.is_empty()
+                && !password.is_empty()
+                && name.len() <= 80
+                && password.len() <= 1024
+            {
+                crate::commands::default::unloggedin::start_login(
+                    server,
+                    sessid,
+                    name.to_string(),
+                    password.to_string(),
+                    true,
+                );
+            }
+        }
         "msdp_list" => {
             for list in &names {
                 let items: Vec<String> = match list.as_str() {

@@ -33,6 +33,7 @@ pub mod funcparser;
 pub mod input;
 pub mod inputfuncs;
 pub mod mail;
+pub mod media;
 pub mod menus;
 pub mod multisession;
 pub mod nicks;

@@ -534,6 +534,7 @@ impl Server {
                     s.sync.flags = sync.flags;
                     if oob_changed {
                         self.refresh_feeds(sessid);
+                        self.offer_gmcp_login(sessid);
                     }
                 }
             }
@@ -541,6 +542,34 @@ impl Server {
             ToServer::Stop { mode } => self.begin_stop(mode),
             ToServer::AccountCreated { account } => self.load_account(account),
         }
+    }
+
+    /// Offers a client that announced `Char.Login` (Mudlet) to log in over
+    /// GMCP, once per connection, before it is logged in.
+    fn offer_gmcp_login(&mut self, sessid: SessId) {
+        const OFFERED: &str = "_gmcp_login_offered";
+        if !self.settings.server.gmcp_login {
+            return;
+        }
+        let Some(s) = self.sessions.get_mut(sessid) else {
+            return;
+        };
+        let wants = s.sync.flags.oob_supports.iter().any(|p| {
+            p.split_whitespace()
+                .next()
+                .is_some_and(|m| m.eq_ignore_ascii_case("Char.Login"))
+        });
+        if s.sync.logged_in || !wants || s.data().contains_key(OFFERED) {
+            return;
+        }
+        s.set_data(OFFERED, true.into());
+        self.send_msg(
+            sessid,
+            crate::runtime::feeds::gmcp(
+                "Char.Login.Default",
+                serde_json::json!({"type": ["password-credentials"]}),
+            ),
+        );
     }
 
     /// The portal's full session list (PSYNC): rebuild every session.

@@ -404,6 +404,17 @@ impl TestGame {
         self.link(ToServer::Updated(Box::new(sync)));
     }
 
+    /// The session's client names the GMCP packages it takes
+    /// (`Core.Supports.Set`), as Mudlet does after negotiating GMCP.
+    pub fn supports(&mut self, sessid: SessId, packages: &[&str]) {
+        let Some(mut sync) = self.syncs.get(&sessid).cloned() else {
+            return;
+        };
+        sync.flags.oob_supports = packages.iter().map(|p| p.to_string()).collect();
+        self.syncs.insert(sessid, sync.clone());
+        self.link(ToServer::Updated(Box::new(sync)));
+    }
+
     /// The out-of-band messages `sessid` was sent since last asked, as
     /// `("gmcp:Char.Vitals", payload)` / `("msdp:HEALTH", value)`, and forgets them.
     pub fn oob(&mut self, sessid: SessId) -> Vec<(String, Value)> {

@@ -45,7 +45,7 @@ impl Command for Connect {
                 // The password is asked for with echo off, so it never shows on screen.
                 let name = name.clone();
                 ctx.ask("Password: ", true, move |server, sessid, password| {
-                    start_login(server, sessid, name, password);
+                    start_login(server, sessid, name, password, false);
                 });
                 return;
             }
@@ -54,8 +54,23 @@ impl Command for Connect {
                 return;
             }
         };
-        start_login(ctx.server, ctx.sessid, name, password);
+        start_login(ctx.server, ctx.sessid, name, password, false);
     }
+}
+
+/// Tells a client that logged in over GMCP how it went (`Char.Login.Result`).
+fn gmcp_result(server: &mut Server, sessid: SessId, gmcp: bool, message: Option<&str>) {
+    if !gmcp {
+        return;
+    }
+    let mut result = serde_json::json!({"success": message.is_none()});
+    if let Some(m) = message {
+        result["message"] = tavern_shared::markup::strip(m).trim().into();
+    }
+    server.send_msg(
+        sessid,
+        crate::runtime::feeds::gmcp("Char.Login.Result", result),
+    );
 }
 
 /// How long a login for an account waits before its password is checked,
@@ -80,20 +95,32 @@ pub const MAX_ACCOUNT_BACKOFF: std::time::Duration = std::time::Duration::from_s
 /// `login_window_secs`), counted when an attempt starts, so attempts made
 /// at once cannot slip past the limit; a success is not counted. Per
 /// account, failures only slow further attempts down ([`account_backoff`]).
-fn start_login(server: &mut Server, sessid: SessId, name: String, password: String) {
+///
+/// `gmcp`: the credentials came over GMCP (`Char.Login.Credentials`), and
+/// the client hears `Char.Login.Result` as well as the text.
+pub(crate) fn start_login(
+    server: &mut Server,
+    sessid: SessId,
+    name: String,
+    password: String,
+    gmcp: bool,
+) {
     let ip = server
         .sessions
         .get(sessid)
         .map(|s| s.ip().to_string())
         .unwrap_or_default();
     if let Some(ban) = server.ban_for(sessid, Some(&name)) {
-        server.msg_session(sessid, crate::runtime::actions::banned_msg(&ban));
+        let msg = crate::runtime::actions::banned_msg(&ban);
+        server.msg_session(sessid, msg.clone());
+        gmcp_result(server, sessid, gmcp, Some(&msg));
         return;
     }
     let account_key = format!("account:{}", name_key(&name));
     let now = server.now();
     if !server.login_throttle.take(&ip, now) {
         server.msg_session(sessid, LOGIN_THROTTLED_MSG);
+        gmcp_result(server, sessid, gmcp, Some(LOGIN_THROTTLED_MSG));
         return;
     }
     let free = server.settings.security.max_failed_logins as usize;
@@ -111,10 +138,9 @@ fn start_login(server: &mut Server, sessid: SessId, name: String, password: Stri
                 tracing::error!(sessid, "login failed on the database: {e}");
                 server.login_throttle.forgive(&ip);
                 server.account_failures.forgive(&account_key);
-                server.msg_session(
-                    sessid,
-                    "The game cannot log you in right now. Please try again.",
-                );
+                let msg = "The game cannot log you in right now. Please try again.";
+                server.msg_session(sessid, msg);
+                gmcp_result(server, sessid, gmcp, Some(msg));
             }),
             Ok(row) => {
                 let hash = row.as_ref().map(|r| r.password_hash.clone());
@@ -134,11 +160,13 @@ fn start_login(server: &mut Server, sessid: SessId, name: String, password: Stri
                         {
                             server.world.insert_loaded(Object::from(c));
                         }
+                        gmcp_result(server, sessid, gmcp, None);
                         server.login(sessid, Account::from(&row));
                     })
                 } else {
                     Box::new(move |server: &mut Server| {
                         server.msg_session(sessid, BAD_LOGIN_MSG);
+                        gmcp_result(server, sessid, gmcp, Some(BAD_LOGIN_MSG));
                     })
                 }
             }

@@ -244,7 +244,7 @@ impl Server {
         }
     }
 
-    fn session_supports(&self, sessid: SessId, package: &str) -> bool {
+    pub(crate) fn session_supports(&self, sessid: SessId, package: &str) -> bool {
         self.sessions
             .get(sessid)
             .is_some_and(|s| supported(&s.sync.flags.oob_supports, package))
