@@ -155,3 +155,93 @@ async fn the_webclient_shows_a_menu_s_options_as_buttons() {
     assert!(!html.contains("data-cmd=\"quit\""), "{html}");
     browser.quit().await;
 }
+
+/// The webclient's panes fill from the game's feeds: vitals as bars, the
+/// room with its exits as buttons that walk; settings stay in the browser;
+/// `;` splits commands when asked; and on a phone it is one column. The
+/// screenshots of both layouts are kept in the game dir when asked
+/// (`TAVERN_SCREENSHOTS=dir`).
+#[tokio::test(flavor = "multi_thread")]
+async fn the_webclient_shows_vitals_the_room_and_its_exits_and_fits_a_phone() {
+    let game = LiveGame::new("webclient-panes", "").start();
+    let Some(browser) = tavern_tests::webdriver::Browser::start(game.dir.join("chromium")).await
+    else {
+        eprintln!("skipped: Chromium or chromedriver is not installed; .ci/run installs them");
+        return;
+    };
+    use tavern_tests::webdriver::ENTER;
+    browser.resize(1200, 800).await;
+    browser
+        .goto(&format!("http://127.0.0.1:{}/", game.web_port()))
+        .await;
+    let output = browser.find("#output").await;
+    let input = browser.find("#input").await;
+    browser.wait_text(&output, "create <username>").await;
+    browser
+        .type_into(&input, &format!("create Pane pass1234{ENTER}"))
+        .await;
+    browser.wait_text(&output, "was created").await;
+    browser
+        .type_into(&input, &format!("connect Pane pass1234{ENTER}"))
+        .await;
+    browser.wait_text(&output, "You become Pane.").await;
+    let vitals = browser.find("#vitals").await;
+    browser.wait_text(&vitals, "health 20/20").await;
+    let side = browser.find("#side").await;
+    browser.wait_text(&side, "Limbo").await;
+    let tavern = browser.find("#exits button[data-exit='tavern']").await;
+    browser.click(&tavern).await;
+    browser.wait_text(&output, "The Common Room").await;
+    browser.wait_text(&side, "The Common Room").await;
+    let down = browser.find("#exits button[data-exit='down']").await;
+    browser.click(&down).await;
+    browser.wait_text(&output, "The Cellar").await;
+    browser.wait_text(&side, "up").await;
+
+    // `;` splits commands once the player asks for it, and the choice stays.
+    browser
+        .run_js("localStorage.setItem('tavern.settings', JSON.stringify({split: true, theme: 'contrast', size: 18})); location.reload();")
+        .await;
+    let output = browser.find("#output").await;
+    let input = browser.find("#input").await;
+    browser.wait_text(&output, "create <username>").await;
+    browser
+        .type_into(&input, &format!("connect Pane pass1234{ENTER}"))
+        .await;
+    browser.wait_text(&output, "You become Pane.").await;
+    browser
+        .type_into(&input, &format!("say one;say two{ENTER}"))
+        .await;
+    browser.wait_text(&output, "You say, \"two\"").await;
+    let text = browser.text(&output).await;
+    assert!(text.contains("You say, \"one\""), "{text}");
+    let theme = browser
+        .run_js("return document.body.className + ' ' + getComputedStyle(document.body).fontSize")
+        .await;
+    assert_eq!(theme.as_str(), Some("contrast 18px"), "{theme}");
+
+    // A phone: one column, the exits under the text, big tap targets.
+    browser.resize(390, 844).await;
+    let layout = browser
+        .run_js(
+            "const o = document.getElementById('output').getBoundingClientRect();
+             const s = document.getElementById('side').getBoundingClientRect();
+             const b = document.querySelector('#exits button').getBoundingClientRect();
+             return [s.top >= o.bottom - 1, Math.round(b.height)];",
+        )
+        .await;
+    assert_eq!(layout[0], serde_json::json!(true), "{layout}");
+    assert!(layout[1].as_i64().unwrap_or(0) >= 44, "{layout}");
+    if let Ok(dir) = std::env::var("TAVERN_SCREENSHOTS") {
+        let dir = std::path::PathBuf::from(dir);
+        browser.screenshot(&dir.join("webclient-phone.png")).await;
+        browser.resize(1200, 800).await;
+        browser
+            .run_js("localStorage.setItem('tavern.settings', '{}');")
+            .await;
+        browser
+            .screenshot(&dir.join("webclient-desktop-contrast.png"))
+            .await;
+    }
+    browser.quit().await;
+}

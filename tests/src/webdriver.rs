@@ -191,6 +191,36 @@ impl Browser {
         }
     }
 
+    /// Runs JavaScript in the page; what it returns.
+    pub async fn run_js(&self, script: &str) -> Value {
+        self.call(
+            "POST",
+            &self.sp("/execute/sync"),
+            Some(json!({"script": script, "args": []})),
+        )
+        .await
+    }
+
+    /// Sets the window's size in CSS pixels (a phone: 390 × 844).
+    pub async fn resize(&self, width: u32, height: u32) {
+        self.call(
+            "POST",
+            &self.sp("/window/rect"),
+            Some(json!({"width": width, "height": height})),
+        )
+        .await;
+    }
+
+    /// Saves a PNG of the page as it is drawn now.
+    pub async fn screenshot(&self, path: &std::path::Path) {
+        use base64::Engine as _;
+        let v = self.call("GET", &self.sp("/screenshot"), None).await;
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(v.as_str().unwrap_or_default())
+            .expect("a screenshot in base64");
+        std::fs::write(path, png).expect("write the screenshot");
+    }
+
     /// Closes the browser.
     pub async fn quit(self) {
         self.call("DELETE", &self.sp(""), None).await;
