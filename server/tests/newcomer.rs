@@ -338,3 +338,59 @@ fn what_a_builder_typed_is_echoed_as_typed_never_as_markup() {
     );
     assert!(t.cmd(bld, "lock here/|bx").contains("no '|bx' lock"));
 }
+
+/// A webclient whose connection dropped comes back without the password:
+/// with the single-use token it was given, within the window, unless the
+/// session ended on purpose.
+#[test]
+fn a_dropped_webclient_resumes_once_with_its_token_and_never_after_quit() {
+    use tavern_server::testing::TEST_PASSWORD;
+    let mut t = TestGame::new(Game::new());
+    let web = t.connect_by("websocket");
+    t.cmd(web, &format!("create Wendy {TEST_PASSWORD}"));
+    t.login(web, "Wendy");
+    let token = |t: &mut TestGame, s| {
+        t.oob(s)
+            .into_iter()
+            .find(|(n, _)| n == "gmcp:Tavern.Resume")
+            .and_then(|(_, v)| v["token"].as_str().map(str::to_string))
+            .expect("a resume token")
+    };
+    let first = token(&mut t, web);
+    assert_eq!(first.len(), 64);
+    let me = t.puppet(web);
+    // Telnet sessions are given none.
+    let tel = t.connect();
+    t.cmd(tel, &format!("create Telly {TEST_PASSWORD}"));
+    t.login(tel, "Telly");
+    assert!(t.oob(tel).iter().all(|(n, _)| n != "gmcp:Tavern.Resume"));
+
+    // The connection drops; the page reconnects and resumes.
+    t.disconnect(web);
+    let again = t.connect_by("websocket");
+    t.send_oob(again, "resume", serde_json::json!(first));
+    assert!(t.heard(again).contains("You become Wendy."));
+    assert_eq!(t.puppet(again), me, "the same character");
+    let second = token(&mut t, again);
+    assert_ne!(second, first, "a new token each time");
+    // The old token was used up; a made-up one is refused.
+    for bad in [first.clone(), "0".repeat(64)] {
+        let other = t.connect_by("websocket");
+        t.send_oob(other, "resume", serde_json::json!(bad));
+        assert!(t.heard(other).contains("cannot be resumed"));
+        assert!(t.puppet(other).is_none());
+    }
+    // Too late: the window has passed.
+    t.disconnect(again);
+    t.advance(std::time::Duration::from_secs(6 * 60));
+    let late = t.connect_by("websocket");
+    t.send_oob(late, "resume", serde_json::json!(second));
+    assert!(t.heard(late).contains("cannot be resumed"));
+    // After quit: nothing to resume.
+    t.login(late, "Wendy");
+    let third = token(&mut t, late);
+    t.cmd(late, "quit");
+    let after = t.connect_by("websocket");
+    t.send_oob(after, "resume", serde_json::json!(third));
+    assert!(t.heard(after).contains("cannot be resumed"));
+}

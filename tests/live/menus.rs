@@ -232,6 +232,36 @@ async fn the_webclient_shows_vitals_the_room_and_its_exits_and_fits_a_phone() {
         .await;
     assert_eq!(layout[0], serde_json::json!(true), "{layout}");
     assert!(layout[1].as_i64().unwrap_or(0) >= 44, "{layout}");
+    // The connection drops: the page comes back on its own, logged in
+    // again without the password (a single-use token, not the password,
+    // is what the tab keeps).
+    let kept = browser
+        .run_js("return sessionStorage.getItem('tavern.resume') || ''")
+        .await;
+    assert_eq!(kept.as_str().map(str::len), Some(64), "{kept}");
+    let before = browser
+        .text(&output)
+        .await
+        .matches("You become Pane.")
+        .count();
+    browser.run_js("ws.close();").await;
+    let deadline = tokio::time::Instant::now() + tavern_tests::PATIENCE;
+    loop {
+        let text = browser.text(&output).await;
+        if text.matches("You become Pane.").count() > before {
+            assert!(text.contains("Connection lost; reconnecting"), "{text}");
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "never resumed:\n{text}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let stored = browser
+        .run_js("return JSON.stringify([localStorage, sessionStorage])")
+        .await;
+    assert!(!stored.to_string().contains("pass1234"), "{stored}");
     if let Ok(dir) = std::env::var("TAVERN_SCREENSHOTS") {
         let dir = std::path::PathBuf::from(dir);
         browser.screenshot(&dir.join("webclient-phone.png")).await;

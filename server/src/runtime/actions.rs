@@ -229,6 +229,7 @@ impl Server {
         s.sync.conn_time = now;
         s.dirty = true;
         tracing::info!(sessid, account = account_id, "logged in");
+        self.issue_resume_token(sessid);
         self.account_hook("at_post_login", |tc, s| {
             tc.at_post_login(s, account_id, sessid)
         });

@@ -88,6 +88,13 @@ pub fn dispatch(server: &mut Server, sessid: SessId, msg: &Msg) -> bool {
                 );
             }
         }
+        // A reconnected webclient resumes its dropped session.
+        "resume" => {
+            if let Some(token) = msg.args.first().and_then(|a| a.as_str()) {
+                let token = token.to_string();
+                server.resume(sessid, &token);
+            }
+        }
         "msdp_list" => {
             for list in &names {
                 let items: Vec<String> = match list.as_str() {

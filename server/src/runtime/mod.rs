@@ -40,6 +40,7 @@ pub mod nicks;
 pub mod pager;
 pub mod pages;
 pub mod passwords;
+pub mod resume;
 pub mod server;
 pub mod sessions;
 pub mod spawner;

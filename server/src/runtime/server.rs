@@ -239,6 +239,8 @@ pub struct Server {
     pub(crate) building_world: bool,
     /// Lines of input run, and how long each took on the game thread.
     pub(crate) lines_run: (u64, tavern_shared::metrics::Histogram),
+    /// Tokens of dropped webclient sessions that may be resumed.
+    pub(crate) resume_tokens: crate::runtime::resume::ResumeTokens,
 }
 
 impl Server {
@@ -297,6 +299,7 @@ impl Server {
             prototype_defs: Default::default(),
             command_failed: false,
             building_world: false,
+            resume_tokens: Default::default(),
             lines_run: (
                 0,
                 tavern_shared::metrics::Histogram::new(tavern_shared::metrics::SECONDS_BOUNDS),
@@ -518,6 +521,9 @@ impl Server {
                     });
                     self.announce_disconnect(account, None);
                 }
+                // The connection dropped (the server did not close it): the
+                // webclient may come back and resume.
+                self.keep_resume_token(sessid);
                 self.sessions.remove(sessid);
                 self.feed_states.remove(&sessid);
                 self.temp_cmdsets.remove(&Holder::Session(sessid));

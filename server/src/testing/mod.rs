@@ -305,12 +305,18 @@ impl TestGame {
 
     /// A new connection, at the connection screen.
     pub fn connect(&mut self) -> SessId {
+        self.connect_by("telnet")
+    }
+
+    /// A new connection by `protocol` (`"telnet"`, `"websocket"`), at the
+    /// connection screen.
+    pub fn connect_by(&mut self, protocol: &str) -> SessId {
         let sessid = self.next_sessid;
         self.next_sessid += 1;
         let sync = SessionSync {
             sessid,
             address: format!("127.0.0.1:{}", 40000 + sessid),
-            protocol: "telnet".into(),
+            protocol: protocol.into(),
             ..Default::default()
         };
         self.syncs.insert(sessid, sync.clone());
