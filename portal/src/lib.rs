@@ -273,6 +273,7 @@ pub async fn run(cfg: PortalConfig) -> anyhow::Result<()> {
                 .metrics
                 .enabled
                 .then(|| (stats.clone(), settings.metrics.token.clone())),
+            plugins: Arc::new(web::load_plugins(&settings.portal.webclient_plugins)),
         },
     ));
     tokio::spawn(link::serve(

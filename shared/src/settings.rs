@@ -142,6 +142,10 @@ pub struct DefaultChannel {
     pub autojoin: bool,
 }
 
+fn default_webclient_plugins() -> PathBuf {
+    PathBuf::from("webclient")
+}
+
 fn default_batch_dir() -> PathBuf {
     PathBuf::from("batch")
 }
@@ -194,6 +198,9 @@ pub struct PortalSettings {
     pub tls_key: PathBuf,
     /// `[portal] web_port`: The HTTP port for the webclient (at /) and its websocket (at /ws).
     pub web_port: u16,
+    /// `[portal] webclient_plugins`: A folder of the game's webclient plugins (`*.js`, loaded by the page after its own script, in name order); missing: none.
+    #[serde(default = "default_webclient_plugins")]
+    pub webclient_plugins: PathBuf,
     /// `[portal] max_line_length`: The longest input line a player may send, in bytes. A longer line is refused with a message.
     pub max_line_length: usize,
     /// `[portal] max_queued_input`: Lines queued per session while no server is connected (during a reload or a restart).
@@ -477,6 +484,7 @@ const PATH_KEYS: &[(&str, &str)] = &[
     ("game", "flows_dir"),
     ("game", "prototypes_dir"),
     ("game", "batch_dir"),
+    ("portal", "webclient_plugins"),
     ("game", "data_dir"),
     ("portal", "tls_cert"),
     ("portal", "tls_key"),

@@ -163,7 +163,20 @@ async fn the_webclient_shows_a_menu_s_options_as_buttons() {
 /// (`TAVERN_SCREENSHOTS=dir`).
 #[tokio::test(flavor = "multi_thread")]
 async fn the_webclient_shows_vitals_the_room_and_its_exits_and_fits_a_phone() {
-    let game = LiveGame::new("webclient-panes", "").start();
+    let game = LiveGame::new("webclient-panes", "");
+    // The template's own plugin, in the game's webclient folder.
+    std::fs::create_dir_all(game.dir.join("webclient")).unwrap();
+    std::fs::write(
+        game.dir.join("webclient/bell.js"),
+        include_str!("../../game_template/webclient/bell.js"),
+    )
+    .unwrap();
+    std::fs::write(
+        game.dir.join("webclient/broken.js"),
+        "this is not javascript(",
+    )
+    .unwrap();
+    let game = game.start();
     let Some(browser) = tavern_tests::webdriver::Browser::start(game.dir.join("chromium")).await
     else {
         eprintln!("skipped: Chromium or chromedriver is not installed; .ci/run installs them");
@@ -193,6 +206,13 @@ async fn the_webclient_shows_vitals_the_room_and_its_exits_and_fits_a_phone() {
     browser.click(&tavern).await;
     browser.wait_text(&output, "The Common Room").await;
     browser.wait_text(&side, "The Common Room").await;
+    // The plugin's pane, fed by the game's own GMCP package (a broken
+    // plugin beside it stops only itself).
+    let bell = browser.find("#plugin-bell").await;
+    browser.wait_text(&bell, "rung 0 time(s)").await;
+    let ring = browser.find("#plugin-bell button").await;
+    browser.click(&ring).await;
+    browser.wait_text(&bell, "rung 1 time(s)").await;
     let down = browser.find("#exits button[data-exit='down']").await;
     browser.click(&down).await;
     browser.wait_text(&output, "The Cellar").await;

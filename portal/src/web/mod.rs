@@ -36,6 +36,41 @@ pub(crate) struct WebState {
     pub header_timeout: std::time::Duration,
     /// The figures and the scrape token, when `[metrics] enabled`.
     pub metrics: Option<(Arc<crate::stats::PortalStats>, String)>,
+    /// The game's webclient plugins: (file name, source), in name order.
+    pub plugins: Arc<Vec<(String, String)>>,
+}
+
+/// The most plugin source served, in bytes.
+const MAX_PLUGINS: u64 = 1024 * 1024;
+
+/// Reads the game's webclient plugins (`*.js` in `dir`, in name order, at
+/// most 64 files and 1 MiB).
+pub(crate) fn load_plugins(dir: &std::path::Path) -> Vec<(String, String)> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut files: Vec<std::path::PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "js") && p.is_file())
+        .collect();
+    files.sort();
+    let mut out = Vec::new();
+    let mut total = 0;
+    for f in files.into_iter().take(64) {
+        let Some(name) = f.file_name().and_then(|n| n.to_str()).map(str::to_string) else {
+            continue;
+        };
+        total += std::fs::metadata(&f).map_or(u64::MAX, |m| m.len());
+        if total > MAX_PLUGINS {
+            warn!(file = %f.display(), "webclient plugins past 1 MiB are not served");
+            break;
+        }
+        match std::fs::read_to_string(&f) {
+            Ok(src) => out.push((name, src)),
+            Err(e) => warn!(file = %f.display(), "cannot read a webclient plugin: {e}"),
+        }
+    }
+    out
 }
 
 /// The admission of one TCP connection: the HTTP connection holds it, and a
@@ -60,6 +95,8 @@ pub(crate) async fn serve(listener: TcpListener, state: WebState) {
         .route("/", get(index))
         .route("/ws", get(websocket))
         .route("/metrics", get(scrape))
+        .route("/plugins.js", get(plugins))
+        .route("/plugins/{name}", get(plugin))
         .with_state(state);
     loop {
         let (stream, addr) = match listener.accept().await {
@@ -117,6 +154,42 @@ async fn refuse(mut stream: tokio::net::TcpStream) {
 
 async fn index() -> Html<&'static str> {
     Html(WEBCLIENT_HTML)
+}
+
+/// Loads each plugin as a script of its own (an error in one, even a
+/// syntax error, stops only it), in order.
+async fn plugins(State(state): State<WebState>) -> Response {
+    let names: Vec<&str> = state.plugins.iter().map(|(n, _)| n.as_str()).collect();
+    let loader = format!(
+        "for (const n of {}) {{ const s = document.createElement(\"script\"); \
+         s.src = \"/plugins/\" + encodeURIComponent(n); s.async = false; document.body.appendChild(s); }}\n",
+        serde_json::to_string(&names).unwrap_or_else(|_| "[]".into())
+    );
+    javascript(loader)
+}
+
+async fn plugin(
+    State(state): State<WebState>,
+    axum::extract::Path(name): axum::extract::Path<String>,
+) -> Response {
+    match state.plugins.iter().find(|(n, _)| *n == name) {
+        Some((_, src)) => javascript(src.clone()),
+        None => (axum::http::StatusCode::NOT_FOUND, "no such plugin\n").into_response(),
+    }
+}
+
+fn javascript(body: String) -> Response {
+    (
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "text/javascript; charset=utf-8",
+            ),
+            (axum::http::header::CACHE_CONTROL, "no-cache"),
+        ],
+        body,
+    )
+        .into_response()
 }
 
 async fn scrape(State(state): State<WebState>, headers: axum::http::HeaderMap) -> Response {

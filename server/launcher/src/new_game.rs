@@ -86,6 +86,10 @@ const TEMPLATE: &[(&str, &str)] = &[
         include_str!("../../../game_template/world/tavern.ev"),
     ),
     (
+        "webclient/bell.js",
+        include_str!("../../../game_template/webclient/bell.js"),
+    ),
+    (
         "src/typeclasses.rs",
         include_str!("../../../game_template/src/typeclasses.rs"),
     ),
@@ -312,6 +316,7 @@ the server restarts with the new code and nobody is disconnected.
 - `src/lib.rs` — what the game is made of: commands, kinds of objects, the world.
 - `src/commands.rs`, `src/typeclasses.rs`, `src/feeds.rs`, `src/flows.rs`, `src/world.rs` — each of those.
 - `world/tavern.ev` — the world, as a batch command file built at the first start.
+- `webclient/` — the game's webclient plugins (`bell.js`: a pane for the bell).
 - `flows/` — flow definitions builders write (TOML), read at every start and reload.
 - `tests/game.rs` — the game's commands tested in process, no sockets needed.
 - `settings.toml` — settings that differ from Tavern's defaults.
@@ -334,7 +339,7 @@ mod tests {
     fn every_file_of_the_template_is_copied() {
         let template = built_from().join("game_template");
         let mut files = Vec::new();
-        for dir in ["src", "flows", "prototypes", "world"] {
+        for dir in ["src", "flows", "prototypes", "world", "webclient"] {
             for e in std::fs::read_dir(template.join(dir)).unwrap() {
                 let name = e.unwrap().file_name().to_string_lossy().into_owned();
                 files.push(format!("{dir}/{name}"));

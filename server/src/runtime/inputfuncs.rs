@@ -79,7 +79,7 @@ pub fn dispatch(server: &mut Server, sessid: SessId, msg: &Msg) -> bool {
                 && name.len() <= 80
                 && password.len() <= 1024
             {
-                crate::commands::default::unloggedin::start_login(
+                crate::runtime::login::start_login(
                     server,
                     sessid,
                     name.to_string(),

@@ -32,6 +32,7 @@ pub mod flows;
 pub mod funcparser;
 pub mod input;
 pub mod inputfuncs;
+pub mod login;
 pub mod mail;
 pub mod media;
 pub mod menus;

@@ -299,7 +299,7 @@ async fn failed_logins_are_throttled_per_address_as_they_start_and_never_lock_an
 
 #[test]
 fn the_account_backoff_grows_and_stops_at_its_cap() {
-    use crate::commands::default::unloggedin::{MAX_ACCOUNT_BACKOFF, account_backoff};
+    use crate::runtime::login::{MAX_ACCOUNT_BACKOFF, account_backoff};
     use std::time::Duration;
     assert_eq!(account_backoff(1, 2), Duration::ZERO);
     assert_eq!(account_backoff(2, 2), Duration::from_secs(1));
