@@ -394,3 +394,47 @@ fn a_dropped_webclient_resumes_once_with_its_token_and_never_after_quit() {
     t.send_oob(after, "resume", serde_json::json!(third));
     assert!(t.heard(after).contains("cannot be resumed"));
 }
+
+/// Tab completion (the webclient asks `complete`): commands the player may
+/// use by the first word, names of what is around by the last.
+#[test]
+fn completion_offers_usable_commands_and_names_nearby() {
+    let mut t = TestGame::new(Game::new());
+    let anna = t.player("Anna");
+    let bld = t.player("Bld");
+    t.grant(bld, "Builder");
+    t.cmd(bld, "create/drop wooden lantern;lantern;lamp");
+    t.cmd(bld, "dig Library = library;lib, out");
+    t.oob(anna);
+    let words = |t: &mut TestGame, line: &str| {
+        t.send_oob(anna, "complete", serde_json::json!(line));
+        let got = t.oob(anna);
+        let (_, v) = got
+            .into_iter()
+            .find(|(n, _)| n == "gmcp:Tavern.Completions")
+            .expect("an answer");
+        assert_eq!(v["line"], serde_json::json!(line));
+        v["words"].clone()
+    };
+    let w = words(&mut t, "lo");
+    assert!(
+        w.as_array().unwrap().contains(&serde_json::json!("look")),
+        "{w}"
+    );
+    // A builder's command is not offered to a player.
+    assert!(
+        !words(&mut t, "di")
+            .as_array()
+            .unwrap()
+            .contains(&serde_json::json!("dig"))
+    );
+    assert_eq!(
+        words(&mut t, "look la"),
+        serde_json::json!(["lamp", "lantern"])
+    );
+    assert_eq!(
+        words(&mut t, "go li"),
+        serde_json::json!(["lib", "library"])
+    );
+    assert_eq!(words(&mut t, "look zz"), serde_json::json!([]));
+}

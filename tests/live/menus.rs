@@ -278,6 +278,14 @@ async fn the_webclient_shows_vitals_the_room_and_its_exits_and_fits_a_phone() {
         );
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
+    // Tab completes from what the server offers.
+    let input = browser.find("#input").await;
+    browser.type_into(&input, "inven\u{E004}").await;
+    let deadline = tokio::time::Instant::now() + tavern_tests::PATIENCE;
+    while browser.property(&input, "value").await != serde_json::json!("inventory ") {
+        assert!(tokio::time::Instant::now() < deadline, "never completed");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
     let stored = browser
         .run_js("return JSON.stringify([localStorage, sessionStorage])")
         .await;

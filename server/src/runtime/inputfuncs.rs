@@ -88,6 +88,13 @@ pub fn dispatch(server: &mut Server, sessid: SessId, msg: &Msg) -> bool {
                 );
             }
         }
+        // Tab completion (the webclient).
+        "complete" => {
+            if let Some(line) = msg.args.first().and_then(|a| a.as_str()) {
+                let line = line.to_string();
+                server.complete(sessid, &line);
+            }
+        }
         // A reconnected webclient resumes its dropped session.
         "resume" => {
             if let Some(token) = msg.args.first().and_then(|a| a.as_str()) {

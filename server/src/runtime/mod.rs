@@ -24,6 +24,7 @@ pub mod batch;
 pub mod bridges;
 pub mod channels;
 pub mod cmdsets;
+pub mod complete;
 pub mod create;
 pub mod driver;
 pub mod editor;
