@@ -13,15 +13,23 @@ use crate::typeclasses::Bell;
 pub struct BellFeed;
 
 impl BellFeed {
+    /// The bell in the puppet's room: found through the index of objects
+    /// by typeclass (a game has few bells), never by looking through a
+    /// room that may hold a thousand players.
     fn bell_near(server: &Server, puppet: ObjId) -> Option<ObjId> {
         let room = server.world.get(puppet)?.location?;
         let bell_name = tavern_server::Typeclass::name(&Bell);
-        server.world.contents(room).iter().copied().find(|&id| {
-            server
-                .world
-                .get(id)
-                .is_some_and(|o| o.typeclass == bell_name)
-        })
+        server
+            .world
+            .of_typeclass(bell_name)
+            .iter()
+            .copied()
+            .find(|&id| {
+                server
+                    .world
+                    .get(id)
+                    .is_some_and(|o| o.location == Some(room))
+            })
     }
 }
 
@@ -37,8 +45,18 @@ impl Feed for BellFeed {
     }
 
     /// The bell itself, and the character (who may walk to or from it).
+    /// The puppet, or a bell in its room: asked for every change near every
+    /// player after every event, so it looks at the changed object only.
     fn watches(&self, server: &Server, puppet: ObjId, changed: ObjId) -> bool {
-        changed == puppet || Self::bell_near(server, puppet) == Some(changed)
+        if changed == puppet {
+            return true;
+        }
+        let bell_name = tavern_server::Typeclass::name(&Bell);
+        let room = server.world.get(puppet).and_then(|p| p.location);
+        server
+            .world
+            .get(changed)
+            .is_some_and(|c| c.typeclass == bell_name && room.is_some() && c.location == room)
     }
 
     fn msdp(&self, snapshot: &Value) -> Vec<(String, Value)> {
