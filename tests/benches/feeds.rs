@@ -77,7 +77,51 @@ fn run(gmcp: bool) -> Vec<(&'static str, Duration)> {
     out
 }
 
+/// The template game's regeneration ticker changing all 1,000 characters in
+/// the Common Room (with its brass bell) at once: the game-thread time of
+/// one tick, from the clock reaching it until every session's feeds are
+/// sent — what every player in the room waits through.
+fn crowded_tick() -> Duration {
+    let mut t = TestGame::new(game::game());
+    let mut players = Vec::with_capacity(PLAYERS);
+    for i in 0..PLAYERS {
+        let s = t.player(&format!("P{i}"));
+        t.enable_oob(s);
+        players.push(s);
+    }
+    t.with_server(|srv| {
+        let common = srv.world.tagged("tavern", Some("world_id"))[0];
+        for s in &players {
+            let me = srv.sessions.get(*s).and_then(|x| x.puppet()).unwrap();
+            srv.world.move_to(me, Some(common));
+            srv.world.update(me, |o| o.set_attr("hp", 1));
+        }
+    });
+    for &s in &players {
+        t.heard(s);
+        t.oob(s);
+    }
+    let mut ticks = Vec::new();
+    for _ in 0..7 {
+        let t0 = Instant::now();
+        t.advance(Duration::from_secs(10));
+        ticks.push(t0.elapsed());
+        for &s in &players {
+            t.oob(s);
+        }
+    }
+    median(ticks)
+}
+
 fn main() {
+    let tick = crowded_tick();
+    println!(
+        "a regeneration tick changing {PLAYERS} characters in one room (template game, GMCP): {:.1} ms",
+        tick.as_secs_f64() * 1e3
+    );
+    if std::env::var_os("FEEDS_TICK_ONLY").is_some() {
+        return;
+    }
     let plain = run(false);
     let gmcp = run(true);
     println!("{PLAYERS} players in one room; median per command (in process, release)");

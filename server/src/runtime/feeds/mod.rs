@@ -257,7 +257,10 @@ impl Server {
 
     /// The puppets whose feeds may change when `changed` did: it, what holds
     /// it, what it holds, and what shares a place with it; plus its group.
-    fn near(&self, changed: ObjId, out: &mut BTreeSet<ObjId>) {
+    /// `rooms_seen`: places whose contents were already added in this pass
+    /// (a crowd that all changed at once has its room looked through once,
+    /// not once per member).
+    fn near(&self, changed: ObjId, out: &mut BTreeSet<ObjId>, rooms_seen: &mut BTreeSet<ObjId>) {
         let consider = |id: ObjId, out: &mut BTreeSet<ObjId>| {
             if self.sessions.is_puppeted(id) {
                 out.insert(id);
@@ -269,8 +272,10 @@ impl Server {
         }
         if let Some(loc) = self.world.get(changed).and_then(|o| o.location) {
             consider(loc, out);
-            for &c in self.world.contents(loc) {
-                consider(c, out);
+            if rooms_seen.insert(loc) {
+                for &c in self.world.contents(loc) {
+                    consider(c, out);
+                }
             }
         }
         // Its group now, and the group it was in when last looked at (it may
@@ -306,8 +311,9 @@ impl Server {
             .flatten()
             .collect();
         let mut affected = BTreeSet::new();
+        let mut rooms_seen = BTreeSet::new();
         for &changed in &touched {
-            self.near(changed, &mut affected);
+            self.near(changed, &mut affected, &mut rooms_seen);
         }
         // The sessions to look at: fresh ones, and those of puppets near a change.
         let mut todo = fresh;
@@ -337,12 +343,17 @@ impl Server {
             }
             for feed in game.feeds.iter() {
                 let follows = feed.follows_location();
+                // A puppet that only moved changes no package that shows
+                // nothing of where it is.
+                let counts = |c: ObjId| {
+                    (follows || c != puppet || !self.world.only_moved(c))
+                        && feed.watches(self, puppet, c)
+                };
+                // The puppet itself first (what most packages show): in a
+                // crowd where everyone changed, no walk through the others.
                 let watched = is_fresh
-                    || touched.iter().any(|&c| {
-                        // A puppet that only moved changes no package that shows nothing of where it is.
-                        (follows || c != puppet || !self.world.only_moved(c))
-                            && feed.watches(self, puppet, c)
-                    });
+                    || (touched.contains(&puppet) && counts(puppet))
+                    || touched.iter().any(|&c| c != puppet && counts(c));
                 if !watched {
                     continue;
                 }
