@@ -145,14 +145,27 @@ async fn the_webclient_shows_a_menu_s_options_as_buttons() {
     browser
         .type_into(
             &input,
-            &format!("say <img src=x onerror=\"alert(1)\"> |lcquit|ltfree gold|le{ENTER}"),
+            &format!(
+                "say <img src=x onerror=\"alert(1)\"> <script>alert(2)</script> \
+                 |lcquit|ltfree gold|le |lujavascript:alert(3)|ltprize|le{ENTER}"
+            ),
         )
         .await;
     browser.wait_text(&output, "|lcquit|ltfree gold|le").await;
     let html = browser.property(&output, "innerHTML").await;
     let html = html.as_str().unwrap_or_default();
-    assert!(!html.contains("<img"), "{html}");
+    assert!(
+        !html.contains("<img") && !html.contains("<script"),
+        "{html}"
+    );
     assert!(!html.contains("data-cmd=\"quit\""), "{html}");
+    assert!(!html.contains("href=\"javascript"), "{html}");
+    // The page's own links are markup of the game, never of a player:
+    // even the game's own javascript: link would not be one.
+    let links = browser
+        .run_js("return document.querySelectorAll('#output a[href^=\"javascript\"]').length")
+        .await;
+    assert_eq!(links, serde_json::json!(0));
     browser.quit().await;
 }
 
