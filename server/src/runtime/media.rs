@@ -23,6 +23,12 @@ use tavern_shared::SessId;
 use crate::runtime::feeds::gmcp;
 use crate::runtime::server::Server;
 
+/// Whether an address may be sent to clients: the same rule as web links
+/// in the markup (`http(s)://`, nothing a page could misread).
+fn web_address(url: &str) -> bool {
+    tavern_shared::markup::link_allowed(tavern_shared::markup::LinkKind::Url, url)
+}
+
 /// One sound or piece of music to play (`Client.Media.Play`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Media {
@@ -50,8 +56,7 @@ impl Media {
 
     /// Where the file is (an `http(s)://` base URL); others are left out.
     pub fn url(mut self, url: &str) -> Self {
-        let lower = url.to_ascii_lowercase();
-        if lower.starts_with("https://") || lower.starts_with("http://") {
+        if web_address(url) {
             self.fields.insert("url".into(), url.into());
         }
         self
@@ -116,10 +121,8 @@ impl Server {
 
     /// Where the client finds media named without a URL.
     pub fn media_default_url(&mut self, sessid: SessId, url: &str) {
-        let media = Media::sound("").url(url);
-        if let Some(u) = media.fields.get("url") {
-            let payload = json!({"url": u});
-            self.send_media(sessid, "Client.Media.Default", payload);
+        if web_address(url) {
+            self.send_media(sessid, "Client.Media.Default", json!({"url": url}));
         }
     }
 }

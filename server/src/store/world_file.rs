@@ -450,7 +450,7 @@ macro_rules! flush_table {
     };
 }
 
-fn bump(counts: &mut Vec<(&'static str, u64)>, table: &'static str, n: u64) {
+fn bump(counts: &mut [(&'static str, u64)], table: &str, n: u64) {
     if let Some(c) = counts.iter_mut().find(|(t, _)| *t == table) {
         c.1 += n;
     }
@@ -746,9 +746,7 @@ pub async fn import_with(
                 });
             }
         }
-        if let Some(c) = counts.iter_mut().find(|(t, _)| *t == table) {
-            c.1 += 1;
-        }
+        bump(&mut counts, table, 1);
         if pending.len() as u64 >= PAGE {
             pending.flush(&txn, merge.as_deref_mut()).await?;
         }

@@ -732,32 +732,29 @@ fn mxp_tag(kind: LinkKind) -> &'static str {
     }
 }
 
-/// A link target as an MXP attribute value.
-fn mxp_attr(s: &str, out: &mut String) {
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            c => out.push(c),
-        }
-    }
-}
-
 /// The markup removed, leaving what a plain-text client shows.
 pub fn strip(markup: &str) -> String {
     render(markup, ColorMode::Plain)
 }
 
 fn html_escape(s: &str, out: &mut String) {
+    escape_entities(s, out, true);
+}
+
+/// A link target as an MXP attribute value: the entities MXP knows (no
+/// `&#39;`; the value is in double quotes).
+fn mxp_attr(s: &str, out: &mut String) {
+    escape_entities(s, out, false);
+}
+
+fn escape_entities(s: &str, out: &mut String, apostrophe: bool) {
     for c in s.chars() {
         match c {
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
+            '\'' if apostrophe => out.push_str("&#39;"),
             c => out.push(c),
         }
     }
