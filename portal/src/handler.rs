@@ -9,8 +9,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tavern_shared::link::{
-    LauncherReply, LauncherRequest, PortalOp, ServerState, StartMode, StatusReport, StopMode,
-    ToPortal, ToServer,
+    LauncherReply, LauncherRequest, LoginProof, PortalOp, ServerState, StartMode, StatusReport,
+    StopMode, ToPortal, ToServer,
 };
 use tavern_shared::{Msg, SessId, SessionSync, Settings};
 use tokio::sync::{mpsc, oneshot};
@@ -92,6 +92,19 @@ impl Inbox {
     }
 }
 
+/// How long a log-in made as the connection opens (SSH) waits for a server.
+pub(crate) const LOGIN_WAIT: Duration = Duration::from_secs(30);
+/// Log-ins that may wait for a server at once.
+const MAX_WAITING_LOGINS: usize = 1024;
+
+/// A log-in made as the connection opened, waiting for a server to check it.
+struct WaitingLogin {
+    sessid: SessId,
+    account: String,
+    proof: LoginProof,
+    since: Instant,
+}
+
 struct LinkedServer {
     link_id: u64,
     pid: u32,
@@ -117,6 +130,8 @@ pub(crate) struct Hub {
     connect_screen: Option<String>,
     server: Option<LinkedServer>,
     stopping: Option<PendingStop>,
+    /// Log-ins waiting for a server (SSH clients connecting during a reload).
+    waiting_logins: Vec<WaitingLogin>,
     /// Launchers waiting for a reloaded or reset server to link.
     restart_waiters: Vec<oneshot::Sender<LauncherReply>>,
     /// Launchers waiting for the server to know an account they made (a
@@ -155,6 +170,7 @@ impl Hub {
             server: None,
             stopping: None,
             restart_waiters: Vec::new(),
+            waiting_logins: Vec::new(),
             next_start: StartMode::Cold,
             supervisor,
             crashes_in_a_row: 0,
@@ -266,6 +282,11 @@ impl Hub {
                     self.to_server(ToServer::Updated(Box::new(sync)));
                 }
             }
+            SessionEvent::Authenticate {
+                sessid,
+                account,
+                proof,
+            } => self.authenticate(sessid, account, proof),
             SessionEvent::Closed { sessid } => {
                 if self.sessions.remove(&sessid).is_some() {
                     self.counts_dirty = true;
@@ -370,6 +391,41 @@ impl Hub {
         self.server.is_some() && self.stopping.is_none()
     }
 
+    /// A log-in made as the connection opens goes to the server, which
+    /// answers the session with `Char.Login.Result`. With no server to ask
+    /// (starting, reloading) it waits for the next one, as typed input does
+    /// (the client gives up after [`LOGIN_WAIT`]); when too many wait, the
+    /// answer is no at once and the client may try again.
+    fn authenticate(&mut self, sessid: SessId, account: String, proof: LoginProof) {
+        let Some(s) = self.sessions.get(&sessid) else {
+            return;
+        };
+        if self.server_ready() {
+            self.to_server(ToServer::Authenticate {
+                sessid,
+                account,
+                proof,
+            });
+            return;
+        }
+        self.waiting_logins
+            .retain(|w| w.since.elapsed() < LOGIN_WAIT);
+        if self.waiting_logins.len() < MAX_WAITING_LOGINS {
+            self.waiting_logins.push(WaitingLogin {
+                sessid,
+                account,
+                proof,
+                since: Instant::now(),
+            });
+            return;
+        }
+        let result = Msg::new("Char.Login.Result").arg(serde_json::json!({
+            "success": false,
+            "message": "The game is restarting; try again in a moment.",
+        }));
+        s.send(SessionOut::Msgs(Arc::from([result])));
+    }
+
     fn to_server(&self, msg: ToServer) {
         if let Some(server) = &self.server {
             // Once a stop is under way, new input waits for the next server.
@@ -421,6 +477,15 @@ impl Hub {
         }
         if replayed > 0 {
             info!(replayed, "replayed queued input to the new server");
+        }
+        for w in std::mem::take(&mut self.waiting_logins) {
+            if w.since.elapsed() < LOGIN_WAIT && self.sessions.contains_key(&w.sessid) {
+                let _ = tx.send(ToServer::Authenticate {
+                    sessid: w.sessid,
+                    account: w.account,
+                    proof: w.proof,
+                });
+            }
         }
         self.server = Some(LinkedServer {
             link_id,
@@ -816,6 +881,7 @@ mod tests {
             link_address: "127.0.0.1:1".parse().unwrap(),
             telnet_ports: vec![],
             tls_ports: vec![],
+            ssh_ports: vec![],
             web_port: 0,
             started_unix_ms: 0,
         };
@@ -893,6 +959,63 @@ mod tests {
         drop(events);
         let _ = std::fs::remove_dir_all(&dir);
     }
+    #[tokio::test]
+    async fn a_log_in_made_while_no_server_is_there_waits_for_the_next() {
+        let dir = std::env::temp_dir().join(format!("tavern-hub-auth-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (mut hub, _events) = hub(&dir);
+        let mut clients = Vec::new();
+        for sessid in [1, 2] {
+            let (out, client) = mpsc::channel(16);
+            hub.handle(SessionEvent::Connected {
+                sync: Box::new(SessionSync {
+                    sessid,
+                    protocol: "ssh".into(),
+                    ..Default::default()
+                }),
+                out,
+            });
+            clients.push(client);
+            hub.handle(SessionEvent::Authenticate {
+                sessid,
+                account: "alice".into(),
+                proof: LoginProof::Password("pw".into()),
+            });
+        }
+        // Session 2 hangs up before a server comes: its log-in is dropped.
+        hub.handle(SessionEvent::Closed { sessid: 2 });
+        let mut server = link_server(&mut hub, 3);
+        let mut sent = Vec::new();
+        while let Ok(m) = server.try_recv() {
+            sent.push(m);
+        }
+        assert!(
+            matches!(sent.first(), Some(ToServer::Sync { .. })),
+            "the sync first"
+        );
+        let logins: Vec<_> = sent
+            .iter()
+            .filter_map(|m| match m {
+                ToServer::Authenticate {
+                    sessid, account, ..
+                } => Some((*sessid, account.clone())),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(logins, vec![(1, "alice".to_string())]);
+        // With the server there, a log-in goes straight to it.
+        hub.handle(SessionEvent::Authenticate {
+            sessid: 1,
+            account: "bob".into(),
+            proof: LoginProof::PublicKey("ssh-ed25519 AAAA".into()),
+        });
+        assert!(matches!(
+            server.try_recv(),
+            Ok(ToServer::Authenticate { .. })
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
     /// Links a fake server; returns what it is sent.
     fn link_server(hub: &mut Hub, link_id: u64) -> mpsc::UnboundedReceiver<ToServer> {
         let (tx, rx) = mpsc::unbounded_channel();

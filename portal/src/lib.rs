@@ -1,7 +1,7 @@
 //! # tavern-portal
 //!
-//! The portal process: it holds every player connection (telnet today; TLS and
-//! websocket join it), runs the protocol codecs, and supervises the game
+//! The portal process: it holds every player connection (telnet, telnet over
+//! TLS, SSH, the webclient's websocket), runs the protocol codecs, and supervises the game
 //! server process, which it reaches over the link. The server can be reloaded,
 //! reset or can crash without any player being disconnected: the portal keeps
 //! the sockets, queues what players type, and hands everything to the next server.
@@ -13,6 +13,7 @@ mod gate;
 mod handler;
 mod link;
 mod session;
+mod ssh;
 mod stats;
 mod supervisor;
 mod telnet_session;
@@ -135,35 +136,31 @@ pub async fn run(cfg: PortalConfig) -> anyhow::Result<()> {
             .filter(|&pid| supervisor::is_server_process(pid, &cfg.exe));
     }
 
-    let mut telnet_listeners = Vec::new();
-    for &port in &settings.portal.telnet_ports {
-        let addr = format!("{}:{}", settings.portal.interface, port);
-        let l = listen(&addr).await.with_context(|| {
-            format!(
-                "cannot listen for telnet on {addr}{}",
-                in_use_hint("[portal] telnet_ports")
-            )
-        })?;
-        telnet_listeners.push(l);
-    }
+    let telnet_listeners = listen_on(
+        &settings,
+        &settings.portal.telnet_ports,
+        "telnet",
+        "telnet_ports",
+    )
+    .await?;
     let mut tls_listeners = Vec::new();
     if !settings.portal.tls_ports.is_empty() {
         let acceptor = tls::acceptor(&settings).context("cannot set up telnet over TLS")?;
-        for &port in &settings.portal.tls_ports {
-            let addr = format!("{}:{}", settings.portal.interface, port);
-            let l = listen(&addr).await.with_context(|| {
-                format!(
-                    "cannot listen for telnet over TLS on {addr}{}",
-                    in_use_hint("[portal] tls_ports")
-                )
-            })?;
+        let ports = &settings.portal.tls_ports;
+        for l in listen_on(&settings, ports, "telnet over TLS", "tls_ports").await? {
             tls_listeners.push((l, acceptor.clone()));
         }
     }
-    let tls_ports: Vec<u16> = tls_listeners
-        .iter()
-        .filter_map(|(l, _)| l.local_addr().ok().map(|a| a.port()))
-        .collect();
+    let tls_ports = ports_of(tls_listeners.iter().map(|(l, _)| l));
+    let mut ssh_listeners = Vec::new();
+    if !settings.portal.ssh_ports.is_empty() {
+        let key = ssh::host_key(&ssh::host_key_path(&settings))?;
+        let config = ssh::config(key, &settings);
+        for l in listen_on(&settings, &settings.portal.ssh_ports, "SSH", "ssh_ports").await? {
+            ssh_listeners.push((l, config.clone()));
+        }
+    }
+    let ssh_ports = ports_of(ssh_listeners.iter().map(|(l, _)| l));
     let web_addr = format!("{}:{}", settings.portal.interface, settings.portal.web_port);
     let web_listener = listen(&web_addr).await.with_context(|| {
         format!(
@@ -182,10 +179,7 @@ pub async fn run(cfg: PortalConfig) -> anyhow::Result<()> {
             )
         })?;
     let link_address: SocketAddr = link_listener.local_addr()?;
-    let telnet_ports: Vec<u16> = telnet_listeners
-        .iter()
-        .filter_map(|l| l.local_addr().ok().map(|a| a.port()))
-        .collect();
+    let telnet_ports = ports_of(telnet_listeners.iter());
 
     let instance: u64 = rand::random();
     let runtime = RuntimeInfo {
@@ -195,6 +189,7 @@ pub async fn run(cfg: PortalConfig) -> anyhow::Result<()> {
         link_address,
         telnet_ports: telnet_ports.clone(),
         tls_ports: tls_ports.clone(),
+        ssh_ports: ssh_ports.clone(),
         web_port,
         started_unix_ms: now_millis(),
     };
@@ -212,6 +207,7 @@ pub async fn run(cfg: PortalConfig) -> anyhow::Result<()> {
         game = %settings.game.name,
         ?telnet_ports,
         ?tls_ports,
+        ?ssh_ports,
         web_port,
         %link_address,
         instance = format!("{instance:016x}"),
@@ -256,6 +252,19 @@ pub async fn run(cfg: PortalConfig) -> anyhow::Result<()> {
             next_sessid.clone(),
             settings.clone(),
             stats.clone(),
+        ));
+    }
+    for (listener, config) in ssh_listeners {
+        tokio::spawn(ssh::accept(
+            listener,
+            gate.clone(),
+            next_sessid.clone(),
+            ssh::SshParams {
+                config,
+                hub: hub_tx.clone(),
+                max_line: settings.portal.max_line_length,
+                max_queued_output: settings.portal.max_queued_output,
+            },
         ));
     }
     tokio::spawn(web::serve(
@@ -399,6 +408,35 @@ async fn forward_signals(terminate: mpsc::Sender<()>) {
             return;
         }
     }
+}
+
+/// A listener on each of `ports` on the portal's interface; `what` and the
+/// `[portal]` key `setting` name them when one cannot be had.
+async fn listen_on(
+    settings: &Settings,
+    ports: &[u16],
+    what: &str,
+    setting: &str,
+) -> anyhow::Result<Vec<TcpListener>> {
+    let mut listeners = Vec::new();
+    for &port in ports {
+        let addr = format!("{}:{}", settings.portal.interface, port);
+        let l = listen(&addr).await.with_context(|| {
+            format!(
+                "cannot listen for {what} on {addr}{}",
+                in_use_hint(&format!("[portal] {setting}"))
+            )
+        })?;
+        listeners.push(l);
+    }
+    Ok(listeners)
+}
+
+/// The ports listeners got (a configured 0 is the one the system chose).
+fn ports_of<'a>(listeners: impl Iterator<Item = &'a TcpListener>) -> Vec<u16> {
+    listeners
+        .filter_map(|l| l.local_addr().ok().map(|a| a.port()))
+        .collect()
 }
 
 /// What to tell an operator whose port is taken (another game on the

@@ -31,6 +31,15 @@ pub(crate) enum SessionEvent {
         /// What it negotiated.
         flags: ProtocolFlags,
     },
+    /// The connection logs in as it opens (SSH): the server checks the proof.
+    Authenticate {
+        /// Which connection.
+        sessid: SessId,
+        /// The account name given.
+        account: String,
+        /// What proves it.
+        proof: tavern_shared::link::LoginProof,
+    },
     /// The connection closed.
     Closed {
         /// Which connection.

@@ -24,6 +24,9 @@ pub struct RuntimeInfo {
     /// Telnet-over-TLS ports.
     #[serde(default)]
     pub tls_ports: Vec<u16>,
+    /// SSH ports.
+    #[serde(default)]
+    pub ssh_ports: Vec<u16>,
     /// The webclient and websocket port.
     #[serde(default)]
     pub web_port: u16,
@@ -64,6 +67,7 @@ mod tests {
             link_address: "127.0.0.1:4006".parse().unwrap(),
             telnet_ports: vec![4000],
             tls_ports: vec![],
+            ssh_ports: vec![4004],
             web_port: 4001,
             started_unix_ms: 1,
         };

@@ -196,6 +196,12 @@ pub struct PortalSettings {
     pub tls_cert: PathBuf,
     /// `[portal] tls_key`: tls_key
     pub tls_key: PathBuf,
+    /// `[portal] ssh_ports`: SSH ports (Evennia's is 4004). Empty: no SSH listener. 0 picks a free port.
+    #[serde(default)]
+    pub ssh_ports: Vec<u16>,
+    /// `[portal] ssh_host_key`: The SSH host key (OpenSSH format). Empty: data_dir/ssh/ssh_host_ed25519_key, made on first start.
+    #[serde(default)]
+    pub ssh_host_key: PathBuf,
     /// `[portal] web_port`: The HTTP port for the webclient (at /) and its websocket (at /ws).
     pub web_port: u16,
     /// `[portal] webclient_plugins`: A folder of the game's webclient plugins (`*.js`, loaded by the page after its own script, in name order); missing: none.
@@ -488,6 +494,7 @@ const PATH_KEYS: &[(&str, &str)] = &[
     ("game", "data_dir"),
     ("portal", "tls_cert"),
     ("portal", "tls_key"),
+    ("portal", "ssh_host_key"),
 ];
 
 fn resolve_paths(table: &mut toml::Table, dir: &Path) {

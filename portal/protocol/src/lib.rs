@@ -9,6 +9,8 @@
 //!   [`telnet::protocol::TelnetProtocol`], the MUD options on top of it —
 //!   TTYPE/MTTS, NAWS, EOR/GA, ECHO, MCCP2, MSSP, GMCP, MSDP, CHARSET — with
 //!   the GMCP, MSDP, MSSP and MTTS codecs.
+//! - [`terminal`]: the line discipline of a raw terminal (SSH): echo,
+//!   editing, history, hidden passwords, typing kept under output.
 //! - [`web`]: the websocket wire formats (Evennia's JSON and the
 //!   mudstandards subprotocols).
 //! - [`fuzz`]: the entry points the fuzz targets and their corpus replays call.
@@ -18,4 +20,5 @@
 
 pub mod fuzz;
 pub mod telnet;
+pub mod terminal;
 pub mod web;

@@ -20,5 +20,6 @@ pub mod names;
 pub mod object;
 pub mod prototypes;
 pub mod search;
+pub mod ssh_keys;
 pub mod timers;
 pub mod world;

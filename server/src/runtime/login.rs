@@ -1,14 +1,17 @@
 //! Logging a session in with a name and a password, however they came
 //! (`connect` typed, the answer to a hidden `Password:`, Mudlet's GMCP
-//! `Char.Login.Credentials`): bans, throttles per address and per account,
-//! the password checked off the game thread.
+//! `Char.Login.Credentials`, an SSH client's password): bans, throttles per
+//! address and per account, the password checked off the game thread. And
+//! an SSH client's public key, checked against the account's `sshkey` list.
 
 use crate::model::names::name_key;
+use crate::model::ssh_keys;
 use crate::model::world::{Account, Object};
 use crate::runtime::passwords::verify_password;
 use crate::runtime::server::{Completion, Server};
 use crate::store;
 use tavern_shared::SessId;
+use tavern_shared::link::LoginProof;
 
 /// Evennia's answer to a wrong name or password, whichever it was.
 pub const BAD_LOGIN_MSG: &str = "Username and/or password is incorrect.";
@@ -131,4 +134,59 @@ pub fn start_login(
         };
         completion
     });
+}
+
+impl Server {
+    /// A log-in the portal made as the connection opened (SSH): a password
+    /// is checked as `connect` checks it; a public key (whose holder the
+    /// portal saw sign) must be one of the account's. The session hears
+    /// `Char.Login.Result` either way.
+    pub(crate) fn authenticate(&mut self, sessid: SessId, name: String, proof: LoginProof) {
+        let Some(s) = self.sessions.get(sessid) else {
+            return;
+        };
+        if s.sync.protocol != "ssh" {
+            tracing::warn!(sessid, protocol = %s.sync.protocol, "a log-in on connection refused: not an SSH session");
+            return;
+        }
+        if s.account().is_some() {
+            gmcp_result(self, sessid, true, Some("You are already logged in."));
+            return;
+        }
+        match proof {
+            LoginProof::Password(password) => start_login(self, sessid, name, password, true),
+            LoginProof::PublicKey(key) => self.key_login(sessid, &name, &key),
+        }
+    }
+
+    fn key_login(&mut self, sessid: SessId, name: &str, key: &str) {
+        if let Some(ban) = self.ban_for(sessid, Some(name)) {
+            let msg = crate::runtime::actions::banned_msg(&ban);
+            gmcp_result(self, sessid, true, Some(&msg));
+            return;
+        }
+        // No throttle: a key cannot be guessed, and a client offers each
+        // of its keys in turn until one is taken.
+        let account = self
+            .world
+            .account_named(name)
+            .and_then(|id| self.world.accounts.get(&id))
+            .filter(|a| ssh_keys::has_key(a, key))
+            .cloned();
+        let Some(account) = account else {
+            gmcp_result(self, sessid, true, Some(BAD_LOGIN_MSG));
+            return;
+        };
+        tracing::info!(sessid, account = account.id, "logged in with an SSH key");
+        let db = self.db.clone();
+        let id = account.id;
+        self.spawn_for(sessid, async move {
+            let _ = store::record_login(&db, id).await;
+            let done: Completion = Box::new(move |server: &mut Server| {
+                gmcp_result(server, sessid, true, None);
+                server.login(sessid, account);
+            });
+            done
+        });
+    }
 }

@@ -547,6 +547,11 @@ impl Server {
             ToServer::Input { sessid, seq, msg } => self.input(sessid, seq, msg),
             ToServer::Stop { mode } => self.begin_stop(mode),
             ToServer::AccountCreated { account } => self.load_account(account),
+            ToServer::Authenticate {
+                sessid,
+                account,
+                proof,
+            } => self.authenticate(sessid, account, proof),
         }
     }
 

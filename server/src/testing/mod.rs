@@ -44,6 +44,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use serde_json::Value;
+pub use tavern_shared::link::LoginProof;
 use tavern_shared::link::{PortalOp, StartMode, StopMode, ToPortal, ToServer};
 use tavern_shared::markup;
 use tavern_shared::{Msg, SessId, SessionSync, Settings};
@@ -349,6 +350,22 @@ impl TestGame {
             "{name:?} could not log in: {told}"
         );
         told
+    }
+
+    /// The portal logs a connection in as it opens (SSH), with a password
+    /// or a public key the client proved it holds; the session hears
+    /// `Char.Login.Result` (see [`TestGame::oob`]).
+    pub fn authenticate(&mut self, sessid: SessId, account: &str, proof: LoginProof) {
+        self.link(ToServer::Authenticate {
+            sessid,
+            account: account.into(),
+            proof,
+        });
+    }
+
+    /// Whether a session is logged in to an account.
+    pub fn logged_in(&self, sessid: SessId) -> bool {
+        self.syncs.get(&sessid).is_some_and(|s| s.logged_in)
     }
 
     /// Gives the account a session is logged in to a permission

@@ -122,6 +122,19 @@ pub enum ToServer {
         /// What it sent.
         msg: Msg,
     },
+    /// A connection that logs in as it connects (SSH): check the proof and,
+    /// if it holds, log the session in. The session hears how it went as
+    /// `Char.Login.Result`. Only the portal's own code makes one: nothing a
+    /// player sends becomes one (a public key proves nothing by itself; the
+    /// portal checked the signature made with it).
+    Authenticate {
+        /// The session, already connected.
+        sessid: SessId,
+        /// The account name given.
+        account: String,
+        /// What proves it.
+        proof: LoginProof,
+    },
     /// An account (and its character) was made in the database by the
     /// launcher (`tavern account create`) while the game runs: load it.
     AccountCreated {
@@ -135,6 +148,26 @@ pub enum ToServer {
         /// How.
         mode: StopMode,
     },
+}
+
+/// What proves a log-in made as the connection opens ([`ToServer::Authenticate`]).
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+pub enum LoginProof {
+    /// A password, to check as `connect` checks it.
+    Password(String),
+    /// A public key in OpenSSH's form (`ssh-ed25519 AAAA…`) whose holder
+    /// signed the connection: good if the account lists it.
+    PublicKey(String),
+}
+
+impl std::fmt::Debug for LoginProof {
+    /// A password never reaches a log.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LoginProof::Password(_) => f.write_str("Password(<hidden>)"),
+            LoginProof::PublicKey(k) => f.debug_tuple("PublicKey").field(k).finish(),
+        }
+    }
 }
 
 /// One effect the server asks the portal to carry out.

@@ -32,6 +32,7 @@ pub mod flows;
 pub mod general;
 pub mod help;
 pub mod spawn;
+pub mod sshkeys;
 pub mod timers;
 pub mod unloggedin;
 
@@ -48,6 +49,7 @@ impl Default for Commands {
         account::add_session_commands(&mut session);
         let mut acct = CmdSet::new("DefaultAccount").with_priority(-10);
         account::add_all(&mut acct);
+        acct.add(sshkeys::SshKeys);
         admin::add_all(&mut acct);
         admin_tools::add_all(&mut acct);
         channels::add_all(&mut acct);
