@@ -28,6 +28,37 @@ pub fn telnet(data: &[u8]) {
     let _ = p.render(&[Msg::text(String::from_utf8_lossy(data)), Msg::prompt("> ")]);
 }
 
+/// Any bytes as keys typed into an SSH terminal (with a pseudo-terminal or
+/// without, by the first byte), in chunks; every line that comes out is
+/// clean and bounded, and the game's output in between renders.
+pub fn terminal(data: &[u8]) {
+    const MAX_LINE: usize = 64;
+    let mut t = crate::terminal::Terminal::new(MAX_LINE);
+    if data.first().is_some_and(|b| b & 1 == 0) {
+        t.open_pty("xterm-256color", 80, 24);
+    }
+    let mut rest = data;
+    while !rest.is_empty() {
+        let n = (rest[0] as usize % 16 + 1).min(rest.len());
+        let (chunk, tail) = rest.split_at(n);
+        let (events, _echo) = t.receive(chunk);
+        for e in events {
+            if let crate::terminal::TermEvent::Input(m) = e {
+                let line = m.first_str().unwrap_or_default();
+                assert!(line.len() <= MAX_LINE, "{line:?}");
+                assert!(!line.chars().any(char::is_control), "{line:?}");
+            }
+        }
+        // The game answers in between: a prompt that hides or shows typing.
+        let echo = chunk[0] & 2 == 0;
+        let _ = t.render(&[
+            Msg::text(String::from_utf8_lossy(chunk)),
+            Msg::prompt("> ").kwarg("options", serde_json::json!({ "echo": echo })),
+        ]);
+        rest = tail;
+    }
+}
+
 /// Any bytes as GMCP, MSDP and websocket payloads; whatever decodes encodes again.
 pub fn oob(data: &[u8]) {
     let text = String::from_utf8_lossy(data);
@@ -134,6 +165,14 @@ mod tests {
     fn the_telnet_corpus_replays() {
         assert!(
             replay("telnet", super::telnet) > 0,
+            "the corpus is in the repository"
+        );
+    }
+
+    #[test]
+    fn the_terminal_corpus_replays() {
+        assert!(
+            replay("terminal", super::terminal) > 0,
             "the corpus is in the repository"
         );
     }

@@ -25,8 +25,9 @@ use unicode_width::UnicodeWidthChar;
 
 /// Lines kept for Up/Down.
 pub const HISTORY_LINES: usize = 50;
-/// The longest escape sequence followed; a longer one is dropped.
-const MAX_ESCAPE: usize = 32;
+/// The most bytes of an escape sequence swallowed; what follows a longer
+/// one is taken as typing again (nothing is kept while swallowing).
+const MAX_ESCAPE: usize = 1024;
 
 /// What the portal must act on.
 #[derive(Debug, Clone, PartialEq)]
@@ -45,8 +46,13 @@ enum Escape {
     None,
     /// After ESC.
     Start,
-    /// After `ESC [` (CSI) or `ESC O` (SS3), collecting up to the final byte.
-    Body { ss3: bool },
+    /// After `ESC [` (CSI): parameters up to the final byte; `plain` while
+    /// there are none (a bare arrow key).
+    Csi { len: usize, plain: bool },
+    /// After `ESC O` (SS3): one more byte.
+    Ss3,
+    /// A string (OSC `ESC ]`, DCS `ESC P`, APC, PM) up to BEL or ESC.
+    Text { len: usize },
 }
 
 /// One terminal's state: what is typed so far, what is on the screen's last
@@ -64,7 +70,6 @@ pub struct Terminal {
     /// Bytes of a character not complete yet.
     partial: Vec<u8>,
     escape: Escape,
-    escape_bytes: Vec<u8>,
     /// The last byte was CR: a following LF (or NUL) ends nothing.
     after_cr: bool,
     /// The line being typed is a password: not echoed, not kept.
@@ -95,7 +100,6 @@ impl Terminal {
             line: String::new(),
             partial: Vec::new(),
             escape: Escape::None,
-            escape_bytes: Vec::new(),
             after_cr: false,
             hidden: false,
             prompt: String::new(),
@@ -190,35 +194,55 @@ impl Terminal {
     fn key(&mut self, b: u8, events: &mut Vec<TermEvent>, echo: &mut Vec<u8>) {
         let after_cr = std::mem::take(&mut self.after_cr);
         match self.escape {
+            Escape::None => {}
             Escape::Start => {
                 self.escape = match b {
-                    b'[' => Escape::Body { ss3: false },
-                    b'O' => Escape::Body { ss3: true },
+                    b'[' => Escape::Csi { len: 0, plain: true },
+                    b'O' => Escape::Ss3,
+                    b']' | b'P' | b'_' | b'^' => Escape::Text { len: 0 },
                     // ESC and another key (Alt+key): both dropped.
                     _ => Escape::None,
                 };
-                self.escape_bytes.clear();
                 return;
             }
-            Escape::Body { ss3 } => {
-                let finished = ss3 || (0x40..=0x7e).contains(&b);
-                if !finished {
-                    self.escape_bytes.push(b);
-                    if self.escape_bytes.len() > MAX_ESCAPE {
-                        self.escape = Escape::None;
-                    }
-                    return;
-                }
+            Escape::Ss3 => {
                 self.escape = Escape::None;
-                let plain = self.escape_bytes.is_empty();
                 match b {
-                    b'A' if plain => self.history_step(-1, echo),
-                    b'B' if plain => self.history_step(1, echo),
+                    b'A' => self.history_step(-1, echo),
+                    b'B' => self.history_step(1, echo),
                     _ => {}
                 }
                 return;
             }
-            Escape::None => {}
+            Escape::Csi { len, plain } => match b {
+                0x40..=0x7e => {
+                    self.escape = Escape::None;
+                    match b {
+                        b'A' if plain => self.history_step(-1, echo),
+                        b'B' if plain => self.history_step(1, echo),
+                        _ => {}
+                    }
+                    return;
+                }
+                0x20..=0x3f if len < MAX_ESCAPE => {
+                    self.escape = Escape::Csi {
+                        len: len + 1,
+                        plain: false,
+                    };
+                    return;
+                }
+                // Not part of a sequence (Enter, say): the sequence ends, the key counts.
+                _ => self.escape = Escape::None,
+            },
+            Escape::Text { len } => {
+                self.escape = match b {
+                    0x07 => Escape::None,
+                    0x1b => Escape::Start,
+                    _ if len >= MAX_ESCAPE => Escape::None,
+                    _ => Escape::Text { len: len + 1 },
+                };
+                return;
+            }
         }
         if !self.partial.is_empty() || b >= 0x80 {
             self.utf8_byte(b, echo);
@@ -474,14 +498,19 @@ mod tests {
     #[test]
     fn escape_sequences_never_reach_the_game() {
         let mut t = pty();
-        // Left arrow, F5, a bracketed paste, Alt+x, a runaway sequence.
+        // Left arrow, F5, a bracketed paste, Alt+x, a window title (OSC) ended
+        // by BEL and one ended by ST, a sequence with a hundred parameters.
         let mut input = b"\x1b[Dl\x1b[15~o\x1b[200~ok\x1b[201~\x1bx".to_vec();
+        input.extend_from_slice(b"\x1b]0;evil\x07 \x1b]2;worse\x1b\\at");
         input.extend_from_slice(b"\x1b[");
         input.extend(std::iter::repeat_n(b'1', 100));
-        input.extend_from_slice(b"\r");
+        input.extend_from_slice(b"A here\r");
         let (ev, echo) = t.receive(&input);
-        assert_eq!(lines(&ev), [format!("look{}", "1".repeat(67))]);
+        assert_eq!(lines(&ev), ["look at here"]);
         assert!(!echo.contains(&0x1b), "no escape is echoed");
+        // A sequence cut short by Enter still sends the line.
+        let (ev, _) = t.receive(b"north\x1b[1\r");
+        assert_eq!(lines(&ev), ["north"]);
     }
 
     #[test]
