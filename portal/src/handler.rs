@@ -17,6 +17,7 @@ use tokio::sync::{mpsc, oneshot};
 use tracing::{error, info, warn};
 
 use crate::link::LinkEvent;
+use crate::outbox::OutboxSender;
 use crate::session::{PortalSession, SessionEvent, SessionOut};
 use crate::supervisor::{ProcessEvent, Supervisor};
 
@@ -339,7 +340,7 @@ impl Hub {
         }
     }
 
-    fn connected(&mut self, sync: SessionSync, out: mpsc::Sender<SessionOut>) {
+    fn connected(&mut self, sync: SessionSync, out: OutboxSender<SessionOut>) {
         let sessid = sync.sessid;
         let mut session = PortalSession::new(sync.clone(), out);
         if self.shutting_down {
@@ -904,7 +905,7 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("tavern-hub-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let (mut hub, events) = hub(&dir);
-        let (out, mut client) = mpsc::channel(16);
+        let (out, mut client) = crate::outbox::outbox(16);
         let sync = SessionSync {
             sessid: 1,
             ..Default::default()
@@ -948,7 +949,7 @@ mod tests {
         });
         hub.handle(LinkEvent::ServerUnlinked { link_id: 7 });
         let mut texts = Vec::new();
-        while let Ok(SessionOut::Msgs(m)) = client.try_recv() {
+        while let Some(SessionOut::Msgs(m)) = client.try_recv() {
             texts.extend(m.iter().filter_map(|m| m.first_str().map(String::from)));
         }
         assert!(
@@ -966,7 +967,7 @@ mod tests {
         let (mut hub, _events) = hub(&dir);
         let mut clients = Vec::new();
         for sessid in [1, 2] {
-            let (out, client) = mpsc::channel(16);
+            let (out, client) = crate::outbox::outbox(16);
             hub.handle(SessionEvent::Connected {
                 sync: Box::new(SessionSync {
                     sessid,
@@ -1046,7 +1047,7 @@ mod tests {
         let (mut hub, _events) = hub(&dir);
         let mut clients = Vec::new();
         for sessid in [1, 2] {
-            let (out, client) = mpsc::channel(64);
+            let (out, client) = crate::outbox::outbox(64);
             hub.handle(SessionEvent::Connected {
                 sync: Box::new(SessionSync {
                     sessid,
@@ -1093,7 +1094,7 @@ mod tests {
         let mut server = link_server(&mut hub, 3);
         assert_eq!(inputs(&mut server), vec![(2, 1)], "the poison is skipped");
         let mut told = Vec::new();
-        while let Ok(SessionOut::Msgs(m)) = clients[0].try_recv() {
+        while let Some(SessionOut::Msgs(m)) = clients[0].try_recv() {
             told.extend(m.iter().filter_map(|m| m.first_str().map(String::from)));
         }
         assert!(told.contains(&POISON_INPUT_MSG.to_string()), "{told:?}");

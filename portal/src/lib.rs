@@ -12,6 +12,7 @@
 mod gate;
 mod handler;
 mod link;
+mod outbox;
 mod session;
 mod ssh;
 mod stats;
@@ -367,7 +368,8 @@ async fn accept_telnet(
                     match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await
                     {
                         Ok(Ok(tls_stream)) => {
-                            telnet_session::serve(tls_stream, addr, sessid, hub, params).await
+                            let stream = telnet_session::Buffered::new(tls_stream);
+                            telnet_session::serve(stream, addr, sessid, hub, params).await
                         }
                         Ok(Err(e)) => tracing::debug!(%addr, "TLS handshake failed: {e}"),
                         Err(_) => tracing::debug!(%addr, "TLS handshake timed out"),

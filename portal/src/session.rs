@@ -8,6 +8,8 @@ use tavern_shared::session::{ProtocolFlags, now_millis};
 use tavern_shared::{Msg, SessId, SessionSync};
 use tokio::sync::mpsc;
 
+use crate::outbox::{OutboxReceiver, OutboxSender, outbox};
+
 /// What a connection's task tells the PortalSessionHandler.
 pub(crate) enum SessionEvent {
     /// A new connection, with where its output goes.
@@ -15,7 +17,7 @@ pub(crate) enum SessionEvent {
         /// Its session data.
         sync: Box<SessionSync>,
         /// Its output queue (bounded: a client that stops reading is dropped).
-        out: mpsc::Sender<SessionOut>,
+        out: OutboxSender<SessionOut>,
     },
     /// A line or out-of-band message the client sent.
     Input {
@@ -56,8 +58,8 @@ pub(crate) async fn announce(
     protocol: &str,
     flags: ProtocolFlags,
     max_queued_output: usize,
-) -> Option<mpsc::Receiver<SessionOut>> {
-    let (out, rx) = mpsc::channel(max_queued_output);
+) -> Option<OutboxReceiver<SessionOut>> {
+    let (out, rx) = outbox(max_queued_output);
     let now = now_millis();
     let sync = SessionSync {
         sessid,
@@ -102,7 +104,7 @@ pub(crate) struct PortalSession {
     /// Its session data, as the portal keeps it (and hands each new server).
     pub sync: SessionSync,
     /// To the connection's task. Bounded: a client that stops reading is disconnected.
-    pub out: mpsc::Sender<SessionOut>,
+    pub out: OutboxSender<SessionOut>,
     /// Input not yet acknowledged by a server, oldest first: sent to the current
     /// server, or waiting for the next one. Replayed in order after a (re)connect.
     pub unacked: VecDeque<(u64, Msg)>,
@@ -114,7 +116,7 @@ pub(crate) struct PortalSession {
 
 impl PortalSession {
     /// The record of a new connection.
-    pub(crate) fn new(sync: SessionSync, out: mpsc::Sender<SessionOut>) -> Self {
+    pub(crate) fn new(sync: SessionSync, out: OutboxSender<SessionOut>) -> Self {
         Self {
             sync,
             out,
@@ -153,7 +155,7 @@ mod tests {
 
     #[test]
     fn input_is_numbered_bounded_and_trimmed_by_acks() {
-        let (tx, _rx) = mpsc::channel(1);
+        let (tx, _rx) = outbox(1);
         let mut s = PortalSession::new(SessionSync::default(), tx);
         assert_eq!(s.queue_input(Msg::text("a"), 3), Some(1));
         assert_eq!(s.queue_input(Msg::text("b"), 3), Some(2));

@@ -28,6 +28,7 @@ use tokio::sync::{mpsc, oneshot};
 use tracing::{Instrument, debug, debug_span, warn};
 
 use crate::gate::ConnectionGate;
+use crate::outbox::OutboxReceiver;
 use crate::session::{SessionEvent, SessionOut, announce};
 
 /// The user name that logs in without a password, to the connection screen.
@@ -208,7 +209,7 @@ async fn serve(stream: tokio::net::TcpStream, addr: SocketAddr, sessid: SessId, 
 /// What the connection's callbacks tell its driver.
 enum Ctl {
     /// The session exists: its output arrives here.
-    Announced(mpsc::Receiver<SessionOut>),
+    Announced(OutboxReceiver<SessionOut>),
     /// A log-in was asked of the server: say how it went.
     AwaitLogin(oneshot::Sender<bool>),
     /// Logged in as the guest: show the connection screen.
@@ -464,7 +465,7 @@ struct Driver {
     params: SshParams,
     handle: Handle,
     term: Terminal,
-    out: Option<mpsc::Receiver<SessionOut>>,
+    out: Option<OutboxReceiver<SessionOut>>,
     /// A log-in waiting for the server's answer.
     pending_login: Option<oneshot::Sender<bool>>,
     /// Logged in (or the guest): output is for the player. Before that,
@@ -698,7 +699,7 @@ impl Driver {
 }
 
 /// The next output, once the session exists.
-async fn recv(out: &mut Option<mpsc::Receiver<SessionOut>>) -> Option<SessionOut> {
+async fn recv(out: &mut Option<OutboxReceiver<SessionOut>>) -> Option<SessionOut> {
     match out {
         Some(rx) => rx.recv().await,
         None => std::future::pending().await,

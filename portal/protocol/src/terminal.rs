@@ -174,7 +174,10 @@ impl Terminal {
                 return;
             }
             let bytes = std::mem::take(&mut self.partial);
-            let text = String::from_utf8_lossy(&bytes);
+            // Broken UTF-8 is dropped, as on a pseudo-terminal (a replacement
+            // character for each bad byte would make the line longer than
+            // the bytes that came: found by fuzzing).
+            let text: String = bytes.utf8_chunks().map(|c| c.valid()).collect();
             events.push(TermEvent::Input(Msg::text(clean_input(&text))));
             return;
         }
@@ -593,6 +596,9 @@ mod tests {
         assert!(echo.is_empty(), "no echo without a pty");
         assert_eq!(lines(&ev), ["look", "say hi"]);
         assert!(ev.contains(&TermEvent::LineTooLong));
+        // Broken UTF-8 in a piped line is dropped too: the line stays within the cap.
+        let (ev, _) = p.receive(b"\xff\xff\xff\xff\xff\xffok\n");
+        assert_eq!(lines(&ev), ["ok"]);
         // Broken UTF-8 is dropped, not passed on.
         let mut t = pty();
         let (ev, _) = t.receive(b"a\xff\xc3b\xe6\x97\xa5\r");

@@ -143,8 +143,10 @@ impl Feeds {
 #[derive(Debug, Default)]
 pub struct FeedState {
     /// The last GMCP payload of each package (the full snapshot, also for
-    /// packages sent as deltas).
-    pub gmcp: HashMap<String, Value, rustc_hash::FxBuildHasher>,
+    /// packages sent as deltas), as compact JSON: held as `Value`s the
+    /// snapshots of a session took about 16 KiB (a map node per object),
+    /// as text a few hundred bytes; a pass compares them as text.
+    pub gmcp: HashMap<Box<str>, Box<str>, rustc_hash::FxBuildHasher>,
     /// The last value of each reported MSDP variable.
     pub msdp: HashMap<String, Value, rustc_hash::FxBuildHasher>,
     /// Everything is to be sent again (login, puppet change, reload).
@@ -207,8 +209,9 @@ impl Server {
 
     /// The last payload of a GMCP package sent to a session (what a client
     /// shows for it now).
-    pub fn last_oob(&self, sessid: SessId, package: &str) -> Option<&Value> {
-        self.feed_states.get(&sessid)?.gmcp.get(package)
+    pub fn last_oob(&self, sessid: SessId, package: &str) -> Option<Value> {
+        let text = self.feed_states.get(&sessid)?.gmcp.get(package)?;
+        serde_json::from_str(text).ok()
     }
 
     /// Sends a session every package and reported variable again on the next pass.
@@ -378,15 +381,17 @@ impl Server {
                 };
                 let state = self.feed_states.entry(sessid).or_default();
                 if gmcp_wanted {
+                    let text = snapshot.to_string();
                     let last = state.gmcp.get(package);
-                    if last != Some(&snapshot) {
+                    if last.map(|l| &**l) != Some(text.as_str()) {
                         let payload = if feed.deltas() {
-                            delta(last, &snapshot)
+                            let last = last.and_then(|l| serde_json::from_str::<Value>(l).ok());
+                            delta(last.as_ref(), &snapshot)
                         } else {
                             snapshot.clone()
                         };
                         out.push(gmcp(package, payload));
-                        state.gmcp.insert(package.to_string(), snapshot.clone());
+                        state.gmcp.insert(package.into(), text.into_boxed_str());
                     }
                 }
                 if msdp_wanted {

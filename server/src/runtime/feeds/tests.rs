@@ -94,7 +94,7 @@ async fn a_login_gets_a_full_snapshot_of_its_own_character() {
     assert_eq!(gmcp(&frames, 1, "Group.Members"), vec![json!([])]);
     assert_eq!(
         h.server.last_oob(1, "Char.Vitals"),
-        Some(&json!({"hp": 20, "maxhp": 20}))
+        Some(json!({"hp": 20, "maxhp": 20}))
     );
 }
 
@@ -132,7 +132,7 @@ async fn char_status_sends_only_what_changed_after_the_first_time() {
     assert_eq!(gmcp(&frames, 1, "Char.Status"), vec![json!({"gold": 7})]);
     assert_eq!(
         h.server.last_oob(1, "Char.Status"),
-        Some(&json!({"level": 3, "gold": 7}))
+        Some(json!({"level": 3, "gold": 7}))
     );
 }
 
