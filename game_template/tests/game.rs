@@ -531,3 +531,55 @@ fn a_character_the_launcher_made_gets_its_creation_hooks_once() {
     t.reload();
     assert_eq!(hp(&mut t), Some(7), "and only once");
 }
+
+/// The same when the launcher's word that it made an account never reached
+/// the game (the server was starting): the character is loaded when its
+/// player logs in, its creation hooks run then, and a reload later does
+/// not run them again over what the player did (found by a live test:
+/// Anna's hit points went back to 20 after `tavern reload`).
+#[test]
+fn a_character_the_launcher_made_unheard_gets_its_hooks_at_login_not_at_the_next_reload() {
+    use tavern_server::store;
+    let mut t = TestGame::new(game::game());
+    let db = t.server().db.clone();
+    let room = t.server().world.start_room;
+    let security = t.server().settings.security.clone();
+    let character = t.block_on(async {
+        let hash =
+            tavern_server::runtime::passwords::hash_password(&security, "tess-pass-1".into())
+                .await
+                .unwrap();
+        let id = store::reserve_ids(&db, 1).await.unwrap();
+        store::create_account(
+            &db,
+            "Tess",
+            hash,
+            false,
+            "Player",
+            Some(store::NewCharacter {
+                id,
+                room,
+                typeclass: "adventurer",
+                hooks_pending: true,
+            }),
+        )
+        .await
+        .unwrap();
+        id
+    });
+    let tess = t.connect();
+    let told = t.cmd(tess, "connect Tess tess-pass-1");
+    assert!(told.contains("You become Tess"), "{told}");
+    let hp = |t: &mut TestGame| {
+        t.with_server(|s| {
+            let o = s.world.get(character).expect("the character is loaded");
+            assert!(o.attr::<bool>("_creation_hooks_pending").is_none());
+            o.attr::<i64>("hp")
+        })
+    };
+    assert_eq!(hp(&mut t), Some(20), "the creation hook ran at login");
+    t.cmd(tess, "look");
+    t.with_server(|s| s.world.update(character, |o| o.set_attr("hp", 7)));
+    t.reload();
+    assert_eq!(hp(&mut t), Some(7), "and not again at the reload");
+}

@@ -200,7 +200,10 @@ impl Terminal {
             Escape::None => {}
             Escape::Start => {
                 self.escape = match b {
-                    b'[' => Escape::Csi { len: 0, plain: true },
+                    b'[' => Escape::Csi {
+                        len: 0,
+                        plain: true,
+                    },
                     b'O' => Escape::Ss3,
                     b']' | b'P' | b'_' | b'^' => Escape::Text { len: 0 },
                     // ESC and another key (Alt+key): both dropped.

@@ -115,11 +115,20 @@ pub fn start_login(
                     Box::new(move |server: &mut Server| {
                         server.login_throttle.forgive(&ip);
                         server.account_failures.forgive(&account_key);
-                        // The character may have been created by another process (the CLI).
+                        // The character may have been created by another process (the
+                        // CLI) whose word never reached this server (it was starting):
+                        // it is loaded here, and its creation hooks run now, once —
+                        // not at the next start, over what the player did meanwhile.
                         if let Some(c) = character
                             && server.world.get(c.id).is_none()
                         {
                             server.world.insert_loaded(Object::from(c));
+                            server
+                                .world
+                                .accounts
+                                .entry(row.id)
+                                .or_insert_with(|| Account::from(&row));
+                            server.pending_creation_hooks(Some(row.id));
                         }
                         gmcp_result(server, sessid, gmcp, None);
                         server.login(sessid, Account::from(&row));
