@@ -490,21 +490,18 @@ fn the_batch_file_and_the_code_build_the_same_world() {
     }
 }
 
-/// `tavern account create` writes the account and its character straight
-/// to the database, running no game code: the game runs the character's
-/// creation hooks when it first sees it (here: at the next start), once.
-#[test]
-fn a_character_the_launcher_made_gets_its_creation_hooks_once() {
+/// What `tavern account create` does: the account and an adventurer written
+/// straight to the database, its creation hooks pending; the character's id.
+fn made_by_the_launcher(t: &mut TestGame, name: &str, hash: String) -> i64 {
     use tavern_server::store;
-    let mut t = TestGame::new(game::game());
     let db = t.server().db.clone();
     let room = t.server().world.start_room;
-    let character = t.block_on(async {
+    t.block_on(async {
         let id = store::reserve_ids(&db, 1).await.unwrap();
         store::create_account(
             &db,
-            "Tess",
-            "not-a-hash".into(),
+            name,
+            hash,
             false,
             "Player",
             Some(store::NewCharacter {
@@ -517,7 +514,16 @@ fn a_character_the_launcher_made_gets_its_creation_hooks_once() {
         .await
         .unwrap();
         id
-    });
+    })
+}
+
+/// `tavern account create` writes the account and its character straight
+/// to the database, running no game code: the game runs the character's
+/// creation hooks when it first sees it (here: at the next start), once.
+#[test]
+fn a_character_the_launcher_made_gets_its_creation_hooks_once() {
+    let mut t = TestGame::new(game::game());
+    let character = made_by_the_launcher(&mut t, "Tess", "not-a-hash".into());
     t.reload();
     let hp = |t: &mut TestGame| {
         t.with_server(|s| {
@@ -539,34 +545,15 @@ fn a_character_the_launcher_made_gets_its_creation_hooks_once() {
 /// Anna's hit points went back to 20 after `tavern reload`).
 #[test]
 fn a_character_the_launcher_made_unheard_gets_its_hooks_at_login_not_at_the_next_reload() {
-    use tavern_server::store;
     let mut t = TestGame::new(game::game());
-    let db = t.server().db.clone();
-    let room = t.server().world.start_room;
     let security = t.server().settings.security.clone();
-    let character = t.block_on(async {
-        let hash =
-            tavern_server::runtime::passwords::hash_password(&security, "tess-pass-1".into())
-                .await
-                .unwrap();
-        let id = store::reserve_ids(&db, 1).await.unwrap();
-        store::create_account(
-            &db,
-            "Tess",
-            hash,
-            false,
-            "Player",
-            Some(store::NewCharacter {
-                id,
-                room,
-                typeclass: "adventurer",
-                hooks_pending: true,
-            }),
-        )
-        .await
+    let hash = t
+        .block_on(tavern_server::runtime::passwords::hash_password(
+            &security,
+            "tess-pass-1".into(),
+        ))
         .unwrap();
-        id
-    });
+    let character = made_by_the_launcher(&mut t, "Tess", hash);
     let tess = t.connect();
     let told = t.cmd(tess, "connect Tess tess-pass-1");
     assert!(told.contains("You become Tess"), "{told}");
