@@ -3,6 +3,9 @@
 //! work (`locks/mod.rs`); this file needs nothing of the world, so objects
 //! can hold their locks without the model's files importing each other.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock, Weak};
+
 use super::parse::LockExpr;
 
 /// Longest lock string accepted (they come from builders' input).
@@ -39,9 +42,60 @@ pub struct Lock {
 }
 
 /// The locks of an object (or a command): at most one per access type.
+///
+/// Each lock is shared by every object that has the same one
+/// (`get:false()`, `traverse:all()`, `delete:perm(Admin)`): a parsed lock
+/// is a tree of boxes and strings, about 1 KiB for a typical object's set,
+/// and most objects' locks repeat. Cloning a set (an object's change on its
+/// way to the database) copies pointers.
 #[derive(Debug, Clone, Default)]
 pub struct LockSet {
-    locks: Vec<Lock>,
+    locks: Vec<Arc<Lock>>,
+}
+
+/// Parsed locks by their text, while any object holds them.
+struct Interned {
+    locks: HashMap<Box<str>, Weak<Lock>>,
+    /// Forget the dropped ones once the table has grown to this.
+    sweep_at: usize,
+}
+
+/// The shared parsed lock for `access_type:source`, parsing it if no object
+/// holds one now.
+fn interned(access_type: String, source: String, part: &str) -> Result<Arc<Lock>, LockError> {
+    static TABLE: OnceLock<Mutex<Interned>> = OnceLock::new();
+    let table = TABLE.get_or_init(|| {
+        Mutex::new(Interned {
+            locks: HashMap::new(),
+            sweep_at: 1024,
+        })
+    });
+    let key = format!("{access_type}:{source}");
+    if let Some(lock) = table
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .locks
+        .get(key.as_str())
+        .and_then(Weak::upgrade)
+    {
+        return Ok(lock);
+    }
+    let expr = LockExpr::parse(&source).map_err(|problem| LockError::Syntax {
+        lock: part.to_string(),
+        problem,
+    })?;
+    let lock = Arc::new(Lock {
+        access_type,
+        source,
+        expr,
+    });
+    let mut t = table.lock().unwrap_or_else(|e| e.into_inner());
+    if t.locks.len() >= t.sweep_at {
+        t.locks.retain(|_, w| w.strong_count() > 0);
+        t.sweep_at = (t.locks.len() * 2).max(1024);
+    }
+    t.locks.insert(key.into_boxed_str(), Arc::downgrade(&lock));
+    Ok(lock)
 }
 
 impl PartialEq for LockSet {
@@ -75,15 +129,7 @@ impl LockSet {
                 return Err(LockError::NoAccessType(part.to_string()));
             }
             let source = source.trim().to_string();
-            let expr = LockExpr::parse(&source).map_err(|problem| LockError::Syntax {
-                lock: part.to_string(),
-                problem,
-            })?;
-            parsed.push(Lock {
-                access_type,
-                source,
-                expr,
-            });
+            parsed.push(interned(access_type, source, part)?);
         }
         for lock in parsed {
             self.locks.retain(|l| l.access_type != lock.access_type);
@@ -102,12 +148,15 @@ impl LockSet {
 
     /// The lock for one access type.
     pub fn get(&self, access_type: &str) -> Option<&Lock> {
-        self.locks.iter().find(|l| l.access_type == access_type)
+        self.locks
+            .iter()
+            .find(|l| l.access_type == access_type)
+            .map(|l| &**l)
     }
 
     /// Every lock, in order.
     pub fn iter(&self) -> impl Iterator<Item = &Lock> {
-        self.locks.iter()
+        self.locks.iter().map(|l| &**l)
     }
 
     /// Whether there are no locks.
@@ -125,5 +174,37 @@ impl std::fmt::Display for LockSet {
             write!(f, "{}:{}", l.access_type, l.source)?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn objects_with_the_same_lock_share_one_parsed_lock() {
+        let a = LockSet::parse("get:false();puppet:id(#1) or perm(Admin)").unwrap();
+        let b = LockSet::parse("get: false() ; edit:perm(Builder)").unwrap();
+        assert!(
+            std::ptr::eq(a.get("get").unwrap(), b.get("get").unwrap()),
+            "one parsed get:false() for both"
+        );
+        assert!(!std::ptr::eq(a.get("get").unwrap(), a.get("puppet").unwrap()));
+        // What a set says does not change: text and order as written.
+        assert_eq!(a.to_string(), "get:false();puppet:id(#1) or perm(Admin)");
+        assert_eq!(b.to_string(), "get:false();edit:perm(Builder)");
+        // A lock no object holds any more is parsed again when needed.
+        drop((a, b));
+        let c = LockSet::parse("puppet:id(#1) or perm(Admin)").unwrap();
+        assert_eq!(c.get("puppet").unwrap().source, "id(#1) or perm(Admin)");
+        // Broken locks are still refused, shared or not.
+        assert!(matches!(
+            LockSet::parse("get:false(("),
+            Err(LockError::Syntax { .. })
+        ));
+        assert!(matches!(
+            LockSet::parse("get:false(("),
+            Err(LockError::Syntax { .. })
+        ));
     }
 }
