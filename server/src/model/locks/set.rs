@@ -189,7 +189,10 @@ mod tests {
             std::ptr::eq(a.get("get").unwrap(), b.get("get").unwrap()),
             "one parsed get:false() for both"
         );
-        assert!(!std::ptr::eq(a.get("get").unwrap(), a.get("puppet").unwrap()));
+        assert!(!std::ptr::eq(
+            a.get("get").unwrap(),
+            a.get("puppet").unwrap()
+        ));
         // What a set says does not change: text and order as written.
         assert_eq!(a.to_string(), "get:false();puppet:id(#1) or perm(Admin)");
         assert_eq!(b.to_string(), "get:false();edit:perm(Builder)");
