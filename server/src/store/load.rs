@@ -20,9 +20,16 @@ pub async fn load_world(db: &DatabaseConnection) -> Result<World, DbError> {
     let start_room = ensure_start_room(db).await?;
     let mut world = World::new(start_room);
     world.first_start = super::ensure_first_start(db).await?;
-    for m in load_objects(db).await? {
+    // Timed apart: reading the rows, and making objects of them (JSON
+    // attributes, locks, indexes) — where a big world's start goes.
+    let t_rows = Instant::now();
+    let rows = load_objects(db).await?;
+    let rows_ms = t_rows.elapsed().as_millis() as u64;
+    let t_build = Instant::now();
+    for m in rows {
         world.insert_loaded(Object::from(m));
     }
+    let build_ms = t_build.elapsed().as_millis() as u64;
     for a in load_accounts(db).await? {
         world.accounts.insert(a.id, Account::from(&a));
     }
@@ -77,6 +84,8 @@ pub async fn load_world(db: &DatabaseConnection) -> Result<World, DbError> {
         objects = world.len(),
         accounts = world.accounts.len(),
         took_ms = t0.elapsed().as_millis() as u64,
+        object_rows_ms = rows_ms,
+        objects_built_ms = build_ms,
         "world loaded"
     );
     Ok(world)

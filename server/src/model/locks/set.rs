@@ -55,7 +55,7 @@ pub struct LockSet {
 
 /// Parsed locks by their text, while any object holds them.
 struct Interned {
-    locks: HashMap<Box<str>, Weak<Lock>>,
+    locks: HashMap<Box<str>, Weak<Lock>, rustc_hash::FxBuildHasher>,
     /// Forget the dropped ones once the table has grown to this.
     sweep_at: usize,
 }
@@ -66,7 +66,7 @@ fn interned(access_type: String, source: String, part: &str) -> Result<Arc<Lock>
     static TABLE: OnceLock<Mutex<Interned>> = OnceLock::new();
     let table = TABLE.get_or_init(|| {
         Mutex::new(Interned {
-            locks: HashMap::new(),
+            locks: HashMap::default(),
             sweep_at: 1024,
         })
     });
