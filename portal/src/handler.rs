@@ -248,7 +248,14 @@ impl Hub {
             ..Default::default()
         };
         for s in self.sessions.values() {
-            let e = f.sessions.entry(s.sync.protocol.clone()).or_default();
+            // Looked up by name first: no string copied per session per second.
+            let protocol = s.sync.protocol.as_str();
+            if !f.sessions.contains_key(protocol) {
+                f.sessions.insert(protocol.to_string(), (0, 0));
+            }
+            let Some(e) = f.sessions.get_mut(protocol) else {
+                continue;
+            };
             e.0 += 1;
             e.1 += u64::from(s.sync.logged_in);
             f.unacked_inputs += s.unacked.len() as u64;
@@ -420,7 +427,7 @@ impl Hub {
             });
             return;
         }
-        let result = Msg::new("Char.Login.Result").arg(serde_json::json!({
+        let result = Msg::new(tavern_shared::link::LOGIN_RESULT).arg(serde_json::json!({
             "success": false,
             "message": "The game is restarting; try again in a moment.",
         }));

@@ -656,7 +656,7 @@ impl Driver {
     /// when the client is gone.
     async fn output(&mut self, msgs: &[Msg]) -> bool {
         for msg in msgs {
-            if msg.cmd == "Char.Login.Result" {
+            if msg.cmd == tavern_shared::link::LOGIN_RESULT {
                 let ok = msg
                     .args
                     .first()

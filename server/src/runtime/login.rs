@@ -30,7 +30,7 @@ fn gmcp_result(server: &mut Server, sessid: SessId, gmcp: bool, message: Option<
     }
     server.send_msg(
         sessid,
-        crate::runtime::feeds::gmcp("Char.Login.Result", result),
+        crate::runtime::feeds::gmcp(tavern_shared::link::LOGIN_RESULT, result),
     );
 }
 

@@ -150,6 +150,10 @@ pub enum ToServer {
     },
 }
 
+/// The GMCP package that tells a client how its log-in went (Mudlet's
+/// name); the server also answers a [`ToServer::Authenticate`] with it.
+pub const LOGIN_RESULT: &str = "Char.Login.Result";
+
 /// What proves a log-in made as the connection opens ([`ToServer::Authenticate`]).
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
 pub enum LoginProof {

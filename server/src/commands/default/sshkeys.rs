@@ -54,9 +54,9 @@ impl Command for SshKeys {
 fn list(ctx: &mut CmdCtx<'_>, keys: &[SshKey]) {
     let ports = &ctx.server.settings.portal.ssh_ports;
     let how = if ports.is_empty() {
-        "This game has no SSH port open at the moment.".to_string()
+        "This game has no SSH port open at the moment."
     } else {
-        "Log in with: ssh -p <the game's SSH port> <your account>@<the game's host>".to_string()
+        "Log in with: ssh -p <the game's SSH port> <your account>@<the game's host>"
     };
     if keys.is_empty() {
         ctx.msg(format!(
@@ -74,7 +74,7 @@ fn list(ctx: &mut CmdCtx<'_>, keys: &[SshKey]) {
         };
         lines.push(format!(" {}. {} {}{comment}", i + 1, kind, k.fingerprint));
     }
-    lines.push(how);
+    lines.push(how.to_string());
     ctx.msg(lines.join("\n"));
 }
 
