@@ -27,6 +27,15 @@ so it was dropped. The game's operators can find it in the logs.|n";
 /// Shown to every logged-in player when the server dies unexpectedly.
 pub(crate) const SERVER_CRASHED_MSG: &str =
     "|rThe game server stopped unexpectedly. It is being restarted; what you type is kept.|n";
+/// Shown to the logged-in players of an extra portal whose link to the
+/// server is lost without the server saying it stops.
+pub(crate) const LINK_LOST_MSG: &str =
+    "|rThe connection to the game server was lost. Reconnecting; what you type is kept.|n";
+/// Told to the players of an extra portal that is stopped on its own.
+pub(crate) const PORTAL_STOPPING_MSG: &str =
+    "This entrance to the game is closing. Connect again through another one.";
+/// How long `tavern status` waits for the server's list of portals.
+const STATUS_WAIT: Duration = Duration::from_secs(2);
 /// Shown to a player whose input queue overflowed while the server was away.
 pub(crate) const INPUT_DROPPED_MSG: &str =
     "Too much input is waiting for the server; that line was dropped.";
@@ -152,6 +161,9 @@ pub(crate) struct Hub {
     careful: bool,
     /// The one input sent in careful mode and not yet acknowledged.
     careful_inflight: Option<(SessId, u64)>,
+    /// `tavern status` asks waiting for the server's list of portals, by token.
+    status_asks: HashMap<u64, (StatusReport, Instant, oneshot::Sender<LauncherReply>)>,
+    next_token: u64,
 }
 
 impl Hub {
@@ -182,7 +194,14 @@ impl Hub {
             counts_dirty: false,
             careful: false,
             careful_inflight: None,
+            status_asks: HashMap::new(),
+            next_token: 1,
         }
+    }
+
+    /// An extra portal: its server is the main portal's.
+    fn extra(&self) -> bool {
+        self.supervisor.is_remote()
     }
 
     /// Runs until the portal shuts down.
@@ -208,6 +227,7 @@ impl Hub {
                         self.supervisor.kill();
                     }
                     self.close_idle_unauthenticated();
+                    self.answer_late_status_asks();
                     // A replayed input whose session went away is not waited for.
                     self.feed_careful();
                 }
@@ -468,6 +488,7 @@ impl Hub {
         let sessions = self.sessions.values().map(|s| s.sync.clone()).collect();
         let _ = tx.send(ToServer::Sync {
             portal_instance: self.instance,
+            portal_id: self.settings.portal.id,
             start_mode,
             sessions,
         });
@@ -618,6 +639,12 @@ impl Hub {
                         reply.send(LauncherReply::Done("The running game knows it now.".into()));
                 }
             }
+            PortalOp::Portals { token, portals } => {
+                if let Some((mut report, _, reply)) = self.status_asks.remove(&token) {
+                    report.portals = portals;
+                    let _ = reply.send(LauncherReply::Status(report));
+                }
+            }
             PortalOp::ConnectScreen(text) => {
                 for s in self.sessions.values_mut().filter(|s| !s.greeted) {
                     s.greeted = true;
@@ -659,9 +686,14 @@ impl Hub {
                 if up_for > Duration::from_secs(30) {
                     self.crashes_in_a_row = 0;
                 }
+                let said = if self.extra() {
+                    LINK_LOST_MSG
+                } else {
+                    SERVER_CRASHED_MSG
+                };
                 for s in self.sessions.values() {
                     if s.sync.logged_in {
-                        s.send(SessionOut::text(SERVER_CRASHED_MSG));
+                        s.send(SessionOut::text(said));
                     }
                 }
                 self.after_crash();
@@ -689,6 +721,10 @@ impl Hub {
                 self.restart_waiters
                     .extend(stopping.into_iter().flat_map(|p| p.waiters));
                 self.spawn_server();
+            }
+            None if self.extra() => {
+                self.next_start = StartMode::Crashed;
+                warn!("waiting for the server to link again");
             }
             None => {
                 self.next_start = StartMode::Crashed;
@@ -746,6 +782,10 @@ impl Hub {
     }
 
     fn begin_stop(&mut self, mode: StopMode, waiter: Option<oneshot::Sender<LauncherReply>>) {
+        if self.extra() {
+            self.stop_extra(mode, waiter);
+            return;
+        }
         if mode == StopMode::Shutdown {
             self.shutting_down = true;
             self.supervisor.cancel_pending_spawn();
@@ -794,6 +834,37 @@ impl Hub {
         }
     }
 
+    /// An extra portal stops on its own: its players are told and
+    /// disconnected, the server hears each session close (their characters
+    /// leave at once), and the game goes on through its other portals. A
+    /// reload or reset is the main portal's to order.
+    fn stop_extra(&mut self, mode: StopMode, waiter: Option<oneshot::Sender<LauncherReply>>) {
+        if mode != StopMode::Shutdown {
+            if let Some(w) = waiter {
+                let _ = w.send(LauncherReply::Failed(format!(
+                    "This is extra portal {}: the game's server is reloaded or reset \
+                     through its main portal (`tavern reload` with the main portal's settings).",
+                    self.settings.portal.id
+                )));
+            }
+            return;
+        }
+        info!(sessions = self.sessions.len(), "extra portal stopping");
+        self.shutting_down = true;
+        for (&sessid, s) in &self.sessions {
+            s.send(SessionOut::Close(Some(PORTAL_STOPPING_MSG.into())));
+            if let Some(server) = &self.server {
+                let _ = server.tx.send(ToServer::Disconnected { sessid });
+            }
+        }
+        self.counts_dirty = true;
+        // Dropping the link's sender lets its writer send what is queued and close.
+        self.server = None;
+        if let Some(w) = waiter {
+            let _ = w.send(LauncherReply::Done("Extra portal stopped.".into()));
+        }
+    }
+
     /// Closes connections that have not logged in within the allowed time.
     fn close_idle_unauthenticated(&mut self) {
         let limit = self.settings.security.unauthenticated_timeout_secs;
@@ -831,9 +902,19 @@ impl Hub {
 
     fn launcher(&mut self, req: LauncherRequest, reply: oneshot::Sender<LauncherReply>) {
         match req {
-            LauncherRequest::Status => {
-                let _ = reply.send(LauncherReply::Status(self.status()));
-            }
+            LauncherRequest::Status => match &self.server {
+                // The server knows every portal of the game: ask it.
+                Some(server) if self.stopping.is_none() => {
+                    let token = self.next_token;
+                    self.next_token += 1;
+                    let _ = server.tx.send(ToServer::Portals { token });
+                    self.status_asks
+                        .insert(token, (self.status(), Instant::now(), reply));
+                }
+                _ => {
+                    let _ = reply.send(LauncherReply::Status(self.status()));
+                }
+            },
             LauncherRequest::Stop { mode } => self.begin_stop(mode, Some(reply)),
             LauncherRequest::AccountCreated { account } => {
                 if self.server.is_some() {
@@ -849,6 +930,22 @@ impl Hub {
                         "The game will know it when its server starts.".into(),
                     ));
                 }
+            }
+        }
+    }
+
+    /// Status asks the server did not answer in time (an older server, or
+    /// one going away) are answered with what the portal knows.
+    fn answer_late_status_asks(&mut self) {
+        let late: Vec<u64> = self
+            .status_asks
+            .iter()
+            .filter(|(_, (_, asked, _))| asked.elapsed() >= STATUS_WAIT)
+            .map(|(t, _)| *t)
+            .collect();
+        for token in late {
+            if let Some((report, _, reply)) = self.status_asks.remove(&token) {
+                let _ = reply.send(LauncherReply::Status(report));
             }
         }
     }
@@ -869,6 +966,8 @@ impl Hub {
             sessions: self.sessions.len(),
             logged_in: self.sessions.values().filter(|s| s.sync.logged_in).count(),
             server_restarts: self.restarts.saturating_sub(1),
+            portal_id: self.settings.portal.id,
+            portals: Vec::new(),
         }
     }
 }

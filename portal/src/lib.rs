@@ -122,6 +122,16 @@ pub async fn run(cfg: PortalConfig) -> anyhow::Result<()> {
     let link_secret =
         tavern_shared::link::secret::ensure(&settings).context("cannot make the link secret")?;
     let runtime_file = settings.runtime_file();
+    let portal_id = settings.portal.id;
+    // An extra portal links to the running server of the game's main portal.
+    let server_address = match (portal_id, settings.server_address()) {
+        (0, _) => None,
+        (_, Some(addr)) => Some(addr),
+        (id, None) => bail!(
+            "this is extra portal {id} ([portal] id): set [link] server to the address \
+             the game's server accepts portals at (its [link] portals)"
+        ),
+    };
     let mut adopt = None;
     if let Some(rt) = RuntimeInfo::read(&runtime_file) {
         if rt.portal_pid != std::process::id() && pid_alive(rt.portal_pid) {
@@ -134,6 +144,7 @@ pub async fn run(cfg: PortalConfig) -> anyhow::Result<()> {
         // The last portal died and left its server running: take it over.
         adopt = rt
             .server_pid
+            .filter(|_| server_address.is_none())
             .filter(|&pid| supervisor::is_server_process(pid, &cfg.exe));
     }
 
@@ -203,6 +214,9 @@ pub async fn run(cfg: PortalConfig) -> anyhow::Result<()> {
         instance,
         process_tx,
     );
+    if server_address.is_some() {
+        supervisor = supervisor.remote();
+    }
     supervisor.write_runtime(None);
     info!(
         game = %settings.game.name,
@@ -211,6 +225,7 @@ pub async fn run(cfg: PortalConfig) -> anyhow::Result<()> {
         ?ssh_ports,
         web_port,
         %link_address,
+        portal_id,
         instance = format!("{instance:016x}"),
         "portal listening"
     );
@@ -232,7 +247,10 @@ pub async fn run(cfg: PortalConfig) -> anyhow::Result<()> {
     let (hub_tx, sessions) = mpsc::channel(16 * 1024);
     let (link_tx, links) = mpsc::channel(1024);
     let (terminate_tx, terminate) = mpsc::channel(4);
-    let next_sessid = Arc::new(AtomicU64::new(1));
+    // A session's id carries its portal's: the game's portals never share one.
+    let next_sessid = Arc::new(AtomicU64::new(
+        tavern_shared::session::sessids_of(portal_id).start + 1,
+    ));
     for listener in telnet_listeners {
         tokio::spawn(accept_telnet(
             listener,
@@ -286,12 +304,21 @@ pub async fn run(cfg: PortalConfig) -> anyhow::Result<()> {
             plugins: Arc::new(web::load_plugins(&settings.portal.webclient_plugins)),
         },
     ));
+    let me = link::PortalIdentity {
+        instance,
+        id: portal_id,
+        max_frame: settings.link.max_frame_bytes,
+        secret: link_secret,
+    };
+    if let Some(addr) = server_address {
+        info!(%addr, "linking to the game's server as an extra portal");
+        tokio::spawn(link::dial(addr, link_tx.clone(), me.clone()));
+    }
     tokio::spawn(link::serve(
         link_listener,
         link_tx,
-        instance,
-        settings.link.max_frame_bytes,
-        link_secret,
+        me,
+        server_address.is_none(),
     ));
     tokio::spawn(forward_signals(terminate_tx));
     drop(hub_tx);

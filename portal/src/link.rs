@@ -84,15 +84,42 @@ async fn authenticate(ls: &mut LinkStream<TcpStream>, secret: &str) -> Result<He
     }
 }
 
-/// Accepts link peers (the server, launchers) until the portal stops.
+/// What this portal tells a peer it accepted.
+#[derive(Clone)]
+pub(crate) struct PortalIdentity {
+    /// The portal process's random instance id.
+    pub(crate) instance: u64,
+    /// Its `[portal] id`.
+    pub(crate) id: tavern_shared::session::PortalId,
+    /// The largest link frame after the handshake.
+    pub(crate) max_frame: usize,
+    /// The link secret.
+    pub(crate) secret: String,
+}
+
+impl PortalIdentity {
+    fn accepted(&self) -> HelloReply {
+        HelloReply::Accepted {
+            portal_instance: self.instance,
+            portal_pid: std::process::id(),
+            output_many: true,
+            metrics: true,
+            portal_id: self.id,
+        }
+    }
+}
+
+static LINK_IDS: AtomicU64 = AtomicU64::new(1);
+
+/// Accepts link peers (the server, launchers) until the portal stops. An
+/// extra portal (`servers` false) links to its server itself and takes
+/// launchers only here.
 pub(crate) async fn serve(
     listener: TcpListener,
     hub: mpsc::Sender<LinkEvent>,
-    instance: u64,
-    max_frame: usize,
-    secret: String,
+    me: PortalIdentity,
+    servers: bool,
 ) {
-    static LINK_IDS: AtomicU64 = AtomicU64::new(1);
     let handshakes = std::sync::Arc::new(tokio::sync::Semaphore::new(MAX_HANDSHAKES));
     loop {
         let (stream, addr) = match listener.accept().await {
@@ -111,33 +138,93 @@ pub(crate) async fn serve(
         let hub = hub.clone();
         let link_id = LINK_IDS.fetch_add(1, Ordering::Relaxed);
         tokio::spawn(
-            peer(
-                stream,
-                hub,
-                instance,
-                max_frame,
-                link_id,
-                secret.clone(),
-                admitted,
-            )
-            .instrument(info_span!("link", %addr)),
+            peer(stream, hub, me.clone(), servers, link_id, admitted)
+                .instrument(info_span!("link", %addr)),
         );
     }
+}
+
+/// An extra portal's link to its server (`[link] server`): connects, and
+/// connects again whenever the link closes (the server reloads, restarts or
+/// was cut off), until the portal stops.
+pub(crate) async fn dial(
+    addr: std::net::SocketAddr,
+    hub: mpsc::Sender<LinkEvent>,
+    me: PortalIdentity,
+) {
+    let mut delay = Duration::from_millis(20);
+    let mut last_note: Option<std::time::Instant> = None;
+    loop {
+        match TcpStream::connect(addr).await {
+            Ok(stream) => {
+                let _ = stream.set_nodelay(true);
+                let link_id = LINK_IDS.fetch_add(1, Ordering::Relaxed);
+                let linked = with_server(stream, hub.clone(), me.clone(), link_id)
+                    .instrument(info_span!("link", %addr))
+                    .await;
+                if hub.is_closed() {
+                    return;
+                }
+                if linked {
+                    delay = Duration::from_millis(20);
+                    last_note = None;
+                }
+            }
+            Err(e) => {
+                if last_note.is_none_or(|t| t.elapsed() > Duration::from_secs(30)) {
+                    warn!(%addr, "cannot reach the server for this portal yet: {e}");
+                    last_note = Some(std::time::Instant::now());
+                }
+            }
+        }
+        tokio::time::sleep(delay).await;
+        delay = (delay * 2).min(Duration::from_millis(500));
+    }
+}
+
+/// The handshake with a server this portal dialed (the server says hello,
+/// as a server always does), then the link until it closes. True if the
+/// server was linked.
+async fn with_server(
+    stream: TcpStream,
+    hub: mpsc::Sender<LinkEvent>,
+    me: PortalIdentity,
+    link_id: u64,
+) -> bool {
+    let mut ls = LinkStream::new(stream, link::PRE_AUTH_MAX_FRAME);
+    let hello =
+        match tokio::time::timeout(HANDSHAKE_TIMEOUT, authenticate(&mut ls, &me.secret)).await {
+            Ok(Ok(hello)) if hello.role == Role::Server => hello,
+            Ok(Ok(_)) => {
+                warn!("the server address answered as a launcher: not a server");
+                return false;
+            }
+            Ok(Err(refusal)) => {
+                warn!("refused the server: {refusal}");
+                return false;
+            }
+            Err(_) => {
+                warn!("the server did not finish the handshake within {HANDSHAKE_TIMEOUT:?}");
+                return false;
+            }
+        };
+    ls.set_max_frame(me.max_frame);
+    linked_server(ls, hub, &me, link_id, hello.pid).await
 }
 
 async fn peer(
     stream: TcpStream,
     hub: mpsc::Sender<LinkEvent>,
-    instance: u64,
-    max_frame: usize,
+    me: PortalIdentity,
+    servers: bool,
     link_id: u64,
-    secret: String,
     admitted: tokio::sync::OwnedSemaphorePermit,
 ) {
     // Until the peer has proved it knows the secret it may send a few KiB,
     // within a few seconds, and is told nothing of the game.
     let mut ls = LinkStream::new(stream, link::PRE_AUTH_MAX_FRAME);
-    let hello = match tokio::time::timeout(HANDSHAKE_TIMEOUT, authenticate(&mut ls, &secret)).await
+    let hello = match tokio::time::timeout(HANDSHAKE_TIMEOUT, authenticate(&mut ls, &me.secret))
+        .await
     {
         Ok(Ok(hello)) => hello,
         // Garbage, or a frame too big for a hello: dropped without a word.
@@ -162,42 +249,57 @@ async fn peer(
         }
     };
     drop(admitted);
-    ls.set_max_frame(max_frame);
-    let accepted = HelloReply::Accepted {
-        portal_instance: instance,
-        portal_pid: std::process::id(),
-        output_many: true,
-        metrics: true,
-    };
+    ls.set_max_frame(me.max_frame);
     match hello.role {
         Role::Launcher => {
-            if ls.send(&accepted).await.is_ok() {
+            if ls.send(&me.accepted()).await.is_ok() {
                 launcher(ls, hub).await;
             }
         }
+        Role::Server if servers => {
+            linked_server(ls, hub, &me, link_id, hello.pid).await;
+        }
         Role::Server => {
-            let (tx, rx) = mpsc::unbounded_channel();
-            let (accept_tx, accept_rx) = oneshot::channel();
-            let linked = LinkEvent::ServerLinked {
-                link_id,
-                pid: hello.pid,
-                tx,
-                accept: accept_tx,
-            };
-            if hub.send(linked).await.is_err() {
-                return;
-            }
-            if accept_rx.await != Ok(true) {
-                let reason = "another server is already linked to this portal".to_string();
-                let _ = ls.send(&HelloReply::Refused { reason }).await;
-                return;
-            }
-            if ls.send(&accepted).await.is_ok() {
-                server(ls, rx, hub.clone(), link_id).await;
-            }
-            let _ = hub.send(LinkEvent::ServerUnlinked { link_id }).await;
+            warn!("refused a server on an extra portal's launcher link");
+            let reason = format!(
+                "this is extra portal {}: it links to its server itself ([link] server)",
+                me.id
+            );
+            let _ = ls.send(&HelloReply::Refused { reason }).await;
         }
     }
+}
+
+/// A server that proved itself: the handler decides whether it may stay;
+/// then its frames flow until the link closes. True if it was linked.
+async fn linked_server(
+    mut ls: LinkStream<TcpStream>,
+    hub: mpsc::Sender<LinkEvent>,
+    me: &PortalIdentity,
+    link_id: u64,
+    pid: u32,
+) -> bool {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let (accept_tx, accept_rx) = oneshot::channel();
+    let linked = LinkEvent::ServerLinked {
+        link_id,
+        pid,
+        tx,
+        accept: accept_tx,
+    };
+    if hub.send(linked).await.is_err() {
+        return false;
+    }
+    if accept_rx.await != Ok(true) {
+        let reason = "another server is already linked to this portal".to_string();
+        let _ = ls.send(&HelloReply::Refused { reason }).await;
+        return false;
+    }
+    if ls.send(&me.accepted()).await.is_ok() {
+        server(ls, rx, hub.clone(), link_id).await;
+    }
+    let _ = hub.send(LinkEvent::ServerUnlinked { link_id }).await;
+    true
 }
 
 async fn server(

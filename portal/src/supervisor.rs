@@ -41,6 +41,9 @@ pub(crate) struct Supervisor {
     /// When the current server process started (or was adopted), and how long it may take to link.
     child_since: Option<(std::time::Instant, Duration)>,
     events: mpsc::Sender<ProcessEvent>,
+    /// An extra portal's: the server is the main portal's to start; this one
+    /// only waits for it to link.
+    remote: bool,
 }
 
 /// How long a server this portal started may take to link before it counts as hung.
@@ -70,7 +73,20 @@ impl Supervisor {
             pending: None,
             child_since: None,
             events,
+            remote: false,
         }
+    }
+
+    /// A supervisor that starts nothing: an extra portal's, whose server is
+    /// started by the game's main portal.
+    pub(crate) fn remote(mut self) -> Self {
+        self.remote = true;
+        self
+    }
+
+    /// Whether this portal leaves starting the server to the main portal.
+    pub(crate) fn is_remote(&self) -> bool {
+        self.remote
     }
 
     /// Whether a server process of this portal's runs.
@@ -81,7 +97,7 @@ impl Supervisor {
     /// Starts a server process now.
     pub(crate) fn spawn(&mut self) -> std::io::Result<()> {
         self.pending = None;
-        if self.child.is_some() {
+        if self.child.is_some() || self.remote {
             return Ok(());
         }
         let mut cmd = tokio::process::Command::new(&self.exe);
@@ -148,6 +164,9 @@ impl Supervisor {
 
     /// Schedules a start after `delay`, replacing any scheduled before.
     pub(crate) fn spawn_later(&mut self, delay: Duration) {
+        if self.remote {
+            return;
+        }
         self.spawn_id += 1;
         let spawn_id = self.spawn_id;
         self.pending = Some(spawn_id);

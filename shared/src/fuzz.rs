@@ -210,6 +210,7 @@ mod seeds {
                 "sync",
                 encode(&ToServer::Sync {
                     portal_instance: 9,
+                    portal_id: 0,
                     start_mode: StartMode::Reload,
                     sessions: vec![sync.clone()],
                 })

@@ -7,7 +7,29 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 /// A session id: unique for the life of one portal instance, never reused.
+/// Its top bits name the portal that holds the session ([`portal_of`]), so
+/// the sessions of a game's several portals never share an id.
 pub type SessId = u64;
+
+/// A portal's id (`[portal] id`): 0 for the main portal.
+pub type PortalId = u16;
+
+/// The highest portal id: session ids stay below 2^53, exact in JavaScript.
+pub const MAX_PORTAL_ID: PortalId = 31;
+
+/// Where a session id's portal bits start.
+const PORTAL_SHIFT: u32 = 48;
+
+/// The portal that holds session `sessid`.
+pub fn portal_of(sessid: SessId) -> PortalId {
+    (sessid >> PORTAL_SHIFT) as PortalId
+}
+
+/// The session ids portal `portal` hands out (the first is the range's start + 1).
+pub fn sessids_of(portal: PortalId) -> std::ops::Range<SessId> {
+    let start = SessId::from(portal) << PORTAL_SHIFT;
+    start..start + (1 << PORTAL_SHIFT)
+}
 
 /// Milliseconds since the Unix epoch.
 pub type UnixMillis = u64;

@@ -9,6 +9,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::session::MAX_PORTAL_ID;
+
 /// The documented defaults, exactly as shipped in the workspace root.
 pub const DEFAULT_SETTINGS: &str = include_str!("../../settings.toml");
 
@@ -223,6 +225,9 @@ pub struct PortalSettings {
     pub restart_backoff_max_ms: u64,
     /// `[portal] worker_threads`: Threads of the portal's async runtime. 1: every connection on one thread, which on a small machine answers sooner and costs less than handing work between threads (10,000 players at 20,000 commands/s take about half a core). 0: one per core, for a portal with much compression or TLS on a big machine.
     pub worker_threads: usize,
+    /// `[portal] id`: Which portal this is. 0: the game's main portal (`tavern start`), which starts and supervises the server. 1 to 31: an extra portal (`tavern portal`), which links to the running server at `[link] server`. Every portal of a game needs its own id.
+    #[serde(default)]
+    pub id: u16,
 }
 
 /// `[link]`: between portal, server and launcher.
@@ -235,6 +240,19 @@ pub struct LinkSettings {
     pub max_frame_bytes: usize,
     /// `[link] secret`: The secret the portal, the server and the launcher prove to each other they know (challenge and response both ways: the secret itself is never sent). Empty: the portal makes one at its first start, in data_dir/link.secret (readable by the game's user only); set it here when processes of the game run on several machines.
     pub secret: String,
+    /// `[link] portals`: Where the server accepts extra portals (host:port). Empty: only the main portal. Portals on other machines need the same `[link] secret` set on both sides.
+    #[serde(default)]
+    pub portals: String,
+    /// `[link] server`: For an extra portal: the server's `[link] portals` address.
+    #[serde(default)]
+    pub server: String,
+    /// `[link] portal_grace_secs`: Seconds the server keeps the sessions of a portal whose link was lost; a portal that links again within them resumes its players.
+    #[serde(default = "default_portal_grace")]
+    pub portal_grace_secs: u64,
+}
+
+fn default_portal_grace() -> u64 {
+    30
 }
 
 impl LinkSettings {
@@ -449,6 +467,22 @@ impl Settings {
                 "logs.keep must be at least 1".into(),
             ));
         }
+        if self.portal.id > MAX_PORTAL_ID {
+            return Err(SettingsError::Invalid(format!(
+                "portal.id must be 0 (the main portal) to {MAX_PORTAL_ID}, not {}",
+                self.portal.id
+            )));
+        }
+        for (key, value) in [
+            ("portals", &self.link.portals),
+            ("server", &self.link.server),
+        ] {
+            if !value.is_empty() && value.parse::<SocketAddr>().is_err() {
+                return Err(SettingsError::Invalid(format!(
+                    "link.{key} must be an address such as \"127.0.0.1:4007\", not {value:?}"
+                )));
+            }
+        }
         if self.link.max_frame_bytes < 64 * 1024 {
             return Err(SettingsError::Invalid(
                 "link.max_frame_bytes must be at least 65536".into(),
@@ -471,7 +505,20 @@ impl Settings {
 
     /// The file where a running portal says where it listens and which pids it has.
     pub fn runtime_file(&self) -> PathBuf {
-        self.game.data_dir.join("portal.json")
+        match self.portal.id {
+            0 => self.game.data_dir.join("portal.json"),
+            id => self.game.data_dir.join(format!("portal-{id}.json")),
+        }
+    }
+
+    /// Where the server accepts extra portals (`[link] portals`), if it does.
+    pub fn portals_address(&self) -> Option<SocketAddr> {
+        self.link.portals.parse().ok()
+    }
+
+    /// The server an extra portal links to (`[link] server`), if set.
+    pub fn server_address(&self) -> Option<SocketAddr> {
+        self.link.server.parse().ok()
     }
 
     /// The least time between two write-behind commits (`[database] commit_interval_ms`).

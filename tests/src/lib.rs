@@ -17,6 +17,7 @@
 //! when the test failed, for the logs.
 
 pub mod irc;
+pub mod proxy;
 pub mod webdriver;
 
 use std::path::{Path, PathBuf};
@@ -245,6 +246,108 @@ impl LiveGame {
             std::thread::sleep(Duration::from_millis(20));
         }
         false
+    }
+}
+
+/// An extra portal of a [`LiveGame`] (`tavern portal` with `[portal] id`
+/// above 0), killed when dropped.
+pub struct ExtraPortal {
+    /// Its `[portal] id`.
+    pub id: u16,
+    /// Its settings file.
+    pub settings: PathBuf,
+    /// Its telnet port.
+    pub telnet_port: u16,
+    child: Child,
+    dir: PathBuf,
+}
+
+impl LiveGame {
+    /// Starts extra portal `id` linking to the server at `server` (the
+    /// game's `[link] portals`, or a proxy in front of it) and waits until
+    /// it listens. It shares the game's data dir.
+    pub fn spawn_extra_portal(&self, id: u16, server: &str) -> ExtraPortal {
+        let settings = self.dir.join(format!("extra-{id}.toml"));
+        let extra = format!("[portal]\nid = {id}\n[link]\nserver = \"{server}\"\n");
+        std::fs::write(&settings, merge_toml(TEST_SETTINGS, &extra)).unwrap();
+        let log = std::fs::File::create(self.dir.join(format!("portal-{id}.stderr"))).unwrap();
+        let mut child = Command::new(&self.bin)
+            .arg("--settings")
+            .arg(&settings)
+            .arg("portal")
+            .env("RUST_LOG", "debug")
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("start an extra portal");
+        let runtime = self.data_dir().join(format!("portal-{id}.json"));
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            let rt: Option<serde_json::Value> = std::fs::read_to_string(&runtime)
+                .ok()
+                .and_then(|t| serde_json::from_str(&t).ok());
+            if let Some(rt) = rt
+                && rt["portal_pid"].as_u64() == Some(u64::from(child.id()))
+            {
+                let telnet_port = rt["telnet_ports"][0].as_u64().unwrap() as u16;
+                return ExtraPortal {
+                    id,
+                    settings,
+                    telnet_port,
+                    child,
+                    dir: self.dir.clone(),
+                };
+            }
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!("extra portal {id} exited at start ({status})");
+            }
+            assert!(Instant::now() < deadline, "extra portal {id} did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl ExtraPortal {
+    /// A telnet client connected to this portal.
+    pub async fn connect(&self) -> Client {
+        Client::connect(self.telnet_port).await
+    }
+
+    /// Its pid.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// What it wrote to standard error.
+    pub fn stderr(&self) -> String {
+        std::fs::read_to_string(self.dir.join(format!("portal-{}.stderr", self.id)))
+            .unwrap_or_default()
+    }
+
+    /// Waits for it to exit by itself; returns whether it did in time.
+    pub fn wait_exit(&mut self, within: Duration) -> bool {
+        let deadline = Instant::now() + within;
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        false
+    }
+
+    /// Kills it at once (SIGKILL), as a crash would.
+    pub fn kill9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for ExtraPortal {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 

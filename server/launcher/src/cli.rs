@@ -32,7 +32,9 @@ struct Cli {
 enum Cmd {
     /// Start the game in the foreground: the portal, which starts and supervises the server.
     Start,
-    /// Run the portal process (what `start` runs).
+    /// Run a portal: with `[portal] id` above 0 and `[link] server` set, an
+    /// extra portal that links to the game's running server (its players
+    /// play in the same game); with id 0, what `start` runs.
     Portal,
     /// Run the game server process (the portal starts it; not for direct use).
     Server,
@@ -161,8 +163,17 @@ pub(crate) fn main(game: Game) -> anyhow::Result<()> {
     tavern_shared::data_dir::private_umask();
     let rt = runtime(threads).context("cannot start the async runtime")?;
     match cli.command {
+        Cmd::Start if settings.portal.id != 0 => bail!(
+            "these settings are extra portal {}'s ([portal] id): start it with `tavern portal`, \
+             and the game with its main portal's settings",
+            settings.portal.id
+        ),
         Cmd::Start | Cmd::Portal => {
-            let _guard = logging::init("portal", &settings)?;
+            let role = match settings.portal.id {
+                0 => "portal".to_string(),
+                id => format!("portal-{id}"),
+            };
+            let _guard = logging::init(&role, &settings)?;
             let exe = current_exe_on_disk().context("cannot find the game binary")?;
             rt.block_on(tavern_portal::run(PortalConfig {
                 settings,
@@ -619,10 +630,29 @@ async fn status(settings: &Settings) -> anyhow::Result<()> {
                 _ => println!("Server:   {:?}", s.server_state),
             }
             println!("Sessions: {} ({} logged in)", s.sessions, s.logged_in);
-            println!(
-                "Server restarts since the portal started: {}",
-                s.server_restarts
-            );
+            if s.portal_id == 0 {
+                println!(
+                    "Server restarts since the portal started: {}",
+                    s.server_restarts
+                );
+            } else {
+                println!("This is extra portal {} of the game.", s.portal_id);
+            }
+            if !s.portals.is_empty() {
+                println!("Portals of the game, as the server sees them:");
+                for p in &s.portals {
+                    let what = if p.id == 0 { "main" } else { "extra" };
+                    let state = if p.linked {
+                        format!("linked {}s", p.for_secs)
+                    } else {
+                        format!("link lost {}s ago", p.for_secs)
+                    };
+                    println!(
+                        "  portal {} ({what}, pid {}, {}): {state}, {} sessions ({} logged in)",
+                        p.id, p.pid, p.address, p.sessions, p.logged_in
+                    );
+                }
+            }
             Ok(())
         }
         Ok(_) => bail!("unexpected answer from the portal"),

@@ -27,6 +27,7 @@
 
 mod alloc;
 mod cli;
+mod extra_portals;
 mod logging;
 pub mod new_game;
 mod server_process;

@@ -2,8 +2,10 @@
 //! server core ([`tavern_server::runtime::Driver`]) with what the portal
 //! sends until it says stop, then write everything and hand every session back.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
@@ -11,13 +13,17 @@ use futures::{SinkExt, StreamExt};
 use tavern_server::Game;
 use tavern_server::model::world::World;
 use tavern_server::runtime::driver::{Driver, Wake, wall_clock};
+use tavern_server::runtime::portals::admit;
 use tavern_server::runtime::{Server, ServerEvent};
 use tavern_server::store::{self, persister::Persister};
-use tavern_shared::link::{self, LinkStream, Role, StopMode, ToPortal, ToServer};
+use tavern_shared::link::{self, LinkStream, Role, StopMode, ToPortal, ToServer, Welcome};
+use tavern_shared::session::PortalId;
 use tavern_shared::{RuntimeInfo, Settings};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tracing::{error, info, warn};
+
+use crate::extra_portals;
 
 /// The most events applied before their effects go out in one transmit.
 const MAX_EVENTS_PER_BATCH: usize = 256;
@@ -83,14 +89,34 @@ pub(crate) async fn run(settings: Settings, game: Game) -> anyhow::Result<()> {
     );
     driver.transmit();
 
-    let mut link = Some(
-        open_link(&settings, driver.sender(), Some(LINK_CONNECT_PATIENCE))
-            .await?
-            .start(),
-    );
-    // The link's reader ends when the portal closes the link.
-    let mut reader = link.as_mut().and_then(|l| l.reader.take());
+    // Portal links end by reporting their id and serial here.
+    let (closed_tx, mut closed) = mpsc::unbounded_channel::<(PortalId, u64)>();
+    let mut links: BTreeMap<PortalId, PortalLink> = BTreeMap::new();
+    let main = open_link(
+        &settings,
+        driver.sender(),
+        closed_tx.clone(),
+        Some(LINK_CONNECT_PATIENCE),
+    )
+    .await?;
+    install(&mut driver, &mut links, main);
     let mut relink: Option<tokio::task::JoinHandle<anyhow::Result<PortalLink>>> = None;
+
+    // Extra portals (`[link] portals`) link to us.
+    let (new_tx, mut new_links) = mpsc::channel::<PortalLink>(4);
+    let extra = match settings.portals_address() {
+        Some(addr) => {
+            let listener = extra_portals::listen(addr).await?;
+            Some(tokio::spawn(extra_portals::accept(
+                listener,
+                settings.clone(),
+                driver.sender(),
+                closed_tx.clone(),
+                new_tx,
+            )))
+        }
+        None => None,
+    };
 
     // The server's figures go to the portal every few seconds, when the
     // metrics endpoint is on.
@@ -100,12 +126,12 @@ pub(crate) async fn run(settings: Settings, game: Game) -> anyhow::Result<()> {
     let mode = loop {
         tokio::select! {
             _ = figures_due.tick(), if settings.metrics.enabled => {
-                if let Some(l) = link.as_ref().filter(|l| l.metrics) {
-                    let mut figures = driver.metrics();
-                    figures.pid = std::process::id();
-                    figures.uptime_secs = started.elapsed().as_secs();
-                    figures.rss_bytes = tavern_shared::metrics::rss_bytes().unwrap_or(0);
-                    let _ = l.out.send(ToPortal::Metrics(Box::new(figures)));
+                let mut figures = driver.metrics();
+                figures.pid = std::process::id();
+                figures.uptime_secs = started.elapsed().as_secs();
+                figures.rss_bytes = tavern_shared::metrics::rss_bytes().unwrap_or(0);
+                for l in links.values().filter(|l| l.metrics) {
+                    let _ = l.out.send(ToPortal::Metrics(Box::new(figures.clone())));
                 }
                 continue;
             }
@@ -130,55 +156,68 @@ pub(crate) async fn run(settings: Settings, game: Game) -> anyhow::Result<()> {
                 Wake::Committed => {}
                 Wake::Closed => bail!("the persister stopped"),
             },
-            _ = async { reader.as_mut().expect("guarded").await }, if reader.is_some() => {
-                // The portal is gone. Keep the world, and wait for a portal:
-                // a new one adopts this server rather than starting another.
-                error!("the portal link closed: saving the world and waiting for a portal");
-                link = None;
-                reader = None;
-                driver.transmit();
-                drop(driver.flush().await);
-                let (settings, events) = (settings.clone(), driver.sender());
-                relink = Some(tokio::spawn(async move {
-                    open_link(&settings, events, None).await
-                }));
+            Some((portal, serial)) = closed.recv() => {
+                if links.get(&portal).is_none_or(|l| l.serial != serial) {
+                    continue;
+                }
+                links.remove(&portal);
+                driver.apply(ServerEvent::PortalLost { portal });
+                if portal == 0 {
+                    // The main portal is gone. Keep the world, and wait for a
+                    // portal: a new one adopts this server rather than starting another.
+                    error!("the portal link closed: saving the world and waiting for a portal");
+                    driver.transmit();
+                    drop(driver.flush().await);
+                    let (settings, events, closed_tx) =
+                        (settings.clone(), driver.sender(), closed_tx.clone());
+                    relink = Some(tokio::spawn(async move {
+                        open_link(&settings, events, closed_tx, None).await
+                    }));
+                } else {
+                    warn!(portal, "an extra portal's link closed");
+                }
+            }
+            Some(l) = new_links.recv() => {
+                if links.contains_key(&l.id) {
+                    error!(
+                        portal = l.id,
+                        address = %l.address,
+                        "refused a portal: one with the same [portal] id is linked (each portal needs its own id)"
+                    );
+                    continue;
+                }
+                install(&mut driver, &mut links, l);
             }
             linked = async { relink.as_mut().expect("guarded").await }, if relink.is_some() => {
                 relink = None;
                 match linked {
-                    Ok(Ok(l)) => {
-                        let mut l = l.start();
-                        reader = l.reader.take();
-                        link = Some(l);
-                    }
+                    Ok(Ok(l)) => install(&mut driver, &mut links, l),
                     Ok(Err(e)) => bail!("cannot link to a portal again: {e:#}"),
                     Err(e) => bail!("the relink task failed: {e}"),
                 }
             }
         }
         driver.transmit();
-        let frames = driver.ready();
-        if let Some(l) = &link {
-            for frame in frames {
-                let _ = l.out.send(frame);
-            }
-        }
+        send(&links, driver.ready());
         if let Some(mode) = driver.server().ready_to_stop() {
             break mode;
         }
     };
 
+    if let Some(task) = extra {
+        task.abort();
+    }
     let frames = driver.finish(mode).await;
     drop(driver);
     db.close().await.ok();
-    if let Some(l) = link {
-        for frame in frames {
-            let _ = l.out.send(frame);
-        }
+    send(&links, frames);
+    let mut writers = Vec::new();
+    for (_, l) in links {
         let _ = l.out.send(ToPortal::Stopped { mode });
         drop(l.out);
-        let _ = tokio::time::timeout(Duration::from_secs(10), l.writer).await;
+        writers.push(l.writer);
     }
+    let _ = tokio::time::timeout(Duration::from_secs(10), futures::future::join_all(writers)).await;
     info!(?mode, "server stopped");
     if mode == StopMode::Shutdown {
         info!("shutdown complete");
@@ -186,12 +225,45 @@ pub(crate) async fn run(settings: Settings, game: Game) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Sends frames to the linked portals, each the part that is its.
+fn send(links: &BTreeMap<PortalId, PortalLink>, frames: Vec<ToPortal>) {
+    if frames.is_empty() {
+        return;
+    }
+    let linked: Vec<PortalId> = links.keys().copied().collect();
+    for frame in frames {
+        for (portal, part) in frame.split_by_portal(&linked) {
+            if let Some(l) = links.get(&portal) {
+                let _ = l.out.send(part);
+            }
+        }
+    }
+}
+
+/// Puts a portal's link in service: the game hears it linked, then its
+/// messages flow.
+fn install(driver: &mut Driver, links: &mut BTreeMap<PortalId, PortalLink>, link: PortalLink) {
+    driver.apply(ServerEvent::PortalLinked {
+        portal: link.id,
+        pid: link.pid,
+        address: link.address.clone(),
+    });
+    let link = link.start();
+    links.insert(link.id, link);
+}
+
 /// A live link to a portal.
-struct PortalLink {
+pub(crate) struct PortalLink {
+    /// The portal's `[portal] id`.
+    id: PortalId,
+    /// Tells this link from an earlier one of the same portal.
+    serial: u64,
+    /// The portal's pid, as it said.
+    pid: u32,
+    /// Where the link comes from.
+    address: String,
     out: mpsc::UnboundedSender<ToPortal>,
     writer: tokio::task::JoinHandle<()>,
-    /// Ends when the portal closes the link (taken by the loop that watches it).
-    reader: Option<tokio::task::JoinHandle<()>>,
     /// Lets the reader deliver frames. Nothing from a new portal may reach the
     /// executor before the link is installed, or the answers would be lost.
     go: Option<tokio::sync::oneshot::Sender<()>>,
@@ -209,17 +281,18 @@ impl PortalLink {
     }
 }
 
-/// Connects to the portal (trying for `patience`, or until one answers when
-/// None), shakes hands, and starts the link's reader and writer.
+/// Connects to the main portal (trying for `patience`, or until one
+/// answers when None), shakes hands, and starts the link's reader and writer.
 async fn open_link(
     settings: &Settings,
     events: mpsc::Sender<ServerEvent>,
+    closed: mpsc::UnboundedSender<(PortalId, u64)>,
     patience: Option<Duration>,
 ) -> anyhow::Result<PortalLink> {
     let deadline = patience.map(|p| Instant::now() + p);
     let mut delay = Duration::from_millis(20);
     let mut last_note = Instant::now();
-    let (ls, output_many, metrics) = loop {
+    let (ls, welcome, addr) = loop {
         // Asked afresh each time: a restarted portal may listen somewhere else.
         let addr = link_address(settings);
         let attempt = async {
@@ -234,10 +307,10 @@ async fn open_link(
                 instance = format!("{:016x}", welcome.portal_instance),
                 "linked to the portal"
             );
-            anyhow::Ok((ls, welcome.output_many, welcome.metrics))
+            anyhow::Ok((ls, welcome))
         };
         match attempt.await {
-            Ok(ls) => break ls,
+            Ok((ls, welcome)) => break (ls, welcome, addr),
             Err(e) => {
                 if deadline.is_some_and(|d| Instant::now() >= d) {
                     return Err(e)
@@ -252,23 +325,53 @@ async fn open_link(
             }
         }
     };
+    if welcome.portal_id != 0 {
+        bail!(
+            "the portal at {addr} is extra portal {} ([portal] id); the server links to the main portal (id 0)",
+            welcome.portal_id
+        );
+    }
+    Ok(start_link(ls, welcome, addr.to_string(), events, closed))
+}
+
+/// Starts the reader and writer of a link whose handshake is done. The
+/// reader waits for [`PortalLink::start`].
+pub(crate) fn start_link(
+    ls: LinkStream<TcpStream>,
+    welcome: Welcome,
+    address: String,
+    events: mpsc::Sender<ServerEvent>,
+    closed: mpsc::UnboundedSender<(PortalId, u64)>,
+) -> PortalLink {
+    static SERIALS: AtomicU64 = AtomicU64::new(1);
+    let serial = SERIALS.fetch_add(1, Ordering::Relaxed);
+    let portal = welcome.portal_id;
+    let output_many = welcome.output_many;
     let (mut sink, mut stream) = ls.into_framed().split();
     let (go, wait) = tokio::sync::oneshot::channel::<()>();
-    let reader = tokio::spawn(async move {
-        if wait.await.is_err() {
-            return;
-        }
-        while let Some(frame) = stream.next().await {
-            let Ok(frame) = frame else { break };
-            match link::decode::<ToServer>(&frame) {
-                Ok(msg) => {
-                    if events.send(ServerEvent::Link(msg)).await.is_err() {
-                        return;
+    tokio::spawn(async move {
+        if wait.await.is_ok() {
+            while let Some(frame) = stream.next().await {
+                let Ok(frame) = frame else { break };
+                match link::decode::<ToServer>(&frame) {
+                    Ok(msg) => {
+                        // A portal speaks for its own sessions only.
+                        let Some(msg) = admit(portal, msg) else {
+                            warn!(
+                                portal,
+                                "ignored a link message about another portal's session"
+                            );
+                            continue;
+                        };
+                        if events.send(ServerEvent::Link(msg)).await.is_err() {
+                            break;
+                        }
                     }
+                    Err(e) => warn!("skipped an undecodable link frame: {e}"),
                 }
-                Err(e) => warn!("skipped an undecodable link frame: {e}"),
             }
         }
+        let _ = closed.send((portal, serial));
     });
     let (out, mut out_rx) = mpsc::unbounded_channel::<ToPortal>();
     let writer = tokio::spawn(async move {
@@ -286,19 +389,22 @@ async fn open_link(
                 ok = send_frame(&mut sink, &adapt(msg)).await;
             }
             if !ok || sink.flush().await.is_err() {
-                error!("cannot write to the portal link");
+                error!(portal, "cannot write to the portal link");
                 return;
             }
         }
         let _ = sink.close().await;
     });
-    Ok(PortalLink {
+    PortalLink {
+        id: portal,
+        serial,
+        pid: welcome.portal_pid,
+        address,
         out,
         writer,
-        reader: Some(reader),
         go: Some(go),
-        metrics,
-    })
+        metrics: welcome.metrics,
+    }
 }
 
 async fn send_frame<S>(sink: &mut S, msg: &ToPortal) -> bool

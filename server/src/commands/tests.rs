@@ -266,6 +266,7 @@ async fn persistent_cmdsets_survive_a_reload_and_temporary_ones_do_not() {
     next.server.world = std::mem::take(&mut h.server.world);
     next.link(tavern_shared::link::ToServer::Sync {
         portal_instance: 7,
+        portal_id: 0,
         start_mode: tavern_shared::link::StartMode::Reload,
         sessions: vec![sync],
     });

@@ -418,12 +418,15 @@ impl Server {
     }
 
     /// After a restart: shows each session in a menu the node it is at.
-    pub(crate) fn menus_after_restart(&mut self) {
-        let ids: Vec<SessId> = self
-            .sessions
-            .all()
-            .filter(|s| s.data().contains_key(MENU_KEY))
-            .map(|s| s.sessid())
+    pub(crate) fn menus_after_restart(&mut self, sessions: &[SessId]) {
+        let ids: Vec<SessId> = sessions
+            .iter()
+            .copied()
+            .filter(|&id| {
+                self.sessions
+                    .get(id)
+                    .is_some_and(|s| s.data().contains_key(MENU_KEY))
+            })
             .collect();
         for sessid in ids {
             let Some(mut state) = self.menu_state(sessid) else {

@@ -42,6 +42,7 @@ pub mod nicks;
 pub mod pager;
 pub mod pages;
 pub mod passwords;
+pub mod portals;
 pub mod resume;
 pub mod server;
 pub mod sessions;

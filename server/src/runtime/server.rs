@@ -23,7 +23,7 @@ use std::sync::Arc;
 
 use sea_orm::DatabaseConnection;
 use tavern_shared::link::{PortalOp, StartMode, StopMode, ToPortal, ToServer};
-use tavern_shared::{Msg, SessId, SessionSync, Settings};
+use tavern_shared::{Msg, SessId, Settings};
 use tracing::{debug, info, warn};
 
 use crate::Game;
@@ -61,6 +61,20 @@ pub enum ServerEvent {
     /// Something from a part running beside the game (a bridge): applied
     /// like a completion, but no task waited for it.
     Outside(Completion),
+    /// A portal's link is up; its messages follow.
+    PortalLinked {
+        /// Its `[portal] id`.
+        portal: tavern_shared::session::PortalId,
+        /// Its pid, as it said.
+        pid: u32,
+        /// Where the link comes from.
+        address: String,
+    },
+    /// A portal's link closed.
+    PortalLost {
+        /// Its `[portal] id`.
+        portal: tavern_shared::session::PortalId,
+    },
 }
 
 /// What the server has to send: the changes to write, and what to tell the
@@ -195,8 +209,8 @@ pub struct Server {
     now: Timestamp,
     /// Whether it started cold, after a reload, or after a reset.
     pub start_mode: StartMode,
-    /// Which portal process it serves.
-    pub portal_instance: u64,
+    /// The portals it serves (a game may have several).
+    pub portals: crate::runtime::portals::Portals,
     connect_screen: String,
     /// Flow definitions and what the flows are doing (instances live in the world).
     pub flows: crate::runtime::flows::FlowRuntime,
@@ -223,7 +237,7 @@ pub struct Server {
     requested: Option<StopMode>,
     /// Whether the portal's sessions are here: until then the clock does
     /// not fire (what it says must reach the players it is for).
-    clock_running: bool,
+    pub(crate) clock_running: bool,
     /// Accounts' nicks with their patterns compiled.
     pub(crate) nick_cache: crate::runtime::nicks::NickCache,
     /// The channels' bridges to other chat systems.
@@ -277,7 +291,7 @@ impl Server {
             started: now,
             now,
             start_mode: StartMode::Cold,
-            portal_instance: 0,
+            portals: Default::default(),
             connect_screen,
             flows: Default::default(),
             ops: Vec::new(),
@@ -368,6 +382,12 @@ impl Server {
         self.close_span();
         match ev {
             ServerEvent::Link(msg) => self.link_message(msg),
+            ServerEvent::PortalLinked {
+                portal,
+                pid,
+                address,
+            } => self.portal_linked(portal, pid, address),
+            ServerEvent::PortalLost { portal } => self.portal_lost(portal),
             ServerEvent::Done { sessid, completion } => {
                 self.inflight = self.inflight.saturating_sub(1);
                 let ran =
@@ -418,7 +438,7 @@ impl Server {
     /// Acknowledges a session's input up to `seq`.
     fn ack(&mut self, sessid: SessId, seq: u64) {
         let a = self.acks.entry(sessid).or_insert((seq, false));
-        a.0 = seq;
+        a.0 = a.0.max(seq);
         self.event.acks.push(sessid);
     }
 
@@ -436,16 +456,21 @@ impl Server {
         if self.clock_running {
             self.fire_timers();
         }
+        self.drop_lost_portals();
         self.flush_flows();
         self.close_span();
     }
 
     /// When [`handle_timeout`](Self::handle_timeout) should be called next.
     pub fn poll_timeout(&self) -> Option<Timestamp> {
+        let portals = self.next_portal_drop();
         if !self.clock_running {
-            return None;
+            return portals;
         }
-        self.next_deadline()
+        match (self.next_deadline(), portals) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     /// Whether the store takes writes (the driver says so). While it does
@@ -499,9 +524,11 @@ impl Server {
         match msg {
             ToServer::Sync {
                 portal_instance,
+                portal_id,
                 start_mode,
                 sessions,
-            } => self.sync(portal_instance, start_mode, sessions),
+            } => self.portal_sync(portal_id, portal_instance, start_mode, sessions),
+            ToServer::Portals { token } => self.report_portals(token),
             ToServer::Connected(sync) => {
                 debug!(sessid = sync.sessid, "session connected");
                 let sessid = sync.sessid;
@@ -513,23 +540,7 @@ impl Server {
                     self.disconnect(sessid, Some(crate::runtime::actions::banned_msg(&ban)));
                 }
             }
-            ToServer::Disconnected { sessid } => {
-                self.unpuppet(sessid);
-                if let Some(account) = self.sessions.get(sessid).and_then(|s| s.account()) {
-                    self.account_hook("at_disconnect", |tc, s| {
-                        tc.at_disconnect(s, account, sessid)
-                    });
-                    self.announce_disconnect(account, None);
-                }
-                // The connection dropped (the server did not close it): the
-                // webclient may come back and resume.
-                self.keep_resume_token(sessid);
-                self.sessions.remove(sessid);
-                self.feed_states.remove(&sessid);
-                self.temp_cmdsets.remove(&Holder::Session(sessid));
-                self.acks.remove(&sessid);
-                debug!(sessid, "session disconnected");
-            }
+            ToServer::Disconnected { sessid } => self.session_closed(sessid),
             ToServer::Updated(sync) => {
                 let sessid = sync.sessid;
                 if let Some(s) = self.sessions.get_mut(sessid) {
@@ -583,62 +594,29 @@ impl Server {
         );
     }
 
-    /// The portal's full session list (PSYNC): rebuild every session.
-    fn sync(&mut self, portal_instance: u64, start_mode: StartMode, sessions: Vec<SessionSync>) {
-        if self.portal_instance != 0 && self.portal_instance != portal_instance {
-            // A different portal: its sessids mean other connections. Drop ours (Evennia #2055).
-            warn!("a new portal instance: dropping every session of the old one");
-            let old: Vec<_> = self.sessions.all().map(|s| s.sessid()).collect();
-            for id in old {
-                self.unpuppet(id);
-            }
-            self.sessions.clear();
+    /// A connection closed on the player's side, or its portal did not
+    /// come back: the player leaves the game.
+    pub(crate) fn session_closed(&mut self, sessid: SessId) {
+        self.unpuppet(sessid);
+        if let Some(account) = self.sessions.get(sessid).and_then(|s| s.account()) {
+            self.account_hook("at_disconnect", |tc, s| {
+                tc.at_disconnect(s, account, sessid)
+            });
+            self.announce_disconnect(account, None);
         }
-        self.portal_instance = portal_instance;
-        self.start_mode = start_mode;
-        let count = sessions.len();
-        for sync in sessions {
-            let sessid = sync.sessid;
-            let mut session = ServerSession::new(sync);
-            // A session whose account or puppet is gone comes back logged out.
-            let account_ok = session
-                .sync
-                .account_id
-                .is_some_and(|a| self.world.accounts.contains_key(&a));
-            if session.sync.logged_in && !account_ok {
-                session.sync.logged_in = false;
-                session.sync.account_id = None;
-                session.sync.account_name = None;
-                session.sync.puppet_id = None;
-                session.dirty = true;
-            }
-            if session
-                .puppet()
-                .is_some_and(|p| self.world.get(p).is_none())
-            {
-                session.sync.puppet_id = None;
-                session.dirty = true;
-            }
-            self.sessions.insert(session);
-            self.refresh_feeds(sessid);
-            if start_mode != StartMode::Cold {
-                self.msg_session(sessid, RELOAD_DONE_MSG);
-            }
-        }
-        let screen = self.connect_screen.clone();
-        self.push_op(PortalOp::ConnectScreen(screen));
-        // The sessions are back: flows go on where they were, and timeouts
-        // that fell due meanwhile fire now, with someone to hear them; so
-        // do the other timers, from the driver's next turn.
-        self.resume_flows();
-        // A player in a menu is shown the node they are at.
-        self.menus_after_restart();
-        self.clock_running = true;
-        info!(
-            ?start_mode,
-            sessions = count,
-            "sessions synced from the portal"
-        );
+        // The connection dropped (the server did not close it): the
+        // webclient may come back and resume.
+        self.keep_resume_token(sessid);
+        self.sessions.remove(sessid);
+        self.forget_session(sessid);
+        debug!(sessid, "session disconnected");
+    }
+
+    /// Drops what the server keeps beside a session that is gone.
+    pub(crate) fn forget_session(&mut self, sessid: SessId) {
+        self.feed_states.remove(&sessid);
+        self.temp_cmdsets.remove(&Holder::Session(sessid));
+        self.acks.remove(&sessid);
     }
 
     fn input(&mut self, sessid: SessId, seq: u64, msg: Msg) {
@@ -647,6 +625,17 @@ impl Server {
             self.ack(sessid, seq);
             return;
         };
+        if seq <= s.received {
+            // Sent again by a portal whose link was cut before the answer
+            // reached it: run once. Done already: say so again; waiting: it
+            // is said when it runs.
+            let waiting = s.busy == Some(seq) || s.held.iter().any(|(q, _)| *q == seq);
+            if !waiting {
+                self.ack(sessid, seq);
+            }
+            return;
+        }
+        s.received = seq;
         if s.busy.is_some() || !s.held.is_empty() || self.stopping.is_some() || !self.saving {
             s.held.push_back((seq, msg));
             if !self.saving {

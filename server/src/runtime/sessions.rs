@@ -23,6 +23,10 @@ pub struct ServerSession {
     /// When the player last typed here, in the server's input order (ties
     /// within one millisecond are broken by it).
     pub typed: u64,
+    /// The highest input number received: a portal that links again after
+    /// its link was cut sends what it had no answer for, and what ran
+    /// already is not run twice.
+    pub received: u64,
     /// The command-rate bucket: tokens left, and when it was last filled (ms).
     pub(crate) rate: (f64, i64),
 }
@@ -46,6 +50,7 @@ impl ServerSession {
             held: VecDeque::new(),
             asked: None,
             typed: 0,
+            received: 0,
         }
     }
 
@@ -180,6 +185,11 @@ impl ServerSessionHandler {
         self.by_puppet.clear();
         self.by_account.clear();
         std::mem::take(&mut self.sessions).into_values().collect()
+    }
+
+    /// The sessions whose ids are in `range` (one portal's), in id order.
+    pub fn in_range(&self, range: std::ops::Range<SessId>) -> Vec<SessId> {
+        self.sessions.range(range).map(|(id, _)| *id).collect()
     }
 
     /// Every session.

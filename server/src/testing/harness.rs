@@ -53,6 +53,7 @@ pub(crate) async fn harness_with(game: Game, tweak: impl FnOnce(&mut Settings)) 
     h.flush();
     h.link(ToServer::Sync {
         portal_instance: 7,
+        portal_id: 0,
         start_mode: StartMode::Cold,
         sessions: vec![],
     });

@@ -172,6 +172,7 @@ impl TestGame {
         let sessions = self.syncs.values().cloned().collect();
         self.link(ToServer::Sync {
             portal_instance: 1,
+            portal_id: 0,
             start_mode,
             sessions,
         });

@@ -7,7 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::session::{SessId, SessionSync};
+use crate::session::{PortalId, SessId, SessionSync};
 
 /// One input or output message in Evennia's `(cmdname, args, kwargs)` shape.
 ///
@@ -96,6 +96,10 @@ pub enum ToServer {
     Sync {
         /// Which portal process sends this.
         portal_instance: u64,
+        /// Which of the game's portals it is (`[portal] id`; 0, the main
+        /// portal, for one that does not say).
+        #[serde(default)]
+        portal_id: PortalId,
         /// Why this server was started.
         start_mode: StartMode,
         /// Every session the portal holds.
@@ -147,6 +151,12 @@ pub enum ToServer {
     Stop {
         /// How.
         mode: StopMode,
+    },
+    /// `tavern status` asks the main portal, which asks the server about
+    /// every portal: answered with [`PortalOp::Portals`].
+    Portals {
+        /// Names the answer.
+        token: u64,
     },
 }
 
@@ -213,6 +223,35 @@ pub enum PortalOp {
         /// The messages.
         msgs: Vec<Msg>,
     },
+    /// The answer to [`ToServer::Portals`].
+    Portals {
+        /// The question's token.
+        token: u64,
+        /// Every portal the server serves or waits for, by id.
+        portals: Vec<PortalReport>,
+    },
+}
+
+/// The ops and acknowledgements of a batch for one portal.
+type BatchPart = (Vec<PortalOp>, Vec<(SessId, u64)>);
+
+/// One of the game's portals, as the server sees it (`tavern status`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PortalReport {
+    /// Its `[portal] id`.
+    pub id: PortalId,
+    /// Its pid, as it said.
+    pub pid: u32,
+    /// Where its link comes from.
+    pub address: String,
+    /// Whether its link is up (else the server keeps its sessions for a while).
+    pub linked: bool,
+    /// Seconds since it linked (or since its link was lost).
+    pub for_secs: u64,
+    /// Its sessions.
+    pub sessions: usize,
+    /// Those logged in.
+    pub logged_in: usize,
 }
 
 impl PortalOp {
@@ -258,6 +297,70 @@ pub enum ToPortal {
 }
 
 impl ToPortal {
+    /// This frame, split for the game's linked portals: what is for a
+    /// session (output, its state, closing it, the acknowledgement of its
+    /// input) goes to the portal that holds it, a room's `OutputMany` is cut
+    /// into one per portal, a stop request to the main portal (0), and the
+    /// rest to every portal. With one portal linked the frame goes whole.
+    pub fn split_by_portal(self, linked: &[PortalId]) -> Vec<(PortalId, ToPortal)> {
+        use crate::session::portal_of;
+        if let [only] = linked {
+            return match self {
+                ToPortal::Request { .. } if *only != 0 => Vec::new(),
+                frame => vec![(*only, frame)],
+            };
+        }
+        let everyone = |frame: ToPortal| linked.iter().map(|&p| (p, frame.clone())).collect();
+        match self {
+            ToPortal::Batch { ops, acks } => {
+                let mut parts: std::collections::BTreeMap<PortalId, BatchPart> =
+                    linked.iter().map(|&p| (p, Default::default())).collect();
+                let mut put = |p: PortalId, op: PortalOp| {
+                    if let Some(part) = parts.get_mut(&p) {
+                        part.0.push(op);
+                    }
+                };
+                for op in ops {
+                    match op {
+                        PortalOp::Output { sessid, .. } | PortalOp::Disconnect { sessid, .. } => {
+                            put(portal_of(sessid), op)
+                        }
+                        PortalOp::SyncSession(ref sync) => put(portal_of(sync.sessid), op),
+                        PortalOp::OutputMany { sessids, msgs } => {
+                            let mut by_portal: std::collections::BTreeMap<PortalId, Vec<SessId>> =
+                                Default::default();
+                            for s in sessids {
+                                by_portal.entry(portal_of(s)).or_default().push(s);
+                            }
+                            for (p, sessids) in by_portal {
+                                let msgs = msgs.clone();
+                                put(p, PortalOp::OutputMany { sessids, msgs });
+                            }
+                        }
+                        op => {
+                            for &p in linked {
+                                put(p, op.clone());
+                            }
+                        }
+                    }
+                }
+                for (sessid, seq) in acks {
+                    if let Some(part) = parts.get_mut(&portal_of(sessid)) {
+                        part.1.push((sessid, seq));
+                    }
+                }
+                parts
+                    .into_iter()
+                    .filter(|(_, (ops, acks))| !ops.is_empty() || !acks.is_empty())
+                    .map(|(p, (ops, acks))| (p, ToPortal::Batch { ops, acks }))
+                    .collect()
+            }
+            ToPortal::Request { .. } if linked.contains(&0) => vec![(0, self)],
+            ToPortal::Request { .. } => Vec::new(),
+            frame => everyone(frame),
+        }
+    }
+
     /// The same frame for a portal that does not read
     /// [`PortalOp::OutputMany`] (an older build): one `Output` per session.
     pub fn without_output_many(self) -> Self {
@@ -333,6 +436,13 @@ pub struct StatusReport {
     pub logged_in: usize,
     /// How many times the server was restarted after a crash.
     pub server_restarts: u64,
+    /// This portal's `[portal] id`.
+    #[serde(default)]
+    pub portal_id: PortalId,
+    /// Every portal of the game, as the server sees them (empty when the
+    /// server could not be asked).
+    #[serde(default)]
+    pub portals: Vec<PortalReport>,
 }
 
 /// The portal's answer to a launcher.

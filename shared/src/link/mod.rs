@@ -132,6 +132,9 @@ pub enum HelloReply {
         /// It reads [`ToPortal::Metrics`] (absent from older portals).
         #[serde(default)]
         metrics: bool,
+        /// Its `[portal] id` (0, the main portal, for one that does not say).
+        #[serde(default)]
+        portal_id: crate::session::PortalId,
     },
     /// Go away.
     Refused {
@@ -160,6 +163,8 @@ pub struct Welcome {
     pub output_many: bool,
     /// It reads [`ToPortal::Metrics`].
     pub metrics: bool,
+    /// Its `[portal] id`.
+    pub portal_id: crate::session::PortalId,
 }
 
 /// The answer to a [`HelloReply::Challenge`]: a MAC of the nonce, keyed by the secret.
@@ -329,11 +334,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> LinkStream<S> {
                 portal_pid,
                 output_many,
                 metrics,
+                portal_id,
             } => Ok(Welcome {
                 portal_instance,
                 portal_pid,
                 output_many,
                 metrics,
+                portal_id,
             }),
             HelloReply::Refused { reason } => Err(LinkError::Refused(reason)),
             HelloReply::Challenge { .. } => Err(LinkError::Handshake("challenged twice".into())),
@@ -347,6 +354,88 @@ mod tests {
     use crate::session::SessionSync;
 
     #[test]
+    fn a_frame_is_split_by_the_portal_each_session_is_on() {
+        use crate::session::sessids_of;
+        let a = sessids_of(0).start + 5;
+        let b = sessids_of(2).start + 1;
+        let b2 = sessids_of(2).start + 9;
+        let gone = sessids_of(3).start + 1;
+        let msgs = vec![Msg::text("Bob says, \"hi\"")];
+        let frame = ToPortal::Batch {
+            ops: vec![
+                PortalOp::Output {
+                    sessid: a,
+                    msgs: msgs.clone(),
+                },
+                PortalOp::OutputMany {
+                    sessids: vec![a, b, gone, b2],
+                    msgs: msgs.clone(),
+                },
+                PortalOp::ConnectScreen("Welcome".into()),
+                PortalOp::Disconnect {
+                    sessid: b2,
+                    reason: None,
+                },
+            ],
+            acks: vec![(a, 3), (b, 7), (gone, 1)],
+        };
+        let parts = frame.clone().split_by_portal(&[0, 2]);
+        assert_eq!(
+            parts,
+            vec![
+                (
+                    0,
+                    ToPortal::Batch {
+                        ops: vec![
+                            PortalOp::Output {
+                                sessid: a,
+                                msgs: msgs.clone()
+                            },
+                            PortalOp::OutputMany {
+                                sessids: vec![a],
+                                msgs: msgs.clone()
+                            },
+                            PortalOp::ConnectScreen("Welcome".into()),
+                        ],
+                        acks: vec![(a, 3)],
+                    }
+                ),
+                (
+                    2,
+                    ToPortal::Batch {
+                        ops: vec![
+                            PortalOp::OutputMany {
+                                sessids: vec![b, b2],
+                                msgs: msgs.clone()
+                            },
+                            PortalOp::ConnectScreen("Welcome".into()),
+                            PortalOp::Disconnect {
+                                sessid: b2,
+                                reason: None
+                            },
+                        ],
+                        acks: vec![(b, 7)],
+                    }
+                ),
+            ],
+            "each portal hears its own sessions; the unlinked portal 3's are dropped"
+        );
+        // One portal: the frame goes whole, as it always did.
+        assert_eq!(frame.clone().split_by_portal(&[0]), vec![(0, frame)]);
+        // A stop request is the main portal's; with none linked it goes nowhere.
+        let ask = ToPortal::Request {
+            mode: StopMode::Reload,
+        };
+        assert_eq!(ask.clone().split_by_portal(&[0, 1]), vec![(0, ask.clone())]);
+        assert_eq!(ask.clone().split_by_portal(&[1]), vec![]);
+        assert_eq!(ask.clone().split_by_portal(&[1, 2]), vec![]);
+        let stopped = ToPortal::Stopped {
+            mode: StopMode::Reload,
+        };
+        assert_eq!(stopped.clone().split_by_portal(&[0, 1]).len(), 2);
+    }
+
+    #[test]
     fn every_message_round_trips() {
         let sync = SessionSync {
             sessid: 7,
@@ -357,6 +446,7 @@ mod tests {
         let msgs = vec![
             ToServer::Sync {
                 portal_instance: 42,
+                portal_id: 3,
                 start_mode: StartMode::Reload,
                 sessions: vec![sync.clone()],
             },
@@ -420,6 +510,7 @@ mod tests {
                 portal_pid: 2,
                 output_many: false,
                 metrics: false,
+                portal_id: 0,
             }
         );
         let said = |s: &str| vec![Msg::text(s)];
@@ -573,6 +664,7 @@ mod tests {
                     portal_pid: 2,
                     output_many: true,
                     metrics: true,
+                    portal_id: 0,
                 })
                 .await;
             proof
@@ -600,6 +692,7 @@ mod tests {
             portal_pid: 2,
             output_many: true,
             metrics: true,
+            portal_id: 0,
         })
         .await;
         assert!(matches!(r, Err(LinkError::Handshake(_))), "{r:?}");

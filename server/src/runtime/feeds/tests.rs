@@ -297,6 +297,7 @@ async fn after_a_reload_every_session_gets_a_fresh_snapshot() {
     let sync = h.server.sessions.get(1).unwrap().sync.clone();
     let frames = h.link(ToServer::Sync {
         portal_instance: 7,
+        portal_id: 0,
         start_mode: StartMode::Reload,
         sessions: vec![sync],
     });

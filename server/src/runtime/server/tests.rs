@@ -108,6 +108,7 @@ async fn a_new_portal_instance_drops_the_old_portals_sessions() {
     assert!(h.server.sessions.get(1).is_some());
     h.link(ToServer::Sync {
         portal_instance: 8,
+        portal_id: 0,
         start_mode: StartMode::Crashed,
         sessions: vec![SessionSync {
             sessid: 2,
@@ -221,6 +222,7 @@ async fn sessions_synced_after_a_reload_keep_their_commands() {
     let sync = h.server.sessions.get(5).unwrap().sync.clone();
     h.link(ToServer::Sync {
         portal_instance: 7,
+        portal_id: 0,
         start_mode: StartMode::Reset,
         sessions: vec![sync],
     });
@@ -367,4 +369,176 @@ async fn what_an_event_that_changed_the_world_says_follows_the_change() {
     assert!(!t.changes.is_empty());
     assert!(!t.ops.is_empty() && t.ops.iter().all(|(_, follows)| *follows));
     assert_eq!(t.acks, vec![(1, 2, true)]);
+}
+
+mod portals {
+    use tavern_shared::link::{StartMode, ToServer};
+    use tavern_shared::session::sessids_of;
+    use tavern_shared::{Msg, SessionSync};
+
+    use crate::runtime::portals::admit;
+    use crate::runtime::server::ServerEvent;
+    use crate::testing::harness::{harness_with, texts_for};
+
+    fn now() -> i64 {
+        tavern_shared::session::now_millis() as i64
+    }
+
+    fn sync_of(portal: u16, instance: u64, sessions: Vec<SessionSync>) -> ToServer {
+        ToServer::Sync {
+            portal_instance: instance,
+            portal_id: portal,
+            start_mode: StartMode::Crashed,
+            sessions,
+        }
+    }
+
+    #[test]
+    fn a_portal_speaks_for_its_own_sessions_only() {
+        let mine = sessids_of(2).start + 1;
+        let theirs = sessids_of(0).start + 1;
+        let input = |sessid| ToServer::Input {
+            sessid,
+            seq: 1,
+            msg: Msg::text("look"),
+        };
+        assert!(admit(2, input(mine)).is_some());
+        assert!(
+            admit(2, input(theirs)).is_none(),
+            "another portal's session"
+        );
+        assert!(admit(2, ToServer::Disconnected { sessid: theirs }).is_none());
+        let session = |sessid| SessionSync {
+            sessid,
+            ..Default::default()
+        };
+        // A Sync is stamped with the id the link proved, and keeps only its own sessions.
+        let Some(ToServer::Sync {
+            portal_id,
+            sessions,
+            ..
+        }) = admit(2, sync_of(0, 5, vec![session(mine), session(theirs)]))
+        else {
+            panic!("a sync is taken")
+        };
+        assert_eq!(portal_id, 2);
+        assert_eq!(sessions, vec![session(mine)]);
+        // Only the main portal stops the server or reports accounts.
+        let stop = ToServer::Stop {
+            mode: tavern_shared::link::StopMode::Shutdown,
+        };
+        assert!(admit(2, stop.clone()).is_none());
+        assert!(admit(0, stop).is_some());
+        assert!(admit(2, ToServer::AccountCreated { account: 1 }).is_none());
+    }
+
+    #[tokio::test]
+    async fn a_portal_cut_off_and_back_keeps_its_players_and_runs_no_input_twice() {
+        let mut h = harness_with(crate::Game::new(), |s| s.link.portal_grace_secs = 30).await;
+        let (alice, _) = h.account("Alice", &[]).await;
+        let (bob, _) = h.account("Bob", &[]).await;
+        let on_main = sessids_of(0).start + 1;
+        let on_one = sessids_of(1).start + 1;
+        h.login(on_main, alice);
+        h.server.handle(
+            ServerEvent::PortalLinked {
+                portal: 1,
+                pid: 4242,
+                address: "127.0.0.1:5555".into(),
+            },
+            now(),
+        );
+        h.link(sync_of(1, 77, vec![]));
+        h.connect_from(on_one, "127.0.0.9:5000");
+        let a = h.server.world.accounts[&bob].clone();
+        h.server.login(on_one, a);
+        h.flush();
+        let said = |n| ToServer::Input {
+            sessid: on_one,
+            seq: n,
+            msg: Msg::text("say only once"),
+        };
+        let frames = h.link(said(1));
+        assert!(
+            texts_for(&frames, on_main)
+                .concat()
+                .contains("Bob says, \"only once")
+        );
+        // The link is cut before the answer reached the portal; it comes back.
+        h.server
+            .handle(ServerEvent::PortalLost { portal: 1 }, now());
+        h.flush();
+        let listed = h.server.sessions.get(on_one).unwrap().sync.clone();
+        let frames = h.link(sync_of(1, 77, vec![listed]));
+        assert!(
+            texts_for(&frames, on_main).is_empty(),
+            "nobody hears Bob leave or come back: {frames:?}"
+        );
+        let kept = h
+            .server
+            .sessions
+            .get(on_one)
+            .expect("Bob's session is kept");
+        assert!(kept.sync.logged_in && kept.puppet().is_some());
+        // The portal sends the line it had no answer for again: acknowledged, not run.
+        let frames = h.link(said(1));
+        assert!(texts_for(&frames, on_main).is_empty(), "{frames:?}");
+        assert!(
+            frames.iter().any(|f| matches!(f,
+                tavern_shared::link::ToPortal::Batch { acks, .. } if acks.contains(&(on_one, 1)))),
+            "acknowledged again: {frames:?}"
+        );
+        let frames = h.link(ToServer::Input {
+            sessid: on_one,
+            seq: 2,
+            msg: Msg::text("say and then"),
+        });
+        assert!(
+            texts_for(&frames, on_main)
+                .concat()
+                .contains("Bob says, \"and then")
+        );
+        // The portal's report: linked, one session logged in.
+        h.link(ToServer::Portals { token: 9 });
+        let report = h.server.portals.get(1).unwrap();
+        assert!(report.linked && report.pid == 4242);
+    }
+
+    #[tokio::test]
+    async fn a_portal_that_does_not_come_back_loses_its_players_after_the_grace() {
+        let mut h = harness_with(crate::Game::new(), |s| s.link.portal_grace_secs = 5).await;
+        let (alice, _) = h.account("Alice", &[]).await;
+        let (bob, _) = h.account("Bob", &[]).await;
+        let on_main = sessids_of(0).start + 1;
+        let on_two = sessids_of(2).start + 3;
+        h.login(on_main, alice);
+        h.link(sync_of(2, 5, vec![]));
+        h.connect_from(on_two, "127.0.0.9:5000");
+        let a = h.server.world.accounts[&bob].clone();
+        h.server.login(on_two, a);
+        h.flush();
+        let t0 = now();
+        h.server.handle(ServerEvent::PortalLost { portal: 2 }, t0);
+        h.flush();
+        assert_eq!(h.server.poll_timeout().map(|t| t - t0 >= 5000), Some(true));
+        h.server.handle_timeout(t0 + 4_000);
+        assert!(
+            h.server.sessions.get(on_two).is_some(),
+            "kept within the grace"
+        );
+        h.server.handle_timeout(t0 + 5_001);
+        let frames = h.flush();
+        assert!(h.server.sessions.get(on_two).is_none(), "dropped after it");
+        assert!(
+            texts_for(&frames, on_main)
+                .concat()
+                .contains("Bob has left the game"),
+            "{frames:?}"
+        );
+        assert!(
+            h.server.sessions.get(on_main).is_some(),
+            "the main portal's player stays"
+        );
+        assert!(h.server.portals.get(2).is_none());
+    }
 }
