@@ -234,6 +234,8 @@ impl Server {
                 continue;
             }
             if relinked && self.sessions.get(sessid).is_some() {
+                // Kept as it was; its client may have missed live data in the cut.
+                self.refresh_feeds(sessid);
                 continue;
             }
             let mut session = ServerSession::new(sync);

@@ -128,14 +128,16 @@ impl LinkHarness {
 
     /// Input from a session, numbered in order.
     pub(crate) fn input(&mut self, sessid: SessId, line: &str) -> Vec<ToPortal> {
+        self.input_msg(sessid, Msg::text(line))
+    }
+
+    /// Any input message (an OOB command) from a session, numbered in order
+    /// with its lines: the server runs a number it has seen only once.
+    pub(crate) fn input_msg(&mut self, sessid: SessId, msg: Msg) -> Vec<ToPortal> {
         let seq = self.seq.entry(sessid).or_default();
         *seq += 1;
         let seq = *seq;
-        self.link(ToServer::Input {
-            sessid,
-            seq,
-            msg: Msg::text(line),
-        })
+        self.link(ToServer::Input { sessid, seq, msg })
     }
 
     /// Input from a session; what that session was told, as one string.

@@ -261,11 +261,7 @@ async fn msdp_reports_a_variable_again_when_it_changes() {
     let report = tavern_shared::Msg::new("msdp_report")
         .arg(json!("HEALTH"))
         .arg(json!("ROOM_NAME"));
-    let frames = h.link(ToServer::Input {
-        sessid: 1,
-        seq: 1,
-        msg: report,
-    });
+    let frames = h.input_msg(1, report);
     assert_eq!(
         msdp(&frames, 1),
         vec![
@@ -281,11 +277,7 @@ async fn msdp_reports_a_variable_again_when_it_changes() {
         "unchanged values are not sent again"
     );
     let unreport = tavern_shared::Msg::new("msdp_unreport").arg(json!("HEALTH"));
-    h.link(ToServer::Input {
-        sessid: 1,
-        seq: 2,
-        msg: unreport,
-    });
+    h.input_msg(1, unreport);
     let frames = h.input(1, "hurt 1");
     assert!(msdp(&frames, 1).is_empty());
 }
