@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use tavern_shared::link::admin::{AdminReply, AdminRequest};
 use tavern_shared::link::{
     LauncherReply, LauncherRequest, LoginProof, PortalOp, ServerState, StartMode, StatusReport,
     StopMode, ToPortal, ToServer,
@@ -163,6 +164,8 @@ pub(crate) struct Hub {
     careful_inflight: Option<(SessId, u64)>,
     /// `tavern status` asks waiting for the server's list of portals, by token.
     status_asks: HashMap<u64, (StatusReport, Instant, oneshot::Sender<LauncherReply>)>,
+    /// The web admin's questions waiting for the server, by token.
+    admin_asks: HashMap<u64, oneshot::Sender<AdminReply>>,
     next_token: u64,
 }
 
@@ -195,6 +198,7 @@ impl Hub {
             careful: false,
             careful_inflight: None,
             status_asks: HashMap::new(),
+            admin_asks: HashMap::new(),
             next_token: 1,
         }
     }
@@ -315,6 +319,11 @@ impl Hub {
                 account,
                 proof,
             } => self.authenticate(sessid, account, proof),
+            SessionEvent::Admin {
+                account,
+                request,
+                reply,
+            } => self.admin(account, request, reply),
             SessionEvent::Closed { sessid } => {
                 if self.sessions.remove(&sessid).is_some() {
                     self.counts_dirty = true;
@@ -639,6 +648,11 @@ impl Hub {
                         reply.send(LauncherReply::Done("The running game knows it now.".into()));
                 }
             }
+            PortalOp::Admin { token, reply } => {
+                if let Some(asker) = self.admin_asks.remove(&token) {
+                    let _ = asker.send(reply);
+                }
+            }
             PortalOp::Portals { token, portals } => {
                 if let Some((mut report, _, reply)) = self.status_asks.remove(&token) {
                     report.portals = portals;
@@ -832,6 +846,27 @@ impl Hub {
                 }
             }
         }
+    }
+
+    /// Passes a question of the web admin to the server; with no server to
+    /// ask (a reload under way), the admin hears so at once.
+    fn admin(&mut self, account: i64, request: AdminRequest, reply: oneshot::Sender<AdminReply>) {
+        if !self.server_ready() {
+            let _ = reply.send(AdminReply::Refused(
+                "The game is restarting; try again in a moment.".into(),
+            ));
+            return;
+        }
+        // Questions whose asker gave up are forgotten.
+        self.admin_asks.retain(|_, r| !r.is_closed());
+        let token = self.next_token;
+        self.next_token += 1;
+        self.admin_asks.insert(token, reply);
+        self.to_server(ToServer::Admin {
+            token,
+            account,
+            request,
+        });
     }
 
     /// An extra portal stops on its own: its players are told and

@@ -302,6 +302,16 @@ pub async fn run(cfg: PortalConfig) -> anyhow::Result<()> {
                 .enabled
                 .then(|| (stats.clone(), settings.metrics.token.clone())),
             plugins: Arc::new(web::load_plugins(&settings.portal.webclient_plugins)),
+            admin: Arc::new(web::admin::AdminSite::new(
+                hub_tx.clone(),
+                settings.log_dir(),
+                match portal_id {
+                    0 => "portal".to_string(),
+                    id => format!("portal-{id}"),
+                },
+                settings.metrics.enabled.then(|| stats.clone()),
+            )),
+            admin_on: settings.portal.web_admin,
         },
     ));
     let me = link::PortalIdentity {

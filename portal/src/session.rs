@@ -47,6 +47,15 @@ pub(crate) enum SessionEvent {
         /// Which connection.
         sessid: SessId,
     },
+    /// The web admin asks the game something (not a connection of its own).
+    Admin {
+        /// The admin's account (0 for a log-in).
+        account: i64,
+        /// What it asks.
+        request: tavern_shared::link::admin::AdminRequest,
+        /// Where the answer goes.
+        reply: tokio::sync::oneshot::Sender<tavern_shared::link::admin::AdminReply>,
+    },
 }
 
 /// Tells the handler about a new connection; returns where its output will

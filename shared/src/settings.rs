@@ -225,6 +225,9 @@ pub struct PortalSettings {
     pub restart_backoff_max_ms: u64,
     /// `[portal] worker_threads`: Threads of the portal's async runtime. 1: every connection on one thread, which on a small machine answers sooner and costs less than handing work between threads (10,000 players at 20,000 commands/s take about half a core). 0: one per core, for a portal with much compression or TLS on a big machine.
     pub worker_threads: usize,
+    /// `[portal] web_admin`: The admin site at /admin on the web port, for accounts with the Admin permission.
+    #[serde(default = "default_true")]
+    pub web_admin: bool,
     /// `[portal] id`: Which portal this is. 0: the game's main portal (`tavern start`), which starts and supervises the server. 1 to 31: an extra portal (`tavern portal`), which links to the running server at `[link] server`. Every portal of a game needs its own id.
     #[serde(default)]
     pub id: u16,
@@ -249,6 +252,10 @@ pub struct LinkSettings {
     /// `[link] portal_grace_secs`: Seconds the server keeps the sessions of a portal whose link was lost; a portal that links again within them resumes its players.
     #[serde(default = "default_portal_grace")]
     pub portal_grace_secs: u64,
+}
+
+fn default_true() -> bool {
+    true
 }
 
 fn default_portal_grace() -> u64 {

@@ -1,6 +1,7 @@
 //! The portal's HTTP port: the webclient page at `/`, the websocket at `/ws`,
 //! and the metrics at `/metrics` when they are on.
 
+pub(crate) mod admin;
 mod metrics;
 
 use std::net::SocketAddr;
@@ -38,6 +39,10 @@ pub(crate) struct WebState {
     pub metrics: Option<(Arc<crate::stats::PortalStats>, String)>,
     /// The game's webclient plugins: (file name, source), in name order.
     pub plugins: Arc<Vec<(String, String)>>,
+    /// The admin site (`/admin`), when `[portal] web_admin` is on.
+    pub admin: Arc<admin::AdminSite>,
+    /// Whether the admin site is served.
+    pub admin_on: bool,
 }
 
 /// The most plugin source served, in bytes.
@@ -91,12 +96,29 @@ impl ConnectionPermit {
 pub(crate) async fn serve(listener: TcpListener, state: WebState) {
     let gate = state.gate.clone();
     let header_timeout = state.header_timeout;
-    let app = Router::new()
+    let mut app = Router::new()
         .route("/", get(index))
         .route("/ws", get(websocket))
         .route("/metrics", get(scrape))
         .route("/plugins.js", get(plugins))
-        .route("/plugins/{name}", get(plugin))
+        .route("/plugins/{name}", get(plugin));
+    if state.admin_on {
+        use axum::routing::post;
+        app = app
+            .route("/admin", get(admin::overview))
+            .route("/admin/", get(admin::overview))
+            .route("/admin/login", post(admin::login))
+            .route("/admin/logout", post(admin::logout))
+            .route("/admin/do", post(admin::act))
+            .route("/admin/accounts", get(admin::accounts))
+            .route("/admin/objects", get(admin::objects))
+            .route("/admin/object/{id}", get(admin::object))
+            .route("/admin/scripts", get(admin::scripts))
+            .route("/admin/logs", get(admin::logs))
+            .route("/admin/metrics", get(admin::metrics));
+    }
+    let app = app
+        .layer(axum::extract::DefaultBodyLimit::max(64 * 1024))
         .with_state(state);
     loop {
         let (stream, addr) = match listener.accept().await {

@@ -283,24 +283,14 @@ impl Server {
             puppet_id: Some(builder),
             ..Default::default()
         };
-        self.sessions
-            .insert(crate::runtime::sessions::ServerSession::new(sync));
+        let from = self.enter_passing(sync);
         self.building_world = true;
-        let from = self.ops.len();
         let mut outcome = Ok(commands.len());
         for c in commands {
             let said_from = self.ops.len();
             self.execute_line(BUILDER_SESSION, &c.text);
             if self.command_failed {
-                let said = self.ops[said_from..]
-                    .iter()
-                    .flat_map(|op| op.outputs())
-                    .filter(|(sessid, _)| *sessid == BUILDER_SESSION)
-                    .flat_map(|(_, msgs)| msgs)
-                    .filter_map(|m| m.args.first().and_then(|a| a.as_str()))
-                    .map(tavern_shared::markup::strip)
-                    .collect::<Vec<_>>()
-                    .join(" ");
+                let said = self.said_to(BUILDER_SESSION, said_from).replace('\n', " ");
                 outcome = Err((c.clone(), said));
                 break;
             }
@@ -308,6 +298,38 @@ impl Server {
         self.command_failed = false;
         self.building_world = false;
         // What the builder was told goes nowhere.
+        self.leave_passing(BUILDER_SESSION, from);
+        let _ = self.destroy_object(builder);
+        outcome
+    }
+
+    /// Puts a session that lasts only for this event (the game's builder
+    /// running a batch, the web admin running a command) beside the
+    /// players'; returns where the event's output stood, for
+    /// [`leave_passing`](Self::leave_passing).
+    pub(crate) fn enter_passing(&mut self, sync: tavern_shared::SessionSync) -> usize {
+        self.sessions
+            .insert(crate::runtime::sessions::ServerSession::new(sync));
+        self.ops.len()
+    }
+
+    /// What session `sessid` was told since the event's output stood at
+    /// `from`, markup stripped, one line each.
+    pub(crate) fn said_to(&self, sessid: SessId, from: usize) -> String {
+        self.ops[from..]
+            .iter()
+            .flat_map(|op| op.outputs())
+            .filter(|(s, _)| *s == sessid)
+            .flat_map(|(_, msgs)| msgs)
+            .filter_map(|m| m.args.first().and_then(|a| a.as_str()))
+            .map(tavern_shared::markup::strip)
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    /// Ends a passing session: it goes, and what it was told since `from`
+    /// is taken out of the event's output (what others heard stays).
+    pub(crate) fn leave_passing(&mut self, sessid: SessId, from: usize) {
         use tavern_shared::link::PortalOp;
         let tail: Vec<(PortalOp, bool)> = self
             .ops
@@ -316,10 +338,11 @@ impl Server {
             .collect();
         for (op, follows) in tail {
             let kept = match op {
-                PortalOp::Output { sessid, .. } if sessid == BUILDER_SESSION => None,
-                PortalOp::SyncSession(s) if s.sessid == BUILDER_SESSION => None,
+                PortalOp::Output { sessid: s, .. } if s == sessid => None,
+                PortalOp::SyncSession(s) if s.sessid == sessid => None,
+                PortalOp::Disconnect { sessid: s, .. } if s == sessid => None,
                 PortalOp::OutputMany { mut sessids, msgs } => {
-                    sessids.retain(|s| *s != BUILDER_SESSION);
+                    sessids.retain(|s| *s != sessid);
                     (!sessids.is_empty()).then_some(PortalOp::OutputMany { sessids, msgs })
                 }
                 other => Some(other),
@@ -329,9 +352,8 @@ impl Server {
                 self.op_follows_change.push(follows);
             }
         }
-        self.sessions.remove(BUILDER_SESSION);
-        let _ = self.destroy_object(builder);
-        outcome
+        self.sessions.remove(sessid);
+        self.forget_session(sessid);
     }
 
     /// Tells how a batch ended.

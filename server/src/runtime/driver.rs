@@ -405,9 +405,10 @@ fn op_sessions(op: &PortalOp) -> Vec<SessId> {
         PortalOp::Output { sessid, .. } | PortalOp::Disconnect { sessid, .. } => vec![*sessid],
         PortalOp::OutputMany { sessids, .. } => sessids.clone(),
         PortalOp::SyncSession(sync) => vec![sync.sessid],
-        PortalOp::ConnectScreen(_) | PortalOp::AccountKnown { .. } | PortalOp::Portals { .. } => {
-            Vec::new()
-        }
+        PortalOp::ConnectScreen(_)
+        | PortalOp::AccountKnown { .. }
+        | PortalOp::Portals { .. }
+        | PortalOp::Admin { .. } => Vec::new(),
     }
 }
 

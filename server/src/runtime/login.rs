@@ -50,38 +50,40 @@ pub fn account_backoff(failures: usize, free: usize) -> std::time::Duration {
 /// The longest wait [`account_backoff`] imposes.
 pub const MAX_ACCOUNT_BACKOFF: std::time::Duration = std::time::Duration::from_secs(30);
 
-/// Checks the credentials off the game thread, then logs the session in.
-///
-/// Failed logins are throttled per address (`max_failed_logins` per
-/// `login_window_secs`), counted when an attempt starts, so attempts made
-/// at once cannot slip past the limit; a success is not counted. Per
-/// account, failures only slow further attempts down ([`account_backoff`]).
-///
-/// `gmcp`: the credentials came over GMCP (`Char.Login.Credentials`), and
-/// the client hears `Char.Login.Result` as well as the text.
-pub fn start_login(
+/// An account whose password was right, and the character it played last
+/// as the database has it.
+pub(crate) struct Credentials {
+    /// The account's row.
+    pub row: store::entities::account::Model,
+    /// Its last puppet's row.
+    pub character: Option<store::entities::object::Model>,
+}
+
+/// Checks a name and password as every log-in does: a ban on the address
+/// or the name, the failed-login throttle per address (counted as the
+/// attempt starts, so attempts made at once cannot slip past it; a success
+/// is taken back), the per-account back-off ([`account_backoff`]), the
+/// password hash checked off the game thread. `done` runs on the game
+/// thread with the account, or the message to show. With `sessid`, that
+/// session's later input waits until then.
+pub(crate) fn check_credentials(
     server: &mut Server,
-    sessid: SessId,
+    sessid: Option<SessId>,
+    ip: String,
     name: String,
     password: String,
-    gmcp: bool,
+    done: impl FnOnce(&mut Server, Result<Credentials, String>) + Send + 'static,
 ) {
-    let ip = server
-        .sessions
-        .get(sessid)
-        .map(|s| s.ip().to_string())
-        .unwrap_or_default();
-    if let Some(ban) = server.ban_for(sessid, Some(&name)) {
-        let msg = crate::runtime::actions::banned_msg(&ban);
-        server.msg_session(sessid, msg.clone());
-        gmcp_result(server, sessid, gmcp, Some(&msg));
+    let bans = server.world.bans();
+    if let Some(ban) = bans.of_address(&ip).or_else(|| bans.of_name(&name)) {
+        let msg = crate::runtime::actions::banned_msg(ban);
+        done(server, Err(msg));
         return;
     }
     let account_key = format!("account:{}", name_key(&name));
     let now = server.now();
     if !server.login_throttle.take(&ip, now) {
-        server.msg_session(sessid, LOGIN_THROTTLED_MSG);
-        gmcp_result(server, sessid, gmcp, Some(LOGIN_THROTTLED_MSG));
+        done(server, Err(LOGIN_THROTTLED_MSG.to_string()));
         return;
     }
     let free = server.settings.security.max_failed_logins as usize;
@@ -89,19 +91,18 @@ pub fn start_login(
     server.account_failures.record(&account_key, now);
     let db = server.db.clone();
     let security = server.settings.security.clone();
-    server.spawn_for(sessid, async move {
+    let work = async move {
         if !delay.is_zero() {
             tokio::time::sleep(delay).await;
         }
         let found = store::find_account(&db, &name).await;
         let completion: Completion = match found {
             Err(e) => Box::new(move |server: &mut Server| {
-                tracing::error!(sessid, "login failed on the database: {e}");
+                tracing::error!(?sessid, "login failed on the database: {e}");
                 server.login_throttle.forgive(&ip);
                 server.account_failures.forgive(&account_key);
                 let msg = "The game cannot log you in right now. Please try again.";
-                server.msg_session(sessid, msg);
-                gmcp_result(server, sessid, gmcp, Some(msg));
+                done(server, Err(msg.to_string()));
             }),
             Ok(row) => {
                 let hash = row.as_ref().map(|r| r.password_hash.clone());
@@ -115,34 +116,71 @@ pub fn start_login(
                     Box::new(move |server: &mut Server| {
                         server.login_throttle.forgive(&ip);
                         server.account_failures.forgive(&account_key);
-                        // The character may have been created by another process (the
-                        // CLI) whose word never reached this server (it was starting):
-                        // it is loaded here, and its creation hooks run now, once —
-                        // not at the next start, over what the player did meanwhile.
-                        if let Some(c) = character
-                            && server.world.get(c.id).is_none()
-                        {
-                            server.world.insert_loaded(Object::from(c));
-                            server
-                                .world
-                                .accounts
-                                .entry(row.id)
-                                .or_insert_with(|| Account::from(&row));
-                            server.pending_creation_hooks(Some(row.id));
-                        }
-                        gmcp_result(server, sessid, gmcp, None);
-                        server.login(sessid, Account::from(&row));
+                        done(server, Ok(Credentials { row, character }));
                     })
                 } else {
                     Box::new(move |server: &mut Server| {
-                        server.msg_session(sessid, BAD_LOGIN_MSG);
-                        gmcp_result(server, sessid, gmcp, Some(BAD_LOGIN_MSG));
+                        done(server, Err(BAD_LOGIN_MSG.to_string()));
                     })
                 }
             }
         };
         completion
-    });
+    };
+    match sessid {
+        Some(sessid) => server.spawn_for(sessid, work),
+        None => server.spawn_task(work),
+    }
+}
+
+/// Checks the credentials off the game thread, then logs the session in.
+///
+/// `gmcp`: the credentials came over GMCP (`Char.Login.Credentials`), and
+/// the client hears `Char.Login.Result` as well as the text.
+pub fn start_login(
+    server: &mut Server,
+    sessid: SessId,
+    name: String,
+    password: String,
+    gmcp: bool,
+) {
+    let Some(ip) = server.sessions.get(sessid).map(|s| s.ip().to_string()) else {
+        return;
+    };
+    check_credentials(
+        server,
+        Some(sessid),
+        ip,
+        name,
+        password,
+        move |server, checked| {
+            match checked {
+                Ok(Credentials { row, character }) => {
+                    // The character may have been created by another process (the
+                    // CLI) whose word never reached this server (it was starting):
+                    // it is loaded here, and its creation hooks run now, once —
+                    // not at the next start, over what the player did meanwhile.
+                    if let Some(c) = character
+                        && server.world.get(c.id).is_none()
+                    {
+                        server.world.insert_loaded(Object::from(c));
+                        server
+                            .world
+                            .accounts
+                            .entry(row.id)
+                            .or_insert_with(|| Account::from(&row));
+                        server.pending_creation_hooks(Some(row.id));
+                    }
+                    gmcp_result(server, sessid, gmcp, None);
+                    server.login(sessid, Account::from(&row));
+                }
+                Err(msg) => {
+                    server.msg_session(sessid, msg.clone());
+                    gmcp_result(server, sessid, gmcp, Some(&msg));
+                }
+            }
+        },
+    );
 }
 
 impl Server {

@@ -50,6 +50,7 @@ pub mod spawner;
 pub(crate) mod throttle;
 pub mod timers;
 pub mod typeclass;
+pub mod webadmin;
 
 pub use driver::Driver;
 pub use server::{Completion, Server, ServerEvent, Task, Transmit};

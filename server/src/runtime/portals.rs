@@ -90,7 +90,7 @@ pub fn admit(
         | ToServer::Input { sessid, .. }
         | ToServer::Authenticate { sessid, .. } => own(sessid).then_some(msg),
         ToServer::Stop { .. } | ToServer::AccountCreated { .. } => (portal == 0).then_some(msg),
-        ToServer::Portals { .. } => Some(msg),
+        ToServer::Portals { .. } | ToServer::Admin { .. } => Some(msg),
     }
 }
 

@@ -529,6 +529,11 @@ impl Server {
                 sessions,
             } => self.portal_sync(portal_id, portal_instance, start_mode, sessions),
             ToServer::Portals { token } => self.report_portals(token),
+            ToServer::Admin {
+                token,
+                account,
+                request,
+            } => self.admin_request(token, account, request),
             ToServer::Connected(sync) => {
                 debug!(sessid = sync.sessid, "session connected");
                 let sessid = sync.sessid;

@@ -158,6 +158,16 @@ pub enum ToServer {
         /// Names the answer.
         token: u64,
     },
+    /// The web admin asks something, for an account it logged in (0 for
+    /// the log-in itself): answered with [`PortalOp::Admin`].
+    Admin {
+        /// Names the answer.
+        token: u64,
+        /// The admin's account (checked again on every request).
+        account: i64,
+        /// What it asks.
+        request: super::admin::AdminRequest,
+    },
 }
 
 /// The GMCP package that tells a client how its log-in went (Mudlet's
@@ -229,6 +239,13 @@ pub enum PortalOp {
         token: u64,
         /// Every portal the server serves or waits for, by id.
         portals: Vec<PortalReport>,
+    },
+    /// The answer to [`ToServer::Admin`]: sent once what it reports is saved.
+    Admin {
+        /// The question's token.
+        token: u64,
+        /// The answer.
+        reply: super::admin::AdminReply,
     },
 }
 

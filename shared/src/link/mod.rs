@@ -14,6 +14,7 @@
 //! The codec is sans-IO: [`encode`] and [`decode`] work on bytes; [`LinkStream`]
 //! puts them on any tokio stream with a maximum frame size.
 
+pub mod admin;
 mod message;
 pub mod secret;
 
