@@ -382,16 +382,35 @@ fn quote(name: &str) -> String {
 /// A plain HTTP GET to 127.0.0.1:`port` with extra header lines: the
 /// status code and the body.
 pub async fn http_get(port: u16, path: &str, headers: &[&str]) -> (u16, String) {
+    let (status, _, body) = http_request(port, "GET", path, headers, "").await;
+    (status, body)
+}
+
+/// A plain HTTP request to 127.0.0.1:`port`: the status, the head and the body.
+pub async fn http_request(
+    port: u16,
+    method: &str,
+    path: &str,
+    headers: &[&str],
+    body: &str,
+) -> (u16, String, String) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut s = tokio::net::TcpStream::connect(("127.0.0.1", port))
         .await
         .expect("the web port answers");
-    let mut req = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n");
+    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n");
     for h in headers {
         req.push_str(h);
         req.push_str("\r\n");
     }
+    if method == "POST" {
+        req.push_str(&format!(
+            "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n",
+            body.len()
+        ));
+    }
     req.push_str("\r\n");
+    req.push_str(body);
     s.write_all(req.as_bytes()).await.unwrap();
     let mut raw = Vec::new();
     tokio::time::timeout(PATIENCE, s.read_to_end(&mut raw))
@@ -404,11 +423,8 @@ pub async fn http_get(port: u16, path: &str, headers: &[&str]) -> (u16, String) 
         .nth(1)
         .and_then(|c| c.parse().ok())
         .unwrap_or(0);
-    let body = text
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
-        .unwrap_or_default();
-    (status, body)
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    (status, head.to_string(), body.to_string())
 }
 
 /// Runs a launcher command against the game of a settings file (usable from any thread).

@@ -136,6 +136,49 @@ impl Browser {
             .to_string()
     }
 
+    /// Waits until the page (after a navigation, say) has an element the
+    /// CSS selector finds; its id.
+    pub async fn wait_find(&self, css: &str) -> String {
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        loop {
+            let v = self
+                .call(
+                    "POST",
+                    &self.sp("/element"),
+                    Some(json!({"using": "css selector", "value": css})),
+                )
+                .await;
+            if let Some(id) = v[ELEMENT_KEY].as_str() {
+                return id.to_string();
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the page never had {css}: {v}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Waits until the page's text (whichever page is loaded by then)
+    /// contains `needle`; returns it.
+    pub async fn wait_page_text(&self, needle: &str) -> String {
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        loop {
+            let t = self
+                .run_js("return document.body ? document.body.innerText : ''")
+                .await;
+            let t = t.as_str().unwrap_or_default().to_string();
+            if t.contains(needle) {
+                return t;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the page never showed {needle:?}; it shows:\n{t}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// Types text into the element a CSS selector finds.
     pub async fn type_into(&self, element: &str, text: &str) {
         self.call(

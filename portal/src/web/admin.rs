@@ -348,7 +348,13 @@ fn action_form(
             esc(v)
         );
     }
-    let _ = write!(f, "<button>{}</button></form>", esc(label));
+    // Every one-click action here takes something away: asked first.
+    let _ = write!(
+        f,
+        "<button onclick=\"return confirm('{} — are you sure?')\">{}</button></form>",
+        esc(label),
+        esc(label)
+    );
     f
 }
 
@@ -428,7 +434,8 @@ pub(crate) async fn overview(State(state): Site, headers: HeaderMap) -> Response
     body.push_str(&open_form(&me, "/admin", "ban", "ban"));
     body.push_str(
         "<label>Account name or address pattern <input type=\"text\" name=\"who\"></label> \
-         <label>Reason <input type=\"text\" name=\"reason\"></label> <button>Ban</button></form>",
+         <label>Reason <input type=\"text\" name=\"reason\"></label> \
+         <button onclick=\"return confirm('Ban — are you sure?')\">Ban</button></form>",
     );
     site_page(&me, "Sessions", &body)
 }

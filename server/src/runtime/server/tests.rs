@@ -542,3 +542,174 @@ mod portals {
         assert!(h.server.portals.get(2).is_none());
     }
 }
+
+mod webadmin {
+    use tavern_shared::link::admin::{AdminReply, AdminRequest};
+    use tavern_shared::link::{PortalOp, ToPortal, ToServer};
+
+    use crate::runtime::login::BAD_LOGIN_MSG;
+    use crate::runtime::webadmin::NOT_ADMIN_MSG;
+    use crate::testing::harness::{LinkHarness, harness_with, texts_for};
+
+    /// The answers to the web admin in these frames, by token.
+    fn replies(frames: &[ToPortal]) -> Vec<(u64, AdminReply)> {
+        let mut out = Vec::new();
+        for f in frames {
+            if let ToPortal::Batch { ops, .. } = f {
+                for op in ops {
+                    if let PortalOp::Admin { token, reply } = op {
+                        out.push((*token, reply.clone()));
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    fn ask(h: &mut LinkHarness, token: u64, account: i64, request: AdminRequest) -> AdminReply {
+        let frames = h.link(ToServer::Admin {
+            token,
+            account,
+            request,
+        });
+        let mut r = replies(&frames);
+        assert_eq!(r.len(), 1, "one answer: {frames:?}");
+        assert_eq!(r[0].0, token);
+        r.remove(0).1
+    }
+
+    async fn log_in(h: &mut LinkHarness, name: &str, password: &str) -> AdminReply {
+        let request = AdminRequest::LogIn {
+            name: name.into(),
+            password: password.into(),
+            address: "10.0.0.5:40000".into(),
+        };
+        assert!(
+            replies(&h.link(ToServer::Admin {
+                token: 1,
+                account: 0,
+                request,
+            }))
+            .is_empty(),
+            "the password is checked off the game thread"
+        );
+        let frames = h.complete().await;
+        replies(&frames).remove(0).1
+    }
+
+    #[tokio::test]
+    async fn only_admins_log_in_and_every_change_is_the_command_run_as_them() {
+        let mut h = harness_with(crate::Game::new(), |_| {}).await;
+        let (boss, _) = h.account("Boss", &["Admin"]).await;
+        let (pleb, pleb_char) = h.account("Pleb", &[]).await;
+        assert_eq!(
+            log_in(&mut h, "Boss", "secret").await,
+            AdminReply::LoggedIn {
+                account: boss,
+                name: "Boss".into()
+            }
+        );
+        assert_eq!(
+            log_in(&mut h, "Boss", "wrong").await,
+            AdminReply::Refused(BAD_LOGIN_MSG.into())
+        );
+        assert_eq!(
+            log_in(&mut h, "Pleb", "secret").await,
+            AdminReply::Refused(NOT_ADMIN_MSG.into())
+        );
+
+        // Pleb plays; Boss changes Pleb's character from the web.
+        h.login(1, pleb);
+        let line = format!("set #{pleb_char}/mood = \"cheerful\"");
+        let AdminReply::Ran(said) = ask(&mut h, 2, boss, AdminRequest::Run { line }) else {
+            panic!("a command's answer")
+        };
+        assert!(said.contains("mood"), "{said}");
+        let mood = h
+            .server
+            .world
+            .get(pleb_char)
+            .unwrap()
+            .db
+            .get("mood")
+            .cloned();
+        assert_eq!(mood, Some(serde_json::json!("cheerful")));
+        assert!(
+            h.server
+                .sessions
+                .get(crate::runtime::webadmin::ADMIN_SESSION)
+                .is_none(),
+            "the admin's session passed"
+        );
+        let AdminReply::Object(Some(o)) =
+            ask(&mut h, 3, boss, AdminRequest::Object { id: pleb_char })
+        else {
+            panic!("the object")
+        };
+        assert!(
+            o.attributes
+                .contains(&("mood".into(), "\"cheerful\"".into()))
+        );
+        let AdminReply::Objects { found, .. } = ask(
+            &mut h,
+            4,
+            boss,
+            AdminRequest::Objects {
+                query: "ple".into(),
+            },
+        ) else {
+            panic!("a search")
+        };
+        assert!(found.iter().any(|r| r.id == pleb_char));
+        let AdminReply::Sessions(s) = ask(&mut h, 5, boss, AdminRequest::Sessions) else {
+            panic!("the sessions")
+        };
+        assert_eq!(
+            s.len(),
+            1,
+            "Pleb's session only; the web admin is none: {s:?}"
+        );
+
+        // Boots go through `boot`: Pleb's connection is closed and Pleb hears why.
+        let frames = h.link(ToServer::Admin {
+            token: 6,
+            account: boss,
+            request: AdminRequest::Run {
+                line: "boot/sid 1 : spamming".into(),
+            },
+        });
+        let why = crate::testing::harness::disconnected(&frames, 1).flatten();
+        let told = texts_for(&frames, 1).concat() + why.as_deref().unwrap_or("");
+        assert!(told.contains("spamming"), "{frames:?}");
+
+        // A plain account cannot use it even with a portal vouching for it.
+        assert_eq!(
+            ask(
+                &mut h,
+                7,
+                pleb,
+                AdminRequest::Run {
+                    line: format!("set #{pleb_char}/mood = 1")
+                }
+            ),
+            AdminReply::Refused(NOT_ADMIN_MSG.into())
+        );
+        // Taking the permission away ends the access at once.
+        h.server
+            .world
+            .update_account(boss, |a| a.permissions.clear());
+        assert_eq!(
+            ask(&mut h, 8, boss, AdminRequest::Sessions),
+            AdminReply::Refused(NOT_ADMIN_MSG.into())
+        );
+        let mood = h
+            .server
+            .world
+            .get(pleb_char)
+            .unwrap()
+            .db
+            .get("mood")
+            .cloned();
+        assert_eq!(mood, Some(serde_json::json!("cheerful")));
+    }
+}
