@@ -61,7 +61,7 @@ pub enum TelnetEvent {
     },
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 enum State {
     Data,
     /// Seen CR in data: the next LF or NUL belongs to it.
@@ -97,7 +97,49 @@ pub struct Feed {
     pub reply: Vec<u8>,
 }
 
+/// Where a [`Telnet`] parser is, to carry a connection over to another
+/// process (`tavern upgrade-portal`) and go on there byte for byte.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct TelnetState {
+    state: State,
+    line: Vec<u8>,
+    discarding_line: bool,
+    sb_opt: u8,
+    sb: Vec<u8>,
+    max_line: usize,
+    max_subneg: usize,
+    opts: Vec<(Side, u8, OptionState)>,
+}
+
 impl Telnet {
+    /// The parser's whole state.
+    pub fn state(&self) -> TelnetState {
+        TelnetState {
+            state: self.state,
+            line: self.line.clone(),
+            discarding_line: self.discarding_line,
+            sb_opt: self.sb_opt,
+            sb: self.sb.clone(),
+            max_line: self.max_line,
+            max_subneg: self.max_subneg,
+            opts: self.opts.entries().to_vec(),
+        }
+    }
+
+    /// A parser that goes on from `s`.
+    pub fn from_state(s: TelnetState) -> Self {
+        Self {
+            state: s.state,
+            line: s.line,
+            discarding_line: s.discarding_line,
+            sb_opt: s.sb_opt,
+            sb: s.sb,
+            max_line: s.max_line,
+            max_subneg: s.max_subneg,
+            opts: options::OptionTable::from_entries(s.opts),
+        }
+    }
+
     /// `local` are the options we offer (we WILL), `remote` the options we ask the client for (DO).
     pub fn new(max_line: usize, max_subneg: usize, local: &[u8], remote: &[u8]) -> Self {
         Self {

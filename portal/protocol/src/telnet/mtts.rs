@@ -40,7 +40,7 @@ pub mod bits {
 }
 
 /// Where a session is in the TTYPE cycle.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct TtypeCycle {
     answers: Vec<String>,
     done: bool,

@@ -33,7 +33,7 @@ impl Opt {
 }
 
 /// Which end of the connection an option is on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Side {
     /// The server performs it (we WILL, they DO): ECHO, SGA, GMCP, MCCP2, ...
     Ours,
@@ -42,7 +42,7 @@ pub enum Side {
 }
 
 /// Where one option is in RFC 1143's negotiation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub enum OptionState {
     /// Disabled.
     #[default]
@@ -79,6 +79,16 @@ impl OptionTable {
             .collect();
         entries.sort_by_key(|&(side, opt, _)| (side == Side::Theirs, opt));
         entries.dedup_by_key(|e| (e.0, e.1));
+        Self { entries }
+    }
+
+    /// Every option's state.
+    pub(super) fn entries(&self) -> &[(Side, u8, OptionState)] {
+        &self.entries
+    }
+
+    /// A table holding these states.
+    pub(super) fn from_entries(entries: Vec<(Side, u8, OptionState)>) -> Self {
         Self { entries }
     }
 

@@ -42,6 +42,21 @@ pub type MsspSource = dyn Fn() -> Vec<(String, String)> + Send + Sync;
 /// is marked (temp secure mode, `ESC[4z`).
 const MXP_LOCKED: &[u8] = b"\x1b[7z";
 
+/// A connection's whole protocol state, carried to another portal process
+/// (`tavern upgrade-portal`): see [`TelnetProtocol::suspend`].
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct SuspendedTelnet {
+    telnet: super::TelnetState,
+    /// What the client negotiated and announced.
+    pub flags: ProtocolFlags,
+    /// The player's `option` choices.
+    pub choices: ClientChoices,
+    ttype: TtypeCycle,
+    /// MCCP2 was on: the new process starts a fresh stream.
+    compressing: bool,
+    max_line: usize,
+}
+
 /// One telnet connection's protocol state: the byte state machine, what
 /// the client negotiated, and the compressor once MCCP2 is on.
 pub struct TelnetProtocol {
@@ -87,6 +102,43 @@ impl TelnetProtocol {
     /// The longest line taken.
     pub fn max_line(&self) -> usize {
         self.max_line
+    }
+
+    /// Stops here to go on in another process: the bytes that end the
+    /// compressed stream (MCCP2's zlib stream is finished, after which the
+    /// client reads plain bytes again), and the state to resume from.
+    pub fn suspend(&mut self) -> (Vec<u8>, SuspendedTelnet) {
+        let compressing = self.deflate.is_some();
+        let last = self.end_compression();
+        let state = SuspendedTelnet {
+            telnet: self.telnet.state(),
+            flags: self.flags.clone(),
+            choices: self.choices.clone(),
+            ttype: self.ttype.clone(),
+            compressing,
+            max_line: self.max_line,
+        };
+        (last, state)
+    }
+
+    /// Goes on from a suspended connection: the protocol, and the bytes to
+    /// send first (MCCP2's start marker again, when it was on: compression
+    /// restarts with a fresh stream).
+    pub fn resume(s: SuspendedTelnet) -> (Self, Vec<u8>) {
+        let mut p = Self {
+            telnet: super::Telnet::from_state(s.telnet),
+            flags: s.flags,
+            choices: s.choices,
+            ttype: s.ttype,
+            deflate: None,
+            max_line: s.max_line,
+        };
+        let mut first = Vec::new();
+        if s.compressing {
+            first.extend_from_slice(&[IAC, SB, Opt::MCCP2, IAC, SE]);
+            p.deflate = Some(Compress::new(Compression::default(), true));
+        }
+        (p, first)
     }
 
     /// The negotiation the server opens with.

@@ -404,3 +404,57 @@ fn mxp_clients_get_links_as_send_tags_and_others_plain_text() {
         b"Exits: north <here>\r\n".to_vec()
     );
 }
+
+#[test]
+fn a_suspended_connection_resumes_in_another_process_byte_for_byte() {
+    let mut p = proto();
+    // Everything the old process sends the client, from MCCP2's marker on.
+    let mut wire = recv(&mut p, &[IAC, DO, Opt::MCCP2, IAC, DO, Opt::GMCP, IAC, DO, Opt::EOR]).1;
+    let marker = wire
+        .windows(5)
+        .position(|w| w == [IAC, SB, Opt::MCCP2, IAC, SE])
+        .unwrap();
+    wire.drain(..marker + 5);
+    wire.extend(recv(&mut p, &[IAC, WILL, Opt::NAWS]).1);
+    wire.extend(recv(&mut p, &sb(Opt::NAWS, &[0, 132, 0, 40])).1);
+    wire.extend(p.render(&[Msg::text("before")]));
+    // Half a line has arrived when the portal hands the connection over.
+    let (events, reply) = recv(&mut p, b"say half");
+    assert!(inputs(&events).is_empty());
+    wire.extend(reply);
+    let (last, state) = p.suspend();
+    wire.extend(last);
+    // The state crosses to the new process as JSON.
+    let state: SuspendedTelnet =
+        serde_json::from_str(&serde_json::to_string(&state).unwrap()).unwrap();
+    assert_eq!(state.flags.screen_width, Some(132));
+    let (mut q, first) = TelnetProtocol::resume(state);
+    assert_eq!(first, vec![IAC, SB, Opt::MCCP2, IAC, SE], "compression starts again");
+    assert!(q.compressing());
+    // The rest of the line completes the half the old process read.
+    let (events, reply) = recv(&mut q, b" way\r\n");
+    assert_eq!(inputs(&events), vec![Msg::text("say half way")]);
+    let mut next = first.clone();
+    next.extend(reply);
+    // Options stay negotiated: GMCP goes out, a prompt ends with EOR.
+    let after = q.render(&[Msg::text("after"), Msg::new("Char.Vitals").arg(json!({"hp": 3}))]);
+    // The client: the first zlib stream ends, the marker comes plain, a
+    // second stream holds what the new process sent.
+    let mut z = flate2::Decompress::new(true);
+    let mut plain = Vec::with_capacity(1024);
+    let status = z
+        .decompress_vec(&wire, &mut plain, flate2::FlushDecompress::Sync)
+        .unwrap();
+    assert_eq!(status, flate2::Status::StreamEnd, "the old stream is finished");
+    assert_eq!(z.total_in() as usize, wire.len(), "nothing after its end");
+    assert!(plain.ends_with(b"before\r\n"), "{plain:?}");
+    next.extend(after);
+    assert_eq!(&next[..5], &[IAC, SB, Opt::MCCP2, IAC, SE]);
+    let mut z = flate2::Decompress::new(true);
+    let mut plain = Vec::with_capacity(1024);
+    z.decompress_vec(&next[5..], &mut plain, flate2::FlushDecompress::Sync)
+        .unwrap();
+    let text = String::from_utf8_lossy(&plain);
+    assert!(text.starts_with("after\r\n"), "{text}");
+    assert!(text.contains("Char.Vitals"), "{text}");
+}
