@@ -123,6 +123,30 @@ struct LinkedServer {
     since: Instant,
 }
 
+/// A hand-over to a new portal process under way (`tavern upgrade-portal`).
+struct Upgrading {
+    /// The launcher waiting to hear how it went.
+    waiter: oneshot::Sender<LauncherReply>,
+    since: Instant,
+    /// The server process, for the new portal to adopt.
+    server_pid: Option<u32>,
+    /// The server has sent everything it had for this portal and let go of the link.
+    detached: bool,
+    /// Sessions asked to hand over that have not answered.
+    waiting: std::collections::HashSet<SessId>,
+    /// Sessions handed over, with their connection.
+    handed: Vec<(SessId, crate::upgrade::HandedConnection)>,
+    /// Connections that could not move (TLS, SSH, websockets): closed.
+    closed: usize,
+    /// The new process has been started.
+    transferring: bool,
+}
+
+/// How long connections may take to stop and hand over.
+const HAND_OVER_WAIT: Duration = Duration::from_secs(10);
+/// How long the server may take to let go of the link.
+const DETACH_WAIT: Duration = Duration::from_secs(30);
+
 /// A stop the portal asked of the server, not yet complete.
 struct PendingStop {
     mode: StopMode,
@@ -166,6 +190,12 @@ pub(crate) struct Hub {
     status_asks: HashMap<u64, (StatusReport, Instant, oneshot::Sender<LauncherReply>)>,
     /// The web admin's questions waiting for the server, by token.
     admin_asks: HashMap<u64, oneshot::Sender<AdminReply>>,
+    /// What a hand-over to a new portal process needs.
+    kit: Option<crate::upgrade::UpgradeKit>,
+    /// A hand-over under way.
+    upgrading: Option<Upgrading>,
+    /// This process handed everything over: it only exits now.
+    handed_over: bool,
     next_token: u64,
 }
 
@@ -176,6 +206,7 @@ impl Hub {
         instance: u64,
         supervisor: Supervisor,
         stats: std::sync::Arc<crate::stats::PortalStats>,
+        kit: impl Into<Option<crate::upgrade::UpgradeKit>>,
     ) -> Self {
         Self {
             settings,
@@ -199,6 +230,9 @@ impl Hub {
             careful_inflight: None,
             status_asks: HashMap::new(),
             admin_asks: HashMap::new(),
+            kit: kit.into(),
+            upgrading: None,
+            handed_over: false,
             next_token: 1,
         }
     }
@@ -208,9 +242,10 @@ impl Hub {
         self.supervisor.is_remote()
     }
 
-    /// Runs until the portal shuts down.
-    pub(crate) async fn run(mut self, mut rx: Inbox) {
-        if !self.supervisor.running() {
+    /// Runs until the portal shuts down or has handed over to a new
+    /// process; true in the second case.
+    pub(crate) async fn run(mut self, mut rx: Inbox) -> bool {
+        if !self.supervisor.running() && !self.extra() {
             self.spawn_server();
         }
         let mut tick = tokio::time::interval(Duration::from_secs(1));
@@ -232,6 +267,7 @@ impl Hub {
                     }
                     self.close_idle_unauthenticated();
                     self.answer_late_status_asks();
+                    self.check_upgrade();
                     // A replayed input whose session went away is not waited for.
                     self.feed_careful();
                 }
@@ -254,7 +290,12 @@ impl Hub {
                 Ok(None) => break,
             }
         }
-        info!("portal stopped");
+        if self.handed_over {
+            info!("portal handed over: this process exits");
+        } else {
+            info!("portal stopped");
+        }
+        self.handed_over
     }
 
     /// Keeps the figures MSSP reports current.
@@ -296,6 +337,9 @@ impl Hub {
             HubEvent::Session(e) => self.session_event(e),
             HubEvent::Link(e) => self.link_event(e),
             HubEvent::Process(e) => self.process_event(e),
+            HubEvent::Terminate if self.upgrading.is_some() => {
+                warn!("signal received during a hand-over to a new portal process: ignored");
+            }
             HubEvent::Terminate => {
                 info!("signal received: shutting down");
                 self.begin_stop(StopMode::Shutdown, None);
@@ -328,6 +372,28 @@ impl Hub {
                 if self.sessions.remove(&sessid).is_some() {
                     self.counts_dirty = true;
                     self.to_server(ToServer::Disconnected { sessid });
+                }
+                if let Some(u) = &mut self.upgrading
+                    && u.waiting.remove(&sessid)
+                {
+                    u.closed += 1;
+                    self.maybe_transfer();
+                }
+            }
+            SessionEvent::HandedOver { sessid, conn } => {
+                let asked = self
+                    .upgrading
+                    .as_mut()
+                    .is_some_and(|u| u.waiting.remove(&sessid));
+                match &mut self.upgrading {
+                    Some(u) if asked => {
+                        u.handed.push((sessid, *conn));
+                        self.maybe_transfer();
+                    }
+                    // Not asked for (any more): the connection closes.
+                    _ => {
+                        self.sessions.remove(&sessid);
+                    }
                 }
             }
         }
@@ -368,6 +434,7 @@ impl Hub {
                     }
                 }
             }
+            ProcessEvent::HandedOver { result } => self.handed_over(result),
             ProcessEvent::SpawnDue { spawn_id } => {
                 if self.supervisor.spawn_due(spawn_id) && !self.shutting_down {
                     self.spawn_server();
@@ -425,7 +492,7 @@ impl Hub {
 
     /// A server is linked and not being stopped: input goes straight to it.
     fn server_ready(&self) -> bool {
-        self.server.is_some() && self.stopping.is_none()
+        self.server.is_some() && self.stopping.is_none() && self.upgrading.is_none()
     }
 
     /// A log-in made as the connection opens goes to the server, which
@@ -480,7 +547,7 @@ impl Hub {
         tx: mpsc::UnboundedSender<ToServer>,
         accept: oneshot::Sender<bool>,
     ) {
-        if self.server.is_some() || self.shutting_down {
+        if self.server.is_some() || self.shutting_down || self.upgrading.is_some() {
             warn!(pid, "refused a second server on the link");
             let _ = accept.send(false);
             return;
@@ -598,6 +665,7 @@ impl Hub {
                 self.begin_stop(mode, None);
             }
             ToPortal::Metrics(figures) => self.stats.set_server(*figures),
+            ToPortal::Detached => self.detached(),
             ToPortal::Stopped { mode } => {
                 info!(?mode, "server says it stopped");
                 self.next_start = match mode {
@@ -950,7 +1018,13 @@ impl Hub {
                     let _ = reply.send(LauncherReply::Status(self.status()));
                 }
             },
+            LauncherRequest::Stop { .. } if self.upgrading.is_some() => {
+                let _ = reply.send(LauncherReply::Failed(
+                    "The portal is handing over to a new process; try again in a moment.".into(),
+                ));
+            }
             LauncherRequest::Stop { mode } => self.begin_stop(mode, Some(reply)),
+            LauncherRequest::UpgradePortal => self.begin_upgrade(reply),
             LauncherRequest::AccountCreated { account } => {
                 if self.server.is_some() {
                     // Answered when the server says it knows the account.
@@ -966,6 +1040,247 @@ impl Hub {
                     ));
                 }
             }
+        }
+    }
+
+    /// The sessions an old portal process handed over: each one's record as
+    /// it was, and its connection going on from where it stopped.
+    pub(crate) fn take_over(
+        &mut self,
+        connect_screen: Option<String>,
+        sessions: Vec<crate::upgrade::HandedSession>,
+        connections: Vec<std::net::TcpStream>,
+    ) {
+        self.connect_screen = connect_screen;
+        // The server links to us as to the portal it had: nothing restarted.
+        self.next_start = StartMode::Crashed;
+        let Some(kit) = &self.kit else {
+            return;
+        };
+        for (h, stream) in sessions.into_iter().zip(connections) {
+            let sessid = h.sync.sessid;
+            let Some(out) = kit.resumer.resume(sessid, h.addr, stream, h.telnet) else {
+                continue;
+            };
+            let mut session = PortalSession::new(h.sync, out);
+            session.unacked = h.unacked.into();
+            session.last_seq = h.last_seq;
+            session.greeted = h.greeted;
+            self.sessions.insert(sessid, session);
+        }
+        self.counts_dirty = true;
+    }
+
+    /// `tavern upgrade-portal`: the server is asked to let go of the link
+    /// (it sends what it has first, and keeps what comes after for the new
+    /// process); input waits from now on.
+    fn begin_upgrade(&mut self, reply: oneshot::Sender<LauncherReply>) {
+        let refusal = if self.kit.is_none() {
+            Some("This portal cannot hand over.")
+        } else if self.upgrading.is_some() {
+            Some("A hand-over is already under way.")
+        } else if self.shutting_down || self.stopping.is_some() {
+            Some("The game is stopping or restarting; try again in a moment.")
+        } else if self.server.is_none() {
+            Some("No server is linked right now (it is restarting); try again in a moment.")
+        } else {
+            None
+        };
+        let (Some(server), None) = (&self.server, refusal) else {
+            let why = refusal.unwrap_or_default().to_string();
+            let _ = reply.send(LauncherReply::Failed(why));
+            return;
+        };
+        info!(
+            sessions = self.sessions.len(),
+            "handing the portal over to a new process"
+        );
+        let _ = server.tx.send(ToServer::Detach);
+        self.upgrading = Some(Upgrading {
+            waiter: reply,
+            since: Instant::now(),
+            server_pid: Some(server.pid),
+            detached: false,
+            waiting: Default::default(),
+            handed: Vec::new(),
+            closed: 0,
+            transferring: false,
+        });
+    }
+
+    /// The server let go of the link: accepting pauses, and every
+    /// connection stops and hands over (or, if it cannot move, closes).
+    fn detached(&mut self) {
+        let Some(u) = &mut self.upgrading else {
+            warn!("the server let go of the link unasked");
+            return;
+        };
+        u.detached = true;
+        // The link's writer ends with its sender; the server relinks to
+        // whichever process accepts next.
+        self.server = None;
+        if let Some(kit) = &self.kit {
+            let _ = kit.pause.send(true);
+        }
+        let mut gone = Vec::new();
+        // Plain telnet connections move; the others (TLS, SSH, websockets)
+        // stay as they are until the new process has taken over.
+        for (&sessid, s) in self
+            .sessions
+            .iter()
+            .filter(|(_, s)| s.sync.protocol == "telnet")
+        {
+            if s.send(SessionOut::HandOver) {
+                u.waiting.insert(sessid);
+            } else {
+                gone.push(sessid);
+            }
+        }
+        for sessid in gone {
+            self.sessions.remove(&sessid);
+            u.closed += 1;
+        }
+        info!(
+            sessions = u.waiting.len(),
+            "the server let go: connections are handing over"
+        );
+        self.maybe_transfer();
+    }
+
+    /// Once every connection has answered, the new process is started and
+    /// given the state and the sockets.
+    fn maybe_transfer(&mut self) {
+        let Some(u) = &mut self.upgrading else {
+            return;
+        };
+        if !u.detached || !u.waiting.is_empty() || u.transferring {
+            return;
+        }
+        let Some(kit) = &self.kit else {
+            return;
+        };
+        u.transferring = true;
+        let mut fds = kit.listeners.raw();
+        let mut sessions = Vec::with_capacity(u.handed.len());
+        for (sessid, conn) in &u.handed {
+            let Some(s) = self.sessions.get(sessid) else {
+                continue;
+            };
+            use std::os::fd::AsRawFd;
+            fds.push(conn.stream.as_raw_fd());
+            sessions.push(crate::upgrade::HandedSession {
+                sync: s.sync.clone(),
+                unacked: s.unacked.iter().cloned().collect(),
+                last_seq: s.last_seq,
+                greeted: s.greeted,
+                addr: conn.addr,
+                telnet: conn.telnet.clone(),
+            });
+        }
+        // Only sessions still held cross, in the order of their sockets.
+        u.handed.retain(|(id, _)| self.sessions.contains_key(id));
+        let state = crate::upgrade::Handover {
+            instance: self.instance,
+            next_sessid: kit.next_sessid.load(std::sync::atomic::Ordering::Relaxed),
+            connect_screen: self.connect_screen.clone(),
+            server_pid: u.server_pid,
+            listeners: kit.listeners.counts(),
+            sessions,
+        };
+        let successor = kit.successor.clone();
+        let events = kit.events.clone();
+        info!(sessions = u.handed.len(), "starting the new portal process");
+        tokio::spawn(async move {
+            let result = crate::upgrade::hand_over(successor, state, fds).await;
+            let _ = events.send(ProcessEvent::HandedOver { result }).await;
+        });
+    }
+
+    /// The hand-over ended. Done: this process lets go of everything and
+    /// exits. Failed: every connection goes on here, and accepting resumes.
+    fn handed_over(&mut self, result: Result<u32, String>) {
+        let Some(u) = self.upgrading.take() else {
+            return;
+        };
+        match result {
+            Ok(pid) => {
+                // What could not move is asked to reconnect, to the new process.
+                for (sessid, _) in &u.handed {
+                    self.sessions.remove(sessid);
+                }
+                let others = self.sessions.len();
+                for s in self.sessions.values() {
+                    s.send(SessionOut::HandOver);
+                }
+                let connections = |n: usize| if n == 1 { "connection" } else { "connections" };
+                let mut text = format!(
+                    "Portal upgraded: pid {} handed over to pid {pid}; {} telnet {} carried over",
+                    std::process::id(),
+                    u.handed.len(),
+                    connections(u.handed.len())
+                );
+                if others > 0 {
+                    text.push_str(&format!(
+                        "; {others} {} (TLS, SSH, webclient) asked to reconnect",
+                        connections(others)
+                    ));
+                }
+                if u.closed > 0 {
+                    text.push_str(&format!("; {} closed while it was handed over", u.closed));
+                }
+                text.push('.');
+                info!("{text}");
+                let _ = u.waiter.send(LauncherReply::Done(text));
+                self.handed_over = true;
+                self.shutting_down = true;
+                self.supervisor.release();
+            }
+            Err(e) => {
+                error!("the hand-over failed: {e}; every connection stays here");
+                let Some(kit) = &self.kit else {
+                    return;
+                };
+                for (sessid, conn) in u.handed {
+                    let out = kit
+                        .resumer
+                        .resume(sessid, conn.addr, conn.stream, conn.telnet);
+                    match (out, self.sessions.get_mut(&sessid)) {
+                        (Some(out), Some(s)) => s.out = out,
+                        _ => {
+                            self.sessions.remove(&sessid);
+                        }
+                    }
+                }
+                let _ = kit.pause.send(false);
+                let _ = u.waiter.send(LauncherReply::Failed(format!(
+                    "The upgrade failed: {e}. Every telnet connection stays with this portal."
+                )));
+            }
+        }
+    }
+
+    /// A hand-over that does not progress is given up or cut short.
+    fn check_upgrade(&mut self) {
+        let Some(u) = &mut self.upgrading else {
+            return;
+        };
+        if !u.detached && u.since.elapsed() > DETACH_WAIT {
+            warn!("the server did not let go of the link: the upgrade is given up");
+            if let Some(u) = self.upgrading.take() {
+                let _ = u.waiter.send(LauncherReply::Failed(
+                    "The server did not let go of the link in time.".into(),
+                ));
+            }
+        } else if u.detached && !u.transferring && u.since.elapsed() > HAND_OVER_WAIT {
+            warn!(
+                left = u.waiting.len(),
+                "connections did not stop in time: they are left behind"
+            );
+            for sessid in std::mem::take(&mut u.waiting) {
+                self.sessions.remove(&sessid);
+                u.closed += 1;
+            }
+            self.maybe_transfer();
         }
     }
 

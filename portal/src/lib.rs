@@ -19,6 +19,7 @@ mod stats;
 mod supervisor;
 mod telnet_session;
 mod tls;
+mod upgrade;
 mod web;
 
 use std::net::SocketAddr;
@@ -48,6 +49,8 @@ pub struct PortalConfig {
     pub settings_file: Option<PathBuf>,
     /// The game binary, resolved when the launcher started: the server is spawned from this path.
     pub exe: PathBuf,
+    /// Take over from a portal process handing over at this socket (`tavern upgrade-portal`).
+    pub take_over: Option<PathBuf>,
 }
 
 /// The path of the running binary, as it was on disk. After a rebuild Linux
@@ -107,7 +110,8 @@ pub async fn listen(addr: &str) -> std::io::Result<TcpListener> {
     }))
 }
 
-/// Runs the portal until it is shut down (SIGINT, SIGTERM, `tavern stop`, in-game `shutdown`).
+/// Runs the portal until it is shut down (SIGINT, SIGTERM, `tavern stop`,
+/// in-game `shutdown`) or has handed over to a new portal process.
 pub async fn run(cfg: PortalConfig) -> anyhow::Result<()> {
     let settings = cfg.settings;
     let loose = tavern_shared::data_dir::prepare(&settings.game.data_dir).with_context(|| {
@@ -132,8 +136,17 @@ pub async fn run(cfg: PortalConfig) -> anyhow::Result<()> {
              the game's server accepts portals at (its [link] portals)"
         ),
     };
+    // Started by a portal that hands over to us (`tavern upgrade-portal`).
+    let taken = match &cfg.take_over {
+        Some(path) => Some(upgrade::take_over(path).with_context(|| {
+            format!("cannot take over from the old portal at {}", path.display())
+        })?),
+        None => None,
+    };
     let mut adopt = None;
-    if let Some(rt) = RuntimeInfo::read(&runtime_file) {
+    if let Some(t) = &taken {
+        adopt = t.state.server_pid.filter(|&pid| pid_alive(pid));
+    } else if let Some(rt) = RuntimeInfo::read(&runtime_file) {
         if rt.portal_pid != std::process::id() && pid_alive(rt.portal_pid) {
             bail!(
                 "a portal is already running for this game (pid {}, link {}); `tavern stop` stops it",
@@ -148,52 +161,44 @@ pub async fn run(cfg: PortalConfig) -> anyhow::Result<()> {
             .filter(|&pid| supervisor::is_server_process(pid, &cfg.exe));
     }
 
-    let telnet_listeners = listen_on(
-        &settings,
-        &settings.portal.telnet_ports,
-        "telnet",
-        "telnet_ports",
-    )
-    .await?;
-    let mut tls_listeners = Vec::new();
-    if !settings.portal.tls_ports.is_empty() {
-        let acceptor = tls::acceptor(&settings).context("cannot set up telnet over TLS")?;
-        let ports = &settings.portal.tls_ports;
-        for l in listen_on(&settings, ports, "telnet over TLS", "tls_ports").await? {
-            tls_listeners.push((l, acceptor.clone()));
-        }
-    }
+    let bound = match &taken {
+        Some(t) => Bound::from_fds(&t.listeners, &settings)?,
+        None => Bound::bind(&settings).await?,
+    };
+    let Bound {
+        telnet: telnet_listeners,
+        tls: tls_listeners,
+        ssh: ssh_listeners,
+        web: web_listener,
+        link: link_listener,
+    } = bound;
+    // Copies of every listener, for a hand-over to a new process.
+    let copies = upgrade::Listeners {
+        telnet: telnet_listeners
+            .iter()
+            .map(upgrade::copy_of)
+            .collect::<Result<_, _>>()?,
+        tls: tls_listeners
+            .iter()
+            .map(|(l, _)| upgrade::copy_of(l))
+            .collect::<Result<_, _>>()?,
+        ssh: ssh_listeners
+            .iter()
+            .map(|(l, _)| upgrade::copy_of(l))
+            .collect::<Result<_, _>>()?,
+        web: upgrade::copy_of(&web_listener)?,
+        link: upgrade::copy_of(&link_listener)?,
+    };
     let tls_ports = ports_of(tls_listeners.iter().map(|(l, _)| l));
-    let mut ssh_listeners = Vec::new();
-    if !settings.portal.ssh_ports.is_empty() {
-        let key = ssh::host_key(&ssh::host_key_path(&settings))?;
-        let config = ssh::config(key, &settings);
-        for l in listen_on(&settings, &settings.portal.ssh_ports, "SSH", "ssh_ports").await? {
-            ssh_listeners.push((l, config.clone()));
-        }
-    }
     let ssh_ports = ports_of(ssh_listeners.iter().map(|(l, _)| l));
-    let web_addr = format!("{}:{}", settings.portal.interface, settings.portal.web_port);
-    let web_listener = listen(&web_addr).await.with_context(|| {
-        format!(
-            "cannot listen for the webclient on {web_addr}{}",
-            in_use_hint("[portal] web_port")
-        )
-    })?;
     let web_port = web_listener.local_addr()?.port();
-    let link_listener = TcpListener::bind(settings.link.address)
-        .await
-        .with_context(|| {
-            format!(
-                "cannot listen for the link on {}{}",
-                settings.link.address,
-                in_use_hint("[link] address")
-            )
-        })?;
     let link_address: SocketAddr = link_listener.local_addr()?;
     let telnet_ports = ports_of(telnet_listeners.iter());
 
-    let instance: u64 = rand::random();
+    let instance: u64 = taken
+        .as_ref()
+        .map(|t| t.state.instance)
+        .unwrap_or_else(rand::random);
     let runtime = RuntimeInfo {
         game: settings.game.name.clone(),
         portal_pid: std::process::id(),
@@ -207,12 +212,12 @@ pub async fn run(cfg: PortalConfig) -> anyhow::Result<()> {
     };
     let (process_tx, processes) = mpsc::channel(64);
     let mut supervisor = Supervisor::new(
-        cfg.exe,
-        cfg.settings_file,
+        cfg.exe.clone(),
+        cfg.settings_file.clone(),
         runtime_file.clone(),
         runtime,
         instance,
-        process_tx,
+        process_tx.clone(),
     );
     if server_address.is_some() {
         supervisor = supervisor.remote();
@@ -227,6 +232,7 @@ pub async fn run(cfg: PortalConfig) -> anyhow::Result<()> {
         %link_address,
         portal_id,
         instance = format!("{instance:016x}"),
+        taken_over = taken.is_some(),
         "portal listening"
     );
 
@@ -247,35 +253,47 @@ pub async fn run(cfg: PortalConfig) -> anyhow::Result<()> {
     let (hub_tx, sessions) = mpsc::channel(16 * 1024);
     let (link_tx, links) = mpsc::channel(1024);
     let (terminate_tx, terminate) = mpsc::channel(4);
+    // Accepting pauses while the portal hands over to a new process.
+    let (pause, paused) = tokio::sync::watch::channel(false);
+    let listener = |l| upgrade::Listener::new(l, paused.clone());
     // A session's id carries its portal's: the game's portals never share one.
     let next_sessid = Arc::new(AtomicU64::new(
-        tavern_shared::session::sessids_of(portal_id).start + 1,
+        taken
+            .as_ref()
+            .map(|t| t.state.next_sessid)
+            .unwrap_or(tavern_shared::session::sessids_of(portal_id).start + 1),
     ));
-    for listener in telnet_listeners {
+    let telnet_params = |protocol| TelnetParams {
+        max_line: settings.portal.max_line_length,
+        max_queued_output: settings.portal.max_queued_output,
+        protocol,
+        stats: stats.clone(),
+        keepalive: (settings.portal.keepalive_secs > 0)
+            .then(|| std::time::Duration::from_secs(settings.portal.keepalive_secs)),
+    };
+    for l in telnet_listeners {
         tokio::spawn(accept_telnet(
-            listener,
+            listener(l),
             None,
             gate.clone(),
             hub_tx.clone(),
             next_sessid.clone(),
-            settings.clone(),
-            stats.clone(),
+            telnet_params("telnet"),
         ));
     }
-    for (listener, acceptor) in tls_listeners {
+    for (l, acceptor) in tls_listeners {
         tokio::spawn(accept_telnet(
-            listener,
+            listener(l),
             Some(acceptor),
             gate.clone(),
             hub_tx.clone(),
             next_sessid.clone(),
-            settings.clone(),
-            stats.clone(),
+            telnet_params("telnet/ssl"),
         ));
     }
-    for (listener, config) in ssh_listeners {
+    for (l, config) in ssh_listeners {
         tokio::spawn(ssh::accept(
-            listener,
+            listener(l),
             gate.clone(),
             next_sessid.clone(),
             ssh::SshParams {
@@ -287,7 +305,7 @@ pub async fn run(cfg: PortalConfig) -> anyhow::Result<()> {
         ));
     }
     tokio::spawn(web::serve(
-        web_listener,
+        listener(web_listener),
         web::WebState {
             hub: hub_tx.clone(),
             next_sessid: next_sessid.clone(),
@@ -325,40 +343,224 @@ pub async fn run(cfg: PortalConfig) -> anyhow::Result<()> {
         tokio::spawn(link::dial(addr, link_tx.clone(), me.clone()));
     }
     tokio::spawn(link::serve(
-        link_listener,
+        listener(link_listener),
         link_tx,
         me,
         server_address.is_none(),
     ));
     tokio::spawn(forward_signals(terminate_tx));
-    drop(hub_tx);
 
     if let Some(pid) = adopt {
         supervisor.adopt(pid);
     }
-    let hub = Hub::new(settings, instance, supervisor, stats);
-    hub.run(Inbox {
-        sessions,
-        links,
-        processes,
-        terminate,
-    })
-    .await;
-    let _ = std::fs::remove_file(&runtime_file);
+    let resumer = Resumer {
+        hub: hub_tx.clone(),
+        params: telnet_params("telnet"),
+    };
+    drop(hub_tx);
+    let kit = upgrade::UpgradeKit {
+        listeners: copies,
+        pause,
+        successor: upgrade::Successor {
+            exe: cfg.exe,
+            settings_file: cfg.settings_file,
+            data_dir: settings.game.data_dir.clone(),
+        },
+        resumer,
+        events: process_tx,
+        next_sessid,
+    };
+    let mut hub = Hub::new(settings, instance, supervisor, stats, kit);
+    if let Some(t) = taken {
+        let upgrade::TakenOver {
+            state,
+            connections,
+            sock,
+            ..
+        } = t;
+        let kept = state.sessions.len();
+        hub.take_over(state.connect_screen, state.sessions, connections);
+        // The old process exits once told: everything is ours now.
+        upgrade::confirm(sock).context("cannot tell the old portal it may go")?;
+        info!(sessions = kept, "took over from the old portal process");
+    }
+    let handed_over = hub
+        .run(Inbox {
+            sessions,
+            links,
+            processes,
+            terminate,
+        })
+        .await;
+    // A portal that handed over leaves the runtime file to its successor,
+    // once the launcher that asked has its answer.
+    if handed_over {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+        while link::launchers_connected() && std::time::Instant::now() < deadline {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    } else {
+        let _ = std::fs::remove_file(&runtime_file);
+    }
     Ok(())
+}
+
+/// The portal's listeners, bound or taken over.
+struct Bound {
+    telnet: Vec<TcpListener>,
+    tls: Vec<(TcpListener, tokio_rustls::TlsAcceptor)>,
+    ssh: Vec<(TcpListener, Arc<russh::server::Config>)>,
+    web: TcpListener,
+    link: TcpListener,
+}
+
+impl Bound {
+    /// Binds every listener the settings ask for.
+    async fn bind(settings: &Settings) -> anyhow::Result<Self> {
+        let telnet = listen_on(
+            settings,
+            &settings.portal.telnet_ports,
+            "telnet",
+            "telnet_ports",
+        )
+        .await?;
+        let mut tls = Vec::new();
+        if !settings.portal.tls_ports.is_empty() {
+            let acceptor = tls::acceptor(settings).context("cannot set up telnet over TLS")?;
+            let ports = &settings.portal.tls_ports;
+            for l in listen_on(settings, ports, "telnet over TLS", "tls_ports").await? {
+                tls.push((l, acceptor.clone()));
+            }
+        }
+        let mut ssh = Vec::new();
+        if !settings.portal.ssh_ports.is_empty() {
+            let config = ssh_config(settings)?;
+            for l in listen_on(settings, &settings.portal.ssh_ports, "SSH", "ssh_ports").await? {
+                ssh.push((l, config.clone()));
+            }
+        }
+        let web_addr = format!("{}:{}", settings.portal.interface, settings.portal.web_port);
+        let web = listen(&web_addr).await.with_context(|| {
+            format!(
+                "cannot listen for the webclient on {web_addr}{}",
+                in_use_hint("[portal] web_port")
+            )
+        })?;
+        let link = TcpListener::bind(settings.link.address)
+            .await
+            .with_context(|| {
+                format!(
+                    "cannot listen for the link on {}{}",
+                    settings.link.address,
+                    in_use_hint("[link] address")
+                )
+            })?;
+        Ok(Self {
+            telnet,
+            tls,
+            ssh,
+            web,
+            link,
+        })
+    }
+
+    /// The listeners an old portal process handed over.
+    fn from_fds(fds: &upgrade::Listeners, settings: &Settings) -> anyhow::Result<Self> {
+        let take = |fd: &std::os::fd::OwnedFd| -> anyhow::Result<TcpListener> {
+            Ok(upgrade::listener_from(fd.try_clone()?)?)
+        };
+        let telnet = fds.telnet.iter().map(take).collect::<anyhow::Result<_>>()?;
+        let mut tls = Vec::new();
+        if !fds.tls.is_empty() {
+            let acceptor = tls::acceptor(settings).context("cannot set up telnet over TLS")?;
+            for fd in &fds.tls {
+                tls.push((take(fd)?, acceptor.clone()));
+            }
+        }
+        let mut ssh = Vec::new();
+        if !fds.ssh.is_empty() {
+            let config = ssh_config(settings)?;
+            for fd in &fds.ssh {
+                ssh.push((take(fd)?, config.clone()));
+            }
+        }
+        Ok(Self {
+            telnet,
+            tls,
+            ssh,
+            web: take(&fds.web)?,
+            link: take(&fds.link)?,
+        })
+    }
+}
+
+fn ssh_config(settings: &Settings) -> anyhow::Result<Arc<russh::server::Config>> {
+    let key = ssh::host_key(&ssh::host_key_path(settings))?;
+    Ok(ssh::config(key, settings))
+}
+
+/// Starts the task of a telnet connection carried over from an old portal
+/// process (or put back after a hand-over failed).
+pub(crate) struct Resumer {
+    hub: mpsc::Sender<SessionEvent>,
+    params: TelnetParams,
+}
+
+impl Resumer {
+    /// Starts `stream`'s task with its protocol as it was; where its output goes.
+    pub(crate) fn resume(
+        &self,
+        sessid: tavern_shared::SessId,
+        addr: SocketAddr,
+        stream: std::net::TcpStream,
+        telnet: tavern_protocol::telnet::protocol::SuspendedTelnet,
+    ) -> Option<outbox::OutboxSender<session::SessionOut>> {
+        let stream = stream
+            .set_nonblocking(true)
+            .and_then(|()| tokio::net::TcpStream::from_std(stream));
+        let stream = match stream {
+            Ok(s) => s,
+            Err(e) => {
+                warn!(sessid, "cannot resume a connection: {e}");
+                return None;
+            }
+        };
+        let (out, out_rx) = outbox::outbox(self.params.max_queued_output);
+        let (proto, first) = tavern_protocol::telnet::protocol::TelnetProtocol::resume(telnet);
+        let params = TelnetParams {
+            max_line: self.params.max_line,
+            max_queued_output: self.params.max_queued_output,
+            protocol: "telnet",
+            stats: self.params.stats.clone(),
+            keepalive: self.params.keepalive,
+        };
+        let begin = telnet_session::Begin::Resumed {
+            proto: Box::new(proto),
+            first,
+            out_rx,
+        };
+        tokio::spawn(telnet_session::serve(
+            stream,
+            addr,
+            sessid,
+            self.hub.clone(),
+            params,
+            begin,
+        ));
+        Some(out)
+    }
 }
 
 /// How long a TLS client may take to finish its handshake.
 const TLS_HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 async fn accept_telnet(
-    listener: TcpListener,
+    mut listener: crate::upgrade::Listener,
     tls: Option<tokio_rustls::TlsAcceptor>,
     gate: Arc<gate::ConnectionGate>,
     hub: mpsc::Sender<SessionEvent>,
     next_sessid: Arc<AtomicU64>,
-    settings: Settings,
-    stats: Arc<PortalStats>,
+    params: TelnetParams,
 ) {
     loop {
         let (stream, addr) = match listener.accept().await {
@@ -380,23 +582,19 @@ async fn accept_telnet(
         };
         let sessid = next_sessid.fetch_add(1, Ordering::Relaxed);
         let params = TelnetParams {
-            max_line: settings.portal.max_line_length,
-            max_queued_output: settings.portal.max_queued_output,
-            protocol: if tls.is_some() {
-                "telnet/ssl"
-            } else {
-                "telnet"
-            },
-            stats: stats.clone(),
-            keepalive: (settings.portal.keepalive_secs > 0)
-                .then(|| std::time::Duration::from_secs(settings.portal.keepalive_secs)),
+            max_line: params.max_line,
+            max_queued_output: params.max_queued_output,
+            protocol: params.protocol,
+            stats: params.stats.clone(),
+            keepalive: params.keepalive,
         };
         let hub = hub.clone();
         match &tls {
             None => {
                 tokio::spawn(async move {
                     let _permit = permit;
-                    telnet_session::serve(stream, addr, sessid, hub, params).await
+                    let begin = telnet_session::Begin::Fresh;
+                    telnet_session::serve(stream, addr, sessid, hub, params, begin).await
                 });
             }
             Some(acceptor) => {
@@ -406,7 +604,8 @@ async fn accept_telnet(
                     {
                         Ok(Ok(tls_stream)) => {
                             let stream = telnet_session::Buffered::new(tls_stream);
-                            telnet_session::serve(stream, addr, sessid, hub, params).await
+                            let begin = telnet_session::Begin::Fresh;
+                            telnet_session::serve(stream, addr, sessid, hub, params, begin).await
                         }
                         Ok(Err(e)) => tracing::debug!(%addr, "TLS handshake failed: {e}"),
                         Err(_) => tracing::debug!(%addr, "TLS handshake timed out"),

@@ -9,7 +9,7 @@ use tavern_shared::link::{
     self, Hello, HelloReply, LauncherReply, LauncherRequest, LinkStream, Proof, Role, ToPortal,
     ToServer,
 };
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
 use tracing::{Instrument, debug, error, info, info_span, warn};
 
@@ -115,7 +115,7 @@ static LINK_IDS: AtomicU64 = AtomicU64::new(1);
 /// extra portal (`servers` false) links to its server itself and takes
 /// launchers only here.
 pub(crate) async fn serve(
-    listener: TcpListener,
+    mut listener: crate::upgrade::Listener,
     hub: mpsc::Sender<LinkEvent>,
     me: PortalIdentity,
     servers: bool,
@@ -369,7 +369,22 @@ async fn server(
     info!("server link closed");
 }
 
-async fn launcher(mut ls: LinkStream<TcpStream>, hub: mpsc::Sender<LinkEvent>) {
+/// Launcher connections open now.
+static LAUNCHERS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Whether a launcher is connected (a portal that handed over waits for
+/// the one that asked to hear so).
+pub(crate) fn launchers_connected() -> bool {
+    LAUNCHERS.load(Ordering::Relaxed) > 0
+}
+
+async fn launcher(ls: LinkStream<TcpStream>, hub: mpsc::Sender<LinkEvent>) {
+    LAUNCHERS.fetch_add(1, Ordering::Relaxed);
+    serve_launcher(ls, hub).await;
+    LAUNCHERS.fetch_sub(1, Ordering::Relaxed);
+}
+
+async fn serve_launcher(mut ls: LinkStream<TcpStream>, hub: mpsc::Sender<LinkEvent>) {
     loop {
         let req: LauncherRequest = match ls.recv().await {
             Ok(r) => r,

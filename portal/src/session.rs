@@ -47,6 +47,14 @@ pub(crate) enum SessionEvent {
         /// Which connection.
         sessid: SessId,
     },
+    /// A connection stopped to go on in a new portal process: the socket and
+    /// its protocol state.
+    HandedOver {
+        /// Which connection.
+        sessid: SessId,
+        /// Its socket and telnet state.
+        conn: Box<crate::upgrade::HandedConnection>,
+    },
     /// The web admin asks the game something (not a connection of its own).
     Admin {
         /// The admin's account (0 for a log-in).
@@ -99,7 +107,16 @@ pub(crate) enum SessionOut {
     Close(Option<String>),
     /// Render from now on by the player's choices (`option`).
     Choices(tavern_shared::session::ClientChoices),
+    /// The portal hands its connections to a new process (`tavern
+    /// upgrade-portal`): stop, and hand this one over
+    /// ([`SessionEvent::HandedOver`]), or — a connection whose encryption
+    /// cannot move (TLS, SSH) or a websocket — close it asking the player to
+    /// connect again.
+    HandOver,
 }
+
+/// Told to a connection that cannot be carried to a new portal process.
+pub(crate) const RECONNECT_MSG: &str = "The game's portal is being upgraded: please connect again in a moment. Nothing you did is lost.";
 
 impl SessionOut {
     /// One line of text.

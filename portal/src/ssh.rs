@@ -23,7 +23,6 @@ use tavern_protocol::terminal::{TermEvent, Terminal};
 use tavern_shared::link::LoginProof;
 use tavern_shared::session::ProtocolFlags;
 use tavern_shared::{Msg, SessId, Settings};
-use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot};
 use tracing::{Instrument, debug, debug_span, warn};
 
@@ -135,7 +134,7 @@ pub(crate) struct SshParams {
 
 /// Accepts SSH connections until the portal stops.
 pub(crate) async fn accept(
-    listener: TcpListener,
+    mut listener: crate::upgrade::Listener,
     gate: Arc<ConnectionGate>,
     next_sessid: Arc<AtomicU64>,
     params: SshParams,
@@ -526,6 +525,9 @@ impl Driver {
                         }
                     }
                     Some(SessionOut::Close(why)) => break End::Server(why),
+                    Some(SessionOut::HandOver) => {
+                        break End::Server(Some(crate::session::RECONNECT_MSG.into()));
+                    }
                     Some(SessionOut::Choices(c)) => self.term.choices = c,
                 },
                 () = &mut deadline, if !self.admitted => {

@@ -23,6 +23,11 @@ pub(crate) enum ProcessEvent {
         /// Which scheduled start.
         spawn_id: u64,
     },
+    /// The hand-over to a new portal process ended: its pid, or why it failed.
+    HandedOver {
+        /// How it went.
+        result: Result<u32, String>,
+    },
 }
 
 /// Starts, watches and kills the server process; keeps `portal.json` true.
@@ -195,6 +200,14 @@ impl Supervisor {
             return true;
         }
         false
+    }
+
+    /// Lets go of the server process without stopping it: a new portal
+    /// process has taken it over.
+    pub(crate) fn release(&mut self) {
+        self.child = None;
+        self.child_since = None;
+        self.pending = None;
     }
 
     /// Kills the current server process, if any.

@@ -11,6 +11,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::mpsc;
 use tracing::{Instrument, debug, debug_span};
 
+use crate::outbox::OutboxReceiver;
 use crate::session::{SessionEvent, SessionOut, announce};
 use crate::stats::PortalStats;
 use tavern_protocol::telnet::protocol::{ProtoEvent, TelnetProtocol};
@@ -36,6 +37,18 @@ pub(crate) trait Transport: AsyncWrite + Unpin {
     /// Reads what has arrived into `buf`: `Ok(0)` at the end of the stream,
     /// `WouldBlock` when nothing had after all.
     fn read_now(&mut self, buf: &mut [u8]) -> std::io::Result<usize>;
+    /// Whether the connection can be carried to another process as a plain
+    /// socket (not when its encryption state lives here: TLS).
+    fn can_hand_over(&self) -> bool {
+        false
+    }
+    /// The plain socket, to carry to another process.
+    fn into_std(self) -> Option<std::net::TcpStream>
+    where
+        Self: Sized,
+    {
+        None
+    }
 }
 
 impl Transport for tokio::net::TcpStream {
@@ -44,6 +57,12 @@ impl Transport for tokio::net::TcpStream {
     }
     fn read_now(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         self.try_read(buf)
+    }
+    fn can_hand_over(&self) -> bool {
+        true
+    }
+    fn into_std(self) -> Option<std::net::TcpStream> {
+        tokio::net::TcpStream::into_std(self).ok()
     }
 }
 
@@ -134,6 +153,7 @@ enum Read {
 /// How long one write may block on a client that does not read before it is dropped.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
 
+#[derive(Clone)]
 pub(crate) struct TelnetParams {
     pub max_line: usize,
     pub max_queued_output: usize,
@@ -143,6 +163,23 @@ pub(crate) struct TelnetParams {
     pub keepalive: Option<Duration>,
 }
 
+/// How a connection's task begins.
+pub(crate) enum Begin {
+    /// A new connection: it is announced to the handler, and negotiation starts.
+    Fresh,
+    /// A connection carried over from the previous portal process (`tavern
+    /// upgrade-portal`): its protocol as it was, the bytes to send first, and
+    /// the output queue the handler already holds the other end of.
+    Resumed {
+        /// The protocol state.
+        proto: Box<TelnetProtocol>,
+        /// Sent before anything else (MCCP2's marker when it was on).
+        first: Vec<u8>,
+        /// Its output.
+        out_rx: OutboxReceiver<SessionOut>,
+    },
+}
+
 /// Serves one connection until either side closes it.
 pub(crate) async fn serve<S>(
     stream: S,
@@ -150,6 +187,7 @@ pub(crate) async fn serve<S>(
     sessid: SessId,
     hub: mpsc::Sender<SessionEvent>,
     params: TelnetParams,
+    begin: Begin,
 ) where
     S: Transport,
 {
@@ -157,9 +195,17 @@ pub(crate) async fn serve<S>(
     // level the span is never entered (entering it on every poll of every
     // connection cost the portal 6 % of its time).
     let span = debug_span!("session", sessid, %addr);
-    run(stream, addr, sessid, hub, params)
+    run(stream, addr, sessid, hub, params, begin)
         .instrument(span)
         .await
+}
+
+/// Why a connection's loop ended.
+enum End {
+    /// It closes, for this reason (logged).
+    Close(&'static str),
+    /// It goes on in a new portal process.
+    HandOver,
 }
 
 async fn run<S: Transport>(
@@ -168,20 +214,33 @@ async fn run<S: Transport>(
     sessid: SessId,
     hub: mpsc::Sender<SessionEvent>,
     params: TelnetParams,
+    begin: Begin,
 ) {
-    let mut proto = TelnetProtocol::new(params.max_line);
-    let flags = proto.flags.clone();
-    let Some(mut out_rx) = announce(
-        &hub,
-        sessid,
-        addr,
-        params.protocol,
-        flags,
-        params.max_queued_output,
-    )
-    .await
-    else {
-        return;
+    let fresh = matches!(begin, Begin::Fresh);
+    let (mut proto, mut out_rx, start) = match begin {
+        Begin::Fresh => {
+            let mut proto = TelnetProtocol::new(params.max_line);
+            let flags = proto.flags.clone();
+            let Some(out_rx) = announce(
+                &hub,
+                sessid,
+                addr,
+                params.protocol,
+                flags,
+                params.max_queued_output,
+            )
+            .await
+            else {
+                return;
+            };
+            let start = proto.start();
+            (proto, out_rx, start)
+        }
+        Begin::Resumed {
+            proto,
+            first,
+            out_rx,
+        } => (*proto, out_rx, first),
     };
     let stats = params.stats.clone();
     let mssp = move || stats.mssp_fields();
@@ -190,15 +249,15 @@ async fn run<S: Transport>(
         .keepalive
         .unwrap_or(Duration::from_secs(86_400 * 365));
     let mut keepalive = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
-    let mut reason = "closed by client";
-    let mut first_read = true;
-    let start = proto.start();
+    let mut end = End::Close("closed by client");
+    // A carried-over connection is past its first bytes.
+    let mut first_read = fresh;
     if write(&mut stream, &start).await.is_ok() {
-        reason = loop {
+        end = loop {
             tokio::select! {
                 r = stream.ready() => {
                     if r.is_err() {
-                        break "closed by client";
+                        break End::Close("closed by client");
                     }
                     // Read and parse at once, in the thread's scratch buffer.
                     let read = SCRATCH.with_borrow_mut(|buf| {
@@ -218,18 +277,18 @@ async fn run<S: Transport>(
                     });
                     let (events, reply) = match read {
                         Read::Nothing => continue,
-                        Read::Ended => break "closed by client",
+                        Read::Ended => break End::Close("closed by client"),
                         Read::WrongProtocol(why) => {
                             let _ = write(&mut stream, why.as_bytes()).await;
-                            break "wrong protocol";
+                            break End::Close("wrong protocol");
                         }
                         Read::Got(events, reply) => (events, reply),
                     };
                     if !reply.is_empty() && write(&mut stream, &reply).await.is_err() {
-                        break "write failed";
+                        break End::Close("write failed");
                     }
                     if !pass_on(events, &mut stream, &mut proto, sessid, &hub).await {
-                        break "portal stopping";
+                        break End::Close("portal stopping");
                     }
                 }
                 out = out_rx.recv() => match out {
@@ -238,11 +297,16 @@ async fn run<S: Transport>(
                         let mut batches = vec![first];
                         let mut bytes = Vec::new();
                         let mut close = None;
+                        let mut hand_over = false;
                         while let Some(next) = out_rx.try_recv() {
                             match next {
                                 SessionOut::Msgs(more) => batches.push(more),
                                 SessionOut::Close(why) => {
                                     close = Some(why);
+                                    break;
+                                }
+                                SessionOut::HandOver => {
+                                    hand_over = true;
                                     break;
                                 }
                                 // Later messages render by the new choices;
@@ -257,10 +321,13 @@ async fn run<S: Transport>(
                         let why = close.clone().flatten().map(tavern_shared::Msg::text);
                         bytes.extend(proto.render(batches.iter().flat_map(|b| b.iter()).chain(why.as_ref())));
                         if write(&mut stream, &bytes).await.is_err() {
-                            break "write failed";
+                            break End::Close("write failed");
                         }
                         if close.is_some() {
-                            break "closed by server";
+                            break End::Close("closed by server");
+                        }
+                        if hand_over {
+                            break End::HandOver;
                         }
                     }
                     Some(SessionOut::Close(why)) => {
@@ -268,20 +335,50 @@ async fn run<S: Transport>(
                             let bytes = proto.render(&[tavern_shared::Msg::text(why)]);
                             let _ = write(&mut stream, &bytes).await;
                         }
-                        break "closed by server";
+                        break End::Close("closed by server");
                     }
                     Some(SessionOut::Choices(c)) => proto.choices = c,
-                    None => break "dropped by portal",
+                    Some(SessionOut::HandOver) => break End::HandOver,
+                    None => break End::Close("dropped by portal"),
                 },
                 _ = keepalive.tick(), if params.keepalive.is_some() => {
                     let nop = proto.nop();
                     if write(&mut stream, &nop).await.is_err() {
-                        break "keepalive failed";
+                        break End::Close("keepalive failed");
                     }
                 }
             }
         };
     }
+    let reason = match end {
+        End::Close(reason) => reason,
+        End::HandOver if stream.can_hand_over() => {
+            // Everything sent so far is written; the compressed stream ends;
+            // what the client sends next waits in the socket for the new process.
+            let (last, telnet) = proto.suspend();
+            if write(&mut stream, &last).await.is_ok()
+                && stream.flush().await.is_ok()
+                && let Some(stream) = stream.into_std()
+            {
+                debug!("handed over");
+                let conn = Box::new(crate::upgrade::HandedConnection {
+                    stream,
+                    addr,
+                    telnet,
+                });
+                let _ = hub.send(SessionEvent::HandedOver { sessid, conn }).await;
+                return;
+            }
+            let _ = hub.send(SessionEvent::Closed { sessid }).await;
+            return;
+        }
+        End::HandOver => {
+            // TLS: its keys stay in this process; the player connects again.
+            let bytes = proto.render(&[tavern_shared::Msg::text(crate::session::RECONNECT_MSG)]);
+            let _ = write(&mut stream, &bytes).await;
+            "portal upgrade"
+        }
+    };
     let _ = stream.shutdown().await;
     debug!(reason, "disconnected");
     let _ = hub.send(SessionEvent::Closed { sessid }).await;

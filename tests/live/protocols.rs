@@ -293,47 +293,14 @@ async fn tintin_logs_in_with_gmcp_msdp_naws_ttype_and_mccp() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn telnet_over_tls_with_a_generated_certificate() {
-    use rustls_pki_types::pem::PemObject;
-    use rustls_pki_types::{CertificateDer, ServerName};
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    use tokio_rustls::rustls::{self, ClientConfig, RootCertStore};
+    use tokio::io::AsyncWriteExt;
 
     let game = LiveGame::new("tls", "[portal]\ntls_ports = [0]\n").start();
     let port = game.runtime().unwrap()["tls_ports"][0].as_u64().unwrap() as u16;
     // The portal generated a certificate for localhost on first start; trust just that.
-    let cert = game.data_dir().join("tls/cert.pem");
-    let mut roots = RootCertStore::empty();
-    for c in CertificateDer::pem_file_iter(&cert).unwrap() {
-        roots.add(c.unwrap()).unwrap();
-    }
-    let config = ClientConfig::builder_with_provider(std::sync::Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .unwrap()
-    .with_root_certificates(roots)
-    .with_no_client_auth();
-    let connector = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config));
-    let tcp = tokio::net::TcpStream::connect(("127.0.0.1", port))
-        .await
-        .unwrap();
-    let mut tls = connector
-        .connect(ServerName::try_from("localhost").unwrap(), tcp)
-        .await
-        .expect("the TLS handshake succeeds against the generated certificate");
-
+    let mut tls = game.tls_connect().await;
     let mut seen = String::new();
-    async fn until(tls: &mut (impl AsyncReadExt + Unpin), seen: &mut String, needle: &str) {
-        let mut buf = [0u8; 4096];
-        while !seen.contains(needle) {
-            let n = tokio::time::timeout(PATIENCE, tls.read(&mut buf))
-                .await
-                .unwrap_or_else(|_| panic!("timed out waiting for {needle:?} in {seen}"))
-                .unwrap();
-            assert!(n > 0, "closed while waiting for {needle:?}: {seen}");
-            seen.push_str(&String::from_utf8_lossy(&buf[..n]));
-        }
-    }
+    let until = tavern_tests::read_until;
     until(&mut tls, &mut seen, "create <username> <password>").await;
     tls.write_all(b"create Secure pass123\r\n").await.unwrap();
     until(&mut tls, &mut seen, "was created").await;

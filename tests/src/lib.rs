@@ -249,6 +249,52 @@ impl LiveGame {
     }
 }
 
+impl LiveGame {
+    /// A TLS connection to the game's first TLS port, trusting the
+    /// certificate the portal generated for localhost.
+    pub async fn tls_connect(&self) -> tokio_rustls::client::TlsStream<TcpStream> {
+        use rustls_pki_types::pem::PemObject;
+        use rustls_pki_types::{CertificateDer, ServerName};
+        use tokio_rustls::rustls::{self, ClientConfig, RootCertStore};
+        let port = self.runtime().unwrap()["tls_ports"][0].as_u64().unwrap() as u16;
+        let cert = self.data_dir().join("tls/cert.pem");
+        let mut roots = RootCertStore::empty();
+        for c in CertificateDer::pem_file_iter(&cert).unwrap() {
+            roots.add(c.unwrap()).unwrap();
+        }
+        let config = ClientConfig::builder_with_provider(std::sync::Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+        let connector = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config));
+        let tcp = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+        connector
+            .connect(ServerName::try_from("localhost").unwrap(), tcp)
+            .await
+            .expect("the TLS handshake succeeds against the generated certificate")
+    }
+}
+
+/// Reads a stream until what it sent contains `needle` (all it sent is kept in `seen`).
+pub async fn read_until(
+    stream: &mut (impl tokio::io::AsyncRead + Unpin),
+    seen: &mut String,
+    needle: &str,
+) {
+    let mut buf = [0u8; 4096];
+    while !seen.contains(needle) {
+        let n = tokio::time::timeout(PATIENCE, stream.read(&mut buf))
+            .await
+            .unwrap_or_else(|_| panic!("timed out waiting for {needle:?} in {seen}"))
+            .unwrap_or(0);
+        assert!(n > 0, "closed while waiting for {needle:?}: {seen}");
+        seen.push_str(&String::from_utf8_lossy(&buf[..n]));
+    }
+}
+
 /// An extra portal of a [`LiveGame`] (`tavern portal` with `[portal] id`
 /// above 0), killed when dropped.
 pub struct ExtraPortal {
@@ -354,6 +400,14 @@ impl Drop for ExtraPortal {
 impl Drop for LiveGame {
     fn drop(&mut self) {
         let server = self.server_pid();
+        // A portal that took over from the one started here (`upgrade-portal`).
+        let successor = self.runtime().and_then(|rt| rt["portal_pid"].as_u64());
+        if let Some(pid) = successor.map(|p| p as u32)
+            && Some(pid) != self.portal_pid()
+            && pid_alive(pid)
+        {
+            kill(pid, libc::SIGKILL);
+        }
         if let Some(mut c) = self.portal.take() {
             let _ = c.kill();
             let _ = c.wait();
@@ -709,7 +763,7 @@ impl Client {
 
 /// Takes the telnet commands out of `raw`, leaving an incomplete one at the
 /// end in place; keeps each subnegotiation as (option, payload).
-fn strip_telnet_keep(raw: &mut Vec<u8>, subs: &mut Vec<(u8, Vec<u8>)>) -> Vec<u8> {
+pub fn strip_telnet_keep(raw: &mut Vec<u8>, subs: &mut Vec<(u8, Vec<u8>)>) -> Vec<u8> {
     let mut out = Vec::with_capacity(raw.len());
     let mut i = 0;
     while i < raw.len() {
@@ -758,7 +812,8 @@ fn strip_telnet_keep(raw: &mut Vec<u8>, subs: &mut Vec<(u8, Vec<u8>)>) -> Vec<u8
     out
 }
 
-fn strip_ansi(s: &str) -> String {
+/// Text without its ANSI colour codes.
+pub fn strip_ansi(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     let mut chars = s.chars().peekable();
     while let Some(c) = chars.next() {

@@ -16,7 +16,6 @@ use axum::routing::get;
 use futures::{SinkExt, StreamExt};
 use tavern_shared::SessId;
 use tavern_shared::session::ProtocolFlags;
-use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use tracing::{Instrument, debug, debug_span, warn};
 
@@ -93,7 +92,7 @@ impl ConnectionPermit {
 /// per-address gate first, and must send its request head within
 /// `[portal] header_timeout_secs` (a client that dawdles would otherwise hold
 /// its place for good).
-pub(crate) async fn serve(listener: TcpListener, state: WebState) {
+pub(crate) async fn serve(mut listener: crate::upgrade::Listener, state: WebState) {
     let gate = state.gate.clone();
     let header_timeout = state.header_timeout;
     let mut app = Router::new()
@@ -342,7 +341,13 @@ async fn session(
                         break;
                     }
                 }
-                Some(SessionOut::Close(why)) => {
+                Some(out @ (SessionOut::Close(_) | SessionOut::HandOver)) => {
+                    // A websocket is not carried to a new portal: the
+                    // webclient reconnects and resumes by itself.
+                    let why = match out {
+                        SessionOut::Close(why) => why,
+                        _ => Some(crate::session::RECONNECT_MSG.to_string()),
+                    };
                     if let Some(why) = why
                         && let Some(f) = format.encode(&tavern_shared::Msg::text(why), choices.color_mode(&flags))
                     {

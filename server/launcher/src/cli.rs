@@ -35,7 +35,16 @@ enum Cmd {
     /// Run a portal: with `[portal] id` above 0 and `[link] server` set, an
     /// extra portal that links to the game's running server (its players
     /// play in the same game); with id 0, what `start` runs.
-    Portal,
+    Portal {
+        /// Take over from a portal handing over at this socket (what
+        /// `upgrade-portal` starts; not for direct use).
+        #[arg(long, value_name = "SOCKET", hide = true)]
+        take_over: Option<PathBuf>,
+    },
+    /// Replace the running portal with one started from the binary on disk,
+    /// keeping every telnet connection (TLS and SSH players reconnect; the
+    /// webclient reconnects by itself).
+    UpgradePortal,
     /// Run the game server process (the portal starts it; not for direct use).
     Server,
     /// Restart the server with the code on disk, keeping every player connected.
@@ -155,7 +164,7 @@ pub(crate) fn main(game: Game) -> anyhow::Result<()> {
         .as_ref()
         .map(|p| std::path::absolute(p).unwrap_or_else(|_| p.clone()));
     let threads = match cli.command {
-        Cmd::Start | Cmd::Portal => settings.portal.worker_threads,
+        Cmd::Start | Cmd::Portal { .. } => settings.portal.worker_threads,
         Cmd::Server => settings.server.worker_threads,
         _ => 1,
     };
@@ -168,7 +177,11 @@ pub(crate) fn main(game: Game) -> anyhow::Result<()> {
              and the game with its main portal's settings",
             settings.portal.id
         ),
-        Cmd::Start | Cmd::Portal => {
+        Cmd::Start | Cmd::Portal { .. } => {
+            let take_over = match &cli.command {
+                Cmd::Portal { take_over } => take_over.clone(),
+                _ => None,
+            };
             let role = match settings.portal.id {
                 0 => "portal".to_string(),
                 id => format!("portal-{id}"),
@@ -179,6 +192,7 @@ pub(crate) fn main(game: Game) -> anyhow::Result<()> {
                 settings,
                 settings_file,
                 exe,
+                take_over,
             }))
         }
         Cmd::Server => {
@@ -190,6 +204,7 @@ pub(crate) fn main(game: Game) -> anyhow::Result<()> {
             r
         }
         Cmd::Reload => rt.block_on(order(&settings, StopMode::Reload)),
+        Cmd::UpgradePortal => rt.block_on(upgrade_portal(&settings)),
         Cmd::Reset => rt.block_on(order(&settings, StopMode::Reset)),
         Cmd::Stop => rt.block_on(stop(&settings)),
         Cmd::Status => rt.block_on(status(&settings)),
@@ -546,6 +561,24 @@ async fn ask(
         .await
         .map_err(|_| anyhow!("no answer from the portal within {patience:?}"))?
         .map_err(Into::into)
+}
+
+async fn upgrade_portal(settings: &Settings) -> anyhow::Result<()> {
+    println!("Handing the portal over to a new process...");
+    match ask(
+        settings,
+        LauncherRequest::UpgradePortal,
+        Duration::from_secs(180),
+    )
+    .await?
+    {
+        LauncherReply::Done(text) => {
+            println!("{text}");
+            Ok(())
+        }
+        LauncherReply::Failed(text) => bail!("{text}"),
+        LauncherReply::Status(_) => bail!("unexpected answer from the portal"),
+    }
 }
 
 async fn order(settings: &Settings, mode: StopMode) -> anyhow::Result<()> {

@@ -11,12 +11,11 @@ use anyhow::Context;
 use tavern_server::runtime::ServerEvent;
 use tavern_shared::Settings;
 use tavern_shared::link::{self, LinkStream, Role};
-use tavern_shared::session::PortalId;
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use tracing::{info, warn};
 
-use crate::server_process::{PortalLink, start_link};
+use crate::server_process::{LinkNews, PortalLink, start_link};
 
 /// How long a portal may take over its handshake.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
@@ -39,7 +38,7 @@ pub(crate) async fn accept(
     listener: TcpListener,
     settings: Arc<Settings>,
     events: mpsc::Sender<ServerEvent>,
-    closed: mpsc::UnboundedSender<(PortalId, u64)>,
+    closed: mpsc::UnboundedSender<LinkNews>,
     linked: mpsc::Sender<PortalLink>,
 ) {
     let handshakes = Arc::new(tokio::sync::Semaphore::new(MAX_HANDSHAKES));

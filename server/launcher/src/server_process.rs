@@ -89,8 +89,11 @@ pub(crate) async fn run(settings: Settings, game: Game) -> anyhow::Result<()> {
     );
     driver.transmit();
 
-    // Portal links end by reporting their id and serial here.
-    let (closed_tx, mut closed) = mpsc::unbounded_channel::<(PortalId, u64)>();
+    // What portal links report: their end, or a main portal's hand-over.
+    let (closed_tx, mut closed) = mpsc::unbounded_channel::<LinkNews>();
+    // What the main portal's sessions were sent while it hands over to a
+    // new process (`tavern upgrade-portal`): the new one gets it.
+    let mut detached: BTreeMap<PortalId, Detached> = BTreeMap::new();
     let mut links: BTreeMap<PortalId, PortalLink> = BTreeMap::new();
     let main = open_link(
         &settings,
@@ -99,7 +102,7 @@ pub(crate) async fn run(settings: Settings, game: Game) -> anyhow::Result<()> {
         Some(LINK_CONNECT_PATIENCE),
     )
     .await?;
-    install(&mut driver, &mut links, main);
+    install(&mut driver, &mut links, &mut detached, main);
     let mut relink: Option<tokio::task::JoinHandle<anyhow::Result<PortalLink>>> = None;
 
     // Extra portals (`[link] portals`) link to us.
@@ -156,7 +159,36 @@ pub(crate) async fn run(settings: Settings, game: Game) -> anyhow::Result<()> {
                 Wake::Committed => {}
                 Wake::Closed => bail!("the persister stopped"),
             },
-            Some((portal, serial)) = closed.recv() => {
+            Some(news) = closed.recv() => {
+                let (portal, serial) = match news {
+                    LinkNews::Closed(portal, serial) => (portal, serial),
+                    LinkNews::Detach(portal, serial) => {
+                        if links.get(&portal).is_none_or(|l| l.serial != serial) {
+                            continue;
+                        }
+                        // Everything the portal is owed goes first, then the
+                        // word that nothing more comes; the rest waits here
+                        // for the process it hands over to.
+                        driver.transmit();
+                        let frames = driver.flush().await;
+                        send(&links, &mut detached, frames);
+                        if let Some(l) = links.remove(&portal) {
+                            let _ = l.out.send(ToPortal::Detached);
+                        }
+                        info!(portal, "a portal is handing over to a new process: keeping what its sessions are sent");
+                        detached.insert(portal, Detached::default());
+                        driver.apply(ServerEvent::PortalLost { portal });
+                        if portal == 0 {
+                            // The main portal's successor is dialled, as it was.
+                            let (settings, events, closed_tx) =
+                                (settings.clone(), driver.sender(), closed_tx.clone());
+                            relink = Some(tokio::spawn(async move {
+                                open_link(&settings, events, closed_tx, None).await
+                            }));
+                        }
+                        continue;
+                    }
+                };
                 if links.get(&portal).is_none_or(|l| l.serial != serial) {
                     continue;
                 }
@@ -186,19 +218,19 @@ pub(crate) async fn run(settings: Settings, game: Game) -> anyhow::Result<()> {
                     );
                     continue;
                 }
-                install(&mut driver, &mut links, l);
+                install(&mut driver, &mut links, &mut detached, l);
             }
             linked = async { relink.as_mut().expect("guarded").await }, if relink.is_some() => {
                 relink = None;
                 match linked {
-                    Ok(Ok(l)) => install(&mut driver, &mut links, l),
+                    Ok(Ok(l)) => install(&mut driver, &mut links, &mut detached, l),
                     Ok(Err(e)) => bail!("cannot link to a portal again: {e:#}"),
                     Err(e) => bail!("the relink task failed: {e}"),
                 }
             }
         }
         driver.transmit();
-        send(&links, driver.ready());
+        send(&links, &mut detached, driver.ready());
         if let Some(mode) = driver.server().ready_to_stop() {
             break mode;
         }
@@ -210,7 +242,7 @@ pub(crate) async fn run(settings: Settings, game: Game) -> anyhow::Result<()> {
     let frames = driver.finish(mode).await;
     drop(driver);
     db.close().await.ok();
-    send(&links, frames);
+    send(&links, &mut detached, frames);
     let mut writers = Vec::new();
     for (_, l) in links {
         let _ = l.out.send(ToPortal::Stopped { mode });
@@ -225,30 +257,78 @@ pub(crate) async fn run(settings: Settings, game: Game) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Sends frames to the linked portals, each the part that is its.
-fn send(links: &BTreeMap<PortalId, PortalLink>, frames: Vec<ToPortal>) {
+/// What a portal link reports to the process loop.
+pub(crate) enum LinkNews {
+    /// The link of this portal (id, serial) closed.
+    Closed(PortalId, u64),
+    /// A portal asks to hand over to a new process ([`ToServer::Detach`]).
+    Detach(PortalId, u64),
+}
+
+/// What the main portal's sessions are sent while it hands over.
+#[derive(Default)]
+struct Detached {
+    frames: Vec<ToPortal>,
+    /// Too much came: the rest was dropped (said once).
+    overflowed: bool,
+}
+
+/// The most frames kept for a portal handing over (a few seconds of a busy game).
+const MAX_DETACHED_FRAMES: usize = 100_000;
+
+/// Sends frames to the linked portals, each the part that is its; the main
+/// portal's part is kept while it hands over.
+fn send(
+    links: &BTreeMap<PortalId, PortalLink>,
+    detached: &mut BTreeMap<PortalId, Detached>,
+    frames: Vec<ToPortal>,
+) {
     if frames.is_empty() {
         return;
     }
-    let linked: Vec<PortalId> = links.keys().copied().collect();
+    let mut targets: Vec<PortalId> = links.keys().copied().collect();
+    targets.extend(detached.keys().filter(|p| !links.contains_key(p)));
+    targets.sort_unstable();
     for frame in frames {
-        for (portal, part) in frame.split_by_portal(&linked) {
+        for (portal, part) in frame.split_by_portal(&targets) {
             if let Some(l) = links.get(&portal) {
                 let _ = l.out.send(part);
+            } else if let Some(kept) = detached.get_mut(&portal) {
+                if kept.frames.len() < MAX_DETACHED_FRAMES {
+                    kept.frames.push(part);
+                } else if !std::mem::replace(&mut kept.overflowed, true) {
+                    error!("too much output for the portal handing over: the rest is dropped");
+                }
             }
         }
     }
 }
 
 /// Puts a portal's link in service: the game hears it linked, then its
-/// messages flow.
-fn install(driver: &mut Driver, links: &mut BTreeMap<PortalId, PortalLink>, link: PortalLink) {
+/// messages flow. A portal that handed over to this new process first gets
+/// what its sessions were sent meanwhile.
+fn install(
+    driver: &mut Driver,
+    links: &mut BTreeMap<PortalId, PortalLink>,
+    detached: &mut BTreeMap<PortalId, Detached>,
+    link: PortalLink,
+) {
     driver.apply(ServerEvent::PortalLinked {
         portal: link.id,
         pid: link.pid,
         address: link.address.clone(),
     });
     let link = link.start();
+    if let Some(kept) = detached.remove(&link.id) {
+        info!(
+            portal = link.id,
+            frames = kept.frames.len(),
+            "the portal's new process linked: sending what its sessions were sent meanwhile"
+        );
+        for frame in kept.frames {
+            let _ = link.out.send(frame);
+        }
+    }
     links.insert(link.id, link);
 }
 
@@ -286,7 +366,7 @@ impl PortalLink {
 async fn open_link(
     settings: &Settings,
     events: mpsc::Sender<ServerEvent>,
-    closed: mpsc::UnboundedSender<(PortalId, u64)>,
+    closed: mpsc::UnboundedSender<LinkNews>,
     patience: Option<Duration>,
 ) -> anyhow::Result<PortalLink> {
     let deadline = patience.map(|p| Instant::now() + p);
@@ -341,7 +421,7 @@ pub(crate) fn start_link(
     welcome: Welcome,
     address: String,
     events: mpsc::Sender<ServerEvent>,
-    closed: mpsc::UnboundedSender<(PortalId, u64)>,
+    closed: mpsc::UnboundedSender<LinkNews>,
 ) -> PortalLink {
     static SERIALS: AtomicU64 = AtomicU64::new(1);
     let serial = SERIALS.fetch_add(1, Ordering::Relaxed);
@@ -363,6 +443,11 @@ pub(crate) fn start_link(
                             );
                             continue;
                         };
+                        // A hand-over is the process loop's business.
+                        if msg == ToServer::Detach {
+                            let _ = closed.send(LinkNews::Detach(portal, serial));
+                            continue;
+                        }
                         if events.send(ServerEvent::Link(msg)).await.is_err() {
                             break;
                         }
@@ -371,7 +456,7 @@ pub(crate) fn start_link(
                 }
             }
         }
-        let _ = closed.send((portal, serial));
+        let _ = closed.send(LinkNews::Closed(portal, serial));
     });
     let (out, mut out_rx) = mpsc::unbounded_channel::<ToPortal>();
     let writer = tokio::spawn(async move {

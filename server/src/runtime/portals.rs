@@ -90,7 +90,7 @@ pub fn admit(
         | ToServer::Input { sessid, .. }
         | ToServer::Authenticate { sessid, .. } => own(sessid).then_some(msg),
         ToServer::Stop { .. } | ToServer::AccountCreated { .. } => (portal == 0).then_some(msg),
-        ToServer::Portals { .. } | ToServer::Admin { .. } => Some(msg),
+        ToServer::Portals { .. } | ToServer::Admin { .. } | ToServer::Detach => Some(msg),
     }
 }
 
@@ -209,8 +209,9 @@ impl Server {
         });
         p.instance = instance;
         p.linked = true;
-        // The server's own start: the main portal says why it started.
-        if id == 0 || !self.clock_running {
+        // The server's own start: the main portal says why it started (a
+        // portal linking again to this same server says nothing of that).
+        if !relinked && (id == 0 || !self.clock_running) {
             self.start_mode = start_mode;
         }
         let listed: std::collections::BTreeSet<SessId> =

@@ -158,6 +158,12 @@ pub enum ToServer {
         /// Names the answer.
         token: u64,
     },
+    /// The main portal hands its connections to a new portal process
+    /// (`tavern upgrade-portal`): the server sends everything it holds for
+    /// it, then [`ToPortal::Detached`], closes the link, keeps what it has for
+    /// the portal's sessions until the new process links (same instance),
+    /// and sends it then.
+    Detach,
     /// The web admin asks something, for an account it logged in (0 for
     /// the log-in itself): answered with [`PortalOp::Admin`].
     Admin {
@@ -311,6 +317,8 @@ pub enum ToPortal {
     /// The server's figures, for the metrics endpoint: sent every few
     /// seconds to a portal that said it reads them (`HelloReply::Accepted`).
     Metrics(Box<crate::metrics::ServerMetrics>),
+    /// The answer to [`ToServer::Detach`]: nothing more comes on this link.
+    Detached,
 }
 
 impl ToPortal {
@@ -323,7 +331,7 @@ impl ToPortal {
         use crate::session::portal_of;
         if let [only] = linked {
             return match self {
-                ToPortal::Request { .. } if *only != 0 => Vec::new(),
+                ToPortal::Request { .. } | ToPortal::Detached if *only != 0 => Vec::new(),
                 frame => vec![(*only, frame)],
             };
         }
@@ -372,8 +380,10 @@ impl ToPortal {
                     .map(|(p, (ops, acks))| (p, ToPortal::Batch { ops, acks }))
                     .collect()
             }
-            ToPortal::Request { .. } if linked.contains(&0) => vec![(0, self)],
-            ToPortal::Request { .. } => Vec::new(),
+            ToPortal::Request { .. } | ToPortal::Detached if linked.contains(&0) => {
+                vec![(0, self)]
+            }
+            ToPortal::Request { .. } | ToPortal::Detached => Vec::new(),
             frame => everyone(frame),
         }
     }
@@ -419,6 +429,9 @@ pub enum LauncherRequest {
         /// The account's id.
         account: i64,
     },
+    /// Hand the portal over to a new portal process started from the binary
+    /// on disk (`tavern upgrade-portal`); answered once it has taken over.
+    UpgradePortal,
 }
 
 /// Whether a server is connected to the portal.

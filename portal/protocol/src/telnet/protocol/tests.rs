@@ -409,7 +409,11 @@ fn mxp_clients_get_links_as_send_tags_and_others_plain_text() {
 fn a_suspended_connection_resumes_in_another_process_byte_for_byte() {
     let mut p = proto();
     // Everything the old process sends the client, from MCCP2's marker on.
-    let mut wire = recv(&mut p, &[IAC, DO, Opt::MCCP2, IAC, DO, Opt::GMCP, IAC, DO, Opt::EOR]).1;
+    let mut wire = recv(
+        &mut p,
+        &[IAC, DO, Opt::MCCP2, IAC, DO, Opt::GMCP, IAC, DO, Opt::EOR],
+    )
+    .1;
     let marker = wire
         .windows(5)
         .position(|w| w == [IAC, SB, Opt::MCCP2, IAC, SE])
@@ -429,7 +433,11 @@ fn a_suspended_connection_resumes_in_another_process_byte_for_byte() {
         serde_json::from_str(&serde_json::to_string(&state).unwrap()).unwrap();
     assert_eq!(state.flags.screen_width, Some(132));
     let (mut q, first) = TelnetProtocol::resume(state);
-    assert_eq!(first, vec![IAC, SB, Opt::MCCP2, IAC, SE], "compression starts again");
+    assert_eq!(
+        first,
+        vec![IAC, SB, Opt::MCCP2, IAC, SE],
+        "compression starts again"
+    );
     assert!(q.compressing());
     // The rest of the line completes the half the old process read.
     let (events, reply) = recv(&mut q, b" way\r\n");
@@ -437,7 +445,10 @@ fn a_suspended_connection_resumes_in_another_process_byte_for_byte() {
     let mut next = first.clone();
     next.extend(reply);
     // Options stay negotiated: GMCP goes out, a prompt ends with EOR.
-    let after = q.render(&[Msg::text("after"), Msg::new("Char.Vitals").arg(json!({"hp": 3}))]);
+    let after = q.render(&[
+        Msg::text("after"),
+        Msg::new("Char.Vitals").arg(json!({"hp": 3})),
+    ]);
     // The client: the first zlib stream ends, the marker comes plain, a
     // second stream holds what the new process sent.
     let mut z = flate2::Decompress::new(true);
@@ -445,7 +456,11 @@ fn a_suspended_connection_resumes_in_another_process_byte_for_byte() {
     let status = z
         .decompress_vec(&wire, &mut plain, flate2::FlushDecompress::Sync)
         .unwrap();
-    assert_eq!(status, flate2::Status::StreamEnd, "the old stream is finished");
+    assert_eq!(
+        status,
+        flate2::Status::StreamEnd,
+        "the old stream is finished"
+    );
     assert_eq!(z.total_in() as usize, wire.len(), "nothing after its end");
     assert!(plain.ends_with(b"before\r\n"), "{plain:?}");
     next.extend(after);
