@@ -268,8 +268,11 @@ impl Bot {
             gmcp: cfg.marker == MarkerMode::Echo,
             mccp: cfg.mccp,
         };
-        let connected =
-            tokio::time::timeout(cfg.step_timeout, Conn::open(&cfg.transport, opts)).await;
+        let connected = tokio::time::timeout(
+            cfg.step_timeout,
+            Conn::open(&cfg.transport.for_bot(self.idx), opts),
+        )
+        .await;
         let conn = match connected {
             Ok(Ok(c)) => c,
             Ok(Err(e)) => {

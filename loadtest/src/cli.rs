@@ -60,8 +60,9 @@ struct SuiteArgs {
 
 #[derive(Args)]
 struct RunArgs {
-    /// A telnet address to connect to.
-    #[arg(long, value_name = "HOST:PORT")]
+    /// A telnet address to connect to; several, separated by commas (a
+    /// game's several portals): the bots are spread over them.
+    #[arg(long, value_name = "HOST:PORT[,HOST:PORT...]")]
     telnet: Option<String>,
     /// A websocket URL to connect to (ws://host:port/ws), speaking v1.evennia.com.
     #[arg(long, value_name = "URL")]
@@ -320,12 +321,22 @@ async fn run_once(a: RunArgs) -> anyhow::Result<ExitCode> {
         None => None,
     };
     let transport = match (&a.telnet, &a.websocket, &game) {
-        (Some(t), _, _) => Transport::Telnet(
-            tokio::net::lookup_host(t)
-                .await?
-                .next()
-                .with_context(|| format!("no address for {t}"))?,
-        ),
+        (Some(t), _, _) => {
+            let mut all = Vec::new();
+            for one in t.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+                all.push(
+                    tokio::net::lookup_host(one)
+                        .await?
+                        .next()
+                        .with_context(|| format!("no address for {one}"))?,
+                );
+            }
+            match all.len() {
+                0 => bail!("--telnet names no address"),
+                1 => Transport::Telnet(all[0]),
+                _ => Transport::TelnetSpread(all),
+            }
+        }
         (_, Some(u), _) => Transport::Websocket(u.clone()),
         (_, _, Some(g)) if a.ws => {
             Transport::Websocket(format!("ws://127.0.0.1:{}/ws", g.web_port))
@@ -410,6 +421,16 @@ async fn run_once(a: RunArgs) -> anyhow::Result<ExitCode> {
             "server".into(),
             PidSource::RuntimeFile(file, TavernProcess::Server),
         ));
+        // The game's extra portals, each its own line.
+        for id in 1..=tavern_shared::session::MAX_PORTAL_ID {
+            let file = dir.join(format!("portal-{id}.json"));
+            if file.exists() {
+                cfg.watch.push((
+                    format!("portal-{id}"),
+                    PidSource::RuntimeFile(file, TavernProcess::Portal),
+                ));
+            }
+        }
     }
     for p in &a.pids {
         let (label, pid) = p

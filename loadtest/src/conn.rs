@@ -20,6 +20,9 @@ use crate::webwire;
 pub enum Transport {
     /// A telnet port.
     Telnet(SocketAddr),
+    /// Several telnet ports (a game's several portals): bot `i` connects to
+    /// port `i` modulo their number.
+    TelnetSpread(Vec<SocketAddr>),
     /// A websocket URL (`ws://host:port/ws`), speaking `v1.evennia.com`.
     Websocket(String),
 }
@@ -28,6 +31,10 @@ impl std::fmt::Display for Transport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Transport::Telnet(a) => write!(f, "telnet://{a}"),
+            Transport::TelnetSpread(all) => {
+                let all: Vec<String> = all.iter().map(|a| a.to_string()).collect();
+                write!(f, "telnet://{}", all.join("+"))
+            }
             Transport::Websocket(u) => write!(f, "{u}"),
         }
     }
@@ -77,6 +84,18 @@ pub struct Conn {
     pub bytes_in: u64,
 }
 
+impl Transport {
+    /// Where bot `i` connects.
+    pub fn for_bot(&self, i: usize) -> Transport {
+        match self {
+            Transport::TelnetSpread(all) if !all.is_empty() => {
+                Transport::Telnet(all[i % all.len()])
+            }
+            other => other.clone(),
+        }
+    }
+}
+
 impl Conn {
     /// Connects; `opts` says which telnet options to take.
     pub async fn open(to: &Transport, opts: ClientOptions) -> Result<Conn, ConnError> {
@@ -90,6 +109,9 @@ impl Conn {
                     buf: vec![0u8; 16 * 1024].into_boxed_slice(),
                     reply: Vec::new(),
                 }
+            }
+            Transport::TelnetSpread(_) => {
+                return Box::pin(Conn::open(&to.for_bot(0), opts)).await;
             }
             Transport::Websocket(url) => {
                 let mut req = url.as_str().into_client_request()?;

@@ -1353,7 +1353,7 @@ mod tests {
             tx,
         );
         let stats = std::sync::Arc::new(crate::stats::PortalStats::new("t".into(), 0, 1));
-        (Hub::new(settings, 1, sup, stats), rx)
+        (Hub::new(settings, 1, sup, stats, None), rx)
     }
 
     #[tokio::test]
