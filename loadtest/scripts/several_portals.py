@@ -13,7 +13,7 @@ PORTALS-1 extra portals (`tavern portal`), then
 
     cargo build --release -p tavern-loadtest -p tavern-game-template
     python3 loadtest/scripts/several_portals.py target/release/tavern \\
-        target/release/tavern-loadtest [PORTALS=4] [SESSIONS=10000] [CLOSED=1000]
+        target/release/tavern-loadtest [PORTALS=4] [SESSIONS=10000] [CLOSED=1000] [CONCURRENCY=100]
 """
 import json
 import os
@@ -27,6 +27,10 @@ bin_, tool = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
 portals = int(sys.argv[3]) if len(sys.argv) > 3 else 4
 sessions = int(sys.argv[4]) if len(sys.argv) > 4 else 10_000
 closed = int(sys.argv[5]) if len(sys.argv) > 5 else 1_000
+# Log-ins under way at once, per load tool: the four together make as many
+# as the suite's sessions scenario (account creation is written at once,
+# and SQLite takes one writer at a time).
+concurrency = int(sys.argv[6]) if len(sys.argv) > 6 else 100
 here = os.path.dirname(os.path.abspath(__file__))
 base = open(os.path.join(here, "..", "settings.toml")).read()
 
@@ -98,7 +102,7 @@ try:
         out = os.path.join(dir_, f"sessions-{i}.json")
         tools.append((out, subprocess.Popen(
             [tool, "run", "--telnet", f"127.0.0.1:{port}", "-n", str(sessions), "-p", "idler",
-             "--duration", "15", "--concurrency", "200", "--quiet", "--json", out],
+             "--duration", "15", "--concurrency", str(concurrency), "--quiet", "--json", out],
             stdout=subprocess.DEVNULL, stderr=log)))
     ready = 0
     for out, p in tools:
