@@ -38,15 +38,40 @@ async fn an_admin_edits_the_world_from_the_browser_and_forgeries_change_nothing(
     pleb.send(&format!("connect Pleb {PW}")).await;
     pleb.expect("You become Pleb.").await;
 
-    // A plain account is refused, with the reason.
+    // A plain account is refused, with the reason (in the browser below too).
     let (status, cookie) = log_in_over_http(web, "Pleb").await;
     assert_eq!((status, cookie), (403, None));
+    // Behind a proxy that says the request came over HTTPS, the cookie is Secure.
+    let (status, head, _) = http_request(
+        web,
+        "POST",
+        "/admin/login",
+        &["X-Forwarded-Proto: https"],
+        &format!("name=Root&password={PW}"),
+    )
+    .await;
+    assert_eq!(status, 303);
+    let set = head
+        .lines()
+        .find(|l| l.starts_with("set-cookie:"))
+        .expect("a session cookie");
+    for flag in ["HttpOnly", "SameSite=Strict", "Secure", "Path=/admin"] {
+        assert!(set.contains(flag), "{flag} in {set}");
+    }
 
     let Some(browser) = Browser::start(game.dir.join("chromium")).await else {
         eprintln!("skipped: Chromium or chromedriver is not installed; .ci/run installs them");
         return;
     };
     let base = format!("http://127.0.0.1:{web}");
+    browser.goto(&format!("{base}/admin")).await;
+    let name = browser.wait_find("#name").await;
+    browser.type_into(&name, "Pleb").await;
+    let password = browser.find("#password").await;
+    browser.type_into(&password, &format!("{PW}{ENTER}")).await;
+    browser
+        .wait_page_text("Only accounts with the Admin permission may use the admin site.")
+        .await;
     browser.goto(&format!("{base}/admin")).await;
     let name = browser.wait_find("#name").await;
     browser.type_into(&name, "Root").await;
