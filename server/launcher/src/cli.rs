@@ -564,7 +564,6 @@ async fn ask(
 }
 
 async fn upgrade_portal(settings: &Settings) -> anyhow::Result<()> {
-    println!("Handing the portal over to a new process...");
     match ask(
         settings,
         LauncherRequest::UpgradePortal,
