@@ -240,18 +240,7 @@ fn query(uri: &axum::http::Uri) -> HashMap<String, String> {
 
 /// Escapes text for HTML.
 fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
+    tavern_shared::markup::escape_html(s)
 }
 
 const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:0;background:#f6f5f2;color:#222}\
@@ -356,6 +345,43 @@ fn action_form(
         esc(label)
     );
     f
+}
+
+/// A table of an object's named values, each with a button that deletes it.
+struct Deletable<'a> {
+    me: &'a Current,
+    back: &'a str,
+    id: &'a str,
+}
+
+impl Deletable<'_> {
+    /// Rows of `pairs` in a table with id `table` under `head`; Delete posts
+    /// `action` with the name as `field`.
+    fn rows(
+        &self,
+        body: &mut String,
+        table: &str,
+        head: &str,
+        action: &str,
+        field: &str,
+        pairs: &[(String, String)],
+    ) {
+        let _ = write!(
+            body,
+            "<table id=\"{table}\"><tr><th>{head}</th><th></th></tr>"
+        );
+        for (k, v) in pairs {
+            let fields = [("id", self.id), (field, k.as_str())];
+            let delete = action_form(self.me, self.back, action, &fields, "Delete");
+            let _ = write!(
+                body,
+                "<tr><td>{}</td><td><code>{}</code></td><td>{delete}</td></tr>",
+                esc(k),
+                esc(v)
+            );
+        }
+        body.push_str("</table>");
+    }
 }
 
 /// The start of a form with inputs of its own.
@@ -821,25 +847,20 @@ pub(crate) async fn object(
             format!(", also {}", esc(&aliases.join(", ")))
         },
     );
-    body.push_str(
-        "<h2>Attributes</h2><table id=\"attributes\"><tr><th>Name</th><th>Value</th><th></th></tr>",
+    body.push_str("<h2>Attributes</h2>");
+    let table = Deletable {
+        me: &me,
+        back: &back,
+        id: &ids,
+    };
+    table.rows(
+        &mut body,
+        "attributes",
+        "Name</th><th>Value",
+        "del_attr",
+        "key",
+        &attributes,
     );
-    for (k, v) in &attributes {
-        let _ = write!(
-            body,
-            "<tr><td>{}</td><td><code>{}</code></td><td>{}</td></tr>",
-            esc(k),
-            esc(v),
-            action_form(
-                &me,
-                &back,
-                "del_attr",
-                &[("id", &ids), ("key", k)],
-                "Delete"
-            ),
-        );
-    }
-    body.push_str("</table>");
     body.push_str(&open_form(&me, &back, "set_attr", "set-attr"));
     let _ = write!(
         body,
@@ -863,25 +884,15 @@ pub(crate) async fn object(
         "<input type=\"hidden\" name=\"id\" value=\"{id}\"><label>Tag <input type=\"text\" name=\"tag\"></label> \
          <button>Add</button> <small>name or name:category</small></form>"
     );
-    body.push_str(
-        "<h2>Locks</h2><table id=\"locks\"><tr><th>Access</th><th>Lock</th><th></th></tr>",
+    body.push_str("<h2>Locks</h2>");
+    table.rows(
+        &mut body,
+        "locks",
+        "Access</th><th>Lock",
+        "del_lock",
+        "access",
+        &locks,
     );
-    for (access, expr) in &locks {
-        let _ = write!(
-            body,
-            "<tr><td>{}</td><td><code>{}</code></td><td>{}</td></tr>",
-            esc(access),
-            esc(expr),
-            action_form(
-                &me,
-                &back,
-                "del_lock",
-                &[("id", &ids), ("access", access)],
-                "Delete"
-            ),
-        );
-    }
-    body.push_str("</table>");
     body.push_str(&open_form(&me, &back, "set_lock", "set-lock"));
     let _ = write!(
         body,

@@ -747,6 +747,14 @@ fn mxp_attr(s: &str, out: &mut String) {
     escape_entities(s, out, false);
 }
 
+/// Text made safe anywhere in HTML: in an element, or in an attribute's
+/// value in single or double quotes.
+pub fn escape_html(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    html_escape(s, &mut out);
+    out
+}
+
 fn escape_entities(s: &str, out: &mut String, apostrophe: bool) {
     for c in s.chars() {
         match c {
