@@ -151,7 +151,7 @@ async fn the_portal_is_upgraded_under_typing_players_and_no_telnet_player_is_dro
 
     // A hand-over to a binary that cannot take over fails, and changes nothing:
     // every connection stays with the running portal.
-    std::fs::write(&game.bin.with_extension("broken"), "#!/bin/sh\nexit 3\n").unwrap();
+    std::fs::write(game.bin.with_extension("broken"), "#!/bin/sh\nexit 3\n").unwrap();
     {
         use std::os::unix::fs::PermissionsExt;
         let broken = game.bin.with_extension("broken");
