@@ -91,11 +91,14 @@ pub(crate) fn check_credentials(
     server.account_failures.record(&account_key, now);
     let db = server.db.clone();
     let security = server.settings.security.clone();
+    let turns = server.db_turns.clone();
     let work = async move {
         if !delay.is_zero() {
             tokio::time::sleep(delay).await;
         }
+        let turn = turns.acquire().await.ok();
         let found = store::find_account(&db, &name).await;
+        drop(turn);
         let completion: Completion = match found {
             Err(e) => Box::new(move |server: &mut Server| {
                 tracing::error!(?sessid, "login failed on the database: {e}");
@@ -108,11 +111,13 @@ pub(crate) fn check_credentials(
                 let hash = row.as_ref().map(|r| r.password_hash.clone());
                 let ok = verify_password(&security, password, hash).await;
                 if ok && let Some(row) = row {
+                    let turn = turns.acquire().await.ok();
                     let _ = store::record_login(&db, row.id).await;
                     let character = match row.last_puppet {
                         Some(id) => store::load_object(&db, id).await.ok().flatten(),
                         None => None,
                     };
+                    drop(turn);
                     Box::new(move |server: &mut Server| {
                         server.login_throttle.forgive(&ip);
                         server.account_failures.forgive(&account_key);
@@ -130,6 +135,29 @@ pub(crate) fn check_credentials(
     match sessid {
         Some(sessid) => server.spawn_for(sessid, work),
         None => server.spawn_task(work),
+    }
+}
+
+/// An account whose password held may have been made by another process
+/// (the launcher) whose word never reached this server (it was starting):
+/// it and its character are taken into the world here, and the character's
+/// creation hooks run now, once — not at the next start, over what the
+/// player did meanwhile.
+pub(crate) fn take_in(
+    server: &mut Server,
+    row: &store::entities::account::Model,
+    character: Option<store::entities::object::Model>,
+) {
+    server
+        .world
+        .accounts
+        .entry(row.id)
+        .or_insert_with(|| Account::from(row));
+    if let Some(c) = character
+        && server.world.get(c.id).is_none()
+    {
+        server.world.insert_loaded(Object::from(c));
+        server.pending_creation_hooks(Some(row.id));
     }
 }
 
@@ -153,31 +181,15 @@ pub fn start_login(
         ip,
         name,
         password,
-        move |server, checked| {
-            match checked {
-                Ok(Credentials { row, character }) => {
-                    // The character may have been created by another process (the
-                    // CLI) whose word never reached this server (it was starting):
-                    // it is loaded here, and its creation hooks run now, once —
-                    // not at the next start, over what the player did meanwhile.
-                    if let Some(c) = character
-                        && server.world.get(c.id).is_none()
-                    {
-                        server.world.insert_loaded(Object::from(c));
-                        server
-                            .world
-                            .accounts
-                            .entry(row.id)
-                            .or_insert_with(|| Account::from(&row));
-                        server.pending_creation_hooks(Some(row.id));
-                    }
-                    gmcp_result(server, sessid, gmcp, None);
-                    server.login(sessid, Account::from(&row));
-                }
-                Err(msg) => {
-                    server.msg_session(sessid, msg.clone());
-                    gmcp_result(server, sessid, gmcp, Some(&msg));
-                }
+        move |server, checked| match checked {
+            Ok(Credentials { row, character }) => {
+                take_in(server, &row, character);
+                gmcp_result(server, sessid, gmcp, None);
+                server.login(sessid, Account::from(&row));
+            }
+            Err(msg) => {
+                server.msg_session(sessid, msg.clone());
+                gmcp_result(server, sessid, gmcp, Some(&msg));
             }
         },
     );

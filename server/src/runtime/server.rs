@@ -255,6 +255,10 @@ pub struct Server {
     pub(crate) lines_run: (u64, tavern_shared::metrics::Histogram),
     /// Tokens of dropped webclient sessions that may be resumed.
     pub(crate) resume_tokens: crate::runtime::resume::ResumeTokens,
+    /// Turns for the database work players wait on (log-ins, new accounts):
+    /// as many as the pool has connections, so a storm of them queues here,
+    /// in order, instead of timing out waiting for a connection.
+    pub(crate) db_turns: Arc<tokio::sync::Semaphore>,
 }
 
 impl Server {
@@ -268,7 +272,11 @@ impl Server {
     ) -> Self {
         let sec = &settings.security;
         let connect_screen = game.connect_screen_text(&settings);
+        let db_turns = Arc::new(tokio::sync::Semaphore::new(
+            settings.database.max_connections.max(1) as usize,
+        ));
         let mut server = Self {
+            db_turns,
             login_throttle: Throttle::new(sec.max_failed_logins, sec.login_window_secs),
             account_failures: Throttle::new(
                 if sec.max_failed_logins == 0 { 0 } else { 64 },

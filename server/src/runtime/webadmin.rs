@@ -92,12 +92,11 @@ impl Server {
             .to_string();
         check_credentials(self, None, ip, name, password, move |server, checked| {
             let reply = match checked {
-                Ok(Credentials { row, .. }) => {
-                    server
-                        .world
-                        .accounts
-                        .entry(row.id)
-                        .or_insert_with(|| Account::from(&row));
+                Ok(Credentials { row, character }) => {
+                    // Made by the launcher while this server started: taken
+                    // in, as a log-in takes it (its character is the
+                    // admin's puppet for commands).
+                    crate::runtime::login::take_in(server, &row, character);
                     if server.may_administer(row.id) {
                         tracing::info!(account = row.id, "logged in to the web admin");
                         AdminReply::LoggedIn {

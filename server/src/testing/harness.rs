@@ -24,6 +24,8 @@ pub(crate) struct LinkHarness {
     events: mpsc::Receiver<ServerEvent>,
     _dir: std::path::PathBuf,
     seq: HashMap<SessId, u64>,
+    /// The database's URL.
+    pub url: String,
 }
 
 fn now() -> Timestamp {
@@ -49,6 +51,7 @@ pub(crate) async fn harness_with(game: Game, tweak: impl FnOnce(&mut Settings)) 
         events: rx,
         _dir: dir,
         seq: HashMap::new(),
+        url: url.clone(),
     };
     h.flush();
     h.link(ToServer::Sync {

@@ -127,9 +127,12 @@ impl Command for Create {
             .permission_account_default
             .clone();
         let sessid = ctx.sessid;
+        let turns = ctx.server.db_turns.clone();
         ctx.server.spawn_for(sessid, async move {
             let created = async {
                 let hash = hash_password(&security, password).await?;
+                // A storm of new accounts waits its turn here, not in the pool.
+                let _turn = turns.acquire().await.ok();
                 let character = if with_character {
                     Some(store::NewCharacter {
                         id: store::reserve_ids(&db, 1).await?,

@@ -598,6 +598,45 @@ mod webadmin {
     }
 
     #[tokio::test]
+    async fn an_admin_the_launcher_made_while_the_server_started_can_build_from_the_web() {
+        let mut h = harness_with(crate::Game::new(), |_| {}).await;
+        // Made in the database (as `tavern account create` does), never
+        // heard of by this server: the world has neither it nor its character.
+        let db = h.server.db.clone();
+        let id = crate::store::reserve_ids(&db, 1).await.unwrap();
+        let hash =
+            crate::runtime::passwords::hash_password(&h.server.settings.security, "secret".into())
+                .await
+                .unwrap();
+        let character = crate::store::NewCharacter {
+            id,
+            room: h.server.world.start_room,
+            typeclass: "character",
+            hooks_pending: true,
+        };
+        let (late, _) =
+            crate::store::create_account(&db, "Late", hash, true, "Player", Some(character))
+                .await
+                .unwrap();
+        assert!(h.server.world.get(id).is_none());
+        assert_eq!(
+            log_in(&mut h, "Late", "secret").await,
+            AdminReply::LoggedIn {
+                account: late.id,
+                name: "Late".into()
+            }
+        );
+        let line = format!("set #{id}/mood = 3");
+        let AdminReply::Ran(said) = ask(&mut h, 2, late.id, AdminRequest::Run { line }) else {
+            panic!("a command's answer")
+        };
+        assert!(
+            said.contains("mood"),
+            "its character runs the command: {said}"
+        );
+    }
+
+    #[tokio::test]
     async fn only_admins_log_in_and_every_change_is_the_command_run_as_them() {
         let mut h = harness_with(crate::Game::new(), |_| {}).await;
         let (boss, _) = h.account("Boss", &["Admin"]).await;
@@ -712,4 +751,29 @@ mod webadmin {
             .cloned();
         assert_eq!(mood, Some(serde_json::json!("cheerful")));
     }
+}
+
+#[tokio::test]
+async fn a_storm_of_new_accounts_waits_for_the_database_instead_of_failing() {
+    use crate::testing::harness::texts_for;
+    // Two connections in the pool, and the database's write lock held
+    // elsewhere for longer than anyone waits for a connection (5 s).
+    let mut h = harness_with(crate::Game::new(), |s| s.database.max_connections = 2).await;
+    let blocker = crate::store::connect_writer(&h.url).await.unwrap();
+    let held = crate::store::begin_write(&blocker).await.unwrap();
+    let players: Vec<u64> = (11..=16).collect();
+    for &p in &players {
+        h.connect(p);
+        h.input(p, &format!("create Storm{p} sesame-{p}"));
+    }
+    tokio::time::sleep(std::time::Duration::from_secs(6)).await;
+    held.rollback().await.unwrap();
+    let mut told = String::new();
+    for _ in &players {
+        let frames = h.complete().await;
+        for &p in &players {
+            told.push_str(&texts_for(&frames, p).join("\n"));
+        }
+    }
+    assert_eq!(told.matches("was created").count(), players.len(), "{told}");
 }
