@@ -756,6 +756,16 @@ impl Hub {
         // Launchers waiting on this server hear it went (their link closes);
         // the next server loads every account anyway.
         self.awaiting_accounts.clear();
+        // A hand-over the server had not agreed to yet cannot go on: the
+        // next server links to this process as after any crash.
+        if self.upgrading.as_ref().is_some_and(|u| !u.detached)
+            && let Some(u) = self.upgrading.take()
+        {
+            warn!("the server went away before the hand-over began: it is given up");
+            let _ = u.waiter.send(LauncherReply::Failed(
+                "The server went away before the hand-over began; nothing was handed over.".into(),
+            ));
+        }
         if let Some(server) = self.server.take() {
             let up_for = server.since.elapsed();
             let expected = self.stopping.is_some();
@@ -1576,6 +1586,108 @@ mod tests {
             msg: Msg::text("fine"),
         });
         assert_eq!(inputs(&mut server), vec![(1, 2)]);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
+
+#[cfg(test)]
+mod upgrade_tests {
+    use super::*;
+    use tavern_shared::RuntimeInfo;
+
+    /// A hub that can hand over: real listeners, a successor that is never started.
+    async fn hub_with_kit(dir: &std::path::Path) -> Hub {
+        let mut settings = Settings::defaults();
+        settings.game.data_dir = dir.to_path_buf();
+        let runtime = RuntimeInfo {
+            game: "t".into(),
+            portal_pid: std::process::id(),
+            server_pid: None,
+            link_address: "127.0.0.1:1".parse().unwrap(),
+            telnet_ports: vec![],
+            tls_ports: vec![],
+            ssh_ports: vec![],
+            web_port: 0,
+            started_unix_ms: 0,
+        };
+        let (tx, _rx) = mpsc::channel(64);
+        let sup = Supervisor::new(
+            "/bin/true".into(),
+            None,
+            dir.join("portal.json"),
+            runtime,
+            1,
+            tx.clone(),
+        );
+        let stats = std::sync::Arc::new(crate::stats::PortalStats::new("t".into(), 0, 1));
+        let listener = || async { tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap() };
+        let copy = |l: &tokio::net::TcpListener| crate::upgrade::copy_of(l).unwrap();
+        let (web, link) = (listener().await, listener().await);
+        let (hub_tx, _) = mpsc::channel(16);
+        let kit = crate::upgrade::UpgradeKit {
+            listeners: crate::upgrade::Listeners {
+                telnet: vec![],
+                tls: vec![],
+                ssh: vec![],
+                web: copy(&web),
+                link: copy(&link),
+            },
+            pause: tokio::sync::watch::channel(false).0,
+            successor: crate::upgrade::Successor {
+                exe: "/bin/false".into(),
+                settings_file: None,
+                data_dir: dir.to_path_buf(),
+            },
+            resumer: crate::Resumer::for_tests(hub_tx, stats.clone()),
+            events: tx,
+            next_sessid: Default::default(),
+        };
+        Hub::new(settings, 1, sup, stats, kit)
+    }
+
+    #[tokio::test]
+    async fn a_server_that_goes_away_before_it_lets_go_ends_the_hand_over_and_is_replaced() {
+        let dir = std::env::temp_dir().join(format!("tavern-upgrade-hub-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut hub = hub_with_kit(&dir).await;
+        let (tx, mut server) = mpsc::unbounded_channel();
+        let (accept, _) = oneshot::channel();
+        hub.handle(LinkEvent::ServerLinked {
+            link_id: 1,
+            pid: 1,
+            tx,
+            accept,
+        });
+        let (waiter, answer) = oneshot::channel();
+        hub.handle(LinkEvent::Launcher {
+            req: LauncherRequest::UpgradePortal,
+            reply: waiter,
+        });
+        let mut asked = Vec::new();
+        while let Ok(m) = server.try_recv() {
+            asked.push(m);
+        }
+        assert!(asked.contains(&ToServer::Detach), "{asked:?}");
+        // The server dies before it answers.
+        hub.handle(LinkEvent::ServerUnlinked { link_id: 1 });
+        let answer = tokio::time::timeout(Duration::from_secs(5), answer)
+            .await
+            .expect("the launcher hears at once")
+            .unwrap();
+        match answer {
+            LauncherReply::Failed(why) => assert!(why.contains("went away"), "{why}"),
+            other => panic!("{other:?}"),
+        }
+        // The next server is taken, as after any crash.
+        let (tx, _server) = mpsc::unbounded_channel();
+        let (accept, accepted) = oneshot::channel();
+        hub.handle(LinkEvent::ServerLinked {
+            link_id: 2,
+            pid: 2,
+            tx,
+            accept,
+        });
+        assert_eq!(accepted.await, Ok(true));
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -507,6 +507,21 @@ pub(crate) struct Resumer {
 }
 
 impl Resumer {
+    /// A resumer for the handler's tests.
+    #[cfg(test)]
+    pub(crate) fn for_tests(hub: mpsc::Sender<SessionEvent>, stats: Arc<PortalStats>) -> Self {
+        Self {
+            hub,
+            params: TelnetParams {
+                max_line: 1024,
+                max_queued_output: 16,
+                protocol: "telnet",
+                stats,
+                keepalive: None,
+            },
+        }
+    }
+
     /// Starts `stream`'s task with its protocol as it was; where its output goes.
     pub(crate) fn resume(
         &self,
