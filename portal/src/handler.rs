@@ -1338,7 +1338,18 @@ mod tests {
     use tavern_shared::RuntimeInfo;
     use tavern_shared::link::{PortalOp, ToPortal};
 
-    fn hub(dir: &std::path::Path) -> (Hub, mpsc::Receiver<ProcessEvent>) {
+    /// What a test hub is made of: settings in `dir`, a supervisor whose
+    /// "server" is a binary that exits at once (the hub may start one
+    /// without harm), the figures.
+    pub(super) fn parts(
+        dir: &std::path::Path,
+    ) -> (
+        Settings,
+        Supervisor,
+        std::sync::Arc<crate::stats::PortalStats>,
+        mpsc::Sender<ProcessEvent>,
+        mpsc::Receiver<ProcessEvent>,
+    ) {
         let mut settings = Settings::defaults();
         settings.game.data_dir = dir.to_path_buf();
         let runtime = RuntimeInfo {
@@ -1352,7 +1363,6 @@ mod tests {
             web_port: 0,
             started_unix_ms: 0,
         };
-        // A binary that exits at once: the hub may start "servers" without harm.
         let (tx, rx) = mpsc::channel(64);
         let sup = Supervisor::new(
             "/bin/true".into(),
@@ -1360,9 +1370,14 @@ mod tests {
             dir.join("portal.json"),
             runtime,
             1,
-            tx,
+            tx.clone(),
         );
         let stats = std::sync::Arc::new(crate::stats::PortalStats::new("t".into(), 0, 1));
+        (settings, sup, stats, tx, rx)
+    }
+
+    fn hub(dir: &std::path::Path) -> (Hub, mpsc::Receiver<ProcessEvent>) {
+        let (settings, sup, stats, _, rx) = parts(dir);
         (Hub::new(settings, 1, sup, stats, None), rx)
     }
 
@@ -1593,33 +1608,10 @@ mod tests {
 #[cfg(test)]
 mod upgrade_tests {
     use super::*;
-    use tavern_shared::RuntimeInfo;
 
     /// A hub that can hand over: real listeners, a successor that is never started.
     async fn hub_with_kit(dir: &std::path::Path) -> Hub {
-        let mut settings = Settings::defaults();
-        settings.game.data_dir = dir.to_path_buf();
-        let runtime = RuntimeInfo {
-            game: "t".into(),
-            portal_pid: std::process::id(),
-            server_pid: None,
-            link_address: "127.0.0.1:1".parse().unwrap(),
-            telnet_ports: vec![],
-            tls_ports: vec![],
-            ssh_ports: vec![],
-            web_port: 0,
-            started_unix_ms: 0,
-        };
-        let (tx, _rx) = mpsc::channel(64);
-        let sup = Supervisor::new(
-            "/bin/true".into(),
-            None,
-            dir.join("portal.json"),
-            runtime,
-            1,
-            tx.clone(),
-        );
-        let stats = std::sync::Arc::new(crate::stats::PortalStats::new("t".into(), 0, 1));
+        let (settings, sup, stats, tx, _rx) = super::tests::parts(dir);
         let listener = || async { tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap() };
         let copy = |l: &tokio::net::TcpListener| crate::upgrade::copy_of(l).unwrap();
         let (web, link) = (listener().await, listener().await);

@@ -121,8 +121,8 @@ impl Browser {
             .await;
     }
 
-    /// The id of the element a CSS selector finds.
-    pub async fn find(&self, css: &str) -> String {
+    /// The id of the element a CSS selector finds, if the page has one now.
+    async fn element(&self, css: &str) -> (Option<String>, Value) {
         let v = self
             .call(
                 "POST",
@@ -130,10 +130,15 @@ impl Browser {
                 Some(json!({"using": "css selector", "value": css})),
             )
             .await;
-        v[ELEMENT_KEY]
-            .as_str()
-            .unwrap_or_else(|| panic!("no element {css}: {v}"))
-            .to_string()
+        (v[ELEMENT_KEY].as_str().map(str::to_string), v)
+    }
+
+    /// The id of the element a CSS selector finds.
+    pub async fn find(&self, css: &str) -> String {
+        match self.element(css).await {
+            (Some(id), _) => id,
+            (None, v) => panic!("no element {css}: {v}"),
+        }
     }
 
     /// Waits until the page (after a navigation, say) has an element the
@@ -141,15 +146,9 @@ impl Browser {
     pub async fn wait_find(&self, css: &str) -> String {
         let deadline = tokio::time::Instant::now() + PATIENCE;
         loop {
-            let v = self
-                .call(
-                    "POST",
-                    &self.sp("/element"),
-                    Some(json!({"using": "css selector", "value": css})),
-                )
-                .await;
-            if let Some(id) = v[ELEMENT_KEY].as_str() {
-                return id.to_string();
+            let (id, v) = self.element(css).await;
+            if let Some(id) = id {
+                return id;
             }
             assert!(
                 tokio::time::Instant::now() < deadline,

@@ -27,7 +27,8 @@ use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use tavern_shared::link::admin::{
-    AdminAccount, AdminObject, AdminObjectRow, AdminReply, AdminRequest, AdminScript, AdminSession,
+    ACCOUNT_GONE_MSG, AdminAccount, AdminObject, AdminObjectRow, AdminReply, AdminRequest,
+    AdminScript, AdminSession, NOT_ADMIN_MSG,
 };
 use tokio::sync::{mpsc, oneshot};
 
@@ -400,7 +401,7 @@ fn open_form(me: &Current, back: &str, action: &str, id: &str) -> String {
 /// The page for a reply that is not what was asked: refused (the session
 /// ends if the account may no longer administer).
 fn refused(site: &AdminSite, me: &Current, why: String) -> Response {
-    if why == NOT_ADMIN || why == "That account is gone." {
+    if why == NOT_ADMIN_MSG || why == ACCOUNT_GONE_MSG {
         site.end(&me.token);
         return login_page(StatusCode::FORBIDDEN, Some(&why));
     }
@@ -413,9 +414,6 @@ fn refused(site: &AdminSite, me: &Current, why: String) -> Response {
     };
     site_page(&me, "Not now", "")
 }
-
-/// What the server says to an account without the permission.
-const NOT_ADMIN: &str = "Only accounts with the Admin permission may use the admin site.";
 
 /// `GET /admin`: the sessions, or the log-in form.
 pub(crate) async fn overview(State(state): Site, headers: HeaderMap) -> Response {
@@ -977,8 +975,8 @@ pub(crate) async fn logs(State(state): Site, headers: HeaderMap) -> Response {
     let Some(me) = site.current(&headers) else {
         return login_page(StatusCode::OK, None);
     };
-    // Reading the files is the portal's own business: still only for admins.
-    if let AdminReply::Refused(why) = site.ask(me.account, AdminRequest::Scripts).await {
+    // The files are the portal's to read, for an admin the game still knows.
+    if let AdminReply::Refused(why) = site.ask(me.account, AdminRequest::Whoami).await {
         return refused(site, &me, why);
     }
     let (dir, role) = (site.log_dir.clone(), site.portal_log.clone());
@@ -1004,7 +1002,7 @@ pub(crate) async fn metrics(State(state): Site, headers: HeaderMap) -> Response 
     let Some(me) = site.current(&headers) else {
         return login_page(StatusCode::OK, None);
     };
-    if let AdminReply::Refused(why) = site.ask(me.account, AdminRequest::Scripts).await {
+    if let AdminReply::Refused(why) = site.ask(me.account, AdminRequest::Whoami).await {
         return refused(site, &me, why);
     }
     let body = match &site.metrics {

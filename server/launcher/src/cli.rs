@@ -563,14 +563,9 @@ async fn ask(
         .map_err(Into::into)
 }
 
-async fn upgrade_portal(settings: &Settings) -> anyhow::Result<()> {
-    match ask(
-        settings,
-        LauncherRequest::UpgradePortal,
-        Duration::from_secs(180),
-    )
-    .await?
-    {
+/// An order's answer: printed when it was carried out, an error when not.
+fn said(reply: LauncherReply) -> anyhow::Result<()> {
+    match reply {
         LauncherReply::Done(text) => {
             println!("{text}");
             Ok(())
@@ -580,6 +575,16 @@ async fn upgrade_portal(settings: &Settings) -> anyhow::Result<()> {
     }
 }
 
+async fn upgrade_portal(settings: &Settings) -> anyhow::Result<()> {
+    let reply = ask(
+        settings,
+        LauncherRequest::UpgradePortal,
+        Duration::from_secs(180),
+    )
+    .await?;
+    said(reply)
+}
+
 async fn order(settings: &Settings, mode: StopMode) -> anyhow::Result<()> {
     let what = if mode == StopMode::Reload {
         "Reloading"
@@ -587,20 +592,13 @@ async fn order(settings: &Settings, mode: StopMode) -> anyhow::Result<()> {
         "Resetting"
     };
     println!("{what} the server...");
-    match ask(
+    let reply = ask(
         settings,
         LauncherRequest::Stop { mode },
         Duration::from_secs(120),
     )
-    .await?
-    {
-        LauncherReply::Done(text) => {
-            println!("{text}");
-            Ok(())
-        }
-        LauncherReply::Failed(text) => bail!("{text}"),
-        LauncherReply::Status(_) => bail!("unexpected answer from the portal"),
-    }
+    .await?;
+    said(reply)
 }
 
 async fn stop(settings: &Settings) -> anyhow::Result<()> {

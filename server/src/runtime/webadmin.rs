@@ -29,8 +29,8 @@ pub const ADMIN_SESSION: SessId = SessId::MAX - 1;
 /// The most rows a list page shows.
 pub const ADMIN_PAGE: usize = 200;
 
-/// Told to an account without the permission.
-pub const NOT_ADMIN_MSG: &str = "Only accounts with the Admin permission may use the admin site.";
+use tavern_shared::link::admin::ACCOUNT_GONE_MSG;
+pub use tavern_shared::link::admin::NOT_ADMIN_MSG;
 
 impl Server {
     /// Answers one request of the web admin with [`PortalOp::Admin`].
@@ -45,7 +45,7 @@ impl Server {
             return;
         }
         let Some(admin) = self.world.accounts.get(&account).cloned() else {
-            self.admin_reply(token, AdminReply::Refused("That account is gone.".into()));
+            self.admin_reply(token, AdminReply::Refused(ACCOUNT_GONE_MSG.into()));
             return;
         };
         if !self.may_administer(account) {
@@ -62,6 +62,10 @@ impl Server {
             }
             AdminRequest::Object { id } => AdminReply::Object(self.admin_object(id)),
             AdminRequest::Scripts => AdminReply::Scripts(self.admin_scripts()),
+            AdminRequest::Whoami => AdminReply::LoggedIn {
+                account,
+                name: admin.name.clone(),
+            },
             AdminRequest::Run { line } => AdminReply::Ran(self.admin_run(&admin, &line)),
         };
         self.admin_reply(token, reply);

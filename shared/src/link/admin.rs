@@ -6,6 +6,13 @@
 
 use serde::{Deserialize, Serialize};
 
+/// Told to an account without the Admin permission (the admin site ends
+/// its log-in on hearing it).
+pub const NOT_ADMIN_MSG: &str = "Only accounts with the Admin permission may use the admin site.";
+
+/// Told when the logged-in account no longer exists (likewise).
+pub const ACCOUNT_GONE_MSG: &str = "That account is gone.";
+
 /// One thing the web admin asks.
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
 pub enum AdminRequest {
@@ -38,6 +45,10 @@ pub enum AdminRequest {
     },
     /// Running scripts, tickers and flows.
     Scripts,
+    /// Whether the log-in still holds (the account exists and may
+    /// administer): answered with [`AdminReply::LoggedIn`], for pages the
+    /// portal serves from what it has itself (logs, metrics).
+    Whoami,
     /// Run a command line as the admin (`boot`, `ban`, `set`, `tag`, `lock`):
     /// the answer is what the command said, once what it changed is saved.
     Run {
@@ -64,6 +75,7 @@ impl std::fmt::Debug for AdminRequest {
             }
             AdminRequest::Object { id } => f.debug_struct("Object").field("id", id).finish(),
             AdminRequest::Scripts => f.write_str("Scripts"),
+            AdminRequest::Whoami => f.write_str("Whoami"),
             AdminRequest::Run { line } => f.debug_struct("Run").field("line", line).finish(),
         }
     }

@@ -659,20 +659,16 @@ mod webadmin {
 
         // Pleb plays; Boss changes Pleb's character from the web.
         h.login(1, pleb);
+        let mood = |h: &LinkHarness| {
+            let o = h.server.world.get(pleb_char).unwrap();
+            o.db.get("mood").cloned()
+        };
         let line = format!("set #{pleb_char}/mood = \"cheerful\"");
         let AdminReply::Ran(said) = ask(&mut h, 2, boss, AdminRequest::Run { line }) else {
             panic!("a command's answer")
         };
         assert!(said.contains("mood"), "{said}");
-        let mood = h
-            .server
-            .world
-            .get(pleb_char)
-            .unwrap()
-            .db
-            .get("mood")
-            .cloned();
-        assert_eq!(mood, Some(serde_json::json!("cheerful")));
+        assert_eq!(mood(&h), Some(serde_json::json!("cheerful")));
         assert!(
             h.server
                 .sessions
@@ -741,15 +737,7 @@ mod webadmin {
             ask(&mut h, 8, boss, AdminRequest::Sessions),
             AdminReply::Refused(NOT_ADMIN_MSG.into())
         );
-        let mood = h
-            .server
-            .world
-            .get(pleb_char)
-            .unwrap()
-            .db
-            .get("mood")
-            .cloned();
-        assert_eq!(mood, Some(serde_json::json!("cheerful")));
+        assert_eq!(mood(&h), Some(serde_json::json!("cheerful")));
     }
 }
 
