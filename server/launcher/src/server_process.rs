@@ -50,15 +50,14 @@ pub(crate) fn link_address(settings: &Settings) -> SocketAddr {
 /// Objects whose typeclass the game no longer registers behave as their
 /// kind's default: say so once, at start.
 fn warn_unknown_typeclasses(world: &World, game: &Game) {
-    let mut unknown: std::collections::BTreeMap<&str, usize> = Default::default();
-    for o in world.objects() {
-        if game.typeclasses.get(&o.typeclass).is_none() {
-            *unknown.entry(o.typeclass.as_str()).or_default() += 1;
+    // By the typeclass index (names in lowercase, as the registry finds
+    // them): a big world is not walked.
+    for (name, count) in world.typeclass_counts() {
+        if game.typeclasses.get(&name).is_some() {
+            continue;
         }
-    }
-    for (name, count) in unknown {
         warn!(
-            typeclass = name,
+            typeclass = %name,
             objects = count,
             "unknown typeclass: these objects behave as the default of their kind"
         );

@@ -41,9 +41,9 @@ impl Ids {
 #[derive(Debug)]
 struct Entry {
     fingerprint: u64,
-    names: Vec<Arc<str>>,
-    words: Vec<Arc<str>>,
-    tags: Vec<Arc<str>>,
+    names: Box<[Arc<str>]>,
+    words: Box<[Arc<str>]>,
+    tags: Box<[Arc<str>]>,
     typeclass: Arc<str>,
     owner: Option<AccountId>,
     /// Where it leads, if it is an exit.
@@ -68,7 +68,8 @@ pub(crate) struct Indexes {
     /// until the next reload).
     offering_extra: IdMap<ObjId, ()>,
     typeclass_offers: Option<TypeclassOffers>,
-    entries: IdMap<ObjId, Entry>,
+    /// Boxed, as the world's objects are: slots are pointers.
+    entries: IdMap<ObjId, Box<Entry>>,
     /// Keys the fingerprints, so that nobody can choose a rename that
     /// leaves it unchanged.
     hasher: std::collections::hash_map::RandomState,
@@ -204,14 +205,19 @@ impl Indexes {
             offers,
             leads_to,
             fingerprint: self.fingerprint(o),
-            names,
-            words,
-            tags,
+            names: names.into_boxed_slice(),
+            words: words.into_boxed_slice(),
+            tags: tags.into_boxed_slice(),
             typeclass,
             owner,
             offering_in,
         };
-        self.entries.insert(o.id, entry);
+        self.entries.insert(o.id, Box::new(entry));
+    }
+
+    /// Makes room for `n` more objects.
+    pub(crate) fn reserve(&mut self, n: usize) {
+        self.entries.reserve(n);
     }
 
     /// Takes an object, gone from the world, out of every index.
@@ -276,23 +282,43 @@ impl Indexes {
     }
 
     /// Sets what tells whether a typeclass offers commands, and re-indexes
-    /// every object's offering by it.
+    /// the offering of the objects it can change: those of a typeclass that
+    /// offers commands under the old answer or the new one (found by the
+    /// typeclass index, so a big world of plain objects is not walked).
     pub(crate) fn set_typeclass_offers<'a>(
         &mut self,
         f: TypeclassOffers,
-        objects: impl Iterator<Item = &'a Object>,
+        object: impl Fn(ObjId) -> Option<&'a Object>,
     ) {
-        self.typeclass_offers = Some(f);
-        self.offering.clear();
-        for o in objects {
+        const KINDS: [Kind; 4] = [Kind::Room, Kind::Exit, Kind::Character, Kind::Thing];
+        let may_offer = |f: &Option<TypeclassOffers>, tc: &str| {
+            f.as_ref().is_some_and(|f| KINDS.iter().any(|&k| f(tc, k)))
+        };
+        let old = self.typeclass_offers.replace(f);
+        let changing: Vec<ObjId> = self
+            .typeclasses
+            .iter()
+            .filter(|(tc, _)| may_offer(&old, tc) || may_offer(&self.typeclass_offers, tc))
+            .flat_map(|(_, ids)| ids.0.iter().copied())
+            .collect();
+        for id in changing {
+            let Some(o) = object(id) else {
+                continue;
+            };
             let offers = self.offers(o);
             let offering_in = if offers { o.location } else { None };
-            if let Some(loc) = offering_in {
-                id_add(&mut self.offering, loc, o.id);
-            }
-            if let Some(e) = self.entries.get_mut(&o.id) {
-                e.offers = offers;
-                e.offering_in = offering_in;
+            let Some(e) = self.entries.get_mut(&id) else {
+                continue;
+            };
+            e.offers = offers;
+            let was_in = std::mem::replace(&mut e.offering_in, offering_in);
+            if was_in != offering_in {
+                if let Some(loc) = was_in {
+                    id_remove(&mut self.offering, loc, id);
+                }
+                if let Some(loc) = offering_in {
+                    id_add(&mut self.offering, loc, id);
+                }
             }
         }
     }

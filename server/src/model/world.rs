@@ -86,7 +86,9 @@ pub struct HelpEntry {
 /// so the change is written behind.
 #[derive(Default)]
 pub struct World {
-    objects: IdMap<ObjId, Object>,
+    /// Boxed: a big world's table has twice as many slots as objects, and
+    /// a slot is then a pointer rather than a whole object.
+    objects: IdMap<ObjId, Box<Object>>,
     /// location → what is in it, in arrival order.
     contents: IdMap<ObjId, Vec<ObjId>>,
     /// Every account, by id (password hashes are never loaded).
@@ -159,12 +161,19 @@ impl World {
         }
         self.index.add(&obj);
         self.max_id = self.max_id.max(obj.id);
-        self.objects.insert(obj.id, obj);
+        self.objects.insert(obj.id, Box::new(obj));
+    }
+
+    /// Makes room for `n` more objects (a load that knows how many rows
+    /// come: the tables grow once instead of doubling their way there).
+    pub fn reserve_objects(&mut self, n: usize) {
+        self.objects.reserve(n);
+        self.index.reserve(n);
     }
 
     /// An object by id.
     pub fn get(&self, id: ObjId) -> Option<&Object> {
-        self.objects.get(&id)
+        self.objects.get(&id).map(|o| &**o)
     }
 
     /// An object's name (its key), or `""` when there is no such object.
@@ -214,7 +223,7 @@ impl World {
 
     /// Every object, in no particular order.
     pub fn objects(&self) -> impl Iterator<Item = &Object> {
-        self.objects.values()
+        self.objects.values().map(|o| &**o)
     }
 
     /// Adds reserved ids for new objects.
@@ -244,7 +253,7 @@ impl World {
         self.max_id = self.max_id.max(id);
         let loc = obj.location.take();
         self.index.add(&obj);
-        self.objects.insert(id, obj);
+        self.objects.insert(id, Box::new(obj));
         self.dirty.insert(id);
         self.touched.insert(id);
         self.move_to(id, loc);
@@ -259,7 +268,7 @@ impl World {
         self.timers.forget_object(id);
         self.move_to(id, None);
         self.touched.insert(id);
-        let obj = self.objects.remove(&id)?;
+        let obj = *self.objects.remove(&id)?;
         if let Some(w) = obj.world_id()
             && self.retired.insert(w.to_string())
         {
@@ -292,7 +301,7 @@ impl World {
             .index
             .characters_of(account)
             .iter()
-            .filter_map(|id| self.objects.get(id))
+            .filter_map(|id| self.get(*id))
             .collect();
         v.sort_by_key(|o| (o.created_at, o.id));
         v.into_iter().map(|o| o.id).collect()
@@ -436,7 +445,9 @@ impl World {
     /// Tells the world which typeclasses carry a cmdset of their own (the
     /// runtime's registry knows); re-indexes what offers commands.
     pub fn set_typeclass_offers(&mut self, f: TypeclassOffers) {
-        self.index.set_typeclass_offers(f, self.objects.values());
+        let objects = &self.objects;
+        self.index
+            .set_typeclass_offers(f, |id| objects.get(&id).map(|o| &**o));
     }
 
     /// Marks an object as offering commands beyond what is stored (a cmdset
@@ -558,7 +569,7 @@ impl World {
             flows_deleted: std::mem::take(&mut self.ended_flows).into_iter().collect(),
             objects: ids
                 .into_iter()
-                .filter_map(|id| self.objects.get(&id).cloned())
+                .filter_map(|id| self.get(id).cloned())
                 .collect(),
             moves: moved
                 .into_iter()

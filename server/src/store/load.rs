@@ -3,13 +3,15 @@
 
 use std::time::Instant;
 
-use sea_orm::DatabaseConnection;
+use sea_orm::{DatabaseConnection, TransactionTrait};
 use tracing::info;
 
+use super::rows::ObjectBuilder;
 use super::{
-    DbError, ensure_start_room, load_accounts, load_flows, load_help, load_objects, load_timers,
+    DbError, count_objects, ensure_start_room, load_accounts, load_flows, load_help,
+    load_timers, object,
 };
-use crate::model::world::{Account, HelpEntry, Object, World};
+use crate::model::world::{Account, HelpEntry, World};
 
 /// Ids reserved from the database at a time.
 pub const ID_BLOCK: i64 = 1000;
@@ -20,16 +22,9 @@ pub async fn load_world(db: &DatabaseConnection) -> Result<World, DbError> {
     let start_room = ensure_start_room(db).await?;
     let mut world = World::new(start_room);
     world.first_start = super::ensure_first_start(db).await?;
-    // Timed apart: reading the rows, and making objects of them (JSON
-    // attributes, locks, indexes) — where a big world's start goes.
-    let t_rows = Instant::now();
-    let rows = load_objects(db).await?;
-    let rows_ms = t_rows.elapsed().as_millis() as u64;
-    let t_build = Instant::now();
-    for m in rows {
-        world.insert_loaded(Object::from(m));
-    }
-    let build_ms = t_build.elapsed().as_millis() as u64;
+    let t_objects = Instant::now();
+    let (mut world, busy) = load_objects_into(db, world).await?;
+    let objects_ms = t_objects.elapsed().as_millis() as u64;
     for a in load_accounts(db).await? {
         world.accounts.insert(a.id, Account::from(&a));
     }
@@ -84,9 +79,79 @@ pub async fn load_world(db: &DatabaseConnection) -> Result<World, DbError> {
         objects = world.len(),
         accounts = world.accounts.len(),
         took_ms = t0.elapsed().as_millis() as u64,
-        object_rows_ms = rows_ms,
-        objects_built_ms = build_ms,
+        objects_ms,
+        objects_built_ms = busy.as_millis() as u64,
         "world loaded"
     );
     Ok(world)
+}
+
+/// Rows of objects read at a time.
+const PAGE: usize = 2000;
+/// Pages read ahead of the thread that makes objects of them.
+const PAGES_AHEAD: usize = 4;
+
+/// Reads every object into `world`: pages of rows are read (by key, in one
+/// transaction: one snapshot of the table) while a thread of its own makes
+/// objects of the pages before (JSON attributes, locks, indexes), so that
+/// the two halves of a big world's load run side by side. Only a few pages
+/// are ever held: the rows of a big world never sit in memory all at once.
+/// Also how long the building thread was busy.
+async fn load_objects_into(
+    db: &DatabaseConnection,
+    mut world: World,
+) -> Result<(World, std::time::Duration), DbError> {
+    let txn = db.begin().await?;
+    world.reserve_objects(usize::try_from(count_objects(&txn).await?).unwrap_or(0));
+    let (pages, mut incoming) = tokio::sync::mpsc::channel::<Vec<object::Model>>(PAGES_AHEAD);
+    let builder = tokio::task::spawn_blocking(move || {
+        let mut objects = ObjectBuilder::default();
+        let mut busy = std::time::Duration::ZERO;
+        while let Some(page) = incoming.blocking_recv() {
+            let t = Instant::now();
+            for m in page {
+                world.insert_loaded(objects.object(m));
+            }
+            busy += t.elapsed();
+        }
+        (world, busy)
+    });
+    // A stream, not pages: the database's thread reads the next rows while
+    // this task makes models of the last ones.
+    let read = async {
+        use futures::TryStreamExt;
+        use sea_orm::{EntityTrait, QueryOrder};
+        let mut rows = object::Entity::find()
+            .order_by_asc(object::Column::Id)
+            .stream(&txn)
+            .await?;
+        let mut page = Vec::with_capacity(PAGE);
+        while let Some(m) = rows.try_next().await? {
+            page.push(m);
+            if page.len() == PAGE {
+                let full = std::mem::replace(&mut page, Vec::with_capacity(PAGE));
+                if pages.send(full).await.is_err() {
+                    return Ok(());
+                }
+            }
+        }
+        if !page.is_empty() {
+            let _ = pages.send(page).await;
+        }
+        Ok::<_, DbError>(())
+    };
+    let read = read.await;
+    drop(pages);
+    let built = match builder.await {
+        Ok(built) => built,
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        Err(e) => {
+            return Err(DbError::Db(sea_orm::DbErr::Custom(format!(
+                "the thread making the world's objects did not finish: {e}"
+            ))));
+        }
+    };
+    txn.commit().await?;
+    read?;
+    Ok(built)
 }

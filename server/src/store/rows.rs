@@ -11,7 +11,9 @@ use crate::model::timers::TimerRecord;
 use crate::model::world::{Account, Attributes, HelpEntry, Kind, Object, Timestamp};
 
 fn json_or_default<T: DeserializeOwned + Default>(id: i64, what: &str, s: &str) -> T {
-    if s.is_empty() {
+    // An empty list or map is most objects' aliases, tags, permissions or
+    // cmdsets: no need to parse it.
+    if s.is_empty() || s == "[]" || s == "{}" {
         return T::default();
     }
     serde_json::from_str(s).unwrap_or_else(|e| {
@@ -26,33 +28,69 @@ fn to_json<T: Serialize>(v: &T) -> String {
 
 impl From<object::Model> for Object {
     fn from(m: object::Model) -> Self {
-        let locks = LockSet::parse(&m.locks).unwrap_or_else(|e| {
-            tracing::warn!(id = m.id, "object locks unreadable, starting empty: {e}");
-            LockSet::default()
-        });
-        let kind = Kind::parse(&m.kind).unwrap_or_else(|| {
-            tracing::warn!(id = m.id, kind = %m.kind, "unknown object kind, treating it as a thing");
-            Kind::Thing
-        });
-        Self {
-            id: m.id,
-            aliases: json_or_default(m.id, "aliases", &m.aliases),
-            tags: json_or_default(m.id, "tags", &m.tags),
-            permissions: json_or_default(m.id, "permissions", &m.permissions),
-            db: json_or_default(m.id, "attributes", &m.attributes),
-            cmdsets: json_or_default(m.id, "cmdsets", &m.cmdsets),
-            ndb: Attributes::new(),
-            key: m.key,
-            typeclass: m.typeclass,
-            kind,
-            location: m.location_id,
-            home: m.home_id,
-            destination: m.destination_id,
-            account: m.account_id,
-            desc: m.description,
-            locks,
-            created_at: m.created_at,
-        }
+        let locks = parse_locks(m.id, &m.locks);
+        object_with_locks(m, locks)
+    }
+}
+
+fn parse_locks(id: i64, text: &str) -> LockSet {
+    LockSet::parse(text).unwrap_or_else(|e| {
+        tracing::warn!(id, "object locks unreadable, starting empty: {e}");
+        LockSet::default()
+    })
+}
+
+/// Makes objects of many rows, parsing each distinct lock text once (most
+/// objects of a kind have the same locks): loading a big world.
+#[derive(Default)]
+pub(super) struct ObjectBuilder {
+    locks: std::collections::HashMap<String, LockSet, rustc_hash::FxBuildHasher>,
+}
+
+impl ObjectBuilder {
+    /// Most lock texts kept; past it a text is parsed every time (a world
+    /// whose locks mostly name ids, one text per object).
+    const MAX_TEXTS: usize = 10_000;
+
+    /// The object of one row.
+    pub(super) fn object(&mut self, m: object::Model) -> Object {
+        let locks = match self.locks.get(&m.locks) {
+            Some(l) => l.clone(),
+            None => {
+                let l = parse_locks(m.id, &m.locks);
+                if self.locks.len() < Self::MAX_TEXTS {
+                    self.locks.insert(m.locks.clone(), l.clone());
+                }
+                l
+            }
+        };
+        object_with_locks(m, locks)
+    }
+}
+
+fn object_with_locks(m: object::Model, locks: LockSet) -> Object {
+    let kind = Kind::parse(&m.kind).unwrap_or_else(|| {
+        tracing::warn!(id = m.id, kind = %m.kind, "unknown object kind, treating it as a thing");
+        Kind::Thing
+    });
+    Object {
+        id: m.id,
+        aliases: json_or_default(m.id, "aliases", &m.aliases),
+        tags: json_or_default(m.id, "tags", &m.tags),
+        permissions: json_or_default(m.id, "permissions", &m.permissions),
+        db: json_or_default(m.id, "attributes", &m.attributes),
+        cmdsets: json_or_default(m.id, "cmdsets", &m.cmdsets),
+        ndb: Attributes::new(),
+        key: m.key,
+        typeclass: m.typeclass,
+        kind,
+        location: m.location_id,
+        home: m.home_id,
+        destination: m.destination_id,
+        account: m.account_id,
+        desc: m.description,
+        locks,
+        created_at: m.created_at,
     }
 }
 
