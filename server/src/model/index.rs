@@ -80,15 +80,19 @@ pub fn name_key(name: &str) -> String {
     name.trim().to_lowercase()
 }
 
-/// The shared copy of `s` a map already keys by, or a new one.
-fn interned<V>(map: &BTreeMap<Arc<str>, V>, s: &str) -> Arc<str> {
-    map.get_key_value(s)
-        .map(|(k, _)| k.clone())
-        .unwrap_or_else(|| Arc::from(s))
-}
-
-fn add_to(map: &mut BTreeMap<Arc<str>, Ids>, key: &Arc<str>, id: ObjId) {
-    map.entry(key.clone()).or_default().insert(id);
+/// Adds `id` under `key`; the shared copy of the key. One walk of the tree
+/// when the key is there already (a name many objects have).
+fn add_interned(map: &mut BTreeMap<Arc<str>, Ids>, key: &str, id: ObjId) -> Arc<str> {
+    if let Some((k, ids)) = map
+        .range_mut::<str, _>((Bound::Included(key), Bound::Included(key)))
+        .next()
+    {
+        ids.insert(id);
+        return k.clone();
+    }
+    let k: Arc<str> = Arc::from(key);
+    map.insert(k.clone(), Ids(vec![id]));
+    k
 }
 
 fn remove_from(map: &mut BTreeMap<Arc<str>, Ids>, key: &str, id: ObjId) {
@@ -163,13 +167,9 @@ impl Indexes {
                 continue;
             }
             for w in lower.split_whitespace().skip(1) {
-                let w = interned(&self.words, w);
-                add_to(&mut self.words, &w, o.id);
-                words.push(w);
+                words.push(add_interned(&mut self.words, w, o.id));
             }
-            let k = interned(&self.names, &lower);
-            add_to(&mut self.names, &k, o.id);
-            names.push(k);
+            names.push(add_interned(&mut self.names, &lower, o.id));
         }
         let mut tags = Vec::with_capacity(o.tags.len());
         for t in &o.tags {
@@ -181,12 +181,16 @@ impl Indexes {
             hash_add(&mut self.tags, &k, o.id);
             tags.push(k);
         }
-        let tc_lower = o.typeclass.to_lowercase();
+        let tc_lower: std::borrow::Cow<'_, str> = if o.typeclass.chars().any(char::is_uppercase) {
+            o.typeclass.to_lowercase().into()
+        } else {
+            o.typeclass.as_str().into()
+        };
         let typeclass = self
             .typeclasses
-            .get_key_value(tc_lower.as_str())
+            .get_key_value(tc_lower.as_ref())
             .map(|(k, _)| k.clone())
-            .unwrap_or_else(|| Arc::from(tc_lower.as_str()));
+            .unwrap_or_else(|| Arc::from(tc_lower.as_ref()));
         hash_add(&mut self.typeclasses, &typeclass, o.id);
         let owner = o.account.filter(|_| o.kind == Kind::Character);
         if let Some(a) = owner {

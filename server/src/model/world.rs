@@ -746,6 +746,13 @@ mod tests {
             tc.eq_ignore_ascii_case("character")
         }));
         assert!(w.offering(2).contains(&anna));
+        // Told again, otherwise: what offered by the old answer no longer does.
+        w.set_typeclass_offers(std::sync::Arc::new(|_, _| false));
+        assert!(!w.offering(2).contains(&anna));
+        w.set_typeclass_offers(std::sync::Arc::new(|tc, _| {
+            tc.eq_ignore_ascii_case("character")
+        }));
+        assert!(w.offering(2).contains(&anna));
         w.delete(anna);
         assert!(!w.offering(2).contains(&anna));
     }

@@ -8,8 +8,8 @@ use tracing::info;
 
 use super::rows::ObjectBuilder;
 use super::{
-    DbError, count_objects, ensure_start_room, load_accounts, load_flows, load_help,
-    load_timers, object,
+    DbError, count_objects, ensure_start_room, load_accounts, load_flows, load_help, load_timers,
+    object,
 };
 use crate::model::world::{Account, HelpEntry, World};
 
@@ -93,10 +93,11 @@ const PAGES_AHEAD: usize = 4;
 
 /// Reads every object into `world`: pages of rows are read (by key, in one
 /// transaction: one snapshot of the table) while a thread of its own makes
-/// objects of the pages before (JSON attributes, locks, indexes), so that
-/// the two halves of a big world's load run side by side. Only a few pages
-/// are ever held: the rows of a big world never sit in memory all at once.
-/// Also how long the building thread was busy.
+/// objects of the pages before (JSON attributes, locks) and puts them in
+/// the world (its tables and indexes), so that the halves of a big world's
+/// load run side by side. Only a few pages are ever held: the rows of a
+/// big world never sit in memory all at once. Also how long the world's
+/// thread was busy.
 async fn load_objects_into(
     db: &DatabaseConnection,
     mut world: World,
@@ -117,7 +118,8 @@ async fn load_objects_into(
         (world, busy)
     });
     // A stream, not pages: the database's thread reads the next rows while
-    // this task makes models of the last ones.
+    // this task makes models of the last ones. (Making objects of them
+    // here too was slower: this task is then the slowest of the three.)
     let read = async {
         use futures::TryStreamExt;
         use sea_orm::{EntityTrait, QueryOrder};

@@ -357,23 +357,6 @@ pub async fn load_objects(db: &DatabaseConnection) -> Result<Vec<object::Model>,
     Ok(object::Entity::find().all(db).await?)
 }
 
-/// Up to `limit` object rows with ids above `after`, by id: a big world
-/// read a page at a time (by key, so the last page costs what the first
-/// does).
-pub async fn load_objects_after<C: ConnectionTrait>(
-    db: &C,
-    after: i64,
-    limit: u64,
-) -> Result<Vec<object::Model>, DbError> {
-    use sea_orm::{QueryOrder, QuerySelect};
-    Ok(object::Entity::find()
-        .filter(object::Column::Id.gt(after))
-        .order_by_asc(object::Column::Id)
-        .limit(limit)
-        .all(db)
-        .await?)
-}
-
 /// How many objects are stored.
 pub async fn count_objects<C: ConnectionTrait>(db: &C) -> Result<u64, DbError> {
     use sea_orm::PaginatorTrait;

@@ -333,3 +333,59 @@ async fn the_persister_writes_hostile_text_exactly_on_both_backends() {
     crate::testing::db::each_backend_url("persister_text", the_persister_writes_any_text_exactly)
         .await;
 }
+
+/// A world of more rows than a few of the load's pages (and not a whole
+/// number of them) comes back whole: every object, where it is, its
+/// attributes, its locks (one parsed set shared by those with the same
+/// text), and the indexes built from it.
+async fn a_world_of_many_pages_loads_whole(db: DatabaseConnection) {
+    use crate::model::world::{Kind, Object, Tag};
+    let conn = &db;
+    let room = ensure_start_room(conn).await.unwrap();
+    const N: i64 = 4321;
+    let first = reserve_ids(conn, N).await.unwrap();
+    let rows: Vec<object::Model> = (first..first + N)
+        .map(|id| {
+            let mut o = Object::new(id, &format!("pebble {id}"), "thing", Kind::Thing);
+            o.location = Some(if id % 3 == 0 { room } else { first });
+            o.set_attr("n", id);
+            o.aliases = vec![format!("p{id}")];
+            o.tags = vec![Tag::new(&format!("heap{}", id % 7), Some("heap"))];
+            o.locks = crate::model::locks::LockSet::parse(if id % 2 == 0 {
+                "get:all();drop:holds()"
+            } else {
+                "get:false()"
+            })
+            .unwrap();
+            object::Model::from(&o)
+        })
+        .collect();
+    save_objects(conn, rows).await.unwrap();
+    let world = load_world(conn).await.unwrap();
+    assert_eq!(world.len() as i64, N + 1, "every object and the start room");
+    for id in [first, first + 1, first + 1999, first + 2000, first + N - 1] {
+        let o = world.get(id).unwrap();
+        assert_eq!(o.key, format!("pebble {id}"));
+        assert_eq!(o.attr::<i64>("n"), Some(id));
+        let want = if id % 2 == 0 {
+            "get:all();drop:holds()"
+        } else {
+            "get:false()"
+        };
+        assert_eq!(o.locks.to_string(), want);
+        assert_eq!(world.named(&format!("p{id}")), &[id], "by its alias");
+    }
+    let in_room = world.contents(room).len() as i64;
+    let in_first = world.contents(first).len() as i64;
+    assert_eq!(in_room + in_first, N, "each in its place");
+    assert_eq!(
+        world.tagged("heap3", Some("heap")).len() as i64,
+        (0..N).filter(|i| (first + i) % 7 == 3).count() as i64
+    );
+    assert_eq!(world.of_typeclass("thing").len() as i64, N);
+}
+
+#[tokio::test]
+async fn many_pages() {
+    each_backend("pages", a_world_of_many_pages_loads_whole).await;
+}
