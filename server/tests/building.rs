@@ -189,6 +189,25 @@ fn find_and_objects_use_the_indexes() {
 }
 
 #[test]
+fn tag_search_names_fifty_and_counts_the_rest() {
+    let mut t = TestGame::new(Game::new());
+    let bld = builder(&mut t, "Bld");
+    for n in 0..60 {
+        t.cmd(bld, &format!("create/drop pebble{n}"));
+        t.cmd(bld, &format!("tag pebble{n} = heap:piles"));
+    }
+    let found = t.cmd(bld, "tag/search heap:piles");
+    assert!(
+        found.starts_with("Found 60 object(s) with tag 'heap:piles': "),
+        "{found}"
+    );
+    assert!(found.ends_with(", and 10 more"), "{found}");
+    assert_eq!(found.matches("pebble").count(), 50, "{found}");
+    let few = t.cmd(bld, "tag/search nothing-has-this");
+    assert_eq!(few, "Found 0 object(s) with tag 'nothing-has-this': ");
+}
+
+#[test]
 fn emit_force_wall_userpassword_and_accounts_respect_ranks() {
     let mut t = TestGame::new(Game::new());
     let bld = builder(&mut t, "Bld");

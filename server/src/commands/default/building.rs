@@ -924,6 +924,9 @@ impl Command for Lock {
 /// `tag[/del|/search] <object> [= <tag>[:<category>]]`: list, add, remove or search tags.
 pub struct TagCmd;
 
+/// Objects `tag/search` names; past it, how many more.
+const TAG_SEARCH_SHOWN: usize = 50;
+
 impl Command for TagCmd {
     fn key(&self) -> &str {
         "tag"
@@ -953,9 +956,19 @@ impl Command for TagCmd {
                 return;
             }
             let found = ctx.server.world.tagged(&t.key, t.category.as_deref());
-            let names: Vec<String> = found.iter().map(|&i| shown(ctx, i)).collect();
+            let names: Vec<String> = found
+                .iter()
+                .take(TAG_SEARCH_SHOWN)
+                .map(|&i| shown(ctx, i))
+                .collect();
+            // A tag a big world gives thousands of objects is not thousands
+            // of names on one line.
+            let more = match found.len().saturating_sub(TAG_SEARCH_SHOWN) {
+                0 => String::new(),
+                n => format!(", and {n} more"),
+            };
             ctx.msg(format!(
-                "Found {} object(s) with tag '{}': {}",
+                "Found {} object(s) with tag '{}': {}{more}",
                 found.len(),
                 escape(&t.to_string()),
                 names.join(", ")
