@@ -438,3 +438,67 @@ fn completion_offers_usable_commands_and_names_nearby() {
     );
     assert_eq!(words(&mut t, "look zz"), serde_json::json!([]));
 }
+
+/// A thing that counts the servers it saw start and reload in attributes.
+struct Lantern;
+
+impl Typeclass for Lantern {
+    fn name(&self) -> &str {
+        "lantern"
+    }
+    fn kind(&self) -> Kind {
+        Kind::Thing
+    }
+    fn at_server_start(&self, server: &mut tavern_server::Server, obj: tavern_server::ObjId) {
+        server.world.update(obj, |o| {
+            let n = o.attr::<i64>("starts").unwrap_or(0);
+            o.set_attr("starts", n + 1);
+        });
+    }
+    fn at_server_reload(&self, server: &mut tavern_server::Server, obj: tavern_server::ObjId) {
+        server.world.update(obj, |o| {
+            let n = o.attr::<i64>("reloads").unwrap_or(0);
+            o.set_attr("reloads", n + 1);
+        });
+    }
+}
+
+#[test]
+fn start_and_reload_hooks_reach_every_object_of_a_typeclass_and_only_of_its_kind() {
+    let mut t = TestGame::new(Game::new().typeclass(Lantern));
+    let p = t.player("Pia");
+    let (lanterns, odd) = t.with_server(|s| {
+        let limbo = s.world.start_room;
+        let lanterns: Vec<_> = (0..5)
+            .map(|i| {
+                s.create_object(
+                    NewObject::new(Kind::Thing, &format!("lantern {i}"))
+                        .typeclass("lantern")
+                        .location(limbo),
+                )
+                .unwrap()
+            })
+            .collect();
+        // A room stored with the lantern's name: rooms fall back to the
+        // default room, whose hooks do nothing.
+        let odd = s
+            .create_object(NewObject::new(Kind::Room, "Odd room"))
+            .unwrap();
+        s.world.update(odd, |o| o.typeclass = "LANTERN".into());
+        assert_eq!(s.world.get(odd).unwrap().kind, Kind::Room);
+        (lanterns, odd)
+    });
+    t.reload();
+    t.reload();
+    t.with_server(|s| {
+        for &l in &lanterns {
+            let o = s.world.get(l).unwrap();
+            assert_eq!(o.attr::<i64>("reloads"), Some(2), "{}", o.key);
+            assert_eq!(o.attr::<i64>("starts"), Some(2), "{}", o.key);
+        }
+        let o = s.world.get(odd).unwrap();
+        assert_eq!(o.attr::<i64>("reloads"), None);
+        assert_eq!(o.attr::<i64>("starts"), None);
+    });
+    assert!(t.cmd(p, "look").contains("lantern 4"));
+}

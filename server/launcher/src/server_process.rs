@@ -239,6 +239,9 @@ pub(crate) async fn run(settings: Settings, game: Game) -> anyhow::Result<()> {
         task.abort();
     }
     let frames = driver.finish(mode).await;
+    // Everything is written: the process exits next, and freeing a big
+    // world object by object would keep the players waiting for seconds.
+    driver.server_mut().world.forget_objects();
     drop(driver);
     db.close().await.ok();
     send(&links, &mut detached, frames);

@@ -386,6 +386,18 @@ impl Indexes {
 
     /// Objects of a typeclass (stored name, any case), by id.
     /// How many objects each typeclass has (stored names, lowercase).
+    pub(crate) fn by_typeclass(&self) -> Vec<(String, Vec<ObjId>)> {
+        self.typeclasses
+            .iter()
+            .map(|(k, ids)| (k.to_string(), ids.0.clone()))
+            .collect()
+    }
+
+    /// Gives up every index without freeing it (see `World::forget_objects`).
+    pub(crate) fn forget(&mut self) {
+        std::mem::forget(std::mem::take(self));
+    }
+
     pub(crate) fn typeclass_counts(&self) -> Vec<(String, usize)> {
         let mut v: Vec<(String, usize)> = self
             .typeclasses

@@ -366,10 +366,7 @@ impl Server {
                 tracing::error!("a game start hook panicked");
             }
         }
-        let objects: Vec<_> = self.world.objects().map(|o| o.id).collect();
-        for id in objects {
-            self.hook(id, "at_server_start", (), |tc, s| tc.at_server_start(s, id));
-        }
+        self.hook_every_object("at_server_start", |tc, s, id| tc.at_server_start(s, id));
         self.start_channels();
         self.start_timers();
         self.start_bridges();
@@ -909,16 +906,11 @@ impl Server {
     /// server (or the portal, on shutdown) has it, and everything left to
     /// write. Puppets stay puppeted across a reload.
     pub fn final_transmit(&mut self, mode: StopMode) -> Transmit {
-        let objects: Vec<_> = self.world.objects().map(|o| o.id).collect();
-        for id in objects {
-            match mode {
-                StopMode::Shutdown => self.hook(id, "at_server_shutdown", (), |tc, s| {
-                    tc.at_server_shutdown(s, id)
-                }),
-                _ => self.hook(id, "at_server_reload", (), |tc, s| {
-                    tc.at_server_reload(s, id)
-                }),
-            }
+        match mode {
+            StopMode::Shutdown => self.hook_every_object("at_server_shutdown", |tc, s, id| {
+                tc.at_server_shutdown(s, id)
+            }),
+            _ => self.hook_every_object("at_server_reload", |tc, s, id| tc.at_server_reload(s, id)),
         }
         if mode == StopMode::Shutdown {
             let ids: Vec<_> = self.sessions.all().map(|s| s.sessid()).collect();

@@ -363,6 +363,47 @@ impl Server {
         }
     }
 
+    /// Runs a hook of every object (start, reload, shutdown), object by
+    /// object as [`Server::hook`] does, but resolving each typeclass once
+    /// for all its objects (by the world's typeclass index) rather than
+    /// once an object: a big world's start and stop.
+    pub(crate) fn hook_every_object(
+        &mut self,
+        what: &'static str,
+        f: impl Fn(&dyn Typeclass, &mut Server, ObjId),
+    ) {
+        for (name, ids) in self.world.by_typeclass() {
+            // Resolved by kind: a stored name of another kind's typeclass
+            // falls back to the kind's default, as `resolve` says.
+            let mut by_kind: [Option<Arc<dyn Typeclass>>; 4] = Default::default();
+            for id in ids {
+                let Some(kind) = self.world.get(id).map(|o| o.kind) else {
+                    continue;
+                };
+                let slot = kind as usize;
+                let tc = match &by_kind[slot] {
+                    Some(tc) => tc.clone(),
+                    None => {
+                        let tc = self.game.typeclasses.resolve(&name, kind);
+                        by_kind[slot] = Some(tc.clone());
+                        tc
+                    }
+                };
+                let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    f(tc.as_ref(), self, id)
+                }));
+                if ran.is_err() {
+                    tracing::error!(
+                        obj = id,
+                        typeclass = tc.name(),
+                        hook = what,
+                        "a typeclass hook panicked"
+                    );
+                }
+            }
+        }
+    }
+
     /// What `looker` sees looking at `target`, through its typeclass.
     pub fn appearance(&self, target: ObjId, looker: ObjId) -> String {
         let tc = self.typeclass_of(target);
