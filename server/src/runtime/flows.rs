@@ -53,7 +53,14 @@ pub struct FlowRuntime {
     index: FlowIndex,
     /// The touched objects whose readers have looked already (until the touched objects are taken).
     changes_seen: BTreeSet<ObjId>,
+    /// The warnings logged so far, by definition and text: a definition's
+    /// mistake is logged once, not once a flow and a change (a thousand
+    /// players' tutorials missing a value would flood the log).
+    warned: std::collections::HashSet<(String, String)>,
 }
+
+/// How many distinct flow warnings are remembered; past it, each is logged.
+const MAX_WARNINGS_KEPT: usize = 1000;
 
 /// What lets the server find the flows an event concerns without looking
 /// at every flow: by owner (the lines its players type) and by the objects
@@ -690,7 +697,21 @@ impl Server {
             Effect::Queueing { listener } => {
                 info!(flow = %inst.name, listener = %listener, "queueing: a kept listener dropped its oldest event");
             }
-            Effect::Warn(text) => warn!(flow = %inst.name, "{text}"),
+            Effect::Warn(text) => {
+                let warned = &mut self.flows.warned;
+                let key = (inst.def.clone(), text);
+                if !warned.contains(&key) {
+                    warn!(
+                        flow = %inst.name,
+                        definition = %inst.def,
+                        "{} (logged once for this definition)",
+                        key.1
+                    );
+                    if warned.len() < MAX_WARNINGS_KEPT {
+                        warned.insert(key);
+                    }
+                }
+            }
             Effect::Ended | Effect::Call { .. } => {}
         }
     }
@@ -934,3 +955,6 @@ impl Server {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

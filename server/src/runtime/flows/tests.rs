@@ -6,8 +6,9 @@ use std::time::Duration;
 
 use serde_json::{Map, json};
 
-use super::{Action, FlowDef, Op, Owner};
 use crate::Game;
+use crate::model::flows::engine::Owner;
+use crate::model::flows::{Action, ArgType, FlowDef, Op};
 use crate::testing::TestGame;
 
 fn tutorial() -> FlowDef {
@@ -172,8 +173,14 @@ fn builders_list_show_start_and_stop_flows() {
     assert!(out.contains("Welcome, Anna!"), "{out}");
     assert!(t.cmd(anna, "flows").contains("mine (tutorial) of Anna"));
     let shown = t.cmd(anna, "flows/show mine");
-    assert!(shown.contains("state look in path main, entered 0s ago (20"), "{shown}");
-    assert!(shown.contains(" UTC)"), "times as people read them: {shown}");
+    assert!(
+        shown.contains("state look in path main, entered 0s ago (20"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains(" UTC)"),
+        "times as people read them: {shown}"
+    );
     assert!(
         shown.contains("listener look:1 (on_command) active"),
         "{shown}"
@@ -251,7 +258,7 @@ fn a_flow_launches_another_waits_for_its_end_and_moves_its_owner() {
             ],
         );
     let child = FlowDef::new("child")
-        .arg("word", super::ArgType::String)
+        .arg("word", ArgType::String)
         .state(
             "START",
             [
@@ -301,4 +308,56 @@ fn a_flow_hears_out_of_band_input_from_its_owners_client() {
     assert_eq!(t.heard(anna), "");
     t.send_oob(anna, "tavern_choice", json!("left"));
     assert_eq!(t.heard(anna), "You chose left.");
+}
+
+/// A definition's mistake (a value that is not there) is logged once, not
+/// once a flow and a step: a thousand players' tutorials would flood the log.
+#[test]
+fn a_flow_definition_s_warning_is_logged_once() {
+    use std::io::Write;
+    use std::sync::{Arc, Mutex};
+    #[derive(Clone, Default)]
+    struct Lines(Arc<Mutex<Vec<u8>>>);
+    impl Write for Lines {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let lines = Lines::default();
+    let writer = lines.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    let echo = FlowDef::new("echo").state("START", [Action::on_command("ping", "pong")]);
+    let echo = echo.state(
+        "pong",
+        [
+            Action::send("Pong [[missing.value]]"),
+            Action::next("START"),
+        ],
+    );
+    tracing::subscriber::with_default(subscriber, || {
+        let mut t = TestGame::new(Game::new().flow(echo));
+        let (anna, bob) = (t.player("Anna"), t.player("Bob"));
+        start_for(&mut t, anna, "echo");
+        let bob_me = t.puppet(bob).unwrap();
+        t.with_server(|s| s.start_flow("echo", Some("b"), Owner::Object(bob_me), Map::new()))
+            .unwrap();
+        for _ in 0..3 {
+            t.cmd(anna, "ping");
+            t.cmd(bob, "ping");
+        }
+    });
+    let log = String::from_utf8(lines.0.lock().unwrap().clone()).unwrap();
+    assert_eq!(
+        log.matches("[[missing.value]] has no value").count(),
+        1,
+        "{log}"
+    );
+    assert!(log.contains("logged once for this definition"), "{log}");
 }
