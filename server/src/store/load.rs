@@ -11,7 +11,7 @@ use super::{
     DbError, count_objects, ensure_start_room, load_accounts, load_flows, load_help, load_timers,
     object,
 };
-use crate::model::world::{Account, HelpEntry, World};
+use crate::model::world::{Account, HelpEntry, Object, World};
 
 /// Ids reserved from the database at a time.
 pub const ID_BLOCK: i64 = 1000;
@@ -91,58 +91,63 @@ const PAGE: usize = 2000;
 /// Pages read ahead of the thread that makes objects of them.
 const PAGES_AHEAD: usize = 4;
 
-/// Reads every object into `world`: pages of rows are read (by key, in one
-/// transaction: one snapshot of the table) while a thread of its own makes
-/// objects of the pages before (JSON attributes, locks) and puts them in
-/// the world (its tables and indexes), so that the halves of a big world's
-/// load run side by side. Only a few pages are ever held: the rows of a
-/// big world never sit in memory all at once. Also how long the world's
-/// thread was busy.
+/// What the world's thread is handed: rows to make objects of, or objects
+/// made already.
+enum Page {
+    Rows(Vec<object::Model>),
+    Objects(Vec<Object>),
+}
+
+/// Reads every object into `world`, a page at a time, in one read
+/// transaction (one snapshot of the table), while a thread of its own puts
+/// the pages before in the world (its tables and indexes), so that the
+/// halves of a big world's load run side by side. Only a few pages are
+/// ever held: the rows of a big world never sit in memory all at once.
+/// SQLite in a file is read straight from it ([`super::sqlite_read`]);
+/// otherwise the rows come through the pool, and the world's thread makes
+/// the objects. Also how long the world's thread was busy.
 async fn load_objects_into(
     db: &DatabaseConnection,
     mut world: World,
 ) -> Result<(World, std::time::Duration), DbError> {
-    let txn = db.begin().await?;
-    world.reserve_objects(usize::try_from(count_objects(&txn).await?).unwrap_or(0));
-    let (pages, mut incoming) = tokio::sync::mpsc::channel::<Vec<object::Model>>(PAGES_AHEAD);
+    // Only a hint, to size the tables once.
+    world.reserve_objects(usize::try_from(count_objects(db).await?).unwrap_or(0));
+    let (pages, mut incoming) = tokio::sync::mpsc::channel::<Page>(PAGES_AHEAD);
     let builder = tokio::task::spawn_blocking(move || {
         let mut objects = ObjectBuilder::default();
         let mut busy = std::time::Duration::ZERO;
         while let Some(page) = incoming.blocking_recv() {
             let t = Instant::now();
-            for m in page {
-                world.insert_loaded(objects.object(m));
+            match page {
+                Page::Rows(rows) => {
+                    for m in rows {
+                        world.insert_loaded(objects.object(m));
+                    }
+                }
+                Page::Objects(made) => {
+                    for o in made {
+                        world.insert_loaded(o);
+                    }
+                }
             }
             busy += t.elapsed();
         }
         (world, busy)
     });
-    // A stream, not pages: the database's thread reads the next rows while
-    // this task makes models of the last ones. (Making objects of them
-    // here too was slower: this task is then the slowest of the three.)
-    let read = async {
-        use futures::TryStreamExt;
-        use sea_orm::{EntityTrait, QueryOrder};
-        let mut rows = object::Entity::find()
-            .order_by_asc(object::Column::Id)
-            .stream(&txn)
-            .await?;
-        let mut page = Vec::with_capacity(PAGE);
-        while let Some(m) = rows.try_next().await? {
-            page.push(m);
-            if page.len() == PAGE {
-                let full = std::mem::replace(&mut page, Vec::with_capacity(PAGE));
-                if pages.send(full).await.is_err() {
-                    return Ok(());
-                }
-            }
+    let read = match super::sqlite_read::file_of(db) {
+        Some(path) => {
+            let pages = pages.clone();
+            tokio::task::spawn_blocking(move || {
+                super::sqlite_read::read_objects(&path, PAGE, |made| {
+                    pages.blocking_send(Page::Objects(made)).is_ok()
+                })
+            })
+            .await
+            .map_err(|e| DbError::Db(sea_orm::DbErr::Custom(format!("reading objects: {e}"))))
+            .and_then(|r| r.map_err(|e| DbError::Db(sea_orm::DbErr::Custom(e.to_string()))))
         }
-        if !page.is_empty() {
-            let _ = pages.send(page).await;
-        }
-        Ok::<_, DbError>(())
+        None => read_rows(db, &pages).await,
     };
-    let read = read.await;
     drop(pages);
     let built = match builder.await {
         Ok(built) => built,
@@ -153,7 +158,40 @@ async fn load_objects_into(
             ))));
         }
     };
-    txn.commit().await?;
     read?;
     Ok(built)
+}
+
+/// Every object's row through the pool, by id, in one transaction: a
+/// stream, not pages, so that the database's side reads the next rows
+/// while this task makes models of the last ones. (Making objects of them
+/// here too was slower: this task is then the slowest of the three.)
+async fn read_rows(
+    db: &DatabaseConnection,
+    pages: &tokio::sync::mpsc::Sender<Page>,
+) -> Result<(), DbError> {
+    use futures::TryStreamExt;
+    use sea_orm::{EntityTrait, QueryOrder};
+    let txn = db.begin().await?;
+    {
+        let mut rows = object::Entity::find()
+            .order_by_asc(object::Column::Id)
+            .stream(&txn)
+            .await?;
+        let mut page = Vec::with_capacity(PAGE);
+        while let Some(m) = rows.try_next().await? {
+            page.push(m);
+            if page.len() == PAGE {
+                let full = std::mem::replace(&mut page, Vec::with_capacity(PAGE));
+                if pages.send(Page::Rows(full)).await.is_err() {
+                    break;
+                }
+            }
+        }
+        if !page.is_empty() {
+            let _ = pages.send(Page::Rows(page)).await;
+        }
+    }
+    txn.commit().await?;
+    Ok(())
 }

@@ -15,6 +15,7 @@ mod load;
 pub mod migration;
 pub mod persister;
 mod rows;
+mod sqlite_read;
 pub mod world_file;
 mod writes;
 
