@@ -472,7 +472,7 @@ fn start_and_reload_hooks_reach_every_object_of_a_typeclass_and_only_of_its_kind
         let lanterns: Vec<_> = (0..5)
             .map(|i| {
                 s.create_object(
-                    NewObject::new(Kind::Thing, &format!("lantern {i}"))
+                    NewObject::new(Kind::Thing, format!("lantern {i}"))
                         .typeclass("lantern")
                         .location(limbo),
                 )

@@ -71,8 +71,7 @@ pub(super) fn read_objects(
                 created_at: r.get(15)?,
             };
             out.push(objects.object(m));
-            if out.len() == page && !send(std::mem::replace(&mut out, Vec::with_capacity(page)))
-            {
+            if out.len() == page && !send(std::mem::replace(&mut out, Vec::with_capacity(page))) {
                 return Ok(());
             }
         }
