@@ -204,7 +204,7 @@ fn tag_search_names_fifty_and_counts_the_rest() {
     assert!(found.ends_with(", and 10 more"), "{found}");
     assert_eq!(found.matches("pebble").count(), 50, "{found}");
     let few = t.cmd(bld, "tag/search nothing-has-this");
-    assert_eq!(few, "Found 0 object(s) with tag 'nothing-has-this': ");
+    assert_eq!(few, "No objects found with tag 'nothing-has-this'.");
 }
 
 #[test]

@@ -956,6 +956,13 @@ impl Command for TagCmd {
                 return;
             }
             let found = ctx.server.world.tagged(&t.key, t.category.as_deref());
+            if found.is_empty() {
+                ctx.msg(format!(
+                    "No objects found with tag '{}'.",
+                    escape(&t.to_string())
+                ));
+                return;
+            }
             let names: Vec<String> = found
                 .iter()
                 .take(TAG_SEARCH_SHOWN)
