@@ -1397,14 +1397,7 @@ mod tests {
         });
         // A server process (ourselves: alive, never reaped) linked on link 7.
         hub.supervisor.adopt(std::process::id());
-        let (tx, _server) = mpsc::unbounded_channel();
-        let (accept, _) = oneshot::channel();
-        hub.handle(LinkEvent::ServerLinked {
-            link_id: 7,
-            pid: 1,
-            tx,
-            accept,
-        });
+        let _server = link_server(&mut hub, 7, 1);
         hub.begin_stop(StopMode::Reload, None);
         // The exit is noticed before the link's last frames are read.
         hub.handle(ProcessEvent::Exited {
@@ -1466,7 +1459,7 @@ mod tests {
         }
         // Session 2 hangs up before a server comes: its log-in is dropped.
         hub.handle(SessionEvent::Closed { sessid: 2 });
-        let mut server = link_server(&mut hub, 3);
+        let (mut server, _) = link_server(&mut hub, 3, 1);
         let mut sent = Vec::new();
         while let Ok(m) = server.try_recv() {
             sent.push(m);
@@ -1499,16 +1492,22 @@ mod tests {
     }
 
     /// Links a fake server; returns what it is sent.
-    fn link_server(hub: &mut Hub, link_id: u64) -> mpsc::UnboundedReceiver<ToServer> {
+    /// A server process `pid` linked on `link_id`: what the hub sends it,
+    /// and whether the hub took the link.
+    pub(super) fn link_server(
+        hub: &mut Hub,
+        link_id: u64,
+        pid: u32,
+    ) -> (mpsc::UnboundedReceiver<ToServer>, oneshot::Receiver<bool>) {
         let (tx, rx) = mpsc::unbounded_channel();
-        let (accept, _) = oneshot::channel();
+        let (accept, accepted) = oneshot::channel();
         hub.handle(LinkEvent::ServerLinked {
             link_id,
-            pid: 1,
+            pid,
             tx,
             accept,
         });
-        rx
+        (rx, accepted)
     }
 
     fn inputs(rx: &mut mpsc::UnboundedReceiver<ToServer>) -> Vec<(SessId, u64)> {
@@ -1538,7 +1537,7 @@ mod tests {
             });
             clients.push(client);
         }
-        let mut server = link_server(&mut hub, 1);
+        let (mut server, _) = link_server(&mut hub, 1, 1);
         hub.handle(SessionEvent::Input {
             sessid: 1,
             msg: Msg::text("poison"),
@@ -1559,7 +1558,7 @@ mod tests {
         // The server dies with all three unanswered.
         hub.server_gone();
         assert!(hub.careful);
-        let mut server = link_server(&mut hub, 2);
+        let (mut server, _) = link_server(&mut hub, 2, 1);
         assert_eq!(
             inputs(&mut server),
             vec![(1, 1)],
@@ -1572,7 +1571,7 @@ mod tests {
         assert!(inputs(&mut server).is_empty(), "new input waits its turn");
         // It crashes again on that same input: dropped, and its player told.
         hub.server_gone();
-        let mut server = link_server(&mut hub, 3);
+        let (mut server, _) = link_server(&mut hub, 3, 1);
         assert_eq!(inputs(&mut server), vec![(2, 1)], "the poison is skipped");
         let mut told = Vec::new();
         while let Some(SessionOut::Msgs(m)) = clients[0].try_recv() {
@@ -1642,14 +1641,7 @@ mod upgrade_tests {
         let dir = std::env::temp_dir().join(format!("tavern-upgrade-hub-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let mut hub = hub_with_kit(&dir).await;
-        let (tx, mut server) = mpsc::unbounded_channel();
-        let (accept, _) = oneshot::channel();
-        hub.handle(LinkEvent::ServerLinked {
-            link_id: 1,
-            pid: 1,
-            tx,
-            accept,
-        });
+        let (mut server, _) = super::tests::link_server(&mut hub, 1, 1);
         let (waiter, answer) = oneshot::channel();
         hub.handle(LinkEvent::Launcher {
             req: LauncherRequest::UpgradePortal,
@@ -1671,14 +1663,7 @@ mod upgrade_tests {
             other => panic!("{other:?}"),
         }
         // The next server is taken, as after any crash.
-        let (tx, _server) = mpsc::unbounded_channel();
-        let (accept, accepted) = oneshot::channel();
-        hub.handle(LinkEvent::ServerLinked {
-            link_id: 2,
-            pid: 2,
-            tx,
-            accept,
-        });
+        let (_server, accepted) = super::tests::link_server(&mut hub, 2, 2);
         assert_eq!(accepted.await, Ok(true));
         let _ = std::fs::remove_dir_all(&dir);
     }

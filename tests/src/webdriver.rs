@@ -144,38 +144,23 @@ impl Browser {
     /// Waits until the page (after a navigation, say) has an element the
     /// CSS selector finds; its id.
     pub async fn wait_find(&self, css: &str) -> String {
-        let deadline = tokio::time::Instant::now() + PATIENCE;
-        loop {
-            let (id, v) = self.element(css).await;
-            if let Some(id) = id {
-                return id;
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "the page never had {css}: {v}"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        until(async || match self.element(css).await {
+            (Some(id), _) => Ok(id),
+            (None, v) => Err(format!("the page never had {css}: {v}")),
+        })
+        .await
     }
 
     /// Waits until the page's text (whichever page is loaded by then)
     /// contains `needle`; returns it.
     pub async fn wait_page_text(&self, needle: &str) -> String {
-        let deadline = tokio::time::Instant::now() + PATIENCE;
-        loop {
+        until(async || {
             let t = self
                 .run_js("return document.body ? document.body.innerText : ''")
                 .await;
-            let t = t.as_str().unwrap_or_default().to_string();
-            if t.contains(needle) {
-                return t;
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "the page never showed {needle:?}; it shows:\n{t}"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+            showing(t.as_str().unwrap_or_default().to_string(), needle)
+        })
+        .await
     }
 
     /// Types text into the element a CSS selector finds.
@@ -219,18 +204,7 @@ impl Browser {
 
     /// Waits until the element's visible text contains `needle`.
     pub async fn wait_text(&self, element: &str, needle: &str) -> String {
-        let deadline = tokio::time::Instant::now() + PATIENCE;
-        loop {
-            let t = self.text(element).await;
-            if t.contains(needle) {
-                return t;
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "the page never showed {needle:?}; it shows:\n{t}"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        until(async || showing(self.text(element).await, needle)).await
     }
 
     /// Runs JavaScript in the page; what it returns.
@@ -321,5 +295,29 @@ async fn read_response(s: &mut tokio::net::TcpStream) -> Vec<u8> {
             Ok(0) | Err(_) => return buf,
             Ok(n) => buf.extend_from_slice(&chunk[..n]),
         }
+    }
+}
+
+/// Tries `attempt` every 50 ms until it gives a value; fails the test with
+/// its last complaint once the patience is spent.
+async fn until<T>(mut attempt: impl AsyncFnMut() -> Result<T, String>) -> T {
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        match attempt().await {
+            Ok(v) => return v,
+            Err(why) => assert!(tokio::time::Instant::now() < deadline, "{why}"),
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The text if it shows `needle`; otherwise the complaint a wait ends with.
+fn showing(text: String, needle: &str) -> Result<String, String> {
+    if text.contains(needle) {
+        Ok(text)
+    } else {
+        Err(format!(
+            "the page never showed {needle:?}; it shows:\n{text}"
+        ))
     }
 }

@@ -349,6 +349,18 @@ impl Server {
         f: impl FnOnce(&dyn Typeclass, &mut Server) -> R,
     ) -> R {
         let tc = self.typeclass_of(obj);
+        self.hook_of(&tc, obj, what, fallback, f)
+    }
+
+    /// A hook of `tc` run for `obj`; a panic is logged and gives `fallback`.
+    fn hook_of<R>(
+        &mut self,
+        tc: &Arc<dyn Typeclass>,
+        obj: ObjId,
+        what: &'static str,
+        fallback: R,
+        f: impl FnOnce(&dyn Typeclass, &mut Server) -> R,
+    ) -> R {
         match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(tc.as_ref(), self))) {
             Ok(r) => r,
             Err(_) => {
@@ -389,17 +401,7 @@ impl Server {
                         tc
                     }
                 };
-                let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    f(tc.as_ref(), self, id)
-                }));
-                if ran.is_err() {
-                    tracing::error!(
-                        obj = id,
-                        typeclass = tc.name(),
-                        hook = what,
-                        "a typeclass hook panicked"
-                    );
-                }
+                self.hook_of(&tc, id, what, (), |tc, s| f(tc, s, id));
             }
         }
     }

@@ -939,7 +939,8 @@ impl Command for TagCmd {
     }
     fn help(&self) -> &str {
         "tag <object> [= <tag>[:<category>]]\ntag/del <object> = <tag>[:<category>]\n\
-         tag/search <tag>[:<category>]\n\nList, add, remove or search tags."
+         tag/search <tag>[:<category>]\n\nList, add, remove or search tags. A search names the \
+         first 50 objects with the tag and counts the rest."
     }
     builder_command!();
     fn func(&self, ctx: &mut CmdCtx<'_>) {
