@@ -19,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000003_flows::Migration),
             Box::new(m20261205_000004_timers::Migration),
             Box::new(m20261205_000005_channels::Migration),
+            Box::new(m20261206_000006_objects_rewritten_in_place::Migration),
         ]
     }
 }
@@ -486,6 +487,72 @@ mod m20261205_000005_channels {
                 .await?;
             manager
                 .drop_table(Table::drop().table(Channels::Table).to_owned())
+                .await
+        }
+
+        fn use_transaction(&self) -> Option<bool> {
+            Some(true)
+        }
+    }
+}
+
+/// The objects' table is written over and over by the write-behind (every
+/// change to an object rewrites its row), and read whole only at start: the
+/// index by location served no query and cost every rewrite an entry. On
+/// PostgreSQL its pages keep room for a row's new version, so a rewrite
+/// stays on its page and touches no index (a "HOT" update).
+mod m20261206_000006_objects_rewritten_in_place {
+    use super::*;
+
+    pub(super) struct Migration;
+
+    impl MigrationName for Migration {
+        fn name(&self) -> &str {
+            "m20261206_000006_objects_rewritten_in_place"
+        }
+    }
+
+    #[derive(DeriveIden)]
+    enum Objects {
+        Table,
+        LocationId,
+    }
+
+    #[async_trait::async_trait]
+    impl MigrationTrait for Migration {
+        async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+            manager
+                .drop_index(
+                    Index::drop()
+                        .name("objects_location")
+                        .table(Objects::Table)
+                        .to_owned(),
+                )
+                .await?;
+            if manager.get_database_backend() == sea_orm::DbBackend::Postgres {
+                manager
+                    .get_connection()
+                    .execute_unprepared("ALTER TABLE objects SET (fillfactor = 50)")
+                    .await?;
+            }
+            Ok(())
+        }
+
+        async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+            if manager.get_database_backend() == sea_orm::DbBackend::Postgres {
+                manager
+                    .get_connection()
+                    .execute_unprepared("ALTER TABLE objects RESET (fillfactor)")
+                    .await?;
+            }
+            manager
+                .create_index(
+                    Index::create()
+                        .name("objects_location")
+                        .table(Objects::Table)
+                        .col(Objects::LocationId)
+                        .to_owned(),
+                )
                 .await
         }
 

@@ -340,7 +340,7 @@ pub async fn save_objects<C: ConnectionTrait>(
     db: &C,
     rows: Vec<object::Model>,
 ) -> Result<(), DbError> {
-    execute_writes(db, writes::upsert_objects(rows)).await
+    execute_writes(db, writes::upsert_objects(db.get_database_backend(), rows)).await
 }
 
 /// Writes (inserts or replaces) one object's row.

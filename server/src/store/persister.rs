@@ -17,7 +17,10 @@ use std::time::Duration;
 
 use tavern_shared::metrics::{Histogram, SECONDS_BOUNDS, SIZE_BOUNDS};
 
-use sea_orm::{ConnectionTrait, DatabaseConnection};
+use sea_orm::{
+    ConnectionTrait, DatabaseConnection, SqliteTransactionMode, TransactionOptions,
+    TransactionTrait,
+};
 use tokio::sync::{mpsc, watch};
 use tracing::{error, info};
 
@@ -226,6 +229,7 @@ async fn run(
     figures: Arc<Mutex<Figures>>,
 ) {
     let mut last_start: Option<tokio::time::Instant> = None;
+    let written = Arc::new(Mutex::new(Written::default()));
     while let Some(first) = rx.recv().await {
         // Group commit: at most one commit per interval. A quiet game's
         // change is written at once; a busy one's waits a moment and goes
@@ -244,7 +248,8 @@ async fn run(
         }
         if !batch.is_empty() {
             let t0 = std::time::Instant::now();
-            let errors = write_until_done(&db, &batch, &status).await;
+            let batch = Arc::new(batch);
+            let errors = write_until_done(&db, &batch, &written, &status).await;
             let took = t0.elapsed();
             tracing::debug!(
                 rows = batch.len(),
@@ -376,14 +381,15 @@ impl Batch {
 /// Writes until it lands; how many tries failed.
 async fn write_until_done(
     db: &DatabaseConnection,
-    rows: &Batch,
+    rows: &Arc<Batch>,
+    written: &Arc<Mutex<Written>>,
     status: &watch::Sender<Status>,
 ) -> u64 {
     let mut delay = Duration::from_millis(100);
     let mut failed = false;
     let mut errors = 0;
     loop {
-        match write(db, rows).await {
+        match write(db, rows, written).await {
             Ok(()) => {
                 if failed {
                     info!(rows = rows.len(), "database writes resumed");
@@ -404,52 +410,209 @@ async fn write_until_done(
     }
 }
 
-/// Writes a batch as one transaction, sent as one script: one round trip to
-/// the database per commit (each round trip waits for another thread to be
-/// scheduled, and on a busy machine those waits were most of a commit's time).
-async fn write(db: &DatabaseConnection, batch: &Batch) -> Result<(), store::DbError> {
-    let mut w = writes::upsert_objects(batch.objects.values().map(object::Model::from).collect());
-    let moves: Vec<(i64, Option<i64>)> = batch.moves.iter().map(|(&id, &l)| (id, l)).collect();
-    w.extend(writes::move_objects(&moves));
-    let deleted: Vec<i64> = batch.deleted.iter().copied().collect();
-    w.extend(writes::delete_objects(&deleted));
-    w.extend(writes::update_accounts(
-        batch.accounts.values().map(AccountRow::from).collect(),
-    ));
-    w.extend(writes::delete_accounts(&batch.accounts_deleted));
-    w.extend(writes::write_flows(
-        batch.flows.values().cloned().collect(),
-        batch.flows_deleted.iter().cloned().collect(),
-    ));
-    w.extend(writes::retire_world_ids(&batch.retired));
-    w.extend(writes::set_config_rows(&batch.config));
-    let channels: Vec<(i64, ChannelRecord)> = batch
-        .channels
-        .iter()
-        .map(|(id, r)| (*id, r.clone()))
-        .collect();
-    let channels_deleted: Vec<i64> = batch.channels_deleted.iter().copied().collect();
-    w.extend(writes::write_channels(
-        &channels,
-        &channels_deleted,
-        &batch.channel_lines,
-        batch.keep_lines,
-    ));
-    w.extend(writes::write_timers(
-        batch.timers.values().cloned().collect(),
-        batch.timers_deleted.iter().cloned().collect(),
-    ));
-    let script = writes::script(db.get_database_backend(), &w);
-    match db.execute_unprepared(&script).await {
-        // The commit is the script's last statement: a commit that fails (a
-        // full disk) is an error like any other.
-        Ok(_) => Ok(()),
-        Err(e) => {
-            // Roll back at once (the persister's only connection): a
-            // transaction left open holds SQLite's write lock, and every
-            // other writer would then fail with "locked".
-            let _ = db.execute_unprepared("ROLLBACK").await;
-            Err(e.into())
+/// A batch of more rows than this is made into SQL on a thread of its own
+/// while the database runs what is made already; a smaller one is made here
+/// (no thread hop before the commit that answers wait for).
+const ROWS_MADE_BESIDE: usize = 2_000;
+
+/// What the persister knows of the objects' rows it wrote: a fingerprint
+/// of every column but the attributes. An object whose other columns are
+/// as last written has only its attributes written again — most changes a
+/// game makes (hit points, counters, a ticker's work) are to attributes,
+/// and a whole row was several times the bytes to send and for the
+/// database to read. An object it has not written since the server started
+/// (or whose row it deleted) is written whole.
+#[derive(Default)]
+struct Written {
+    hasher: std::hash::RandomState,
+    rows: std::collections::HashMap<i64, u64>,
+}
+
+impl Written {
+    fn fingerprint(&self, m: &object::Model) -> u64 {
+        use std::hash::{BuildHasher, Hash, Hasher};
+        let mut h = self.hasher.build_hasher();
+        (
+            &m.key,
+            &m.typeclass,
+            &m.kind,
+            m.location_id,
+            m.home_id,
+            m.destination_id,
+            m.account_id,
+            &m.description,
+        )
+            .hash(&mut h);
+        (
+            &m.aliases,
+            &m.tags,
+            &m.permissions,
+            &m.locks,
+            &m.cmdsets,
+            m.created_at,
+        )
+            .hash(&mut h);
+        h.finish()
+    }
+
+    /// A commit of `batch` landed: its objects' rows are as it wrote them.
+    /// A row it deleted is gone, and one it only moved no longer matches
+    /// its fingerprint: each is written whole next time.
+    fn record(&mut self, rows: Vec<(i64, u64)>, batch: &Batch) {
+        self.rows.extend(rows);
+        for id in batch.deleted.iter().chain(batch.moves.keys()) {
+            self.rows.remove(id);
         }
     }
+}
+
+impl Batch {
+    /// The batch's writes, in order, and the fingerprints of the objects'
+    /// rows they write (to [`Written::record`] once they have landed).
+    fn writes(
+        &self,
+        backend: sea_orm::DbBackend,
+        written: &Written,
+    ) -> (Vec<writes::Write>, Vec<(i64, u64)>) {
+        let mut whole = Vec::new();
+        let mut attributes = Vec::new();
+        let mut fingerprints = Vec::with_capacity(self.objects.len());
+        for o in self.objects.values() {
+            let m = object::Model::from(o);
+            let f = written.fingerprint(&m);
+            fingerprints.push((m.id, f));
+            if written.rows.get(&m.id) == Some(&f) {
+                attributes.push((m.id, m.attributes));
+            } else {
+                whole.push(m);
+            }
+        }
+        let mut w = writes::upsert_objects(backend, whole);
+        w.extend(writes::update_attributes(backend, &attributes));
+        let moves: Vec<(i64, Option<i64>)> = self.moves.iter().map(|(&id, &l)| (id, l)).collect();
+        w.extend(writes::move_objects(&moves));
+        let deleted: Vec<i64> = self.deleted.iter().copied().collect();
+        w.extend(writes::delete_objects(&deleted));
+        w.extend(writes::update_accounts(
+            self.accounts.values().map(AccountRow::from).collect(),
+        ));
+        w.extend(writes::delete_accounts(&self.accounts_deleted));
+        w.extend(writes::write_flows(
+            self.flows.values().cloned().collect(),
+            self.flows_deleted.iter().cloned().collect(),
+        ));
+        w.extend(writes::retire_world_ids(&self.retired));
+        w.extend(writes::set_config_rows(&self.config));
+        let channels: Vec<(i64, ChannelRecord)> = self
+            .channels
+            .iter()
+            .map(|(id, r)| (*id, r.clone()))
+            .collect();
+        let channels_deleted: Vec<i64> = self.channels_deleted.iter().copied().collect();
+        w.extend(writes::write_channels(
+            &channels,
+            &channels_deleted,
+            &self.channel_lines,
+            self.keep_lines,
+        ));
+        w.extend(writes::write_timers(
+            self.timers.values().cloned().collect(),
+            self.timers_deleted.iter().cloned().collect(),
+        ));
+        (w, fingerprints)
+    }
+}
+
+/// Where the scripts of a commit come from.
+enum Scripts {
+    /// Made already.
+    Made(std::vec::IntoIter<String>),
+    /// Being made on another thread.
+    Coming(mpsc::Receiver<String>),
+}
+
+impl Scripts {
+    async fn next(&mut self) -> Option<String> {
+        match self {
+            Scripts::Made(it) => it.next(),
+            Scripts::Coming(rx) => rx.recv().await,
+        }
+    }
+}
+
+/// Writes a batch as one transaction. The usual commit is one script: one
+/// round trip to the database (each round trip waits for another thread to
+/// be scheduled, and on a busy machine those waits were most of a commit's
+/// time). A big one is several scripts in one transaction, made on another
+/// thread while the database runs the ones before.
+async fn write(
+    db: &DatabaseConnection,
+    batch: &Arc<Batch>,
+    written: &Arc<Mutex<Written>>,
+) -> Result<(), store::DbError> {
+    let backend = db.get_database_backend();
+    let (scripts, fingerprints) = if batch.len() <= ROWS_MADE_BESIDE {
+        let (w, fingerprints) = batch.writes(backend, &lock(written));
+        (
+            Scripts::Made(writes::scripts(backend, &w).into_iter()),
+            Ok(fingerprints),
+        )
+    } else {
+        let (tx, rx) = mpsc::channel(2);
+        let (batch, written) = (batch.clone(), written.clone());
+        let made = tokio::task::spawn_blocking(move || {
+            let (w, fingerprints) = batch.writes(backend, &lock(&written));
+            writes::each_script(backend, &w, |s| tx.blocking_send(s).is_ok());
+            fingerprints
+        });
+        (Scripts::Coming(rx), Err(made))
+    };
+    if let Err(e) = run_scripts(db, backend, scripts).await {
+        // Roll back at once (the persister's only connection): a
+        // transaction left open holds SQLite's write lock, and every
+        // other writer would then fail with "locked". (The commit is the
+        // last statement: a commit that fails, on a full disk, is an
+        // error like any other.)
+        let _ = db.execute_unprepared("ROLLBACK").await;
+        return Err(e.into());
+    }
+    let fingerprints = match fingerprints {
+        Ok(f) => f,
+        // Every script it made was run: it has finished.
+        Err(made) => made.await.unwrap_or_default(),
+    };
+    lock(written).record(fingerprints, batch);
+    Ok(())
+}
+
+fn lock(written: &Mutex<Written>) -> std::sync::MutexGuard<'_, Written> {
+    written.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Runs the scripts in one transaction.
+async fn run_scripts(
+    db: &DatabaseConnection,
+    backend: sea_orm::DbBackend,
+    mut scripts: Scripts,
+) -> Result<(), sea_orm::DbErr> {
+    let Some(first) = scripts.next().await else {
+        return Ok(());
+    };
+    let Some(second) = scripts.next().await else {
+        let script = format!("{};\n{first}COMMIT", writes::begin(backend));
+        return db.execute_unprepared(&script).await.map(drop);
+    };
+    let txn = db
+        .begin_with_options(TransactionOptions {
+            sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+            ..Default::default()
+        })
+        .await?;
+    txn.execute_unprepared(&first).await?;
+    let mut next = Some(second);
+    while let Some(script) = next {
+        txn.execute_unprepared(&script).await?;
+        next = scripts.next().await;
+    }
+    txn.commit().await
 }

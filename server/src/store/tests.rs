@@ -389,3 +389,99 @@ async fn a_world_of_many_pages_loads_whole(db: DatabaseConnection) {
 async fn many_pages() {
     each_backend("pages", a_world_of_many_pages_loads_whole).await;
 }
+
+/// The persister writes an object whose attributes are its only change as
+/// its attributes alone, and a big commit as several scripts in one
+/// transaction (the rows made on another thread): whatever the path, the
+/// database ends up holding the world exactly.
+async fn the_persister_writes_changes_exactly_whatever_their_size(url: String) {
+    use crate::model::world::{Changes, Kind, Object};
+    use crate::store::persister::Persister;
+    let db = connect(&url, 2).await.unwrap();
+    let room = ensure_start_room(&db).await.unwrap();
+    let cellar = reserve_ids(&db, 1).await.unwrap();
+    // More rows than the persister makes on its own thread, than one
+    // PostgreSQL statement carries, and than one script holds.
+    const N: i64 = 5_000;
+    let first = reserve_ids(&db, N).await.unwrap();
+    let hostile = "O'Brien's \\\"pack\\\" \\\\ '' \\' $$ 😀\nline";
+    let mut objects: Vec<Object> = (0..N)
+        .map(|i| {
+            let mut o = Object::new(first + i, &format!("rock {i}"), "thing", Kind::Thing);
+            o.location = Some(room);
+            o.desc = hostile.to_string();
+            o.set_attr("n", 0);
+            o.set_attr("note", hostile);
+            o
+        })
+        .collect();
+    let mut p = Persister::start(&url, std::time::Duration::from_millis(1));
+    let mut cellar_room = Object::new(cellar, "Cellar", "room", Kind::Room);
+    cellar_room.desc = "Dark.".into();
+    let mut all = objects.clone();
+    all.push(cellar_room);
+    p.save(Changes {
+        objects: all,
+        at: 1,
+        ..Default::default()
+    });
+    p.flush().await;
+    // Every other rock's attributes change (their rows' other columns as
+    // written); one description changes too; one rock is carried to the
+    // cellar, its only change.
+    for (i, o) in objects.iter_mut().enumerate() {
+        if i != 1 {
+            o.set_attr("n", i);
+            o.set_attr("note", format!("{hostile} {i}"));
+        }
+    }
+    objects[0].desc = "changed".into();
+    let mut changed = objects.clone();
+    changed.remove(1);
+    p.save(Changes {
+        objects: changed,
+        moves: vec![(first + 1, Some(cellar))],
+        at: 2,
+        ..Default::default()
+    });
+    p.flush().await;
+    // Then carried back, and changed: its row is written with where it is
+    // now, not only its attributes. Another rock is destroyed.
+    objects[1].set_attr("n", 1_000_001);
+    p.save(Changes {
+        objects: vec![objects[1].clone()],
+        moves: vec![(first + 1, Some(room))],
+        deleted: vec![first + 2],
+        at: 3,
+        ..Default::default()
+    });
+    p.flush().await;
+    assert!(!p.failing());
+    let world = load_world(&db).await.unwrap();
+    for o in &objects {
+        if o.id == first + 2 {
+            assert!(world.get(o.id).is_none(), "the destroyed rock stays gone");
+            continue;
+        }
+        let back = world.get(o.id).expect("written");
+        assert_eq!(back.key, o.key);
+        assert_eq!(back.desc, o.desc, "#{}", o.id);
+        assert_eq!(back.location, Some(room), "#{}", o.id);
+        assert_eq!(back.attr::<i64>("n"), o.attr::<i64>("n"), "#{}", o.id);
+        assert_eq!(back.attr::<String>("note"), o.attr::<String>("note"));
+    }
+    assert_eq!(
+        world.get(first + 1).unwrap().attr::<i64>("n"),
+        Some(1_000_001)
+    );
+    let _ = db.close().await;
+}
+
+#[tokio::test]
+async fn the_persister_writes_attribute_changes_and_big_commits_exactly_on_both_backends() {
+    crate::testing::db::each_backend_url(
+        "persister_sizes",
+        the_persister_writes_changes_exactly_whatever_their_size,
+    )
+    .await;
+}

@@ -22,6 +22,8 @@ pub(crate) enum Write {
     Insert(InsertStatement),
     Update(UpdateStatement),
     Delete(DeleteStatement),
+    /// SQL written here, its values in it (see [`upsert_objects_json`]).
+    Sql(String),
 }
 
 impl Write {
@@ -31,6 +33,7 @@ impl Write {
             Write::Insert(s) => backend.build(s),
             Write::Update(s) => backend.build(s),
             Write::Delete(s) => backend.build(s),
+            Write::Sql(s) => Statement::from_string(backend, s.clone()),
         }
     }
 
@@ -47,26 +50,60 @@ impl Write {
             Write::Insert(s) => text(s, backend),
             Write::Update(s) => text(s, backend),
             Write::Delete(s) => text(s, backend),
+            Write::Sql(s) => s.clone(),
         }
     }
 }
 
-/// The writes as one transaction in one script: `BEGIN ...; <writes>; COMMIT`.
-/// On SQLite the transaction takes the write lock at once (IMMEDIATE).
-pub(crate) fn script(backend: DbBackend, writes: &[Write]) -> String {
-    let begin = match backend {
+/// How much SQL one script carries. The driver walks a script statement by
+/// statement, and each step costs it a copy of what is left, so one script
+/// of a hundred thousand rows cost more to copy than to write: a batch that
+/// big goes as several scripts of about this size in one transaction.
+pub(crate) const SCRIPT_BYTES: usize = 256 * 1024;
+
+/// The writes as scripts of about [`SCRIPT_BYTES`] each (a statement bigger
+/// than that is a script of its own), in order; none if there are none.
+/// The caller runs them in one transaction.
+pub(crate) fn scripts(backend: DbBackend, writes: &[Write]) -> Vec<String> {
+    let mut out = Vec::new();
+    each_script(backend, writes, |s| {
+        out.push(s);
+        true
+    });
+    out
+}
+
+/// The same scripts, handed to `take` one by one as each is made, until it
+/// says stop (false).
+pub(crate) fn each_script(
+    backend: DbBackend,
+    writes: &[Write],
+    mut take: impl FnMut(String) -> bool,
+) {
+    let mut script = String::new();
+    for w in writes {
+        let sql = w.sql(backend);
+        if !script.is_empty()
+            && script.len() + sql.len() > SCRIPT_BYTES
+            && !take(std::mem::take(&mut script))
+        {
+            return;
+        }
+        script.push_str(&sql);
+        script.push_str(";\n");
+    }
+    if !script.is_empty() {
+        take(script);
+    }
+}
+
+/// How a transaction opens: on SQLite it takes the write lock at once
+/// (IMMEDIATE), so it never has to upgrade a read lock another writer holds.
+pub(crate) fn begin(backend: DbBackend) -> &'static str {
+    match backend {
         DbBackend::Postgres => "BEGIN",
         _ => "BEGIN IMMEDIATE",
-    };
-    let mut out = String::with_capacity(64 + writes.len() * 256);
-    out.push_str(begin);
-    out.push_str(";\n");
-    for w in writes {
-        out.push_str(&w.sql(backend));
-        out.push_str(";\n");
     }
-    out.push_str("COMMIT");
-    out
 }
 
 pub(crate) fn object_upsert() -> OnConflict {
@@ -92,7 +129,90 @@ pub(crate) fn object_upsert() -> OnConflict {
 }
 
 /// Objects' rows, inserted or replaced, many per statement.
-pub(crate) fn upsert_objects(rows: Vec<object::Model>) -> Vec<Write> {
+///
+/// On PostgreSQL the rows go as one JSON value per statement
+/// ([`upsert_objects_json`]); on SQLite as a list of values.
+pub(crate) fn upsert_objects(backend: DbBackend, rows: Vec<object::Model>) -> Vec<Write> {
+    match backend {
+        DbBackend::Postgres => upsert_objects_json(&rows),
+        _ => upsert_objects_listed(rows),
+    }
+}
+
+/// Rows per statement when they go as one JSON value.
+const JSON_ROWS_PER_STATEMENT: usize = 4_096;
+
+/// PostgreSQL: objects' rows inserted or replaced, thousands per statement,
+/// the rows one JSON array that `json_to_recordset` unpacks. PostgreSQL
+/// spent most of a big commit of listed values lexing, analysing and
+/// planning them, value by value, statement by statement; one literal it
+/// reads at a go, and the statement is planned once.
+pub(crate) fn upsert_objects_json(rows: &[object::Model]) -> Vec<Write> {
+    const COLUMNS: &str = "id, key, typeclass, kind, location_id, home_id, destination_id, \
+        account_id, description, attributes, aliases, tags, permissions, locks, cmdsets, created_at";
+    const TYPES: &str = "id bigint, key text, typeclass text, kind text, location_id bigint, \
+        home_id bigint, destination_id bigint, account_id bigint, description text, \
+        attributes text, aliases text, tags text, permissions text, locks text, cmdsets text, \
+        created_at bigint";
+    const UPDATED: [&str; 14] = [
+        "key",
+        "typeclass",
+        "location_id",
+        "home_id",
+        "destination_id",
+        "account_id",
+        "description",
+        "attributes",
+        "kind",
+        "aliases",
+        "tags",
+        "permissions",
+        "locks",
+        "cmdsets",
+    ];
+    rows.chunks(JSON_ROWS_PER_STATEMENT)
+        .map(|chunk| {
+            let json = serde_json::to_string(chunk).unwrap_or_else(|_| "[]".into());
+            let mut sql = String::with_capacity(json.len() + 1024);
+            sql.push_str("INSERT INTO objects (");
+            sql.push_str(COLUMNS);
+            sql.push_str(") SELECT ");
+            sql.push_str(COLUMNS);
+            sql.push_str(" FROM json_to_recordset(");
+            push_pg_literal(&mut sql, &json);
+            sql.push_str("::json) AS r(");
+            sql.push_str(TYPES);
+            sql.push_str(") ON CONFLICT (id) DO UPDATE SET ");
+            for (i, c) in UPDATED.iter().enumerate() {
+                if i > 0 {
+                    sql.push_str(", ");
+                }
+                sql.push_str(c);
+                sql.push_str(" = excluded.");
+                sql.push_str(c);
+            }
+            Write::Sql(sql)
+        })
+        .collect()
+}
+
+/// `text` as a PostgreSQL string literal: an escape string (`E'...'`),
+/// whose quotes and backslashes are doubled, so it reads the same whatever
+/// `standard_conforming_strings` says.
+fn push_pg_literal(sql: &mut String, text: &str) {
+    sql.push_str("E'");
+    for c in text.chars() {
+        match c {
+            '\'' => sql.push_str("''"),
+            '\\' => sql.push_str("\\\\"),
+            c => sql.push(c),
+        }
+    }
+    sql.push('\'');
+}
+
+/// Objects' rows as a list of values, many per statement.
+fn upsert_objects_listed(rows: Vec<object::Model>) -> Vec<Write> {
     let mut out = Vec::new();
     let mut rows = rows.into_iter().peekable();
     while rows.peek().is_some() {
@@ -107,6 +227,51 @@ pub(crate) fn upsert_objects(rows: Vec<object::Model>) -> Vec<Write> {
         out.push(Write::Insert(insert));
     }
     out
+}
+
+/// Objects whose attributes are their only change: the new attributes,
+/// many rows per statement (`WITH v AS (VALUES ...) UPDATE ... FROM v`,
+/// which both backends take). A row that is not there is not made.
+pub(crate) fn update_attributes(backend: DbBackend, rows: &[(i64, String)]) -> Vec<Write> {
+    rows.chunks(ROWS_PER_STATEMENT * 4)
+        .map(|chunk| {
+            let bytes: usize = chunk.iter().map(|(_, a)| a.len() + 24).sum();
+            let mut sql = String::with_capacity(bytes + 128);
+            sql.push_str("WITH v(id, attributes) AS (VALUES ");
+            for (i, (id, attributes)) in chunk.iter().enumerate() {
+                if i > 0 {
+                    sql.push_str(", ");
+                }
+                sql.push('(');
+                sql.push_str(&id.to_string());
+                sql.push_str(", ");
+                push_literal(backend, &mut sql, attributes);
+                sql.push(')');
+            }
+            sql.push_str(
+                ") UPDATE objects SET attributes = v.attributes FROM v WHERE objects.id = v.id",
+            );
+            Write::Sql(sql)
+        })
+        .collect()
+}
+
+/// `text` as a string literal of the backend.
+fn push_literal(backend: DbBackend, sql: &mut String, text: &str) {
+    match backend {
+        DbBackend::Postgres => push_pg_literal(sql, text),
+        // SQLite's literals know no backslash escapes: only quotes are doubled.
+        _ => {
+            sql.push('\'');
+            for c in text.chars() {
+                if c == '\'' {
+                    sql.push('\'');
+                }
+                sql.push(c);
+            }
+            sql.push('\'');
+        }
+    }
 }
 
 /// Where objects are (their only change), many per statement.
