@@ -4,6 +4,7 @@
 //! [`game`] says what the game is made of; `main.rs` runs it, and the tests in
 //! `tests/` play it in process.
 
+pub mod combat;
 pub mod commands;
 pub mod feeds;
 pub mod flows;
@@ -42,7 +43,8 @@ fn without_world() -> Game {
     for p in prototypes() {
         game = game.prototype(p);
     }
-    game.command(commands::Note)
+    game.command(combat::Attack)
+        .command(commands::Note)
         .command(commands::Rest)
         .command(commands::Signal)
         .command(menus::Chargen)
@@ -57,6 +59,7 @@ fn without_world() -> Game {
         .script(timers::Weather)
         .timer_fn("regen", timers::regen)
         .timer_fn("torch_out", timers::torch_out)
+        .timer_fn("guard_down", combat::guard_down)
         .feed(feeds::BellFeed)
         .flow(flows::tutorial())
         .flow(flows::barkeep())

@@ -570,3 +570,88 @@ fn a_character_the_launcher_made_unheard_gets_its_hooks_at_login_not_at_the_next
     t.reload();
     assert_eq!(hp(&mut t), Some(7), "and not again at the reload");
 }
+
+#[test]
+fn a_blow_changes_both_fighters_tells_the_room_and_keeps_one_guard() {
+    use std::time::Duration;
+    let mut t = TestGame::new(game::game());
+    let anna = t.player("Anna");
+    let bert = t.player("Bert");
+    t.grant(anna, "Builder");
+    t.cmd(anna, "create/drop dummy");
+    t.cmd(anna, "set dummy/hp = 5");
+    t.cmd(anna, "set dummy/maxhp = 5");
+    t.heard(bert);
+
+    let first = t.cmd(anna, "attack dummy");
+    assert!(first.contains("You raise your guard."), "{first}");
+    assert!(first.contains("You hit dummy for 1."), "{first}");
+    assert!(
+        first.contains("dummy has 4 of 5 hit points left."),
+        "{first}"
+    );
+    assert_eq!(t.heard(bert), "Anna hits dummy for 1.");
+    let second = t.cmd(anna, "hit dummy");
+    assert!(second.contains("You hit dummy for 2."), "{second}");
+    assert!(!second.contains("raise your guard"), "{second}");
+    // Three more than the two left: down, and back up whole.
+    let third = t.cmd(anna, "attack dummy");
+    assert!(third.contains("You knock dummy down!"), "{third}");
+    assert!(t.heard(bert).contains("Anna knocks dummy down!"));
+    let dummy = t.server().world.named("dummy")[0];
+    let me = t.puppet(anna).unwrap();
+    assert_eq!(
+        t.server().world.get(dummy).unwrap().attr::<i64>("hp"),
+        Some(5)
+    );
+    assert_eq!(
+        t.server().world.get(me).unwrap().attr::<i64>("blows"),
+        Some(3)
+    );
+
+    // Another character can be fought, and hears it as the one hit.
+    let bert_body = t.puppet(bert).unwrap();
+    let hp = t
+        .server()
+        .world
+        .get(bert_body)
+        .unwrap()
+        .attr::<i64>("hp")
+        .unwrap();
+    t.cmd(anna, "attack Bert");
+    assert_eq!(t.heard(bert), "Anna hits you for 4.");
+    let now = t
+        .server()
+        .world
+        .get(bert_body)
+        .unwrap()
+        .attr::<i64>("hp")
+        .unwrap();
+    assert_eq!(now, hp - 4);
+
+    // Wrong and empty targets change nothing.
+    assert_eq!(t.cmd(anna, "attack"), "Usage: attack <target>");
+    assert_eq!(t.cmd(anna, "attack   "), "Usage: attack <target>");
+    assert_eq!(t.cmd(anna, "attack me"), "You cannot attack yourself.");
+    assert!(!t.cmd(anna, "attack nobody-here").contains("hit"));
+    t.cmd(anna, "create/drop pebble");
+    assert_eq!(t.cmd(anna, "attack pebble"), "pebble cannot be fought.");
+    assert_eq!(
+        t.server().world.get(me).unwrap().attr::<i64>("blows"),
+        Some(4)
+    );
+
+    // However many blows, one guard: it drops ten seconds after the last.
+    let delays = t.server().world.timers.delay_count();
+    t.cmd(anna, "attack dummy");
+    assert_eq!(t.server().world.timers.delay_count(), delays);
+    t.advance(Duration::from_secs(9));
+    assert!(!t.heard(anna).contains("lower your guard"));
+    t.advance(Duration::from_secs(2));
+    assert_eq!(t.heard(anna), "You lower your guard.");
+    assert_eq!(t.server().world.timers.delay_count(), delays - 1);
+    assert!(
+        t.cmd(anna, "attack dummy")
+            .contains("You raise your guard.")
+    );
+}

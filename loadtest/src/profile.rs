@@ -148,21 +148,58 @@ impl Profile {
             )
             .own_rooms()
         });
+        let builder_actions = vec![
+            act("look", 20, &["look"]),
+            act("move", 20, &MOVES),
+            act("create", 20, &["create/drop {run}-{name}-box-{n}"]),
+            act(
+                "desc",
+                15,
+                &["desc here = Redecorated by {name}, {n} times."],
+            ),
+            act("set", 15, &["set here/visits = {n}"]),
+            act("dig", 10, &["dig {run}-{name}-room-{n}"]),
+        ];
         v.push(Profile {
             rate: 0.5,
-            actions: vec![
-                act("look", 20, &["look"]),
-                act("move", 20, &MOVES),
-                act("create", 20, &["create/drop {run}-{name}-box-{n}"]),
-                act("desc", 15, &["desc here = Redecorated by {name}, {n} times."]),
-                act("set", 15, &["set here/visits = {n}"]),
-                act("dig", 10, &["dig {run}-{name}-room-{n}"]),
-            ],
+            actions: builder_actions.clone(),
             ..Self::base(
                 "builder",
                 "build: create, describe, set attributes, dig; and look and move (Evennia: normal_builder)",
             )
             .own_rooms()
+        });
+        v.push(Profile {
+            closed: true,
+            actions: builder_actions.clone(),
+            ..Self::base(
+                "building",
+                "the builder's commands (create, describe, set, dig, look, move), each sent as \
+                 soon as the last is answered",
+            )
+            .own_rooms()
+        });
+        v.push(Profile {
+            closed: true,
+            group_size: 10,
+            leader_setup: vec![
+                "dig/teleport {run}-arena-{group}".into(),
+                "create/drop {run}-dummy-{group}".into(),
+                "set {run}-dummy-{group}/hp = 50".into(),
+                "set {run}-dummy-{group}/maxhp = 50".into(),
+            ],
+            member_setup: vec!["teleport {run}-arena-{group}".into()],
+            actions: vec![
+                act("attack", 70, &["attack {run}-dummy-{group}"]),
+                act("look", 20, &["look"]),
+                act("inventory", 10, &["inventory"]),
+            ],
+            ..Self::base(
+                "fight",
+                "arenas of ten fighting a training dummy (the template's `attack`: both \
+                 fighters changed, the arena told, a guard timer armed), each blow sent as \
+                 soon as the last is answered",
+            )
         });
         v.push(Profile {
             rate: 0.5,

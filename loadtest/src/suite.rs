@@ -192,6 +192,19 @@ fn everyone(r: &Report, cfg: &RunConfig) -> Vec<Check> {
     ]
 }
 
+/// The closed loop's targets, for the commands of a real game (fight, build).
+fn real_game(r: &Report, c: &RunConfig) -> Vec<Check> {
+    let mut v = vec![
+        Check::target_min("commands/s", r.commands.per_s, 20_000.0),
+        Check::target_max("p99 latency (ms)", p99(&r.commands.latency), 20.0),
+        Check::info("p50 latency (ms)", p50(&r.commands.latency)),
+        Check::info("server CPU (% of a core)", cpu(r, "server")),
+        Check::info("machine busy (% of all cores)", r.machine_busy_pct),
+    ];
+    v.extend(everyone(r, c));
+    v
+}
+
 /// Every scenario, in the order the issue lists the figures.
 pub fn scenarios() -> Vec<Scenario> {
     vec![
@@ -274,6 +287,35 @@ pub fn scenarios() -> Vec<Scenario> {
                 v.extend(everyone(r, c));
                 v
             },
+        },
+        Scenario {
+            name: "fight",
+            in_suite: true,
+            baseline: None,
+            figure: "closed loop, 1,000 clients in arenas of ten fighting a dummy (each blow \
+                     reads and changes two objects, tells the arena, arms a timer): \
+                     ≥ 20,000 commands/s, p99 ≤ 20 ms, as `closed`",
+            overlays: none,
+            config: |g, s| {
+                let mut c = base(g, s.n(1000), "fight", s);
+                c.profile.think_ms = 40.0;
+                c
+            },
+            judge: real_game,
+        },
+        Scenario {
+            name: "build",
+            in_suite: true,
+            baseline: None,
+            figure: "closed loop, 1,000 builders (create, describe, set, dig, look, move): \
+                     ≥ 20,000 commands/s, p99 ≤ 20 ms, as `closed`",
+            overlays: none,
+            config: |g, s| {
+                let mut c = base(g, s.n(1000), "building", s);
+                c.profile.think_ms = 40.0;
+                c
+            },
+            judge: real_game,
         },
         Scenario {
             name: "saturate",
@@ -816,7 +858,7 @@ mod tests {
         assert_eq!(names.len(), s.len());
         assert_eq!(
             s.len(),
-            13,
+            15,
             "one per figure of the issues, the saturation point, the paced round trip and the soak"
         );
         let soaks: Vec<_> = s.iter().filter(|s| !s.in_suite).map(|s| s.name).collect();

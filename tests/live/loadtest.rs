@@ -30,6 +30,8 @@ fn every_scenario_runs_small_and_nothing_is_lost_or_fails() {
             "roundtrip",
             "paced",
             "closed",
+            "fight",
+            "build",
             "saturate",
             "sessions",
             "greet",
@@ -207,4 +209,40 @@ fn the_soak_reloads_and_kills_the_server_and_loses_nothing() {
         r.memory.iter().filter(|m| m.label == "server").count() > 10,
         "memory is read through the window"
     );
+}
+
+/// The fight profile really fights: every blow the bots were answered is in
+/// the database (a blow is answered once it is saved), against a dummy
+/// their arena's leader made.
+#[test]
+fn fighters_blows_land_and_are_saved() {
+    let game = SpawnedGame::start(&BIN, &[], false).unwrap();
+    let addr = format!("127.0.0.1:{}", game.telnet_port).parse().unwrap();
+    let mut cfg = small(Transport::Telnet(addr), "fight", &game);
+    cfg.profile.think_ms = 20.0;
+    let r = rt().block_on(tavern_loadtest::run(cfg)).unwrap();
+    assert_eq!(r.ready, 4, "{:?}", r.errors);
+    assert_eq!(r.commands.lost, 0);
+    let attacks = &r.commands.by_action["attack"];
+    assert!(attacks.sent > 5, "{}", r.table());
+    let url = format!(
+        "sqlite://{}?mode=rw",
+        game.dir.join("data").join("tavern.db3").display()
+    );
+    let world = rt().block_on(async {
+        let db = tavern_server::store::connect(&url, 1).await.unwrap();
+        tavern_server::store::load_world(&db).await.unwrap()
+    });
+    let blows: i64 = world.objects().filter_map(|o| o.attr::<i64>("blows")).sum();
+    assert!(
+        blows >= attacks.sent as i64,
+        "{blows} blows saved, {} attacks answered",
+        attacks.sent
+    );
+    let dummies: Vec<_> = world
+        .objects()
+        .filter(|o| o.key.contains("-dummy-") && o.attr::<i64>("maxhp") == Some(50))
+        .collect();
+    assert_eq!(dummies.len(), 1, "one arena, one dummy");
+    game.stop();
 }

@@ -58,6 +58,10 @@ const TEMPLATE: &[(&str, &str)] = &[
         include_str!("../../../game_template/src/commands.rs"),
     ),
     (
+        "src/combat.rs",
+        include_str!("../../../game_template/src/combat.rs"),
+    ),
+    (
         "src/feeds.rs",
         include_str!("../../../game_template/src/feeds.rs"),
     ),
