@@ -17,7 +17,7 @@
 
 mod core;
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 use serde_json::{Value, json};
@@ -263,39 +263,59 @@ impl Server {
     /// `rooms_seen`: places whose contents were already added in this pass
     /// (a crowd that all changed at once has its room looked through once,
     /// not once per member).
-    fn near(&self, changed: ObjId, out: &mut BTreeSet<ObjId>, rooms_seen: &mut BTreeSet<ObjId>) {
-        let consider = |id: ObjId, out: &mut BTreeSet<ObjId>| {
-            if self.sessions.is_puppeted(id) {
-                out.insert(id);
-            }
+    /// The puppets near each change of `touched`, and for each puppet the
+    /// changes near it: the puppet itself, what it carries, its location,
+    /// what is there with it, and its group's members. A room's contents
+    /// are walked once however many changes are in it.
+    fn near(&self, touched: &BTreeSet<ObjId>) -> BTreeMap<ObjId, Vec<ObjId>> {
+        let mut near: BTreeMap<ObjId, Vec<ObjId>> = BTreeMap::new();
+        let mut in_rooms: BTreeMap<ObjId, Vec<ObjId>> = BTreeMap::new();
+        let puppets = if self.feed_pass_groups.is_empty() {
+            Vec::new()
+        } else {
+            self.sessions.puppets()
         };
-        consider(changed, out);
-        for &c in self.world.contents(changed) {
-            consider(c, out);
-        }
-        if let Some(loc) = self.world.get(changed).and_then(|o| o.location) {
-            consider(loc, out);
-            if rooms_seen.insert(loc) {
-                for &c in self.world.contents(loc) {
-                    consider(c, out);
+        for &changed in touched {
+            let mut note = |id: ObjId| {
+                if self.sessions.is_puppeted(id) {
+                    near.entry(id).or_default().push(changed);
+                }
+            };
+            note(changed);
+            for &c in self.world.contents(changed) {
+                note(c);
+            }
+            if let Some(loc) = self.world.get(changed).and_then(|o| o.location) {
+                note(loc);
+                in_rooms.entry(loc).or_default().push(changed);
+            }
+            // Its group now, and the group it was in when last looked at (it
+            // may have left): both groups' members see the change.
+            if puppets.is_empty() {
+                continue;
+            }
+            let now = core::group_of(self, changed);
+            let before = self.feed_groups.get(&changed).cloned();
+            for group in [now.as_ref(), before.as_ref()].into_iter().flatten() {
+                for &p in &puppets {
+                    if core::group_of(self, p).as_ref() == Some(group) {
+                        near.entry(p).or_default().push(changed);
+                    }
                 }
             }
         }
-        // Its group now, and the group it was in when last looked at (it may
-        // have left): both groups' members see the change.
-        if self.feed_pass_groups.is_empty() {
-            return;
-        }
-        let now = core::group_of(self, changed);
-        let before = self.feed_groups.get(&changed).cloned();
-        let puppets = self.sessions.puppets();
-        for group in [now.as_ref(), before.as_ref()].into_iter().flatten() {
-            for &p in &puppets {
-                if core::group_of(self, p).as_ref() == Some(group) {
-                    out.insert(p);
+        for (room, changes) in in_rooms {
+            for &c in self.world.contents(room) {
+                if self.sessions.is_puppeted(c) {
+                    near.entry(c).or_default().extend(&changes);
                 }
             }
         }
+        for changes in near.values_mut() {
+            changes.sort_unstable();
+            changes.dedup();
+        }
+        near
     }
 
     /// After an event: send every session the packages and reported MSDP
@@ -313,19 +333,21 @@ impl Server {
             .flat_map(|&c| [core::group_of(self, c), self.feed_groups.get(&c).cloned()])
             .flatten()
             .collect();
-        let mut affected = BTreeSet::new();
-        let mut rooms_seen = BTreeSet::new();
-        for &changed in &touched {
-            self.near(changed, &mut affected, &mut rooms_seen);
-        }
+        let near = self.near(&touched);
         // The sessions to look at: fresh ones, and those of puppets near a change.
         let mut todo = fresh;
-        for &p in &affected {
+        for &p in near.keys() {
             todo.extend(self.sessions.puppeting(p));
         }
         let game = self.game.clone();
         for sessid in todo {
             let puppet = self.sessions.get(sessid).and_then(|s| s.puppet());
+            // What changed near it: a feed is asked about these only (in a
+            // batch of many players' commands, not about every change of it).
+            let changes: &[ObjId] = puppet
+                .and_then(|p| near.get(&p))
+                .map(Vec::as_slice)
+                .unwrap_or(&[]);
             let is_fresh = self.feed_states.get(&sessid).is_some_and(|st| st.fresh);
             let Some(puppet) = puppet.filter(|_| self.takes_feeds(sessid)) else {
                 if is_fresh {
@@ -355,8 +377,8 @@ impl Server {
                 // The puppet itself first (what most packages show): in a
                 // crowd where everyone changed, no walk through the others.
                 let watched = is_fresh
-                    || (touched.contains(&puppet) && counts(puppet))
-                    || touched.iter().any(|&c| c != puppet && counts(c));
+                    || (changes.contains(&puppet) && counts(puppet))
+                    || changes.iter().any(|&c| c != puppet && counts(c));
                 if !watched {
                     continue;
                 }

@@ -427,3 +427,58 @@ async fn gmcp_clients_are_told_goodbye_before_a_shutdown_not_a_reload() {
     );
     assert!(oob_for(&frames, 2).is_empty());
 }
+
+/// A feed that notes every change it is asked about, and for whom.
+struct Asked(std::sync::Arc<std::sync::Mutex<Vec<(ObjId, ObjId)>>>);
+
+impl crate::feeds::Feed for Asked {
+    fn package(&self) -> &str {
+        "Test.Asked"
+    }
+    fn snapshot(&self, _: &crate::Server, _: ObjId) -> Option<Value> {
+        Some(json!({}))
+    }
+    fn watches(&self, _: &crate::Server, puppet: ObjId, changed: ObjId) -> bool {
+        self.0.lock().unwrap().push((puppet, changed));
+        false
+    }
+}
+
+/// In a batch of changes all over the world, a feed is asked, for each
+/// puppet, about the changes near it only: the work of a batch of many
+/// players' commands grows with what each can see, not with the batch.
+#[tokio::test]
+async fn a_feed_is_asked_about_the_changes_near_each_puppet_only() {
+    let asked = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let mut h = harness_with(game().feed(Asked(asked.clone())), |_| {}).await;
+    let (anna, _) = player(&mut h, 1, "Anna", &["Test"]).await;
+    let (bert, _) = player(&mut h, 2, "Bert", &["Test"]).await;
+    // Bert in a room of his own, with a ball; a cup in Anna's room.
+    use crate::model::world::{Kind, Object};
+    let made = |h: &mut LinkHarness, name: &str, kind: Kind, room: Option<ObjId>| {
+        let mut o = Object::new(0, name, "thing", kind);
+        o.location = room;
+        h.server.world.create(o).expect("a free id")
+    };
+    let hall = made(&mut h, "Hall", Kind::Room, None);
+    h.server.world.move_to(bert, Some(hall));
+    let start = h.server.world.start_room;
+    let things = [
+        made(&mut h, "ball", Kind::Thing, Some(hall)),
+        made(&mut h, "cup", Kind::Thing, Some(start)),
+    ];
+    h.flush();
+    asked.lock().unwrap().clear();
+    // One batch: both things change.
+    for &t in &things {
+        h.server.world.update(t, |o| o.set_attr("n", 1));
+    }
+    h.flush();
+    let asked = asked.lock().unwrap().clone();
+    assert!(asked.contains(&(bert, things[0])), "{asked:?}");
+    assert!(asked.contains(&(anna, things[1])), "{asked:?}");
+    assert!(
+        !asked.contains(&(anna, things[0])) && !asked.contains(&(bert, things[1])),
+        "asked about a change out of sight: {asked:?}"
+    );
+}
