@@ -417,6 +417,10 @@ impl Server {
         }
         self.flush_flows();
         self.close_span();
+        // The sessions this event borrowed to change are indexed again now:
+        // until they are, every lookup by puppet or account walks them, and
+        // a batch of many players' commands would make that walk long.
+        self.sessions.settle_lent();
     }
 
     /// Closes the span of activity since the last one closed (an event, or
@@ -464,6 +468,7 @@ impl Server {
         self.drop_lost_portals();
         self.flush_flows();
         self.close_span();
+        self.sessions.settle_lent();
     }
 
     /// When [`handle_timeout`](Self::handle_timeout) should be called next.

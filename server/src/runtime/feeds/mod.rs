@@ -321,6 +321,7 @@ impl Server {
     /// After an event: send every session the packages and reported MSDP
     /// variables that changed for its puppet.
     pub(crate) fn feed_pass(&mut self) {
+        self.sessions.settle_lent();
         let touched = self.world.take_touched();
         let fresh = std::mem::take(&mut self.feed_fresh);
         if touched.is_empty() && fresh.is_empty() {
