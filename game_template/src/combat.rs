@@ -82,7 +82,7 @@ impl Command for Attack {
         if left <= 0 {
             ctx.server.world.update(target, |o| o.set_attr("hp", max));
             ctx.msg_contents(
-                "$You() $conj(knock) $you(target) down! $You(target) $conj(get, target) back up.",
+                "$You() $conj(knock) $you(target) down! Back up at once, whole again.",
                 &[("target", target)],
             );
         } else {

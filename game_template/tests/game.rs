@@ -596,7 +596,10 @@ fn a_blow_changes_both_fighters_tells_the_room_and_keeps_one_guard() {
     assert!(!second.contains("raise your guard"), "{second}");
     // Three more than the two left: down, and back up whole.
     let third = t.cmd(anna, "attack dummy");
-    assert!(third.contains("You knock dummy down!"), "{third}");
+    assert!(
+        third.contains("You knock dummy down! Back up at once, whole again."),
+        "{third}"
+    );
     assert!(t.heard(bert).contains("Anna knocks dummy down!"));
     let dummy = t.server().world.named("dummy")[0];
     let me = t.puppet(anna).unwrap();
