@@ -614,23 +614,11 @@ fn a_blow_changes_both_fighters_tells_the_room_and_keeps_one_guard() {
 
     // Another character can be fought, and hears it as the one hit.
     let bert_body = t.puppet(bert).unwrap();
-    let hp = t
-        .server()
-        .world
-        .get(bert_body)
-        .unwrap()
-        .attr::<i64>("hp")
-        .unwrap();
+    let hp_of = |t: &TestGame| t.server().world.get(bert_body).unwrap().attr::<i64>("hp");
+    let hp = hp_of(&t).unwrap();
     t.cmd(anna, "attack Bert");
     assert_eq!(t.heard(bert), "Anna hits you for 4.");
-    let now = t
-        .server()
-        .world
-        .get(bert_body)
-        .unwrap()
-        .attr::<i64>("hp")
-        .unwrap();
-    assert_eq!(now, hp - 4);
+    assert_eq!(hp_of(&t), Some(hp - 4));
 
     // Wrong and empty targets change nothing.
     assert_eq!(t.cmd(anna, "attack"), "Usage: attack <target>");

@@ -192,6 +192,16 @@ fn everyone(r: &Report, cfg: &RunConfig) -> Vec<Check> {
     ]
 }
 
+/// 1,000 bots of a closed-loop profile that think 40 ms between commands.
+/// With no pause at all, Little's law makes the latency 1,000 / rate: 50 ms
+/// at 20,000/s. A 40 ms pause lets the loop offer up to 25,000/s and shows
+/// the latency under it.
+fn thinking(game: &SpawnedGame, scale: Scale, profile: &str) -> RunConfig {
+    let mut c = base(game, scale.n(1000), profile, scale);
+    c.profile.think_ms = 40.0;
+    c
+}
+
 /// The closed loop's targets, for the commands of a real game (fight, build).
 fn real_game(r: &Report, c: &RunConfig) -> Vec<Check> {
     let mut v = vec![
@@ -269,14 +279,7 @@ pub fn scenarios() -> Vec<Scenario> {
             figure: "closed loop, 1,000 logged-in clients: ≥ 20,000 commands/s, p99 ≤ 20 ms \
                      (each bot waits for its answer, then 40 ms, then sends the next)",
             overlays: none,
-            config: |g, s| {
-                let mut c = base(g, s.n(1000), "closed", s);
-                // With no pause at all, Little's law makes the latency
-                // 1,000 / rate: 50 ms at 20,000/s. A 40 ms pause lets the
-                // loop offer up to 25,000/s and shows the latency under it.
-                c.profile.think_ms = 40.0;
-                c
-            },
+            config: |g, s| thinking(g, s, "closed"),
             judge: |r, c| {
                 let mut v = vec![
                     Check::target_min("commands/s", r.commands.per_s, 20_000.0),
@@ -296,11 +299,7 @@ pub fn scenarios() -> Vec<Scenario> {
                      reads and changes two objects, tells the arena, arms a timer): \
                      ≥ 20,000 commands/s, p99 ≤ 20 ms, as `closed`",
             overlays: none,
-            config: |g, s| {
-                let mut c = base(g, s.n(1000), "fight", s);
-                c.profile.think_ms = 40.0;
-                c
-            },
+            config: |g, s| thinking(g, s, "fight"),
             judge: real_game,
         },
         Scenario {
@@ -310,11 +309,7 @@ pub fn scenarios() -> Vec<Scenario> {
             figure: "closed loop, 1,000 builders (create, describe, set, dig, look, move): \
                      ≥ 20,000 commands/s, p99 ≤ 20 ms, as `closed`",
             overlays: none,
-            config: |g, s| {
-                let mut c = base(g, s.n(1000), "building", s);
-                c.profile.think_ms = 40.0;
-                c
-            },
+            config: |g, s| thinking(g, s, "building"),
             judge: real_game,
         },
         Scenario {
