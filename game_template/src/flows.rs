@@ -10,7 +10,7 @@ use tavern_server::{ObjId, Server};
 /// player to the tavern (reminding them at most three times, and only while
 /// they are still where they started), with a side path that gives a tip,
 /// which ends when they arrive. A player already in the Common Room is told
-/// so, not sent there.
+/// so, not sent there; in a world without it, the tutorial ends after `look`.
 pub fn tutorial() -> FlowDef {
     FlowDef::new("tutorial")
         .state("START", [
@@ -25,6 +25,11 @@ pub fn tutorial() -> FlowDef {
         .state("route", [Action::call("tutorial_route", json!(null))])
         .state("here", [
             Action::send("Good. You are in the Common Room already: ring the bell, rest by the fire, or talk to whoever is here. Enjoy!"),
+            Action::set("owner.tutorial_done", true),
+            Action::End,
+        ])
+        .state("explore", [
+            Action::send("Good. Explore as you like: |whelp|n lists every command you can use."),
             Action::set("owner.tutorial_done", true),
             Action::End,
         ])
@@ -64,10 +69,12 @@ fn owner_and_place(ctx: &FlowCtx<'_>) -> Option<(ObjId, Option<ObjId>)> {
 pub fn tutorial_route(ctx: &mut FlowCtx<'_>, _payload: &Value) -> Result<(), String> {
     let tavern = ctx.var("tavern.id").and_then(|v| v.as_i64());
     let here = owner_and_place(ctx).and_then(|(_, place)| place);
-    ctx.next(if tavern.is_some() && here == tavern {
-        "here"
-    } else {
-        "walk"
+    ctx.next(match tavern {
+        // A world without the template's Common Room (built by an import,
+        // or the room destroyed): nowhere to walk to.
+        None => "explore",
+        Some(_) if here == tavern => "here",
+        Some(_) => "walk",
     });
     Ok(())
 }
@@ -103,15 +110,13 @@ pub fn barkeep() -> FlowDef {
 pub fn find_tavern(ctx: &mut FlowCtx<'_>, _payload: &Value) -> Result<(), String> {
     let game = ctx.server.settings.game.name.clone();
     ctx.set("game", json!(game));
-    let found = ctx.create_reference(
+    // None found is no error: the tutorial then skips the walk (`explore`).
+    ctx.create_reference(
         "objects",
         &json!({"world_id": "tavern"}),
         "tavern",
         &json!({"multiple": false}),
     )?;
-    if found == 0 {
-        return Err("the world has no tavern".into());
-    }
     Ok(())
 }
 

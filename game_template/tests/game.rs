@@ -646,3 +646,33 @@ fn a_blow_changes_both_fighters_tells_the_room_and_keeps_one_guard() {
             .contains("You raise your guard.")
     );
 }
+
+#[test]
+fn in_a_world_without_the_common_room_the_tutorial_ends_after_look() {
+    let mut t = TestGame::new(game::game());
+    let dev = t.player("Dev");
+    t.grant(dev, "Developer");
+    let tavern = t.server().world.tagged("tavern", Some("world_id"))[0];
+    let gone = t.cmd(dev, &format!("destroy #{tavern}"));
+    assert!(gone.contains("destroyed"), "{gone}");
+    let anna = t.player("Anna");
+    let out = t.cmd(anna, "look");
+    assert!(out.contains("Explore as you like"), "{out}");
+    assert!(!out.contains("Walk there."), "{out}");
+    let me = t.puppet(anna).unwrap();
+    assert_eq!(
+        t.server()
+            .world
+            .get(me)
+            .unwrap()
+            .attr::<bool>("tutorial_done"),
+        Some(true)
+    );
+    assert!(
+        !t.server()
+            .world
+            .flows
+            .contains_key(&format!("tutorial-{me}")),
+        "the flow ended instead of waiting for a room that is not there"
+    );
+}
