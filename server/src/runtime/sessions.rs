@@ -328,7 +328,7 @@ impl ServerSessionHandler {
 
     /// Brings the index entries of the lent sessions up to date, keeping
     /// those marked dirty for [`settle`](Self::settle).
-    pub fn settle_lent(&mut self) {
+    pub(crate) fn settle_lent(&mut self) {
         let ids: Vec<SessId> = if std::mem::take(&mut self.all_lent) {
             self.lent.clear();
             self.sessions.keys().copied().collect()

@@ -106,25 +106,31 @@ pub(crate) fn begin(backend: DbBackend) -> &'static str {
     }
 }
 
-pub(crate) fn object_upsert() -> OnConflict {
+/// The columns an object's row has replaced when it is written again (all
+/// but its id and when it was made).
+const OBJECT_UPDATED: [object::Column; 14] = {
     use object::Column as C;
-    OnConflict::column(C::Id)
-        .update_columns([
-            C::Key,
-            C::Typeclass,
-            C::LocationId,
-            C::HomeId,
-            C::DestinationId,
-            C::AccountId,
-            C::Description,
-            C::Attributes,
-            C::Kind,
-            C::Aliases,
-            C::Tags,
-            C::Permissions,
-            C::Locks,
-            C::Cmdsets,
-        ])
+    [
+        C::Key,
+        C::Typeclass,
+        C::LocationId,
+        C::HomeId,
+        C::DestinationId,
+        C::AccountId,
+        C::Description,
+        C::Attributes,
+        C::Kind,
+        C::Aliases,
+        C::Tags,
+        C::Permissions,
+        C::Locks,
+        C::Cmdsets,
+    ]
+};
+
+pub(crate) fn object_upsert() -> OnConflict {
+    OnConflict::column(object::Column::Id)
+        .update_columns(OBJECT_UPDATED)
         .to_owned()
 }
 
@@ -148,49 +154,39 @@ const JSON_ROWS_PER_STATEMENT: usize = 4_096;
 /// planning them, value by value, statement by statement; one literal it
 /// reads at a go, and the statement is planned once.
 pub(crate) fn upsert_objects_json(rows: &[object::Model]) -> Vec<Write> {
-    const COLUMNS: &str = "id, key, typeclass, kind, location_id, home_id, destination_id, \
-        account_id, description, attributes, aliases, tags, permissions, locks, cmdsets, created_at";
-    const TYPES: &str = "id bigint, key text, typeclass text, kind text, location_id bigint, \
-        home_id bigint, destination_id bigint, account_id bigint, description text, \
-        attributes text, aliases text, tags text, permissions text, locks text, cmdsets text, \
-        created_at bigint";
-    const UPDATED: [&str; 14] = [
-        "key",
-        "typeclass",
-        "location_id",
-        "home_id",
-        "destination_id",
-        "account_id",
-        "description",
-        "attributes",
-        "kind",
-        "aliases",
-        "tags",
-        "permissions",
-        "locks",
-        "cmdsets",
-    ];
+    use sea_orm::{ColumnTrait, ColumnType, IdenStatic, Iterable};
+    // The entity's columns, and each as `json_to_recordset` is to read it.
+    let columns: Vec<&str> = object::Column::iter().map(|c| c.as_str()).collect();
+    let columns = columns.join(", ");
+    let types: Vec<String> = object::Column::iter()
+        .map(|c| {
+            let ty = match c.def().get_column_type() {
+                ColumnType::BigInteger => "bigint",
+                _ => "text",
+            };
+            format!("{} {ty}", c.as_str())
+        })
+        .collect();
+    let types = types.join(", ");
+    let updated: Vec<String> = OBJECT_UPDATED
+        .iter()
+        .map(|c| format!("{0} = excluded.{0}", c.as_str()))
+        .collect();
+    let updated = updated.join(", ");
     rows.chunks(JSON_ROWS_PER_STATEMENT)
         .map(|chunk| {
             let json = serde_json::to_string(chunk).unwrap_or_else(|_| "[]".into());
             let mut sql = String::with_capacity(json.len() + 1024);
             sql.push_str("INSERT INTO objects (");
-            sql.push_str(COLUMNS);
+            sql.push_str(&columns);
             sql.push_str(") SELECT ");
-            sql.push_str(COLUMNS);
+            sql.push_str(&columns);
             sql.push_str(" FROM json_to_recordset(");
             push_pg_literal(&mut sql, &json);
             sql.push_str("::json) AS r(");
-            sql.push_str(TYPES);
+            sql.push_str(&types);
             sql.push_str(") ON CONFLICT (id) DO UPDATE SET ");
-            for (i, c) in UPDATED.iter().enumerate() {
-                if i > 0 {
-                    sql.push_str(", ");
-                }
-                sql.push_str(c);
-                sql.push_str(" = excluded.");
-                sql.push_str(c);
-            }
+            sql.push_str(&updated);
             Write::Sql(sql)
         })
         .collect()

@@ -258,11 +258,6 @@ impl Server {
         self.speaks_gmcp(sessid) || !crate::runtime::inputfuncs::reported(self, sessid).is_empty()
     }
 
-    /// The puppets whose feeds may change when `changed` did: it, what holds
-    /// it, what it holds, and what shares a place with it; plus its group.
-    /// `rooms_seen`: places whose contents were already added in this pass
-    /// (a crowd that all changed at once has its room looked through once,
-    /// not once per member).
     /// The puppets near each change of `touched`, and for each puppet the
     /// changes near it: the puppet itself, what it carries, its location,
     /// what is there with it, and its group's members. A room's contents
