@@ -15,27 +15,14 @@ use std::sync::Arc;
 
 use super::ids::{AccountId, IdMap, Kind, ObjId};
 use super::object::Object;
+use super::sorted::SortedVec;
 
 /// Whether objects of a typeclass (by stored name and kind) carry a cmdset
 /// of their own: the runtime knows, the model asks.
 pub type TypeclassOffers = Arc<dyn Fn(&str, Kind) -> bool + Send + Sync>;
 
 /// A set of ids, sorted (most names, tags and places hold few).
-#[derive(Debug, Default, Clone)]
-struct Ids(Vec<ObjId>);
-
-impl Ids {
-    fn insert(&mut self, id: ObjId) {
-        if let Err(i) = self.0.binary_search(&id) {
-            self.0.insert(i, id);
-        }
-    }
-    fn remove(&mut self, id: ObjId) {
-        if let Ok(i) = self.0.binary_search(&id) {
-            self.0.remove(i);
-        }
-    }
-}
+type Ids = SortedVec<ObjId>;
 
 /// What one object is indexed under, to take it out again.
 #[derive(Debug)]
@@ -91,14 +78,16 @@ fn add_interned(map: &mut BTreeMap<Arc<str>, Ids>, key: &str, id: ObjId) -> Arc<
         return k.clone();
     }
     let k: Arc<str> = Arc::from(key);
-    map.insert(k.clone(), Ids(vec![id]));
+    let mut ids = Ids::default();
+    ids.insert(id);
+    map.insert(k.clone(), ids);
     k
 }
 
 fn remove_from(map: &mut BTreeMap<Arc<str>, Ids>, key: &str, id: ObjId) {
     if let Some(ids) = map.get_mut(key) {
-        ids.remove(id);
-        if ids.0.is_empty() {
+        ids.remove(&id);
+        if ids.is_empty() {
             map.remove(key);
         }
     }
@@ -110,8 +99,8 @@ fn hash_add(map: &mut HashMap<Arc<str>, Ids>, key: &Arc<str>, id: ObjId) {
 
 fn hash_remove(map: &mut HashMap<Arc<str>, Ids>, key: &str, id: ObjId) {
     if let Some(ids) = map.get_mut(key) {
-        ids.remove(id);
-        if ids.0.is_empty() {
+        ids.remove(&id);
+        if ids.is_empty() {
             map.remove(key);
         }
     }
@@ -123,8 +112,8 @@ fn id_add(map: &mut IdMap<ObjId, Ids>, key: ObjId, id: ObjId) {
 
 fn id_remove(map: &mut IdMap<ObjId, Ids>, key: ObjId, id: ObjId) {
     if let Some(ids) = map.get_mut(&key) {
-        ids.remove(id);
-        if ids.0.is_empty() {
+        ids.remove(&id);
+        if ids.is_empty() {
             map.remove(&key);
         }
     }
@@ -303,7 +292,7 @@ impl Indexes {
             .typeclasses
             .iter()
             .filter(|(tc, _)| may_offer(&old, tc) || may_offer(&self.typeclass_offers, tc))
-            .flat_map(|(_, ids)| ids.0.iter().copied())
+            .flat_map(|(_, ids)| ids.iter().copied())
             .collect();
         for id in changing {
             let Some(o) = object(id) else {
@@ -354,7 +343,7 @@ impl Indexes {
 
     /// Objects whose key or an alias is `lower` (already lowercase), by id.
     pub(crate) fn named(&self, lower: &str) -> &[ObjId] {
-        self.names.get(lower).map(|i| i.0.as_slice()).unwrap_or(&[])
+        self.names.get(lower).map(|i| i.as_slice()).unwrap_or(&[])
     }
 
     /// Objects with a name, or a word of a name, starting with `lower`, by
@@ -367,11 +356,11 @@ impl Indexes {
                 if !k.starts_with(lower) {
                     break;
                 }
-                read += ids.0.len();
+                read += ids.len();
                 if read > budget {
                     return None;
                 }
-                out.extend_from_slice(&ids.0);
+                out.extend_from_slice(ids.as_slice());
             }
         }
         out.sort_unstable();
@@ -381,7 +370,7 @@ impl Indexes {
 
     /// Objects with a tag of this key (any category), by id.
     pub(crate) fn tagged(&self, key: &str) -> &[ObjId] {
-        self.tags.get(key).map(|i| i.0.as_slice()).unwrap_or(&[])
+        self.tags.get(key).map(|i| i.as_slice()).unwrap_or(&[])
     }
 
     /// Objects of a typeclass (stored name, any case), by id.
@@ -389,7 +378,7 @@ impl Indexes {
     pub(crate) fn by_typeclass(&self) -> Vec<(String, Vec<ObjId>)> {
         self.typeclasses
             .iter()
-            .map(|(k, ids)| (k.to_string(), ids.0.clone()))
+            .map(|(k, ids)| (k.to_string(), ids.as_slice().to_vec()))
             .collect()
     }
 
@@ -402,8 +391,8 @@ impl Indexes {
         let mut v: Vec<(String, usize)> = self
             .typeclasses
             .iter()
-            .filter(|(_, ids)| !ids.0.is_empty())
-            .map(|(k, ids)| (k.to_string(), ids.0.len()))
+            .filter(|(_, ids)| !ids.is_empty())
+            .map(|(k, ids)| (k.to_string(), ids.len()))
             .collect();
         v.sort();
         v
@@ -412,7 +401,7 @@ impl Indexes {
     pub(crate) fn of_typeclass(&self, lower: &str) -> &[ObjId] {
         self.typeclasses
             .get(lower)
-            .map(|i| i.0.as_slice())
+            .map(|i| i.as_slice())
             .unwrap_or(&[])
     }
 
@@ -420,7 +409,7 @@ impl Indexes {
     pub(crate) fn characters_of(&self, account: AccountId) -> &[ObjId] {
         self.characters
             .get(&account)
-            .map(|i| i.0.as_slice())
+            .map(|i| i.as_slice())
             .unwrap_or(&[])
     }
 
@@ -428,7 +417,7 @@ impl Indexes {
     pub(crate) fn exits_to(&self, place: ObjId) -> &[ObjId] {
         self.exits_to
             .get(&place)
-            .map(|i| i.0.as_slice())
+            .map(|i| i.as_slice())
             .unwrap_or(&[])
     }
 
@@ -436,7 +425,7 @@ impl Indexes {
     pub(crate) fn offering(&self, place: ObjId) -> &[ObjId] {
         self.offering
             .get(&place)
-            .map(|i| i.0.as_slice())
+            .map(|i| i.as_slice())
             .unwrap_or(&[])
     }
 }

@@ -20,6 +20,7 @@ pub mod names;
 pub mod object;
 pub mod prototypes;
 pub mod search;
+pub(crate) mod sorted;
 pub mod ssh_keys;
 pub mod timers;
 pub mod world;

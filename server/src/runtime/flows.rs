@@ -24,6 +24,7 @@ use crate::model::flows::engine::{
     Effect, FlowInstance, Heard, Listener, Owner, Trigger, object_id,
 };
 use crate::model::flows::vars::{Found, Scope};
+use crate::model::sorted::SortedVec;
 use crate::model::timers::{Clock, Due};
 use crate::model::world::{IdMap, Kind, ObjId, Timestamp};
 use crate::runtime::server::Server;
@@ -68,11 +69,12 @@ const MAX_WARNINGS_KEPT: usize = 1000;
 /// server's one clock (`Due::Flow`), beside the scripts and tickers.
 #[derive(Default)]
 struct FlowIndex {
-    by_owner: HashMap<Owner, BTreeSet<String>>,
+    /// Most owners have one or two flows.
+    by_owner: HashMap<Owner, SortedVec<String>>,
     /// Flows with `on_change` listeners: the objects their conditions read when last checked.
     deps: HashMap<String, Vec<ObjId>>,
     /// The flows whose conditions read each object.
-    readers: IdMap<ObjId, BTreeSet<String>>,
+    readers: IdMap<ObjId, SortedVec<String>>,
     /// Flows that changed since their `on_change` listeners last looked.
     recheck: BTreeSet<String>,
 }
@@ -581,7 +583,8 @@ impl Server {
 
     /// Puts a flow (back) in the world, keeping the indexes right; `changed`:
     /// its `on_change` listeners must look again.
-    fn put_flow(&mut self, name: String, inst: FlowInstance, changed: bool) {
+    fn put_flow(&mut self, name: String, mut inst: FlowInstance, changed: bool) {
+        inst.compact();
         self.flows
             .index
             .put(&mut self.world.timers.clock, &name, &inst, changed);
@@ -592,7 +595,8 @@ impl Server {
     pub(crate) fn index_flows(&mut self) {
         self.flows.index = FlowIndex::default();
         let index = &mut self.flows.index;
-        for (name, inst) in &self.world.flows {
+        for (name, inst) in self.world.flows.iter_mut() {
+            inst.compact();
             index.put(&mut self.world.timers.clock, name, inst, true);
         }
     }

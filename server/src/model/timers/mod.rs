@@ -23,6 +23,7 @@ pub use clock::{Clock, Due};
 pub use schedule::{Missed, Schedule, TimerState};
 
 use crate::model::ids::{AccountId, IdMap, ObjId, Timestamp};
+use crate::model::sorted::SortedVec;
 
 /// A script's or a delay's id (`scripts #3`, `tasks/cancel 3`): unique
 /// among the timers that exist.
@@ -215,10 +216,11 @@ pub struct Timers {
     scripts: BTreeMap<TimerId, ScriptData>,
     delays: BTreeMap<TimerId, DelayData>,
     ticks: BTreeMap<i64, TickGroup>,
-    scripts_on: IdMap<ObjId, BTreeSet<TimerId>>,
-    scripts_of_account: IdMap<AccountId, BTreeSet<TimerId>>,
+    scripts_on: IdMap<ObjId, SortedVec<TimerId>>,
+    scripts_of_account: IdMap<AccountId, SortedVec<TimerId>>,
+    /// By key: one set may hold every character's script of a kind.
     by_key: std::collections::HashMap<String, BTreeSet<TimerId>>,
-    tickers_on: IdMap<ObjId, BTreeSet<(i64, String)>>,
+    tickers_on: IdMap<ObjId, SortedVec<(i64, String)>>,
     ticker_count: usize,
     next_id: TimerId,
     dirty: BTreeSet<RowKey>,
@@ -341,7 +343,7 @@ impl Timers {
 
     fn unindex_script(&mut self, s: &ScriptData) {
         fn drop_from<K: std::hash::Hash + Eq, S: std::hash::BuildHasher>(
-            map: &mut std::collections::HashMap<K, BTreeSet<TimerId>, S>,
+            map: &mut std::collections::HashMap<K, SortedVec<TimerId>, S>,
             k: K,
             id: TimerId,
         ) {
@@ -357,7 +359,13 @@ impl Timers {
             Attached::Account(a) => drop_from(&mut self.scripts_of_account, a, s.id),
             Attached::Global => {}
         }
-        drop_from(&mut self.by_key, s.key.to_lowercase(), s.id);
+        let key = s.key.to_lowercase();
+        if let Some(set) = self.by_key.get_mut(&key) {
+            set.remove(&s.id);
+            if set.is_empty() {
+                self.by_key.remove(&key);
+            }
+        }
     }
 
     /// Adds a script (its `id` is set here) and arms it as its schedule says.

@@ -21,8 +21,9 @@
 //!   from there with its original date, so nothing is done twice and a
 //!   timeout fires at that date plus its duration (at once if that passed).
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 
+use litemap::LiteMap;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
@@ -152,6 +153,12 @@ pub struct Branch {
     pub split_at: usize,
 }
 
+/// Names to values, as a sorted vector: a flow's variables, references and
+/// histories hold a few names each, and a vector of a few pairs is a tenth
+/// of a `BTreeMap`'s node (a tutorial per character, thousands of
+/// characters). Saved as a JSON object, as a map is.
+pub type NameMap<V> = LiteMap<String, V>;
+
 /// A running flow: everything about it that must survive a restart.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FlowInstance {
@@ -164,9 +171,9 @@ pub struct FlowInstance {
     /// Its arguments.
     pub args: Map<String, Value>,
     /// Its own variables.
-    pub vars: Map<String, Value>,
+    pub vars: NameMap<Value>,
     /// Its references: name → objects.
-    pub refs: BTreeMap<String, Vec<ObjId>>,
+    pub refs: NameMap<Vec<ObjId>>,
     /// The current state of each path.
     pub states: Vec<ActiveState>,
     /// Its listeners.
@@ -176,7 +183,7 @@ pub struct FlowInstance {
     /// The paths split off, and where.
     pub branches: Vec<Branch>,
     /// The states each path has entered, in order (key: the path joined by `/`).
-    pub history: BTreeMap<String, Vec<String>>,
+    pub history: NameMap<Vec<String>>,
     /// Entries so far.
     pub entries: u64,
     /// When it started.
@@ -309,13 +316,13 @@ impl FlowInstance {
             def: def.name.clone(),
             owner,
             args,
-            vars: Map::new(),
-            refs: BTreeMap::new(),
+            vars: NameMap::new(),
+            refs: NameMap::new(),
             states: Vec::new(),
             listeners: Vec::new(),
             pending: VecDeque::new(),
             branches: Vec::new(),
-            history: BTreeMap::new(),
+            history: NameMap::new(),
             entries: 0,
             started: now,
             ended: false,
@@ -938,20 +945,55 @@ impl FlowInstance {
                 return;
             }
         }
-        let mut slot = &mut self.vars;
-        for (i, name) in names.iter().enumerate() {
-            if i + 1 == names.len() {
-                slot.insert(name.to_string(), value);
-                return;
-            }
-            let entry = slot
+        let Some((first, rest)) = names.split_first() else {
+            return;
+        };
+        let Some((last, middle)) = rest.split_last() else {
+            self.vars.insert(first.to_string(), value);
+            return;
+        };
+        let mut slot = self
+            .vars
+            .entry(first.to_string())
+            .or_insert_with(|| Value::Object(Map::new()));
+        for name in middle {
+            slot = as_object(slot)
                 .entry(name.to_string())
                 .or_insert_with(|| Value::Object(Map::new()));
-            if !entry.is_object() {
-                *entry = Value::Object(Map::new());
-            }
-            slot = entry.as_object_mut().expect("made an object");
         }
+        as_object(slot).insert(last.to_string(), value);
+    }
+
+    /// Gives back the room its lists and maps grew into beyond what they
+    /// hold: a flow waits far longer than it changes, and thousands wait at
+    /// once (a vector grows to four places at its first push).
+    pub fn compact(&mut self) {
+        fn tight<V>(map: &mut NameMap<V>) {
+            let mut pairs = std::mem::take(map).into_tuple_vec();
+            pairs.shrink_to_fit();
+            *map = NameMap::from_sorted_store_unchecked(pairs);
+        }
+        tight(&mut self.vars);
+        tight(&mut self.refs);
+        tight(&mut self.history);
+        for (_, states) in self.history.iter_mut() {
+            states.shrink_to_fit();
+        }
+        self.states.shrink_to_fit();
+        self.listeners.shrink_to_fit();
+        self.pending.shrink_to_fit();
+        self.branches.shrink_to_fit();
+    }
+}
+
+/// The object `v` is, made one (emptied) if it is not.
+fn as_object(v: &mut Value) -> &mut Map<String, Value> {
+    if !v.is_object() {
+        *v = Value::Object(Map::new());
+    }
+    match v {
+        Value::Object(m) => m,
+        _ => unreachable!("made an object above"),
     }
 }
 

@@ -117,7 +117,7 @@ fn a_stalled_listener_does_not_fire_twice_and_a_kept_one_queues_and_replays() {
     f.run(&def, 2_000, &NoWorld);
     // rang → START again: the kept listener is active, replays the queued 2.
     f.run(&def, 2_000, &NoWorld);
-    assert_eq!(f.vars["rings"], json!(2));
+    assert_eq!(f.vars.get("rings"), Some(&json!(2)));
 
     // Muted while another state is current: queues, at most 2, dropping the oldest.
     cmd(&mut f, &def, "wait", 3_000);
@@ -143,7 +143,7 @@ fn a_stalled_listener_does_not_fire_twice_and_a_kept_one_queues_and_replays() {
     // Back in START: 4, then 5, in order.
     cmd(&mut f, &def, "back", 4_000);
     f.run(&def, 4_000, &NoWorld);
-    assert_eq!(f.vars["rings"], json!(5));
+    assert_eq!(f.vars.get("rings"), Some(&json!(5)));
     assert!(f.listener("START:0").unwrap().queue.is_empty());
 }
 
@@ -391,4 +391,53 @@ fn states_that_only_lead_to_each_other_do_not_hang_the_server() {
     );
     assert_eq!(f.entries, MAX_ENTRIES_PER_RUN as u64);
     assert!(!f.pending.is_empty(), "the rest waits");
+}
+
+#[test]
+fn a_waiting_flow_keeps_only_the_room_it_uses_and_is_saved_as_before() {
+    let def = FlowDef::new("t")
+        .state(
+            "START",
+            [
+                Action::set("game", "Tavern"),
+                Action::set("quest.step", 1),
+                Action::next("look"),
+            ],
+        )
+        .state("look", [Action::on_command("l|look", "START")]);
+    let (mut f, _) = start(&def);
+    f.refs.insert("tavern".into(), vec![2]);
+    f.compact();
+    // One state, one listener, one path's history, two variables, one
+    // reference: no spare places (a vector's first push makes four).
+    assert_eq!((f.states.len(), f.states.capacity()), (1, 1));
+    assert_eq!((f.listeners.len(), f.listeners.capacity()), (1, 1));
+    assert_eq!(f.pending.capacity(), 0);
+    let tight = |pairs: Vec<(String, Value)>| pairs.len() == pairs.capacity();
+    assert!(tight(f.vars.clone().into_tuple_vec()));
+    assert_eq!(
+        f.history.get(""),
+        Some(&vec!["START".to_string(), "look".to_string()])
+    );
+    assert_eq!(f.history.get("").map(Vec::capacity), Some(2));
+    // Nested variables are objects, as before.
+    assert_eq!(f.vars.get("quest"), Some(&json!({"step": 1})));
+
+    // Saved as JSON objects, exactly as when these were maps; what an earlier
+    // server saved loads the same.
+    let saved = serde_json::to_value(&f).unwrap();
+    assert_eq!(
+        saved["vars"],
+        json!({"game": "Tavern", "quest": {"step": 1}})
+    );
+    assert_eq!(saved["refs"], json!({"tavern": [2]}));
+    assert_eq!(saved["history"], json!({"": ["START", "look"]}));
+    let mut older = saved.clone();
+    older["vars"] = json!({"quest": {"step": 1}, "game": "Tavern"});
+    let back: FlowInstance = serde_json::from_value(older).unwrap();
+    assert_eq!(back, f, "keys in any order are sorted again");
+    // And it goes on as before.
+    let fx = cmd(&mut f, &def, "look", 2_000);
+    assert!(fx.is_empty(), "{fx:?}");
+    assert_eq!(f.history.get("").map(Vec::len), Some(4));
 }
