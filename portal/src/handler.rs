@@ -161,7 +161,8 @@ pub(crate) struct Hub {
     settings: Settings,
     instance: u64,
     started: Instant,
-    sessions: HashMap<SessId, PortalSession>,
+    /// Boxed: the table's empty places are a pointer each, not a session.
+    sessions: HashMap<SessId, Box<PortalSession>>,
     connect_screen: Option<String>,
     server: Option<LinkedServer>,
     stopping: Option<PendingStop>,
@@ -456,7 +457,7 @@ impl Hub {
             .unwrap_or_else(|| WAIT_FOR_SERVER_MSG.to_string());
         session.greeted = self.connect_screen.is_some();
         session.send(SessionOut::text(greeting));
-        self.sessions.insert(sessid, session);
+        self.sessions.insert(sessid, Box::new(session));
         self.counts_dirty = true;
         self.to_server(ToServer::Connected(Box::new(sync)));
     }
@@ -1076,7 +1077,7 @@ impl Hub {
             session.unacked = h.unacked.into();
             session.last_seq = h.last_seq;
             session.greeted = h.greeted;
-            self.sessions.insert(sessid, session);
+            self.sessions.insert(sessid, Box::new(session));
         }
         self.counts_dirty = true;
     }

@@ -167,6 +167,10 @@ impl PortalSession {
         while self.unacked.front().is_some_and(|(s, _)| *s <= seq) {
             self.unacked.pop_front();
         }
+        if self.unacked.is_empty() {
+            // Its room goes too: most sessions are idle most of the time.
+            self.unacked = VecDeque::new();
+        }
     }
 
     /// Sends to the connection; false when its queue is full (a stalled reader) or it is gone.
@@ -197,5 +201,6 @@ mod tests {
         );
         s.ack(10);
         assert!(s.unacked.is_empty());
+        assert_eq!(s.unacked.capacity(), 0, "an idle session holds no queue");
     }
 }
