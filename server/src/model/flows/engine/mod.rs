@@ -159,6 +159,28 @@ pub struct Branch {
 /// characters). Saved as a JSON object, as a map is.
 pub type NameMap<V> = LiteMap<String, V>;
 
+/// A [`NameMap`] saved as a JSON object, also when empty (litemap's own
+/// serialization writes an empty map as `[]`); read from an object (or the
+/// list litemap wrote).
+mod as_object {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use super::NameMap;
+
+    pub(super) fn serialize<V: Serialize, S: Serializer>(
+        map: &NameMap<V>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        s.collect_map(map.iter())
+    }
+
+    pub(super) fn deserialize<'de, V: Deserialize<'de>, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<NameMap<V>, D::Error> {
+        NameMap::deserialize(d)
+    }
+}
+
 /// A running flow: everything about it that must survive a restart.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FlowInstance {
@@ -171,8 +193,10 @@ pub struct FlowInstance {
     /// Its arguments.
     pub args: Map<String, Value>,
     /// Its own variables.
+    #[serde(with = "as_object")]
     pub vars: NameMap<Value>,
     /// Its references: name → objects.
+    #[serde(with = "as_object")]
     pub refs: NameMap<Vec<ObjId>>,
     /// The current state of each path.
     pub states: Vec<ActiveState>,
@@ -183,6 +207,7 @@ pub struct FlowInstance {
     /// The paths split off, and where.
     pub branches: Vec<Branch>,
     /// The states each path has entered, in order (key: the path joined by `/`).
+    #[serde(with = "as_object")]
     pub history: NameMap<Vec<String>>,
     /// Entries so far.
     pub entries: u64,

@@ -440,4 +440,12 @@ fn a_waiting_flow_keeps_only_the_room_it_uses_and_is_saved_as_before() {
     let fx = cmd(&mut f, &def, "look", 2_000);
     assert!(fx.is_empty(), "{fx:?}");
     assert_eq!(f.history.get("").map(Vec::len), Some(4));
+
+    // Empty, they are empty objects too.
+    let (fresh, _) = start(&FlowDef::new("e").state("START", [Action::End]));
+    let saved = serde_json::to_value(&fresh).unwrap();
+    assert_eq!(saved["vars"], json!({}));
+    assert_eq!(saved["refs"], json!({}));
+    let back: FlowInstance = serde_json::from_value(saved).unwrap();
+    assert_eq!(back, fresh);
 }
