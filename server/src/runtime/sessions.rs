@@ -115,7 +115,8 @@ impl ServerSession {
 /// or account are right at any time, also between a change and the settling.
 #[derive(Default)]
 pub struct ServerSessionHandler {
-    sessions: BTreeMap<SessId, ServerSession>,
+    /// Boxed: a tree node holds eleven places, most of them empty.
+    sessions: BTreeMap<SessId, Box<ServerSession>>,
     /// Sessions lent out to change since the last settling.
     lent: Vec<SessId>,
     /// Every session was lent out (`all_mut`).
@@ -145,7 +146,7 @@ impl ServerSessionHandler {
     /// Adds a session.
     pub fn insert(&mut self, s: ServerSession) {
         let id = s.sessid();
-        self.sessions.insert(id, s);
+        self.sessions.insert(id, Box::new(s));
         self.reindex(id);
     }
 
@@ -153,12 +154,12 @@ impl ServerSessionHandler {
     pub fn remove(&mut self, sessid: SessId) -> Option<ServerSession> {
         let s = self.sessions.remove(&sessid);
         self.reindex(sessid);
-        s
+        s.map(|s| *s)
     }
 
     /// A session by id.
     pub fn get(&self, sessid: SessId) -> Option<&ServerSession> {
-        self.sessions.get(&sessid)
+        self.sessions.get(&sessid).map(|s| &**s)
     }
 
     /// A session by id, to change.
@@ -173,7 +174,7 @@ impl ServerSessionHandler {
         if self.lent.last() != Some(&sessid) {
             self.lent.push(sessid);
         }
-        self.sessions.get_mut(&sessid)
+        self.sessions.get_mut(&sessid).map(|s| &mut **s)
     }
 
     /// Removes every session.
@@ -184,7 +185,10 @@ impl ServerSessionHandler {
         self.indexed.clear();
         self.by_puppet.clear();
         self.by_account.clear();
-        std::mem::take(&mut self.sessions).into_values().collect()
+        std::mem::take(&mut self.sessions)
+            .into_values()
+            .map(|s| *s)
+            .collect()
     }
 
     /// The sessions whose ids are in `range` (one portal's), in id order.
@@ -194,13 +198,13 @@ impl ServerSessionHandler {
 
     /// Every session.
     pub fn all(&self) -> impl Iterator<Item = &ServerSession> {
-        self.sessions.values()
+        self.sessions.values().map(|s| &**s)
     }
 
     /// Every session, to change.
     pub fn all_mut(&mut self) -> impl Iterator<Item = &mut ServerSession> {
         self.all_lent = true;
-        self.sessions.values_mut()
+        self.sessions.values_mut().map(|s| &mut **s)
     }
 
     /// How many sessions there are.
@@ -215,9 +219,8 @@ impl ServerSessionHandler {
 
     /// The sessions lent out and not yet settled (all of them after `all_mut`).
     fn unsettled(&self) -> impl Iterator<Item = &ServerSession> {
-        let all = self.all_lent.then(|| self.sessions.values());
-        let lent =
-            (!self.all_lent).then(|| self.lent.iter().filter_map(|id| self.sessions.get(id)));
+        let all = self.all_lent.then(|| self.all());
+        let lent = (!self.all_lent).then(|| self.lent.iter().filter_map(|id| self.get(*id)));
         all.into_iter().flatten().chain(lent.into_iter().flatten())
     }
 
@@ -280,10 +283,7 @@ impl ServerSessionHandler {
     /// Every object puppeted by a session.
     pub fn puppets(&self) -> Vec<ObjId> {
         let mut v: Vec<ObjId> = if self.all_lent {
-            self.sessions
-                .values()
-                .filter_map(ServerSession::puppet)
-                .collect()
+            self.all().filter_map(ServerSession::puppet).collect()
         } else {
             let mut v: Vec<ObjId> = self.by_puppet.keys().copied().collect();
             v.extend(self.unsettled().filter_map(ServerSession::puppet));
@@ -297,7 +297,7 @@ impl ServerSessionHandler {
 
     /// The sessions logged in to an account.
     pub fn logged_in(&self) -> impl Iterator<Item = &ServerSession> {
-        self.sessions.values().filter(|s| s.sync.logged_in)
+        self.all().filter(|s| s.sync.logged_in)
     }
 
     fn reindex(&mut self, id: SessId) {

@@ -135,6 +135,9 @@ impl LockSet {
             self.locks.retain(|l| l.access_type != lock.access_type);
             self.locks.push(lock);
         }
+        // Every object holds a set: no spare places (eleven locks grow a
+        // vector to sixteen).
+        self.locks.shrink_to_fit();
         Ok(())
     }
 

@@ -145,8 +145,10 @@ pub struct FeedState {
     /// The last GMCP payload of each package (the full snapshot, also for
     /// packages sent as deltas), as compact JSON: held as `Value`s the
     /// snapshots of a session took about 16 KiB (a map node per object),
-    /// as text a few hundred bytes; a pass compares them as text.
-    pub gmcp: HashMap<Box<str>, Box<str>, rustc_hash::FxBuildHasher>,
+    /// as text a few hundred bytes; a pass compares them as text. A sorted
+    /// vector: a session has a handful of packages, and a hash table of
+    /// eight takes room for sixteen.
+    pub gmcp: litemap::LiteMap<Box<str>, Box<str>>,
     /// The last value of each reported MSDP variable.
     pub msdp: HashMap<String, Value, rustc_hash::FxBuildHasher>,
     /// Everything is to be sent again (login, puppet change, reload).
