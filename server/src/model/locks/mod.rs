@@ -164,7 +164,7 @@ impl LockFuncs {
     /// Evaluates an expression. Unknown functions fail (and are logged).
     pub fn eval(&self, expr: &LockExpr, ctx: &LockCtx<'_>) -> bool {
         match expr {
-            LockExpr::Func { name, args } => match self.funcs.get(name) {
+            LockExpr::Func { name, args } => match self.funcs.get(&**name) {
                 Some(f) => f(ctx, args),
                 None => {
                     tracing::warn!(func = %name, "lock calls an unknown lock function");
@@ -172,8 +172,8 @@ impl LockFuncs {
                 }
             },
             LockExpr::Not(e) => !self.eval(e, ctx),
-            LockExpr::And(a, b) => self.eval(a, ctx) && self.eval(b, ctx),
-            LockExpr::Or(a, b) => self.eval(a, ctx) || self.eval(b, ctx),
+            LockExpr::All(terms) => terms.iter().all(|e| self.eval(e, ctx)),
+            LockExpr::Any(terms) => terms.iter().any(|e| self.eval(e, ctx)),
         }
     }
 }

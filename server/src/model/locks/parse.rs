@@ -2,22 +2,24 @@
 //! `not` binds tightest, then `and`, then `or` (as in Evennia, which evaluates
 //! them as Python).
 
-/// A parsed lock expression.
+/// A parsed lock expression. Every object holds its locks parsed (shared
+/// when the text is the same), so it is kept small: a chain of `or`s is one
+/// list, not a tree of pairs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LockExpr {
     /// A lock function call; the name is lowercased, the arguments trimmed.
     Func {
         /// The function's name.
-        name: String,
+        name: Box<str>,
         /// Its arguments as written.
-        args: Vec<String>,
+        args: Box<[String]>,
     },
     /// `not a`
     Not(Box<LockExpr>),
-    /// `a and b`
-    And(Box<LockExpr>, Box<LockExpr>),
-    /// `a or b`
-    Or(Box<LockExpr>, Box<LockExpr>),
+    /// `a and b and …`: every one passes.
+    All(Box<[LockExpr]>),
+    /// `a or b or …`: one passes.
+    Any(Box<[LockExpr]>),
 }
 
 /// Nesting deeper than this is refused (the input comes from builders).
@@ -100,23 +102,21 @@ impl Parser {
     }
 
     fn or(&mut self, depth: usize) -> Result<LockExpr, String> {
-        let mut left = self.and(depth)?;
+        let mut terms = vec![self.and(depth)?];
         while self.peek() == Some(&Token::Or) {
             self.pos += 1;
-            let right = self.and(depth)?;
-            left = LockExpr::Or(Box::new(left), Box::new(right));
+            terms.push(self.and(depth)?);
         }
-        Ok(left)
+        Ok(one_or(terms, LockExpr::Any))
     }
 
     fn and(&mut self, depth: usize) -> Result<LockExpr, String> {
-        let mut left = self.unary(depth)?;
+        let mut terms = vec![self.unary(depth)?];
         while self.peek() == Some(&Token::And) {
             self.pos += 1;
-            let right = self.unary(depth)?;
-            left = LockExpr::And(Box::new(left), Box::new(right));
+            terms.push(self.unary(depth)?);
         }
-        Ok(left)
+        Ok(one_or(terms, LockExpr::All))
     }
 
     fn unary(&mut self, depth: usize) -> Result<LockExpr, String> {
@@ -139,12 +139,25 @@ impl Parser {
             }
             Some(Token::Func(name, args)) => {
                 self.pos += 1;
-                Ok(LockExpr::Func { name, args })
+                Ok(LockExpr::Func {
+                    name: name.into_boxed_str(),
+                    args: args.into_boxed_slice(),
+                })
             }
             Some(t) => Err(format!("unexpected {t:?}")),
             None => Err("the expression ends too early".into()),
         }
     }
+}
+
+/// The one term, or the terms joined by `join` (`Any`, `All`).
+fn one_or(mut terms: Vec<LockExpr>, join: fn(Box<[LockExpr]>) -> LockExpr) -> LockExpr {
+    if terms.len() == 1
+        && let Some(t) = terms.pop()
+    {
+        return t;
+    }
+    join(terms.into_boxed_slice())
 }
 
 impl LockExpr {

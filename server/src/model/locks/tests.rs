@@ -10,13 +10,24 @@ fn lock_strings_parse_with_precedence_and_round_trip() {
         l.to_string(),
         "get:all();edit:perm(Builder) or id(5) and not attr(cursed)"
     );
-    let LockExpr::Or(left, right) = &l.get("edit").unwrap().expr else {
+    let LockExpr::Any(terms) = &l.get("edit").unwrap().expr else {
         panic!("or binds loosest")
     };
-    assert!(matches!(**left, LockExpr::Func { ref name, .. } if name == "perm"));
-    assert!(matches!(**right, LockExpr::And(_, ref n) if matches!(**n, LockExpr::Not(_))));
+    let [left, right] = &terms[..] else {
+        panic!("two terms: {terms:?}")
+    };
+    assert!(matches!(left, LockExpr::Func { name, .. } if &**name == "perm"));
+    assert!(
+        matches!(right, LockExpr::All(t) if matches!(&t[..], [LockExpr::Func { .. }, LockExpr::Not(_)]))
+    );
     let l = LockSet::parse("x:(true() or false()) and false()").unwrap();
-    assert!(matches!(l.get("x").unwrap().expr, LockExpr::And(_, _)));
+    assert!(
+        matches!(&l.get("x").unwrap().expr, LockExpr::All(t) if matches!(&t[..], [LockExpr::Any(_), LockExpr::Func { .. }]))
+    );
+    // A chain of ors (a character's puppet lock) is one list of four.
+    let l =
+        LockSet::parse("puppet:id(#12) or pid(#3) or perm(Developer) or pperm(Developer)").unwrap();
+    assert!(matches!(&l.get("puppet").unwrap().expr, LockExpr::Any(t) if t.len() == 4));
     let LockExpr::Func { args, .. } = &LockSet::parse("a:attr(colour, 'deep red')")
         .unwrap()
         .get("a")
@@ -26,7 +37,7 @@ fn lock_strings_parse_with_precedence_and_round_trip() {
     else {
         panic!()
     };
-    assert_eq!(args, &vec!["colour".to_string(), "deep red".to_string()]);
+    assert_eq!(&args[..], &["colour".to_string(), "deep red".to_string()]);
 }
 
 #[test]
