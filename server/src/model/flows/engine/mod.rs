@@ -992,22 +992,35 @@ impl FlowInstance {
     /// Gives back the room its lists and maps grew into beyond what they
     /// hold: a flow waits far longer than it changes, and thousands wait at
     /// once (a vector grows to four places at its first push).
+    /// Only small ones are made tight: a long list (a looping flow's
+    /// history) keeps growing by doubling, not by a copy per entry.
     pub fn compact(&mut self) {
-        fn tight<V>(map: &mut NameMap<V>) {
-            let mut pairs = std::mem::take(map).into_tuple_vec();
-            pairs.shrink_to_fit();
-            *map = NameMap::from_sorted_store_unchecked(pairs);
+        /// Up to this many entries, a list keeps no spare room.
+        const TIGHT: usize = 8;
+        fn tight<T>(list: &mut Vec<T>) {
+            if list.len() <= TIGHT {
+                list.shrink_to_fit();
+            }
         }
-        tight(&mut self.vars);
-        tight(&mut self.refs);
-        tight(&mut self.history);
+        fn tight_map<V>(map: &mut NameMap<V>) {
+            if map.len() <= TIGHT {
+                let mut pairs = std::mem::take(map).into_tuple_vec();
+                pairs.shrink_to_fit();
+                *map = NameMap::from_sorted_store_unchecked(pairs);
+            }
+        }
+        tight_map(&mut self.vars);
+        tight_map(&mut self.refs);
+        tight_map(&mut self.history);
         for (_, states) in self.history.iter_mut() {
-            states.shrink_to_fit();
+            tight(states);
         }
-        self.states.shrink_to_fit();
-        self.listeners.shrink_to_fit();
-        self.pending.shrink_to_fit();
-        self.branches.shrink_to_fit();
+        tight(&mut self.states);
+        tight(&mut self.listeners);
+        tight(&mut self.branches);
+        if self.pending.len() <= TIGHT {
+            self.pending.shrink_to_fit();
+        }
     }
 }
 
