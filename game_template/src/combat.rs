@@ -118,8 +118,8 @@ fn keep_on_guard(ctx: &mut CmdCtx<'_>) {
         .delay(GUARD_LASTS, "guard_down", json!({ "who": me }), false)
     {
         Ok(id) => {
-            ctx.server.world.update(me, |o| {
-                o.ndb.insert(GUARD.into(), json!(id));
+            ctx.server.world.update_ndb(me, |ndb| {
+                ndb.insert(GUARD.into(), json!(id));
             });
         }
         Err(e) => tracing::error!("a fighter's guard cannot be kept: {e}"),
@@ -134,8 +134,8 @@ pub fn guard_down(server: &mut Server, call: &TimerCall<'_>) {
     if server.world.get(who).is_none() {
         return;
     }
-    server.world.update(who, |o| {
-        o.ndb.remove(GUARD);
+    server.world.update_ndb(who, |ndb| {
+        ndb.remove(GUARD);
     });
     server.msg_obj(who, "You lower your guard.");
 }

@@ -491,6 +491,22 @@ impl World {
         }
     }
 
+    /// Changes an object's in-memory attributes (`ndb`) only: nothing is
+    /// written to the database and nothing an event says waits for a commit
+    /// because of it (Evennia's `ndb` never touches the database). The
+    /// object counts as touched for those who watch it (flows' conditions,
+    /// live data). `None` when there is no such object.
+    pub fn update_ndb<R>(
+        &mut self,
+        id: ObjId,
+        f: impl FnOnce(&mut super::object::Attributes) -> R,
+    ) -> Option<R> {
+        let o = self.objects.get_mut(&id)?;
+        let r = f(&mut o.ndb);
+        self.touched.insert(id);
+        Some(r)
+    }
+
     /// How many objects there are.
     pub fn len(&self) -> usize {
         self.objects.len()
@@ -650,6 +666,27 @@ mod tests {
         let ch = w.take_changes(0);
         assert!(ch.moves.is_empty());
         assert_eq!(ch.objects[0].location, Some(1));
+    }
+
+    #[test]
+    fn an_ndb_change_is_seen_but_never_written_nor_waited_for() {
+        let mut w = World::new(1);
+        w.insert_loaded(obj(1, "guard", None));
+        let before = w.change_count();
+        let old = w.update_ndb(1, |ndb| ndb.insert("on_guard".into(), serde_json::json!(7)));
+        assert_eq!(old, Some(None));
+        assert_eq!(w.get(1).unwrap().ndb["on_guard"], serde_json::json!(7));
+        assert_eq!(w.change_count(), before, "nothing for an event to wait for");
+        assert!(w.touched().contains(&1), "its watchers see it");
+        let ch = w.take_changes(0);
+        assert!(
+            ch.objects.is_empty() && ch.moves.is_empty(),
+            "nothing to write"
+        );
+        assert_eq!(w.update_ndb(99, |ndb| ndb.len()), None, "no such object");
+        // A `db` change through update is written, as always.
+        w.update(1, |o| o.desc = "Alert.".into());
+        assert_eq!(w.take_changes(0).objects.len(), 1);
     }
 
     #[test]
