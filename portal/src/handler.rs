@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 
 use tavern_shared::link::admin::{AdminReply, AdminRequest};
 use tavern_shared::link::{
-    LauncherReply, LauncherRequest, LoginProof, PortalOp, ServerState, StartMode, StatusReport,
-    StopMode, ToPortal, ToServer,
+    LauncherReply, LauncherRequest, LoginProof, PortalOp, ServerState, StandbyGo, StartMode,
+    StatusReport, StopMode, ToPortal, ToServer,
 };
 use tavern_shared::{Msg, SessId, SessionSync, Settings};
 use tokio::sync::{mpsc, oneshot};
@@ -121,6 +121,19 @@ struct LinkedServer {
     pid: u32,
     tx: mpsc::UnboundedSender<ToServer>,
     since: Instant,
+    /// It answers [`ToServer::Mark`] (a reload may use a standby).
+    marks: bool,
+}
+
+/// A reload readied with a standby: the old server serves on while the
+/// next one loads the world's objects beside it.
+struct Preparing {
+    mode: StopMode,
+    /// Launchers waiting to hear how the reload went.
+    waiters: Vec<oneshot::Sender<LauncherReply>>,
+    /// The server answered the mark and the standby was started.
+    marked: bool,
+    since: Instant,
 }
 
 /// A hand-over to a new portal process under way (`tavern upgrade-portal`).
@@ -166,6 +179,12 @@ pub(crate) struct Hub {
     connect_screen: Option<String>,
     server: Option<LinkedServer>,
     stopping: Option<PendingStop>,
+    /// A reload whose standby server is loading (the old server serves).
+    preparing: Option<Preparing>,
+    /// The standby, loaded, waiting for the old server to be gone.
+    standby_go: Option<oneshot::Sender<StandbyGo>>,
+    /// What the stopped server wrote since its mark, for the standby.
+    stopped_changed: Option<Vec<i64>>,
     /// Log-ins waiting for a server (SSH clients connecting during a reload).
     waiting_logins: Vec<WaitingLogin>,
     /// Launchers waiting for a reloaded or reset server to link.
@@ -217,6 +236,9 @@ impl Hub {
             connect_screen: None,
             server: None,
             stopping: None,
+            preparing: None,
+            standby_go: None,
+            stopped_changed: None,
             restart_waiters: Vec::new(),
             waiting_logins: Vec::new(),
             next_start: StartMode::Cold,
@@ -262,6 +284,7 @@ impl Hub {
                 _ = tick.tick() => {
                     self.update_figures(rx.len());
                     self.check_stop_timeout();
+                    self.check_standby();
                     if self.server.is_none() && self.stopping.is_none() && self.supervisor.link_overdue() {
                         error!("the server process never linked: killing it");
                         self.supervisor.kill();
@@ -405,9 +428,11 @@ impl Hub {
             LinkEvent::ServerLinked {
                 link_id,
                 pid,
+                marks,
                 tx,
                 accept,
-            } => self.server_linked(link_id, pid, tx, accept),
+            } => self.server_linked(link_id, pid, marks, tx, accept),
+            LinkEvent::StandbyReady { pid, go } => self.standby_ready(pid, go),
             LinkEvent::ServerFrame { link_id, msg } => {
                 if self.server.as_ref().is_some_and(|s| s.link_id == link_id) {
                     self.server_frame(msg);
@@ -425,7 +450,12 @@ impl Hub {
     fn process_event(&mut self, ev: ProcessEvent) {
         match ev {
             ProcessEvent::Exited { spawn_id, status } => {
-                if self.supervisor.exited(spawn_id) {
+                if self.supervisor.standby_exited(spawn_id) {
+                    warn!(%status, "the standby server exited before it took over");
+                    self.standby_go = None;
+                    // The reload goes on the old way: stop, then start.
+                    self.fall_back();
+                } else if self.supervisor.exited(spawn_id) {
                     info!(%status, "server process exited");
                     // A live link still holds the process's last frames (output,
                     // acks, Stopped): it is released when its reader has read
@@ -545,6 +575,7 @@ impl Hub {
         &mut self,
         link_id: u64,
         pid: u32,
+        marks: bool,
         tx: mpsc::UnboundedSender<ToServer>,
         accept: oneshot::Sender<bool>,
     ) {
@@ -598,6 +629,7 @@ impl Hub {
             pid,
             tx,
             since: Instant::now(),
+            marks,
         });
         self.next_start = StartMode::Crashed;
         self.supervisor.linked();
@@ -667,8 +699,10 @@ impl Hub {
             }
             ToPortal::Metrics(figures) => self.stats.set_server(*figures),
             ToPortal::Detached => self.detached(),
-            ToPortal::Stopped { mode } => {
+            ToPortal::Marked => self.marked(),
+            ToPortal::Stopped { mode, changed } => {
                 info!(?mode, "server says it stopped");
+                self.stopped_changed = changed;
                 self.next_start = match mode {
                     StopMode::Reload => StartMode::Reload,
                     StopMode::Reset => StartMode::Reset,
@@ -789,6 +823,14 @@ impl Hub {
                         s.send(SessionOut::text(said));
                     }
                 }
+                // A standby's snapshot misses what the crashed server never
+                // wrote: it is not used; the reload's launchers hear when
+                // the next server links.
+                if let Some(p) = self.preparing.take() {
+                    self.restart_waiters.extend(p.waiters);
+                }
+                self.standby_go = None;
+                self.supervisor.kill_standby();
                 self.after_crash();
             }
             if !expected {
@@ -810,10 +852,28 @@ impl Hub {
             }
             _ if self.shutting_down => {}
             Some(_) => {
-                // A reload or reset: start the new server at once; the waiters hear when it links.
+                // A reload or reset: the standby takes over, or a new server
+                // starts at once; the waiters hear when it links.
                 self.restart_waiters
                     .extend(stopping.into_iter().flat_map(|p| p.waiters));
-                self.spawn_server();
+                let changed = self.stopped_changed.take();
+                match self.standby_go.take() {
+                    Some(go) if self.supervisor.promote_standby() => {
+                        info!(
+                            objects = changed.as_ref().map(Vec::len),
+                            "the old server stopped: the standby catches up and links"
+                        );
+                        if go.send(StandbyGo { changed }).is_err() {
+                            // Its link is gone: so is it, or it is of no use.
+                            warn!("the standby's link closed before it took over: replacing it");
+                            self.supervisor.kill();
+                        }
+                    }
+                    _ => {
+                        self.supervisor.kill_standby();
+                        self.spawn_server();
+                    }
+                }
             }
             None if self.extra() => {
                 self.next_start = StartMode::Crashed;
@@ -883,12 +943,28 @@ impl Hub {
             self.shutting_down = true;
             self.supervisor.cancel_pending_spawn();
         }
+        let mut waiters: Vec<_> = waiter.into_iter().collect();
+        if let Some(p) = &mut self.preparing {
+            if mode != StopMode::Shutdown {
+                // One reload at a time: this one hears how that one goes.
+                p.waiters.append(&mut waiters);
+                return;
+            }
+            // A shutdown overrides a reload being readied.
+            let p = self.preparing.take().map(|p| p.waiters).unwrap_or_default();
+            waiters.extend(p);
+            self.supervisor.kill_standby();
+        }
+        if mode == StopMode::Shutdown {
+            self.standby_go = None;
+            self.supervisor.kill_standby();
+        }
         if let Some(p) = &mut self.stopping {
             // One stop at a time; a shutdown overrides a reload in progress.
             if mode == StopMode::Shutdown {
                 p.mode = mode;
             }
-            p.waiters.extend(waiter);
+            p.waiters.extend(waiters);
             if mode == StopMode::Shutdown
                 && let Some(s) = &self.server
             {
@@ -897,33 +973,123 @@ impl Hub {
             return;
         }
         match &self.server {
-            Some(server) => {
-                info!(?mode, "asking the server to stop");
-                let _ = server.tx.send(ToServer::Stop { mode });
-                self.stopping = Some(PendingStop {
+            Some(server)
+                if mode != StopMode::Shutdown
+                    && server.marks
+                    && self.settings.portal.reload_standby =>
+            {
+                // The old server serves on while the next one loads: first
+                // everything durable, and what it writes from now on noted.
+                info!(
+                    ?mode,
+                    "readying a standby server: asking the server to mark"
+                );
+                let _ = server.tx.send(ToServer::Mark);
+                self.preparing = Some(Preparing {
                     mode,
-                    asked: Instant::now(),
-                    waiters: waiter.into_iter().collect(),
+                    waiters,
+                    marked: false,
+                    since: Instant::now(),
                 });
             }
+            Some(_) => self.stop_now(mode, waiters),
             None if mode == StopMode::Shutdown => {
                 self.supervisor.kill();
                 for s in self.sessions.values() {
                     s.send(SessionOut::Close(Some("The game is shutting down.".into())));
                 }
-                if let Some(w) = waiter {
+                for w in waiters {
                     let _ = w.send(LauncherReply::Done(
                         "Portal stopped (no server was running).".into(),
                     ));
                 }
             }
             None => {
-                if let Some(w) = waiter {
+                for w in waiters {
                     let _ = w.send(LauncherReply::Failed(
                         "No server is running right now; it is being restarted.".into(),
                     ));
                 }
             }
+        }
+    }
+
+    /// Asks the linked server to stop now.
+    fn stop_now(&mut self, mode: StopMode, waiters: Vec<oneshot::Sender<LauncherReply>>) {
+        let Some(server) = &self.server else {
+            // Gone meanwhile: the next server starts as after a crash, and
+            // the launchers hear when it links.
+            self.restart_waiters.extend(waiters);
+            return;
+        };
+        info!(?mode, "asking the server to stop");
+        let _ = server.tx.send(ToServer::Stop { mode });
+        self.stopped_changed = None;
+        self.stopping = Some(PendingStop {
+            mode,
+            asked: Instant::now(),
+            waiters,
+        });
+    }
+
+    /// The server answered the mark: the standby starts loading.
+    fn marked(&mut self) {
+        let Some(p) = self.preparing.as_mut().filter(|p| !p.marked) else {
+            return;
+        };
+        match self.supervisor.spawn_standby() {
+            Ok(()) => p.marked = true,
+            Err(e) => {
+                error!("cannot start a standby server: {e:#}");
+                self.fall_back();
+            }
+        }
+    }
+
+    /// The standby has loaded the objects: the old server stops now, and
+    /// the standby hears when it is gone.
+    fn standby_ready(&mut self, pid: u32, go: oneshot::Sender<StandbyGo>) {
+        let ours = self.supervisor.standby_pid() == Some(pid);
+        let Some(p) = self.preparing.take_if(|p| p.marked && ours) else {
+            warn!(
+                pid,
+                "a standby server linked that this portal is not waiting for: closed"
+            );
+            return;
+        };
+        info!(
+            pid,
+            loaded_in_ms = p.since.elapsed().as_millis() as u64,
+            "the standby server has loaded the world: stopping the old one"
+        );
+        self.standby_go = Some(go);
+        self.stop_now(p.mode, p.waiters);
+    }
+
+    /// A reload being readied with a standby goes on the old way: the
+    /// server stops, then the next one starts and loads.
+    fn fall_back(&mut self) {
+        self.supervisor.kill_standby();
+        if let Some(p) = self.preparing.take() {
+            self.stop_now(p.mode, p.waiters);
+        }
+    }
+
+    /// A standby that takes too long to load (or a mark never answered)
+    /// is given up for a plain reload.
+    fn check_standby(&mut self) {
+        let Some(p) = &self.preparing else { return };
+        let late = if p.marked {
+            self.supervisor.standby_overdue()
+        } else {
+            p.since.elapsed() > Duration::from_secs(30)
+        };
+        if late {
+            error!(
+                marked = p.marked,
+                "the standby server is not ready in time: reloading without it"
+            );
+            self.fall_back();
         }
     }
 
@@ -1090,7 +1256,11 @@ impl Hub {
             Some("This portal cannot hand over.")
         } else if self.upgrading.is_some() {
             Some("A hand-over is already under way.")
-        } else if self.shutting_down || self.stopping.is_some() {
+        } else if self.shutting_down
+            || self.stopping.is_some()
+            || self.preparing.is_some()
+            || self.standby_go.is_some()
+        {
             Some("The game is stopping or restarting; try again in a moment.")
         } else if self.server.is_none() {
             Some("No server is linked right now (it is restarting); try again in a moment.")

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use futures::{SinkExt, StreamExt};
 use tavern_shared::link::{
-    self, Hello, HelloReply, LauncherReply, LauncherRequest, LinkStream, Proof, Role, ToPortal,
-    ToServer,
+    self, Hello, HelloReply, LauncherReply, LauncherRequest, LinkStream, Proof, Role, StandbyGo,
+    ToPortal, ToServer,
 };
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
@@ -21,6 +21,9 @@ pub(crate) enum LinkEvent {
         link_id: u64,
         /// The server's process id, as it says.
         pid: u32,
+        /// It answers [`ToServer::Mark`]: a reload may load the next
+        /// server beside it.
+        marks: bool,
         /// Where messages for it go.
         tx: mpsc::UnboundedSender<ToServer>,
         /// The handler's answer: true to keep it.
@@ -37,6 +40,14 @@ pub(crate) enum LinkEvent {
     ServerUnlinked {
         /// Which link.
         link_id: u64,
+    },
+    /// A reload's standby server has loaded the world's objects: it waits
+    /// for the word that the old server stopped.
+    StandbyReady {
+        /// Its process id, as it says.
+        pid: u32,
+        /// The word, when the time comes (dropping it closes the standby's link).
+        go: oneshot::Sender<StandbyGo>,
     },
     /// A launcher (`tavern status`, `reload`, `stop`) asks something.
     Launcher {
@@ -209,7 +220,7 @@ async fn with_server(
             }
         };
     ls.set_max_frame(me.max_frame);
-    linked_server(ls, hub, &me, link_id, hello.pid).await
+    linked_server(ls, hub, &me, link_id, &hello).await
 }
 
 async fn peer(
@@ -257,9 +268,10 @@ async fn peer(
             }
         }
         Role::Server if servers => {
-            linked_server(ls, hub, &me, link_id, hello.pid).await;
+            linked_server(ls, hub, &me, link_id, &hello).await;
         }
-        Role::Server => {
+        Role::Standby if servers => standby(ls, hub, &me, hello.pid).await,
+        Role::Server | Role::Standby => {
             warn!("refused a server on an extra portal's launcher link");
             let reason = format!(
                 "this is extra portal {}: it links to its server itself ([link] server)",
@@ -277,13 +289,14 @@ async fn linked_server(
     hub: mpsc::Sender<LinkEvent>,
     me: &PortalIdentity,
     link_id: u64,
-    pid: u32,
+    hello: &Hello,
 ) -> bool {
     let (tx, rx) = mpsc::unbounded_channel();
     let (accept_tx, accept_rx) = oneshot::channel();
     let linked = LinkEvent::ServerLinked {
         link_id,
-        pid,
+        pid: hello.pid,
+        marks: hello.marks,
         tx,
         accept: accept_tx,
     };
@@ -300,6 +313,41 @@ async fn linked_server(
     }
     let _ = hub.send(LinkEvent::ServerUnlinked { link_id }).await;
     true
+}
+
+/// A standby that proved itself: the handler hears it is ready, and its
+/// link stays open until the handler gives the word (or drops it, or the
+/// standby goes away).
+async fn standby(
+    mut ls: LinkStream<TcpStream>,
+    hub: mpsc::Sender<LinkEvent>,
+    me: &PortalIdentity,
+    pid: u32,
+) {
+    if ls.send(&me.accepted()).await.is_err() {
+        return;
+    }
+    let (go_tx, go_rx) = oneshot::channel();
+    if hub
+        .send(LinkEvent::StandbyReady { pid, go: go_tx })
+        .await
+        .is_err()
+    {
+        return;
+    }
+    // The standby sends nothing more: a read ends only when it goes away.
+    tokio::select! {
+        go = go_rx => {
+            if let Ok(go) = go {
+                if let Err(e) = ls.send(&go).await {
+                    warn!(pid, "cannot tell the standby server to go on: {e}");
+                }
+            } else {
+                info!(pid, "the standby server is not wanted: its link is closed");
+            }
+        }
+        _ = ls.recv::<Hello>() => info!(pid, "the standby server's link closed"),
+    }
 }
 
 async fn server(

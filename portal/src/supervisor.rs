@@ -41,6 +41,11 @@ pub(crate) struct Supervisor {
     spawn_id: u64,
     /// The spawn id and pid of the server process this portal started and that has not exited.
     child: Option<(u64, u32)>,
+    /// A reload's standby server (spawn id, pid): started while the current
+    /// one still serves, it takes over when that one has stopped.
+    standby: Option<(u64, u32)>,
+    /// When the standby started.
+    standby_since: Option<std::time::Instant>,
     /// A spawn scheduled for later (backoff), by id.
     pending: Option<u64>,
     /// When the current server process started (or was adopted), and how long it may take to link.
@@ -75,6 +80,8 @@ impl Supervisor {
             instance,
             spawn_id: 0,
             child: None,
+            standby: None,
+            standby_since: None,
             pending: None,
             child_since: None,
             events,
@@ -105,6 +112,74 @@ impl Supervisor {
         if self.child.is_some() || self.remote {
             return Ok(());
         }
+        let started = self.start_process(false)?;
+        self.child = Some(started);
+        self.child_since = Some((std::time::Instant::now(), SPAWNED_LINK_PATIENCE));
+        self.write_runtime(None);
+        Ok(())
+    }
+
+    /// Starts a reload's standby server beside the running one: it loads
+    /// the world's objects and reports on the link ([`tavern_shared::link::Role::Standby`]).
+    pub(crate) fn spawn_standby(&mut self) -> std::io::Result<()> {
+        if self.standby.is_some() || self.remote {
+            return Ok(());
+        }
+        self.standby = Some(self.start_process(true)?);
+        self.standby_since = Some(std::time::Instant::now());
+        Ok(())
+    }
+
+    /// The standby's pid, while one runs.
+    pub(crate) fn standby_pid(&self) -> Option<u32> {
+        self.standby.map(|(_, pid)| pid)
+    }
+
+    /// Whether the standby has had longer than a server may take to link.
+    pub(crate) fn standby_overdue(&self) -> bool {
+        self.standby_since
+            .is_some_and(|t| t.elapsed() > SPAWNED_LINK_PATIENCE)
+    }
+
+    /// The standby of spawn `spawn_id` exited; true if it was the standby.
+    pub(crate) fn standby_exited(&mut self, spawn_id: u64) -> bool {
+        if self.standby.is_some_and(|(id, _)| id == spawn_id) {
+            self.standby = None;
+            self.standby_since = None;
+            return true;
+        }
+        false
+    }
+
+    /// The old server is gone: the standby becomes the server (and is on
+    /// the clock to link). False when there is no standby, or a server
+    /// still runs.
+    pub(crate) fn promote_standby(&mut self) -> bool {
+        if self.child.is_some() {
+            return false;
+        }
+        let Some(standby) = self.standby.take() else {
+            return false;
+        };
+        self.standby_since = None;
+        self.child = Some(standby);
+        self.child_since = Some((std::time::Instant::now(), SPAWNED_LINK_PATIENCE));
+        self.write_runtime(None);
+        info!(pid = standby.1, "the standby server takes over");
+        true
+    }
+
+    /// Kills the standby, if one runs (its exit is reported as usual).
+    pub(crate) fn kill_standby(&mut self) {
+        if let Some((_, pid)) = self.standby.take() {
+            self.standby_since = None;
+            signal_kill(pid);
+        }
+    }
+
+    /// Starts `<exe> server` (a standby when asked); its exit is reported
+    /// with its spawn id.
+    fn start_process(&mut self, standby: bool) -> std::io::Result<(u64, u32)> {
         let mut cmd = tokio::process::Command::new(&self.exe);
         cmd.arg("server");
         if let Some(f) = &self.settings_file {
@@ -119,14 +194,16 @@ impl Supervisor {
             // which then stops the server in order.
             .process_group(0)
             .kill_on_drop(false);
+        if standby {
+            cmd.env(STANDBY_ENV, "1");
+        } else {
+            cmd.env_remove(STANDBY_ENV);
+        }
         let mut child = cmd.spawn()?;
         self.spawn_id += 1;
         let spawn_id = self.spawn_id;
         let pid = child.id().unwrap_or(0);
-        self.child = Some((spawn_id, pid));
-        self.child_since = Some((std::time::Instant::now(), SPAWNED_LINK_PATIENCE));
-        self.write_runtime(None);
-        info!(pid, exe = %self.exe.display(), "server process started");
+        info!(pid, standby, exe = %self.exe.display(), "server process started");
         let events = self.events.clone();
         tokio::spawn(async move {
             let status = match child.wait().await {
@@ -135,7 +212,7 @@ impl Supervisor {
             };
             let _ = events.send(ProcessEvent::Exited { spawn_id, status }).await;
         });
-        Ok(())
+        Ok((spawn_id, pid))
     }
 
     /// Takes over a server process that a portal which died left running: it
@@ -212,14 +289,8 @@ impl Supervisor {
 
     /// Kills the current server process, if any.
     pub(crate) fn kill(&mut self) {
-        if let Some((_, pid)) = self.child
-            && pid > 0
-        {
-            warn!(pid, "killing the server process");
-            // SAFETY: kill(2) with a pid we spawned and have not yet reaped.
-            unsafe {
-                libc::kill(pid as i32, libc::SIGKILL);
-            }
+        if let Some((_, pid)) = self.child {
+            signal_kill(pid);
         }
     }
 
@@ -230,6 +301,22 @@ impl Supervisor {
         if let Err(e) = self.runtime.write(&self.runtime_file) {
             warn!("cannot write {}: {e}", self.runtime_file.display());
         }
+    }
+}
+
+/// The environment variable that makes `<exe> server` a reload's standby
+/// (the server's `standby` module reads it).
+const STANDBY_ENV: &str = "TAVERN_STANDBY";
+
+/// Kills a server process this portal started.
+fn signal_kill(pid: u32) {
+    if pid == 0 {
+        return;
+    }
+    warn!(pid, "killing a server process");
+    // SAFETY: kill(2) with a pid we spawned and have not yet reaped.
+    unsafe {
+        libc::kill(pid as i32, libc::SIGKILL);
     }
 }
 

@@ -31,6 +31,7 @@ mod extra_portals;
 mod logging;
 pub mod new_game;
 mod server_process;
+mod standby;
 
 pub use alloc::Allocator;
 pub use cli::DEFAULT_SETTINGS_FILE;

@@ -71,11 +71,15 @@ pub(crate) async fn run(settings: Settings, game: Game) -> anyhow::Result<()> {
     let db = store::connect(&url, settings.database.max_connections)
         .await
         .with_context(|| format!("cannot open the database at {}", store::redact_url(&url)))?;
-    // A world file merge asked for in game (`worldimport`) goes in first.
-    store::world_file::apply_pending_import(&db)
-        .await
-        .context("cannot read the server's settings from the database")?;
-    let world = store::load_world(&db).await?;
+    let world = if crate::standby::is_standby() {
+        crate::standby::load(&settings, &db).await?
+    } else {
+        // A world file merge asked for in game (`worldimport`) goes in first.
+        store::world_file::apply_pending_import(&db)
+            .await
+            .context("cannot read the server's settings from the database")?;
+        store::load_world(&db).await?
+    };
     warn_unknown_typeclasses(&world, &game);
 
     let clock = wall_clock();
@@ -161,6 +165,21 @@ pub(crate) async fn run(settings: Settings, game: Game) -> anyhow::Result<()> {
             Some(news) = closed.recv() => {
                 let (portal, serial) = match news {
                     LinkNews::Closed(portal, serial) => (portal, serial),
+                    LinkNews::Mark(portal, serial) => {
+                        let Some(l) = links.get(&portal).filter(|l| l.serial == serial) else {
+                            continue;
+                        };
+                        // Everything so far durable, then every object
+                        // written from here on noted for the standby.
+                        let out = l.out.clone();
+                        driver.transmit();
+                        let frames = driver.flush().await;
+                        send(&links, &mut detached, frames);
+                        driver.server_mut().world.start_marking();
+                        let _ = out.send(ToPortal::Marked);
+                        info!("marked for a reload: a standby server loads the world while this one serves");
+                        continue;
+                    }
                     LinkNews::Detach(portal, serial) => {
                         if links.get(&portal).is_none_or(|l| l.serial != serial) {
                             continue;
@@ -239,6 +258,23 @@ pub(crate) async fn run(settings: Settings, game: Game) -> anyhow::Result<()> {
         task.abort();
     }
     let frames = driver.finish(mode).await;
+    // What a standby must read again: only the main portal's link hears it.
+    let mut changed = driver.server_mut().world.take_marked();
+    if let Some(ids) = &changed {
+        // A list too long for a frame: the standby loads everything again.
+        if ids.len().saturating_mul(10) > settings.link.max_frame_bytes / 2 {
+            info!(
+                objects = ids.len(),
+                "too many objects written since the mark to list: the standby loads the whole world"
+            );
+            changed = None;
+        } else {
+            info!(
+                objects = ids.len(),
+                "objects written since the mark, for the standby"
+            );
+        }
+    }
     // Everything is written: the process exits next, and freeing a big
     // world object by object would keep the players waiting for seconds.
     driver.server_mut().world.forget_objects();
@@ -246,8 +282,9 @@ pub(crate) async fn run(settings: Settings, game: Game) -> anyhow::Result<()> {
     db.close().await.ok();
     send(&links, &mut detached, frames);
     let mut writers = Vec::new();
-    for (_, l) in links {
-        let _ = l.out.send(ToPortal::Stopped { mode });
+    for (portal, l) in links {
+        let changed = if portal == 0 { changed.take() } else { None };
+        let _ = l.out.send(ToPortal::Stopped { mode, changed });
         drop(l.out);
         writers.push(l.writer);
     }
@@ -265,6 +302,8 @@ pub(crate) enum LinkNews {
     Closed(PortalId, u64),
     /// A portal asks to hand over to a new process ([`ToServer::Detach`]).
     Detach(PortalId, u64),
+    /// The main portal readies a reload with a standby ([`ToServer::Mark`]).
+    Mark(PortalId, u64),
 }
 
 /// What the main portal's sessions are sent while it hands over.
@@ -448,6 +487,10 @@ pub(crate) fn start_link(
                         // A hand-over is the process loop's business.
                         if msg == ToServer::Detach {
                             let _ = closed.send(LinkNews::Detach(portal, serial));
+                            continue;
+                        }
+                        if msg == ToServer::Mark {
+                            let _ = closed.send(LinkNews::Mark(portal, serial));
                             continue;
                         }
                         if events.send(ServerEvent::Link(msg)).await.is_err() {

@@ -143,6 +143,9 @@ pub struct World {
     /// World ids of code-built objects that were destroyed (they stay so).
     retired: std::collections::HashSet<String>,
     newly_retired: Vec<String>,
+    /// After [`World::start_marking`]: every object handed to the store
+    /// (written, moved, deleted) or loaded from it since.
+    marked: Option<std::collections::HashSet<ObjId>>,
 }
 
 impl World {
@@ -159,9 +162,61 @@ impl World {
         if let Some(loc) = obj.location {
             self.contents.entry(loc).or_default().push(obj.id);
         }
+        if let Some(m) = &mut self.marked {
+            m.insert(obj.id);
+        }
         self.index.add(&obj);
         self.max_id = self.max_id.max(obj.id);
         self.objects.insert(obj.id, Box::new(obj));
+    }
+
+    /// From now on, note every object handed to the store or loaded from
+    /// it (a reload's standby server, which loaded a snapshot of the
+    /// objects, reads those again when this server has stopped).
+    pub fn start_marking(&mut self) {
+        self.marked.get_or_insert_with(Default::default);
+    }
+
+    /// The objects noted since [`World::start_marking`], by id; `None`
+    /// when not marking.
+    pub fn take_marked(&mut self) -> Option<Vec<ObjId>> {
+        let mut ids: Vec<ObjId> = self.marked.take()?.into_iter().collect();
+        ids.sort_unstable();
+        Some(ids)
+    }
+
+    /// Puts a fresher copy of an object read from the database in place of
+    /// the one loaded before (or adds it): a standby catching up. Contents
+    /// stay in the order of ids, as a load makes them.
+    pub fn replace_loaded(&mut self, obj: Object) {
+        self.unload(obj.id);
+        if let Some(loc) = obj.location {
+            let c = self.contents.entry(loc).or_default();
+            let at = c.partition_point(|&o| o < obj.id);
+            c.insert(at, obj.id);
+        }
+        self.index.add(&obj);
+        self.max_id = self.max_id.max(obj.id);
+        self.objects.insert(obj.id, Box::new(obj));
+    }
+
+    /// Takes an object out of the world as if it had never been loaded
+    /// (gone from the database since a snapshot): nothing is written.
+    /// What it contains is left as it is. Whether it was there.
+    pub fn unload(&mut self, id: ObjId) -> bool {
+        let Some(obj) = self.objects.remove(&id) else {
+            return false;
+        };
+        if let Some(loc) = obj.location
+            && let Some(c) = self.contents.get_mut(&loc)
+        {
+            c.retain(|&o| o != id);
+            if c.is_empty() {
+                self.contents.remove(&loc);
+            }
+        }
+        self.index.remove(id);
+        true
     }
 
     /// Makes room for `n` more objects (a load that knows how many rows
@@ -587,6 +642,9 @@ impl World {
     pub fn take_changes(&mut self, at: Timestamp) -> Changes {
         let ids = std::mem::take(&mut self.dirty);
         let moved = std::mem::take(&mut self.moved);
+        if let Some(m) = &mut self.marked {
+            m.extend(ids.iter().chain(&moved).chain(&self.deleted));
+        }
         let accounts = std::mem::take(&mut self.dirty_accounts);
         let flows = std::mem::take(&mut self.dirty_flows);
         let (timers, timers_deleted) = self.timers.take_changes();
@@ -666,6 +724,59 @@ mod tests {
         let ch = w.take_changes(0);
         assert!(ch.moves.is_empty());
         assert_eq!(ch.objects[0].location, Some(1));
+    }
+
+    #[test]
+    fn a_marked_world_notes_every_object_it_hands_the_store_from_the_mark_on() {
+        let mut w = World::new(1);
+        w.insert_loaded(obj(1, "room", None));
+        w.insert_loaded(obj(2, "hall", None));
+        w.insert_loaded(obj(3, "ball", Some(1)));
+        w.insert_loaded(obj(4, "cup", Some(1)));
+        w.insert_loaded(obj(5, "drum", Some(1)));
+        // Written before the mark: a snapshot taken after it has it.
+        w.update(5, |o| o.key = "tom".into());
+        let _ = w.take_changes(0);
+        assert_eq!(w.take_marked(), None, "not marking");
+        w.start_marking();
+        w.update(2, |o| o.key = "great hall".into());
+        w.move_to(3, Some(2));
+        w.add_free_ids(10..11);
+        let made = w.create(obj(0, "bell", Some(1))).unwrap();
+        w.delete(4);
+        let _ = w.take_changes(0);
+        // Loaded later (an account the launcher made, with its character).
+        w.insert_loaded(obj(20, "newcomer", Some(1)));
+        // Marking again keeps what was noted.
+        w.start_marking();
+        assert_eq!(w.take_marked(), Some(vec![2, 3, 4, made, 20]));
+        assert_eq!(w.take_marked(), None, "taken: no longer marking");
+    }
+
+    #[test]
+    fn an_object_read_again_takes_the_old_ones_place_in_order() {
+        let mut w = World::new(1);
+        w.insert_loaded(obj(1, "room", None));
+        w.insert_loaded(obj(2, "hall", None));
+        for (id, key) in [(3, "ball"), (4, "cup"), (5, "drum")] {
+            w.insert_loaded(obj(id, key, Some(1)));
+        }
+        w.replace_loaded(obj(4, "red cup", Some(1)));
+        assert_eq!(w.contents(1), &[3, 4, 5], "in the order of ids, as loaded");
+        assert!(w.named("cup").is_empty());
+        assert_eq!(w.named("red cup"), &[4]);
+        w.replace_loaded(obj(3, "ball", Some(2)));
+        assert_eq!(w.contents(1), &[4, 5]);
+        assert_eq!(w.contents(2), &[3]);
+        w.replace_loaded(obj(9, "bell", Some(1)));
+        assert_eq!(w.contents(1), &[4, 5, 9], "new: added");
+        assert_eq!(w.max_id(), 9);
+        assert!(w.unload(5));
+        assert!(!w.unload(5), "gone already");
+        assert_eq!(w.contents(1), &[4, 9]);
+        assert!(w.named("drum").is_empty());
+        let ch = w.take_changes(0);
+        assert!(ch.is_empty(), "nothing of it is written");
     }
 
     #[test]

@@ -89,7 +89,9 @@ pub fn admit(
         ToServer::Disconnected { sessid }
         | ToServer::Input { sessid, .. }
         | ToServer::Authenticate { sessid, .. } => own(sessid).then_some(msg),
-        ToServer::Stop { .. } | ToServer::AccountCreated { .. } => (portal == 0).then_some(msg),
+        ToServer::Stop { .. } | ToServer::AccountCreated { .. } | ToServer::Mark => {
+            (portal == 0).then_some(msg)
+        }
         ToServer::Portals { .. } | ToServer::Admin { .. } | ToServer::Detach => Some(msg),
     }
 }

@@ -539,8 +539,8 @@ impl Server {
                 sessions,
             } => self.portal_sync(portal_id, portal_instance, start_mode, sessions),
             ToServer::Portals { token } => self.report_portals(token),
-            // The server process answers it; it never reaches the game.
-            ToServer::Detach => {}
+            // The server process answers them; they never reach the game.
+            ToServer::Detach | ToServer::Mark => {}
             ToServer::Admin {
                 token,
                 account,

@@ -19,12 +19,79 @@ pub const ID_BLOCK: i64 = 1000;
 /// Loads the world from the database (making the start room the first time).
 pub async fn load_world(db: &DatabaseConnection) -> Result<World, DbError> {
     let t0 = Instant::now();
+    let snapshot = load_object_snapshot(db).await?;
+    load_rest(db, snapshot, t0).await
+}
+
+/// The world's objects as the database holds them now (one snapshot of
+/// the table), the expensive half of a load: a reload's standby server
+/// reads them while the old server still serves, then catches up
+/// ([`catch_up`]) and loads the rest ([`load_rest`]) once it has stopped.
+pub struct ObjectSnapshot {
+    world: World,
+    objects_ms: u64,
+    built: std::time::Duration,
+}
+
+/// Reads every object (making the start room the first time).
+pub async fn load_object_snapshot(db: &DatabaseConnection) -> Result<ObjectSnapshot, DbError> {
     let start_room = ensure_start_room(db).await?;
     let mut world = World::new(start_room);
     world.first_start = super::ensure_first_start(db).await?;
     let t_objects = Instant::now();
-    let (mut world, busy) = load_objects_into(db, world).await?;
-    let objects_ms = t_objects.elapsed().as_millis() as u64;
+    let (world, built) = load_objects_into(db, world).await?;
+    Ok(ObjectSnapshot {
+        world,
+        objects_ms: t_objects.elapsed().as_millis() as u64,
+        built,
+    })
+}
+
+/// Rows of objects read again at a time when catching up.
+const CATCH_UP_PAGE: usize = 500;
+
+/// Brings a snapshot up to date: each of `ids` (objects the old server
+/// wrote, created or deleted since the snapshot) is read again, and put in
+/// place of the loaded one, or taken out when its row is gone. How many
+/// were read.
+pub async fn catch_up(
+    db: &DatabaseConnection,
+    snapshot: &mut ObjectSnapshot,
+    ids: &[i64],
+) -> Result<usize, DbError> {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let mut objects = ObjectBuilder::default();
+    let mut read = 0;
+    for chunk in ids.chunks(CATCH_UP_PAGE) {
+        let rows = object::Entity::find()
+            .filter(object::Column::Id.is_in(chunk.iter().copied()))
+            .all(db)
+            .await?;
+        let mut found = std::collections::HashSet::with_capacity(rows.len());
+        for m in rows {
+            found.insert(m.id);
+            snapshot.world.replace_loaded(objects.object(m));
+            read += 1;
+        }
+        for id in chunk.iter().filter(|id| !found.contains(id)) {
+            snapshot.world.unload(*id);
+        }
+    }
+    Ok(read)
+}
+
+/// Everything else a world holds (accounts, help, flows, timers, channels,
+/// ...) added to a snapshot of its objects, and a block of new ids.
+pub async fn load_rest(
+    db: &DatabaseConnection,
+    snapshot: ObjectSnapshot,
+    t0: Instant,
+) -> Result<World, DbError> {
+    let ObjectSnapshot {
+        mut world,
+        objects_ms,
+        built: busy,
+    } = snapshot;
     for a in load_accounts(db).await? {
         world.accounts.insert(a.id, Account::from(&a));
     }

@@ -314,6 +314,12 @@ pub struct PendingImport {
     pub by: String,
 }
 
+/// Whether a merge asked for in game waits for the next start (a standby
+/// server then loads nothing ahead: the merge changes the objects first).
+pub async fn import_pending(db: &DatabaseConnection) -> Result<bool, DbError> {
+    Ok(super::get_config(db, PENDING_IMPORT).await?.is_some())
+}
+
 /// Applies a merge asked for in game, if one waits: called by a starting
 /// server before it loads the world. The request is taken off first (a
 /// file that fails is not tried again at every start); what happened is

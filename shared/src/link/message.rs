@@ -164,6 +164,11 @@ pub enum ToServer {
     /// the portal's sessions until the new process links (same instance),
     /// and sends it then.
     Detach,
+    /// A reload is coming, with a standby server loading the world while
+    /// this one serves: write everything now, then note every object
+    /// written from here on (sent back in [`ToPortal::Stopped`]), and
+    /// answer [`ToPortal::Marked`].
+    Mark,
     /// The web admin asks something, for an account it logged in (0 for
     /// the log-in itself): answered with [`PortalOp::Admin`].
     Admin {
@@ -313,7 +318,15 @@ pub enum ToPortal {
     Stopped {
         /// How.
         mode: StopMode,
+        /// After a [`ToServer::Mark`]: every object written, created or
+        /// deleted since, for the standby that takes over ([`crate::link::StandbyGo`]).
+        /// `None` when not marked, or too many to send.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        changed: Option<Vec<i64>>,
     },
+    /// The answer to [`ToServer::Mark`]: everything before it is durable,
+    /// and what is written from now on is noted.
+    Marked,
     /// The server's figures, for the metrics endpoint: sent every few
     /// seconds to a portal that said it reads them (`HelloReply::Accepted`).
     Metrics(Box<crate::metrics::ServerMetrics>),
@@ -331,7 +344,9 @@ impl ToPortal {
         use crate::session::portal_of;
         if let [only] = linked {
             return match self {
-                ToPortal::Request { .. } | ToPortal::Detached if *only != 0 => Vec::new(),
+                ToPortal::Request { .. } | ToPortal::Detached | ToPortal::Marked if *only != 0 => {
+                    Vec::new()
+                }
                 frame => vec![(*only, frame)],
             };
         }
@@ -380,10 +395,12 @@ impl ToPortal {
                     .map(|(p, (ops, acks))| (p, ToPortal::Batch { ops, acks }))
                     .collect()
             }
-            ToPortal::Request { .. } | ToPortal::Detached if linked.contains(&0) => {
+            ToPortal::Request { .. } | ToPortal::Detached | ToPortal::Marked
+                if linked.contains(&0) =>
+            {
                 vec![(0, self)]
             }
-            ToPortal::Request { .. } | ToPortal::Detached => Vec::new(),
+            ToPortal::Request { .. } | ToPortal::Detached | ToPortal::Marked => Vec::new(),
             frame => everyone(frame),
         }
     }

@@ -65,6 +65,19 @@ pub enum Role {
     Server,
     /// A launcher command (`reload`, `status`, ...).
     Launcher,
+    /// A new server started for a reload while the old one still serves:
+    /// it has loaded the world's objects and waits for [`StandbyGo`].
+    Standby,
+}
+
+/// The portal's word to a standby server (on its [`Role::Standby`]
+/// connection) that the old server has stopped: what the old one wrote
+/// since the standby's snapshot, then the standby links as the server.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StandbyGo {
+    /// The objects the old server wrote, created or deleted after it was
+    /// marked ([`ToServer::Mark`]); `None`: not known, load everything again.
+    pub changed: Option<Vec<i64>>,
 }
 
 /// The first frame a peer sends the portal.
@@ -84,6 +97,10 @@ pub struct Hello {
     /// secret over these bytes.
     #[serde(default)]
     pub nonce: Vec<u8>,
+    /// A server that answers [`ToServer::Mark`], so that a reload can load
+    /// the next server's world while it serves (absent from older builds).
+    #[serde(default)]
+    pub marks: bool,
 }
 
 impl Hello {
@@ -96,6 +113,7 @@ impl Hello {
             pid: std::process::id(),
             build: env!("CARGO_PKG_VERSION").into(),
             nonce: new_nonce(),
+            marks: role == Role::Server,
         }
     }
 
@@ -432,8 +450,74 @@ mod tests {
         assert_eq!(ask.clone().split_by_portal(&[1, 2]), vec![]);
         let stopped = ToPortal::Stopped {
             mode: StopMode::Reload,
+            changed: None,
         };
         assert_eq!(stopped.clone().split_by_portal(&[0, 1]).len(), 2);
+        assert_eq!(
+            ToPortal::Marked.split_by_portal(&[0, 1]),
+            vec![(0, ToPortal::Marked)]
+        );
+    }
+
+    #[test]
+    fn a_standby_reload_is_spoken_only_between_builds_that_know_it() {
+        // A server's hello says it answers a mark; a launcher's does not.
+        assert!(Hello::new(Role::Server).marks);
+        assert!(!Hello::new(Role::Launcher).marks);
+        // An older server's hello (no `marks`) reads as one that does not.
+        #[derive(Serialize)]
+        struct OldHello {
+            magic: String,
+            version: u32,
+            role: Role,
+            pid: u32,
+            build: String,
+            nonce: Vec<u8>,
+        }
+        let old = encode(&OldHello {
+            magic: LINK_MAGIC.into(),
+            version: LINK_PROTOCOL_VERSION,
+            role: Role::Server,
+            pid: 9,
+            build: "0.1.0".into(),
+            nonce: vec![1, 2],
+        })
+        .unwrap();
+        assert!(!decode::<Hello>(&old).unwrap().marks);
+        // An older server's `Stopped` carries no list: the standby loads everything.
+        #[derive(Serialize)]
+        enum OldToPortal {
+            Stopped { mode: StopMode },
+        }
+        let old = encode(&OldToPortal::Stopped {
+            mode: StopMode::Reload,
+        })
+        .unwrap();
+        assert_eq!(
+            decode::<ToPortal>(&old).unwrap(),
+            ToPortal::Stopped {
+                mode: StopMode::Reload,
+                changed: None
+            }
+        );
+        // And the list itself, and the standby's go, cross the link whole.
+        let stopped = ToPortal::Stopped {
+            mode: StopMode::Reload,
+            changed: Some(vec![3, 1 << 40, -1]),
+        };
+        assert_eq!(
+            decode::<ToPortal>(&encode(&stopped).unwrap()).unwrap(),
+            stopped
+        );
+        let go = StandbyGo {
+            changed: Some(vec![5, 6]),
+        };
+        assert_eq!(decode::<StandbyGo>(&encode(&go).unwrap()).unwrap(), go);
+        // Proofs are bound to the role: a standby's proof is no server's.
+        let nonce = new_nonce();
+        let proof = link_proof("s", &nonce, Role::Standby);
+        assert!(verify_proof("s", &nonce, Role::Standby, &proof));
+        assert!(!verify_proof("s", &nonce, Role::Server, &proof));
     }
 
     #[test]
@@ -459,6 +543,7 @@ mod tests {
             ToServer::Stop {
                 mode: StopMode::Reset,
             },
+            ToServer::Mark,
         ];
         for m in msgs {
             let back: ToServer = decode(&encode(&m).unwrap()).unwrap();
@@ -486,6 +571,8 @@ mod tests {
         let mut figures = crate::metrics::ServerMetrics::default();
         figures.command_seconds.observe(0.003);
         let out = ToPortal::Metrics(Box::new(figures));
+        assert_eq!(decode::<ToPortal>(&encode(&out).unwrap()).unwrap(), out);
+        let out = ToPortal::Marked;
         assert_eq!(decode::<ToPortal>(&encode(&out).unwrap()).unwrap(), out);
     }
 

@@ -430,6 +430,9 @@ mod portals {
         assert!(admit(2, stop.clone()).is_none());
         assert!(admit(0, stop).is_some());
         assert!(admit(2, ToServer::AccountCreated { account: 1 }).is_none());
+        // Only the main portal marks the server for a standby reload.
+        assert!(admit(2, ToServer::Mark).is_none());
+        assert_eq!(admit(0, ToServer::Mark), Some(ToServer::Mark));
     }
 
     #[tokio::test]
