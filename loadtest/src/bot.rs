@@ -101,6 +101,10 @@ pub struct BotReport {
     pub heard: Samples,
     /// From the reload order until the command sent on seeing the restart notice was answered.
     pub reload_recovery: Option<Duration>,
+    /// From the reload notice until that command was answered: how long
+    /// the bot could not be served (a standby reload serves on until the
+    /// notice).
+    pub reload_pause: Option<Duration>,
     /// The server closed the connection while the bot played.
     pub dropped: bool,
     /// Bytes received.
@@ -141,6 +145,8 @@ pub struct Bot {
     found: Vec<Marker>,
     probe_due: bool,
     probe_sent: bool,
+    /// When the reload notice was seen.
+    notice_at: Option<Instant>,
     permit: Option<tokio::sync::OwnedSemaphorePermit>,
 }
 
@@ -174,6 +180,7 @@ impl Bot {
             found: Vec::new(),
             probe_due: false,
             probe_sent: false,
+            notice_at: None,
             permit: None,
             shared,
         }
@@ -591,6 +598,7 @@ impl Bot {
         {
             self.probe_sent = true;
             self.probe_due = true;
+            self.notice_at = Some(Instant::now());
         }
         let mut found = std::mem::take(&mut self.found);
         found.clear();
@@ -619,6 +627,7 @@ impl Bot {
                 let order = self.shared.reload_order_us.load(Ordering::Relaxed);
                 let order_at = self.shared.base + Duration::from_micros(order);
                 self.report.reload_recovery = Some(now.saturating_duration_since(order_at));
+                self.report.reload_pause = self.notice_at.map(|t| now.saturating_duration_since(t));
             }
         }
         self.found = found;

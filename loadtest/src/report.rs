@@ -139,6 +139,11 @@ pub struct ReloadReport {
     pub not_recovered: usize,
     /// From the order until each bot's first command after the notice was answered.
     pub recovery: Option<Summary>,
+    /// From the notice until that command was answered: how long each bot
+    /// could not be served (with a standby the old server serves on
+    /// between the order and the notice).
+    #[serde(default)]
+    pub pause: Option<Summary>,
 }
 
 /// A login storm in the window.
@@ -428,6 +433,7 @@ pub(crate) fn build(i: Inputs<'_>) -> Report {
     });
     let reload = i.reload.map(|(ok, output)| {
         let rec = samples(bots.iter().map(|b| &b.reload_recovery));
+        let pause = samples(bots.iter().map(|b| &b.reload_pause));
         let ready = bots.iter().filter(|b| b.ready).count();
         ReloadReport {
             ordered_ok: ok,
@@ -435,6 +441,7 @@ pub(crate) fn build(i: Inputs<'_>) -> Report {
             recovered: rec.len(),
             not_recovered: ready - rec.len().min(ready),
             recovery: rec.summary(),
+            pause: pause.summary(),
         }
     });
     let churn = i.churn.map(|(t, r)| {
@@ -588,11 +595,16 @@ impl Report {
         if let Some(r) = &self.reload {
             let _ = writeln!(
                 o,
-                "reload       ordered {}; {} bots served again, {} not; {}",
+                "reload       ordered {}; {} bots served again, {} not; after the order {}",
                 if r.ordered_ok { "ok" } else { "FAILED" },
                 r.recovered,
                 r.not_recovered,
                 lat(&r.recovery)
+            );
+            let _ = writeln!(
+                o,
+                "             after the notice (the pause) {}",
+                lat(&r.pause)
             );
         }
         if let Some(ch) = &self.churn {

@@ -164,6 +164,8 @@ const DETACH_WAIT: Duration = Duration::from_secs(30);
 struct PendingStop {
     mode: StopMode,
     asked: Instant,
+    /// The server said it stopped: everything is written.
+    stopped: bool,
     /// Launchers waiting to hear how it went.
     waiters: Vec<oneshot::Sender<LauncherReply>>,
 }
@@ -708,12 +710,16 @@ impl Hub {
                     StopMode::Reset => StartMode::Reset,
                     StopMode::Shutdown => StartMode::Cold,
                 };
-                if self.stopping.is_none() {
-                    self.stopping = Some(PendingStop {
-                        mode,
-                        asked: Instant::now(),
-                        waiters: Vec::new(),
-                    });
+                match &mut self.stopping {
+                    Some(p) => p.stopped = true,
+                    None => {
+                        self.stopping = Some(PendingStop {
+                            mode,
+                            asked: Instant::now(),
+                            stopped: true,
+                            waiters: Vec::new(),
+                        });
+                    }
                 }
             }
         }
@@ -838,7 +844,15 @@ impl Hub {
                 self.supervisor.kill();
             }
         }
-        if self.server.is_some() || self.supervisor.running() {
+        // A standby takes over once the old server has said it stopped
+        // (everything written) and its link is closed, without waiting for
+        // its process to finish exiting (freeing a big world takes a while).
+        let standby_next = self.standby_go.is_some()
+            && self
+                .stopping
+                .as_ref()
+                .is_some_and(|p| p.stopped && p.mode != StopMode::Shutdown);
+        if self.server.is_some() || (self.supervisor.running() && !standby_next) {
             return;
         }
         self.supervisor.write_runtime(None);
@@ -1028,6 +1042,7 @@ impl Hub {
         self.stopping = Some(PendingStop {
             mode,
             asked: Instant::now(),
+            stopped: false,
             waiters,
         });
     }
@@ -1590,6 +1605,7 @@ mod tests {
             link_id: 7,
             msg: ToPortal::Stopped {
                 mode: StopMode::Reload,
+                changed: None,
             },
         });
         hub.handle(LinkEvent::ServerUnlinked { link_id: 7 });
@@ -1670,15 +1686,213 @@ mod tests {
         link_id: u64,
         pid: u32,
     ) -> (mpsc::UnboundedReceiver<ToServer>, oneshot::Receiver<bool>) {
+        link_server_marking(hub, link_id, pid, false)
+    }
+
+    /// The same, for a server that says whether it answers a mark.
+    fn link_server_marking(
+        hub: &mut Hub,
+        link_id: u64,
+        pid: u32,
+        marks: bool,
+    ) -> (mpsc::UnboundedReceiver<ToServer>, oneshot::Receiver<bool>) {
         let (tx, rx) = mpsc::unbounded_channel();
         let (accept, accepted) = oneshot::channel();
         hub.handle(LinkEvent::ServerLinked {
             link_id,
             pid,
+            marks,
             tx,
             accept,
         });
         (rx, accepted)
+    }
+
+    fn drain(rx: &mut mpsc::UnboundedReceiver<ToServer>) -> Vec<ToServer> {
+        std::iter::from_fn(|| rx.try_recv().ok()).collect()
+    }
+
+    /// A hub with one player (session 1) and a server that answers a
+    /// mark, linked on link 7 (the test process stands for its process).
+    fn hub_with_marking_server(
+        dir: &std::path::Path,
+    ) -> (
+        Hub,
+        mpsc::Receiver<ProcessEvent>,
+        mpsc::UnboundedReceiver<ToServer>,
+        crate::outbox::OutboxReceiver<SessionOut>,
+    ) {
+        std::fs::create_dir_all(dir).unwrap();
+        let (mut hub, events) = hub(dir);
+        let (out, client) = crate::outbox::outbox(64);
+        hub.handle(SessionEvent::Connected {
+            sync: Box::new(SessionSync {
+                sessid: 1,
+                logged_in: true,
+                ..Default::default()
+            }),
+            out,
+        });
+        hub.supervisor.adopt(std::process::id());
+        let (mut server, _) = link_server_marking(&mut hub, 7, 1, true);
+        drain(&mut server);
+        (hub, events, server, client)
+    }
+
+    #[tokio::test]
+    async fn a_reload_with_a_standby_serves_on_until_it_is_ready_and_hands_it_what_changed() {
+        let dir = std::env::temp_dir().join(format!("tavern-hub-standby-{}", std::process::id()));
+        let (mut hub, _events, mut server, _client) = hub_with_marking_server(&dir);
+        let (waiter, mut heard) = oneshot::channel();
+        hub.begin_stop(StopMode::Reload, Some(waiter));
+        assert_eq!(
+            drain(&mut server),
+            vec![ToServer::Mark],
+            "marked, not stopped"
+        );
+        // The old server serves on.
+        hub.handle(SessionEvent::Input {
+            sessid: 1,
+            msg: Msg::text("look"),
+        });
+        assert_eq!(inputs(&mut server), vec![(1, 1)]);
+        assert_eq!(hub.supervisor.standby_pid(), None, "not before the mark");
+        hub.handle(LinkEvent::ServerFrame {
+            link_id: 7,
+            msg: ToPortal::Marked,
+        });
+        let standby = hub.supervisor.standby_pid().expect("the standby started");
+        // A standby this portal did not start is turned away.
+        let (go, mut stranger) = oneshot::channel();
+        hub.handle(LinkEvent::StandbyReady {
+            pid: standby + 1,
+            go,
+        });
+        assert!(stranger.try_recv().is_err() && drain(&mut server).is_empty());
+        // Its own, loaded: now the old server stops, and input waits.
+        let (go, mut word) = oneshot::channel();
+        hub.handle(LinkEvent::StandbyReady { pid: standby, go });
+        assert_eq!(
+            drain(&mut server),
+            vec![ToServer::Stop {
+                mode: StopMode::Reload
+            }]
+        );
+        hub.handle(SessionEvent::Input {
+            sessid: 1,
+            msg: Msg::text("say hi"),
+        });
+        assert!(inputs(&mut server).is_empty(), "queued for the next server");
+        assert!(word.try_recv().is_err(), "not while the old one runs");
+        hub.handle(LinkEvent::ServerFrame {
+            link_id: 7,
+            msg: ToPortal::Stopped {
+                mode: StopMode::Reload,
+                changed: Some(vec![5, 9]),
+            },
+        });
+        // Its link closes before its process has finished exiting: the
+        // standby goes on at once.
+        hub.handle(LinkEvent::ServerUnlinked { link_id: 7 });
+        assert_eq!(
+            word.try_recv().expect("told to go on"),
+            StandbyGo {
+                changed: Some(vec![5, 9])
+            }
+        );
+        assert!(hub.supervisor.running(), "the standby is the server now");
+        // It links: a reload's sync, then what waited, and the launcher hears.
+        let (mut next, accepted) = link_server_marking(&mut hub, 8, standby, true);
+        assert_eq!(accepted.await, Ok(true));
+        let sent = drain(&mut next);
+        assert!(matches!(
+            sent.first(),
+            Some(ToServer::Sync {
+                start_mode: StartMode::Reload,
+                ..
+            })
+        ));
+        let replayed: Vec<_> = sent
+            .iter()
+            .filter_map(|m| match m {
+                ToServer::Input { seq, .. } => Some(*seq),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(replayed, vec![1, 2], "every unacknowledged line, in order");
+        assert!(matches!(heard.try_recv(), Ok(LauncherReply::Done(_))));
+        // The old process's exit, when it comes, is no longer the server's.
+        hub.handle(ProcessEvent::Exited {
+            spawn_id: 1,
+            status: "exit status: 0".into(),
+        });
+        assert!(hub.server.is_some() && hub.supervisor.running());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[tokio::test]
+    async fn a_standby_that_dies_loading_leaves_a_plain_reload_and_a_shutdown_ends_it() {
+        let dir = std::env::temp_dir().join(format!("tavern-hub-standby2-{}", std::process::id()));
+        let (mut hub, mut events, mut server, _client) = hub_with_marking_server(&dir);
+        hub.begin_stop(StopMode::Reload, None);
+        hub.handle(LinkEvent::ServerFrame {
+            link_id: 7,
+            msg: ToPortal::Marked,
+        });
+        assert!(hub.supervisor.standby_pid().is_some());
+        // A second order while it loads waits for the same reload.
+        let (waiter, mut heard) = oneshot::channel();
+        hub.begin_stop(StopMode::Reload, Some(waiter));
+        assert_eq!(drain(&mut server), vec![ToServer::Mark]);
+        // The standby (here a program that exits at once) dies.
+        let exited = events.recv().await.expect("its exit is reported");
+        hub.handle(exited);
+        assert_eq!(hub.supervisor.standby_pid(), None);
+        assert_eq!(
+            drain(&mut server),
+            vec![ToServer::Stop {
+                mode: StopMode::Reload
+            }],
+            "the reload goes on the old way"
+        );
+        assert!(
+            heard.try_recv().is_err(),
+            "the waiter hears when it is done"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+
+        // A shutdown while a standby loads: the standby goes, the server stops.
+        let dir = std::env::temp_dir().join(format!("tavern-hub-standby3-{}", std::process::id()));
+        let (mut hub, _events, mut server, _client) = hub_with_marking_server(&dir);
+        hub.begin_stop(StopMode::Reload, None);
+        hub.handle(LinkEvent::ServerFrame {
+            link_id: 7,
+            msg: ToPortal::Marked,
+        });
+        hub.begin_stop(StopMode::Shutdown, None);
+        assert_eq!(hub.supervisor.standby_pid(), None, "killed");
+        assert_eq!(
+            drain(&mut server),
+            vec![
+                ToServer::Mark,
+                ToServer::Stop {
+                    mode: StopMode::Shutdown
+                }
+            ]
+        );
+        // A server of an older build (no mark) is stopped at once.
+        let (mut plain, _events) = super::tests::hub(&dir);
+        plain.supervisor.adopt(std::process::id());
+        let (mut old, _) = link_server(&mut plain, 9, 1);
+        drain(&mut old);
+        plain.begin_stop(StopMode::Reload, None);
+        assert_eq!(
+            drain(&mut old),
+            vec![ToServer::Stop {
+                mode: StopMode::Reload
+            }]
+        );
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     fn inputs(rx: &mut mpsc::UnboundedReceiver<ToServer>) -> Vec<(SessId, u64)> {

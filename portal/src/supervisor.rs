@@ -151,16 +151,17 @@ impl Supervisor {
         false
     }
 
-    /// The old server is gone: the standby becomes the server (and is on
-    /// the clock to link). False when there is no standby, or a server
-    /// still runs.
+    /// The old server has stopped: the standby becomes the server (and is
+    /// on the clock to link). An old process still exiting is let go (its
+    /// exit is not this portal's business any more). False when there is
+    /// no standby.
     pub(crate) fn promote_standby(&mut self) -> bool {
-        if self.child.is_some() {
-            return false;
-        }
         let Some(standby) = self.standby.take() else {
             return false;
         };
+        if let Some((_, old)) = self.child {
+            info!(pid = old, "the old server process is still exiting: let go");
+        }
         self.standby_since = None;
         self.child = Some(standby);
         self.child_since = Some((std::time::Instant::now(), SPAWNED_LINK_PATIENCE));

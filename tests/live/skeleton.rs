@@ -195,6 +195,52 @@ async fn typing_through_a_reload_loses_nothing() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_reload_loads_the_next_server_beside_the_old_one_and_keeps_what_changed() {
+    let game = LiveGame::new("standby", "").start();
+    game.tavern_ok(&["account", "create", "Root", "root-pass", "--superuser"]);
+    let mut root = game.connect().await;
+    root.send("connect Root root-pass").await;
+    root.expect("You become Root.").await;
+    root.send("create/drop brass bell").await;
+    root.expect("You create a new thing: brass bell").await;
+    let old = game.server_pid().unwrap();
+    // The order, while the builder goes on building: each line is answered
+    // once, by the old server or by the next.
+    let settings = game.settings.clone();
+    let order = std::thread::spawn(move || tavern_tests::run_tavern_ok(&settings, &["reload"]));
+    root.send("create/drop tin whistle").await;
+    root.expect("You create a new thing: tin whistle").await;
+    root.send("desc brass bell = Green with age.").await;
+    root.expect("brass bell").await;
+    let said = order.join().expect("the launcher");
+    assert!(said.contains("1 sessions kept"), "{said}");
+    root.expect("... Server restarted.").await;
+    assert_ne!(game.server_pid(), Some(old));
+    root.send("look").await;
+    let seen = root.expect("tin whistle").await;
+    assert!(seen.contains("brass bell"), "{seen}");
+    root.send("look brass bell").await;
+    root.expect("Green with age.").await;
+    let logs = game.all_logs();
+    for step in [
+        "marked for a reload",
+        "the standby server has loaded the world: stopping the old one",
+        "standby: read again what the old server wrote since its mark",
+    ] {
+        assert!(logs.contains(step), "{step}:\n{logs}");
+    }
+
+    // Switched off, the old server stops first and the next one loads after.
+    let plain = LiveGame::new("nostandby", "[portal]\nreload_standby = false\n").start();
+    let mut p = plain.login("Plain", "pass123").await;
+    plain.tavern_ok(&["reload"]);
+    p.expect("... Server restarted.").await;
+    p.send("say still here").await;
+    p.expect("You say, \"still here\"").await;
+    assert!(!plain.all_logs().contains("marked for a reload"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn typing_through_a_server_crash_loses_nothing() {
     let game = LiveGame::new("crash", "").start();
     let pid = game.server_pid().expect("a server runs");
