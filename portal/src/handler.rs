@@ -873,6 +873,7 @@ impl Hub {
                 let changed = self.stopped_changed.take();
                 match self.standby_go.take() {
                     Some(go) if self.supervisor.promote_standby() => {
+                        self.restarts += 1;
                         info!(
                             objects = changed.as_ref().map(Vec::len),
                             "the old server stopped: the standby catches up and links"
@@ -1801,6 +1802,7 @@ mod tests {
             }
         );
         assert!(hub.supervisor.running(), "the standby is the server now");
+        assert_eq!(hub.restarts, 1, "counted as a start (status, metrics)");
         // It links: a reload's sync, then what waited, and the launcher hears.
         let (mut next, accepted) = link_server_marking(&mut hub, 8, standby, true);
         assert_eq!(accepted.await, Ok(true));
