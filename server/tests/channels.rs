@@ -172,6 +172,82 @@ fn a_channel_is_made_described_locked_and_destroyed_only_when_confirmed() {
     );
 }
 
+/// The attributes an account keeps.
+fn account_attrs(t: &TestGame, name: &str) -> serde_json::Map<String, serde_json::Value> {
+    let w = &t.server().world;
+    let id = w.account_named(name).expect("the account");
+    w.accounts[&id].db.clone()
+}
+
+#[test]
+fn default_channels_are_joined_at_login_except_those_left_or_booted_from() {
+    let mut t = TestGame::new(Game::new());
+    let admin = t.player("Ada");
+    t.grant(admin, "Admin");
+    let anna = t.player("Anna");
+    assert!(t.cmd(anna, "pub hello").contains("[Public] Anna: hello"));
+    assert!(
+        account_attrs(&t, "Anna").is_empty(),
+        "joining a default channel keeps nothing on the account"
+    );
+    // She leaves Public: logging in again does not join her again, even
+    // after a reload.
+    assert!(
+        t.cmd(anna, "channel/unsub pub")
+            .contains("You stop listening")
+    );
+    t.disconnect(anna);
+    t.reload();
+    let anna = t.connect();
+    t.login(anna, "Anna");
+    assert!(
+        t.cmd(anna, "pub hi")
+            .contains("You are not listening to Public")
+    );
+    // She joins again: the next login keeps her there, and her account
+    // holds nothing about it any more.
+    assert!(t.cmd(anna, "channel/sub pub").contains("You now listen"));
+    assert!(account_attrs(&t, "Anna").is_empty());
+    t.disconnect(anna);
+    let anna = t.connect();
+    t.login(anna, "Anna");
+    assert!(t.cmd(anna, "pub back").contains("[Public] Anna: back"));
+    // Booted (not banned): out at the next login too, until he joins.
+    let bert = t.player("Bert");
+    assert!(
+        t.cmd(admin, "channel/boot pub = Bert")
+            .contains("Bert was booted")
+    );
+    t.disconnect(bert);
+    let bert = t.connect();
+    t.login(bert, "Bert");
+    assert!(
+        t.cmd(bert, "pub hi")
+            .contains("You are not listening to Public")
+    );
+    // An account of an older build kept the default channels it was made
+    // to join; it left Public since. Its next login reads that as leaving.
+    let cleo = t.player("Cleo");
+    t.cmd(cleo, "channel/unsub pub");
+    t.disconnect(cleo);
+    t.with_server(|s| {
+        let id = s.world.account_named("Cleo").unwrap();
+        s.world.update_account(id, |a| {
+            a.del_attr("_channels_left");
+            a.set_attr("_channels_autojoined", ["Public"]);
+        });
+    });
+    let cleo = t.connect();
+    t.login(cleo, "Cleo");
+    assert!(
+        t.cmd(cleo, "pub hi")
+            .contains("You are not listening to Public")
+    );
+    let kept = account_attrs(&t, "Cleo");
+    assert!(!kept.contains_key("_channels_autojoined"), "{kept:?}");
+    assert_eq!(kept["_channels_left"], serde_json::json!(["Public"]));
+}
+
 #[test]
 fn boot_and_ban_keep_someone_out_until_unbanned() {
     let mut t = TestGame::new(Game::new());

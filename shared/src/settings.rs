@@ -139,7 +139,7 @@ pub struct DefaultChannel {
     /// Its locks (`listen`, `send`, `control`).
     #[serde(default)]
     pub locks: String,
-    /// Whether every account joins it at its first login.
+    /// Whether every account joins it when it logs in (unless it left it or was booted from it).
     #[serde(default)]
     pub autojoin: bool,
 }

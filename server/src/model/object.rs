@@ -141,7 +141,12 @@ impl Object {
     /// Deletes a persistent attribute (inside `World::update`); returns
     /// what it held.
     pub fn del_attr(&mut self, name: &str) -> Option<serde_json::Value> {
-        self.db.remove(name)
+        let was = self.db.remove(name);
+        if self.db.is_empty() {
+            // An emptied map keeps its node: give it back.
+            self.db = Attributes::new();
+        }
+        was
     }
 
     /// The world id the game's code built it under, if any (see
@@ -188,7 +193,12 @@ impl Account {
 
     /// Deletes a persistent attribute; returns what it held.
     pub fn del_attr(&mut self, name: &str) -> Option<serde_json::Value> {
-        self.db.remove(name)
+        let was = self.db.remove(name);
+        if self.db.is_empty() {
+            // An emptied map keeps its node: give it back.
+            self.db = Attributes::new();
+        }
+        was
     }
 
     /// Sets a persistent attribute (a value that does not serialize is stored as null).

@@ -28,7 +28,14 @@ pub const MAX_CHANNEL_ALIASES: usize = 50;
 pub const MAX_CHANNELS_MADE: usize = 10;
 /// The account attribute counting the channels it made.
 pub const CHANNELS_MADE_ATTR: &str = "_channels_made";
-/// The account attribute listing the default channels it was made to join.
+/// The account attribute listing the `autojoin` default channels it
+/// stopped listening to (it left them, or was kicked): a login does not
+/// join it to them again. Most accounts never leave one, and hold no
+/// attribute at all (an attribute map with one entry costs a few hundred
+/// bytes an account in memory).
+const LEFT_DEFAULTS_ATTR: &str = "_channels_left";
+/// What was kept before: the default channels an account was made to join.
+/// An account that has it is converted at its next login.
 const AUTOJOINED_ATTR: &str = "_channels_autojoined";
 
 /// A kind of channel: game code that filters, rewrites and formats its
@@ -223,6 +230,7 @@ impl Server {
         self.world
             .channels
             .update(ch, |c| c.subscribers.insert(account));
+        self.note_left_default(ch, account, false);
         Ok(())
     }
 
@@ -233,6 +241,7 @@ impl Server {
             return false;
         }
         self.channel_aliases_drop(account, ch);
+        self.note_left_default(ch, account, true);
         true
     }
 
@@ -465,38 +474,101 @@ impl Server {
         }
     }
 
-    /// At a login: the account joins the `autojoin` channels it never
-    /// joined, and the info channel says who logged in.
+    /// At a login: the account joins the `autojoin` channels it does not
+    /// listen to and never left, and the info channel says who logged in.
     pub(crate) fn channels_at_login(&mut self, account: AccountId) {
-        let done: Vec<String> = self
+        self.convert_autojoined(account);
+        let left: Vec<String> = self
             .world
             .accounts
             .get(&account)
-            .and_then(|a| a.attr(AUTOJOINED_ATTR))
+            .and_then(|a| a.attr(LEFT_DEFAULTS_ATTR))
             .unwrap_or_default();
-        let auto: Vec<String> = self
+        let join: Vec<ChannelId> = self
             .settings
             .channels
             .default
             .iter()
-            .filter(|d| d.autojoin && !done.iter().any(|k| k.eq_ignore_ascii_case(&d.key)))
-            .map(|d| d.key.clone())
+            .filter(|d| d.autojoin && !left.iter().any(|k| k.eq_ignore_ascii_case(&d.key)))
+            .filter_map(|d| self.channel(&d.key))
+            .filter(|&ch| !self.listens(ch, account))
             .collect();
-        if !auto.is_empty() {
-            for key in &auto {
-                if let Some(ch) = self.channel(key) {
-                    let _ = self.channel_sub(ch, account);
-                }
-            }
-            let mut all = done;
-            all.extend(auto);
-            self.world
-                .update_account(account, |a| a.set_attr(AUTOJOINED_ATTR, &all));
+        for ch in join {
+            let _ = self.channel_sub(ch, account);
         }
         let name = self.world.account_name(account).to_string();
         self.channel_info(&format!("{name} connected"));
         self.deliver_pages(account);
         self.mail_at_login(account);
+    }
+
+    /// Whether an account is subscribed to a channel.
+    fn listens(&self, ch: ChannelId, account: AccountId) -> bool {
+        self.world
+            .channels
+            .get(ch)
+            .is_some_and(|c| c.subscribers.contains(&account))
+    }
+
+    /// Whether a channel is a default one that accounts join at login.
+    fn autojoined(&self, ch: ChannelId) -> Option<String> {
+        let key = self.world.channels.get(ch)?.key.clone();
+        self.settings
+            .channels
+            .default
+            .iter()
+            .any(|d| d.autojoin && d.key.eq_ignore_ascii_case(&key))
+            .then_some(key)
+    }
+
+    /// An account kept the default channels it was made to join (an older
+    /// build's record): those it no longer listens to are the ones it left.
+    fn convert_autojoined(&mut self, account: AccountId) {
+        let Some(done) = self
+            .world
+            .accounts
+            .get(&account)
+            .and_then(|a| a.attr::<Vec<String>>(AUTOJOINED_ATTR))
+        else {
+            return;
+        };
+        let left: Vec<String> = done
+            .into_iter()
+            .filter(|k| self.channel(k).is_none_or(|ch| !self.listens(ch, account)))
+            .collect();
+        self.world.update_account(account, |a| {
+            a.del_attr(AUTOJOINED_ATTR);
+            if !left.is_empty() {
+                a.set_attr(LEFT_DEFAULTS_ATTR, &left);
+            }
+        });
+    }
+
+    /// Keeps (or forgets) that an account stopped listening to a default
+    /// channel, so that logging in leaves it (or joins it) as it chose.
+    fn note_left_default(&mut self, ch: ChannelId, account: AccountId, left: bool) {
+        let Some(key) = self.autojoined(ch) else {
+            return;
+        };
+        let Some(a) = self.world.accounts.get(&account) else {
+            return;
+        };
+        let mut keys: Vec<String> = a.attr(LEFT_DEFAULTS_ATTR).unwrap_or_default();
+        let had = keys.iter().any(|k| k.eq_ignore_ascii_case(&key));
+        if had == left {
+            return;
+        }
+        keys.retain(|k| !k.eq_ignore_ascii_case(&key));
+        if left {
+            keys.push(key);
+        }
+        self.world.update_account(account, |a| {
+            if keys.is_empty() {
+                a.del_attr(LEFT_DEFAULTS_ATTR);
+            } else {
+                a.set_attr(LEFT_DEFAULTS_ATTR, &keys);
+            }
+        });
     }
 
     /// A line that starts with a channel's name or alias, or one of the
