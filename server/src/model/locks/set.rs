@@ -53,9 +53,12 @@ pub struct LockSet {
     locks: Vec<Arc<Lock>>,
 }
 
-/// Parsed locks by their text, while any object holds them.
+/// Parsed locks by a hash of their text, while any object holds them. The
+/// text itself is kept once, in the lock (a character's own locks, such as
+/// `puppet:id(#12) or pid(#3) or ...`, are unique to it: a key of their text
+/// would keep it twice).
 struct Interned {
-    locks: HashMap<Box<str>, Weak<Lock>, rustc_hash::FxBuildHasher>,
+    locks: HashMap<u64, Weak<Lock>, rustc_hash::FxBuildHasher>,
     /// Forget the dropped ones once the table has grown to this.
     sweep_at: usize,
 }
@@ -63,6 +66,7 @@ struct Interned {
 /// The shared parsed lock for `access_type:source`, parsing it if no object
 /// holds one now.
 fn interned(access_type: String, source: String, part: &str) -> Result<Arc<Lock>, LockError> {
+    use std::hash::BuildHasher;
     static TABLE: OnceLock<Mutex<Interned>> = OnceLock::new();
     let table = TABLE.get_or_init(|| {
         Mutex::new(Interned {
@@ -70,13 +74,17 @@ fn interned(access_type: String, source: String, part: &str) -> Result<Arc<Lock>
             sweep_at: 1024,
         })
     });
-    let key = format!("{access_type}:{source}");
+    let key = rustc_hash::FxBuildHasher.hash_one((access_type.as_str(), source.as_str()));
+    // The same hash is the same lock only if its text is the same: on a
+    // collision the lock is parsed and takes the place (the other stays
+    // whole for those holding it; it is only not shared any more).
     if let Some(lock) = table
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .locks
-        .get(key.as_str())
+        .get(&key)
         .and_then(Weak::upgrade)
+        .filter(|l| l.access_type == access_type && l.source == source)
     {
         return Ok(lock);
     }
@@ -94,7 +102,7 @@ fn interned(access_type: String, source: String, part: &str) -> Result<Arc<Lock>
         t.locks.retain(|_, w| w.strong_count() > 0);
         t.sweep_at = (t.locks.len() * 2).max(1024);
     }
-    t.locks.insert(key.into_boxed_str(), Arc::downgrade(&lock));
+    t.locks.insert(key, Arc::downgrade(&lock));
     Ok(lock)
 }
 
@@ -196,6 +204,11 @@ mod tests {
             a.get("get").unwrap(),
             a.get("puppet").unwrap()
         ));
+        // The same expression under another access type is another lock.
+        let e = LockSet::parse("edit:false();get:true()").unwrap();
+        assert_eq!(e.get("edit").unwrap().access_type, "edit");
+        assert_eq!(e.get("get").unwrap().source, "true()");
+        assert!(!std::ptr::eq(e.get("edit").unwrap(), a.get("get").unwrap()));
         // What a set says does not change: text and order as written.
         assert_eq!(a.to_string(), "get:false();puppet:id(#1) or perm(Admin)");
         assert_eq!(b.to_string(), "get:false();edit:perm(Builder)");
