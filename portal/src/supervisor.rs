@@ -44,8 +44,8 @@ pub(crate) struct Supervisor {
     /// A reload's standby server (spawn id, pid): started while the current
     /// one still serves, it takes over when that one has stopped.
     standby: Option<(u64, u32)>,
-    /// When the standby started.
-    standby_since: Option<std::time::Instant>,
+    /// When the standby started, and how long it may take to be ready.
+    standby_since: Option<(std::time::Instant, Duration)>,
     /// A spawn scheduled for later (backoff), by id.
     pending: Option<u64>,
     /// When the current server process started (or was adopted), and how long it may take to link.
@@ -126,7 +126,7 @@ impl Supervisor {
             return Ok(());
         }
         self.standby = Some(self.start_process(true)?);
-        self.standby_since = Some(std::time::Instant::now());
+        self.standby_since = Some((std::time::Instant::now(), SPAWNED_LINK_PATIENCE));
         Ok(())
     }
 
@@ -137,18 +137,12 @@ impl Supervisor {
 
     /// Whether the standby has had longer than a server may take to link.
     pub(crate) fn standby_overdue(&self) -> bool {
-        self.standby_since
-            .is_some_and(|t| t.elapsed() > SPAWNED_LINK_PATIENCE)
+        overdue(self.standby, self.standby_since)
     }
 
     /// The standby of spawn `spawn_id` exited; true if it was the standby.
     pub(crate) fn standby_exited(&mut self, spawn_id: u64) -> bool {
-        if self.standby.is_some_and(|(id, _)| id == spawn_id) {
-            self.standby = None;
-            self.standby_since = None;
-            return true;
-        }
-        false
+        forget_if(&mut self.standby, &mut self.standby_since, spawn_id)
     }
 
     /// The old server has stopped: the standby becomes the server (and is
@@ -237,7 +231,7 @@ impl Supervisor {
 
     /// Whether the current server process has had longer than it may take to link.
     pub(crate) fn link_overdue(&self) -> bool {
-        self.child.is_some() && self.child_since.is_some_and(|(t, p)| t.elapsed() > p)
+        overdue(self.child, self.child_since)
     }
 
     /// The server linked: it is no longer on the clock.
@@ -272,12 +266,7 @@ impl Supervisor {
 
     /// The process of spawn `spawn_id` exited; true if it was the current one.
     pub(crate) fn exited(&mut self, spawn_id: u64) -> bool {
-        if self.child.is_some_and(|(id, _)| id == spawn_id) {
-            self.child = None;
-            self.child_since = None;
-            return true;
-        }
-        false
+        forget_if(&mut self.child, &mut self.child_since, spawn_id)
     }
 
     /// Lets go of the server process without stopping it: a new portal
@@ -308,6 +297,25 @@ impl Supervisor {
 /// The environment variable that makes `<exe> server` a reload's standby
 /// (the server's `standby` module reads it).
 const STANDBY_ENV: &str = "TAVERN_STANDBY";
+
+/// Whether a process (spawn id, pid) has had longer than it may take.
+fn overdue(process: Option<(u64, u32)>, since: Option<(std::time::Instant, Duration)>) -> bool {
+    process.is_some() && since.is_some_and(|(t, patience)| t.elapsed() > patience)
+}
+
+/// Forgets the process in `slot` if it is spawn `spawn_id`; whether it was.
+fn forget_if(
+    slot: &mut Option<(u64, u32)>,
+    since: &mut Option<(std::time::Instant, Duration)>,
+    spawn_id: u64,
+) -> bool {
+    if slot.is_some_and(|(id, _)| id == spawn_id) {
+        *slot = None;
+        *since = None;
+        return true;
+    }
+    false
+}
 
 /// Kills a server process this portal started.
 fn signal_kill(pid: u32) {
