@@ -453,10 +453,16 @@ impl Hub {
         match ev {
             ProcessEvent::Exited { spawn_id, status } => {
                 if self.supervisor.standby_exited(spawn_id) {
-                    warn!(%status, "the standby server exited before it took over");
                     self.standby_go = None;
-                    // The reload goes on the old way: stop, then start.
-                    self.fall_back();
+                    if self.preparing.is_some() {
+                        // The new server cannot start (a broken build, a
+                        // database it cannot read): the old one goes on.
+                        self.give_up_reload(&format!(
+                            "the new server exited while it loaded the world ({status})"
+                        ));
+                    } else {
+                        warn!(%status, "the standby server exited before it took over: a new one starts after the stop");
+                    }
                 } else if self.supervisor.exited(spawn_id) {
                     info!(%status, "server process exited");
                     // A live link still holds the process's last frames (output,
@@ -1055,10 +1061,7 @@ impl Hub {
         };
         match self.supervisor.spawn_standby() {
             Ok(()) => p.marked = true,
-            Err(e) => {
-                error!("cannot start a standby server: {e:#}");
-                self.fall_back();
-            }
+            Err(e) => self.give_up_reload(&format!("the new server cannot be started ({e})")),
         }
     }
 
@@ -1091,20 +1094,32 @@ impl Hub {
         }
     }
 
-    /// A standby that takes too long to load (or a mark never answered)
-    /// is given up for a plain reload.
+    /// The next server could not be readied: the reload is given up and
+    /// the running server goes on serving, as if nothing had been asked
+    /// (nobody was told of a restart yet); the launchers hear why. (It
+    /// goes on noting what it writes; the next reload's mark keeps that.)
+    fn give_up_reload(&mut self, why: &str) {
+        self.supervisor.kill_standby();
+        let Some(p) = self.preparing.take() else {
+            return;
+        };
+        error!("the reload is given up: {why}; the running server goes on");
+        for w in p.waiters {
+            let _ = w.send(LauncherReply::Failed(format!(
+                "The reload was given up: {why}. The running server goes on serving; \
+                 see the server's log."
+            )));
+        }
+    }
+
+    /// A standby that takes too long to load is given up (the running
+    /// server goes on); a mark never answered leaves a plain reload.
     fn check_standby(&mut self) {
         let Some(p) = &self.preparing else { return };
-        let late = if p.marked {
-            self.supervisor.standby_overdue()
-        } else {
-            p.since.elapsed() > Duration::from_secs(30)
-        };
-        if late {
-            error!(
-                marked = p.marked,
-                "the standby server is not ready in time: reloading without it"
-            );
+        if p.marked && self.supervisor.standby_overdue() {
+            self.give_up_reload("the new server did not load the world within two minutes");
+        } else if !p.marked && p.since.elapsed() > Duration::from_secs(30) {
+            error!("the server did not answer the mark in time: reloading without a standby");
             self.fall_back();
         }
     }
@@ -1833,7 +1848,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_standby_that_dies_loading_leaves_a_plain_reload_and_a_shutdown_ends_it() {
+    async fn a_standby_that_dies_loading_gives_the_reload_up_and_a_shutdown_ends_it() {
         let dir = std::env::temp_dir().join(format!("tavern-hub-standby2-{}", std::process::id()));
         let (mut hub, mut events, mut server, _client) = hub_with_marking_server(&dir);
         hub.begin_stop(StopMode::Reload, None);
@@ -1846,21 +1861,27 @@ mod tests {
         let (waiter, mut heard) = oneshot::channel();
         hub.begin_stop(StopMode::Reload, Some(waiter));
         assert_eq!(drain(&mut server), vec![ToServer::Mark]);
-        // The standby (here a program that exits at once) dies.
+        // The standby (here a program that exits at once) dies: the new
+        // build cannot start, so the old server goes on and nothing stops.
         let exited = events.recv().await.expect("its exit is reported");
         hub.handle(exited);
         assert_eq!(hub.supervisor.standby_pid(), None);
-        assert_eq!(
-            drain(&mut server),
-            vec![ToServer::Stop {
-                mode: StopMode::Reload
-            }],
-            "the reload goes on the old way"
-        );
-        assert!(
-            heard.try_recv().is_err(),
-            "the waiter hears when it is done"
-        );
+        assert!(drain(&mut server).is_empty(), "not stopped");
+        match heard.try_recv() {
+            Ok(LauncherReply::Failed(why)) => assert!(
+                why.contains("exited while it loaded") && why.contains("goes on serving"),
+                "{why}"
+            ),
+            other => panic!("{other:?}"),
+        }
+        hub.handle(SessionEvent::Input {
+            sessid: 1,
+            msg: Msg::text("look"),
+        });
+        assert_eq!(inputs(&mut server), vec![(1, 1)], "still served");
+        // A later reload marks again.
+        hub.begin_stop(StopMode::Reload, None);
+        assert_eq!(drain(&mut server), vec![ToServer::Mark]);
         let _ = std::fs::remove_dir_all(&dir);
 
         // A shutdown while a standby loads: the standby goes, the server stops.

@@ -241,6 +241,41 @@ async fn a_reload_loads_the_next_server_beside_the_old_one_and_keeps_what_change
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_reload_onto_a_build_that_cannot_start_leaves_the_old_server_serving() {
+    use std::os::unix::fs::PermissionsExt;
+    let game = LiveGame::new("badbuild", "").with_binary_copy().start();
+    let mut c = game.login("Steady", "pass123").await;
+    let old = game.server_pid().unwrap();
+    // A build that cannot start a server, put where a rebuild puts it.
+    let tmp = game.bin.with_extension("new");
+    std::fs::write(&tmp, "#!/bin/sh\nexit 3\n").unwrap();
+    std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::rename(&tmp, &game.bin).unwrap();
+    let out = tavern_tests::run_tavern(&game.settings, &["reload"]);
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!out.status.success(), "{said}");
+    assert!(
+        said.contains("The reload was given up") && said.contains("goes on serving"),
+        "{said}"
+    );
+    assert_eq!(game.server_pid(), Some(old), "the same server");
+    c.send("say still here").await;
+    let heard = c.expect("You say, \"still here\"").await;
+    assert!(!heard.contains("restart initiated"), "{heard}");
+    // The build mended: the next reload goes through.
+    game.replace_binary();
+    tavern_tests::run_tavern_ok(&game.settings, &["reload"]);
+    c.expect("... Server restarted.").await;
+    assert_ne!(game.server_pid(), Some(old));
+    c.send("say back").await;
+    c.expect("You say, \"back\"").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn typing_through_a_server_crash_loses_nothing() {
     let game = LiveGame::new("crash", "").start();
     let pid = game.server_pid().expect("a server runs");
