@@ -61,7 +61,15 @@ pub(crate) async fn load(settings: &Settings, db: &store::Db) -> anyhow::Result<
                 took_ms = t_go.elapsed().as_millis() as u64,
                 "standby: read again what the old server wrote since its mark"
             );
-            Ok(store::load_rest(db, snapshot, t_go).await?)
+            let mut world = store::load_rest(db, snapshot, t_go).await?;
+            let found = store::read_missing_characters(db, &mut world).await?;
+            if found > 0 {
+                info!(
+                    found,
+                    "standby: read the characters of accounts made meanwhile"
+                );
+            }
+            Ok(world)
         }
         _ => {
             info!("standby: what changed is not known; loading the whole world");

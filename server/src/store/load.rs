@@ -59,6 +59,15 @@ pub async fn catch_up(
     snapshot: &mut ObjectSnapshot,
     ids: &[i64],
 ) -> Result<usize, DbError> {
+    read_again(db, &mut snapshot.world, ids).await
+}
+
+/// Reads `ids` again into `world` (see [`catch_up`]).
+async fn read_again(
+    db: &DatabaseConnection,
+    world: &mut World,
+    ids: &[i64],
+) -> Result<usize, DbError> {
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
     let mut objects = ObjectBuilder::default();
     let mut read = 0;
@@ -70,14 +79,37 @@ pub async fn catch_up(
         let mut found = std::collections::HashSet::with_capacity(rows.len());
         for m in rows {
             found.insert(m.id);
-            snapshot.world.replace_loaded(objects.object(m));
+            world.replace_loaded(objects.object(m));
             read += 1;
         }
         for id in chunk.iter().filter(|id| !found.contains(id)) {
-            snapshot.world.unload(*id);
+            world.unload(*id);
         }
     }
     Ok(read)
+}
+
+/// After a caught-up load: the last character of an account made outside
+/// the server while the snapshot was read (`tavern account create` writes
+/// the account and its character itself) is not among the objects the old
+/// server noted; each account's last character missing from the world is
+/// read (normally none: a look-up per account, no query). How many were.
+pub async fn read_missing_characters(
+    db: &DatabaseConnection,
+    world: &mut World,
+) -> Result<usize, DbError> {
+    let mut missing: Vec<i64> = world
+        .accounts
+        .values()
+        .filter_map(|a| a.last_puppet)
+        .filter(|&c| world.get(c).is_none())
+        .collect();
+    missing.sort_unstable();
+    missing.dedup();
+    if missing.is_empty() {
+        return Ok(0);
+    }
+    read_again(db, world, &missing).await
 }
 
 /// Everything else a world holds (accounts, help, flows, timers, channels,

@@ -36,7 +36,10 @@ use crate::model::world::{Kind, Object};
 pub use entities::{
     account, channel, channel_line, flow_instance, help_entry, object, server_config, timer,
 };
-pub use load::{ID_BLOCK, ObjectSnapshot, catch_up, load_object_snapshot, load_rest, load_world};
+pub use load::{
+    ID_BLOCK, ObjectSnapshot, catch_up, load_object_snapshot, load_rest, load_world,
+    read_missing_characters,
+};
 pub use rows::{flow_row, timer_row};
 /// The database connection (pool) the store works on.
 pub use sea_orm::DatabaseConnection as Db;

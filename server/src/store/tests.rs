@@ -533,6 +533,24 @@ async fn a_standby_caught_up_holds_the_world_a_full_load_makes(url: String) {
     p.save(old.take_changes(3));
     p.flush().await;
     assert!(!p.failing());
+    // Meanwhile `tavern account create` writes an account and its
+    // character itself: the old server never hears of them.
+    let hero = reserve_ids(&db, 1).await.unwrap();
+    create_account(
+        &db,
+        "Newcomer",
+        "hash".into(),
+        false,
+        "Player",
+        Some(NewCharacter {
+            id: hero,
+            room,
+            typeclass: "character",
+            hooks_pending: true,
+        }),
+    )
+    .await
+    .unwrap();
     let noted = old.take_marked().unwrap();
     assert_eq!(
         noted,
@@ -541,9 +559,22 @@ async fn a_standby_caught_up_holds_the_world_a_full_load_makes(url: String) {
     );
     let read = catch_up(&db, &mut standby, &noted).await.unwrap();
     assert_eq!(read, 4, "the destroyed stone's row is gone");
-    let caught_up = load_rest(&db, standby, std::time::Instant::now())
+    let mut caught_up = load_rest(&db, standby, std::time::Instant::now())
         .await
         .unwrap();
+    assert!(
+        caught_up.get(hero).is_none(),
+        "not in the snapshot, not noted"
+    );
+    assert_eq!(
+        read_missing_characters(&db, &mut caught_up).await.unwrap(),
+        1
+    );
+    assert_eq!(
+        read_missing_characters(&db, &mut caught_up).await.unwrap(),
+        0,
+        "nothing missing: nothing read"
+    );
     let full = load_world(&db).await.unwrap();
     let rows = |w: &World| {
         let mut v: Vec<object::Model> = w.objects().map(object::Model::from).collect();
@@ -558,6 +589,8 @@ async fn a_standby_caught_up_holds_the_world_a_full_load_makes(url: String) {
     assert!(caught_up.named(&format!("stone {first}")).is_empty());
     assert_eq!(caught_up.tagged("shiny", None), vec![first + 3]);
     assert_eq!(caught_up.named("bell"), &[made]);
+    let newcomer = caught_up.account_named("Newcomer").unwrap();
+    assert_eq!(caught_up.characters_of(newcomer), vec![hero]);
     assert!(caught_up.get(first + 4).is_none());
     assert_eq!(caught_up.get(first + 3).unwrap().attr::<i64>("n"), Some(99));
     assert_eq!(caught_up.max_id(), full.max_id());
