@@ -997,7 +997,8 @@ impl Hub {
             Some(server)
                 if mode != StopMode::Shutdown
                     && server.marks
-                    && self.settings.portal.reload_standby =>
+                    && self.settings.portal.reload_standby
+                    && room_for_standby(server.pid) =>
             {
                 // The old server serves on while the next one loads: first
                 // everything durable, and what it writes from now on noted.
@@ -1532,6 +1533,26 @@ impl Hub {
             portals: Vec::new(),
         }
     }
+}
+
+/// Whether a standby as big as the running server fits in the memory left
+/// (where the system says; else it is tried).
+fn room_for_standby(server_pid: u32) -> bool {
+    let (Some(rss), Some(available)) = (
+        tavern_shared::metrics::rss_bytes_of(server_pid),
+        crate::headroom::available_bytes(),
+    ) else {
+        return true;
+    };
+    if crate::headroom::standby_fits(rss, available) {
+        return true;
+    }
+    warn!(
+        server_rss_mib = rss >> 20,
+        available_mib = available >> 20,
+        "no room for a standby server beside the running one: the old server stops first"
+    );
+    false
 }
 
 #[cfg(test)]

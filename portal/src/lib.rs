@@ -11,6 +11,7 @@
 
 mod gate;
 mod handler;
+mod headroom;
 mod link;
 mod outbox;
 mod session;

@@ -142,7 +142,16 @@ impl Default for ServerMetrics {
 /// This process's resident memory in bytes, where the system tells it
 /// (Linux's `/proc/self/status`).
 pub fn rss_bytes() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    rss_of("/proc/self/status")
+}
+
+/// Another process's resident memory, in bytes (Linux; `None` elsewhere).
+pub fn rss_bytes_of(pid: u32) -> Option<u64> {
+    rss_of(&format!("/proc/{pid}/status"))
+}
+
+fn rss_of(path: &str) -> Option<u64> {
+    let status = std::fs::read_to_string(path).ok()?;
     let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
     let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kib * 1024)

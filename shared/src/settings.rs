@@ -225,7 +225,7 @@ pub struct PortalSettings {
     pub restart_backoff_max_ms: u64,
     /// `[portal] worker_threads`: Threads of the portal's async runtime. 1: every connection on one thread, which on a small machine answers sooner and costs less than handing work between threads (10,000 players at 20,000 commands/s take about half a core). 0: one per core, for a portal with much compression or TLS on a big machine.
     pub worker_threads: usize,
-    /// `[portal] reload_standby`: A reload (or reset) starts the next server while the old one still serves: it loads the world's objects meanwhile and, once the old one has stopped, reads again only what that one wrote since. Players wait for the stop and the catch-up, not the whole load. Both worlds are in memory for those seconds; false: the old server stops first, then the next one loads.
+    /// `[portal] reload_standby`: A reload (or reset) starts the next server while the old one still serves: it loads the world's objects meanwhile and, once the old one has stopped, reads again only what that one wrote since. Players wait for the stop and the catch-up, not the whole load. Both worlds are in memory for those seconds (the portal skips the standby where they do not fit); false: the old server stops first, then the next one loads.
     #[serde(default = "default_true")]
     pub reload_standby: bool,
     /// `[portal] web_admin`: The admin site at /admin on the web port, for accounts with the Admin permission.
