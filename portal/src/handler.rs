@@ -1105,6 +1105,9 @@ impl Hub {
             return;
         };
         error!("the reload is given up: {why}; the running server goes on");
+        self.to_server(ToServer::ReloadGivenUp {
+            reason: why.to_string(),
+        });
         for w in p.waiters {
             let _ = w.send(LauncherReply::Failed(format!(
                 "The reload was given up: {why}. The running server goes on serving; \
@@ -1887,7 +1890,13 @@ mod tests {
         let exited = events.recv().await.expect("its exit is reported");
         hub.handle(exited);
         assert_eq!(hub.supervisor.standby_pid(), None);
-        assert!(drain(&mut server).is_empty(), "not stopped");
+        assert!(
+            matches!(
+                drain(&mut server).as_slice(),
+                [ToServer::ReloadGivenUp { reason }] if reason.contains("exited while it loaded")
+            ),
+            "not stopped: told the reload was given up"
+        );
         match heard.try_recv() {
             Ok(LauncherReply::Failed(why)) => assert!(
                 why.contains("exited while it loaded") && why.contains("goes on serving"),

@@ -266,6 +266,19 @@ async fn a_reload_onto_a_build_that_cannot_start_leaves_the_old_server_serving()
     c.send("say still here").await;
     let heard = c.expect("You say, \"still here\"").await;
     assert!(!heard.contains("restart initiated"), "{heard}");
+    // Asked in game, the one who asked hears what happens and why.
+    game.tavern_ok(&["account", "create", "Root", "root-pass", "--superuser"]);
+    let mut root = game.connect().await;
+    root.send("connect Root root-pass").await;
+    root.expect("You become Root.").await;
+    root.send("reload").await;
+    root.expect("The new server is loading the world beside this one")
+        .await;
+    let why = root.expect("This server goes on").await;
+    assert!(
+        why.contains("The reload was given up: the new server exited"),
+        "{why}"
+    );
     // The build mended: the next reload goes through.
     game.replace_binary();
     tavern_tests::run_tavern_ok(&game.settings, &["reload"]);

@@ -176,8 +176,11 @@ pub(crate) async fn run(settings: Settings, game: Game) -> anyhow::Result<()> {
                         let frames = driver.flush().await;
                         send(&links, &mut detached, frames);
                         driver.server_mut().world.start_marking();
+                        driver.server_mut().marked_for_reload();
                         let _ = out.send(ToPortal::Marked);
                         info!("marked for a reload: a standby server loads the world while this one serves");
+                        driver.transmit();
+                        send(&links, &mut detached, driver.ready());
                         continue;
                     }
                     LinkNews::Detach(portal, serial) => {

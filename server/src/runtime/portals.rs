@@ -89,9 +89,10 @@ pub fn admit(
         ToServer::Disconnected { sessid }
         | ToServer::Input { sessid, .. }
         | ToServer::Authenticate { sessid, .. } => own(sessid).then_some(msg),
-        ToServer::Stop { .. } | ToServer::AccountCreated { .. } | ToServer::Mark => {
-            (portal == 0).then_some(msg)
-        }
+        ToServer::Stop { .. }
+        | ToServer::AccountCreated { .. }
+        | ToServer::Mark
+        | ToServer::ReloadGivenUp { .. } => (portal == 0).then_some(msg),
         ToServer::Portals { .. } | ToServer::Admin { .. } | ToServer::Detach => Some(msg),
     }
 }

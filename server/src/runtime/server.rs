@@ -157,6 +157,10 @@ pub const IDLE_COMMAND: &str = "idle";
 
 /// Announced to everyone when a reload or reset begins.
 pub const RELOAD_BEGIN_MSG: &str = "|y Server restart initiated ...|n";
+/// What the player who asked for a reload is told while the new server
+/// loads beside this one (everyone is still served).
+pub const RELOAD_STANDBY_MSG: &str =
+    "The new server is loading the world beside this one; the game goes on until it takes over.";
 /// Announced to everyone when the new server has taken over.
 pub const RELOAD_DONE_MSG: &str = "|y ... Server restarted.|n";
 /// The `Core.Goodbye` GMCP clients are sent before a shutdown.
@@ -235,6 +239,8 @@ pub struct Server {
     pub(crate) messages_sent: u64,
     stopping: Option<StopMode>,
     requested: Option<StopMode>,
+    /// Who asked for the last reload in game (told how it goes).
+    stop_asker: Option<SessId>,
     /// Whether the portal's sessions are here: until then the clock does
     /// not fire (what it says must reach the players it is for).
     pub(crate) clock_running: bool,
@@ -315,6 +321,7 @@ impl Server {
             messages_sent: 0,
             stopping: None,
             requested: None,
+            stop_asker: None,
             clock_running: false,
             nick_cache: Default::default(),
             bridges: Default::default(),
@@ -541,6 +548,7 @@ impl Server {
             ToServer::Portals { token } => self.report_portals(token),
             // The server process answers them; they never reach the game.
             ToServer::Detach | ToServer::Mark => {}
+            ToServer::ReloadGivenUp { reason } => self.reload_given_up(&reason),
             ToServer::Admin {
                 token,
                 account,
@@ -882,6 +890,32 @@ impl Server {
     /// Asks the portal for a reload, reset or shutdown (what the in-game commands do).
     pub fn request_stop(&mut self, mode: StopMode) {
         self.requested = Some(mode);
+    }
+
+    /// The same, asked by a player: told how it goes.
+    pub(crate) fn request_stop_by(&mut self, sessid: SessId, mode: StopMode) {
+        self.stop_asker = Some(sessid);
+        self.request_stop(mode);
+    }
+
+    /// The portal readies a reload with a standby (this server was marked):
+    /// whoever asked in game hears why nothing happens yet.
+    pub fn marked_for_reload(&mut self) {
+        if let Some(sessid) = self.stop_asker {
+            self.msg_session(sessid, RELOAD_STANDBY_MSG);
+        }
+    }
+
+    fn reload_given_up(&mut self, reason: &str) {
+        if let Some(sessid) = self.stop_asker.take() {
+            self.msg_session(
+                sessid,
+                &format!(
+                    "The reload was given up: {}. This server goes on; see the server's log.",
+                    tavern_shared::markup::escape(reason)
+                ),
+            );
+        }
     }
 
     fn begin_stop(&mut self, mode: StopMode) {

@@ -169,6 +169,12 @@ pub enum ToServer {
     /// written from here on (sent back in [`ToPortal::Stopped`]), and
     /// answer [`ToPortal::Marked`].
     Mark,
+    /// A reload readied with a standby was given up (the new server could
+    /// not start): this server goes on; whoever asked in game is told why.
+    ReloadGivenUp {
+        /// Why, for the one who asked.
+        reason: String,
+    },
     /// The web admin asks something, for an account it logged in (0 for
     /// the log-in itself): answered with [`PortalOp::Admin`].
     Admin {

@@ -40,7 +40,7 @@ macro_rules! stop_command {
                 "cmd:perm(Developer)"
             }
             fn func(&self, ctx: &mut CmdCtx<'_>) {
-                ctx.server.request_stop($mode);
+                ctx.server.request_stop_by(ctx.sessid, $mode);
             }
         }
     };

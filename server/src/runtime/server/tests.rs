@@ -436,6 +436,45 @@ mod portals {
     }
 
     #[tokio::test]
+    async fn who_asked_for_a_reload_hears_it_readied_and_given_up() {
+        let mut h = harness_with(crate::Game::new(), |_| {}).await;
+        let (dev, _) = h.account("Dev", &["Developer"]).await;
+        let (other, _) = h.account("Other", &[]).await;
+        h.login(1, dev);
+        h.login(2, other);
+        h.input(1, "reload");
+        // The portal marks this server for a standby: the asker hears why
+        // nothing happens yet; nobody else hears anything.
+        h.server.marked_for_reload();
+        let frames = h.flush();
+        assert_eq!(
+            texts_for(&frames, 1),
+            vec![crate::runtime::server::RELOAD_STANDBY_MSG.to_string()]
+        );
+        assert!(texts_for(&frames, 2).is_empty());
+        // The new server could not start: this one goes on, and says why.
+        let frames = h.link(ToServer::ReloadGivenUp {
+            reason: "the new server exited |rbadly|n".into(),
+        });
+        let told = texts_for(&frames, 1).concat();
+        assert!(
+            told.contains("The reload was given up: the new server exited")
+                && told.contains("This server goes on"),
+            "{told}"
+        );
+        assert!(
+            told.contains("|rbadly|n") || told.contains("||rbadly"),
+            "shown as written: {told}"
+        );
+        assert!(texts_for(&frames, 2).is_empty());
+        // Told once.
+        let frames = h.link(ToServer::ReloadGivenUp {
+            reason: "again".into(),
+        });
+        assert!(texts_for(&frames, 1).is_empty());
+    }
+
+    #[tokio::test]
     async fn a_portal_cut_off_and_back_keeps_its_players_and_runs_no_input_twice() {
         let mut h = harness_with(crate::Game::new(), |s| s.link.portal_grace_secs = 30).await;
         let (alice, _) = h.account("Alice", &[]).await;
