@@ -910,7 +910,7 @@ impl Server {
         if let Some(sessid) = self.stop_asker.take() {
             self.msg_session(
                 sessid,
-                &format!(
+                format!(
                     "The reload was given up: {}. This server goes on; see the server's log.",
                     tavern_shared::markup::escape(reason)
                 ),
