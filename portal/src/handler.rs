@@ -2040,6 +2040,52 @@ mod tests {
         assert_eq!(inputs(&mut server), vec![(1, 2)]);
         let _ = std::fs::remove_dir_all(&dir);
     }
+
+    #[tokio::test]
+    async fn a_crash_of_the_old_server_while_a_standby_loads_kills_the_standby() {
+        let dir = std::env::temp_dir().join(format!("tavern-hub-standby4-{}", std::process::id()));
+        let (mut hub, _events, mut server, _client) = hub_with_marking_server(&dir);
+        // The server process: one the crash handling may kill.
+        let mut old = std::process::Command::new("sleep")
+            .arg("60")
+            .spawn()
+            .unwrap();
+        hub.supervisor.adopt(old.id());
+        let (waiter, mut heard) = oneshot::channel();
+        hub.begin_stop(StopMode::Reload, Some(waiter));
+        hub.handle(LinkEvent::ServerFrame {
+            link_id: 7,
+            msg: ToPortal::Marked,
+        });
+        assert!(hub.supervisor.standby_pid().is_some());
+        drain(&mut server);
+        // The old server's link goes without a word: a crash.
+        hub.handle(LinkEvent::ServerUnlinked { link_id: 7 });
+        assert_eq!(
+            hub.supervisor.standby_pid(),
+            None,
+            "its snapshot is not used"
+        );
+        assert!(hub.preparing.is_none() && hub.standby_go.is_none());
+        assert!(
+            heard.try_recv().is_err(),
+            "the launcher hears when the next server links"
+        );
+        assert_eq!(hub.next_start, StartMode::Crashed);
+        // The next server (a plain start) links: the launcher hears.
+        assert!(
+            old.wait().unwrap().code().is_none(),
+            "the hung process was killed"
+        );
+        hub.handle(ProcessEvent::Exited {
+            spawn_id: 2,
+            status: "signal: 9 (SIGKILL)".into(),
+        });
+        let (_next, accepted) = link_server_marking(&mut hub, 8, 2, true);
+        assert_eq!(accepted.await, Ok(true));
+        assert!(matches!(heard.try_recv(), Ok(LauncherReply::Done(_))));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }
 
 #[cfg(test)]
