@@ -1534,6 +1534,7 @@ impl Hub {
             server_restarts: self.restarts.saturating_sub(1),
             portal_id: self.settings.portal.id,
             portals: Vec::new(),
+            standby_pid: self.supervisor.standby_pid(),
         }
     }
 }
@@ -1802,6 +1803,11 @@ mod tests {
             msg: ToPortal::Marked,
         });
         let standby = hub.supervisor.standby_pid().expect("the standby started");
+        assert_eq!(
+            hub.status().standby_pid,
+            Some(standby),
+            "`tavern status` says so"
+        );
         // A standby this portal did not start is turned away.
         let (go, mut stranger) = oneshot::channel();
         hub.handle(LinkEvent::StandbyReady {

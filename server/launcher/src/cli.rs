@@ -659,6 +659,9 @@ async fn status(settings: &Settings) -> anyhow::Result<()> {
                 }
                 _ => println!("Server:   {:?}", s.server_state),
             }
+            if let Some(pid) = s.standby_pid {
+                println!("Reload:   the next server (pid {pid}) is loading the world beside it");
+            }
             println!("Sessions: {} ({} logged in)", s.sessions, s.logged_in);
             if s.portal_id == 0 {
                 println!(

@@ -496,6 +496,9 @@ pub struct StatusReport {
     /// server could not be asked).
     #[serde(default)]
     pub portals: Vec<PortalReport>,
+    /// A reload's next server, loading the world beside the running one.
+    #[serde(default)]
+    pub standby_pid: Option<u32>,
 }
 
 /// The portal's answer to a launcher.
