@@ -6,6 +6,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use tavern_shared::RuntimeInfo;
+use tavern_shared::link::STANDBY_ENV;
 use tokio::sync::mpsc;
 use tracing::{info, warn};
 
@@ -293,10 +294,6 @@ impl Supervisor {
         }
     }
 }
-
-/// The environment variable that makes `<exe> server` a reload's standby
-/// (the server's `standby` module reads it).
-const STANDBY_ENV: &str = "TAVERN_STANDBY";
 
 /// Whether a process (spawn id, pid) has had longer than it may take.
 fn overdue(process: Option<(u64, u32)>, since: Option<(std::time::Instant, Duration)>) -> bool {

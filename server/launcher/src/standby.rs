@@ -21,12 +21,9 @@ use tavern_shared::link::{LinkStream, Role, StandbyGo};
 use tokio::net::TcpStream;
 use tracing::info;
 
-/// Set (by the portal) in a standby server's environment.
-pub(crate) const STANDBY_ENV: &str = "TAVERN_STANDBY";
-
 /// Whether this server process was started as a reload's standby.
 pub(crate) fn is_standby() -> bool {
-    std::env::var_os(STANDBY_ENV).is_some()
+    std::env::var_os(tavern_shared::link::STANDBY_ENV).is_some()
 }
 
 /// Loads the world as a standby: the objects now, the rest once the old

@@ -165,6 +165,12 @@ impl World {
         if let Some(m) = &mut self.marked {
             m.insert(obj.id);
         }
+        self.hold_loaded(obj);
+    }
+
+    /// A loaded object into the tables and indexes (its place's contents
+    /// are the caller's).
+    fn hold_loaded(&mut self, obj: Object) {
         self.index.add(&obj);
         self.max_id = self.max_id.max(obj.id);
         self.objects.insert(obj.id, Box::new(obj));
@@ -195,9 +201,7 @@ impl World {
             let at = c.partition_point(|&o| o < obj.id);
             c.insert(at, obj.id);
         }
-        self.index.add(&obj);
-        self.max_id = self.max_id.max(obj.id);
-        self.objects.insert(obj.id, Box::new(obj));
+        self.hold_loaded(obj);
     }
 
     /// Takes an object out of the world as if it had never been loaded

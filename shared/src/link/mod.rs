@@ -70,6 +70,10 @@ pub enum Role {
     Standby,
 }
 
+/// Set in the environment of a server process the portal starts as a
+/// reload's standby (the portal sets it, the server reads it).
+pub const STANDBY_ENV: &str = "TAVERN_STANDBY";
+
 /// The portal's word to a standby server (on its [`Role::Standby`]
 /// connection) that the old server has stopped: what the old one wrote
 /// since the standby's snapshot, then the standby links as the server.
