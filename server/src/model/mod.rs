@@ -10,6 +10,7 @@
 //! **Must not import** the store, the runtime, the commands, the test
 //! harnesses or `Game`; nor tokio or sea-orm (`tests/layers.rs` checks).
 
+pub mod attributes;
 pub mod bans;
 pub mod channels;
 pub mod flows;

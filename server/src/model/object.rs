@@ -45,8 +45,7 @@ impl std::fmt::Display for Tag {
     }
 }
 
-/// Attributes: named serde values (Evennia's `db`, and `ndb` when not persisted).
-pub type Attributes = serde_json::Map<String, serde_json::Value>;
+pub use super::attributes::Attributes;
 
 /// A thing in the world: a room, a character, an exit, an object.
 #[derive(Debug, Clone, PartialEq)]
@@ -141,12 +140,7 @@ impl Object {
     /// Deletes a persistent attribute (inside `World::update`); returns
     /// what it held.
     pub fn del_attr(&mut self, name: &str) -> Option<serde_json::Value> {
-        let was = self.db.remove(name);
-        if self.db.is_empty() {
-            // An emptied map keeps its node: give it back.
-            self.db = Attributes::new();
-        }
-        was
+        self.db.remove(name)
     }
 
     /// The world id the game's code built it under, if any (see
@@ -193,12 +187,7 @@ impl Account {
 
     /// Deletes a persistent attribute; returns what it held.
     pub fn del_attr(&mut self, name: &str) -> Option<serde_json::Value> {
-        let was = self.db.remove(name);
-        if self.db.is_empty() {
-            // An emptied map keeps its node: give it back.
-            self.db = Attributes::new();
-        }
-        was
+        self.db.remove(name)
     }
 
     /// Sets a persistent attribute (a value that does not serialize is stored as null).

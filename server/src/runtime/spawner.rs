@@ -197,7 +197,7 @@ impl Server {
         if let Some(tc) = &p.typeclass {
             spec = spec.typeclass(tc);
         }
-        spec.attrs = attrs;
+        spec.attrs = attrs.into();
         spec.attrs.insert(APPLIED_ATTR.into(), stamp);
         spec.tags = tags;
         let locks: Vec<&str> = [p.locks.as_deref().unwrap_or(""), extra_locks]
