@@ -176,7 +176,7 @@ fn a_channel_is_made_described_locked_and_destroyed_only_when_confirmed() {
 fn account_attrs(t: &TestGame, name: &str) -> serde_json::Map<String, serde_json::Value> {
     let w = &t.server().world;
     let id = w.account_named(name).expect("the account");
-    w.accounts[&id].db.clone()
+    w.accounts[&id].db.to_json_map()
 }
 
 #[test]

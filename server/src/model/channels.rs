@@ -3,9 +3,11 @@
 //! history. Nothing here sends anything: the runtime
 //! ([`crate::runtime::channels`]) does.
 //!
-//! A channel is one row of `channels`; each line said on it is a row of
-//! `channel_lines`, numbered per channel, and the store prunes a channel's
-//! lines beyond the history bound as it writes (never the game thread).
+//! A channel is one row of `channels`; each subscription is a row of
+//! `channel_subscribers` (so a join writes one short row, however many
+//! listen); each line said on it is a row of `channel_lines`, numbered per
+//! channel, and the store prunes a channel's lines beyond the history bound
+//! as it writes (never the game thread).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
@@ -17,7 +19,9 @@ use crate::model::locks::LockSet;
 /// A channel's id.
 pub type ChannelId = i64;
 
-/// A channel. Change it through [`Channels::update`].
+/// A channel. Change it through [`Channels::update`]; its subscribers and
+/// mutes through [`Channels::subscribe`], [`Channels::unsubscribe`] and
+/// [`Channels::mute`].
 #[derive(Clone, Debug, PartialEq)]
 pub struct Channel {
     /// Its id.
@@ -33,10 +37,8 @@ pub struct Channel {
     pub kind: String,
     /// `listen`, `send` and `control`.
     pub locks: LockSet,
-    /// Who subscribes.
-    pub subscribers: BTreeSet<AccountId>,
-    /// Subscribers who receive nothing for now.
-    pub muted: BTreeSet<AccountId>,
+    subscribers: BTreeSet<AccountId>,
+    muted: BTreeSet<AccountId>,
     /// Who may not join again.
     pub banned: BTreeSet<AccountId>,
     /// The number of the last line said on it.
@@ -62,11 +64,12 @@ pub struct ChannelRecord {
     /// The lock string.
     #[serde(default)]
     pub locks: String,
-    /// Subscribers.
-    #[serde(default)]
+    /// Subscribers, as rows written before the `channel_subscribers` table
+    /// (read once and moved there; never written here again).
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
     pub subscribers: BTreeSet<AccountId>,
-    /// Muting subscribers.
-    #[serde(default)]
+    /// Muting subscribers, as rows written before `channel_subscribers`.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
     pub muted: BTreeSet<AccountId>,
     /// Banned accounts.
     #[serde(default)]
@@ -80,7 +83,40 @@ pub struct ChannelRecord {
 }
 
 impl Channel {
-    /// Its stored form.
+    /// A new channel, to give [`Channels::create`]: nobody subscribes,
+    /// nothing said yet.
+    pub fn new(key: &str, locks: LockSet, created_at: Timestamp) -> Self {
+        Self {
+            id: 0,
+            key: key.to_string(),
+            aliases: Vec::new(),
+            desc: String::new(),
+            kind: String::new(),
+            locks,
+            subscribers: BTreeSet::new(),
+            muted: BTreeSet::new(),
+            banned: BTreeSet::new(),
+            last_line: 0,
+            created_at,
+        }
+    }
+
+    /// Who subscribes.
+    pub fn subscribers(&self) -> &BTreeSet<AccountId> {
+        &self.subscribers
+    }
+
+    /// Whether `account` subscribes.
+    pub fn is_subscribed(&self, account: AccountId) -> bool {
+        self.subscribers.contains(&account)
+    }
+
+    /// Whether `account` subscribes but receives nothing for now.
+    pub fn is_muted(&self, account: AccountId) -> bool {
+        self.muted.contains(&account)
+    }
+
+    /// Its stored form (without its subscribers: they are rows of their own).
     pub fn record(&self) -> ChannelRecord {
         ChannelRecord {
             key: self.key.clone(),
@@ -88,15 +124,17 @@ impl Channel {
             desc: self.desc.clone(),
             kind: self.kind.clone(),
             locks: self.locks.to_string(),
-            subscribers: self.subscribers.clone(),
-            muted: self.muted.clone(),
+            subscribers: BTreeSet::new(),
+            muted: BTreeSet::new(),
             banned: self.banned.clone(),
             last_line: self.last_line,
             created_at: self.created_at,
         }
     }
 
-    /// From its stored form (a lock string that no longer parses is dropped, logged by the caller).
+    /// From its stored form (a lock string that no longer parses is dropped,
+    /// logged by the caller). Subscribers a row of an older build holds come
+    /// with it ([`Channels::insert_loaded`] moves them to their own rows).
     pub fn from_record(id: ChannelId, r: ChannelRecord) -> Self {
         Self {
             id,
@@ -150,6 +188,9 @@ pub struct Channels {
     dirty: BTreeSet<ChannelId>,
     gone: BTreeSet<ChannelId>,
     new_lines: Vec<ChannelLine>,
+    /// Subscriptions changed since the store last took them: muted or not
+    /// (`Some`), or ended (`None`).
+    subscriptions: BTreeMap<(ChannelId, AccountId), Option<bool>>,
     changes: u64,
 }
 
@@ -162,6 +203,9 @@ pub struct ChannelChanges {
     pub deleted: Vec<ChannelId>,
     /// Lines said.
     pub lines: Vec<ChannelLine>,
+    /// Subscriptions made or changed (`Some(muted)`) or ended (`None`).
+    /// A deleted channel's go with it.
+    pub subscriptions: Vec<(ChannelId, AccountId, Option<bool>)>,
     /// How many lines a channel keeps: older ones are pruned.
     pub keep: usize,
 }
@@ -169,7 +213,10 @@ pub struct ChannelChanges {
 impl ChannelChanges {
     /// Whether nothing changed.
     pub fn is_empty(&self) -> bool {
-        self.channels.is_empty() && self.deleted.is_empty() && self.lines.is_empty()
+        self.channels.is_empty()
+            && self.deleted.is_empty()
+            && self.lines.is_empty()
+            && self.subscriptions.is_empty()
     }
 }
 
@@ -179,21 +226,29 @@ impl Channels {
         self.changes
     }
 
-    fn index(&mut self, c: &Channel) {
+    fn index_names(&mut self, c: &Channel) {
         for n in std::iter::once(&c.key).chain(c.aliases.iter()) {
             self.by_name.insert(n.to_lowercase(), c.id);
         }
+    }
+
+    fn index(&mut self, c: &Channel) {
+        self.index_names(c);
         for a in &c.subscribers {
             self.of_account.entry(*a).or_default().insert(c.id);
         }
     }
 
-    fn unindex(&mut self, c: &Channel) {
+    fn unindex_names(&mut self, c: &Channel) {
         for n in std::iter::once(&c.key).chain(c.aliases.iter()) {
             if self.by_name.get(&n.to_lowercase()) == Some(&c.id) {
                 self.by_name.remove(&n.to_lowercase());
             }
         }
+    }
+
+    fn unindex(&mut self, c: &Channel) {
+        self.unindex_names(c);
         for a in &c.subscribers {
             if let Some(set) = self.of_account.get_mut(a) {
                 set.remove(&c.id);
@@ -204,11 +259,41 @@ impl Channels {
         }
     }
 
-    /// Adds a loaded channel (nothing is marked to write).
+    /// Adds a loaded channel (nothing is marked to write, but for the
+    /// subscribers a row of an older build holds: they are written as rows
+    /// of their own, and the channel's row again without them).
     pub fn insert_loaded(&mut self, c: Channel) {
         self.next_id = self.next_id.max(c.id + 1);
+        if !c.subscribers.is_empty() {
+            for a in &c.subscribers {
+                self.subscriptions
+                    .insert((c.id, *a), Some(c.muted.contains(a)));
+            }
+            self.dirty.insert(c.id);
+        }
         self.index(&c);
         self.by_id.insert(c.id, c);
+    }
+
+    /// Adds a loaded subscription (nothing is marked to write); false
+    /// without such a channel.
+    pub fn insert_loaded_subscription(
+        &mut self,
+        id: ChannelId,
+        account: AccountId,
+        muted: bool,
+    ) -> bool {
+        let Some(c) = self.by_id.get_mut(&id) else {
+            return false;
+        };
+        c.subscribers.insert(account);
+        if muted {
+            c.muted.insert(account);
+        } else {
+            c.muted.remove(&account);
+        }
+        self.of_account.entry(account).or_default().insert(id);
+        true
     }
 
     /// Adds a loaded line of history (oldest first); the channel's last
@@ -285,17 +370,21 @@ impl Channels {
             .unwrap_or_default()
     }
 
-    /// Changes a channel (its id stays; names and subscribers are
-    /// re-indexed); it will be written.
+    /// Changes a channel (its id stays; its names are re-indexed); it will
+    /// be written. Its subscribers are not touched here, whoever listens.
     pub fn update<R>(&mut self, id: ChannelId, f: impl FnOnce(&mut Channel) -> R) -> Option<R> {
         let mut c = self.by_id.remove(&id)?;
-        self.unindex(&c);
+        self.unindex_names(&c);
+        let subscribers = std::mem::take(&mut c.subscribers);
+        let muted = std::mem::take(&mut c.muted);
         let r = f(&mut c);
         c.id = id;
+        c.subscribers = subscribers;
+        c.muted = muted;
         // A name another channel has is not taken.
         c.aliases
             .retain(|a| !self.by_name.contains_key(&a.to_lowercase()));
-        self.index(&c);
+        self.index_names(&c);
         self.by_id.insert(id, c);
         self.changes += 1;
         self.dirty.insert(id);
@@ -308,6 +397,15 @@ impl Channels {
         self.unindex(&c);
         self.history.remove(&id);
         self.new_lines.retain(|l| l.channel != id);
+        // Its subscriptions' rows go with its own.
+        let ended: Vec<_> = self
+            .subscriptions
+            .range((id, AccountId::MIN)..=(id, AccountId::MAX))
+            .map(|(k, _)| *k)
+            .collect();
+        for k in ended {
+            self.subscriptions.remove(&k);
+        }
         self.changes += 1;
         self.dirty.remove(&id);
         self.gone.insert(id);
@@ -343,8 +441,9 @@ impl Channels {
         Some(seq)
     }
 
-    /// Subscribes an account (only its own index entry changes). False when
-    /// there is no such channel or it was subscribed.
+    /// Subscribes an account (its own index entry and one row change,
+    /// however many listen). False when there is no such channel or it was
+    /// subscribed.
     pub fn subscribe(&mut self, id: ChannelId, account: AccountId) -> bool {
         let Some(c) = self.by_id.get_mut(&id) else {
             return false;
@@ -354,8 +453,29 @@ impl Channels {
         }
         self.of_account.entry(account).or_default().insert(id);
         self.changes += 1;
-        self.dirty.insert(id);
+        self.subscriptions.insert((id, account), Some(false));
         true
+    }
+
+    /// Mutes or unmutes a subscriber. False when it does not subscribe or
+    /// already was so.
+    pub fn mute(&mut self, id: ChannelId, account: AccountId, muted: bool) -> bool {
+        let Some(c) = self.by_id.get_mut(&id) else {
+            return false;
+        };
+        if !c.subscribers.contains(&account) {
+            return false;
+        }
+        let changed = if muted {
+            c.muted.insert(account)
+        } else {
+            c.muted.remove(&account)
+        };
+        if changed {
+            self.changes += 1;
+            self.subscriptions.insert((id, account), Some(muted));
+        }
+        changed
     }
 
     /// Unsubscribes an account (and ends its mute). False when it was not
@@ -375,7 +495,7 @@ impl Channels {
             }
         }
         self.changes += 1;
-        self.dirty.insert(id);
+        self.subscriptions.insert((id, account), None);
         true
     }
 
@@ -404,6 +524,10 @@ impl Channels {
                 .collect(),
             deleted: std::mem::take(&mut self.gone).into_iter().collect(),
             lines: std::mem::take(&mut self.new_lines),
+            subscriptions: std::mem::take(&mut self.subscriptions)
+                .into_iter()
+                .map(|((ch, a), m)| (ch, a, m))
+                .collect(),
             keep: self.history_lines.max(1),
         }
     }
@@ -454,10 +578,86 @@ mod tests {
         let b = c.create(chan("B", &[])).unwrap();
         assert!(c.subscribe(a, 7));
         assert!(!c.subscribe(a, 7), "once");
-        c.update(b, |ch| ch.subscribers.insert(7));
+        assert!(c.subscribe(b, 7));
         assert_eq!(c.of_account(7), vec![a, b]);
         assert!(c.unsubscribe(a, 7));
         assert_eq!(c.of_account(7), vec![b]);
+    }
+
+    #[test]
+    fn a_join_writes_one_subscription_and_never_the_channel() {
+        let mut c = Channels::default();
+        let a = c.create(chan("Public", &[])).unwrap();
+        for acct in 1..=1000 {
+            c.subscribe(a, acct);
+        }
+        c.take_changes();
+        assert!(c.subscribe(a, 1001));
+        assert!(c.mute(a, 5, true));
+        assert!(!c.mute(a, 5, true), "muted already");
+        assert!(!c.mute(a, 5000, true), "not a subscriber");
+        assert!(c.unsubscribe(a, 7));
+        let ch = c.take_changes();
+        assert!(ch.channels.is_empty(), "the channel's row is not rewritten");
+        assert_eq!(
+            ch.subscriptions,
+            vec![(a, 5, Some(true)), (a, 7, None), (a, 1001, Some(false))]
+        );
+        // A change of the channel itself keeps who listens, and its row
+        // does not carry them.
+        c.update(a, |ch| ch.desc = "talk".into());
+        let g = c.get(a).unwrap();
+        assert_eq!(g.subscribers().len(), 1000);
+        assert!(g.is_muted(5) && !g.is_subscribed(7));
+        let ch = c.take_changes();
+        assert!(ch.subscriptions.is_empty());
+        assert!(ch.channels[0].1.subscribers.is_empty());
+        // A deleted channel's pending subscriptions go with it.
+        c.subscribe(a, 2000);
+        c.delete(a);
+        let ch = c.take_changes();
+        assert_eq!(ch.deleted, vec![a]);
+        assert!(ch.subscriptions.is_empty());
+        assert!(c.of_account(1).is_empty() && c.of_account(2000).is_empty());
+    }
+
+    #[test]
+    fn a_row_of_an_older_build_gives_its_subscribers_rows_of_their_own() {
+        let mut rec = chan("Public", &[]).record();
+        rec.subscribers = [3, 4].into();
+        rec.muted = [4].into();
+        let text = serde_json::to_string(&rec).unwrap();
+        let mut c = Channels::default();
+        c.insert_loaded(Channel::from_record(
+            9,
+            serde_json::from_str(&text).unwrap(),
+        ));
+        assert_eq!(c.of_account(3), vec![9]);
+        let ch = c.take_changes();
+        assert_eq!(
+            ch.subscriptions,
+            vec![(9, 3, Some(false)), (9, 4, Some(true))]
+        );
+        assert_eq!(ch.channels.len(), 1, "and its row is written without them");
+        let written = serde_json::to_string(&ch.channels[0].1).unwrap();
+        assert!(
+            !written.contains("subscribers") && !written.contains("muted"),
+            "{written}"
+        );
+        // Loaded from rows of their own, nothing is written.
+        let mut c = Channels::default();
+        c.insert_loaded(Channel::from_record(
+            9,
+            serde_json::from_str(&written).unwrap(),
+        ));
+        assert!(c.insert_loaded_subscription(9, 3, false));
+        assert!(c.insert_loaded_subscription(9, 4, true));
+        assert!(
+            !c.insert_loaded_subscription(10, 4, true),
+            "no such channel"
+        );
+        assert!(c.get(9).unwrap().is_muted(4));
+        assert!(c.take_changes().is_empty());
     }
 
     #[test]

@@ -184,18 +184,12 @@ impl Server {
         let now = self.now();
         self.world
             .channels
-            .create(Channel {
-                id: 0,
-                key: key.to_string(),
-                aliases: aliases.iter().map(|a| a.trim().to_string()).collect(),
-                desc: desc.to_string(),
-                kind: kind.to_string(),
-                locks,
-                subscribers: Default::default(),
-                muted: Default::default(),
-                banned: Default::default(),
-                last_line: 0,
-                created_at: now,
+            .create({
+                let mut c = Channel::new(key, locks, now);
+                c.aliases = aliases.iter().map(|a| a.trim().to_string()).collect();
+                c.desc = desc.to_string();
+                c.kind = kind.to_string();
+                c
             })
             .ok_or_else(|| ChannelError::NameTaken(key.to_string()))
     }
@@ -227,9 +221,7 @@ impl Server {
         if !self.channel_access(ch, account, "listen") {
             return Err(ChannelError::MayNotListen(key));
         }
-        self.world
-            .channels
-            .update(ch, |c| c.subscribers.insert(account));
+        self.world.channels.subscribe(ch, account);
         self.note_left_default(ch, account, false);
         Ok(())
     }
@@ -345,7 +337,7 @@ impl Server {
     ) -> Result<u64, ChannelError> {
         let c = self.world.channels.get(ch).ok_or(ChannelError::NoChannel)?;
         let key = c.key.clone();
-        if !c.subscribers.contains(&account) {
+        if !c.is_subscribed(account) {
             return Err(ChannelError::NotSubscribed(key));
         }
         if !self.channel_access(ch, account, "send") {
@@ -387,9 +379,9 @@ impl Server {
         let line = kind.format(c, &escape(sender), &escape(&text), pose);
         let key = c.key.clone();
         let listeners: Vec<AccountId> = c
-            .subscribers
+            .subscribers()
             .iter()
-            .filter(|a| !c.muted.contains(a))
+            .filter(|a| !c.is_muted(**a))
             .copied()
             .collect();
         let sessions: Vec<SessId> = listeners
@@ -507,7 +499,7 @@ impl Server {
         self.world
             .channels
             .get(ch)
-            .is_some_and(|c| c.subscribers.contains(&account))
+            .is_some_and(|c| c.is_subscribed(account))
     }
 
     /// Whether a channel is a default one that accounts join at login.
@@ -633,7 +625,7 @@ impl Server {
             let Some(c) = self.world.channels.get(ch) else {
                 continue;
             };
-            for a in &c.subscribers {
+            for a in c.subscribers() {
                 if !self.sessions.of_account(*a).is_empty() {
                     on.entry(*a).or_default().push(c.key.to_lowercase());
                 }

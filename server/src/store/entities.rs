@@ -215,6 +215,32 @@ pub mod channel {
     impl ActiveModelBehavior for ActiveModel {}
 }
 
+/// The `channel_subscribers` table: who listens to each channel, a row each.
+// The sea-orm derives make items (Column, ActiveModel, ...) without docs.
+#[allow(missing_docs)]
+pub mod channel_subscriber {
+    use sea_orm::entity::prelude::*;
+
+    /// An account subscribed to a channel.
+    #[derive(
+        Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize, serde::Deserialize,
+    )]
+    #[sea_orm(table_name = "channel_subscribers")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub channel_id: i64,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub account_id: i64,
+        /// Subscribed but hearing nothing for now.
+        pub muted: bool,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
 /// The `channel_lines` table: what was said on the channels, the newest
 /// lines of each (older ones are pruned as lines are written).
 // The sea-orm derives make items (Column, ActiveModel, ...) without docs.

@@ -160,6 +160,18 @@ pub async fn load_rest(
             Err(e) => tracing::error!(channel = %row.key, "a saved channel does not load: {e}"),
         }
     }
+    for row in super::load_channel_subscribers(db).await? {
+        if !world
+            .channels
+            .insert_loaded_subscription(row.channel_id, row.account_id, row.muted)
+        {
+            tracing::warn!(
+                channel = row.channel_id,
+                account = row.account_id,
+                "a subscription to a channel that is gone is ignored"
+            );
+        }
+    }
     for row in super::load_channel_lines(db).await? {
         world
             .channels

@@ -20,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000004_timers::Migration),
             Box::new(m20261205_000005_channels::Migration),
             Box::new(m20261206_000006_objects_rewritten_in_place::Migration),
+            Box::new(m20261206_000007_channel_subscribers::Migration),
         ]
     }
 }
@@ -553,6 +554,62 @@ mod m20261206_000006_objects_rewritten_in_place {
                         .col(Objects::LocationId)
                         .to_owned(),
                 )
+                .await
+        }
+
+        fn use_transaction(&self) -> Option<bool> {
+            Some(true)
+        }
+    }
+}
+
+/// A channel's subscribers were a list in its row, so every join rewrote
+/// the list of everyone who listens: now a row each. Rows of older builds
+/// keep their lists until the server loads them, which moves them here
+/// (`Channels::insert_loaded`) — in Rust, alike on both backends.
+mod m20261206_000007_channel_subscribers {
+    use super::*;
+
+    pub(super) struct Migration;
+
+    impl MigrationName for Migration {
+        fn name(&self) -> &str {
+            "m20261206_000007_channel_subscribers"
+        }
+    }
+
+    #[derive(DeriveIden)]
+    enum ChannelSubscribers {
+        Table,
+        ChannelId,
+        AccountId,
+        Muted,
+    }
+
+    #[async_trait::async_trait]
+    impl MigrationTrait for Migration {
+        async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+            manager
+                .create_table(
+                    Table::create()
+                        .table(ChannelSubscribers::Table)
+                        .if_not_exists()
+                        .col(big_integer(ChannelSubscribers::ChannelId))
+                        .col(big_integer(ChannelSubscribers::AccountId))
+                        .col(boolean(ChannelSubscribers::Muted))
+                        .primary_key(
+                            Index::create()
+                                .col(ChannelSubscribers::ChannelId)
+                                .col(ChannelSubscribers::AccountId),
+                        )
+                        .to_owned(),
+                )
+                .await
+        }
+
+        async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+            manager
+                .drop_table(Table::drop().table(ChannelSubscribers::Table).to_owned())
                 .await
         }
 

@@ -34,7 +34,8 @@ use crate::model::names::{name_key, normalize};
 use crate::model::world::{Kind, Object};
 
 pub use entities::{
-    account, channel, channel_line, flow_instance, help_entry, object, server_config, timer,
+    account, channel, channel_line, channel_subscriber, flow_instance, help_entry, object,
+    server_config, timer,
 };
 pub use load::{
     ID_BLOCK, ObjectSnapshot, catch_up, load_object_snapshot, load_rest, load_world,
@@ -570,6 +571,13 @@ pub async fn load_flows(db: &DatabaseConnection) -> Result<Vec<flow_instance::Mo
 /// Every channel.
 pub async fn load_channels(db: &DatabaseConnection) -> Result<Vec<channel::Model>, DbError> {
     Ok(channel::Entity::find().all(db).await?)
+}
+
+/// Every channel's subscribers.
+pub async fn load_channel_subscribers(
+    db: &DatabaseConnection,
+) -> Result<Vec<channel_subscriber::Model>, DbError> {
+    Ok(channel_subscriber::Entity::find().all(db).await?)
 }
 
 /// The lines kept of every channel, oldest first per channel.

@@ -288,6 +288,8 @@ struct Batch {
     channels: std::collections::BTreeMap<i64, ChannelRecord>,
     channels_deleted: std::collections::BTreeSet<i64>,
     channel_lines: Vec<ChannelLine>,
+    /// Subscriptions: the last of each (`None`: ended).
+    subscriptions: std::collections::BTreeMap<(i64, i64), Option<bool>>,
     keep_lines: usize,
 }
 
@@ -350,9 +352,12 @@ impl Batch {
         for id in ch.deleted {
             self.channels.remove(&id);
             self.channel_lines.retain(|l| l.channel != id);
+            self.subscriptions.retain(|(c, _), _| *c != id);
             self.channels_deleted.insert(id);
         }
         self.channel_lines.extend(ch.lines);
+        self.subscriptions
+            .extend(ch.subscriptions.into_iter().map(|(c, a, m)| ((c, a), m)));
         self.keep_lines = ch.keep;
     }
 
@@ -375,6 +380,7 @@ impl Batch {
             + self.channels.len()
             + self.channels_deleted.len()
             + self.channel_lines.len()
+            + self.subscriptions.len()
     }
 }
 
@@ -515,6 +521,7 @@ impl Batch {
             &self.channel_lines,
             self.keep_lines,
         ));
+        w.extend(writes::write_subscriptions(&self.subscriptions));
         w.extend(writes::write_timers(
             self.timers.values().cloned().collect(),
             self.timers_deleted.iter().cloned().collect(),

@@ -605,3 +605,113 @@ async fn a_standby_caught_up_holds_the_world_a_full_load_makes_on_both_backends(
     )
     .await;
 }
+
+/// Who listens to a channel is a row each: joins, mutes and leaves are
+/// written as such, a channel's row of an older build (its subscribers in
+/// its JSON) is moved to rows at the first load, and a deleted channel
+/// takes its subscribers' rows with it.
+async fn channel_subscribers_are_rows_of_their_own(url: String) {
+    use crate::model::channels::Channel;
+    use crate::model::locks::LockSet;
+    use crate::model::world::{Changes, World};
+    use crate::store::persister::Persister;
+    use sea_orm::{ActiveModelTrait, PaginatorTrait, Set};
+    let db = connect(&url, 2).await.unwrap();
+    let mut p = Persister::start(&url, std::time::Duration::from_millis(1));
+    let commit = |p: &mut Persister, w: &mut World| {
+        p.save(Changes {
+            channels: w.channels.take_changes(),
+            at: 1,
+            ..Default::default()
+        })
+    };
+    let mut w = World::new(1);
+    let public = w
+        .channels
+        .create(Channel::new("Public", LockSet::default(), 0))
+        .unwrap();
+    for a in 1..=3 {
+        w.channels.subscribe(public, a);
+    }
+    w.channels.mute(public, 2, true);
+    commit(&mut p, &mut w);
+    // A row as an older build wrote it.
+    let legacy = 50;
+    channel::ActiveModel {
+        id: Set(legacy),
+        key: Set("Old".into()),
+        data: Set(r#"{"key":"Old","subscribers":[7,8],"muted":[8],"last_line":0}"#.into()),
+    }
+    .insert(&db)
+    .await
+    .unwrap();
+    p.flush().await;
+    assert!(!p.failing());
+
+    let mut w = load_world(&db).await.unwrap();
+    let listens = |w: &World, ch, a| w.channels.get(ch).unwrap().is_subscribed(a);
+    let muted = |w: &World, ch, a| w.channels.get(ch).unwrap().is_muted(a);
+    assert!((1..=3).all(|a| listens(&w, public, a)));
+    assert!(muted(&w, public, 2) && !muted(&w, public, 1));
+    assert!(listens(&w, legacy, 7) && listens(&w, legacy, 8) && muted(&w, legacy, 8));
+    assert_eq!(w.channels.of_account(8), vec![legacy]);
+    // The first commit after that load moves the old list to rows.
+    commit(&mut p, &mut w);
+    p.flush().await;
+    let old = channel::Entity::find_by_id(legacy)
+        .one(&db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!old.data.contains("subscribers"), "{}", old.data);
+    let mut rows: Vec<(i64, i64, bool)> = channel_subscriber::Entity::find()
+        .all(&db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.channel_id, r.account_id, r.muted))
+        .collect();
+    rows.sort();
+    assert_eq!(
+        rows,
+        [
+            (public, 1, false),
+            (public, 2, true),
+            (public, 3, false),
+            (legacy, 7, false),
+            (legacy, 8, true)
+        ]
+    );
+
+    let mut w = load_world(&db).await.unwrap();
+    assert!(listens(&w, legacy, 7) && muted(&w, legacy, 8));
+    assert!(w.channels.take_changes().is_empty(), "nothing left to move");
+    w.channels.unsubscribe(public, 3);
+    w.channels.mute(public, 2, false);
+    w.channels.subscribe(public, 9);
+    w.channels.delete(legacy);
+    commit(&mut p, &mut w);
+    p.flush().await;
+    assert!(!p.failing());
+    let w = load_world(&db).await.unwrap();
+    let c = w.channels.get(public).unwrap();
+    assert_eq!(
+        c.subscribers().iter().copied().collect::<Vec<_>>(),
+        [1, 2, 9]
+    );
+    assert!(!c.is_muted(2));
+    assert!(w.channels.get(legacy).is_none());
+    let left = channel_subscriber::Entity::find()
+        .filter(channel_subscriber::Column::ChannelId.eq(legacy))
+        .count(&db)
+        .await
+        .unwrap();
+    assert_eq!(left, 0, "a deleted channel's subscribers go with it");
+    let _ = db.close().await;
+}
+
+#[tokio::test]
+async fn channel_subscribers_on_both_backends() {
+    crate::testing::db::each_backend_url("channel_subs", channel_subscribers_are_rows_of_their_own)
+        .await;
+}

@@ -26,7 +26,8 @@ use serde_json::{Map, Value, json};
 
 use super::DbError;
 use super::entities::{
-    account, channel, channel_line, flow_instance, help_entry, object, server_config, timer,
+    account, channel, channel_line, channel_subscriber, flow_instance, help_entry, object,
+    server_config, timer,
 };
 
 /// The format's version.
@@ -92,6 +93,7 @@ const TABLES: &[(&str, &[&str])] = &[
     ("help_entries", &[]),
     ("channels", &["data"]),
     ("channel_lines", &[]),
+    ("channel_subscribers", &[]),
     ("flow_instances", &["data"]),
     ("timers", &["data"]),
 ];
@@ -161,6 +163,83 @@ macro_rules! export_table {
         }
         $counts.push(($name, n));
     }};
+}
+
+/// Writes a table whose key is two numbers (keyset pages, as
+/// `export_table!`); how many rows.
+async fn export_two_keyed<E, C>(
+    txn: &C,
+    out: &mut impl Write,
+    name: &str,
+    (first, second): (E::Column, E::Column),
+    key: impl Fn(&E::Model) -> (i64, i64),
+) -> Result<u64, WorldFileError>
+where
+    E: EntityTrait,
+    E::Model: serde::Serialize,
+    C: ConnectionTrait,
+{
+    use sea_orm::sea_query::Cond;
+    let mut n = 0u64;
+    let mut last: Option<(i64, i64)> = None;
+    loop {
+        let mut q = E::find().order_by_asc(first).order_by_asc(second);
+        if let Some((a, b)) = last {
+            q = q.filter(
+                Cond::any()
+                    .add(first.gt(a))
+                    .add(Cond::all().add(first.eq(a)).add(second.gt(b))),
+            );
+        }
+        let rows = q.limit(PAGE).all(txn).await?;
+        let Some(tail) = rows.last() else { break };
+        last = Some(key(tail));
+        let full = rows.len() as u64 == PAGE;
+        for r in rows {
+            let v = serde_json::to_value(&r).map_err(std::io::Error::other)?;
+            serde_json::to_writer(&mut *out, &to_line(name, v)).map_err(std::io::Error::other)?;
+            out.write_all(b"\n")?;
+            n += 1;
+        }
+        if !full {
+            break;
+        }
+    }
+    Ok(n)
+}
+
+/// Inserts rows of a table whose key is two numbers; merging, first
+/// deletes the rows with the same keys (counted as replaced).
+async fn flush_two_keyed<E, C>(
+    txn: &C,
+    rows: Vec<E::Model>,
+    merge: Option<&mut Vec<(&'static str, u64)>>,
+    name: &'static str,
+    (first, second): (E::Column, E::Column),
+    key: impl Fn(&E::Model) -> (i64, i64),
+) -> Result<(), WorldFileError>
+where
+    E: EntityTrait,
+    E::Model: Into<E::ActiveModel>,
+    C: ConnectionTrait,
+{
+    if rows.is_empty() {
+        return Ok(());
+    }
+    if let Some(replaced) = merge {
+        use sea_orm::sea_query::Cond;
+        let mut any = Cond::any();
+        for r in &rows {
+            let (a, b) = key(r);
+            any = any.add(Cond::all().add(first.eq(a)).add(second.eq(b)));
+        }
+        let gone = E::delete_many().filter(any).exec(txn).await?;
+        bump(replaced, name, gone.rows_affected);
+    }
+    E::insert_many(rows.into_iter().map(Into::<E::ActiveModel>::into))
+        .exec_without_returning(txn)
+        .await?;
+    Ok(())
 }
 
 /// Writes the whole database to `out`; with `passwords`, the password
@@ -237,41 +316,27 @@ pub async fn export(
         id,
         |_| {}
     );
-    {
-        // Two-column key: by channel, then number (keyset pages too).
-        use sea_orm::sea_query::Cond;
-        let mut n = 0u64;
-        let mut last: Option<(i64, i64)> = None;
-        loop {
-            let mut q = channel_line::Entity::find()
-                .order_by_asc(channel_line::Column::ChannelId)
-                .order_by_asc(channel_line::Column::Seq);
-            if let Some((c, s)) = last {
-                q = q.filter(
-                    Cond::any().add(channel_line::Column::ChannelId.gt(c)).add(
-                        Cond::all()
-                            .add(channel_line::Column::ChannelId.eq(c))
-                            .add(channel_line::Column::Seq.gt(s)),
-                    ),
-                );
-            }
-            let rows = q.limit(PAGE).all(&txn).await?;
-            let Some(tail) = rows.last() else { break };
-            last = Some((tail.channel_id, tail.seq));
-            let full = rows.len() as u64 == PAGE;
-            for r in rows {
-                let v = serde_json::to_value(&r).map_err(std::io::Error::other)?;
-                serde_json::to_writer(&mut *out, &to_line("channel_lines", v))
-                    .map_err(std::io::Error::other)?;
-                out.write_all(b"\n")?;
-                n += 1;
-            }
-            if !full {
-                break;
-            }
-        }
-        counts.push(("channel_lines", n));
-    }
+    let n = export_two_keyed::<channel_line::Entity, _>(
+        &txn,
+        out,
+        "channel_lines",
+        (channel_line::Column::ChannelId, channel_line::Column::Seq),
+        |r| (r.channel_id, r.seq),
+    )
+    .await?;
+    counts.push(("channel_lines", n));
+    let n = export_two_keyed::<channel_subscriber::Entity, _>(
+        &txn,
+        out,
+        "channel_subscribers",
+        (
+            channel_subscriber::Column::ChannelId,
+            channel_subscriber::Column::AccountId,
+        ),
+        |r| (r.channel_id, r.account_id),
+    )
+    .await?;
+    counts.push(("channel_subscribers", n));
     export_table!(
         &txn,
         out,
@@ -428,6 +493,7 @@ struct Pending {
     help: Vec<help_entry::Model>,
     channels: Vec<channel::Model>,
     lines: Vec<channel_line::Model>,
+    subscribers: Vec<channel_subscriber::Model>,
     flows: Vec<flow_instance::Model>,
     timers: Vec<timer::Model>,
 }
@@ -520,31 +586,27 @@ impl Pending {
             channel::Column::Id,
             id
         );
-        if !self.lines.is_empty() {
-            let rows = std::mem::take(&mut self.lines);
-            if let Some(replaced) = merge.as_deref_mut() {
-                use sea_orm::sea_query::Cond;
-                let mut any = Cond::any();
-                for r in &rows {
-                    any = any.add(
-                        Cond::all()
-                            .add(channel_line::Column::ChannelId.eq(r.channel_id))
-                            .add(channel_line::Column::Seq.eq(r.seq)),
-                    );
-                }
-                let gone = channel_line::Entity::delete_many()
-                    .filter(any)
-                    .exec(txn)
-                    .await?;
-                bump(replaced, "channel_lines", gone.rows_affected);
-            }
-            channel_line::Entity::insert_many(
-                rows.into_iter()
-                    .map(Into::<channel_line::ActiveModel>::into),
-            )
-            .exec_without_returning(txn)
-            .await?;
-        }
+        flush_two_keyed::<channel_line::Entity, _>(
+            txn,
+            std::mem::take(&mut self.lines),
+            merge.as_deref_mut(),
+            "channel_lines",
+            (channel_line::Column::ChannelId, channel_line::Column::Seq),
+            |r| (r.channel_id, r.seq),
+        )
+        .await?;
+        flush_two_keyed::<channel_subscriber::Entity, _>(
+            txn,
+            std::mem::take(&mut self.subscribers),
+            merge.as_deref_mut(),
+            "channel_subscribers",
+            (
+                channel_subscriber::Column::ChannelId,
+                channel_subscriber::Column::AccountId,
+            ),
+            |r| (r.channel_id, r.account_id),
+        )
+        .await?;
         flush_table!(
             txn,
             self.flows,
@@ -618,6 +680,7 @@ impl Pending {
             + self.help.len()
             + self.channels.len()
             + self.lines.len()
+            + self.subscribers.len()
             + self.flows.len()
             + self.timers.len()
     }
@@ -743,6 +806,7 @@ pub async fn import_with(
             "help_entries" => pending.help.push(row(n, table, r)?),
             "channels" => pending.channels.push(row(n, table, r)?),
             "channel_lines" => pending.lines.push(row(n, table, r)?),
+            "channel_subscribers" => pending.subscribers.push(row(n, table, r)?),
             "flow_instances" => pending.flows.push(row(n, table, r)?),
             "timers" => pending.timers.push(row(n, table, r)?),
             other => {
@@ -858,6 +922,13 @@ mod tests {
             let text = String::from_utf8(first.clone()).unwrap();
             assert!(text.starts_with("{\"game\":\""), "{text}");
             assert!(text.contains("\"table\":\"objects\""), "{text}");
+            // Anna's subscription to Public, a row of its own.
+            assert!(
+                text.contains(
+                    "{\"row\":{\"account_id\":1,\"channel_id\":1,\"muted\":false},\"table\":\"channel_subscribers\"}"
+                ),
+                "{text}"
+            );
             // JSON columns are JSON in the file, not strings of it.
             assert!(
                 text.contains("\"notes\":{\"a\":[1,2],\"b\":\"x\"}"),

@@ -10,7 +10,8 @@ use sea_orm::sea_query::{
 use sea_orm::{ColumnTrait, DbBackend, EntityTrait, QueryFilter, QueryTrait, Statement};
 
 use super::{
-    AccountRow, account, channel, channel_line, flow_instance, object, server_config, timer,
+    AccountRow, account, channel, channel_line, channel_subscriber, flow_instance, object,
+    server_config, timer,
 };
 use crate::model::channels::{ChannelLine, ChannelRecord};
 
@@ -477,10 +478,65 @@ pub(crate) fn write_channels(
                 .into_query(),
         ));
         out.push(Write::Delete(
+            channel_subscriber::Entity::delete_many()
+                .filter(channel_subscriber::Column::ChannelId.is_in(deleted.iter().copied()))
+                .into_query(),
+        ));
+        out.push(Write::Delete(
             channel::Entity::delete_many()
                 .filter(channel::Column::Id.is_in(deleted.iter().copied()))
                 .into_query(),
         ));
+    }
+    out
+}
+
+/// Subscriptions made, changed (`Some(muted)`) or ended (`None`), keyed by
+/// channel and account: a row each, however many listen.
+pub(crate) fn write_subscriptions(
+    subscriptions: &std::collections::BTreeMap<(i64, i64), Option<bool>>,
+) -> Vec<Write> {
+    let mut out = Vec::new();
+    let made: Vec<channel_subscriber::ActiveModel> = subscriptions
+        .iter()
+        .filter_map(|((ch, account), muted)| {
+            muted.map(|muted| channel_subscriber::ActiveModel {
+                channel_id: sea_orm::Set(*ch),
+                account_id: sea_orm::Set(*account),
+                muted: sea_orm::Set(muted),
+            })
+        })
+        .collect();
+    for chunk in made.chunks(ROWS_PER_STATEMENT) {
+        out.push(Write::Insert(
+            channel_subscriber::Entity::insert_many(chunk.to_vec())
+                .on_conflict(
+                    OnConflict::columns([
+                        channel_subscriber::Column::ChannelId,
+                        channel_subscriber::Column::AccountId,
+                    ])
+                    .update_column(channel_subscriber::Column::Muted)
+                    .to_owned(),
+                )
+                .into_query(),
+        ));
+    }
+    // Ended: per channel, the accounts that left it.
+    let mut ended: std::collections::BTreeMap<i64, Vec<i64>> = Default::default();
+    for ((ch, account), muted) in subscriptions {
+        if muted.is_none() {
+            ended.entry(*ch).or_default().push(*account);
+        }
+    }
+    for (ch, accounts) in ended {
+        for chunk in accounts.chunks(ROWS_PER_STATEMENT) {
+            out.push(Write::Delete(
+                channel_subscriber::Entity::delete_many()
+                    .filter(channel_subscriber::Column::ChannelId.eq(ch))
+                    .filter(channel_subscriber::Column::AccountId.is_in(chunk.iter().copied()))
+                    .into_query(),
+            ));
+        }
     }
     out
 }

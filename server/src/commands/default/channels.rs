@@ -133,11 +133,11 @@ fn list(ctx: &mut CmdCtx<'_>, me: AccountId, all: bool) {
         let Some(c) = ctx.server.world.channels.get(ch) else {
             continue;
         };
-        let subbed = c.subscribers.contains(&me);
+        let subbed = c.is_subscribed(me);
         if !(subbed || all && may) {
             continue;
         }
-        let state = match (subbed, c.muted.contains(&me)) {
+        let state = match (subbed, c.is_muted(me)) {
             (true, true) => "Muting",
             (true, false) => "Yes",
             _ => "No",
@@ -218,9 +218,9 @@ fn show(ctx: &mut CmdCtx<'_>, me: AccountId, ch: ChannelId) {
     let Some(c) = ctx.server.world.channels.get(ch) else {
         return;
     };
-    let state = if !c.subscribers.contains(&me) {
+    let state = if !c.is_subscribed(me) {
         "You are not listening (channel/sub joins)."
-    } else if c.muted.contains(&me) {
+    } else if c.is_muted(me) {
         "You are listening, muted."
     } else {
         "You are listening."
@@ -239,7 +239,7 @@ fn show(ctx: &mut CmdCtx<'_>, me: AccountId, ch: ChannelId) {
             escape(&c.desc)
         },
         escape(&c.locks.to_string()),
-        c.subscribers.len()
+        c.subscribers().len()
     ));
 }
 
@@ -367,13 +367,13 @@ fn on_channel(ctx: &mut CmdCtx<'_>, me: AccountId, switch: &str, ch: ChannelId) 
                 return;
             };
             let names: Vec<String> = c
-                .subscribers
+                .subscribers()
                 .iter()
                 .filter_map(|a| {
                     let acc = ctx.server.world.accounts.get(a)?;
                     let online = !ctx.server.sessions.of_account(*a).is_empty();
                     let mut n = escape(&acc.name);
-                    match (c.muted.contains(a), online) {
+                    match (c.is_muted(*a), online) {
                         (true, false) => n.push_str(" (muting, offline)"),
                         (true, true) => n.push_str(" (muting)"),
                         (false, false) => n.push_str(" (offline)"),
@@ -397,7 +397,7 @@ fn on_channel(ctx: &mut CmdCtx<'_>, me: AccountId, switch: &str, ch: ChannelId) 
                 .world
                 .channels
                 .get(ch)
-                .is_some_and(|c| c.subscribers.contains(&me))
+                .is_some_and(|c| c.is_subscribed(me))
                 && !need(ctx, me, ch, "listen")
             {
                 return;
@@ -455,18 +455,12 @@ fn on_channel(ctx: &mut CmdCtx<'_>, me: AccountId, switch: &str, ch: ChannelId) 
                 .world
                 .channels
                 .get(ch)
-                .is_some_and(|c| c.subscribers.contains(&me));
+                .is_some_and(|c| c.is_subscribed(me));
             if !subbed {
                 ctx.msg(format!("You are not listening to {key}."));
                 return;
             }
-            ctx.server.world.channels.update(ch, |c| {
-                if mute {
-                    c.muted.insert(me);
-                } else {
-                    c.muted.remove(&me);
-                }
-            });
+            ctx.server.world.channels.mute(ch, me, mute);
             ctx.msg(if mute {
                 format!("You mute {key}: you hear nothing of it until channel/unmute.")
             } else {
@@ -486,7 +480,7 @@ fn on_channel(ctx: &mut CmdCtx<'_>, me: AccountId, switch: &str, ch: ChannelId) 
                         return;
                     }
                     if let Some(c) = server.world.channels.get(ch) {
-                        let listeners: Vec<AccountId> = c.subscribers.iter().copied().collect();
+                        let listeners: Vec<AccountId> = c.subscribers().iter().copied().collect();
                         let key = escape(&c.key);
                         for a in listeners {
                             server.msg_account(a, &format!("Channel {key} was destroyed."));
