@@ -40,6 +40,14 @@ fn muting_leaving_and_the_locks_decide_who_hears() {
     let cleo = t.player("Cleo");
     assert!(t.cmd(bert, "channel/mute pub").contains("You mute Public"));
     assert!(
+        t.cmd(bert, "channel/mute pub")
+            .contains("You have muted Public already")
+    );
+    assert!(
+        t.cmd(anna, "channel/unmute pub")
+            .contains("You are not muting Public")
+    );
+    assert!(
         t.cmd(cleo, "channel/unsub pub")
             .contains("You stop listening")
     );

@@ -460,11 +460,14 @@ fn on_channel(ctx: &mut CmdCtx<'_>, me: AccountId, switch: &str, ch: ChannelId) 
                 ctx.msg(format!("You are not listening to {key}."));
                 return;
             }
-            ctx.server.world.channels.mute(ch, me, mute);
-            ctx.msg(if mute {
-                format!("You mute {key}: you hear nothing of it until channel/unmute.")
-            } else {
-                format!("You hear {key} again.")
+            let changed = ctx.server.world.channels.mute(ch, me, mute);
+            ctx.msg(match (mute, changed) {
+                (true, true) => {
+                    format!("You mute {key}: you hear nothing of it until channel/unmute.")
+                }
+                (true, false) => format!("You have muted {key} already."),
+                (false, true) => format!("You hear {key} again."),
+                (false, false) => format!("You are not muting {key}."),
             });
         }
         "destroy" => {
