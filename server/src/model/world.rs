@@ -125,6 +125,10 @@ pub struct World {
     /// Objects changed, moved, created or deleted (and the places things left)
     /// since the live-data feeds last looked.
     touched: BTreeSet<ObjId>,
+    /// The same touches since the flows last looked (after each event), in
+    /// order, repeats kept: an object touched again later in a batch is
+    /// news to them again.
+    recent_touches: Vec<ObjId>,
     /// Object ids reserved in the database, ready for new objects.
     free_ids: VecDeque<ObjId>,
     /// The highest id an object has had (ids are handed out rising).
@@ -314,7 +318,7 @@ impl World {
         self.index.add(&obj);
         self.objects.insert(id, Box::new(obj));
         self.dirty.insert(id);
-        self.touched.insert(id);
+        self.touch(id);
         self.move_to(id, loc);
         Some(id)
     }
@@ -326,7 +330,7 @@ impl World {
         self.changes += 1;
         self.timers.forget_object(id);
         self.move_to(id, None);
-        self.touched.insert(id);
+        self.touch(id);
         let obj = *self.objects.remove(&id)?;
         if let Some(w) = obj.world_id()
             && self.retired.insert(w.to_string())
@@ -543,7 +547,7 @@ impl World {
                 self.changes += 1;
                 self.dirty.insert(id);
                 self.moved.remove(&id);
-                self.touched.insert(id);
+                self.touch(id);
                 true
             }
             None => false,
@@ -562,7 +566,7 @@ impl World {
     ) -> Option<R> {
         let o = self.objects.get_mut(&id)?;
         let r = f(&mut o.ndb);
-        self.touched.insert(id);
+        self.touch(id);
         Some(r)
     }
 
@@ -596,8 +600,10 @@ impl World {
         if !self.dirty.contains(&id) {
             self.moved.insert(id);
         }
-        self.touched.insert(id);
-        self.touched.extend(from);
+        self.touch(id);
+        if let Some(from) = from {
+            self.touch(from);
+        }
         if let Some(from) = from
             && let Some(c) = self.contents.get_mut(&from)
         {
@@ -613,6 +619,11 @@ impl World {
         self.moved.contains(&id)
     }
 
+    fn touch(&mut self, id: ObjId) {
+        self.touched.insert(id);
+        self.recent_touches.push(id);
+    }
+
     /// The objects changed, moved, created or deleted since the touched
     /// objects were last taken, and the places things moved out of.
     pub fn touched(&self) -> &BTreeSet<ObjId> {
@@ -622,7 +633,25 @@ impl World {
     /// The objects changed, moved, created or deleted since the last call, and
     /// the places things moved out of (what the live-data feeds look at); forgets them.
     pub fn take_touched(&mut self) -> BTreeSet<ObjId> {
+        self.recent_touches.clear();
         std::mem::take(&mut self.touched)
+    }
+
+    /// Forgets the objects touched since [`World::take_recent_touches`]
+    /// (nobody listens for them).
+    pub fn forget_recent_touches(&mut self) {
+        self.recent_touches.clear();
+    }
+
+    /// The objects touched since the last call (or since the touched objects
+    /// were taken), each once, in id order: what the flows' `on_change`
+    /// listeners look at after an event. Its cost is the event's touches,
+    /// however many the batch made before it.
+    pub fn take_recent_touches(&mut self) -> Vec<ObjId> {
+        let mut v = std::mem::take(&mut self.recent_touches);
+        v.sort_unstable();
+        v.dedup();
+        v
     }
 
     /// The flow `name` changed (or started): it will be written behind.

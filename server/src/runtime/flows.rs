@@ -52,8 +52,6 @@ pub struct FlowRuntime {
     to_drive: VecDeque<String>,
     made: u64,
     index: FlowIndex,
-    /// The touched objects whose readers have looked already (until the touched objects are taken).
-    changes_seen: BTreeSet<ObjId>,
     /// The warnings logged so far, by definition and text: a definition's
     /// mistake is logged once, not once a flow and a change (a thousand
     /// players' tutorials missing a value would flood the log).
@@ -864,22 +862,16 @@ impl Server {
     /// conditions read an object the event touched. What they do may touch
     /// more objects: a few more rounds look at those.
     fn flow_changes(&mut self) {
-        let mut seen = std::mem::take(&mut self.flows.changes_seen);
         for _ in 0..MAX_CHANGE_ROUNDS {
-            let fresh: Vec<ObjId> = self
-                .world
-                .touched()
-                .iter()
-                .copied()
-                .filter(|o| !seen.contains(o))
-                .collect();
+            // What this event (or the last round) touched: not what the
+            // batch's earlier events did, which their own rounds saw.
+            let fresh = self.world.take_recent_touches();
             let mut names = std::mem::take(&mut self.flows.index.recheck);
             for o in &fresh {
                 if let Some(r) = self.flows.index.readers.get(o) {
                     names.extend(r.iter().cloned());
                 }
             }
-            seen.extend(fresh);
             if names.is_empty() {
                 break;
             }
@@ -888,13 +880,6 @@ impl Server {
             }
             self.pump_flow_triggers();
         }
-        self.flows.changes_seen = seen;
-    }
-
-    /// The touched objects are about to be taken (at the end of a batch):
-    /// the next touches are new to the `on_change` listeners again.
-    pub(crate) fn flows_changes_seen(&mut self) {
-        self.flows.changes_seen.clear();
     }
 
     /// Lets one flow's `on_change` listeners look, recording what they read.
@@ -949,7 +934,9 @@ impl Server {
     /// the flows' messages (after the event's own output). What the flows
     /// changed goes out with the next transmit.
     pub(crate) fn flush_flows(&mut self) {
-        if !self.world.flows.is_empty() {
+        if self.world.flows.is_empty() {
+            self.world.forget_recent_touches();
+        } else {
             self.flow_changes();
         }
         for (who, text) in std::mem::take(&mut self.flows.outbox) {

@@ -983,7 +983,6 @@ impl Server {
         // batch: it follows a change if there was one.
         self.close_span();
         self.flush_flows();
-        self.flows_changes_seen();
         self.feed_pass();
         let changes = self.world.take_changes(self.now);
         for id in self.sessions.settle() {

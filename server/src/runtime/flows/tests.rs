@@ -163,6 +163,33 @@ fn on_change_follows_the_owners_attributes_and_set_writes_them() {
     );
 }
 
+/// Many players' commands make one batch: an object touched by an early
+/// event and touched again by a later one is news to the listeners again
+/// (they once looked only at objects the batch had not touched yet, and
+/// missed the second change).
+#[test]
+fn on_change_sees_an_object_touched_again_later_in_the_same_batch() {
+    use crate::runtime::server::{Server, ServerEvent};
+    let def = FlowDef::new("hp")
+        .state("START", [Action::on_change("owner.hp", Op::Le, 5, "hurt")])
+        .state("hurt", [Action::send("You feel weak.")]);
+    let mut t = TestGame::new(Game::new().flow(def));
+    let anna = t.player("Anna");
+    let me = t.puppet(anna).unwrap();
+    t.with_server(|s| s.world.update(me, |o| o.set_attr("hp", 10)));
+    start_for(&mut t, anna, "hp");
+    t.with_server(|s| {
+        let now = s.now();
+        for hp in [8, 4] {
+            let set: Box<dyn FnOnce(&mut Server) + Send> = Box::new(move |s: &mut Server| {
+                s.world.update(me, |o| o.set_attr("hp", hp));
+            });
+            s.handle(ServerEvent::Outside(set), now);
+        }
+    });
+    assert_eq!(t.heard(anna), "You feel weak.");
+}
+
 #[test]
 fn builders_list_show_start_and_stop_flows() {
     let mut t = TestGame::new(Game::new().flow(tutorial()));
