@@ -181,6 +181,78 @@ mod as_object {
     }
 }
 
+/// What a path has entered: how many states, and when it first entered
+/// each of them — all a split asks ("had the path entered this state
+/// before it split?"). Its size is bounded by the definition's states, so
+/// a flow that loops for months keeps what it kept on its first day (the
+/// whole list of states it entered once grew with every entry, and so did
+/// its saved row).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PathHistory {
+    /// How many states the path has entered.
+    pub entered: u64,
+    /// Each state entered, and the number of its first entry (0-based).
+    pub first: NameMap<u64>,
+}
+
+impl PathHistory {
+    /// The path enters `state`.
+    fn push(&mut self, state: &str) {
+        if !self.first.contains_key(state) {
+            self.first.insert(state.to_string(), self.entered);
+        }
+        self.entered += 1;
+    }
+
+    /// Whether the path had entered `state` before its first `n` entries were over.
+    pub fn entered_within(&self, state: &str, n: u64) -> bool {
+        self.first.get(state).is_some_and(|&i| i < n)
+    }
+}
+
+/// Saved as `{"entered": n, "first": {state: number}}`; read from that, or
+/// from the list of every state entered an earlier build saved.
+impl Serialize for PathHistory {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        struct First<'a>(&'a NameMap<u64>);
+        impl Serialize for First<'_> {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.collect_map(self.0.iter())
+            }
+        }
+        let mut st = s.serialize_struct("PathHistory", 2)?;
+        st.serialize_field("entered", &self.entered)?;
+        st.serialize_field("first", &First(&self.first))?;
+        st.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for PathHistory {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Stored {
+            Counted {
+                entered: u64,
+                #[serde(with = "as_object")]
+                first: NameMap<u64>,
+            },
+            Listed(Vec<String>),
+        }
+        Ok(match Stored::deserialize(d)? {
+            Stored::Counted { entered, first } => PathHistory { entered, first },
+            Stored::Listed(states) => {
+                let mut h = PathHistory::default();
+                for st in &states {
+                    h.push(st);
+                }
+                h
+            }
+        })
+    }
+}
+
 /// A running flow: everything about it that must survive a restart.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FlowInstance {
@@ -206,9 +278,9 @@ pub struct FlowInstance {
     pub pending: VecDeque<Pending>,
     /// The paths split off, and where.
     pub branches: Vec<Branch>,
-    /// The states each path has entered, in order (key: the path joined by `/`).
+    /// What each path has entered (key: the path joined by `/`).
     #[serde(with = "as_object")]
-    pub history: NameMap<Vec<String>>,
+    pub history: NameMap<PathHistory>,
     /// Entries so far.
     pub entries: u64,
     /// When it started.
@@ -395,7 +467,10 @@ impl FlowInstance {
     pub fn split(&mut self, from: &[String], state: &str, name: &str) {
         let mut path = from.to_vec();
         path.push(name.into());
-        let split_at = self.history.get(&path_key(from)).map_or(0, Vec::len);
+        let split_at = self
+            .history
+            .get(&path_key(from))
+            .map_or(0, |h| h.entered as usize);
         self.end_paths_under(&path);
         self.branches.push(Branch {
             path: path.clone(),
@@ -510,7 +585,7 @@ impl FlowInstance {
             .filter(|b| {
                 self.history
                     .get(&key)
-                    .is_some_and(|h| h[..b.split_at.min(h.len())].contains(&p.state))
+                    .is_some_and(|h| h.entered_within(&p.state, b.split_at as u64))
             })
             .map(|b| b.path.clone())
             .collect();
@@ -532,7 +607,7 @@ impl FlowInstance {
             });
         }
         self.entries += 1;
-        self.history.entry(key).or_default().push(p.state.clone());
+        self.history.entry(key).or_default().push(&p.state);
         self.states.push(ActiveState {
             state: p.state.clone(),
             path: p.path.clone(),
@@ -1012,8 +1087,8 @@ impl FlowInstance {
         tight_map(&mut self.vars);
         tight_map(&mut self.refs);
         tight_map(&mut self.history);
-        for (_, states) in self.history.iter_mut() {
-            tight(states);
+        for (_, h) in self.history.iter_mut() {
+            tight_map(&mut h.first);
         }
         tight(&mut self.states);
         tight(&mut self.listeners);

@@ -414,12 +414,13 @@ fn a_waiting_flow_keeps_only_the_room_it_uses_and_is_saved_as_before() {
     assert_eq!((f.listeners.len(), f.listeners.capacity()), (1, 1));
     assert_eq!(f.pending.capacity(), 0);
     let tight = |pairs: Vec<(String, Value)>| pairs.len() == pairs.capacity();
+    let tight_u64 = |pairs: Vec<(String, u64)>| pairs.len() == pairs.capacity();
     assert!(tight(f.vars.clone().into_tuple_vec()));
-    assert_eq!(
-        f.history.get(""),
-        Some(&vec!["START".to_string(), "look".to_string()])
-    );
-    assert_eq!(f.history.get("").map(Vec::capacity), Some(2));
+    let h = f.history.get("").unwrap();
+    assert_eq!(h.entered, 2);
+    assert!(h.entered_within("START", 1) && !h.entered_within("look", 1));
+    assert!(h.entered_within("look", 2));
+    assert!(tight_u64(h.first.clone().into_tuple_vec()));
     // Nested variables are objects, as before.
     assert_eq!(f.vars.get("quest"), Some(&json!({"step": 1})));
 
@@ -431,22 +432,35 @@ fn a_waiting_flow_keeps_only_the_room_it_uses_and_is_saved_as_before() {
         json!({"game": "Tavern", "quest": {"step": 1}})
     );
     assert_eq!(saved["refs"], json!({"tavern": [2]}));
-    assert_eq!(saved["history"], json!({"": ["START", "look"]}));
+    assert_eq!(
+        saved["history"],
+        json!({"": {"entered": 2, "first": {"START": 0, "look": 1}}})
+    );
     let mut older = saved.clone();
     older["vars"] = json!({"quest": {"step": 1}, "game": "Tavern"});
+    // An earlier build saved every state entered, in order.
+    older["history"] = json!({"": ["START", "look"]});
     let back: FlowInstance = serde_json::from_value(older).unwrap();
     assert_eq!(back, f, "keys in any order are sorted again");
     // And it goes on as before.
     let fx = cmd(&mut f, &def, "look", 2_000);
     assert!(fx.is_empty(), "{fx:?}");
-    assert_eq!(f.history.get("").map(Vec::len), Some(4));
+    assert_eq!(f.history.get("").map(|h| h.entered), Some(4));
 
-    // A long history (a flow that loops) is not copied to fit at every put.
-    let long = f.history.get_mut("").unwrap();
-    long.extend((0..100).map(|i| format!("s{i}")));
-    let cap = long.capacity();
-    f.compact();
-    assert_eq!(f.history.get("").map(Vec::capacity), Some(cap));
+    // A flow that loops keeps no more than its states: ten thousand turns
+    // of the loop, and its history is what it was after the first.
+    for t in 0..10_000 {
+        let fx = cmd(&mut f, &def, "look", 3_000 + t);
+        assert!(fx.is_empty(), "{fx:?}");
+    }
+    let h = f.history.get("").unwrap();
+    assert_eq!(h.entered, 20_004);
+    assert_eq!(h.first.len(), 2);
+    assert_eq!(
+        serde_json::to_value(&f.history).unwrap(),
+        json!({"": {"entered": 20_004, "first": {"START": 0, "look": 1}}}),
+        "only the count grew"
+    );
 
     // Empty, they are empty objects too.
     let (fresh, _) = start(&FlowDef::new("e").state("START", [Action::End]));
