@@ -71,22 +71,36 @@ pub fn target_protocol(msg: &Msg) -> Option<&str> {
 }
 
 /// The GMCP text (without the telnet framing) for an output message.
+/// Written from the message as it is (a line said to a crowd is encoded
+/// once per listener: no copy of its data is made for it).
 pub fn encode(msg: &Msg) -> String {
+    /// The keyword arguments but `options`, as a JSON object.
+    struct Data<'a>(&'a serde_json::Map<String, Value>);
+    impl serde::Serialize for Data<'_> {
+        fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.collect_map(self.0.iter().filter(|(k, _)| *k != "options"))
+        }
+    }
+    fn with(mut name: String, payload: &impl serde::Serialize) -> String {
+        let bare = name.len();
+        name.push(' ');
+        let mut out = name.into_bytes();
+        if serde_json::to_writer(&mut out, payload).is_err() {
+            // A JSON value always serializes; were it not to, nothing
+            // half-written is sent.
+            out.truncate(bare);
+        }
+        String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into())
+    }
     let name = package_name(&msg.cmd);
-    let kwargs = data_kwargs(msg);
-    let payload = match (msg.args.len(), kwargs.is_empty()) {
-        (0, true) => None,
-        (1, true) => Some(msg.args[0].clone()),
-        (_, true) => Some(Value::Array(msg.args.clone())),
-        (0, false) => Some(Value::Object(kwargs)),
-        (_, false) => Some(Value::Array(vec![
-            Value::Array(msg.args.clone()),
-            Value::Object(kwargs),
-        ])),
-    };
-    match payload {
-        Some(p) => format!("{name} {p}"),
-        None => name,
+    let kwargs = Data(&msg.kwargs);
+    let has_kwargs = msg.kwargs.keys().any(|k| k != "options");
+    match (msg.args.as_slice(), has_kwargs) {
+        ([], false) => name,
+        ([one], false) => with(name, one),
+        (args, false) => with(name, &args),
+        ([], true) => with(name, &kwargs),
+        (args, true) => with(name, &(args, kwargs)),
     }
 }
 
@@ -269,6 +283,25 @@ mod tests {
         assert_eq!(
             encode(&Msg::new("x_y").arg(json!(1)).kwarg("k", json!(2))),
             "X.Y [[1],{\"k\":2}]"
+        );
+        // Options are for the portal, never part of the payload.
+        let options = json!({"protocol": "gmcp"});
+        assert_eq!(
+            encode(
+                &Msg::new("Char.Vitals")
+                    .kwarg("hp", json!(10))
+                    .kwarg("options", options.clone())
+                    .kwarg("sp", json!(3))
+            ),
+            "Char.Vitals {\"hp\":10,\"sp\":3}"
+        );
+        assert_eq!(
+            encode(&Msg::new("ping").kwarg("options", options.clone())),
+            "Core.Ping"
+        );
+        assert_eq!(
+            encode(&Msg::new("char_hp").arg(json!(12)).kwarg("options", options)),
+            "Char.Hp 12"
         );
     }
 
