@@ -102,6 +102,12 @@ impl FlowIndex {
     }
 
     fn set_deps(&mut self, name: &str, deps: Vec<ObjId>) {
+        // Most checks read what the last one read: nothing to re-index.
+        match self.deps.get(name) {
+            Some(old) if *old == deps => return,
+            None if deps.is_empty() => return,
+            _ => {}
+        }
         for o in self.deps.remove(name).unwrap_or_default() {
             if let Some(r) = self.readers.get_mut(&o) {
                 r.remove(name);

@@ -38,6 +38,17 @@ pub enum Parsed {
 
 /// The byte length of `name` at the start of `line`, compared without case.
 fn prefix_len(line: &str, name: &str) -> Option<usize> {
+    // Most names differ from the line at their first letter: when both are
+    // ASCII, that is told without walking characters (a line is tried
+    // against every command of the merged set).
+    if let (Some(&l), Some(&n)) = (line.as_bytes().first(), name.as_bytes().first())
+        && l.is_ascii()
+        && n.is_ascii()
+        && l != n
+        && l.to_ascii_lowercase() != n
+    {
+        return None;
+    }
     let mut li = line.char_indices();
     let mut end = 0;
     for nc in name.chars() {

@@ -159,3 +159,25 @@ fn suggestions_are_close_names_at_most_three() {
     );
     assert!(suggestions("xyzzy", &usable).is_empty());
 }
+
+#[test]
+fn a_name_fits_the_start_of_a_line_in_any_case() {
+    use super::prefix_len;
+    assert_eq!(prefix_len("look here", "look"), Some(4));
+    assert_eq!(prefix_len("LOOK here", "look"), Some(4));
+    assert_eq!(prefix_len("Look", "look"), Some(4));
+    assert_eq!(prefix_len("lo", "look"), None, "too short");
+    assert_eq!(prefix_len("get box", "look"), None);
+    assert_eq!(prefix_len("", "look"), None);
+    assert_eq!(prefix_len("'hello", "'"), Some(1));
+    // Past the first letter, and letters whose lower case is another's.
+    assert_eq!(prefix_len("lOok", "look"), Some(4));
+    assert_eq!(prefix_len("loak", "look"), None);
+    assert_eq!(
+        prefix_len("\u{212A}ill him", "kill"),
+        Some(6),
+        "the Kelvin sign lowers to k"
+    );
+    assert_eq!(prefix_len("ÉCOUTE", "écoute"), Some(7));
+    assert_eq!(prefix_len("écoute", "look"), None);
+}
