@@ -20,6 +20,12 @@ use serde_json::{Map, Value};
 /// Up to this many entries, the list keeps no spare room.
 const TIGHT: usize = 8;
 
+/// The names and values of [`Attributes`], in name order.
+pub type Iter<'a> = std::iter::Map<
+    std::slice::Iter<'a, (String, Value)>,
+    fn(&'a (String, Value)) -> (&'a String, &'a Value),
+>;
+
 /// Named serde values, in name order.
 #[derive(Clone, Default, PartialEq)]
 pub struct Attributes(LiteMap<String, Value>);
@@ -85,8 +91,11 @@ impl Attributes {
     }
 
     /// The names and values, in name order.
-    pub fn iter(&self) -> impl ExactSizeIterator<Item = (&String, &Value)> + DoubleEndedIterator {
-        self.0.iter()
+    pub fn iter(&self) -> Iter<'_> {
+        fn pair(p: &(String, Value)) -> (&String, &Value) {
+            (&p.0, &p.1)
+        }
+        self.0.as_slice().iter().map(pair)
     }
 
     /// The names, in order.
@@ -188,16 +197,16 @@ impl IntoIterator for Attributes {
 
 impl<'a> IntoIterator for &'a Attributes {
     type Item = (&'a String, &'a Value);
-    type IntoIter = Box<dyn Iterator<Item = (&'a String, &'a Value)> + 'a>;
+    type IntoIter = Iter<'a>;
 
     fn into_iter(self) -> Self::IntoIter {
-        Box::new(self.0.iter())
+        self.iter()
     }
 }
 
 impl Serialize for Attributes {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_map(self.0.iter())
+        s.collect_map(self.iter())
     }
 }
 
@@ -286,6 +295,14 @@ mod tests {
         assert_eq!(a.len(), 100);
         assert!(a.keys().zip(a.keys().skip(1)).all(|(x, y)| x < y));
         assert_eq!(a.get("k042"), Some(&json!(42)));
+        let mut seen = 0;
+        for (k, v) in &a {
+            assert_eq!(*k, format!("k{:03}", v.as_u64().unwrap()));
+            seen += 1;
+        }
+        assert_eq!(seen, 100);
+        assert_eq!(a.iter().len(), 100);
+        assert_eq!(a.iter().next_back().map(|(k, _)| k.as_str()), Some("k099"));
         *a.get_mut("k042").unwrap() = json!("changed");
         a.extend([
             ("k042".to_string(), json!("again")),
