@@ -380,26 +380,20 @@ impl Server {
 
     /// Sends text to everything in `loc` except `exclude`.
     pub fn msg_location(&mut self, loc: ObjId, text: &str, exclude: &[ObjId]) {
-        let sessions: Vec<SessId> = self
+        let here: Vec<ObjId> = self
             .world
             .contents(loc)
             .iter()
+            .copied()
             .filter(|o| !exclude.contains(o))
-            .flat_map(|&o| self.sessions.puppeting(o))
             .collect();
+        let sessions = self.sessions.puppeting_any(&here);
         self.send_msg_many(&sessions, Msg::text(text));
     }
 
-    /// The sessions whose puppet is in `room`.
+    /// The sessions whose puppet is in `room`, sorted.
     pub fn sessions_in(&self, room: ObjId) -> Vec<SessId> {
-        let mut out: Vec<SessId> = self
-            .world
-            .contents(room)
-            .iter()
-            .flat_map(|&o| self.sessions.puppeting(o))
-            .collect();
-        out.sort_unstable();
-        out
+        self.sessions.puppeting_any(self.world.contents(room))
     }
 
     /// Sends text to every session of an account.

@@ -265,6 +265,42 @@ impl ServerSessionHandler {
         self.lookup(&self.by_puppet, obj, ServerSession::puppet)
     }
 
+    /// The sessions puppeting any of `objs` (a room's contents), sorted:
+    /// what [`Self::puppeting`] of each would give, but the sessions lent
+    /// out in this event are looked at once for all of them, not once for
+    /// each (a line said in a room of 500 asked about them 500 times).
+    pub fn puppeting_any(&self, objs: &[ObjId]) -> Vec<SessId> {
+        let mut wanted = objs.to_vec();
+        wanted.sort_unstable();
+        let puppets_one =
+            |s: &ServerSession| s.puppet().is_some_and(|p| wanted.binary_search(&p).is_ok());
+        let mut out: Vec<SessId> = if self.all_lent {
+            self.sessions
+                .values()
+                .filter(|s| puppets_one(s))
+                .map(|s| s.sessid())
+                .collect()
+        } else {
+            let mut out = Vec::new();
+            for &o in objs {
+                for id in self.by_puppet.get(&o).into_iter().flatten() {
+                    if self.sessions.get(id).is_some_and(|s| s.puppet() == Some(o)) {
+                        out.push(*id);
+                    }
+                }
+            }
+            out.extend(
+                self.unsettled()
+                    .filter(|s| puppets_one(s))
+                    .map(ServerSession::sessid),
+            );
+            out
+        };
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
     /// Whether a session puppets `obj`.
     pub fn is_puppeted(&self, obj: ObjId) -> bool {
         if self.all_lent {
@@ -394,13 +430,17 @@ mod tests {
         // Not settled yet: still found.
         assert_eq!(h.puppeting(10), vec![1, 2]);
         assert_eq!(h.of_account(101), vec![3]);
+        assert_eq!(h.puppeting_any(&[11, 10, 12]), vec![1, 2, 3]);
         assert!(h.settle().is_empty(), "nobody marked dirty");
         assert_eq!(h.puppeting(10), vec![1, 2]);
+        assert_eq!(h.puppeting_any(&[10]), vec![1, 2]);
         assert_eq!(h.puppets(), vec![10, 11]);
         // Session 2 changes puppet: the old entry no longer counts, even unsettled.
         puppet(&mut h, 2, Some(11), Some(100));
         assert_eq!(h.puppeting(10), vec![1]);
         assert_eq!(h.puppeting(11), vec![2, 3]);
+        assert_eq!(h.puppeting_any(&[10]), vec![1]);
+        assert_eq!(h.puppeting_any(&[11, 99]), vec![2, 3]);
         h.settle();
         assert_eq!(h.puppeting(11), vec![2, 3]);
         assert_eq!(h.of_account(100), vec![1, 2]);
@@ -409,6 +449,7 @@ mod tests {
             s.sync.puppet_id = None;
         }
         assert!(h.puppeting(11).is_empty());
+        assert!(h.puppeting_any(&[10, 11]).is_empty());
         h.settle();
         assert!(h.puppets().is_empty());
         h.remove(1);
@@ -428,6 +469,8 @@ mod tests {
         }
         assert_eq!(h.of_account(7).len(), 100);
         assert_eq!(h.puppeting(1050), vec![50]);
+        let room: Vec<ObjId> = (1001..=1100).rev().collect();
+        assert_eq!(h.puppeting_any(&room), (1..=100).collect::<Vec<_>>());
         assert!(h.is_puppeted(1100));
         assert_eq!(h.settle(), (1..=100).collect::<Vec<_>>());
         assert!(h.settle().is_empty());
