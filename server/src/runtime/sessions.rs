@@ -284,7 +284,9 @@ impl ServerSessionHandler {
             let mut out = Vec::new();
             for &o in objs {
                 for id in self.by_puppet.get(&o).into_iter().flatten() {
-                    if self.sessions.get(id).is_some_and(|s| s.puppet() == Some(o)) {
+                    // A session not lent out since it was last indexed is
+                    // indexed as it is; the lent ones are judged below.
+                    if !self.lent.contains(id) {
                         out.push(*id);
                     }
                 }

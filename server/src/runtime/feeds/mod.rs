@@ -187,6 +187,11 @@ pub fn supported(supports: &[String], package: &str) -> bool {
     })
 }
 
+/// Whether the session's client speaks GMCP (a browser always does).
+fn session_speaks_gmcp(s: &crate::runtime::sessions::ServerSession) -> bool {
+    s.sync.protocol == "websocket" || s.sync.flags.options.iter().any(|o| o == GMCP_OPTION)
+}
+
 /// The keys of `new` whose values differ from `old` (all of `new` if either is
 /// not an object).
 fn delta(old: Option<&Value>, new: &Value) -> Value {
@@ -204,9 +209,7 @@ fn delta(old: Option<&Value>, new: &Value) -> Value {
 impl Server {
     /// Whether a session's client takes GMCP.
     pub fn speaks_gmcp(&self, sessid: SessId) -> bool {
-        self.sessions.get(sessid).is_some_and(|s| {
-            s.sync.protocol == "websocket" || s.sync.flags.options.iter().any(|o| o == GMCP_OPTION)
-        })
+        self.sessions.get(sessid).is_some_and(session_speaks_gmcp)
     }
 
     /// The last payload of a GMCP package sent to a session (what a client
@@ -226,10 +229,11 @@ impl Server {
     /// GMCP `Comm.Channel.Text` `{channel, talker, text}`.
     pub fn channel_text(&mut self, sessions: &[SessId], channel: &str, talker: &str, text: &str) {
         let payload = json!({"channel": channel, "talker": talker, "text": text});
-        let (to, others): (Vec<SessId>, Vec<SessId>) = sessions
-            .iter()
-            .copied()
-            .partition(|&s| self.speaks_gmcp(s) && self.session_supports(s, "Comm.Channel.Text"));
+        let (to, others): (Vec<SessId>, Vec<SessId>) = sessions.iter().copied().partition(|&s| {
+            self.sessions.get(s).is_some_and(|x| {
+                session_speaks_gmcp(x) && supported(&x.sync.flags.oob_supports, "Comm.Channel.Text")
+            })
+        });
         self.send_msg_many(&to, gmcp("Comm.Channel.Text", payload));
         // MSDP clients that asked for CHANNEL_TEXT to be reported.
         let reporting: Vec<SessId> = others
