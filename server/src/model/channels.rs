@@ -375,12 +375,10 @@ impl Channels {
     pub fn update<R>(&mut self, id: ChannelId, f: impl FnOnce(&mut Channel) -> R) -> Option<R> {
         let mut c = self.by_id.remove(&id)?;
         self.unindex_names(&c);
-        let subscribers = std::mem::take(&mut c.subscribers);
-        let muted = std::mem::take(&mut c.muted);
+        // Code outside this module cannot change who subscribes: the
+        // per-account index stays true without a walk over them.
         let r = f(&mut c);
         c.id = id;
-        c.subscribers = subscribers;
-        c.muted = muted;
         // A name another channel has is not taken.
         c.aliases
             .retain(|a| !self.by_name.contains_key(&a.to_lowercase()));
@@ -603,9 +601,13 @@ mod tests {
             ch.subscriptions,
             vec![(a, 5, Some(true)), (a, 7, None), (a, 1001, Some(false))]
         );
-        // A change of the channel itself keeps who listens, and its row
-        // does not carry them.
-        c.update(a, |ch| ch.desc = "talk".into());
+        // A change of the channel itself keeps who listens (and sees them
+        // while it runs), and its row does not carry them.
+        let seen = c.update(a, |ch| {
+            ch.desc = "talk".into();
+            ch.subscribers().len()
+        });
+        assert_eq!(seen, Some(1000));
         let g = c.get(a).unwrap();
         assert_eq!(g.subscribers().len(), 1000);
         assert!(g.is_muted(5) && !g.is_subscribed(7));
