@@ -603,11 +603,9 @@ impl World {
         self.touch(id);
         if let Some(from) = from {
             self.touch(from);
-        }
-        if let Some(from) = from
-            && let Some(c) = self.contents.get_mut(&from)
-        {
-            c.retain(|&o| o != id);
+            if let Some(c) = self.contents.get_mut(&from) {
+                c.retain(|&o| o != id);
+            }
         }
         if let Some(to) = dest {
             self.contents.entry(to).or_default().push(id);
