@@ -122,13 +122,9 @@ impl Server {
             decided.borrow_mut()[i] = Some(ok);
             ok
         };
-        let all: Vec<&Arc<CmdEntry>> = merged.commands().iter().collect();
-        let system = |name: &str| {
-            all.iter()
-                .find(|e| e.key == name && may_use(e))
-                .map(|e| (*e).clone())
-        };
-        let parsed = parser::parse_allowed(line, &all, &mut |e| may_use(e));
+        let all = merged.commands();
+        let system = |name: &str| all.iter().find(|e| e.key == name && may_use(e)).cloned();
+        let parsed = parser::parse_set(line, &merged, &mut |e| may_use(e));
         match parsed {
             Parsed::Empty => {
                 if let Some(e) = system("__noinput_command") {
@@ -173,8 +169,7 @@ impl Server {
                     return;
                 }
                 let typed = line.split_whitespace().next().unwrap_or(line);
-                let usable: Vec<&Arc<CmdEntry>> =
-                    all.iter().copied().filter(|e| may_use(e)).collect();
+                let usable: Vec<&Arc<CmdEntry>> = all.iter().filter(|e| may_use(e)).collect();
                 let suggestions = parser::suggestions(typed, &usable);
                 let mut msg = format!(
                     "Command '{}' is not available.",

@@ -10,7 +10,7 @@
 
 use serde::{Deserialize, Serialize};
 use tavern_shared::SessId;
-use tavern_shared::text::wrap;
+use tavern_shared::text::{wrap, wrapped_height};
 
 use crate::runtime::server::Server;
 
@@ -80,16 +80,22 @@ impl Server {
             text.truncate(end);
             cut = true;
         }
-        let mut lines: Vec<String> = text.split('\n').flat_map(|l| wrap(l, width)).collect();
-        if cut {
-            lines.push(format!(
-                "|x(The rest is cut: a page holds at most {} KiB.)|n",
-                MAX_PAGED_BYTES / 1024
-            ));
-        }
-        if lines.len() <= size {
+        // Most texts fit a screen: they are measured, not laid out.
+        let height = text
+            .split('\n')
+            .map(|l| wrapped_height_at_most(l, width))
+            .sum::<usize>()
+            + usize::from(cut);
+        if height <= size {
+            if cut {
+                text.push_str(&cut_note());
+            }
             self.msg_session(sessid, text);
             return;
+        }
+        let mut lines: Vec<String> = text.split('\n').flat_map(|l| wrap(l, width)).collect();
+        if cut {
+            lines.push(cut_note().trim_start().to_string());
         }
         let pager = Pager { lines, at: 0, size };
         self.show_page(sessid, &pager);
@@ -160,5 +166,81 @@ impl Server {
         self.show_page(sessid, &p);
         self.keep_pager(sessid, Some(p));
         true
+    }
+}
+
+/// What ends a text that was cut to [`MAX_PAGED_BYTES`], on a line of its own.
+fn cut_note() -> String {
+    format!(
+        "\n|x(The rest is cut: a page holds at most {} KiB.)|n",
+        MAX_PAGED_BYTES / 1024
+    )
+}
+
+/// How many lines one line of text takes at `width`: one when it cannot be
+/// wider than that (its bytes are no more than the columns and it holds no
+/// markup or tab: every character takes at most as many columns as bytes),
+/// else as [`wrap`] lays it out.
+fn wrapped_height_at_most(line: &str, width: usize) -> usize {
+    if line.len() <= width && !line.bytes().any(|b| b == b'|' || b == b'\t') {
+        1
+    } else {
+        wrapped_height(line, width)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::harness::{harness, texts_for};
+
+    #[tokio::test]
+    async fn a_text_is_paged_by_the_lines_it_takes_on_screen_not_by_its_newlines() {
+        let mut h = harness().await;
+        let (a, _) = h.account("Reader", &[]).await;
+        h.login(1, a);
+        let shown = |h: &mut crate::testing::harness::LinkHarness, text: String| {
+            h.server.msg_paged(1, text);
+            let frames = h.flush();
+            texts_for(&frames, 1).join("\n")
+        };
+        // 40 short lines fit the 45 the client did not report: sent as they are.
+        let short: Vec<String> = (0..40).map(|i| format!("line {i}")).collect();
+        assert_eq!(shown(&mut h, short.join("\n")), short.join("\n"));
+        // 30 lines of 200 columns take 90 at 80 wide.
+        let long = vec!["word ".repeat(40); 30].join("\n");
+        assert!(shown(&mut h, long).contains("(Page 1/3"), "paged");
+        h.input(1, "quit");
+        // One line of 60 bytes broken 30 times by markup takes 31.
+        let broken = "ab|/".repeat(30) + "|rend|n";
+        assert!(broken.len() < 80 * 2);
+        let out = shown(&mut h, broken.clone() + "\n" + &short[..20].join("\n"));
+        assert!(out.contains("(Page 1/2"), "paged: {out}");
+        h.input(1, "quit");
+        let out = shown(&mut h, broken);
+        assert!(!out.contains("Page"), "{out}");
+    }
+
+    #[tokio::test]
+    async fn a_text_cut_at_the_bound_says_so_even_when_it_fits_the_screen() {
+        let mut h = harness().await;
+        let (a, _) = h.account("Reader", &[]).await;
+        h.login(1, a);
+        if let Some(s) = h.server.sessions.get_mut(1) {
+            s.sync.flags.screen_width = Some(1000);
+            s.sync.flags.screen_height = Some(1000);
+        }
+        // 200 lines of 999 columns: 128 KiB of it fits 1,000 lines.
+        let text = vec!["x".repeat(999); 200].join("\n");
+        h.server.msg_paged(1, text);
+        let frames = h.flush();
+        let out = texts_for(&frames, 1).join("\n");
+        assert!(!out.contains("(Page"), "fits");
+        assert!(out.len() < MAX_PAGED_BYTES + 200, "{}", out.len());
+        assert!(
+            out.ends_with("(The rest is cut: a page holds at most 128 KiB.)|n"),
+            "{}",
+            &out[out.len() - 80..]
+        );
     }
 }

@@ -123,7 +123,7 @@ pub fn width(markup: &str) -> usize {
     widest.max(line)
 }
 
-/// Builds lines, carrying styles over breaks.
+/// Builds lines, carrying styles over breaks (or only counts them).
 struct Lines<'a> {
     out: Vec<String>,
     line: String,
@@ -132,6 +132,10 @@ struct Lines<'a> {
     open: Vec<Cow<'a, str>>,
     /// The link open, as written: closed at a break, opened again after.
     link: Option<&'a str>,
+    /// Whether the lines are written out, or only counted.
+    keep: bool,
+    /// Lines ended so far.
+    ended: usize,
 }
 
 impl<'a> Lines<'a> {
@@ -142,15 +146,30 @@ impl<'a> Lines<'a> {
             width: 0,
             open: Vec::new(),
             link: None,
+            keep: true,
+            ended: 0,
+        }
+    }
+
+    /// Lines that are counted, not written.
+    fn counting() -> Self {
+        Self {
+            keep: false,
+            ..Self::new()
         }
     }
 
     fn link(&mut self, raw: &'a str, open: bool) {
-        self.line.push_str(raw);
-        self.link = open.then_some(raw);
+        if self.keep {
+            self.line.push_str(raw);
+            self.link = open.then_some(raw);
+        }
     }
 
     fn style(&mut self, raw: Cow<'a, str>, reset: bool) {
+        if !self.keep {
+            return;
+        }
         self.line.push_str(&raw);
         if reset {
             self.open.clear();
@@ -163,11 +182,18 @@ impl<'a> Lines<'a> {
     }
 
     fn glyph(&mut self, raw: &str, w: usize) {
-        self.line.push_str(raw);
+        if self.keep {
+            self.line.push_str(raw);
+        }
         self.width += w;
     }
 
     fn end_line(&mut self) {
+        self.ended += 1;
+        self.width = 0;
+        if !self.keep {
+            return;
+        }
         let mut line = std::mem::take(&mut self.line);
         if self.link.is_some() {
             line.push_str("|le");
@@ -176,7 +202,6 @@ impl<'a> Lines<'a> {
             line.push_str("|n");
         }
         self.out.push(line);
-        self.width = 0;
         for s in &self.open {
             self.line.push_str(s);
         }
@@ -205,9 +230,23 @@ fn glyph_ahead(atoms: &[Atom<'_>]) -> bool {
 /// (`|/`, a newline) are kept. Spaces at a break are dropped; runs of
 /// spaces between words are kept. At least one line is returned.
 pub fn wrap(markup: &str, width: usize) -> Vec<String> {
-    let width = width.max(1);
     let atoms = atoms(markup);
     let mut lines = Lines::new();
+    lay_out(&atoms, width, &mut lines);
+    lines.finish()
+}
+
+/// How many lines [`wrap`] makes of `markup` at `width`, without making
+/// them (what a pager asks before deciding whether it is needed).
+pub fn wrapped_height(markup: &str, width: usize) -> usize {
+    let atoms = atoms(markup);
+    let mut lines = Lines::counting();
+    lay_out(&atoms, width, &mut lines);
+    lines.ended + 1
+}
+
+fn lay_out<'a>(atoms: &[Atom<'a>], width: usize, lines: &mut Lines<'a>) {
+    let width = width.max(1);
     let mut i = 0;
     while i < atoms.len() {
         match &atoms[i] {
@@ -272,7 +311,6 @@ pub fn wrap(markup: &str, width: usize) -> Vec<String> {
             }
         }
     }
-    lines.finish()
 }
 
 /// Markup padded with spaces to `width` columns (left alone if wider).
@@ -378,6 +416,29 @@ mod tests {
             .map(|l| strip(l))
             .collect();
         assert_eq!(joined.join(" "), "red and green blue words");
+    }
+
+    #[test]
+    fn the_height_of_a_wrap_is_counted_without_making_its_lines() {
+        let texts = [
+            "",
+            "the quick brown fox",
+            "|rthe quick brown|n fox jumps over the lazy dog",
+            "abcdefghijklmnopqrstuvwxyz",
+            "a|/b\nc|/|/d",
+            "日本語のテキスト 日本語",
+            "see |lclook bell|lt|rthe brass bell|n|le now and then",
+            "word    with   runs     of spaces  and\ttabs\tin it",
+            "  leading and trailing  ",
+            "|wHelp|n\n|yGeneral|n\n  look, get, drop, inventory, say, pose, whisper, give, home",
+        ];
+        for t in texts {
+            for w in [1, 2, 3, 5, 8, 13, 20, 80] {
+                assert_eq!(wrapped_height(t, w), wrap(t, w).len(), "{t:?} at {w}");
+            }
+        }
+        assert_eq!(wrapped_height("the quick brown fox", 10), 2);
+        assert_eq!(wrapped_height("", 10), 1);
     }
 
     #[test]

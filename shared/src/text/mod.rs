@@ -10,7 +10,7 @@ pub mod layout;
 pub mod table;
 
 pub use form::Form;
-pub use layout::{Align, crop, pad, width, wrap};
+pub use layout::{Align, crop, pad, width, wrap, wrapped_height};
 pub use table::{Border, Table};
 
 /// What a player typed, made safe to store and to show to others: control

@@ -17,7 +17,7 @@
 //! starting with `__`) survive every merge.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use regex::Regex;
 
@@ -156,6 +156,49 @@ pub struct CmdSet {
     /// Objects nearby offer no commands while this set is merged in.
     pub no_objs: Option<bool>,
     commands: Vec<Arc<CmdEntry>>,
+    /// Which commands a line can reach by its first letter, made when a
+    /// line is first parsed against the set (merged sets are cached, so
+    /// once per merge) and dropped when the commands change.
+    letters: OnceLock<FirstLetters>,
+}
+
+/// The positions of a set's commands (not the system ones) by the first
+/// letter of their names, so that a line is tried against the few commands
+/// that start with its letter instead of every command of the set.
+#[derive(Debug, Clone, Default)]
+struct FirstLetters {
+    /// An ASCII letter (lowercased): the commands with a name starting
+    /// with it, in the set's order.
+    ascii: HashMap<u8, Vec<u32>>,
+    /// Every command, in order: what a line starting with a letter outside
+    /// ASCII may reach (its lowercase can be ASCII: the Kelvin sign's is `k`).
+    all: Vec<u32>,
+}
+
+impl FirstLetters {
+    fn of(commands: &[Arc<CmdEntry>]) -> Self {
+        let mut out = Self::default();
+        for (i, e) in commands.iter().enumerate() {
+            if e.is_system() {
+                continue;
+            }
+            let i = i as u32;
+            out.all.push(i);
+            for name in &e.names {
+                // Names are lowercased; one outside ASCII never matches a
+                // line that starts with an ASCII letter.
+                if let Some(&b) = name.as_bytes().first()
+                    && b.is_ascii()
+                {
+                    let at = out.ascii.entry(b.to_ascii_lowercase()).or_default();
+                    if at.last() != Some(&i) {
+                        at.push(i);
+                    }
+                }
+            }
+        }
+        out
+    }
 }
 
 impl Default for CmdSet {
@@ -176,6 +219,7 @@ impl CmdSet {
             no_exits: None,
             no_objs: None,
             commands: Vec::new(),
+            letters: OnceLock::new(),
         }
     }
 
@@ -204,6 +248,7 @@ impl CmdSet {
     /// Adds a prepared entry; a command with one of its names is replaced.
     pub fn add_entry(&mut self, entry: CmdEntry) -> &mut Self {
         let entry = Arc::new(entry);
+        self.letters.take();
         match self.commands.iter().position(|c| c.same_as(&entry)) {
             Some(i) => self.commands[i] = entry,
             None => self.commands.push(entry),
@@ -215,6 +260,7 @@ impl CmdSet {
     pub fn remove(&mut self, name: &str) -> bool {
         let name = name.to_lowercase();
         let before = self.commands.len();
+        self.letters.take();
         self.commands.retain(|c| !c.names.contains(&name));
         before != self.commands.len()
     }
@@ -222,6 +268,24 @@ impl CmdSet {
     /// Every command in the set.
     pub fn commands(&self) -> &[Arc<CmdEntry>] {
         &self.commands
+    }
+
+    /// The commands (not the system ones) that `line` may start with a
+    /// name of, in the set's order: those with a name starting with the
+    /// line's first letter (every one when that letter is not ASCII).
+    pub fn reachable_by(&self, line: &str) -> Vec<&Arc<CmdEntry>> {
+        let letters = self
+            .letters
+            .get_or_init(|| FirstLetters::of(&self.commands));
+        let at = match line.as_bytes().first() {
+            None => return Vec::new(),
+            Some(b) if b.is_ascii() => match letters.ascii.get(&b.to_ascii_lowercase()) {
+                Some(at) => at,
+                None => return Vec::new(),
+            },
+            Some(_) => &letters.all,
+        };
+        at.iter().map(|&i| &self.commands[i as usize]).collect()
     }
 
     /// The command answering to `name`.
@@ -236,6 +300,7 @@ impl CmdSet {
 
     /// Sets every command's providing object.
     pub fn offered_by(mut self, obj: ObjId) -> Self {
+        self.letters.take();
         for c in &mut self.commands {
             *c = Arc::new(CmdEntry {
                 obj: Some(obj),
@@ -263,6 +328,7 @@ impl CmdSet {
             no_exits: self.no_exits,
             no_objs: self.no_objs,
             commands: Vec::new(),
+            letters: OnceLock::new(),
         }
     }
 

@@ -1,7 +1,8 @@
 //! `help`, listing what the caller may use by category, and `sethelp`, for
 //! builders to write help topics that are stored in the database.
 
-use std::collections::BTreeMap;
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashSet};
 
 use crate::commands::{CmdCtx, CmdSet, Command};
 use crate::model::locks::LockSet;
@@ -14,41 +15,44 @@ pub fn add_all(set: &mut CmdSet) {
     set.add(Help).add(SetHelp);
 }
 
-/// A topic as `help` shows it.
-struct Topic {
-    key: String,
-    category: String,
-    text: String,
-    aliases: Vec<String>,
+/// A topic as `help` shows it: a command's borrowed from the merged set,
+/// the others copied.
+struct Topic<'a> {
+    key: Cow<'a, str>,
+    category: Cow<'a, str>,
+    text: Cow<'a, str>,
+    aliases: &'a [String],
 }
 
 /// Everything the caller may read: their commands' help and the topics.
-fn topics(ctx: &CmdCtx<'_>) -> Vec<Topic> {
+fn topics<'a>(ctx: &CmdCtx<'_>, cmdset: &'a CmdSet) -> Vec<Topic<'a>> {
     let accessor = ctx.accessor();
-    let mut out: Vec<Topic> = Vec::new();
-    for e in ctx.cmdset.commands() {
+    let mut out: Vec<Topic<'a>> = Vec::new();
+    let mut seen: HashSet<&str> = HashSet::new();
+    for e in cmdset.commands() {
         if e.is_system()
             || !e.cmd.auto_help()
+            || seen.contains(e.key.as_str())
             || !ctx
                 .server
                 .check_lock(&e.locks, accessor, e.obj, "cmd", true)
-            || out.iter().any(|t| t.key == e.key)
         {
             continue;
         }
+        seen.insert(&e.key);
         out.push(Topic {
-            key: e.key.clone(),
-            category: e.cmd.help_category().to_string(),
-            text: e.cmd.help().to_string(),
-            aliases: e.aliases.clone(),
+            key: Cow::Borrowed(&e.key),
+            category: Cow::Borrowed(e.cmd.help_category()),
+            text: Cow::Borrowed(e.cmd.help()),
+            aliases: &e.aliases,
         });
     }
     for t in &ctx.server.game.help_topics {
         out.push(Topic {
-            key: t.key.clone(),
-            category: t.category.clone(),
-            text: t.text.clone(),
-            aliases: Vec::new(),
+            key: Cow::Owned(t.key.clone()),
+            category: Cow::Owned(t.category.clone()),
+            text: Cow::Owned(t.text.clone()),
+            aliases: &[],
         });
     }
     for h in ctx.server.world.help.values() {
@@ -58,10 +62,10 @@ fn topics(ctx: &CmdCtx<'_>) -> Vec<Topic> {
         {
             out.retain(|t| t.key != h.key);
             out.push(Topic {
-                key: h.key.clone(),
-                category: h.category.clone(),
-                text: h.text.clone(),
-                aliases: Vec::new(),
+                key: Cow::Owned(h.key.clone()),
+                category: Cow::Owned(h.category.clone()),
+                text: Cow::Owned(h.text.clone()),
+                aliases: &[],
             });
         }
     }
@@ -117,11 +121,12 @@ impl Command for Help {
          read about one, or list a category's (help building)."
     }
     fn func(&self, ctx: &mut CmdCtx<'_>) {
-        let all = topics(ctx);
+        let cmdset = ctx.cmdset.clone();
+        let all = topics(ctx, &cmdset);
         if ctx.args.is_empty() {
-            let mut cats: BTreeMap<String, Vec<&str>> = BTreeMap::new();
+            let mut cats: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
             for t in &all {
-                cats.entry(t.category.clone()).or_default().push(&t.key);
+                cats.entry(&t.category).or_default().push(&t.key);
             }
             let mut out = String::from("|wHelp: commands and topics you can read about|n");
             for (cat, mut keys) in cats {
@@ -141,7 +146,7 @@ impl Command for Help {
             .find(|t| t.key == want || t.aliases.iter().any(|a| a.eq_ignore_ascii_case(&want)));
         // `help building`: a category lists its topics (as Evennia's does).
         if exact.is_none() {
-            let mut in_cat: Vec<&Topic> = all
+            let mut in_cat: Vec<&Topic<'_>> = all
                 .iter()
                 .filter(|t| t.category.eq_ignore_ascii_case(&want))
                 .collect();
@@ -182,7 +187,7 @@ impl Command for Help {
             }
         }
         let found = exact.or_else(|| {
-            let starts: Vec<&Topic> = all.iter().filter(|t| t.key.starts_with(&want)).collect();
+            let starts: Vec<&Topic<'_>> = all.iter().filter(|t| t.key.starts_with(&want)).collect();
             match starts.as_slice() {
                 [one] => Some(*one),
                 _ => None,
@@ -238,7 +243,7 @@ impl Command for Help {
                     .map(|t| {
                         (
                             strsim::normalized_damerau_levenshtein(&want, &t.key),
-                            t.key.as_str(),
+                            &*t.key,
                         )
                     })
                     .filter(|(s, _)| *s >= 0.6)

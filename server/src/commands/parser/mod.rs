@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-use super::cmdset::CmdEntry;
+use super::cmdset::{CmdEntry, CmdSet};
 
 /// Prefixes tried away when nothing matched (Evennia's CMD_IGNORE_PREFIXES).
 pub const IGNORE_PREFIXES: &[char] = &['@', '&', '/', '+'];
@@ -131,13 +131,19 @@ fn split_number(line: &str) -> Option<(String, usize)> {
     Some((format!("{name}{rest}"), n))
 }
 
-fn parse_once(line: &str, entries: &[&Arc<CmdEntry>], allowed: &mut Allowed<'_>) -> Vec<Match> {
-    let found = candidates(line, entries, allowed);
+/// The commands a tried line may reach (the set's index by first letter,
+/// or a list walked whole).
+type Reach<'e, 'r> = dyn Fn(&str) -> Vec<&'e Arc<CmdEntry>> + 'r;
+
+fn parse_once(line: &str, reach: &Reach<'_, '_>, allowed: &mut Allowed<'_>) -> Vec<Match> {
+    // `north-2` starts with the same letter as `north`: one reach serves both.
+    let entries = reach(line);
+    let found = candidates(line, &entries, allowed);
     if !found.is_empty() {
         return found;
     }
     if let Some((renamed, n)) = split_number(line) {
-        let found = candidates(&renamed, entries, allowed);
+        let found = candidates(&renamed, &entries, allowed);
         if found.len() > 1
             && let Some(m) = found.get(n - 1)
         {
@@ -145,6 +151,24 @@ fn parse_once(line: &str, entries: &[&Arc<CmdEntry>], allowed: &mut Allowed<'_>)
         }
     }
     Vec::new()
+}
+
+fn parse_reaching(line: &str, reach: &Reach<'_, '_>, allowed: &mut Allowed<'_>) -> Parsed {
+    if line.is_empty() {
+        return Parsed::Empty;
+    }
+    let mut found = parse_once(line, reach, allowed);
+    if found.is_empty() {
+        let stripped = line.trim_start_matches(IGNORE_PREFIXES);
+        if stripped.len() != line.len() && !stripped.is_empty() {
+            found = parse_once(stripped, reach, allowed);
+        }
+    }
+    match found.len() {
+        0 => Parsed::NoMatch,
+        1 => Parsed::One(found.remove(0)),
+        _ => Parsed::Several(found),
+    }
 }
 
 /// Matches `line` (already trimmed) against the commands the caller may use.
@@ -156,22 +180,16 @@ pub fn parse(line: &str, usable: &[&Arc<CmdEntry>]) -> Parsed {
 /// may use those `allowed` says (it is asked only about entries whose name
 /// fits the line): the same answer as [`parse`] over the allowed entries.
 pub fn parse_allowed(line: &str, entries: &[&Arc<CmdEntry>], allowed: &mut Allowed<'_>) -> Parsed {
-    if line.is_empty() {
-        return Parsed::Empty;
-    }
     let entries: Vec<&Arc<CmdEntry>> = entries.iter().copied().filter(|e| !e.is_system()).collect();
-    let mut found = parse_once(line, &entries, allowed);
-    if found.is_empty() {
-        let stripped = line.trim_start_matches(IGNORE_PREFIXES);
-        if stripped.len() != line.len() && !stripped.is_empty() {
-            found = parse_once(stripped, &entries, allowed);
-        }
-    }
-    match found.len() {
-        0 => Parsed::NoMatch,
-        1 => Parsed::One(found.remove(0)),
-        _ => Parsed::Several(found),
-    }
+    parse_reaching(line, &|_| entries.clone(), allowed)
+}
+
+/// [`parse_allowed`] over a whole set, trying the line only against the
+/// commands with a name starting with its first letter
+/// ([`CmdSet::reachable_by`]): what the command handler does for every line,
+/// whatever the number of commands merged in.
+pub fn parse_set(line: &str, set: &CmdSet, allowed: &mut Allowed<'_>) -> Parsed {
+    parse_reaching(line, &|l| set.reachable_by(l), allowed)
 }
 
 /// Up to three names close to what was typed, best first.

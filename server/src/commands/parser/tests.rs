@@ -31,17 +31,26 @@ fn set(cmds: Vec<C>) -> CmdSet {
     s
 }
 
-fn one(s: &CmdSet, line: &str) -> (String, String, String) {
+/// The parse of `line` over the whole list, checked against the parse
+/// through the set's first-letter index (the command handler's): both must
+/// give the same answer for every line any test tries.
+fn both(s: &CmdSet, line: &str) -> Parsed {
     let usable: Vec<&Arc<CmdEntry>> = s.commands().iter().collect();
-    match parse(line, &usable) {
+    let listed = parse(line, &usable);
+    let indexed = parse_set(line, s, &mut |_| true);
+    assert_eq!(format!("{listed:?}"), format!("{indexed:?}"), "{line:?}");
+    listed
+}
+
+fn one(s: &CmdSet, line: &str) -> (String, String, String) {
+    match both(s, line) {
         Parsed::One(m) => (m.entry.key.clone(), m.cmdname, m.args),
         other => panic!("{line}: {other:?}"),
     }
 }
 
 fn outcome(s: &CmdSet, line: &str) -> &'static str {
-    let usable: Vec<&Arc<CmdEntry>> = s.commands().iter().collect();
-    match parse(line, &usable) {
+    match both(s, line) {
         Parsed::Empty => "empty",
         Parsed::One(_) => "one",
         Parsed::Several(_) => "several",
@@ -125,13 +134,12 @@ fn duplicates_are_several_and_name_n_picks_one() {
             t
         })
     };
-    let usable: Vec<&Arc<CmdEntry>> = merged.commands().iter().collect();
-    let Parsed::Several(listed) = parse("north", &usable) else {
+    let Parsed::Several(listed) = both(&merged, "north") else {
         panic!("two exits named north")
     };
     for (i, m) in listed.iter().enumerate() {
         // `north-N` picks the N-th, in the order the multimatch message lists them.
-        match parse(&format!("north-{}", i + 1), &usable) {
+        match both(&merged, &format!("north-{}", i + 1)) {
             Parsed::One(p) => assert_eq!(p.entry.obj, m.entry.obj),
             other => panic!("{other:?}"),
         }
@@ -180,4 +188,34 @@ fn a_name_fits_the_start_of_a_line_in_any_case() {
     );
     assert_eq!(prefix_len("ÉCOUTE", "écoute"), Some(7));
     assert_eq!(prefix_len("écoute", "look"), None);
+}
+
+#[test]
+fn the_first_letter_index_follows_the_set_as_it_changes() {
+    let mut s = set(vec![C("look", &["l"], None), C("kick", &[], None)]);
+    assert_eq!(outcome(&s, "zap"), "none");
+    s.add(C("zap", &["@zz"], None));
+    assert_eq!(
+        one(&s, "zap it").0,
+        "zap",
+        "a command added after a parse is reached"
+    );
+    assert_eq!(
+        one(&s, "@zz").0,
+        "zap",
+        "by an alias starting with another letter"
+    );
+    assert!(s.remove("look"));
+    assert_eq!(outcome(&s, "look"), "none", "a removed command is not");
+    assert_eq!(outcome(&s, "l"), "none");
+    // A letter outside ASCII whose lowercase is ASCII (the Kelvin sign's is
+    // `k`) reaches the commands of that letter, as the whole list does.
+    assert_eq!(one(&s, "\u{212A}ick").0, "kick");
+    assert_eq!(outcome(&s, "\u{00e9}t\u{00e9}"), "none");
+    // A clone keeps answering as its original, and a merge as its parts.
+    let copy = s.clone();
+    assert_eq!(one(&copy, "kick").0, "kick");
+    let merged = s.merge(&set(vec![C("kiss", &[], None)]));
+    assert_eq!(one(&merged, "kick").0, "kick");
+    assert_eq!(one(&merged, "kiss").0, "kiss");
 }
