@@ -167,9 +167,12 @@ pub struct CmdSet {
 /// that start with its letter instead of every command of the set.
 #[derive(Debug, Clone, Default)]
 struct FirstLetters {
-    /// An ASCII letter (lowercased): the commands with a name starting
-    /// with it, in the set's order.
-    ascii: HashMap<u8, Vec<u32>>,
+    /// The positions, grouped by ASCII letter (lowercased), each group in
+    /// the set's order.
+    by_letter: Vec<u32>,
+    /// Where each ASCII byte's group starts in `by_letter` (and, one on,
+    /// ends).
+    starts: Vec<u32>,
     /// Every command, in order: what a line starting with a letter outside
     /// ASCII may reach (its lowercase can be ASCII: the Kelvin sign's is `k`).
     all: Vec<u32>,
@@ -177,27 +180,48 @@ struct FirstLetters {
 
 impl FirstLetters {
     fn of(commands: &[Arc<CmdEntry>]) -> Self {
-        let mut out = Self::default();
+        // Each command once per ASCII letter its names start with. Names
+        // are lowercased; one outside ASCII never matches a line that
+        // starts with an ASCII letter.
+        let mut pairs: Vec<(u8, u32)> = Vec::new();
+        let mut all = Vec::new();
         for (i, e) in commands.iter().enumerate() {
             if e.is_system() {
                 continue;
             }
             let i = i as u32;
-            out.all.push(i);
+            all.push(i);
             for name in &e.names {
-                // Names are lowercased; one outside ASCII never matches a
-                // line that starts with an ASCII letter.
                 if let Some(&b) = name.as_bytes().first()
                     && b.is_ascii()
                 {
-                    let at = out.ascii.entry(b.to_ascii_lowercase()).or_default();
-                    if at.last() != Some(&i) {
-                        at.push(i);
-                    }
+                    pairs.push((b.to_ascii_lowercase(), i));
                 }
             }
         }
-        out
+        pairs.sort_unstable();
+        pairs.dedup();
+        let mut starts = vec![0u32; 129];
+        for &(b, _) in &pairs {
+            starts[b as usize + 1] += 1;
+        }
+        for b in 0..128 {
+            starts[b + 1] += starts[b];
+        }
+        Self {
+            by_letter: pairs.into_iter().map(|(_, i)| i).collect(),
+            starts,
+            all,
+        }
+    }
+
+    /// The positions a line starting with `first` may reach.
+    fn reached_by(&self, first: u8) -> &[u32] {
+        if !first.is_ascii() {
+            return &self.all;
+        }
+        let b = first.to_ascii_lowercase() as usize;
+        &self.by_letter[self.starts[b] as usize..self.starts[b + 1] as usize]
     }
 }
 
@@ -277,15 +301,14 @@ impl CmdSet {
         let letters = self
             .letters
             .get_or_init(|| FirstLetters::of(&self.commands));
-        let at = match line.as_bytes().first() {
-            None => return Vec::new(),
-            Some(b) if b.is_ascii() => match letters.ascii.get(&b.to_ascii_lowercase()) {
-                Some(at) => at,
-                None => return Vec::new(),
-            },
-            Some(_) => &letters.all,
+        let Some(&first) = line.as_bytes().first() else {
+            return Vec::new();
         };
-        at.iter().map(|&i| &self.commands[i as usize]).collect()
+        letters
+            .reached_by(first)
+            .iter()
+            .map(|&i| &self.commands[i as usize])
+            .collect()
     }
 
     /// The command answering to `name`.

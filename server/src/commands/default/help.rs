@@ -2,7 +2,9 @@
 //! builders to write help topics that are stored in the database.
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
+
+use rustc_hash::FxHashSet;
 
 use crate::commands::{CmdCtx, CmdSet, Command};
 use crate::model::locks::LockSet;
@@ -28,7 +30,7 @@ struct Topic<'a> {
 fn topics<'a>(ctx: &CmdCtx<'_>, cmdset: &'a CmdSet) -> Vec<Topic<'a>> {
     let accessor = ctx.accessor();
     let mut out: Vec<Topic<'a>> = Vec::new();
-    let mut seen: HashSet<&str> = HashSet::new();
+    let mut seen: FxHashSet<&str> = FxHashSet::default();
     for e in cmdset.commands() {
         if e.is_system()
             || !e.cmd.auto_help()
