@@ -17,6 +17,7 @@ use tavern_shared::{Msg, SessId, SessionSync, Settings};
 use tokio::sync::{mpsc, oneshot};
 use tracing::{error, info, warn};
 
+use crate::fanout::Outgoing;
 use crate::link::LinkEvent;
 use crate::outbox::OutboxSender;
 use crate::session::{PortalSession, SessionEvent, SessionOut};
@@ -566,7 +567,7 @@ impl Hub {
             "success": false,
             "message": "The game is restarting; try again in a moment.",
         }));
-        s.send(SessionOut::Msgs(Arc::from([result])));
+        s.send(SessionOut::Msgs(Outgoing::one([result])));
     }
 
     fn to_server(&self, msg: ToServer) {
@@ -733,9 +734,13 @@ impl Hub {
 
     fn apply(&mut self, op: PortalOp) {
         match op {
-            PortalOp::Output { sessid, msgs } => self.output(sessid, msgs.into()),
+            PortalOp::Output { sessid, msgs } => self.output(sessid, Outgoing::one(msgs)),
             PortalOp::OutputMany { sessids, msgs } => {
-                let msgs: Arc<[Msg]> = msgs.into();
+                let msgs = if sessids.len() > 1 {
+                    Outgoing::many(msgs)
+                } else {
+                    Outgoing::one(msgs)
+                };
                 for sessid in sessids {
                     self.output(sessid, msgs.clone());
                 }
@@ -784,7 +789,7 @@ impl Hub {
         }
     }
 
-    fn output(&mut self, sessid: SessId, msgs: Arc<[Msg]>) {
+    fn output(&mut self, sessid: SessId, msgs: Arc<Outgoing>) {
         let Some(s) = self.sessions.get(&sessid) else {
             return;
         };

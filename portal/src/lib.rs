@@ -9,6 +9,7 @@
 //! This crate must not depend on `tavern-server` or on any game code: it knows
 //! sessions, bytes and link messages, never the world.
 
+mod fanout;
 mod gate;
 mod handler;
 mod headroom;

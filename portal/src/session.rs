@@ -8,6 +8,7 @@ use tavern_shared::session::{ProtocolFlags, now_millis};
 use tavern_shared::{Msg, SessId, SessionSync};
 use tokio::sync::mpsc;
 
+use crate::fanout::Outgoing;
 use crate::outbox::{OutboxReceiver, OutboxSender, outbox};
 
 /// What a connection's task tells the PortalSessionHandler.
@@ -102,7 +103,7 @@ pub(crate) async fn announce(
 pub(crate) enum SessionOut {
     /// Render and send these messages (shared: the sessions a room's line
     /// goes to all hold the same ones).
-    Msgs(Arc<[Msg]>),
+    Msgs(Arc<Outgoing>),
     /// Send the reason (if any), then close the connection.
     Close(Option<String>),
     /// Render from now on by the player's choices (`option`).
@@ -121,7 +122,7 @@ pub(crate) const RECONNECT_MSG: &str = "The game's portal is being upgraded: ple
 impl SessionOut {
     /// One line of text.
     pub(crate) fn text(text: impl Into<String>) -> Self {
-        SessionOut::Msgs(Arc::from([Msg::text(text)]))
+        SessionOut::Msgs(Outgoing::one([Msg::text(text)]))
     }
 }
 

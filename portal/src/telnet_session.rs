@@ -11,6 +11,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::mpsc;
 use tracing::{Instrument, debug, debug_span};
 
+use crate::fanout::Outgoing;
 use crate::outbox::OutboxReceiver;
 use crate::session::{SessionEvent, SessionOut, announce};
 use crate::stats::PortalStats;
@@ -317,14 +318,16 @@ async fn run<S: Transport>(
                                 // Later messages render by the new choices;
                                 // these were sent before the change.
                                 SessionOut::Choices(c) => {
-                                    bytes.extend(proto.render(batches.iter().flat_map(|b| b.iter())));
+                                    bytes.extend(render(&mut proto, &batches));
                                     batches.clear();
                                     proto.choices = c;
                                 }
                             }
                         }
-                        let why = close.clone().flatten().map(tavern_shared::Msg::text);
-                        bytes.extend(proto.render(batches.iter().flat_map(|b| b.iter()).chain(why.as_ref())));
+                        bytes.extend(render(&mut proto, &batches));
+                        if let Some(why) = close.clone().flatten() {
+                            bytes.extend(proto.render(&[tavern_shared::Msg::text(why)]));
+                        }
                         if write(&mut stream, &bytes).await.is_err() {
                             break End::Close("write failed");
                         }
@@ -391,6 +394,22 @@ async fn run<S: Transport>(
 
 /// What to answer a client that opened with another protocol, if it did: an
 /// HTTP request (a browser pointed at the telnet port) or a TLS hello.
+/// Wire bytes of batches the hub handed over: each rendered for this
+/// client's look, or copied from a connection of the same look that
+/// rendered it first (a line heard by many), then compressed for this
+/// connection alone.
+fn render(proto: &mut TelnetProtocol, batches: &[Arc<Outgoing>]) -> Vec<u8> {
+    if batches.is_empty() {
+        return Vec::new();
+    }
+    let look = proto.look();
+    let mut plain = Vec::new();
+    for b in batches {
+        b.render_into(&look, &mut plain, |msgs| proto.render_plain(msgs));
+    }
+    proto.wire_owned(plain)
+}
+
 fn wrong_protocol(first: &[u8], protocol: &str) -> Option<String> {
     const METHODS: [&[u8]; 7] = [
         b"GET ",

@@ -304,6 +304,29 @@ impl TelnetProtocol {
 
     /// Wire bytes for messages to the client.
     pub fn render<'m>(&mut self, msgs: impl IntoIterator<Item = &'m Msg>) -> Vec<u8> {
+        let plain = self.render_plain(msgs);
+        self.wire_owned(plain)
+    }
+
+    /// What decides the bytes [`render_plain`](Self::render_plain) makes of
+    /// a message that [`renders_alike`] — so that a line heard by a crowd
+    /// is rendered once for each way its clients show it, not once a client.
+    pub fn look(&self) -> RenderLook {
+        let on = |opt| self.telnet.is_enabled(Side::Ours, opt);
+        RenderLook {
+            color: self.color_mode(),
+            mxp: on(Opt::MXP),
+            eor: on(Opt::EOR),
+            sga: on(Opt::SGA),
+            gmcp: on(Opt::GMCP),
+            msdp: on(Opt::MSDP),
+            encoding: self.flags.encoding.clone(),
+        }
+    }
+
+    /// The bytes for messages to the client before compression (MCCP2):
+    /// what [`wire_owned`](Self::wire_owned) then sends.
+    pub fn render_plain<'m>(&mut self, msgs: impl IntoIterator<Item = &'m Msg>) -> Vec<u8> {
         let mut out = Vec::new();
         for msg in msgs {
             match msg.cmd.as_str() {
@@ -344,11 +367,16 @@ impl TelnetProtocol {
                 }
             }
         }
+        out
+    }
+
+    /// Rendered bytes as they go on the wire: compressed when MCCP2 is on,
+    /// else as they are (without a copy).
+    pub fn wire_owned(&mut self, plain: Vec<u8>) -> Vec<u8> {
         if self.deflate.is_none() {
-            // Plain: the bytes as they are, without a copy.
-            return out;
+            return plain;
         }
-        self.wire(&out)
+        self.wire(&plain)
     }
 
     /// A keepalive the client ignores.
@@ -391,6 +419,26 @@ impl TelnetProtocol {
         let _ = z.compress_vec(&[], &mut out, FlushCompress::Finish);
         out
     }
+}
+
+/// How a connection renders: two with equal looks make the same bytes of
+/// any message that [`renders_alike`] ([`TelnetProtocol::look`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RenderLook {
+    color: ColorMode,
+    mxp: bool,
+    eor: bool,
+    sga: bool,
+    gmcp: bool,
+    msdp: bool,
+    encoding: String,
+}
+
+/// Whether rendering `msg` depends on the connection's look only: not when
+/// it also changes the connection (`options: {echo: …}` turns echo off or
+/// on, which only that connection may do).
+pub fn renders_alike(msg: &Msg) -> bool {
+    !msg.kwargs.contains_key("options")
 }
 
 /// `IAC SB opt <data, IAC doubled> IAC SE`
