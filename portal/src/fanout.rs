@@ -49,19 +49,25 @@ impl Outgoing {
         })
     }
 
+    /// Whether connections that look alike share the renders of these
+    /// messages (they go to several, and change none of them).
+    pub(crate) fn shared(&self) -> bool {
+        self.share
+    }
+
     /// Appends the messages rendered for a connection of `look` to `out`:
     /// the bytes another connection of that look made, or what `render`
-    /// makes (kept for the others).
+    /// makes (kept for the others). `look` is asked only of shared ones.
     pub(crate) fn render_into(
         &self,
-        look: &RenderLook,
+        look: Option<&RenderLook>,
         out: &mut Vec<u8>,
         render: impl FnOnce(&[Msg]) -> Vec<u8>,
     ) {
-        if !self.share {
+        let (true, Some(look)) = (self.share, look) else {
             out.extend(render(&self.msgs));
             return;
-        }
+        };
         let found = self
             .lock()
             .iter()
@@ -126,7 +132,7 @@ mod tests {
             let proto = &mut protos[i];
             let mut out = Vec::new();
             let look = proto.look();
-            line.render_into(&look, &mut out, |m| {
+            line.render_into(Some(&look), &mut out, |m| {
                 renders += 1;
                 proto.render_plain(m)
             });
@@ -151,13 +157,13 @@ mod tests {
             proto.render_plain(m)
         };
         let one = Outgoing::one(said());
-        one.render_into(&look, &mut Vec::new(), &mut render);
-        one.render_into(&look, &mut Vec::new(), &mut render);
+        one.render_into(Some(&look), &mut Vec::new(), &mut render);
+        one.render_into(Some(&look), &mut Vec::new(), &mut render);
         let hide = Outgoing::many(vec![
             Msg::text("Password:").kwarg("options", serde_json::json!({"echo": false})),
         ]);
-        hide.render_into(&look, &mut Vec::new(), &mut render);
-        hide.render_into(&look, &mut Vec::new(), &mut render);
+        hide.render_into(Some(&look), &mut Vec::new(), &mut render);
+        hide.render_into(Some(&look), &mut Vec::new(), &mut render);
         assert_eq!(renders, 4, "each connection renders its own");
     }
 }

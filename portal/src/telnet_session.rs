@@ -402,10 +402,11 @@ fn render(proto: &mut TelnetProtocol, batches: &[Arc<Outgoing>]) -> Vec<u8> {
     if batches.is_empty() {
         return Vec::new();
     }
-    let look = proto.look();
+    // Only a line heard by many asks how this connection renders.
+    let look = batches.iter().any(|b| b.shared()).then(|| proto.look());
     let mut plain = Vec::new();
     for b in batches {
-        b.render_into(&look, &mut plain, |msgs| proto.render_plain(msgs));
+        b.render_into(look.as_ref(), &mut plain, |msgs| proto.render_plain(msgs));
     }
     proto.wire_owned(plain)
 }
