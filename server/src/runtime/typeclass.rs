@@ -192,14 +192,15 @@ struct Registered {
 /// The game's typeclasses, by name, with a default for each kind.
 #[derive(Clone)]
 pub struct Typeclasses {
-    by_name: HashMap<String, Arc<Registered>>,
+    /// FxHash: looked up on every command (the puppet's typeclass set, hooks).
+    by_name: rustc_hash::FxHashMap<String, Arc<Registered>>,
     defaults: HashMap<Kind, String>,
 }
 
 impl Default for Typeclasses {
     fn default() -> Self {
         let mut t = Self {
-            by_name: HashMap::new(),
+            by_name: Default::default(),
             defaults: HashMap::new(),
         };
         for (tc, kind) in [

@@ -133,13 +133,14 @@ pub type LockFn = Arc<dyn Fn(&LockCtx<'_>, &[String]) -> bool + Send + Sync>;
 /// The lock functions a lock expression may call, by name.
 #[derive(Clone)]
 pub struct LockFuncs {
-    funcs: HashMap<String, LockFn>,
+    /// FxHash: looked up at every lock a command checks.
+    funcs: rustc_hash::FxHashMap<String, LockFn>,
 }
 
 impl Default for LockFuncs {
     fn default() -> Self {
         let mut f = Self {
-            funcs: HashMap::new(),
+            funcs: Default::default(),
         };
         funcs::add_defaults(&mut f);
         f
