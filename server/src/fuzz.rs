@@ -29,7 +29,7 @@ pub fn command_line(data: &[u8]) {
     let parsed = parser::parse(line.trim(), &usable);
     // The command handler's parse, through the set's first-letter index,
     // answers as the walk over every command does.
-    let indexed = parser::parse_set(line.trim(), &set, &mut |_| true);
+    let indexed = parser::parse_set(line.trim(), set, &mut |_| true);
     assert_eq!(format!("{parsed:?}"), format!("{indexed:?}"));
     match parsed {
         parser::Parsed::One(m) => assert!(m.cmdname.len() + m.args.len() <= line.len()),

@@ -84,14 +84,33 @@ fn options(url: &str, max_connections: u32) -> ConnectOptions {
 /// A connection of its own for the persister (one: its scripts and their
 /// rollbacks go to the same connection). The schema is there already.
 pub async fn connect_writer(url: &str) -> Result<DatabaseConnection, DbError> {
-    Ok(Database::connect(options(url, 1)).await?)
+    open(url, 1).await
+}
+
+/// Opens a pool. Opening an SQLite file switches it to WAL, and SQLite
+/// answers that with "database is locked" at once, without waiting out the
+/// busy timeout, while another process holds the file's lock (a starting
+/// server creating its tables while `tavern account create` opens it): tried
+/// again a few times, as the migrations are.
+async fn open(url: &str, max_connections: u32) -> Result<DatabaseConnection, DbError> {
+    let mut attempt = 0;
+    loop {
+        match Database::connect(options(url, max_connections)).await {
+            Ok(db) => return Ok(db),
+            Err(e) if attempt < 8 && e.to_string().contains("database is locked") => {
+                attempt += 1;
+                tracing::warn!(attempt, "opening the database failed, trying again: {e}");
+                tokio::time::sleep(Duration::from_millis(50 * attempt)).await;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
 }
 
 /// Opens the database named by `url`, creating an SQLite file if needed, and
 /// applies every pending migration.
 pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnection, DbError> {
-    let opts = options(url, max_connections);
-    let db = Database::connect(opts).await?;
+    let db = open(url, max_connections).await?;
     // Two processes may migrate at once (a starting server and `tavern account
     // create`). Each migration is one transaction, so the loser rolls back
     // cleanly; trying again finds the winner's work done.

@@ -715,3 +715,31 @@ async fn channel_subscribers_on_both_backends() {
     crate::testing::db::each_backend_url("channel_subs", channel_subscribers_are_rows_of_their_own)
         .await;
 }
+
+/// A second process opens the file while the first holds its lock (a
+/// starting server creating its tables as `tavern account create` runs):
+/// the opening waits for the lock instead of failing. (The busy timeout
+/// covers this case; `open`'s retry covers the one seen once in CI where
+/// opening failed at once with "database is locked", which this does not
+/// reproduce.)
+#[tokio::test(flavor = "multi_thread")]
+async fn opening_a_file_another_process_holds_locked_waits_for_it() {
+    let (url, dir) = crate::testing::db::sqlite_url("busy-open");
+    let path = dir.join("test.db3");
+    let holder = rusqlite::Connection::open(&path).unwrap();
+    holder
+        .execute_batch("PRAGMA journal_mode=WAL; BEGIN EXCLUSIVE; CREATE TABLE t (x INTEGER); INSERT INTO t VALUES (1);")
+        .unwrap();
+    let opening = tokio::spawn(async move { connect(&url, 2).await.map(|_| ()) });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(
+        !opening.is_finished(),
+        "still waiting while the lock is held"
+    );
+    holder.execute_batch("COMMIT;").unwrap();
+    opening
+        .await
+        .unwrap()
+        .expect("opened once the lock was let go");
+    let _ = std::fs::remove_dir_all(dir);
+}
