@@ -744,6 +744,53 @@ async fn a_player_turns_colour_off_with_option_and_keeps_it() {
     d.expect("No option 'BOGUS'.").await;
 }
 
+/// A line said in a room goes to its listeners as one message the portal
+/// renders once for each way their clients show text (docs/architecture.md):
+/// each listener still gets it as its own client shows it, whichever of the
+/// listeners rendered it first.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_line_heard_by_many_reaches_each_as_its_own_client_shows_it() {
+    let game = LiveGame::new("shared-render", "").start();
+    let mut speaker = game.login("Crier", "pass123").await;
+    let mut plain = Vec::new();
+    for name in ["Mono", "Grey"] {
+        let mut c = game.login(name, "pass123").await;
+        c.send("option nocolor = on").await;
+        c.expect("Option NOCOLOR set for this connection.").await;
+        plain.push(c);
+    }
+    let mut coloured = vec![game.login("Hue", "pass123").await];
+    for c in plain.iter_mut().chain(coloured.iter_mut()) {
+        c.send("look").await;
+        c.expect("Crier").await;
+    }
+    let marks: Vec<usize> = plain
+        .iter()
+        .chain(coloured.iter())
+        .map(|c| c.all_raw.len())
+        .collect();
+    for round in ["one", "two"] {
+        speaker.send(&format!("say |rred|n {round}")).await;
+        for c in plain.iter_mut().chain(coloured.iter_mut()) {
+            c.expect(&format!("{round}\"")).await;
+        }
+    }
+    for (c, from) in plain.iter().zip(&marks) {
+        let heard = String::from_utf8_lossy(&c.all_raw[*from..]).into_owned();
+        assert!(heard.contains("Crier says, \"red one\""), "{heard:?}");
+        assert!(heard.contains("Crier says, \"red two\""), "{heard:?}");
+        assert!(
+            !heard.contains('\x1b'),
+            "no colour for a client without: {heard:?}"
+        );
+    }
+    let heard = String::from_utf8_lossy(&coloured[0].all_raw[marks[2]..]).into_owned();
+    assert!(
+        heard.contains("\x1b[0;1;31mred\x1b[0m two"),
+        "colour for the one that shows it: {heard:?}"
+    );
+}
+
 /// Mudlet's GMCP log-in: a client that announces `Char.Login` is offered
 /// it, sends its credentials over GMCP (never in the text stream), and
 /// hears how it went; a wrong password is refused the same way as typed.
