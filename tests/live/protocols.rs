@@ -759,7 +759,7 @@ async fn a_line_heard_by_many_reaches_each_as_its_own_client_shows_it() {
         c.expect("Option NOCOLOR set for this connection.").await;
         plain.push(c);
     }
-    let mut coloured = vec![game.login("Hue", "pass123").await];
+    let mut coloured = [game.login("Hue", "pass123").await];
     for c in plain.iter_mut().chain(coloured.iter_mut()) {
         c.send("look").await;
         c.expect("Crier").await;
