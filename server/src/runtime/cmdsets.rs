@@ -29,7 +29,19 @@ impl Server {
     pub fn cmdset_stack(&self, holder: Holder) -> Vec<Arc<CmdSet>> {
         let cmds = &self.game.commands;
         let mut out = Vec::new();
-        let named: Vec<String> = match holder {
+        // The sets added by name, read where they are kept (no copy of the
+        // names on every line typed).
+        let add_named = |out: &mut Vec<Arc<CmdSet>>, names: &[String]| {
+            for name in names {
+                match cmds.named.get(name) {
+                    Some(set) => out.push(set.clone()),
+                    None => {
+                        tracing::warn!(?holder, cmdset = %name, "no cmdset registered by that name")
+                    }
+                }
+            }
+        };
+        match holder {
             Holder::Session(id) => {
                 let Some(s) = self.sessions.get(id) else {
                     return out;
@@ -39,14 +51,16 @@ impl Server {
                 } else {
                     cmds.unloggedin.clone()
                 });
-                session_cmdsets(s)
+                if s.data().contains_key(SESSION_CMDSETS) {
+                    add_named(&mut out, &session_cmdsets(s));
+                }
             }
             Holder::Account(id) => {
                 let Some(a) = self.world.accounts.get(&id) else {
                     return out;
                 };
                 out.push(cmds.account.clone());
-                a.cmdsets.clone()
+                add_named(&mut out, &a.cmdsets);
             }
             Holder::Object(id) => {
                 let Some(o) = self.world.get(id) else {
@@ -59,15 +73,7 @@ impl Server {
                 if let Some(set) = self.game.typeclasses.cmdset(tc.name()) {
                     out.push(set);
                 }
-                o.cmdsets.clone()
-            }
-        };
-        for name in named {
-            match cmds.named.get(&name) {
-                Some(set) => out.push(set.clone()),
-                None => {
-                    tracing::warn!(?holder, cmdset = %name, "no cmdset registered by that name")
-                }
+                add_named(&mut out, &o.cmdsets);
             }
         }
         if let Some(temp) = self.temp_cmdsets.get(&holder) {
