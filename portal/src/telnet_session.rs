@@ -392,8 +392,6 @@ async fn run<S: Transport>(
     let _ = Box::pin(hub.send(SessionEvent::Closed { sessid })).await;
 }
 
-/// What to answer a client that opened with another protocol, if it did: an
-/// HTTP request (a browser pointed at the telnet port) or a TLS hello.
 /// Wire bytes of batches the hub handed over: each rendered for this
 /// client's look, or copied from a connection of the same look that
 /// rendered it first (a line heard by many), then compressed for this
@@ -411,6 +409,8 @@ fn render(proto: &mut TelnetProtocol, batches: &[Arc<Outgoing>]) -> Vec<u8> {
     proto.wire_owned(plain)
 }
 
+/// What to answer a client that opened with another protocol, if it did: an
+/// HTTP request (a browser pointed at the telnet port) or a TLS hello.
 fn wrong_protocol(first: &[u8], protocol: &str) -> Option<String> {
     const METHODS: [&[u8]; 7] = [
         b"GET ",

@@ -51,9 +51,7 @@ impl Server {
                 } else {
                     cmds.unloggedin.clone()
                 });
-                if s.data().contains_key(SESSION_CMDSETS) {
-                    add_named(&mut out, &session_cmdsets(s));
-                }
+                add_named(&mut out, &session_cmdsets(s));
             }
             Holder::Account(id) => {
                 let Some(a) = self.world.accounts.get(&id) else {

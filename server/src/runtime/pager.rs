@@ -88,6 +88,7 @@ impl Server {
             + usize::from(cut);
         if height <= size {
             if cut {
+                text.push('\n');
                 text.push_str(&cut_note());
             }
             self.msg_session(sessid, text);
@@ -95,7 +96,7 @@ impl Server {
         }
         let mut lines: Vec<String> = text.split('\n').flat_map(|l| wrap(l, width)).collect();
         if cut {
-            lines.push(cut_note().trim_start().to_string());
+            lines.push(cut_note());
         }
         let pager = Pager { lines, at: 0, size };
         self.show_page(sessid, &pager);
@@ -169,10 +170,10 @@ impl Server {
     }
 }
 
-/// What ends a text that was cut to [`MAX_PAGED_BYTES`], on a line of its own.
+/// The line that ends a text cut to [`MAX_PAGED_BYTES`].
 fn cut_note() -> String {
     format!(
-        "\n|x(The rest is cut: a page holds at most {} KiB.)|n",
+        "|x(The rest is cut: a page holds at most {} KiB.)|n",
         MAX_PAGED_BYTES / 1024
     )
 }

@@ -87,11 +87,11 @@ pub async fn connect_writer(url: &str) -> Result<DatabaseConnection, DbError> {
     open(url, 1).await
 }
 
-/// Opens a pool. Opening an SQLite file switches it to WAL, and SQLite
-/// answers that with "database is locked" at once, without waiting out the
-/// busy timeout, while another process holds the file's lock (a starting
-/// server creating its tables while `tavern account create` opens it): tried
-/// again a few times, as the migrations are.
+/// Opens a pool, trying again a few times (as the migrations are) when
+/// SQLite answers "database is locked" at once. An ordinary lock held by
+/// another process is waited out by the busy timeout; this was seen once
+/// anyway, when `tavern account create` opened the file of a server that
+/// was starting, and is not reproduced on demand.
 async fn open(url: &str, max_connections: u32) -> Result<DatabaseConnection, DbError> {
     let mut attempt = 0;
     loop {

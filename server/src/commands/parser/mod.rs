@@ -39,8 +39,8 @@ pub enum Parsed {
 /// The byte length of `name` at the start of `line`, compared without case.
 fn prefix_len(line: &str, name: &str) -> Option<usize> {
     // Most names differ from the line at their first letter: when both are
-    // ASCII, that is told without walking characters (a line is tried
-    // against every command of the merged set).
+    // ASCII, that is told without walking characters (`parse_allowed` tries
+    // a line against every command it is given).
     if let (Some(&l), Some(&n)) = (line.as_bytes().first(), name.as_bytes().first())
         && l.is_ascii()
         && n.is_ascii()
