@@ -41,6 +41,7 @@ pub use load::{
     ID_BLOCK, ObjectSnapshot, catch_up, load_object_snapshot, load_rest, load_world,
     read_missing_characters,
 };
+pub(crate) use rows::attributes_column;
 pub use rows::{flow_row, timer_row};
 /// The database connection (pool) the store works on.
 pub use sea_orm::DatabaseConnection as Db;
@@ -76,6 +77,11 @@ fn options(url: &str, max_connections: u32) -> ConnectOptions {
             o.journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Full)
                 .busy_timeout(Duration::from_secs(10))
+                // Statement journals (what a statement of a transaction
+                // undoes if it fails halfway) in memory: on disk, a commit
+                // of many rows created, wrote and closed a temporary file
+                // each time. They play no part in what survives a crash.
+                .pragma("temp_store", "memory")
                 .create_if_missing(true)
         });
     opts

@@ -94,6 +94,11 @@ fn object_with_locks(m: object::Model, locks: LockSet) -> Object {
     }
 }
 
+/// The `attributes` column of an object's row: its persistent attributes as JSON.
+pub(crate) fn attributes_column(o: &Object) -> String {
+    to_json(&o.db)
+}
+
 impl From<&Object> for object::Model {
     fn from(o: &Object) -> Self {
         Self {
@@ -106,7 +111,7 @@ impl From<&Object> for object::Model {
             destination_id: o.destination,
             account_id: o.account,
             description: o.desc.clone(),
-            attributes: to_json(&o.db),
+            attributes: attributes_column(o),
             aliases: to_json(&o.aliases),
             tags: to_json(&o.tags),
             permissions: to_json(&o.permissions),

@@ -743,3 +743,28 @@ async fn opening_a_file_another_process_holds_locked_waits_for_it() {
         .expect("opened once the lock was let go");
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// Every connection to an SQLite file keeps its temporary files in memory:
+/// a commit of many rows (a statement of a transaction that may need
+/// undoing) no longer creates, writes and closes a file each time.
+#[tokio::test]
+async fn sqlite_connections_keep_statement_journals_in_memory() {
+    let (url, dir) = crate::testing::db::sqlite_url("temp-store");
+    for db in [
+        connect(&url, 2).await.unwrap(),
+        connect_writer(&url).await.unwrap(),
+    ] {
+        let row = db
+            .query_one_raw(sea_orm::Statement::from_string(
+                sea_orm::DbBackend::Sqlite,
+                "PRAGMA temp_store",
+            ))
+            .await
+            .unwrap()
+            .expect("a row");
+        let store: i32 = row.try_get_by_index(0).unwrap();
+        assert_eq!(store, 2, "temp_store = MEMORY");
+        let _ = db.close().await;
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}

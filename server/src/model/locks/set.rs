@@ -176,6 +176,18 @@ impl LockSet {
     }
 }
 
+/// Hashes what the set's text says (each lock's access type and expression
+/// as written, in order): two sets that print alike hash alike.
+impl std::hash::Hash for LockSet {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        state.write_usize(self.locks.len());
+        for l in &self.locks {
+            l.access_type.hash(state);
+            l.source.hash(state);
+        }
+    }
+}
+
 impl std::fmt::Display for LockSet {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         for (i, l) in self.locks.iter().enumerate() {
