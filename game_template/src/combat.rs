@@ -77,16 +77,16 @@ impl Command for Attack {
         let damage = 1 + blows.rem_euclid(6) + strength.clamp(0, 1_000);
         ctx.server
             .world
-            .update(me, |o| o.set_attr("blows", blows.saturating_add(1)));
+            .set_attr(me, "blows", blows.saturating_add(1));
         let left = hp.saturating_sub(damage);
         if left <= 0 {
-            ctx.server.world.update(target, |o| o.set_attr("hp", max));
+            ctx.server.world.set_attr(target, "hp", max);
             ctx.msg_contents(
                 "$You() $conj(knock) $you(target) down! Back up at once, whole again.",
                 &[("target", target)],
             );
         } else {
-            ctx.server.world.update(target, |o| o.set_attr("hp", left));
+            ctx.server.world.set_attr(target, "hp", left);
             ctx.msg_contents(
                 &format!("$You() $conj(hit) $you(target) for {damage}."),
                 &[("target", target)],
@@ -118,9 +118,7 @@ fn keep_on_guard(ctx: &mut CmdCtx<'_>) {
         .delay(GUARD_LASTS, "guard_down", json!({ "who": me }), false)
     {
         Ok(id) => {
-            ctx.server.world.update_ndb(me, |ndb| {
-                ndb.insert(GUARD.into(), json!(id));
-            });
+            ctx.server.world.set_ndb(me, GUARD, json!(id));
         }
         Err(e) => tracing::error!("a fighter's guard cannot be kept: {e}"),
     }
@@ -134,8 +132,6 @@ pub fn guard_down(server: &mut Server, call: &TimerCall<'_>) {
     if server.world.get(who).is_none() {
         return;
     }
-    server.world.update_ndb(who, |ndb| {
-        ndb.remove(GUARD);
-    });
+    server.world.del_ndb(who, GUARD);
     server.msg_obj(who, "You lower your guard.");
 }

@@ -166,9 +166,7 @@ fn buy(ctx: &mut MenuCtx<'_>, item: &str) -> Goto {
         ctx.msg(format!("Something went wrong: {e}"));
         return Goto::Quit;
     }
-    ctx.server
-        .world
-        .update(me, |o| o.set_attr("gold", have - price));
+    ctx.server.world.set_attr(me, "gold", have - price);
     ctx.msg(format!("You buy a {item} for {price} gold."));
     Goto::node("wares")
 }

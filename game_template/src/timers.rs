@@ -141,7 +141,7 @@ impl Command for Light {
             .delay(TORCH_BURNS, "torch_out", json!({ "torch": torch }), true);
         match delay {
             Ok(_) => {
-                ctx.server.world.update(torch, |o| o.set_attr("lit", true));
+                ctx.server.world.set_attr(torch, "lit", true);
                 ctx.msg("You light the torch. It flares, then burns steadily.");
                 let me = ctx.caller_name();
                 ctx.msg_others_in_room(&format!("{me} lights a torch."));
@@ -165,7 +165,7 @@ pub fn torch_out(server: &mut Server, call: &TimerCall<'_>) {
         Kind::Room => Some(h),
         _ => server.world.get(h)?.location,
     });
-    server.world.update(torch, |o| o.set_attr("lit", false));
+    server.world.set_attr(torch, "lit", false);
     if let Some(room) = room {
         server.msg_location(room, "The torch sputters and goes out.", &[]);
     }

@@ -29,7 +29,7 @@ impl Typeclass for Bell {
     }
 
     fn at_object_creation(&self, server: &mut Server, obj: ObjId) {
-        server.world.update(obj, |o| o.set_attr("rings", 0));
+        server.world.set_attr(obj, "rings", 0);
     }
 }
 

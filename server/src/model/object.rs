@@ -130,7 +130,8 @@ impl Object {
     }
 
     /// Sets a persistent attribute (mark the object changed: use it inside
-    /// [`crate::model::world::World::update`]).
+    /// [`crate::model::world::World::update`], or change the one attribute
+    /// with [`crate::model::world::World::set_attr`]).
     pub fn set_attr(&mut self, name: &str, value: impl Serialize) {
         if let Ok(v) = serde_json::to_value(value) {
             self.db.insert(name.to_string(), v);

@@ -125,6 +125,10 @@ pub struct World {
     /// Objects changed, moved, created or deleted (and the places things left)
     /// since the live-data feeds last looked.
     touched: BTreeSet<ObjId>,
+    /// Of the touched objects, those whose every change since the touches
+    /// were last taken was to the attributes named here (`true`: an `ndb`
+    /// one), made through [`World::set_attr`] and its kin.
+    attr_touches: rustc_hash::FxHashMap<ObjId, Vec<(Box<str>, bool)>>,
     /// The same touches since the flows last looked (after each event), in
     /// order, repeats kept: an object touched again later in a batch is
     /// news to them again.
@@ -554,6 +558,53 @@ impl World {
         }
     }
 
+    /// Sets a persistent attribute of an object, as `update` with
+    /// [`Object::set_attr`] would, and tells the live-data feeds that only
+    /// that attribute changed: a GMCP package that shows nothing of it is not
+    /// looked at again. `false` when there is no such object.
+    pub fn set_attr(&mut self, id: ObjId, name: &str, value: impl serde::Serialize) -> bool {
+        let Some(o) = self.objects.get_mut(&id) else {
+            return false;
+        };
+        o.set_attr(name, value);
+        self.attr_written(id, name);
+        true
+    }
+
+    /// Deletes a persistent attribute of an object (what it held, if
+    /// anything), telling the feeds only that attribute changed.
+    pub fn del_attr(&mut self, id: ObjId, name: &str) -> Option<serde_json::Value> {
+        let old = self.objects.get_mut(&id)?.del_attr(name)?;
+        self.attr_written(id, name);
+        Some(old)
+    }
+
+    /// Sets an in-memory attribute (`ndb`) of an object: nothing is written
+    /// to the database, and the feeds learn that only that attribute changed.
+    pub fn set_ndb(&mut self, id: ObjId, name: &str, value: serde_json::Value) -> bool {
+        let Some(o) = self.objects.get_mut(&id) else {
+            return false;
+        };
+        o.ndb.insert(name.to_string(), value);
+        self.touch_attr(id, name, true);
+        true
+    }
+
+    /// Deletes an in-memory attribute (`ndb`) of an object: what it held.
+    pub fn del_ndb(&mut self, id: ObjId, name: &str) -> Option<serde_json::Value> {
+        let old = self.objects.get_mut(&id)?.ndb.remove(name)?;
+        self.touch_attr(id, name, true);
+        Some(old)
+    }
+
+    /// A persistent attribute of `id` was written: its row will be too.
+    fn attr_written(&mut self, id: ObjId, name: &str) {
+        self.changes += 1;
+        self.dirty.insert(id);
+        self.moved.remove(&id);
+        self.touch_attr(id, name, false);
+    }
+
     /// Changes an object's in-memory attributes (`ndb`) only: nothing is
     /// written to the database and nothing an event says waits for a commit
     /// because of it (Evennia's `ndb` never touches the database). The
@@ -620,6 +671,32 @@ impl World {
     fn touch(&mut self, id: ObjId) {
         self.touched.insert(id);
         self.recent_touches.push(id);
+        if !self.attr_touches.is_empty() {
+            self.attr_touches.remove(&id);
+        }
+    }
+
+    /// Touches `id` for a change of its attribute `name` alone. An object
+    /// touched otherwise already stays changed as a whole.
+    fn touch_attr(&mut self, id: ObjId, name: &str, ndb: bool) {
+        let whole = self.touched.contains(&id) && !self.attr_touches.contains_key(&id);
+        self.touched.insert(id);
+        self.recent_touches.push(id);
+        if !whole {
+            let names = self.attr_touches.entry(id).or_default();
+            if !names.iter().any(|(n, k)| &**n == name && *k == ndb) {
+                names.push((name.into(), ndb));
+            }
+        }
+    }
+
+    /// The touched objects whose only changes since the touches were last
+    /// taken were to attributes (`set_attr`, `del_attr`, `set_ndb`,
+    /// `del_ndb`), with those attributes' names (`true`: an `ndb` one);
+    /// forgets them. Take them before [`World::take_touched`], which forgets
+    /// them too.
+    pub fn take_attr_touches(&mut self) -> rustc_hash::FxHashMap<ObjId, Vec<(Box<str>, bool)>> {
+        std::mem::take(&mut self.attr_touches)
     }
 
     /// The objects changed, moved, created or deleted since the touched
@@ -632,6 +709,7 @@ impl World {
     /// the places things moved out of (what the live-data feeds look at); forgets them.
     pub fn take_touched(&mut self) -> BTreeSet<ObjId> {
         self.recent_touches.clear();
+        self.attr_touches.clear();
         std::mem::take(&mut self.touched)
     }
 
@@ -851,6 +929,59 @@ mod tests {
         assert_eq!(
             ch.objects.iter().map(|m| m.id).collect::<Vec<_>>(),
             vec![11]
+        );
+    }
+
+    #[test]
+    fn a_change_of_attributes_alone_is_told_with_their_names() {
+        let mut w = World::new(1);
+        w.insert_loaded(obj(1, "room", None));
+        w.insert_loaded(obj(2, "Anna", Some(1)));
+        w.insert_loaded(obj(3, "Bert", Some(1)));
+        w.insert_loaded(obj(4, "ball", Some(1)));
+        w.take_changes(0);
+        w.take_touched();
+        assert!(w.set_attr(2, "blows", 1));
+        assert!(w.set_attr(2, "blows", 2), "named once however often");
+        assert!(w.set_ndb(2, "guard", serde_json::json!(7)));
+        assert_eq!(
+            w.del_attr(3, "nothing"),
+            None,
+            "no such attribute: no change"
+        );
+        assert!(!w.set_attr(99, "blows", 1), "no such object");
+        let told = w.take_attr_touches();
+        assert_eq!(
+            told.get(&2).map(|v| v.as_slice()),
+            Some(&[("blows".into(), false), ("guard".into(), true)][..])
+        );
+        assert_eq!(told.len(), 1);
+        assert_eq!(w.take_touched(), BTreeSet::from([2]));
+        // Written behind like any change; the ndb one is not written.
+        let ch = w.take_changes(0);
+        assert_eq!(ch.objects.len(), 1);
+        assert_eq!(ch.objects[0].attr::<i64>("blows"), Some(2));
+        let row = crate::store::attributes_column(&ch.objects[0]);
+        assert!(!row.contains("guard"), "ndb is never written: {row}");
+
+        // Any other change makes it a change of everything, before or after.
+        w.set_attr(2, "blows", 3);
+        w.update(2, |o| o.desc = "Tall.".into());
+        w.update(3, |o| o.desc = "Short.".into());
+        w.set_attr(3, "blows", 1);
+        // A move, of the object or out of the place.
+        w.set_attr(1, "area", "Docks");
+        w.set_attr(4, "shine", 1);
+        w.move_to(4, Some(2));
+        assert!(w.take_attr_touches().is_empty());
+        assert_eq!(w.take_touched(), BTreeSet::from([1, 2, 3, 4]));
+        assert!(w.take_attr_touches().is_empty(), "taken with the touches");
+        assert_eq!(w.del_attr(2, "blows"), Some(serde_json::json!(3)));
+        assert_eq!(w.del_ndb(2, "guard"), Some(serde_json::json!(7)));
+        w.take_touched();
+        assert!(
+            w.take_attr_touches().is_empty(),
+            "forgotten by take_touched"
         );
     }
 

@@ -461,7 +461,7 @@ impl Server {
                 }
             }
             EditTarget::Attr(obj, name) => {
-                if self.world.update(*obj, |o| o.set_attr(name, &text)) {
+                if self.world.set_attr(*obj, name, &text) {
                     Ok("Saved.".into())
                 } else {
                     Err(GONE.into())

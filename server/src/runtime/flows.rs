@@ -667,7 +667,7 @@ impl Server {
                 self.flows.outbox.push((who, text));
             }
             Effect::SetAttr { obj, attr, value } => {
-                self.world.update(obj, |o| o.set_attr(&attr, value));
+                self.world.set_attr(obj, &attr, value);
             }
             Effect::Move { what, to } => {
                 match (self.flow_object(inst, &what), self.flow_object(inst, &to)) {

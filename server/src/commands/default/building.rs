@@ -445,11 +445,7 @@ impl Command for SetAttr {
                     return;
                 }
                 if value.is_empty() {
-                    let mut had = false;
-                    ctx.server
-                        .world
-                        .update(obj, |o| had = o.db.remove(&attr).is_some());
-                    if had {
+                    if ctx.server.world.del_attr(obj, &attr).is_some() {
                         ctx.msg(format!("Deleted attribute {name}/{attr}."));
                     } else {
                         ctx.msg(format!("{name} has no attribute '{attr}'."));
@@ -457,10 +453,12 @@ impl Command for SetAttr {
                     return;
                 }
                 let v = parse_value(&value);
-                let mut existed = false;
-                ctx.server.world.update(obj, |o| {
-                    existed = o.db.insert(attr.clone(), v.clone()).is_some();
-                });
+                let existed = ctx
+                    .server
+                    .world
+                    .get(obj)
+                    .is_some_and(|o| o.db.get(&attr).is_some());
+                ctx.server.world.set_attr(obj, &attr, &v);
                 let verb = if existed { "Modified" } else { "Created" };
                 ctx.msg(format!("{verb} attribute {name}/{attr} = {v}"));
             }

@@ -64,6 +64,9 @@ impl Feed for CharBase {
     fn package(&self) -> &str {
         "Char.Base"
     }
+    fn shows_attribute(&self, name: &str, ndb: bool) -> bool {
+        !ndb && BASE_ATTRS.iter().any(|(_, a)| *a == name)
+    }
     fn follows_location(&self) -> bool {
         false
     }
@@ -88,6 +91,9 @@ pub struct CharName;
 impl Feed for CharName {
     fn package(&self) -> &str {
         "Char.Name"
+    }
+    fn shows_attribute(&self, name: &str, ndb: bool) -> bool {
+        !ndb && name == "fullname"
     }
     fn follows_location(&self) -> bool {
         false
@@ -123,6 +129,9 @@ const VITALS_MSDP: &[(&str, &str)] = &[
 impl Feed for CharVitals {
     fn package(&self) -> &str {
         "Char.Vitals"
+    }
+    fn shows_attribute(&self, name: &str, ndb: bool) -> bool {
+        !ndb && VITALS.iter().any(|(_, a)| *a == name)
     }
     fn follows_location(&self) -> bool {
         false
@@ -197,6 +206,9 @@ impl Feed for CharStatus {
     fn package(&self) -> &str {
         "Char.Status"
     }
+    fn shows_attribute(&self, name: &str, ndb: bool) -> bool {
+        !ndb && self.vars.iter().any(|(a, _)| a == name)
+    }
     fn follows_location(&self) -> bool {
         false
     }
@@ -245,6 +257,9 @@ impl Feed for CharStatusVars {
     }
 }
 
+/// The attributes of a room that `Room.Info` shows.
+const ROOM_ATTRS: &[(&str, &str)] = &[("area", "area"), ("terrain", "terrain"), ("coord", "coord")];
+
 /// `Room.Info`: `{num, id, name, area, terrain, exits: {dir: num}, coord}` of
 /// the character's location.
 pub struct RoomInfo;
@@ -253,6 +268,9 @@ impl Feed for RoomInfo {
     fn package(&self) -> &str {
         "Room.Info"
     }
+    fn shows_attribute(&self, name: &str, ndb: bool) -> bool {
+        !ndb && ROOM_ATTRS.iter().any(|(_, a)| *a == name)
+    }
     fn snapshot(&self, server: &Server, puppet: ObjId) -> Option<Value> {
         let room_id = server.world.get(puppet)?.location?;
         let room = server.world.get(room_id)?;
@@ -260,12 +278,7 @@ impl Feed for RoomInfo {
         m.insert("num".into(), json!(room.id));
         m.insert("id".into(), json!(format!("#{}", room.id)));
         m.insert("name".into(), json!(room.key));
-        attrs(
-            server,
-            room_id,
-            &[("area", "area"), ("terrain", "terrain"), ("coord", "coord")],
-            &mut m,
-        );
+        attrs(server, room_id, ROOM_ATTRS, &mut m);
         let exits: Map<String, Value> = server
             .world
             .contents(room_id)

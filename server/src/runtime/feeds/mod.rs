@@ -78,6 +78,19 @@ pub trait Feed: Send + Sync + 'static {
         true
     }
 
+    /// Whether a change of the attribute `name` (`ndb`: an in-memory one) of
+    /// an object it watches may change this package. It is asked about an
+    /// object whose only changes since the last pass were to attributes made
+    /// with [`World::set_attr`](crate::model::world::World::set_attr),
+    /// `del_attr`, `set_ndb` or `del_ndb` (a change inside `World::update`
+    /// counts as a change of everything). A fighter's blow counter changing
+    /// sends no `Char.Vitals` snapshot through the comparison. The default
+    /// says yes, so no package is ever missed.
+    fn shows_attribute(&self, name: &str, ndb: bool) -> bool {
+        let _ = (name, ndb);
+        true
+    }
+
     /// After the first snapshot, send only the keys whose values changed
     /// (IRE's `Char.Status`).
     fn deltas(&self) -> bool {
@@ -259,11 +272,6 @@ impl Server {
             .is_some_and(|s| supported(&s.sync.flags.oob_supports, package))
     }
 
-    /// Whether a session takes live data: GMCP, or MSDP with reported variables.
-    fn takes_feeds(&self, sessid: SessId) -> bool {
-        self.speaks_gmcp(sessid) || !crate::runtime::inputfuncs::reported(self, sessid).is_empty()
-    }
-
     /// The puppets near each change of `touched`, and for each puppet the
     /// changes near it: the puppet itself, what it carries, its location,
     /// what is there with it, and its group's members. A room's contents
@@ -323,6 +331,7 @@ impl Server {
     /// variables that changed for its puppet.
     pub(crate) fn feed_pass(&mut self) {
         self.sessions.settle_lent();
+        let attr_touches = self.world.take_attr_touches();
         let touched = self.world.take_touched();
         let fresh = std::mem::take(&mut self.feed_fresh);
         if touched.is_empty() && fresh.is_empty() {
@@ -342,8 +351,14 @@ impl Server {
             todo.extend(self.sessions.puppeting(p));
         }
         let game = self.game.clone();
+        // A snapshot is written here first and kept only when it differs
+        // from the last one sent (most passes change nothing a package shows).
+        let mut text: Vec<u8> = Vec::new();
         for sessid in todo {
-            let puppet = self.sessions.get(sessid).and_then(|s| s.puppet());
+            let (puppet, gmcp_on) = match self.sessions.get(sessid) {
+                Some(s) => (s.puppet(), session_speaks_gmcp(s)),
+                None => (None, false),
+            };
             // What changed near it: a feed is asked about these only (in a
             // batch of many players' commands, not about every change of it).
             let changes: &[ObjId] = puppet
@@ -351,15 +366,22 @@ impl Server {
                 .map(Vec::as_slice)
                 .unwrap_or(&[]);
             let is_fresh = self.feed_states.get(&sessid).is_some_and(|st| st.fresh);
-            let Some(puppet) = puppet.filter(|_| self.takes_feeds(sessid)) else {
+            // The MSDP variables it reports, read once it matters: a GMCP
+            // client near a change that none of its packages shows needs none.
+            let mut reported: Option<Vec<String>> = None;
+            let takes_feeds = gmcp_on || {
+                let r = crate::runtime::inputfuncs::reported(self, sessid);
+                let any = !r.is_empty();
+                reported = Some(r);
+                any
+            };
+            let Some(puppet) = puppet.filter(|_| takes_feeds) else {
                 if is_fresh {
                     // Nothing to send now; the next puppet or client change refreshes it again.
                     self.feed_states.remove(&sessid);
                 }
                 continue;
             };
-            let gmcp_on = self.speaks_gmcp(sessid);
-            let reported = crate::runtime::inputfuncs::reported(self, sessid);
             let mut out = Vec::new();
             {
                 let state = self.feed_states.entry(sessid).or_default();
@@ -372,8 +394,12 @@ impl Server {
                 let follows = feed.follows_location();
                 // A puppet that only moved changes no package that shows
                 // nothing of where it is.
+                // Nor does one whose attributes alone changed, none of them shown.
                 let counts = |c: ObjId| {
                     (follows || c != puppet || !self.world.only_moved(c))
+                        && attr_touches.get(&c).is_none_or(|names| {
+                            names.iter().any(|(n, ndb)| feed.shows_attribute(n, *ndb))
+                        })
                         && feed.watches(self, puppet, c)
                 };
                 // The puppet itself first (what most packages show): in a
@@ -386,6 +412,8 @@ impl Server {
                 }
                 let package = feed.package();
                 let gmcp_wanted = gmcp_on && self.session_supports(sessid, package);
+                let reported = reported
+                    .get_or_insert_with(|| crate::runtime::inputfuncs::reported(self, sessid));
                 let msdp_wanted = feed
                     .msdp_variables()
                     .iter()
@@ -405,9 +433,12 @@ impl Server {
                 };
                 let state = self.feed_states.entry(sessid).or_default();
                 if gmcp_wanted {
-                    let text = snapshot.to_string();
+                    text.clear();
+                    // Writing a `Value` to memory fails only on a map with
+                    // keys that are not strings, which a `Value` cannot hold.
+                    let written = serde_json::to_writer(&mut text, &snapshot).is_ok();
                     let last = state.gmcp.get(package);
-                    if last.map(|l| &**l) != Some(text.as_str()) {
+                    if written && last.map(|l| l.as_bytes()) != Some(text.as_slice()) {
                         let payload = if feed.deltas() {
                             let last = last.and_then(|l| serde_json::from_str::<Value>(l).ok());
                             delta(last.as_ref(), &snapshot)
@@ -415,7 +446,9 @@ impl Server {
                             snapshot.clone()
                         };
                         out.push(gmcp(package, payload));
-                        state.gmcp.insert(package.into(), text.into_boxed_str());
+                        // serde_json writes UTF-8.
+                        let kept = String::from_utf8_lossy(&text).into_owned();
+                        state.gmcp.insert(package.into(), kept.into_boxed_str());
                     }
                 }
                 if msdp_wanted {

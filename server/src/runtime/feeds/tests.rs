@@ -482,3 +482,93 @@ async fn a_feed_is_asked_about_the_changes_near_each_puppet_only() {
         "asked about a change out of sight: {asked:?}"
     );
 }
+
+/// `Char.Gold`: a character's gold, counting how often it is rebuilt.
+struct Gold(std::sync::Arc<std::sync::atomic::AtomicUsize>);
+
+impl crate::feeds::Feed for Gold {
+    fn package(&self) -> &str {
+        "Char.Gold"
+    }
+    fn snapshot(&self, server: &crate::Server, puppet: ObjId) -> Option<Value> {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let gold = server.world.get(puppet)?.attr::<i64>("gold").unwrap_or(0);
+        Some(json!({ "gold": gold }))
+    }
+    fn follows_location(&self) -> bool {
+        false
+    }
+    fn shows_attribute(&self, name: &str, ndb: bool) -> bool {
+        !ndb && name == "gold"
+    }
+}
+
+/// `tweak [whole|ndb] <attr> <n>`: sets one attribute of the caller with
+/// `World::set_attr` (`ndb`: `set_ndb`; `whole`: inside `World::update`).
+struct Tweak;
+
+impl Command for Tweak {
+    fn key(&self) -> &str {
+        "tweak"
+    }
+    fn help(&self) -> &str {
+        "tweak [whole|ndb] <attr> <n>"
+    }
+    fn func(&self, ctx: &mut CmdCtx<'_>) {
+        let words: Vec<&str> = ctx.args.split_whitespace().collect();
+        let me = ctx.caller().unwrap();
+        let world = &mut ctx.server.world;
+        match words[..] {
+            ["whole", attr, n] => {
+                let n: i64 = n.parse().unwrap();
+                world.update(me, |o| o.set_attr(attr, n));
+            }
+            ["ndb", attr, n] => {
+                world.set_ndb(me, attr, json!(n.parse::<i64>().unwrap()));
+            }
+            [attr, n] => {
+                world.set_attr(me, attr, n.parse::<i64>().unwrap());
+            }
+            _ => {}
+        }
+        ctx.msg("Done.");
+    }
+}
+
+#[tokio::test]
+async fn a_package_that_shows_none_of_the_attributes_changed_is_not_rebuilt() {
+    let rebuilt = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let game = Game::new().command(Tweak).feed(Gold(rebuilt.clone()));
+    let mut h = harness_with(game, |_| {}).await;
+    let (_, frames) = player(&mut h, 1, "Anna", &[]).await;
+    assert_eq!(gmcp(&frames, 1, "Char.Gold"), vec![json!({"gold": 0})]);
+    let count = || rebuilt.load(std::sync::atomic::Ordering::SeqCst);
+    let after_login = count();
+
+    // An attribute no package shows: nothing is rebuilt, nothing sent.
+    let frames = h.input(1, "tweak blows 1");
+    assert_eq!(count(), after_login, "Char.Gold was rebuilt for `blows`");
+    assert!(oob_for(&frames, 1).is_empty(), "{:?}", oob_for(&frames, 1));
+    // An in-memory attribute of the same name is not the one it shows.
+    h.input(1, "tweak ndb gold 9");
+    assert_eq!(count(), after_login);
+
+    // The attribute it shows: rebuilt and sent.
+    let frames = h.input(1, "tweak gold 5");
+    assert_eq!(count(), after_login + 1);
+    assert_eq!(gmcp(&frames, 1, "Char.Gold"), vec![json!({"gold": 5})]);
+    // Tavern's own packages say what they show: `hp` is Char.Vitals'.
+    let frames = h.input(1, "tweak hp 7");
+    assert_eq!(
+        gmcp(&frames, 1, "Char.Vitals"),
+        vec![json!({"hp": 7, "maxhp": 20})]
+    );
+    assert!(gmcp(&frames, 1, "Char.Base").is_empty());
+
+    // A change inside `update` may have changed anything: rebuilt (and,
+    // the gold being the same, not sent).
+    let before = count();
+    let frames = h.input(1, "tweak whole blows 2");
+    assert_eq!(count(), before + 1, "a whole change was not looked at");
+    assert!(gmcp(&frames, 1, "Char.Gold").is_empty());
+}
