@@ -24,4 +24,5 @@ pub mod search;
 pub(crate) mod sorted;
 pub mod ssh_keys;
 pub mod timers;
+pub mod touches;
 pub mod world;

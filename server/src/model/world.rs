@@ -9,6 +9,7 @@ use super::index::Indexes;
 pub use super::index::{TypeclassOffers, name_key};
 pub use super::object::{Account, Attributes, Object, Tag, WORLD_ID};
 pub use super::search::{Search, SearchError};
+pub use super::touches::AttrTouches;
 use crate::model::channels::{ChannelChanges, Channels};
 use crate::model::flows::FlowInstance;
 use crate::model::timers::{TimerRecord, Timers};
@@ -125,14 +126,15 @@ pub struct World {
     /// Objects changed, moved, created or deleted (and the places things left)
     /// since the live-data feeds last looked.
     touched: BTreeSet<ObjId>,
-    /// Of the touched objects, those whose every change since the touches
-    /// were last taken was to the attributes named here (`true`: an `ndb`
-    /// one), made through [`World::set_attr`] and its kin.
-    attr_touches: rustc_hash::FxHashMap<ObjId, Vec<(Box<str>, bool)>>,
+    /// The same touches, with the attributes of those changed only in
+    /// attributes through [`World::set_attr`] and its kin.
+    attr_touches: AttrTouches,
     /// The same touches since the flows last looked (after each event), in
     /// order, repeats kept: an object touched again later in a batch is
     /// news to them again.
     recent_touches: Vec<ObjId>,
+    /// The same, with the attributes of those changed only in attributes.
+    recent_attr_touches: AttrTouches,
     /// Object ids reserved in the database, ready for new objects.
     free_ids: VecDeque<ObjId>,
     /// The highest id an object has had (ids are handed out rising).
@@ -671,32 +673,31 @@ impl World {
     fn touch(&mut self, id: ObjId) {
         self.touched.insert(id);
         self.recent_touches.push(id);
-        if !self.attr_touches.is_empty() {
-            self.attr_touches.remove(&id);
-        }
+        self.attr_touches.whole(id);
+        self.recent_attr_touches.whole(id);
     }
 
-    /// Touches `id` for a change of its attribute `name` alone. An object
-    /// touched otherwise already stays changed as a whole.
+    /// Touches `id` for a change of its attribute `name` alone (an object
+    /// touched otherwise stays changed as a whole).
     fn touch_attr(&mut self, id: ObjId, name: &str, ndb: bool) {
-        let whole = self.touched.contains(&id) && !self.attr_touches.contains_key(&id);
         self.touched.insert(id);
         self.recent_touches.push(id);
-        if !whole {
-            let names = self.attr_touches.entry(id).or_default();
-            if !names.iter().any(|(n, k)| &**n == name && *k == ndb) {
-                names.push((name.into(), ndb));
-            }
-        }
+        self.attr_touches.attr(id, name, ndb);
+        self.recent_attr_touches.attr(id, name, ndb);
     }
 
-    /// The touched objects whose only changes since the touches were last
-    /// taken were to attributes (`set_attr`, `del_attr`, `set_ndb`,
-    /// `del_ndb`), with those attributes' names (`true`: an `ndb` one);
-    /// forgets them. Take them before [`World::take_touched`], which forgets
-    /// them too.
-    pub fn take_attr_touches(&mut self) -> rustc_hash::FxHashMap<ObjId, Vec<(Box<str>, bool)>> {
+    /// The objects touched since the touches were last taken, with the
+    /// attributes of those whose only changes were to attributes
+    /// (`set_attr`, `del_attr`, `set_ndb`, `del_ndb`); forgets them. Take
+    /// them before [`World::take_touched`], which forgets them too.
+    pub fn take_attr_touches(&mut self) -> AttrTouches {
         std::mem::take(&mut self.attr_touches)
+    }
+
+    /// The same for the touches since [`World::take_recent_touches`]: take
+    /// them before it, as it forgets them too.
+    pub fn take_recent_attr_touches(&mut self) -> AttrTouches {
+        std::mem::take(&mut self.recent_attr_touches)
     }
 
     /// The objects changed, moved, created or deleted since the touched
@@ -709,6 +710,7 @@ impl World {
     /// the places things moved out of (what the live-data feeds look at); forgets them.
     pub fn take_touched(&mut self) -> BTreeSet<ObjId> {
         self.recent_touches.clear();
+        self.recent_attr_touches.clear();
         self.attr_touches.clear();
         std::mem::take(&mut self.touched)
     }
@@ -717,6 +719,7 @@ impl World {
     /// (nobody listens for them).
     pub fn forget_recent_touches(&mut self) {
         self.recent_touches.clear();
+        self.recent_attr_touches.clear();
     }
 
     /// The objects touched since the last call (or since the touched objects
@@ -724,6 +727,7 @@ impl World {
     /// listeners look at after an event. Its cost is the event's touches,
     /// however many the batch made before it.
     pub fn take_recent_touches(&mut self) -> Vec<ObjId> {
+        self.recent_attr_touches.clear();
         let mut v = std::mem::take(&mut self.recent_touches);
         v.sort_unstable();
         v.dedup();
@@ -950,12 +954,15 @@ mod tests {
             "no such attribute: no change"
         );
         assert!(!w.set_attr(99, "blows", 1), "no such object");
+        let recent = w.take_recent_attr_touches();
         let told = w.take_attr_touches();
-        assert_eq!(
-            told.get(&2).map(|v| v.as_slice()),
-            Some(&[("blows".into(), false), ("guard".into(), true)][..])
-        );
-        assert_eq!(told.len(), 1);
+        for t in [&told, &recent] {
+            assert_eq!(
+                t.only_attributes(2),
+                Some(&[("blows".into(), false), ("guard".into(), true)][..])
+            );
+            assert_eq!(t.only_attributes(3), None);
+        }
         assert_eq!(w.take_touched(), BTreeSet::from([2]));
         // Written behind like any change; the ndb one is not written.
         let ch = w.take_changes(0);
@@ -973,15 +980,23 @@ mod tests {
         w.set_attr(1, "area", "Docks");
         w.set_attr(4, "shine", 1);
         w.move_to(4, Some(2));
-        assert!(w.take_attr_touches().is_empty());
+        let told = w.take_attr_touches();
+        assert!((1..=4).all(|id| told.only_attributes(id).is_none()));
         assert_eq!(w.take_touched(), BTreeSet::from([1, 2, 3, 4]));
-        assert!(w.take_attr_touches().is_empty(), "taken with the touches");
         assert_eq!(w.del_attr(2, "blows"), Some(serde_json::json!(3)));
         assert_eq!(w.del_ndb(2, "guard"), Some(serde_json::json!(7)));
         w.take_touched();
-        assert!(
-            w.take_attr_touches().is_empty(),
+        assert_eq!(
+            w.take_attr_touches().only_attributes(2),
+            None,
             "forgotten by take_touched"
+        );
+        w.set_attr(2, "blows", 4);
+        assert_eq!(w.take_recent_touches(), vec![2]);
+        assert_eq!(
+            w.take_recent_attr_touches().only_attributes(2),
+            None,
+            "forgotten by take_recent_touches"
         );
     }
 

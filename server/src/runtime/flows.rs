@@ -71,6 +71,9 @@ struct FlowIndex {
     by_owner: HashMap<Owner, SortedVec<String>>,
     /// Flows with `on_change` listeners: the objects their conditions read when last checked.
     deps: HashMap<String, Vec<ObjId>>,
+    /// The same flows: each object's field they read, by a hash of its name
+    /// (a change of attributes alone that none of them names is passed over).
+    fields: HashMap<String, Vec<(ObjId, u64)>>,
     /// The flows whose conditions read each object.
     readers: IdMap<ObjId, SortedVec<String>>,
     /// Flows that changed since their `on_change` listeners last looked.
@@ -101,7 +104,16 @@ impl FlowIndex {
         self.recheck.remove(name);
     }
 
-    fn set_deps(&mut self, name: &str, deps: Vec<ObjId>) {
+    /// What a flow's conditions read when last checked: (object, hash of
+    /// the field's name), sorted, each once.
+    fn set_deps(&mut self, name: &str, reads: Vec<(ObjId, u64)>) {
+        if reads.is_empty() {
+            self.fields.remove(name);
+        } else if self.fields.get(name) != Some(&reads) {
+            self.fields.insert(name.to_string(), reads.clone());
+        }
+        let mut deps: Vec<ObjId> = reads.into_iter().map(|(o, _)| o).collect();
+        deps.dedup();
         // Most checks read what the last one read: nothing to re-index.
         match self.deps.get(name) {
             Some(old) if *old == deps => return,
@@ -123,6 +135,19 @@ impl FlowIndex {
             self.readers.entry(o).or_default().insert(name.to_string());
         }
         self.deps.insert(name.to_string(), deps);
+    }
+
+    /// Whether the flow `name`'s conditions read one of the persistent
+    /// attributes of `obj` in `changed` (they read no `ndb` ones). A hash
+    /// that matches by chance only costs a look.
+    fn reads_any(&self, name: &str, obj: ObjId, changed: &[(Box<str>, bool)]) -> bool {
+        let Some(fields) = self.fields.get(name) else {
+            return true;
+        };
+        changed.iter().filter(|(_, ndb)| !ndb).any(|(attr, _)| {
+            let h = field_hash(attr);
+            fields.iter().any(|&(o, f)| o == obj && f == h)
+        })
     }
 
     fn owned_by(&self, owners: &[Owner]) -> Vec<String> {
@@ -177,7 +202,14 @@ pub fn load_dir(dir: &Path) -> Vec<FlowDef> {
 struct WorldScope<'a> {
     server: &'a Server,
     owner: Option<ObjId>,
-    read: Option<RefCell<Vec<ObjId>>>,
+    /// What was read: (object, [`field_hash`] of the field's name).
+    read: Option<RefCell<Vec<(ObjId, u64)>>>,
+}
+
+/// The hash by which a flow's dependencies name a field.
+fn field_hash(name: &str) -> u64 {
+    use std::hash::BuildHasher;
+    rustc_hash::FxBuildHasher.hash_one(name)
 }
 
 impl<'a> WorldScope<'a> {
@@ -193,7 +225,7 @@ impl<'a> WorldScope<'a> {
 impl Scope for WorldScope<'_> {
     fn field(&self, obj: ObjId, name: &str) -> Option<Found> {
         if let Some(read) = &self.read {
-            read.borrow_mut().push(obj);
+            read.borrow_mut().push((obj, field_hash(name)));
         }
         let o = self.server.world.get(obj)?;
         Some(match name {
@@ -871,11 +903,21 @@ impl Server {
         for _ in 0..MAX_CHANGE_ROUNDS {
             // What this event (or the last round) touched: not what the
             // batch's earlier events did, which their own rounds saw.
+            let attrs = self.world.take_recent_attr_touches();
             let fresh = self.world.take_recent_touches();
             let mut names = std::mem::take(&mut self.flows.index.recheck);
-            for o in &fresh {
-                if let Some(r) = self.flows.index.readers.get(o) {
-                    names.extend(r.iter().cloned());
+            for &o in &fresh {
+                let Some(r) = self.flows.index.readers.get(&o) else {
+                    continue;
+                };
+                match attrs.only_attributes(o) {
+                    // Only attributes changed: the flows that read one of them.
+                    Some(changed) => names.extend(
+                        r.iter()
+                            .filter(|n| self.flows.index.reads_any(n, o, changed))
+                            .cloned(),
+                    ),
+                    None => names.extend(r.iter().cloned()),
                 }
             }
             if names.is_empty() {

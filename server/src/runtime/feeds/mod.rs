@@ -397,7 +397,7 @@ impl Server {
                 // Nor does one whose attributes alone changed, none of them shown.
                 let counts = |c: ObjId| {
                     (follows || c != puppet || !self.world.only_moved(c))
-                        && attr_touches.get(&c).is_none_or(|names| {
+                        && attr_touches.only_attributes(c).is_none_or(|names| {
                             names.iter().any(|(n, ndb)| feed.shows_attribute(n, *ndb))
                         })
                         && feed.watches(self, puppet, c)

@@ -163,6 +163,36 @@ fn on_change_follows_the_owners_attributes_and_set_writes_them() {
     );
 }
 
+/// A change of attributes alone through `World::set_attr` wakes only the
+/// flows whose conditions read one of them: a fighter's blow counter does
+/// not make the tutorial look at where its owner is again.
+#[test]
+fn on_change_passes_over_attributes_its_conditions_do_not_read() {
+    let def = FlowDef::new("hp")
+        .state("START", [Action::on_change("owner.hp", Op::Le, 5, "hurt")])
+        .state("hurt", [Action::send("You feel weak.")]);
+    let mut t = TestGame::new(Game::new().flow(def));
+    let anna = t.player("Anna");
+    let me = t.puppet(anna).unwrap();
+    t.with_server(|s| s.world.set_attr(me, "hp", 10));
+    let name = start_for(&mut t, anna, "hp");
+    let index = &t.server().flows.index;
+    assert!(index.reads_any(&name, me, &[("hp".into(), false)]));
+    assert!(!index.reads_any(&name, me, &[("blows".into(), false)]));
+    assert!(
+        !index.reads_any(&name, me, &[("hp".into(), true)]),
+        "conditions read no ndb attributes"
+    );
+    assert!(!index.reads_any(&name, me + 1, &[("hp".into(), false)]));
+    t.with_server(|s| {
+        s.world.set_attr(me, "blows", 1);
+        s.world.set_ndb(me, "hp", json!(1));
+    });
+    assert_eq!(t.heard(anna), "");
+    t.with_server(|s| s.world.set_attr(me, "hp", 4));
+    assert_eq!(t.heard(anna), "You feel weak.");
+}
+
 /// Many players' commands make one batch: an object touched by an early
 /// event and touched again by a later one is news to the listeners again
 /// (they once looked only at objects the batch had not touched yet, and

@@ -1,0 +1,81 @@
+//! Which objects a window of changes touched, and of those changed only in
+//! their attributes, which attributes: what lets the live-data feeds (a
+//! batch's window) and the flows' `on_change` listeners (an event's) pass
+//! over a change that shows in nothing they look at.
+
+use std::collections::hash_map::Entry;
+
+use rustc_hash::FxHashMap;
+
+use super::ids::ObjId;
+
+/// Names of attributes that changed (`true`: an `ndb` one).
+type Names = Vec<(Box<str>, bool)>;
+
+/// The objects touched in a window. An object changed through
+/// `World::set_attr` and its kin alone is listed with those attributes'
+/// names (`true`: an `ndb` one); any other change (`World::update`, a move,
+/// a creation) makes it changed as a whole, before or after.
+#[derive(Debug, Default, Clone)]
+pub struct AttrTouches {
+    touched: FxHashMap<ObjId, Option<Names>>,
+}
+
+impl AttrTouches {
+    /// `id` changed in any way.
+    pub(crate) fn whole(&mut self, id: ObjId) {
+        self.touched.insert(id, None);
+    }
+
+    /// `id`'s attribute `name` changed.
+    pub(crate) fn attr(&mut self, id: ObjId, name: &str, ndb: bool) {
+        match self.touched.entry(id) {
+            Entry::Occupied(mut e) => {
+                if let Some(names) = e.get_mut()
+                    && !names.iter().any(|(n, k)| &**n == name && *k == ndb)
+                {
+                    names.push((name.into(), ndb));
+                }
+            }
+            Entry::Vacant(e) => {
+                e.insert(Some(vec![(name.into(), ndb)]));
+            }
+        }
+    }
+
+    /// The attributes of `id` that changed, when they were its only
+    /// changes; `None` when it changed otherwise, or not at all.
+    pub fn only_attributes(&self, id: ObjId) -> Option<&[(Box<str>, bool)]> {
+        self.touched.get(&id)?.as_deref()
+    }
+
+    pub(crate) fn clear(&mut self) {
+        self.touched.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_whole_change_outweighs_attribute_changes_in_either_order() {
+        let mut t = AttrTouches::default();
+        t.attr(1, "hp", false);
+        t.attr(1, "hp", false);
+        t.attr(1, "guard", true);
+        assert_eq!(
+            t.only_attributes(1),
+            Some(&[("hp".into(), false), ("guard".into(), true)][..])
+        );
+        t.attr(2, "hp", false);
+        t.whole(2);
+        t.whole(3);
+        t.attr(3, "hp", false);
+        assert_eq!(t.only_attributes(2), None);
+        assert_eq!(t.only_attributes(3), None);
+        assert_eq!(t.only_attributes(4), None, "not touched");
+        t.clear();
+        assert_eq!(t.only_attributes(1), None);
+    }
+}
