@@ -22,13 +22,17 @@ pub struct AttrTouches {
 }
 
 impl AttrTouches {
-    /// `id` changed in any way.
+    /// `id` changed in any way. (An object not listed is taken as changed
+    /// as a whole: only one listed by [`AttrTouches::attr`] needs telling.)
     pub(crate) fn whole(&mut self, id: ObjId) {
-        self.touched.insert(id, None);
+        if let Some(e) = self.touched.get_mut(&id) {
+            *e = None;
+        }
     }
 
-    /// `id`'s attribute `name` changed.
-    pub(crate) fn attr(&mut self, id: ObjId, name: &str, ndb: bool) {
+    /// `id`'s attribute `name` changed; `before`: whether the window had
+    /// touched it already (then, unless it is listed, in another way).
+    pub(crate) fn attr(&mut self, id: ObjId, name: &str, ndb: bool, before: bool) {
         match self.touched.entry(id) {
             Entry::Occupied(mut e) => {
                 if let Some(names) = e.get_mut()
@@ -38,7 +42,9 @@ impl AttrTouches {
                 }
             }
             Entry::Vacant(e) => {
-                e.insert(Some(vec![(name.into(), ndb)]));
+                if !before {
+                    e.insert(Some(vec![(name.into(), ndb)]));
+                }
             }
         }
     }
@@ -61,17 +67,19 @@ mod tests {
     #[test]
     fn a_whole_change_outweighs_attribute_changes_in_either_order() {
         let mut t = AttrTouches::default();
-        t.attr(1, "hp", false);
-        t.attr(1, "hp", false);
-        t.attr(1, "guard", true);
+        t.attr(1, "hp", false, false);
+        t.attr(1, "hp", false, true);
+        t.attr(1, "guard", true, true);
         assert_eq!(
             t.only_attributes(1),
             Some(&[("hp".into(), false), ("guard".into(), true)][..])
         );
-        t.attr(2, "hp", false);
+        t.attr(2, "hp", false, false);
         t.whole(2);
+        t.attr(2, "mana", false, true);
+        // Touched in another way first: never listed.
         t.whole(3);
-        t.attr(3, "hp", false);
+        t.attr(3, "hp", false, true);
         assert_eq!(t.only_attributes(2), None);
         assert_eq!(t.only_attributes(3), None);
         assert_eq!(t.only_attributes(4), None, "not touched");

@@ -158,6 +158,10 @@ pub struct World {
     marked: Option<std::collections::HashSet<ObjId>>,
 }
 
+/// How many of an event's touches are searched to tell whether a change of
+/// attributes was its object's only change in the event.
+const RECENT_SEARCHED_AT_MOST: usize = 64;
+
 impl World {
     /// An empty world around a start room.
     pub fn new(start_room: ObjId) -> Self {
@@ -680,10 +684,16 @@ impl World {
     /// Touches `id` for a change of its attribute `name` alone (an object
     /// touched otherwise stays changed as a whole).
     fn touch_attr(&mut self, id: ObjId, name: &str, ndb: bool) {
+        let before = self.touched.contains(&id);
+        // An event that touched many objects already is not searched: its
+        // objects count as changed as a whole (a look too many, never one
+        // too few).
+        let recently = self.recent_touches.len() > RECENT_SEARCHED_AT_MOST
+            || self.recent_touches.contains(&id);
+        self.attr_touches.attr(id, name, ndb, before);
+        self.recent_attr_touches.attr(id, name, ndb, recently);
         self.touched.insert(id);
         self.recent_touches.push(id);
-        self.attr_touches.attr(id, name, ndb);
-        self.recent_attr_touches.attr(id, name, ndb);
     }
 
     /// The objects touched since the touches were last taken, with the
@@ -997,6 +1007,19 @@ mod tests {
             w.take_recent_attr_touches().only_attributes(2),
             None,
             "forgotten by take_recent_touches"
+        );
+        // An event that touched many objects is not searched: its changes
+        // of attributes count as whole changes for the flows (never as
+        // less), while the batch's window still knows them.
+        w.take_touched();
+        for _ in 0..=RECENT_SEARCHED_AT_MOST {
+            w.update(3, |o| o.desc.push('.'));
+        }
+        w.set_attr(2, "blows", 5);
+        assert_eq!(w.take_recent_attr_touches().only_attributes(2), None);
+        assert_eq!(
+            w.take_attr_touches().only_attributes(2),
+            Some(&[("blows".into(), false)][..])
         );
     }
 
