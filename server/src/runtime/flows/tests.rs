@@ -163,15 +163,19 @@ fn on_change_follows_the_owners_attributes_and_set_writes_them() {
     );
 }
 
+/// `hp`: "You feel weak." once the owner's `hp` is 5 or less.
+fn weak_at_five() -> FlowDef {
+    FlowDef::new("hp")
+        .state("START", [Action::on_change("owner.hp", Op::Le, 5, "hurt")])
+        .state("hurt", [Action::send("You feel weak.")])
+}
+
 /// A change of attributes alone through `World::set_attr` wakes only the
 /// flows whose conditions read one of them: a fighter's blow counter does
 /// not make the tutorial look at where its owner is again.
 #[test]
 fn on_change_passes_over_attributes_its_conditions_do_not_read() {
-    let def = FlowDef::new("hp")
-        .state("START", [Action::on_change("owner.hp", Op::Le, 5, "hurt")])
-        .state("hurt", [Action::send("You feel weak.")]);
-    let mut t = TestGame::new(Game::new().flow(def));
+    let mut t = TestGame::new(Game::new().flow(weak_at_five()));
     let anna = t.player("Anna");
     let me = t.puppet(anna).unwrap();
     t.with_server(|s| s.world.set_attr(me, "hp", 10));
@@ -200,10 +204,7 @@ fn on_change_passes_over_attributes_its_conditions_do_not_read() {
 #[test]
 fn on_change_sees_an_object_touched_again_later_in_the_same_batch() {
     use crate::runtime::server::{Server, ServerEvent};
-    let def = FlowDef::new("hp")
-        .state("START", [Action::on_change("owner.hp", Op::Le, 5, "hurt")])
-        .state("hurt", [Action::send("You feel weak.")]);
-    let mut t = TestGame::new(Game::new().flow(def));
+    let mut t = TestGame::new(Game::new().flow(weak_at_five()));
     let anna = t.player("Anna");
     let me = t.puppet(anna).unwrap();
     t.with_server(|s| s.world.update(me, |o| o.set_attr("hp", 10)));
