@@ -376,6 +376,17 @@ async fn builders_build_and_everything_is_written_to_the_database() {
             .contains("Created attribute pot(")
     );
     assert!(h.cmd(1, "set pot/weight = 3").contains("= 3"));
+    // A name with markup in it is shown as typed, not obeyed.
+    let out = h.cmd(1, "set pot/|rhot = 1");
+    assert!(out.ends_with("/||rhot = 1"), "{out}");
+    assert!(h.cmd(1, "examine pot").contains("\n ||rhot = 1"));
+    let out = h.cmd(1, "set pot/|rhot =");
+    assert!(
+        out.starts_with("Deleted attribute pot(") && out.ends_with("/||rhot."),
+        "{out}"
+    );
+    let out = h.cmd(1, "set pot/|rhot =");
+    assert!(out.ends_with("has no attribute '||rhot'."), "{out}");
     assert!(
         h.cmd(1, "desc here = Warm and smoky.")
             .contains("The description was set on Kitchen")

@@ -419,7 +419,7 @@ impl Command for SetAttr {
                 out.push_str(" none");
             }
             for (k, v) in &o.db {
-                out.push_str(&format!("\n {k} = {v}"));
+                out.push_str(&format!("\n {} = {v}", escape(k)));
             }
             ctx.msg(out);
             return;
@@ -428,6 +428,8 @@ impl Command for SetAttr {
             ctx.msg("That attribute name is too long.");
             return;
         }
+        // The name as typed: markup in it is shown, not obeyed.
+        let attr_shown = escape(&attr);
         match ctx.rhs.clone() {
             None => {
                 let v = ctx
@@ -436,8 +438,8 @@ impl Command for SetAttr {
                     .get(obj)
                     .and_then(|o| o.db.get(&attr).cloned());
                 match v {
-                    Some(v) => ctx.msg(format!("Attribute {name}/{attr} = {v}")),
-                    None => ctx.msg(format!("{name} has no attribute '{attr}'.")),
+                    Some(v) => ctx.msg(format!("Attribute {name}/{attr_shown} = {v}")),
+                    None => ctx.msg(format!("{name} has no attribute '{attr_shown}'.")),
                 }
             }
             Some(value) => {
@@ -446,9 +448,9 @@ impl Command for SetAttr {
                 }
                 if value.is_empty() {
                     if ctx.server.world.del_attr(obj, &attr).is_some() {
-                        ctx.msg(format!("Deleted attribute {name}/{attr}."));
+                        ctx.msg(format!("Deleted attribute {name}/{attr_shown}."));
                     } else {
-                        ctx.msg(format!("{name} has no attribute '{attr}'."));
+                        ctx.msg(format!("{name} has no attribute '{attr_shown}'."));
                     }
                     return;
                 }
@@ -460,7 +462,7 @@ impl Command for SetAttr {
                     .is_some_and(|o| o.db.get(&attr).is_some());
                 ctx.server.world.set_attr(obj, &attr, &v);
                 let verb = if existed { "Modified" } else { "Created" };
-                ctx.msg(format!("{verb} attribute {name}/{attr} = {v}"));
+                ctx.msg(format!("{verb} attribute {name}/{attr_shown} = {v}"));
             }
         }
     }
@@ -500,7 +502,10 @@ impl Command for Examine {
             out.push_str(&format!("\n|wSuperuser|n: {}", a.is_superuser));
             out.push_str(&format!("\n|wPermissions|n: {}", a.permissions.join(", ")));
             let id = a.id;
-            let attrs: Vec<String> = a.db.iter().map(|(k, v)| format!(" {k} = {v}")).collect();
+            let attrs: Vec<String> =
+                a.db.iter()
+                    .map(|(k, v)| format!(" {} = {v}", escape(k)))
+                    .collect();
             let chars: Vec<String> = ctx
                 .server
                 .world
@@ -594,13 +599,13 @@ fn examine_text(ctx: &CmdCtx<'_>, target: ObjId) -> String {
     if !o.db.is_empty() {
         out.push_str("\n|wPersistent attributes|n:");
         for (k, v) in &o.db {
-            out.push_str(&format!("\n {k} = {v}"));
+            out.push_str(&format!("\n {} = {v}", escape(k)));
         }
     }
     if !o.ndb.is_empty() {
         out.push_str("\n|wNon-Persistent attributes|n:");
         for (k, v) in &o.ndb {
-            out.push_str(&format!("\n {k} = {v}"));
+            out.push_str(&format!("\n {} = {v}", escape(k)));
         }
     }
     let contents = w.contents(target);
