@@ -1,5 +1,5 @@
-//! Which objects a window of changes touched, and of those changed only in
-//! their attributes, which attributes: what lets the live-data feeds (a
+//! Of the objects a window of changes touched, those changed only in their
+//! attributes, and which attributes: what lets the live-data feeds (a
 //! batch's window) and the flows' `on_change` listeners (an event's) pass
 //! over a change that shows in nothing they look at.
 
@@ -12,20 +12,20 @@ use super::ids::ObjId;
 /// Names of attributes that changed (`true`: an `ndb` one).
 type Names = Vec<(Box<str>, bool)>;
 
-/// The objects touched in a window. An object changed through
-/// `World::set_attr` and its kin alone is listed with those attributes'
-/// names (`true`: an `ndb` one); any other change (`World::update`, a move,
-/// a creation) makes it changed as a whole, before or after.
+/// The objects of a window changed only through `World::set_attr` and its
+/// kin, with those attributes' names (`true`: an `ndb` one). Any other
+/// change (`World::update`, a move, a creation), before or after, makes an
+/// object changed as a whole: it is not listed, or listed without names.
 #[derive(Debug, Default, Clone)]
 pub struct AttrTouches {
-    touched: FxHashMap<ObjId, Option<Names>>,
+    listed: FxHashMap<ObjId, Option<Names>>,
 }
 
 impl AttrTouches {
     /// `id` changed in any way. (An object not listed is taken as changed
     /// as a whole: only one listed by [`AttrTouches::attr`] needs telling.)
     pub(crate) fn whole(&mut self, id: ObjId) {
-        if let Some(e) = self.touched.get_mut(&id) {
+        if let Some(e) = self.listed.get_mut(&id) {
             *e = None;
         }
     }
@@ -33,7 +33,7 @@ impl AttrTouches {
     /// `id`'s attribute `name` changed; `before`: whether the window had
     /// touched it already (then, unless it is listed, in another way).
     pub(crate) fn attr(&mut self, id: ObjId, name: &str, ndb: bool, before: bool) {
-        match self.touched.entry(id) {
+        match self.listed.entry(id) {
             Entry::Occupied(mut e) => {
                 if let Some(names) = e.get_mut()
                     && !names.iter().any(|(n, k)| &**n == name && *k == ndb)
@@ -52,11 +52,11 @@ impl AttrTouches {
     /// The attributes of `id` that changed, when they were its only
     /// changes; `None` when it changed otherwise, or not at all.
     pub fn only_attributes(&self, id: ObjId) -> Option<&[(Box<str>, bool)]> {
-        self.touched.get(&id)?.as_deref()
+        self.listed.get(&id)?.as_deref()
     }
 
     pub(crate) fn clear(&mut self) {
-        self.touched.clear();
+        self.listed.clear();
     }
 }
 

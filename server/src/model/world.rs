@@ -126,14 +126,14 @@ pub struct World {
     /// Objects changed, moved, created or deleted (and the places things left)
     /// since the live-data feeds last looked.
     touched: BTreeSet<ObjId>,
-    /// The same touches, with the attributes of those changed only in
-    /// attributes through [`World::set_attr`] and its kin.
+    /// Of those touches, the objects changed only in attributes (through
+    /// [`World::set_attr`] and its kin), with the attributes' names.
     attr_touches: AttrTouches,
     /// The same touches since the flows last looked (after each event), in
     /// order, repeats kept: an object touched again later in a batch is
     /// news to them again.
     recent_touches: Vec<ObjId>,
-    /// The same, with the attributes of those changed only in attributes.
+    /// Of those, the objects changed only in attributes, with their names.
     recent_attr_touches: AttrTouches,
     /// Object ids reserved in the database, ready for new objects.
     free_ids: VecDeque<ObjId>,
@@ -565,9 +565,10 @@ impl World {
     }
 
     /// Sets a persistent attribute of an object, as `update` with
-    /// [`Object::set_attr`] would, and tells the live-data feeds that only
-    /// that attribute changed: a GMCP package that shows nothing of it is not
-    /// looked at again. `false` when there is no such object.
+    /// [`Object::set_attr`] would, and records that only that attribute
+    /// changed: a GMCP package that shows nothing of it is not rebuilt, a
+    /// flow whose conditions do not read it is not woken. `false` when there
+    /// is no such object.
     pub fn set_attr(&mut self, id: ObjId, name: &str, value: impl serde::Serialize) -> bool {
         let Some(o) = self.objects.get_mut(&id) else {
             return false;

@@ -69,10 +69,10 @@ const MAX_WARNINGS_KEPT: usize = 1000;
 struct FlowIndex {
     /// Most owners have one or two flows.
     by_owner: HashMap<Owner, SortedVec<String>>,
-    /// Flows with `on_change` listeners: the objects their conditions read when last checked.
-    deps: HashMap<String, Vec<ObjId>>,
-    /// The same flows: each object's field they read, by a hash of its name
-    /// (a change of attributes alone that none of them names is passed over).
+    /// Flows with `on_change` listeners: each object's field their
+    /// conditions read when last checked, by a hash of the field's name
+    /// (sorted; a change of attributes alone that none of them names is
+    /// passed over).
     fields: HashMap<String, Vec<(ObjId, u64)>>,
     /// The flows whose conditions read each object.
     readers: IdMap<ObjId, SortedVec<String>>,
@@ -107,20 +107,13 @@ impl FlowIndex {
     /// What a flow's conditions read when last checked: (object, hash of
     /// the field's name), sorted, each once.
     fn set_deps(&mut self, name: &str, reads: Vec<(ObjId, u64)>) {
-        if reads.is_empty() {
-            self.fields.remove(name);
-        } else if self.fields.get(name) != Some(&reads) {
-            self.fields.insert(name.to_string(), reads.clone());
-        }
-        let mut deps: Vec<ObjId> = reads.into_iter().map(|(o, _)| o).collect();
-        deps.dedup();
         // Most checks read what the last one read: nothing to re-index.
-        match self.deps.get(name) {
-            Some(old) if *old == deps => return,
-            None if deps.is_empty() => return,
+        match self.fields.get(name) {
+            Some(old) if *old == reads => return,
+            None if reads.is_empty() => return,
             _ => {}
         }
-        for o in self.deps.remove(name).unwrap_or_default() {
+        for (o, _) in self.fields.remove(name).unwrap_or_default() {
             if let Some(r) = self.readers.get_mut(&o) {
                 r.remove(name);
                 if r.is_empty() {
@@ -128,13 +121,18 @@ impl FlowIndex {
                 }
             }
         }
-        if deps.is_empty() {
+        if reads.is_empty() {
             return;
         }
-        for &o in &deps {
-            self.readers.entry(o).or_default().insert(name.to_string());
+        let mut last = None;
+        for &(o, _) in &reads {
+            // Sorted: the fields of one object are together.
+            if last != Some(o) {
+                self.readers.entry(o).or_default().insert(name.to_string());
+                last = Some(o);
+            }
         }
-        self.deps.insert(name.to_string(), deps);
+        self.fields.insert(name.to_string(), reads);
     }
 
     /// Whether the flow `name`'s conditions read one of the persistent

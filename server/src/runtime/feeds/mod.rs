@@ -83,9 +83,9 @@ pub trait Feed: Send + Sync + 'static {
     /// object whose only changes since the last pass were to attributes made
     /// with [`World::set_attr`](crate::model::world::World::set_attr),
     /// `del_attr`, `set_ndb` or `del_ndb` (a change inside `World::update`
-    /// counts as a change of everything). A fighter's blow counter changing
-    /// sends no `Char.Vitals` snapshot through the comparison. The default
-    /// says yes, so no package is ever missed.
+    /// counts as a change of everything): a fighter's blow counter does not
+    /// make `Char.Vitals` be rebuilt. The default says yes, so no package is
+    /// ever missed.
     fn shows_attribute(&self, name: &str, ndb: bool) -> bool {
         let _ = (name, ndb);
         true
