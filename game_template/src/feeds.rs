@@ -59,6 +59,13 @@ impl Feed for BellFeed {
             .is_some_and(|c| c.typeclass == bell_name && room.is_some() && c.location == room)
     }
 
+    /// Of the attributes of what it watches, only the bell's `rings`: a
+    /// change of any other (a fighter's blow counter, say) is passed over
+    /// without asking it. Without this, every attribute would count.
+    fn shows_attribute(&self, name: &str, ndb: bool) -> bool {
+        !ndb && name == "rings"
+    }
+
     fn msdp(&self, snapshot: &Value) -> Vec<(String, Value)> {
         vec![("BELL_RINGS".into(), snapshot["rings"].clone())]
     }

@@ -179,11 +179,19 @@ fn cut_note() -> String {
 }
 
 /// How many lines one line of text takes at `width`: one when it cannot be
-/// wider than that (its bytes are no more than the columns and it holds no
-/// markup or tab: every character takes at most as many columns as bytes),
-/// else as [`wrap`] lays it out.
+/// wider than that, else as [`wrap`] lays it out. It cannot when its bytes
+/// are no more than the columns and it holds nothing drawn wider than it is
+/// written: a character takes at most as many columns as it has bytes, and
+/// markup no more than it is written in (colours none, `||` and `|_` one),
+/// but for a tab and the codes `|-` (a tab), `|>` (an indent) and `|/` (a
+/// line break). A listing in colour (`help`) is measured by one pass over
+/// its bytes.
 fn wrapped_height_at_most(line: &str, width: usize) -> usize {
-    if line.len() <= width && !line.bytes().any(|b| b == b'|' || b == b'\t') {
+    let b = line.as_bytes();
+    let widens = |i: usize| {
+        b[i] == b'\t' || (b[i] == b'|' && matches!(b.get(i + 1), Some(b'/' | b'-' | b'>')))
+    };
+    if b.len() <= width && !(0..b.len()).any(widens) {
         1
     } else {
         wrapped_height(line, width)
@@ -194,6 +202,39 @@ fn wrapped_height_at_most(line: &str, width: usize) -> usize {
 mod tests {
     use super::*;
     use crate::testing::harness::{harness, texts_for};
+
+    /// Measuring a line without laying it out gives what laying it out
+    /// gives, for markup of every kind and at every width.
+    #[test]
+    fn a_line_measured_at_a_glance_takes_the_lines_it_is_laid_out_in() {
+        let lines = [
+            "plain words",
+            "|wlook|n  |winventory|n  |ghelp|n",
+            "|[r|#ff8800on red|n and |*inverse|n",
+            "a|-tab",
+            "a\tb",
+            "|>indented|>twice",
+            "one|/two",
+            "a bar ||/ not a break",
+            "||||||||",
+            "|_|_|_spaces",
+            "|lclook|ltLook here|le and more",
+            "漢字の行です",
+            "emoji 🐉🐉🐉",
+            "|",
+            "ends with a bar |",
+            "",
+        ];
+        for line in lines {
+            for width in 1..60 {
+                assert_eq!(
+                    wrapped_height_at_most(line, width),
+                    wrapped_height(line, width),
+                    "{line:?} at {width}"
+                );
+            }
+        }
+    }
 
     #[tokio::test]
     async fn a_text_is_paged_by_the_lines_it_takes_on_screen_not_by_its_newlines() {

@@ -255,6 +255,10 @@ impl Feed for CharStatusVars {
     fn watches(&self, _server: &Server, _puppet: ObjId, _changed: ObjId) -> bool {
         false
     }
+    /// The captions are the game's, not any object's.
+    fn shows_attribute(&self, _name: &str, _ndb: bool) -> bool {
+        false
+    }
 }
 
 /// The attributes of a room that `Room.Info` shows.
@@ -347,6 +351,20 @@ fn members(server: &Server, group: &str) -> Vec<ObjId> {
     ids
 }
 
+/// The attributes that say who is in a group and who leads it.
+const GROUP_ATTRS: [&str; 2] = ["group", "group_leader"];
+
+/// What `Group.Members` shows of each member: its key and these attributes.
+const MEMBER_INFO: &[(&str, &str)] = &[
+    ("hp", "hp"),
+    ("mhp", "maxhp"),
+    ("mn", "mana"),
+    ("mmn", "maxmana"),
+    ("mv", "movement"),
+    ("mmv", "maxmove"),
+    ("lvl", "level"),
+];
+
 /// A change to the character, or to a member of its group now or before the
 /// change (one who just left).
 fn watches_group(server: &Server, puppet: ObjId, changed: ObjId) -> bool {
@@ -380,6 +398,9 @@ impl Feed for GroupInfo {
             .map(|o| o.key.clone());
         Some(json!({"groupname": group, "leader": leader, "count": ids.len()}))
     }
+    fn shows_attribute(&self, name: &str, ndb: bool) -> bool {
+        !ndb && GROUP_ATTRS.contains(&name)
+    }
     fn watches(&self, server: &Server, puppet: ObjId, changed: ObjId) -> bool {
         watches_group(server, puppet, changed)
     }
@@ -403,25 +424,15 @@ impl Feed for GroupMembers {
             .filter_map(|id| {
                 let o = server.world.get(id)?;
                 let mut info = Map::new();
-                attrs(
-                    server,
-                    id,
-                    &[
-                        ("hp", "hp"),
-                        ("mhp", "maxhp"),
-                        ("mn", "mana"),
-                        ("mmn", "maxmana"),
-                        ("mv", "movement"),
-                        ("mmv", "maxmove"),
-                        ("lvl", "level"),
-                    ],
-                    &mut info,
-                );
+                attrs(server, id, MEMBER_INFO, &mut info);
                 info.insert("here".into(), json!(u8::from(o.location == here)));
                 Some(json!({"name": o.key, "info": info}))
             })
             .collect();
         Some(Value::Array(list))
+    }
+    fn shows_attribute(&self, name: &str, ndb: bool) -> bool {
+        !ndb && (GROUP_ATTRS.contains(&name) || MEMBER_INFO.iter().any(|(_, a)| *a == name))
     }
     fn watches(&self, server: &Server, puppet: ObjId, changed: ObjId) -> bool {
         watches_group(server, puppet, changed)

@@ -23,6 +23,9 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 use tavern_shared::{Msg, SessId};
 
+use rustc_hash::FxHashMap;
+
+use crate::model::touches::AttrTouches;
 use crate::model::world::ObjId;
 use crate::runtime::server::Server;
 
@@ -332,8 +335,14 @@ impl Server {
     pub(crate) fn feed_pass(&mut self) {
         self.sessions.settle_lent();
         let attr_touches = self.world.take_attr_touches();
-        let touched = self.world.take_touched();
+        let mut touched = self.world.take_touched();
         let fresh = std::mem::take(&mut self.feed_fresh);
+        let game = self.game.clone();
+        // Decided once per change, not once per listener near it: which
+        // feeds show one of the attributes of an object changed in those
+        // alone. One shown by none (a fighter's blow counter) is passed over.
+        let shown = ShownBy::new(&game.feeds, &attr_touches, &touched);
+        touched.retain(|&c| shown.any(c));
         if touched.is_empty() && fresh.is_empty() {
             return;
         }
@@ -350,7 +359,6 @@ impl Server {
         for &p in near.keys() {
             todo.extend(self.sessions.puppeting(p));
         }
-        let game = self.game.clone();
         // A snapshot is written here first and kept only when it differs
         // from the last one sent (most passes change nothing a package shows).
         let mut text: Vec<u8> = Vec::new();
@@ -390,16 +398,14 @@ impl Server {
                     state.msdp.clear();
                 }
             }
-            for feed in game.feeds.iter() {
+            for (i, feed) in game.feeds.iter().enumerate() {
                 let follows = feed.follows_location();
                 // A puppet that only moved changes no package that shows
                 // nothing of where it is.
                 // Nor does one whose attributes alone changed, none of them shown.
                 let counts = |c: ObjId| {
                     (follows || c != puppet || !self.world.only_moved(c))
-                        && attr_touches.only_attributes(c).is_none_or(|names| {
-                            names.iter().any(|(n, ndb)| feed.shows_attribute(n, *ndb))
-                        })
+                        && shown.by(c, i)
                         && feed.watches(self, puppet, c)
                 };
                 // The puppet itself first (what most packages show): in a
@@ -478,6 +484,46 @@ impl Server {
                 None => self.feed_groups.remove(&changed),
             };
         }
+    }
+}
+
+/// For each object changed only in its attributes, the feeds that show one
+/// of them (bit `i`: feed `i`; a game with more than 64 feeds has every
+/// feed past the 64th asked, and no change passed over).
+struct ShownBy {
+    masks: FxHashMap<ObjId, u64>,
+    many: bool,
+}
+
+impl ShownBy {
+    fn new(feeds: &Feeds, touches: &AttrTouches, touched: &BTreeSet<ObjId>) -> Self {
+        let mut shown = FxHashMap::default();
+        for &c in touched {
+            let Some(names) = touches.only_attributes(c) else {
+                continue;
+            };
+            let mut mask = 0u64;
+            for (i, feed) in feeds.iter().enumerate().take(64) {
+                if names.iter().any(|(n, ndb)| feed.shows_attribute(n, *ndb)) {
+                    mask |= 1 << i;
+                }
+            }
+            shown.insert(c, mask);
+        }
+        Self {
+            masks: shown,
+            many: feeds.iter().count() > 64,
+        }
+    }
+
+    /// Whether a change of `c` may change feed `i`'s package.
+    fn by(&self, c: ObjId, i: usize) -> bool {
+        i >= 64 || self.masks.get(&c).is_none_or(|mask| mask & (1 << i) != 0)
+    }
+
+    /// Whether a change of `c` may change any package.
+    fn any(&self, c: ObjId) -> bool {
+        self.many || self.masks.get(&c).is_none_or(|&mask| mask != 0)
     }
 }
 

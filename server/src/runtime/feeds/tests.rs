@@ -246,10 +246,20 @@ async fn group_members_see_each_other_and_a_leaver() {
     // Anna is hurt: Bert's party widget shows it.
     let frames = h.input(1, "hurt 3");
     assert_eq!(gmcp(&frames, 2, "Group.Members")[0][0]["info"]["hp"], 17);
+    // Changed as attributes alone: the group's packages say they show these.
+    h.server.world.set_attr(anna, "hp", 9);
+    let frames = h.input(1, "look");
+    assert_eq!(gmcp(&frames, 2, "Group.Members")[0][0]["info"]["hp"], 9);
+    h.server.world.set_attr(anna, "group_leader", false);
+    h.server.world.set_attr(bert, "group_leader", true);
+    let frames = h.input(1, "look");
+    assert_eq!(gmcp(&frames, 2, "Group.Members")[0][0]["name"], "Bert");
+    // One no package shows changes nothing.
+    h.server.world.set_attr(anna, "blows", 3);
+    let frames = h.input(1, "look");
+    assert!(oob_for(&frames, 2).is_empty(), "{:?}", oob_for(&frames, 2));
     // Anna leaves: Bert is told, though she is no longer in his group.
-    h.server.world.update(anna, |o| {
-        o.set_attr("group", "");
-    });
+    h.server.world.set_attr(anna, "group", "");
     let frames = h.input(1, "look");
     assert_eq!(gmcp(&frames, 2, "Group.Info")[0]["count"], 1);
 }
@@ -571,4 +581,54 @@ async fn a_package_that_shows_none_of_the_attributes_changed_is_not_rebuilt() {
     let frames = h.input(1, "tweak whole blows 2");
     assert_eq!(count(), before + 1, "a whole change was not looked at");
     assert!(gmcp(&frames, 1, "Char.Gold").is_empty());
+}
+
+/// Which feeds an attribute-only change may concern is decided once per
+/// changed object: a change no feed shows is passed over before anyone
+/// near it is looked at; a whole change concerns every feed; and a game
+/// with more feeds than the decision has bits passes over nothing.
+#[test]
+fn an_attribute_change_is_weighed_against_each_feed_once() {
+    use crate::model::touches::AttrTouches;
+    let feeds = Game::new().feeds;
+    let mut touches = AttrTouches::default();
+    touches.attr(1, "blows", false, false);
+    touches.attr(2, "hp", false, false);
+    touches.attr(3, "hp", true, false);
+    let touched = std::collections::BTreeSet::from([1, 2, 3, 4]);
+    let shown = super::ShownBy::new(&feeds, &touches, &touched);
+    assert!(!shown.any(1), "a blow counter is in no package");
+    assert!(!shown.any(3), "nor an in-memory `hp`");
+    assert!(shown.any(2) && shown.any(4), "hp, and a change of anything");
+    for (i, feed) in feeds.iter().enumerate() {
+        let vitals = ["Char.Vitals", "Group.Members"].contains(&feed.package());
+        assert_eq!(shown.by(2, i), vitals, "{}", feed.package());
+        assert!(shown.by(4, i) && !shown.by(1, i));
+    }
+
+    // Seventy feeds, of which only the last shows every attribute.
+    struct Numbered(String, bool);
+    impl crate::feeds::Feed for Numbered {
+        fn package(&self) -> &str {
+            &self.0
+        }
+        fn snapshot(&self, _: &crate::Server, _: ObjId) -> Option<Value> {
+            None
+        }
+        fn shows_attribute(&self, _: &str, _: bool) -> bool {
+            self.1
+        }
+    }
+    let mut many = Game::new();
+    for i in 0..70 {
+        many = many.feed(Numbered(format!("Test.N{i}"), i == 69));
+    }
+    let last = many.feeds.iter().count() - 1;
+    assert!(last >= 64);
+    let shown = super::ShownBy::new(&many.feeds, &touches, &touched);
+    assert!(
+        shown.any(1) && shown.by(1, last),
+        "feeds past the 64th are asked"
+    );
+    assert!(!shown.by(1, 0), "Char.Base still passes the blows over");
 }
