@@ -104,6 +104,13 @@ impl FlowIndex {
         self.recheck.remove(name);
     }
 
+    /// What a flow's conditions read in a check, as they read it.
+    fn set_reads(&mut self, name: &str, mut reads: Vec<(ObjId, u64)>) {
+        reads.sort_unstable();
+        reads.dedup();
+        self.set_deps(name, reads);
+    }
+
     /// What a flow's conditions read when last checked: (object, hash of
     /// the field's name), sorted, each once.
     fn set_deps(&mut self, name: &str, reads: Vec<(ObjId, u64)>) {
@@ -930,6 +937,24 @@ impl Server {
 
     /// Lets one flow's `on_change` listeners look, recording what they read.
     fn check_flow_changes(&mut self, name: &str) {
+        // A first look through the instance where it lies: most looks find
+        // nothing to do, and then only what it read is noted.
+        let Some(inst) = self.world.flows.get(name) else {
+            return;
+        };
+        if let Some(def) = self.flows.defs.get(&inst.def)
+            && inst.watches_changes()
+        {
+            let scope = WorldScope {
+                read: Some(RefCell::new(Vec::new())),
+                ..WorldScope::new(self, owner_obj(inst.owner))
+            };
+            if !inst.changes_would_act(def, &scope) {
+                let read = scope.read.map(|r| r.into_inner()).unwrap_or_default();
+                self.flows.index.set_reads(name, read);
+                return;
+            }
+        }
         let Some(mut inst) = self.world.flows.remove(name) else {
             return;
         };
@@ -948,9 +973,7 @@ impl Server {
             inst.check_changes(&def, &scope, &mut fx);
             read = scope.read.map(|r| r.into_inner()).unwrap_or_default();
         }
-        read.sort_unstable();
-        read.dedup();
-        self.flows.index.set_deps(name, read);
+        self.flows.index.set_reads(name, read);
         let moved = !inst.pending.is_empty();
         let changed = moved || !fx.is_empty();
         for e in fx {

@@ -939,20 +939,43 @@ impl FlowInstance {
     }
 
     fn check_change(&mut self, id: &str, def: &FlowDef, scope: &dyn Scope, fx: &mut Vec<Effect>) {
-        let Some(l) = self.listeners.iter().find(|l| l.id == id) else {
-            return;
-        };
-        if l.status != Status::Active {
-            return;
-        }
-        let Action::OnChange { var, op, value, .. } = l.action.clone() else {
-            return;
-        };
-        let want = self.render_value(def, &value, scope, fx);
-        let now = self.lookup(def, &var, scope).unwrap_or(Value::Null);
-        if op.holds(&now, &want) {
+        if let Some((var, now)) = self.change_holds(id, def, scope, fx) {
             self.fire(id, json!({"var": var, "value": now}));
         }
+    }
+
+    /// Whether the active `on_change` listener `id`'s condition holds now:
+    /// the variable it watches and the value read.
+    fn change_holds(
+        &self,
+        id: &str,
+        def: &FlowDef,
+        scope: &dyn Scope,
+        fx: &mut Vec<Effect>,
+    ) -> Option<(String, Value)> {
+        let l = self.listeners.iter().find(|l| l.id == id)?;
+        if l.status != Status::Active {
+            return None;
+        }
+        let Action::OnChange { var, op, value, .. } = &l.action else {
+            return None;
+        };
+        let want = self.render_value(def, value, scope, fx);
+        let now = self.lookup(def, var, scope).unwrap_or(Value::Null);
+        op.holds(&now, &want).then(|| (var.clone(), now))
+    }
+
+    /// Whether [`FlowInstance::check_changes`] would do anything now: fire
+    /// a listener, or warn of a value it lacks. It changes nothing, so a
+    /// look that finds nothing (the commonest) needs no instance to change.
+    pub fn changes_would_act(&self, def: &FlowDef, scope: &dyn Scope) -> bool {
+        let mut fx = Vec::new();
+        let fires = self
+            .listeners
+            .iter()
+            .filter(|l| l.status == Status::Active && matches!(l.action, Action::OnChange { .. }))
+            .any(|l| self.change_holds(&l.id, def, scope, &mut fx).is_some());
+        fires || !fx.is_empty()
     }
 
     /// Whether any active listener is an `on_change`.

@@ -330,7 +330,13 @@ fn on_change_checks_on_entry_and_after_changes() {
         .state("won", [Action::send("won")]);
     let (mut f, _) = start(&def);
     assert_eq!(f.states[0].state, "START");
+    // A look that would do nothing says so, and changes nothing.
+    f.vars.insert("score".into(), json!(2));
+    assert!(!f.changes_would_act(&def, &NoWorld));
+    assert_eq!(f.states[0].state, "START");
     f.vars.insert("score".into(), json!(3));
+    assert!(f.changes_would_act(&def, &NoWorld), "its condition holds");
+    assert_eq!(f.states[0].state, "START", "it only looked");
     let mut fx = Vec::new();
     f.check_changes(&def, &NoWorld, &mut fx);
     assert_eq!(sends(&f.run(&def, 0, &NoWorld)), ["won"]);
@@ -338,6 +344,15 @@ fn on_change_checks_on_entry_and_after_changes() {
     let mut g = FlowInstance::new(&def, "g", Owner::Game, Map::new(), 0);
     g.vars.insert("score".into(), json!(5));
     assert_eq!(sends(&g.run(&def, 0, &NoWorld)), ["won"]);
+    // A condition against a value it lacks would warn: that is acting too.
+    let lacks = FlowDef::new("d")
+        .state(
+            "START",
+            [Action::on_change("score", Op::Ge, "[[nope]]", "won")],
+        )
+        .state("won", [Action::send("won")]);
+    let (h, _) = start(&lacks);
+    assert!(h.changes_would_act(&lacks, &NoWorld));
 }
 
 #[test]
