@@ -340,6 +340,34 @@ async fn builder_commands_are_refused_to_players_and_help_lists_only_what_you_ma
         help.contains("|yBuilding|n") && help.contains("dig") && !help.contains("reload"),
         "{help}"
     );
+    // The keys come in lines that fit the screen, a wrapped one indented,
+    // on a narrow screen as on the usual 80 columns; none is lost.
+    let listed = |help: &str| -> Vec<String> {
+        let mut keys: Vec<String> = help
+            .lines()
+            .filter(|l| l.starts_with("  "))
+            .flat_map(|l| l.split(',').map(|k| k.trim().to_string()))
+            .filter(|k| !k.is_empty())
+            .collect();
+        keys.sort();
+        keys
+    };
+    let wide = listed(&help);
+    assert!(wide.len() > 30, "{wide:?}");
+    if let Some(s) = h.server.sessions.get_mut(2) {
+        s.sync.flags.screen_width = Some(30);
+    }
+    let narrow = h.cmd(2, "help");
+    assert_eq!(listed(&narrow), wide);
+    for (w, text) in [(80, &help), (30, &narrow)] {
+        for line in text.lines().filter(|l| l.starts_with("  ")) {
+            assert!(tavern_shared::text::width(line) <= w, "{line:?} at {w}");
+        }
+    }
+    assert!(
+        narrow.lines().filter(|l| l.starts_with("  ")).count()
+            > help.lines().filter(|l| l.starts_with("  ")).count()
+    );
     assert!(h.cmd(2, "help dig").contains("dig[/teleport] <room>"));
     assert!(h.cmd(1, "help dig").contains("No help found for 'dig'"));
     // Stored topics: written durably, then readable.

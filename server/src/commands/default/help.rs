@@ -105,6 +105,36 @@ fn split_subtopics(text: &str) -> (String, Vec<(String, String)>) {
     )
 }
 
+/// Appends `keys`, separated by commas, in lines of at most `width`
+/// columns, each indented by two: the lines a screen shows them in, so a
+/// wrapped line keeps its indent and the pager counts lines at a glance.
+/// A key wider than a line has one of its own.
+fn push_keys(out: &mut String, keys: &[&str], width: usize) {
+    const INDENT: &str = "  ";
+    let mut col = None;
+    for (i, key) in keys.iter().enumerate() {
+        let comma = if i + 1 < keys.len() { "," } else { "" };
+        let w = if key.is_ascii() && !key.contains('|') {
+            key.len()
+        } else {
+            tavern_shared::text::width(key)
+        } + comma.len();
+        match col {
+            Some(c) if c + 1 + w <= width => {
+                out.push(' ');
+                col = Some(c + 1 + w);
+            }
+            _ => {
+                out.push('\n');
+                out.push_str(INDENT);
+                col = Some(INDENT.len() + w);
+            }
+        }
+        out.push_str(key);
+        out.push_str(comma);
+    }
+}
+
 /// `help [<topic>]`: the commands you may use by category, or one topic.
 pub struct Help;
 
@@ -130,10 +160,12 @@ impl Command for Help {
             for t in &all {
                 cats.entry(&t.category).or_default().push(&t.key);
             }
+            let width = ctx.screen_width();
             let mut out = String::from("|wHelp: commands and topics you can read about|n");
             for (cat, mut keys) in cats {
                 keys.sort();
-                out.push_str(&format!("\n|y{cat}|n\n  {}", keys.join(", ")));
+                out.push_str(&format!("\n|y{cat}|n"));
+                push_keys(&mut out, &keys, width);
             }
             out.push_str("\n\nType |whelp <command or topic>|n to read about one.");
             ctx.msg_paged(out);

@@ -87,8 +87,11 @@ pub trait Feed: Send + Sync + 'static {
     /// with [`World::set_attr`](crate::model::world::World::set_attr),
     /// `del_attr`, `set_ndb` or `del_ndb` (a change inside `World::update`
     /// counts as a change of everything): a fighter's blow counter does not
-    /// make `Char.Vitals` be rebuilt. The default says yes, so no package is
-    /// ever missed.
+    /// make `Char.Vitals` be rebuilt. It is asked once per pass for each
+    /// such object, and an object whose changed attributes no package shows
+    /// is passed over before anyone near it is looked at. The default says
+    /// yes, so no package is ever missed; a package that names what it shows
+    /// lets the others' changes go by.
     fn shows_attribute(&self, name: &str, ndb: bool) -> bool {
         let _ = (name, ndb);
         true
