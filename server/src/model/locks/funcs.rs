@@ -8,22 +8,36 @@ pub const PERMISSION_HIERARCHY: [&str; 5] = ["Player", "Helper", "Builder", "Adm
 
 /// A permission's place in the hierarchy (singular or plural, any case).
 pub fn permission_level(perm: &str) -> Option<usize> {
-    let p = perm.to_lowercase();
-    let p = p.strip_suffix('s').unwrap_or(&p);
+    // The names are ASCII: no other letter is one of theirs in any case
+    // (the Kelvin sign lowercases to `k`, which none has).
+    let p = perm.strip_suffix(['s', 'S']).unwrap_or(perm);
     PERMISSION_HIERARCHY
         .iter()
         .position(|h| h.eq_ignore_ascii_case(p))
 }
 
 /// Whether `perms` grant `want`: by hierarchy (`above`: strictly above), or
-/// by name for permissions outside it.
-fn grants(perms: &[String], want: &str, above: bool) -> bool {
+/// by name for permissions outside it (a permission in any case, an
+/// argument in lowercase or in the permission's own ASCII case).
+pub(super) fn grants<'a>(
+    mut perms: impl Iterator<Item = &'a str>,
+    want: &str,
+    above: bool,
+) -> bool {
     match permission_level(want) {
         Some(level) => perms
-            .iter()
-            .filter_map(|p| permission_level(p))
+            .filter_map(permission_level)
             .any(|l| if above { l > level } else { l >= level }),
-        None => !above && perms.iter().any(|p| p.eq_ignore_ascii_case(want)),
+        None => !above && perms.any(|p| same_name(p, want)),
+    }
+}
+
+/// A permission, lowercased, is `want` but for ASCII case.
+fn same_name(perm: &str, want: &str) -> bool {
+    if perm.is_ascii() {
+        perm.eq_ignore_ascii_case(want)
+    } else {
+        perm.to_lowercase().eq_ignore_ascii_case(want)
     }
 }
 
@@ -81,20 +95,16 @@ pub(super) fn add_defaults(f: &mut LockFuncs) {
     f.add("none", |_, _| false);
     f.add("superuser", |ctx, _| ctx.is_superuser());
     f.add("perm", |ctx, args| {
-        args.first()
-            .is_some_and(|p| grants(&ctx.permissions(), p, false))
+        args.first().is_some_and(|p| ctx.grants(p, false))
     });
     f.add("perm_above", |ctx, args| {
-        args.first()
-            .is_some_and(|p| grants(&ctx.permissions(), p, true))
+        args.first().is_some_and(|p| ctx.grants(p, true))
     });
     f.add("pperm", |ctx, args| {
-        args.first()
-            .is_some_and(|p| grants(&ctx.account_permissions(), p, false))
+        args.first().is_some_and(|p| ctx.account_grants(p, false))
     });
     f.add("pperm_above", |ctx, args| {
-        args.first()
-            .is_some_and(|p| grants(&ctx.account_permissions(), p, true))
+        args.first().is_some_and(|p| ctx.account_grants(p, true))
     });
     let id = |ctx: &LockCtx<'_>, args: &[String]| {
         args.first()

@@ -203,17 +203,40 @@ impl LockCtx<'_> {
     /// Whether the accessor has `perm` (or one above it in the hierarchy);
     /// superusers have every permission.
     pub fn has_perm(&self, perm: &str) -> bool {
-        if self.is_superuser() {
-            return true;
+        self.is_superuser() || self.grants(perm, false)
+    }
+
+    /// Whether the accessor's permissions (as [`LockCtx::permissions`]
+    /// lists them) grant `want`: one at or (`above`) strictly above it in
+    /// the hierarchy, or, outside it, one of its name. Read where they are:
+    /// every command's `cmd` lock asks this, at every line typed.
+    pub fn grants(&self, want: &str, above: bool) -> bool {
+        let puppet = self.accessor.puppet.and_then(|p| self.world.get(p));
+        let puppet_perms = puppet
+            .into_iter()
+            .flat_map(|o| o.permissions.iter().map(String::as_str));
+        if self.quelled() {
+            let cap = self.account_level();
+            let under_cap =
+                puppet_perms.filter(|p| permission_level(p).is_none_or(|l| Some(l) <= cap));
+            return funcs::grants(under_cap, want, above);
         }
-        let have = self.permissions();
-        match permission_level(perm) {
-            Some(want) => have
-                .iter()
-                .filter_map(|p| permission_level(p))
-                .any(|l| l >= want),
-            None => have.iter().any(|p| p.eq_ignore_ascii_case(perm)),
-        }
+        funcs::grants(self.account_perms().chain(puppet_perms), want, above)
+    }
+
+    /// The accessor's account's permissions as written (those
+    /// [`LockCtx::account_permissions`] lists).
+    fn account_perms(&self) -> impl Iterator<Item = &str> {
+        self.accessor
+            .account
+            .and_then(|a| self.world.accounts.get(&a))
+            .into_iter()
+            .flat_map(|a| a.permissions.iter().map(String::as_str))
+    }
+
+    /// Whether the account's permissions alone grant `want` (`pperm`).
+    pub fn account_grants(&self, want: &str, above: bool) -> bool {
+        funcs::grants(self.account_perms(), want, above)
     }
 
     /// Whether the accessor passes `access_type` of `locks` (missing: `default`).

@@ -107,6 +107,11 @@ fn world() -> World {
     let mut b = Object::new(13, "box", "thing", Kind::Thing);
     b.location = Some(10);
     w.insert_loaded(b);
+    // Permissions outside the hierarchy, on the builder's character.
+    w.update(11, |o| {
+        o.permissions.push("Tinker".into());
+        o.permissions.push("ÄRZTE".into());
+    });
     w.update(10, |o| {
         o.set_attr("strength", 12);
         o.set_attr("colour", "red");
@@ -152,6 +157,12 @@ fn lock_functions_see_permissions_ids_attributes_tags_and_holdings() {
         ("perm_above(Player)", false, true),
         ("perm_above(Builder)", false, false),
         ("pperm(Builder)", false, true),
+        ("perm(tinker)", false, true),
+        ("perm(TINKER)", false, true),
+        ("perm(ärzte)", false, true),
+        ("perm_above(tinker)", false, false),
+        ("pperm(tinker)", false, false),
+        ("perm(tinkers)", false, false),
         (&format!("id({player})"), true, false),
         (&format!("id(#{builder})"), false, true),
         (&format!("pid({pa})"), true, false),
