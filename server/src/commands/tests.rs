@@ -415,6 +415,13 @@ async fn builders_build_and_everything_is_written_to_the_database() {
     );
     let out = h.cmd(1, "set pot/|rhot =");
     assert!(out.ends_with("has no attribute '||rhot'."), "{out}");
+    // A value with no attribute's name to set is refused, not ignored.
+    for line in ["set pot/ = 3", "set pot = 3", "set pot/ =", "set pot ="] {
+        let out = h.cmd(1, line);
+        assert!(out.starts_with("Which attribute?"), "{line}: {out}");
+    }
+    assert!(h.cmd(1, "set pot").contains("weight = 3"), "listed");
+    assert!(h.cmd(1, "set pot/").contains("weight = 3"), "listed");
     assert!(
         h.cmd(1, "desc here = Warm and smoky.")
             .contains("The description was set on Kitchen")

@@ -413,6 +413,13 @@ impl Command for SetAttr {
         };
         let name = shown(ctx, obj);
         let Some(attr) = attr.filter(|a| !a.is_empty()) else {
+            if ctx.rhs.is_some() {
+                ctx.msg(format!(
+                    "Which attribute? Name it: set {}/<attr> = <value>. Nothing was changed.",
+                    escape(&objname)
+                ));
+                return;
+            }
             let o = ctx.server.world.get(obj).expect("found");
             let mut out = format!("Persistent attributes of {name}:");
             if o.db.is_empty() {
