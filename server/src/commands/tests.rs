@@ -368,6 +368,26 @@ async fn builder_commands_are_refused_to_players_and_help_lists_only_what_you_ma
         narrow.lines().filter(|l| l.starts_with("  ")).count()
             > help.lines().filter(|l| l.starts_with("  ")).count()
     );
+    // A category: one line for each of its commands, cut to the screen.
+    for w in [40usize, 80] {
+        if let Some(s) = h.server.sessions.get_mut(2) {
+            s.sync.flags.screen_width = Some(w as u16);
+        }
+        let cat = h.cmd(2, "help building");
+        let rows: Vec<&str> = cat
+            .lines()
+            .skip(1)
+            .take_while(|l| !l.trim().is_empty())
+            .collect();
+        assert!(rows.len() > 10, "{cat}");
+        for row in rows {
+            assert!(
+                row.trim_start().starts_with("|w"),
+                "a row of its own: {row:?} at {w}"
+            );
+            assert!(tavern_shared::text::width(row) <= w, "{row:?} at {w}");
+        }
+    }
     assert!(h.cmd(2, "help dig").contains("dig[/teleport] <room>"));
     assert!(h.cmd(1, "help dig").contains("No help found for 'dig'"));
     // Stored topics: written durably, then readable.

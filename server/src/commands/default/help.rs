@@ -187,6 +187,13 @@ impl Command for Help {
             if let Some(first) = in_cat.first() {
                 let cat = first.category.clone();
                 in_cat.sort_by(|a, b| a.key.cmp(&b.key));
+                // The summaries' column starts after the widest key.
+                let widest = in_cat
+                    .iter()
+                    .map(|t| tavern_shared::text::width(&t.key))
+                    .max()
+                    .unwrap_or(0);
+                let room = ctx.screen_width().saturating_sub(widest + 4).max(20);
                 let mut table = tavern_shared::text::Table::new([] as [&str; 0]);
                 table
                     .border(tavern_shared::text::Border::None)
@@ -208,7 +215,6 @@ impl Command for Help {
                         .unwrap_or("")
                         .trim()
                         .to_string();
-                    let room = ctx.screen_width().saturating_sub(t.key.len() + 4).max(20);
                     table.row([
                         format!("|w{}|n", t.key),
                         tavern_shared::text::crop(&first, room, "..."),
