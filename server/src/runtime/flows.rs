@@ -225,6 +225,19 @@ impl<'a> WorldScope<'a> {
             read: None,
         }
     }
+
+    /// A scope that notes what is read through it ([`WorldScope::reads`]).
+    fn reading(server: &'a Server, owner: Option<ObjId>) -> Self {
+        Self {
+            read: Some(RefCell::new(Vec::new())),
+            ..Self::new(server, owner)
+        }
+    }
+
+    /// What was read through it, in the order read.
+    fn reads(self) -> Vec<(ObjId, u64)> {
+        self.read.map(RefCell::into_inner).unwrap_or_default()
+    }
 }
 
 impl Scope for WorldScope<'_> {
@@ -945,12 +958,9 @@ impl Server {
         if let Some(def) = self.flows.defs.get(&inst.def)
             && inst.watches_changes()
         {
-            let scope = WorldScope {
-                read: Some(RefCell::new(Vec::new())),
-                ..WorldScope::new(self, owner_obj(inst.owner))
-            };
+            let scope = WorldScope::reading(self, owner_obj(inst.owner));
             if !inst.changes_would_act(def, &scope) {
-                let read = scope.read.map(|r| r.into_inner()).unwrap_or_default();
+                let read = scope.reads();
                 self.flows.index.set_reads(name, read);
                 return;
             }
@@ -966,12 +976,9 @@ impl Server {
         let mut fx = Vec::new();
         let mut read = Vec::new();
         if let Some(def) = self.flows.defs.get(&inst.def).cloned() {
-            let scope = WorldScope {
-                read: Some(RefCell::new(Vec::new())),
-                ..WorldScope::new(self, owner_obj(inst.owner))
-            };
+            let scope = WorldScope::reading(self, owner_obj(inst.owner));
             inst.check_changes(&def, &scope, &mut fx);
-            read = scope.read.map(|r| r.into_inner()).unwrap_or_default();
+            read = scope.reads();
         }
         self.flows.index.set_reads(name, read);
         let moved = !inst.pending.is_empty();

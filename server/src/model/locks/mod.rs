@@ -63,19 +63,28 @@ impl LockCtx<'_> {
     /// lowercased. While the account is quelled ([`LockCtx::quelled`]) only
     /// the puppet's count, and never above the account's own level.
     pub fn permissions(&self) -> Vec<String> {
-        let puppet = self.accessor.puppet.and_then(|p| self.world.get(p));
-        let puppet_perms = puppet
+        self.perms().map(str::to_lowercase).collect()
+    }
+
+    /// The permissions [`LockCtx::permissions`] lists, as written.
+    fn perms(&self) -> impl Iterator<Item = &str> {
+        // Quelled: the puppet's alone, capped at the account's level.
+        let cap = self.quelled().then(|| self.account_level());
+        let account = cap
+            .is_none()
+            .then(|| self.account_perms())
             .into_iter()
-            .flat_map(|o| o.permissions.iter().map(|p| p.to_lowercase()));
-        if self.quelled() {
-            let cap = self.account_level();
-            return puppet_perms
-                .filter(|p| permission_level(p).is_none_or(|l| Some(l) <= cap))
-                .collect();
-        }
-        let mut out = self.account_permissions();
-        out.extend(puppet_perms);
-        out
+            .flatten();
+        let puppet = self
+            .accessor
+            .puppet
+            .and_then(|p| self.world.get(p))
+            .into_iter()
+            .flat_map(|o| o.permissions.iter().map(String::as_str))
+            .filter(move |p| {
+                cap.is_none_or(|cap| permission_level(p).is_none_or(|l| Some(l) <= cap))
+            });
+        account.chain(puppet)
     }
 
     /// The account's highest level in the hierarchy (superusers: above all).
@@ -114,11 +123,7 @@ impl LockCtx<'_> {
 
     /// The account's permissions only, lowercased.
     pub fn account_permissions(&self) -> Vec<String> {
-        self.accessor
-            .account
-            .and_then(|a| self.world.accounts.get(&a))
-            .map(|a| a.permissions.iter().map(|p| p.to_lowercase()).collect())
-            .unwrap_or_default()
+        self.account_perms().map(str::to_lowercase).collect()
     }
 
     /// Whether the accessor's account is a superuser (and not quelled).
@@ -211,17 +216,7 @@ impl LockCtx<'_> {
     /// the hierarchy, or, outside it, one of its name. Read where they are:
     /// every command's `cmd` lock asks this, at every line typed.
     pub fn grants(&self, want: &str, above: bool) -> bool {
-        let puppet = self.accessor.puppet.and_then(|p| self.world.get(p));
-        let puppet_perms = puppet
-            .into_iter()
-            .flat_map(|o| o.permissions.iter().map(String::as_str));
-        if self.quelled() {
-            let cap = self.account_level();
-            let under_cap =
-                puppet_perms.filter(|p| permission_level(p).is_none_or(|l| Some(l) <= cap));
-            return funcs::grants(under_cap, want, above);
-        }
-        funcs::grants(self.account_perms().chain(puppet_perms), want, above)
+        funcs::grants(self.perms(), want, above)
     }
 
     /// The accessor's account's permissions as written (those
