@@ -127,7 +127,8 @@ impl LiveGame {
         self
     }
 
-    /// Starts the portal (`tavern start`) and waits until it listens.
+    /// Starts the portal (`tavern start`) and waits until it listens and
+    /// has a server process.
     pub fn spawn_portal(&mut self) {
         let log = std::fs::File::create(self.dir.join("portal.stderr")).unwrap();
         let child = Command::new(&self.bin)
@@ -145,8 +146,12 @@ impl LiveGame {
         self.portal = Some(child);
         let deadline = Instant::now() + PATIENCE;
         loop {
+            // The portal writes its file once it listens and again once it
+            // has started (or adopted) a server: a test may ask for the
+            // server's pid as soon as this returns.
             if let Some(rt) = self.runtime()
                 && rt["portal_pid"].as_u64() == Some(pid as u64)
+                && rt["server_pid"].as_u64().is_some()
             {
                 self.telnet_port = rt["telnet_ports"][0].as_u64().unwrap() as u16;
                 return;
