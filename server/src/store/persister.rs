@@ -51,6 +51,10 @@ pub struct Figures {
     pub commit_rows: Histogram,
     /// Writes that failed (and were retried).
     pub errors: u64,
+    /// Of the commits, those of objects' attributes alone that went as the
+    /// one statement SQLite keeps prepared
+    /// ([`writes::SQLITE_ATTRIBUTES_COMMIT`]).
+    pub attribute_commits: u64,
 }
 
 impl Default for Figures {
@@ -60,6 +64,7 @@ impl Default for Figures {
             commit_seconds: Histogram::new(SECONDS_BOUNDS),
             commit_rows: Histogram::new(SIZE_BOUNDS),
             errors: 0,
+            attribute_commits: 0,
         }
     }
 }
@@ -249,7 +254,7 @@ async fn run(
         if !batch.is_empty() {
             let t0 = std::time::Instant::now();
             let batch = Arc::new(batch);
-            let errors = write_until_done(&db, &batch, &written, &status).await;
+            let (errors, way) = write_until_done(&db, &batch, &written, &status).await;
             let took = t0.elapsed();
             tracing::debug!(
                 rows = batch.len(),
@@ -259,6 +264,7 @@ async fn run(
             let mut f = figures.lock().unwrap_or_else(|e| e.into_inner());
             f.commits += 1;
             f.errors += errors;
+            f.attribute_commits += u64::from(way == Way::AttributesBound);
             f.commit_seconds.observe(took.as_secs_f64());
             f.commit_rows.observe(batch.len() as f64);
         }
@@ -384,23 +390,23 @@ impl Batch {
     }
 }
 
-/// Writes until it lands; how many tries failed.
+/// Writes until it lands; how many tries failed, and how the last went.
 async fn write_until_done(
     db: &DatabaseConnection,
     rows: &Arc<Batch>,
     written: &Arc<Mutex<Written>>,
     status: &watch::Sender<Status>,
-) -> u64 {
+) -> (u64, Way) {
     let mut delay = Duration::from_millis(100);
     let mut failed = false;
     let mut errors = 0;
     loop {
         match write(db, rows, written).await {
-            Ok(()) => {
+            Ok(way) => {
                 if failed {
                     info!(rows = rows.len(), "database writes resumed");
                 }
-                return errors;
+                return (errors, way);
             }
             Err(e) => {
                 errors += 1;
@@ -494,6 +500,20 @@ impl Batch {
         backend: sea_orm::DbBackend,
         written: &Written,
     ) -> (Vec<writes::Write>, Vec<(i64, u64)>) {
+        let (mut w, attributes, fingerprints) = self.writes_but_attributes(backend, written);
+        w.extend(writes::update_attributes(backend, &attributes));
+        (w, fingerprints)
+    }
+
+    /// What [`writes`](Self::writes) gives, with the objects whose
+    /// attributes alone changed given apart (their ids and attributes'
+    /// text). Written last, they touch no row the other writes touch: an
+    /// object moved, deleted or written whole is not among them.
+    fn writes_but_attributes(
+        &self,
+        backend: sea_orm::DbBackend,
+        written: &Written,
+    ) -> (Vec<writes::Write>, AttributeRows, Vec<(i64, u64)>) {
         let mut whole = Vec::new();
         let mut attributes = Vec::new();
         let mut fingerprints = Vec::with_capacity(self.objects.len());
@@ -509,7 +529,6 @@ impl Batch {
             }
         }
         let mut w = writes::upsert_objects(backend, whole);
-        w.extend(writes::update_attributes(backend, &attributes));
         let moves: Vec<(i64, Option<i64>)> = self.moves.iter().map(|(&id, &l)| (id, l)).collect();
         w.extend(writes::move_objects(&moves));
         let deleted: Vec<i64> = self.deleted.iter().copied().collect();
@@ -541,8 +560,20 @@ impl Batch {
             self.timers.values().cloned().collect(),
             self.timers_deleted.iter().cloned().collect(),
         ));
-        (w, fingerprints)
+        (w, attributes, fingerprints)
     }
+}
+
+/// Objects' ids with their attributes' text.
+type AttributeRows = Vec<(i64, String)>;
+
+/// How a commit went to the database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Way {
+    /// Scripts with the values written in.
+    Scripts,
+    /// Attributes alone, bound to the statement SQLite keeps prepared.
+    AttributesBound,
 }
 
 /// Where the scripts of a commit come from.
@@ -571,10 +602,27 @@ async fn write(
     db: &DatabaseConnection,
     batch: &Arc<Batch>,
     written: &Arc<Mutex<Written>>,
-) -> Result<(), store::DbError> {
+) -> Result<Way, store::DbError> {
     let backend = db.get_database_backend();
     let (scripts, fingerprints) = if batch.len() <= ROWS_MADE_BESIDE {
-        let (w, fingerprints) = batch.writes(backend, &lock(written));
+        let (mut w, attributes, fingerprints) =
+            batch.writes_but_attributes(backend, &lock(written));
+        if backend == sea_orm::DbBackend::Sqlite && w.is_empty() && !attributes.is_empty() {
+            // Attributes alone (a fight's blows, a ticker's work): the
+            // statement prepared once, the rows bound.
+            let commit = sea_orm::Statement::from_sql_and_values(
+                backend,
+                writes::SQLITE_ATTRIBUTES_COMMIT,
+                [writes::attributes_json(&attributes).into()],
+            );
+            if let Err(e) = db.execute_raw(commit).await {
+                let _ = db.execute_unprepared("ROLLBACK").await;
+                return Err(e.into());
+            }
+            lock(written).record(fingerprints, batch);
+            return Ok(Way::AttributesBound);
+        }
+        w.extend(writes::update_attributes(backend, &attributes));
         (
             Scripts::Made(writes::scripts(backend, &w).into_iter()),
             Ok(fingerprints),
@@ -604,7 +652,7 @@ async fn write(
         Err(made) => made.await.unwrap_or_default(),
     };
     lock(written).record(fingerprints, batch);
-    Ok(())
+    Ok(Way::Scripts)
 }
 
 fn lock(written: &Mutex<Written>) -> std::sync::MutexGuard<'_, Written> {

@@ -768,3 +768,121 @@ async fn sqlite_connections_keep_statement_journals_in_memory() {
     }
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// A commit of objects' attributes alone: on SQLite it goes as the one
+/// statement the connection keeps prepared, with the rows bound; elsewhere,
+/// and when the commit carries anything else, as a script. Either way the
+/// column holds exactly the text the object's attributes make, whatever a
+/// player typed into them.
+async fn attribute_changes_alone_are_written_exactly(url: String) {
+    use crate::model::world::{Changes, Kind, Object};
+    use crate::store::persister::Persister;
+    let db = connect(&url, 2).await.unwrap();
+    let sqlite = db.get_database_backend() == sea_orm::DbBackend::Sqlite;
+    let room = ensure_start_room(&db).await.unwrap();
+    let hostile = [
+        "O'Brien said \"hi\"; DROP TABLE objects; --",
+        "back\\slash \\' \\\\ \\u0041 \\\" and a\nnewline\ttab\rreturn",
+        "Élodie 😀 \u{2028} $1 ?1 :name @x {\"k\": [1]}",
+        "\u{1}\u{1f}\u{7f} control",
+    ];
+    let first = reserve_ids(&db, hostile.len() as i64).await.unwrap();
+    let mut objects: Vec<Object> = (0..hostile.len())
+        .map(|i| {
+            let mut o = Object::new(first + i as i64, "pebble", "thing", Kind::Thing);
+            o.location = Some(room);
+            o.set_attr("n", 0);
+            o
+        })
+        .collect();
+    let mut p = Persister::start(&url, std::time::Duration::from_millis(1));
+    p.save(Changes {
+        objects: objects.clone(),
+        at: 1,
+        ..Default::default()
+    });
+    p.flush().await;
+    assert_eq!(
+        p.figures().attribute_commits,
+        0,
+        "new rows are written whole"
+    );
+    // The attributes alone change.
+    for (o, text) in objects.iter_mut().zip(hostile) {
+        o.set_attr("said", text);
+        o.set_attr("n", o.id);
+    }
+    p.save(Changes {
+        objects: objects.clone(),
+        at: 2,
+        ..Default::default()
+    });
+    p.flush().await;
+    assert_eq!(p.figures().attribute_commits, u64::from(sqlite));
+    // Attributes and a move in one commit: a script.
+    objects[0].set_attr("n", -1);
+    p.save(Changes {
+        objects: vec![objects[0].clone()],
+        moves: vec![(first + 1, None)],
+        at: 3,
+        ..Default::default()
+    });
+    p.flush().await;
+    assert_eq!(p.figures().attribute_commits, u64::from(sqlite));
+    assert!(!p.failing());
+    drop(p);
+    for o in &objects {
+        let row = object::Entity::find_by_id(o.id)
+            .one(&db)
+            .await
+            .unwrap()
+            .expect("written");
+        assert_eq!(row.attributes, crate::store::rows::attributes_column(o));
+    }
+    let world = load_world(&db).await.unwrap();
+    for (o, text) in objects.iter().zip(hostile) {
+        assert_eq!(
+            world.get(o.id).unwrap().attr::<String>("said").as_deref(),
+            Some(text)
+        );
+    }
+    assert_eq!(world.get(first).unwrap().attr::<i64>("n"), Some(-1));
+    assert_eq!(world.get(first + 1).unwrap().location, None, "moved");
+    if sqlite {
+        // Each row is found by its key: the statement never walks the objects.
+        let update = writes::SQLITE_ATTRIBUTES_COMMIT
+            .lines()
+            .nth(1)
+            .expect("the update");
+        let plan = db
+            .query_all_raw(sea_orm::Statement::from_sql_and_values(
+                sea_orm::DbBackend::Sqlite,
+                format!("EXPLAIN QUERY PLAN {update}"),
+                ["{}".into()],
+            ))
+            .await
+            .unwrap();
+        let steps: Vec<String> = plan
+            .iter()
+            .map(|r| r.try_get_by_index::<String>(3).unwrap())
+            .collect();
+        assert!(
+            steps.iter().any(|s| s.starts_with("SEARCH objects")),
+            "{steps:?}"
+        );
+        assert!(
+            !steps.iter().any(|s| s.contains("SCAN objects")),
+            "{steps:?}"
+        );
+    }
+    let _ = db.close().await;
+}
+
+#[tokio::test]
+async fn attribute_changes_alone_are_written_exactly_on_both_backends() {
+    crate::testing::db::each_backend_url(
+        "persister_attributes",
+        attribute_changes_alone_are_written_exactly,
+    )
+    .await;
+}
