@@ -223,10 +223,19 @@ pub struct Timers {
     tickers_on: IdMap<ObjId, SortedVec<(i64, String)>>,
     ticker_count: usize,
     next_id: TimerId,
+    /// Ids below this are taken: the next id as stored ([`ID_BLOCK`]).
+    reserved: TimerId,
     dirty: BTreeSet<RowKey>,
     gone: BTreeSet<RowKey>,
     changes: u64,
 }
+
+/// Timer ids are taken in blocks of this many: the row that keeps the next
+/// id is written when a block is used up, not with every new timer (a
+/// fighter's guard arms a delay at every blow, and that row kept every
+/// commit of a fight from being attributes alone). A restart goes on after
+/// the last block stored; the ids it skips are never handed out.
+pub const ID_BLOCK: TimerId = 1024;
 
 impl Timers {
     /// How many changes were made (added to the world's change count).
@@ -254,14 +263,20 @@ impl Timers {
         self.next_id = self.next_id.max(1);
         let id = self.next_id;
         self.next_id += 1;
-        self.mark(RowKey::NextId, true);
+        if id >= self.reserved {
+            self.reserved = id + ID_BLOCK;
+            self.mark(RowKey::NextId, true);
+        }
         id
     }
 
     /// Adds what was loaded from the database (nothing is marked to write).
     pub fn insert_loaded(&mut self, rec: TimerRecord) {
         match rec {
-            TimerRecord::NextId { next } => self.next_id = self.next_id.max(next),
+            TimerRecord::NextId { next } => {
+                self.next_id = self.next_id.max(next);
+                self.reserved = self.reserved.max(next);
+            }
             TimerRecord::Script(s) => {
                 self.next_id = self.next_id.max(s.id + 1);
                 self.index_script(&s);
@@ -313,7 +328,9 @@ impl Timers {
                 interval: *i,
                 next_at: self.ticks.get(i)?.next_at,
             },
-            RowKey::NextId => TimerRecord::NextId { next: self.next_id },
+            RowKey::NextId => TimerRecord::NextId {
+                next: self.reserved,
+            },
             RowKey::Ticker(i, t, h) => TimerRecord::Ticker(TickerSub {
                 interval: *i,
                 target: *t,

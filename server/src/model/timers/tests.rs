@@ -182,7 +182,9 @@ fn changes_write_persistent_rows_and_delete_removed_ones() {
         2,
         "the script and the next id; the non-persistent script is not written"
     );
-    assert!(write.contains(&TimerRecord::NextId { next: 3 }));
+    assert!(write.contains(&TimerRecord::NextId {
+        next: 1 + super::ID_BLOCK
+    }));
     assert!(gone.is_empty());
     t.update_script(a, |s| s.attrs.insert("n".into(), json!(1)));
     assert!(t.change_count() > before);
@@ -197,6 +199,49 @@ fn changes_write_persistent_rows_and_delete_removed_ones() {
     back.insert_loaded(TimerRecord::NextId { next: 3 });
     assert_eq!(back.add_script(script("b", Attached::Global, 0)), 3);
     assert_eq!(gone, vec!["script:1".to_string()]);
+}
+
+/// The next id is stored once a block of ids, and a restart from what
+/// was stored never hands out an id given before.
+#[test]
+fn timer_ids_are_reserved_in_blocks_and_never_given_twice() {
+    let mut t = Timers::default();
+    let delay = |persistent| DelayData {
+        id: 0,
+        callback: "tick".into(),
+        args: json!(null),
+        schedule: Schedule::once(10),
+        persistent,
+        created_at: 0,
+    };
+    let mut stored = None;
+    let mut writes_of_next = 0;
+    let mut given = Vec::new();
+    for i in 0..(2 * super::ID_BLOCK + 10) {
+        given.push(t.add_delay(delay(i % 3 == 0)));
+        let (write, _) = t.take_changes();
+        for w in write {
+            if let TimerRecord::NextId { next } = w {
+                writes_of_next += 1;
+                stored = Some(next);
+            }
+        }
+    }
+    assert_eq!(writes_of_next, 3, "once for each block begun");
+    let stored = stored.expect("stored");
+    assert!(given.iter().all(|&id| id < stored));
+    // A restart with only what was stored: new ids are new.
+    let mut back = Timers::default();
+    back.insert_loaded(TimerRecord::NextId { next: stored });
+    let fresh = back.add_delay(delay(true));
+    assert!(!given.contains(&fresh) && fresh >= stored);
+    let (write, _) = back.take_changes();
+    assert!(
+        write.contains(&TimerRecord::NextId {
+            next: fresh + super::ID_BLOCK
+        }),
+        "the restart takes a block of its own: {write:?}"
+    );
 }
 
 #[test]
