@@ -67,8 +67,8 @@ const MAX_WARNINGS_KEPT: usize = 1000;
 /// server's one clock (`Due::Flow`), beside the scripts and tickers.
 #[derive(Default)]
 struct FlowIndex {
-    /// Most owners have one or two flows.
-    by_owner: HashMap<Owner, SortedVec<String>>,
+    /// Most owners have one or two flows. Looked up for every line typed.
+    by_owner: IdMap<Owner, SortedVec<String>>,
     /// Flows with `on_change` listeners: each object's field their
     /// conditions read when last checked, by a hash of the field's name
     /// (sorted; a change of attributes alone that none of them names is
@@ -155,13 +155,14 @@ impl FlowIndex {
         })
     }
 
+    /// The names of the flows owned by any of `owners` (a flow may be named twice).
+    fn names_owned_by<'a>(&'a self, owners: &'a [Owner]) -> impl Iterator<Item = &'a String> {
+        owners.iter().filter_map(|o| self.by_owner.get(o)).flatten()
+    }
+
+    /// The same, copied, each once: to deliver to while flows change.
     fn owned_by(&self, owners: &[Owner]) -> Vec<String> {
-        let mut v: Vec<String> = owners
-            .iter()
-            .filter_map(|o| self.by_owner.get(o))
-            .flatten()
-            .cloned()
-            .collect();
+        let mut v: Vec<String> = self.names_owned_by(owners).cloned().collect();
         v.sort();
         v.dedup();
         v
@@ -846,13 +847,29 @@ impl Server {
         .into_iter()
         .flatten()
         .collect();
-        let owners = self.flows.index.owned_by(&owners);
-        let t = Trigger::Command(line.to_string());
-        let mut heard = Heard::default();
-        for name in owners {
-            heard |= self.deliver_to(&name, &t);
-        }
+        let heard = self.deliver_to_owned(&owners, &Trigger::Command(line.to_string()));
         self.pump_flow_triggers();
+        heard
+    }
+
+    /// Hands `t` to the flows owned by any of `owners`, in name order. Most
+    /// lines reach no flow that listens for them: then nothing is
+    /// delivered and no name is copied. (When none listens at first, no
+    /// delivery can make one listen.)
+    fn deliver_to_owned(&mut self, owners: &[Owner], t: &Trigger) -> Heard {
+        let flows = &self.world.flows;
+        if !self
+            .flows
+            .index
+            .names_owned_by(owners)
+            .any(|name| flows.get(name).is_some_and(|f| f.may_hear(t)))
+        {
+            return Heard::default();
+        }
+        let mut heard = Heard::default();
+        for name in self.flows.index.owned_by(owners) {
+            heard |= self.deliver_to(&name, t);
+        }
         heard
     }
 
@@ -866,12 +883,7 @@ impl Server {
             .into_iter()
             .flatten()
             .collect();
-        let names = self.flows.index.owned_by(&owners);
-        let t = Trigger::Oob(package.to_string(), data);
-        let mut heard = Heard::default();
-        for n in names {
-            heard |= self.deliver_to(&n, &t);
-        }
+        let heard = self.deliver_to_owned(&owners, &Trigger::Oob(package.to_string(), data));
         self.pump_flow_triggers();
         heard.matched
     }
