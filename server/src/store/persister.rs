@@ -51,10 +51,10 @@ pub struct Figures {
     pub commit_rows: Histogram,
     /// Writes that failed (and were retried).
     pub errors: u64,
-    /// Of the commits, those of objects' attributes alone that went as the
-    /// one statement SQLite keeps prepared
-    /// ([`writes::SQLITE_ATTRIBUTES_COMMIT`]).
-    pub attribute_commits: u64,
+    /// Of the commits, those of objects' attributes and places alone that
+    /// went as the one statement SQLite keeps prepared
+    /// ([`writes::SQLITE_OBJECTS_COMMIT`]).
+    pub bound_commits: u64,
 }
 
 impl Default for Figures {
@@ -64,7 +64,7 @@ impl Default for Figures {
             commit_seconds: Histogram::new(SECONDS_BOUNDS),
             commit_rows: Histogram::new(SIZE_BOUNDS),
             errors: 0,
-            attribute_commits: 0,
+            bound_commits: 0,
         }
     }
 }
@@ -264,7 +264,7 @@ async fn run(
             let mut f = figures.lock().unwrap_or_else(|e| e.into_inner());
             f.commits += 1;
             f.errors += errors;
-            f.attribute_commits += u64::from(way == Way::AttributesBound);
+            f.bound_commits += u64::from(way == Way::Bound);
             f.commit_seconds.observe(took.as_secs_f64());
             f.commit_rows.observe(batch.len() as f64);
         }
@@ -500,20 +500,19 @@ impl Batch {
         backend: sea_orm::DbBackend,
         written: &Written,
     ) -> (Vec<writes::Write>, Vec<(i64, u64)>) {
-        let (mut w, attributes, fingerprints) = self.writes_but_attributes(backend, written);
-        w.extend(writes::update_attributes(backend, &attributes));
-        (w, fingerprints)
+        let mut apart = self.writes_apart(backend, written);
+        apart
+            .writes
+            .extend(writes::update_attributes(backend, &apart.attributes));
+        apart.writes.extend(writes::move_objects(&apart.moves));
+        (apart.writes, apart.fingerprints)
     }
 
     /// What [`writes`](Self::writes) gives, with the objects whose
-    /// attributes alone changed given apart (their ids and attributes'
-    /// text). Written last, they touch no row the other writes touch: an
-    /// object moved, deleted or written whole is not among them.
-    fn writes_but_attributes(
-        &self,
-        backend: sea_orm::DbBackend,
-        written: &Written,
-    ) -> (Vec<writes::Write>, AttributeRows, Vec<(i64, u64)>) {
+    /// attributes alone changed, and those only moved, given apart. Written
+    /// last, they touch no row the other writes touch: an object written
+    /// whole or deleted is among neither, and none is among both.
+    fn writes_apart(&self, backend: sea_orm::DbBackend, written: &Written) -> Apart {
         let mut whole = Vec::new();
         let mut attributes = Vec::new();
         let mut fingerprints = Vec::with_capacity(self.objects.len());
@@ -530,7 +529,6 @@ impl Batch {
         }
         let mut w = writes::upsert_objects(backend, whole);
         let moves: Vec<(i64, Option<i64>)> = self.moves.iter().map(|(&id, &l)| (id, l)).collect();
-        w.extend(writes::move_objects(&moves));
         let deleted: Vec<i64> = self.deleted.iter().copied().collect();
         w.extend(writes::delete_objects(&deleted));
         w.extend(writes::update_accounts(
@@ -560,20 +558,34 @@ impl Batch {
             self.timers.values().cloned().collect(),
             self.timers_deleted.iter().cloned().collect(),
         ));
-        (w, attributes, fingerprints)
+        Apart {
+            writes: w,
+            attributes,
+            moves,
+            fingerprints,
+        }
     }
 }
 
-/// Objects' ids with their attributes' text.
-type AttributeRows = Vec<(i64, String)>;
+/// A batch's writes with the two commonest kinds given apart.
+struct Apart {
+    /// Everything else, in order.
+    writes: Vec<writes::Write>,
+    /// Objects whose attributes alone changed: their ids and attributes' text.
+    attributes: Vec<(i64, String)>,
+    /// Objects only moved: their ids and where they are.
+    moves: Vec<(i64, Option<i64>)>,
+    /// The fingerprints of the objects' rows written (to [`Written::record`]).
+    fingerprints: Vec<(i64, u64)>,
+}
 
 /// How a commit went to the database.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Way {
     /// Scripts with the values written in.
     Scripts,
-    /// Attributes alone, bound to the statement SQLite keeps prepared.
-    AttributesBound,
+    /// Attributes and places alone, bound to the statement SQLite keeps prepared.
+    Bound,
 }
 
 /// Where the scripts of a commit come from.
@@ -605,24 +617,33 @@ async fn write(
 ) -> Result<Way, store::DbError> {
     let backend = db.get_database_backend();
     let (scripts, fingerprints) = if batch.len() <= ROWS_MADE_BESIDE {
-        let (mut w, attributes, fingerprints) =
-            batch.writes_but_attributes(backend, &lock(written));
-        if backend == sea_orm::DbBackend::Sqlite && w.is_empty() && !attributes.is_empty() {
-            // Attributes alone (a fight's blows, a ticker's work): the
-            // statement prepared once, the rows bound.
+        let Apart {
+            writes: mut w,
+            attributes,
+            moves,
+            fingerprints,
+        } = batch.writes_apart(backend, &lock(written));
+        if backend == sea_orm::DbBackend::Sqlite && w.is_empty() {
+            // Attributes and places alone (a fight's blows, players
+            // walking, a ticker's work): the statement prepared once, the
+            // rows bound.
             let commit = sea_orm::Statement::from_sql_and_values(
                 backend,
-                writes::SQLITE_ATTRIBUTES_COMMIT,
-                [writes::attributes_json(&attributes).into()],
+                writes::SQLITE_OBJECTS_COMMIT,
+                [
+                    writes::attributes_json(&attributes).into(),
+                    writes::locations_json(&moves).into(),
+                ],
             );
             if let Err(e) = db.execute_raw(commit).await {
                 let _ = db.execute_unprepared("ROLLBACK").await;
                 return Err(e.into());
             }
             lock(written).record(fingerprints, batch);
-            return Ok(Way::AttributesBound);
+            return Ok(Way::Bound);
         }
         w.extend(writes::update_attributes(backend, &attributes));
+        w.extend(writes::move_objects(&moves));
         (
             Scripts::Made(writes::scripts(backend, &w).into_iter()),
             Ok(fingerprints),

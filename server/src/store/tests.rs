@@ -769,12 +769,12 @@ async fn sqlite_connections_keep_statement_journals_in_memory() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
-/// A commit of objects' attributes alone: on SQLite it goes as the one
-/// statement the connection keeps prepared, with the rows bound; elsewhere,
-/// and when the commit carries anything else, as a script. Either way the
-/// column holds exactly the text the object's attributes make, whatever a
-/// player typed into them.
-async fn attribute_changes_alone_are_written_exactly(url: String) {
+/// A commit of objects' attributes and places alone: on SQLite it goes as
+/// the one statement the connection keeps prepared, with the rows bound;
+/// elsewhere, and when the commit carries anything else, as a script.
+/// Either way the columns hold exactly what the objects make of them,
+/// whatever a player typed into them.
+async fn attribute_and_place_changes_are_written_exactly(url: String) {
     use crate::model::world::{Changes, Kind, Object};
     use crate::store::persister::Persister;
     let db = connect(&url, 2).await.unwrap();
@@ -786,7 +786,8 @@ async fn attribute_changes_alone_are_written_exactly(url: String) {
         "Élodie 😀 \u{2028} $1 ?1 :name @x {\"k\": [1]}",
         "\u{1}\u{1f}\u{7f} control",
     ];
-    let first = reserve_ids(&db, hostile.len() as i64).await.unwrap();
+    let first = reserve_ids(&db, hostile.len() as i64 + 1).await.unwrap();
+    let sack = first + hostile.len() as i64;
     let mut objects: Vec<Object> = (0..hostile.len())
         .map(|i| {
             let mut o = Object::new(first + i as i64, "pebble", "thing", Kind::Thing);
@@ -795,18 +796,18 @@ async fn attribute_changes_alone_are_written_exactly(url: String) {
             o
         })
         .collect();
+    let mut sack_obj = Object::new(sack, "sack", "thing", Kind::Thing);
+    sack_obj.location = Some(room);
+    let mut all = objects.clone();
+    all.push(sack_obj);
     let mut p = Persister::start(&url, std::time::Duration::from_millis(1));
     p.save(Changes {
-        objects: objects.clone(),
+        objects: all,
         at: 1,
         ..Default::default()
     });
     p.flush().await;
-    assert_eq!(
-        p.figures().attribute_commits,
-        0,
-        "new rows are written whole"
-    );
+    assert_eq!(p.figures().bound_commits, 0, "new rows are written whole");
     // The attributes alone change.
     for (o, text) in objects.iter_mut().zip(hostile) {
         o.set_attr("said", text);
@@ -818,17 +819,27 @@ async fn attribute_changes_alone_are_written_exactly(url: String) {
         ..Default::default()
     });
     p.flush().await;
-    assert_eq!(p.figures().attribute_commits, u64::from(sqlite));
-    // Attributes and a move in one commit: a script.
+    assert_eq!(p.figures().bound_commits, u64::from(sqlite));
+    // Attributes and moves: into the sack, and out of the world.
     objects[0].set_attr("n", -1);
     p.save(Changes {
         objects: vec![objects[0].clone()],
-        moves: vec![(first + 1, None)],
+        moves: vec![(first + 1, Some(sack)), (first + 2, None)],
         at: 3,
         ..Default::default()
     });
     p.flush().await;
-    assert_eq!(p.figures().attribute_commits, u64::from(sqlite));
+    assert_eq!(p.figures().bound_commits, 2 * u64::from(sqlite));
+    // A commit that also destroys something: a script.
+    objects[3].set_attr("n", -3);
+    p.save(Changes {
+        objects: vec![objects[3].clone()],
+        deleted: vec![sack],
+        at: 4,
+        ..Default::default()
+    });
+    p.flush().await;
+    assert_eq!(p.figures().bound_commits, 2 * u64::from(sqlite));
     assert!(!p.failing());
     drop(p);
     for o in &objects {
@@ -847,42 +858,60 @@ async fn attribute_changes_alone_are_written_exactly(url: String) {
         );
     }
     assert_eq!(world.get(first).unwrap().attr::<i64>("n"), Some(-1));
-    assert_eq!(world.get(first + 1).unwrap().location, None, "moved");
+    assert_eq!(world.get(first + 3).unwrap().attr::<i64>("n"), Some(-3));
+    assert_eq!(world.get(first).unwrap().location, Some(room), "not moved");
+    assert_eq!(
+        world.get(first + 2).unwrap().location,
+        None,
+        "out of the world"
+    );
+    assert!(world.get(sack).is_none(), "destroyed");
+    let row = object::Entity::find_by_id(first + 1)
+        .one(&db)
+        .await
+        .unwrap()
+        .expect("written");
+    assert_eq!(
+        row.location_id,
+        Some(sack),
+        "in the sack when it was written"
+    );
     if sqlite {
         // Each row is found by its key: the statement never walks the objects.
-        let update = writes::SQLITE_ATTRIBUTES_COMMIT
+        for update in writes::SQLITE_OBJECTS_COMMIT
             .lines()
-            .nth(1)
-            .expect("the update");
-        let plan = db
-            .query_all_raw(sea_orm::Statement::from_sql_and_values(
-                sea_orm::DbBackend::Sqlite,
-                format!("EXPLAIN QUERY PLAN {update}"),
-                ["{}".into()],
-            ))
-            .await
-            .unwrap();
-        let steps: Vec<String> = plan
-            .iter()
-            .map(|r| r.try_get_by_index::<String>(3).unwrap())
-            .collect();
-        assert!(
-            steps.iter().any(|s| s.starts_with("SEARCH objects")),
-            "{steps:?}"
-        );
-        assert!(
-            !steps.iter().any(|s| s.contains("SCAN objects")),
-            "{steps:?}"
-        );
+            .filter(|l| l.starts_with("UPDATE"))
+        {
+            let plan = db
+                .query_all_raw(sea_orm::Statement::from_sql_and_values(
+                    sea_orm::DbBackend::Sqlite,
+                    format!("EXPLAIN QUERY PLAN {update}"),
+                    ["{}".into(), "{}".into()],
+                ))
+                .await
+                .unwrap();
+            let steps: Vec<String> = plan
+                .iter()
+                .map(|r| r.try_get_by_index::<String>(3).unwrap())
+                .collect();
+            assert!(
+                steps.iter().any(|s| s.starts_with("SEARCH objects")),
+                "{update}: {steps:?}"
+            );
+            assert!(
+                !steps.iter().any(|s| s.contains("SCAN objects")),
+                "{update}: {steps:?}"
+            );
+        }
     }
     let _ = db.close().await;
 }
 
 #[tokio::test]
-async fn attribute_changes_alone_are_written_exactly_on_both_backends() {
+async fn attribute_and_place_changes_are_written_exactly_on_both_backends() {
     crate::testing::db::each_backend_url(
         "persister_attributes",
-        attribute_changes_alone_are_written_exactly,
+        attribute_and_place_changes_are_written_exactly,
     )
     .await;
 }

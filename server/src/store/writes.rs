@@ -2,8 +2,8 @@
 //! one with bound values ([`Write::statement`]) by the store's functions, or
 //! joined into one script with the values inline ([`script`]), which the
 //! persister sends in a single round trip per commit. A commit of objects'
-//! attributes alone goes on SQLite as one statement prepared once
-//! ([`SQLITE_ATTRIBUTES_COMMIT`]), also in a single round trip.
+//! attributes and places alone goes on SQLite as one statement prepared
+//! once ([`SQLITE_OBJECTS_COMMIT`]), also in a single round trip.
 
 use sea_orm::sea_query::{
     CaseStatement, DeleteStatement, Expr, ExprTrait, InsertStatement, OnConflict,
@@ -255,19 +255,42 @@ pub(crate) fn update_attributes(backend: DbBackend, rows: &[(i64, String)]) -> V
         .collect()
 }
 
-/// The commit of a batch that changes objects' attributes and nothing
-/// else, on SQLite: one statement whose text never changes, so the
-/// connection prepares it once and keeps it, with the rows bound as one
-/// JSON object (`{"<id>": "<attributes>", ...}`, [`attributes_json`]).
-/// The script with the values written in had to be parsed anew for every
-/// commit: in the fight scenario that parse was a fifth of the database
-/// thread's time. `json_each` hands each value back as the text it was.
-pub(crate) const SQLITE_ATTRIBUTES_COMMIT: &str = "BEGIN IMMEDIATE;\n\
+/// The commit of a batch that changes objects' attributes and where
+/// objects are, and nothing else, on SQLite: one statement whose text never
+/// changes, so the connection prepares it once and keeps it, with the rows
+/// bound as two JSON objects (`{"<id>": "<attributes>", ...}`,
+/// [`attributes_json`]; `{"<id>": <location or null>, ...}`,
+/// [`locations_json`]). The script with the values written in had to be
+/// parsed anew for every commit: in the fight scenario that parse was a
+/// fifth of the database thread's time. `json_each` hands each value back
+/// as it was: a text as the text, a number as an integer, `null` as NULL.
+pub(crate) const SQLITE_OBJECTS_COMMIT: &str = "BEGIN IMMEDIATE;\n\
      UPDATE objects SET attributes = v.value FROM json_each(?1) AS v \
+     WHERE objects.id = CAST(v.key AS INTEGER);\n\
+     UPDATE objects SET location_id = v.value FROM json_each(?2) AS v \
      WHERE objects.id = CAST(v.key AS INTEGER);\n\
      COMMIT";
 
-/// The rows of [`SQLITE_ATTRIBUTES_COMMIT`]: each object's id and its
+/// Where objects are, for [`SQLITE_OBJECTS_COMMIT`]: a JSON object of
+/// each object's id and its location's (`null`: nowhere).
+pub(crate) fn locations_json(rows: &[(i64, Option<i64>)]) -> String {
+    use std::fmt::Write as _;
+    let mut json = String::with_capacity(rows.len() * 24 + 2);
+    json.push('{');
+    for (i, (id, location)) in rows.iter().enumerate() {
+        if i > 0 {
+            json.push(',');
+        }
+        let _ = match location {
+            Some(l) => write!(json, "\"{id}\":{l}"),
+            None => write!(json, "\"{id}\":null"),
+        };
+    }
+    json.push('}');
+    json
+}
+
+/// The attributes of [`SQLITE_OBJECTS_COMMIT`]: each object's id and its
 /// attributes' text, as a JSON object of strings.
 pub(crate) fn attributes_json(rows: &[(i64, String)]) -> String {
     use std::fmt::Write as _;
