@@ -78,6 +78,39 @@ struct FlowIndex {
     readers: IdMap<ObjId, SortedVec<String>>,
     /// Flows that changed since their `on_change` listeners last looked.
     recheck: BTreeSet<String>,
+    /// Per owner, how many of its flows may hear a line typed and how many
+    /// out-of-band input: a line none of them listens for costs a look-up
+    /// per owner, not one per flow in the world's tree of flows by name.
+    hearing: IdMap<Owner, Hearing>,
+    /// What each flow in the world was counted there as hearing.
+    hears: HashMap<String, (Owner, Hearing)>,
+}
+
+/// What flows may hear (one flow's, or the sum of an owner's).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+struct Hearing {
+    commands: u32,
+    oob: u32,
+}
+
+impl Hearing {
+    fn of(inst: &FlowInstance) -> Self {
+        Hearing {
+            commands: inst.may_hear(&Trigger::Command(String::new())).into(),
+            oob: inst
+                .may_hear(&Trigger::Oob(String::new(), Value::Null))
+                .into(),
+        }
+    }
+
+    /// Whether this may hear `t` (a trigger not counted: maybe).
+    fn may_hear(&self, t: &Trigger) -> bool {
+        match t {
+            Trigger::Command(_) => self.commands > 0,
+            Trigger::Oob(..) => self.oob > 0,
+            _ => true,
+        }
+    }
 }
 
 impl FlowIndex {
@@ -86,6 +119,7 @@ impl FlowIndex {
         if !owned.contains(name) {
             owned.insert(name.to_string());
         }
+        self.count_hearing(name, Some((inst.owner, Hearing::of(inst))));
         clock.set(Due::Flow(name.to_string()), inst.next_deadline());
         if changed && !self.recheck.contains(name) {
             self.recheck.insert(name.to_string());
@@ -93,6 +127,7 @@ impl FlowIndex {
     }
 
     fn forget(&mut self, clock: &mut Clock, name: &str, owner: Owner) {
+        self.count_hearing(name, None);
         if let Some(set) = self.by_owner.get_mut(&owner) {
             set.remove(name);
             if set.is_empty() {
@@ -153,6 +188,45 @@ impl FlowIndex {
             let h = field_hash(attr);
             fields.iter().any(|&(o, f)| o == obj && f == h)
         })
+    }
+
+    /// Counts what the flow `name` may hear now (`None`: it is gone).
+    fn count_hearing(&mut self, name: &str, now: Option<(Owner, Hearing)>) {
+        let before = match (self.hears.get_mut(name), now) {
+            (Some(slot), Some(now)) => Some(std::mem::replace(slot, now)),
+            (Some(_), None) => self.hears.remove(name),
+            (None, Some(now)) => {
+                self.hears.insert(name.to_string(), now);
+                None
+            }
+            (None, None) => None,
+        };
+        if before == now {
+            return;
+        }
+        if let Some((owner, h)) = before
+            && let Some(sum) = self.hearing.get_mut(&owner)
+        {
+            sum.commands -= h.commands;
+            sum.oob -= h.oob;
+            if *sum == Hearing::default() {
+                self.hearing.remove(&owner);
+            }
+        }
+        if let Some((owner, h)) = now
+            && h != Hearing::default()
+        {
+            let sum = self.hearing.entry(owner).or_default();
+            sum.commands += h.commands;
+            sum.oob += h.oob;
+        }
+    }
+
+    /// Whether a flow of one of `owners` may hear `t` (false: none does).
+    fn any_may_hear(&self, owners: &[Owner], t: &Trigger) -> bool {
+        owners
+            .iter()
+            .any(|o| self.hearing.get(o).is_some_and(|h| h.may_hear(t)))
     }
 
     /// The names of the flows owned by any of `owners` (a flow may be named twice).
@@ -853,17 +927,11 @@ impl Server {
     }
 
     /// Hands `t` to the flows owned by any of `owners`, in name order. Most
-    /// lines reach no flow that listens for them: then nothing is
-    /// delivered and no name is copied. (When none listens at first, no
-    /// delivery can make one listen.)
+    /// lines reach no flow that listens for them: the index says so, and
+    /// nothing is looked up, copied or delivered. (When none listens at
+    /// first, no delivery can make one listen.)
     fn deliver_to_owned(&mut self, owners: &[Owner], t: &Trigger) -> Heard {
-        let flows = &self.world.flows;
-        if !self
-            .flows
-            .index
-            .names_owned_by(owners)
-            .any(|name| flows.get(name).is_some_and(|f| f.may_hear(t)))
-        {
+        if !self.flows.index.any_may_hear(owners, t) {
             return Heard::default();
         }
         let mut heard = Heard::default();

@@ -425,3 +425,95 @@ fn a_flow_definition_s_warning_is_logged_once() {
     );
     assert!(log.contains("logged once for this definition"), "{log}");
 }
+
+/// What each owner's flows may hear is counted as they move, so a line
+/// none of them listens for is passed over at a glance: the counts always
+/// equal a recount over the world's flows, and a flow that listens is
+/// still heard.
+#[test]
+fn what_an_owners_flows_may_hear_is_counted_as_they_move() {
+    use super::Hearing;
+    use crate::model::world::IdMap;
+    fn recount(t: &TestGame) -> IdMap<Owner, Hearing> {
+        let mut sums: IdMap<Owner, Hearing> = IdMap::default();
+        for inst in t.server().world.flows.values() {
+            let h = Hearing::of(inst);
+            if h != Hearing::default() {
+                let sum = sums.entry(inst.owner).or_default();
+                sum.commands += h.commands;
+                sum.oob += h.oob;
+            }
+        }
+        sums
+    }
+    let counted = |t: &TestGame| t.server().flows.index.hearing.clone();
+    let choice = FlowDef::new("choice")
+        .state(
+            "START",
+            [Action::OnOob {
+                package: "Tavern.Choice".into(),
+                next: "chosen".into(),
+                keep: false,
+                max_queue: 10,
+            }],
+        )
+        .state("chosen", [Action::send("You chose [[state.data]].")]);
+    let mut t = TestGame::new(
+        Game::new()
+            .flow(tutorial())
+            .flow(choice)
+            .flow_global("score", json!(7)),
+    );
+    let anna = t.player("Anna");
+    let bert = t.player("Bert");
+    let (a, b) = (t.puppet(anna).unwrap(), t.puppet(bert).unwrap());
+    assert!(counted(&t).is_empty());
+    start_for(&mut t, anna, "tutorial");
+    let me = Owner::Object(b);
+    t.with_server(|s| s.start_flow("choice", Some("pick"), me, Map::new()))
+        .unwrap();
+    let anna_hears = |t: &TestGame| counted(t).get(&Owner::Object(a)).copied();
+    let bert_hears = |t: &TestGame| counted(t).get(&Owner::Object(b)).copied();
+    assert_eq!(
+        anna_hears(&t),
+        Some(Hearing {
+            commands: 1,
+            oob: 0
+        })
+    );
+    assert_eq!(
+        bert_hears(&t),
+        Some(Hearing {
+            commands: 0,
+            oob: 1
+        })
+    );
+    assert_eq!(counted(&t), recount(&t));
+    // Bert's lines reach no flow; his choice ends his flow's listening.
+    assert!(t.cmd(bert, "look").starts_with("Limbo"));
+    t.send_oob(bert, "tavern_choice", json!("left"));
+    assert_eq!(t.heard(bert), "You chose left.");
+    assert_eq!(bert_hears(&t), None, "it listens for nothing now");
+    assert!(
+        t.server().world.flows.contains_key("pick"),
+        "yet it is there"
+    );
+    assert_eq!(counted(&t), recount(&t));
+    // Anna's tutorial listens for each step's word, then ends.
+    assert!(t.cmd(anna, "look").ends_with("Good. Now wait."));
+    assert_eq!(
+        anna_hears(&t),
+        Some(Hearing {
+            commands: 1,
+            oob: 0
+        })
+    );
+    assert_eq!(counted(&t), recount(&t));
+    assert_eq!(t.cmd(anna, "go"), "Done: 7.");
+    assert_eq!(anna_hears(&t), None);
+    assert_eq!(counted(&t), recount(&t));
+    // A reload indexes the flows again from the world: the same counts.
+    let before = counted(&t);
+    t.with_server(|s| s.index_flows());
+    assert_eq!(counted(&t), before);
+}
