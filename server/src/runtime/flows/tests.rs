@@ -39,6 +39,22 @@ fn tutorial() -> FlowDef {
         .state("done", [Action::send("Done: [[score]]."), Action::End])
 }
 
+/// Waits for a choice from the owner's client (`Tavern.Choice`), says it,
+/// and then listens for nothing.
+fn choice() -> FlowDef {
+    FlowDef::new("choice")
+        .state(
+            "START",
+            [Action::OnOob {
+                package: "Tavern.Choice".into(),
+                next: "chosen".into(),
+                keep: false,
+                max_queue: 10,
+            }],
+        )
+        .state("chosen", [Action::send("You chose [[state.data]].")])
+}
+
 fn start_for(t: &mut TestGame, sessid: u64, def: &str) -> String {
     let me = t.puppet(sessid).unwrap();
     t.with_server(|s| s.start_flow(def, Some("tut"), Owner::Object(me), Map::new()))
@@ -351,18 +367,7 @@ fn a_flow_launches_another_waits_for_its_end_and_moves_its_owner() {
 
 #[test]
 fn a_flow_hears_out_of_band_input_from_its_owners_client() {
-    let def = FlowDef::new("choice")
-        .state(
-            "START",
-            [Action::OnOob {
-                package: "Tavern.Choice".into(),
-                next: "chosen".into(),
-                keep: false,
-                max_queue: 10,
-            }],
-        )
-        .state("chosen", [Action::send("You chose [[state.data]].")]);
-    let mut t = TestGame::new(Game::new().flow(def));
+    let mut t = TestGame::new(Game::new().flow(choice()));
     let anna = t.player("Anna");
     let bert = t.player("Bert");
     start_for(&mut t, anna, "choice");
@@ -447,21 +452,10 @@ fn what_an_owners_flows_may_hear_is_counted_as_they_move() {
         sums
     }
     let counted = |t: &TestGame| t.server().flows.index.hearing.clone();
-    let choice = FlowDef::new("choice")
-        .state(
-            "START",
-            [Action::OnOob {
-                package: "Tavern.Choice".into(),
-                next: "chosen".into(),
-                keep: false,
-                max_queue: 10,
-            }],
-        )
-        .state("chosen", [Action::send("You chose [[state.data]].")]);
     let mut t = TestGame::new(
         Game::new()
             .flow(tutorial())
-            .flow(choice)
+            .flow(choice())
             .flow_global("score", json!(7)),
     );
     let anna = t.player("Anna");
