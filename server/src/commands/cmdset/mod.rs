@@ -162,20 +162,22 @@ pub struct CmdSet {
     letters: OnceLock<FirstLetters>,
 }
 
-/// The positions of a set's commands (not the system ones) by the first
-/// letter of their names, so that a line is tried against the few commands
-/// that start with its letter instead of every command of the set.
+/// A set's commands (not the system ones) by the first letter of their
+/// names, so that a line is tried against the few commands that start with
+/// its letter instead of every command of the set. Each group is a slice
+/// the parser reads where it lies (a list made for every line was 1.7 %
+/// of the server at saturation).
 #[derive(Debug, Clone, Default)]
 struct FirstLetters {
-    /// The positions, grouped by ASCII letter (lowercased), each group in
+    /// The commands, grouped by ASCII letter (lowercased), each group in
     /// the set's order.
-    by_letter: Vec<u32>,
+    by_letter: Vec<Arc<CmdEntry>>,
     /// Where each ASCII byte's group starts in `by_letter` (and, one on,
     /// ends).
     starts: Vec<u32>,
     /// Every command, in order: what a line starting with a letter outside
     /// ASCII may reach (its lowercase can be ASCII: the Kelvin sign's is `k`).
-    all: Vec<u32>,
+    all: Vec<Arc<CmdEntry>>,
 }
 
 impl FirstLetters {
@@ -190,7 +192,7 @@ impl FirstLetters {
                 continue;
             }
             let i = i as u32;
-            all.push(i);
+            all.push(e.clone());
             for name in &e.names {
                 if let Some(&b) = name.as_bytes().first()
                     && b.is_ascii()
@@ -209,14 +211,17 @@ impl FirstLetters {
             starts[b + 1] += starts[b];
         }
         Self {
-            by_letter: pairs.into_iter().map(|(_, i)| i).collect(),
+            by_letter: pairs
+                .into_iter()
+                .map(|(_, i)| commands[i as usize].clone())
+                .collect(),
             starts,
             all,
         }
     }
 
-    /// The positions a line starting with `first` may reach.
-    fn reached_by(&self, first: u8) -> &[u32] {
+    /// The commands a line starting with `first` may reach.
+    fn reached_by(&self, first: u8) -> &[Arc<CmdEntry>] {
         if !first.is_ascii() {
             return &self.all;
         }
@@ -297,18 +302,14 @@ impl CmdSet {
     /// The commands (not the system ones) that `line` may start with a
     /// name of, in the set's order: those with a name starting with the
     /// line's first letter (every one when that letter is not ASCII).
-    pub fn reachable_by(&self, line: &str) -> Vec<&Arc<CmdEntry>> {
+    pub fn reachable_by(&self, line: &str) -> &[Arc<CmdEntry>] {
         let letters = self
             .letters
             .get_or_init(|| FirstLetters::of(&self.commands));
         let Some(&first) = line.as_bytes().first() else {
-            return Vec::new();
+            return &[];
         };
-        letters
-            .reached_by(first)
-            .iter()
-            .map(|&i| &self.commands[i as usize])
-            .collect()
+        letters.reached_by(first)
     }
 
     /// The command answering to `name`.

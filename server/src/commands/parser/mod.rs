@@ -5,6 +5,7 @@
 //! several same-named commands; failing all that, the prefixes `@ & / +` are
 //! ignored and the line tried again.
 
+use std::borrow::Borrow;
 use std::sync::Arc;
 
 use super::cmdset::{CmdEntry, CmdSet};
@@ -65,9 +66,14 @@ fn prefix_len(line: &str, name: &str) -> Option<usize> {
 /// fits the line, so that locks are evaluated only where they matter.
 pub type Allowed<'a> = dyn FnMut(&Arc<CmdEntry>) -> bool + 'a;
 
-fn candidates(line: &str, entries: &[&Arc<CmdEntry>], allowed: &mut Allowed<'_>) -> Vec<Match> {
+fn candidates<E: Borrow<Arc<CmdEntry>>>(
+    line: &str,
+    entries: &[E],
+    allowed: &mut Allowed<'_>,
+) -> Vec<Match> {
     let mut out: Vec<(usize, Match)> = Vec::new();
     for e in entries {
+        let e: &Arc<CmdEntry> = e.borrow();
         // Names are sorted longest first: the first that fits is this command's best.
         for name in &e.names {
             let Some(end) = prefix_len(line, name) else {
@@ -89,7 +95,7 @@ fn candidates(line: &str, entries: &[&Arc<CmdEntry>], allowed: &mut Allowed<'_>)
             out.push((
                 name.chars().count(),
                 Match {
-                    entry: (*e).clone(),
+                    entry: e.clone(),
                     cmdname: line[..end].to_string(),
                     args: rest.to_string(),
                 },
@@ -132,18 +138,22 @@ fn split_number(line: &str) -> Option<(String, usize)> {
 }
 
 /// The commands a tried line may reach (the set's index by first letter,
-/// or a list walked whole).
-type Reach<'e, 'r> = dyn Fn(&str) -> Vec<&'e Arc<CmdEntry>> + 'r;
+/// or a list walked whole), read where they lie.
+type Reach<'e, 'r, E> = dyn Fn(&str) -> &'e [E] + 'r;
 
-fn parse_once(line: &str, reach: &Reach<'_, '_>, allowed: &mut Allowed<'_>) -> Vec<Match> {
+fn parse_once<E: Borrow<Arc<CmdEntry>>>(
+    line: &str,
+    reach: &Reach<'_, '_, E>,
+    allowed: &mut Allowed<'_>,
+) -> Vec<Match> {
     // `north-2` starts with the same letter as `north`: one reach serves both.
     let entries = reach(line);
-    let found = candidates(line, &entries, allowed);
+    let found = candidates(line, entries, allowed);
     if !found.is_empty() {
         return found;
     }
     if let Some((renamed, n)) = split_number(line) {
-        let found = candidates(&renamed, &entries, allowed);
+        let found = candidates(&renamed, entries, allowed);
         if found.len() > 1
             && let Some(m) = found.get(n - 1)
         {
@@ -153,7 +163,11 @@ fn parse_once(line: &str, reach: &Reach<'_, '_>, allowed: &mut Allowed<'_>) -> V
     Vec::new()
 }
 
-fn parse_reaching(line: &str, reach: &Reach<'_, '_>, allowed: &mut Allowed<'_>) -> Parsed {
+fn parse_reaching<E: Borrow<Arc<CmdEntry>>>(
+    line: &str,
+    reach: &Reach<'_, '_, E>,
+    allowed: &mut Allowed<'_>,
+) -> Parsed {
     if line.is_empty() {
         return Parsed::Empty;
     }
@@ -181,7 +195,7 @@ pub fn parse(line: &str, usable: &[&Arc<CmdEntry>]) -> Parsed {
 /// fits the line): the same answer as [`parse`] over the allowed entries.
 pub fn parse_allowed(line: &str, entries: &[&Arc<CmdEntry>], allowed: &mut Allowed<'_>) -> Parsed {
     let entries: Vec<&Arc<CmdEntry>> = entries.iter().copied().filter(|e| !e.is_system()).collect();
-    parse_reaching(line, &|_| entries.clone(), allowed)
+    parse_reaching(line, &|_| entries.as_slice(), allowed)
 }
 
 /// [`parse_allowed`] over a whole set, trying the line only against the
