@@ -229,14 +229,15 @@ impl FlowIndex {
             .any(|o| self.hearing.get(o).is_some_and(|h| h.may_hear(t)))
     }
 
-    /// The names of the flows owned by any of `owners` (a flow may be named twice).
-    fn names_owned_by<'a>(&'a self, owners: &'a [Owner]) -> impl Iterator<Item = &'a String> {
-        owners.iter().filter_map(|o| self.by_owner.get(o)).flatten()
-    }
-
-    /// The same, copied, each once: to deliver to while flows change.
+    /// The names of the flows owned by any of `owners`, copied, each once:
+    /// to deliver to while flows change.
     fn owned_by(&self, owners: &[Owner]) -> Vec<String> {
-        let mut v: Vec<String> = self.names_owned_by(owners).cloned().collect();
+        let mut v: Vec<String> = owners
+            .iter()
+            .filter_map(|o| self.by_owner.get(o))
+            .flatten()
+            .cloned()
+            .collect();
         v.sort();
         v.dedup();
         v

@@ -500,12 +500,7 @@ impl Batch {
         backend: sea_orm::DbBackend,
         written: &Written,
     ) -> (Vec<writes::Write>, Vec<(i64, u64)>) {
-        let mut apart = self.writes_apart(backend, written);
-        apart
-            .writes
-            .extend(writes::update_attributes(backend, &apart.attributes));
-        apart.writes.extend(writes::move_objects(&apart.moves));
-        (apart.writes, apart.fingerprints)
+        self.writes_apart(backend, written).into_writes(backend)
     }
 
     /// What [`writes`](Self::writes) gives, with the objects whose
@@ -579,6 +574,17 @@ struct Apart {
     fingerprints: Vec<(i64, u64)>,
 }
 
+impl Apart {
+    /// Every write in order, the two kinds apart written last, and the
+    /// fingerprints.
+    fn into_writes(mut self, backend: sea_orm::DbBackend) -> (Vec<writes::Write>, Vec<(i64, u64)>) {
+        self.writes
+            .extend(writes::update_attributes(backend, &self.attributes));
+        self.writes.extend(writes::move_objects(&self.moves));
+        (self.writes, self.fingerprints)
+    }
+}
+
 /// How a commit went to the database.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Way {
@@ -617,33 +623,28 @@ async fn write(
 ) -> Result<Way, store::DbError> {
     let backend = db.get_database_backend();
     let (scripts, fingerprints) = if batch.len() <= ROWS_MADE_BESIDE {
-        let Apart {
-            writes: mut w,
-            attributes,
-            moves,
-            fingerprints,
-        } = batch.writes_apart(backend, &lock(written));
-        if backend == sea_orm::DbBackend::Sqlite && w.is_empty() {
+        let apart = batch.writes_apart(backend, &lock(written));
+        if backend == sea_orm::DbBackend::Sqlite && apart.writes.is_empty() {
             // Attributes and places alone (a fight's blows, players
             // walking, a ticker's work): the statement prepared once, the
             // rows bound.
+            let json = |e: serde_json::Error| sea_orm::DbErr::Custom(format!("rows as JSON: {e}"));
             let commit = sea_orm::Statement::from_sql_and_values(
                 backend,
                 writes::SQLITE_OBJECTS_COMMIT,
                 [
-                    writes::attributes_json(&attributes).into(),
-                    writes::locations_json(&moves).into(),
+                    writes::by_id_json(&apart.attributes).map_err(json)?.into(),
+                    writes::by_id_json(&apart.moves).map_err(json)?.into(),
                 ],
             );
             if let Err(e) = db.execute_raw(commit).await {
                 let _ = db.execute_unprepared("ROLLBACK").await;
                 return Err(e.into());
             }
-            lock(written).record(fingerprints, batch);
+            lock(written).record(apart.fingerprints, batch);
             return Ok(Way::Bound);
         }
-        w.extend(writes::update_attributes(backend, &attributes));
-        w.extend(writes::move_objects(&moves));
+        let (w, fingerprints) = apart.into_writes(backend);
         (
             Scripts::Made(writes::scripts(backend, &w).into_iter()),
             Ok(fingerprints),

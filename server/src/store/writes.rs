@@ -258,9 +258,8 @@ pub(crate) fn update_attributes(backend: DbBackend, rows: &[(i64, String)]) -> V
 /// The commit of a batch that changes objects' attributes and where
 /// objects are, and nothing else, on SQLite: one statement whose text never
 /// changes, so the connection prepares it once and keeps it, with the rows
-/// bound as two JSON objects (`{"<id>": "<attributes>", ...}`,
-/// [`attributes_json`]; `{"<id>": <location or null>, ...}`,
-/// [`locations_json`]). The script with the values written in had to be
+/// bound as two JSON objects (`{"<id>": "<attributes>", ...}` and
+/// `{"<id>": <location or null>, ...}`, [`by_id_json`]). The script with the values written in had to be
 /// parsed anew for every commit: in the fight scenario that parse was a
 /// fifth of the database thread's time. `json_each` hands each value back
 /// as it was: a text as the text, a number as an integer, `null` as NULL.
@@ -271,58 +270,17 @@ pub(crate) const SQLITE_OBJECTS_COMMIT: &str = "BEGIN IMMEDIATE;\n\
      WHERE objects.id = CAST(v.key AS INTEGER);\n\
      COMMIT";
 
-/// Where objects are, for [`SQLITE_OBJECTS_COMMIT`]: a JSON object of
-/// each object's id and its location's (`null`: nowhere).
-pub(crate) fn locations_json(rows: &[(i64, Option<i64>)]) -> String {
-    use std::fmt::Write as _;
-    let mut json = String::with_capacity(rows.len() * 24 + 2);
-    json.push('{');
-    for (i, (id, location)) in rows.iter().enumerate() {
-        if i > 0 {
-            json.push(',');
-        }
-        let _ = match location {
-            Some(l) => write!(json, "\"{id}\":{l}"),
-            None => write!(json, "\"{id}\":null"),
-        };
-    }
-    json.push('}');
-    json
-}
-
-/// The attributes of [`SQLITE_OBJECTS_COMMIT`]: each object's id and its
-/// attributes' text, as a JSON object of strings.
-pub(crate) fn attributes_json(rows: &[(i64, String)]) -> String {
-    use std::fmt::Write as _;
-    let bytes: usize = rows.iter().map(|(_, a)| a.len() + 28).sum();
-    let mut json = String::with_capacity(bytes + 2);
-    json.push('{');
-    for (i, (id, attributes)) in rows.iter().enumerate() {
-        if i > 0 {
-            json.push(',');
-        }
-        let _ = write!(json, "\"{id}\":");
-        push_json_string(&mut json, attributes);
-    }
-    json.push('}');
-    json
-}
-
-/// `text` as a JSON string: quotes, backslashes and control characters escaped.
-fn push_json_string(json: &mut String, text: &str) {
-    use std::fmt::Write as _;
-    json.push('"');
-    for c in text.chars() {
-        match c {
-            '"' => json.push_str("\\\""),
-            '\\' => json.push_str("\\\\"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(json, "\\u{:04x}", c as u32);
-            }
-            c => json.push(c),
+/// Rows for [`SQLITE_OBJECTS_COMMIT`]: a JSON object of each object's id
+/// and its value (the attributes' text as a string; a location as a
+/// number, `null` for nowhere), escaped by serde_json.
+pub(crate) fn by_id_json<T: serde::Serialize>(rows: &[(i64, T)]) -> serde_json::Result<String> {
+    struct ById<'a, T>(&'a [(i64, T)]);
+    impl<T: serde::Serialize> serde::Serialize for ById<'_, T> {
+        fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.collect_map(self.0.iter().map(|(id, v)| (id, v)))
         }
     }
-    json.push('"');
+    serde_json::to_string(&ById(rows))
 }
 
 /// `text` as a string literal of the backend.
