@@ -765,3 +765,179 @@ fn times_and_spans_read_as_people_read_them() {
     assert_eq!(span_text(3_720_000), "1h 02m");
     assert_eq!(span_text(3 * 86_400_000 + 4 * 3_600_000), "3d 4h");
 }
+
+#[tokio::test]
+async fn a_remembered_merge_lasts_while_players_walk_and_goes_when_what_it_came_from_changes() {
+    let mut h = harness_with(game(), |_| {}).await;
+    let (a, me) = h.account("Ann", &[]).await;
+    let (b, bob) = h.account("Bob", &[]).await;
+    h.login(1, a);
+    h.login(2, b);
+    let limbo = h.server.world.start_room;
+    let garden = h
+        .server
+        .create_object(NewObject::new(Kind::Room, "Garden"))
+        .unwrap();
+    let north = h
+        .server
+        .create_object(
+            NewObject::new(Kind::Exit, "north")
+                .location(limbo)
+                .destination(garden),
+        )
+        .unwrap();
+    h.server
+        .create_object(
+            NewObject::new(Kind::Exit, "south")
+                .location(garden)
+                .destination(limbo),
+        )
+        .unwrap();
+    let merges = |h: &crate::testing::harness::LinkHarness| {
+        let c = h.server.cmdset_cache.lock().unwrap();
+        c.hits + c.misses
+    };
+    assert!(h.cmd(1, "look").contains("north"));
+    let (epoch, asked) = (h.server.world.cmdset_epoch(), merges(&h));
+    // Someone else walking, and attributes changing, leave the merge good:
+    // the next line takes it without collecting or merging a set.
+    h.server.world.move_to(bob, Some(garden));
+    h.server.world.set_attr(me, "hp", 7);
+    assert_eq!(h.server.world.cmdset_epoch(), epoch);
+    assert!(h.cmd(1, "look").contains("north"));
+    assert_eq!(merges(&h), asked, "the remembered merge was used");
+    // Nor do the commands players type most: looking, talking, walking.
+    assert!(h.cmd(1, "north").contains("Garden"));
+    let _ = h.cmd(1, "say hi");
+    let _ = h.cmd(1, "help");
+    assert!(h.cmd(1, "south").contains("Limbo"));
+    assert_eq!(h.server.world.cmdset_epoch(), epoch);
+
+    // Walking takes the new place's commands.
+    assert!(h.cmd(1, "north").contains("Garden"));
+    assert!(h.cmd(1, "north").contains("not available"));
+    assert!(h.cmd(1, "south").contains("Limbo"));
+    // An exit renamed answers to its new name at once.
+    h.server.world.update(north, |o| o.key = "up".into());
+    assert!(h.cmd(1, "north").contains("not available"));
+    assert!(h.cmd(1, "up").contains("Garden"));
+
+    // A set offered behind a `call` lock that reads an attribute: an
+    // attribute change leaves the epoch, so such a merge is never remembered.
+    let oak = h
+        .server
+        .create_object(
+            NewObject::new(Kind::Thing, "oak")
+                .typeclass("tree")
+                .location(garden),
+        )
+        .unwrap();
+    h.server
+        .world
+        .update(oak, |o| o.locks.add("call:attr(climber)").unwrap());
+    assert!(h.cmd(1, "climb").contains("not available"));
+    h.server.world.set_attr(me, "climber", true);
+    assert_eq!(h.cmd(1, "climb"), "You climb the oak.");
+    h.server.world.del_attr(me, "climber");
+    assert!(h.cmd(1, "climb").contains("not available"));
+
+    // An object that offers commands carried in or out.
+    h.server
+        .world
+        .update(oak, |o| o.locks.add("call:true()").unwrap());
+    assert_eq!(h.cmd(1, "climb"), "You climb the oak.");
+    h.server.world.move_to(oak, Some(limbo));
+    assert!(h.cmd(1, "climb").contains("not available"));
+    // An exit carried into the room where a remembered merge is in use.
+    let gate = h
+        .server
+        .create_object(
+            NewObject::new(Kind::Exit, "gate")
+                .location(limbo)
+                .destination(limbo),
+        )
+        .unwrap();
+    assert!(h.cmd(1, "gate").contains("not available"));
+    assert!(h.cmd(1, "look").contains("Garden"));
+    h.server.world.move_to(gate, Some(garden));
+    assert!(h.cmd(1, "gate").contains("Limbo"));
+    // Sets added to the session or the account, and taken away.
+    assert!(h.cmd(1, "up").contains("Garden"));
+    let dark = h.server.game.commands.named["Dark"].as_ref().clone();
+    h.server.cmdset_add(Holder::Session(1), dark);
+    assert_eq!(h.cmd(1, "look"), "Huh? (look)");
+    assert!(h.server.cmdset_remove(Holder::Session(1), "Dark"));
+    assert!(h.cmd(1, "look").contains("Garden"));
+    h.server
+        .cmdset_add_persistent(Holder::Account(a), "Dark")
+        .unwrap();
+    assert_eq!(h.cmd(1, "look"), "Huh? (look)");
+    assert!(h.server.cmdset_remove(Holder::Account(a), "Dark"));
+    assert!(h.cmd(1, "look").contains("Garden"));
+    // Another player's remembered merge is theirs: Bob in the garden.
+    assert!(h.cmd(2, "south").contains("Limbo"));
+    assert_eq!(h.cmd(2, "climb"), "You climb the oak.");
+}
+
+#[tokio::test]
+async fn bare_help_is_remembered_only_for_what_the_reader_may_read() {
+    let mut h = harness_with(game(), |_| {}).await;
+    let (a, me) = h.account("Pat", &[]).await;
+    let (b, _) = h.account("Bea", &["Builder"]).await;
+    h.login(1, a);
+    h.login(2, b);
+    let first = h.cmd(1, "help");
+    assert!(!first.contains("dig"), "{first}");
+    assert_eq!(h.cmd(1, "help"), first, "the same text again");
+    // Elsewhere, with other exits: the same text, and no other one kept.
+    let cellar = h
+        .server
+        .create_object(NewObject::new(Kind::Room, "Cellar"))
+        .unwrap();
+    let limbo = h.server.world.start_room;
+    h.server
+        .create_object(
+            NewObject::new(Kind::Exit, "up")
+                .location(cellar)
+                .destination(limbo),
+        )
+        .unwrap();
+    h.server.world.move_to(me, Some(cellar));
+    assert_eq!(h.cmd(1, "help"), first);
+    assert_eq!(h.server.help_indexes.len(), 1);
+    // Promoted: the same commands, but the locks now let Pat use more.
+    h.server
+        .world
+        .update_account(a, |acc| acc.permissions.push("Builder".into()));
+    let promoted = h.cmd(1, "help");
+    assert!(promoted.contains("dig"), "{promoted}");
+    // A stored topic, readable by builders only, appears once it is saved
+    // and goes when it is deleted; who may read it decides, not who asked first.
+    let _ = h.input(2, "sethelp rules;Lore;view:perm(Builder) = Be kind.");
+    let done = h.complete().await;
+    assert!(texts_for(&done, 2).join("").contains("was saved"));
+    assert!(h.cmd(1, "help").contains("|yLore|n"));
+    h.server
+        .world
+        .update_account(a, |acc| acc.permissions.clear());
+    let demoted = h.cmd(1, "help");
+    assert!(
+        !demoted.contains("Lore") && !demoted.contains("dig"),
+        "{demoted}"
+    );
+    assert_eq!(demoted, first);
+    assert!(h.cmd(2, "help").contains("|yLore|n"));
+    // Saved again under another category: the same topics readable, a new text.
+    let _ = h.input(2, "sethelp rules;Manners;view:perm(Builder) = Be kind.");
+    let done = h.complete().await;
+    assert!(texts_for(&done, 2).join("").contains("was saved"));
+    let again = h.cmd(2, "help");
+    assert!(
+        again.contains("|yManners|n") && !again.contains("Lore"),
+        "{again}"
+    );
+    let _ = h.input(2, "sethelp/delete rules");
+    let done = h.complete().await;
+    assert!(texts_for(&done, 2).join("").contains("Deleted"));
+    assert!(!h.cmd(2, "help").contains("Manners"));
+}

@@ -257,13 +257,14 @@ impl Indexes {
         }
     }
 
-    /// After the object moved from where it was to `o.location`.
-    pub(crate) fn moved(&mut self, o: &Object) {
+    /// After the object moved from where it was to `o.location`; whether
+    /// what a place offers changed (the object offers commands).
+    pub(crate) fn moved(&mut self, o: &Object) -> bool {
         let Some(e) = self.entries.get_mut(&o.id) else {
-            return;
+            return false;
         };
         if !e.offers {
-            return;
+            return false;
         }
         let old = std::mem::replace(&mut e.offering_in, o.location);
         if let Some(old) = old {
@@ -272,6 +273,7 @@ impl Indexes {
         if let Some(new) = o.location {
             id_add(&mut self.offering, new, o.id);
         }
+        true
     }
 
     /// Sets what tells whether a typeclass offers commands, and re-indexes

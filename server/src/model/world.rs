@@ -98,8 +98,10 @@ pub struct World {
     /// accounts are only ever added and never renamed, so a count that no
     /// longer matches means it is rebuilt (see [`World::account_named`]).
     account_names: std::sync::Mutex<(usize, std::collections::HashMap<String, AccountId>)>,
-    /// Stored help topics, by lowercase key.
-    pub help: std::collections::BTreeMap<String, HelpEntry>,
+    /// Stored help topics, by lowercase key (see [`World::help`]).
+    help: std::collections::BTreeMap<String, HelpEntry>,
+    /// Counts changes of `help` (see [`World::help_revision`]).
+    help_revision: u64,
     /// Where new characters start (Evennia's Limbo).
     pub start_room: ObjId,
     /// When the game first started (game time counts from it).
@@ -116,6 +118,9 @@ pub struct World {
     pub channels: Channels,
     /// How many changes were made so far (see [`World::change_count`]).
     changes: u64,
+    /// Counts the changes that may change the commands someone is offered
+    /// (see [`World::cmdset_epoch`]).
+    cmdset_epoch: u64,
     dirty: BTreeSet<ObjId>,
     /// Objects whose only change since the last take is where they are.
     moved: BTreeSet<ObjId>,
@@ -185,6 +190,7 @@ impl World {
     /// A loaded object into the tables and indexes (its place's contents
     /// are the caller's).
     fn hold_loaded(&mut self, obj: Object) {
+        self.cmdset_epoch += 1;
         self.index.add(&obj);
         self.max_id = self.max_id.max(obj.id);
         self.objects.insert(obj.id, Box::new(obj));
@@ -225,6 +231,7 @@ impl World {
         let Some(obj) = self.objects.remove(&id) else {
             return false;
         };
+        self.cmdset_epoch += 1;
         if let Some(loc) = obj.location
             && let Some(c) = self.contents.get_mut(&loc)
         {
@@ -316,12 +323,56 @@ impl World {
         self.changes + self.timers.change_count() + self.channels.change_count()
     }
 
+    /// The stored help topics, by lowercase key.
+    pub fn help(&self) -> &std::collections::BTreeMap<String, HelpEntry> {
+        &self.help
+    }
+
+    /// Stores a help topic in memory (the caller wrote it to the database),
+    /// in place of one of the same key.
+    pub fn put_help(&mut self, entry: HelpEntry) {
+        self.help_revision += 1;
+        self.help.insert(entry.key.clone(), entry);
+    }
+
+    /// Forgets a stored help topic; whether there was one.
+    pub fn remove_help(&mut self, key: &str) -> bool {
+        self.help_revision += 1;
+        self.help.remove(key).is_some()
+    }
+
+    /// A number that changes whenever a stored help topic is put or removed.
+    pub fn help_revision(&self) -> u64 {
+        self.help_revision
+    }
+
+    /// A number that changes whenever anything may have changed the cmdsets
+    /// someone is offered, other than where they are: an object changed
+    /// through [`World::update`] (its cmdsets, typeclass, names, locks,
+    /// destination), created, deleted, loaded or unloaded; an object that
+    /// offers commands moved; an account changed; what offers commands
+    /// re-indexed; or [`World::cmdsets_changed`] called. Moves of objects
+    /// that offer nothing and attribute changes leave it: a merged cmdset
+    /// remembered with it stays good while players walk and fight. (A set
+    /// whose `call` lock was consulted is never remembered by it: locks may
+    /// read attributes.)
+    pub fn cmdset_epoch(&self) -> u64 {
+        self.cmdset_epoch
+    }
+
+    /// Notes a change of cmdsets kept outside the world (a session's, or
+    /// sets added until the next reload).
+    pub fn cmdsets_changed(&mut self) {
+        self.cmdset_epoch += 1;
+    }
+
     /// Adds a new object to the world (to be written behind) and returns its
     /// id. `None` when no reserved id is left (many thousand objects made within
     /// one moment; the server reserves more in the background).
     pub fn create(&mut self, mut obj: Object) -> Option<ObjId> {
         let id = self.free_ids.pop_front()?;
         self.changes += 1;
+        self.cmdset_epoch += 1;
         obj.id = id;
         self.max_id = self.max_id.max(id);
         let loc = obj.location.take();
@@ -338,6 +389,7 @@ impl World {
     /// go with it (the runtime runs the scripts' `at_stop` first).
     pub fn delete(&mut self, id: ObjId) -> Option<Object> {
         self.changes += 1;
+        self.cmdset_epoch += 1;
         self.timers.forget_object(id);
         self.move_to(id, None);
         self.touch(id);
@@ -361,6 +413,7 @@ impl World {
             Some(a) => {
                 f(a);
                 self.changes += 1;
+                self.cmdset_epoch += 1;
                 self.dirty_accounts.insert(id);
                 true
             }
@@ -478,6 +531,7 @@ impl World {
     /// a million objects' allocations takes seconds). The world is empty
     /// afterwards.
     pub fn forget_objects(&mut self) {
+        self.cmdset_epoch += 1;
         std::mem::forget(std::mem::take(&mut self.objects));
         std::mem::forget(std::mem::take(&mut self.contents));
         self.index.forget();
@@ -535,6 +589,7 @@ impl World {
     /// Tells the world which typeclasses carry a cmdset of their own (the
     /// runtime's registry knows); re-indexes what offers commands.
     pub fn set_typeclass_offers(&mut self, f: TypeclassOffers) {
+        self.cmdset_epoch += 1;
         let objects = &self.objects;
         self.index
             .set_typeclass_offers(f, |id| objects.get(&id).map(|o| &**o));
@@ -543,6 +598,7 @@ impl World {
     /// Marks an object as offering commands beyond what is stored (a cmdset
     /// added until the next reload), or no longer.
     pub fn set_offering_extra(&mut self, id: ObjId, extra: bool) {
+        self.cmdset_epoch += 1;
         if let Some(o) = self.objects.get(&id) {
             self.index.set_offering_extra(o, extra);
         }
@@ -555,6 +611,7 @@ impl World {
                 f(o);
                 self.index.changed(o);
                 self.changes += 1;
+                self.cmdset_epoch += 1;
                 self.dirty.insert(id);
                 self.moved.remove(&id);
                 self.touch(id);
@@ -653,7 +710,11 @@ impl World {
             return;
         }
         obj.location = dest;
-        self.index.moved(obj);
+        if self.index.moved(obj) {
+            // What a place offers changed; a mover that offers nothing
+            // changes only its own surroundings (its place is in the memo's key).
+            self.cmdset_epoch += 1;
+        }
         self.changes += 1;
         if !self.dirty.contains(&id) {
             self.moved.insert(id);

@@ -13,10 +13,20 @@
 //! there; another character offers only sets added to it, never its
 //! default character set). These merge by priority
 //! ([`crate::commands::cmdset::merge_all`]).
+//!
+//! A session remembers the merge its last line used ([`CmdsetMemo`]) with
+//! what it was merged under: its login, account, puppet and the puppet's
+//! place, and the world's [`cmdset_epoch`](crate::model::world::World::cmdset_epoch).
+//! While none of those changed, the next line takes it without collecting
+//! a set. A merge that asked a nearby object's `call` lock is not
+//! remembered: a lock may read anything (an attribute, a tag) that the
+//! epoch does not follow.
 
 use std::sync::Arc;
 
 use tavern_shared::SessId;
+
+use crate::model::world::AccountId;
 
 use crate::commands::cmdset::{CmdSet, MergeCache};
 use crate::commands::handler::{Holder, SESSION_CMDSETS, exit_cmdset, session_cmdsets};
@@ -82,6 +92,7 @@ impl Server {
 
     /// Adds a cmdset until the next reload.
     pub fn cmdset_add(&mut self, holder: Holder, set: CmdSet) {
+        self.world.cmdsets_changed();
         self.temp_cmdsets
             .entry(holder)
             .or_default()
@@ -97,6 +108,7 @@ impl Server {
             return Err(format!("No cmdset named '{name}' is registered."));
         }
         let name = name.to_string();
+        self.world.cmdsets_changed();
         match holder {
             Holder::Session(id) => {
                 let Some(s) = self.sessions.get_mut(id) else {
@@ -119,6 +131,7 @@ impl Server {
     /// Removes the topmost added cmdset with this key (never the default);
     /// whether one was removed.
     pub fn cmdset_remove(&mut self, holder: Holder, key: &str) -> bool {
+        self.world.cmdsets_changed();
         if let Some(temp) = self.temp_cmdsets.get_mut(&holder)
             && let Some(i) = temp.iter().rposition(|s| s.key == key)
         {
@@ -181,17 +194,67 @@ impl Server {
     /// Every cmdset that applies to what `sessid` types, merged (the same
     /// sets merged before give the merge remembered then).
     pub fn merged_cmdset(&self, sessid: SessId) -> Arc<CmdSet> {
-        let sets = self.cmdset_layers(sessid);
-        if sets.is_empty() && self.sessions.get(sessid).is_none() {
-            return Arc::new(CmdSet::new("Empty"));
+        self.merge_for(sessid).0
+    }
+
+    /// As [`Server::merged_cmdset`], and the session remembers it for its
+    /// next line while it stays good (see [`CmdsetMemo`]).
+    pub(crate) fn merged_cmdset_remembered(&mut self, sessid: SessId) -> Arc<CmdSet> {
+        let (merged, memo) = self.merge_for(sessid);
+        if let Some(memo) = memo
+            && let Some(s) = self.sessions.get_mut(sessid)
+        {
+            s.cmdsets = Some(Box::new(memo));
         }
-        self.cmdset_cache().merge(&sets)
+        merged
+    }
+
+    /// The merged set, and a memo of it when it was merged anew and may be
+    /// remembered.
+    fn merge_for(&self, sessid: SessId) -> (Arc<CmdSet>, Option<CmdsetMemo>) {
+        let Some(s) = self.sessions.get(sessid) else {
+            return (Arc::new(CmdSet::new("Empty")), None);
+        };
+        let stamp = self.cmdset_stamp(s);
+        if let Some(m) = &s.cmdsets
+            && m.stamp == stamp
+        {
+            return (m.merged.clone(), None);
+        }
+        let mut consulted = false;
+        let sets = self.layers(sessid, &mut consulted);
+        let merged = self.cmdset_cache().merge(&sets);
+        let memo = (!consulted).then(|| CmdsetMemo {
+            stamp,
+            merged: merged.clone(),
+        });
+        (merged, memo)
+    }
+
+    /// What a session's merged set was merged under.
+    fn cmdset_stamp(&self, s: &crate::runtime::sessions::ServerSession) -> MemoStamp {
+        let puppet = s.puppet();
+        MemoStamp {
+            epoch: self.world.cmdset_epoch(),
+            logged_in: s.sync.logged_in,
+            account: s.account(),
+            puppet,
+            place: puppet
+                .and_then(|p| self.world.get(p))
+                .and_then(|o| o.location),
+        }
     }
 
     /// The sets merged for a session, before merging: the session's, the
     /// account's, the puppet's, and those its surroundings offer (what
     /// `cmdsets` shows).
     pub fn cmdset_layers(&self, sessid: SessId) -> Vec<Arc<CmdSet>> {
+        self.layers(sessid, &mut false)
+    }
+
+    /// [`Server::cmdset_layers`]; `consulted` is set when a nearby object's
+    /// `call` lock decided whether its sets are among them.
+    fn layers(&self, sessid: SessId, consulted: &mut bool) -> Vec<Arc<CmdSet>> {
         let Some(s) = self.sessions.get(sessid) else {
             return Vec::new();
         };
@@ -208,7 +271,7 @@ impl Server {
             let no_objs = by_prio.iter().find_map(|s| s.no_objs).unwrap_or(false);
             let no_exits = by_prio.iter().find_map(|s| s.no_exits).unwrap_or(false);
             if !no_objs {
-                sets.extend(self.local_cmdsets(p, no_exits));
+                sets.extend(self.local_cmdsets(p, no_exits, consulted));
             }
         }
         sets
@@ -223,7 +286,12 @@ impl Server {
     /// that does. Only objects that carry cmdsets are looked at (the
     /// world's index of them), so the people in a crowded room cost
     /// nothing; a character's own default set is never offered to others.
-    fn local_cmdsets(&self, caller: ObjId, no_exits: bool) -> Vec<Arc<CmdSet>> {
+    fn local_cmdsets(
+        &self,
+        caller: ObjId,
+        no_exits: bool,
+        consulted: &mut bool,
+    ) -> Vec<Arc<CmdSet>> {
         let mut out = Vec::new();
         let Some(me) = self.world.get(caller) else {
             return out;
@@ -255,7 +323,11 @@ impl Server {
                 // Its default set is for whoever plays it.
                 stack.retain(|s| !Arc::ptr_eq(s, &self.game.commands.character));
             }
-            if stack.is_empty() || !self.access_strict(accessor, id, "call", true) {
+            if stack.is_empty() {
+                continue;
+            }
+            *consulted = true;
+            if !self.access_strict(accessor, id, "call", true) {
                 continue;
             }
             for set in stack {
@@ -264,4 +336,22 @@ impl Server {
         }
         out
     }
+}
+
+/// The merged cmdset a session's last line used, with what it was merged
+/// under: good while the stamp is the same.
+pub(crate) struct CmdsetMemo {
+    stamp: MemoStamp,
+    merged: Arc<CmdSet>,
+}
+
+/// What a merge depends on besides the world's cmdset epoch: who types,
+/// as whom, and where.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct MemoStamp {
+    epoch: u64,
+    logged_in: bool,
+    account: Option<AccountId>,
+    puppet: Option<ObjId>,
+    place: Option<ObjId>,
 }

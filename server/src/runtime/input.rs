@@ -106,7 +106,7 @@ impl Server {
         if heard.consumed {
             return;
         }
-        let merged = self.merged_cmdset(sessid);
+        let merged = self.merged_cmdset_remembered(sessid);
         let accessor = self.accessor(sessid);
         // Each command's `cmd` lock is evaluated when it matters, and once.
         let decided: std::cell::RefCell<Vec<Option<bool>>> =

@@ -189,6 +189,8 @@ pub struct Server {
     pub(crate) temp_cmdsets: IdMap<Holder, Vec<Arc<crate::commands::CmdSet>>>,
     /// Merged cmdsets remembered between lines.
     pub(crate) cmdset_cache: std::sync::Mutex<crate::commands::cmdset::MergeCache>,
+    /// Bare `help`'s texts, remembered.
+    pub(crate) help_indexes: crate::commands::default::help::HelpIndexes,
     pub(crate) refilling_ids: bool,
     /// What each session's client was last sent of the live-data feeds.
     pub(crate) feed_states: IdMap<SessId, crate::runtime::feeds::FeedState>,
@@ -301,6 +303,7 @@ impl Server {
             game,
             temp_cmdsets: IdMap::default(),
             cmdset_cache: Default::default(),
+            help_indexes: Default::default(),
             refilling_ids: false,
             started: now,
             now,

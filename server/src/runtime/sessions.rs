@@ -29,6 +29,10 @@ pub struct ServerSession {
     pub received: u64,
     /// The command-rate bucket: tokens left, and when it was last filled (ms).
     pub(crate) rate: (f64, i64),
+    /// The merged cmdset the last line used, while it stays good (see
+    /// [`crate::runtime::cmdsets::CmdsetMemo`]); boxed, so a session that
+    /// never types costs one pointer.
+    pub(crate) cmdsets: Option<Box<crate::runtime::cmdsets::CmdsetMemo>>,
 }
 
 /// What to do with the answer to a question.
@@ -51,6 +55,7 @@ impl ServerSession {
             asked: None,
             typed: 0,
             received: 0,
+            cmdsets: None,
         }
     }
 

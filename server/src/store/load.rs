@@ -128,7 +128,7 @@ pub async fn load_rest(
         world.accounts.insert(a.id, Account::from(&a));
     }
     for h in load_help(db).await? {
-        world.help.insert(h.key.clone(), HelpEntry::from(h));
+        world.put_help(HelpEntry::from(h));
     }
     for w in super::load_retired(db).await? {
         world.insert_retired(w);

@@ -3,10 +3,11 @@
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
-use rustc_hash::FxHashSet;
+use rustc_hash::{FxHashMap, FxHashSet};
 
-use crate::commands::{CmdCtx, CmdSet, Command};
+use crate::commands::{CmdCtx, CmdEntry, CmdSet, Command};
 use crate::model::locks::LockSet;
 use crate::model::world::HelpEntry;
 use crate::runtime::server::{Completion, Server};
@@ -57,7 +58,7 @@ fn topics<'a>(ctx: &CmdCtx<'_>, cmdset: &'a CmdSet) -> Vec<Topic<'a>> {
             aliases: &[],
         });
     }
-    for h in ctx.server.world.help.values() {
+    for h in ctx.server.world.help().values() {
         if ctx
             .server
             .check_lock(&h.locks, accessor, None, "view", true)
@@ -71,6 +72,91 @@ fn topics<'a>(ctx: &CmdCtx<'_>, cmdset: &'a CmdSet) -> Vec<Topic<'a>> {
             });
         }
     }
+    out
+}
+
+/// How many texts of bare `help` are remembered before starting over.
+const MAX_INDEXES: usize = 256;
+
+/// Bare `help`'s text, remembered. It depends only on which commands the
+/// caller may use (the entries themselves: a player's exits and other
+/// places' sets are not listed, so players in different rooms share one
+/// text), which stored topics they may read, the stored topics' revision
+/// and the screen's width: those are its key. A player's next `help` asks
+/// the locks again and builds nothing else.
+#[derive(Default)]
+pub(crate) struct HelpIndexes {
+    /// The listed entries are kept alive, so no other takes their address.
+    texts: FxHashMap<IndexKey, (Vec<Arc<CmdEntry>>, String)>,
+}
+
+#[derive(Hash, PartialEq, Eq)]
+struct IndexKey {
+    /// The commands `help` lists that the caller may use, by address.
+    listed: Vec<usize>,
+    /// Bit per stored topic: whether the caller may read it.
+    readable: Vec<u64>,
+    revision: u64,
+    width: usize,
+}
+
+impl HelpIndexes {
+    /// How many texts are remembered.
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.texts.len()
+    }
+}
+
+impl IndexKey {
+    fn new(ctx: &CmdCtx<'_>, cmdset: &CmdSet, width: usize) -> (Self, Vec<Arc<CmdEntry>>) {
+        let accessor = ctx.accessor();
+        let server = &*ctx.server;
+        let listed: Vec<Arc<CmdEntry>> = cmdset
+            .commands()
+            .iter()
+            .filter(|e| {
+                !e.is_system()
+                    && e.cmd.auto_help()
+                    && server.check_lock(&e.locks, accessor, e.obj, "cmd", true)
+            })
+            .cloned()
+            .collect();
+        let mut readable = Vec::new();
+        for (i, h) in server.world.help().values().enumerate() {
+            if i % 64 == 0 {
+                readable.push(0);
+            }
+            if server.check_lock(&h.locks, accessor, None, "view", true)
+                && let Some(word) = readable.last_mut()
+            {
+                *word |= 1 << (i % 64);
+            }
+        }
+        let key = Self {
+            listed: listed.iter().map(|e| Arc::as_ptr(e) as usize).collect(),
+            readable,
+            revision: server.world.help_revision(),
+            width,
+        };
+        (key, listed)
+    }
+}
+
+/// The commands and topics the caller may read, by category: bare `help`.
+fn index_text(ctx: &CmdCtx<'_>, cmdset: &CmdSet, width: usize) -> String {
+    let all = topics(ctx, cmdset);
+    let mut cats: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for t in &all {
+        cats.entry(&t.category).or_default().push(&t.key);
+    }
+    let mut out = String::from("|wHelp: commands and topics you can read about|n");
+    for (cat, mut keys) in cats {
+        keys.sort();
+        out.push_str(&format!("\n|y{cat}|n"));
+        push_keys(&mut out, &keys, width);
+    }
+    out.push_str("\n\nType |whelp <command or topic>|n to read about one.");
     out
 }
 
@@ -154,23 +240,25 @@ impl Command for Help {
     }
     fn func(&self, ctx: &mut CmdCtx<'_>) {
         let cmdset = ctx.cmdset.clone();
-        let all = topics(ctx, &cmdset);
         if ctx.args.is_empty() {
-            let mut cats: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-            for t in &all {
-                cats.entry(&t.category).or_default().push(&t.key);
-            }
             let width = ctx.screen_width();
-            let mut out = String::from("|wHelp: commands and topics you can read about|n");
-            for (cat, mut keys) in cats {
-                keys.sort();
-                out.push_str(&format!("\n|y{cat}|n"));
-                push_keys(&mut out, &keys, width);
-            }
-            out.push_str("\n\nType |whelp <command or topic>|n to read about one.");
-            ctx.msg_paged(out);
+            let (key, listed) = IndexKey::new(ctx, &cmdset, width);
+            let text = match ctx.server.help_indexes.texts.get(&key) {
+                Some((_, text)) => text.clone(),
+                None => {
+                    let text = index_text(ctx, &cmdset, width);
+                    let texts = &mut ctx.server.help_indexes.texts;
+                    if texts.len() >= MAX_INDEXES {
+                        texts.clear();
+                    }
+                    texts.insert(key, (listed, text.clone()));
+                    text
+                }
+            };
+            ctx.msg_paged(text);
             return;
         }
+        let all = topics(ctx, &cmdset);
         let (want, sub) = match ctx.args.to_lowercase().split_once('/') {
             Some((t, s)) => (t.trim().to_string(), Some(s.trim().to_string())),
             None => (ctx.args.to_lowercase(), None),
@@ -348,7 +436,7 @@ impl Command for SetHelp {
                 let r = store::delete_help(&db, &key).await;
                 let done: Completion = Box::new(move |server: &mut Server| match r {
                     Ok(true) => {
-                        server.world.help.remove(&key);
+                        server.world.remove_help(&key);
                         server.msg_session(sessid, format!("Deleted the help topic '{key}'."));
                     }
                     Ok(false) => {
@@ -382,10 +470,7 @@ impl Command for SetHelp {
             let r = store::save_help(&db, model.clone()).await;
             let done: Completion = Box::new(move |server: &mut Server| match r {
                 Ok(()) => {
-                    server
-                        .world
-                        .help
-                        .insert(model.key.clone(), HelpEntry::from(model));
+                    server.world.put_help(HelpEntry::from(model));
                     server.msg_session(sessid, format!("The help topic '{key}' was saved."));
                 }
                 Err(e) => server.msg_session(sessid, format!("Could not save it: {e}")),
