@@ -14,6 +14,7 @@
 pub mod cmdset;
 pub mod default;
 pub mod handler;
+pub mod help_index;
 pub mod parser;
 
 use std::sync::Arc;

@@ -190,7 +190,7 @@ pub struct Server {
     /// Merged cmdsets remembered between lines.
     pub(crate) cmdset_cache: std::sync::Mutex<crate::commands::cmdset::MergeCache>,
     /// Bare `help`'s texts, remembered.
-    pub(crate) help_indexes: crate::commands::default::help::HelpIndexes,
+    pub(crate) help_indexes: crate::commands::help_index::HelpIndexes,
     pub(crate) refilling_ids: bool,
     /// What each session's client was last sent of the live-data feeds.
     pub(crate) feed_states: IdMap<SessId, crate::runtime::feeds::FeedState>,

@@ -1,13 +1,12 @@
 //! `help`, listing what the caller may use by category, and `sethelp`, for
 //! builders to write help topics that are stored in the database.
 
+use rustc_hash::FxHashSet;
 use std::borrow::Cow;
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
-use rustc_hash::{FxHashMap, FxHashSet};
-
-use crate::commands::{CmdCtx, CmdEntry, CmdSet, Command};
+use crate::commands::help_index::HelpIndexes;
+use crate::commands::{CmdCtx, CmdSet, Command};
 use crate::model::locks::LockSet;
 use crate::model::world::HelpEntry;
 use crate::runtime::server::{Completion, Server};
@@ -73,74 +72,6 @@ fn topics<'a>(ctx: &CmdCtx<'_>, cmdset: &'a CmdSet) -> Vec<Topic<'a>> {
         }
     }
     out
-}
-
-/// How many texts of bare `help` are remembered before starting over.
-const MAX_INDEXES: usize = 256;
-
-/// Bare `help`'s text, remembered. It depends only on which commands the
-/// caller may use (the entries themselves: a player's exits and other
-/// places' sets are not listed, so players in different rooms share one
-/// text), which stored topics they may read, the stored topics' revision
-/// and the screen's width: those are its key. A player's next `help` asks
-/// the locks again and builds nothing else.
-#[derive(Default)]
-pub(crate) struct HelpIndexes {
-    /// The listed entries are kept alive, so no other takes their address.
-    texts: FxHashMap<IndexKey, (Vec<Arc<CmdEntry>>, String)>,
-}
-
-#[derive(Hash, PartialEq, Eq)]
-struct IndexKey {
-    /// The commands `help` lists that the caller may use, by address.
-    listed: Vec<usize>,
-    /// Bit per stored topic: whether the caller may read it.
-    readable: Vec<u64>,
-    revision: u64,
-    width: usize,
-}
-
-impl HelpIndexes {
-    /// How many texts are remembered.
-    #[cfg(test)]
-    pub(crate) fn len(&self) -> usize {
-        self.texts.len()
-    }
-}
-
-impl IndexKey {
-    fn new(ctx: &CmdCtx<'_>, cmdset: &CmdSet, width: usize) -> (Self, Vec<Arc<CmdEntry>>) {
-        let accessor = ctx.accessor();
-        let server = &*ctx.server;
-        let listed: Vec<Arc<CmdEntry>> = cmdset
-            .commands()
-            .iter()
-            .filter(|e| {
-                !e.is_system()
-                    && e.cmd.auto_help()
-                    && server.check_lock(&e.locks, accessor, e.obj, "cmd", true)
-            })
-            .cloned()
-            .collect();
-        let mut readable = Vec::new();
-        for (i, h) in server.world.help().values().enumerate() {
-            if i % 64 == 0 {
-                readable.push(0);
-            }
-            if server.check_lock(&h.locks, accessor, None, "view", true)
-                && let Some(word) = readable.last_mut()
-            {
-                *word |= 1 << (i % 64);
-            }
-        }
-        let key = Self {
-            listed: listed.iter().map(|e| Arc::as_ptr(e) as usize).collect(),
-            readable,
-            revision: server.world.help_revision(),
-            width,
-        };
-        (key, listed)
-    }
 }
 
 /// The commands and topics the caller may read, by category: bare `help`.
@@ -242,19 +173,7 @@ impl Command for Help {
         let cmdset = ctx.cmdset.clone();
         if ctx.args.is_empty() {
             let width = ctx.screen_width();
-            let (key, listed) = IndexKey::new(ctx, &cmdset, width);
-            let text = match ctx.server.help_indexes.texts.get(&key) {
-                Some((_, text)) => text.clone(),
-                None => {
-                    let text = index_text(ctx, &cmdset, width);
-                    let texts = &mut ctx.server.help_indexes.texts;
-                    if texts.len() >= MAX_INDEXES {
-                        texts.clear();
-                    }
-                    texts.insert(key, (listed, text.clone()));
-                    text
-                }
-            };
+            let text = HelpIndexes::text(ctx, &cmdset, width, index_text);
             ctx.msg_paged(text);
             return;
         }
