@@ -45,10 +45,15 @@ impl HelpIndexes {
 }
 
 impl IndexKey {
-    fn new(ctx: &CmdCtx<'_>, cmdset: &CmdSet, width: usize) -> (Self, Vec<Arc<CmdEntry>>) {
+    /// The key, and the listed entries (cloned only to be kept).
+    fn new<'s>(
+        ctx: &CmdCtx<'_>,
+        cmdset: &'s CmdSet,
+        width: usize,
+    ) -> (Self, Vec<&'s Arc<CmdEntry>>) {
         let accessor = ctx.accessor();
         let server = &*ctx.server;
-        let listed: Vec<Arc<CmdEntry>> = cmdset
+        let listed: Vec<&Arc<CmdEntry>> = cmdset
             .commands()
             .iter()
             .filter(|e| {
@@ -56,7 +61,6 @@ impl IndexKey {
                     && e.cmd.auto_help()
                     && server.check_lock(&e.locks, accessor, e.obj, "cmd", true)
             })
-            .cloned()
             .collect();
         let mut readable = Vec::new();
         for (i, h) in server.world.help().values().enumerate() {
@@ -97,7 +101,7 @@ impl HelpIndexes {
         if texts.len() >= MAX_INDEXES {
             texts.clear();
         }
-        texts.insert(key, (listed, text.clone()));
+        texts.insert(key, (listed.into_iter().cloned().collect(), text.clone()));
         text
     }
 }

@@ -214,9 +214,11 @@ impl Search {
             v.into_iter().map(|(_, id)| id).collect()
         };
         let local = || self.local(world, here);
-        // Exact names first.
+        // Exact names first: through the index whenever it names few
+        // enough (one hash look-up, then each id's place), else by hand —
+        // comparing a small room's names by hand reads every object in it.
         let named = world.named(lower);
-        let exact = if by_hand || named.len() > budget {
+        let exact = if named.len() > budget {
             ranked(&mut local().into_iter().filter(|&id| {
                 world.get(id).is_some_and(|o| {
                     std::iter::once(&o.key)
@@ -374,6 +376,24 @@ mod tests {
         assert_eq!(global.one(&w, "#7"), Ok(7));
         assert_eq!(global.one(&w, "gem"), Ok(7));
         assert_eq!(Search::new(None).among([6, 7]).one(&w, "far"), Ok(6));
+    }
+
+    #[test]
+    fn a_name_common_in_the_world_is_found_in_a_small_room_by_hand() {
+        let mut w = world();
+        // 100 rats far away: more than a look-up in Anna's small room reads.
+        for id in 100..200 {
+            let mut o = Object::new(id, "rat", "thing", Kind::Thing);
+            o.location = Some(6);
+            w.insert_loaded(o);
+        }
+        let mut here = Object::new(300, "Rat", "thing", Kind::Thing);
+        here.location = Some(1);
+        w.insert_loaded(here);
+        let s = Search::new(Some(2)).location().inventory();
+        assert!(w.named("rat").len() > 4 * 8, "the by-hand path");
+        assert_eq!(s.all(&w, "RAT"), vec![300]);
+        assert_eq!(s.one(&w, "ball"), Ok(3), "a rare name, through the index");
     }
 
     #[test]

@@ -26,12 +26,10 @@ use std::sync::Arc;
 
 use tavern_shared::SessId;
 
-use crate::model::world::AccountId;
-
 use crate::commands::cmdset::{CmdSet, MergeCache};
 use crate::commands::handler::{Holder, SESSION_CMDSETS, exit_cmdset, session_cmdsets};
 use crate::model::locks::Accessor;
-use crate::model::world::{Kind, ObjId};
+use crate::model::world::{AccountId, Kind, ObjId};
 use crate::runtime::server::Server;
 
 impl Server {
