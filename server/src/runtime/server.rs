@@ -194,8 +194,11 @@ pub struct Server {
     pub(crate) refilling_ids: bool,
     /// What each session's client was last sent of the live-data feeds.
     pub(crate) feed_states: IdMap<SessId, crate::runtime::feeds::FeedState>,
-    /// The group each character was in when the feeds last looked.
-    pub(crate) feed_groups: IdMap<ObjId, String>,
+    /// Who is in which group, as the feeds last read it (see
+    /// [`crate::runtime::feeds::Roster`]).
+    pub(crate) feed_roster: crate::runtime::feeds::Roster,
+    /// During a feed pass: the group each touched object was in before it.
+    pub(crate) feed_pass_before: IdMap<ObjId, String>,
     /// During a feed pass: the groups the touched objects are or were in.
     pub(crate) feed_pass_groups: std::collections::BTreeSet<String>,
     /// Sessions to be sent every package again on the next feed pass.
@@ -292,7 +295,8 @@ impl Server {
             ),
             creation_throttle: Throttle::new(sec.max_account_creations, sec.creation_window_secs),
             feed_states: IdMap::default(),
-            feed_groups: IdMap::default(),
+            feed_roster: Default::default(),
+            feed_pass_before: IdMap::default(),
             feed_pass_groups: Default::default(),
             feed_fresh: Default::default(),
             event_handlers: Default::default(),

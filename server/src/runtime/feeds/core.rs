@@ -15,8 +15,10 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value, json};
 
+use std::collections::{BTreeSet, HashMap};
+
 use super::Feed;
-use crate::model::world::{Kind, ObjId};
+use crate::model::world::{IdMap, Kind, ObjId};
 use crate::runtime::server::Server;
 
 fn attr(server: &Server, obj: ObjId, name: &str) -> Option<Value> {
@@ -335,16 +337,60 @@ pub(crate) fn group_of(server: &Server, obj: ObjId) -> Option<String> {
         .filter(|g| !g.is_empty())
 }
 
+/// Who is in which group, as the feeds last read the `group` attribute: a
+/// feed pass reads it for every object it was touched in (a change of the
+/// attribute touches the object) and for the character of every fresh
+/// session (a login, a puppet change, a reload), so every character played
+/// is in it as it is now. A group's members are read from it, never by
+/// walking every session.
+#[derive(Default)]
+pub(crate) struct Roster {
+    group: IdMap<ObjId, String>,
+    members: HashMap<String, BTreeSet<ObjId>>,
+}
+
+impl Roster {
+    /// The group `obj` is in, as last read.
+    pub(crate) fn group(&self, obj: ObjId) -> Option<&String> {
+        self.group.get(&obj)
+    }
+
+    /// Records the group `obj` is in now; the one it was in before, if any.
+    pub(crate) fn set(&mut self, obj: ObjId, now: Option<String>) -> Option<String> {
+        let before = match now {
+            Some(g) => {
+                if self.group.get(&obj) == Some(&g) {
+                    return Some(g);
+                }
+                self.members.entry(g.clone()).or_default().insert(obj);
+                self.group.insert(obj, g)
+            }
+            None => self.group.remove(&obj),
+        };
+        if let Some(b) = &before
+            && let Some(m) = self.members.get_mut(b)
+        {
+            m.remove(&obj);
+            if m.is_empty() {
+                self.members.remove(b);
+            }
+        }
+        before
+    }
+
+    /// The objects in `group`, by id (played or not).
+    pub(crate) fn members(&self, group: &str) -> impl Iterator<Item = ObjId> + '_ {
+        self.members.get(group).into_iter().flatten().copied()
+    }
+}
+
 /// The characters, among those played now, in a group: leader first, then by name.
 fn members(server: &Server, group: &str) -> Vec<ObjId> {
     let mut ids: Vec<ObjId> = server
-        .sessions
-        .all()
-        .filter_map(|s| s.puppet())
-        .filter(|&p| group_of(server, p).as_deref() == Some(group))
+        .feed_roster
+        .members(group)
+        .filter(|&p| server.sessions.is_puppeted(p))
         .collect();
-    ids.sort();
-    ids.dedup();
     let leads = |id: &ObjId| attr(server, *id, "group_leader") == Some(json!(true));
     let name = |id: &ObjId| server.world.get(*id).map(|o| o.key.clone());
     ids.sort_by_key(|id| (!leads(id), name(id)));
@@ -376,7 +422,7 @@ fn watches_group(server: &Server, puppet: ObjId, changed: ObjId) -> bool {
     }
     group_of(server, puppet).is_some_and(|g| {
         group_of(server, changed).as_deref() == Some(g.as_str())
-            || server.feed_groups.get(&changed) == Some(&g)
+            || server.feed_pass_before.get(&changed) == Some(&g)
     })
 }
 

@@ -16,6 +16,7 @@
 //! fresh snapshot of everything.
 
 mod core;
+pub(crate) use core::Roster;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
@@ -285,11 +286,7 @@ impl Server {
     fn near(&self, touched: &BTreeSet<ObjId>) -> BTreeMap<ObjId, Vec<ObjId>> {
         let mut near: BTreeMap<ObjId, Vec<ObjId>> = BTreeMap::new();
         let mut in_rooms: BTreeMap<ObjId, Vec<ObjId>> = BTreeMap::new();
-        let puppets = if self.feed_pass_groups.is_empty() {
-            Vec::new()
-        } else {
-            self.sessions.puppets()
-        };
+        let grouped = !self.feed_pass_groups.is_empty();
         for &changed in touched {
             let mut note = |id: ObjId| {
                 if self.sessions.is_puppeted(id) {
@@ -304,16 +301,20 @@ impl Server {
                 note(loc);
                 in_rooms.entry(loc).or_default().push(changed);
             }
-            // Its group now, and the group it was in when last looked at (it
-            // may have left): both groups' members see the change.
-            if puppets.is_empty() {
+            // Its group now, and the group it was in before (it may have
+            // left): both groups' members see the change, found in the
+            // roster, not by walking everyone played.
+            if !grouped {
                 continue;
             }
-            let now = core::group_of(self, changed);
-            let before = self.feed_groups.get(&changed).cloned();
-            for group in [now.as_ref(), before.as_ref()].into_iter().flatten() {
-                for &p in &puppets {
-                    if core::group_of(self, p).as_ref() == Some(group) {
+            let now = self.feed_roster.group(changed);
+            let before = self
+                .feed_pass_before
+                .get(&changed)
+                .filter(|&b| Some(b) != now);
+            for group in [now, before].into_iter().flatten() {
+                for p in self.feed_roster.members(group) {
+                    if self.sessions.is_puppeted(p) {
                         near.entry(p).or_default().push(changed);
                     }
                 }
@@ -350,12 +351,29 @@ impl Server {
             return;
         }
         // The groups the touched objects are (or were) in: group feeds look
-        // no further when there are none.
-        self.feed_pass_groups = touched
-            .iter()
-            .flat_map(|&c| [core::group_of(self, c), self.feed_groups.get(&c).cloned()])
-            .flatten()
-            .collect();
+        // no further when there are none. The roster learns their groups
+        // now, and the characters of fresh sessions' (played without being
+        // touched, as after a reload).
+        let mut groups = BTreeSet::new();
+        let mut before = crate::model::world::IdMap::default();
+        for &c in &touched {
+            let now = core::group_of(self, c);
+            groups.extend(now.clone());
+            if let Some(was) = self.feed_roster.set(c, now) {
+                groups.insert(was.clone());
+                before.insert(c, was);
+            }
+        }
+        for &sessid in &fresh {
+            if let Some(p) = self.sessions.get(sessid).and_then(|s| s.puppet())
+                && !touched.contains(&p)
+            {
+                let now = core::group_of(self, p);
+                self.feed_roster.set(p, now);
+            }
+        }
+        self.feed_pass_groups = groups;
+        self.feed_pass_before = before;
         let near = self.near(&touched);
         // The sessions to look at: fresh ones, and those of puppets near a change.
         let mut todo = fresh;
@@ -476,17 +494,7 @@ impl Server {
                 self.send_msg(sessid, m);
             }
         }
-        // Remember groups only now: the group feeds above compared with the old ones.
-        self.remember_groups(&touched);
-    }
-
-    fn remember_groups(&mut self, touched: &BTreeSet<ObjId>) {
-        for &changed in touched {
-            match core::group_of(self, changed) {
-                Some(g) => self.feed_groups.insert(changed, g),
-                None => self.feed_groups.remove(&changed),
-            };
-        }
+        self.feed_pass_before.clear();
     }
 }
 

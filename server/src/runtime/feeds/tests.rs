@@ -632,3 +632,46 @@ fn an_attribute_change_is_weighed_against_each_feed_once() {
     );
     assert!(!shown.by(1, 0), "Char.Base still passes the blows over");
 }
+
+#[tokio::test]
+async fn a_group_is_known_from_its_members_after_a_reload_without_any_being_touched() {
+    let mut h = harness_with(game(), |_| {}).await;
+    let (anna, _) = player(&mut h, 1, "Anna", &[]).await;
+    let (bert, _) = player(&mut h, 2, "Bert", &[]).await;
+    for (c, lead) in [(anna, true), (bert, false)] {
+        h.server.world.update(c, |o| {
+            o.set_attr("group", "Wolves");
+            o.set_attr("group_leader", lead);
+        });
+    }
+    let frames = h.input(1, "look");
+    assert_eq!(gmcp(&frames, 2, "Group.Info")[0]["count"], 2);
+    // A new process knows nothing of who is in which group, and nobody's
+    // character is touched: the sessions come back fresh.
+    h.server.feed_roster = Default::default();
+    let syncs = [1, 2].map(|s| h.server.sessions.get(s).unwrap().sync.clone());
+    let frames = h.link(ToServer::Sync {
+        portal_instance: 7,
+        portal_id: 0,
+        start_mode: StartMode::Reload,
+        sessions: syncs.to_vec(),
+    });
+    for s in [1, 2] {
+        assert_eq!(
+            gmcp(&frames, s, "Group.Info"),
+            vec![json!({"groupname": "Wolves", "leader": "Anna", "count": 2})],
+            "session {s}"
+        );
+    }
+    // Anna is hurt: Bert, found through the roster, is told.
+    let frames = h.input(1, "hurt 4");
+    assert_eq!(gmcp(&frames, 2, "Group.Members")[0][0]["info"]["hp"], 16);
+    // Bert leaves; Anna is told, and the roster holds her alone.
+    h.server.world.set_attr(bert, "group", "");
+    let frames = h.input(1, "look");
+    assert_eq!(gmcp(&frames, 1, "Group.Info")[0]["count"], 1);
+    assert_eq!(
+        h.server.feed_roster.members("Wolves").collect::<Vec<_>>(),
+        vec![anna]
+    );
+}
