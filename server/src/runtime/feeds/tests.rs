@@ -224,8 +224,8 @@ async fn room_info_follows_the_character_and_its_exits() {
     let _ = exit;
 }
 
-#[tokio::test]
-async fn group_members_see_each_other_and_a_leaver() {
+/// Anna (session 1, leading) and Bert (session 2) in the group Wolves.
+async fn wolves() -> (LinkHarness, ObjId, ObjId) {
     let mut h = harness_with(game(), |_| {}).await;
     let (anna, _) = player(&mut h, 1, "Anna", &[]).await;
     let (bert, _) = player(&mut h, 2, "Bert", &[]).await;
@@ -235,6 +235,12 @@ async fn group_members_see_each_other_and_a_leaver() {
             o.set_attr("group_leader", lead);
         });
     }
+    (h, anna, bert)
+}
+
+#[tokio::test]
+async fn group_members_see_each_other_and_a_leaver() {
+    let (mut h, anna, bert) = wolves().await;
     let frames = h.input(1, "look");
     let members = &gmcp(&frames, 2, "Group.Members")[0];
     assert_eq!(members[0]["name"], "Anna", "the leader first");
@@ -635,15 +641,7 @@ fn an_attribute_change_is_weighed_against_each_feed_once() {
 
 #[tokio::test]
 async fn a_group_is_known_from_its_members_after_a_reload_without_any_being_touched() {
-    let mut h = harness_with(game(), |_| {}).await;
-    let (anna, _) = player(&mut h, 1, "Anna", &[]).await;
-    let (bert, _) = player(&mut h, 2, "Bert", &[]).await;
-    for (c, lead) in [(anna, true), (bert, false)] {
-        h.server.world.update(c, |o| {
-            o.set_attr("group", "Wolves");
-            o.set_attr("group_leader", lead);
-        });
-    }
+    let (mut h, anna, bert) = wolves().await;
     let frames = h.input(1, "look");
     assert_eq!(gmcp(&frames, 2, "Group.Info")[0]["count"], 2);
     // A new process knows nothing of who is in which group, and nobody's
