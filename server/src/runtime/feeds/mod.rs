@@ -163,12 +163,13 @@ impl Feeds {
 #[derive(Debug, Default)]
 pub struct FeedState {
     /// The last GMCP payload of each package (the full snapshot, also for
-    /// packages sent as deltas), as compact JSON: held as `Value`s the
-    /// snapshots of a session took about 16 KiB (a map node per object),
-    /// as text a few hundred bytes; a pass compares them as text. A sorted
-    /// vector: a session has a handful of packages, and a hash table of
-    /// eight takes room for sixteen.
-    pub gmcp: litemap::LiteMap<Box<str>, Box<str>>,
+    /// packages sent as deltas), as compact JSON, by the package's place
+    /// among the game's feeds: held as `Value`s the snapshots of a session
+    /// took about 16 KiB (a map node per object), as text a few hundred
+    /// bytes; a pass compares them as text. A sorted vector: a session has
+    /// a handful of packages, and a hash table of eight takes room for
+    /// sixteen. Keyed by number, a look-up reads no name.
+    pub gmcp: litemap::LiteMap<usize, Box<str>>,
     /// The last value of each reported MSDP variable.
     pub msdp: HashMap<String, Value, rustc_hash::FxBuildHasher>,
     /// Everything is to be sent again (login, puppet change, reload).
@@ -235,7 +236,12 @@ impl Server {
     /// The last payload of a GMCP package sent to a session (what a client
     /// shows for it now).
     pub fn last_oob(&self, sessid: SessId, package: &str) -> Option<Value> {
-        let text = self.feed_states.get(&sessid)?.gmcp.get(package)?;
+        let i = self
+            .game
+            .feeds
+            .iter()
+            .position(|f| f.package() == package)?;
+        let text = self.feed_states.get(&sessid)?.gmcp.get(&i)?;
         serde_json::from_str(text).ok()
     }
 
@@ -464,7 +470,7 @@ impl Server {
                     // Writing a `Value` to memory fails only on a map with
                     // keys that are not strings, which a `Value` cannot hold.
                     let written = serde_json::to_writer(&mut text, &snapshot).is_ok();
-                    let last = state.gmcp.get(package);
+                    let last = state.gmcp.get(&i);
                     if written && last.map(|l| l.as_bytes()) != Some(text.as_slice()) {
                         let payload = if feed.deltas() {
                             let last = last.and_then(|l| serde_json::from_str::<Value>(l).ok());
@@ -475,7 +481,7 @@ impl Server {
                         out.push(gmcp(package, payload));
                         // serde_json writes UTF-8.
                         let kept = String::from_utf8_lossy(&text).into_owned();
-                        state.gmcp.insert(package.into(), kept.into_boxed_str());
+                        state.gmcp.insert(i, kept.into_boxed_str());
                     }
                 }
                 if msdp_wanted {
