@@ -360,23 +360,41 @@ impl Server {
         // no further when there are none. The roster learns their groups
         // now, and the characters of fresh sessions' (played without being
         // touched, as after a reload).
+        //
+        // The roster is right for every character played (read when its
+        // session was fresh, and at every change since), so a touched
+        // object's group is read again only where it may differ: a fresh
+        // session's character, one the roster has in a group, and one
+        // played whose change may have been to its group (not a move
+        // alone, not attributes other than `group`). Anything else plays
+        // no part in a package: a group's members are characters played.
+        let fresh_puppets: BTreeSet<ObjId> = fresh
+            .iter()
+            .filter_map(|&sessid| self.sessions.get(sessid).and_then(|s| s.puppet()))
+            .collect();
         let mut groups = BTreeSet::new();
         let mut before = crate::model::world::IdMap::default();
-        for &c in &touched {
+        for &c in touched.iter().chain(fresh_puppets.difference(&touched)) {
+            let known = self.feed_roster.group(c).cloned();
+            let read = fresh_puppets.contains(&c)
+                || known.is_some()
+                || (self.sessions.is_puppeted(c)
+                    && !self.world.only_moved(c)
+                    && attr_touches
+                        .only_attributes(c)
+                        .is_none_or(|names| names.iter().any(|(n, ndb)| !ndb && &**n == "group")));
+            if !read {
+                continue;
+            }
             let now = core::group_of(self, c);
-            groups.extend(now.clone());
-            if let Some(was) = self.feed_roster.set(c, now) {
-                groups.insert(was.clone());
-                before.insert(c, was);
+            if touched.contains(&c) {
+                groups.extend(now.clone());
+                groups.extend(known.clone());
+                if let Some(was) = known {
+                    before.insert(c, was);
+                }
             }
-        }
-        for &sessid in &fresh {
-            if let Some(p) = self.sessions.get(sessid).and_then(|s| s.puppet())
-                && !touched.contains(&p)
-            {
-                let now = core::group_of(self, p);
-                self.feed_roster.set(p, now);
-            }
+            self.feed_roster.set(c, now);
         }
         self.feed_pass_groups = groups;
         self.feed_pass_before = before;

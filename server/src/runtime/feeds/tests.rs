@@ -672,4 +672,12 @@ async fn a_group_is_known_from_its_members_after_a_reload_without_any_being_touc
         h.server.feed_roster.members("Wolves").collect::<Vec<_>>(),
         vec![anna]
     );
+    // He comes back (an attribute change to his group is read), and his
+    // wounds then reach Anna (one to other attributes is not read again).
+    h.server.world.set_attr(bert, "group", "Wolves");
+    let frames = h.input(1, "look");
+    assert_eq!(gmcp(&frames, 1, "Group.Info")[0]["count"], 2);
+    h.server.world.set_attr(bert, "hp", 11);
+    let frames = h.input(2, "look");
+    assert_eq!(gmcp(&frames, 1, "Group.Members")[0][1]["info"]["hp"], 11);
 }
