@@ -29,32 +29,43 @@ impl Browser {
         let chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
             .into_iter()
             .find(|p| std::path::Path::new(p).exists())?;
-        let mut driver = tokio::process::Command::new("chromedriver")
-            .arg("--port=0")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            // Its own process group, which Chromium's processes inherit: dropping
-            // the Browser kills the whole group, also when a test fails.
-            .process_group(0)
-            .kill_on_drop(true)
-            .spawn()
-            .ok()?;
-        let stdout = driver.stdout.take()?;
-        let mut lines = BufReader::new(stdout).lines();
-        let port = tokio::time::timeout(PATIENCE, async {
-            while let Ok(Some(line)) = lines.next_line().await {
-                if let Some(rest) = line.split("started successfully on port ").nth(1) {
-                    return rest.trim_end_matches('.').parse::<u16>().ok();
+        // chromedriver now and then exits at start before it reports a port
+        // (seen once in a full run of the suite, not reproduced alone): a new
+        // one is started, up to
+        // three times in all, before the test gives up.
+        let mut started = None;
+        for _ in 0..3 {
+            let mut driver = tokio::process::Command::new("chromedriver")
+                .arg("--port=0")
+                .stdout(Stdio::piped())
+                .stderr(Stdio::null())
+                // Its own process group, which Chromium's processes inherit: dropping
+                // the Browser kills the whole group, also when a test fails.
+                .process_group(0)
+                .kill_on_drop(true)
+                .spawn()
+                .ok()?;
+            let stdout = driver.stdout.take()?;
+            let mut lines = BufReader::new(stdout).lines();
+            let port = tokio::time::timeout(PATIENCE, async {
+                while let Ok(Some(line)) = lines.next_line().await {
+                    if let Some(rest) = line.split("started successfully on port ").nth(1) {
+                        return rest.trim_end_matches('.').parse::<u16>().ok();
+                    }
                 }
+                None
+            })
+            .await
+            .ok()
+            .flatten();
+            if let Some(port) = port {
+                // Keep draining its stdout so it never blocks on a full pipe.
+                tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+                started = Some((driver, port));
+                break;
             }
-            None
-        })
-        .await
-        .ok()
-        .flatten()
-        .expect("chromedriver reports its port");
-        // Keep draining its stdout so it never blocks on a full pipe.
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        }
+        let (driver, port) = started.expect("chromedriver reports its port");
         std::fs::create_dir_all(&profile).unwrap();
         let caps = json!({"capabilities": {"alwaysMatch": {
             "browserName": "chrome",
