@@ -30,9 +30,8 @@ impl Browser {
             .into_iter()
             .find(|p| std::path::Path::new(p).exists())?;
         // chromedriver now and then exits at start before it reports a port
-        // (seen once in a full run of the suite, not reproduced alone): a new
-        // one is started, up to
-        // three times in all, before the test gives up.
+        // (seen once in a full run of the suite, not reproduced alone): it is
+        // started again, three tries in all, before the test gives up.
         let mut started = None;
         for _ in 0..3 {
             let mut driver = tokio::process::Command::new("chromedriver")
