@@ -415,7 +415,11 @@ const MEMBER_INFO: &[(&str, &str)] = &[
 /// change (one who just left).
 fn watches_group(server: &Server, puppet: ObjId, changed: ObjId) -> bool {
     if changed == puppet {
-        return true;
+        // One in no group, now or before this change, has empty group
+        // packages that stay so (the roster is right for every character
+        // played): a walker outside any group costs no snapshot.
+        return server.feed_roster.group(puppet).is_some()
+            || server.feed_pass_before.contains_key(&puppet);
     }
     if server.feed_pass_groups.is_empty() {
         return false; // nothing touched is or was in a group
@@ -432,6 +436,10 @@ pub struct GroupInfo;
 impl Feed for GroupInfo {
     fn package(&self) -> &str {
         "Group.Info"
+    }
+    /// Who is in the group and who leads it: nothing of where anyone is.
+    fn follows_location(&self) -> bool {
+        false
     }
     fn snapshot(&self, server: &Server, puppet: ObjId) -> Option<Value> {
         let Some(group) = group_of(server, puppet) else {

@@ -264,6 +264,20 @@ async fn group_members_see_each_other_and_a_leaver() {
     h.server.world.set_attr(anna, "blows", 3);
     let frames = h.input(1, "look");
     assert!(oob_for(&frames, 2).is_empty(), "{:?}", oob_for(&frames, 2));
+    // Anna walks away: both see that the other is no longer here.
+    let garden = h
+        .server
+        .create_object(crate::NewObject::new(
+            crate::model::world::Kind::Room,
+            "Garden",
+        ))
+        .unwrap();
+    h.server.world.move_to(anna, Some(garden));
+    let frames = h.input(1, "look");
+    // (Bert leads now: he is listed first.)
+    assert_eq!(gmcp(&frames, 1, "Group.Members")[0][0]["info"]["here"], 0);
+    assert_eq!(gmcp(&frames, 2, "Group.Members")[0][1]["info"]["here"], 0);
+    assert!(gmcp(&frames, 1, "Group.Info").is_empty(), "no news there");
     // Anna leaves: Bert is told, though she is no longer in his group.
     h.server.world.set_attr(anna, "group", "");
     let frames = h.input(1, "look");
