@@ -14,12 +14,9 @@ use crate::commands::{CmdCtx, CmdEntry, CmdSet};
 /// How many texts of bare `help` are remembered before starting over.
 const MAX_INDEXES: usize = 256;
 
-/// Bare `help`'s text, remembered. It depends only on which commands the
-/// caller may use (the entries themselves: a player's exits and other
-/// places' sets are not listed, so players in different rooms share one
-/// text), which stored topics they may read, the stored topics' revision
-/// and the screen's width: those are its key. A player's next `help` asks
-/// the locks again and builds nothing else.
+/// Bare `help`'s texts, by their key (see the module's doc). The commands
+/// are keyed by the entries themselves: exits and other places' sets are
+/// not listed, so players in different rooms share one text.
 #[derive(Default)]
 pub struct HelpIndexes {
     /// The listed entries are kept alive, so no other takes their address.
@@ -34,14 +31,6 @@ struct IndexKey {
     readable: Vec<u64>,
     revision: u64,
     width: usize,
-}
-
-impl HelpIndexes {
-    /// How many texts are remembered.
-    #[cfg(test)]
-    pub(crate) fn len(&self) -> usize {
-        self.texts.len()
-    }
 }
 
 impl IndexKey {
@@ -84,6 +73,12 @@ impl IndexKey {
 }
 
 impl HelpIndexes {
+    /// How many texts are remembered.
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.texts.len()
+    }
+
     /// The text `build` makes for the caller from `cmdset` at `width`: the
     /// one kept for the same key, or made now and kept.
     pub fn text(

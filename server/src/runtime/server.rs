@@ -199,8 +199,8 @@ pub struct Server {
     pub(crate) feed_roster: crate::runtime::feeds::Roster,
     /// During a feed pass: the group each touched object was in before it.
     pub(crate) feed_pass_before: IdMap<ObjId, String>,
-    /// During a feed pass: the groups the touched objects are or were in.
-    pub(crate) feed_pass_groups: std::collections::BTreeSet<String>,
+    /// During a feed pass: whether a touched object is or was in a group.
+    pub(crate) feed_pass_grouped: bool,
     /// Sessions to be sent every package again on the next feed pass.
     pub(crate) feed_fresh: std::collections::BTreeSet<SessId>,
     /// Game code listening for account events (see `Server::on_event`).
@@ -297,7 +297,7 @@ impl Server {
             feed_states: IdMap::default(),
             feed_roster: Default::default(),
             feed_pass_before: IdMap::default(),
-            feed_pass_groups: Default::default(),
+            feed_pass_grouped: false,
             feed_fresh: Default::default(),
             event_handlers: Default::default(),
             settings,

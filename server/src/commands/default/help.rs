@@ -1,9 +1,10 @@
 //! `help`, listing what the caller may use by category, and `sethelp`, for
 //! builders to write help topics that are stored in the database.
 
-use rustc_hash::FxHashSet;
 use std::borrow::Cow;
 use std::collections::BTreeMap;
+
+use rustc_hash::FxHashSet;
 
 use crate::commands::help_index::HelpIndexes;
 use crate::commands::{CmdCtx, CmdSet, Command};

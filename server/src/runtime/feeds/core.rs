@@ -11,11 +11,10 @@
 //! | `Room.Info` | the location: id, key, attributes `area`, `terrain`, `coord`; its exits |
 //! | `Group.Info`, `Group.Members` | attribute `group` (a name) shared by characters; `group_leader` marks the leader |
 
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
 use serde_json::{Map, Value, json};
-
-use std::collections::{BTreeSet, HashMap};
 
 use super::Feed;
 use crate::model::world::{IdMap, Kind, ObjId};
@@ -355,27 +354,26 @@ impl Roster {
         self.group.get(&obj)
     }
 
-    /// Records the group `obj` is in now; the one it was in before, if any.
-    pub(crate) fn set(&mut self, obj: ObjId, now: Option<String>) -> Option<String> {
+    /// Records the group `obj` is in now.
+    pub(crate) fn set(&mut self, obj: ObjId, now: Option<String>) {
+        if self.group.get(&obj) == now.as_ref() {
+            return;
+        }
         let before = match now {
             Some(g) => {
-                if self.group.get(&obj) == Some(&g) {
-                    return Some(g);
-                }
                 self.members.entry(g.clone()).or_default().insert(obj);
                 self.group.insert(obj, g)
             }
             None => self.group.remove(&obj),
         };
-        if let Some(b) = &before
-            && let Some(m) = self.members.get_mut(b)
+        if let Some(b) = before
+            && let Some(m) = self.members.get_mut(&b)
         {
             m.remove(&obj);
             if m.is_empty() {
-                self.members.remove(b);
+                self.members.remove(&b);
             }
         }
-        before
     }
 
     /// The objects in `group`, by id (played or not).
@@ -412,21 +410,20 @@ const MEMBER_INFO: &[(&str, &str)] = &[
 ];
 
 /// A change to the character, or to a member of its group now or before the
-/// change (one who just left).
+/// change (one who just left). Asked during a feed pass, when the roster is
+/// right for every character played (a group's members are such).
 fn watches_group(server: &Server, puppet: ObjId, changed: ObjId) -> bool {
+    let roster = &server.feed_roster;
     if changed == puppet {
         // One in no group, now or before this change, has empty group
-        // packages that stay so (the roster is right for every character
-        // played): a walker outside any group costs no snapshot.
-        return server.feed_roster.group(puppet).is_some()
-            || server.feed_pass_before.contains_key(&puppet);
+        // packages that stay so: a walker outside any group costs no snapshot.
+        return roster.group(puppet).is_some() || server.feed_pass_before.contains_key(&puppet);
     }
-    if server.feed_pass_groups.is_empty() {
+    if !server.feed_pass_grouped {
         return false; // nothing touched is or was in a group
     }
-    group_of(server, puppet).is_some_and(|g| {
-        group_of(server, changed).as_deref() == Some(g.as_str())
-            || server.feed_pass_before.get(&changed) == Some(&g)
+    roster.group(puppet).is_some_and(|g| {
+        roster.group(changed) == Some(g) || server.feed_pass_before.get(&changed) == Some(g)
     })
 }
 

@@ -27,7 +27,7 @@ use tavern_shared::{Msg, SessId};
 use rustc_hash::FxHashMap;
 
 use crate::model::touches::AttrTouches;
-use crate::model::world::ObjId;
+use crate::model::world::{IdMap, ObjId};
 use crate::runtime::server::Server;
 
 pub use self::core::{
@@ -292,7 +292,7 @@ impl Server {
     fn near(&self, touched: &BTreeSet<ObjId>) -> BTreeMap<ObjId, Vec<ObjId>> {
         let mut near: BTreeMap<ObjId, Vec<ObjId>> = BTreeMap::new();
         let mut in_rooms: BTreeMap<ObjId, Vec<ObjId>> = BTreeMap::new();
-        let grouped = !self.feed_pass_groups.is_empty();
+        let grouped = self.feed_pass_grouped;
         for &changed in touched {
             let mut note = |id: ObjId| {
                 if self.sessions.is_puppeted(id) {
@@ -356,8 +356,8 @@ impl Server {
         if touched.is_empty() && fresh.is_empty() {
             return;
         }
-        // The groups the touched objects are (or were) in: group feeds look
-        // no further when there are none. The roster learns their groups
+        // Whether a touched object is (or was) in a group: group feeds look
+        // no further when none is. The roster learns their groups
         // now, and the characters of fresh sessions' (played without being
         // touched, as after a reload).
         //
@@ -372,8 +372,8 @@ impl Server {
             .iter()
             .filter_map(|&sessid| self.sessions.get(sessid).and_then(|s| s.puppet()))
             .collect();
-        let mut groups = BTreeSet::new();
-        let mut before = crate::model::world::IdMap::default();
+        let mut grouped = false;
+        let mut before = IdMap::default();
         for &c in touched.iter().chain(fresh_puppets.difference(&touched)) {
             let known = self.feed_roster.group(c).cloned();
             let read = fresh_puppets.contains(&c)
@@ -388,15 +388,14 @@ impl Server {
             }
             let now = core::group_of(self, c);
             if touched.contains(&c) {
-                groups.extend(now.clone());
-                groups.extend(known.clone());
+                grouped |= now.is_some() || known.is_some();
                 if let Some(was) = known {
                     before.insert(c, was);
                 }
             }
             self.feed_roster.set(c, now);
         }
-        self.feed_pass_groups = groups;
+        self.feed_pass_grouped = grouped;
         self.feed_pass_before = before;
         let near = self.near(&touched);
         // The sessions to look at: fresh ones, and those of puppets near a change.
