@@ -874,6 +874,20 @@ async fn a_remembered_merge_lasts_while_players_walk_and_goes_when_what_it_came_
     assert_eq!(h.cmd(1, "look"), "Huh? (look)");
     assert!(h.server.cmdset_remove(Holder::Account(a), "Dark"));
     assert!(h.cmd(1, "look").contains("Garden"));
+    // Walking reuses the player's own layers; what changes them is seen
+    // wherever the player walks next: a set on the character that hides
+    // exits, added while the player stands in the garden, holds in Limbo
+    // (no exit there answers), and when taken away, exits answer again.
+    let mut walls = CmdSet::new("Walls").with_priority(2);
+    walls.no_exits = Some(true);
+    h.server.cmdset_add(Holder::Object(me), walls);
+    assert!(h.cmd(1, "south").contains("not available"));
+    h.server.world.move_to(me, Some(limbo));
+    assert!(h.cmd(1, "up").contains("not available"));
+    assert!(h.cmd(1, "look").contains("Limbo"), "its own commands stay");
+    assert!(h.server.cmdset_remove(Holder::Object(me), "Walls"));
+    assert!(h.cmd(1, "up").contains("Garden"));
+    assert!(h.cmd(1, "south").contains("Limbo"));
     // Another player's remembered merge is theirs: Bob in the garden.
     assert!(h.cmd(2, "south").contains("Limbo"));
     assert_eq!(h.cmd(2, "climb"), "You climb the oak.");

@@ -207,26 +207,39 @@ impl Server {
         merged
     }
 
-    /// The merged set, and a memo of it when it was merged anew and may be
-    /// remembered.
+    /// The merged set, and a memo of it when it was merged anew.
     fn merge_for(&self, sessid: SessId) -> (Arc<CmdSet>, Option<CmdsetMemo>) {
         let Some(s) = self.sessions.get(sessid) else {
             return (Arc::new(CmdSet::new("Empty")), None);
         };
         let stamp = self.cmdset_stamp(s);
-        if let Some(m) = &s.cmdsets
+        let kept = s.cmdsets.as_deref();
+        if let Some(m) = kept
             && m.stamp == stamp
+            && let Some(merged) = &m.merged
         {
-            return (m.merged.clone(), None);
+            return (merged.clone(), None);
         }
+        // A walk changes only the place: the session's, account's and
+        // puppet's own sets are those the last line collected.
+        let own = match kept {
+            Some(m) if m.stamp.own() == stamp.own() => m.own.clone(),
+            _ => Arc::new(self.own_layers(s)),
+        };
         let mut consulted = false;
-        let sets = self.layers(sessid, &mut consulted);
+        let mut sets = own.sets.clone();
+        if let Some(p) = stamp.puppet
+            && !own.no_objs
+        {
+            sets.extend(self.local_cmdsets(p, own.no_exits, &mut consulted));
+        }
         let merged = self.cmdset_cache().merge(&sets);
-        let memo = (!consulted).then(|| CmdsetMemo {
+        let memo = CmdsetMemo {
             stamp,
-            merged: merged.clone(),
-        });
-        (merged, memo)
+            merged: (!consulted).then(|| merged.clone()),
+            own,
+        };
+        (merged, Some(memo))
     }
 
     /// What a session's merged set was merged under.
@@ -247,32 +260,41 @@ impl Server {
     /// account's, the puppet's, and those its surroundings offer (what
     /// `cmdsets` shows).
     pub fn cmdset_layers(&self, sessid: SessId) -> Vec<Arc<CmdSet>> {
-        self.layers(sessid, &mut false)
-    }
-
-    /// [`Server::cmdset_layers`]; `consulted` is set when a nearby object's
-    /// `call` lock decided whether its sets are among them.
-    fn layers(&self, sessid: SessId, consulted: &mut bool) -> Vec<Arc<CmdSet>> {
         let Some(s) = self.sessions.get(sessid) else {
             return Vec::new();
         };
+        let own = self.own_layers(s);
+        let mut sets = own.sets;
+        if let Some(p) = s.puppet()
+            && !own.no_objs
+        {
+            sets.extend(self.local_cmdsets(p, own.no_exits, &mut false));
+        }
+        sets
+    }
+
+    /// The session's, its account's and its puppet's stacks, and whether
+    /// they leave out what is nearby.
+    fn own_layers(&self, s: &crate::runtime::sessions::ServerSession) -> OwnLayers {
         let (account, puppet) = (s.account(), s.puppet());
-        let mut sets = self.cmdset_stack(Holder::Session(sessid));
+        let mut sets = self.cmdset_stack(Holder::Session(s.sync.sessid));
         if let Some(a) = account {
             sets.extend(self.cmdset_stack(Holder::Account(a)));
         }
+        let (mut no_objs, mut no_exits) = (true, true);
         if let Some(p) = puppet {
             sets.extend(self.cmdset_stack(Holder::Object(p)));
             // The highest-priority set with an opinion decides.
             let mut by_prio: Vec<&Arc<CmdSet>> = sets.iter().collect();
             by_prio.sort_by_key(|s| std::cmp::Reverse(s.priority));
-            let no_objs = by_prio.iter().find_map(|s| s.no_objs).unwrap_or(false);
-            let no_exits = by_prio.iter().find_map(|s| s.no_exits).unwrap_or(false);
-            if !no_objs {
-                sets.extend(self.local_cmdsets(p, no_exits, consulted));
-            }
+            no_objs = by_prio.iter().find_map(|s| s.no_objs).unwrap_or(false);
+            no_exits = by_prio.iter().find_map(|s| s.no_exits).unwrap_or(false);
         }
-        sets
+        OwnLayers {
+            sets,
+            no_objs,
+            no_exits,
+        }
     }
 
     fn cmdset_cache(&self) -> std::sync::MutexGuard<'_, MergeCache> {
@@ -337,10 +359,22 @@ impl Server {
 }
 
 /// The merged cmdset a session's last line used, with what it was merged
-/// under: good while the stamp is the same.
+/// under: good while the stamp is the same. The session's own layers are
+/// kept apart, good while the stamp differs only in the place.
 pub(crate) struct CmdsetMemo {
     stamp: MemoStamp,
-    merged: Arc<CmdSet>,
+    /// `None` when the merge asked a nearby object's `call` lock.
+    merged: Option<Arc<CmdSet>>,
+    own: Arc<OwnLayers>,
+}
+
+/// The stacks of a session, its account and its puppet, in merge order.
+struct OwnLayers {
+    sets: Vec<Arc<CmdSet>>,
+    /// What the highest-priority set with an opinion said (both true when
+    /// there is no puppet: nothing is nearby).
+    no_objs: bool,
+    no_exits: bool,
 }
 
 /// What a merge depends on besides the world's cmdset epoch: who types,
@@ -352,4 +386,11 @@ struct MemoStamp {
     account: Option<AccountId>,
     puppet: Option<ObjId>,
     place: Option<ObjId>,
+}
+
+impl MemoStamp {
+    /// What the session's own layers depend on: all but the place.
+    fn own(&self) -> (u64, bool, Option<AccountId>, Option<ObjId>) {
+        (self.epoch, self.logged_in, self.account, self.puppet)
+    }
 }

@@ -73,7 +73,9 @@ struct FlowIndex {
     /// conditions read when last checked, by a hash of the field's name
     /// (sorted; a change of attributes alone that none of them names is
     /// passed over).
-    fields: HashMap<String, Vec<(ObjId, u64)>>,
+    /// (Flow names are made by the game and its builders, never typed by
+    /// players: a fast hash, as for ids.)
+    fields: HashMap<String, Vec<(ObjId, u64)>, rustc_hash::FxBuildHasher>,
     /// The flows whose conditions read each object.
     readers: IdMap<ObjId, SortedVec<String>>,
     /// Flows that changed since their `on_change` listeners last looked.
@@ -83,7 +85,7 @@ struct FlowIndex {
     /// per owner, not one per flow in the world's tree of flows by name.
     hearing: IdMap<Owner, Hearing>,
     /// What each flow in the world was counted there as hearing.
-    hears: HashMap<String, (Owner, Hearing)>,
+    hears: HashMap<String, (Owner, Hearing), rustc_hash::FxBuildHasher>,
 }
 
 /// What flows may hear (one flow's, or the sum of an owner's).

@@ -328,16 +328,22 @@ impl Telnet {
     }
 }
 
-/// Text for the wire: `\n` becomes CR LF and IAC bytes are doubled.
+/// Text for the wire: `\n` becomes CR LF and IAC bytes are doubled. The
+/// runs between those bytes are copied whole (most text has a line end or
+/// two and no IAC at all), into room made once.
 pub fn encode_text(text: &[u8], out: &mut Vec<u8>) {
-    for &b in text {
-        match b {
+    out.reserve(text.len() + 8);
+    let mut rest = text;
+    while let Some(i) = memchr::memchr3(b'\n', b'\r', IAC, rest) {
+        out.extend_from_slice(&rest[..i]);
+        match rest[i] {
             b'\n' => out.extend_from_slice(b"\r\n"),
             b'\r' => {}
-            IAC => out.extend_from_slice(&[IAC, IAC]),
-            b => out.push(b),
+            _ => out.extend_from_slice(&[IAC, IAC]),
         }
+        rest = &rest[i + 1..];
     }
+    out.extend_from_slice(rest);
 }
 
 #[cfg(test)]

@@ -7,6 +7,8 @@
 //! the reply. Messages for the client go in through [`TelnetProtocol::render`]
 //! and come out as wire bytes, compressed once the client accepted MCCP2.
 
+use std::borrow::Cow;
+
 use flate2::{Compress, Compression, FlushCompress};
 use tavern_shared::Msg;
 use tavern_shared::markup::{self, ColorMode};
@@ -357,12 +359,12 @@ impl TelnetProtocol {
                     if self.telnet.is_enabled(Side::Ours, Opt::GMCP)
                         && target.is_none_or(|t| t == "gmcp")
                     {
-                        out.extend(frame_sb(Opt::GMCP, gmcp::encode(msg).as_bytes()));
+                        frame_sb_into(Opt::GMCP, gmcp::encode(msg).as_bytes(), &mut out);
                     }
                     if self.telnet.is_enabled(Side::Ours, Opt::MSDP)
                         && target.is_none_or(|t| t == "msdp")
                     {
-                        out.extend(frame_sb(Opt::MSDP, &msdp::encode(msg)));
+                        frame_sb_into(Opt::MSDP, &msdp::encode(msg), &mut out);
                     }
                 }
             }
@@ -443,16 +445,24 @@ pub fn renders_alike(msg: &Msg) -> bool {
 
 /// `IAC SB opt <data, IAC doubled> IAC SE`
 fn frame_sb(opt: u8, data: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(data.len() + 5);
-    out.extend_from_slice(&[IAC, SB, opt]);
-    for &b in data {
-        out.push(b);
-        if b == IAC {
-            out.push(IAC);
-        }
-    }
-    out.extend_from_slice(&[IAC, SE]);
+    let mut out = Vec::new();
+    frame_sb_into(opt, data, &mut out);
     out
+}
+
+/// [`frame_sb`] at the end of `out`: IAC bytes in the data doubled, the
+/// runs between them copied whole.
+fn frame_sb_into(opt: u8, data: &[u8], out: &mut Vec<u8>) {
+    out.reserve(data.len() + 5);
+    out.extend_from_slice(&[IAC, SB, opt]);
+    let mut rest = data;
+    while let Some(i) = memchr::memchr(IAC, rest) {
+        out.extend_from_slice(&rest[..=i]);
+        out.push(IAC);
+        rest = &rest[i + 1..];
+    }
+    out.extend_from_slice(rest);
+    out.extend_from_slice(&[IAC, SE]);
 }
 
 /// Input bytes as text in the session's encoding.
@@ -465,13 +475,15 @@ pub fn decode(bytes: &[u8], encoding: &str) -> String {
 }
 
 /// Output text as bytes in the session's encoding (unrepresentable characters become `?`).
-pub fn encode(text: &str, encoding: &str) -> Vec<u8> {
+pub fn encode<'t>(text: &'t str, encoding: &str) -> Cow<'t, [u8]> {
     if encoding == "latin-1" {
-        text.chars()
-            .map(|c| if (c as u32) < 256 { c as u8 } else { b'?' })
-            .collect()
+        Cow::Owned(
+            text.chars()
+                .map(|c| if (c as u32) < 256 { c as u8 } else { b'?' })
+                .collect(),
+        )
     } else {
-        text.as_bytes().to_vec()
+        Cow::Borrowed(text.as_bytes())
     }
 }
 

@@ -235,6 +235,40 @@ fn text_encoding_doubles_iac_and_uses_crlf() {
 }
 
 #[test]
+fn text_encoding_copies_runs_exactly_as_byte_by_byte() {
+    // What the wire must hold, one byte at a time.
+    fn reference(text: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        for &b in text {
+            match b {
+                b'\n' => out.extend_from_slice(b"\r\n"),
+                b'\r' => {}
+                IAC => out.extend_from_slice(&[IAC, IAC]),
+                b => out.push(b),
+            }
+        }
+        out
+    }
+    // Special bytes at the start, the end, side by side, alone, and none.
+    let pieces: [&[u8]; 7] = [b"", b"abc", b"\n", b"\r", &[IAC], &[IAC, IAC], b"\r\n"];
+    for a in pieces {
+        for b in pieces {
+            for c in pieces {
+                let text = [a, b, c].concat();
+                let mut out = b"kept".to_vec();
+                encode_text(&text, &mut out);
+                assert_eq!(&out[..4], b"kept", "appends");
+                assert_eq!(out[4..], reference(&text), "{text:?}");
+            }
+        }
+    }
+    let long: Vec<u8> = (0..=255u8).cycle().take(5000).collect();
+    let mut out = Vec::new();
+    encode_text(&long, &mut out);
+    assert_eq!(out, reference(&long));
+}
+
+#[test]
 fn arbitrary_bytes_never_panic() {
     // A cheap deterministic sweep of every byte pair after every state-entering prefix.
     let prefixes: [&[u8]; 6] = [

@@ -35,6 +35,11 @@ pub enum LockError {
 pub struct Lock {
     /// What it guards: `get`, `traverse`, `cmd`, ...
     pub access_type: String,
+    /// A hash of `access_type`, kept beside the rest: finding one access
+    /// type among an object's locks compares these and reads no other
+    /// lock's text (a set is asked for its `view` lock for every object a
+    /// `look` shows).
+    kind: u64,
     /// The expression as written.
     pub source: String,
     /// Who passes.
@@ -93,6 +98,7 @@ fn interned(access_type: String, source: String, part: &str) -> Result<Arc<Lock>
         problem,
     })?;
     let lock = Arc::new(Lock {
+        kind: kind_of(&access_type),
         access_type,
         source,
         expr,
@@ -104,6 +110,12 @@ fn interned(access_type: String, source: String, part: &str) -> Result<Arc<Lock>
     }
     t.locks.insert(key, Arc::downgrade(&lock));
     Ok(lock)
+}
+
+/// The hash of an access type a lock keeps ([`Lock::kind`](Lock)).
+fn kind_of(access_type: &str) -> u64 {
+    use std::hash::BuildHasher;
+    rustc_hash::FxBuildHasher.hash_one(access_type)
 }
 
 impl PartialEq for LockSet {
@@ -159,9 +171,13 @@ impl LockSet {
 
     /// The lock for one access type.
     pub fn get(&self, access_type: &str) -> Option<&Lock> {
+        if self.locks.is_empty() {
+            return None;
+        }
+        let kind = kind_of(access_type);
         self.locks
             .iter()
-            .find(|l| l.access_type == access_type)
+            .find(|l| l.kind == kind && l.access_type == access_type)
             .map(|l| &**l)
     }
 

@@ -473,3 +473,27 @@ fn a_suspended_connection_resumes_in_another_process_byte_for_byte() {
     assert!(text.starts_with("after\r\n"), "{text}");
     assert!(text.contains("Char.Vitals"), "{text}");
 }
+
+#[test]
+fn a_subnegotiation_doubles_every_iac_in_its_data() {
+    for data in [
+        &b""[..],
+        b"Char.Vitals {}",
+        &[IAC],
+        &[IAC, IAC, b'x'],
+        &[b'a', IAC, b'b', IAC],
+    ] {
+        let mut want = vec![IAC, SB, Opt::GMCP];
+        for &b in data {
+            want.push(b);
+            if b == IAC {
+                want.push(IAC);
+            }
+        }
+        want.extend_from_slice(&[IAC, SE]);
+        assert_eq!(frame_sb(Opt::GMCP, data), want, "{data:?}");
+        let mut out = b"before".to_vec();
+        frame_sb_into(Opt::GMCP, data, &mut out);
+        assert_eq!(out, [&b"before"[..], &want].concat());
+    }
+}
