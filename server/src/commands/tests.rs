@@ -894,6 +894,79 @@ async fn a_remembered_merge_lasts_while_players_walk_and_goes_when_what_it_came_
 }
 
 #[tokio::test]
+async fn a_place_shares_its_merge_with_whoever_brings_nothing_of_their_own() {
+    let mut h = harness_with(game(), |_| {}).await;
+    let (a, ann) = h.account("Ann", &[]).await;
+    let (b, _) = h.account("Bob", &[]).await;
+    h.login(1, a);
+    h.login(2, b);
+    let limbo = h.server.world.start_room;
+    let garden = h
+        .server
+        .create_object(NewObject::new(Kind::Room, "Garden"))
+        .unwrap();
+    for (key, from, to) in [("north", limbo, garden), ("south", garden, limbo)] {
+        h.server
+            .create_object(
+                NewObject::new(Kind::Exit, key)
+                    .location(from)
+                    .destination(to),
+            )
+            .unwrap();
+    }
+    let merges = |h: &crate::testing::harness::LinkHarness| {
+        let c = h.server.cmdset_cache.lock().unwrap();
+        c.hits + c.misses
+    };
+    // Ann's lines in Limbo and in the garden leave both places' merges
+    // remembered; Bob, with the same sets of his own, takes them without
+    // a merge made or looked up.
+    assert!(h.cmd(1, "north").contains("Garden"));
+    assert!(h.cmd(1, "south").contains("Limbo"));
+    let asked = merges(&h);
+    assert!(h.cmd(2, "north").contains("Garden"));
+    assert!(h.cmd(2, "south").contains("Limbo"));
+    assert_eq!(merges(&h), asked, "Bob took the places' merges");
+    assert!(h.cmd(2, "climb").contains("not available"));
+
+    // What a player carries is theirs alone. Ann with the oak in hand
+    // climbs it in the garden; Bob, coming after her, does not.
+    let oak = h
+        .server
+        .create_object(
+            NewObject::new(Kind::Thing, "oak")
+                .typeclass("tree")
+                .location(ann),
+        )
+        .unwrap();
+    assert!(h.cmd(1, "north").contains("Garden"));
+    assert_eq!(h.cmd(1, "climb"), "You climb the oak.");
+    assert!(h.cmd(2, "north").contains("Garden"));
+    assert!(h.cmd(2, "climb").contains("not available"));
+    // And the other way round: Bob's merge of the garden is not Ann's.
+    assert!(h.cmd(2, "south").contains("Limbo"));
+    assert!(h.cmd(1, "south").contains("Limbo"));
+    assert!(h.cmd(2, "north").contains("Garden"));
+    assert!(h.cmd(1, "north").contains("Garden"));
+    assert_eq!(h.cmd(1, "climb"), "You climb the oak.");
+    assert!(h.cmd(2, "climb").contains("not available"));
+    h.server.world.move_to(oak, Some(limbo));
+    // An exit carried (a portal in hand) asks no lock and is offered to
+    // its carrier alone: the merge Ann makes of the garden with it is not
+    // Bob's there.
+    h.server
+        .create_object(
+            NewObject::new(Kind::Exit, "portal")
+                .location(ann)
+                .destination(limbo),
+        )
+        .unwrap();
+    assert!(h.cmd(1, "look").contains("Garden"));
+    assert!(h.cmd(2, "portal").contains("not available"));
+    assert!(h.cmd(1, "portal").contains("Limbo"));
+}
+
+#[tokio::test]
 async fn bare_help_is_remembered_only_for_what_the_reader_may_read() {
     let mut h = harness_with(game(), |_| {}).await;
     let (a, me) = h.account("Pat", &[]).await;

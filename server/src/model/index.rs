@@ -423,6 +423,14 @@ impl Indexes {
             .unwrap_or(&[])
     }
 
+    /// Whether `id` offers commands to those around it (it is among its
+    /// place's [`offering`](Self::offering)).
+    pub(crate) fn offers_commands(&self, id: ObjId) -> bool {
+        self.entries
+            .get(&id)
+            .is_some_and(|e| e.offering_in.is_some())
+    }
+
     /// The objects in `place` that offer commands, by id.
     pub(crate) fn offering(&self, place: ObjId) -> &[ObjId] {
         self.offering

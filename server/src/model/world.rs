@@ -566,6 +566,12 @@ impl World {
         self.index.offering(place)
     }
 
+    /// Whether `id` offers commands to those in its place (it is among
+    /// their [`offering`](Self::offering)).
+    pub fn offers_commands(&self, id: ObjId) -> bool {
+        self.index.offers_commands(id)
+    }
+
     /// Whether the object built from code as `world_id` was destroyed (it
     /// is not built again; see `Server::ensure_object`).
     pub fn is_retired(&self, world_id: &str) -> bool {

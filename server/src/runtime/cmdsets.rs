@@ -26,7 +26,7 @@ use std::sync::Arc;
 
 use tavern_shared::SessId;
 
-use crate::commands::cmdset::{CmdSet, MergeCache};
+use crate::commands::cmdset::{CmdSet, MergeCache, own_hash};
 use crate::commands::handler::{Holder, SESSION_CMDSETS, exit_cmdset, session_cmdsets};
 use crate::model::locks::Accessor;
 use crate::model::world::{AccountId, Kind, ObjId};
@@ -226,14 +226,46 @@ impl Server {
             Some(m) if m.stamp.own() == stamp.own() => m.own.clone(),
             _ => Arc::new(self.own_layers(s)),
         };
+        let epoch = stamp.epoch;
+        // What the place adds is the same for everyone there with the same
+        // own sets, unless the player brings something of their own.
+        let shared_place = match (stamp.puppet, stamp.place) {
+            (Some(p), Some(place))
+                if !own.no_objs
+                    && self.world.offering(p).is_empty()
+                    && !self.world.offers_commands(p) =>
+            {
+                Some(place)
+            }
+            _ => None,
+        };
+        if let Some(place) = shared_place
+            && let Some(merged) = self
+                .cmdset_cache()
+                .in_place(&own.sets, own.hash, place, epoch)
+        {
+            let memo = CmdsetMemo {
+                stamp,
+                merged: Some(merged.clone()),
+                own,
+            };
+            return (merged, Some(memo));
+        }
         let mut consulted = false;
-        let mut sets = own.sets.clone();
+        let mut sets = own.sets.to_vec();
         if let Some(p) = stamp.puppet
             && !own.no_objs
         {
             sets.extend(self.local_cmdsets(p, own.no_exits, &mut consulted));
         }
-        let merged = self.cmdset_cache().merge(&sets);
+        let mut cache = self.cmdset_cache();
+        let merged = cache.merge(&sets);
+        if let Some(place) = shared_place
+            && !consulted
+        {
+            cache.remember_in_place(own.sets.clone(), own.hash, place, epoch, merged.clone());
+        }
+        drop(cache);
         let memo = CmdsetMemo {
             stamp,
             merged: (!consulted).then(|| merged.clone()),
@@ -264,7 +296,7 @@ impl Server {
             return Vec::new();
         };
         let own = self.own_layers(s);
-        let mut sets = own.sets;
+        let mut sets = own.sets.to_vec();
         if let Some(p) = s.puppet()
             && !own.no_objs
         {
@@ -291,7 +323,8 @@ impl Server {
             no_exits = by_prio.iter().find_map(|s| s.no_exits).unwrap_or(false);
         }
         OwnLayers {
-            sets,
+            hash: own_hash(&sets),
+            sets: sets.into(),
             no_objs,
             no_exits,
         }
@@ -370,7 +403,9 @@ pub(crate) struct CmdsetMemo {
 
 /// The stacks of a session, its account and its puppet, in merge order.
 struct OwnLayers {
-    sets: Vec<Arc<CmdSet>>,
+    sets: Arc<[Arc<CmdSet>]>,
+    /// [`own_hash`] of `sets`.
+    hash: u64,
     /// What the highest-priority set with an opinion said (both true when
     /// there is no puppet: nothing is nearby).
     no_objs: bool,

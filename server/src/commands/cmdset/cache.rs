@@ -21,6 +21,20 @@ fn key(sets: &[Arc<CmdSet>]) -> SetKey {
     sets.iter().map(|s| Arc::as_ptr(s) as usize).collect()
 }
 
+/// A merge remembered for a place: the own sets it was made with (kept, so
+/// that no other set takes their addresses), the epoch, and the merge.
+struct InPlace {
+    own: Arc<[Arc<CmdSet>]>,
+    epoch: u64,
+    merged: Arc<CmdSet>,
+}
+
+/// The hash of a player's own sets' addresses, for [`MergeCache::in_place`].
+pub fn own_hash(own: &[Arc<CmdSet>]) -> u64 {
+    use std::hash::BuildHasher;
+    rustc_hash::FxBuildHasher.hash_one(key(own))
+}
+
 /// What the command handler remembers between lines.
 #[derive(Default)]
 pub struct MergeCache {
@@ -28,6 +42,10 @@ pub struct MergeCache {
     /// Per exit: the key and aliases its set was made for, and the set.
     exits: IdMap<ObjId, (String, Vec<String>, Arc<CmdSet>)>,
     offered: IdMap<(ObjId, usize), (Arc<CmdSet>, Arc<CmdSet>)>,
+    /// Merges by the player's own sets (a hash of their addresses) and the
+    /// place: what everyone with the same sets gets there, while the
+    /// world's cmdset epoch stays what it was (see [`MergeCache::in_place`]).
+    places: IdMap<(u64, ObjId), InPlace>,
     /// Merges found / made, for the benchmarks.
     pub hits: u64,
     /// Merges made.
@@ -49,6 +67,45 @@ impl MergeCache {
         let merged = Arc::new(merge_all(sets));
         self.merged.insert(k, (sets.to_vec(), merged.clone()));
         merged
+    }
+
+    /// The merge of `own` (the sets of a player's session, account and
+    /// character; `hash` is [`own_hash`] of them) with what `place` offers,
+    /// remembered under `epoch`. Only merges whose place's part depends on
+    /// nothing but the place and the epoch are remembered (see
+    /// [`MergeCache::remember_in_place`]).
+    pub fn in_place(
+        &self,
+        own: &[Arc<CmdSet>],
+        hash: u64,
+        place: ObjId,
+        epoch: u64,
+    ) -> Option<Arc<CmdSet>> {
+        let e = self.places.get(&(hash, place))?;
+        let same = e.epoch == epoch
+            && e.own.len() == own.len()
+            && e.own.iter().zip(own).all(|(a, b)| Arc::ptr_eq(a, b));
+        same.then(|| e.merged.clone())
+    }
+
+    /// Remembers a merge for [`MergeCache::in_place`]. The caller vouches
+    /// that what `place` added to it is the same for anyone with these own
+    /// sets there while `epoch` holds: it asked no lock, and the player
+    /// offered nothing of their own (nothing carried, no set of theirs
+    /// offered to the room).
+    pub fn remember_in_place(
+        &mut self,
+        own: Arc<[Arc<CmdSet>]>,
+        hash: u64,
+        place: ObjId,
+        epoch: u64,
+        merged: Arc<CmdSet>,
+    ) {
+        if self.places.len() >= MAX_ENTRIES {
+            self.places.clear();
+        }
+        self.places
+            .insert((hash, place), InPlace { own, epoch, merged });
     }
 
     /// The set an exit offers, made by `make` unless the one made before

@@ -444,7 +444,7 @@ pub fn merge_all(sets: &[Arc<CmdSet>]) -> CmdSet {
 }
 
 mod cache;
-pub use cache::MergeCache;
+pub use cache::{MergeCache, own_hash};
 
 #[cfg(test)]
 mod tests;
