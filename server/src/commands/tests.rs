@@ -766,6 +766,32 @@ fn times_and_spans_read_as_people_read_them() {
     assert_eq!(span_text(3 * 86_400_000 + 4 * 3_600_000), "3d 4h");
 }
 
+/// A garden north of Limbo, with exits both ways: Limbo, the garden, and
+/// the exit north.
+fn garden_north_of_limbo(h: &mut crate::testing::harness::LinkHarness) -> (ObjId, ObjId, ObjId) {
+    let limbo = h.server.world.start_room;
+    let garden = h
+        .server
+        .create_object(NewObject::new(Kind::Room, "Garden"))
+        .unwrap();
+    let [north, _] = [("north", limbo, garden), ("south", garden, limbo)].map(|(key, from, to)| {
+        h.server
+            .create_object(
+                NewObject::new(Kind::Exit, key)
+                    .location(from)
+                    .destination(to),
+            )
+            .unwrap()
+    });
+    (limbo, garden, north)
+}
+
+/// Merges the command handler made or looked up so far.
+fn merges(h: &crate::testing::harness::LinkHarness) -> u64 {
+    let c = h.server.cmdset_cache.lock().unwrap();
+    c.hits + c.misses
+}
+
 #[tokio::test]
 async fn a_remembered_merge_lasts_while_players_walk_and_goes_when_what_it_came_from_changes() {
     let mut h = harness_with(game(), |_| {}).await;
@@ -773,30 +799,7 @@ async fn a_remembered_merge_lasts_while_players_walk_and_goes_when_what_it_came_
     let (b, bob) = h.account("Bob", &[]).await;
     h.login(1, a);
     h.login(2, b);
-    let limbo = h.server.world.start_room;
-    let garden = h
-        .server
-        .create_object(NewObject::new(Kind::Room, "Garden"))
-        .unwrap();
-    let north = h
-        .server
-        .create_object(
-            NewObject::new(Kind::Exit, "north")
-                .location(limbo)
-                .destination(garden),
-        )
-        .unwrap();
-    h.server
-        .create_object(
-            NewObject::new(Kind::Exit, "south")
-                .location(garden)
-                .destination(limbo),
-        )
-        .unwrap();
-    let merges = |h: &crate::testing::harness::LinkHarness| {
-        let c = h.server.cmdset_cache.lock().unwrap();
-        c.hits + c.misses
-    };
+    let (limbo, garden, north) = garden_north_of_limbo(&mut h);
     assert!(h.cmd(1, "look").contains("north"));
     let (epoch, asked) = (h.server.world.cmdset_epoch(), merges(&h));
     // Someone else walking, and attributes changing, leave the merge good:
@@ -900,24 +903,7 @@ async fn a_place_shares_its_merge_with_whoever_brings_nothing_of_their_own() {
     let (b, _) = h.account("Bob", &[]).await;
     h.login(1, a);
     h.login(2, b);
-    let limbo = h.server.world.start_room;
-    let garden = h
-        .server
-        .create_object(NewObject::new(Kind::Room, "Garden"))
-        .unwrap();
-    for (key, from, to) in [("north", limbo, garden), ("south", garden, limbo)] {
-        h.server
-            .create_object(
-                NewObject::new(Kind::Exit, key)
-                    .location(from)
-                    .destination(to),
-            )
-            .unwrap();
-    }
-    let merges = |h: &crate::testing::harness::LinkHarness| {
-        let c = h.server.cmdset_cache.lock().unwrap();
-        c.hits + c.misses
-    };
+    let (limbo, _, _) = garden_north_of_limbo(&mut h);
     // Ann's lines in Limbo and in the garden leave both places' merges
     // remembered; Bob, with the same sets of his own, takes them without
     // a merge made or looked up.

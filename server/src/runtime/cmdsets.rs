@@ -20,7 +20,12 @@
 //! While none of those changed, the next line takes it without collecting
 //! a set. A merge that asked a nearby object's `call` lock is not
 //! remembered: a lock may read anything (an attribute, a tag) that the
-//! epoch does not follow.
+//! epoch does not follow. The memo keeps the session's own layers (its,
+//! its account's and its puppet's stacks) apart, good while only the place
+//! changed; and a merge made in a place for someone who brings nothing of
+//! their own there is remembered for that place and those own sets
+//! ([`MergeCache::in_place`]), so whoever walks in next with the same sets
+//! takes it.
 
 use std::sync::Arc;
 

@@ -5,7 +5,9 @@
 //! A merge is remembered by the identity of the sets that went in (their
 //! `Arc`s, which the cache keeps alive, so no other set can take their
 //! address). For that to find anything, the sets an exit or a nearby object
-//! offers are made once and reused while they stay the same.
+//! offers are made once and reused while they stay the same. A merge is
+//! also remembered by place, for everyone with the same own sets there
+//! ([`MergeCache::in_place`]).
 
 use std::sync::Arc;
 
