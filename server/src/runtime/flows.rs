@@ -77,7 +77,8 @@ struct FlowIndex {
     /// players: a fast hash, as for ids.)
     fields: HashMap<String, Vec<(ObjId, u64)>, rustc_hash::FxBuildHasher>,
     /// The flows whose conditions read each object.
-    readers: IdMap<ObjId, SortedVec<String>>,
+    /// (Shared names: a change copies a pointer for each, not the text.)
+    readers: IdMap<ObjId, SortedVec<Arc<str>>>,
     /// Flows that changed since their `on_change` listeners last looked.
     recheck: BTreeSet<String>,
     /// Per owner, how many of its flows may hear a line typed and how many
@@ -172,7 +173,7 @@ impl FlowIndex {
         for &(o, _) in &reads {
             // Sorted: the fields of one object are together.
             if last != Some(o) {
-                self.readers.entry(o).or_default().insert(name.to_string());
+                self.readers.entry(o).or_default().insert(Arc::from(name));
                 last = Some(o);
             }
         }
@@ -1006,7 +1007,10 @@ impl Server {
             // batch's earlier events did, which their own rounds saw.
             let attrs = self.world.take_recent_attr_touches();
             let fresh = self.world.take_recent_touches();
-            let mut names = std::mem::take(&mut self.flows.index.recheck);
+            let mut names: Vec<Arc<str>> = std::mem::take(&mut self.flows.index.recheck)
+                .into_iter()
+                .map(Arc::from)
+                .collect();
             for &o in &fresh {
                 let Some(r) = self.flows.index.readers.get(&o) else {
                     continue;
@@ -1024,6 +1028,9 @@ impl Server {
             if names.is_empty() {
                 break;
             }
+            // Each once, in the order of their names.
+            names.sort_unstable();
+            names.dedup();
             for name in names {
                 self.check_flow_changes(&name);
             }
