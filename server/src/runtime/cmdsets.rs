@@ -257,12 +257,7 @@ impl Server {
             return (merged, Some(memo));
         }
         let mut consulted = false;
-        let mut sets = own.sets.to_vec();
-        if let Some(p) = stamp.puppet
-            && !own.no_objs
-        {
-            sets.extend(self.local_cmdsets(p, own.no_exits, &mut consulted));
-        }
+        let sets = self.with_surroundings(&own, stamp.puppet, &mut consulted);
         let mut cache = self.cmdset_cache();
         let merged = cache.merge(&sets);
         if let Some(place) = shared_place
@@ -300,12 +295,22 @@ impl Server {
         let Some(s) = self.sessions.get(sessid) else {
             return Vec::new();
         };
-        let own = self.own_layers(s);
+        self.with_surroundings(&self.own_layers(s), s.puppet(), &mut false)
+    }
+
+    /// The own layers, then what the puppet's surroundings offer (unless
+    /// the own layers say `no_objs`): every set to merge, in order.
+    fn with_surroundings(
+        &self,
+        own: &OwnLayers,
+        puppet: Option<ObjId>,
+        consulted: &mut bool,
+    ) -> Vec<Arc<CmdSet>> {
         let mut sets = own.sets.to_vec();
-        if let Some(p) = s.puppet()
+        if let Some(p) = puppet
             && !own.no_objs
         {
-            sets.extend(self.local_cmdsets(p, own.no_exits, &mut false));
+            sets.extend(self.local_cmdsets(p, own.no_exits, consulted));
         }
         sets
     }
