@@ -21,6 +21,12 @@ use crate::model::timers::{TimerRecord, Timers};
 pub struct Changes {
     /// Objects to write.
     pub objects: Vec<Object>,
+    /// Objects whose persistent attributes are all that changed besides,
+    /// perhaps, where they are (then they are among `moves` too): their
+    /// attributes, written without the rest of the row. The commonest
+    /// change after a move (hit points, counters, a ticker's work); the
+    /// row exists, as the object was loaded or written whole before.
+    pub attributes: Vec<(ObjId, Attributes)>,
     /// Objects that only moved: their new location (the commonest change of
     /// all, written without the rest of the row).
     pub moves: Vec<(ObjId, Option<ObjId>)>,
@@ -55,6 +61,7 @@ impl Changes {
     /// Whether nothing changed.
     pub fn is_empty(&self) -> bool {
         self.objects.is_empty()
+            && self.attributes.is_empty()
             && self.moves.is_empty()
             && self.deleted.is_empty()
             && self.accounts.is_empty()
@@ -121,8 +128,12 @@ pub struct World {
     /// Counts the changes that may change the commands someone is offered
     /// (see [`World::cmdset_epoch`]).
     cmdset_epoch: u64,
+    /// Objects to write whole at the next take.
     dirty: BTreeSet<ObjId>,
-    /// Objects whose only change since the last take is where they are.
+    /// Objects whose persistent attributes changed since the last take,
+    /// and nothing else but perhaps where they are (never among `dirty`).
+    attr_dirty: BTreeSet<ObjId>,
+    /// Objects that moved since the last take and are not among `dirty`.
     moved: BTreeSet<ObjId>,
     deleted: BTreeSet<ObjId>,
     dirty_accounts: BTreeSet<AccountId>,
@@ -402,6 +413,7 @@ impl World {
         self.index.remove(id);
         self.contents.remove(&id);
         self.dirty.remove(&id);
+        self.attr_dirty.remove(&id);
         self.moved.remove(&id);
         self.deleted.insert(id);
         Some(obj)
@@ -619,6 +631,7 @@ impl World {
                 self.changes += 1;
                 self.cmdset_epoch += 1;
                 self.dirty.insert(id);
+                self.attr_dirty.remove(&id);
                 self.moved.remove(&id);
                 self.touch(id);
                 true
@@ -667,11 +680,13 @@ impl World {
         Some(old)
     }
 
-    /// A persistent attribute of `id` was written: its row will be too.
+    /// A persistent attribute of `id` was written: its row's attributes
+    /// will be too (the whole row, if it is to be written anyway).
     fn attr_written(&mut self, id: ObjId, name: &str) {
         self.changes += 1;
-        self.dirty.insert(id);
-        self.moved.remove(&id);
+        if !self.dirty.contains(&id) {
+            self.attr_dirty.insert(id);
+        }
         self.touch_attr(id, name, false);
     }
 
@@ -739,7 +754,7 @@ impl World {
 
     /// Whether the object's only change since the last batch is where it is.
     pub fn only_moved(&self, id: ObjId) -> bool {
-        self.moved.contains(&id)
+        self.moved.contains(&id) && !self.attr_dirty.contains(&id)
     }
 
     fn touch(&mut self, id: ObjId) {
@@ -832,9 +847,15 @@ impl World {
     /// What changed since the last call, as copies to write; `at` is now.
     pub fn take_changes(&mut self, at: Timestamp) -> Changes {
         let ids = std::mem::take(&mut self.dirty);
+        let attr_ids = std::mem::take(&mut self.attr_dirty);
         let moved = std::mem::take(&mut self.moved);
         if let Some(m) = &mut self.marked {
-            m.extend(ids.iter().chain(&moved).chain(&self.deleted));
+            m.extend(
+                ids.iter()
+                    .chain(&attr_ids)
+                    .chain(&moved)
+                    .chain(&self.deleted),
+            );
         }
         let accounts = std::mem::take(&mut self.dirty_accounts);
         let flows = std::mem::take(&mut self.dirty_flows);
@@ -852,6 +873,10 @@ impl World {
             objects: ids
                 .into_iter()
                 .filter_map(|id| self.get(id).cloned())
+                .collect(),
+            attributes: attr_ids
+                .into_iter()
+                .filter_map(|id| self.get(id).map(|o| (id, o.db.clone())))
                 .collect(),
             moves: moved
                 .into_iter()
@@ -885,6 +910,67 @@ mod tests {
         let mut o = Object::new(id, key, "thing", Kind::Thing);
         o.location = location;
         o
+    }
+
+    #[test]
+    fn a_change_of_attributes_alone_is_taken_as_attributes_alone() {
+        let ids = |v: &[Object]| v.iter().map(|o| o.id).collect::<Vec<_>>();
+        let mut w = World::new(1);
+        w.add_free_ids([20]);
+        for (id, key) in [
+            (1, "room"),
+            (2, "dummy"),
+            (3, "runner"),
+            (4, "statue"),
+            (5, "vase"),
+        ] {
+            w.insert_loaded(obj(id, key, if id == 1 { None } else { Some(1) }));
+        }
+        w.start_marking();
+        // Only attributes: no copy of the rest of the row.
+        assert!(w.set_attr(2, "hp", 5));
+        assert!(w.set_attr(2, "hp", 4));
+        // Attributes and a move: each written as what it is.
+        w.set_attr(3, "blows", 1);
+        w.move_to(3, None);
+        assert!(!w.only_moved(3), "its attributes changed too");
+        // Attributes, then something else: the whole row.
+        w.set_attr(4, "shine", 1);
+        w.update(4, |o| o.desc = "Marble.".into());
+        // Something else, then attributes: still the whole row.
+        w.update(5, |o| o.key = "urn".into());
+        w.set_attr(5, "cracked", true);
+        // A new object's attributes go with its first row.
+        let made = w.create(obj(0, "bell", Some(1))).unwrap();
+        w.set_attr(made, "rung", 0);
+        // A destroyed one's are not written.
+        w.set_attr(4, "gone", true);
+        w.delete(4);
+        w.set_ndb(2, "guard", serde_json::json!(1));
+        let ch = w.take_changes(0);
+        assert_eq!(ids(&ch.objects), vec![5, made]);
+        assert_eq!(ch.objects[0].attr::<bool>("cracked"), Some(true));
+        assert_eq!(ch.objects[1].attr::<i64>("rung"), Some(0));
+        let attrs: Vec<(ObjId, Option<i64>, usize)> = ch
+            .attributes
+            .iter()
+            .map(|(id, a)| (*id, a.get("hp").and_then(|v| v.as_i64()), a.len()))
+            .collect();
+        assert_eq!(
+            attrs,
+            vec![(2, Some(4), 1), (3, None, 1)],
+            "db alone, as it is now"
+        );
+        assert_eq!(ch.moves, vec![(3, None)]);
+        assert_eq!(ch.deleted, vec![4]);
+        assert_eq!(
+            w.take_marked(),
+            Some(vec![2, 3, 4, 5, made]),
+            "a standby reads each again"
+        );
+        assert!(w.take_changes(0).is_empty(), "taken once");
+        assert!(!w.set_attr(4, "gone", false), "destroyed");
+        assert!(w.take_changes(0).is_empty());
     }
 
     #[test]
@@ -1044,9 +1130,10 @@ mod tests {
         assert_eq!(w.take_touched(), BTreeSet::from([2]));
         // Written behind like any change; the ndb one is not written.
         let ch = w.take_changes(0);
-        assert_eq!(ch.objects.len(), 1);
-        assert_eq!(ch.objects[0].attr::<i64>("blows"), Some(2));
-        let row = crate::store::attributes_column(&ch.objects[0]);
+        assert!(ch.objects.is_empty(), "the rest of the row is as it was");
+        assert_eq!(ch.attributes.len(), 1);
+        assert_eq!(ch.attributes[0].1["blows"], serde_json::json!(2));
+        let row = crate::store::attributes_text(&ch.attributes[0].1);
         assert!(!row.contains("guard"), "ndb is never written: {row}");
 
         // Any other change makes it a change of everything, before or after.

@@ -41,7 +41,7 @@ pub use load::{
     ID_BLOCK, ObjectSnapshot, catch_up, load_object_snapshot, load_rest, load_world,
     read_missing_characters,
 };
-pub(crate) use rows::attributes_column;
+pub(crate) use rows::{attributes_column, attributes_text};
 pub use rows::{flow_row, timer_row};
 /// The database connection (pool) the store works on.
 pub use sea_orm::DatabaseConnection as Db;

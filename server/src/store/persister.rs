@@ -25,7 +25,7 @@ use tokio::sync::{mpsc, watch};
 use tracing::{error, info};
 
 use crate::model::channels::{ChannelLine, ChannelRecord};
-use crate::model::world::{Account, Changes, Object};
+use crate::model::world::{Account, Attributes, Changes, Object};
 use crate::store::{self, AccountRow, flow_instance, object, timer, writes};
 
 /// A number the persister gives each handed-over batch of changes, in order.
@@ -280,6 +280,8 @@ async fn run(
 #[derive(Default)]
 struct Batch {
     objects: std::collections::BTreeMap<i64, Object>,
+    /// Objects whose attributes alone changed (never among `objects`).
+    attributes: std::collections::BTreeMap<i64, Attributes>,
     moves: std::collections::BTreeMap<i64, Option<i64>>,
     deleted: std::collections::BTreeSet<i64>,
     accounts: std::collections::BTreeMap<i64, Account>,
@@ -303,7 +305,17 @@ impl Batch {
     fn add(&mut self, c: Changes) {
         for o in c.objects {
             self.moves.remove(&o.id);
+            self.attributes.remove(&o.id);
             self.objects.insert(o.id, o);
+        }
+        for (id, attributes) in c.attributes {
+            match self.objects.get_mut(&id) {
+                // A row about to be written carries them.
+                Some(o) => o.db = attributes,
+                None => {
+                    self.attributes.insert(id, attributes);
+                }
+            }
         }
         for (id, location) in c.moves {
             match self.objects.get_mut(&id) {
@@ -316,6 +328,7 @@ impl Batch {
         }
         for d in c.deleted {
             self.objects.remove(&d);
+            self.attributes.remove(&d);
             self.moves.remove(&d);
             self.deleted.insert(d);
         }
@@ -373,6 +386,7 @@ impl Batch {
 
     fn len(&self) -> usize {
         self.objects.len()
+            + self.attributes.len()
             + self.moves.len()
             + self.deleted.len()
             + self.accounts.len()
@@ -428,12 +442,14 @@ async fn write_until_done(
 const ROWS_MADE_BESIDE: usize = 2_000;
 
 /// What the persister knows of the objects' rows it wrote: a fingerprint
-/// of every column but the attributes. An object whose other columns are
-/// as last written has only its attributes written again — most changes a
-/// game makes (hit points, counters, a ticker's work) are to attributes,
-/// and a whole row was several times the bytes to send and for the
-/// database to read. An object it has not written since the server started
-/// (or whose row it deleted) is written whole.
+/// of every column but the attributes. An object handed over whole whose
+/// other columns are as last written has only its attributes written
+/// again — most changes a game makes (hit points, counters, a ticker's
+/// work) are to attributes, and a whole row was several times the bytes to
+/// send and for the database to read. An object it has not written since
+/// the server started (or whose row it deleted) is written whole. (Changes
+/// the world knows were to attributes alone come as attributes, and need
+/// no fingerprint: [`Changes::attributes`].)
 #[derive(Default)]
 struct Written {
     hasher: std::hash::RandomState,
@@ -506,7 +522,8 @@ impl Batch {
     /// What [`writes`](Self::writes) gives, with the objects whose
     /// attributes alone changed, and those only moved, given apart. Written
     /// last, they touch no row the other writes touch: an object written
-    /// whole or deleted is among neither, and none is among both.
+    /// whole or deleted is among neither. One may be among both (it moved
+    /// and its attributes changed): each writes its own column.
     fn writes_apart(&self, backend: sea_orm::DbBackend, written: &Written) -> Apart {
         let mut whole = Vec::new();
         let mut attributes = Vec::new();
@@ -522,6 +539,13 @@ impl Batch {
                 whole.push(object::Model::from(o));
             }
         }
+        // What the game changed in attributes alone: no fingerprint to
+        // take, and no copy of the rest of the object was made.
+        attributes.extend(
+            self.attributes
+                .iter()
+                .map(|(&id, a)| (id, store::attributes_text(a))),
+        );
         let mut w = writes::upsert_objects(backend, whole);
         let moves: Vec<(i64, Option<i64>)> = self.moves.iter().map(|(&id, &l)| (id, l)).collect();
         let deleted: Vec<i64> = self.deleted.iter().copied().collect();
@@ -714,6 +738,49 @@ mod tests {
     use sea_orm::{ColumnTrait, ColumnType, Iterable, ModelTrait, Value};
 
     use super::*;
+
+    /// Changes handed over one after another and committed together: the
+    /// last of each object wins, whatever the way it came.
+    #[test]
+    fn a_batch_keeps_each_objects_last_change_whatever_way_it_came() {
+        use crate::model::world::Kind;
+        let attrs = |n: i64| {
+            let mut a = Attributes::new();
+            a.insert("n".into(), serde_json::json!(n));
+            a
+        };
+        let whole = |id: i64, n: i64| {
+            let mut o = Object::new(id, "stone", "thing", Kind::Thing);
+            o.db = attrs(n);
+            o
+        };
+        let mut b = Batch::default();
+        // 1: whole, then attributes: the whole row with the new ones.
+        // 2: attributes, then whole: the whole row.
+        // 3: attributes twice, and a move: the last attributes and the move.
+        // 4: attributes, then destroyed: neither written.
+        b.add(Changes {
+            objects: vec![whole(1, 0)],
+            attributes: vec![(2, attrs(0)), (3, attrs(0)), (4, attrs(0))],
+            ..Default::default()
+        });
+        b.add(Changes {
+            objects: vec![whole(2, 2)],
+            attributes: vec![(1, attrs(1)), (3, attrs(3))],
+            moves: vec![(3, Some(9))],
+            deleted: vec![4],
+            ..Default::default()
+        });
+        assert_eq!(b.objects[&1].db, attrs(1));
+        assert_eq!(b.objects[&2].db, attrs(2));
+        assert_eq!(b.attributes.keys().copied().collect::<Vec<_>>(), vec![3]);
+        assert_eq!(b.attributes[&3], attrs(3));
+        assert_eq!(b.moves.get(&3), Some(&Some(9)));
+        assert_eq!(b.len(), 5, "two rows, one's attributes, a move, a deletion");
+        let apart = b.writes_apart(sea_orm::DbBackend::Sqlite, &Written::default());
+        assert_eq!(apart.attributes, vec![(3, r#"{"n":3}"#.to_string())]);
+        assert_eq!(apart.moves, vec![(3, Some(9))]);
+    }
 
     /// The fingerprint lists the columns by hand: one added to the objects'
     /// rows and not to it would let an attribute-only write skip its change.

@@ -96,7 +96,12 @@ fn object_with_locks(m: object::Model, locks: LockSet) -> Object {
 
 /// The `attributes` column of an object's row: its persistent attributes as JSON.
 pub(crate) fn attributes_column(o: &Object) -> String {
-    to_json(&o.db)
+    attributes_text(&o.db)
+}
+
+/// Persistent attributes as the `attributes` column holds them.
+pub(crate) fn attributes_text(a: &Attributes) -> String {
+    to_json(a)
 }
 
 impl From<&Object> for object::Model {

@@ -527,6 +527,10 @@ async fn a_standby_caught_up_holds_the_world_a_full_load_makes(url: String) {
     bell.location = Some(room);
     let made = old.create(bell).unwrap();
     old.delete(first + 4);
+    // Attributes alone: written without the rest of the row.
+    old.set_attr(first + 5, "n", 7);
+    old.set_attr(first + 6, "n", 8);
+    old.move_to(first + 6, Some(first + 2));
     p.save(old.take_changes(2));
     p.flush().await;
     old.move_to(first + 1, Some(room));
@@ -554,11 +558,19 @@ async fn a_standby_caught_up_holds_the_world_a_full_load_makes(url: String) {
     let noted = old.take_marked().unwrap();
     assert_eq!(
         noted,
-        vec![first, first + 1, first + 3, first + 4, made],
+        vec![
+            first,
+            first + 1,
+            first + 3,
+            first + 4,
+            first + 5,
+            first + 6,
+            made
+        ],
         "only what was written since the mark is read again"
     );
     let read = catch_up(&db, &mut standby, &noted).await.unwrap();
-    assert_eq!(read, 4, "the destroyed stone's row is gone");
+    assert_eq!(read, 6, "the destroyed stone's row is gone");
     let mut caught_up = load_rest(&db, standby, std::time::Instant::now())
         .await
         .unwrap();
@@ -593,6 +605,17 @@ async fn a_standby_caught_up_holds_the_world_a_full_load_makes(url: String) {
     assert_eq!(caught_up.characters_of(newcomer), vec![hero]);
     assert!(caught_up.get(first + 4).is_none());
     assert_eq!(caught_up.get(first + 3).unwrap().attr::<i64>("n"), Some(99));
+    assert_eq!(caught_up.get(first + 5).unwrap().attr::<i64>("n"), Some(7));
+    let moved = caught_up.get(first + 6).unwrap();
+    assert_eq!(
+        (moved.attr::<i64>("n"), moved.location),
+        (Some(8), Some(first + 2))
+    );
+    assert_eq!(
+        moved.key,
+        format!("stone {}", first + 6),
+        "the rest as it was"
+    );
     assert_eq!(caught_up.max_id(), full.max_id());
     let _ = db.close().await;
 }
