@@ -62,6 +62,9 @@ const BASE_MSDP: &[(&str, &str)] = &[
 ];
 
 impl Feed for CharBase {
+    fn only_played(&self) -> bool {
+        true
+    }
     fn package(&self) -> &str {
         "Char.Base"
     }
@@ -90,6 +93,9 @@ impl Feed for CharBase {
 pub struct CharName;
 
 impl Feed for CharName {
+    fn only_played(&self) -> bool {
+        true
+    }
     fn package(&self) -> &str {
         "Char.Name"
     }
@@ -128,6 +134,9 @@ const VITALS_MSDP: &[(&str, &str)] = &[
 ];
 
 impl Feed for CharVitals {
+    fn only_played(&self) -> bool {
+        true
+    }
     fn package(&self) -> &str {
         "Char.Vitals"
     }
@@ -204,6 +213,9 @@ impl CharStatus {
 }
 
 impl Feed for CharStatus {
+    fn only_played(&self) -> bool {
+        true
+    }
     fn package(&self) -> &str {
         "Char.Status"
     }
@@ -239,6 +251,9 @@ impl Default for CharStatusVars {
 }
 
 impl Feed for CharStatusVars {
+    fn only_played(&self) -> bool {
+        true
+    }
     fn package(&self) -> &str {
         "Char.StatusVars"
     }
@@ -431,6 +446,9 @@ fn watches_group(server: &Server, puppet: ObjId, changed: ObjId) -> bool {
 pub struct GroupInfo;
 
 impl Feed for GroupInfo {
+    fn only_played(&self) -> bool {
+        true
+    }
     fn package(&self) -> &str {
         "Group.Info"
     }
@@ -462,6 +480,9 @@ impl Feed for GroupInfo {
 pub struct GroupMembers;
 
 impl Feed for GroupMembers {
+    fn only_played(&self) -> bool {
+        true
+    }
     fn package(&self) -> &str {
         "Group.Members"
     }

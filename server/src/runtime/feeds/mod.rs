@@ -98,6 +98,17 @@ pub trait Feed: Send + Sync + 'static {
         true
     }
 
+    /// Whether everything this package shows is of characters someone
+    /// plays: the puppet itself (the default [`Feed::watches`]), or its
+    /// group's members (the group roster knows those who left). Then a
+    /// change of attributes of an object nobody plays (a training dummy's
+    /// hit points) is passed over by it before anyone near it is looked
+    /// at. The default says no, so no package is ever missed; a package
+    /// that watches a room or a thing must say no.
+    fn only_played(&self) -> bool {
+        false
+    }
+
     /// After the first snapshot, send only the keys whose values changed
     /// (IRE's `Char.Status`).
     fn deltas(&self) -> bool {
@@ -351,7 +362,9 @@ impl Server {
         // Decided once per change, not once per listener near it: which
         // feeds show one of the attributes of an object changed in those
         // alone. One shown by none (a fighter's blow counter) is passed over.
-        let shown = ShownBy::new(&game.feeds, &attr_touches, &touched);
+        let shown = ShownBy::new(&game.feeds, &attr_touches, &touched, |c| {
+            self.sessions.is_puppeted(c) || self.feed_roster.group(c).is_some()
+        });
         touched.retain(|&c| shown.any(c));
         if touched.is_empty() && fresh.is_empty() {
             return;
@@ -522,23 +535,34 @@ impl Server {
 }
 
 /// For each object changed only in its attributes, the feeds that show one
-/// of them (bit `i`: feed `i`; a game with more than 64 feeds has every
-/// feed past the 64th asked, and no change passed over).
+/// of them, of it (bit `i`: feed `i`; a game with more than 64 feeds has
+/// every feed past the 64th asked, and no change passed over). A feed that
+/// shows only characters played ([`Feed::only_played`]) shows nothing of an
+/// object `played` says nobody plays.
 struct ShownBy {
     masks: FxHashMap<ObjId, u64>,
     many: bool,
 }
 
 impl ShownBy {
-    fn new(feeds: &Feeds, touches: &AttrTouches, touched: &BTreeSet<ObjId>) -> Self {
+    fn new(
+        feeds: &Feeds,
+        touches: &AttrTouches,
+        touched: &BTreeSet<ObjId>,
+        played: impl Fn(ObjId) -> bool,
+    ) -> Self {
         let mut shown = FxHashMap::default();
         for &c in touched {
             let Some(names) = touches.only_attributes(c) else {
                 continue;
             };
             let mut mask = 0u64;
+            // Asked once, and only if a feed of characters played shows one.
+            let mut is_played = None;
             for (i, feed) in feeds.iter().enumerate().take(64) {
-                if names.iter().any(|(n, ndb)| feed.shows_attribute(n, *ndb)) {
+                if names.iter().any(|(n, ndb)| feed.shows_attribute(n, *ndb))
+                    && (!feed.only_played() || *is_played.get_or_insert_with(|| played(c)))
+                {
                     mask |= 1 << i;
                 }
             }

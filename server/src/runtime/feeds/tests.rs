@@ -513,6 +513,81 @@ async fn a_feed_is_asked_about_the_changes_near_each_puppet_only() {
     );
 }
 
+/// A feed that shows every attribute and notes what it is asked about;
+/// `played`: it shows characters played only.
+struct AskedAll {
+    name: &'static str,
+    played: bool,
+    asked: std::sync::Arc<std::sync::Mutex<Vec<(ObjId, ObjId)>>>,
+}
+
+impl crate::feeds::Feed for AskedAll {
+    fn package(&self) -> &str {
+        self.name
+    }
+    fn snapshot(&self, _: &crate::Server, _: ObjId) -> Option<Value> {
+        Some(json!({}))
+    }
+    fn watches(&self, _: &crate::Server, puppet: ObjId, changed: ObjId) -> bool {
+        self.asked.lock().unwrap().push((puppet, changed));
+        false
+    }
+    fn only_played(&self) -> bool {
+        self.played
+    }
+}
+
+/// A training dummy's hit points change at every blow, next to everyone
+/// fighting it: a package that shows characters played only is not asked
+/// about it; one that may show any object is, and both are asked about a
+/// character's.
+#[tokio::test]
+async fn a_change_of_an_object_nobody_plays_is_passed_over_by_packages_of_characters() {
+    let played = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let any = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let game = game()
+        .feed(AskedAll {
+            name: "Test.Played",
+            played: true,
+            asked: played.clone(),
+        })
+        .feed(AskedAll {
+            name: "Test.Any",
+            played: false,
+            asked: any.clone(),
+        });
+    let mut h = harness_with(game, |_| {}).await;
+    let (anna, _) = player(&mut h, 1, "Anna", &["Test"]).await;
+    use crate::model::world::{Kind, Object};
+    let mut dummy = Object::new(0, "dummy", "thing", Kind::Thing);
+    dummy.location = Some(h.server.world.start_room);
+    let dummy = h.server.world.create(dummy).expect("a free id");
+    h.flush();
+    played.lock().unwrap().clear();
+    any.lock().unwrap().clear();
+    h.server.world.set_attr(dummy, "hp", 3);
+    h.flush();
+    assert_eq!(*any.lock().unwrap(), vec![(anna, dummy)]);
+    assert!(
+        played.lock().unwrap().is_empty(),
+        "{:?}",
+        played.lock().unwrap()
+    );
+    // A character's: both.
+    h.server.world.set_attr(anna, "hp", 3);
+    h.flush();
+    for asked in [&played, &any] {
+        assert!(asked.lock().unwrap().contains(&(anna, anna)));
+    }
+    h.server.world.set_attr(dummy, "hp", 2);
+    h.server.world.update(dummy, |o| o.desc = "Straw.".into());
+    h.flush();
+    assert!(
+        played.lock().unwrap().contains(&(anna, dummy)),
+        "a change of anything is looked at by every package"
+    );
+}
+
 /// `Char.Gold`: a character's gold, counting how often it is rebuilt.
 struct Gold(std::sync::Arc<std::sync::atomic::AtomicUsize>);
 
@@ -615,10 +690,16 @@ fn an_attribute_change_is_weighed_against_each_feed_once() {
     touches.attr(1, "blows", false, false);
     touches.attr(2, "hp", false, false);
     touches.attr(3, "hp", true, false);
-    let touched = std::collections::BTreeSet::from([1, 2, 3, 4]);
-    let shown = super::ShownBy::new(&feeds, &touches, &touched);
+    touches.attr(5, "hp", false, false);
+    let touched = std::collections::BTreeSet::from([1, 2, 3, 4, 5]);
+    // 5 is a training dummy: nobody plays it.
+    let shown = super::ShownBy::new(&feeds, &touches, &touched, |c| c != 5);
     assert!(!shown.any(1), "a blow counter is in no package");
     assert!(!shown.any(3), "nor an in-memory `hp`");
+    assert!(
+        !shown.any(5),
+        "a dummy's `hp` is in no package: they show characters played"
+    );
     assert!(shown.any(2) && shown.any(4), "hp, and a change of anything");
     for (i, feed) in feeds.iter().enumerate() {
         let vitals = ["Char.Vitals", "Group.Members"].contains(&feed.package());
@@ -645,7 +726,7 @@ fn an_attribute_change_is_weighed_against_each_feed_once() {
     }
     let last = many.feeds.iter().count() - 1;
     assert!(last >= 64);
-    let shown = super::ShownBy::new(&many.feeds, &touches, &touched);
+    let shown = super::ShownBy::new(&many.feeds, &touches, &touched, |_| true);
     assert!(
         shown.any(1) && shown.by(1, last),
         "feeds past the 64th are asked"
