@@ -10,9 +10,9 @@
 //! Saved as a JSON object, in key order, exactly as the map it replaces
 //! (rows written by either read as the other).
 
+use std::cmp::Ordering;
 use std::fmt;
 
-use litemap::LiteMap;
 use serde::de::{MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
@@ -21,63 +21,130 @@ use serde_json::{Map, Value};
 const TIGHT: usize = 8;
 
 /// The names and values of [`Attributes`], in name order.
-pub type Iter<'a> = std::iter::Map<
-    std::slice::Iter<'a, (String, Value)>,
-    fn(&'a (String, Value)) -> (&'a String, &'a Value),
->;
+pub type Iter<'a> =
+    std::iter::Map<std::slice::Iter<'a, AttrEntry>, fn(&'a AttrEntry) -> (&'a String, &'a Value)>;
+
+/// The names and values of [`Attributes`] taken out, in name order.
+pub type IntoIter = std::iter::Map<std::vec::IntoIter<AttrEntry>, fn(AttrEntry) -> (String, Value)>;
+
+/// One named value of [`Attributes`].
+///
+/// Beside the name it keeps the name's first eight bytes as a number, so a
+/// search compares numbers held in the list itself and reads no name's
+/// text: a game asks an object for its `hp` or `blows` at every blow, and
+/// reading each name compared on the way (each in a place of its own in
+/// memory, seldom in the cache of a busy server) was most of that cost. A
+/// name of eight bytes or fewer is told from another by that number and
+/// its length alone.
+#[derive(Clone, PartialEq)]
+pub struct AttrEntry {
+    head: u64,
+    name: String,
+    value: Value,
+}
+
+impl AttrEntry {
+    fn new(name: String, value: Value) -> Self {
+        Self {
+            head: head(&name),
+            name,
+            value,
+        }
+    }
+
+    fn pair(&self) -> (&String, &Value) {
+        (&self.name, &self.value)
+    }
+
+    fn into_pair(self) -> (String, Value) {
+        (self.name, self.value)
+    }
+
+    /// How this entry's name sorts against `name` (whose head is `head`):
+    /// as the names' bytes do.
+    fn cmp_name(&self, head: u64, name: &str) -> Ordering {
+        self.head.cmp(&head).then_with(|| {
+            if self.name.len() <= 8 && name.len() <= 8 {
+                // The same first bytes, nothing after: the shorter is the
+                // other's start.
+                self.name.len().cmp(&name.len())
+            } else {
+                self.name.as_str().cmp(name)
+            }
+        })
+    }
+}
+
+/// A name's first eight bytes (zeros after a shorter one) as a big-endian
+/// number: two names whose numbers differ sort as those numbers do.
+fn head(name: &str) -> u64 {
+    let mut bytes = [0u8; 8];
+    let n = name.len().min(8);
+    bytes[..n].copy_from_slice(&name.as_bytes()[..n]);
+    u64::from_be_bytes(bytes)
+}
 
 /// Named serde values, in name order.
 #[derive(Clone, Default, PartialEq)]
-pub struct Attributes(LiteMap<String, Value>);
+pub struct Attributes(Vec<AttrEntry>);
 
 impl Attributes {
     /// No attributes (allocates nothing).
     pub const fn new() -> Self {
-        Self(LiteMap::new())
+        Self(Vec::new())
+    }
+
+    /// Where `name` is, or where it would go.
+    fn find(&self, name: &str) -> Result<usize, usize> {
+        let h = head(name);
+        self.0.binary_search_by(|e| e.cmp_name(h, name))
     }
 
     /// The value named `name`.
     pub fn get(&self, name: &str) -> Option<&Value> {
-        self.0.get(name)
+        self.find(name).ok().map(|i| &self.0[i].value)
     }
 
     /// The value named `name`, to change in place.
     pub fn get_mut(&mut self, name: &str) -> Option<&mut Value> {
-        self.0.get_mut(name)
+        let i = self.find(name).ok()?;
+        Some(&mut self.0[i].value)
     }
 
     /// Whether there is a value named `name`.
     pub fn contains_key(&self, name: &str) -> bool {
-        self.0.contains_key(name)
+        self.find(name).is_ok()
     }
 
     /// Sets `name` to `value`; returns what it held.
     pub fn insert(&mut self, name: String, value: Value) -> Option<Value> {
-        if let Some(old) = self.0.get_mut(name.as_str()) {
-            return Some(std::mem::replace(old, value));
+        match self.find(&name) {
+            Ok(i) => Some(std::mem::replace(&mut self.0[i].value, value)),
+            Err(i) => {
+                if self.0.len() < TIGHT {
+                    // Room for exactly one more: a vector would double (to
+                    // four at least) and keep the spare room.
+                    self.0.reserve_exact(1);
+                }
+                self.0.insert(i, AttrEntry::new(name, value));
+                None
+            }
         }
-        if self.0.len() < TIGHT {
-            // Room for exactly one more: a vector would double (to four at
-            // least) and keep the spare room.
-            let mut pairs = std::mem::take(&mut self.0).into_tuple_vec();
-            pairs.reserve_exact(1);
-            self.0 = LiteMap::from_sorted_store_unchecked(pairs);
-        }
-        self.0.insert(name, value)
     }
 
     /// Takes out the value named `name`; an emptied list gives its room back.
     pub fn remove(&mut self, name: &str) -> Option<Value> {
-        let was = self.0.remove(name)?;
+        let i = self.find(name).ok()?;
+        let was = self.0.remove(i).value;
         if self.0.len() <= TIGHT {
-            self.shrink();
+            self.0.shrink_to_fit();
         }
         Some(was)
     }
 
     /// Takes out every value and gives the room back.
     pub fn clear(&mut self) {
-        self.0 = LiteMap::new();
+        self.0 = Vec::new();
     }
 
     /// How many values there are.
@@ -92,20 +159,17 @@ impl Attributes {
 
     /// The names and values, in name order.
     pub fn iter(&self) -> Iter<'_> {
-        fn pair(p: &(String, Value)) -> (&String, &Value) {
-            (&p.0, &p.1)
-        }
-        self.0.as_slice().iter().map(pair)
+        self.0.iter().map(AttrEntry::pair)
     }
 
     /// The names, in order.
     pub fn keys(&self) -> impl DoubleEndedIterator<Item = &String> {
-        self.0.keys()
+        self.0.iter().map(|e| &e.name)
     }
 
     /// The values, in their names' order.
     pub fn values(&self) -> impl DoubleEndedIterator<Item = &Value> {
-        self.0.values()
+        self.0.iter().map(|e| &e.value)
     }
 
     /// The names and values as a JSON object.
@@ -113,26 +177,24 @@ impl Attributes {
         self.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
     }
 
-    fn shrink(&mut self) {
-        let mut pairs = std::mem::take(&mut self.0).into_tuple_vec();
-        pairs.shrink_to_fit();
-        self.0 = LiteMap::from_sorted_store_unchecked(pairs);
-    }
-
     /// Pairs in any order, a later one of the same name winning (as a
     /// JSON object read twice the same name).
-    fn from_pairs(mut pairs: Vec<(String, Value)>) -> Self {
+    fn from_pairs(pairs: Vec<(String, Value)>) -> Self {
+        let mut entries: Vec<AttrEntry> = pairs
+            .into_iter()
+            .map(|(k, v)| AttrEntry::new(k, v))
+            .collect();
         // Stable: of equal names the later stays later.
-        pairs.sort_by(|a, b| a.0.cmp(&b.0));
-        let mut out: Vec<(String, Value)> = Vec::with_capacity(pairs.len());
-        for (k, v) in pairs {
+        entries.sort_by(|a, b| a.cmp_name(b.head, &b.name));
+        let mut out: Vec<AttrEntry> = Vec::with_capacity(entries.len());
+        for e in entries {
             match out.last_mut() {
-                Some(last) if last.0 == k => last.1 = v,
-                _ => out.push((k, v)),
+                Some(last) if last.name == e.name => last.value = e.value,
+                _ => out.push(e),
             }
         }
         out.shrink_to_fit();
-        Self(LiteMap::from_sorted_store_unchecked(out))
+        Self(out)
     }
 }
 
@@ -160,7 +222,7 @@ impl FromIterator<(String, Value)> for Attributes {
 
 impl Extend<(String, Value)> for Attributes {
     fn extend<I: IntoIterator<Item = (String, Value)>>(&mut self, iter: I) {
-        let mut pairs = std::mem::take(&mut self.0).into_tuple_vec();
+        let mut pairs: Vec<(String, Value)> = std::mem::take(self).into_iter().collect();
         pairs.extend(iter);
         *self = Self::from_pairs(pairs);
     }
@@ -188,10 +250,10 @@ impl From<Attributes> for Value {
 
 impl IntoIterator for Attributes {
     type Item = (String, Value);
-    type IntoIter = std::vec::IntoIter<(String, Value)>;
+    type IntoIter = IntoIter;
 
     fn into_iter(self) -> Self::IntoIter {
-        self.0.into_tuple_vec().into_iter()
+        self.0.into_iter().map(AttrEntry::into_pair)
     }
 }
 
@@ -261,14 +323,7 @@ mod tests {
         let mut a = Attributes::new();
         for (i, name) in ["hp", "gold", "str", "dex"].into_iter().enumerate() {
             assert_eq!(a.insert(name.into(), json!(i)), None);
-            let pairs = std::mem::take(&mut a.0).into_tuple_vec();
-            assert_eq!(
-                pairs.capacity(),
-                i + 1,
-                "room for exactly the {} held",
-                i + 1
-            );
-            a.0 = LiteMap::from_sorted_store_unchecked(pairs);
+            assert_eq!(a.0.capacity(), i + 1, "room for exactly the {} held", i + 1);
         }
         assert_eq!(a.insert("hp".into(), json!(40)), Some(json!(0)));
         assert_eq!(a.keys().collect::<Vec<_>>(), ["dex", "gold", "hp", "str"]);
@@ -279,11 +334,76 @@ mod tests {
         a.remove("str");
         a.remove("dex");
         assert!(a.is_empty());
-        assert_eq!(
-            std::mem::take(&mut a.0).into_tuple_vec().capacity(),
-            0,
-            "an emptied list gives its room back"
-        );
+        assert_eq!(a.0.capacity(), 0, "an emptied list gives its room back");
+    }
+
+    /// The list is searched by the names' first eight bytes as numbers,
+    /// then their lengths or the rest: it must sort and find exactly as
+    /// the names' bytes do, whatever the names — a prefix of another, the
+    /// same eight bytes with different tails, NUL bytes, non-ASCII.
+    #[test]
+    fn names_sort_and_are_found_as_their_bytes_are() {
+        let names = [
+            "",
+            "a",
+            "a\0",
+            "a\0\0",
+            "ab",
+            "abcdefgh",
+            "abcdefg",
+            "abcdefghi",
+            "abcdefgh\0",
+            "abcdefghij",
+            "abcdefgha",
+            "abcdefgh\u{e9}",
+            "b",
+            "\u{e9}t\u{e9}",
+            "\u{ff}",
+            "hp",
+            "maxhp",
+            "blows",
+            "strength",
+            "zzzzzzzzzzzzzzzzzzzz",
+            "zzzzzzzz",
+            "zzzzzzzy",
+            "\u{1f600}",
+        ];
+        let mut a = Attributes::new();
+        // In an order of their own: every third, then the rest reversed.
+        let mut order: Vec<usize> = (0..names.len()).step_by(3).collect();
+        order.extend((0..names.len()).rev().filter(|i| i % 3 != 0));
+        for &i in &order {
+            assert_eq!(
+                a.insert(names[i].to_string(), json!(i)),
+                None,
+                "{:?}",
+                names[i]
+            );
+        }
+        let mut sorted: Vec<&str> = names.to_vec();
+        sorted.sort();
+        assert_eq!(a.keys().map(String::as_str).collect::<Vec<_>>(), sorted);
+        for (i, n) in names.iter().enumerate() {
+            assert_eq!(a.get(n), Some(&json!(i)), "{n:?}");
+        }
+        for absent in [
+            "a\0\0\0",
+            "abcdefgh\0\0",
+            "abcdefghik",
+            "abcdef",
+            "hq",
+            "\u{e9}",
+        ] {
+            assert!(!a.contains_key(absent), "{absent:?}");
+        }
+        // Read back from JSON, and taken out one by one.
+        let back: Attributes = serde_json::from_str(&serde_json::to_string(&a).unwrap()).unwrap();
+        assert_eq!(back, a);
+        for n in sorted.iter().rev() {
+            assert!(a.remove(n).is_some(), "{n:?}");
+            assert!(!a.contains_key(n));
+        }
+        assert!(a.is_empty());
     }
 
     #[test]
