@@ -7,6 +7,9 @@
 //! dozen bytes each and is as quick to search at these sizes; a map that
 //! grows past [`TIGHT`] entries grows by doubling as any vector.
 //!
+//! Each entry keeps its name's first eight bytes as a number beside it
+//! ([`AttrEntry`]): a search compares those and reads no name's text.
+//!
 //! Saved as a JSON object, in key order, exactly as the map it replaces
 //! (rows written by either read as the other).
 
