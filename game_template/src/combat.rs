@@ -97,8 +97,9 @@ impl Command for Attack {
     }
 }
 
-/// Arms the caller's guard again: the last blow's delay is cancelled, a
-/// new one armed (one delay per fighter, however fast they strike).
+/// Keeps the caller on guard: the last blow's delay is armed again for
+/// the whole time (one delay per fighter, however fast they strike), or a
+/// new one is armed for the first blow.
 fn keep_on_guard(ctx: &mut CmdCtx<'_>) {
     let Some(me) = ctx.caller() else { return };
     let old = ctx
@@ -108,9 +109,9 @@ fn keep_on_guard(ctx: &mut CmdCtx<'_>) {
         .and_then(|o| o.ndb.get(GUARD))
         .and_then(|v| v.as_u64());
     match old {
-        Some(id) => {
-            ctx.server.delay_cancel(id);
-        }
+        Some(id) if ctx.server.delay_rearm(id, GUARD_LASTS) => return,
+        // Its delay is gone (it cannot be, while the note is kept): a new one.
+        Some(_) => {}
         None => ctx.msg("You raise your guard."),
     }
     match ctx

@@ -612,8 +612,15 @@ fn a_blow_changes_both_fighters_tells_the_room_and_keeps_one_guard() {
         Some(3)
     );
 
-    // Another character can be fought, and hears it as the one hit.
+    // Another character can be fought, and hears it as the one hit. (Its
+    // regeneration ticks on the wall clock: stopped, so that a tick
+    // between the blow and the look cannot heal it.)
     let bert_body = t.puppet(bert).unwrap();
+    assert!(t.with_server(|s| s.ticker_remove(
+        game::timers::REGEN_EVERY,
+        Some(bert_body),
+        "regen"
+    )));
     let hp_of = |t: &TestGame| t.server().world.get(bert_body).unwrap().attr::<i64>("hp");
     let hp = hp_of(&t).unwrap();
     t.cmd(anna, "attack Bert");
@@ -645,6 +652,64 @@ fn a_blow_changes_both_fighters_tells_the_room_and_keeps_one_guard() {
         t.cmd(anna, "attack dummy")
             .contains("You raise your guard.")
     );
+}
+
+/// A guard lasts ten seconds from the last blow, however many came
+/// before: each blow arms the same delay again, with its arguments.
+#[test]
+fn each_blow_puts_the_guard_down_ten_seconds_after_it() {
+    use std::time::Duration;
+    let mut t = TestGame::new(game::game());
+    let anna = t.player("Anna");
+    t.grant(anna, "Builder");
+    t.cmd(anna, "create/drop dummy");
+    t.cmd(anna, "set dummy/hp = 500");
+    t.cmd(anna, "set dummy/maxhp = 500");
+    let delays = t.server().world.timers.delay_count();
+    assert!(
+        t.cmd(anna, "attack dummy")
+            .contains("You raise your guard.")
+    );
+    for _ in 0..3 {
+        t.advance(Duration::from_secs(6));
+        assert!(!t.cmd(anna, "attack dummy").contains("raise your guard"));
+        assert_eq!(t.server().world.timers.delay_count(), delays + 1);
+    }
+    t.advance(Duration::from_secs(9));
+    assert_eq!(t.heard(anna), "", "down before ten seconds");
+    t.advance(Duration::from_secs(2));
+    assert_eq!(t.heard(anna), "You lower your guard.");
+    assert_eq!(t.server().world.timers.delay_count(), delays);
+    // A delay that is gone cannot be armed again; a paused one can, and runs.
+    let (ran, paused) = t.with_server(|s| {
+        let id = s
+            .delay(
+                Duration::from_secs(1),
+                "guard_down",
+                serde_json::json!({"who": 0}),
+                false,
+            )
+            .unwrap();
+        s.delay_cancel(id);
+        let ran = s.delay_rearm(id, Duration::from_secs(1));
+        let me = s.world.named("Anna")[0];
+        let paused = s
+            .delay(
+                Duration::from_secs(1),
+                "guard_down",
+                serde_json::json!({"who": me}),
+                false,
+            )
+            .unwrap();
+        s.delay_pause(paused);
+        (ran, s.delay_rearm(paused, Duration::from_secs(3)))
+    });
+    assert!(!ran, "cancelled: nothing to arm");
+    assert!(paused);
+    t.advance(Duration::from_secs(2));
+    assert_eq!(t.heard(anna), "");
+    t.advance(Duration::from_secs(2));
+    assert_eq!(t.heard(anna), "You lower your guard.", "with its arguments");
 }
 
 #[test]

@@ -717,6 +717,22 @@ impl Server {
         }))
     }
 
+    /// Arms a delay again to run `after` from now, with the same function
+    /// and arguments, whether it was waiting or paused (a fighter's guard
+    /// that every blow keeps up, an idle timeout every command puts off).
+    /// A persistent one is saved with its new time. False when there is no
+    /// such delay (it ran, or was cancelled): arm a new one then.
+    pub fn delay_rearm(&mut self, id: TimerId, after: Duration) -> bool {
+        let now = self.now();
+        self.world
+            .timers
+            .update_delay(id, |d| {
+                d.schedule = Schedule::once(millis(after).max(1));
+                d.schedule.start(now, true);
+            })
+            .is_some()
+    }
+
     /// Cancels a delay. False when there was none.
     pub fn delay_cancel(&mut self, id: TimerId) -> bool {
         self.world.timers.remove_delay(id).is_some()
