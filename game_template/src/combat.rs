@@ -110,7 +110,8 @@ fn keep_on_guard(ctx: &mut CmdCtx<'_>) {
         .and_then(|v| v.as_u64());
     match old {
         Some(id) if ctx.server.delay_rearm(id, GUARD_LASTS) => return,
-        // Its delay is gone (it cannot be, while the note is kept): a new one.
+        // The note outlived its delay (not expected: the delay's end takes
+        // the note away): a new one, silently, as the guard was up.
         Some(_) => {}
         None => ctx.msg("You raise your guard."),
     }

@@ -1,6 +1,7 @@
 //! The game played in process: real commands, real hooks, a real SQLite file,
 //! no sockets. `cargo test` runs these in a second or two.
 
+use tavern_server::SessId;
 use tavern_server::testing::TestGame;
 
 #[test]
@@ -571,16 +572,22 @@ fn a_character_the_launcher_made_unheard_gets_its_hooks_at_login_not_at_the_next
     assert_eq!(hp(&mut t), Some(7), "and not again at the reload");
 }
 
+/// `who` becomes a builder and drops a training dummy of `hp` hit points
+/// where they stand, as a builder types it.
+fn training_dummy(t: &mut TestGame, who: SessId, hp: i64) {
+    t.grant(who, "Builder");
+    t.cmd(who, "create/drop dummy");
+    t.cmd(who, &format!("set dummy/hp = {hp}"));
+    t.cmd(who, &format!("set dummy/maxhp = {hp}"));
+}
+
 #[test]
 fn a_blow_changes_both_fighters_tells_the_room_and_keeps_one_guard() {
     use std::time::Duration;
     let mut t = TestGame::new(game::game());
     let anna = t.player("Anna");
     let bert = t.player("Bert");
-    t.grant(anna, "Builder");
-    t.cmd(anna, "create/drop dummy");
-    t.cmd(anna, "set dummy/hp = 5");
-    t.cmd(anna, "set dummy/maxhp = 5");
+    training_dummy(&mut t, anna, 5);
     t.heard(bert);
 
     let first = t.cmd(anna, "attack dummy");
@@ -661,10 +668,7 @@ fn each_blow_puts_the_guard_down_ten_seconds_after_it() {
     use std::time::Duration;
     let mut t = TestGame::new(game::game());
     let anna = t.player("Anna");
-    t.grant(anna, "Builder");
-    t.cmd(anna, "create/drop dummy");
-    t.cmd(anna, "set dummy/hp = 500");
-    t.cmd(anna, "set dummy/maxhp = 500");
+    training_dummy(&mut t, anna, 500);
     let delays = t.server().world.timers.delay_count();
     assert!(
         t.cmd(anna, "attack dummy")
