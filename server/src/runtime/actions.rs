@@ -464,10 +464,37 @@ impl Server {
 }
 
 /// "a", "a and b", "a, b and c".
-pub fn list_and(items: &[String]) -> String {
-    match items {
-        [] => String::new(),
-        [one] => one.clone(),
-        [init @ .., last] => format!("{} and {}", init.join(", "), last),
+pub fn list_and<S: AsRef<str>>(items: &[S]) -> String {
+    let mut out = String::new();
+    push_list_and(&mut out, items);
+    out
+}
+
+/// [`list_and`], written onto the end of `out`.
+pub fn push_list_and<S: AsRef<str>>(out: &mut String, items: &[S]) {
+    let last = items.len().saturating_sub(1);
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            out.push_str(if i == last { " and " } else { ", " });
+        }
+        out.push_str(item.as_ref());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{list_and, push_list_and};
+
+    #[test]
+    fn names_are_listed_with_commas_and_a_last_and() {
+        let none: [&str; 0] = [];
+        assert_eq!(list_and(&none), "");
+        assert_eq!(list_and(&["a rock"]), "a rock");
+        assert_eq!(list_and(&["a rock", "a stick"]), "a rock and a stick");
+        let owned = vec!["a".to_string(), "b".to_string(), "c".to_string()];
+        assert_eq!(list_and(&owned), "a, b and c");
+        let mut out = "You see: ".to_string();
+        push_list_and(&mut out, &["x", "y", "z", "w"]);
+        assert_eq!(out, "You see: x, y, z and w");
     }
 }

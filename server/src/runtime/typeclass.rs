@@ -423,7 +423,7 @@ impl Server {
 /// The default behaviour of each hook, for overrides that add to it.
 pub mod defaults {
     use super::*;
-    use crate::runtime::actions::list_and;
+    use crate::runtime::actions::push_list_and;
 
     /// Puppets the last character played (`auto_puppet_on_login`), else
     /// shows the out-of-character screen.
@@ -510,9 +510,9 @@ pub mod defaults {
                 continue;
             }
             match o.kind {
-                Kind::Exit => exits.push(o.key.clone()),
-                Kind::Character => characters.push(o.key.clone()),
-                _ => things.push(o.key.clone()),
+                Kind::Exit => exits.push(o.key.as_str()),
+                Kind::Character => characters.push(o.key.as_str()),
+                _ => things.push(o.key.as_str()),
             }
         }
         for (label, names) in [
@@ -521,7 +521,10 @@ pub mod defaults {
             ("You see", things),
         ] {
             if !names.is_empty() {
-                out.push_str(&format!("\n|w{label}:|n {}", list_and(&names)));
+                out.push_str("\n|w");
+                out.push_str(label);
+                out.push_str(":|n ");
+                push_list_and(&mut out, &names);
             }
         }
         out

@@ -55,8 +55,18 @@ pub struct Lock {
 /// way to the database) copies pointers.
 #[derive(Debug, Clone, Default)]
 pub struct LockSet {
-    locks: Vec<Arc<Lock>>,
+    /// In the order written; no spare places (every object holds a set,
+    /// and eleven locks would grow a vector to sixteen).
+    locks: Box<[Arc<Lock>]>,
+    /// The `view` lock again, if there is one. A room's listing asks each
+    /// object it shows for this lock: held here, in the object's first
+    /// cache line ([`Object`](crate::model::object::Object)), the answer
+    /// reads neither the list nor any other lock.
+    view: Option<Arc<Lock>>,
 }
+
+/// The access type a listing asks every object for.
+const VIEW: &str = "view";
 
 /// Parsed locks by a hash of their text, while any object holds them. The
 /// text itself is kept once, in the lock (a character's own locks, such as
@@ -151,26 +161,41 @@ impl LockSet {
             let source = source.trim().to_string();
             parsed.push(interned(access_type, source, part)?);
         }
-        for lock in parsed {
-            self.locks.retain(|l| l.access_type != lock.access_type);
-            self.locks.push(lock);
+        if parsed.is_empty() {
+            return Ok(());
         }
-        // Every object holds a set: no spare places (eleven locks grow a
-        // vector to sixteen).
-        self.locks.shrink_to_fit();
+        let mut locks = std::mem::take(&mut self.locks).into_vec();
+        for lock in parsed {
+            locks.retain(|l| l.access_type != lock.access_type);
+            locks.push(lock);
+        }
+        self.set(locks);
         Ok(())
     }
 
     /// Removes the lock of one access type; whether there was one.
     pub fn remove(&mut self, access_type: &str) -> bool {
-        let before = self.locks.len();
         let t = access_type.to_lowercase();
-        self.locks.retain(|l| l.access_type != t);
-        self.locks.len() != before
+        if !self.locks.iter().any(|l| l.access_type == t) {
+            return false;
+        }
+        let mut locks = std::mem::take(&mut self.locks).into_vec();
+        locks.retain(|l| l.access_type != t);
+        self.set(locks);
+        true
+    }
+
+    /// Holds `locks`, and their `view` lock apart.
+    fn set(&mut self, locks: Vec<Arc<Lock>>) {
+        self.view = locks.iter().find(|l| l.access_type == VIEW).cloned();
+        self.locks = locks.into_boxed_slice();
     }
 
     /// The lock for one access type.
     pub fn get(&self, access_type: &str) -> Option<&Lock> {
+        if access_type == VIEW {
+            return self.view.as_deref();
+        }
         if self.locks.is_empty() {
             return None;
         }
@@ -244,6 +269,19 @@ mod tests {
         drop((a, b));
         let c = LockSet::parse("puppet:id(#1) or perm(Admin)").unwrap();
         assert_eq!(c.get("puppet").unwrap().source, "id(#1) or perm(Admin)");
+        // The view lock, held apart, follows what the set says.
+        let mut v = LockSet::parse("get:all();view:perm(Builder)").unwrap();
+        assert_eq!(v.get("view").unwrap().source, "perm(Builder)");
+        v.add("View: all()").unwrap();
+        assert_eq!(v.get("view").unwrap().source, "all()");
+        assert_eq!(v.to_string(), "get:all();view:all()");
+        assert!(v.remove("VIEW"));
+        assert!(v.get("view").is_none());
+        assert!(!v.remove("view"));
+        assert_eq!(v.get("get").unwrap().source, "all()");
+        assert_eq!(v.to_string(), "get:all()");
+        v.add("").unwrap();
+        assert_eq!(v.to_string(), "get:all()");
         // Broken locks are still refused, shared or not.
         assert!(matches!(
             LockSet::parse("get:false(("),
