@@ -57,7 +57,24 @@ impl Transport for tokio::net::TcpStream {
         self.readable()
     }
     fn read_now(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        self.try_read(buf)
+        // A read that did not fill the buffer took all there was (the
+        // socket's events are edge-triggered): the readiness is cleared
+        // with it, as tokio's own `poll_read` does, so the next wait is for
+        // new bytes and not one more read that finds none (`try_read` alone
+        // keeps it until a read says `WouldBlock`: two system calls a line).
+        let len = buf.len();
+        let mut short = 0;
+        let read = self.try_io(tokio::io::Interest::READABLE, || match self.try_read(buf) {
+            Ok(n) if n > 0 && n < len => {
+                short = n;
+                Err(std::io::ErrorKind::WouldBlock.into())
+            }
+            other => other,
+        });
+        match read {
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock && short > 0 => Ok(short),
+            other => other,
+        }
     }
     fn can_hand_over(&self) -> bool {
         true
@@ -487,5 +504,68 @@ async fn write<S: AsyncWrite + Unpin>(stream: &mut S, bytes: &[u8]) -> std::io::
             std::io::ErrorKind::TimedOut,
             "client stopped reading",
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Transport;
+    use std::future::Future;
+    use std::task::{Context, Poll, Waker};
+    use tokio::io::AsyncWriteExt;
+    use tokio::net::{TcpListener, TcpStream};
+
+    /// Whether the connection says it can be read, asked once without waiting.
+    fn ready_at_once(stream: &mut TcpStream) -> bool {
+        let ready = std::pin::pin!(Transport::ready(stream));
+        matches!(
+            ready.poll(&mut Context::from_waker(Waker::noop())),
+            Poll::Ready(_)
+        )
+    }
+
+    #[tokio::test]
+    async fn a_read_that_takes_all_there_was_waits_for_new_bytes_and_misses_none() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let mut client = TcpStream::connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
+        let (mut conn, _) = listener.accept().await.unwrap();
+        let mut buf = [0u8; 64];
+
+        // A short read took everything: the next wait is for new bytes.
+        client.write_all(b"look").await.unwrap();
+        Transport::ready(&mut conn).await.unwrap();
+        assert_eq!(conn.read_now(&mut buf).unwrap(), 4);
+        assert_eq!(&buf[..4], b"look");
+        assert!(!ready_at_once(&mut conn), "nothing more came");
+
+        // What comes next is read whole.
+        client.write_all(b" at me\r\n").await.unwrap();
+        Transport::ready(&mut conn).await.unwrap();
+        assert_eq!(conn.read_now(&mut buf).unwrap(), 8);
+        assert_eq!(&buf[..8], b" at me\r\n");
+
+        // A read that fills the buffer may have left more: it stays readable.
+        client.write_all(&[b'x'; 100]).await.unwrap();
+        let mut got = 0;
+        while got < 100 {
+            Transport::ready(&mut conn).await.unwrap();
+            match conn.read_now(&mut buf) {
+                Ok(n) => got += n,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                Err(e) => panic!("{e}"),
+            }
+            if got == 64 {
+                assert!(ready_at_once(&mut conn), "the rest is still there");
+            }
+        }
+        assert_eq!(got, 100);
+        assert!(!ready_at_once(&mut conn));
+
+        // The end of the stream.
+        drop(client);
+        Transport::ready(&mut conn).await.unwrap();
+        assert_eq!(conn.read_now(&mut buf).unwrap(), 0);
     }
 }
