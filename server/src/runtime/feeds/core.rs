@@ -299,9 +299,11 @@ impl Feed for RoomInfo {
         m.insert("id".into(), json!(format!("#{}", room.id)));
         m.insert("name".into(), json!(room.key));
         attrs(server, room_id, ROOM_ATTRS, &mut m);
+        // The exits that lead somewhere are among what the room offers
+        // (indexed, by id): the room's things, however many, are not read.
         let exits: Map<String, Value> = server
             .world
-            .contents(room_id)
+            .offering(room_id)
             .iter()
             .filter_map(|&e| server.world.get(e))
             .filter(|e| e.kind == Kind::Exit)

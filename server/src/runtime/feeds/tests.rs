@@ -212,16 +212,34 @@ async fn room_info_follows_the_character_and_its_exits() {
                 .destination(garden),
         )
         .unwrap();
+    // Neither an exit to nowhere nor things are exits of Room.Info.
+    for new in [
+        crate::NewObject::new(crate::Kind::Exit, "nowhere").location(limbo),
+        crate::NewObject::new(crate::Kind::Thing, "rock").location(limbo),
+    ] {
+        h.server.create_object(new).unwrap();
+    }
     let frames = h.input(1, "look");
     let info = gmcp(&frames, 1, "Room.Info");
     assert_eq!(info.len(), 1, "a new exit changes Room.Info");
     assert_eq!(info[0]["exits"], json!({"garden": garden}));
+    // An exit that stops leading somewhere leaves the list.
+    h.server.world.update(exit, |o| o.destination = None);
+    let frames = h.input(1, "look");
+    assert_eq!(gmcp(&frames, 1, "Room.Info")[0]["exits"], json!({}));
+    h.server
+        .world
+        .update(exit, |o| o.destination = Some(garden));
+    let frames = h.input(1, "look");
+    assert_eq!(
+        gmcp(&frames, 1, "Room.Info")[0]["exits"],
+        json!({"garden": garden})
+    );
     let frames = h.input(1, "garden");
     let info = gmcp(&frames, 1, "Room.Info");
     assert_eq!(info[0]["name"], "Garden");
     assert_eq!(info[0]["area"], "Town");
     assert_eq!(h.server.world.get(anna).unwrap().location, Some(garden));
-    let _ = exit;
 }
 
 /// Anna (session 1, leading) and Bert (session 2) in the group Wolves.
