@@ -1014,3 +1014,40 @@ async fn bare_help_is_remembered_only_for_what_the_reader_may_read() {
     assert!(texts_for(&done, 2).join("").contains("Deleted"));
     assert!(!h.cmd(2, "help").contains("Manners"));
 }
+
+#[tokio::test]
+async fn a_room_lists_only_what_its_looker_may_view() {
+    let mut h = harness_with(game(), |_| {}).await;
+    let (a, _) = h.account("Ann", &[]).await;
+    let (b, bo) = h.account("Bo", &[]).await;
+    // The character's own permission: a listing asks as the character.
+    h.server
+        .world
+        .update(bo, |o| o.permissions.push("Builder".into()));
+    h.login(1, a);
+    h.login(2, b);
+    let limbo = h.server.world.start_room;
+    let mut made = Vec::new();
+    for (key, locks) in [
+        ("lantern", "view:perm(Builder)"),
+        ("ghost", "view:false()"),
+        ("rock", ""),
+    ] {
+        let mut new = NewObject::new(Kind::Thing, key).location(limbo);
+        if !locks.is_empty() {
+            new = new.locks(locks);
+        }
+        made.push(h.server.create_object(new).unwrap());
+    }
+    let ann = h.cmd(1, "look");
+    assert!(ann.contains("rock"), "{ann}");
+    assert!(!ann.contains("lantern") && !ann.contains("ghost"), "{ann}");
+    let bo = h.cmd(2, "look");
+    assert!(bo.contains("rock") && bo.contains("lantern"), "{bo}");
+    assert!(!bo.contains("ghost"), "{bo}");
+    // The lock taken away: everyone sees it.
+    h.server.world.update(made[0], |o| {
+        o.locks.remove("view");
+    });
+    assert!(h.cmd(1, "look").contains("lantern"));
+}
