@@ -1015,15 +1015,72 @@ async fn bare_help_is_remembered_only_for_what_the_reader_may_read() {
     assert!(!h.cmd(2, "help").contains("Manners"));
 }
 
+/// A room's players are found in the world's index of those played, not by
+/// walking the room: it must stay true through logins, `ooc`/`ic`, moves,
+/// disconnections, and changes made in the same event.
+#[tokio::test]
+async fn a_room_of_many_things_hears_exactly_its_players() {
+    use tavern_shared::link::ToServer;
+    let mut h = harness_with(game(), |_| {}).await;
+    let (a, ann) = h.account("Ann", &[]).await;
+    let (b, bo) = h.account("Bo", &[]).await;
+    h.login(1, a);
+    h.login(2, b);
+    let limbo = h.server.world.start_room;
+    let inn = h
+        .server
+        .create_object(NewObject::new(Kind::Room, "Inn"))
+        .unwrap();
+    for _ in 0..300 {
+        let pebble = NewObject::new(Kind::Thing, "pebble").location(limbo);
+        h.server.create_object(pebble).unwrap();
+    }
+    let mut both = vec![ann, bo];
+    both.sort_unstable();
+    assert_eq!(h.server.world.played_in(limbo), both.as_slice());
+    let heard = |h: &mut crate::testing::harness::LinkHarness, line: &str, who| {
+        let frames = h.input(1, line);
+        texts_for(&frames, who).join("\n")
+    };
+    let one = heard(&mut h, "say one", 2);
+    assert!(one.contains("Ann says, \"one"), "{one}");
+    // Out of character, Bo is no longer in the room's audience.
+    h.cmd(2, "ooc");
+    assert_eq!(h.server.world.played_in(limbo), &[ann]);
+    assert!(!heard(&mut h, "say two", 2).contains("two"));
+    h.cmd(2, "ic Bo");
+    assert_eq!(h.server.world.played_in(limbo), both.as_slice());
+    assert!(heard(&mut h, "say three", 2).contains("three"));
+    // Moved by the world: heard where it is, not where it was.
+    h.server.world.move_to(bo, Some(inn));
+    assert_eq!(h.server.sessions_in(limbo), vec![1]);
+    assert_eq!(h.server.sessions_in(inn), vec![2]);
+    assert!(!heard(&mut h, "say four", 2).contains("four"));
+    h.server.world.move_to(bo, Some(limbo));
+    // Changed within one event, before the world's index is told: the
+    // sessions lent out count as they are now.
+    h.server.sessions.get_mut(2).unwrap().sync.puppet_id = None;
+    assert_eq!(h.server.sessions_in(limbo), vec![1]);
+    assert_eq!(h.server.played_in(limbo), vec![ann]);
+    h.server.sessions.get_mut(2).unwrap().sync.puppet_id = Some(bo);
+    assert_eq!(h.server.sessions_in(limbo), vec![1, 2]);
+    assert_eq!(h.server.played_in(limbo), both);
+    h.server.settle_sessions();
+    assert_eq!(h.server.world.played_in(limbo), both.as_slice());
+    // A connection gone: its character is no longer played (it is also
+    // taken out of the world, as a player who quits is).
+    h.link(ToServer::Disconnected { sessid: 2 });
+    assert_eq!(h.server.world.played_in(limbo), &[ann]);
+    assert_eq!(h.server.sessions_in(limbo), vec![1]);
+}
+
 #[tokio::test]
 async fn a_room_lists_only_what_its_looker_may_view() {
     let mut h = harness_with(game(), |_| {}).await;
     let (a, _) = h.account("Ann", &[]).await;
-    let (b, bo) = h.account("Bo", &[]).await;
-    // The character's own permission: a listing asks as the character.
-    h.server
-        .world
-        .update(bo, |o| o.permissions.push("Builder".into()));
+    // A Builder account: a listing asks as the character, with its
+    // player's permissions, as `look lantern` does.
+    let (b, _) = h.account("Bo", &["Builder"]).await;
     h.login(1, a);
     h.login(2, b);
     let limbo = h.server.world.start_room;
@@ -1045,6 +1102,14 @@ async fn a_room_lists_only_what_its_looker_may_view() {
     let bo = h.cmd(2, "look");
     assert!(bo.contains("rock") && bo.contains("lantern"), "{bo}");
     assert!(!bo.contains("ghost"), "{bo}");
+    assert!(h.cmd(2, "look lantern").contains("lantern"));
+    // Quelled, the account's Builder no longer counts, in either.
+    h.cmd(2, "quell");
+    let bo = h.cmd(2, "look");
+    assert!(bo.contains("rock") && !bo.contains("lantern"), "{bo}");
+    assert!(h.cmd(2, "look lantern").contains("Could not find"));
+    h.cmd(2, "unquell");
+    assert!(h.cmd(2, "look").contains("lantern"));
     // The lock taken away: everyone sees it.
     h.server.world.update(made[0], |o| {
         o.locks.remove("view");

@@ -1,7 +1,9 @@
 //! The world's indexes, so that no command scans every object or everyone
 //! in a room: names (whole, and by word for prefixes), tags, typeclasses,
 //! the characters each account owns, and, per place, the objects there that
-//! offer commands to those near them (exits and objects with cmdsets).
+//! offer commands to those near them (exits and objects with cmdsets) and
+//! those a session plays (the server says which: see
+//! [`World::set_played`](super::world::World::set_played)).
 //!
 //! [`World`](super::world::World) keeps them true: every change to an
 //! object goes through it, and it re-indexes an object only when what is
@@ -39,6 +41,10 @@ struct Entry {
     offers: bool,
     /// The place it offers commands in, if it offers any.
     offering_in: Option<ObjId>,
+    /// Whether a session plays it.
+    played: bool,
+    /// The place it is played in, if it is played.
+    played_in: Option<ObjId>,
 }
 
 /// The indexes (see the module doc).
@@ -54,6 +60,11 @@ pub(crate) struct Indexes {
     /// Objects given commands the stored fields do not show (cmdsets added
     /// until the next reload).
     offering_extra: IdMap<ObjId, ()>,
+    /// The objects a session plays, as the server last said; kept when an
+    /// object is unloaded (the sessions' truth, not the object's).
+    played: IdMap<ObjId, ()>,
+    /// Per place, the objects played there.
+    played_at: IdMap<ObjId, Ids>,
     typeclass_offers: Option<TypeclassOffers>,
     /// Boxed, as the world's objects are: slots are pointers.
     entries: IdMap<ObjId, Box<Entry>>,
@@ -194,6 +205,11 @@ impl Indexes {
         if let Some(loc) = offering_in {
             id_add(&mut self.offering, loc, o.id);
         }
+        let played = self.played.contains_key(&o.id);
+        let played_in = o.location.filter(|_| played);
+        if let Some(loc) = played_in {
+            id_add(&mut self.played_at, loc, o.id);
+        }
         let entry = Entry {
             offers,
             leads_to,
@@ -204,6 +220,8 @@ impl Indexes {
             typeclass,
             owner,
             offering_in,
+            played,
+            played_in,
         };
         self.entries.insert(o.id, Box::new(entry));
     }
@@ -243,6 +261,9 @@ impl Indexes {
         if let Some(loc) = e.offering_in {
             id_remove(&mut self.offering, loc, id);
         }
+        if let Some(loc) = e.played_in {
+            id_remove(&mut self.played_at, loc, id);
+        }
     }
 
     /// After a change to the object: re-indexes it if what is indexed changed.
@@ -263,6 +284,15 @@ impl Indexes {
         let Some(e) = self.entries.get_mut(&o.id) else {
             return false;
         };
+        if e.played {
+            let old = std::mem::replace(&mut e.played_in, o.location);
+            if let Some(old) = old {
+                id_remove(&mut self.played_at, old, o.id);
+            }
+            if let Some(new) = o.location {
+                id_add(&mut self.played_at, new, o.id);
+            }
+        }
         if !e.offers {
             return false;
         }
@@ -341,6 +371,38 @@ impl Indexes {
                 id_add(&mut self.offering, new, o.id);
             }
         }
+    }
+
+    /// Marks object `id` (at `location`, if it exists) as played by a
+    /// session, or no longer.
+    pub(crate) fn set_played(&mut self, id: ObjId, location: Option<ObjId>, played: bool) {
+        if played {
+            self.played.insert(id, ());
+        } else {
+            self.played.remove(&id);
+        }
+        let Some(e) = self.entries.get_mut(&id) else {
+            return;
+        };
+        e.played = played;
+        let want = location.filter(|_| played);
+        if e.played_in != want {
+            let old = std::mem::replace(&mut e.played_in, want);
+            if let Some(old) = old {
+                id_remove(&mut self.played_at, old, id);
+            }
+            if let Some(new) = want {
+                id_add(&mut self.played_at, new, id);
+            }
+        }
+    }
+
+    /// The objects in `place` a session plays, by id.
+    pub(crate) fn played_in(&self, place: ObjId) -> &[ObjId] {
+        self.played_at
+            .get(&place)
+            .map(|i| i.as_slice())
+            .unwrap_or(&[])
     }
 
     /// Objects whose key or an alias is `lower` (already lowercase), by id.

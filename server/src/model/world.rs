@@ -622,6 +622,21 @@ impl World {
         }
     }
 
+    /// Marks an object as played by a session, or no longer: the server's
+    /// sessions say, and [`played_in`](Self::played_in) lists them by place.
+    /// Nothing is written; it is not a change to the object.
+    pub fn set_played(&mut self, id: ObjId, played: bool) {
+        let location = self.objects.get(&id).and_then(|o| o.location);
+        self.index.set_played(id, location, played);
+    }
+
+    /// The objects in `place` a session plays (as last marked with
+    /// [`set_played`](Self::set_played)), by id: a room's players without
+    /// walking its things.
+    pub fn played_in(&self, place: ObjId) -> &[ObjId] {
+        self.index.played_in(place)
+    }
+
     /// Changes an object; it will be written behind.
     pub fn update(&mut self, id: ObjId, f: impl FnOnce(&mut Object)) -> bool {
         match self.objects.get_mut(&id) {
@@ -1275,6 +1290,55 @@ mod tests {
         assert!(w.offering(2).contains(&anna));
         w.delete(anna);
         assert!(!w.offering(2).contains(&anna));
+    }
+
+    #[test]
+    fn the_objects_played_in_a_place_follow_moves_and_changes() {
+        let mut w = World::new(1);
+        w.insert_loaded(obj(1, "square", None));
+        w.insert_loaded(obj(2, "inn", None));
+        // A square of many things, and two characters in it.
+        for id in 10..200 {
+            w.insert_loaded(obj(id, "pebble", Some(1)));
+        }
+        w.insert_loaded(obj(3, "Anna", Some(1)));
+        w.insert_loaded(obj(4, "Bert", Some(1)));
+        assert!(w.played_in(1).is_empty(), "nobody is played yet");
+        let changes = w.change_count();
+        w.set_played(4, true);
+        w.set_played(3, true);
+        assert_eq!(w.played_in(1), &[3, 4], "by id, and no pebble");
+        assert_eq!(w.change_count(), changes, "being played is not saved");
+        w.move_to(3, Some(2));
+        assert_eq!(w.played_in(1), &[4]);
+        assert_eq!(w.played_in(2), &[3], "it is played where it went");
+        w.move_to(3, None);
+        assert!(w.played_in(2).is_empty());
+        w.move_to(3, Some(1));
+        assert_eq!(w.played_in(1), &[3, 4]);
+        // A change re-indexing the object keeps it played.
+        w.update(3, |o| o.key = "Annabel".into());
+        assert_eq!(w.played_in(1), &[3, 4]);
+        // A pebble moved is not played; an object left is no longer listed.
+        w.move_to(10, Some(2));
+        assert!(w.played_in(2).is_empty());
+        w.set_played(4, false);
+        assert_eq!(w.played_in(1), &[3]);
+        w.move_to(4, Some(2));
+        assert!(w.played_in(2).is_empty(), "no longer played, not followed");
+        // A fresher copy loaded in its place (a standby catching up) is
+        // still played; a deleted object leaves the place's list.
+        let mut fresh = obj(3, "Annabel", Some(2));
+        fresh.desc = "new".into();
+        w.replace_loaded(fresh);
+        assert!(w.played_in(1).is_empty());
+        assert_eq!(w.played_in(2), &[3]);
+        w.delete(3);
+        assert!(w.played_in(2).is_empty());
+        // Marked before it is loaded: listed once it is.
+        w.set_played(5, true);
+        w.insert_loaded(obj(5, "Cid", Some(1)));
+        assert_eq!(w.played_in(1), &[5]);
     }
 
     #[test]

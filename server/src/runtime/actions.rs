@@ -380,20 +380,42 @@ impl Server {
 
     /// Sends text to everything in `loc` except `exclude`.
     pub fn msg_location(&mut self, loc: ObjId, text: &str, exclude: &[ObjId]) {
-        let here: Vec<ObjId> = self
-            .world
-            .contents(loc)
-            .iter()
-            .copied()
-            .filter(|o| !exclude.contains(o))
-            .collect();
+        let mut here = self.maybe_played_in(loc);
+        here.retain(|o| !exclude.contains(o));
         let sessions = self.sessions.puppeting_any(&here);
         self.send_msg_many(&sessions, Msg::text(text));
     }
 
     /// The sessions whose puppet is in `room`, sorted.
     pub fn sessions_in(&self, room: ObjId) -> Vec<SessId> {
-        self.sessions.puppeting_any(self.world.contents(room))
+        self.sessions.puppeting_any(&self.maybe_played_in(room))
+    }
+
+    /// The objects in `place` a session plays, by id: found through the
+    /// world's index of them, so a room's things are not walked.
+    pub fn played_in(&self, place: ObjId) -> Vec<ObjId> {
+        let mut v = self.maybe_played_in(place);
+        v.retain(|&o| self.sessions.is_puppeted(o));
+        v
+    }
+
+    /// Every object in `place` a session may play, by id: those the world's
+    /// index has there, and those whose change it has not learnt yet that
+    /// are there (a few, changed in this event). Some may be played no
+    /// longer; asking the sessions tells.
+    pub(crate) fn maybe_played_in(&self, place: ObjId) -> Vec<ObjId> {
+        let mut v = self.world.played_in(place).to_vec();
+        let before = v.len();
+        v.extend(
+            self.sessions
+                .puppets_in_flux()
+                .filter(|&p| self.world.get(p).and_then(|o| o.location) == Some(place)),
+        );
+        if v.len() != before {
+            v.sort_unstable();
+            v.dedup();
+        }
+        v
     }
 
     /// Sends text to every session of an account.
@@ -472,10 +494,22 @@ pub fn list_and<S: AsRef<str>>(items: &[S]) -> String {
 
 /// [`list_and`], written onto the end of `out`.
 pub fn push_list_and<S: AsRef<str>>(out: &mut String, items: &[S]) {
+    push_list(out, items, " and ");
+}
+
+/// Lists choices as a sentence does: "a", "a or b", "a, b or c".
+pub fn list_or<S: AsRef<str>>(items: &[S]) -> String {
+    let mut out = String::new();
+    push_list(&mut out, items, " or ");
+    out
+}
+
+/// Writes `items` onto `out`, separated by commas and the last by `last`.
+fn push_list<S: AsRef<str>>(out: &mut String, items: &[S], last_sep: &str) {
     let last = items.len().saturating_sub(1);
     for (i, item) in items.iter().enumerate() {
         if i > 0 {
-            out.push_str(if i == last { " and " } else { ", " });
+            out.push_str(if i == last { last_sep } else { ", " });
         }
         out.push_str(item.as_ref());
     }
@@ -483,7 +517,7 @@ pub fn push_list_and<S: AsRef<str>>(out: &mut String, items: &[S]) {
 
 #[cfg(test)]
 mod tests {
-    use super::{list_and, push_list_and};
+    use super::{list_and, list_or, push_list_and};
 
     #[test]
     fn names_are_listed_with_commas_and_a_last_and() {
@@ -496,5 +530,8 @@ mod tests {
         let mut out = "You see: ".to_string();
         push_list_and(&mut out, &["x", "y", "z", "w"]);
         assert_eq!(out, "You see: x, y, z and w");
+        assert_eq!(list_or(&none), "");
+        assert_eq!(list_or(&["\"look\""]), "\"look\"");
+        assert_eq!(list_or(&["a", "b", "c"]), "a, b or c");
     }
 }

@@ -180,11 +180,7 @@ impl Server {
                 } else {
                     let quoted: Vec<String> =
                         suggestions.iter().map(|s| format!("\"{s}\"")).collect();
-                    let list = match quoted.as_slice() {
-                        [one] => one.clone(),
-                        [init @ .., last] => format!("{} or {last}", init.join(", ")),
-                        [] => String::new(),
-                    };
+                    let list = super::actions::list_or(&quoted);
                     msg.push_str(&format!(" Maybe you meant {list}?"));
                 }
                 self.command_failed = true;

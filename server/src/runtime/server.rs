@@ -434,7 +434,7 @@ impl Server {
         // The sessions this event borrowed to change are indexed again now:
         // until they are, every lookup by puppet or account walks them, and
         // a batch of many players' commands would make that walk long.
-        self.sessions.settle_lent();
+        self.settle_sessions();
     }
 
     /// Closes the span of activity since the last one closed (an event, or
@@ -456,6 +456,21 @@ impl Server {
             changes_at: self.world.change_count(),
             acks: Vec::new(),
         };
+    }
+
+    /// Brings the sessions lent out in an event back into their indexes,
+    /// and the world's index of played objects up to date with them.
+    pub(crate) fn settle_sessions(&mut self) {
+        self.sessions.settle_lent();
+        self.tell_world_played();
+    }
+
+    /// Tells the world which objects gained or lost their last session
+    /// (see [`World::played_in`]).
+    fn tell_world_played(&mut self) {
+        for (obj, played) in self.sessions.take_played_changes() {
+            self.world.set_played(obj, played);
+        }
     }
 
     /// Acknowledges a session's input up to `seq`.
@@ -482,7 +497,7 @@ impl Server {
         self.drop_lost_portals();
         self.flush_flows();
         self.close_span();
-        self.sessions.settle_lent();
+        self.settle_sessions();
     }
 
     /// When [`handle_timeout`](Self::handle_timeout) should be called next.
@@ -998,6 +1013,7 @@ impl Server {
                 self.push_op(op);
             }
         }
+        self.tell_world_played();
         if !changes.is_empty() {
             for f in &mut self.op_follows_change[self.event.ops_from..] {
                 *f = true;

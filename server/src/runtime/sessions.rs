@@ -137,6 +137,9 @@ pub struct ServerSessionHandler {
     by_account: IdMap<AccountId, Vec<SessId>>,
     /// Sessions found dirty when settled early, not yet reported.
     dirty: std::collections::BTreeSet<SessId>,
+    /// Objects that gained their first session or lost their last in the
+    /// index since the world was last told ([`Self::take_played_changes`]).
+    played_changed: IdMap<ObjId, ()>,
 }
 
 /// How many sessions may be lent out before their index entries are settled
@@ -195,7 +198,9 @@ impl ServerSessionHandler {
         self.dirty.clear();
         self.all_lent = false;
         self.indexed.clear();
-        self.by_puppet.clear();
+        for (p, _) in self.by_puppet.drain() {
+            self.played_changed.insert(p, ());
+        }
         self.by_account.clear();
         let mut sessions = std::mem::take(&mut self.sessions);
         std::mem::take(&mut self.order)
@@ -350,6 +355,29 @@ impl ServerSessionHandler {
         v
     }
 
+    /// The objects whose being played changed in the index since the last
+    /// call, each with whether a session plays it now: what the world's
+    /// index of played objects ([`crate::World::set_played`]) must learn.
+    pub(crate) fn take_played_changes(&mut self) -> Vec<(ObjId, bool)> {
+        let by_puppet = &self.by_puppet;
+        self.played_changed
+            .drain()
+            .map(|(p, _)| (p, by_puppet.contains_key(&p)))
+            .collect()
+    }
+
+    /// Objects whose being played the world may not know yet: those not
+    /// told since their change ([`Self::take_played_changes`]) and the
+    /// puppets of sessions lent out and not yet settled. With the world's
+    /// [`played_in`](crate::World::played_in), they are every object a
+    /// session may play (some of them may be played no longer).
+    pub(crate) fn puppets_in_flux(&self) -> impl Iterator<Item = ObjId> + '_ {
+        self.played_changed
+            .keys()
+            .copied()
+            .chain(self.unsettled().filter_map(ServerSession::puppet))
+    }
+
     /// The sessions logged in to an account.
     pub fn logged_in(&self) -> impl Iterator<Item = &ServerSession> {
         self.all().filter(|s| s.sync.logged_in)
@@ -366,9 +394,16 @@ impl ServerSessionHandler {
         if before.0 != now.0 {
             if let Some(p) = before.0 {
                 unlink(&mut self.by_puppet, p, id);
+                if !self.by_puppet.contains_key(&p) {
+                    self.played_changed.insert(p, ());
+                }
             }
             if let Some(p) = now.0 {
-                self.by_puppet.entry(p).or_default().push(id);
+                let sessions = self.by_puppet.entry(p).or_default();
+                if sessions.is_empty() {
+                    self.played_changed.insert(p, ());
+                }
+                sessions.push(id);
             }
         }
         if before.1 != now.1 {
@@ -474,6 +509,53 @@ mod tests {
         h.remove(1);
         assert_eq!(h.of_account(100), vec![2]);
         assert!(!h.is_puppeted(10));
+    }
+
+    /// What the world's index of played objects is told, and what it may
+    /// not know yet.
+    #[test]
+    fn objects_gaining_their_first_session_or_losing_their_last_are_reported_once() {
+        let changes = |h: &mut ServerSessionHandler| {
+            let mut v = h.take_played_changes();
+            v.sort_unstable();
+            v
+        };
+        let in_flux = |h: &ServerSessionHandler| {
+            let mut v: Vec<ObjId> = h.puppets_in_flux().collect();
+            v.sort_unstable();
+            v.dedup();
+            v
+        };
+        let mut h = ServerSessionHandler::default();
+        for id in 1..=3 {
+            h.insert(session(id));
+        }
+        assert!(changes(&mut h).is_empty(), "nobody plays anything");
+        puppet(&mut h, 1, Some(10), Some(100));
+        puppet(&mut h, 2, Some(10), Some(100));
+        // Lent out, not settled: the world cannot know, and is told nothing.
+        assert_eq!(in_flux(&h), vec![10]);
+        assert!(changes(&mut h).is_empty());
+        h.settle();
+        assert_eq!(in_flux(&h), vec![10], "settled, not yet told");
+        assert_eq!(changes(&mut h), vec![(10, true)], "one object, once");
+        assert!(in_flux(&h).is_empty());
+        // One of two sessions leaves it: it is still played.
+        puppet(&mut h, 2, Some(11), Some(100));
+        h.settle();
+        assert_eq!(changes(&mut h), vec![(11, true)]);
+        // Played and let go between two tellings: told as it is now.
+        puppet(&mut h, 3, Some(12), Some(101));
+        h.settle();
+        puppet(&mut h, 3, None, Some(101));
+        h.settle();
+        assert_eq!(changes(&mut h), vec![(12, false)]);
+        // A session gone takes its puppet with it; so does clearing them all.
+        h.remove(2);
+        assert_eq!(changes(&mut h), vec![(11, false)]);
+        assert!(h.is_puppeted(10));
+        h.clear();
+        assert_eq!(changes(&mut h), vec![(10, false)]);
     }
 
     #[test]

@@ -116,7 +116,7 @@ pub(super) fn add_defaults(f: &mut LockFuncs) {
     f.add("pid", |ctx, args| {
         args.first()
             .and_then(|a| parse_id(a))
-            .is_some_and(|id| ctx.accessor.account == Some(id))
+            .is_some_and(|id| ctx.account_id() == Some(id))
     });
     f.add("self", |ctx, _| {
         ctx.accessor.puppet.is_some() && ctx.accessor.puppet == ctx.target

@@ -100,14 +100,20 @@ impl LockCtx<'_> {
             .max()
     }
 
-    fn account(&self) -> Option<&crate::model::world::Account> {
-        let id = self.accessor.account.or_else(|| {
+    /// The accessor's account: the one asking, or, for an object acting on
+    /// its own, the account that plays it (a character in a room's listing
+    /// asks with its player's permissions, as Evennia's `perm()` does).
+    pub fn account_id(&self) -> Option<AccountId> {
+        self.accessor.account.or_else(|| {
             self.accessor
                 .puppet
                 .and_then(|p| self.world.get(p))
                 .and_then(|o| o.account)
-        })?;
-        self.world.accounts.get(&id)
+        })
+    }
+
+    fn account(&self) -> Option<&crate::model::world::Account> {
+        self.world.accounts.get(&self.account_id()?)
     }
 
     /// Whether the accessor plays a character with its account's
@@ -222,9 +228,7 @@ impl LockCtx<'_> {
     /// The accessor's account's permissions as written (those
     /// [`LockCtx::account_permissions`] lists).
     fn account_perms(&self) -> impl Iterator<Item = &str> {
-        self.accessor
-            .account
-            .and_then(|a| self.world.accounts.get(&a))
+        self.account()
             .into_iter()
             .flat_map(|a| a.permissions.iter().map(String::as_str))
     }

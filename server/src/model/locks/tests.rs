@@ -186,6 +186,19 @@ fn lock_functions_see_permissions_ids_attributes_tags_and_holdings() {
     for (lock, player_ok, builder_ok) in cases {
         assert_eq!(check(p, lock), *player_ok, "player vs {lock}");
         assert_eq!(check(b, lock), *builder_ok, "builder vs {lock}");
+        // A character asking on its own (a room's listing, a script) asks
+        // with its player's account, as a session does.
+        let (p_alone, b_alone) = (Accessor::object(player), Accessor::object(builder));
+        assert_eq!(
+            check(p_alone, lock),
+            *player_ok,
+            "player's character vs {lock}"
+        );
+        assert_eq!(
+            check(b_alone, lock),
+            *builder_ok,
+            "builder's character vs {lock}"
+        );
         assert!(check(r, lock), "a superuser passes {lock}");
     }
     let ctx = |a| LockCtx {

@@ -298,8 +298,9 @@ impl Server {
 
     /// The puppets near each change of `touched`, and for each puppet the
     /// changes near it: the puppet itself, what it carries, its location,
-    /// what is there with it, and its group's members. A room's contents
-    /// are walked once however many changes are in it.
+    /// what is there with it, and its group's members. A room's players
+    /// are looked up once however many changes are in it, in the world's
+    /// index of those played (its things are not walked).
     fn near(&self, touched: &BTreeSet<ObjId>) -> BTreeMap<ObjId, Vec<ObjId>> {
         let mut near: BTreeMap<ObjId, Vec<ObjId>> = BTreeMap::new();
         let mut in_rooms: BTreeMap<ObjId, Vec<ObjId>> = BTreeMap::new();
@@ -311,7 +312,7 @@ impl Server {
                 }
             };
             note(changed);
-            for &c in self.world.contents(changed) {
+            for c in self.maybe_played_in(changed) {
                 note(c);
             }
             if let Some(loc) = self.world.get(changed).and_then(|o| o.location) {
@@ -338,10 +339,8 @@ impl Server {
             }
         }
         for (room, changes) in in_rooms {
-            for &c in self.world.contents(room) {
-                if self.sessions.is_puppeted(c) {
-                    near.entry(c).or_default().extend(&changes);
-                }
+            for c in self.played_in(room) {
+                near.entry(c).or_default().extend(&changes);
             }
         }
         for changes in near.values_mut() {
@@ -354,7 +353,7 @@ impl Server {
     /// After an event: send every session the packages and reported MSDP
     /// variables that changed for its puppet.
     pub(crate) fn feed_pass(&mut self) {
-        self.sessions.settle_lent();
+        self.settle_sessions();
         let attr_touches = self.world.take_attr_touches();
         let mut touched = self.world.take_touched();
         let fresh = std::mem::take(&mut self.feed_fresh);
