@@ -41,10 +41,6 @@ struct Entry {
     offers: bool,
     /// The place it offers commands in, if it offers any.
     offering_in: Option<ObjId>,
-    /// Whether a session plays it.
-    played: bool,
-    /// The place it is played in, if it is played.
-    played_in: Option<ObjId>,
 }
 
 /// The indexes (see the module doc).
@@ -60,9 +56,12 @@ pub(crate) struct Indexes {
     /// Objects given commands the stored fields do not show (cmdsets added
     /// until the next reload).
     offering_extra: IdMap<ObjId, ()>,
-    /// The objects a session plays, as the server last said; kept when an
-    /// object is unloaded (the sessions' truth, not the object's).
-    played: IdMap<ObjId, ()>,
+    /// The objects a session plays, as the server last said, each with the
+    /// place it is listed in (if it is indexed, and somewhere). Kept when an
+    /// object is unloaded: the sessions' truth, not the object's. Apart
+    /// from the entries, so that the world's many unplayed objects pay
+    /// nothing for it.
+    played: IdMap<ObjId, Option<ObjId>>,
     /// Per place, the objects played there.
     played_at: IdMap<ObjId, Ids>,
     typeclass_offers: Option<TypeclassOffers>,
@@ -205,10 +204,11 @@ impl Indexes {
         if let Some(loc) = offering_in {
             id_add(&mut self.offering, loc, o.id);
         }
-        let played = self.played.contains_key(&o.id);
-        let played_in = o.location.filter(|_| played);
-        if let Some(loc) = played_in {
-            id_add(&mut self.played_at, loc, o.id);
+        if let Some(listed) = self.played.get_mut(&o.id) {
+            *listed = o.location;
+            if let Some(loc) = o.location {
+                id_add(&mut self.played_at, loc, o.id);
+            }
         }
         let entry = Entry {
             offers,
@@ -220,8 +220,6 @@ impl Indexes {
             typeclass,
             owner,
             offering_in,
-            played,
-            played_in,
         };
         self.entries.insert(o.id, Box::new(entry));
     }
@@ -261,7 +259,7 @@ impl Indexes {
         if let Some(loc) = e.offering_in {
             id_remove(&mut self.offering, loc, id);
         }
-        if let Some(loc) = e.played_in {
+        if let Some(loc) = self.played.get_mut(&id).and_then(Option::take) {
             id_remove(&mut self.played_at, loc, id);
         }
     }
@@ -284,8 +282,8 @@ impl Indexes {
         let Some(e) = self.entries.get_mut(&o.id) else {
             return false;
         };
-        if e.played {
-            let old = std::mem::replace(&mut e.played_in, o.location);
+        if let Some(listed) = self.played.get_mut(&o.id) {
+            let old = std::mem::replace(listed, o.location);
             if let Some(old) = old {
                 id_remove(&mut self.played_at, old, o.id);
             }
@@ -376,18 +374,16 @@ impl Indexes {
     /// Marks object `id` (at `location`, if it exists) as played by a
     /// session, or no longer.
     pub(crate) fn set_played(&mut self, id: ObjId, location: Option<ObjId>, played: bool) {
-        if played {
-            self.played.insert(id, ());
+        // Listed only where an indexed object is.
+        let want = location.filter(|_| self.entries.contains_key(&id));
+        let old = if played {
+            self.played.insert(id, want)
         } else {
-            self.played.remove(&id);
-        }
-        let Some(e) = self.entries.get_mut(&id) else {
-            return;
+            self.played.remove(&id)
         };
-        e.played = played;
-        let want = location.filter(|_| played);
-        if e.played_in != want {
-            let old = std::mem::replace(&mut e.played_in, want);
+        let old = old.flatten();
+        let want = want.filter(|_| played);
+        if old != want {
             if let Some(old) = old {
                 id_remove(&mut self.played_at, old, id);
             }
