@@ -815,6 +815,37 @@ async fn a_remembered_merge_lasts_while_players_walk_and_goes_when_what_it_came_
     let _ = h.cmd(1, "help");
     assert!(h.cmd(1, "south").contains("Limbo"));
     assert_eq!(h.server.world.cmdset_epoch(), epoch);
+    // Nor does building what offers no commands: a thing made and
+    // described, the room described, an exit to nowhere made.
+    let asked = merges(&h);
+    let stone = h
+        .server
+        .create_object(NewObject::new(Kind::Thing, "stone").location(limbo))
+        .unwrap();
+    h.server.world.update(stone, |o| o.desc = "Grey.".into());
+    h.server.world.update(limbo, |o| o.desc = "Misty.".into());
+    h.server
+        .create_object(NewObject::new(Kind::Exit, "nowhere").location(limbo))
+        .unwrap();
+    assert_eq!(h.server.world.cmdset_epoch(), epoch);
+    assert!(h.cmd(1, "look").contains("stone"));
+    assert_eq!(merges(&h), asked, "the remembered merge was used");
+    // What does offer commands changes it: a set given to the stone, and
+    // taken away again.
+    h.server
+        .world
+        .update(stone, |o| o.cmdsets.push("Dark".into()));
+    assert_ne!(h.server.world.cmdset_epoch(), epoch);
+    assert_eq!(h.cmd(1, "look"), "Huh? (look)");
+    let epoch = h.server.world.cmdset_epoch();
+    h.server.world.update(stone, |o| o.cmdsets.clear());
+    assert_ne!(h.server.world.cmdset_epoch(), epoch);
+    assert!(h.cmd(1, "look").contains("stone"));
+    // A change of kind or typeclass (a puppet's own commands follow them),
+    // as of anything indexed, counts.
+    let epoch = h.server.world.cmdset_epoch();
+    h.server.world.update(stone, |o| o.kind = Kind::Character);
+    assert_ne!(h.server.world.cmdset_epoch(), epoch);
 
     // Walking takes the new place's commands.
     assert!(h.cmd(1, "north").contains("Garden"));

@@ -264,8 +264,10 @@ impl Indexes {
         }
     }
 
-    /// After a change to the object: re-indexes it if what is indexed changed.
-    pub(crate) fn changed(&mut self, o: &Object) {
+    /// After a change to the object: re-indexes it if what is indexed
+    /// changed (its names, tags, typeclass, kind, owner, destination, or
+    /// whether it has cmdsets); whether it did.
+    pub(crate) fn changed(&mut self, o: &Object) -> bool {
         let same = self
             .entries
             .get(&o.id)
@@ -274,6 +276,7 @@ impl Indexes {
             self.unindex(o.id);
             self.add(o);
         }
+        !same
     }
 
     /// After the object moved from where it was to `o.location`; whether
@@ -479,6 +482,12 @@ impl Indexes {
             .get(&place)
             .map(|i| i.as_slice())
             .unwrap_or(&[])
+    }
+
+    /// Whether `id` offers commands to those near it, wherever it is (or
+    /// would, once somewhere).
+    pub(crate) fn offers_any(&self, id: ObjId) -> bool {
+        self.entries.get(&id).is_some_and(|e| e.offers)
     }
 
     /// Whether `id` offers commands to those around it (it is among its

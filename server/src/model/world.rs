@@ -358,15 +358,18 @@ impl World {
     }
 
     /// A number that changes whenever anything may have changed the cmdsets
-    /// someone is offered, other than where they are: an object changed
-    /// through [`World::update`] (its cmdsets, typeclass, names, locks,
-    /// destination), created, deleted, loaded or unloaded; an object that
-    /// offers commands moved; an account changed; what offers commands
-    /// re-indexed; or [`World::cmdsets_changed`] called. Moves of objects
-    /// that offer nothing and attribute changes leave it: a merged cmdset
-    /// remembered with it stays good while players walk and fight. (A set
-    /// whose `call` lock was consulted is never remembered by it: locks may
-    /// read attributes.)
+    /// someone is offered, other than where they are: an object that offers
+    /// commands (before or after) changed through [`World::update`] (its
+    /// cmdsets, typeclass, names, locks, destination), created somewhere,
+    /// moved or deleted; any object's names, tags, kind, typeclass, owner or
+    /// destination changed; any object loaded or unloaded; an account
+    /// changed; what offers commands re-indexed; or
+    /// [`World::cmdsets_changed`] called. Other changes to objects that
+    /// offer nothing (a room described, a thing made, its locks or
+    /// permissions set) and attribute changes leave it: a merged
+    /// cmdset remembered with it stays good while players build, walk and
+    /// fight. (A set whose `call` lock was consulted is never remembered by
+    /// it: locks may read attributes.)
     pub fn cmdset_epoch(&self) -> u64 {
         self.cmdset_epoch
     }
@@ -383,7 +386,8 @@ impl World {
     pub fn create(&mut self, mut obj: Object) -> Option<ObjId> {
         let id = self.free_ids.pop_front()?;
         self.changes += 1;
-        self.cmdset_epoch += 1;
+        // Whether it offers commands where it is: the move below tells
+        // (nothing else can hold a merge with an id nobody has seen).
         obj.id = id;
         self.max_id = self.max_id.max(id);
         let loc = obj.location.take();
@@ -641,10 +645,18 @@ impl World {
     pub fn update(&mut self, id: ObjId, f: impl FnOnce(&mut Object)) -> bool {
         match self.objects.get_mut(&id) {
             Some(o) => {
+                let offered = self.index.offers_any(id);
                 f(o);
-                self.index.changed(o);
+                let reindexed = self.index.changed(o);
                 self.changes += 1;
-                self.cmdset_epoch += 1;
+                // An object that offers no commands, before or after, is in
+                // nobody's merged cmdset but its player's, whose own layers
+                // follow its kind and typeclass (indexed fields: a change
+                // of any of those counts). Its description, permissions,
+                // locks and attributes are in no merge.
+                if offered || reindexed || self.index.offers_any(id) {
+                    self.cmdset_epoch += 1;
+                }
                 self.dirty.insert(id);
                 self.attr_dirty.remove(&id);
                 self.moved.remove(&id);
