@@ -51,9 +51,9 @@ pub struct Figures {
     pub commit_rows: Histogram,
     /// Writes that failed (and were retried).
     pub errors: u64,
-    /// Of the commits, those of objects' attributes and places alone that
-    /// went as the one statement SQLite keeps prepared
-    /// ([`writes::SQLITE_OBJECTS_COMMIT`]).
+    /// Of the commits, those of objects alone (rows, attributes, places,
+    /// deletions) that went as the one statement SQLite keeps prepared
+    /// ([`writes::sqlite_objects_commit`]).
     pub bound_commits: u64,
 }
 
@@ -516,15 +516,17 @@ impl Batch {
         backend: sea_orm::DbBackend,
         written: &Written,
     ) -> (Vec<writes::Write>, Vec<(i64, u64)>) {
-        self.writes_apart(backend, written).into_writes(backend)
+        self.writes_apart(written).into_writes(backend)
     }
 
-    /// What [`writes`](Self::writes) gives, with the objects whose
-    /// attributes alone changed, and those only moved, given apart. Written
-    /// last, they touch no row the other writes touch: an object written
-    /// whole or deleted is among neither. One may be among both (it moved
-    /// and its attributes changed): each writes its own column.
-    fn writes_apart(&self, backend: sea_orm::DbBackend, written: &Written) -> Apart {
+    /// What [`writes`](Self::writes) gives, with the objects' writes given
+    /// apart: the rows written whole and the ids deleted (written first),
+    /// and the objects whose attributes alone changed, and those only
+    /// moved (written last: they touch no row the other writes touch, as
+    /// an object written whole or deleted is among neither; one may be
+    /// among both, if it moved and its attributes changed, and each writes
+    /// its own column).
+    fn writes_apart(&self, written: &Written) -> Apart {
         let mut whole = Vec::new();
         let mut attributes = Vec::new();
         let mut fingerprints = Vec::with_capacity(self.objects.len());
@@ -546,13 +548,9 @@ impl Batch {
                 .iter()
                 .map(|(&id, a)| (id, store::attributes_text(a))),
         );
-        let mut w = writes::upsert_objects(backend, whole);
         let moves: Vec<(i64, Option<i64>)> = self.moves.iter().map(|(&id, &l)| (id, l)).collect();
         let deleted: Vec<i64> = self.deleted.iter().copied().collect();
-        w.extend(writes::delete_objects(&deleted));
-        w.extend(writes::update_accounts(
-            self.accounts.values().map(AccountRow::from).collect(),
-        ));
+        let mut w = writes::update_accounts(self.accounts.values().map(AccountRow::from).collect());
         w.extend(writes::delete_accounts(&self.accounts_deleted));
         w.extend(writes::write_flows(
             self.flows.values().cloned().collect(),
@@ -578,6 +576,8 @@ impl Batch {
             self.timers_deleted.iter().cloned().collect(),
         ));
         Apart {
+            whole,
+            deleted,
             writes: w,
             attributes,
             moves,
@@ -586,8 +586,12 @@ impl Batch {
     }
 }
 
-/// A batch's writes with the two commonest kinds given apart.
+/// A batch's writes with the objects' given apart.
 struct Apart {
+    /// Objects' rows written whole.
+    whole: Vec<object::Model>,
+    /// Objects deleted.
+    deleted: Vec<i64>,
     /// Everything else, in order.
     writes: Vec<writes::Write>,
     /// Objects whose attributes alone changed: their ids and attributes' text.
@@ -599,13 +603,15 @@ struct Apart {
 }
 
 impl Apart {
-    /// Every write in order, the two kinds apart written last, and the
-    /// fingerprints.
-    fn into_writes(mut self, backend: sea_orm::DbBackend) -> (Vec<writes::Write>, Vec<(i64, u64)>) {
-        self.writes
-            .extend(writes::update_attributes(backend, &self.attributes));
-        self.writes.extend(writes::move_objects(&self.moves));
-        (self.writes, self.fingerprints)
+    /// Every write in order: the rows written whole, the deletions, the
+    /// rest, the attributes and the places; and the fingerprints.
+    fn into_writes(self, backend: sea_orm::DbBackend) -> (Vec<writes::Write>, Vec<(i64, u64)>) {
+        let mut w = writes::upsert_objects(backend, self.whole);
+        w.extend(writes::delete_objects(&self.deleted));
+        w.extend(self.writes);
+        w.extend(writes::update_attributes(backend, &self.attributes));
+        w.extend(writes::move_objects(&self.moves));
+        (w, self.fingerprints)
     }
 }
 
@@ -614,7 +620,7 @@ impl Apart {
 enum Way {
     /// Scripts with the values written in.
     Scripts,
-    /// Attributes and places alone, bound to the statement SQLite keeps prepared.
+    /// Objects alone, bound to the statement SQLite keeps prepared.
     Bound,
 }
 
@@ -647,16 +653,18 @@ async fn write(
 ) -> Result<Way, store::DbError> {
     let backend = db.get_database_backend();
     let (scripts, fingerprints) = if batch.len() <= ROWS_MADE_BESIDE {
-        let apart = batch.writes_apart(backend, &lock(written));
+        let apart = batch.writes_apart(&lock(written));
         if backend == sea_orm::DbBackend::Sqlite && apart.writes.is_empty() {
-            // Attributes and places alone (a fight's blows, players
-            // walking, a ticker's work): the statement prepared once, the
-            // rows bound.
+            // Objects alone (a fight's blows, players walking, a ticker's
+            // work, builders making and describing things): the statement
+            // prepared once, the rows bound.
             let json = |e: serde_json::Error| sea_orm::DbErr::Custom(format!("rows as JSON: {e}"));
             let commit = sea_orm::Statement::from_sql_and_values(
                 backend,
-                writes::SQLITE_OBJECTS_COMMIT,
+                writes::sqlite_objects_commit(),
                 [
+                    serde_json::to_string(&apart.whole).map_err(json)?.into(),
+                    serde_json::to_string(&apart.deleted).map_err(json)?.into(),
                     writes::by_id_json(&apart.attributes).map_err(json)?.into(),
                     writes::by_id_json(&apart.moves).map_err(json)?.into(),
                 ],
@@ -777,9 +785,13 @@ mod tests {
         assert_eq!(b.attributes[&3], attrs(3));
         assert_eq!(b.moves.get(&3), Some(&Some(9)));
         assert_eq!(b.len(), 5, "two rows, one's attributes, a move, a deletion");
-        let apart = b.writes_apart(sea_orm::DbBackend::Sqlite, &Written::default());
+        let apart = b.writes_apart(&Written::default());
         assert_eq!(apart.attributes, vec![(3, r#"{"n":3}"#.to_string())]);
         assert_eq!(apart.moves, vec![(3, Some(9))]);
+        let whole: Vec<i64> = apart.whole.iter().map(|r| r.id).collect();
+        assert_eq!(whole, vec![1, 2]);
+        assert_eq!(apart.deleted, vec![4]);
+        assert!(apart.writes.is_empty(), "objects alone");
     }
 
     /// The fingerprint lists the columns by hand: one added to the objects'

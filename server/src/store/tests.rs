@@ -792,11 +792,11 @@ async fn sqlite_connections_keep_statement_journals_in_memory() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
-/// A commit of objects' attributes and places alone: on SQLite it goes as
-/// the one statement the connection keeps prepared, with the rows bound;
-/// elsewhere, and when the commit carries anything else, as a script.
-/// Either way the columns hold exactly what the objects make of them,
-/// whatever a player typed into them.
+/// A commit of objects alone (new rows, attributes, places, deletions): on
+/// SQLite it goes as the one statement the connection keeps prepared, with
+/// the rows bound; elsewhere, and when the commit carries anything else, as
+/// a script. Either way the columns hold exactly what the objects make of
+/// them, whatever a player typed into them.
 async fn attribute_and_place_changes_are_written_exactly(url: String) {
     use crate::model::world::{Changes, Kind, Object};
     use crate::store::persister::Persister;
@@ -811,10 +811,17 @@ async fn attribute_and_place_changes_are_written_exactly(url: String) {
     ];
     let first = reserve_ids(&db, hostile.len() as i64 + 1).await.unwrap();
     let sack = first + hostile.len() as i64;
-    let mut objects: Vec<Object> = (0..hostile.len())
-        .map(|i| {
-            let mut o = Object::new(first + i as i64, "pebble", "thing", Kind::Thing);
+    // Whole rows with every column a builder may type into.
+    let mut objects: Vec<Object> = hostile
+        .iter()
+        .enumerate()
+        .map(|(i, text)| {
+            let mut o = Object::new(first + i as i64, text, "thing", Kind::Thing);
             o.location = Some(room);
+            o.desc = text.to_string();
+            o.aliases = vec![text.to_string()];
+            o.locks.add("get:attr(n, 0)").unwrap();
+            o.tags.push(crate::model::world::Tag::new(text, Some(text)));
             o.set_attr("n", 0);
             o
         })
@@ -825,12 +832,20 @@ async fn attribute_and_place_changes_are_written_exactly(url: String) {
     all.push(sack_obj);
     let mut p = Persister::start(&url, std::time::Duration::from_millis(1));
     p.save(Changes {
-        objects: all,
+        objects: all.clone(),
         at: 1,
         ..Default::default()
     });
     p.flush().await;
-    assert_eq!(p.figures().bound_commits, 0, "new rows are written whole");
+    assert_eq!(p.figures().bound_commits, u64::from(sqlite));
+    for o in &all {
+        let row = object::Entity::find_by_id(o.id)
+            .one(&db)
+            .await
+            .unwrap()
+            .expect("written");
+        assert_eq!(row, object::Model::from(o), "every column as the object");
+    }
     // The attributes alone change.
     for (o, text) in objects.iter_mut().zip(hostile) {
         o.set_attr("said", text);
@@ -842,7 +857,7 @@ async fn attribute_and_place_changes_are_written_exactly(url: String) {
         ..Default::default()
     });
     p.flush().await;
-    assert_eq!(p.figures().bound_commits, u64::from(sqlite));
+    assert_eq!(p.figures().bound_commits, 2 * u64::from(sqlite));
     // Attributes and moves: into the sack, and out of the world.
     objects[0].set_attr("n", -1);
     p.save(Changes {
@@ -852,17 +867,42 @@ async fn attribute_and_place_changes_are_written_exactly(url: String) {
         ..Default::default()
     });
     p.flush().await;
-    assert_eq!(p.figures().bound_commits, 2 * u64::from(sqlite));
-    // A commit that also destroys something: a script.
+    assert_eq!(p.figures().bound_commits, 3 * u64::from(sqlite));
+    // A commit that also destroys something, and renames another (its row
+    // written whole again).
     objects[3].set_attr("n", -3);
+    objects[0].key = "renamed's \"stone\"".into();
     p.save(Changes {
-        objects: vec![objects[3].clone()],
+        objects: vec![objects[3].clone(), objects[0].clone()],
         deleted: vec![sack],
         at: 4,
         ..Default::default()
     });
     p.flush().await;
-    assert_eq!(p.figures().bound_commits, 2 * u64::from(sqlite));
+    assert_eq!(p.figures().bound_commits, 4 * u64::from(sqlite));
+    // A commit that carries anything but objects (an account): a script.
+    let account = crate::model::world::Account {
+        id: 77,
+        name: "Ora".into(),
+        is_superuser: false,
+        last_puppet: None,
+        permissions: vec![],
+        db: Default::default(),
+        ndb: Default::default(),
+        cmdsets: vec![],
+    };
+    // (Moved since its row was written: the row goes whole, with the
+    // place the world has for it.)
+    objects[1].set_attr("n", -2);
+    objects[1].location = Some(sack);
+    p.save(Changes {
+        objects: vec![objects[1].clone()],
+        accounts: vec![account],
+        at: 5,
+        ..Default::default()
+    });
+    p.flush().await;
+    assert_eq!(p.figures().bound_commits, 4 * u64::from(sqlite));
     assert!(!p.failing());
     drop(p);
     for o in &objects {
@@ -881,6 +921,8 @@ async fn attribute_and_place_changes_are_written_exactly(url: String) {
         );
     }
     assert_eq!(world.get(first).unwrap().attr::<i64>("n"), Some(-1));
+    assert_eq!(world.get(first + 1).unwrap().attr::<i64>("n"), Some(-2));
+    assert_eq!(world.get(first).unwrap().key, "renamed's \"stone\"");
     assert_eq!(world.get(first + 3).unwrap().attr::<i64>("n"), Some(-3));
     assert_eq!(world.get(first).unwrap().location, Some(room), "not moved");
     assert_eq!(
@@ -901,15 +943,24 @@ async fn attribute_and_place_changes_are_written_exactly(url: String) {
     );
     if sqlite {
         // Each row is found by its key: the statement never walks the objects.
-        for update in writes::SQLITE_OBJECTS_COMMIT
+        for update in writes::sqlite_objects_commit()
             .lines()
-            .filter(|l| l.starts_with("UPDATE"))
+            .filter(|l| l.starts_with("UPDATE") || l.starts_with("DELETE"))
         {
+            // Bound up to the highest `?N` the statement names.
+            let params = update
+                .split('$')
+                .skip(1)
+                .filter_map(|t| t[..1].parse::<usize>().ok())
+                .max()
+                .unwrap_or(0);
             let plan = db
                 .query_all_raw(sea_orm::Statement::from_sql_and_values(
                     sea_orm::DbBackend::Sqlite,
                     format!("EXPLAIN QUERY PLAN {update}"),
-                    ["{}".into(), "{}".into()],
+                    (0..params)
+                        .map(|_| "{}".into())
+                        .collect::<Vec<sea_orm::Value>>(),
                 ))
                 .await
                 .unwrap();
