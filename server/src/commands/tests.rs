@@ -675,6 +675,17 @@ async fn account_and_admin_commands_do_what_they_say() {
         h.cmd(2, "perm *Ann = Developer").contains("not allowed"),
         "above the giver's own"
     );
+    for empty in ["perm *Ann =", "perm *Ann = , ,", "perm/del *Ann = "] {
+        let said = h.cmd(2, empty);
+        assert!(
+            said.contains("No permission given for Ann"),
+            "{empty}: {said}"
+        );
+    }
+    assert!(
+        h.cmd(2, "perm *Ann").contains("Builder"),
+        "nothing was taken"
+    );
     assert!(
         h.cmd(1, "dig Shed").contains("Created room Shed"),
         "Ann builds now"

@@ -329,9 +329,17 @@ impl Command for Perm {
         } else {
             own_level(ctx)
         };
+        let wanted = crate::commands::comma_list(&rhs);
+        if wanted.is_empty() {
+            ctx.msg(format!(
+                "No permission given for {name}. Usage: perm[/del] <object or *account> = \
+                 <permission>[, <permission> ...]. Nothing was changed."
+            ));
+            return;
+        }
         let mut changed = Vec::new();
         let mut updated = current.clone();
-        for perm in crate::commands::comma_list(&rhs) {
+        for perm in wanted {
             let level = permission_level(&perm);
             if level.is_some_and(|l| own.is_none_or(|o| l > o)) {
                 ctx.msg(format!(
