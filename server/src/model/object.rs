@@ -194,6 +194,21 @@ pub struct Account {
 }
 
 impl Account {
+    /// An account of that id and name with nothing else: no permissions,
+    /// attributes or cmdsets, not a superuser.
+    pub fn new(id: AccountId, name: impl Into<String>) -> Self {
+        Self {
+            id,
+            name: name.into(),
+            is_superuser: false,
+            last_puppet: None,
+            permissions: Vec::new(),
+            db: Default::default(),
+            ndb: Default::default(),
+            cmdsets: Vec::new(),
+        }
+    }
+
     /// A persistent attribute, read as `T`.
     pub fn attr<T: DeserializeOwned>(&self, name: &str) -> Option<T> {
         serde_json::from_value(self.db.get(name)?.clone()).ok()

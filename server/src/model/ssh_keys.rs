@@ -129,16 +129,7 @@ mod tests {
 
     #[test]
     fn an_account_has_the_keys_in_its_attribute() {
-        let mut a = Account {
-            id: 1,
-            name: "alice".into(),
-            is_superuser: false,
-            last_puppet: None,
-            permissions: vec![],
-            db: Default::default(),
-            ndb: Default::default(),
-            cmdsets: vec![],
-        };
+        let mut a = Account::new(1, "alice");
         assert!(!has_key(&a, ED25519));
         a.set_attr(SSH_KEYS_ATTR, vec![parse(ED25519).unwrap()]);
         let bare = parse(ED25519).unwrap().key;

@@ -881,16 +881,7 @@ async fn attribute_and_place_changes_are_written_exactly(url: String) {
     p.flush().await;
     assert_eq!(p.figures().bound_commits, 4 * u64::from(sqlite));
     // A commit that carries anything but objects (an account): a script.
-    let account = crate::model::world::Account {
-        id: 77,
-        name: "Ora".into(),
-        is_superuser: false,
-        last_puppet: None,
-        permissions: vec![],
-        db: Default::default(),
-        ndb: Default::default(),
-        cmdsets: vec![],
-    };
+    let account = crate::model::world::Account::new(77, "Ora");
     // (Moved since its row was written: the row goes whole, with the
     // place the world has for it.)
     objects[1].set_attr("n", -2);

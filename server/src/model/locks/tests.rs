@@ -89,14 +89,9 @@ fn world() -> World {
         w.accounts.insert(
             id,
             Account {
-                id,
-                name: name.into(),
                 is_superuser: superuser,
-                last_puppet: None,
                 permissions: perms.into_iter().map(String::from).collect(),
-                db: Default::default(),
-                ndb: Default::default(),
-                cmdsets: vec![],
+                ..Account::new(id, name)
             },
         );
         let mut c = Object::new(9 + id, name, "character", Kind::Character);
