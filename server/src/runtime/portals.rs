@@ -269,6 +269,9 @@ impl Server {
             }
             added.push(sessid);
         }
+        // The world learns at once which objects the sessions play: until
+        // it does, every look-up of a room's players looks at each of them.
+        self.settle_sessions();
         let screen = self.connect_screen().to_string();
         self.push_op(PortalOp::ConnectScreen(screen));
         // The sessions are back: flows go on where they were, and timeouts
