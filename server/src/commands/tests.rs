@@ -1152,6 +1152,18 @@ async fn a_room_lists_only_what_its_looker_may_view() {
     assert!(h.cmd(2, "look lantern").contains("Could not find"));
     h.cmd(2, "unquell");
     assert!(h.cmd(2, "look").contains("lantern"));
+    // A superuser sees all, the ghost too; quelled, as a player does.
+    let (c, _) = h.account("Cy", &[]).await;
+    h.server.world.accounts.get_mut(&c).unwrap().is_superuser = true;
+    h.login(3, c);
+    let cy = h.cmd(3, "look");
+    assert!(
+        cy.contains("lantern") && cy.contains("ghost") && cy.contains("rock"),
+        "{cy}"
+    );
+    h.cmd(3, "quell");
+    let cy = h.cmd(3, "look");
+    assert!(cy.contains("rock") && !cy.contains("ghost"), "{cy}");
     // The lock taken away: everyone sees it.
     h.server.world.update(made[0], |o| {
         o.locks.remove("view");
