@@ -52,6 +52,7 @@ pub use commands::{CmdCtx, CmdSet, Command, Commands, MergeType};
 pub use game::{BridgeMaker, DEFAULT_CONNECT_SCREEN, Game, HelpTopic, StartHook};
 pub use model::locks::{LockCtx, LockFuncs};
 pub use model::world::{Kind, ObjId};
+pub use runtime::access::LockChecker;
 pub use runtime::create::NewObject;
 pub use runtime::server::Server;
 pub use runtime::typeclass::Typeclass;

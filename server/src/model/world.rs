@@ -629,15 +629,16 @@ impl World {
     /// Marks an object as played by a session, or no longer: the server's
     /// sessions say, and [`played_in`](Self::played_in) lists them by place.
     /// Nothing is written; it is not a change to the object.
-    pub fn set_played(&mut self, id: ObjId, played: bool) {
+    pub(crate) fn set_played(&mut self, id: ObjId, played: bool) {
         let location = self.objects.get(&id).and_then(|o| o.location);
         self.index.set_played(id, location, played);
     }
 
     /// The objects in `place` a session plays (as last marked with
     /// [`set_played`](Self::set_played)), by id: a room's players without
-    /// walking its things.
-    pub fn played_in(&self, place: ObjId) -> &[ObjId] {
+    /// walking its things. Within an event it may lag the sessions; game
+    /// code asks [`Server::played_in`](crate::Server::played_in).
+    pub(crate) fn played_in(&self, place: ObjId) -> &[ObjId] {
         self.index.played_in(place)
     }
 

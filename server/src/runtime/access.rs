@@ -2,8 +2,8 @@
 //! session or an object, evaluated by the model's lock functions over the
 //! world ([`crate::model::locks`]).
 
-use crate::model::locks::{Accessor, LockCtx, LockSet};
-use crate::model::world::ObjId;
+use crate::model::locks::{Accessor, LockCtx, LockFuncs, LockSet};
+use crate::model::world::{ObjId, Object};
 use crate::runtime::server::Server;
 
 impl Server {
@@ -88,6 +88,21 @@ impl Server {
         )
     }
 
+    /// One accessor's checks of many objects' locks (a room's listing):
+    /// whether it is a superuser is asked once, not for each object.
+    pub fn lock_checker(&self, accessor: Accessor) -> LockChecker<'_> {
+        let ctx = LockCtx {
+            world: &self.world,
+            accessor,
+            target: None,
+        };
+        LockChecker {
+            superuser: ctx.is_superuser(),
+            ctx,
+            funcs: &self.game.lock_funcs,
+        }
+    }
+
     /// Whether the accessor has `perm` (or one above it in the hierarchy).
     pub fn has_perm(&self, accessor: Accessor, perm: &str) -> bool {
         LockCtx {
@@ -107,5 +122,28 @@ impl Server {
             },
             None => Accessor::default(),
         }
+    }
+}
+
+/// [`Server::lock_checker`]: one accessor, many objects.
+pub struct LockChecker<'a> {
+    ctx: LockCtx<'a>,
+    funcs: &'a LockFuncs,
+    superuser: bool,
+}
+
+impl LockChecker<'_> {
+    /// Whether the accessor passes `obj`'s lock of `access_type`, as
+    /// [`Server::check_lock`] answers: superusers always do; a missing lock
+    /// gives `default`.
+    pub fn passes(&self, obj: &Object, access_type: &str, default: bool) -> bool {
+        if self.superuser {
+            return true;
+        }
+        let ctx = LockCtx {
+            target: Some(obj.id),
+            ..self.ctx
+        };
+        ctx.passes(self.funcs, &obj.locks, access_type, default, false)
     }
 }

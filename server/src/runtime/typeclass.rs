@@ -498,13 +498,8 @@ pub mod defaults {
         let mut exits = Vec::new();
         let mut characters = Vec::new();
         let mut things = Vec::new();
-        let asker = crate::model::locks::LockCtx {
-            world: &server.world,
-            accessor: crate::model::locks::Accessor::object(looker),
-            target: None,
-        };
-        // Asked once for the room, not once for each thing in it.
-        let sees_all = asker.is_superuser();
+        // Whether the looker is a superuser is asked once for the room.
+        let checker = server.lock_checker(crate::model::locks::Accessor::object(looker));
         // Every object found first, then each read: the reads of a room of
         // many things wait on memory, and found apart they overlap.
         let here: Vec<&crate::model::world::Object> = server
@@ -516,11 +511,7 @@ pub mod defaults {
             .collect();
         for o in here {
             // The object in hand: `access` would find it again by id.
-            let ctx = crate::model::locks::LockCtx {
-                target: Some(o.id),
-                ..asker
-            };
-            if !sees_all && !ctx.passes(&server.game.lock_funcs, &o.locks, "view", true, false) {
+            if !checker.passes(o, "view", true) {
                 continue;
             }
             match o.kind {

@@ -53,7 +53,7 @@ pub struct Figures {
     pub errors: u64,
     /// Of the commits, those of objects alone (rows, attributes, places,
     /// deletions) that went as the one statement SQLite keeps prepared
-    /// ([`writes::sqlite_objects_commit`]).
+    /// (`store::writes::sqlite_objects_commit`).
     pub bound_commits: u64,
 }
 
