@@ -16,6 +16,7 @@ pub mod migration;
 pub mod persister;
 mod rows;
 mod sqlite_read;
+mod sqlite_write;
 pub mod world_file;
 mod writes;
 
@@ -52,6 +53,9 @@ pub enum DbError {
     /// The database refused or could not be reached.
     #[error("database: {0}")]
     Db(#[from] DbErr),
+    /// The persister's own SQLite connection refused.
+    #[error("database: {0}")]
+    Sqlite(#[from] rusqlite::Error),
     /// Creating an account whose name (in any case) is taken.
     #[error("an account named '{0}' already exists")]
     NameTaken(String),

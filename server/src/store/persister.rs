@@ -18,15 +18,16 @@ use std::time::Duration;
 use tavern_shared::metrics::{Histogram, SECONDS_BOUNDS, SIZE_BOUNDS};
 
 use sea_orm::{
-    ConnectionTrait, DatabaseConnection, SqliteTransactionMode, TransactionOptions,
+    ConnectionTrait, DatabaseConnection, DbBackend, SqliteTransactionMode, TransactionOptions,
     TransactionTrait,
 };
 use tokio::sync::{mpsc, watch};
-use tracing::{error, info};
+use tracing::{error, info, warn};
 
 use crate::model::channels::{ChannelLine, ChannelRecord};
 use crate::model::world::{Account, Attributes, Changes, Object};
-use crate::store::{self, AccountRow, flow_instance, object, timer, writes};
+use crate::store::sqlite_write::{ObjectsCommit, SqliteWriter};
+use crate::store::{self, AccountRow, flow_instance, object, sqlite_read, timer, writes};
 
 /// A number the persister gives each handed-over batch of changes, in order.
 pub type Ticket = u64;
@@ -52,8 +53,8 @@ pub struct Figures {
     /// Writes that failed (and were retried).
     pub errors: u64,
     /// Of the commits, those of objects alone (rows, attributes, places,
-    /// deletions) that went as the one statement SQLite keeps prepared
-    /// (`store::writes::sqlite_objects_commit`).
+    /// deletions) that went bound to the statements SQLite keeps prepared
+    /// (`store::writes::sqlite_objects_statements`).
     pub bound_commits: u64,
 }
 
@@ -113,7 +114,8 @@ impl Persister {
                 {
                     Ok(rt) => rt.block_on(async move {
                         let db = connect_until_done(&url, &done).await;
-                        run(db, rx, done, commit_interval, counted).await
+                        let conn = Conn::of(db).await;
+                        run(conn, rx, done, commit_interval, counted).await
                     }),
                     Err(e) => error!("cannot start the persister's runtime: {e}"),
                 }
@@ -226,8 +228,59 @@ async fn connect_until_done(url: &str, status: &watch::Sender<Status>) -> Databa
     }
 }
 
+/// The persister's connection: an SQLite file it steps itself on its own
+/// thread ([`SqliteWriter`]: no thread of the driver to wake for each
+/// commit), or sea-orm's (PostgreSQL).
+enum Conn {
+    Sqlite(SqliteWriter),
+    Orm(DatabaseConnection),
+}
+
+impl Conn {
+    /// The connection to write through: `db`'s SQLite file opened for the
+    /// persister alone, or `db` itself.
+    async fn of(db: DatabaseConnection) -> Self {
+        let Some(path) = sqlite_read::file_of(&db) else {
+            return Conn::Orm(db);
+        };
+        match SqliteWriter::open(&path) {
+            Ok(w) => {
+                let _ = db.close().await;
+                Conn::Sqlite(w)
+            }
+            Err(e) => {
+                warn!(
+                    "cannot open {} for the persister, writing through the driver: {e}",
+                    path.display()
+                );
+                Conn::Orm(db)
+            }
+        }
+    }
+
+    fn backend(&self) -> DbBackend {
+        match self {
+            Conn::Sqlite(_) => DbBackend::Sqlite,
+            Conn::Orm(db) => db.get_database_backend(),
+        }
+    }
+
+    /// Rolls back whatever a failed write left open: an open transaction
+    /// holds SQLite's write lock, and every other writer would then fail
+    /// with "locked". (The commit is the last statement: a commit that
+    /// fails, on a full disk, is an error like any other.)
+    async fn roll_back(&mut self) {
+        match self {
+            Conn::Sqlite(w) => w.roll_back(),
+            Conn::Orm(db) => {
+                let _ = db.execute_unprepared("ROLLBACK").await;
+            }
+        }
+    }
+}
+
 async fn run(
-    db: DatabaseConnection,
+    mut db: Conn,
     mut rx: mpsc::UnboundedReceiver<(Ticket, Changes)>,
     status: watch::Sender<Status>,
     commit_interval: Duration,
@@ -254,7 +307,7 @@ async fn run(
         if !batch.is_empty() {
             let t0 = std::time::Instant::now();
             let batch = Arc::new(batch);
-            let (errors, way) = write_until_done(&db, &batch, &written, &status).await;
+            let (errors, way) = write_until_done(&mut db, &batch, &written, &status).await;
             let took = t0.elapsed();
             tracing::debug!(
                 rows = batch.len(),
@@ -406,7 +459,7 @@ impl Batch {
 
 /// Writes until it lands; how many tries failed, and how the last went.
 async fn write_until_done(
-    db: &DatabaseConnection,
+    db: &mut Conn,
     rows: &Arc<Batch>,
     written: &Arc<Mutex<Written>>,
     status: &watch::Sender<Status>,
@@ -641,36 +694,34 @@ impl Scripts {
     }
 }
 
-/// Writes a batch as one transaction. The usual commit is one script: one
-/// round trip to the database (each round trip waits for another thread to
-/// be scheduled, and on a busy machine those waits were most of a commit's
-/// time). A big one is several scripts in one transaction, made on another
-/// thread while the database runs the ones before.
+/// Writes a batch as one transaction. On SQLite, a commit of objects alone
+/// goes bound to the statements kept prepared; any other is one script
+/// with the values written in (on PostgreSQL, one round trip: each round
+/// trip waits for another thread to be scheduled, and on a busy machine
+/// those waits were most of a commit's time). A big one is several scripts
+/// in one transaction, made on another thread while the database runs the
+/// ones before.
 async fn write(
-    db: &DatabaseConnection,
+    conn: &mut Conn,
     batch: &Arc<Batch>,
     written: &Arc<Mutex<Written>>,
 ) -> Result<Way, store::DbError> {
-    let backend = db.get_database_backend();
+    let backend = conn.backend();
     let (scripts, fingerprints) = if batch.len() <= ROWS_MADE_BESIDE {
         let apart = batch.writes_apart(&lock(written));
-        if backend == sea_orm::DbBackend::Sqlite && apart.writes.is_empty() {
+        if let (Conn::Sqlite(w), true) = (&mut *conn, apart.writes.is_empty()) {
             // Objects alone (a fight's blows, players walking, a ticker's
-            // work, builders making and describing things): the statement
+            // work, builders making and describing things): the statements
             // prepared once, the rows bound.
             let json = |e: serde_json::Error| sea_orm::DbErr::Custom(format!("rows as JSON: {e}"));
-            let commit = sea_orm::Statement::from_sql_and_values(
-                backend,
-                writes::sqlite_objects_commit(),
-                [
-                    serde_json::to_string(&apart.whole).map_err(json)?.into(),
-                    serde_json::to_string(&apart.deleted).map_err(json)?.into(),
-                    writes::by_id_json(&apart.attributes).map_err(json)?.into(),
-                    writes::by_id_json(&apart.moves).map_err(json)?.into(),
-                ],
-            );
-            if let Err(e) = db.execute_raw(commit).await {
-                let _ = db.execute_unprepared("ROLLBACK").await;
+            let commit = ObjectsCommit {
+                whole: serde_json::to_string(&apart.whole).map_err(json)?,
+                deleted: serde_json::to_string(&apart.deleted).map_err(json)?,
+                attributes: writes::by_id_json(&apart.attributes).map_err(json)?,
+                moves: writes::by_id_json(&apart.moves).map_err(json)?,
+            };
+            if let Err(e) = w.commit_objects(&commit) {
+                w.roll_back();
                 return Err(e.into());
             }
             lock(written).record(apart.fingerprints, batch);
@@ -691,14 +742,9 @@ async fn write(
         });
         (Scripts::Coming(rx), Err(made))
     };
-    if let Err(e) = run_scripts(db, backend, scripts).await {
-        // Roll back at once (the persister's only connection): a
-        // transaction left open holds SQLite's write lock, and every
-        // other writer would then fail with "locked". (The commit is the
-        // last statement: a commit that fails, on a full disk, is an
-        // error like any other.)
-        let _ = db.execute_unprepared("ROLLBACK").await;
-        return Err(e.into());
+    if let Err(e) = run_scripts(conn, backend, scripts).await {
+        conn.roll_back().await;
+        return Err(e);
     }
     let fingerprints = match fingerprints {
         Ok(f) => f,
@@ -715,16 +761,34 @@ fn lock(written: &Mutex<Written>) -> std::sync::MutexGuard<'_, Written> {
 
 /// Runs the scripts in one transaction.
 async fn run_scripts(
-    db: &DatabaseConnection,
+    conn: &mut Conn,
     backend: sea_orm::DbBackend,
-    mut scripts: Scripts,
-) -> Result<(), sea_orm::DbErr> {
+    scripts: Scripts,
+) -> Result<(), store::DbError> {
+    let db = match conn {
+        Conn::Sqlite(w) => {
+            match scripts {
+                Scripts::Made(made) => w.run_scripts(made)?,
+                Scripts::Coming(mut coming) => {
+                    w.begin()?;
+                    while let Some(script) = coming.recv().await {
+                        w.script(&script)?;
+                    }
+                    w.commit()?;
+                }
+            }
+            return Ok(());
+        }
+        Conn::Orm(db) => db,
+    };
+    let mut scripts = scripts;
     let Some(first) = scripts.next().await else {
         return Ok(());
     };
     let Some(second) = scripts.next().await else {
         let script = format!("{};\n{first}COMMIT", writes::begin(backend));
-        return db.execute_unprepared(&script).await.map(drop);
+        db.execute_unprepared(&script).await?;
+        return Ok(());
     };
     let txn = db
         .begin_with_options(TransactionOptions {
@@ -738,7 +802,8 @@ async fn run_scripts(
         txn.execute_unprepared(&script).await?;
         next = scripts.next().await;
     }
-    txn.commit().await
+    txn.commit().await?;
+    Ok(())
 }
 
 #[cfg(test)]

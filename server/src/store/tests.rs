@@ -934,24 +934,15 @@ async fn attribute_and_place_changes_are_written_exactly(url: String) {
     );
     if sqlite {
         // Each row is found by its key: the statement never walks the objects.
-        for update in writes::sqlite_objects_commit()
-            .lines()
+        for update in writes::sqlite_objects_statements()
+            .into_iter()
             .filter(|l| l.starts_with("UPDATE") || l.starts_with("DELETE"))
         {
-            // Bound up to the highest `?N` the statement names.
-            let params = update
-                .split('$')
-                .skip(1)
-                .filter_map(|t| t[..1].parse::<usize>().ok())
-                .max()
-                .unwrap_or(0);
             let plan = db
                 .query_all_raw(sea_orm::Statement::from_sql_and_values(
                     sea_orm::DbBackend::Sqlite,
                     format!("EXPLAIN QUERY PLAN {update}"),
-                    (0..params)
-                        .map(|_| "{}".into())
-                        .collect::<Vec<sea_orm::Value>>(),
+                    ["{}".into()],
                 ))
                 .await
                 .unwrap();

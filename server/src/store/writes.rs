@@ -2,9 +2,8 @@
 //! one with bound values ([`Write::statement`]) by the store's functions, or
 //! joined into one script with the values inline ([`script`]), which the
 //! persister sends in a single round trip per commit. A commit of objects
-//! alone (rows, attributes, places, deletions) goes on SQLite as one
-//! statement prepared once ([`sqlite_objects_commit`]), also in a single
-//! round trip.
+//! alone (rows, attributes, places, deletions) goes on SQLite as four
+//! statements prepared once ([`sqlite_objects_statements`]), the rows bound.
 
 use sea_orm::sea_query::{
     CaseStatement, DeleteStatement, Expr, ExprTrait, InsertStatement, OnConflict,
@@ -257,27 +256,25 @@ pub(crate) fn update_attributes(backend: DbBackend, rows: &[(i64, String)]) -> V
 }
 
 /// The commit of a batch that changes objects and nothing else, on
-/// SQLite: one statement whose text never changes, so the connection
-/// prepares it once and keeps it, with the rows bound as four JSON values:
-/// the rows written whole (`[{"id": 1, "key": "...", ...}, ...]`, the
-/// entity's fields), the ids deleted (`[1, 2]`), and the attributes and
-/// places of the objects changed in those alone (`{"<id>": "<attributes>",
-/// ...}` and `{"<id>": <location or null>, ...}`, [`by_id_json`]), written
-/// in that order. A script with the values written in had to be parsed
-/// anew for every commit: in the fight scenario that parse was a fifth of
-/// the database thread's time, in the build scenario (objects made and
-/// described) a quarter. `json_each` and `->>` hand each value back as it
-/// was: a text as the text, a number as an integer, `null` as NULL. The
-/// rows are walked with `jsonb_each`, whose rows are binary JSON that
-/// `->>` reads in place (with `json_each` each row was made text again and
-/// parsed anew for each of its columns: more work than the parse of the
-/// script it replaced). One statement per line. The values are named `$1` to `$4`, not
-/// `?1` to `?4`: a statement naming only `?4` has three nameless places
-/// before it, which the driver fills in order from the values, and it
-/// stopped at the fourth statement's, leaving its `?4` unbound.
-pub(crate) fn sqlite_objects_commit() -> &'static str {
+/// SQLite: four statements whose texts never change, so the persister's
+/// connection prepares them once and keeps them
+/// ([`super::sqlite_write::SqliteWriter::commit_objects`]), each with its
+/// rows bound as one JSON value: the rows written whole (`[{"id": 1,
+/// "key": "...", ...}, ...]`, the entity's fields), the ids deleted (`[1,
+/// 2]`), and the attributes and places of the objects changed in those
+/// alone (`{"<id>": "<attributes>", ...}` and `{"<id>": <location or
+/// null>, ...}`, [`by_id_json`]), run in that order in one transaction. A
+/// script with the values written in had to be parsed anew for every
+/// commit: in the fight scenario that parse was a fifth of the database
+/// thread's time, in the build scenario (objects made and described) a
+/// quarter. `json_each` and `->>` hand each value back as it was: a text as
+/// the text, a number as an integer, `null` as NULL. The rows are walked
+/// with `jsonb_each`, whose rows are binary JSON that `->>` reads in place
+/// (with `json_each` each row was made text again and parsed anew for each
+/// of its columns: more work than the parse of the script it replaced).
+pub(crate) fn sqlite_objects_statements() -> [&'static str; 4] {
     use sea_orm::{IdenStatic, Iterable};
-    static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    static SQL: std::sync::OnceLock<[String; 4]> = std::sync::OnceLock::new();
     SQL.get_or_init(|| {
         let columns: Vec<&str> = object::Column::iter().map(|c| c.as_str()).collect();
         let values: Vec<String> = columns
@@ -288,24 +285,28 @@ pub(crate) fn sqlite_objects_commit() -> &'static str {
             .iter()
             .map(|c| format!("{0} = excluded.{0}", c.as_str()))
             .collect();
-        format!(
-            "BEGIN IMMEDIATE;\n\
-             INSERT INTO objects ({}) SELECT {} FROM jsonb_each($1) AS r WHERE true \
-             ON CONFLICT (id) DO UPDATE SET {};\n\
-             DELETE FROM objects WHERE id IN (SELECT value FROM json_each($2));\n\
-             UPDATE objects SET attributes = v.value FROM json_each($3) AS v \
-             WHERE objects.id = CAST(v.key AS INTEGER);\n\
-             UPDATE objects SET location_id = v.value FROM json_each($4) AS v \
-             WHERE objects.id = CAST(v.key AS INTEGER);\n\
-             COMMIT",
-            columns.join(", "),
-            values.join(", "),
-            updated.join(", ")
-        )
+        [
+            format!(
+                "INSERT INTO objects ({}) SELECT {} FROM jsonb_each(?1) AS r WHERE true \
+                 ON CONFLICT (id) DO UPDATE SET {}",
+                columns.join(", "),
+                values.join(", "),
+                updated.join(", ")
+            ),
+            "DELETE FROM objects WHERE id IN (SELECT value FROM json_each(?1))".to_string(),
+            "UPDATE objects SET attributes = v.value FROM json_each(?1) AS v \
+             WHERE objects.id = CAST(v.key AS INTEGER)"
+                .to_string(),
+            "UPDATE objects SET location_id = v.value FROM json_each(?1) AS v \
+             WHERE objects.id = CAST(v.key AS INTEGER)"
+                .to_string(),
+        ]
     })
+    .each_ref()
+    .map(String::as_str)
 }
 
-/// Rows for [`SQLITE_OBJECTS_COMMIT`]: a JSON object of each object's id
+/// Rows for [`sqlite_objects_statements`]: a JSON object of each object's id
 /// and its value (the attributes' text as a string; a location as a
 /// number, `null` for nowhere), escaped by serde_json.
 pub(crate) fn by_id_json<T: serde::Serialize>(rows: &[(i64, T)]) -> serde_json::Result<String> {
