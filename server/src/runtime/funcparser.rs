@@ -233,10 +233,21 @@ impl Parser<'_, '_> {
     /// ending an argument), or the end; returns the text and where it stopped.
     fn render(&mut self, s: &str, mut i: usize, depth: usize, in_args: bool) -> (String, usize) {
         let b = s.as_bytes();
-        let mut out = String::new();
+        // The text is mostly copied: room for it at once (an argument is short).
+        let mut out = String::with_capacity(if in_args { 0 } else { b.len() - i + 32 });
         let mut parens = 0usize;
+        // The bytes that mean something here (all ASCII: a run between them
+        // ends on a character's boundary).
+        let special = |c: u8| c == b'\\' || c == b'$' || (in_args && matches!(c, b'(' | b')' | b','));
         while i < b.len() {
             let c = b[i];
+            if !special(c) {
+                // Copy the plain text up to the next byte that means something.
+                let end = b[i..].iter().position(|&c| special(c)).map_or(b.len(), |n| i + n);
+                out.push_str(&s[i..end]);
+                i = end;
+                continue;
+            }
             if c == b'\\' && i + 1 < b.len() && (b[i + 1] == b'$' || b[i + 1] == b'\\') {
                 out.push(b[i + 1] as char);
                 i += 2;
@@ -473,6 +484,12 @@ mod tests {
         assert_eq!(
             r(&w, &escape_inline("$You() said $5"), anna, None, &[]),
             "$You() said $5"
+        );
+        // Plain text between the calls is copied whole, whatever its letters,
+        // and parentheses and commas in it are text outside a call.
+        assert_eq!(
+            r(&w, "Élodie (à côté, 😀) $You() \\x $conj(see) $pron(her, poss) ü\\", anna, None, &[]),
+            "Élodie (à côté, 😀) Anna \\x sees their ü\\"
         );
         // Nested calls render inside out; too deep is left alone.
         assert_eq!(r(&w, "$an($conj(eat))", anna, None, &[]), "an eats");
