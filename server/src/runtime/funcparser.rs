@@ -238,12 +238,16 @@ impl Parser<'_, '_> {
         let mut parens = 0usize;
         // The bytes that mean something here (all ASCII: a run between them
         // ends on a character's boundary).
-        let special = |c: u8| c == b'\\' || c == b'$' || (in_args && matches!(c, b'(' | b')' | b','));
+        let special =
+            |c: u8| c == b'\\' || c == b'$' || (in_args && matches!(c, b'(' | b')' | b','));
         while i < b.len() {
             let c = b[i];
             if !special(c) {
                 // Copy the plain text up to the next byte that means something.
-                let end = b[i..].iter().position(|&c| special(c)).map_or(b.len(), |n| i + n);
+                let end = b[i..]
+                    .iter()
+                    .position(|&c| special(c))
+                    .map_or(b.len(), |n| i + n);
                 out.push_str(&s[i..end]);
                 i = end;
                 continue;
@@ -488,7 +492,13 @@ mod tests {
         // Plain text between the calls is copied whole, whatever its letters,
         // and parentheses and commas in it are text outside a call.
         assert_eq!(
-            r(&w, "Élodie (à côté, 😀) $You() \\x $conj(see) $pron(her, poss) ü\\", anna, None, &[]),
+            r(
+                &w,
+                "Élodie (à côté, 😀) $You() \\x $conj(see) $pron(her, poss) ü\\",
+                anna,
+                None,
+                &[]
+            ),
             "Élodie (à côté, 😀) Anna \\x sees their ü\\"
         );
         // Nested calls render inside out; too deep is left alone.
