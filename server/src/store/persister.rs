@@ -100,7 +100,9 @@ impl Persister {
     /// It ends when the persister is dropped, after writing what it was given.
     ///
     /// It writes through a connection of its own to the database at `url`
-    /// (whose schema is in place), each commit one script in one round trip.
+    /// (whose schema is in place): an SQLite file it steps itself
+    /// ([`SqliteWriter`]), or a PostgreSQL connection, each commit one
+    /// script in one round trip.
     pub fn start(url: &str, commit_interval: Duration) -> Self {
         let (tx, rx) = mpsc::unbounded_channel();
         let (back, written) = mpsc::unbounded_channel();
