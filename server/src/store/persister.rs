@@ -101,7 +101,7 @@ impl Persister {
     ///
     /// It writes through a connection of its own to the database at `url`
     /// (whose schema is in place): an SQLite file it steps itself
-    /// ([`SqliteWriter`]), or a PostgreSQL connection, each commit one
+    /// (`store/sqlite_write.rs`), or a PostgreSQL connection, each commit one
     /// script in one round trip.
     pub fn start(url: &str, commit_interval: Duration) -> Self {
         let (tx, rx) = mpsc::unbounded_channel();
