@@ -164,7 +164,7 @@ impl Persister {
         // this thread's heap across threads (an atomic push on the page's
         // list of blocks freed elsewhere, collected later here). Measured
         // (docs/benchmarks.md, 2026-12-08): the server's CPU a fight
-        // command 5–12 % lower in five interleaved pairs of rounds.
+        // command 5–13 % lower in five interleaved pairs of rounds.
         while let Ok(batch) = self.written.try_recv() {
             drop(batch);
         }
@@ -286,7 +286,8 @@ impl Conn {
     /// fails, on a full disk, is an error like any other.)
     async fn roll_back(&mut self) {
         match self {
-            Conn::Sqlite(w) => w.roll_back(),
+            // Its transactions roll back when dropped uncommitted.
+            Conn::Sqlite(_) => {}
             Conn::Orm(db) => {
                 let _ = db.execute_unprepared("ROLLBACK").await;
             }
@@ -743,10 +744,7 @@ async fn write(
                 attributes: writes::by_id_json(&apart.attributes).map_err(json)?,
                 moves: writes::by_id_json(&apart.moves).map_err(json)?,
             };
-            if let Err(e) = w.commit_objects(&commit) {
-                w.roll_back();
-                return Err(e.into());
-            }
+            w.commit_objects(&commit)?;
             lock(written).record(apart.fingerprints, batch);
             return Ok(Way::Bound);
         }
@@ -786,25 +784,20 @@ fn lock(written: &Mutex<Written>) -> std::sync::MutexGuard<'_, Written> {
 async fn run_scripts(
     conn: &mut Conn,
     backend: sea_orm::DbBackend,
-    scripts: Scripts,
+    mut scripts: Scripts,
 ) -> Result<(), store::DbError> {
     let db = match conn {
         Conn::Sqlite(w) => {
-            match scripts {
-                Scripts::Made(made) => w.run_scripts(made)?,
-                Scripts::Coming(mut coming) => {
-                    w.begin()?;
-                    while let Some(script) = coming.recv().await {
-                        w.script(&script)?;
-                    }
-                    w.commit()?;
-                }
+            // Rolled back if dropped uncommitted (an error on the way).
+            let txn = w.transaction()?;
+            while let Some(script) = scripts.next().await {
+                txn.execute_batch(&script)?;
             }
+            txn.commit()?;
             return Ok(());
         }
         Conn::Orm(db) => db,
     };
-    let mut scripts = scripts;
     let Some(first) = scripts.next().await else {
         return Ok(());
     };

@@ -16,10 +16,9 @@
 use std::path::Path;
 use std::time::Duration;
 
-use rusqlite::{Connection, OpenFlags, TransactionBehavior};
+use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 
-/// The statements kept prepared (the objects' commit's four, and a few
-/// more for a commit of several scripts).
+/// The statements kept prepared (the objects' commit's four).
 const STATEMENT_CACHE: usize = 16;
 
 /// The persister's connection to an SQLite file.
@@ -54,13 +53,20 @@ impl SqliteWriter {
         Ok(Self { conn })
     }
 
+    /// A write transaction (`IMMEDIATE`: it takes the write lock at once).
+    /// Dropped without a commit (an error on the way), it rolls back: a
+    /// transaction left open would hold SQLite's write lock, and every
+    /// other writer would fail with "locked".
+    pub(super) fn transaction(&mut self) -> rusqlite::Result<Transaction<'_>> {
+        self.conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+    }
+
     /// Commits objects alone, each part bound to its statement (kept
     /// prepared); a part with nothing in it is not run.
     pub(super) fn commit_objects(&mut self, commit: &ObjectsCommit) -> rusqlite::Result<()> {
         let [whole, deleted, attributes, moves] = super::writes::sqlite_objects_statements();
-        let txn = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let txn = self.transaction()?;
         for (sql, value) in [
             (whole, &commit.whole),
             (deleted, &commit.deleted),
@@ -71,48 +77,7 @@ impl SqliteWriter {
                 txn.prepare_cached(sql)?.execute([value])?;
             }
         }
-        // Dropped without a commit (an error above), it rolls back.
         txn.commit()
-    }
-
-    /// Runs `scripts` (statements with their values written in) as one
-    /// transaction, each script as it comes; rolled back if any fails.
-    pub(super) fn run_scripts<I: IntoIterator<Item = String>>(
-        &mut self,
-        scripts: I,
-    ) -> rusqlite::Result<()> {
-        let txn = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        for script in scripts {
-            txn.execute_batch(&script)?;
-        }
-        txn.commit()
-    }
-
-    /// Begins a transaction of scripts that come one by one
-    /// ([`Self::run_scripts`] when they are all made already).
-    pub(super) fn begin(&mut self) -> rusqlite::Result<()> {
-        self.conn.execute_batch("BEGIN IMMEDIATE")
-    }
-
-    /// Runs one script of the transaction begun.
-    pub(super) fn script(&mut self, script: &str) -> rusqlite::Result<()> {
-        self.conn.execute_batch(script)
-    }
-
-    /// Commits the transaction begun.
-    pub(super) fn commit(&mut self) -> rusqlite::Result<()> {
-        self.conn.execute_batch("COMMIT")
-    }
-
-    /// Rolls back whatever is open (nothing: no harm). A transaction left
-    /// open would hold SQLite's write lock, and every other writer would
-    /// fail with "locked".
-    pub(super) fn roll_back(&mut self) {
-        if !self.conn.is_autocommit() {
-            let _ = self.conn.execute_batch("ROLLBACK");
-        }
     }
 
     #[cfg(test)]
@@ -156,18 +121,19 @@ mod tests {
         w.conn
             .execute_batch("CREATE TABLE t (x INTEGER PRIMARY KEY)")
             .unwrap();
-        let failed = w.run_scripts([
-            "INSERT INTO t VALUES (1);".to_string(),
-            "INSERT INTO t VALUES (1);".to_string(),
-        ]);
+        let mut run = |scripts: &[&str]| -> rusqlite::Result<()> {
+            let txn = w.transaction()?;
+            for script in scripts {
+                txn.execute_batch(script)?;
+            }
+            txn.commit()
+        };
+        let failed = run(&["INSERT INTO t VALUES (1);", "INSERT INTO t VALUES (1);"]);
         assert!(failed.is_err(), "the second insert breaks the key");
+        let failed = run(&["INSERT INTO t VALUES (2);", "INSERT INTO t VALUES (2);"]);
+        assert!(failed.is_err());
+        run(&["INSERT INTO t VALUES (3);"]).unwrap();
         assert!(w.conn.is_autocommit(), "nothing left open");
-        w.begin().unwrap();
-        w.script("INSERT INTO t VALUES (2);").unwrap();
-        assert!(w.script("INSERT INTO t VALUES (2);").is_err());
-        w.roll_back();
-        w.run_scripts(["INSERT INTO t VALUES (3);".to_string()])
-            .unwrap();
         let rows: Vec<i64> = w
             .conn
             .prepare("SELECT x FROM t ORDER BY x")
